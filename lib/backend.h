@@ -1,0 +1,204 @@
+/* The device-agnostic backend interface: one vtable, two implementations
+ * (cpu_fallback/ and cl_kernels/). Internal header: never installed, never seen by users.
+ *
+ * Conventions every op follows:
+ * - Every buffer holds 4-byte elements (float32, or uint32 for index buffers); sizes and
+ *   offsets count elements, never bytes. A buffer is an opaque handle (a cl_mem on
+ *   OpenCL, never a fake host pointer); an operand is (buffer, element offset).
+ * - Matrices are row-major. A matrix operand with leading dimension ld has element
+ *   (r, c) at offset + r*ld + c.
+ * - Ops are asynchronous and in order: only download() waits for the device. No op may
+ *   block or read back to the host (no clFinish per op).
+ * - Every op returns LT_OK or an error status and, on error, writes a message with
+ *   lt_backend_set_error(); it never exits or asserts on sizes a caller controls.
+ * - Outputs may alias inputs only where an op says so.
+ */
+#ifndef LT_BACKEND_H
+#define LT_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "latent.h"
+
+typedef struct lt_backend lt_backend;
+typedef struct lt_buf lt_buf; /* opaque; each backend defines it */
+
+/* What an activation op computes, pointwise unless softmax (row-wise). */
+typedef enum lt_backend_act {
+    LT_BACT_LINEAR = 0,
+    LT_BACT_RELU,
+    LT_BACT_LEAKY_RELU, /* x > 0 ? x : alpha*x   (Keras default alpha 0.3)       */
+    LT_BACT_ELU,        /* x > 0 ? x : alpha*(exp(x)-1)  (Keras default alpha 1.0) */
+    LT_BACT_SIGMOID,
+    LT_BACT_TANH,
+    LT_BACT_SOFTMAX     /* over each row of cols elements, max-subtracted */
+} lt_backend_act;
+
+/* Loss functions; value and gradient come from one call. */
+typedef enum lt_backend_loss {
+    LT_BLOSS_MSE = 0,       /* per element (p - t)^2                                   */
+    LT_BLOSS_BCE_LOGITS,    /* p are logits: max(p,0) - p*t + log(1 + exp(-|p|))        */
+    LT_BLOSS_BCE_PROBS,     /* p are probabilities clipped to [eps, 1-eps], eps = 1e-7:
+                               -(t*log(p) + (1-t)*log(1-p))                             */
+    LT_BLOSS_CCE_PROBS      /* p rows are probabilities clipped to [eps, 1-eps]:
+                               per element -t*log(p)                                    */
+} lt_backend_loss;
+
+/* Optimizers with Keras's update rules (tf.keras optimizer v2). */
+typedef enum lt_backend_optim {
+    LT_BOPT_SGD = 0,  /* state: velocity[n] (used when momentum != 0).
+                         v = momentum*v - lr*g; p += nesterov ? momentum*v - lr*g : v;
+                         with momentum == 0: p -= lr*g                               */
+    LT_BOPT_RMSPROP,  /* state: ms[n]. ms = rho*ms + (1-rho)*g^2; p -= lr*g/(sqrt(ms)+eps) */
+    LT_BOPT_ADAM      /* state: m[n] then v[n]. m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+                         p -= lr_t*m/(sqrt(v)+eps), with lr_t passed in hyper.lr already
+                         bias-corrected by the host: lr*sqrt(1-b2^t)/(1-b1^t)          */
+} lt_backend_optim;
+
+/* Hyper-parameters of one optimizer step; fields not used by the kind are ignored. */
+typedef struct lt_backend_optim_hyper {
+    float lr;       /* learning rate (Adam: already bias-corrected lr_t)   */
+    float momentum; /* SGD momentum                                        */
+    int nesterov;   /* SGD: Nesterov momentum when nonzero                 */
+    float rho;      /* RMSprop decay                                       */
+    float beta1;    /* Adam first-moment decay                             */
+    float beta2;    /* Adam second-moment decay                            */
+    float epsilon;  /* RMSprop and Adam                                    */
+} lt_backend_optim_hyper;
+
+/* The vtable. Every slot is required unless marked optional. */
+typedef struct lt_backend_ops {
+    const char *name; /* "cpu" or "opencl" */
+
+    /* Releases the backend and everything it holds (buffers must be freed before). */
+    void (*destroy)(lt_backend *be);
+
+    /* --- buffers --- */
+    /* Allocates n elements (contents undefined). Out of memory -> LT_ERR_NOMEM. */
+    lt_status (*buf_alloc)(lt_backend *be, size_t n, lt_buf **out);
+    /* Frees a buffer; NULL is allowed. */
+    void (*buf_free)(lt_backend *be, lt_buf *buf);
+    /* Copies n elements from host src into buf[off..off+n). */
+    lt_status (*upload)(lt_backend *be, lt_buf *buf, size_t off, const void *src, size_t n);
+    /* Waits for all queued work, then copies buf[off..off+n) to host dst. */
+    lt_status (*download)(lt_backend *be, const lt_buf *buf, size_t off, void *dst, size_t n);
+    /* dst[doff..doff+n) = src[soff..soff+n); the ranges must not overlap. */
+    lt_status (*copy)(lt_backend *be, const lt_buf *src, size_t soff, lt_buf *dst, size_t doff, size_t n);
+    /* buf[off..off+n) = value (as float). */
+    lt_status (*fill)(lt_backend *be, lt_buf *buf, size_t off, size_t n, float value);
+    /* Waits until all queued work is done. */
+    lt_status (*finish)(lt_backend *be);
+
+    /* --- linear algebra --- */
+    /* C = alpha * op(A) * op(B) + beta * C, row-major; op(A) is m x k, op(B) is k x n.
+     * trans_a: A is stored k x m (lda >= m) and transposed; else stored m x k (lda >= k).
+     * With beta == 0, C is overwritten (its old contents, even NaN, are ignored). */
+    lt_status (*gemm)(lt_backend *be, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                      float alpha, const lt_buf *a, size_t aoff, size_t lda,
+                      const lt_buf *b, size_t boff, size_t ldb,
+                      float beta, lt_buf *c, size_t coff, size_t ldc);
+    /* y[i] = alpha*x[i] + beta*y[i] for i < n (beta == 0 overwrites y). */
+    lt_status (*axpby)(lt_backend *be, size_t n, float alpha, const lt_buf *x, size_t xoff,
+                       float beta, lt_buf *y, size_t yoff);
+    /* z[i] = x[i] * y[i]; z may alias x or y. */
+    lt_status (*mul)(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
+                     const lt_buf *y, size_t yoff, lt_buf *z, size_t zoff);
+    /* out[ooff] = sum of x[xoff..xoff+n) (one float; a deterministic reduction order). */
+    lt_status (*sum)(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff);
+
+    /* --- layers --- */
+    /* y = act(x + bias) on a rows x cols matrix (contiguous, ld = cols); bias (cols
+     * elements) may be NULL for no bias; y may alias x. alpha is leaky_relu's slope or
+     * elu's alpha. */
+    lt_status (*bias_act_forward)(lt_backend *be, size_t rows, size_t cols,
+                                  const lt_buf *x, size_t xoff, const lt_buf *bias, size_t boff,
+                                  lt_backend_act act, float alpha, lt_buf *y, size_t yoff);
+    /* dx = dy * act'(.) computed from the activation's OUTPUT y (every supported
+     * activation's derivative is a function of its output; for softmax
+     * dx_i = y_i*(dy_i - sum_j dy_j*y_j) per row). dx may alias dy. */
+    lt_status (*act_backward)(lt_backend *be, size_t rows, size_t cols, lt_backend_act act,
+                              float alpha, const lt_buf *y, size_t yoff,
+                              const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
+    /* db[c] = sum over rows of dy[r, c] (+ beta*db[c]; beta == 0 overwrites). */
+    lt_status (*bias_backward)(lt_backend *be, size_t rows, size_t cols,
+                               const lt_buf *dy, size_t dyoff, float beta, lt_buf *db, size_t dboff);
+    /* dst row r = src row idx[r] for r < rows; idx is a uint32 buffer; rows are cols
+     * elements, contiguous. An index >= src_rows is an error caught by the caller. */
+    lt_status (*gather_rows)(lt_backend *be, size_t rows, size_t cols,
+                             const lt_buf *src, size_t soff, const lt_buf *idx, size_t ioff,
+                             lt_buf *dst, size_t doff);
+
+    /* --- losses --- */
+    /* Over a rows x cols batch (contiguous): out[ooff] = sum over all elements of the
+     * per-element loss (see lt_backend_loss), and, when grad != NULL,
+     * grad = grad_scale * d(sum)/d(pred). grad may alias pred. For the caller's mean
+     * loss, grad_scale is 1/(rows*cols) (MSE, BCE) or 1/rows (CCE). */
+    lt_status (*loss)(lt_backend *be, lt_backend_loss kind, size_t rows, size_t cols,
+                      const lt_buf *pred, size_t poff, const lt_buf *target, size_t toff,
+                      lt_buf *out, size_t ooff, float grad_scale, lt_buf *grad, size_t goff);
+
+    /* --- optimizers --- */
+    /* One update of n parameters from their gradients; state holds n elements per
+     * moment (SGD: 1, RMSprop: 1, Adam: 2, laid out one moment after the other). */
+    lt_status (*optim_step)(lt_backend *be, lt_backend_optim kind, const lt_backend_optim_hyper *h,
+                            size_t n, lt_buf *params, size_t poff, const lt_buf *grads, size_t goff,
+                            lt_buf *state, size_t soff);
+
+    /* --- randomness (lib/philox.h streams, bit-identical across backends) --- */
+    /* buf[off+i] = lt_philox_uniform(seed, counter, i, lo, hi) for i < n. */
+    lt_status (*random_uniform)(lt_backend *be, lt_buf *buf, size_t off, size_t n,
+                                float lo, float hi, uint64_t seed, uint64_t counter);
+    /* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i) for i < n. */
+    lt_status (*random_normal)(lt_backend *be, lt_buf *buf, size_t off, size_t n,
+                               float mean, float stddev, uint64_t seed, uint64_t counter);
+    /* Inverted dropout mask: mask[i] = (uniform element i in [0,1) >= rate) ? 1/(1-rate) : 0,
+     * the uniform being lt_philox_uniform(seed, counter, i, 0, 1). rate in [0, 1). */
+    lt_status (*dropout_mask)(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate,
+                              uint64_t seed, uint64_t counter);
+
+    /* --- checks --- */
+    /* out[ooff] = number of non-finite (NaN or inf) elements in x[xoff..xoff+n), as float. */
+    lt_status (*count_nonfinite)(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
+                                 lt_buf *out, size_t ooff);
+} lt_backend_ops;
+
+/* Common head of every backend instance: a backend's own struct starts with this. */
+struct lt_backend {
+    const lt_backend_ops *ops; /* the vtable                          */
+    char device_name[256];     /* human-readable device description   */
+    char error[1024];          /* last error message                  */
+};
+
+/* Writes a printf-style message into be->error and returns status. */
+lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Opens the CPU fallback. threads <= 0: OpenMP's default. */
+lt_status lt_cpu_backend_open(lt_backend **out, int threads, char *err, size_t errlen);
+
+/* Compiled in when the library was built with OpenCL (LT_HAVE_OPENCL). */
+/* Opens OpenCL device `index` of the list lt_opencl_list_devices orders; index < 0 picks
+ * the first GPU (by device type, not platform order), else fails with LT_ERR_DEVICE. */
+lt_status lt_opencl_backend_open(lt_backend **out, int index, char *err, size_t errlen);
+
+/* One OpenCL device as listed for users and chosen by index. */
+typedef struct lt_opencl_device_info {
+    char name[128];       /* CL_DEVICE_NAME                              */
+    char vendor[128];     /* CL_DEVICE_VENDOR                            */
+    char platform[128];   /* CL_PLATFORM_NAME                            */
+    char version[128];    /* CL_DEVICE_VERSION                           */
+    int is_gpu;           /* CL_DEVICE_TYPE_GPU                          */
+    uint64_t global_mem;  /* bytes                                       */
+    uint64_t max_alloc;   /* bytes, CL_DEVICE_MAX_MEM_ALLOC_SIZE         */
+    unsigned compute_units;
+} lt_opencl_device_info;
+
+/* Lists the OpenCL devices in a stable order: GPUs first, then accelerators, then CPUs,
+ * each group in platform-then-device order. Returns the count (0 when there is no
+ * OpenCL or no device), fills up to max entries. */
+int lt_opencl_list_devices(lt_opencl_device_info *infos, int max);
+
+#endif

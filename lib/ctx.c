@@ -1,0 +1,117 @@
+/* Contexts: device selection and the error channel. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+lt_status lt_set_error(lt_ctx *ctx, lt_status status, const char *fmt, ...)
+{
+    if (!ctx) return status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt, ...)
+{
+    if (!be) return status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(be->error, sizeof be->error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+lt_status lt_from_backend(lt_ctx *ctx, lt_status status)
+{
+    if (status != LT_OK && ctx && ctx->be)
+        snprintf(ctx->error, sizeof ctx->error, "%s: %.1000s", ctx->be->ops->name, ctx->be->error);
+    return status;
+}
+
+const char *lt_status_name(lt_status s)
+{
+    switch (s) {
+    case LT_OK: return "ok";
+    case LT_ERR_ARG: return "bad argument";
+    case LT_ERR_IO: return "i/o error";
+    case LT_ERR_FORMAT: return "bad file format";
+    case LT_ERR_SHAPE: return "shape mismatch";
+    case LT_ERR_NOMEM: return "out of memory";
+    case LT_ERR_DEVICE: return "device error";
+    case LT_ERR_NONFINITE: return "non-finite value";
+    case LT_ERR_UNSUPPORTED: return "unsupported";
+    }
+    return "unknown status";
+}
+
+const char *lt_ctx_error(const lt_ctx *ctx) { return ctx ? ctx->error : "no context"; }
+const char *lt_ctx_backend(const lt_ctx *ctx) { return ctx->be->ops->name; }
+const char *lt_ctx_device(const lt_ctx *ctx) { return ctx->be->device_name; }
+void lt_ctx_set_threads(lt_ctx *ctx, int threads) { ctx->threads = threads; }
+
+/* Parses "opencl:N"; returns N, -1 for plain "opencl", -2 for anything else. */
+static int parse_opencl_index(const char *dev)
+{
+    if (strcmp(dev, "opencl") == 0) return -1;
+    if (strncmp(dev, "opencl:", 7) != 0 || !dev[7]) return -2;
+    char *end;
+    long v = strtol(dev + 7, &end, 10);
+    if (*end || v < 0 || v > 1000) return -2;
+    return (int)v;
+}
+
+lt_status lt_ctx_open(lt_ctx **out, const char *device, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
+    err[0] = 0;
+    if (!out) { snprintf(err, errlen, "lt_ctx_open: out is NULL"); return LT_ERR_ARG; }
+    *out = NULL;
+    if (!device || !*device) device = getenv("LATENT_DEVICE");
+    if (!device || !*device) device = "auto";
+    lt_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) { snprintf(err, errlen, "out of host memory"); return LT_ERR_NOMEM; }
+    lt_status st;
+    if (strcmp(device, "cpu") == 0) {
+        st = lt_cpu_backend_open(&ctx->be, 0, err, errlen);
+    } else if (strcmp(device, "auto") == 0) {
+#ifdef LT_HAVE_OPENCL
+        char tmp[8];
+        st = lt_opencl_backend_open(&ctx->be, -1, tmp, sizeof tmp); /* a GPU, or nothing */
+        if (st != LT_OK)
+#endif
+            st = lt_cpu_backend_open(&ctx->be, 0, err, errlen);
+    } else {
+        int idx = parse_opencl_index(device);
+        if (idx == -2) {
+            snprintf(err, errlen, "unknown device '%s' (expected auto, cpu, opencl or opencl:N)", device);
+            st = LT_ERR_ARG;
+        } else {
+#ifdef LT_HAVE_OPENCL
+            if (idx == -1) { /* first GPU, else the first OpenCL device of any type */
+                st = lt_opencl_backend_open(&ctx->be, -1, err, errlen);
+                if (st != LT_OK) st = lt_opencl_backend_open(&ctx->be, 0, err, errlen);
+            } else {
+                st = lt_opencl_backend_open(&ctx->be, idx, err, errlen);
+            }
+#else
+            snprintf(err, errlen, "device '%s': this build of latent has no OpenCL support", device);
+            st = LT_ERR_UNSUPPORTED;
+#endif
+        }
+    }
+    if (st != LT_OK) { free(ctx); return st; }
+    *out = ctx;
+    return LT_OK;
+}
+
+void lt_ctx_close(lt_ctx *ctx)
+{
+    if (!ctx) return;
+    if (ctx->be) ctx->be->ops->destroy(ctx->be);
+    free(ctx);
+}

@@ -1,0 +1,209 @@
+/* Running a model: the device workspace, forward and backward passes, one training
+ * step, prediction and evaluation. Everything stays on the device; the host only
+ * uploads inputs and downloads outputs or loss slots. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+
+/* The per-layer random key: the run's seed mixed with the layer's position. */
+static uint64_t layer_key(uint64_t seed, int layer)
+{
+    return seed ^ ((uint64_t)(layer + 1) * 0x9E3779B97F4A7C15ull);
+}
+
+void lt_workspace_free(lt_model *m)
+{
+    lt_backend *be = LT_BE(m);
+    lt_workspace *w = &m->ws;
+    be->ops->buf_free(be, w->acts);
+    be->ops->buf_free(be, w->grad);
+    be->ops->buf_free(be, w->layer_ws);
+    be->ops->buf_free(be, w->target);
+    be->ops->buf_free(be, w->loss);
+    free(w->act_off);
+    free(w->layer_ws_off);
+    memset(w, 0, sizeof *w);
+}
+
+lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots)
+{
+    lt_ctx *ctx = m->ctx;
+    lt_backend *be = ctx->be;
+    lt_workspace *w = &m->ws;
+    if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: model is not built", m->name);
+    if (batch == 0) batch = 1;
+    if (loss_slots == 0) loss_slots = 1;
+    if (w->batch >= batch && w->loss_slots >= loss_slots) return LT_OK;
+    if (w->batch > batch) batch = w->batch;
+    if (w->loss_slots > loss_slots) loss_slots = w->loss_slots;
+    lt_workspace_free(m);
+    size_t n = (size_t)m->n_flat;
+    w->act_off = calloc(n + 1, sizeof *w->act_off);
+    w->layer_ws_off = calloc(n, sizeof *w->layer_ws_off);
+    if (!w->act_off || !w->layer_ws_off) { lt_workspace_free(m); return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); }
+    size_t acts = (size_t)m->in_dim * batch, maxw = (size_t)m->in_dim, lws = 0;
+    for (size_t i = 0; i < n; i++) {
+        lt_layer *l = m->flat[i];
+        w->act_off[i + 1] = acts;
+        acts += (size_t)l->out_dim * batch;
+        if ((size_t)l->out_dim > maxw) maxw = (size_t)l->out_dim;
+        w->layer_ws_off[i] = lws;
+        lws += l->ws_floats * batch;
+    }
+    w->grad_half = maxw * batch;
+    lt_status st = be->ops->buf_alloc(be, acts, &w->acts);
+    if (st == LT_OK) st = be->ops->buf_alloc(be, 2 * w->grad_half, &w->grad);
+    if (st == LT_OK) st = be->ops->buf_alloc(be, lws ? lws : 1, &w->layer_ws);
+    if (st == LT_OK) st = be->ops->buf_alloc(be, (size_t)m->out_dim * batch, &w->target);
+    if (st == LT_OK) st = be->ops->buf_alloc(be, loss_slots, &w->loss);
+    if (st != LT_OK) {
+        lt_from_backend(ctx, st);
+        lt_workspace_free(m);
+        return lt_set_error(ctx, st, "%s: cannot allocate the workspace for batch %zu (%s)", m->name, batch, be->error);
+    }
+    w->batch = batch;
+    w->loss_slots = loss_slots;
+    return LT_OK;
+}
+
+lt_status lt_forward(lt_model *m, size_t rows, int training, uint64_t seed, uint64_t step)
+{
+    lt_workspace *w = &m->ws;
+    for (int i = 0; i < m->n_flat; i++) {
+        lt_layer *l = m->flat[i];
+        lt_pass p = {LT_BE(m), training, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i]};
+        lt_status st = l->ops->forward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1]);
+        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+    }
+    return LT_OK;
+}
+
+/* Backward through every layer from the loss gradient in grad half 0. */
+static lt_status backward(lt_model *m, size_t rows, uint64_t seed, uint64_t step)
+{
+    lt_workspace *w = &m->ws;
+    size_t dy = 0, dx = w->grad_half;
+    for (int i = m->n_flat - 1; i >= 0; i--) {
+        lt_layer *l = m->flat[i];
+        lt_pass p = {LT_BE(m), 1, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i]};
+        lt_status st = l->ops->backward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1],
+                                        w->grad, dy, i > 0 ? w->grad : NULL, dx);
+        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+        size_t t = dy; dy = dx; dx = t;
+    }
+    return LT_OK;
+}
+
+float lt_loss_scale(lt_loss loss, size_t rows, size_t cols)
+{
+    return loss == LT_LOSS_CCE ? 1.0f / (float)rows : 1.0f / ((float)rows * (float)cols);
+}
+
+lt_backend_loss lt_loss_to_backend(lt_loss loss)
+{
+    switch (loss) {
+    case LT_LOSS_MSE: return LT_BLOSS_MSE;
+    case LT_LOSS_BCE: return LT_BLOSS_BCE_PROBS;
+    case LT_LOSS_BCE_LOGITS: return LT_BLOSS_BCE_LOGITS;
+    case LT_LOSS_CCE: return LT_BLOSS_CCE_PROBS;
+    }
+    return LT_BLOSS_MSE;
+}
+
+lt_status lt_compute_grads(lt_model *m, size_t rows, const lt_buf *target, size_t toff, size_t slot, uint64_t seed)
+{
+    lt_backend *be = LT_BE(m);
+    lt_workspace *w = &m->ws;
+    uint64_t step = m->train.steps;
+    lt_status st = lt_forward(m, rows, 1, seed, step);
+    if (st != LT_OK) return st;
+    size_t cols = (size_t)m->out_dim;
+    float scale = lt_loss_scale(m->train.loss, rows, cols);
+    st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, cols, w->acts, w->act_off[m->n_flat],
+                       target, toff, w->loss, slot, scale, w->grad, 0);
+    if (st != LT_OK) return lt_from_backend(m->ctx, st);
+    return backward(m, rows, seed, step);
+}
+
+lt_status lt_train_step(lt_model *m, size_t rows, const lt_buf *target, size_t toff, size_t slot, uint64_t seed)
+{
+    lt_status st = lt_compute_grads(m, rows, target, toff, slot, seed);
+    return st == LT_OK ? lt_optimizer_step(m) : st;
+}
+
+/* Checks that n rows of dim floats are finite; names the first bad one. */
+static lt_status check_finite(lt_ctx *ctx, const float *x, size_t n, size_t dim, const char *what)
+{
+    for (size_t i = 0; i < n * dim; i++)
+        if (!isfinite(x[i]))
+            return lt_set_error(ctx, LT_ERR_NONFINITE, "%s: non-finite value at row %zu, column %zu", what, i / dim, i % dim);
+    return LT_OK;
+}
+
+lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out)
+{
+    if (!m || (!x && n) || (!out && n)) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_predict: NULL data") : LT_ERR_ARG;
+    lt_ctx *ctx = m->ctx;
+    lt_backend *be = ctx->be;
+    if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: model is not built", m->name);
+    size_t in = (size_t)m->in_dim, outd = (size_t)m->out_dim;
+    lt_status st = check_finite(ctx, x, n, in, "predict input");
+    if (st != LT_OK) return st;
+    size_t chunk = m->ws.batch >= 256 ? m->ws.batch : 256;
+    st = lt_workspace_reserve(m, chunk, 1);
+    if (st != LT_OK) return st;
+    for (size_t r = 0; r < n; r += chunk) {
+        size_t rows = n - r < chunk ? n - r : chunk;
+        st = be->ops->upload(be, m->ws.acts, 0, x + r * in, rows * in);
+        if (st == LT_OK) st = lt_forward(m, rows, 0, 0, 0);
+        else lt_from_backend(ctx, st);
+        if (st == LT_OK) st = lt_from_backend(ctx, be->ops->download(be, m->ws.acts, m->ws.act_off[m->n_flat], out + r * outd, rows * outd));
+        if (st != LT_OK) return st;
+    }
+    return LT_OK;
+}
+
+lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, float *loss)
+{
+    if (!m || !x || !loss) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_evaluate: NULL argument") : LT_ERR_ARG;
+    lt_ctx *ctx = m->ctx;
+    lt_backend *be = ctx->be;
+    if (!y) y = x;
+    if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: model is not built", m->name);
+    if (!m->train.compiled) return lt_set_error(ctx, LT_ERR_ARG, "%s: compile the model (choose a loss) before evaluating", m->name);
+    if (x->dim != (size_t)m->in_dim)
+        return lt_set_error(ctx, LT_ERR_SHAPE, "%s: the model takes %d inputs per sample, the data have %zu", m->name, m->in_dim, x->dim);
+    if (y->dim != (size_t)m->out_dim)
+        return lt_set_error(ctx, LT_ERR_SHAPE, "%s: the model gives %d outputs per sample, the targets have %zu", m->name, m->out_dim, y->dim);
+    if (x->n != y->n) return lt_set_error(ctx, LT_ERR_SHAPE, "inputs have %zu samples, targets %zu", x->n, y->n);
+    if (x->n == 0) return lt_set_error(ctx, LT_ERR_ARG, "no samples to evaluate");
+    size_t chunk = 256, in = x->dim, outd = y->dim;
+    size_t chunks = (x->n + chunk - 1) / chunk;
+    lt_status st = lt_workspace_reserve(m, chunk, chunks);
+    if (st != LT_OK) return st;
+    lt_workspace *w = &m->ws;
+    for (size_t c = 0; c < chunks; c++) {
+        size_t r = c * chunk, rows = x->n - r < chunk ? x->n - r : chunk;
+        st = be->ops->upload(be, w->acts, 0, x->x + r * in, rows * in);
+        if (st == LT_OK) st = be->ops->upload(be, w->target, 0, y->x + r * outd, rows * outd);
+        if (st != LT_OK) return lt_from_backend(ctx, st);
+        st = lt_forward(m, rows, 0, 0, 0);
+        if (st != LT_OK) return st;
+        st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, outd, w->acts, w->act_off[m->n_flat],
+                           w->target, 0, w->loss, c, 0.0f, NULL, 0);
+        if (st != LT_OK) return lt_from_backend(ctx, st);
+    }
+    float *sums = malloc(chunks * sizeof *sums);
+    if (!sums) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    st = be->ops->download(be, w->loss, 0, sums, chunks);
+    if (st != LT_OK) { free(sums); return lt_from_backend(ctx, st); }
+    double total = 0;
+    for (size_t c = 0; c < chunks; c++) total += sums[c];
+    free(sums);
+    /* Mean over samples of the per-sample loss (MSE/BCE: also over columns). */
+    double denom = m->train.loss == LT_LOSS_CCE ? (double)x->n : (double)x->n * (double)outd;
+    *loss = (float)(total / denom);
+    if (!isfinite(*loss)) return lt_set_error(ctx, LT_ERR_NONFINITE, "%s: the loss is not finite", m->name);
+    return LT_OK;
+}

@@ -1,0 +1,282 @@
+/* The training loop. The data go to the device once; each epoch uploads one shuffled
+ * index vector; each step gathers its batch on the device and writes its loss into a
+ * device slot. The host reads loss slots only when it redraws progress (at most
+ * ten times a second) and at the end of an epoch, which is also where a NaN is caught
+ * and named by epoch and step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+#include "philox.h"
+#include "progress.h"
+
+/* Keys that keep the shuffle and the layers' randomness apart for one user seed. */
+#define SHUFFLE_KEY 0x53485546464C4531ull
+#define LAYER_KEY 0x4C41594552524E47ull
+
+/* Fisher-Yates from the Philox stream (seed, epoch): the same order on every backend. */
+static void shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch)
+{
+    for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+    for (size_t i = n; i > 1; i--) {
+        uint64_t r = ((uint64_t)lt_philox_u32(seed, epoch << 32, 2 * i) << 32) | lt_philox_u32(seed, epoch << 32, 2 * i + 1);
+        size_t j = (size_t)(r % i);
+        uint32_t t = idx[i - 1]; idx[i - 1] = idx[j]; idx[j] = t;
+    }
+}
+
+/* Validates shapes and options shared by fit. */
+static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_fit_opts *o)
+{
+    lt_ctx *ctx = m->ctx;
+    if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: build the model before training", m->name);
+    if (!m->train.compiled) return lt_set_error(ctx, LT_ERR_ARG, "%s: compile the model (loss, optimizer) before training", m->name);
+    if (x->dim != (size_t)m->in_dim)
+        return lt_set_error(ctx, LT_ERR_SHAPE, "%s: the model takes %d inputs per sample, the data have %zu", m->name, m->in_dim, x->dim);
+    if (y->dim != (size_t)m->out_dim)
+        return lt_set_error(ctx, LT_ERR_SHAPE, "%s: the model gives %d outputs per sample, the targets have %zu%s", m->name,
+                            m->out_dim, y->dim, y == x ? " (an autoencoder's output must be as wide as its input)" : "");
+    if (x->n != y->n) return lt_set_error(ctx, LT_ERR_SHAPE, "inputs have %zu samples, targets %zu", x->n, y->n);
+    if (x->n > UINT32_MAX) return lt_set_error(ctx, LT_ERR_ARG, "too many samples (%zu)", x->n);
+    if (o->epochs < 1 || o->epochs > 1000000) return lt_set_error(ctx, LT_ERR_ARG, "epochs must be in 1..1000000, got %d", o->epochs);
+    if (o->batch < 1 || o->batch > (1 << 20)) return lt_set_error(ctx, LT_ERR_ARG, "batch must be in 1..1048576, got %d", o->batch);
+    if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
+        return lt_set_error(ctx, LT_ERR_ARG, "validation split must be in [0, 1), got %g", (double)o->validation_split);
+    if (o->patience < 0) return lt_set_error(ctx, LT_ERR_ARG, "patience must be >= 0, got %d", o->patience);
+    for (size_t i = 0; i < x->n * x->dim; i++)
+        if (!isfinite(x->x[i])) return lt_set_error(ctx, LT_ERR_NONFINITE, "training data: non-finite value at sample %zu, column %zu", i / x->dim, i % x->dim);
+    if (y != x)
+        for (size_t i = 0; i < y->n * y->dim; i++)
+            if (!isfinite(y->x[i])) return lt_set_error(ctx, LT_ERR_NONFINITE, "training targets: non-finite value at sample %zu, column %zu", i / y->dim, i % y->dim);
+    return LT_OK;
+}
+
+/* Everything one fit call holds on the device, freed together. */
+typedef struct fit_bufs {
+    lt_buf *x, *y, *idx, *best;
+} fit_bufs;
+
+/* Frees the fit buffers. */
+static void fit_bufs_free(lt_backend *be, fit_bufs *b)
+{
+    be->ops->buf_free(be, b->x);
+    be->ops->buf_free(be, b->y);
+    be->ops->buf_free(be, b->idx);
+    be->ops->buf_free(be, b->best);
+}
+
+/* Reads loss slots [from, to) and adds their means to *sum; names the first non-finite. */
+static lt_status read_losses(lt_model *m, size_t from, size_t to, const size_t *rows, int epoch, double *sum, float *tmp)
+{
+    if (to <= from) return LT_OK;
+    lt_status st = LT_BE(m)->ops->download(LT_BE(m), m->ws.loss, from, tmp, to - from);
+    if (st != LT_OK) return lt_from_backend(m->ctx, st);
+    for (size_t s = from; s < to; s++) {
+        double v = (double)tmp[s - from] * (double)lt_loss_scale(m->train.loss, rows[s], (size_t)m->out_dim);
+        if (!isfinite(v))
+            return lt_set_error(m->ctx, LT_ERR_NONFINITE, "%s: the loss became %s at epoch %d, step %zu; training stopped "
+                                "(try a lower learning rate)", m->name, isnan(v) ? "NaN" : "infinite", epoch, s + 1);
+        *sum += v;
+    }
+    return LT_OK;
+}
+
+/* Mean validation loss over rows [start, start+n) of the device data. */
+static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n, size_t slot0, int y_is_x, double *out)
+{
+    lt_backend *be = LT_BE(m);
+    lt_workspace *w = &m->ws;
+    size_t in = (size_t)m->in_dim, od = (size_t)m->out_dim, chunk = w->batch, nch = (n + chunk - 1) / chunk;
+    for (size_t c = 0; c < nch; c++) {
+        size_t r = start + c * chunk, rows = n - c * chunk < chunk ? n - c * chunk : chunk;
+        lt_status st = be->ops->copy(be, b->x, r * in, w->acts, 0, rows * in);
+        if (st == LT_OK && !y_is_x) st = be->ops->copy(be, b->y, r * od, w->target, 0, rows * od);
+        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+        st = lt_forward(m, rows, 0, 0, 0);
+        if (st != LT_OK) return st;
+        st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, od, w->acts, w->act_off[m->n_flat],
+                           y_is_x ? w->acts : w->target, 0, w->loss, slot0 + c, 0.0f, NULL, 0);
+        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+    }
+    float *tmp = malloc(nch * sizeof *tmp);
+    if (!tmp) return lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
+    lt_status st = lt_from_backend(m->ctx, be->ops->download(be, w->loss, slot0, tmp, nch));
+    double total = 0;
+    for (size_t c = 0; c < nch; c++) total += tmp[c];
+    free(tmp);
+    *out = total / (m->train.loss == LT_LOSS_CCE ? (double)n : (double)n * (double)od);
+    return st;
+}
+
+lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_fit_opts *opts, lt_history *hist)
+{
+    if (!m || !x) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_fit: no data") : LT_ERR_ARG;
+    lt_ctx *ctx = m->ctx;
+    lt_backend *be = ctx->be;
+    lt_fit_opts o = opts ? *opts : (lt_fit_opts){0};
+    if (o.epochs == 0) o.epochs = 1;
+    if (o.batch == 0) o.batch = 32;
+    int y_is_x = y == NULL || y == x;
+    if (!y) y = x;
+    lt_status st = check_fit_args(m, x, y, &o);
+    if (st != LT_OK) return st;
+
+    size_t n = x->n, n_val = (size_t)((double)n * (double)o.validation_split), n_train = n - n_val;
+    if (n_train == 0) return lt_set_error(ctx, LT_ERR_ARG, "no training samples left after the validation split");
+    size_t batch = (size_t)o.batch < n_train ? (size_t)o.batch : n_train;
+    size_t steps = (n_train + batch - 1) / batch;
+    size_t val_chunks = n_val ? (n_val + batch - 1) / batch : 0;
+    size_t in = x->dim, od = y->dim;
+
+    st = lt_workspace_reserve(m, batch, steps + val_chunks);
+    if (st != LT_OK) return st;
+    fit_bufs b = {0};
+    uint32_t *idx = malloc(n_train * sizeof *idx);
+    size_t *rows = malloc(steps * sizeof *rows);
+    float *tmp = malloc(steps * sizeof *tmp);
+    if (!idx || !rows || !tmp) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
+    for (size_t s = 0; s < steps; s++) rows[s] = s + 1 < steps ? batch : n_train - s * batch;
+    st = be->ops->buf_alloc(be, n * in, &b.x);
+    if (st == LT_OK) st = be->ops->upload(be, b.x, 0, x->x, n * in);
+    if (st == LT_OK && !y_is_x) st = be->ops->buf_alloc(be, n * od, &b.y);
+    if (st == LT_OK && !y_is_x) st = be->ops->upload(be, b.y, 0, y->x, n * od);
+    if (st == LT_OK) st = be->ops->buf_alloc(be, n_train, &b.idx);
+    if (st == LT_OK && o.patience && o.restore_best) st = be->ops->buf_alloc(be, m->n_params ? m->n_params : 1, &b.best);
+    if (st != LT_OK) { lt_from_backend(ctx, st); lt_set_error(ctx, st, "%s: cannot put the training data on the device: %s", m->name, be->error); goto done; }
+
+    lt_progress prog;
+    lt_progress_init(&prog, o.log, o.verbose, o.epochs, steps);
+    uint64_t shuffle_key = o.seed ^ SHUFFLE_KEY, layer_key = o.seed ^ LAYER_KEY;
+    double t_start = lt_now(), best = INFINITY, loss = NAN, val_loss = NAN, train_secs = 0;
+    size_t samples = 0;
+    int since_best = 0, epoch;
+    lt_workspace *w = &m->ws;
+    for (epoch = 1; epoch <= o.epochs; epoch++) {
+        lt_progress_epoch_start(&prog);
+        double t_epoch = lt_now(), t_read = t_epoch, sum = 0;
+        if (o.shuffle >= 0) shuffle(idx, n_train, shuffle_key, (uint64_t)epoch);
+        else for (size_t i = 0; i < n_train; i++) idx[i] = (uint32_t)i;
+        st = lt_from_backend(ctx, be->ops->upload(be, b.idx, 0, idx, n_train));
+        size_t read = 0;
+        for (size_t s = 0; st == LT_OK && s < steps; s++) {
+            st = be->ops->gather_rows(be, rows[s], in, b.x, 0, b.idx, s * batch, w->acts, 0);
+            if (st == LT_OK && !y_is_x) st = be->ops->gather_rows(be, rows[s], od, b.y, 0, b.idx, s * batch, w->target, 0);
+            if (st != LT_OK) { lt_from_backend(ctx, st); break; }
+            st = lt_train_step(m, rows[s], y_is_x ? w->acts : w->target, 0, s, layer_key);
+            if (st != LT_OK) break;
+            double now = lt_now();
+            if (prog.bar && now - t_read >= 0.1) {
+                st = read_losses(m, read, s + 1, rows, epoch, &sum, tmp);
+                read = s + 1;
+                t_read = now;
+                double done = (double)(s + 1) * (double)batch;
+                lt_progress_step(&prog, epoch, s + 1, sum / (double)(s + 1), done / (now - t_epoch));
+            }
+        }
+        if (st == LT_OK) st = read_losses(m, read, steps, rows, epoch, &sum, tmp);
+        if (st != LT_OK) break;
+        double secs = lt_now() - t_epoch;
+        train_secs += secs;
+        samples += n_train;
+        loss = sum / (double)steps;
+        if (n_val) {
+            st = validate(m, &b, n_train, n_val, steps, y_is_x, &val_loss);
+            if (st != LT_OK) break;
+        }
+        lt_progress_epoch_end(&prog, epoch, loss, val_loss, (double)n_train / secs);
+        if (o.patience) { /* early stopping on val_loss, or loss without validation */
+            double watched = n_val ? val_loss : loss;
+            if (watched < best - (double)o.min_delta) {
+                best = watched;
+                since_best = 0;
+                if (b.best && m->n_params) st = lt_from_backend(ctx, be->ops->copy(be, m->params, m->poff, b.best, 0, m->n_params));
+                if (st != LT_OK) break;
+            } else if (++since_best >= o.patience) {
+                if (prog.f) fprintf(prog.f, "Early stopping after epoch %d (no improvement for %d epochs)\n", epoch, o.patience);
+                epoch++;
+                break;
+            }
+        } else if (n_val && val_loss < best) {
+            best = val_loss;
+        }
+    }
+    if (st == LT_OK && b.best && isfinite(best) && m->n_params)
+        st = lt_from_backend(ctx, be->ops->copy(be, b.best, 0, m->params, m->poff, m->n_params));
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->finish(be));
+    if (hist) {
+        hist->epochs_run = epoch - 1;
+        hist->loss = (float)loss;
+        hist->val_loss = (float)val_loss;
+        hist->best_val_loss = n_val && isfinite(best) ? (float)best : NAN;
+        hist->seconds = lt_now() - t_start;
+        hist->samples_per_s = train_secs > 0 ? (double)samples / train_secs : 0;
+    }
+done:
+    fit_bufs_free(be, &b);
+    free(idx);
+    free(rows);
+    free(tmp);
+    return st;
+}
+
+lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples_per_s)
+{
+    if (!m || !samples_per_s) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_bench_train: NULL argument") : LT_ERR_ARG;
+    lt_ctx *ctx = m->ctx;
+    lt_backend *be = ctx->be;
+    if (!m->built || !m->train.compiled) return lt_set_error(ctx, LT_ERR_ARG, "%s: build and compile the model before benchmarking", m->name);
+    if (batch < 1 || batch > (1 << 20)) return lt_set_error(ctx, LT_ERR_ARG, "batch must be in 1..1048576, got %d", batch);
+    if (!(seconds > 0)) seconds = 3;
+    /* Synthetic data in [0,1): a pool of 8 batches gathered by a fixed random order, so
+     * each step does exactly what a fit step does (gather, forward, loss, backward,
+     * update) and the loss is read back at fit's cadence. */
+    size_t B = (size_t)batch, pool = 8 * B, in = (size_t)m->in_dim, od = (size_t)m->out_dim;
+    int y_is_x = in == od && m->train.loss == LT_LOSS_MSE;
+    fit_bufs b = {0};
+    uint32_t *idx = malloc(pool * sizeof *idx);
+    size_t slots = 64, rows[64];
+    float tmp[64];
+    for (size_t s = 0; s < slots; s++) rows[s] = B;
+    lt_status st = idx ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    if (st == LT_OK) st = lt_workspace_reserve(m, B, slots);
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->buf_alloc(be, pool * in, &b.x));
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->random_uniform(be, b.x, 0, pool * in, 0.0f, 1.0f, 1, 0));
+    if (st == LT_OK && !y_is_x) st = lt_from_backend(ctx, be->ops->buf_alloc(be, pool * od, &b.y));
+    if (st == LT_OK && !y_is_x) st = lt_from_backend(ctx, be->ops->random_uniform(be, b.y, 0, pool * od, 0.0f, 1.0f, 2, 0));
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->buf_alloc(be, pool, &b.idx));
+    if (st == LT_OK) {
+        shuffle(idx, pool, 3, 0);
+        st = lt_from_backend(ctx, be->ops->upload(be, b.idx, 0, idx, pool));
+    }
+    lt_workspace *w = &m->ws;
+    double t0 = 0, t_read = 0, sum = 0;
+    size_t done = 0, read = 0;
+    for (size_t s = 0; st == LT_OK; s++) {
+        size_t slot = s % slots;
+        if (slot == 0 && s) { st = read_losses(m, read, slots, rows, 1, &sum, tmp); read = 0; }
+        if (st == LT_OK) st = lt_from_backend(ctx, be->ops->gather_rows(be, B, in, b.x, 0, b.idx, (s % 8) * B, w->acts, 0));
+        if (st == LT_OK && !y_is_x) st = lt_from_backend(ctx, be->ops->gather_rows(be, B, od, b.y, 0, b.idx, (s % 8) * B, w->target, 0));
+        if (st == LT_OK) st = lt_train_step(m, B, y_is_x ? w->acts : w->target, 0, slot, 7);
+        if (st != LT_OK) break;
+        if (s == 2) { /* warm-up done (kernels compiled, caches filled): start the clock */
+            st = read_losses(m, read, slot + 1, rows, 1, &sum, tmp);
+            read = slot + 1;
+            t0 = t_read = lt_now();
+            continue;
+        }
+        if (s < 2) continue;
+        done += B;
+        double now = lt_now();
+        if (now - t_read >= 0.1) {
+            st = read_losses(m, read, slot + 1, rows, 1, &sum, tmp);
+            read = slot + 1;
+            t_read = now;
+            if (now - t0 >= seconds) break;
+        }
+    }
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->finish(be));
+    if (st == LT_OK) *samples_per_s = (double)done / (lt_now() - t0);
+    fit_bufs_free(be, &b);
+    free(idx);
+    return st;
+}

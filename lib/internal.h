@@ -1,0 +1,41 @@
+/* Library-internal declarations shared across lib/: the context and error helpers.
+ * Not installed. */
+#ifndef LT_INTERNAL_H
+#define LT_INTERNAL_H
+
+#include "latent.h"
+#include "backend.h"
+
+/* A device and its error channel. */
+struct lt_ctx {
+    lt_backend *be;        /* the device every model of this context runs on */
+    int threads;           /* host threads for CPU work (<= 0: all)          */
+    int model_counter;     /* for Keras-style default names "sequential_N"  */
+    struct { char tag[24]; int count; } layer_names[16]; /* per-type name counters */
+    char error[1024];      /* last error message                             */
+};
+
+/* Writes a printf-style message into ctx->error and returns status (ctx may be NULL). */
+lt_status lt_set_error(lt_ctx *ctx, lt_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Copies the backend's last error into the context and returns status. */
+lt_status lt_from_backend(lt_ctx *ctx, lt_status status);
+
+/* A dataset: host rows plus optional labels and values. */
+struct lt_dataset {
+    size_t n, dim;          /* rows and floats per row                  */
+    float *x;               /* n * dim                                  */
+    int32_t *labels;        /* n, or NULL                               */
+    float *values;          /* n, or NULL                               */
+    int h, w, c;            /* image shape, or 0 when not images        */
+};
+
+/* Allocates an empty dataset of n x dim (zeroed) with optional labels/values. */
+lt_status lt_dataset_alloc(lt_ctx *ctx, size_t n, size_t dim, int with_labels, int with_values,
+                           lt_dataset **out);
+
+#endif

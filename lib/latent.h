@@ -1,0 +1,256 @@
+/* latent: autoencoders, variational autoencoders and recurrent networks in C11,
+ * on OpenCL devices or a plain-C CPU fallback. The one public header.
+ *
+ * Conventions: every function that can fail returns lt_status; on failure the
+ * context's message (lt_ctx_error) says what was wrong. Handles are opaque. Nothing
+ * here exits, asserts on input, or keeps global state: two contexts on two devices
+ * can live in one process. Floats are float32; images are channels-last (HWC).
+ */
+#ifndef LATENT_H
+#define LATENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LT_VERSION_MAJOR 0
+#define LT_VERSION_MINOR 1
+#define LT_VERSION_PATCH 0
+
+/* Outcome of a call. */
+typedef enum lt_status {
+    LT_OK = 0,            /* success                                              */
+    LT_ERR_ARG,           /* a bad argument or option                              */
+    LT_ERR_IO,            /* a file could not be opened, read or written           */
+    LT_ERR_FORMAT,        /* a file's contents are corrupt, truncated or foreign   */
+    LT_ERR_SHAPE,         /* shapes of model and data do not fit                   */
+    LT_ERR_NOMEM,         /* host or device memory exhausted                       */
+    LT_ERR_DEVICE,        /* no such device, or the device failed                  */
+    LT_ERR_NONFINITE,     /* a NaN or infinity in data or in training              */
+    LT_ERR_UNSUPPORTED    /* the operation is not available in this build          */
+} lt_status;
+
+/* Short name of a status ("ok", "bad argument", ...). */
+const char *lt_status_name(lt_status s);
+
+/* ------------------------------------------------------------------ context */
+
+/* A device and everything allocated on it; the home of error messages. */
+typedef struct lt_ctx lt_ctx;
+
+/* Opens a context on a device: "auto" (first OpenCL GPU, else CPU), "cpu", "opencl"
+ * (first GPU, else first OpenCL device), or "opencl:N" (N-th device of
+ * lt_print_devices's list). NULL or "" reads the LATENT_DEVICE environment variable,
+ * then falls back to "auto". On failure *out is NULL and err holds the reason. */
+lt_status lt_ctx_open(lt_ctx **out, const char *device, char *err, size_t errlen);
+/* Closes a context; every model and dataset made with it must be freed first. */
+void lt_ctx_close(lt_ctx *ctx);
+/* Last error message of the context ("" when none). */
+const char *lt_ctx_error(const lt_ctx *ctx);
+/* Backend name, "cpu" or "opencl". */
+const char *lt_ctx_backend(const lt_ctx *ctx);
+/* Human-readable device description. */
+const char *lt_ctx_device(const lt_ctx *ctx);
+/* Sets the context's CPU threads (CPU backend and host work); <= 0: all cores. */
+void lt_ctx_set_threads(lt_ctx *ctx, int threads);
+/* Prints the backends and OpenCL devices (name, memory, compute units) to f. */
+void lt_print_devices(FILE *f);
+
+/* ------------------------------------------------------------------ datasets */
+
+/* Host-side samples: n rows of dim floats, with optional integer labels and an optional
+ * per-sample float value (the swiss roll's position along the roll). */
+typedef struct lt_dataset lt_dataset;
+
+/* Loads an IDX image file (gzip or raw; values scaled to [0,1]) and optionally an IDX
+ * label file (labels_path may be NULL). Checks headers and sizes before allocating. */
+lt_status lt_dataset_load_idx(lt_ctx *ctx, const char *images_path, const char *labels_path,
+                              lt_dataset **out);
+/* Loads Fashion-MNIST's train (train != 0) or test split from dir, or, when dir is NULL,
+ * from $LATENT_DATA_DIR, then /usr/share/datasets/fashion-mnist. */
+lt_status lt_dataset_fashion_mnist(lt_ctx *ctx, const char *dir, int train, lt_dataset **out);
+/* Generates n swiss-roll points in 3-D with their position along the roll (the
+ * sample value), from the seeded Philox stream; noise is the stddev of added noise. */
+lt_status lt_dataset_swiss_roll(lt_ctx *ctx, size_t n, float noise, uint64_t seed, lt_dataset **out);
+/* Loads a numeric CSV table (comma separated, optional header row of names; every
+ * other cell a finite number). */
+lt_status lt_dataset_load_csv(lt_ctx *ctx, const char *path, lt_dataset **out);
+/* Copies n x dim floats (and labels, may be NULL) into a new dataset; rejects NaN/inf. */
+lt_status lt_dataset_from_array(lt_ctx *ctx, size_t n, size_t dim, const float *x,
+                                const int32_t *labels, lt_dataset **out);
+/* A new dataset of rows [start, start+count) of ds. */
+lt_status lt_dataset_slice(lt_ctx *ctx, const lt_dataset *ds, size_t start, size_t count,
+                           lt_dataset **out);
+/* Frees a dataset; NULL is allowed. */
+void lt_dataset_free(lt_dataset *ds);
+/* Number of samples. */
+size_t lt_dataset_count(const lt_dataset *ds);
+/* Floats per sample. */
+size_t lt_dataset_dim(const lt_dataset *ds);
+/* Image shape when the data are images (height, width, channels), else all 0. */
+void lt_dataset_image_shape(const lt_dataset *ds, int *h, int *w, int *c);
+/* Row-major sample data, count x dim. */
+const float *lt_dataset_data(const lt_dataset *ds);
+/* Integer labels, or NULL. */
+const int32_t *lt_dataset_labels(const lt_dataset *ds);
+/* Per-sample values (swiss roll position), or NULL. */
+const float *lt_dataset_values(const lt_dataset *ds);
+
+/* ------------------------------------------------------------------ plots */
+
+/* Writes a PNG: the first `cols` images of a (top row) above the same images of b
+ * (bottom row), each image h x w x c with values in [0,1] (clipped); b may be NULL. */
+lt_status lt_plot_image_rows(lt_ctx *ctx, const char *path, const float *a, const float *b,
+                             int cols, int h, int w, int c, int scale);
+/* Writes a PNG scatter plot of n 2-D points, colored along a colormap by value. */
+lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const float *value,
+                          size_t n, int size_px);
+
+/* ------------------------------------------------------------------ models */
+
+/* Activations (Keras names). */
+typedef enum lt_act {
+    LT_LINEAR = 0, LT_RELU, LT_LEAKY_RELU, LT_ELU, LT_SIGMOID, LT_TANH, LT_SOFTMAX
+} lt_act;
+
+/* Losses (Keras names). */
+typedef enum lt_loss {
+    LT_LOSS_MSE = 0,          /* mean squared error                                  */
+    LT_LOSS_BCE,              /* binary cross-entropy on probabilities               */
+    LT_LOSS_BCE_LOGITS,       /* binary cross-entropy on logits (from_logits=True)    */
+    LT_LOSS_CCE               /* categorical cross-entropy on probabilities, one-hot  */
+} lt_loss;
+
+/* Optimizer kinds. */
+typedef enum lt_optim_kind { LT_SGD = 0, LT_RMSPROP, LT_ADAM } lt_optim_kind;
+
+/* An optimizer's settings; lt_optimizer_defaults fills Keras's defaults. */
+typedef struct lt_optimizer {
+    lt_optim_kind kind; /* which rule                                          */
+    float lr;           /* learning rate (SGD 0.01, RMSprop 0.001, Adam 0.001) */
+    float momentum;     /* SGD (0)                                             */
+    int nesterov;       /* SGD (0)                                             */
+    float rho;          /* RMSprop (0.9)                                       */
+    float beta1;        /* Adam (0.9)                                          */
+    float beta2;        /* Adam (0.999)                                        */
+    float epsilon;      /* RMSprop, Adam (1e-7)                                */
+} lt_optimizer;
+
+/* Keras's defaults for an optimizer kind. */
+lt_optimizer lt_optimizer_defaults(lt_optim_kind kind);
+
+/* A layer description, owned by the caller until lt_add takes it. */
+typedef struct lt_layer lt_layer;
+/* A sequential model: layers and nested models. */
+typedef struct lt_model lt_model;
+
+/* Fully connected layer: y = act(x W + b), Glorot-uniform W, zero b. */
+lt_layer *lt_dense(int units, lt_act act);
+/* Pointwise (or softmax) activation. */
+lt_layer *lt_activation(lt_act act);
+/* Inverted dropout with the given rate, active in training only. */
+lt_layer *lt_dropout(float rate);
+/* Additive zero-mean gaussian noise with the given stddev, in training only. */
+lt_layer *lt_gaussian_noise(float stddev);
+/* Sets a leaky_relu slope or elu alpha on a layer (Keras: 0.3 and 1.0). */
+void lt_layer_set_alpha(lt_layer *layer, float alpha);
+/* Frees a layer not (yet) added to a model. */
+void lt_layer_free(lt_layer *layer);
+
+/* A new empty sequential model named name (NULL: "sequential_N" style). */
+lt_status lt_sequential(lt_ctx *ctx, const char *name, lt_model **out);
+/* Appends a layer; the model takes it (also on failure). */
+lt_status lt_add(lt_model *m, lt_layer *layer);
+/* Appends a nested model, as Sequential([enc, dec]); the outer model takes it, and
+ * the inner handle stays usable (it shares the outer model's parameters) until the
+ * outer model is freed. */
+lt_status lt_add_model(lt_model *m, lt_model *inner);
+/* Sets the input width, infers shapes, and allocates and initialises all parameters
+ * in one device buffer (Glorot uniform from seed). Done once, on the outermost model. */
+lt_status lt_build(lt_model *m, int input_dim, uint64_t seed);
+/* Chooses the loss and optimizer for training. */
+lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt);
+/* The loss chosen by lt_compile (or read from a model file); LT_LOSS_MSE before. */
+lt_loss lt_model_loss(const lt_model *m);
+/* Prints a Keras-style summary (layers, output shapes, parameter counts). */
+lt_status lt_summary(const lt_model *m, FILE *f);
+/* Total parameter count. */
+size_t lt_param_count(const lt_model *m);
+/* Input and output widths (0 before build). */
+int lt_input_dim(const lt_model *m);
+int lt_output_dim(const lt_model *m);
+/* Model name. */
+const char *lt_model_name(const lt_model *m);
+/* Number of nested models, and the i-th (for an autoencoder: 0 encoder, 1 decoder). */
+int lt_submodel_count(const lt_model *m);
+lt_model *lt_submodel(lt_model *m, int i);
+/* Frees an outermost model and everything it holds. */
+void lt_model_free(lt_model *m);
+
+/* Training options; zero-initialised fields take the noted defaults. */
+typedef struct lt_fit_opts {
+    int epochs;               /* passes over the data (1)                            */
+    int batch;                /* samples per step (32, Keras's default)              */
+    int shuffle;              /* 0: shuffle each epoch (default); -1: no shuffling   */
+    float validation_split;   /* last fraction held out for validation (0)           */
+    int patience;             /* early stopping on val loss (or loss) after this many
+                                 epochs without improvement; 0: off                  */
+    float min_delta;          /* improvement needed to reset patience (0)            */
+    int restore_best;         /* with early stopping, restore the best weights       */
+    uint64_t seed;            /* shuffle, dropout and noise seed (0 is a valid seed)  */
+    int verbose;              /* 0: auto (bar on a terminal, lines otherwise),
+                                 1: lines, 2: bar, -1: quiet                          */
+    FILE *log;                /* where progress goes (stderr)                        */
+} lt_fit_opts;
+
+/* What training did. */
+typedef struct lt_history {
+    int epochs_run;           /* epochs completed                       */
+    float loss;               /* last epoch's training loss             */
+    float val_loss;           /* last epoch's validation loss, or NaN   */
+    float best_val_loss;      /* best validation loss seen, or NaN      */
+    double seconds;           /* wall time                              */
+    double samples_per_s;     /* training throughput                    */
+} lt_history;
+
+/* Trains on x against y (y == NULL: against x, for autoencoders). hist may be NULL.
+ * A loss that turns non-finite stops training with LT_ERR_NONFINITE and a message
+ * naming the epoch and step. */
+lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y,
+                 const lt_fit_opts *opts, lt_history *hist);
+/* Mean loss over a dataset (y == NULL: against x). */
+lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, float *loss);
+/* Runs the model (inference mode) on n rows of x, writing n x output_dim floats. */
+lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out);
+/* Times training steps at a batch size on synthetic data for at least `seconds`,
+ * after a warm-up; reports samples per second. */
+lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples_per_s);
+
+/* Saves architecture, weights and (with_optimizer) optimizer state, atomically:
+ * a temporary file is written, synced and renamed over path. */
+lt_status lt_save(lt_model *m, const char *path, int with_optimizer);
+/* Loads a model file (checked: magic, version, sizes, CRC32 of every section). */
+lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out);
+
+/* ------------------------------------------------------------------ architectures */
+
+/* Builds a named architecture ("swissroll-ae", "swissroll-deep-ae", "mlp-ae") or a
+ * dense spec such as "dense:64:elu,dense:32:elu|dense:64:elu,dense:784:sigmoid"
+ * ('|' splits encoder from decoder; other tokens: dropout:R, noise:S, act:NAME), for
+ * input_dim inputs, built with the seed. */
+lt_status lt_arch_build(lt_ctx *ctx, const char *arch, int input_dim, uint64_t seed, lt_model **out);
+/* Names of the built-in architectures, NULL-terminated. */
+const char *const *lt_arch_names(void);
+/* Parses an activation name ("elu", ...); returns 0 and sets *act, or -1. */
+int lt_act_parse(const char *name, lt_act *act);
+/* Activation name. */
+const char *lt_act_name(lt_act act);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

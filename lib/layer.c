@@ -1,0 +1,69 @@
+/* Shared layer plumbing: activation names, model-file settings, the type registry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "layer.h"
+
+static const char *const act_names[] = {"linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax"};
+
+const char *lt_act_name(lt_act act)
+{
+    if ((int)act < 0 || (size_t)act >= sizeof act_names / sizeof act_names[0]) return "unknown";
+    return act_names[act];
+}
+
+int lt_act_parse(const char *name, lt_act *act)
+{
+    if (!name) return -1;
+    for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++)
+        if (strcmp(name, act_names[i]) == 0) { *act = (lt_act)i; return 0; }
+    if (strcmp(name, "none") == 0) { *act = LT_LINEAR; return 0; }
+    return -1;
+}
+
+lt_backend_act lt_act_to_backend(lt_act act)
+{
+    switch (act) {
+    case LT_LINEAR: return LT_BACT_LINEAR;
+    case LT_RELU: return LT_BACT_RELU;
+    case LT_LEAKY_RELU: return LT_BACT_LEAKY_RELU;
+    case LT_ELU: return LT_BACT_ELU;
+    case LT_SIGMOID: return LT_BACT_SIGMOID;
+    case LT_TANH: return LT_BACT_TANH;
+    case LT_SOFTMAX: return LT_BACT_SOFTMAX;
+    }
+    return LT_BACT_LINEAR;
+}
+
+float lt_act_default_alpha(lt_act act)
+{
+    return act == LT_LEAKY_RELU ? 0.3f : act == LT_ELU ? 1.0f : 0.0f;
+}
+
+const char *lt_kv_get(const lt_kv *kv, const char *key)
+{
+    for (int i = 0; i < kv->n; i++)
+        if (strcmp(kv->key[i], key) == 0) return kv->val[i];
+    return NULL;
+}
+
+lt_layer *lt_layer_from_config(const char *tag, const lt_kv *kv, char *err, size_t errlen)
+{
+    if (strcmp(tag, "dense") == 0) return lt_dense_from_config(kv, err, errlen);
+    if (strcmp(tag, "activation") == 0) return lt_activation_from_config(kv, err, errlen);
+    if (strcmp(tag, "dropout") == 0) return lt_dropout_from_config(kv, err, errlen);
+    if (strcmp(tag, "gaussian_noise") == 0) return lt_noise_from_config(kv, err, errlen);
+    snprintf(err, errlen, "unknown layer type '%s'", tag);
+    return NULL;
+}
+
+void lt_layer_free(lt_layer *layer)
+{
+    if (layer) layer->ops->destroy(layer);
+}
+
+void lt_layer_set_alpha(lt_layer *layer, float alpha)
+{
+    lt_dense_set_alpha(layer, alpha);
+    lt_activation_set_alpha(layer, alpha);
+}

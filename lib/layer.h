@@ -1,0 +1,87 @@
+/* The layer interface: each layer type is one file (layer_*.c) that fills an
+ * lt_layer_ops vtable. Layers see only the backend vtable, never device memory. */
+#ifndef LT_LAYER_H
+#define LT_LAYER_H
+
+#include "internal.h"
+
+/* Where a layer's parameters and their gradients live: a slice of the model's one
+ * parameter buffer and of its one gradient buffer. */
+typedef struct lt_param_slot {
+    lt_buf *params; /* the outermost model's parameter buffer */
+    lt_buf *grads;  /* the outermost model's gradient buffer  */
+    size_t off;     /* this layer's first element in both     */
+} lt_param_slot;
+
+/* What a forward or backward pass needs besides tensors. */
+typedef struct lt_pass {
+    lt_backend *be;  /* the device                                          */
+    int training;    /* dropout and noise act only when training            */
+    uint64_t seed;   /* per-layer random key (already mixed with the layer) */
+    uint64_t step;   /* training step: the Philox counter region            */
+    lt_buf *ws;      /* this layer's workspace (ws_floats * batch elements) */
+    size_t ws_off;
+} lt_pass;
+
+/* A key=value list parsed from a model file's architecture line. */
+typedef struct lt_kv {
+    int n;               /* pairs used */
+    char key[8][16];
+    char val[8][32];
+} lt_kv;
+
+/* Looks up key in kv; returns its value or NULL. */
+const char *lt_kv_get(const lt_kv *kv, const char *key);
+
+/* One layer type. */
+typedef struct lt_layer_ops {
+    const char *type;        /* Keras class name, e.g. "Dense"                       */
+    const char *file_tag;    /* name in model files and auto names, e.g. "dense"     */
+    /* Sets out_dim from in_dim and n_params; LT_ERR_SHAPE with a message if it cannot. */
+    lt_status (*build)(lt_layer *l, lt_ctx *ctx, int in_dim);
+    /* Initialises the parameters (Keras defaults) from the Philox stream (seed, counter). */
+    lt_status (*init)(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter);
+    /* y = layer(x) for batch rows (x: batch*in_dim, y: batch*out_dim). */
+    lt_status (*forward)(lt_layer *l, const lt_pass *p, size_t batch,
+                         const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
+    /* From dy (may be overwritten), writes parameter gradients and, when dx != NULL,
+     * dx. x and y are the forward pass's input and output. */
+    lt_status (*backward)(lt_layer *l, const lt_pass *p, size_t batch,
+                          const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff,
+                          lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
+    /* Writes the layer's settings as "key=value ..." for the model file. */
+    void (*write_config)(const lt_layer *l, char *buf, size_t len);
+    /* Frees the layer. */
+    void (*destroy)(lt_layer *l);
+} lt_layer_ops;
+
+/* Common head of every layer; each layer file's struct starts with it. */
+struct lt_layer {
+    const lt_layer_ops *ops; /* the type                                      */
+    char name[64];           /* Keras-style name, e.g. "dense_3"              */
+    int in_dim, out_dim;     /* widths per sample, set by build               */
+    size_t n_params;         /* parameters, set by build                      */
+    size_t ws_floats;        /* workspace floats per sample, set by build     */
+    lt_param_slot slot;      /* where the parameters live, set by the model   */
+};
+
+/* Creates a layer of the model-file type `tag` from its settings; NULL and a message
+ * in err when the tag or a setting is unknown or out of range. */
+lt_layer *lt_layer_from_config(const char *tag, const lt_kv *kv, char *err, size_t errlen);
+
+/* Per-type constructors from settings (used by lt_layer_from_config). */
+lt_layer *lt_dense_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_activation_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_dropout_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_noise_from_config(const lt_kv *kv, char *err, size_t errlen);
+
+/* Per-type alpha setters (no-ops on other types). */
+void lt_dense_set_alpha(lt_layer *l, float alpha);
+void lt_activation_set_alpha(lt_layer *l, float alpha);
+
+/* Maps a public activation to the backend's. */
+lt_backend_act lt_act_to_backend(lt_act act);
+/* Keras's default alpha for an activation (leaky_relu 0.3, elu 1.0, else 0). */
+float lt_act_default_alpha(lt_act act);
+
+#endif

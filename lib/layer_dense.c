@@ -1,0 +1,123 @@
+/* Dense: y = act(x W + b), W stored in_dim x out_dim row-major (Keras's kernel shape),
+ * then b; Glorot-uniform W and zero b, as Keras initialises them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "layer.h"
+
+typedef struct dense_layer {
+    lt_layer base;
+    int units;   /* output width         */
+    lt_act act;  /* activation           */
+    float alpha; /* leaky slope/elu alpha */
+} dense_layer;
+
+/* Infers the output width; W and b make in*units + units parameters. */
+static lt_status dense_build(lt_layer *l, lt_ctx *ctx, int in_dim)
+{
+    dense_layer *d = (dense_layer *)l;
+    if (in_dim <= 0) return lt_set_error(ctx, LT_ERR_SHAPE, "%s: input width %d", l->name, in_dim);
+    l->in_dim = in_dim;
+    l->out_dim = d->units;
+    l->n_params = (size_t)in_dim * (size_t)d->units + (size_t)d->units;
+    l->ws_floats = 0;
+    return LT_OK;
+}
+
+/* Glorot uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)); zero bias. */
+static lt_status dense_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
+{
+    size_t nw = (size_t)l->in_dim * (size_t)l->out_dim;
+    float limit = sqrtf(6.0f / (float)(l->in_dim + l->out_dim));
+    lt_status st = be->ops->random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit, seed, counter);
+    if (st != LT_OK) return st;
+    return be->ops->fill(be, l->slot.params, l->slot.off + nw, (size_t)l->out_dim, 0.0f);
+}
+
+/* One GEMM, then bias and activation fused in one op. */
+static lt_status dense_forward(lt_layer *l, const lt_pass *p, size_t batch,
+                               const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
+{
+    dense_layer *d = (dense_layer *)l;
+    lt_backend *be = p->be;
+    size_t in = (size_t)l->in_dim, out = (size_t)l->out_dim;
+    lt_status st = be->ops->gemm(be, 0, 0, batch, out, in, 1.0f, x, xoff, in,
+                                 l->slot.params, l->slot.off, out, 0.0f, y, yoff, out);
+    if (st != LT_OK) return st;
+    return be->ops->bias_act_forward(be, batch, out, y, yoff, l->slot.params, l->slot.off + in * out,
+                                     lt_act_to_backend(d->act), d->alpha, y, yoff);
+}
+
+/* dz = dy * act'(y); dW = x^T dz; db = sum_rows dz; dx = dz W^T. */
+static lt_status dense_backward(lt_layer *l, const lt_pass *p, size_t batch,
+                                const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff,
+                                lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
+{
+    dense_layer *d = (dense_layer *)l;
+    lt_backend *be = p->be;
+    size_t in = (size_t)l->in_dim, out = (size_t)l->out_dim;
+    lt_status st = LT_OK;
+    if (d->act != LT_LINEAR)
+        st = be->ops->act_backward(be, batch, out, lt_act_to_backend(d->act), d->alpha, y, yoff, dy, dyoff, dy, dyoff);
+    if (st == LT_OK)
+        st = be->ops->gemm(be, 1, 0, in, out, batch, 1.0f, x, xoff, in, dy, dyoff, out,
+                           0.0f, l->slot.grads, l->slot.off, out);
+    if (st == LT_OK)
+        st = be->ops->bias_backward(be, batch, out, dy, dyoff, 0.0f, l->slot.grads, l->slot.off + in * out);
+    if (st == LT_OK && dx)
+        st = be->ops->gemm(be, 0, 1, batch, in, out, 1.0f, dy, dyoff, out, l->slot.params, l->slot.off, out,
+                           0.0f, dx, dxoff, in);
+    return st;
+}
+
+/* "units=64 activation=elu alpha=1". */
+static void dense_write_config(const lt_layer *l, char *buf, size_t len)
+{
+    const dense_layer *d = (const dense_layer *)l;
+    snprintf(buf, len, "units=%d activation=%s alpha=%.9g", d->units, lt_act_name(d->act), (double)d->alpha);
+}
+
+/* Frees the layer. */
+static void dense_destroy(lt_layer *l) { free(l); }
+
+static const lt_layer_ops dense_ops = {
+    "Dense", "dense", dense_build, dense_init, dense_forward, dense_backward,
+    dense_write_config, dense_destroy,
+};
+
+lt_layer *lt_dense(int units, lt_act act)
+{
+    if (units <= 0 || units > (1 << 24) || lt_act_name(act)[0] == 'u') return NULL;
+    dense_layer *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->base.ops = &dense_ops;
+    d->units = units;
+    d->act = act;
+    d->alpha = lt_act_default_alpha(act);
+    return &d->base;
+}
+
+lt_layer *lt_dense_from_config(const lt_kv *kv, char *err, size_t errlen)
+{
+    const char *u = lt_kv_get(kv, "units"), *a = lt_kv_get(kv, "activation"), *al = lt_kv_get(kv, "alpha");
+    lt_act act;
+    char *end;
+    long units = u ? strtol(u, &end, 10) : 0;
+    if (!u || *end || units <= 0 || units > (1 << 24)) { snprintf(err, errlen, "dense: bad or missing units"); return NULL; }
+    if (!a || lt_act_parse(a, &act) != 0) { snprintf(err, errlen, "dense: bad or missing activation"); return NULL; }
+    lt_layer *l = lt_dense((int)units, act);
+    if (!l) { snprintf(err, errlen, "out of host memory"); return NULL; }
+    if (al) {
+        float v = strtof(al, &end);
+        if (*end || !isfinite(v)) { lt_layer_free(l); snprintf(err, errlen, "dense: bad alpha '%s'", al); return NULL; }
+        ((dense_layer *)l)->alpha = v;
+    }
+    return l;
+}
+
+/* Sets alpha on dense or activation layers (they share the field's meaning). */
+void lt_dense_set_alpha(lt_layer *l, float alpha)
+{
+    if (l && l->ops == &dense_ops) ((dense_layer *)l)->alpha = alpha;
+}

@@ -1,0 +1,84 @@
+/* Private model structures shared by model.c, exec.c, fit.c and modelfile.c. */
+#ifndef LT_MODEL_H
+#define LT_MODEL_H
+
+#include "layer.h"
+
+/* One entry of a sequential model: a layer or a nested model (exactly one is set). */
+typedef struct lt_item {
+    lt_layer *layer;
+    lt_model *model;
+} lt_item;
+
+/* Device scratch for running a model at up to `batch` rows; sized once, reused. */
+typedef struct lt_workspace {
+    size_t batch;       /* row capacity (0: not allocated)                      */
+    lt_buf *acts;       /* model input, then every layer's output               */
+    size_t *act_off;    /* n_flat + 1 offsets into acts                         */
+    lt_buf *grad;       /* two halves of batch * max width: dy and dx in turn   */
+    size_t grad_half;   /* elements per half                                    */
+    lt_buf *layer_ws;   /* per-layer workspaces (dropout masks)                 */
+    size_t *layer_ws_off;
+    lt_buf *target;     /* batch * out_dim: targets uploaded or gathered        */
+    lt_buf *loss;       /* loss slots: one float per step                       */
+    size_t loss_slots;
+} lt_workspace;
+
+/* Training state of a compiled model. */
+typedef struct lt_trainer {
+    int compiled;       /* lt_compile was called         */
+    lt_loss loss;       /* loss function                 */
+    lt_optimizer opt;   /* optimizer settings            */
+    lt_buf *state;      /* optimizer moments (n_params * moments) */
+    uint64_t steps;     /* optimizer steps taken         */
+} lt_trainer;
+
+struct lt_model {
+    lt_ctx *ctx;            /* owning context                                     */
+    char name[64];          /* Keras-style name                                   */
+    lt_item *items;         /* layers and nested models, in order                 */
+    int n_items, cap_items;
+    lt_model *parent;       /* the model this one is nested in, or NULL           */
+    int built;              /* shapes inferred and parameters allocated           */
+    int in_dim, out_dim;    /* widths per sample                                  */
+    lt_layer **flat;        /* every layer, depth first (n_flat)                  */
+    int n_flat;
+    size_t n_params;        /* parameters of this model (and its nested ones)     */
+    lt_buf *params, *grads; /* the outermost model's buffers                      */
+    size_t poff;            /* this model's first parameter in them               */
+    uint64_t seed;          /* build seed                                         */
+    lt_trainer train;       /* loss and optimizer, once compiled                  */
+    lt_workspace ws;        /* device scratch                                     */
+};
+
+/* Makes sure the workspace holds `batch` rows and `loss_slots` loss slots. */
+lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots);
+/* Runs the model on the rows already in acts[0]; the output lands in acts[n_flat]. */
+lt_status lt_forward(lt_model *m, size_t rows, int training, uint64_t seed, uint64_t step);
+/* Forward, loss and backward on the rows in acts[0]: parameter gradients land in the
+ * gradient buffer, the summed loss in loss slot `slot`; no update. */
+lt_status lt_compute_grads(lt_model *m, size_t rows, const lt_buf *target, size_t toff,
+                           size_t slot, uint64_t seed);
+/* One optimizer step on the rows in acts[0] against target (buffer, offset); the
+ * loss summed over the batch's elements goes to loss slot `slot` on the device (the
+ * host scales it by lt_loss_scale when it reads it). */
+lt_status lt_train_step(lt_model *m, size_t rows, const lt_buf *target, size_t toff,
+                        size_t slot, uint64_t seed);
+/* Loss value scale: mean over elements (MSE, BCE) or over rows (CCE). */
+float lt_loss_scale(lt_loss loss, size_t rows, size_t cols);
+/* The backend's loss kind for a public loss. */
+lt_backend_loss lt_loss_to_backend(lt_loss loss);
+/* Number of optimizer moments per parameter. */
+int lt_optim_moments(const lt_optimizer *opt);
+/* Checks an optimizer's settings; LT_ERR_ARG with a message when out of range. */
+lt_status lt_optimizer_check(lt_ctx *ctx, const lt_optimizer *opt);
+/* One optimizer update of m's parameter range (increments m->train.steps). */
+lt_status lt_optimizer_step(lt_model *m);
+/* Releases the workspace buffers. */
+void lt_workspace_free(lt_model *m);
+/* The backend of a model. */
+#define LT_BE(m) ((m)->ctx->be)
+/* Names a layer "tag" or "tag_N" from the context's counters. */
+void lt_name_layer(lt_ctx *ctx, lt_layer *l);
+
+#endif

@@ -1,0 +1,243 @@
+/* Models: Keras parameter counts and summaries, nesting, finite-difference gradient
+ * checks of every layer and loss, and seeded initialisation equal across backends.
+ * Runs on the backend named by LATENT_DEVICE. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "model.h"
+#include "philox.h"
+
+static lt_ctx *ctx;
+
+/* Summary text of a model, in a static buffer. */
+static const char *summary_text(lt_model *m)
+{
+    static char buf[8192];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    lt_summary(m, f);
+    fclose(f);
+    return buf;
+}
+
+/* The lecture's three autoencoders have Keras's parameter counts. */
+static void test_param_counts(void)
+{
+    struct { const char *arch; int in; size_t total, enc, dec; const char *text; } cases[] = {
+        {"swissroll-ae", 3, 17, 8, 9, "Total params: 17\n"},
+        {"swissroll-deep-ae", 3, 41, 20, 21, "Total params: 41\n"},
+        {"mlp-ae", 784, 117840, 58560, 59280, "Total params: 117,840\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lt_model *m = NULL;
+        lt_status st = lt_arch_build(ctx, cases[i].arch, cases[i].in, 1, &m);
+        CHECK(st == LT_OK, "%s builds: %s", cases[i].arch, lt_ctx_error(ctx));
+        if (st != LT_OK) continue;
+        CHECK(lt_param_count(m) == cases[i].total, "%s: %zu params", cases[i].arch, lt_param_count(m));
+        CHECK(lt_submodel_count(m) == 2, "%s has encoder and decoder", cases[i].arch);
+        CHECK(lt_param_count(lt_submodel(m, 0)) == cases[i].enc, "%s encoder params %zu", cases[i].arch, lt_param_count(lt_submodel(m, 0)));
+        CHECK(lt_param_count(lt_submodel(m, 1)) == cases[i].dec, "%s decoder params", cases[i].arch);
+        const char *s = summary_text(m);
+        CHECK(strstr(s, cases[i].text) != NULL, "%s summary total:\n%s", cases[i].arch, s);
+        CHECK(strstr(s, "(Sequential)") != NULL, "%s summary lists nested models", cases[i].arch);
+        lt_model_free(m);
+    }
+    /* A fresh context names models as Keras does: enc, dec, then the autoencoder. */
+    lt_ctx *c2;
+    char err[256];
+    if (lt_ctx_open(&c2, "cpu", err, sizeof err) == LT_OK) {
+        lt_model *m;
+        if (lt_arch_build(c2, "swissroll-ae", 3, 1, &m) == LT_OK) {
+            const char *s = summary_text(m);
+            CHECK(strstr(s, "Model: \"sequential_2\"") && strstr(s, " sequential (Sequential)     (None, 2)                 8 ") &&
+                  strstr(s, " sequential_1 (Sequential)   (None, 3)                 9 "), "Keras-style summary:\n%s", s);
+            lt_model_free(m);
+        }
+        lt_ctx_close(c2);
+    }
+}
+
+/* Encoder then decoder gives what the whole autoencoder gives. */
+static void test_nesting(void)
+{
+    lt_model *m = NULL;
+    CHECK(lt_arch_build(ctx, "dense:16:elu,dense:4:tanh|dense:16:relu,dense:in:sigmoid", 10, 3, &m) == LT_OK, "spec builds: %s", lt_ctx_error(ctx));
+    if (!m) return;
+    float x[5 * 10], code[5 * 4], y1[5 * 10], y2[5 * 10];
+    for (int i = 0; i < 50; i++) x[i] = lt_philox_uniform(9, 0, (uint64_t)i, 0, 1);
+    CHECK(lt_predict(m, x, 5, y1) == LT_OK, "predict ae");
+    CHECK(lt_predict(lt_submodel(m, 0), x, 5, code) == LT_OK, "predict encoder: %s", lt_ctx_error(ctx));
+    CHECK(lt_predict(lt_submodel(m, 1), code, 5, y2) == LT_OK, "predict decoder");
+    float maxd = 0;
+    for (int i = 0; i < 50; i++) maxd = fmaxf(maxd, fabsf(y1[i] - y2[i]));
+    CHECK(maxd < 1e-6f, "enc+dec == ae (max diff %g)", (double)maxd);
+    CHECK(lt_build(lt_submodel(m, 0), 10, 1) == LT_ERR_ARG, "building a nested model is refused");
+    float bad[10] = {0};
+    bad[3] = NAN;
+    CHECK(lt_predict(m, bad, 1, y1) == LT_ERR_NONFINITE, "NaN input refused");
+    lt_model_free(m);
+}
+
+/* Loss (mean, as Keras reports) of the model on the rows already in acts[0]. */
+static double loss_now(lt_model *m, size_t rows, const lt_buf *target, uint64_t seed)
+{
+    lt_backend *be = ctx->be;
+    float sum = 0;
+    if (lt_forward(m, rows, 1, seed, m->train.steps) != LT_OK) return NAN;
+    be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, (size_t)m->out_dim, m->ws.acts, m->ws.act_off[m->n_flat],
+                  target, 0, m->ws.loss, 0, 0.0f, NULL, 0);
+    be->ops->download(be, m->ws.loss, 0, &sum, 1);
+    return (double)sum * lt_loss_scale(m->train.loss, rows, (size_t)m->out_dim);
+}
+
+/* Compares backprop gradients with central differences for every parameter. */
+static void grad_check(const char *what, lt_model *m, lt_loss loss)
+{
+    lt_backend *be = ctx->be;
+    size_t rows = 4, in = (size_t)m->in_dim, out = (size_t)m->out_dim, np = m->n_params;
+    lt_optimizer o = lt_optimizer_defaults(LT_SGD);
+    if (lt_compile(m, loss, &o) != LT_OK || lt_workspace_reserve(m, rows, 1) != LT_OK) { CHECK(0, "%s: setup: %s", what, lt_ctx_error(ctx)); return; }
+    float *x = malloc(rows * in * 4), *t = malloc(rows * out * 4), *p = malloc(np * 4), *g = malloc(np * 4);
+    for (size_t i = 0; i < rows * in; i++) x[i] = lt_philox_uniform(11, 0, i, -1, 1);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < out; c++) {
+            float u = lt_philox_uniform(12, 0, r * out + c, 0, 1);
+            t[r * out + c] = loss == LT_LOSS_CCE ? (c == r % out ? 1.0f : 0.0f) : loss == LT_LOSS_MSE ? 2 * u - 1 : u;
+        }
+    lt_buf *tb;
+    be->ops->buf_alloc(be, rows * out, &tb);
+    be->ops->upload(be, tb, 0, t, rows * out);
+    be->ops->upload(be, m->ws.acts, 0, x, rows * in);
+    uint64_t seed = 77;
+    CHECK(lt_compute_grads(m, rows, tb, 0, 0, seed) == LT_OK, "%s: grads: %s", what, lt_ctx_error(ctx));
+    be->ops->download(be, m->grads, 0, g, np);
+    be->ops->download(be, m->params, 0, p, np);
+    int bad = 0;
+    double worst = 0;
+    for (size_t i = 0; i < np; i++) {
+        float h = 2e-3f * fmaxf(1.0f, fabsf(p[i]));
+        float keep = p[i], v;
+        v = keep + h; be->ops->upload(be, m->params, i, &v, 1);
+        double lp = loss_now(m, rows, tb, seed);
+        v = keep - h; be->ops->upload(be, m->params, i, &v, 1);
+        double lm = loss_now(m, rows, tb, seed);
+        be->ops->upload(be, m->params, i, &keep, 1);
+        double fd = (lp - lm) / (2.0 * (double)h);
+        double err = fabs(fd - (double)g[i]) / fmax(1e-2, fabs(fd) + fabs((double)g[i]));
+        if (err > worst) worst = err;
+        if (err > 3e-2) bad++;
+    }
+    CHECK(bad == 0, "%s: %d of %zu gradients disagree with finite differences (worst rel. err %.3g)", what, bad, np, worst);
+    be->ops->buf_free(be, tb);
+    free(x); free(t); free(p); free(g);
+}
+
+/* Builds a small model from layers and checks its gradients. */
+static void check_stack(const char *what, lt_loss loss, int in, lt_layer *l1, lt_layer *l2, lt_layer *l3)
+{
+    lt_model *m;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, l1);
+    lt_add(m, l2);
+    if (l3) lt_add(m, l3);
+    if (lt_build(m, in, 5) != LT_OK) { CHECK(0, "%s: build: %s", what, lt_ctx_error(ctx)); lt_model_free(m); return; }
+    grad_check(what, m, loss);
+    lt_model_free(m);
+}
+
+static void test_gradients(void)
+{
+    const lt_act acts[] = {LT_LINEAR, LT_RELU, LT_LEAKY_RELU, LT_ELU, LT_SIGMOID, LT_TANH};
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "dense %s + mse", lt_act_name(acts[i]));
+        check_stack(what, LT_LOSS_MSE, 5, lt_dense(6, acts[i]), lt_dense(3, LT_LINEAR), NULL);
+        snprintf(what, sizeof what, "activation layer %s", lt_act_name(acts[i]));
+        check_stack(what, LT_LOSS_MSE, 5, lt_dense(6, LT_LINEAR), lt_activation(acts[i]), lt_dense(3, LT_TANH));
+    }
+    check_stack("softmax + cce", LT_LOSS_CCE, 5, lt_dense(6, LT_TANH), lt_dense(4, LT_SOFTMAX), NULL);
+    check_stack("sigmoid + bce", LT_LOSS_BCE, 5, lt_dense(6, LT_ELU), lt_dense(4, LT_SIGMOID), NULL);
+    check_stack("bce from logits", LT_LOSS_BCE_LOGITS, 5, lt_dense(6, LT_ELU), lt_dense(4, LT_LINEAR), NULL);
+    check_stack("dropout", LT_LOSS_MSE, 5, lt_dense(8, LT_TANH), lt_dropout(0.5f), lt_dense(3, LT_LINEAR));
+    check_stack("gaussian noise", LT_LOSS_MSE, 5, lt_dense(8, LT_TANH), lt_gaussian_noise(0.3f), lt_dense(3, LT_LINEAR));
+    lt_layer *leaky = lt_dense(6, LT_LEAKY_RELU);
+    lt_layer_set_alpha(leaky, 0.1f);
+    check_stack("leaky alpha 0.1", LT_LOSS_MSE, 5, leaky, lt_dense(3, LT_LINEAR), NULL);
+}
+
+/* The seeded Glorot initialisation gives the same bits on this backend as on the CPU. */
+static void test_init_matches_cpu(void)
+{
+    lt_ctx *cpu;
+    char err[256];
+    if (lt_ctx_open(&cpu, "cpu", err, sizeof err) != LT_OK) { CHECK(0, "cpu ctx: %s", err); return; }
+    lt_model *a = NULL, *b = NULL;
+    lt_arch_build(ctx, "mlp-ae", 784, 1234, &a);
+    lt_arch_build(cpu, "mlp-ae", 784, 1234, &b);
+    if (a && b) {
+        size_t n = a->n_params;
+        float *pa = malloc(n * 4), *pb = malloc(n * 4);
+        ctx->be->ops->download(ctx->be, a->params, 0, pa, n);
+        cpu->be->ops->download(cpu->be, b->params, 0, pb, n);
+        CHECK(memcmp(pa, pb, n * 4) == 0, "initial weights on %s equal the CPU's bit for bit", lt_ctx_backend(ctx));
+        float lim = sqrtf(6.0f / (784 + 64)), mx = 0;
+        for (size_t i = 0; i < 784 * 64; i++) mx = fmaxf(mx, fabsf(pa[i]));
+        CHECK(mx <= lim && mx > 0.95f * lim, "Glorot-uniform range: max %g, limit %g", (double)mx, (double)lim);
+        CHECK(pa[784 * 64] == 0.0f && pa[784 * 64 + 63] == 0.0f, "zero biases");
+        free(pa); free(pb);
+    } else {
+        CHECK(0, "mlp-ae builds on both: %s", lt_ctx_error(ctx));
+    }
+    lt_model_free(a);
+    lt_model_free(b);
+    lt_model *c = NULL;
+    lt_arch_build(ctx, "mlp-ae", 784, 1235, &c);
+    if (c) {
+        float x1, x2;
+        ctx->be->ops->download(ctx->be, c->params, 0, &x1, 1);
+        lt_arch_build(ctx, "mlp-ae", 784, 1234, &a);
+        ctx->be->ops->download(ctx->be, a->params, 0, &x2, 1);
+        CHECK(x1 != x2, "another seed gives other weights");
+        lt_model_free(a);
+        lt_model_free(c);
+    }
+    lt_ctx_close(cpu);
+}
+
+/* Bad specs and settings are errors with messages, never crashes. */
+static void test_bad_input(void)
+{
+    lt_model *m = NULL;
+    CHECK(lt_arch_build(ctx, "no-such-arch", 3, 1, &m) == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "no-such-arch"), "unknown arch named: %s", lt_ctx_error(ctx));
+    CHECK(lt_arch_build(ctx, "dense:x:elu", 3, 1, &m) == LT_ERR_ARG, "bad width");
+    CHECK(lt_arch_build(ctx, "dense:4:wobbly", 3, 1, &m) == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "wobbly"), "bad activation named");
+    CHECK(lt_arch_build(ctx, "dense:4|dense:3|dense:2", 3, 1, &m) == LT_ERR_ARG, "two bars");
+    CHECK(lt_arch_build(ctx, "dropout:1.5", 3, 1, &m) == LT_ERR_ARG, "dropout rate out of range");
+    CHECK(lt_dense(0, LT_RELU) == NULL && lt_dropout(1.0f) == NULL && lt_gaussian_noise(-1) == NULL, "bad layer settings give NULL");
+    lt_sequential(ctx, NULL, &m);
+    CHECK(lt_add(m, NULL) == LT_ERR_ARG, "NULL layer refused");
+    CHECK(lt_build(m, 4, 1) == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "no layers"), "empty model refused");
+    lt_model_free(m);
+    lt_arch_build(ctx, "swissroll-ae", 3, 1, &m);
+    lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
+    o.lr = -1;
+    CHECK(lt_compile(m, LT_LOSS_MSE, &o) == LT_ERR_ARG, "negative learning rate refused");
+    o = lt_optimizer_defaults(LT_SGD);
+    o.momentum = 1.5f;
+    CHECK(lt_compile(m, LT_LOSS_MSE, &o) == LT_ERR_ARG, "momentum out of range refused");
+    lt_model_free(m);
+}
+
+int main(void)
+{
+    char err[512];
+    if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
+    printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
+    test_param_counts();
+    test_nesting();
+    test_gradients();
+    test_init_matches_cpu();
+    test_bad_input();
+    lt_ctx_close(ctx);
+    return DONE();
+}

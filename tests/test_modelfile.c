@@ -1,0 +1,130 @@
+/* Model files: save then load gives identical predictions and resumable optimizer
+ * state; truncated, corrupted, foreign and missing files are clean errors; a failed
+ * save never harms an existing file. Runs on the backend named by LATENT_DEVICE. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "check.h"
+#include "latent.h"
+
+static lt_ctx *ctx;
+static char dir[] = "/tmp/latent-test-modelfile-XXXXXX";
+
+/* Reads a whole file; returns its size (0 on failure). */
+static size_t slurp(const char *path, unsigned char **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)n + 1);
+    size_t got = fread(*out, 1, (size_t)n, f);
+    fclose(f);
+    return got;
+}
+
+/* Writes bytes to a file. */
+static void spit(const char *path, const unsigned char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(p, 1, n, f);
+    fclose(f);
+}
+
+int main(void)
+{
+    char err[512], path[256], other[256];
+    if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
+    if (!mkdtemp(dir)) { printf("mkdtemp failed\n"); return 1; }
+    snprintf(path, sizeof path, "%s/m.lt", dir);
+    snprintf(other, sizeof other, "%s/bad.lt", dir);
+
+    lt_dataset *roll = NULL;
+    CHECK(lt_dataset_swiss_roll(ctx, 512, 0.0f, 3, &roll) == LT_OK, "swiss roll: %s", lt_ctx_error(ctx));
+    if (!roll) return DONE();
+    /* Scale the roll into a friendly range for a tiny tanh model. */
+    lt_dataset *x = NULL;
+    {
+        size_t n = lt_dataset_count(roll);
+        float *d = malloc(n * 3 * sizeof *d);
+        for (size_t i = 0; i < n * 3; i++) d[i] = lt_dataset_data(roll)[i] / 15.0f;
+        lt_dataset_from_array(ctx, n, 3, d, NULL, &x);
+        free(d);
+    }
+    lt_model *a = NULL, *b = NULL;
+    CHECK(lt_arch_build(ctx, "dense:8:tanh,dropout:0.1,dense:2:elu|dense:8:tanh,dense:in:linear", 3, 42, &a) == LT_OK, "build: %s", lt_ctx_error(ctx));
+    lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
+    lt_compile(a, LT_LOSS_MSE, &o);
+    lt_fit_opts fo = {.epochs = 2, .batch = 32, .seed = 1, .verbose = -1};
+    CHECK(lt_fit(a, x, NULL, &fo, NULL) == LT_OK, "fit: %s", lt_ctx_error(ctx));
+    CHECK(lt_save(a, path, 1) == LT_OK, "save: %s", lt_ctx_error(ctx));
+    CHECK(lt_load(ctx, path, &b) == LT_OK, "load: %s", lt_ctx_error(ctx));
+    if (!a || !b) return DONE();
+
+    size_t n = lt_dataset_count(x);
+    float *pa = malloc(n * 3 * 4), *pb = malloc(n * 3 * 4);
+    lt_predict(a, lt_dataset_data(x), n, pa);
+    lt_predict(b, lt_dataset_data(x), n, pb);
+    CHECK(memcmp(pa, pb, n * 3 * 4) == 0, "loaded model predicts identically");
+    CHECK(lt_param_count(a) == lt_param_count(b) && lt_submodel_count(b) == 2, "same architecture after load");
+    CHECK(strcmp(lt_model_name(lt_submodel(a, 0)), lt_model_name(lt_submodel(b, 0))) == 0, "model names kept");
+    /* Resuming: one more epoch on each gives the same weights (optimizer state saved). */
+    lt_fit(a, x, NULL, &fo, NULL);
+    lt_fit(b, x, NULL, &fo, NULL);
+    lt_predict(a, lt_dataset_data(x), n, pa);
+    lt_predict(b, lt_dataset_data(x), n, pb);
+    CHECK(memcmp(pa, pb, n * 3 * 4) == 0, "training resumes identically from the saved optimizer state");
+    lt_model_free(b);
+    b = NULL;
+
+    /* Every truncation and several corruptions are clean format errors. */
+    unsigned char *bytes = NULL;
+    size_t size = slurp(path, &bytes);
+    CHECK(size > 100, "model file written (%zu bytes)", size);
+    int bad_trunc = 0;
+    for (size_t cut = 0; cut < size; cut += (cut < 200 ? 1 : 97)) {
+        spit(other, bytes, cut);
+        lt_status st = lt_load(ctx, other, &b);
+        if (st != LT_ERR_FORMAT || b) { bad_trunc++; lt_model_free(b); b = NULL; }
+    }
+    CHECK(bad_trunc == 0, "%d truncations not reported as format errors", bad_trunc);
+    int bad_flip = 0;
+    for (size_t pos = 0; pos < size; pos += 13) {
+        bytes[pos] ^= 0x5a;
+        spit(other, bytes, size);
+        bytes[pos] ^= 0x5a;
+        lt_status st = lt_load(ctx, other, &b);
+        if (st == LT_OK) { bad_flip++; lt_model_free(b); b = NULL; }
+    }
+    CHECK(bad_flip == 0, "%d corrupted files loaded anyway", bad_flip);
+    spit(other, (const unsigned char *)"hello, this is not a model file at all", 38);
+    CHECK(lt_load(ctx, other, &b) == LT_ERR_FORMAT && strstr(lt_ctx_error(ctx), "bad.lt"), "foreign file named: %s", lt_ctx_error(ctx));
+    CHECK(lt_load(ctx, "/nonexistent/dir/x.lt", &b) == LT_ERR_IO && strstr(lt_ctx_error(ctx), "/nonexistent/dir/x.lt"), "missing file: %s", lt_ctx_error(ctx));
+
+    /* A save that cannot complete leaves the existing file as it was. */
+    CHECK(lt_save(a, "/nonexistent/dir/x.lt", 1) == LT_ERR_IO, "save into a missing folder fails: %s", lt_ctx_error(ctx));
+    unsigned char *before = NULL, *after = NULL;
+    size_t nb = slurp(path, &before);
+    lt_optimizer wild = lt_optimizer_defaults(LT_SGD);
+    wild.lr = 1e30f;
+    lt_compile(a, LT_LOSS_MSE, &wild);
+    lt_status st = lt_fit(a, x, NULL, &fo, NULL);
+    CHECK(st == LT_ERR_NONFINITE && strstr(lt_ctx_error(ctx), "epoch"), "diverging fit stops with a message: %s", lt_ctx_error(ctx));
+    CHECK(lt_save(a, path, 1) != LT_OK, "a model with non-finite weights is not saved");
+    size_t na = slurp(path, &after);
+    CHECK(nb == na && nb && memcmp(before, after, nb) == 0, "the existing model file is unchanged");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp > /dev/null", dir);
+    CHECK(system(cmd) != 0, "no temporary files left behind");
+
+    free(before); free(after); free(bytes); free(pa); free(pb);
+    lt_model_free(a);
+    lt_dataset_free(x);
+    lt_dataset_free(roll);
+    unlink(path);
+    unlink(other);
+    rmdir(dir);
+    lt_ctx_close(ctx);
+    return DONE();
+}
