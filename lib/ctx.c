@@ -115,3 +115,27 @@ void lt_ctx_close(lt_ctx *ctx)
     if (ctx->be) ctx->be->ops->destroy(ctx->be);
     free(ctx);
 }
+
+void lt_print_devices(FILE *f)
+{
+    char err[256];
+    lt_backend *cpu = NULL;
+    if (lt_cpu_backend_open(&cpu, 0, err, sizeof err) == LT_OK) {
+        fprintf(f, "cpu        %s\n", cpu->device_name);
+        cpu->ops->destroy(cpu);
+    } else {
+        fprintf(f, "cpu        unavailable: %s\n", err);
+    }
+#ifdef LT_HAVE_OPENCL
+    lt_opencl_device_info infos[32];
+    int n = lt_opencl_list_devices(infos, 32);
+    if (n == 0) fprintf(f, "opencl     no OpenCL device found (is an ICD such as pocl-opencl-icd installed?)\n");
+    for (int i = 0; i < n && i < 32; i++)
+        fprintf(f, "opencl:%-3d %s [%s] — %s, %s, %.1f GiB memory (max buffer %.1f GiB), %u compute units\n", i,
+                infos[i].name, infos[i].is_gpu ? "GPU" : "not a GPU", infos[i].platform, infos[i].version,
+                (double)infos[i].global_mem / 1073741824.0, (double)infos[i].max_alloc / 1073741824.0,
+                infos[i].compute_units);
+#else
+    fprintf(f, "opencl     not compiled into this build\n");
+#endif
+}

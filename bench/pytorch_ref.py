@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""PyTorch reference for latent's figures: the same architectures, initialisation
+(Glorot-uniform weights, zero biases, as Keras), data scaling and recipe, so that test
+loss and training throughput can be compared in one run on one machine.
+
+  quality:  python3 bench/pytorch_ref.py quality --arch mlp-ae --epochs 5 --batch 256
+  speed:    python3 bench/pytorch_ref.py bench --arch mlp-ae --batch 32 --device cuda
+            python3 bench/pytorch_ref.py bench --arch mlp-ae --batch 32 --device cpu --threads 2
+
+Not part of the build or the tests: latent itself needs no Python."""
+import argparse
+import gzip
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def load_idx(path):
+    """Reads an IDX file (gzip or raw) into a numpy array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    ndim = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def fashion_mnist(train):
+    """Images scaled to [0,1], flattened, from LATENT_DATA_DIR or Debian's package."""
+    for d in (os.environ.get("LATENT_DATA_DIR"), "/usr/share/datasets/fashion-mnist"):
+        if not d:
+            continue
+        name = "train-images-idx3-ubyte.gz" if train else "t10k-images-idx3-ubyte.gz"
+        if os.path.exists(os.path.join(d, name)):
+            x = load_idx(os.path.join(d, name)).reshape(-1, 784).astype(np.float32) / 255.0
+            return torch.from_numpy(x)
+    sys.exit("fashion-mnist not found")
+
+
+def dense_stack(widths, n_in):
+    """Dense layers with ELU, Keras-initialised."""
+    layers = []
+    for w in widths:
+        lin = nn.Linear(n_in, w)
+        nn.init.xavier_uniform_(lin.weight)
+        nn.init.zeros_(lin.bias)
+        layers += [lin, nn.ELU()]
+        n_in = w
+    return nn.Sequential(*layers)
+
+
+def build(arch):
+    """The lecture's autoencoders (same as latent's built-ins)."""
+    if arch == "mlp-ae":
+        return nn.Sequential(dense_stack([64, 64, 64], 784), dense_stack([64, 64, 784], 64)), 784
+    if arch == "swissroll-ae":
+        return nn.Sequential(dense_stack([2], 3), dense_stack([3], 2)), 3
+    sys.exit("unknown arch " + arch)
+
+
+def quality(args):
+    """Trains with the recipe and prints the test MSE."""
+    torch.manual_seed(args.seed)
+    dev = torch.device(args.device)
+    model, _ = build(args.arch)
+    model.to(dev)
+    xtr, xte = fashion_mnist(True).to(dev), fashion_mnist(False).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-7)
+    lossf = nn.MSELoss()
+    t0 = time.time()
+    for epoch in range(args.epochs):
+        perm = torch.randperm(xtr.shape[0], device=dev)
+        total, steps = 0.0, 0
+        for i in range(0, xtr.shape[0], args.batch):
+            xb = xtr[perm[i:i + args.batch]]
+            opt.zero_grad(set_to_none=True)
+            loss = lossf(model(xb), xb)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+            steps += 1
+        print(f"epoch {epoch + 1}: loss {total / steps:.5f}", file=sys.stderr)
+    with torch.no_grad():
+        mse = sum(((model(xte[i:i + 1000]) - xte[i:i + 1000]) ** 2).sum().item()
+                  for i in range(0, xte.shape[0], 1000)) / xte.numel()
+    print(f"pytorch {args.arch} test mse: {mse:.5f} ({time.time() - t0:.1f}s on {args.device})")
+
+
+def bench(args):
+    """Training samples per second, eager mode, the loss read every step like a
+    typical training loop (loss.item())."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    model, n = build(args.arch)
+    model.to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    lossf = nn.MSELoss()
+    pool = torch.rand(8 * args.batch, n, device=dev)
+
+    def step(i):
+        xb = pool[(i % 8) * args.batch:(i % 8 + 1) * args.batch]
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(model(xb), xb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for i in range(20):
+        step(i).item()
+    steps, t0 = 0, time.time()
+    while time.time() - t0 < args.seconds:
+        step(steps).item()
+        steps += 1
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    sps = steps * args.batch / (time.time() - t0)
+    print(f"pytorch bench {args.arch} batch {args.batch} on {args.device}"
+          f"{' threads ' + str(args.threads) if args.threads else ''}: {sps:.0f} samples/s")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["quality", "bench"])
+    p.add_argument("--arch", default="mlp-ae")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seconds", type=float, default=5.0)
+    args = p.parse_args()
+    quality(args) if args.mode == "quality" else bench(args)
+
+
+if __name__ == "__main__":
+    main()
