@@ -71,7 +71,8 @@ typedef struct lt_dataset lt_dataset;
 lt_status lt_dataset_load_idx(lt_ctx *ctx, const char *images_path, const char *labels_path,
                               lt_dataset **out);
 /* Loads Fashion-MNIST's train (train != 0) or test split from dir, or, when dir is NULL,
- * from $LATENT_DATA_DIR, then /usr/share/datasets/fashion-mnist. */
+ * from $LATENT_DATA_DIR, $LATENT_DATA_DIR/fashion-mnist, then
+ * /usr/share/datasets/fashion-mnist (gzip or uncompressed file names). */
 lt_status lt_dataset_fashion_mnist(lt_ctx *ctx, const char *dir, int train, lt_dataset **out);
 /* Generates n swiss-roll points in 3-D with their position along the roll (the
  * sample value), from the seeded Philox stream; noise is the stddev of added noise. */
@@ -79,19 +80,25 @@ lt_status lt_dataset_swiss_roll(lt_ctx *ctx, size_t n, float noise, uint64_t see
 /* Loads a numeric CSV table (comma separated, optional header row of names; every
  * other cell a finite number). */
 lt_status lt_dataset_load_csv(lt_ctx *ctx, const char *path, lt_dataset **out);
-/* Copies n x dim floats (and labels, may be NULL) into a new dataset; rejects NaN/inf. */
+/* Copies n x dim floats (and labels, may be NULL) into a new dataset; NaN or inf gives
+ * LT_ERR_NONFINITE naming the row and column. */
 lt_status lt_dataset_from_array(lt_ctx *ctx, size_t n, size_t dim, const float *x,
                                 const int32_t *labels, lt_dataset **out);
 /* A new dataset of rows [start, start+count) of ds. */
 lt_status lt_dataset_slice(lt_ctx *ctx, const lt_dataset *ds, size_t start, size_t count,
                            lt_dataset **out);
+/* Standardizes every column of ds to zero mean and unit variance, with the means and
+ * standard deviations fitted on `fit` (NULL: on ds itself), so test data can be scaled
+ * with the training data's statistics. Constant columns are only centred. */
+lt_status lt_dataset_standardize(lt_ctx *ctx, lt_dataset *ds, const lt_dataset *fit);
 /* Frees a dataset; NULL is allowed. */
 void lt_dataset_free(lt_dataset *ds);
 /* Number of samples. */
 size_t lt_dataset_count(const lt_dataset *ds);
 /* Floats per sample. */
 size_t lt_dataset_dim(const lt_dataset *ds);
-/* Image shape when the data are images (height, width, channels), else all 0. */
+/* Image shape when the data are images (height, width, channels), else all 0; any
+ * pointer may be NULL. */
 void lt_dataset_image_shape(const lt_dataset *ds, int *h, int *w, int *c);
 /* Row-major sample data, count x dim. */
 const float *lt_dataset_data(const lt_dataset *ds);
@@ -103,10 +110,12 @@ const float *lt_dataset_values(const lt_dataset *ds);
 /* ------------------------------------------------------------------ plots */
 
 /* Writes a PNG: the first `cols` images of a (top row) above the same images of b
- * (bottom row), each image h x w x c with values in [0,1] (clipped); b may be NULL. */
+ * (bottom row), each image h x w x c with values in [0,1] (clipped); b may be NULL;
+ * a and b hold at least cols images each. */
 lt_status lt_plot_image_rows(lt_ctx *ctx, const char *path, const float *a, const float *b,
                              int cols, int h, int w, int c, int scale);
-/* Writes a PNG scatter plot of n 2-D points, colored along a colormap by value. */
+/* Writes a PNG scatter plot of n 2-D points, colored along a colormap by value (may be
+ * NULL); non-finite points are skipped; size_px in 64..4096. */
 lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const float *value,
                           size_t n, int size_px);
 

@@ -1,0 +1,142 @@
+/* Datasets: host-side rows of floats with optional labels and per-sample values. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+/* Zeroed n x dim floats plus optional zeroed labels and values; n, dim >= 1. */
+lt_status lt_dataset_alloc(lt_ctx *ctx, size_t n, size_t dim, int with_labels, int with_values,
+                           lt_dataset **out)
+{
+    if (!out) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_alloc: out is NULL");
+    *out = NULL;
+    if (n == 0 || dim == 0)
+        return lt_set_error(ctx, LT_ERR_ARG, "dataset of %zu x %zu: rows and dim must be >= 1", n, dim);
+    if (n > SIZE_MAX / sizeof(float) / dim)
+        return lt_set_error(ctx, LT_ERR_NOMEM, "dataset of %zu x %zu floats: size overflows", n, dim);
+    lt_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory for a dataset");
+    ds->n = n;
+    ds->dim = dim;
+    ds->x = calloc(n * dim, sizeof(float));
+    /* n * dim fits size_t (checked above), so n alone does for labels and values */
+    if (ds->x && with_labels) ds->labels = calloc(n, sizeof(int32_t));
+    if (ds->x && with_values) ds->values = calloc(n, sizeof(float));
+    if (!ds->x || (with_labels && !ds->labels) || (with_values && !ds->values)) {
+        lt_dataset_free(ds);
+        return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory for a dataset of %zu x %zu floats",
+                            n, dim);
+    }
+    *out = ds;
+    return LT_OK;
+}
+
+/* Copies a caller's array after checking every value is finite. */
+lt_status lt_dataset_from_array(lt_ctx *ctx, size_t n, size_t dim, const float *x,
+                                const int32_t *labels, lt_dataset **out)
+{
+    if (!out) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_from_array: out is NULL");
+    *out = NULL;
+    if (!x) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_from_array: x is NULL");
+    if (n == 0 || dim == 0)
+        return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_from_array: n = %zu, dim = %zu (both must be >= 1)",
+                            n, dim);
+    if (n > SIZE_MAX / sizeof(float) / dim)
+        return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_from_array: %zu x %zu floats overflow", n, dim);
+    /* check before allocating: a bad array costs no memory */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < dim; j++)
+            if (!isfinite(x[i * dim + j]))
+                return lt_set_error(ctx, LT_ERR_NONFINITE,
+                                    "lt_dataset_from_array: x[%zu][%zu] (row %zu, column %zu, 0-based) is %s",
+                                    i, j, i, j,
+                                    isnan(x[i * dim + j]) ? "NaN" : "infinite");
+    lt_dataset *ds;
+    lt_status st = lt_dataset_alloc(ctx, n, dim, labels != NULL, 0, &ds);
+    if (st != LT_OK) return st;
+    memcpy(ds->x, x, n * dim * sizeof(float));
+    if (labels) memcpy(ds->labels, labels, n * sizeof(int32_t));
+    *out = ds;
+    return LT_OK;
+}
+
+/* Copies rows [start, start+count) with their labels, values and image shape. */
+lt_status lt_dataset_slice(lt_ctx *ctx, const lt_dataset *ds, size_t start, size_t count,
+                           lt_dataset **out)
+{
+    if (!out) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_slice: out is NULL");
+    *out = NULL;
+    if (!ds) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_slice: dataset is NULL");
+    /* written so that start + count cannot wrap */
+    if (count == 0 || start >= ds->n || count > ds->n - start)
+        return lt_set_error(ctx, LT_ERR_ARG,
+                            "lt_dataset_slice: rows [%zu, %zu + %zu) are not a non-empty range of the "
+                            "dataset's %zu rows", start, start, count, ds->n);
+    lt_dataset *s;
+    lt_status st = lt_dataset_alloc(ctx, count, ds->dim, ds->labels != NULL, ds->values != NULL, &s);
+    if (st != LT_OK) return st;
+    memcpy(s->x, ds->x + start * ds->dim, count * ds->dim * sizeof(float));
+    if (ds->labels) memcpy(s->labels, ds->labels + start, count * sizeof(int32_t));
+    if (ds->values) memcpy(s->values, ds->values + start, count * sizeof(float));
+    s->h = ds->h;
+    s->w = ds->w;
+    s->c = ds->c;
+    *out = s;
+    return LT_OK;
+}
+
+/* Frees a dataset and its arrays; NULL is a no-op. */
+void lt_dataset_free(lt_dataset *ds)
+{
+    if (!ds) return;
+    free(ds->x);
+    free(ds->labels);
+    free(ds->values);
+    free(ds);
+}
+
+/* Accessors: a NULL dataset reads as empty. */
+size_t lt_dataset_count(const lt_dataset *ds) { return ds ? ds->n : 0; }
+size_t lt_dataset_dim(const lt_dataset *ds) { return ds ? ds->dim : 0; }
+const float *lt_dataset_data(const lt_dataset *ds) { return ds ? ds->x : NULL; }
+const int32_t *lt_dataset_labels(const lt_dataset *ds) { return ds ? ds->labels : NULL; }
+const float *lt_dataset_values(const lt_dataset *ds) { return ds ? ds->values : NULL; }
+
+/* Any of h, w, c may be NULL when the caller does not want it. */
+void lt_dataset_image_shape(const lt_dataset *ds, int *h, int *w, int *c)
+{
+    if (h) *h = ds ? ds->h : 0;
+    if (w) *w = ds ? ds->w : 0;
+    if (c) *c = ds ? ds->c : 0;
+}
+
+lt_status lt_dataset_standardize(lt_ctx *ctx, lt_dataset *ds, const lt_dataset *fit)
+{
+    if (!ds) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_standardize: dataset is NULL");
+    if (!fit) fit = ds;
+    if (fit->dim != ds->dim)
+        return lt_set_error(ctx, LT_ERR_SHAPE, "standardize: fitted on %zu columns, data have %zu", fit->dim, ds->dim);
+    if (fit->n == 0) return lt_set_error(ctx, LT_ERR_ARG, "standardize: no samples to fit on");
+    double *mean = calloc(ds->dim, sizeof *mean), *var = calloc(ds->dim, sizeof *var);
+    if (!mean || !var) { free(mean); free(var); return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); }
+    for (size_t i = 0; i < fit->n; i++)
+        for (size_t j = 0; j < fit->dim; j++) mean[j] += fit->x[i * fit->dim + j];
+    for (size_t j = 0; j < fit->dim; j++) mean[j] /= (double)fit->n;
+    for (size_t i = 0; i < fit->n; i++)
+        for (size_t j = 0; j < fit->dim; j++) {
+            double d = fit->x[i * fit->dim + j] - mean[j];
+            var[j] += d * d;
+        }
+    /* Computed before writing, so ds == fit works. */
+    for (size_t j = 0; j < ds->dim; j++) {
+        double sd = sqrt(var[j] / (double)fit->n);
+        var[j] = sd > 1e-12 ? 1.0 / sd : 1.0;
+    }
+    for (size_t i = 0; i < ds->n; i++)
+        for (size_t j = 0; j < ds->dim; j++)
+            ds->x[i * ds->dim + j] = (float)((ds->x[i * ds->dim + j] - mean[j]) * var[j]);
+    free(mean);
+    free(var);
+    return LT_OK;
+}

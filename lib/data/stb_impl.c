@@ -1,0 +1,56 @@
+/* The one translation unit that compiles stb_image_write (Debian's libstb-dev).
+ *
+ * - Its symbols are hidden so that they do not leak out of liblatent and clash with
+ *   a program's own copy of stb.
+ * - PNG data are compressed with zlib, which the library links anyway; stb's own
+ *   deflate is smaller-minded and its files 20-50% larger.
+ * - Files are written by plot.c through the callback interface, so stb's stdio code
+ *   (which ignores write errors) is left out.
+ * - stb is not -Wall -Wextra clean; its warnings are silenced here only. */
+/* stb's own includes come first, outside the hidden-visibility region below, so that
+ * libc's declarations keep their default visibility */
+#include <assert.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* stb's STBIW_ZLIB_COMPRESS hook: data compressed as a zlib stream into a malloc'd
+ * buffer (stb frees it), or NULL on failure. */
+static unsigned char *lt_stbiw_zlib_compress(unsigned char *data, int data_len, int *out_len, int quality)
+{
+    if (data_len < 0) return NULL;
+    uLongf len = compressBound((uLong)data_len);
+    unsigned char *buf = malloc(len);
+    if (!buf) return NULL;
+    int level = quality < 0 ? Z_DEFAULT_COMPRESSION : quality > 9 ? 9 : quality;
+    if (compress2(buf, &len, data, (uLong)data_len, level) != Z_OK || len > INT_MAX) {
+        free(buf);
+        return NULL;
+    }
+    *out_len = (int)len;
+    return buf;
+}
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#define STBIW_ZLIB_COMPRESS lt_stbiw_zlib_compress
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC visibility push(hidden)
+#endif
+#include "stb_image_write.h"
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,739 @@
+/* Tests of the data layer: IDX and CSV loaders, Fashion-MNIST lookup, swiss roll,
+ * datasets, and PNG plots. Fixtures are generated into a fresh temporary directory
+ * (removed again when every check passed). The context is made by hand so that this
+ * test needs no backend. Prints one line per failed check; exits 0 only if none failed. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "internal.h"
+
+/* stb_image (Debian's libstb-dev) decodes the PNGs so their pixels can be checked. */
+#if defined(__has_include)
+#if __has_include(<stb/stb_image.h>)
+#define HAVE_STB_IMAGE 1
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_FAILURE_USERMSG
+#include <assert.h>
+#include <limits.h>
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <stb/stb_image.h>
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+#define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define GRID_SEP 2 /* plot.c's separator width */
+
+/* The test run: counters, the fixture directory and the context. */
+typedef struct T {
+    int checks, failed;
+    char dir[512];
+    lt_ctx *ctx;
+} T;
+
+/* Records one check; prints a line when it failed. */
+static int check_(T *t, int ok, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static int check_(T *t, int ok, int line, const char *fmt, ...)
+{
+    t->checks++;
+    if (ok) return 1;
+    t->failed++;
+    va_list ap;
+    va_start(ap, fmt);
+    printf("FAIL test_data.c:%d: ", line);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    return 0;
+}
+#define CHECK(t, cond, ...) check_((t), (cond), __LINE__, __VA_ARGS__)
+
+/* Checks status and that the context's message contains needle (may be NULL). */
+static void expect_(T *t, int line, lt_status got, lt_status want, const char *needle, const char *what)
+{
+    check_(t, got == want, line, "%s: status %s, expected %s (message: %s)", what, lt_status_name(got),
+           lt_status_name(want), t->ctx->error);
+    if (needle)
+        check_(t, strstr(t->ctx->error, needle) != NULL, line, "%s: message \"%s\" does not contain \"%s\"", what,
+               t->ctx->error, needle);
+}
+#define EXPECT(t, got, want, needle, what) expect_((t), __LINE__, (got), (want), (needle), (what))
+
+/* Fixture path: dir/name into buf. */
+static const char *fx(const T *t, char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", t->dir, name);
+    return buf;
+}
+
+/* Writes bytes to path, raw or gzip-compressed; returns 0 on success. */
+static int write_file(const char *path, const void *data, size_t len, int gz)
+{
+    if (gz) {
+        gzFile g = gzopen(path, "wb");
+        if (!g) return -1;
+        int ok = len == 0 || gzwrite(g, data, (unsigned)len) == (int)len;
+        return (gzclose(g) == Z_OK && ok) ? 0 : -1;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int ok = fwrite(data, 1, len, f) == len;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* Writes a text file. */
+static void write_text(T *t, const char *name, const char *text)
+{
+    char p[600];
+    CHECK(t, write_file(fx(t, p, sizeof p, name), text, strlen(text), 0) == 0, "cannot write %s", p);
+}
+
+/* Builds an IDX file in buf: 00 00 type ndims, the dims big-endian, then len payload
+ * bytes; returns its size. */
+static size_t make_idx(unsigned char *buf, unsigned type, unsigned ndims, const uint32_t *dims,
+                       const unsigned char *payload, size_t len)
+{
+    size_t o = 0;
+    buf[o++] = 0;
+    buf[o++] = 0;
+    buf[o++] = (unsigned char)type;
+    buf[o++] = (unsigned char)ndims;
+    for (unsigned d = 0; d < ndims; d++) {
+        buf[o++] = (unsigned char)(dims[d] >> 24);
+        buf[o++] = (unsigned char)(dims[d] >> 16);
+        buf[o++] = (unsigned char)(dims[d] >> 8);
+        buf[o++] = (unsigned char)dims[d];
+    }
+    memcpy(buf + o, payload, len);
+    return o + len;
+}
+
+/* Writes an IDX fixture named name. */
+static void write_idx(T *t, const char *name, int gz, unsigned type, unsigned ndims, const uint32_t *dims,
+                      const unsigned char *payload, size_t len)
+{
+    unsigned char buf[256];
+    char p[600];
+    size_t n = make_idx(buf, type, ndims, dims, payload, len);
+    CHECK(t, write_file(fx(t, p, sizeof p, name), buf, n, gz) == 0, "cannot write %s", p);
+}
+
+/* The tiny image set: 3 images of 2 x 3 pixels, labels 7 0 9. */
+enum { NIMG = 3, ROWS = 2, COLS = 3, NPIX = NIMG * ROWS * COLS };
+static const uint32_t img_dims[3] = {NIMG, ROWS, COLS};
+static const uint32_t lab_dims[1] = {NIMG};
+static const unsigned char labels3[NIMG] = {7, 0, 9};
+
+/* Pixel i of the tiny image set (0 and 255 included). */
+static unsigned char pixel(int i) { return i == 0 ? 0 : i == NPIX - 1 ? 255 : (unsigned char)(i * 37 + 11); }
+
+/* Checks a dataset against the tiny image set. */
+static void check_tiny(T *t, const lt_dataset *ds, int with_labels, const char *what)
+{
+    if (!CHECK(t, ds != NULL, "%s: no dataset", what)) return;
+    CHECK(t, lt_dataset_count(ds) == NIMG && lt_dataset_dim(ds) == ROWS * COLS, "%s: %zu x %zu, expected 3 x 6",
+          what, lt_dataset_count(ds), lt_dataset_dim(ds));
+    int h, w, c;
+    lt_dataset_image_shape(ds, &h, &w, &c);
+    CHECK(t, h == ROWS && w == COLS && c == 1, "%s: image shape %dx%dx%d, expected 2x3x1", what, h, w, c);
+    const float *x = lt_dataset_data(ds);
+    int bad = 0;
+    for (int i = 0; i < NPIX; i++) bad += x[i] != (float)pixel(i) / 255.0f;
+    CHECK(t, bad == 0, "%s: %d pixels differ from byte/255", what, bad);
+    CHECK(t, x[0] == 0.0f && x[NPIX - 1] == 1.0f, "%s: range ends %g %g", what, (double)x[0], (double)x[NPIX - 1]);
+    const int32_t *l = lt_dataset_labels(ds);
+    if (!with_labels) {
+        CHECK(t, l == NULL, "%s: labels present without a label file", what);
+        return;
+    }
+    if (CHECK(t, l != NULL, "%s: no labels", what))
+        CHECK(t, l[0] == 7 && l[1] == 0 && l[2] == 9, "%s: labels %d %d %d", what, l[0], l[1], l[2]);
+}
+
+/* IDX loading: good files raw and gzip, and every kind of broken file. */
+static void test_idx(T *t)
+{
+    unsigned char pix[NPIX + 8];
+    for (int i = 0; i < NPIX + 8; i++) pix[i] = pixel(i % NPIX);
+    char pi[600], pl[600], pi2[600];
+    lt_dataset *ds = NULL;
+    lt_status st;
+
+    for (int gz = 0; gz < 2; gz++) {
+        const char *in = gz ? "img.gz" : "img.idx", *ln = gz ? "lab.gz" : "lab.idx";
+        write_idx(t, in, gz, 0x08, 3, img_dims, pix, NPIX);
+        write_idx(t, ln, gz, 0x08, 1, lab_dims, labels3, NIMG);
+        st = lt_dataset_load_idx(t->ctx, fx(t, pi, sizeof pi, in), fx(t, pl, sizeof pl, ln), &ds);
+        EXPECT(t, st, LT_OK, NULL, gz ? "gzip IDX" : "raw IDX");
+        check_tiny(t, ds, 1, gz ? "gzip IDX" : "raw IDX");
+        lt_dataset_free(ds);
+        st = lt_dataset_load_idx(t->ctx, pi, NULL, &ds);
+        EXPECT(t, st, LT_OK, NULL, "IDX images without labels");
+        check_tiny(t, ds, 0, "IDX images without labels");
+        lt_dataset_free(ds);
+    }
+
+    /* corrupt variants: each must fail with the right status, naming the file */
+    struct {
+        const char *name;
+        int gz;
+        unsigned type, ndims;
+        uint32_t dims[3];
+        size_t len;
+        lt_status want;
+        const char *needle;
+    } bad[] = {
+        {"type09.idx", 0, 0x09, 3, {NIMG, ROWS, COLS}, NPIX, LT_ERR_FORMAT, "type code 0x09"},
+        {"type0d.gz", 1, 0x0D, 3, {NIMG, ROWS, COLS}, NPIX, LT_ERR_FORMAT, "type code 0x0d"},
+        {"ndims2.idx", 0, 0x08, 2, {NIMG, ROWS * COLS, 0}, NPIX, LT_ERR_FORMAT, "must have 3 dimensions, the file has 2"},
+        {"rows0.idx", 0, 0x08, 3, {NIMG, 0, COLS}, 0, LT_ERR_FORMAT, "dimension 1"},
+        {"cols5000.gz", 1, 0x08, 3, {NIMG, ROWS, 5000}, NPIX, LT_ERR_FORMAT, "dimension 2"},
+        {"count0.idx", 0, 0x08, 3, {0, ROWS, COLS}, 0, LT_ERR_FORMAT, "dimension 0"},
+        {"trunc.idx", 0, 0x08, 3, {NIMG, ROWS, COLS}, 10, LT_ERR_FORMAT, "expected 18 bytes of pixels, found 10"},
+        {"trunc.gz", 1, 0x08, 3, {NIMG, ROWS, COLS}, 10, LT_ERR_FORMAT, "expected 18 bytes of pixels, found 10"},
+        {"trail.idx", 0, 0x08, 3, {NIMG, ROWS, COLS}, NPIX + 5, LT_ERR_FORMAT, "5 bytes of trailing data"},
+        {"trail.gz", 1, 0x08, 3, {NIMG, ROWS, COLS}, NPIX + 5, LT_ERR_FORMAT, "5 bytes of trailing data"},
+        /* a header announcing 78 GB over 18 bytes: refused before allocating */
+        {"huge.idx", 0, 0x08, 3, {100000000, 28, 28}, NPIX, LT_ERR_FORMAT, "expected 78400000000 bytes of pixels, found 18"},
+        /* the same in gzip, where the loader only finds out by reading */
+        {"huge.gz", 1, 0x08, 3, {100000000, 28, 28}, NPIX, LT_ERR_FORMAT, "expected 78400000000 bytes of pixels, found 18"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        write_idx(t, bad[k].name, bad[k].gz, bad[k].type, bad[k].ndims, bad[k].dims, pix, bad[k].len);
+        ds = NULL;
+        st = lt_dataset_load_idx(t->ctx, fx(t, pi2, sizeof pi2, bad[k].name), NULL, &ds);
+        EXPECT(t, st, bad[k].want, bad[k].needle, bad[k].name);
+        const char *name = bad[k].name;
+        CHECK(t, strstr(t->ctx->error, name) != NULL, "%s: message \"%s\" does not name the file", name,
+              t->ctx->error);
+        CHECK(t, ds == NULL, "%s: *out set on failure", name);
+    }
+
+    /* not IDX at all, and a header cut short */
+    write_text(t, "zip.idx", "PK\x03\x04 some zip file");
+    st = lt_dataset_load_idx(t->ctx, fx(t, pi2, sizeof pi2, "zip.idx"), NULL, &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "zip.idx: not an IDX file (magic 0x504b0304", "non-IDX file");
+    unsigned char shorthdr[6] = {0, 0, 8, 3, 0, 0};
+    CHECK(t, write_file(fx(t, pi2, sizeof pi2, "short.idx"), shorthdr, sizeof shorthdr, 0) == 0, "write short.idx");
+    st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "short.idx: header truncated", "short header");
+    CHECK(t, write_file(fx(t, pi2, sizeof pi2, "empty.idx"), "", 0, 0) == 0, "write empty.idx");
+    st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "empty.idx: only 0 bytes", "empty IDX file");
+
+    /* label problems: count mismatch, an image file as labels, truncation, trailing bytes */
+    fx(t, pi, sizeof pi, "img.gz");
+    uint32_t two[1] = {2};
+    write_idx(t, "lab2.idx", 0, 0x08, 1, two, labels3, 2);
+    st = lt_dataset_load_idx(t->ctx, pi, fx(t, pl, sizeof pl, "lab2.idx"), &ds);
+    EXPECT(t, st, LT_ERR_SHAPE, "img.gz has 3 images but ", "label count mismatch");
+    EXPECT(t, st, LT_ERR_SHAPE, "lab2.idx has 2 labels", "label count mismatch");
+    st = lt_dataset_load_idx(t->ctx, pi, pi, &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "img.gz: IDX labels must have 1 dimension, the file has 3", "images as labels");
+    write_idx(t, "labtrunc.gz", 1, 0x08, 1, lab_dims, labels3, 2);
+    st = lt_dataset_load_idx(t->ctx, pi, fx(t, pl, sizeof pl, "labtrunc.gz"), &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "labtrunc.gz: expected 3 bytes of labels, found 2", "truncated labels");
+    unsigned char lab4[4] = {7, 0, 9, 1};
+    write_idx(t, "labtrail.idx", 0, 0x08, 1, lab_dims, lab4, 4);
+    st = lt_dataset_load_idx(t->ctx, pi, fx(t, pl, sizeof pl, "labtrail.idx"), &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "labtrail.idx: 1 bytes of trailing data", "trailing label bytes");
+
+    /* a damaged gzip stream: a flipped byte in the deflate data or its CRC */
+    unsigned char buf[256];
+    size_t n = make_idx(buf, 0x08, 3, img_dims, pix, NPIX);
+    CHECK(t, write_file(fx(t, pi2, sizeof pi2, "damaged.gz"), buf, n, 1) == 0, "write damaged.gz");
+    FILE *f = fopen(pi2, "r+b");
+    if (CHECK(t, f != NULL, "reopen damaged.gz")) {
+        fseek(f, -6, SEEK_END); /* inside the CRC-32 trailer */
+        int ch = getc(f);
+        fseek(f, -6, SEEK_END);
+        putc(ch ^ 0x5a, f);
+        fclose(f);
+        st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
+        EXPECT(t, st, LT_ERR_FORMAT, "damaged.gz: corrupt gzip data", "damaged gzip");
+    }
+
+    /* files that are not there or not files */
+    st = lt_dataset_load_idx(t->ctx, fx(t, pi2, sizeof pi2, "missing.idx"), NULL, &ds);
+    EXPECT(t, st, LT_ERR_IO, "missing.idx: cannot open images file: No such file", "missing images");
+    st = lt_dataset_load_idx(t->ctx, pi, fx(t, pl, sizeof pl, "missing-labels.idx"), &ds);
+    EXPECT(t, st, LT_ERR_IO, "missing-labels.idx", "missing labels");
+    st = lt_dataset_load_idx(t->ctx, t->dir, NULL, &ds);
+    EXPECT(t, st, LT_ERR_IO, "it is a directory", "directory as images");
+    st = lt_dataset_load_idx(t->ctx, NULL, NULL, &ds);
+    EXPECT(t, st, LT_ERR_ARG, NULL, "NULL path");
+    st = lt_dataset_load_idx(t->ctx, pi, NULL, NULL);
+    EXPECT(t, st, LT_ERR_ARG, NULL, "NULL out");
+}
+
+/* Fashion-MNIST lookup: explicit dir, $LATENT_DATA_DIR, and the real test split. */
+static void test_fashion(T *t)
+{
+    char fm[600], empty[600], p[700];
+    fx(t, fm, sizeof fm, "fm");
+    fx(t, empty, sizeof empty, "empty");
+    CHECK(t, mkdir(fm, 0700) == 0 && mkdir(empty, 0700) == 0, "mkdir %s: %s", fm, strerror(errno));
+    unsigned char pix[NPIX], buf[256];
+    for (int i = 0; i < NPIX; i++) pix[i] = pixel(i);
+    /* uncompressed names, as some downloads leave them */
+    size_t n = make_idx(buf, 0x08, 3, img_dims, pix, NPIX);
+    snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte", fm);
+    CHECK(t, write_file(p, buf, n, 0) == 0, "write %s", p);
+    n = make_idx(buf, 0x08, 1, lab_dims, labels3, NIMG);
+    snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte", fm);
+    CHECK(t, write_file(p, buf, n, 0) == 0, "write %s", p);
+
+    lt_dataset *ds = NULL;
+    lt_status st = lt_dataset_fashion_mnist(t->ctx, fm, 0, &ds);
+    EXPECT(t, st, LT_OK, NULL, "fashion-mnist from dir");
+    check_tiny(t, ds, 1, "fashion-mnist from dir");
+    lt_dataset_free(ds);
+    st = lt_dataset_fashion_mnist(t->ctx, fm, 1, &ds);
+    EXPECT(t, st, LT_ERR_IO, "train-images-idx3-ubyte[.gz]", "fashion-mnist train split absent");
+
+    unsetenv("LATENT_DATA_DIR");
+    setenv("LATENT_DATA_DIR", fm, 1);
+    st = lt_dataset_fashion_mnist(t->ctx, NULL, 0, &ds);
+    EXPECT(t, st, LT_OK, NULL, "fashion-mnist from $LATENT_DATA_DIR");
+    check_tiny(t, ds, 1, "fashion-mnist from $LATENT_DATA_DIR");
+    lt_dataset_free(ds);
+
+    struct stat sb;
+    int have_real = stat(FMNIST_DIR "/t10k-images-idx3-ubyte.gz", &sb) == 0 &&
+                    stat(FMNIST_DIR "/t10k-labels-idx1-ubyte.gz", &sb) == 0;
+    setenv("LATENT_DATA_DIR", empty, 1); /* not holding the files: falls through */
+    ds = NULL;
+    st = lt_dataset_fashion_mnist(t->ctx, NULL, 0, &ds);
+    unsetenv("LATENT_DATA_DIR");
+    if (!have_real) {
+        EXPECT(t, st, LT_ERR_IO, "apt-get install dataset-fashion-mnist", "fashion-mnist not installed");
+        EXPECT(t, st, LT_ERR_IO, empty, "fashion-mnist not installed");
+        printf("note: %s not found, the real Fashion-MNIST test split was not checked\n", FMNIST_DIR);
+        return;
+    }
+    EXPECT(t, st, LT_OK, NULL, "real fashion-mnist test split");
+    if (!ds) return;
+    int h, w, c;
+    lt_dataset_image_shape(ds, &h, &w, &c);
+    CHECK(t, lt_dataset_count(ds) == 10000 && lt_dataset_dim(ds) == 784 && h == 28 && w == 28 && c == 1,
+          "fashion-mnist test: %zu x %zu, %dx%dx%d", lt_dataset_count(ds), lt_dataset_dim(ds), h, w, c);
+    const int32_t *l = lt_dataset_labels(ds);
+    int per_class[10] = {0}, bad = 0;
+    for (size_t i = 0; l && i < lt_dataset_count(ds); i++) {
+        if (l[i] < 0 || l[i] > 9) bad++;
+        else per_class[l[i]]++;
+    }
+    CHECK(t, l && bad == 0, "fashion-mnist test: %d labels outside 0..9", bad);
+    for (int k = 0; k < 10; k++)
+        CHECK(t, per_class[k] == 1000, "fashion-mnist test: class %d has %d samples, expected 1000", k, per_class[k]);
+    const float *x = lt_dataset_data(ds);
+    double sum = 0;
+    size_t out_of_range = 0, total = lt_dataset_count(ds) * lt_dataset_dim(ds);
+    for (size_t i = 0; i < total; i++) {
+        sum += x[i];
+        out_of_range += !(x[i] >= 0.0f && x[i] <= 1.0f);
+    }
+    CHECK(t, out_of_range == 0, "fashion-mnist test: %zu pixels outside [0,1]", out_of_range);
+    CHECK(t, fabs(sum / (double)total - 0.2868) < 0.01, "fashion-mnist test: mean pixel %.4f, expected ~0.287",
+          sum / (double)total);
+    lt_dataset_free(ds);
+}
+
+/* Loads a CSV fixture written from text; returns the status. */
+static lt_status load_csv_text(T *t, const char *name, const char *text, lt_dataset **ds)
+{
+    char p[600];
+    write_text(t, name, text);
+    *ds = NULL;
+    return lt_dataset_load_csv(t->ctx, fx(t, p, sizeof p, name), ds);
+}
+
+/* Checks a dataset's shape and values. */
+static void check_values(T *t, const lt_dataset *ds, size_t n, size_t dim, const float *want, const char *what)
+{
+    if (!CHECK(t, ds != NULL, "%s: no dataset", what)) return;
+    if (!CHECK(t, lt_dataset_count(ds) == n && lt_dataset_dim(ds) == dim, "%s: %zu x %zu, expected %zu x %zu", what,
+               lt_dataset_count(ds), lt_dataset_dim(ds), n, dim))
+        return;
+    for (size_t i = 0; i < n * dim; i++)
+        if (!CHECK(t, lt_dataset_data(ds)[i] == want[i], "%s: value %zu is %g, expected %g", what, i,
+                   (double)lt_dataset_data(ds)[i], (double)want[i]))
+            return;
+}
+
+/* CSV: header detection, CRLF, blank lines, quotes, and each error. */
+static void test_csv(T *t)
+{
+    lt_dataset *ds;
+    lt_status st;
+    st = load_csv_text(t, "hdr.csv", "x, \"y (cm)\",z\r\n1,2,3\r\n\r\n4.5,-6e-1, 7 \r\n\"8\",9,1e3", &ds);
+    EXPECT(t, st, LT_OK, NULL, "csv with header");
+    const float want1[] = {1, 2, 3, 4.5f, -0.6f, 7, 8, 9, 1000};
+    check_values(t, ds, 3, 3, want1, "csv with header");
+    lt_dataset_free(ds);
+
+    st = load_csv_text(t, "nohdr.csv", "\n1,2\n  \n3,4\n", &ds);
+    EXPECT(t, st, LT_OK, NULL, "csv without header");
+    const float want2[] = {1, 2, 3, 4};
+    check_values(t, ds, 2, 2, want2, "csv without header");
+    CHECK(t, ds && lt_dataset_labels(ds) == NULL && lt_dataset_values(ds) == NULL, "csv: labels or values set");
+    lt_dataset_free(ds);
+
+    st = load_csv_text(t, "one.csv", "42", &ds);
+    EXPECT(t, st, LT_OK, NULL, "csv single cell");
+    const float want3[] = {42};
+    check_values(t, ds, 1, 1, want3, "csv single cell");
+    lt_dataset_free(ds);
+
+    st = load_csv_text(t, "cell.csv", "\n\na,b\n1,2\n\n3,oops\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "cell.csv: line 6, column 2 (\"b\"): cell \"oops\" is not a number", "bad cell");
+    CHECK(t, ds == NULL, "bad cell: *out set on failure");
+    st = load_csv_text(t, "cell2.csv", "1,2\n3,4x\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "cell2.csv: line 2, column 2: cell \"4x\" is not a number", "bad cell, no header");
+    st = load_csv_text(t, "emptycell.csv", "1,2\n3,\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "line 2, column 2: cell \"\" is not a number", "empty cell");
+    st = load_csv_text(t, "ragged.csv", "1,2\n3,4\n5\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "ragged.csv: line 3 has 1 column, expected 2 (as on line 1)", "ragged row");
+    st = load_csv_text(t, "wide.csv", "a,b\n1,2,3\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "wide.csv: line 2 has 3 columns, expected 2", "row too wide");
+    st = load_csv_text(t, "nan.csv", "1,2\n3,nan\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "nan.csv: line 2, column 2: cell \"nan\" is not finite", "NaN cell");
+    st = load_csv_text(t, "inf.csv", "1,-inf\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "inf.csv: line 1, column 2: cell \"-inf\" is not finite", "inf cell");
+    st = load_csv_text(t, "big.csv", "1,1e39\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "big.csv: line 1, column 2: cell \"1e39\" is out of float range", "1e39 cell");
+    st = load_csv_text(t, "quote.csv", "\"a,b\n1\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "quote.csv: line 1, column 1: unbalanced double quote", "unbalanced quote");
+    st = load_csv_text(t, "empty.csv", "", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "empty.csv: empty file", "empty csv");
+    st = load_csv_text(t, "blank.csv", "\n \r\n\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "blank.csv: no data rows", "blank csv");
+    st = load_csv_text(t, "hdronly.csv", "a,b\n", &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "hdronly.csv: a header but no data rows", "header-only csv");
+
+    char p[600];
+    CHECK(t, write_file(fx(t, p, sizeof p, "nul.csv"), "1,2\n3,\0\n", 8, 0) == 0, "write nul.csv");
+    st = lt_dataset_load_csv(t->ctx, p, &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "nul.csv: line 2 contains a NUL byte", "NUL byte");
+
+    size_t len = (1u << 20) + 100; /* one line just over the 1 MiB limit */
+    char *longline = malloc(len + 1);
+    if (CHECK(t, longline != NULL, "malloc")) {
+        for (size_t i = 0; i < len; i++) longline[i] = (i & 1) ? ',' : '1';
+        longline[len - 1] = '1';
+        longline[len] = 0;
+        st = load_csv_text(t, "long.csv", longline, &ds);
+        EXPECT(t, st, LT_ERR_FORMAT, "long.csv: line 1 is longer than 1048576 bytes", "long line");
+        free(longline);
+    }
+    st = lt_dataset_load_csv(t->ctx, fx(t, p, sizeof p, "missing.csv"), &ds);
+    EXPECT(t, st, LT_ERR_IO, "missing.csv: cannot open: No such file", "missing csv");
+}
+
+/* Swiss roll: reproducible per seed, the documented geometry, noise of the asked size. */
+static void test_swiss(T *t)
+{
+    enum { N = 2000 };
+    lt_dataset *a = NULL, *b = NULL, *c = NULL, *noisy = NULL;
+    EXPECT(t, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 42, &a), LT_OK, NULL, "swiss roll");
+    EXPECT(t, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 42, &b), LT_OK, NULL, "swiss roll again");
+    EXPECT(t, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 43, &c), LT_OK, NULL, "swiss roll other seed");
+    EXPECT(t, lt_dataset_swiss_roll(t->ctx, N, 0.5f, 42, &noisy), LT_OK, NULL, "noisy swiss roll");
+    if (a && b && c && noisy) {
+        CHECK(t, lt_dataset_count(a) == N && lt_dataset_dim(a) == 3, "swiss roll shape %zu x %zu",
+              lt_dataset_count(a), lt_dataset_dim(a));
+        CHECK(t, memcmp(a->x, b->x, sizeof(float) * 3 * N) == 0 && memcmp(a->values, b->values, sizeof(float) * N) == 0,
+              "swiss roll: same seed gave different points");
+        CHECK(t, memcmp(a->x, c->x, sizeof(float) * 3 * N) != 0, "swiss roll: seeds 42 and 43 gave the same points");
+        const double pi = 3.14159265358979323846;
+        double tlo = 1e9, thi = -1e9, ysum = 0, ylo = 1e9, yhi = -1e9, geo = 0, r2 = 0;
+        for (int i = 0; i < N; i++) {
+            double tt = lt_dataset_values(a)[i];
+            const float *p = lt_dataset_data(a) + 3 * i;
+            tlo = fmin(tlo, tt);
+            thi = fmax(thi, tt);
+            ylo = fmin(ylo, p[1]);
+            yhi = fmax(yhi, p[1]);
+            ysum += p[1];
+            geo = fmax(geo, fabs(p[0] - tt * cos(tt)) + fabs(p[2] - tt * sin(tt)));
+            for (int k = 0; k < 3; k++) {
+                double d = (double)lt_dataset_data(noisy)[3 * i + k] - p[k];
+                r2 += d * d;
+            }
+        }
+        CHECK(t, tlo >= 1.5 * pi - 1e-5 && thi <= 4.5 * pi + 1e-5 && tlo < 1.6 * pi && thi > 4.4 * pi,
+              "swiss roll: t in [%g, %g], expected to fill [1.5pi, 4.5pi]", tlo, thi);
+        CHECK(t, ylo >= 0 && yhi < 21 && ylo < 1 && yhi > 20, "swiss roll: height in [%g, %g]", ylo, yhi);
+        CHECK(t, fabs(ysum / N - 10.5) < 1.0, "swiss roll: mean height %g", ysum / N);
+        CHECK(t, geo < 1e-3, "swiss roll: points off (t cos t, y, t sin t) by %g", geo);
+        double sd = sqrt(r2 / (3.0 * N));
+        CHECK(t, fabs(sd - 0.5) < 0.03, "swiss roll: noise stddev %g, expected 0.5", sd);
+        CHECK(t, memcmp(a->values, noisy->values, sizeof(float) * N) == 0, "swiss roll: noise changed t");
+    }
+    lt_dataset_free(a);
+    lt_dataset_free(b);
+    lt_dataset_free(c);
+    lt_dataset_free(noisy);
+    EXPECT(t, lt_dataset_swiss_roll(t->ctx, 0, 0.0f, 1, &a), LT_ERR_ARG, "n = 0", "swiss roll n = 0");
+    EXPECT(t, lt_dataset_swiss_roll(t->ctx, 100000001, 0.0f, 1, &a), LT_ERR_ARG, "1..100000000", "swiss roll n too large");
+    EXPECT(t, lt_dataset_swiss_roll(t->ctx, 10, NAN, 1, &a), LT_ERR_ARG, "noise", "swiss roll NaN noise");
+    EXPECT(t, lt_dataset_swiss_roll(t->ctx, 10, -1.0f, 1, &a), LT_ERR_ARG, "noise", "swiss roll negative noise");
+}
+
+/* from_array, slice, alloc limits and the accessors. */
+static void test_array(T *t)
+{
+    float x[5 * 3];
+    int32_t lab[5];
+    for (int i = 0; i < 15; i++) x[i] = (float)i * 0.5f;
+    for (int i = 0; i < 5; i++) lab[i] = 10 + i;
+    lt_dataset *ds = NULL, *s = NULL;
+    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, x, lab, &ds), LT_OK, NULL, "from_array");
+    if (ds) {
+        check_values(t, ds, 5, 3, x, "from_array");
+        CHECK(t, lt_dataset_labels(ds) && lt_dataset_labels(ds)[4] == 14, "from_array: labels not copied");
+        int h = 1, w = 1, c = 1;
+        lt_dataset_image_shape(ds, &h, &w, &c);
+        CHECK(t, h == 0 && w == 0 && c == 0, "from_array: image shape %d %d %d, expected 0", h, w, c);
+
+        EXPECT(t, lt_dataset_slice(t->ctx, ds, 1, 3, &s), LT_OK, NULL, "slice");
+        check_values(t, s, 3, 3, x + 3, "slice");
+        CHECK(t, s && lt_dataset_labels(s) && lt_dataset_labels(s)[0] == 11 && lt_dataset_labels(s)[2] == 13,
+              "slice: labels wrong");
+        lt_dataset_free(s);
+        EXPECT(t, lt_dataset_slice(t->ctx, ds, 4, 1, &s), LT_OK, NULL, "slice of the last row");
+        lt_dataset_free(s);
+        EXPECT(t, lt_dataset_slice(t->ctx, ds, 3, 3, &s), LT_ERR_ARG, "rows [3, 3 + 3)", "slice past the end");
+        CHECK(t, s == NULL, "slice: *out set on failure");
+        EXPECT(t, lt_dataset_slice(t->ctx, ds, 5, 1, &s), LT_ERR_ARG, "5 rows", "slice start at n");
+        EXPECT(t, lt_dataset_slice(t->ctx, ds, 0, 0, &s), LT_ERR_ARG, NULL, "empty slice");
+        EXPECT(t, lt_dataset_slice(t->ctx, ds, 2, SIZE_MAX, &s), LT_ERR_ARG, NULL, "slice with wrapping count");
+        EXPECT(t, lt_dataset_slice(t->ctx, NULL, 0, 1, &s), LT_ERR_ARG, NULL, "slice of NULL");
+        lt_dataset_free(ds);
+    }
+    x[7] = NAN; /* row 2, column 1 */
+    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, x, NULL, &ds), LT_ERR_NONFINITE, "row 2, column 1", "from_array NaN");
+    CHECK(t, strstr(t->ctx->error, "NaN") != NULL, "from_array NaN: message \"%s\" does not say NaN", t->ctx->error);
+    x[7] = INFINITY;
+    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, x, NULL, &ds), LT_ERR_NONFINITE, "infinite", "from_array inf");
+    x[7] = 1.0f;
+    EXPECT(t, lt_dataset_from_array(t->ctx, 0, 3, x, NULL, &ds), LT_ERR_ARG, "n = 0", "from_array n = 0");
+    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 0, x, NULL, &ds), LT_ERR_ARG, "dim = 0", "from_array dim = 0");
+    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, NULL, NULL, &ds), LT_ERR_ARG, "x is NULL", "from_array NULL x");
+    EXPECT(t, lt_dataset_from_array(t->ctx, SIZE_MAX / 2, 4, x, NULL, &ds), LT_ERR_ARG, "overflow", "from_array overflow");
+    EXPECT(t, lt_dataset_alloc(t->ctx, SIZE_MAX / 8, 3, 0, 0, &ds), LT_ERR_NOMEM, "overflow", "alloc overflow");
+
+    /* a slice of images keeps the image shape */
+    unsigned char pix[NPIX];
+    for (int i = 0; i < NPIX; i++) pix[i] = pixel(i);
+    char p[600];
+    write_idx(t, "slice.idx", 0, 0x08, 3, img_dims, pix, NPIX);
+    if (lt_dataset_load_idx(t->ctx, fx(t, p, sizeof p, "slice.idx"), NULL, &ds) == LT_OK) {
+        EXPECT(t, lt_dataset_slice(t->ctx, ds, 2, 1, &s), LT_OK, NULL, "image slice");
+        int h, w, c;
+        lt_dataset_image_shape(s, &h, &w, &c);
+        CHECK(t, h == ROWS && w == COLS && c == 1, "image slice: shape %dx%dx%d", h, w, c);
+        CHECK(t, s && lt_dataset_data(s)[0] == (float)pixel(12) / 255.0f, "image slice: wrong rows");
+        lt_dataset_free(s);
+        lt_dataset_free(ds);
+    }
+    CHECK(t, lt_dataset_count(NULL) == 0 && lt_dataset_dim(NULL) == 0 && lt_dataset_data(NULL) == NULL,
+          "accessors on NULL");
+    lt_dataset_free(NULL);
+}
+
+/* Reads a PNG's signature and IHDR; checks size and color type (0 gray, 2 RGB). */
+static void check_png(T *t, const char *path, int w, int h, int color_type)
+{
+    unsigned char b[26];
+    FILE *f = fopen(path, "rb");
+    if (!CHECK(t, f != NULL, "%s: not written", path)) return;
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (!CHECK(t, n == sizeof b && memcmp(b, sig, 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0,
+               "%s: no PNG signature and IHDR", path))
+        return;
+    int pw = (int)((uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19]);
+    int ph = (int)((uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23]);
+    CHECK(t, pw == w && ph == h, "%s: %dx%d, expected %dx%d", path, pw, ph, w, h);
+    CHECK(t, b[24] == 8 && b[25] == color_type, "%s: bit depth %d color type %d, expected 8 and %d", path, b[24],
+          b[25], color_type);
+}
+
+#ifdef HAVE_STB_IMAGE
+/* True when pixel p is within tol of (r, g, b) in every channel. */
+static int near_rgb(const unsigned char *p, int r, int g, int b, int tol)
+{
+    return abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - b) <= tol;
+}
+#endif
+
+/* Plots: sizes, signatures, pixel contents where stb_image can decode, and errors. */
+static void test_plot(T *t)
+{
+    enum { NC = 3, H = 2, W = 3, SC = 2 };
+    float a[NC * H * W], b[NC * H * W], rgb3[NC * H * W * 3];
+    for (int i = 0; i < NC * H * W; i++) {
+        a[i] = (float)i / (NC * H * W - 1);
+        b[i] = 1.0f - a[i];
+    }
+    a[1] = 1.7f;  /* clipped to 255 */
+    a[2] = -0.3f; /* clipped to 0 */
+    a[3] = NAN;   /* drawn as 0 */
+    for (int i = 0; i < NC * H * W * 3; i++) rgb3[i] = (float)(i % 3) * 0.5f;
+    char p[600];
+    int gw = NC * W * SC + (NC + 1) * GRID_SEP, gh2 = 2 * H * SC + 3 * GRID_SEP, gh1 = H * SC + 2 * GRID_SEP;
+
+    EXPECT(t, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid.png"), a, b, NC, H, W, 1, SC), LT_OK, NULL,
+           "image rows");
+    check_png(t, p, gw, gh2, 0);
+#ifdef HAVE_STB_IMAGE
+    int iw, ih, ic;
+    unsigned char *img = stbi_load(p, &iw, &ih, &ic, 1);
+    if (CHECK(t, img && iw == gw && ih == gh2, "grid.png: stb_image cannot decode it")) {
+        int bad = 0;
+        for (int r = 0; r < 2; r++)
+            for (int k = 0; k < NC; k++)
+                for (int y = 0; y < H * SC; y++)
+                    for (int x = 0; x < W * SC; x++) {
+                        float v = (r ? b : a)[k * H * W + (y / SC) * W + x / SC];
+                        int want = v > 0 ? (v < 1 ? (int)(v * 255.0f + 0.5f) : 255) : 0;
+                        int px = GRID_SEP + k * (W * SC + GRID_SEP) + x, py = GRID_SEP + r * (H * SC + GRID_SEP) + y;
+                        bad += img[py * iw + px] != want;
+                    }
+        CHECK(t, bad == 0, "grid.png: %d image pixels differ", bad);
+        CHECK(t, img[0] == 128 && img[(GRID_SEP + H * SC) * iw + 5] == 128, "grid.png: separators not gray");
+    }
+    stbi_image_free(img);
+#endif
+    EXPECT(t, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid_rgb.png"), rgb3, NULL, NC, H, W, 3, 1), LT_OK,
+           NULL, "rgb image row");
+    check_png(t, p, NC * W + (NC + 1) * GRID_SEP, H + 2 * GRID_SEP, 2);
+    EXPECT(t, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid1.png"), a, NULL, NC, H, W, 1, SC), LT_OK, NULL,
+           "single image row");
+    check_png(t, p, gw, gh1, 0);
+
+    enum { NP = 500 };
+    float xy[2 * NP], val[NP];
+    for (int i = 0; i < NP; i++) {
+        double tt = 0.05 * i;
+        xy[2 * i] = (float)(tt * cos(tt));
+        xy[2 * i + 1] = (float)(tt * sin(tt));
+        val[i] = (float)tt;
+    }
+    xy[2 * 7] = NAN; /* skipped, not drawn */
+    EXPECT(t, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter.png"), xy, val, NP, 300), LT_OK, NULL, "scatter");
+    check_png(t, p, 300, 300, 2);
+#ifdef HAVE_STB_IMAGE
+    img = stbi_load(p, &iw, &ih, &ic, 3);
+    if (CHECK(t, img && iw == 300 && ih == 300, "scatter.png: stb_image cannot decode it")) {
+        /* the points (left) and the color bar (right) both show the colormap's ends */
+        int lo_pts = 0, hi_pts = 0, lo_bar = 0, hi_bar = 0;
+        for (int y = 0; y < ih; y++)
+            for (int x = 0; x < iw; x++) {
+                const unsigned char *q = img + 3 * (y * iw + x);
+                int lo = near_rgb(q, 0x44, 0x01, 0x54, 12), hi = near_rgb(q, 0xfd, 0xe7, 0x25, 12);
+                if (x < iw * 8 / 10) { lo_pts += lo; hi_pts += hi; }
+                else { lo_bar += lo; hi_bar += hi; }
+            }
+        CHECK(t, lo_pts > 0 && hi_pts > 0, "scatter.png: points lack the colormap's ends (%d, %d)", lo_pts, hi_pts);
+        CHECK(t, lo_bar > 0 && hi_bar > 0, "scatter.png: no color bar (%d, %d)", lo_bar, hi_bar);
+        CHECK(t, near_rgb(img, 255, 255, 255, 0), "scatter.png: background not white");
+    }
+    stbi_image_free(img);
+#endif
+    EXPECT(t, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter0.png"), NULL, NULL, 0, 64), LT_OK, NULL,
+           "empty scatter");
+    check_png(t, p, 64, 64, 2);
+    EXPECT(t, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter1.png"), xy, NULL, 1, 100), LT_OK, NULL,
+           "one point, no values");
+    check_png(t, p, 100, 100, 2);
+    float extreme[8] = {-3e38f, 3e38f, 3e38f, -3e38f, 0, 0, INFINITY, 1}, ev[4] = {-3e38f, NAN, 3e38f, 0};
+    EXPECT(t, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter2.png"), extreme, ev, 4, 128), LT_OK, NULL,
+           "extreme points and values");
+    check_png(t, p, 128, 128, 2);
+
+    fx(t, p, sizeof p, "bad.png");
+    EXPECT(t, lt_plot_image_rows(t->ctx, p, a, b, 0, H, W, 1, 1), LT_ERR_ARG, "cols = 0", "image rows cols 0");
+    EXPECT(t, lt_plot_image_rows(t->ctx, p, a, b, 1, H, W, 2, 1), LT_ERR_ARG, "c = 2", "image rows c 2");
+    EXPECT(t, lt_plot_image_rows(t->ctx, p, NULL, b, 1, H, W, 1, 1), LT_ERR_ARG, "a is NULL", "image rows NULL a");
+    EXPECT(t, lt_plot_image_rows(t->ctx, p, a, b, 1000, 1000, 1000, 1, 1000), LT_ERR_ARG, "too large",
+           "image rows too large");
+    EXPECT(t, lt_plot_image_rows(t->ctx, NULL, a, b, 1, H, W, 1, 1), LT_ERR_ARG, "path", "image rows NULL path");
+    EXPECT(t, lt_plot_scatter(t->ctx, p, xy, val, NP, 10), LT_ERR_ARG, "size_px = 10", "scatter too small");
+    EXPECT(t, lt_plot_scatter(t->ctx, p, NULL, val, NP, 100), LT_ERR_ARG, "xy is NULL", "scatter NULL xy");
+    struct stat sb;
+    CHECK(t, stat(p, &sb) != 0, "bad.png: written despite bad arguments");
+    fx(t, p, sizeof p, "no-such-dir/out.png");
+    EXPECT(t, lt_plot_image_rows(t->ctx, p, a, b, NC, H, W, 1, 1), LT_ERR_IO, p, "image rows unwritable");
+    EXPECT(t, lt_plot_scatter(t->ctx, p, xy, val, NP, 100), LT_ERR_IO, "no-such-dir/out.png: cannot create",
+           "scatter unwritable");
+}
+
+/* Removes dir and everything in it (fixtures are at most one level deep). */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[1200];
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(p);
+        else remove(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Runs every group of checks against fixtures in a fresh temporary directory. */
+int main(void)
+{
+    T t;
+    memset(&t, 0, sizeof t);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(t.dir, sizeof t.dir, "%s/latent-test-data-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(t.dir)) {
+        printf("FAIL test_data.c: mkdtemp %s: %s\n", t.dir, strerror(errno));
+        return 1;
+    }
+    t.ctx = calloc(1, sizeof *t.ctx); /* no backend: the data layer needs none */
+    if (!t.ctx) {
+        printf("FAIL test_data.c: out of memory\n");
+        return 1;
+    }
+    test_idx(&t);
+    test_fashion(&t);
+    test_csv(&t);
+    test_swiss(&t);
+    test_array(&t);
+    test_plot(&t);
+    free(t.ctx);
+    if (t.failed == 0) remove_tree(t.dir);
+    else printf("fixtures kept in %s\n", t.dir);
+    printf("test_data: %d of %d checks passed\n", t.checks - t.failed, t.checks);
+    return t.failed == 0 ? 0 : 1;
+}
