@@ -1,0 +1,927 @@
+/* The OpenCL backend: one context and in-order queue per backend, the kernel program
+ * in the .cl files here built once at open (through the on-disk cache), CLBlast for GEMM.
+ *
+ * Every op validates its ranges on the host, sets the arguments of a kernel object
+ * created at open and enqueues it; nothing waits for the device except download() and
+ * finish(). A backend is meant to be driven from one thread at a time (kernel arguments
+ * are set on shared kernel objects); separate backends are fully independent. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cl_internal.h"
+#include <clblast_c.h>
+
+/* Kernel objects, one per kernel function, indexed by these ids. */
+enum {
+    K_FILL, K_AXPBY, K_MUL, K_SCALE2D, K_GATHER_ROWS,
+    K_ACT_FORWARD, K_BIAS_ACT_FORWARD, K_ACT_BACKWARD, K_SOFTMAX_FORWARD, K_SOFTMAX_BACKWARD,
+    K_SUM_PARTIAL, K_SUM_FINAL, K_COUNT_PARTIAL, K_COUNT_FINAL, K_BIAS_BACKWARD,
+    K_LOSS_PARTIAL, K_SGD, K_RMSPROP, K_ADAM,
+    K_RANDOM_UNIFORM, K_RANDOM_NORMAL, K_DROPOUT_MASK,
+    K_COUNT
+};
+
+/* Kernel function names, in the order of the ids above. */
+static const char *const kernel_names[K_COUNT] = {
+    "lt_fill", "lt_axpby", "lt_mul", "lt_scale2d", "lt_gather_rows",
+    "lt_act_forward", "lt_bias_act_forward", "lt_act_backward", "lt_softmax_forward",
+    "lt_softmax_backward",
+    "lt_sum_partial", "lt_sum_final", "lt_count_partial", "lt_count_final", "lt_bias_backward",
+    "lt_loss_partial", "lt_sgd", "lt_rmsprop", "lt_adam",
+    "lt_random_uniform", "lt_random_normal", "lt_dropout_mask",
+};
+
+#define LT_CL_WG 256             /* preferred work-group size (a multiple of 64)        */
+#define LT_CL_MAX_PARTS 256      /* work-groups in a reduction's first pass             */
+#define LT_CL_MAX_GROUPS 65536   /* cap on work-groups of grid-stride 1-D launches      */
+#define LT_CL_BUILD_OPTIONS ""   /* never fast-math or mad-enable: philox must be exact */
+
+/* A device buffer: the cl_mem and its size in 4-byte elements. */
+struct lt_buf {
+    cl_mem mem; /* at least one element, even when n == 0 */
+    size_t n;   /* elements the caller asked for          */
+};
+
+/* The backend instance; starts with the common head. */
+typedef struct cl_backend {
+    struct lt_backend base;     /* ops, device_name, error                          */
+    cl_context ctx;             /* one context with one device                      */
+    cl_command_queue queue;     /* in-order: ops run in the order they are issued   */
+    cl_device_id dev;           /* the device                                       */
+    cl_program prog;            /* all our kernels                                  */
+    cl_kernel k[K_COUNT];       /* one kernel object per function, reused           */
+    size_t wg[K_COUNT];         /* work-group size per kernel (a power of two)      */
+    size_t max_item[2];         /* CL_DEVICE_MAX_WORK_ITEM_SIZES[0..1]              */
+    cl_mem scratch;             /* LT_CL_MAX_PARTS reduction partials               */
+    cl_ulong max_alloc;         /* CL_DEVICE_MAX_MEM_ALLOC_SIZE                     */
+    cl_ulong global_mem;        /* CL_DEVICE_GLOBAL_MEM_SIZE                        */
+    cl_ulong allocated;         /* bytes in live buffers of this backend            */
+} cl_backend;
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Turns an OpenCL error into a status and message; allocation failures are NOMEM. */
+static lt_status cl_fail(cl_backend *b, cl_int e, const char *what)
+{
+    if (e == CL_SUCCESS) return LT_OK;
+    if (e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_RESOURCES || e == CL_OUT_OF_HOST_MEMORY)
+        return lt_backend_set_error(&b->base, LT_ERR_NOMEM, "%s: out of memory on %s (%s)", what,
+                                    b->base.device_name, lt_cl_error_name(e));
+    return lt_backend_set_error(&b->base, LT_ERR_DEVICE, "%s failed: %s (%d)", what,
+                                lt_cl_error_name(e), (int)e);
+}
+
+/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
+static lt_status check_range(cl_backend *b, const char *op, const char *name, const lt_buf *buf,
+                             size_t off, size_t n)
+{
+    if (n == 0) return LT_OK;
+    if (!buf) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
+    if (off > buf->n || n > buf->n - off)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG,
+                                    "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
+                                    op, name, off, off, n, buf->n);
+    return LT_OK;
+}
+
+/* *n = rows * cols, failing on overflow. */
+static lt_status check_product(cl_backend *b, const char *op, size_t rows, size_t cols, size_t *n)
+{
+    *n = 0;
+    if (cols != 0 && rows > SIZE_MAX / cols)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: %zu x %zu elements overflow size_t",
+                                    op, rows, cols);
+    *n = rows * cols;
+    return LT_OK;
+}
+
+/* Checks a rows x cols matrix with leading dimension ld at buf[off]. */
+static lt_status check_matrix(cl_backend *b, const char *op, const char *name, const lt_buf *buf,
+                              size_t off, size_t rows, size_t cols, size_t ld)
+{
+    if (ld < cols)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: leading dimension of %s (%zu) < %zu",
+                                    op, name, ld, cols);
+    if (rows == 0 || cols == 0) return LT_OK;
+    size_t extent;
+    if (check_product(b, op, rows - 1, ld, &extent) != LT_OK || extent > SIZE_MAX - cols)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: matrix %s is too large", op, name);
+    return check_range(b, op, name, buf, off, extent + cols);
+}
+
+/* Largest power of two <= v (v >= 1). */
+static size_t pow2_floor(size_t v)
+{
+    size_t p = 1;
+    while (p <= v / 2) p *= 2;
+    return p;
+}
+
+/* Smallest power of two >= v, capped at cap (a power of two). */
+static size_t pow2_ceil_cap(size_t v, size_t cap)
+{
+    size_t p = 1;
+    while (p < v && p < cap) p *= 2;
+    return p;
+}
+
+/* Kernel argument setter: remembers the next index and the first error. */
+typedef struct kargs {
+    cl_kernel k; /* kernel being prepared    */
+    cl_uint i;   /* next argument index      */
+    cl_int err;  /* first failure, or success */
+} kargs;
+
+/* Starts setting the arguments of kernel kid. */
+static kargs args_of(cl_backend *b, int kid)
+{
+    kargs a = { b->k[kid], 0, CL_SUCCESS };
+    return a;
+}
+
+/* Sets the next argument from size bytes at v (v NULL: a __local array of size bytes). */
+static void arg_raw(kargs *a, size_t size, const void *v)
+{
+    if (a->err == CL_SUCCESS) a->err = clSetKernelArg(a->k, a->i, size, v);
+    a->i++;
+}
+
+/* Next argument: a cl_mem. */
+static void arg_cl(kargs *a, cl_mem m) { arg_raw(a, sizeof m, &m); }
+/* Next argument: a buffer, or fallback when buf is NULL (an unused operand). */
+static void arg_buf(kargs *a, const lt_buf *buf, cl_mem fallback) { arg_cl(a, buf ? buf->mem : fallback); }
+/* Next argument: a ulong size or offset. */
+static void arg_u64(kargs *a, uint64_t v) { cl_ulong u = v; arg_raw(a, sizeof u, &u); }
+/* Next argument: a uint. */
+static void arg_u32(kargs *a, cl_uint v) { arg_raw(a, sizeof v, &v); }
+/* Next argument: an int. */
+static void arg_i32(kargs *a, cl_int v) { arg_raw(a, sizeof v, &v); }
+/* Next argument: a float. */
+static void arg_f32(kargs *a, float v) { cl_float f = v; arg_raw(a, sizeof f, &f); }
+/* Next argument: a __local array of bytes. */
+static void arg_local(kargs *a, size_t bytes) { arg_raw(a, bytes, NULL); }
+
+/* Enqueues an ND-range after checking the argument setup. */
+static lt_status enqueue(cl_backend *b, const kargs *a, cl_uint dims, const size_t *global,
+                         const size_t *local, const char *what)
+{
+    if (a->err != CL_SUCCESS) return cl_fail(b, a->err, what);
+    return cl_fail(b, clEnqueueNDRangeKernel(b->queue, a->k, dims, NULL, global, local, 0, NULL, NULL), what);
+}
+
+/* Number of work-groups for a grid-stride 1-D kernel over n items with groups of l. */
+static size_t groups_for(size_t n, size_t l, size_t cap)
+{
+    size_t g = n / l + (n % l != 0);
+    if (g > cap) g = cap;
+    return g ? g : 1;
+}
+
+/* Launches a grid-stride 1-D kernel over n items. */
+static lt_status launch_1d(cl_backend *b, const kargs *a, int kid, size_t n, const char *what)
+{
+    size_t l = b->wg[kid];
+    size_t g = groups_for(n, l, LT_CL_MAX_GROUPS) * l;
+    return enqueue(b, a, 1, &g, &l, what);
+}
+
+/* Launches exactly groups work-groups of l items (1-D). */
+static lt_status launch_groups(cl_backend *b, const kargs *a, size_t groups, size_t l, const char *what)
+{
+    size_t g = groups * l;
+    return enqueue(b, a, 1, &g, &l, what);
+}
+
+/* Launches a 2-D kernel over (cols, rows). A work-group spans up to 64 columns (256
+ * coalesced bytes per row) and as many rows as fit, so narrow and wide matrices both
+ * waste little of the rounded-up range. */
+static lt_status launch_2d(cl_backend *b, const kargs *a, int kid, size_t cols, size_t rows,
+                           const char *what)
+{
+    size_t l = b->wg[kid];
+    size_t cap = l < 64 ? l : 64;
+    if (cap > b->max_item[0]) cap = pow2_floor(b->max_item[0]);
+    size_t lx = pow2_ceil_cap(cols, cap);
+    size_t ly = l / lx;
+    if (ly > b->max_item[1]) ly = pow2_floor(b->max_item[1]);
+    size_t local[2] = { lx, ly };
+    size_t global[2] = { (cols + lx - 1) / lx * lx, (rows + ly - 1) / ly * ly };
+    return enqueue(b, a, 2, global, local, what);
+}
+
+/* Adds a reduction's final pass: out[ooff] = sum of the parts partials in scratch. */
+static lt_status reduce_final(cl_backend *b, int kid, size_t parts, const lt_buf *out, size_t ooff,
+                              const char *what)
+{
+    kargs a = args_of(b, kid);
+    arg_u32(&a, (cl_uint)parts);
+    arg_cl(&a, b->scratch);
+    arg_cl(&a, out->mem);
+    arg_u64(&a, ooff);
+    arg_local(&a, b->wg[kid] * 4);
+    return launch_groups(b, &a, 1, b->wg[kid], what);
+}
+
+/* ------------------------------------------------------------------ buffers */
+
+/* Allocates a device buffer of n elements (at least one, as OpenCL requires). */
+static lt_status cl_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
+{
+    cl_backend *b = (cl_backend *)be;
+    if (!out) return lt_backend_set_error(be, LT_ERR_ARG, "buf_alloc: out is NULL");
+    *out = NULL;
+    size_t elems = n ? n : 1;
+    if (elems > SIZE_MAX / 4 || (cl_ulong)elems * 4 > b->max_alloc)
+        return lt_backend_set_error(be, LT_ERR_NOMEM,
+            "cannot allocate %zu floats (%.4g GB): larger than the largest single buffer %s allows "
+            "(CL_DEVICE_MAX_MEM_ALLOC_SIZE = %llu bytes, %.4g GB)", n, (double)elems * 4.0 / 1e9,
+            b->base.device_name, (unsigned long long)b->max_alloc, (double)b->max_alloc / 1e9);
+    size_t bytes = elems * 4;
+    if (bytes > b->global_mem - b->allocated)
+        return lt_backend_set_error(be, LT_ERR_NOMEM,
+            "cannot allocate %zu floats (%zu bytes): %llu of the %llu bytes of device memory on %s "
+            "are already in use by latent", n, bytes, (unsigned long long)b->allocated,
+            (unsigned long long)b->global_mem, b->base.device_name);
+    lt_buf *buf = malloc(sizeof *buf);
+    if (!buf) return lt_backend_set_error(be, LT_ERR_NOMEM, "buf_alloc: out of host memory");
+    cl_int e = CL_SUCCESS;
+    buf->mem = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    if (!buf->mem || e != CL_SUCCESS) {
+        free(buf);
+        if (e == CL_INVALID_BUFFER_SIZE) e = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+        char what[96];
+        snprintf(what, sizeof what, "allocating %zu bytes", bytes);
+        return cl_fail(b, e == CL_SUCCESS ? CL_MEM_OBJECT_ALLOCATION_FAILURE : e, what);
+    }
+    buf->n = n;
+    b->allocated += bytes;
+    *out = buf;
+    return LT_OK;
+}
+
+/* Releases a buffer (the device frees it once queued work using it is done). */
+static void cl_buf_free(lt_backend *be, lt_buf *buf)
+{
+    if (!buf) return;
+    cl_backend *b = (cl_backend *)be;
+    size_t bytes = (buf->n ? buf->n : 1) * 4;
+    b->allocated -= bytes <= b->allocated ? bytes : b->allocated;
+    clReleaseMemObject(buf->mem);
+    free(buf);
+}
+
+/* Host to device. Blocking, because the caller may reuse src as soon as this returns. */
+static lt_status cl_upload(lt_backend *be, lt_buf *buf, size_t off, const void *src, size_t n)
+{
+    cl_backend *b = (cl_backend *)be;
+    lt_status st = check_range(b, "upload", "buf", buf, off, n);
+    if (st != LT_OK || n == 0) return st;
+    if (!src) return lt_backend_set_error(be, LT_ERR_ARG, "upload: src is NULL");
+    return cl_fail(b, clEnqueueWriteBuffer(b->queue, buf->mem, CL_TRUE, off * 4, n * 4, src, 0, NULL, NULL),
+                   "upload");
+}
+
+/* Device to host; the blocking read on the in-order queue waits for all earlier work. */
+static lt_status cl_download(lt_backend *be, const lt_buf *buf, size_t off, void *dst, size_t n)
+{
+    cl_backend *b = (cl_backend *)be;
+    lt_status st = check_range(b, "download", "buf", buf, off, n);
+    if (st != LT_OK) return st;
+    if (n == 0) return cl_fail(b, clFinish(b->queue), "download");
+    if (!dst) return lt_backend_set_error(be, LT_ERR_ARG, "download: dst is NULL");
+    return cl_fail(b, clEnqueueReadBuffer(b->queue, buf->mem, CL_TRUE, off * 4, n * 4, dst, 0, NULL, NULL),
+                   "download");
+}
+
+/* Device-side copy between non-overlapping ranges. */
+static lt_status cl_copy(lt_backend *be, const lt_buf *src, size_t soff, lt_buf *dst, size_t doff, size_t n)
+{
+    cl_backend *b = (cl_backend *)be;
+    lt_status st = check_range(b, "copy", "src", src, soff, n);
+    if (st == LT_OK) st = check_range(b, "copy", "dst", dst, doff, n);
+    if (st != LT_OK || n == 0) return st;
+    if (src->mem == dst->mem && soff < doff + n && doff < soff + n)
+        return lt_backend_set_error(be, LT_ERR_ARG, "copy: source and destination ranges overlap");
+    return cl_fail(b, clEnqueueCopyBuffer(b->queue, src->mem, dst->mem, soff * 4, doff * 4, n * 4, 0, NULL, NULL),
+                   "copy");
+}
+
+/* buf[off, off+n) = value. */
+static lt_status cl_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, float value)
+{
+    cl_backend *b = (cl_backend *)be;
+    lt_status st = check_range(b, "fill", "buf", buf, off, n);
+    if (st != LT_OK || n == 0) return st;
+    kargs a = args_of(b, K_FILL);
+    arg_u64(&a, n);
+    arg_cl(&a, buf->mem);
+    arg_u64(&a, off);
+    arg_f32(&a, value);
+    return launch_1d(b, &a, K_FILL, n, "fill");
+}
+
+/* Waits for the queue to drain. */
+static lt_status cl_finish(lt_backend *be)
+{
+    cl_backend *b = (cl_backend *)be;
+    return cl_fail(b, clFinish(b->queue), "finish");
+}
+
+/* ------------------------------------------------------------------ linear algebra */
+
+/* Turns a CLBlast status into ours. */
+static lt_status blast_fail(cl_backend *b, CLBlastStatusCode s)
+{
+    if (s == CLBlastSuccess) return LT_OK;
+    if (s > -1000) return cl_fail(b, (cl_int)s, "gemm (CLBlast)"); /* an OpenCL error code */
+    return lt_backend_set_error(&b->base, LT_ERR_DEVICE, "gemm: CLBlast failed with status %d", (int)s);
+}
+
+/* C = alpha*op(A)*op(B) + beta*C through CLBlast; k == 0 scales C with our own kernel. */
+static lt_status cl_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                         float alpha, const lt_buf *a, size_t aoff, size_t lda,
+                         const lt_buf *bm, size_t boff, size_t ldb,
+                         float beta, lt_buf *c, size_t coff, size_t ldc)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "gemm";
+    lt_status st = check_matrix(b, op, "C", c, coff, m, n, ldc);
+    if (st != LT_OK || m == 0 || n == 0) return st;
+    if (k == 0) { /* op(A)*op(B) is an empty sum: C = beta*C, and CLBlast rejects k == 0 */
+        kargs ka = args_of(b, K_SCALE2D);
+        arg_u64(&ka, m);
+        arg_u64(&ka, n);
+        arg_f32(&ka, beta);
+        arg_cl(&ka, c->mem);
+        arg_u64(&ka, coff);
+        arg_u64(&ka, ldc);
+        return launch_2d(b, &ka, K_SCALE2D, n, m, op);
+    }
+    st = check_matrix(b, op, "A", a, aoff, trans_a ? k : m, trans_a ? m : k, lda);
+    if (st == LT_OK) st = check_matrix(b, op, "B", bm, boff, trans_b ? n : k, trans_b ? k : n, ldb);
+    if (st != LT_OK) return st;
+    /* CLBlast never reads C when beta == 0, so NaN garbage in C is overwritten as required */
+    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor,
+                                       trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                       trans_b ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                       m, n, k, alpha, a->mem, aoff, lda, bm->mem, boff, ldb,
+                                       beta, c->mem, coff, ldc, &b->queue, NULL);
+    return blast_fail(b, s);
+}
+
+/* y = alpha*x + beta*y. */
+static lt_status cl_axpby(lt_backend *be, size_t n, float alpha, const lt_buf *x, size_t xoff,
+                          float beta, lt_buf *y, size_t yoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    lt_status st = check_range(b, "axpby", "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(b, "axpby", "y", y, yoff, n);
+    if (st != LT_OK || n == 0) return st;
+    kargs a = args_of(b, K_AXPBY);
+    arg_u64(&a, n);
+    arg_f32(&a, alpha);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_f32(&a, beta);
+    arg_cl(&a, y->mem);
+    arg_u64(&a, yoff);
+    return launch_1d(b, &a, K_AXPBY, n, "axpby");
+}
+
+/* z = x * y elementwise. */
+static lt_status cl_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
+                        const lt_buf *y, size_t yoff, lt_buf *z, size_t zoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    lt_status st = check_range(b, "mul", "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(b, "mul", "y", y, yoff, n);
+    if (st == LT_OK) st = check_range(b, "mul", "z", z, zoff, n);
+    if (st != LT_OK || n == 0) return st;
+    kargs a = args_of(b, K_MUL);
+    arg_u64(&a, n);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_cl(&a, y->mem);
+    arg_u64(&a, yoff);
+    arg_cl(&a, z->mem);
+    arg_u64(&a, zoff);
+    return launch_1d(b, &a, K_MUL, n, "mul");
+}
+
+/* out[ooff] = sum of x[xoff, xoff+n), two deterministic passes. */
+static lt_status cl_sum(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff)
+{
+    cl_backend *b = (cl_backend *)be;
+    lt_status st = check_range(b, "sum", "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(b, "sum", "out", out, ooff, 1);
+    if (st != LT_OK) return st;
+    size_t l = b->wg[K_SUM_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
+    kargs a = args_of(b, K_SUM_PARTIAL);
+    arg_u64(&a, n);
+    arg_buf(&a, x, b->scratch); /* n == 0 may come with no x: the kernel reads nothing */
+    arg_u64(&a, xoff);
+    arg_cl(&a, b->scratch);
+    arg_local(&a, l * 4);
+    st = launch_groups(b, &a, parts, l, "sum");
+    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, "sum");
+}
+
+/* ------------------------------------------------------------------ layers */
+
+/* Kernel code of a pointwise activation; -1 for softmax, -2 for an unknown value. */
+static int act_code(lt_backend_act act)
+{
+    switch (act) {
+    case LT_BACT_LINEAR: return 0;
+    case LT_BACT_RELU: return 1;
+    case LT_BACT_LEAKY_RELU: return 2;
+    case LT_BACT_ELU: return 3;
+    case LT_BACT_SIGMOID: return 4;
+    case LT_BACT_TANH: return 5;
+    case LT_BACT_SOFTMAX: return -1;
+    }
+    return -2;
+}
+
+/* Work-group size for a row-wise kernel over rows of cols elements. */
+static size_t row_group_size(cl_backend *b, int kid, size_t cols)
+{
+    return pow2_ceil_cap(cols, b->wg[kid]);
+}
+
+/* y = act(x + bias). */
+static lt_status cl_bias_act_forward(lt_backend *be, size_t rows, size_t cols,
+                                     const lt_buf *x, size_t xoff, const lt_buf *bias, size_t boff,
+                                     lt_backend_act act, float alpha, lt_buf *y, size_t yoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "bias_act_forward";
+    int code = act_code(act);
+    if (code == -2) return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
+    size_t n;
+    lt_status st = check_product(b, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, n);
+    if (st == LT_OK && bias) st = check_range(b, op, "bias", bias, boff, cols);
+    if (st != LT_OK || n == 0) return st;
+    if (code == -1) {
+        size_t l = row_group_size(b, K_SOFTMAX_FORWARD, cols);
+        kargs a = args_of(b, K_SOFTMAX_FORWARD);
+        arg_u64(&a, cols);
+        arg_cl(&a, x->mem);
+        arg_u64(&a, xoff);
+        arg_buf(&a, bias, b->scratch);
+        arg_u64(&a, bias ? boff : 0);
+        arg_i32(&a, bias != NULL);
+        arg_cl(&a, y->mem);
+        arg_u64(&a, yoff);
+        arg_local(&a, l * 4);
+        return launch_groups(b, &a, rows, l, op);
+    }
+    if (!bias) {
+        kargs a = args_of(b, K_ACT_FORWARD);
+        arg_u64(&a, n);
+        arg_cl(&a, x->mem);
+        arg_u64(&a, xoff);
+        arg_i32(&a, code);
+        arg_f32(&a, alpha);
+        arg_cl(&a, y->mem);
+        arg_u64(&a, yoff);
+        return launch_1d(b, &a, K_ACT_FORWARD, n, op);
+    }
+    kargs a = args_of(b, K_BIAS_ACT_FORWARD);
+    arg_u64(&a, rows);
+    arg_u64(&a, cols);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_cl(&a, bias->mem);
+    arg_u64(&a, boff);
+    arg_i32(&a, code);
+    arg_f32(&a, alpha);
+    arg_cl(&a, y->mem);
+    arg_u64(&a, yoff);
+    return launch_2d(b, &a, K_BIAS_ACT_FORWARD, cols, rows, op);
+}
+
+/* dx = dy * act'(.) from the activation's output y. */
+static lt_status cl_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act,
+                                 float alpha, const lt_buf *y, size_t yoff,
+                                 const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "act_backward";
+    int code = act_code(act);
+    if (code == -2) return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
+    size_t n;
+    lt_status st = check_product(b, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, n);
+    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, n);
+    if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, n);
+    if (st != LT_OK || n == 0) return st;
+    if (code == -1) {
+        size_t l = row_group_size(b, K_SOFTMAX_BACKWARD, cols);
+        kargs a = args_of(b, K_SOFTMAX_BACKWARD);
+        arg_u64(&a, cols);
+        arg_cl(&a, y->mem);
+        arg_u64(&a, yoff);
+        arg_cl(&a, dy->mem);
+        arg_u64(&a, dyoff);
+        arg_cl(&a, dx->mem);
+        arg_u64(&a, dxoff);
+        arg_local(&a, l * 4);
+        return launch_groups(b, &a, rows, l, op);
+    }
+    kargs a = args_of(b, K_ACT_BACKWARD);
+    arg_u64(&a, n);
+    arg_i32(&a, code);
+    arg_f32(&a, alpha);
+    arg_cl(&a, y->mem);
+    arg_u64(&a, yoff);
+    arg_cl(&a, dy->mem);
+    arg_u64(&a, dyoff);
+    arg_cl(&a, dx->mem);
+    arg_u64(&a, dxoff);
+    return launch_1d(b, &a, K_ACT_BACKWARD, n, op);
+}
+
+/* db[c] = sum over rows of dy[r, c] (+ beta*db[c]). */
+static lt_status cl_bias_backward(lt_backend *be, size_t rows, size_t cols,
+                                  const lt_buf *dy, size_t dyoff, float beta, lt_buf *db, size_t dboff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "bias_backward";
+    size_t n;
+    lt_status st = check_product(b, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, n);
+    if (st == LT_OK) st = check_range(b, op, "db", db, dboff, cols);
+    if (st != LT_OK || cols == 0) return st;
+    /* narrow matrices give more lanes to the rows; lx and the group size fix the order */
+    size_t l = b->wg[K_BIAS_BACKWARD], lx = pow2_ceil_cap(cols, l < 32 ? l : 32);
+    kargs a = args_of(b, K_BIAS_BACKWARD);
+    arg_u64(&a, rows);
+    arg_u64(&a, cols);
+    arg_buf(&a, dy, b->scratch); /* rows == 0 may come with no dy: nothing is read */
+    arg_u64(&a, dyoff);
+    arg_f32(&a, beta);
+    arg_cl(&a, db->mem);
+    arg_u64(&a, dboff);
+    arg_u32(&a, (cl_uint)lx);
+    arg_local(&a, l * 4);
+    return launch_groups(b, &a, cols / lx + (cols % lx != 0), l, op);
+}
+
+/* dst row r = src row idx[r]. */
+static lt_status cl_gather_rows(lt_backend *be, size_t rows, size_t cols,
+                                const lt_buf *src, size_t soff, const lt_buf *idx, size_t ioff,
+                                lt_buf *dst, size_t doff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "gather_rows";
+    size_t n;
+    lt_status st = check_product(b, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(b, op, "idx", idx, ioff, rows);
+    if (st == LT_OK) st = check_range(b, op, "dst", dst, doff, n);
+    if (st == LT_OK && n) st = check_range(b, op, "src", src, soff, cols); /* at least one row */
+    if (st != LT_OK || n == 0) return st;
+    kargs a = args_of(b, K_GATHER_ROWS);
+    arg_u64(&a, rows);
+    arg_u64(&a, cols);
+    arg_cl(&a, src->mem);
+    arg_u64(&a, soff);
+    arg_u64(&a, src->n);
+    arg_cl(&a, idx->mem);
+    arg_u64(&a, ioff);
+    arg_cl(&a, dst->mem);
+    arg_u64(&a, doff);
+    return launch_2d(b, &a, K_GATHER_ROWS, cols, rows, op);
+}
+
+/* ------------------------------------------------------------------ losses */
+
+/* Sum of the per-element loss into out[ooff]; grad = grad_scale * d(sum)/d(pred). */
+static lt_status cl_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size_t cols,
+                         const lt_buf *pred, size_t poff, const lt_buf *target, size_t toff,
+                         lt_buf *out, size_t ooff, float grad_scale, lt_buf *grad, size_t goff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "loss";
+    int code;
+    switch (kind) {
+    case LT_BLOSS_MSE: code = 0; break;
+    case LT_BLOSS_BCE_LOGITS: code = 1; break;
+    case LT_BLOSS_BCE_PROBS: code = 2; break;
+    case LT_BLOSS_CCE_PROBS: code = 3; break;
+    default: return lt_backend_set_error(be, LT_ERR_ARG, "loss: unknown loss kind %d", (int)kind);
+    }
+    size_t n;
+    lt_status st = check_product(b, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(b, op, "pred", pred, poff, n);
+    if (st == LT_OK) st = check_range(b, op, "target", target, toff, n);
+    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
+    if (st == LT_OK && grad) st = check_range(b, op, "grad", grad, goff, n);
+    if (st != LT_OK) return st;
+    size_t l = b->wg[K_LOSS_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
+    kargs a = args_of(b, K_LOSS_PARTIAL);
+    arg_i32(&a, code);
+    arg_u64(&a, n);
+    arg_buf(&a, pred, b->scratch); /* operands may be absent only when n == 0 */
+    arg_u64(&a, poff);
+    arg_buf(&a, target, b->scratch);
+    arg_u64(&a, toff);
+    arg_f32(&a, grad_scale);
+    arg_i32(&a, grad != NULL);
+    arg_buf(&a, grad, b->scratch);
+    arg_u64(&a, grad ? goff : 0);
+    arg_cl(&a, b->scratch);
+    arg_local(&a, l * 4);
+    st = launch_groups(b, &a, parts, l, op);
+    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, op);
+}
+
+/* ------------------------------------------------------------------ optimizers */
+
+/* One optimizer step over n parameters. */
+static lt_status cl_optim_step(lt_backend *be, lt_backend_optim kind, const lt_backend_optim_hyper *h,
+                               size_t n, lt_buf *params, size_t poff, const lt_buf *grads, size_t goff,
+                               lt_buf *state, size_t soff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "optim_step";
+    if (!h) return lt_backend_set_error(be, LT_ERR_ARG, "%s: hyper-parameters are NULL", op);
+    size_t moments;
+    switch (kind) {
+    case LT_BOPT_SGD: moments = h->momentum != 0.0f; break;
+    case LT_BOPT_RMSPROP: moments = 1; break;
+    case LT_BOPT_ADAM: moments = 2; break;
+    default: return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown optimizer %d", op, (int)kind);
+    }
+    size_t ns;
+    lt_status st = check_product(b, op, n, moments, &ns);
+    if (st == LT_OK) st = check_range(b, op, "params", params, poff, n);
+    if (st == LT_OK) st = check_range(b, op, "grads", grads, goff, n);
+    if (st == LT_OK) st = check_range(b, op, "state", state, soff, ns);
+    if (st != LT_OK || n == 0) return st;
+    int kid = kind == LT_BOPT_SGD ? K_SGD : kind == LT_BOPT_RMSPROP ? K_RMSPROP : K_ADAM;
+    kargs a = args_of(b, kid);
+    arg_u64(&a, n);
+    arg_f32(&a, h->lr);
+    if (kind == LT_BOPT_SGD) {
+        arg_f32(&a, h->momentum);
+        arg_i32(&a, h->nesterov != 0);
+    } else if (kind == LT_BOPT_RMSPROP) {
+        arg_f32(&a, h->rho);
+        arg_f32(&a, h->epsilon);
+    } else {
+        arg_f32(&a, h->beta1);
+        arg_f32(&a, h->beta2);
+        arg_f32(&a, h->epsilon);
+    }
+    arg_cl(&a, params->mem);
+    arg_u64(&a, poff);
+    arg_cl(&a, grads->mem);
+    arg_u64(&a, goff);
+    arg_buf(&a, moments ? state : NULL, b->scratch); /* plain SGD has no state */
+    arg_u64(&a, moments ? soff : 0);
+    return launch_1d(b, &a, kid, n, op);
+}
+
+/* ------------------------------------------------------------------ randomness */
+
+/* Shared body of the three Philox fills: kernel kid with (p0, p1) after the range. */
+static lt_status random_fill(cl_backend *b, int kid, const char *op, lt_buf *buf, size_t off, size_t n,
+                             float p0, float p1, uint64_t seed, uint64_t counter)
+{
+    lt_status st = check_range(b, op, "buf", buf, off, n);
+    if (st != LT_OK || n == 0) return st;
+    kargs a = args_of(b, kid);
+    arg_u64(&a, n);
+    arg_cl(&a, buf->mem);
+    arg_u64(&a, off);
+    arg_f32(&a, p0);
+    arg_f32(&a, p1);
+    arg_u64(&a, seed);
+    arg_u64(&a, counter);
+    return launch_1d(b, &a, kid, n, op);
+}
+
+/* buf[off+i] = lt_philox_uniform(seed, counter, i, lo, hi). */
+static lt_status cl_random_uniform(lt_backend *be, lt_buf *buf, size_t off, size_t n,
+                                   float lo, float hi, uint64_t seed, uint64_t counter)
+{
+    return random_fill((cl_backend *)be, K_RANDOM_UNIFORM, "random_uniform", buf, off, n, lo, hi, seed, counter);
+}
+
+/* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i). */
+static lt_status cl_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_t n,
+                                  float mean, float stddev, uint64_t seed, uint64_t counter)
+{
+    return random_fill((cl_backend *)be, K_RANDOM_NORMAL, "random_normal", buf, off, n, mean, stddev,
+                       seed, counter);
+}
+
+/* Inverted dropout mask; the scale 1/(1-rate) is divided here, on the host, because
+ * OpenCL's single-precision division need not be correctly rounded. */
+static lt_status cl_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate,
+                                 uint64_t seed, uint64_t counter)
+{
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return lt_backend_set_error(be, LT_ERR_ARG, "dropout_mask: rate %g is outside [0, 1)", (double)rate);
+    float scale = 1.0f / (1.0f - rate);
+    return random_fill((cl_backend *)be, K_DROPOUT_MASK, "dropout_mask", mask, off, n, rate, scale, seed, counter);
+}
+
+/* ------------------------------------------------------------------ checks */
+
+/* out[ooff] = number of NaN/inf in x[xoff, xoff+n), counted exactly in integers. */
+static lt_status cl_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
+                                    lt_buf *out, size_t ooff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "count_nonfinite";
+    lt_status st = check_range(b, op, "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
+    if (st != LT_OK) return st;
+    size_t l = b->wg[K_COUNT_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
+    kargs a = args_of(b, K_COUNT_PARTIAL);
+    arg_u64(&a, n);
+    arg_buf(&a, x, b->scratch);
+    arg_u64(&a, xoff);
+    arg_cl(&a, b->scratch);
+    arg_local(&a, l * 4);
+    st = launch_groups(b, &a, parts, l, op);
+    return st != LT_OK ? st : reduce_final(b, K_COUNT_FINAL, parts, out, ooff, op);
+}
+
+/* ------------------------------------------------------------------ lifetime */
+
+/* Releases everything the backend holds; safe on a partly opened backend. */
+static void cl_destroy(lt_backend *be)
+{
+    if (!be) return;
+    cl_backend *b = (cl_backend *)be;
+    if (b->queue) clFinish(b->queue);
+    for (int i = 0; i < K_COUNT; i++)
+        if (b->k[i]) clReleaseKernel(b->k[i]);
+    if (b->prog) clReleaseProgram(b->prog);
+    if (b->scratch) clReleaseMemObject(b->scratch);
+    if (b->queue) clReleaseCommandQueue(b->queue);
+    if (b->ctx) clReleaseContext(b->ctx);
+    free(b);
+}
+
+static const lt_backend_ops cl_ops = {
+    .name = "opencl",
+    .destroy = cl_destroy,
+    .buf_alloc = cl_buf_alloc,
+    .buf_free = cl_buf_free,
+    .upload = cl_upload,
+    .download = cl_download,
+    .copy = cl_copy,
+    .fill = cl_fill,
+    .finish = cl_finish,
+    .gemm = cl_gemm,
+    .axpby = cl_axpby,
+    .mul = cl_mul,
+    .sum = cl_sum,
+    .bias_act_forward = cl_bias_act_forward,
+    .act_backward = cl_act_backward,
+    .bias_backward = cl_bias_backward,
+    .gather_rows = cl_gather_rows,
+    .loss = cl_loss,
+    .optim_step = cl_optim_step,
+    .random_uniform = cl_random_uniform,
+    .random_normal = cl_random_normal,
+    .dropout_mask = cl_dropout_mask,
+    .count_nonfinite = cl_count_nonfinite,
+};
+
+/* Writes "NAME (PLATFORM, OpenCL X.Y)" for the device. */
+static void describe_device(const lt_cl_device *d, char *dst, size_t len)
+{
+    char name[128], plat[128], ver[128];
+    lt_cl_device_string(d->device, CL_DEVICE_NAME, name, sizeof name);
+    lt_cl_platform_string(d->platform, CL_PLATFORM_NAME, plat, sizeof plat);
+    lt_cl_device_string(d->device, CL_DEVICE_VERSION, ver, sizeof ver);
+    /* CL_DEVICE_VERSION is "OpenCL X.Y vendor-specific": keep the first two words */
+    char *sp = strchr(ver, ' ');
+    if (sp) sp = strchr(sp + 1, ' ');
+    if (sp) *sp = 0;
+    snprintf(dst, len, "%.120s (%.90s, %.30s)", name, plat, ver);
+}
+
+/* Creates context, queue, program, kernels and scratch for device d. */
+static lt_status open_device(cl_backend *b, const lt_cl_device *d, char *err, size_t errlen)
+{
+    cl_int e = CL_SUCCESS;
+    b->dev = d->device;
+    describe_device(d, b->base.device_name, sizeof b->base.device_name);
+    const char *dn = b->base.device_name;
+    if (clGetDeviceInfo(d->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof b->max_alloc, &b->max_alloc, NULL) != CL_SUCCESS ||
+        clGetDeviceInfo(d->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof b->global_mem, &b->global_mem, NULL) != CL_SUCCESS) {
+        snprintf(err, errlen, "%s: cannot query its memory sizes", dn);
+        return LT_ERR_DEVICE;
+    }
+    size_t dev_wg = 1, items[3] = { 1, 1, 1 };
+    cl_uint dims = 0;
+    clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof dev_wg, &dev_wg, NULL);
+    if (clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, NULL) == CL_SUCCESS &&
+        dims >= 2) {
+        size_t *tmp = calloc(dims, sizeof *tmp);
+        if (tmp && clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof *tmp, tmp, NULL) == CL_SUCCESS) {
+            items[0] = tmp[0];
+            items[1] = tmp[1];
+        }
+        free(tmp);
+    }
+    b->max_item[0] = items[0] ? items[0] : 1;
+    b->max_item[1] = items[1] ? items[1] : 1;
+
+    cl_context_properties props[3] = { CL_CONTEXT_PLATFORM, (cl_context_properties)d->platform, 0 };
+    b->ctx = clCreateContext(props, 1, &d->device, NULL, NULL, &e);
+    if (!b->ctx || e != CL_SUCCESS) {
+        snprintf(err, errlen, "%s: clCreateContext failed: %s", dn, lt_cl_error_name(e));
+        return e == CL_OUT_OF_HOST_MEMORY || e == CL_OUT_OF_RESOURCES ? LT_ERR_NOMEM : LT_ERR_DEVICE;
+    }
+    b->queue = clCreateCommandQueue(b->ctx, d->device, 0, &e);
+    if (!b->queue || e != CL_SUCCESS) {
+        snprintf(err, errlen, "%s: clCreateCommandQueue failed: %s", dn, lt_cl_error_name(e));
+        return e == CL_OUT_OF_HOST_MEMORY || e == CL_OUT_OF_RESOURCES ? LT_ERR_NOMEM : LT_ERR_DEVICE;
+    }
+    char berr[1024];
+    lt_status st = lt_cl_build_program(b->ctx, d->platform, d->device, lt_cl_program_source,
+                                       lt_cl_program_source_len, LT_CL_BUILD_OPTIONS, &b->prog,
+                                       berr, sizeof berr);
+    if (st != LT_OK) {
+        snprintf(err, errlen, "%s: %s", dn, berr);
+        return st;
+    }
+    for (int i = 0; i < K_COUNT; i++) {
+        b->k[i] = clCreateKernel(b->prog, kernel_names[i], &e);
+        if (!b->k[i] || e != CL_SUCCESS) {
+            b->k[i] = NULL;
+            snprintf(err, errlen, "%s: clCreateKernel(%s) failed: %s", dn, kernel_names[i], lt_cl_error_name(e));
+            return LT_ERR_DEVICE;
+        }
+        /* the kernel's own limit can be below the device's (register pressure) */
+        size_t kwg = 0;
+        if (clGetKernelWorkGroupInfo(b->k[i], d->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) != CL_SUCCESS)
+            kwg = dev_wg;
+        size_t w = LT_CL_WG;
+        if (w > dev_wg) w = dev_wg;
+        if (w > kwg) w = kwg;
+        if (w > b->max_item[0]) w = b->max_item[0];
+        b->wg[i] = pow2_floor(w ? w : 1);
+    }
+    b->scratch = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, LT_CL_MAX_PARTS * 4, NULL, &e);
+    if (!b->scratch || e != CL_SUCCESS) {
+        snprintf(err, errlen, "%s: cannot allocate the reduction scratch buffer: %s", dn, lt_cl_error_name(e));
+        return LT_ERR_NOMEM;
+    }
+    return LT_OK;
+}
+
+lt_status lt_opencl_backend_open(lt_backend **out, int index, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
+    err[0] = 0;
+    if (!out) { snprintf(err, errlen, "lt_opencl_backend_open: out is NULL"); return LT_ERR_ARG; }
+    *out = NULL;
+    int total = lt_cl_enumerate(NULL, 0);
+    if (total <= 0) {
+        snprintf(err, errlen, "no OpenCL device found (no OpenCL platform is installed, or none has a device)");
+        return LT_ERR_DEVICE;
+    }
+    lt_cl_device *devs = calloc((size_t)total, sizeof *devs);
+    if (!devs) { snprintf(err, errlen, "out of host memory"); return LT_ERR_NOMEM; }
+    int n = lt_cl_enumerate(devs, total);
+    if (n > total) n = total;
+    int pick = -1;
+    if (index < 0) {
+        for (int i = 0; i < n && pick < 0; i++)
+            if (devs[i].type & CL_DEVICE_TYPE_GPU) pick = i;
+        if (pick < 0) {
+            snprintf(err, errlen, "no OpenCL GPU found among %d OpenCL device(s); choose one with opencl:N", n);
+            free(devs);
+            return LT_ERR_DEVICE;
+        }
+    } else if (index >= n) {
+        snprintf(err, errlen, "OpenCL device %d does not exist (%d device(s) found, numbered from 0)", index, n);
+        free(devs);
+        return LT_ERR_DEVICE;
+    } else {
+        pick = index;
+    }
+    cl_backend *b = calloc(1, sizeof *b);
+    if (!b) { free(devs); snprintf(err, errlen, "out of host memory"); return LT_ERR_NOMEM; }
+    b->base.ops = &cl_ops;
+    lt_status st = open_device(b, &devs[pick], err, errlen);
+    free(devs);
+    if (st != LT_OK) {
+        cl_destroy(&b->base);
+        return st;
+    }
+    *out = &b->base;
+    return LT_OK;
+}

@@ -1,0 +1,194 @@
+/* OpenCL device discovery: one stable order (GPUs, accelerators, CPUs) used both for
+ * listing devices to users and for opening "opencl:N". */
+#include <stdlib.h>
+#include <string.h>
+#include "cl_internal.h"
+
+void lt_cl_device_string(cl_device_id dev, cl_device_info what, char *dst, size_t len)
+{
+    if (!len) return;
+    dst[0] = 0;
+    size_t need = 0;
+    if (clGetDeviceInfo(dev, what, 0, NULL, &need) != CL_SUCCESS || need == 0) return;
+    /* query into an exact-size buffer: a too-small one makes the call fail outright */
+    char *tmp = malloc(need);
+    if (!tmp) return;
+    if (clGetDeviceInfo(dev, what, need, tmp, NULL) == CL_SUCCESS) {
+        tmp[need - 1] = 0;
+        strncpy(dst, tmp, len - 1);
+        dst[len - 1] = 0;
+    }
+    free(tmp);
+}
+
+void lt_cl_platform_string(cl_platform_id plat, cl_platform_info what, char *dst, size_t len)
+{
+    if (!len) return;
+    dst[0] = 0;
+    size_t need = 0;
+    if (clGetPlatformInfo(plat, what, 0, NULL, &need) != CL_SUCCESS || need == 0) return;
+    char *tmp = malloc(need);
+    if (!tmp) return;
+    if (clGetPlatformInfo(plat, what, need, tmp, NULL) == CL_SUCCESS) {
+        tmp[need - 1] = 0;
+        strncpy(dst, tmp, len - 1);
+        dst[len - 1] = 0;
+    }
+    free(tmp);
+}
+
+/* Sort group of a device type: 0 GPU, 1 accelerator or custom, 2 CPU and anything else. */
+static int type_group(cl_device_type t)
+{
+    if (t & CL_DEVICE_TYPE_GPU) return 0;
+    if (t & (CL_DEVICE_TYPE_ACCELERATOR | CL_DEVICE_TYPE_CUSTOM)) return 1;
+    return 2;
+}
+
+int lt_cl_enumerate(lt_cl_device *devs, int max)
+{
+    cl_uint np = 0;
+    /* no ICD at all reports CL_PLATFORM_NOT_FOUND_KHR: simply no devices */
+    if (clGetPlatformIDs(0, NULL, &np) != CL_SUCCESS || np == 0) return 0;
+    cl_platform_id *plats = calloc(np, sizeof *plats);
+    if (!plats) return 0;
+    if (clGetPlatformIDs(np, plats, NULL) != CL_SUCCESS) { free(plats); return 0; }
+
+    /* gather all devices in platform-then-device order */
+    lt_cl_device *all = NULL;
+    size_t nall = 0;
+    for (cl_uint p = 0; p < np; p++) {
+        cl_uint nd = 0;
+        /* a broken or empty platform (CL_DEVICE_NOT_FOUND, ...) is skipped, not fatal */
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS || nd == 0)
+            continue;
+        cl_device_id *ids = calloc(nd, sizeof *ids);
+        lt_cl_device *grown = realloc(all, (nall + nd) * sizeof *all);
+        if (!ids || !grown) { free(ids); if (grown) all = grown; break; }
+        all = grown;
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, ids, NULL) == CL_SUCCESS) {
+            for (cl_uint d = 0; d < nd; d++) {
+                cl_device_type t = 0;
+                if (clGetDeviceInfo(ids[d], CL_DEVICE_TYPE, sizeof t, &t, NULL) != CL_SUCCESS) continue;
+                all[nall].platform = plats[p];
+                all[nall].device = ids[d];
+                all[nall].type = t;
+                nall++;
+            }
+        }
+        free(ids);
+    }
+    free(plats);
+
+    /* a stable three-pass partition by type group keeps platform order inside groups */
+    int count = 0;
+    for (int g = 0; g < 3; g++)
+        for (size_t i = 0; i < nall; i++)
+            if (type_group(all[i].type) == g) {
+                if (count < max && devs) devs[count] = all[i];
+                count++;
+            }
+    free(all);
+    return count;
+}
+
+int lt_opencl_list_devices(lt_opencl_device_info *infos, int max)
+{
+    if (!infos || max < 0) max = 0;
+    int total = lt_cl_enumerate(NULL, 0);
+    if (total <= 0 || max == 0) return total > 0 ? total : 0;
+    lt_cl_device *devs = calloc((size_t)total, sizeof *devs);
+    if (!devs) return 0;
+    /* enumerate again into the array; the count could in theory change in between */
+    int n = lt_cl_enumerate(devs, total);
+    if (n > total) n = total;
+    for (int i = 0; i < n && i < max; i++) {
+        lt_opencl_device_info *d = &infos[i];
+        memset(d, 0, sizeof *d);
+        lt_cl_device_string(devs[i].device, CL_DEVICE_NAME, d->name, sizeof d->name);
+        lt_cl_device_string(devs[i].device, CL_DEVICE_VENDOR, d->vendor, sizeof d->vendor);
+        lt_cl_device_string(devs[i].device, CL_DEVICE_VERSION, d->version, sizeof d->version);
+        lt_cl_platform_string(devs[i].platform, CL_PLATFORM_NAME, d->platform, sizeof d->platform);
+        d->is_gpu = (devs[i].type & CL_DEVICE_TYPE_GPU) != 0;
+        cl_ulong v = 0;
+        if (clGetDeviceInfo(devs[i].device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof v, &v, NULL) == CL_SUCCESS)
+            d->global_mem = v;
+        v = 0;
+        if (clGetDeviceInfo(devs[i].device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof v, &v, NULL) == CL_SUCCESS)
+            d->max_alloc = v;
+        cl_uint cu = 0;
+        if (clGetDeviceInfo(devs[i].device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL) == CL_SUCCESS)
+            d->compute_units = cu;
+    }
+    free(devs);
+    return n;
+}
+
+const char *lt_cl_error_name(cl_int err)
+{
+    switch (err) {
+#define LT_CL_ERR(e) case e: return #e;
+    LT_CL_ERR(CL_SUCCESS)
+    LT_CL_ERR(CL_DEVICE_NOT_FOUND)
+    LT_CL_ERR(CL_DEVICE_NOT_AVAILABLE)
+    LT_CL_ERR(CL_COMPILER_NOT_AVAILABLE)
+    LT_CL_ERR(CL_MEM_OBJECT_ALLOCATION_FAILURE)
+    LT_CL_ERR(CL_OUT_OF_RESOURCES)
+    LT_CL_ERR(CL_OUT_OF_HOST_MEMORY)
+    LT_CL_ERR(CL_PROFILING_INFO_NOT_AVAILABLE)
+    LT_CL_ERR(CL_MEM_COPY_OVERLAP)
+    LT_CL_ERR(CL_IMAGE_FORMAT_MISMATCH)
+    LT_CL_ERR(CL_IMAGE_FORMAT_NOT_SUPPORTED)
+    LT_CL_ERR(CL_BUILD_PROGRAM_FAILURE)
+    LT_CL_ERR(CL_MAP_FAILURE)
+    LT_CL_ERR(CL_MISALIGNED_SUB_BUFFER_OFFSET)
+    LT_CL_ERR(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+    LT_CL_ERR(CL_COMPILE_PROGRAM_FAILURE)
+    LT_CL_ERR(CL_LINKER_NOT_AVAILABLE)
+    LT_CL_ERR(CL_LINK_PROGRAM_FAILURE)
+    LT_CL_ERR(CL_DEVICE_PARTITION_FAILED)
+    LT_CL_ERR(CL_KERNEL_ARG_INFO_NOT_AVAILABLE)
+    LT_CL_ERR(CL_INVALID_VALUE)
+    LT_CL_ERR(CL_INVALID_DEVICE_TYPE)
+    LT_CL_ERR(CL_INVALID_PLATFORM)
+    LT_CL_ERR(CL_INVALID_DEVICE)
+    LT_CL_ERR(CL_INVALID_CONTEXT)
+    LT_CL_ERR(CL_INVALID_QUEUE_PROPERTIES)
+    LT_CL_ERR(CL_INVALID_COMMAND_QUEUE)
+    LT_CL_ERR(CL_INVALID_HOST_PTR)
+    LT_CL_ERR(CL_INVALID_MEM_OBJECT)
+    LT_CL_ERR(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR)
+    LT_CL_ERR(CL_INVALID_IMAGE_SIZE)
+    LT_CL_ERR(CL_INVALID_SAMPLER)
+    LT_CL_ERR(CL_INVALID_BINARY)
+    LT_CL_ERR(CL_INVALID_BUILD_OPTIONS)
+    LT_CL_ERR(CL_INVALID_PROGRAM)
+    LT_CL_ERR(CL_INVALID_PROGRAM_EXECUTABLE)
+    LT_CL_ERR(CL_INVALID_KERNEL_NAME)
+    LT_CL_ERR(CL_INVALID_KERNEL_DEFINITION)
+    LT_CL_ERR(CL_INVALID_KERNEL)
+    LT_CL_ERR(CL_INVALID_ARG_INDEX)
+    LT_CL_ERR(CL_INVALID_ARG_VALUE)
+    LT_CL_ERR(CL_INVALID_ARG_SIZE)
+    LT_CL_ERR(CL_INVALID_KERNEL_ARGS)
+    LT_CL_ERR(CL_INVALID_WORK_DIMENSION)
+    LT_CL_ERR(CL_INVALID_WORK_GROUP_SIZE)
+    LT_CL_ERR(CL_INVALID_WORK_ITEM_SIZE)
+    LT_CL_ERR(CL_INVALID_GLOBAL_OFFSET)
+    LT_CL_ERR(CL_INVALID_EVENT_WAIT_LIST)
+    LT_CL_ERR(CL_INVALID_EVENT)
+    LT_CL_ERR(CL_INVALID_OPERATION)
+    LT_CL_ERR(CL_INVALID_GL_OBJECT)
+    LT_CL_ERR(CL_INVALID_BUFFER_SIZE)
+    LT_CL_ERR(CL_INVALID_MIP_LEVEL)
+    LT_CL_ERR(CL_INVALID_GLOBAL_WORK_SIZE)
+    LT_CL_ERR(CL_INVALID_PROPERTY)
+    LT_CL_ERR(CL_INVALID_IMAGE_DESCRIPTOR)
+    LT_CL_ERR(CL_INVALID_COMPILER_OPTIONS)
+    LT_CL_ERR(CL_INVALID_LINKER_OPTIONS)
+    LT_CL_ERR(CL_INVALID_DEVICE_PARTITION_COUNT)
+#undef LT_CL_ERR
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    }
+    return "unknown OpenCL error";
+}

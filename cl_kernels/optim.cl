@@ -1,0 +1,44 @@
+/* Optimizer updates (tf.keras v2 rules) over flat parameter buffers. */
+
+/* SGD; v is only touched when momentum != 0. */
+__kernel void lt_sgd(ulong n, float lr, float momentum, int nesterov, __global float *p, ulong poff,
+                     __global const float *g, ulong goff, __global float *v, ulong voff)
+{
+    if (momentum == 0.0f) {
+        LT_FOR_EACH(i, n) p[poff + i] -= lr * g[goff + i];
+        return;
+    }
+    LT_FOR_EACH(i, n) {
+        float gi = g[goff + i];
+        float vi = momentum * v[voff + i] - lr * gi;
+        v[voff + i] = vi;
+        p[poff + i] += nesterov ? momentum * vi - lr * gi : vi;
+    }
+}
+
+/* RMSprop: ms = rho*ms + (1-rho)*g^2; p -= lr*g/(sqrt(ms)+eps). */
+__kernel void lt_rmsprop(ulong n, float lr, float rho, float eps, __global float *p, ulong poff,
+                         __global const float *g, ulong goff, __global float *ms, ulong soff)
+{
+    LT_FOR_EACH(i, n) {
+        float gi = g[goff + i];
+        float m = rho * ms[soff + i] + (1.0f - rho) * gi * gi;
+        ms[soff + i] = m;
+        p[poff + i] -= lr * gi / (sqrt(m) + eps);
+    }
+}
+
+/* Adam with the bias correction folded into lr by the host; m at soff, v at soff + n. */
+__kernel void lt_adam(ulong n, float lr, float b1, float b2, float eps, __global float *p,
+                      ulong poff, __global const float *g, ulong goff, __global float *st,
+                      ulong soff)
+{
+    LT_FOR_EACH(i, n) {
+        float gi = g[goff + i];
+        float m = b1 * st[soff + i] + (1.0f - b1) * gi;
+        float v = b2 * st[soff + n + i] + (1.0f - b2) * gi * gi;
+        st[soff + i] = m;
+        st[soff + n + i] = v;
+        p[poff + i] -= lr * m / (sqrt(v) + eps);
+    }
+}

@@ -1,0 +1,67 @@
+/* Deterministic reductions: every result depends only on the sizes and the work-group
+ * size, never on scheduling. Full sums run in two passes: a fixed number of groups write
+ * partials to a scratch buffer, then one group sums those partials in tree order. */
+
+/* part[group] = sum of this group's grid-stride share of x[xoff..xoff+n). */
+__kernel void lt_sum_partial(ulong n, __global const float *x, ulong xoff,
+                             __global float *part, __local float *s)
+{
+    float acc = 0.0f;
+    LT_FOR_EACH(i, n) acc += x[xoff + i];
+    acc = lt_group_sum(s, acc);
+    if (get_local_id(0) == 0) part[get_group_id(0)] = acc;
+}
+
+/* out[ooff] = sum of part[0..parts); run as a single work-group. */
+__kernel void lt_sum_final(uint parts, __global const float *part, __global float *out,
+                           ulong ooff, __local float *s)
+{
+    float acc = 0.0f;
+    for (uint i = get_local_id(0); i < parts; i += get_local_size(0)) acc += part[i];
+    acc = lt_group_sum(s, acc);
+    if (get_local_id(0) == 0) out[ooff] = acc;
+}
+
+/* part[group] = number of NaN/inf in this group's share; tested on the exponent bits so
+ * no compiler option can fold the test away. */
+__kernel void lt_count_partial(ulong n, __global const float *x, ulong xoff,
+                               __global uint *part, __local uint *s)
+{
+    uint acc = 0;
+    LT_FOR_EACH(i, n) acc += (as_uint(x[xoff + i]) & 0x7f800000u) == 0x7f800000u;
+    acc = lt_group_sum_u(s, acc);
+    if (get_local_id(0) == 0) part[get_group_id(0)] = acc;
+}
+
+/* out[ooff] = (float) sum of the integer partials; one work-group. */
+__kernel void lt_count_final(uint parts, __global const uint *part, __global float *out,
+                             ulong ooff, __local uint *s)
+{
+    uint acc = 0;
+    for (uint i = get_local_id(0); i < parts; i += get_local_size(0)) acc += part[i];
+    acc = lt_group_sum_u(s, acc);
+    if (get_local_id(0) == 0) out[ooff] = (float)acc;
+}
+
+/* db[c] = sum over rows of dy[r, c] (+ beta*db[c]). A work-group of lx*ly items covers lx
+ * adjacent columns (coalesced reads of a row); its ly lanes take rows lane, lane+ly, ...
+ * and are then summed in tree order. lx and ly are powers of two. */
+__kernel void lt_bias_backward(ulong rows, ulong cols, __global const float *dy, ulong dyoff,
+                               float beta, __global float *db, ulong dboff, uint lx,
+                               __local float *s)
+{
+    uint lid = get_local_id(0), ly = get_local_size(0) / lx;
+    uint cx = lid % lx, lane = lid / lx;
+    ulong col = (ulong)get_group_id(0) * lx + cx;
+    float acc = 0.0f;
+    if (col < cols)
+        for (ulong r = lane; r < rows; r += ly) acc += dy[dyoff + r * cols + col];
+    s[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint h = ly >> 1; h > 0; h >>= 1) {
+        if (lane < h) s[lid] += s[lid + h * lx];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lane == 0 && col < cols)
+        db[dboff + col] = beta == 0.0f ? s[cx] : s[cx] + beta * db[dboff + col];
+}

@@ -1,0 +1,1125 @@
+/* Backend op tests: every op of every available backend (the CPU fallback and each
+ * OpenCL device) on random inputs against a naive double-precision reference written
+ * here, OpenCL against the CPU backend, and the Philox fills bit for bit against
+ * lib/philox.h. Tolerances grow with the length of the reduction behind a value.
+ * Prints one line per check; exits 0 only when every check passed. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backend.h"
+#include "philox.h"
+
+#ifdef LT_HAVE_OPENCL
+#include <dirent.h>
+#include <unistd.h>
+#endif
+
+/* ------------------------------------------------------------------ harness */
+
+/* State of one backend's run. */
+typedef struct tester {
+    lt_backend *be;  /* backend under test                                      */
+    lt_backend *cpu; /* CPU backend to compare with, or NULL when be is the CPU  */
+    char tag[32];    /* "cpu", "opencl:0", ...                                  */
+    uint64_t rng;    /* test-data generator state                               */
+    int pass, fail;  /* check counts                                            */
+} tester;
+
+/* Prints one check line and counts it. */
+static void record(tester *t, int ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s [%s] ", ok ? "PASS" : "FAIL", t->tag);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+    if (ok) t->pass++; else t->fail++;
+}
+
+/* splitmix64 step. */
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform float in [lo, hi). */
+static float urand(tester *t, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)((double)(next_u64(&t->rng) >> 40) / 16777216.0);
+}
+
+/* n random floats in [lo, hi) (malloc'd). */
+static float *rand_array(tester *t, size_t n, float lo, float hi)
+{
+    float *a = malloc((n ? n : 1) * sizeof *a);
+    for (size_t i = 0; i < n; i++) a[i] = urand(t, lo, hi);
+    return a;
+}
+
+/* n copies of v (malloc'd). */
+static float *const_array(size_t n, float v)
+{
+    float *a = malloc((n ? n : 1) * sizeof *a);
+    for (size_t i = 0; i < n; i++) a[i] = v;
+    return a;
+}
+
+/* Reduction tolerance for values summed over k terms (relative to the terms' magnitude). */
+static double tol_k(size_t k) { return 2e-6 * sqrt((double)(k ? k : 1)) + 1e-6; }
+
+/* Worst error of got vs ref: |got - ref| / max(|ref|, mag_i or 1); NaN in exactly one is inf. */
+static double max_err(const float *got, const double *ref, const double *mag, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(ref[i]) && isnan(got[i])) continue;
+        if (isnan(ref[i]) != isnan(got[i]) || isinf(got[i]) || isinf(ref[i])) {
+            if (got[i] == ref[i]) continue;
+            return INFINITY;
+        }
+        double den = fabs(ref[i]);
+        double m = mag ? mag[i] : 1.0;
+        if (den < m) den = m;
+        if (den < 1e-30) den = 1e-30;
+        double e = fabs((double)got[i] - ref[i]) / den;
+        if (e > worst) worst = e;
+    }
+    return worst;
+}
+
+/* Checks got against the reference and, when cpu is given, against the CPU's result. */
+static void expect_close(tester *t, const char *what, const float *got, const float *cpu,
+                         const double *ref, const double *mag, size_t n, double tol)
+{
+    double e = max_err(got, ref, mag, n);
+    record(t, e <= tol, "%s: max err %.3g (tol %.3g)", what, e, tol);
+    if (cpu) {
+        double *c = malloc((n ? n : 1) * sizeof *c);
+        for (size_t i = 0; i < n; i++) c[i] = cpu[i];
+        e = max_err(got, c, mag, n);
+        record(t, e <= 2 * tol, "%s vs cpu: max err %.3g (tol %.3g)", what, e, 2 * tol);
+        free(c);
+    }
+}
+
+/* Checks got against want bit for bit (and the CPU's result, when given). */
+static void expect_bits(tester *t, const char *what, const float *got, const float *cpu,
+                        const float *want, size_t n)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += memcmp(&got[i], &want[i], sizeof got[i]) != 0;
+    record(t, bad == 0, "%s: %zu of %zu elements differ bitwise", what, bad, n);
+    if (cpu) {
+        bad = 0;
+        for (size_t i = 0; i < n; i++) bad += memcmp(&got[i], &cpu[i], sizeof got[i]) != 0;
+        record(t, bad == 0, "%s vs cpu: %zu of %zu elements differ bitwise", what, bad, n);
+    }
+}
+
+/* One buffer of an op run: uploaded from in (when not NULL), n elements. */
+typedef struct slot {
+    const void *in; /* initial contents, or NULL */
+    size_t n;       /* elements                  */
+} slot;
+
+#define MAX_SLOTS 6
+
+/* An op under test, issued on buffers b[0..] made from the slots. */
+typedef lt_status (*op_fn)(lt_backend *be, lt_buf *const *b, const void *params);
+
+/* Makes the slot buffers on be, runs fn, downloads slot i into outs[i] (when not NULL)
+ * and frees everything. On failure copies the backend's message into msg. */
+static lt_status run_op(lt_backend *be, const slot *s, int ns, op_fn fn, const void *p,
+                        float *const *outs, char *msg, size_t len)
+{
+    lt_buf *b[MAX_SLOTS] = { 0 };
+    lt_status st = LT_OK;
+    for (int i = 0; i < ns && st == LT_OK; i++) {
+        st = be->ops->buf_alloc(be, s[i].n, &b[i]);
+        if (st == LT_OK && s[i].in) st = be->ops->upload(be, b[i], 0, s[i].in, s[i].n);
+    }
+    if (st == LT_OK) st = fn(be, b, p);
+    for (int i = 0; i < ns && st == LT_OK; i++)
+        if (outs[i]) st = be->ops->download(be, b[i], 0, outs[i], s[i].n);
+    if (st != LT_OK) snprintf(msg, len, "%s (status %d)", be->error, (int)st);
+    for (int i = 0; i < ns; i++) be->ops->buf_free(be, b[i]);
+    return st;
+}
+
+/* Runs an op on the backend under test (outputs into outs) and, when a CPU backend is
+ * there to compare with, on it too (outputs into cpu_outs, allocated here; free with
+ * free_outs). Returns 1 when both ran; a failure is recorded. */
+static int run_pair(tester *t, const char *what, const slot *s, int ns, op_fn fn, const void *p,
+                    float *const *outs, float **cpu_outs)
+{
+    char msg[1200];
+    for (int i = 0; i < ns; i++) cpu_outs[i] = NULL;
+    if (run_op(t->be, s, ns, fn, p, outs, msg, sizeof msg) != LT_OK) {
+        record(t, 0, "%s: %s", what, msg);
+        return 0;
+    }
+    if (!t->cpu) return 1;
+    for (int i = 0; i < ns; i++)
+        if (outs[i]) cpu_outs[i] = malloc((s[i].n ? s[i].n : 1) * sizeof(float));
+    if (run_op(t->cpu, s, ns, fn, p, cpu_outs, msg, sizeof msg) != LT_OK) {
+        record(t, 0, "%s on cpu: %s", what, msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* Frees the outputs run_pair allocated. */
+static void free_outs(float **outs, int ns)
+{
+    for (int i = 0; i < ns; i++) { free(outs[i]); outs[i] = NULL; }
+}
+
+/* ------------------------------------------------------------------ buffers and vectors */
+
+/* Parameters shared by the simple vector ops. */
+typedef struct vec_params {
+    size_t n, off0, off1, off2; /* element count and per-buffer offsets */
+    float a, b;                 /* scalars (fill value, alpha, beta)    */
+    int alias;                  /* mul: z is x                          */
+} vec_params;
+
+/* fill b0[off0..] then copy b0[off1..] to b1[off2..], plus n == 0 no-ops. */
+static lt_status op_fill_copy(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const vec_params *p = pp;
+    lt_status st = be->ops->fill(be, b[0], p->off0, p->n, p->a);
+    if (st == LT_OK) st = be->ops->fill(be, b[0], 0, 0, 99.0f);
+    if (st == LT_OK) st = be->ops->copy(be, b[0], p->off1, b[1], p->off2, p->n);
+    if (st == LT_OK) st = be->ops->copy(be, b[0], 0, b[1], 0, 0);
+    return st;
+}
+
+/* y = a*x + b*y. */
+static lt_status op_axpby(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const vec_params *p = pp;
+    return be->ops->axpby(be, p->n, p->a, b[0], p->off0, p->b, b[1], p->off1);
+}
+
+/* z = x*y (z aliasing x when p->alias). */
+static lt_status op_mul(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const vec_params *p = pp;
+    if (p->alias) return be->ops->mul(be, p->n, b[0], p->off0, b[1], p->off1, b[0], p->off0);
+    return be->ops->mul(be, p->n, b[0], p->off0, b[1], p->off1, b[2], p->off2);
+}
+
+/* b1[off1] = sum of b0[off0..off0+n). */
+static lt_status op_sum(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const vec_params *p = pp;
+    return be->ops->sum(be, p->n, b[0], p->off0, b[1], p->off1);
+}
+
+/* b1[off1] = non-finite count of b0[off0..off0+n). */
+static lt_status op_count(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const vec_params *p = pp;
+    return be->ops->count_nonfinite(be, p->n, b[0], p->off0, b[1], p->off1);
+}
+
+/* fill, copy, axpby, mul, sum, count_nonfinite. */
+static void test_vectors(tester *t)
+{
+    char what[160];
+    float *outs[MAX_SLOTS] = { 0 }, *cpu[MAX_SLOTS];
+    { /* fill + copy */
+        size_t len = 97;
+        float *a = rand_array(t, len, -1, 1), *b = rand_array(t, len, -1, 1);
+        vec_params p = { .n = 41, .off0 = 5, .off1 = 3, .off2 = 50, .a = 2.5f };
+        double *ra = malloc(len * sizeof *ra), *rb = malloc(len * sizeof *rb);
+        for (size_t i = 0; i < len; i++) { ra[i] = a[i]; rb[i] = b[i]; }
+        for (size_t i = 0; i < p.n; i++) ra[p.off0 + i] = p.a;
+        for (size_t i = 0; i < p.n; i++) rb[p.off2 + i] = ra[p.off1 + i];
+        slot s[2] = { { a, len }, { b, len } };
+        outs[0] = malloc(len * sizeof(float));
+        outs[1] = malloc(len * sizeof(float));
+        if (run_pair(t, "fill+copy", s, 2, op_fill_copy, &p, outs, cpu)) {
+            expect_close(t, "fill n=41 off=5", outs[0], cpu[0], ra, NULL, len, 0);
+            expect_close(t, "copy n=41 soff=3 doff=50", outs[1], cpu[1], rb, NULL, len, 0);
+        }
+        free_outs(cpu, 2);
+        free_outs(outs, 2);
+        free(a); free(b); free(ra); free(rb);
+    }
+    for (int beta0 = 0; beta0 < 2; beta0++) { /* axpby, beta 0 must overwrite NaN */
+        size_t n = 1003, len = n + 9;
+        float *x = rand_array(t, len, -1, 1), *y = beta0 ? const_array(len, NAN) : rand_array(t, len, -1, 1);
+        vec_params p = { .n = n, .off0 = 3, .off1 = 5, .a = -1.25f, .b = beta0 ? 0.0f : 0.5f };
+        double *r = malloc(len * sizeof *r);
+        for (size_t i = 0; i < len; i++) r[i] = y[i];
+        for (size_t i = 0; i < n; i++)
+            r[p.off1 + i] = (double)p.a * x[p.off0 + i] + (beta0 ? 0.0 : (double)p.b * y[p.off1 + i]);
+        slot s[2] = { { x, len }, { y, len } };
+        outs[1] = malloc(len * sizeof(float));
+        snprintf(what, sizeof what, "axpby n=%zu beta=%g%s", n, (double)p.b, beta0 ? " (NaN-filled y)" : "");
+        if (run_pair(t, what, s, 2, op_axpby, &p, outs, cpu))
+            expect_close(t, what, outs[1], cpu[1], r, NULL, len, 1e-6);
+        free_outs(cpu, 2);
+        free_outs(outs, 2);
+        free(x); free(y); free(r);
+    }
+    for (int alias = 0; alias < 2; alias++) { /* mul, optionally in place */
+        size_t n = 1001, len = n + 7;
+        float *x = rand_array(t, len, -2, 2), *y = rand_array(t, len, -2, 2), *z = rand_array(t, len, -1, 1);
+        vec_params p = { .n = n, .off0 = 2, .off1 = 7, .off2 = 4, .alias = alias };
+        double *r = malloc(len * sizeof *r);
+        const float *dst = alias ? x : z;
+        size_t doff = alias ? p.off0 : p.off2;
+        for (size_t i = 0; i < len; i++) r[i] = dst[i];
+        for (size_t i = 0; i < n; i++) r[doff + i] = (double)x[p.off0 + i] * y[p.off1 + i];
+        slot s[3] = { { x, len }, { y, len }, { z, len } };
+        int o = alias ? 0 : 2;
+        outs[o] = malloc(len * sizeof(float));
+        snprintf(what, sizeof what, "mul n=%zu%s", n, alias ? " (z aliases x)" : "");
+        if (run_pair(t, what, s, 3, op_mul, &p, outs, cpu))
+            expect_close(t, what, outs[o], cpu[o], r, NULL, len, 1e-6);
+        free_outs(cpu, 3);
+        free_outs(outs, 3);
+        free(x); free(y); free(z); free(r);
+    }
+    static const size_t sum_ns[] = { 0, 1, 255, 256, 257, 1000, 65537, 300001 };
+    for (size_t c = 0; c < sizeof sum_ns / sizeof sum_ns[0]; c++) {
+        size_t n = sum_ns[c], len = n + 7;
+        float *x = rand_array(t, len, -1, 1), *o = const_array(4, NAN);
+        vec_params p = { .n = n, .off0 = 7 % len, .off1 = 2 };
+        double r[4] = { NAN, NAN, 0, NAN }, mag[4] = { 1, 1, 0, 1 };
+        for (size_t i = 0; i < n; i++) { r[2] += x[p.off0 + i]; mag[2] += fabs(x[p.off0 + i]); }
+        slot s[2] = { { x, len }, { o, 4 } };
+        outs[1] = malloc(4 * sizeof(float));
+        snprintf(what, sizeof what, "sum n=%zu", n);
+        if (run_pair(t, what, s, 2, op_sum, &p, outs, cpu))
+            expect_close(t, what, outs[1], cpu[1], r, mag, 4, tol_k(n));
+        free_outs(cpu, 2);
+        free_outs(outs, 2);
+        free(x); free(o);
+    }
+    static const size_t cnt_ns[] = { 0, 5, 10007 };
+    for (size_t c = 0; c < sizeof cnt_ns / sizeof cnt_ns[0]; c++) {
+        size_t n = cnt_ns[c], len = n + 8;
+        float *x = rand_array(t, len, -1, 1), *o = const_array(3, 0);
+        static const float bad[3] = { NAN, INFINITY, -INFINITY };
+        /* the two elements just outside the range are non-finite and must not count */
+        x[2] = NAN;
+        x[3 + n] = INFINITY;
+        double want = 0;
+        for (size_t i = 0; i < n; i += 7) { x[3 + i] = bad[i % 3]; want += 1; }
+        vec_params p = { .n = n, .off0 = 3, .off1 = 1 };
+        double r[3] = { 0, want, 0 };
+        slot s[2] = { { x, len }, { o, 3 } };
+        outs[1] = malloc(3 * sizeof(float));
+        snprintf(what, sizeof what, "count_nonfinite n=%zu (%g bad)", n, want);
+        if (run_pair(t, what, s, 2, op_count, &p, outs, cpu))
+            expect_close(t, what, outs[1], cpu[1], r, NULL, 3, 0);
+        free_outs(cpu, 2);
+        free_outs(outs, 2);
+        free(x); free(o);
+    }
+}
+
+/* ------------------------------------------------------------------ gemm */
+
+/* One GEMM call's parameters. */
+typedef struct gemm_case {
+    int ta, tb;
+    size_t m, n, k, lda, ldb, ldc, aoff, boff, coff;
+    float alpha, beta;
+} gemm_case;
+
+/* Issues the GEMM on b[0] (A), b[1] (B), b[2] (C). */
+static lt_status op_gemm(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const gemm_case *g = pp;
+    return be->ops->gemm(be, g->ta, g->tb, g->m, g->n, g->k, g->alpha, b[0], g->aoff, g->lda,
+                         b[1], g->boff, g->ldb, g->beta, b[2], g->coff, g->ldc);
+}
+
+/* One GEMM against the reference; beta == 0 runs on a NaN-filled C. */
+static void gemm_one(tester *t, int ta, int tb, size_t m, size_t n, size_t k, float beta)
+{
+    gemm_case g = { ta, tb, m, n, k, 0, 0, 0, 5, 3, 7, 0.75f, beta };
+    size_t ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+    g.lda = ac + 3;
+    g.ldb = bc + 1;
+    g.ldc = n + 2;
+    size_t na = g.aoff + ar * g.lda + 2, nb = g.boff + br * g.ldb + 2, nc = g.coff + m * g.ldc + 2;
+    float *a = rand_array(t, na, -1, 1), *b = rand_array(t, nb, -1, 1);
+    float *c = beta == 0.0f ? const_array(nc, NAN) : rand_array(t, nc, -1, 1);
+    double *r = malloc(nc * sizeof *r), *mag = malloc(nc * sizeof *mag);
+    for (size_t i = 0; i < nc; i++) { r[i] = c[i]; mag[i] = 1; }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0, am = 0;
+            for (size_t p = 0; p < k; p++) {
+                double av = a[g.aoff + (ta ? p * g.lda + i : i * g.lda + p)];
+                double bv = b[g.boff + (tb ? j * g.ldb + p : p * g.ldb + j)];
+                acc += av * bv;
+                am += fabs(av * bv);
+            }
+            size_t ci = g.coff + i * g.ldc + j;
+            double old = beta == 0.0f ? 0.0 : (double)beta * c[ci];
+            r[ci] = (double)g.alpha * acc + old;
+            mag[ci] = fabs((double)g.alpha) * am + fabs(old);
+        }
+    char what[160];
+    snprintf(what, sizeof what, "gemm %c%c m=%zu n=%zu k=%zu beta=%g%s", ta ? 'T' : 'N', tb ? 'T' : 'N',
+             m, n, k, (double)beta, beta == 0.0f ? " (NaN-filled C)" : "");
+    slot s[3] = { { a, na }, { b, nb }, { c, nc } };
+    float *outs[3] = { NULL, NULL, malloc(nc * sizeof(float)) }, *cpu[3];
+    if (run_pair(t, what, s, 3, op_gemm, &g, outs, cpu))
+        expect_close(t, what, outs[2], cpu[2], r, mag, nc, tol_k(k));
+    free_outs(cpu, 3);
+    free(outs[2]);
+    free(a); free(b); free(c); free(r); free(mag);
+}
+
+/* All four transpose combinations over odd shapes, both beta cases, and the edge sizes. */
+static void test_gemm(tester *t)
+{
+    static const size_t shapes[][3] = {
+        { 1, 1, 1 }, { 3, 17, 65 }, { 17, 3, 130 }, { 65, 130, 17 }, { 130, 65, 3 },
+        { 1, 130, 17 }, { 130, 1, 65 }, { 17, 17, 1 }, { 65, 65, 65 }, { 3, 1, 130 },
+        { 130, 130, 130 }, { 400, 385, 390 }, /* above 384^3: CLBlast's indirect (padded) kernel */
+        { 17, 3, 0 }, { 0, 5, 3 }, { 4, 0, 3 },
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int tr = 0; tr < 4; tr++)
+            for (int bz = 0; bz < 2; bz++)
+                gemm_one(t, tr >> 1, tr & 1, shapes[s][0], shapes[s][1], shapes[s][2], bz ? 0.0f : -0.5f);
+}
+
+/* ------------------------------------------------------------------ layers */
+
+/* Parameters of the activation, bias and gather ops. */
+typedef struct layer_params {
+    size_t rows, cols, off0, off1, off2, off3;
+    lt_backend_act act;
+    float alpha, beta;
+    int has_bias, alias;
+} layer_params;
+
+/* Name of an activation. */
+static const char *act_name(lt_backend_act a)
+{
+    static const char *names[] = { "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax" };
+    return (unsigned)a < 7 ? names[a] : "?";
+}
+
+/* Reference activation of one value. */
+static double ref_act(lt_backend_act a, double x, double alpha)
+{
+    switch (a) {
+    case LT_BACT_RELU: return x > 0 ? x : 0;
+    case LT_BACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
+    case LT_BACT_ELU: return x > 0 ? x : alpha * expm1(x);
+    case LT_BACT_SIGMOID: return 1 / (1 + exp(-x));
+    case LT_BACT_TANH: return tanh(x);
+    default: return x;
+    }
+}
+
+/* Reference derivative times dy, from the output y. */
+static double ref_act_grad(lt_backend_act a, double y, double dy, double alpha)
+{
+    switch (a) {
+    case LT_BACT_RELU: return y > 0 ? dy : 0;
+    case LT_BACT_LEAKY_RELU: return y > 0 ? dy : alpha * dy;
+    case LT_BACT_ELU: return y > 0 ? dy : dy * (y + alpha);
+    case LT_BACT_SIGMOID: return dy * y * (1 - y);
+    case LT_BACT_TANH: return dy * (1 - y * y);
+    default: return dy;
+    }
+}
+
+/* Forward on b[0] (x), b[1] (bias), b[2] (y) or in place on b[0]. */
+static lt_status op_act_forward(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const layer_params *p = pp;
+    lt_buf *y = p->alias ? b[0] : b[2];
+    size_t yoff = p->alias ? p->off0 : p->off2;
+    return be->ops->bias_act_forward(be, p->rows, p->cols, b[0], p->off0, p->has_bias ? b[1] : NULL,
+                                     p->off1, p->act, p->alpha, y, yoff);
+}
+
+/* Backward on b[0] (y), b[1] (dy), b[2] (dx) or in place on b[1]. */
+static lt_status op_act_backward(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const layer_params *p = pp;
+    lt_buf *dx = p->alias ? b[1] : b[2];
+    size_t dxoff = p->alias ? p->off1 : p->off2;
+    return be->ops->act_backward(be, p->rows, p->cols, p->act, p->alpha, b[0], p->off0, b[1], p->off1,
+                                 dx, dxoff);
+}
+
+/* One activation forward and backward, with and without bias/aliasing. */
+static void act_case(tester *t, lt_backend_act act, float alpha, size_t rows, size_t cols, int has_bias, int alias)
+{
+    char what[160];
+    size_t n = rows * cols;
+    layer_params p = { rows, cols, 3, 2, 1, 0, act, alpha, 0, has_bias, alias };
+    size_t lx = n + p.off0 + 1, lb = cols + p.off1, ly = n + p.off2 + 2;
+    float *x = rand_array(t, lx, -3, 3), *bias = rand_array(t, lb, -1, 1), *y0 = rand_array(t, ly, -1, 1);
+    if (act == LT_BACT_RELU || act == LT_BACT_LEAKY_RELU) x[p.off0] = 0.0f; /* the kink itself */
+    /* forward reference, and its float outputs as the backward pass's input */
+    float *yf = malloc(n * sizeof *yf);
+    double *fwd = malloc(n * sizeof *fwd);
+    for (size_t r = 0; r < rows; r++) {
+        double m = -INFINITY, s = 0;
+        for (size_t c = 0; c < cols; c++) {
+            /* the backend adds the bias in float; so does the reference, so inputs agree exactly */
+            double v = (double)(x[p.off0 + r * cols + c] + (has_bias ? bias[p.off1 + c] : 0.0f));
+            if (act == LT_BACT_SOFTMAX) {
+                fwd[r * cols + c] = v;
+                if (v > m) m = v;
+            } else {
+                fwd[r * cols + c] = ref_act(act, v, alpha);
+            }
+        }
+        if (act == LT_BACT_SOFTMAX) {
+            for (size_t c = 0; c < cols; c++) s += exp(fwd[r * cols + c] - m);
+            for (size_t c = 0; c < cols; c++) fwd[r * cols + c] = exp(fwd[r * cols + c] - m) / s;
+        }
+    }
+    for (size_t i = 0; i < n; i++) yf[i] = (float)fwd[i];
+    /* forward */
+    {
+        const float *dst = alias ? x : y0;
+        size_t doff = alias ? p.off0 : p.off2, ld = alias ? lx : ly;
+        double *r = malloc(ld * sizeof *r);
+        for (size_t i = 0; i < ld; i++) r[i] = dst[i];
+        for (size_t i = 0; i < n; i++) r[doff + i] = fwd[i];
+        slot s[3] = { { x, lx }, { bias, lb }, { y0, ly } };
+        int o = alias ? 0 : 2;
+        float *outs[3] = { NULL, NULL, NULL }, *cpu[3];
+        outs[o] = malloc(ld * sizeof(float));
+        snprintf(what, sizeof what, "%s forward %zux%zu%s%s", act_name(act), rows, cols,
+                 has_bias ? " +bias" : "", alias ? " in place" : "");
+        if (run_pair(t, what, s, 3, op_act_forward, &p, outs, cpu))
+            expect_close(t, what, outs[o], cpu[o], r, NULL, ld, act == LT_BACT_SOFTMAX ? tol_k(cols) : 1e-5);
+        free_outs(cpu, 3);
+        free(outs[o]);
+        free(r);
+    }
+    /* backward from the float outputs */
+    {
+        layer_params q = { rows, cols, 1, 4, 2, 0, act, alpha, 0, 0, alias };
+        size_t l0 = n + q.off0, l1 = n + q.off1 + 3, l2 = n + q.off2;
+        float *yb = rand_array(t, l0, -1, 1), *dy = rand_array(t, l1, -1, 1), *dx = rand_array(t, l2, -1, 1);
+        memcpy(yb + q.off0, yf, n * sizeof *yf);
+        const float *dst = alias ? dy : dx;
+        size_t doff = alias ? q.off1 : q.off2, ld = alias ? l1 : l2;
+        double *r = malloc(ld * sizeof *r), *mag = malloc(ld * sizeof *mag);
+        for (size_t i = 0; i < ld; i++) { r[i] = dst[i]; mag[i] = 1; }
+        for (size_t row = 0; row < rows; row++) {
+            double dot = 0, dm = 0;
+            for (size_t c = 0; c < cols; c++) {
+                double v = (double)dy[q.off1 + row * cols + c] * yf[row * cols + c];
+                dot += v;
+                dm += fabs(v);
+            }
+            for (size_t c = 0; c < cols; c++) {
+                size_t i = row * cols + c;
+                double yv = yf[i], dv = dy[q.off1 + i];
+                r[doff + i] = act == LT_BACT_SOFTMAX ? yv * (dv - dot) : ref_act_grad(act, yv, dv, alpha);
+                if (act == LT_BACT_SOFTMAX) mag[doff + i] = fabs(yv) * (fabs(dv) + dm);
+            }
+        }
+        slot s[3] = { { yb, l0 }, { dy, l1 }, { dx, l2 } };
+        int o = alias ? 1 : 2;
+        float *outs[3] = { NULL, NULL, NULL }, *cpu[3];
+        outs[o] = malloc(ld * sizeof(float));
+        snprintf(what, sizeof what, "%s backward %zux%zu%s", act_name(act), rows, cols, alias ? " in place" : "");
+        if (run_pair(t, what, s, 3, op_act_backward, &q, outs, cpu))
+            expect_close(t, what, outs[o], cpu[o], r, mag, ld, act == LT_BACT_SOFTMAX ? tol_k(cols) : 1e-5);
+        free_outs(cpu, 3);
+        free(outs[o]);
+        free(r); free(mag); free(yb); free(dy); free(dx);
+    }
+    free(x); free(bias); free(y0); free(yf); free(fwd);
+}
+
+/* db = column sums of dy (+ beta*db) on b[0] (dy), b[1] (db). */
+static lt_status op_bias_backward(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const layer_params *p = pp;
+    return be->ops->bias_backward(be, p->rows, p->cols, b[0], p->off0, p->beta, b[1], p->off1);
+}
+
+/* dst = src rows picked by idx on b[0] (src), b[1] (idx), b[2] (dst). */
+static lt_status op_gather(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const layer_params *p = pp;
+    return be->ops->gather_rows(be, p->rows, p->cols, b[0], p->off0, b[1], p->off1, b[2], p->off2);
+}
+
+/* Every activation, bias_backward and gather_rows. */
+static void test_layers(tester *t)
+{
+    static const struct { lt_backend_act act; float alpha; } acts[] = {
+        { LT_BACT_LINEAR, 0 }, { LT_BACT_RELU, 0 }, { LT_BACT_LEAKY_RELU, 0.3f },
+        { LT_BACT_ELU, 1.0f }, { LT_BACT_ELU, 0.7f }, { LT_BACT_SIGMOID, 0 }, { LT_BACT_TANH, 0 },
+        { LT_BACT_SOFTMAX, 0 },
+    };
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+        act_case(t, acts[a].act, acts[a].alpha, 33, 70, 1, 0);
+        act_case(t, acts[a].act, acts[a].alpha, 33, 70, 0, 1);
+    }
+    act_case(t, LT_BACT_SOFTMAX, 0, 5, 1, 1, 0);
+    act_case(t, LT_BACT_SOFTMAX, 0, 3, 1000, 1, 0);
+    act_case(t, LT_BACT_SOFTMAX, 0, 2, 4099, 0, 1);
+
+    char what[160];
+    static const size_t bshapes[][2] = { { 0, 5 }, { 1, 1 }, { 257, 3 }, { 64, 300 }, { 1000, 1 }, { 7, 33 } };
+    for (size_t c = 0; c < sizeof bshapes / sizeof bshapes[0]; c++)
+        for (int bz = 0; bz < 2; bz++) {
+            size_t rows = bshapes[c][0], cols = bshapes[c][1], n = rows * cols;
+            layer_params p = { rows, cols, 3, 2, 0, 0, LT_BACT_LINEAR, 0, bz ? 0.0f : 0.7f, 0, 0 };
+            size_t l0 = n + p.off0, l1 = cols + p.off1 + 1;
+            float *dy = rand_array(t, l0, -1, 1), *db = bz ? const_array(l1, NAN) : rand_array(t, l1, -1, 1);
+            double *r = malloc(l1 * sizeof *r), *mag = malloc(l1 * sizeof *mag);
+            for (size_t i = 0; i < l1; i++) { r[i] = db[i]; mag[i] = 1; }
+            for (size_t j = 0; j < cols; j++) {
+                double s = 0, m = 0;
+                for (size_t i = 0; i < rows; i++) { s += dy[p.off0 + i * cols + j]; m += fabs(dy[p.off0 + i * cols + j]); }
+                double old = bz ? 0.0 : (double)p.beta * db[p.off1 + j];
+                r[p.off1 + j] = s + old;
+                mag[p.off1 + j] = m + fabs(old);
+            }
+            slot s[2] = { { dy, l0 }, { db, l1 } };
+            float *outs[2] = { NULL, malloc(l1 * sizeof(float)) }, *cpu[2];
+            snprintf(what, sizeof what, "bias_backward %zux%zu beta=%g%s", rows, cols, (double)p.beta,
+                     bz ? " (NaN-filled db)" : "");
+            if (run_pair(t, what, s, 2, op_bias_backward, &p, outs, cpu))
+                expect_close(t, what, outs[1], cpu[1], r, mag, l1, tol_k(rows));
+            free_outs(cpu, 2);
+            free(outs[1]);
+            free(dy); free(db); free(r); free(mag);
+        }
+
+    { /* gather_rows */
+        size_t src_rows = 50, cols = 13, rows = 37;
+        layer_params p = { rows, cols, 4, 2, 3, 0, LT_BACT_LINEAR, 0, 0, 0, 0 };
+        size_t ls = src_rows * cols + p.off0, li = rows + p.off1, ld = rows * cols + p.off2 + 1;
+        float *src = rand_array(t, ls, -1, 1), *dst = rand_array(t, ld, -1, 1);
+        uint32_t *idx = malloc(li * sizeof *idx);
+        for (size_t i = 0; i < li; i++) idx[i] = (uint32_t)(next_u64(&t->rng) % src_rows);
+        idx[p.off1] = (uint32_t)src_rows - 1;
+        double *r = malloc(ld * sizeof *r);
+        for (size_t i = 0; i < ld; i++) r[i] = dst[i];
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < cols; j++)
+                r[p.off2 + i * cols + j] = src[p.off0 + idx[p.off1 + i] * cols + j];
+        slot s[3] = { { src, ls }, { idx, li }, { dst, ld } };
+        float *outs[3] = { NULL, NULL, malloc(ld * sizeof(float)) }, *cpu[3];
+        snprintf(what, sizeof what, "gather_rows %zu of %zu rows x %zu", rows, src_rows, cols);
+        if (run_pair(t, what, s, 3, op_gather, &p, outs, cpu))
+            expect_close(t, what, outs[2], cpu[2], r, NULL, ld, 0);
+        free_outs(cpu, 3);
+        free(outs[2]);
+        free(src); free(dst); free(idx); free(r);
+    }
+}
+
+/* ------------------------------------------------------------------ losses */
+
+/* Parameters of one loss call. */
+typedef struct loss_params {
+    lt_backend_loss kind;
+    size_t rows, cols, poff, toff, ooff, goff;
+    float scale;
+    int grad; /* 0: no gradient, 1: into b[3], 2: in place over pred */
+} loss_params;
+
+/* Loss on b[0] (pred), b[1] (target), b[2] (out), b[3] (grad). */
+static lt_status op_loss(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const loss_params *p = pp;
+    lt_buf *g = p->grad == 1 ? b[3] : p->grad == 2 ? b[0] : NULL;
+    size_t goff = p->grad == 2 ? p->poff : p->goff;
+    return be->ops->loss(be, p->kind, p->rows, p->cols, b[0], p->poff, b[1], p->toff, b[2], p->ooff,
+                         p->scale, g, goff);
+}
+
+/* Reference per-element loss and derivative, with the float clip bounds of the backends. */
+static void ref_loss(lt_backend_loss kind, double p, double t, double *l, double *d)
+{
+    const double lo = (double)1e-7f, hi = (double)(1.0f - 1e-7f);
+    switch (kind) {
+    case LT_BLOSS_BCE_LOGITS:
+        *l = (p > 0 ? p : 0) - p * t + log1p(exp(-fabs(p)));
+        *d = 1 / (1 + exp(-p)) - t;
+        break;
+    case LT_BLOSS_BCE_PROBS: {
+        double c = p < lo ? lo : p > hi ? hi : p;
+        *l = -(t * log(c) + (1 - t) * log(1 - c));
+        *d = (p < lo || p > hi) ? 0 : -t / c + (1 - t) / (1 - c);
+        break;
+    }
+    case LT_BLOSS_CCE_PROBS: {
+        double c = p < lo ? lo : p > hi ? hi : p;
+        *l = -t * log(c);
+        *d = (p < lo || p > hi) ? 0 : -t / c;
+        break;
+    }
+    default:
+        *l = (p - t) * (p - t);
+        *d = 2 * (p - t);
+        break;
+    }
+}
+
+/* Reference total loss over n elements with element i's prediction replaced by v. */
+static double ref_total(lt_backend_loss kind, const float *p, const float *t, size_t n, size_t i, double v)
+{
+    double s = 0, l, d;
+    for (size_t j = 0; j < n; j++) {
+        ref_loss(kind, j == i ? v : p[j], t[j], &l, &d);
+        s += l;
+    }
+    return s;
+}
+
+/* Every loss: value, gradient (into its own buffer, in place, or none), finite differences. */
+static void test_losses(tester *t)
+{
+    static const char *names[] = { "mse", "bce_logits", "bce_probs", "cce_probs" };
+    char what[160];
+    for (int kind = 0; kind < 4; kind++) {
+        size_t rows = 17, cols = 29, n = rows * cols;
+        loss_params p = { (lt_backend_loss)kind, rows, cols, 3, 1, 2, 5, 0, 0 };
+        p.scale = kind == LT_BLOSS_CCE_PROBS ? 1.0f / (float)rows : 1.0f / (float)n;
+        size_t lp = n + p.poff, lt = n + p.toff + 2, lo = 4, lg = n + p.goff;
+        float *pred = malloc(lp * sizeof *pred), *tgt = malloc(lt * sizeof *tgt);
+        for (size_t i = 0; i < lp; i++) pred[i] = urand(t, -2, 2);
+        for (size_t i = 0; i < lt; i++) tgt[i] = urand(t, -2, 2);
+        float *pv = pred + p.poff, *tv = tgt + p.toff;
+        if (kind == LT_BLOSS_BCE_LOGITS) {
+            for (size_t i = 0; i < n; i++) { pv[i] = urand(t, -6, 6); tv[i] = urand(t, 0, 1); }
+            pv[0] = 0.0f;
+        } else if (kind == LT_BLOSS_BCE_PROBS) {
+            for (size_t i = 0; i < n; i++) { pv[i] = urand(t, 0.01f, 0.99f); tv[i] = urand(t, 0, 1); }
+            pv[0] = 0.0f; pv[1] = 1.0f; pv[2] = 1e-9f; pv[3] = 1.0f - 1e-9f; /* clipped */
+        } else if (kind == LT_BLOSS_CCE_PROBS) {
+            for (size_t r = 0; r < rows; r++) {
+                double s = 0;
+                for (size_t c = 0; c < cols; c++) { pv[r * cols + c] = urand(t, 0.01f, 1); s += pv[r * cols + c]; }
+                for (size_t c = 0; c < cols; c++) { pv[r * cols + c] = (float)(pv[r * cols + c] / s); tv[r * cols + c] = 0; }
+                tv[r * cols + (size_t)(next_u64(&t->rng) % cols)] = 1;
+            }
+            pv[0] = 0.0f; tv[0] = 1.0f; pv[cols] = 1.0f; /* clipped */
+        }
+        /* reference */
+        double total = 0, tmag = 0, *rg = malloc(lg * sizeof *rg), *rgin = malloc(lp * sizeof *rgin);
+        float *g0 = rand_array(t, lg, -1, 1), *o0 = const_array(lo, NAN);
+        for (size_t i = 0; i < lg; i++) rg[i] = g0[i];
+        for (size_t i = 0; i < lp; i++) rgin[i] = pred[i];
+        for (size_t i = 0; i < n; i++) {
+            double l, d;
+            ref_loss(p.kind, pv[i], tv[i], &l, &d);
+            total += l;
+            tmag += fabs(l);
+            rg[p.goff + i] = (double)p.scale * d;
+            rgin[p.poff + i] = (double)p.scale * d;
+        }
+        double rout[4] = { NAN, NAN, total, NAN }, mout[4] = { 1, 1, tmag, 1 };
+        for (int mode = 0; mode < 3; mode++) {
+            loss_params q = p;
+            q.grad = mode;
+            slot s[4] = { { pred, lp }, { tgt, lt }, { o0, lo }, { g0, lg } };
+            float *outs[4] = { mode == 2 ? malloc(lp * sizeof(float)) : NULL, NULL, malloc(lo * sizeof(float)),
+                               mode == 1 ? malloc(lg * sizeof(float)) : NULL };
+            float *cpu[4];
+            static const char *modes[] = { "no grad", "grad", "grad in place" };
+            snprintf(what, sizeof what, "loss %s %zux%zu (%s)", names[kind], rows, cols, modes[mode]);
+            if (run_pair(t, what, s, 4, op_loss, &q, outs, cpu)) {
+                char w2[200];
+                snprintf(w2, sizeof w2, "%s value", what);
+                expect_close(t, w2, outs[2], cpu[2], rout, mout, lo, tol_k(n));
+                if (mode) {
+                    snprintf(w2, sizeof w2, "%s gradient", what);
+                    int o = mode == 1 ? 3 : 0;
+                    expect_close(t, w2, outs[o], cpu[o], mode == 1 ? rg : rgin, NULL, mode == 1 ? lg : lp, 1e-5);
+                }
+                if (mode == 1) { /* the gradient against finite differences of the reference loss */
+                    double worst = 0;
+                    int checked = 0;
+                    const double lob = (double)1e-7f, hib = (double)(1.0f - 1e-7f);
+                    for (size_t i = 0; i < n; i += 23) {
+                        double h = 1e-6 * (fabs(pv[i]) > 1 ? fabs(pv[i]) : 1);
+                        if (kind >= LT_BLOSS_BCE_PROBS) {
+                            h = 1e-7;
+                            if (fabs(pv[i] - lob) < 4 * h || fabs(pv[i] - hib) < 4 * h || pv[i] < 1e-4) continue;
+                        }
+                        double fd = (ref_total(p.kind, pv, tv, n, i, pv[i] + h) -
+                                     ref_total(p.kind, pv, tv, n, i, pv[i] - h)) / (2 * h) * p.scale;
+                        double got = outs[3][p.goff + i];
+                        double e = fabs(got - fd) / (fabs(fd) > p.scale ? fabs(fd) : p.scale);
+                        if (e > worst) worst = e;
+                        checked++;
+                    }
+                    record(t, worst <= 1e-4 && checked > 0, "%s gradient vs finite differences (%d elements): max err %.3g (tol 1e-4)",
+                           what, checked, worst);
+                }
+            }
+            free_outs(cpu, 4);
+            free_outs(outs, 4);
+        }
+        free(pred); free(tgt); free(rg); free(rgin); free(g0); free(o0);
+    }
+}
+
+/* ------------------------------------------------------------------ optimizers */
+
+/* Parameters of a few optimizer steps. */
+typedef struct optim_params {
+    lt_backend_optim kind;
+    lt_backend_optim_hyper h; /* lr is the base rate; Adam's is corrected per step */
+    size_t n, poff, goff, soff, steps;
+    const float *grads;       /* steps * n gradients, uploaded before each step */
+    int no_state;             /* plain SGD: pass no state buffer */
+} optim_params;
+
+/* Adam's bias-corrected rate for step t (1-based), as the host library computes it. */
+static float adam_lr(const lt_backend_optim_hyper *h, size_t t)
+{
+    return (float)((double)h->lr * sqrt(1 - pow((double)h->beta2, (double)t)) / (1 - pow((double)h->beta1, (double)t)));
+}
+
+/* Runs p->steps updates on b[0] (params), b[1] (grads), b[2] (state). */
+static lt_status op_optim(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const optim_params *p = pp;
+    lt_status st = LT_OK;
+    for (size_t s = 0; s < p->steps && st == LT_OK; s++) {
+        lt_backend_optim_hyper h = p->h;
+        if (p->kind == LT_BOPT_ADAM) h.lr = adam_lr(&p->h, s + 1);
+        st = be->ops->upload(be, b[1], p->goff, p->grads + s * p->n, p->n);
+        if (st == LT_OK)
+            st = be->ops->optim_step(be, p->kind, &h, p->n, b[0], p->poff, b[1], p->goff,
+                                     p->no_state ? NULL : b[2], p->soff);
+    }
+    return st;
+}
+
+/* SGD (plain, momentum, Nesterov), RMSprop and Adam over three steps. */
+static void test_optimizers(tester *t)
+{
+    static const struct { const char *name; lt_backend_optim kind; lt_backend_optim_hyper h; } cases[] = {
+        { "sgd", LT_BOPT_SGD, { .lr = 0.1f } },
+        { "sgd momentum", LT_BOPT_SGD, { .lr = 0.05f, .momentum = 0.9f } },
+        { "sgd nesterov", LT_BOPT_SGD, { .lr = 0.05f, .momentum = 0.9f, .nesterov = 1 } },
+        { "rmsprop", LT_BOPT_RMSPROP, { .lr = 0.01f, .rho = 0.9f, .epsilon = 1e-7f } },
+        { "adam", LT_BOPT_ADAM, { .lr = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-7f } },
+    };
+    char what[160];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        optim_params p = { cases[c].kind, cases[c].h, 1000, 3, 5, 2, 3, NULL, 0 };
+        size_t n = p.n, moments = p.kind == LT_BOPT_ADAM ? 2 : 1;
+        p.no_state = p.kind == LT_BOPT_SGD && p.h.momentum == 0.0f;
+        size_t lp = n + p.poff, lg = n + p.goff, ls = moments * n + p.soff + 1;
+        float *par = rand_array(t, lp, -1, 1), *g = rand_array(t, lg, -1, 1);
+        float *st = rand_array(t, ls, 0, 0.5f), *gs = rand_array(t, p.steps * n, -1, 1);
+        if (p.kind == LT_BOPT_SGD) /* velocities take either sign; mean squares do not */
+            for (size_t i = 0; i < ls; i++) st[i] -= 0.25f;
+        p.grads = gs;
+        double *rp = malloc(lp * sizeof *rp), *rs = malloc(ls * sizeof *rs);
+        for (size_t i = 0; i < lp; i++) rp[i] = par[i];
+        for (size_t i = 0; i < ls; i++) rs[i] = st[i];
+        const lt_backend_optim_hyper *h = &p.h;
+        for (size_t s = 0; s < p.steps; s++)
+            for (size_t i = 0; i < n; i++) {
+                double gi = gs[s * n + i], *pi = &rp[p.poff + i], *m = &rs[p.soff + i];
+                if (p.kind == LT_BOPT_SGD) {
+                    if (h->momentum == 0.0f) { *pi -= (double)h->lr * gi; continue; }
+                    *m = (double)h->momentum * *m - (double)h->lr * gi;
+                    *pi += h->nesterov ? (double)h->momentum * *m - (double)h->lr * gi : *m;
+                } else if (p.kind == LT_BOPT_RMSPROP) {
+                    *m = (double)h->rho * *m + (1 - (double)h->rho) * gi * gi;
+                    *pi -= (double)h->lr * gi / (sqrt(*m) + (double)h->epsilon);
+                } else {
+                    double *v = &rs[p.soff + n + i];
+                    *m = (double)h->beta1 * *m + (1 - (double)h->beta1) * gi;
+                    *v = (double)h->beta2 * *v + (1 - (double)h->beta2) * gi * gi;
+                    *pi -= (double)adam_lr(h, s + 1) * *m / (sqrt(*v) + (double)h->epsilon);
+                }
+            }
+        slot sl[3] = { { par, lp }, { g, lg }, { st, ls } };
+        float *outs[3] = { malloc(lp * sizeof(float)), NULL, malloc(ls * sizeof(float)) }, *cpu[3];
+        snprintf(what, sizeof what, "%s n=%zu, %zu steps", cases[c].name, n, p.steps);
+        if (run_pair(t, what, sl, 3, op_optim, &p, outs, cpu)) {
+            char w2[200];
+            snprintf(w2, sizeof w2, "%s params", what);
+            expect_close(t, w2, outs[0], cpu[0], rp, NULL, lp, 1e-5);
+            snprintf(w2, sizeof w2, "%s state", what);
+            expect_close(t, w2, outs[2], cpu[2], rs, NULL, ls, 1e-5);
+        }
+        free_outs(cpu, 3);
+        free_outs(outs, 3);
+        free(par); free(g); free(st); free(gs); free(rp); free(rs);
+    }
+}
+
+/* ------------------------------------------------------------------ randomness */
+
+/* Parameters of one Philox fill. */
+typedef struct rand_params {
+    int kind; /* 0 uniform, 1 normal, 2 dropout */
+    size_t off, n;
+    float a, b; /* lo/hi, mean/stddev, rate */
+    uint64_t seed, counter;
+} rand_params;
+
+/* The fill on b[0]. */
+static lt_status op_random(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const rand_params *p = pp;
+    if (p->kind == 0) return be->ops->random_uniform(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter);
+    if (p->kind == 1) return be->ops->random_normal(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter);
+    return be->ops->dropout_mask(be, b[0], p->off, p->n, p->a, p->seed, p->counter);
+}
+
+/* Uniform, normal and dropout fills compared bit for bit with lib/philox.h. */
+static void test_random(tester *t)
+{
+    static const struct { uint64_t seed, counter; size_t off, n; } cases[] = {
+        { 42, 0, 0, 1 },
+        { 0xDEADBEEFCAFEull, 12345678901ull, 3, 1001 },
+        { 7, 0xFFFFFFFFull, 5, 17 },        /* the block counter crosses 2^32 */
+        { 0xFFFFFFFFFFFFFFFFull, 1, 1, 65537 },
+    };
+    static const char *names[] = { "random_uniform", "random_normal", "dropout_mask" };
+    char what[200];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int kind = 0; kind < 3; kind++)
+            for (int v = 0; v < (kind == 2 ? 3 : 1); v++) {
+                static const float rates[] = { 0.0f, 0.3f, 0.5f };
+                rand_params p = { kind, cases[c].off, cases[c].n, 0, 0, cases[c].seed, cases[c].counter };
+                if (kind == 0) { p.a = -0.5f; p.b = 2.0f; }
+                if (kind == 1) { p.a = 0.5f; p.b = 2.0f; }
+                if (kind == 2) p.a = rates[v];
+                size_t len = p.off + p.n + 2;
+                float *init = const_array(len, -7.0f), *want = const_array(len, -7.0f);
+                for (size_t i = 0; i < p.n; i++) {
+                    float x;
+                    if (kind == 0) x = lt_philox_uniform(p.seed, p.counter, i, p.a, p.b);
+                    else if (kind == 1) x = p.a + p.b * lt_philox_normal(p.seed, p.counter, i);
+                    else x = lt_philox_uniform(p.seed, p.counter, i, 0.0f, 1.0f) >= p.a ? 1.0f / (1.0f - p.a) : 0.0f;
+                    want[p.off + i] = x;
+                }
+                slot s[1] = { { init, len } };
+                float *outs[1] = { malloc(len * sizeof(float)) }, *cpu[1];
+                snprintf(what, sizeof what, "%s seed=%llu counter=%llu off=%zu n=%zu%s", names[kind],
+                         (unsigned long long)p.seed, (unsigned long long)p.counter, p.off, p.n,
+                         kind == 2 ? (v == 0 ? " rate=0" : v == 1 ? " rate=0.3" : " rate=0.5") : "");
+                if (run_pair(t, what, s, 1, op_random, &p, outs, cpu))
+                    expect_bits(t, what, outs[0], cpu[0], want, len);
+                free_outs(cpu, 1);
+                free(outs[0]);
+                free(init); free(want);
+            }
+}
+
+/* Runs every op test on t->be. */
+static void test_backend(tester *t)
+{
+    test_vectors(t);
+    test_gemm(t);
+    test_layers(t);
+    test_losses(t);
+    test_optimizers(t);
+    test_random(t);
+}
+
+#ifdef LT_HAVE_OPENCL
+/* ------------------------------------------------------------------ OpenCL specifics */
+
+/* Absurd sizes and bad arguments fail cleanly with a message and leave the backend usable. */
+static void test_cl_errors(tester *t)
+{
+    lt_backend *be = t->be;
+    lt_buf *buf = (lt_buf *)&buf; /* any non-NULL marker: a failed alloc must reset it */
+    lt_status st = be->ops->buf_alloc(be, (size_t)1 << 40, &buf);
+    record(t, st == LT_ERR_NOMEM && buf == NULL && be->error[0], "buf_alloc 2^40 floats -> NOMEM: status %d, \"%s\"", (int)st, be->error);
+    be->error[0] = 0;
+    st = be->ops->buf_alloc(be, SIZE_MAX / 2, &buf);
+    record(t, st == LT_ERR_NOMEM && buf == NULL && be->error[0], "buf_alloc SIZE_MAX/2 floats -> NOMEM: status %d, \"%s\"", (int)st, be->error);
+    st = be->ops->buf_alloc(be, 16, &buf);
+    if (st != LT_OK) { record(t, 0, "buf_alloc 16: %s", be->error); return; }
+    be->error[0] = 0;
+    st = be->ops->fill(be, buf, 10, 7, 1.0f);
+    record(t, st == LT_ERR_ARG && be->error[0], "fill past the end -> ARG: status %d, \"%s\"", (int)st, be->error);
+    be->error[0] = 0;
+    st = be->ops->gemm(be, 0, 0, 2, 2, 3, 1.0f, buf, 0, 2, buf, 0, 2, 0.0f, buf, 8, 2);
+    record(t, st == LT_ERR_ARG && be->error[0], "gemm with lda < k -> ARG: status %d, \"%s\"", (int)st, be->error);
+    be->error[0] = 0;
+    st = be->ops->dropout_mask(be, buf, 0, 4, 1.0f, 1, 0);
+    record(t, st == LT_ERR_ARG && be->error[0], "dropout rate 1 -> ARG: status %d, \"%s\"", (int)st, be->error);
+    float h[16] = { 0 };
+    st = be->ops->fill(be, buf, 0, 16, 3.0f);
+    if (st == LT_OK) st = be->ops->download(be, buf, 0, h, 16);
+    record(t, st == LT_OK && h[0] == 3.0f && h[15] == 3.0f, "backend still works after the errors");
+    be->ops->buf_free(be, buf);
+    char err[512];
+    lt_backend *other = NULL;
+    st = lt_opencl_backend_open(&other, 1000, err, sizeof err);
+    record(t, st == LT_ERR_DEVICE && other == NULL && err[0], "open opencl:1000 -> DEVICE: \"%s\"", err);
+    if (other) other->ops->destroy(other);
+}
+
+/* Two backends on one device in one process, used alternately. */
+static void test_cl_two_backends(tester *t, int index)
+{
+    char err[1024];
+    lt_backend *b2 = NULL;
+    lt_status st = lt_opencl_backend_open(&b2, index, err, sizeof err);
+    if (st != LT_OK) { record(t, 0, "second backend: %s", err); return; }
+    lt_backend *bs[2] = { t->be, b2 };
+    lt_buf *x[2] = { NULL, NULL };
+    float h[2][5];
+    st = LT_OK;
+    for (int i = 0; i < 2 && st == LT_OK; i++) st = bs[i]->ops->buf_alloc(bs[i], 5, &x[i]);
+    for (int i = 0; i < 2 && st == LT_OK; i++) st = bs[i]->ops->fill(bs[i], x[i], 0, 5, (float)(i + 1));
+    for (int i = 0; i < 2 && st == LT_OK; i++) st = bs[i]->ops->sum(bs[i], 4, x[i], 0, x[i], 4);
+    for (int i = 0; i < 2 && st == LT_OK; i++) st = bs[i]->ops->download(bs[i], x[i], 0, h[i], 5);
+    record(t, st == LT_OK && h[0][4] == 4.0f && h[1][4] == 8.0f && h[1][0] == 2.0f,
+           "two backends on one device in one process");
+    for (int i = 0; i < 2; i++) bs[i]->ops->buf_free(bs[i], x[i]);
+    b2->ops->destroy(b2);
+}
+
+/* Path of the single cl-*.bin entry in dir, or "" when there is not exactly one. */
+static void find_entry(const char *dir, char *path, size_t len)
+{
+    path[0] = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, "cl-", 3) == 0 && strstr(e->d_name, ".bin") && !strstr(e->d_name, ".tmp")) {
+            snprintf(path, len, "%s/%s", dir, e->d_name);
+            count++;
+        }
+    closedir(d);
+    if (count != 1) path[0] = 0;
+}
+
+/* Opens device index and checks a small op works; 1 on success. */
+static int open_and_use(int index, char *err, size_t len)
+{
+    lt_backend *be = NULL;
+    if (lt_opencl_backend_open(&be, index, err, len) != LT_OK) return 0;
+    lt_buf *b = NULL;
+    float h[3] = { 0 };
+    int ok = be->ops->buf_alloc(be, 3, &b) == LT_OK && be->ops->random_uniform(be, b, 0, 3, 0, 1, 5, 6) == LT_OK &&
+             be->ops->download(be, b, 0, h, 3) == LT_OK && h[2] == lt_philox_uniform(5, 6, 2, 0, 1);
+    if (!ok) snprintf(err, len, "%s", be->error);
+    be->ops->buf_free(be, b);
+    be->ops->destroy(be);
+    return ok;
+}
+
+/* The program cache: an entry appears, and corrupt or foreign entries are rebuilt. */
+static void test_cl_cache(tester *t, int index)
+{
+    char tmpl[] = "/tmp/latent-cache-test-XXXXXX";
+    if (!mkdtemp(tmpl)) { record(t, 0, "program cache: mkdtemp failed"); return; }
+    const char *old = getenv("XDG_CACHE_HOME");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("XDG_CACHE_HOME", tmpl, 1);
+    char dir[256], path[600], err[1024];
+    snprintf(dir, sizeof dir, "%s/latent", tmpl);
+    int ok = open_and_use(index, err, sizeof err);
+    find_entry(dir, path, sizeof path);
+    record(t, ok && path[0], "program cache: entry written under $XDG_CACHE_HOME/latent%s%s", ok ? "" : ": ", ok ? "" : err);
+    if (path[0]) {
+        FILE *f = fopen(path, "r+b");
+        long size = 0;
+        if (f) { /* flip bytes in the middle of the binary */
+            fseek(f, 0, SEEK_END);
+            size = ftell(f);
+            fseek(f, size / 2, SEEK_SET);
+            fwrite("corrupt!", 1, 8, f);
+            fclose(f);
+        }
+        ok = open_and_use(index, err, sizeof err);
+        f = fopen(path, "rb");
+        long size2 = -1;
+        if (f) { fseek(f, 0, SEEK_END); size2 = ftell(f); fclose(f); }
+        record(t, ok && size2 == size, "program cache: corrupt entry ignored and rewritten%s%s", ok ? "" : ": ", ok ? "" : err);
+        f = fopen(path, "wb");
+        if (f) { fputs("not a program", f); fclose(f); }
+        ok = open_and_use(index, err, sizeof err);
+        record(t, ok, "program cache: truncated entry ignored%s%s", ok ? "" : ": ", ok ? "" : err);
+        ok = open_and_use(index, err, sizeof err);
+        record(t, ok, "program cache: reopened from the rebuilt entry%s%s", ok ? "" : ": ", ok ? "" : err);
+        remove(path);
+    }
+    rmdir(dir);
+    rmdir(tmpl);
+    if (saved) { setenv("XDG_CACHE_HOME", saved, 1); free(saved); }
+    else unsetenv("XDG_CACHE_HOME");
+}
+#endif
+
+int main(void)
+{
+    int pass = 0, fail = 0;
+    char err[1024];
+    lt_backend *cpu = NULL;
+    tester t = { .tag = "cpu", .rng = 12345 };
+    lt_status st = lt_cpu_backend_open(&cpu, 0, err, sizeof err);
+    if (st != LT_OK) {
+        printf("FAIL [cpu] open: %s\n", err);
+        fail++;
+        cpu = NULL;
+    } else {
+        printf("backend cpu: %s\n", cpu->device_name);
+        t.be = cpu;
+        test_backend(&t);
+        pass += t.pass;
+        fail += t.fail;
+    }
+#ifdef LT_HAVE_OPENCL
+    int ndev = lt_opencl_list_devices(NULL, 0);
+    lt_opencl_device_info *infos = calloc(ndev > 0 ? (size_t)ndev : 1, sizeof *infos);
+    ndev = lt_opencl_list_devices(infos, ndev);
+    if (ndev == 0) printf("SKIP no OpenCL device\n");
+    for (int i = 0; i < ndev; i++) {
+        tester c = { .cpu = cpu, .rng = 12345 };
+        snprintf(c.tag, sizeof c.tag, "opencl:%d", i);
+        printf("device opencl:%d: %s (%s, %s, %s)\n", i, infos[i].name, infos[i].platform, infos[i].version,
+               infos[i].is_gpu ? "GPU" : "not a GPU");
+        st = lt_opencl_backend_open(&c.be, i, err, sizeof err);
+        if (st != LT_OK) {
+            record(&c, 0, "open: %s", err);
+        } else {
+            printf("backend %s: %s\n", c.tag, c.be->device_name);
+            test_backend(&c);
+            test_cl_errors(&c);
+            test_cl_two_backends(&c, i);
+            c.be->ops->destroy(c.be);
+            test_cl_cache(&c, i);
+        }
+        pass += c.pass;
+        fail += c.fail;
+    }
+    free(infos);
+#endif
+    if (cpu) cpu->ops->destroy(cpu);
+    printf("%d passed, %d failed\n", pass, fail);
+    return fail ? 1 : 0;
+}
