@@ -7,8 +7,12 @@
  *   OpenCL, never a fake host pointer); an operand is (buffer, element offset).
  * - Matrices are row-major. A matrix operand with leading dimension ld has element
  *   (r, c) at offset + r*ld + c.
- * - Ops are asynchronous and in order: only download() waits for the device. No op may
- *   block or read back to the host (no clFinish per op).
+ * - Ops are asynchronous and in order: only download() and finish() wait for the whole
+ *   queue; upload() may block until its own copy is done (the caller may reuse its
+ *   host memory when it returns). No op reads back to the host (no clFinish per op).
+ * - A range outside a buffer, or an otherwise bad size, is LT_ERR_ARG. With n == 0 an
+ *   op does nothing (reductions still write 0), and its buffers may be NULL.
+ * - One backend is used from one thread at a time; separate backends are independent.
  * - Every op returns LT_OK or an error status and, on error, writes a message with
  *   lt_backend_set_error(); it never exits or asserts on sizes a caller controls.
  * - Outputs may alias inputs only where an op says so.
@@ -39,9 +43,10 @@ typedef enum lt_backend_loss {
     LT_BLOSS_MSE = 0,       /* per element (p - t)^2                                   */
     LT_BLOSS_BCE_LOGITS,    /* p are logits: max(p,0) - p*t + log(1 + exp(-|p|))        */
     LT_BLOSS_BCE_PROBS,     /* p are probabilities clipped to [eps, 1-eps], eps = 1e-7:
-                               -(t*log(p) + (1-t)*log(1-p))                             */
+                               -(t*log(p) + (1-t)*log(1-p)); the gradient is 0 where
+                               the clip is active (a clip's gradient)                   */
     LT_BLOSS_CCE_PROBS      /* p rows are probabilities clipped to [eps, 1-eps]:
-                               per element -t*log(p)                                    */
+                               per element -t*log(p); rows are not renormalised         */
 } lt_backend_loss;
 
 /* Optimizers with Keras's update rules (tf.keras optimizer v2). */
@@ -113,7 +118,8 @@ typedef struct lt_backend_ops {
     lt_status (*bias_act_forward)(lt_backend *be, size_t rows, size_t cols,
                                   const lt_buf *x, size_t xoff, const lt_buf *bias, size_t boff,
                                   lt_backend_act act, float alpha, lt_buf *y, size_t yoff);
-    /* dx = dy * act'(.) computed from the activation's OUTPUT y (every supported
+    /* dx = dy * act'(.) computed from the activation's OUTPUT y (leaky_relu needs
+     * alpha > 0 for that; every supported
      * activation's derivative is a function of its output; for softmax
      * dx_i = y_i*(dy_i - sum_j dy_j*y_j) per row). dx may alias dy. */
     lt_status (*act_backward)(lt_backend *be, size_t rows, size_t cols, lt_backend_act act,
@@ -123,7 +129,8 @@ typedef struct lt_backend_ops {
     lt_status (*bias_backward)(lt_backend *be, size_t rows, size_t cols,
                                const lt_buf *dy, size_t dyoff, float beta, lt_buf *db, size_t dboff);
     /* dst row r = src row idx[r] for r < rows; idx is a uint32 buffer; rows are cols
-     * elements, contiguous. An index >= src_rows is an error caught by the caller. */
+     * elements, contiguous. The caller guarantees indices in range; a backend that
+     * meets one past the source writes NaN rather than reading out of bounds. */
     lt_status (*gather_rows)(lt_backend *be, size_t rows, size_t cols,
                              const lt_buf *src, size_t soff, const lt_buf *idx, size_t ioff,
                              lt_buf *dst, size_t doff);

@@ -165,8 +165,9 @@ lt_layer *lt_activation(lt_act act);
 lt_layer *lt_dropout(float rate);
 /* Additive zero-mean gaussian noise with the given stddev, in training only. */
 lt_layer *lt_gaussian_noise(float stddev);
-/* Sets a leaky_relu slope or elu alpha on a layer (Keras: 0.3 and 1.0). */
-void lt_layer_set_alpha(lt_layer *layer, float alpha);
+/* Sets a leaky_relu slope or elu alpha on a dense or activation layer (Keras: 0.3 and
+ * 1.0); LT_ERR_ARG unless alpha is finite and > 0. */
+lt_status lt_layer_set_alpha(lt_layer *layer, float alpha);
 /* Frees a layer not (yet) added to a model. */
 void lt_layer_free(lt_layer *layer);
 

@@ -1,4 +1,5 @@
 /* Shared layer plumbing: activation names, model-file settings, the type registry. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +63,10 @@ void lt_layer_free(lt_layer *layer)
     if (layer) layer->ops->destroy(layer);
 }
 
-void lt_layer_set_alpha(lt_layer *layer, float alpha)
+lt_status lt_layer_set_alpha(lt_layer *layer, float alpha)
 {
+    if (!layer || !(alpha > 0.0f) || !isfinite(alpha)) return LT_ERR_ARG;
     lt_dense_set_alpha(layer, alpha);
     lt_activation_set_alpha(layer, alpha);
+    return LT_OK;
 }

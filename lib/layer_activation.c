@@ -82,7 +82,7 @@ lt_layer *lt_activation_from_config(const lt_kv *kv, char *err, size_t errlen)
     if (al) {
         char *end;
         float v = strtof(al, &end);
-        if (*end || !isfinite(v)) { lt_layer_free(l); snprintf(err, errlen, "activation: bad alpha '%s'", al); return NULL; }
+        if (*end || !isfinite(v) || (!(v > 0.0f) && (act == LT_LEAKY_RELU || act == LT_ELU))) { lt_layer_free(l); snprintf(err, errlen, "activation: bad alpha '%s'", al); return NULL; }
         ((activation_layer *)l)->alpha = v;
     }
     return l;

@@ -110,7 +110,7 @@ lt_layer *lt_dense_from_config(const lt_kv *kv, char *err, size_t errlen)
     if (!l) { snprintf(err, errlen, "out of host memory"); return NULL; }
     if (al) {
         float v = strtof(al, &end);
-        if (*end || !isfinite(v)) { lt_layer_free(l); snprintf(err, errlen, "dense: bad alpha '%s'", al); return NULL; }
+        if (*end || !isfinite(v) || (!(v > 0.0f) && (act == LT_LEAKY_RELU || act == LT_ELU))) { lt_layer_free(l); snprintf(err, errlen, "dense: bad alpha '%s'", al); return NULL; }
         ((dense_layer *)l)->alpha = v;
     }
     return l;

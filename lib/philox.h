@@ -15,7 +15,7 @@
 #ifndef LT_PHILOX_H
 #define LT_PHILOX_H
 
-#ifdef __OPENCL_VERSION__
+#if defined(__OPENCL_VERSION__) || defined(__OPENCL_C_VERSION__)
 typedef uint lt_u32;
 typedef ulong lt_u64;
 #define LT_INLINE inline
