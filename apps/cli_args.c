@@ -1,0 +1,381 @@
+/* Command-line parsing and help text for the latent program. Table-driven: each
+ * option names its value type, its range and the subcommands that accept it, so
+ * every subcommand reports unknown options, missing values and bad numbers alike. */
+#include "cli.h"
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "latent.h"
+
+/* Value types of options. */
+typedef enum opt_kind { K_FLAG, K_INT, K_LONG, K_U64, K_FLOAT, K_DOUBLE, K_STR } opt_kind;
+
+/* One option: its name, value type, where the value goes, accepted range and the
+ * subcommands (cli_cmd bits) that accept it. */
+typedef struct opt_spec {
+    cli_opt_id id;       /* identity, also the bit in cli_opts.given            */
+    const char *name;    /* long name without the leading "--"                  */
+    opt_kind kind;       /* value type                                          */
+    size_t offset;       /* field of cli_opts that receives the value           */
+    double lo, hi;       /* numeric range                                       */
+    int lo_open;         /* 1: the range excludes lo                            */
+    int hi_open;         /* 1: the range excludes hi                            */
+    unsigned cmds;       /* subcommands that accept it                          */
+} opt_spec;
+
+#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH)
+#define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT)
+#define OFF(f) offsetof(cli_opts, f)
+
+static const opt_spec opt_table[] = {
+    {OPT_HELP, "help", K_FLAG, 0, 0, 0, 0, 0, ALL_CMDS},
+    {OPT_DEVICE, "device", K_STR, OFF(device), 0, 0, 0, 0, ALL_CMDS},
+    {OPT_SEED, "seed", K_U64, OFF(seed), 0, 0, 0, 0, ALL_CMDS},
+    {OPT_THREADS, "threads", K_INT, OFF(threads), 0, 4096, 0, 0, ALL_CMDS},
+    {OPT_QUIET, "quiet", K_FLAG, OFF(quiet), 0, 0, 0, 0, ALL_CMDS},
+    {OPT_DATA, "data", K_STR, OFF(data), 0, 0, 0, 0, DATA_CMDS},
+    {OPT_LIMIT, "limit", K_LONG, OFF(limit), 1, (double)LONG_MAX, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT},
+    {OPT_ARCH, "arch", K_STR, OFF(arch), 0, 0, 0, 0, CMD_TRAIN | CMD_SUMMARY | CMD_BENCH},
+    {OPT_INPUT, "input", K_INT, OFF(input), 1, 1 << 24, 0, 0, CMD_SUMMARY | CMD_BENCH},
+    {OPT_EPOCHS, "epochs", K_INT, OFF(epochs), 1, 1000000, 0, 0, CMD_TRAIN},
+    {OPT_BATCH, "batch", K_INT, OFF(batch), 1, 1 << 20, 0, 0, CMD_TRAIN | CMD_BENCH},
+    {OPT_OPTIMIZER, "optimizer", K_STR, OFF(optimizer), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
+    {OPT_LR, "lr", K_FLOAT, OFF(lr), 0, FLT_MAX, 1, 0, CMD_TRAIN | CMD_BENCH},
+    {OPT_MOMENTUM, "momentum", K_FLOAT, OFF(momentum), 0, 1, 0, 1, CMD_TRAIN | CMD_BENCH},
+    {OPT_NESTEROV, "nesterov", K_FLAG, OFF(nesterov), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
+    {OPT_LOSS, "loss", K_STR, OFF(loss), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
+    {OPT_VALIDATION_SPLIT, "validation-split", K_FLOAT, OFF(validation_split), 0, 1, 0, 1, CMD_TRAIN},
+    {OPT_PATIENCE, "patience", K_INT, OFF(patience), 0, 1000000, 0, 0, CMD_TRAIN},
+    {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0, CMD_TRAIN | CMD_RECONSTRUCT},
+    {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN},
+    {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT},
+    {OPT_SECONDS, "seconds", K_DOUBLE, OFF(seconds), 0, 3600, 1, 0, CMD_BENCH},
+};
+
+/* A subcommand: name, bit, how many operands it takes, and its help text. */
+typedef struct cmd_spec {
+    const char *name;
+    cli_cmd cmd;
+    int max_positional;
+    const char *help;
+} cmd_spec;
+
+/* Shared help paragraphs. */
+#define HELP_GLOBAL                                                                        \
+    "Options for every command:\n"                                                         \
+    "  --device D      auto, cpu, opencl or opencl:N (default: $LATENT_DEVICE, else auto;\n" \
+    "                  auto takes the first OpenCL GPU, else the CPU, and says which)\n"   \
+    "  --seed N        seed for weights, shuffling and generated data (default 1)\n"       \
+    "  --threads N     CPU threads, 0 for all cores (default 0)\n"                         \
+    "  --quiet         no progress or diagnostics on stderr\n"                             \
+    "  --help          this help\n"
+
+#define HELP_DATA                                                                          \
+    "  --data D        fashion-mnist (default; $LATENT_DATA_DIR, else\n"                   \
+    "                  /usr/share/datasets/fashion-mnist), swiss-roll (generated: 2000\n"  \
+    "                  train, 1000 test points), a folder of IDX files\n"                  \
+    "                  (train-images-idx3-ubyte[.gz], t10k-...), or a CSV file\n"          \
+    "  --limit N       use only the first N samples of each split\n"
+
+static const cmd_spec cmd_table[] = {
+    {"devices", CMD_DEVICES, 0,
+     "Usage: latent devices [OPTIONS]\n\n"
+     "Lists the backends and the OpenCL devices (memory, compute units) on stdout.\n"
+     "The N of --device opencl:N is a device's position in this list.\n\n" HELP_GLOBAL},
+    {"train", CMD_TRAIN, 0,
+     "Usage: latent train [OPTIONS]\n\n"
+     "Trains an autoencoder on the training split, saves it, writes a PNG and prints\n"
+     "the test loss on stdout. A failed run leaves an existing --out file untouched.\n\n"
+     "Options:\n" HELP_DATA
+     "  --arch A        mlp-ae, swissroll-ae, swissroll-deep-ae, or a spec such as\n"
+     "                  dense:64:elu,dense:2|dense:64:elu,dense:in:sigmoid\n"
+     "                  (default: mlp-ae for images, swissroll-ae otherwise)\n"
+     "  --epochs N      passes over the training data (default 5)\n"
+     "  --batch N       samples per step (default 256, our recipe; Keras's fit uses 32)\n"
+     "  --optimizer O   sgd, rmsprop or adam (default adam)\n"
+     "  --lr X          learning rate (default: Keras's, sgd 0.01, rmsprop/adam 0.001)\n"
+     "  --momentum X    SGD momentum, 0 <= X < 1 (default 0)\n"
+     "  --nesterov      SGD with Nesterov momentum\n"
+     "  --loss L        mse, bce, bce-logits or cce (default mse)\n"
+     "  --validation-split F  hold out the last fraction F of the training data (default 0)\n"
+     "  --patience N    stop after N epochs without improvement, keep the best weights\n"
+     "                  (default 0: off)\n"
+     "  --out FILE      model file (default model.lt)\n"
+     "  --png FILE      picture: test images above their reconstructions, or the 2-D codes\n"
+     "                  of the test points (default: --out with .png for .lt)\n\n" HELP_GLOBAL},
+    {"eval", CMD_EVAL, 1,
+     "Usage: latent eval MODEL [OPTIONS]\n\n"
+     "Loads MODEL and prints its loss on the test split, e.g. 'test mse: 0.01234'.\n\n"
+     "Options:\n" HELP_DATA "\n" HELP_GLOBAL},
+    {"summary", CMD_SUMMARY, 1,
+     "Usage: latent summary [MODEL] [OPTIONS]\n\n"
+     "Prints the layers, output shapes and parameter counts of a model file, or of an\n"
+     "architecture built for an input width.\n\n"
+     "Options:\n"
+     "  --arch A        architecture name or spec (default: the data's, as for train;\n"
+     "                  without --data mlp-ae)\n"
+     "  --input N       input width (default 3 for swissroll-*, else 784)\n"
+     "  --data D        take the input width from data, named as for train\n\n" HELP_GLOBAL},
+    {"reconstruct", CMD_RECONSTRUCT, 1,
+     "Usage: latent reconstruct MODEL [OPTIONS]\n\n"
+     "Writes a PNG: for image data the first N test images above their reconstructions,\n"
+     "otherwise the encoder's 2-D codes of the test points.\n\n"
+     "Options:\n" HELP_DATA
+     "  --out FILE      PNG file (default reconstruction.png)\n"
+     "  --n N           images in the grid (default 10)\n\n" HELP_GLOBAL},
+    {"bench", CMD_BENCH, 0,
+     "Usage: latent bench [OPTIONS]\n\n"
+     "Times training steps of an architecture on synthetic data and prints samples/s.\n\n"
+     "Options:\n"
+     "  --arch A        architecture name or spec (default mlp-ae)\n"
+     "  --input N       input width (default 3 for swissroll-*, else 784)\n"
+     "  --batch N       samples per step (default 256)\n"
+     "  --seconds S     time to measure, after a warm-up (default 3)\n"
+     "  --optimizer O   sgd, rmsprop or adam (default adam)\n"
+     "  --lr X, --momentum X, --nesterov, --loss L   as for train\n\n" HELP_GLOBAL},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The command table entry of a subcommand bit. */
+static const cmd_spec *cmd_entry(cli_cmd cmd)
+{
+    for (size_t i = 0; i < COUNT(cmd_table); i++)
+        if (cmd_table[i].cmd == cmd) return &cmd_table[i];
+    return NULL;
+}
+
+/* Looks a subcommand up by name; 0 when unknown. */
+cli_cmd cli_cmd_lookup(const char *name)
+{
+    for (size_t i = 0; i < COUNT(cmd_table); i++)
+        if (strcmp(cmd_table[i].name, name) == 0) return cmd_table[i].cmd;
+    return (cli_cmd)0;
+}
+
+/* Prints the top-level help (commands and global options) to stdout. */
+void cli_print_main_help(void)
+{
+    printf("latent %d.%d.%d: autoencoders on OpenCL GPUs or the CPU\n\n"
+           "Usage: latent COMMAND [OPTIONS]\n\n"
+           "Commands:\n"
+           "  devices       list the backends and OpenCL devices\n"
+           "  train         train a model, save it and plot its results\n"
+           "  eval          print a saved model's loss on test data\n"
+           "  summary       print the layers of an architecture or a model file\n"
+           "  reconstruct   plot test images and their reconstructions, or 2-D codes\n"
+           "  bench         measure training throughput\n\n"
+           HELP_GLOBAL
+           "  --version       print the version\n\n"
+           "Run 'latent COMMAND --help' for a command's options.\n"
+           "Results go to stdout, progress and diagnostics to stderr.\n"
+           "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
+           LT_VERSION_MAJOR, LT_VERSION_MINOR, LT_VERSION_PATCH);
+}
+
+/* Prints a subcommand's help to stdout; -1 for an unknown name. */
+int cli_print_cmd_help(const char *name)
+{
+    cli_cmd cmd = cli_cmd_lookup(name);
+    if (!cmd) return -1;
+    fputs(cmd_entry(cmd)->help, stdout);
+    return 0;
+}
+
+/* Whether option id was on the command line. */
+int cli_given(const cli_opts *o, cli_opt_id id)
+{
+    return (o->given >> id) & 1u;
+}
+
+/* "latent CMD: problem" and a --help hint on stderr; returns CLI_USAGE. */
+int cli_usage_error(const cli_opts *o, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "latent %s: ", o->cmd_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'latent %s --help' for more information.\n", o->cmd_name);
+    return CLI_USAGE;
+}
+
+/* Reports value v (spelled text) outside an option's range, spelling the range out. */
+static int range_error(const cli_opts *o, const opt_spec *s, const char *text, double v)
+{
+    if (s->hi >= 1e15) { /* no upper bound worth naming unless v passed it */
+        if (v > s->lo) return cli_usage_error(o, "--%s: '%s' is out of range: at most %g", s->name, text, s->hi);
+        return cli_usage_error(o, "--%s: '%s' is out of range: must be %s %g", s->name, text,
+                               s->lo_open ? "greater than" : "at least", s->lo);
+    }
+    return cli_usage_error(o, "--%s: '%s' is out of range: must be in %c%g, %g%c", s->name, text,
+                           s->lo_open ? '(' : '[', s->lo, s->hi, s->hi_open ? ')' : ']');
+}
+
+/* Whether v lies in the option's range. */
+static int in_range(const opt_spec *s, double v)
+{
+    if (s->lo_open ? !(v > s->lo) : !(v >= s->lo)) return 0;
+    if (s->hi_open ? !(v < s->hi) : !(v <= s->hi)) return 0;
+    return 1;
+}
+
+/* Parses text as the option's value into *o; returns -1 or a usage exit status. */
+static int parse_value(cli_opts *o, const opt_spec *s, const char *text)
+{
+    char *field = (char *)o + s->offset;
+    char *end = NULL;
+    errno = 0;
+    switch (s->kind) {
+    case K_STR:
+        if (!*text) return cli_usage_error(o, "--%s: the value is empty", s->name);
+        memcpy(field, &text, sizeof text);
+        return -1;
+    case K_INT:
+    case K_LONG: {
+        long v = strtol(text, &end, 10);
+        if (end == text || *end || !*text)
+            return cli_usage_error(o, "--%s: '%s' is not a whole number", s->name, text);
+        if (errno == ERANGE || !in_range(s, (double)v)) return range_error(o, s, text, (double)v);
+        if (s->kind == K_INT) {
+            int iv = (int)v;
+            memcpy(field, &iv, sizeof iv);
+        } else {
+            memcpy(field, &v, sizeof v);
+        }
+        return -1;
+    }
+    case K_U64: {
+        /* strtoull accepts a sign and wraps "-1" around, so insist on digits. */
+        if (*text < '0' || *text > '9')
+            return cli_usage_error(o, "--%s: '%s' is not a non-negative whole number", s->name, text);
+        unsigned long long v = strtoull(text, &end, 10);
+        if (*end) return cli_usage_error(o, "--%s: '%s' is not a non-negative whole number", s->name, text);
+        if (errno == ERANGE) return cli_usage_error(o, "--%s: '%s' is too large", s->name, text);
+        uint64_t u = (uint64_t)v;
+        memcpy(field, &u, sizeof u);
+        return -1;
+    }
+    case K_FLOAT:
+    case K_DOUBLE: {
+        double v = strtod(text, &end);
+        if (end == text || *end || !*text)
+            return cli_usage_error(o, "--%s: '%s' is not a number", s->name, text);
+        if (isnan(v) || (isinf(v) && errno != ERANGE))
+            return cli_usage_error(o, "--%s: '%s' is not a finite number", s->name, text);
+        /* Judge a float by the value it will hold: 1e-50 becomes 0, 1e99 infinity. */
+        if (s->kind == K_FLOAT && fabs(v) <= FLT_MAX) v = (float)v;
+        if (errno == ERANGE || !in_range(s, v)) return range_error(o, s, text, v);
+        if (s->kind == K_FLOAT) {
+            float fv = (float)v;
+            memcpy(field, &fv, sizeof fv);
+        } else {
+            memcpy(field, &v, sizeof v);
+        }
+        return -1;
+    }
+    case K_FLAG:
+        break;
+    }
+    return -1;
+}
+
+/* Finds an option by the name in arg (which may continue with "=value"). */
+static const opt_spec *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < COUNT(opt_table); i++)
+        if (strlen(opt_table[i].name) == len && strncmp(opt_table[i].name, name, len) == 0)
+            return &opt_table[i];
+    return NULL;
+}
+
+/* Whether text names a device: auto, cpu, opencl or opencl:N. */
+static int valid_device(const char *text)
+{
+    if (!strcmp(text, "auto") || !strcmp(text, "cpu") || !strcmp(text, "opencl")) return 1;
+    if (strncmp(text, "opencl:", 7) != 0 || !text[7]) return 0;
+    for (const char *p = text + 7; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return 1;
+}
+
+/* Fills the defaults that do not depend on what was given. */
+static void set_defaults(cli_opts *o)
+{
+    const char *env = getenv("LATENT_DEVICE");
+    o->device = env && *env ? env : "auto";
+    o->seed = 1;
+    o->epochs = 5;
+    o->batch = 256;
+    o->optimizer = "adam";
+    o->loss = "mse";
+    o->n = 10;
+    o->seconds = 3.0;
+}
+
+/* Parses a subcommand's arguments into o: -1 to go on, else the exit status. */
+int cli_parse(int argc, char **argv, cli_opts *o)
+{
+    const cmd_spec *cs = cmd_entry(cli_cmd_lookup(argv[0]));
+    memset(o, 0, sizeof *o);
+    o->cmd_name = argv[0];
+    if (!cs) return cli_usage_error(o, "unknown command");
+    o->cmd = cs->cmd;
+    set_defaults(o);
+
+    int options_done = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!options_done && strcmp(arg, "--") == 0) {
+            options_done = 1;
+            continue;
+        }
+        if (options_done || arg[0] != '-' || arg[1] == '\0') { /* an operand ("-" too) */
+            if (o->npositional >= cs->max_positional)
+                return cli_usage_error(o, "unexpected argument '%s'", arg);
+            o->positional[o->npositional++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0) arg = "--help";
+        if (arg[1] != '-') return cli_usage_error(o, "unknown option '%s' (options start with --)", arg);
+
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const opt_spec *s = find_option(name, len);
+        if (!s) return cli_usage_error(o, "unknown option '--%.*s'", (int)len, name);
+        if (!(s->cmds & o->cmd)) return cli_usage_error(o, "option '--%s' does not apply to '%s'", s->name, o->cmd_name);
+        if (s->id == OPT_HELP) {
+            fputs(cs->help, stdout);
+            return CLI_OK;
+        }
+        if (s->kind == K_FLAG) {
+            if (eq) return cli_usage_error(o, "option '--%s' takes no value", s->name);
+            int one = 1;
+            memcpy((char *)o + s->offset, &one, sizeof one);
+        } else {
+            const char *value = eq ? eq + 1 : NULL;
+            /* "--epochs --batch 3" forgot a value: an option never serves as one. */
+            if (!eq && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) value = argv[++i];
+            if (!value) return cli_usage_error(o, "option '--%s' needs a value", s->name);
+            int rc = parse_value(o, s, value);
+            if (rc >= 0) return rc;
+        }
+        o->given |= 1u << s->id;
+    }
+
+    if (!valid_device(o->device)) {
+        if (cli_given(o, OPT_DEVICE))
+            return cli_usage_error(o, "--device: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);
+        return cli_usage_error(o, "LATENT_DEVICE: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);
+    }
+    if (!o->data && (o->cmd & (CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT))) o->data = "fashion-mnist";
+    if (!o->out) o->out = o->cmd == CMD_RECONSTRUCT ? "reconstruction.png" : "model.lt";
+    return -1;
+}

@@ -1,0 +1,578 @@
+/* latent: the command-line program. Subcommands devices, train, eval, summary,
+ * reconstruct and bench, written against the public API (latent.h) only.
+ * Results go to stdout; progress and diagnostics to stderr. Exit status 0 on
+ * success, 1 on a runtime error (with the library's message), 2 on a usage error. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* access, stat */
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "latent.h"
+
+/* Side of the square scatter plot, in pixels. */
+#define SCATTER_PX 512
+/* Enlargement of each image pixel in reconstruction grids. */
+#define IMAGE_SCALE 2
+/* Generated swiss-roll points per split. */
+#define SWISS_TRAIN 2000
+#define SWISS_TEST 1000
+
+/* ------------------------------------------------------------------ messages */
+
+/* Prints "latent CMD: message" on stderr and returns CLI_RUNTIME. */
+static int fail(const cli_opts *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static int fail(const cli_opts *o, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "latent %s: ", o->cmd_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_RUNTIME;
+}
+
+/* Reports a failed library call: what we were doing, then the context's message. */
+static int fail_lt(const cli_opts *o, const lt_ctx *ctx, lt_status st, const char *what)
+{
+    const char *msg = ctx ? lt_ctx_error(ctx) : "";
+    return fail(o, "%s: %s", what, msg && *msg ? msg : lt_status_name(st));
+}
+
+/* Progress note on stderr, unless --quiet. */
+static void note(const cli_opts *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void note(const cli_opts *o, const char *fmt, ...)
+{
+    va_list ap;
+    if (o->quiet) return;
+    fputs("latent: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------------ context */
+
+/* Opens the --device context, applies --threads, and says which device "auto" took. */
+static int open_ctx(const cli_opts *o, lt_ctx **ctx)
+{
+    char err[512] = "";
+    lt_status st = lt_ctx_open(ctx, o->device, err, sizeof err);
+    if (st != LT_OK) return fail(o, "device '%s': %s", o->device, *err ? err : lt_status_name(st));
+    if (cli_given(o, OPT_THREADS)) lt_ctx_set_threads(*ctx, o->threads);
+    if (strcmp(o->device, "auto") == 0) {
+        if (strcmp(lt_ctx_backend(*ctx), "cpu") == 0)
+            note(o, "no OpenCL GPU found, using cpu: %s", lt_ctx_device(*ctx));
+        else
+            note(o, "using %s: %s", lt_ctx_backend(*ctx), lt_ctx_device(*ctx));
+    }
+    return CLI_OK;
+}
+
+/* ------------------------------------------------------------------ data */
+
+/* Where --data points. */
+typedef enum data_kind { DATA_FASHION, DATA_SWISS, DATA_IDX_DIR, DATA_CSV } data_kind;
+
+/* Classifies --data: a built-in name, else an existing folder (IDX) or file (CSV). */
+static int data_kind_of(const cli_opts *o, data_kind *kind)
+{
+    struct stat sb;
+    if (strcmp(o->data, "fashion-mnist") == 0) {
+        *kind = DATA_FASHION;
+    } else if (strcmp(o->data, "swiss-roll") == 0) {
+        *kind = DATA_SWISS;
+    } else if (stat(o->data, &sb) != 0) {
+        return fail(o, "--data '%s': %s (expected fashion-mnist, swiss-roll, a folder of IDX files "
+                       "or a CSV file)", o->data, strerror(errno));
+    } else {
+        *kind = S_ISDIR(sb.st_mode) ? DATA_IDX_DIR : DATA_CSV;
+    }
+    return CLI_OK;
+}
+
+/* SplitMix64 step: decorrelates the seeds of the swiss roll's train and test splits. */
+static uint64_t derive_seed(uint64_t seed, uint64_t stream)
+{
+    uint64_t z = seed + stream * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Loads the train (train != 0) or test split of --data, cut to --limit samples. */
+static int load_split(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **out)
+{
+    data_kind kind;
+    lt_dataset *ds = NULL;
+    lt_status st = LT_OK;
+    int rc = data_kind_of(o, &kind);
+    if (rc != CLI_OK) return rc;
+    switch (kind) {
+    case DATA_FASHION: st = lt_dataset_fashion_mnist(ctx, NULL, train, &ds); break;
+    case DATA_IDX_DIR: st = lt_dataset_fashion_mnist(ctx, o->data, train, &ds); break;
+    case DATA_CSV: st = lt_dataset_load_csv(ctx, o->data, &ds); break; /* one file serves both */
+    case DATA_SWISS: {
+        /* Standardized per coordinate with the training split's statistics: the raw roll
+         * spans about -10..15, far outside what an ELU output reaches cheaply. */
+        lt_dataset *fit = NULL;
+        st = lt_dataset_swiss_roll(ctx, train ? SWISS_TRAIN : SWISS_TEST, 0.0f,
+                                   derive_seed(o->seed, train ? 1 : 2), &ds);
+        if (st == LT_OK && !train) st = lt_dataset_swiss_roll(ctx, SWISS_TRAIN, 0.0f, derive_seed(o->seed, 1), &fit);
+        if (st == LT_OK) st = lt_dataset_standardize(ctx, ds, fit);
+        lt_dataset_free(fit);
+        break;
+    }
+    }
+    if (st != LT_OK) return fail_lt(o, ctx, st, "--data");
+    if (lt_dataset_count(ds) == 0) {
+        lt_dataset_free(ds);
+        return fail(o, "--data '%s': no samples", o->data);
+    }
+    if (o->limit > 0 && (size_t)o->limit < lt_dataset_count(ds)) {
+        lt_dataset *cut = NULL;
+        st = lt_dataset_slice(ctx, ds, 0, (size_t)o->limit, &cut);
+        lt_dataset_free(ds);
+        if (st != LT_OK) return fail_lt(o, ctx, st, "--limit");
+        ds = cut;
+    }
+    *out = ds;
+    return CLI_OK;
+}
+
+/* Whether the dataset holds images. */
+static int is_image(const lt_dataset *ds)
+{
+    int h, w, c;
+    lt_dataset_image_shape(ds, &h, &w, &c);
+    return h > 0 && w > 0 && c > 0;
+}
+
+/* The architecture when --arch is not given: mlp-ae for images, else swissroll-ae. */
+static const char *default_arch(const lt_dataset *ds)
+{
+    return ds && is_image(ds) ? "mlp-ae" : "swissroll-ae";
+}
+
+/* The input width for an architecture when neither --input nor --data gives one. */
+static int default_input(const char *arch)
+{
+    return strncmp(arch, "swissroll", 9) == 0 ? 3 : 784;
+}
+
+/* Checks that a model takes samples as wide as the data's. */
+static int check_dims(const cli_opts *o, const lt_model *m, const char *model_path, const lt_dataset *ds)
+{
+    int in = lt_input_dim(m);
+    size_t dim = lt_dataset_dim(ds);
+    if ((size_t)in != dim)
+        return fail(o, "model '%s' takes inputs of width %d, but --data '%s' has samples of width %zu",
+                    model_path, in, o->data, dim);
+    return CLI_OK;
+}
+
+/* ------------------------------------------------------------------ models */
+
+/* Builds --arch (or fallback) for input_dim inputs; an unknown name is a usage error. */
+static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, int input_dim, lt_model **m)
+{
+    lt_status st = lt_arch_build(ctx, arch, input_dim, o->seed, m);
+    if (st == LT_ERR_ARG) return cli_usage_error(o, "--arch '%s': %s", arch, lt_ctx_error(ctx));
+    if (st != LT_OK) return fail_lt(o, ctx, st, "--arch");
+    return CLI_OK;
+}
+
+/* Turns --optimizer, --lr, --momentum and --nesterov into optimizer settings. */
+static int optimizer_from_opts(const cli_opts *o, lt_optimizer *opt)
+{
+    static const struct { const char *name; lt_optim_kind kind; } names[] = {
+        {"sgd", LT_SGD}, {"rmsprop", LT_RMSPROP}, {"adam", LT_ADAM}};
+    size_t i = 0;
+    while (i < sizeof names / sizeof names[0] && strcmp(names[i].name, o->optimizer) != 0) i++;
+    if (i == sizeof names / sizeof names[0])
+        return cli_usage_error(o, "--optimizer: unknown optimizer '%s' (expected sgd, rmsprop or adam)", o->optimizer);
+    *opt = lt_optimizer_defaults(names[i].kind);
+    if ((cli_given(o, OPT_MOMENTUM) || o->nesterov) && opt->kind != LT_SGD)
+        return cli_usage_error(o, "--momentum and --nesterov apply to --optimizer sgd only");
+    if (cli_given(o, OPT_LR)) opt->lr = o->lr;
+    if (cli_given(o, OPT_MOMENTUM)) opt->momentum = o->momentum;
+    opt->nesterov = o->nesterov;
+    return CLI_OK;
+}
+
+/* Turns --loss into a loss kind. */
+static int loss_from_opts(const cli_opts *o, lt_loss *loss)
+{
+    static const struct { const char *name; lt_loss loss; } names[] = {
+        {"mse", LT_LOSS_MSE}, {"bce", LT_LOSS_BCE}, {"bce-logits", LT_LOSS_BCE_LOGITS}, {"cce", LT_LOSS_CCE}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(names[i].name, o->loss) == 0) {
+            *loss = names[i].loss;
+            return CLI_OK;
+        }
+    }
+    return cli_usage_error(o, "--loss: unknown loss '%s' (expected mse, bce, bce-logits or cce)", o->loss);
+}
+
+/* Evaluates m on ds and prints "test mse: X" (loss_kind MSE) or "test loss: X". */
+static int print_test_loss(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, int loss_kind)
+{
+    float loss = 0.0f;
+    lt_status st = lt_evaluate(m, ds, NULL, &loss);
+    if (st != LT_OK) return fail_lt(o, ctx, st, "evaluate");
+    printf("test %s: %.5f\n", loss_kind == (int)LT_LOSS_MSE ? "mse" : "loss", (double)loss);
+    return CLI_OK;
+}
+
+/* ------------------------------------------------------------------ plots */
+
+/* Outcome of write_plot besides CLI_OK and CLI_RUNTIME: nothing to plot. */
+#define PLOT_NONE 3
+
+/* Writes path: for images the first n samples above their reconstructions, otherwise
+ * the encoder's 2-D codes of all samples colored by value (or label). Returns CLI_OK,
+ * CLI_RUNTIME after a message, or PLOT_NONE when the model has no 2-D code. */
+static int write_plot(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, const char *path, int n)
+{
+    size_t count = lt_dataset_count(ds), dim = lt_dataset_dim(ds);
+    const float *x = lt_dataset_data(ds);
+    lt_status st;
+    int h, w, c;
+    lt_dataset_image_shape(ds, &h, &w, &c);
+
+    if (h > 0 && w > 0 && c > 0) {
+        size_t k = (size_t)n < count ? (size_t)n : count;
+        if ((size_t)lt_output_dim(m) != dim)
+            return fail(o, "cannot plot reconstructions: the model's output width %d is not the image size %zu",
+                        lt_output_dim(m), dim);
+        float *recon = malloc(k * dim * sizeof *recon);
+        if (!recon) return fail(o, "out of memory");
+        st = lt_predict(m, x, k, recon);
+        if (st == LT_OK) st = lt_plot_image_rows(ctx, path, x, recon, (int)k, h, w, c, IMAGE_SCALE);
+        free(recon);
+        return st == LT_OK ? CLI_OK : fail_lt(o, ctx, st, "cannot write the picture");
+    }
+
+    lt_model *enc = lt_submodel_count(m) > 0 ? lt_submodel(m, 0) : NULL;
+    if (!enc || lt_output_dim(enc) != 2) return PLOT_NONE;
+    float *codes = malloc(count * 2 * sizeof *codes);
+    float *shade = malloc(count * sizeof *shade);
+    if (!codes || !shade) {
+        free(codes);
+        free(shade);
+        return fail(o, "out of memory");
+    }
+    /* Color by the swiss roll's position, else by label, else by sample order. */
+    const float *values = lt_dataset_values(ds);
+    const int32_t *labels = lt_dataset_labels(ds);
+    for (size_t i = 0; i < count; i++)
+        shade[i] = values ? values[i] : labels ? (float)labels[i] : (float)i;
+    st = lt_predict(enc, x, count, codes);
+    if (st == LT_OK) st = lt_plot_scatter(ctx, path, codes, shade, count, SCATTER_PX);
+    free(codes);
+    free(shade);
+    return st == LT_OK ? CLI_OK : fail_lt(o, ctx, st, "cannot write the picture");
+}
+
+/* --png, or --out with its .lt suffix swapped for .png (malloc'd; NULL: no memory). */
+static char *png_path(const cli_opts *o)
+{
+    const char *src = o->png ? o->png : o->out;
+    size_t len = strlen(src);
+    char *p = malloc(len + 5);
+    if (!p) return NULL;
+    memcpy(p, src, len + 1);
+    if (o->png) return p;
+    if (len >= 3 && strcmp(p + len - 3, ".lt") == 0) len -= 3;
+    memcpy(p + len, ".png", 5);
+    return p;
+}
+
+/* Fails early, before a long run, when path is a folder or its folder takes no new files. */
+static int check_output_path(const cli_opts *o, const char *opt, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return fail(o, "%s '%s' is a folder", opt, path);
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 1;
+    if (slash && len == 0) len = 1; /* "/file": the root folder */
+    char *dir = malloc(len + 1);
+    if (!dir) return fail(o, "out of memory");
+    memcpy(dir, slash ? path : ".", len);
+    dir[len] = '\0';
+    int rc = CLI_OK;
+    if (access(dir, W_OK | X_OK) != 0) rc = fail(o, "%s '%s': cannot write in folder '%s': %s", opt, path, dir, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ subcommands */
+
+/* latent devices: backends and OpenCL devices. */
+static int cmd_devices(const cli_opts *o)
+{
+    (void)o;
+    lt_print_devices(stdout);
+    return CLI_OK;
+}
+
+/* latent train: build, compile, fit, save, report the test loss, plot. */
+static int cmd_train(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_dataset *train = NULL, *test = NULL;
+    lt_model *m = NULL;
+    lt_optimizer opt;
+    lt_loss loss;
+    lt_history hist;
+    lt_status st;
+    data_kind kind;
+    char *png = NULL;
+
+    int rc = optimizer_from_opts(o, &opt);
+    if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
+    if (rc == CLI_OK && !(png = png_path(o))) rc = fail(o, "out of memory");
+    if (rc == CLI_OK) rc = check_output_path(o, "--out", o->out);
+    if (rc == CLI_OK) rc = check_output_path(o, "--png", png);
+    if (rc == CLI_OK) rc = data_kind_of(o, &kind); /* a bad path fails before the device opens */
+    if (rc == CLI_OK) rc = open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = load_split(o, ctx, 1, &train);
+    if (rc == CLI_OK) rc = load_split(o, ctx, 0, &test);
+    if (rc == CLI_OK) {
+        size_t dim = lt_dataset_dim(train);
+        if (dim != lt_dataset_dim(test))
+            rc = fail(o, "--data '%s': train samples have width %zu, test samples %zu", o->data, dim,
+                      lt_dataset_dim(test));
+        else if (dim > (size_t)1 << 24)
+            rc = fail(o, "--data '%s': samples of width %zu are too wide", o->data, dim);
+        else
+            rc = build_arch(o, ctx, o->arch ? o->arch : default_arch(train), (int)dim, &m);
+    }
+    if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = fail_lt(o, ctx, st, "compile");
+    if (rc == CLI_OK && !o->quiet) (void)lt_summary(m, stderr); /* informational only */
+    if (rc == CLI_OK) {
+        lt_fit_opts fo = {0};
+        fo.epochs = o->epochs;
+        fo.batch = o->batch;
+        fo.validation_split = o->validation_split;
+        fo.patience = o->patience;
+        fo.restore_best = o->patience > 0;
+        fo.seed = o->seed;
+        fo.verbose = o->quiet ? -1 : 0;
+        fo.log = stderr;
+        /* On failure the model file is not written: an older one stays as it was. */
+        if ((st = lt_fit(m, train, NULL, &fo, &hist)) != LT_OK) rc = fail_lt(o, ctx, st, "training failed");
+    }
+    if (rc == CLI_OK) {
+        if ((st = lt_save(m, o->out, 1)) != LT_OK) rc = fail_lt(o, ctx, st, "save");
+        else note(o, "saved %s (%d epochs, %.1f s, %.0f samples/s)", o->out, hist.epochs_run, hist.seconds,
+                  hist.samples_per_s);
+    }
+    if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, test, (int)loss);
+    if (rc == CLI_OK) {
+        fflush(stdout); /* the result line before any later diagnostics */
+        rc = write_plot(o, ctx, m, test, png, 10);
+        if (rc == PLOT_NONE) {
+            note(o, "no picture: the data are not images and the encoder's output is not 2-D");
+            rc = CLI_OK;
+        } else if (rc == CLI_OK) {
+            note(o, "wrote %s", png);
+        }
+    }
+    free(png);
+    lt_model_free(m);
+    lt_dataset_free(train);
+    lt_dataset_free(test);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}
+
+/* Loads the MODEL operand and the test split, and checks that their widths agree. */
+static int load_model_and_test(const cli_opts *o, lt_ctx *ctx, lt_model **m, lt_dataset **test)
+{
+    lt_status st = lt_load(ctx, o->positional[0], m);
+    if (st != LT_OK) return fail_lt(o, ctx, st, "cannot load the model");
+    int rc = load_split(o, ctx, 0, test);
+    if (rc == CLI_OK) rc = check_dims(o, *m, o->positional[0], *test);
+    return rc;
+}
+
+/* latent eval MODEL: the test loss of a saved model. */
+static int cmd_eval(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_model *m = NULL;
+    lt_dataset *test = NULL;
+    data_kind kind;
+    if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
+    int rc = data_kind_of(o, &kind);
+    if (rc == CLI_OK) rc = open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = load_model_and_test(o, ctx, &m, &test);
+    if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, test, (int)lt_model_loss(m));
+    lt_model_free(m);
+    lt_dataset_free(test);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}
+
+/* latent summary [MODEL]: layers of a model file, or of --arch built for a width. */
+static int cmd_summary(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_model *m = NULL;
+    lt_dataset *ds = NULL;
+    lt_status st;
+    if (o->npositional > 0 && (o->arch || cli_given(o, OPT_INPUT) || o->data))
+        return cli_usage_error(o, "give a MODEL file or --arch/--input/--data, not both");
+    if (cli_given(o, OPT_INPUT) && o->data)
+        return cli_usage_error(o, "--input and --data both set the input width; give one");
+    int rc = open_ctx(o, &ctx);
+    if (rc == CLI_OK && o->npositional > 0) {
+        if ((st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = fail_lt(o, ctx, st, "cannot load the model");
+    } else if (rc == CLI_OK) {
+        if (o->data) rc = load_split(o, ctx, 0, &ds);
+        const char *arch = o->arch ? o->arch : ds ? default_arch(ds) : "mlp-ae";
+        int input = cli_given(o, OPT_INPUT) ? o->input : ds ? (int)lt_dataset_dim(ds) : default_input(arch);
+        if (rc == CLI_OK) rc = build_arch(o, ctx, arch, input, &m);
+    }
+    if (rc == CLI_OK && (st = lt_summary(m, stdout)) != LT_OK) rc = fail_lt(o, ctx, st, "summary");
+    lt_model_free(m);
+    lt_dataset_free(ds);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}
+
+/* latent reconstruct MODEL: the picture train writes, for a saved model. */
+static int cmd_reconstruct(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_model *m = NULL;
+    lt_dataset *test = NULL;
+    data_kind kind;
+    if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
+    int rc = check_output_path(o, "--out", o->out);
+    if (rc == CLI_OK) rc = data_kind_of(o, &kind);
+    if (rc == CLI_OK) rc = open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = load_model_and_test(o, ctx, &m, &test);
+    if (rc == CLI_OK) {
+        rc = write_plot(o, ctx, m, test, o->out, o->n);
+        if (rc == PLOT_NONE)
+            rc = fail(o, "nothing to plot: the data are not images and the model has no encoder with a 2-D output");
+        else if (rc == CLI_OK)
+            note(o, "wrote %s", o->out);
+    }
+    lt_model_free(m);
+    lt_dataset_free(test);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}
+
+/* latent bench: training throughput of an architecture on synthetic data. */
+static int cmd_bench(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_model *m = NULL;
+    lt_optimizer opt;
+    lt_loss loss;
+    lt_status st;
+    double sps = 0.0;
+    const char *arch = o->arch ? o->arch : "mlp-ae";
+    int rc = optimizer_from_opts(o, &opt);
+    if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
+    if (rc == CLI_OK) rc = open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = build_arch(o, ctx, arch, cli_given(o, OPT_INPUT) ? o->input : default_input(arch), &m);
+    if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = fail_lt(o, ctx, st, "compile");
+    if (rc == CLI_OK && (st = lt_bench_train(m, o->batch, o->seconds, &sps)) != LT_OK) rc = fail_lt(o, ctx, st, "bench");
+    if (rc == CLI_OK)
+        printf("bench %s batch %d on %s (%s): %.0f samples/s\n", arch, o->batch, lt_ctx_backend(ctx),
+               lt_ctx_device(ctx), sps);
+    lt_model_free(m);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ main */
+
+/* Prints the one-line usage and a help hint to stderr; returns CLI_USAGE. */
+static int main_usage(const char *problem)
+{
+    if (problem) fprintf(stderr, "latent: %s\n", problem);
+    fputs("Usage: latent COMMAND [OPTIONS]  (commands: devices, train, eval, summary, reconstruct, bench)\n"
+          "Try 'latent --help' for more information.\n", stderr);
+    return CLI_USAGE;
+}
+
+/* Runs the subcommand named by argv[1]. */
+static int run(int argc, char **argv)
+{
+    char problem[256];
+    if (argc < 2) return main_usage("missing command");
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+        cli_print_main_help();
+        return CLI_OK;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("latent %d.%d.%d\n", LT_VERSION_MAJOR, LT_VERSION_MINOR, LT_VERSION_PATCH);
+        return CLI_OK;
+    }
+    if (!strcmp(name, "help")) { /* "latent help train" reads like "latent train --help" */
+        if (argc < 3) {
+            cli_print_main_help();
+            return CLI_OK;
+        }
+        if (cli_print_cmd_help(argv[2]) == 0) return CLI_OK;
+        snprintf(problem, sizeof problem, "unknown command '%s'", argv[2]);
+        return main_usage(problem);
+    }
+    if (name[0] == '-') {
+        snprintf(problem, sizeof problem, "unknown option '%s' (options go after the command)", name);
+        return main_usage(problem);
+    }
+
+    if (!cli_cmd_lookup(name)) {
+        snprintf(problem, sizeof problem, "unknown command '%s'", name);
+        return main_usage(problem);
+    }
+
+    cli_opts o;
+    int rc = cli_parse(argc - 1, argv + 1, &o);
+    if (rc >= 0) return rc;
+    switch (o.cmd) {
+    case CMD_DEVICES: return cmd_devices(&o);
+    case CMD_TRAIN: return cmd_train(&o);
+    case CMD_EVAL: return cmd_eval(&o);
+    case CMD_SUMMARY: return cmd_summary(&o);
+    case CMD_RECONSTRUCT: return cmd_reconstruct(&o);
+    case CMD_BENCH: return cmd_bench(&o);
+    }
+    return CLI_USAGE;
+}
+
+/* Entry point: runs the command, then makes sure stdout really took the results. */
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "latent: cannot write to stdout: %s\n", strerror(errno));
+        if (rc == CLI_OK) rc = CLI_RUNTIME;
+    }
+    return rc;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The whole test suite, from any folder: bash tests/run_all.sh
+#
+#   1. build-test: a debugoptimized build (OpenCL when found) and all its tests, which
+#      cover the CPU fallback and OpenCL (on PoCL where there is no GPU);
+#   2. install check: installs build-test into a staging folder and builds and runs
+#      apps/example.c against it through pkg-config, as a user would;
+#   3. build-asan: the same tests under AddressSanitizer and UBSan.
+#
+# Every stage runs even after an earlier one failed. The last line is exactly
+# "N passed, N failed"; the exit status is nonzero when anything failed, and a build
+# that fails counts as (at least) one failure. Sized for a 60-minute CI job on 2 cores.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+jobs=${LATENT_TEST_JOBS:-2}
+total_passed=0
+total_failed=0
+
+# Adds a stage's counts to the totals and says so.
+tally() {
+    echo "=== $1: $2 passed, $3 failed"
+    total_passed=$((total_passed + $2))
+    total_failed=$((total_failed + $3))
+}
+
+# Configures (or reconfigures) and compiles build folder $1 with meson options $2...
+build() {
+    local dir=$1
+    shift
+    echo "=== configure $dir: $*"
+    if [[ -f $dir/meson-private/coredata.dat ]]; then
+        meson setup --reconfigure "$dir" "$@" || meson setup --wipe "$dir" "$@" || return 1
+    else
+        meson setup "$dir" "$@" || return 1
+    fi
+    echo "=== compile $dir"
+    meson compile -C "$dir" -j "$jobs"
+}
+
+# Runs meson test in build folder $1 (extra meson test arguments after it) and tallies
+# meson's summary lines; Timeout and Unexpected Pass count as failures.
+run_tests() {
+    local dir=$1
+    shift
+    local log
+    log=$(mktemp) || return 1
+    meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@" 2>&1 | tee "$log"
+    local status=${PIPESTATUS[0]}
+    # The summary is at the end; a test's own log could hold look-alike lines, so the
+    # last occurrence of each wins.
+    local counts
+    counts=$(awk '
+        /^Ok:/ { ok = $2 } /^Expected Fail:/ { xf = $3 } /^Fail:/ { fail = $2 }
+        /^Unexpected Pass:/ { up = $3 } /^Timeout:/ { to = $2 } /^Skipped:/ { seen = 1 }
+        END { printf "%d %d %d\n", ok + xf, fail + up + to, (seen || ok != "" ) }' "$log")
+    rm -f "$log"
+    local passed failed found
+    read -r passed failed found <<<"$counts"
+    if ((found == 0)); then
+        echo "=== $dir: no test summary from meson (exit $status)"
+        failed=$((failed + 1))
+    elif ((status != 0 && failed == 0)); then
+        echo "=== $dir: meson test exited $status with no failed test"
+        failed=1
+    elif ((passed + failed == 0)); then
+        echo "=== $dir: no tests ran"
+        failed=1
+    fi
+    tally "$dir tests" "$passed" "$failed"
+}
+
+# Installs build folder $1 into a staging folder, then compiles and runs the API
+# example against it with pkg-config, as the README tells users to.
+install_check() {
+    local dir=$1 stage
+    stage=$(mktemp -d) || return 1
+    local ok=0
+    if meson install -C "$dir" --destdir "$stage" --quiet; then
+        local pc prefix libdir flags
+        pc=$(find "$stage" -name latent.pc -print -quit)
+        prefix=$(meson introspect "$dir" --buildoptions |
+            python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+        if [[ -n $pc ]] && flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config \
+            --define-variable=prefix="$stage$prefix" --cflags --libs latent); then
+            libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-variable=prefix="$stage$prefix" \
+                --variable=libdir latent)
+            # shellcheck disable=SC2086 # flags are words
+            if cc -std=c11 -Wall -Wextra -Werror apps/example.c $flags -o "$stage/example" &&
+                LATENT_DEVICE=cpu LD_LIBRARY_PATH=$libdir "$stage/example"; then
+                ok=1
+            fi
+        else
+            echo "=== install check: no usable latent.pc under $stage"
+        fi
+    fi
+    rm -rf "$stage"
+    if ((ok)); then tally "install check" 1 0; else tally "install check" 0 1; fi
+}
+
+# 1. The regular build: CPU fallback and OpenCL tests.
+if build build-test --buildtype=debugoptimized -Dopencl=auto; then
+    run_tests build-test
+    # 2. What users do: install, then build the example with pkg-config.
+    install_check build-test
+else
+    tally "build-test (build failed)" 0 1
+fi
+
+# 3. Sanitizers. Leak detection is off only because PoCL's LLVM leaks at exit, which
+# would fail every OpenCL test; abort_on_error makes any report a crash the tests see.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+if build build-asan --buildtype=debugoptimized -Dopencl=auto -Db_sanitize=address,undefined -Db_lundef=false; then
+    run_tests build-asan --timeout-multiplier 2
+else
+    tally "build-asan (build failed)" 0 1
+fi
+
+echo "$total_passed passed, $total_failed failed"
+((total_failed == 0))

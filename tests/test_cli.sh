@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Tests of the latent command-line program: help, every kind of bad input (usage
+# errors exit 2, runtime errors exit 1, nothing ever crashes), and short real runs.
+#
+#   tests/test_cli.sh path/to/latent
+#
+# The device comes from LATENT_DEVICE (meson runs this once per backend). Fashion-MNIST
+# checks run when the data are there ($LATENT_DATA_DIR or the Debian package).
+set -u
+
+LATENT=${1:?usage: test_cli.sh path/to/latent}
+[[ -x $LATENT ]] || { echo "test_cli.sh: '$LATENT' is not an executable"; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/latent-cli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+echo "# latent: $LATENT, LATENT_DEVICE=${LATENT_DEVICE:-<unset>}, temp: $tmp"
+
+passed=0
+failed=0
+rc=0
+
+# Runs latent with the given arguments; keeps stdout, stderr and the exit status.
+lt() {
+    "$LATENT" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+    rc=$?
+}
+
+# Records one check's outcome: name, then "" for a pass or the reason it failed.
+record() {
+    if [[ -z $2 ]]; then
+        passed=$((passed + 1))
+        echo "ok   $1"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $1: $2"
+        sed 's/^/     stderr: /' "$tmp/stderr" | head -n 8
+    fi
+}
+
+# expect NAME RC [PATTERN [stdout|stderr]]: the last lt run exited with RC, did not
+# crash, and its stream (stderr by default) matches the extended regex PATTERN.
+expect() {
+    local name=$1 want=$2 pattern=${3-} stream=${4:-stderr} why=""
+    if ((rc >= 128)); then
+        why="crashed (exit $rc, signal $((rc - 128)))"
+    elif [[ $rc != "$want" ]]; then
+        why="exit status $rc, expected $want"
+    elif [[ -n $pattern ]] && ! grep -Eq -- "$pattern" "$tmp/$stream"; then
+        why="$stream does not match /$pattern/"
+    fi
+    record "$name" "$why"
+}
+
+# usage_error NAME PATTERN ARGS...: a usage error (exit 2) naming the problem, with a hint.
+usage_error() {
+    local name=$1 pattern=$2
+    shift 2
+    lt "$@"
+    expect "$name" 2 "$pattern"
+    if [[ $rc == 2 ]] && ! grep -q -- "--help" "$tmp/stderr"; then
+        record "$name (hint)" "no '--help' hint on stderr"
+    fi
+}
+
+# file_check NAME FILE: FILE exists and is a PNG.
+png_check() {
+    local why=""
+    if [[ ! -s $2 ]]; then
+        why="$2 is missing or empty"
+    elif [[ $(head -c 8 "$2" | od -An -tx1 | tr -d ' \n') != 89504e470d0a1a0a ]]; then
+        why="$2 is not a PNG"
+    fi
+    record "$1" "$why"
+}
+
+# close_enough A B: the two numbers agree to 1e-4 absolute or 1e-3 relative.
+close_enough() {
+    awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; m = (a < 0 ? -a : a);
+                                     exit !(d <= 1e-4 || d <= 1e-3 * m) }'
+}
+
+# ------------------------------------------------------------------ help and version
+lt --help
+expect "latent --help" 0 "^Usage: latent COMMAND" stdout
+lt --version
+expect "latent --version" 0 "^latent [0-9]+\.[0-9]+\.[0-9]+$" stdout
+lt
+expect "no command" 2 "missing command"
+for cmd in devices train eval summary reconstruct bench; do
+    lt "$cmd" --help
+    expect "$cmd --help" 0 "^Usage: latent $cmd" stdout
+done
+lt help eval
+expect "help eval" 0 "^Usage: latent eval" stdout
+lt train --help
+expect "train --help names the batch default" 0 "default 256" stdout
+
+# ------------------------------------------------------------------ usage errors (exit 2)
+usage_error "unknown command" "unknown command 'frobnicate'" frobnicate
+usage_error "unknown option" "unknown option '--frobnicate'" train --frobnicate
+usage_error "option of another command" "'--epochs' does not apply to 'eval'" eval m.lt --epochs 3
+usage_error "missing value at the end" "'--epochs' needs a value" train --epochs
+usage_error "missing value before an option" "'--epochs' needs a value" train --epochs --batch 3
+usage_error "non-numeric --epochs" "--epochs: 'abc' is not a whole number" train --epochs abc
+usage_error "fractional --batch" "--batch: '1.5' is not a whole number" train --batch 1.5
+usage_error "zero --epochs" "--epochs: '0' is out of range" train --epochs 0
+usage_error "huge --epochs" "--epochs: '99999999999999999999' is out of range" train --epochs 99999999999999999999
+usage_error "negative --lr" "--lr: '-1' is out of range" train --lr -1
+usage_error "NaN --lr" "--lr: 'nan' is not a finite number" train --lr nan
+usage_error "--lr beyond float" "--lr: '1e99' is out of range" train --lr 1e99
+usage_error "negative --seed" "--seed: '-1' is not a non-negative whole number" train --seed -1
+usage_error "--validation-split 1" "--validation-split: '1' is out of range" train --validation-split 1
+usage_error "value on a flag" "'--quiet' takes no value" train --quiet=yes
+usage_error "single-dash option" "unknown option '-x'" train -x
+usage_error "extra operand" "unexpected argument 'extra'" train extra
+usage_error "unknown --optimizer" "unknown optimizer 'adamw'" train --optimizer adamw --data swiss-roll
+usage_error "unknown --loss" "unknown loss 'hinge'" train --loss hinge --data swiss-roll
+usage_error "--momentum with adam" "--momentum and --nesterov apply to --optimizer sgd only" \
+    train --momentum 0.9 --data swiss-roll
+usage_error "unknown --device" "--device: unknown device 'gpu'" devices --device gpu
+usage_error "malformed --device opencl:x" "unknown device 'opencl:x'" summary --device opencl:x
+LATENT_DEVICE=tpu lt summary
+expect "unknown LATENT_DEVICE" 2 "LATENT_DEVICE: unknown device 'tpu'"
+usage_error "unknown --arch (summary)" "--arch 'nosuch'" summary --arch nosuch
+usage_error "unknown --arch (train)" "--arch 'nosuch'" train --arch nosuch --data swiss-roll --out "$tmp/x.lt"
+usage_error "bad --arch spec" "--arch 'dense:abc'" bench --arch dense:abc --seconds 0.1
+usage_error "eval without a model" "missing the MODEL file" eval
+usage_error "summary with a model and --arch" "not both" summary m.lt --arch mlp-ae
+
+# ------------------------------------------------------------------ runtime errors (exit 1)
+lt summary --device opencl:99
+expect "no such device opencl:99" 1 "opencl:99"
+lt train --data "$tmp/no-such-folder" --out "$tmp/x.lt"
+expect "missing data folder" 1 "no-such-folder"
+mkdir -p "$tmp/empty"
+lt train --data "$tmp/empty" --out "$tmp/x.lt"
+expect "data folder without IDX files" 1 "."
+lt train --data swiss-roll --out "$tmp/no-such-folder/x.lt"
+expect "--out in a missing folder" 1 "cannot write in folder"
+lt eval "$tmp/no-such-model.lt" --data swiss-roll
+expect "missing model file" 1 "no-such-model.lt"
+
+head -c 4096 /dev/urandom >"$tmp/random.lt"
+lt eval "$tmp/random.lt" --data swiss-roll
+expect "eval of a random-bytes model file" 1 "random.lt"
+lt summary "$tmp/random.lt"
+expect "summary of a random-bytes model file" 1 "random.lt"
+lt reconstruct "$tmp/random.lt" --data swiss-roll --out "$tmp/r.png"
+expect "reconstruct of a random-bytes model file" 1 "random.lt"
+: >"$tmp/empty.lt"
+lt eval "$tmp/empty.lt" --data swiss-roll
+expect "eval of an empty model file" 1 "empty.lt"
+
+printf 'x,y,z\n1,2,3\n4,oops,6\n7,8,9\n' >"$tmp/bad.csv"
+lt train --data "$tmp/bad.csv" --out "$tmp/x.lt"
+expect "CSV with a non-numeric cell" 1 "bad.csv.*line 3"
+printf '1,2,3\n4,5\n' >"$tmp/ragged.csv"
+lt train --data "$tmp/ragged.csv" --out "$tmp/x.lt"
+expect "CSV with a short row" 1 "ragged.csv"
+
+# ------------------------------------------------------------------ swiss roll, end to end
+lt train --data swiss-roll --epochs 3 --batch 32 --out "$tmp/swiss.lt" --quiet
+expect "train swiss-roll" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+train_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+record "train --quiet writes nothing on stderr" "$([[ -s $tmp/stderr ]] && echo "stderr not empty")"
+record "train writes the model file" "$([[ -s $tmp/swiss.lt ]] || echo "no $tmp/swiss.lt")"
+png_check "train writes the code scatter (.lt -> .png)" "$tmp/swiss.png"
+
+lt eval "$tmp/swiss.lt" --data swiss-roll
+expect "eval swiss-roll" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+eval_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+if [[ -n $train_mse && -n $eval_mse ]] && close_enough "$train_mse" "$eval_mse"; then
+    record "eval of the saved model matches train's test loss" ""
+else
+    record "eval of the saved model matches train's test loss" "train '$train_mse', eval '$eval_mse'"
+fi
+lt summary "$tmp/swiss.lt"
+expect "summary of a model file" 0 "[Pp]aram" stdout
+lt summary --arch swissroll-ae
+expect "summary --arch swissroll-ae" 0 "[Pp]aram" stdout
+lt summary --arch mlp-ae --input 100 --threads 2
+expect "summary --arch mlp-ae --input 100" 0 "[Pp]aram" stdout
+lt reconstruct "$tmp/swiss.lt" --data swiss-roll --out "$tmp/codes.png"
+expect "reconstruct swiss-roll" 0
+png_check "reconstruct writes the scatter" "$tmp/codes.png"
+lt bench --arch swissroll-ae --batch 64 --seconds 0.2
+expect "bench swissroll-ae" 0 "^bench swissroll-ae batch 64 on [a-z]+ \(.*\): [0-9]+ samples/s$" stdout
+lt devices
+expect "devices" 0 "cpu" stdout
+
+# A truncated model file and one with a flipped byte must be refused, not crash.
+size=$(wc -c <"$tmp/swiss.lt")
+head -c $((size / 2)) "$tmp/swiss.lt" >"$tmp/truncated.lt"
+lt eval "$tmp/truncated.lt" --data swiss-roll
+expect "eval of a truncated model file" 1 "truncated.lt"
+cp "$tmp/swiss.lt" "$tmp/flipped.lt"
+printf '\xff' | dd of="$tmp/flipped.lt" bs=1 seek=$((size - 9)) conv=notrunc status=none
+lt eval "$tmp/flipped.lt" --data swiss-roll
+expect "eval of a model file with a flipped byte" 1 "flipped.lt"
+
+# Width mismatch: the swiss-roll model takes 3 inputs, this CSV has 4 columns.
+printf 'a,b,c,d\n1,2,3,4\n5,6,7,8\n' >"$tmp/four.csv"
+lt eval "$tmp/swiss.lt" --data "$tmp/four.csv"
+expect "eval with a different data width" 1 "width 3.*width 4"
+
+# A failed training run leaves an existing --out file byte for byte as it was.
+cp "$tmp/swiss.lt" "$tmp/keep.lt"
+lt train --data swiss-roll --optimizer sgd --lr 1e30 --epochs 3 --out "$tmp/keep.lt" --quiet
+expect "diverging training fails" 1 "[Nn]a[Nn]|non-finite|infinit"
+record "diverged run leaves --out intact" "$(cmp -s "$tmp/swiss.lt" "$tmp/keep.lt" || echo "keep.lt changed")"
+lt train --data "$tmp/no-such.csv" --out "$tmp/keep.lt" --quiet
+expect "training on a missing file fails" 1 "no-such.csv"
+record "bad data path leaves --out intact" "$(cmp -s "$tmp/swiss.lt" "$tmp/keep.lt" || echo "keep.lt changed")"
+
+# The same seed gives the same model.
+lt train --data swiss-roll --epochs 1 --batch 64 --seed 7 --out "$tmp/s7a.lt" --quiet
+first=$(cat "$tmp/stdout")
+lt train --data swiss-roll --epochs 1 --batch 64 --seed 7 --out "$tmp/s7b.lt" --quiet
+expect "train --seed 7 twice" 0 "^test mse:" stdout
+record "--seed 7 twice gives the same test loss" \
+    "$([[ $first == "$(cat "$tmp/stdout")" ]] || echo "'$first' vs '$(cat "$tmp/stdout")'")"
+
+# A model trained with another loss reports "test loss", in train and in eval.
+lt train --data swiss-roll --epochs 1 --loss bce --out "$tmp/bce.lt" --quiet
+expect "train --loss bce" 0 "^test loss: [0-9]+\.[0-9]{5}$" stdout
+lt eval "$tmp/bce.lt" --data swiss-roll
+expect "eval of a bce model" 0 "^test loss: [0-9]+\.[0-9]{5}$" stdout
+
+# A CSV table trains and evaluates like any other data.
+awk 'BEGIN { print "x,y,z"; for (i = 0; i < 300; i++) printf "%.4f,%.4f,%.4f\n", sin(i), cos(i), i / 300 }' \
+    >"$tmp/table.csv"
+lt train --data "$tmp/table.csv" --epochs 2 --batch 32 --validation-split 0.2 --out "$tmp/table.lt" --quiet
+expect "train on a CSV file" 0 "^test mse:" stdout
+lt eval "$tmp/table.lt" --data "$tmp/table.csv" --limit 100
+expect "eval on a CSV file" 0 "^test mse:" stdout
+
+# ------------------------------------------------------------------ Fashion-MNIST
+fm=""
+for dir in "${LATENT_DATA_DIR:-}" /usr/share/datasets/fashion-mnist; do
+    if [[ -n $dir && -e $dir/train-images-idx3-ubyte.gz || -n $dir && -e $dir/train-images-idx3-ubyte ]]; then
+        fm=$dir
+        break
+    fi
+done
+if [[ -z $fm ]]; then
+    echo "skip Fashion-MNIST checks: no data in \$LATENT_DATA_DIR or /usr/share/datasets/fashion-mnist"
+else
+    lt train --limit 2000 --epochs 1 --out "$tmp/fm.lt"
+    expect "train mlp-ae on 2000 Fashion-MNIST images" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+    png_check "train writes the image grid" "$tmp/fm.png"
+    # The same data as a folder of IDX files.
+    mkdir -p "$tmp/idx"
+    ln -s "$fm"/* "$tmp/idx/"
+    lt eval "$tmp/fm.lt" --data "$tmp/idx" --limit 500
+    expect "eval on an IDX folder" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+    lt reconstruct "$tmp/fm.lt" --data "$tmp/idx" --limit 100 --n 5 --out "$tmp/grid.png"
+    expect "reconstruct images" 0
+    png_check "reconstruct writes the image grid" "$tmp/grid.png"
+    lt eval "$tmp/swiss.lt" --data fashion-mnist --limit 10
+    expect "eval of a 3-input model on images" 1 "width 3.*width 784"
+fi
+
+echo "$passed passed, $failed failed"
+((failed == 0))
