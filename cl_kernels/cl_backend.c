@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cl_internal.h"
+#include "cl_hooks.h"
+#ifdef LT_HAVE_CLBLAST_CPP
+#include "clblast_gemm.h"
+#else
 #include <clblast_c.h>
+#endif
 
 /* Kernel objects, one per kernel function, indexed by these ids. */
 enum {
@@ -36,6 +41,7 @@ static const char *const kernel_names[K_COUNT] = {
 #define LT_CL_MAX_PARTS 256      /* work-groups in a reduction's first pass             */
 #define LT_CL_MAX_GROUPS 65536   /* cap on work-groups of grid-stride 1-D launches      */
 #define LT_CL_BUILD_OPTIONS ""   /* never fast-math or mad-enable: philox must be exact */
+#define LT_CL_GEMM_TEMP_QUANTUM ((size_t)1 << 16) /* GEMM temp sizes round up to 64 KiB */
 
 /* A device buffer: the cl_mem and its size in 4-byte elements. */
 struct lt_buf {
@@ -57,6 +63,9 @@ typedef struct cl_backend {
     cl_ulong max_alloc;         /* CL_DEVICE_MAX_MEM_ALLOC_SIZE                     */
     cl_ulong global_mem;        /* CL_DEVICE_GLOBAL_MEM_SIZE                        */
     cl_ulong allocated;         /* bytes in live buffers of this backend            */
+    cl_mem gemm_temp;           /* CLBlast's GEMM scratch, grown on demand, or NULL */
+    size_t gemm_temp_bytes;     /* its size                                         */
+    unsigned long gemm_temp_allocs; /* times it was (re)allocated                   */
 } cl_backend;
 
 /* ------------------------------------------------------------------ helpers */
@@ -330,13 +339,51 @@ static lt_status cl_finish(lt_backend *be)
 
 /* ------------------------------------------------------------------ linear algebra */
 
-/* Turns a CLBlast status into ours. */
-static lt_status blast_fail(cl_backend *b, CLBlastStatusCode s)
+/* Turns a CLBlast status (an OpenCL error code above -1000, CLBlast's own below) into ours. */
+static lt_status blast_fail(cl_backend *b, int s)
 {
-    if (s == CLBlastSuccess) return LT_OK;
-    if (s > -1000) return cl_fail(b, (cl_int)s, "gemm (CLBlast)"); /* an OpenCL error code */
-    return lt_backend_set_error(&b->base, LT_ERR_DEVICE, "gemm: CLBlast failed with status %d", (int)s);
+    if (s == 0) return LT_OK;
+    if (s > -1000) return cl_fail(b, (cl_int)s, "gemm (CLBlast)");
+    return lt_backend_set_error(&b->base, LT_ERR_DEVICE, "gemm: CLBlast failed with status %d", s);
 }
+
+#ifdef LT_HAVE_CLBLAST_CPP
+/* Makes the GEMM temp buffer at least need bytes (it only grows; counted in `allocated`). */
+static lt_status grow_gemm_temp(cl_backend *b, size_t need)
+{
+    if (b->gemm_temp && b->gemm_temp_bytes >= need) return LT_OK;
+    size_t q = LT_CL_GEMM_TEMP_QUANTUM;
+    if (need > SIZE_MAX - q || (cl_ulong)((need + q - 1) / q * q) > b->max_alloc)
+        return lt_backend_set_error(&b->base, LT_ERR_NOMEM,
+            "gemm: CLBlast needs a %zu-byte temp buffer, larger than the largest single buffer %s "
+            "allows (%llu bytes)", need, b->base.device_name, (unsigned long long)b->max_alloc);
+    size_t bytes = need ? (need + q - 1) / q * q : q;
+    /* release first to lower the peak; OpenCL frees it once queued GEMMs using it are done */
+    if (b->gemm_temp) {
+        clReleaseMemObject(b->gemm_temp);
+        b->allocated -= b->gemm_temp_bytes <= b->allocated ? b->gemm_temp_bytes : b->allocated;
+        b->gemm_temp = NULL;
+        b->gemm_temp_bytes = 0;
+    }
+    if (bytes > b->global_mem - b->allocated)
+        return lt_backend_set_error(&b->base, LT_ERR_NOMEM,
+            "gemm: CLBlast needs a %zu-byte temp buffer, but %llu of the %llu bytes of device memory "
+            "on %s are already in use by latent", bytes, (unsigned long long)b->allocated,
+            (unsigned long long)b->global_mem, b->base.device_name);
+    cl_int e = CL_SUCCESS;
+    cl_mem m = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    if (!m || e != CL_SUCCESS) {
+        if (m) clReleaseMemObject(m);
+        if (e == CL_SUCCESS || e == CL_INVALID_BUFFER_SIZE) e = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+        return cl_fail(b, e, "gemm: allocating CLBlast's temp buffer");
+    }
+    b->gemm_temp = m;
+    b->gemm_temp_bytes = bytes;
+    b->gemm_temp_allocs++;
+    b->allocated += bytes;
+    return LT_OK;
+}
+#endif
 
 /* C = alpha*op(A)*op(B) + beta*C through CLBlast; k == 0 scales C with our own kernel. */
 static lt_status cl_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, size_t n, size_t k,
@@ -362,12 +409,34 @@ static lt_status cl_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, siz
     if (st == LT_OK) st = check_matrix(b, op, "B", bm, boff, trans_b ? n : k, trans_b ? k : n, ldb);
     if (st != LT_OK) return st;
     /* CLBlast never reads C when beta == 0, so NaN garbage in C is overwritten as required */
+#ifdef LT_HAVE_CLBLAST_CPP
+    /* Run with the temp buffer we have; CLBlast checks its size before enqueueing anything,
+     * so on the first GEMM, or one needing more, ask for the size, grow and run again.
+     * In steady state that is one CLBlast call and no allocation. */
+    int s = LT_CLBLAST_INSUFFICIENT_TEMP;
+    if (b->gemm_temp)
+        s = lt_clblast_sgemm(trans_a, trans_b, m, n, k, alpha, a->mem, aoff, lda, bm->mem, boff, ldb,
+                             beta, c->mem, coff, ldc, &b->queue, b->gemm_temp);
+    if (s == LT_CLBLAST_INSUFFICIENT_TEMP) {
+        size_t need = 0;
+        s = lt_clblast_sgemm_temp_size(trans_a, trans_b, m, n, k, aoff, lda, boff, ldb, coff, ldc,
+                                       &b->queue, &need);
+        if (s != 0) return blast_fail(b, s);
+        st = grow_gemm_temp(b, need);
+        if (st != LT_OK) return st;
+        s = lt_clblast_sgemm(trans_a, trans_b, m, n, k, alpha, a->mem, aoff, lda, bm->mem, boff, ldb,
+                             beta, c->mem, coff, ldc, &b->queue, b->gemm_temp);
+    }
+    return blast_fail(b, s);
+#else
+    /* no C++ at configure time: the C API, which allocates its scratch per indirect call */
     CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor,
                                        trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
                                        trans_b ? CLBlastTransposeYes : CLBlastTransposeNo,
                                        m, n, k, alpha, a->mem, aoff, lda, bm->mem, boff, ldb,
                                        beta, c->mem, coff, ldc, &b->queue, NULL);
-    return blast_fail(b, s);
+    return blast_fail(b, (int)s);
+#endif
 }
 
 /* y = alpha*x + beta*y. */
@@ -765,6 +834,7 @@ static void cl_destroy(lt_backend *be)
         if (b->k[i]) clReleaseKernel(b->k[i]);
     if (b->prog) clReleaseProgram(b->prog);
     if (b->scratch) clReleaseMemObject(b->scratch);
+    if (b->gemm_temp) clReleaseMemObject(b->gemm_temp);
     if (b->queue) clReleaseCommandQueue(b->queue);
     if (b->ctx) clReleaseContext(b->ctx);
     free(b);
@@ -795,6 +865,18 @@ static const lt_backend_ops cl_ops = {
     .dropout_mask = cl_dropout_mask,
     .count_nonfinite = cl_count_nonfinite,
 };
+
+/* Test hook (cl_hooks.h): the GEMM temp buffer's size and allocation count. */
+int lt_cl_gemm_temp_info(const lt_backend *be, size_t *bytes, unsigned long *allocs)
+{
+    const cl_backend *b = be && be->ops == &cl_ops ? (const cl_backend *)be : NULL;
+#ifndef LT_HAVE_CLBLAST_CPP
+    b = NULL; /* the C API keeps no temp buffer of ours */
+#endif
+    if (bytes) *bytes = b ? b->gemm_temp_bytes : 0;
+    if (allocs) *allocs = b ? b->gemm_temp_allocs : 0;
+    return b != NULL;
+}
 
 /* Writes "NAME (PLATFORM, OpenCL X.Y)" for the device. */
 static void describe_device(const lt_cl_device *d, char *dst, size_t len)

@@ -15,6 +15,7 @@
 #ifdef LT_HAVE_OPENCL
 #include <dirent.h>
 #include <unistd.h>
+#include "../cl_kernels/cl_hooks.h"
 #endif
 
 /* ------------------------------------------------------------------ harness */
@@ -392,13 +393,17 @@ static void test_gemm(tester *t)
     static const size_t shapes[][3] = {
         { 1, 1, 1 }, { 3, 17, 65 }, { 17, 3, 130 }, { 65, 130, 17 }, { 130, 65, 3 },
         { 1, 130, 17 }, { 130, 1, 65 }, { 17, 17, 1 }, { 65, 65, 65 }, { 3, 1, 130 },
-        { 130, 130, 130 }, { 400, 385, 390 }, /* above 384^3: CLBlast's indirect (padded) kernel */
+        { 130, 130, 130 }, { 400, 385, 390 }, /* above 384^3: CLBlast's indirect (padded) kernel on many GPUs */
         { 17, 3, 0 }, { 0, 5, 3 }, { 4, 0, 3 },
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int tr = 0; tr < 4; tr++)
             for (int bz = 0; bz < 2; bz++)
                 gemm_one(t, tr >> 1, tr & 1, shapes[s][0], shapes[s][1], shapes[s][2], bz ? 0.0f : -0.5f);
+    /* above 896^3, where CLBlast switches to the indirect kernel on PoCL: padded copies go
+     * through the backend's temp buffer, the second call reusing the first one's */
+    gemm_one(t, 0, 0, 905, 911, 903, -0.5f);
+    gemm_one(t, 1, 1, 905, 911, 903, 0.0f);
 }
 
 /* ------------------------------------------------------------------ layers */
@@ -979,6 +984,53 @@ static void test_cl_errors(tester *t)
     if (other) other->ops->destroy(other);
 }
 
+/* CLBlast's GEMM temp buffer: made by the first GEMM, grown only when a GEMM needs more,
+ * so repeating GEMMs of shapes already seen (steady-state training) allocates nothing. */
+static void test_cl_gemm_temp(tester *t)
+{
+    lt_backend *be = t->be;
+    size_t bytes[4] = { 0 };          /* [0] before, [r + 1] after round r */
+    unsigned long allocs[4] = { 0 };
+    if (!lt_cl_gemm_temp_info(be, &bytes[0], &allocs[0])) {
+        printf("SKIP [%s] GEMM temp buffer: built with CLBlast's C API (no C++ compiler)\n", t->tag);
+        return;
+    }
+    record(t, allocs[0] >= 1 && bytes[0] > 0, "GEMM temp buffer exists after the GEMM tests: %zu bytes, "
+           "%lu allocation(s)", bytes[0], allocs[0]);
+    /* more than the 64 KiB minimum only when a GEMM needed padded copies (device-dependent) */
+    printf("INFO [%s] GEMM temp buffer %s CLBlast's indirect path (%zu bytes)\n", t->tag,
+           bytes[0] > ((size_t)1 << 16) ? "was used by" : "was not needed by", bytes[0]);
+    /* the big and a small shape in all four transpose combinations, three rounds */
+    size_t m = 905, n = 911, k = 903, na = 5 + 911 * 906, nb = 3 + 911 * 912, nc = 7 + m * (n + 2);
+    lt_buf *a = NULL, *b = NULL, *c = NULL;
+    lt_status st = be->ops->buf_alloc(be, na, &a);
+    if (st == LT_OK) st = be->ops->buf_alloc(be, nb, &b);
+    if (st == LT_OK) st = be->ops->buf_alloc(be, nc, &c);
+    if (st == LT_OK) st = be->ops->fill(be, a, 0, na, 0.5f);
+    if (st == LT_OK) st = be->ops->fill(be, b, 0, nb, 0.25f);
+    for (int round = 0; round < 3 && st == LT_OK; round++) {
+        for (int tr = 0; tr < 4 && st == LT_OK; tr++) {
+            int ta = tr >> 1, tb = tr & 1;
+            st = be->ops->gemm(be, ta, tb, m, n, k, 1.0f, a, 5, (ta ? m : k) + 3, b, 3, (tb ? k : n) + 1,
+                               0.0f, c, 7, n + 2);
+            if (st == LT_OK)
+                st = be->ops->gemm(be, ta, tb, 3, 17, 65, 1.0f, a, 5, 66, b, 3, 66, 1.0f, c, 7, 19);
+        }
+        lt_cl_gemm_temp_info(be, &bytes[round + 1], &allocs[round + 1]);
+    }
+    float h[2] = { 0 };
+    if (st == LT_OK) st = be->ops->download(be, c, 7 + 4 * (n + 2), h, 2); /* row 4: big GEMM only */
+    record(t, st == LT_OK && h[0] == 0.125f * (float)k && h[1] == h[0], "big GEMMs in three rounds: %g (want %g)%s%s",
+           (double)h[0], 0.125 * (double)k, st == LT_OK ? "" : ": ", st == LT_OK ? "" : be->error);
+    /* round 0 has seen every shape; rounds 1 and 2 must not allocate */
+    record(t, st == LT_OK && allocs[3] == allocs[1] && bytes[3] == bytes[1],
+           "repeated GEMMs allocate no temp: %lu -> %lu allocation(s), %zu -> %zu bytes",
+           allocs[1], allocs[3], bytes[1], bytes[3]);
+    be->ops->buf_free(be, a);
+    be->ops->buf_free(be, b);
+    be->ops->buf_free(be, c);
+}
+
 /* Two backends on one device in one process, used alternately. */
 static void test_cl_two_backends(tester *t, int index)
 {
@@ -1109,6 +1161,7 @@ int main(void)
         } else {
             printf("backend %s: %s\n", c.tag, c.be->device_name);
             test_backend(&c);
+            test_cl_gemm_temp(&c);
             test_cl_errors(&c);
             test_cl_two_backends(&c, i);
             c.be->ops->destroy(c.be);

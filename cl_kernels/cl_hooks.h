@@ -1,0 +1,14 @@
+/* Introspection of the OpenCL backend for tests (tests/test_backend_ops.c). Free of
+ * OpenCL types, so a test can include it without the OpenCL headers. */
+#ifndef LT_CL_HOOKS_H
+#define LT_CL_HOOKS_H
+
+#include <stddef.h>
+#include "backend.h"
+
+/* Reports be's GEMM temp buffer: its size in bytes and how many times it has been
+ * (re)allocated. Returns 1 when GEMM goes through the temp-buffer shim, 0 (and zeros)
+ * when CLBlast's C API is used (no C++ at configure time) or be is not OpenCL. */
+int lt_cl_gemm_temp_info(const lt_backend *be, size_t *bytes, unsigned long *allocs);
+
+#endif
