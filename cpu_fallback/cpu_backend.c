@@ -1,0 +1,1039 @@
+/* The CPU fallback backend: every lt_backend_ops slot (lib/backend.h) in plain C,
+ * threaded with OpenMP when the build has it and serial otherwise.
+ *
+ * Ops run synchronously, so "asynchronous, in order" holds trivially and finish() has
+ * nothing to wait for. A backend is used by one host thread at a time (it owns a GEMM
+ * workspace); two backends with different thread counts may coexist, since every
+ * parallel region names its team size instead of touching OpenMP's global state.
+ *
+ * Reductions (sum, loss values, bias gradients) split their input into chunks whose
+ * size depends only on n, never on the thread count, and add the per-chunk partial
+ * sums in a fixed order: results are identical for any number of threads.
+ *
+ * Transcendentals in hot loops use the small branch-free exp/log below instead of
+ * libm, so that those loops vectorize; they are accurate to a few ulp. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "backend.h"
+#include "cpu_gemm.h"
+#include "philox.h"
+
+/* --------------------------------------------------------------------- threading */
+
+#ifdef _OPENMP
+#define LT_PRAGMA(x) _Pragma(#x)
+/* A loop split statically over nt threads (run serially when nt == 1). */
+#define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
+/* The same, with each thread's share vectorized. */
+#define LT_PAR_FOR_SIMD(nt) \
+    LT_PRAGMA(omp parallel for simd num_threads(nt) if (nt > 1) schedule(static))
+/* A loop to vectorize (the loops so marked have no cross-iteration dependence). */
+#define LT_SIMD LT_PRAGMA(omp simd)
+#else
+#define LT_PAR_FOR(nt) (void)(nt);
+#define LT_PAR_FOR_SIMD(nt) (void)(nt);
+#if defined(__GNUC__) && !defined(__clang__)
+#define LT_SIMD _Pragma("GCC ivdep")
+#else
+#define LT_SIMD
+#endif
+#endif
+
+/* The elementwise kernels with transcendentals or divisions are compiled for AVX-512
+ * and AVX2 as well as the baseline, the loader picking one per CPU (GCC's function
+ * multi-versioning; it needs ifunc support, so only on x86-64 GNU/Linux). The clones
+ * compute identical results: no contraction, no reassociation, only wider vectors. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__)
+#define LT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LT_CLONES
+#endif
+
+/* Work (elements times a rough per-element cost) below which an op stays on one
+ * thread: waking a team costs a few microseconds, about 2^15 simple elements. */
+#define LT_PAR_MIN_WORK ((size_t)1 << 15)
+
+/* The most threads a backend will use; beyond this libgomp may fail to create them,
+ * and it exits rather than reporting that. */
+#define LT_MAX_THREADS 512
+
+/* ---------------------------------------------------------------- the backend */
+
+/* A buffer: 4-byte elements (float, or uint32 for index buffers), 64-byte aligned. */
+struct lt_buf {
+    void *mem;
+    size_t n; /* elements */
+};
+
+/* The CPU backend instance; starts with the common head. */
+typedef struct cpu_backend {
+    struct lt_backend base;
+    int threads;        /* team size for parallel ops, >= 1 */
+    lt_gemm_ws gemm_ws; /* GEMM packing buffers, grown on demand */
+} cpu_backend;
+
+/* Elements of buf from off on, as floats. */
+static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
+
+/* Elements of buf from off on, as uint32. */
+static inline const uint32_t *up(const lt_buf *buf, size_t off)
+{
+    return (const uint32_t *)buf->mem + off;
+}
+
+/* Team size for an op of the given work: the backend's threads, or 1 for small work. */
+static inline int team(const lt_backend *be, size_t work)
+{
+    return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
+}
+
+/* Smaller of two sizes. */
+static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* ---------------------------------------------------------------- validation */
+
+/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
+static lt_status check_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf,
+                             size_t off, size_t n)
+{
+    if (n == 0) return LT_OK;
+    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
+    if (off > buf->n || n > buf->n - off)
+        return lt_backend_set_error(be, LT_ERR_ARG,
+                                    "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
+                                    op, name, off, off, n, buf->n);
+    return LT_OK;
+}
+
+/* *n = rows * cols, failing on overflow. */
+static lt_status check_product(lt_backend *be, const char *op, size_t rows, size_t cols, size_t *n)
+{
+    *n = 0;
+    if (cols != 0 && rows > SIZE_MAX / cols)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu x %zu elements overflow size_t",
+                                    op, rows, cols);
+    *n = rows * cols;
+    return LT_OK;
+}
+
+/* Checks a rows x cols matrix with leading dimension ld at buf[off]. */
+static lt_status check_matrix(lt_backend *be, const char *op, const char *name, const lt_buf *buf,
+                              size_t off, size_t rows, size_t cols, size_t ld)
+{
+    if (ld < cols)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: leading dimension of %s (%zu) < %zu",
+                                    op, name, ld, cols);
+    if (rows == 0 || cols == 0) return LT_OK;
+    size_t extent;
+    if (check_product(be, op, rows - 1, ld, &extent) != LT_OK || extent > SIZE_MAX - cols)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: matrix %s is too large", op, name);
+    return check_range(be, op, name, buf, off, extent + cols);
+}
+
+/* ------------------------------------------------------- vectorizable float math */
+
+/* Float bits and back, without aliasing violations (compiles to a register move). */
+static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+/* c ? a : b on the bits. Written this way because, under the default -ftrapping-math,
+ * GCC sinks a float computation used only by one arm of a ?: into a branch and then
+ * refuses to speculate it back, which leaves the loop unvectorized. */
+static inline float sel(int c, float a, float b)
+{
+    uint32_t mask = 0u - (uint32_t)(c != 0);
+    return u2f((f2u(a) & mask) | (f2u(b) & ~mask));
+}
+
+/* e^x = 2^k (1 + q) for x clamped to [-87.3, 88] (NaN computed as 0): returns
+ * q = expm1(r), r = x - k*ln2 in [-ln2/2, ln2/2], and sets *scale = 2^k. */
+static inline float exp_reduce(float x, float *scale)
+{
+    float xc = sel(x > 88.0f, 88.0f, sel(x < -87.3f, -87.3f, x));
+    xc = sel(xc == xc, xc, 0.0f);
+    /* k by the 1.5*2^23 rounding trick (no contraction in this file, so the add
+     * rounds); ln2 in two parts so that k*ln2_hi is exact */
+    float kf = xc * 1.44269504f + 12582912.0f;
+    kf -= 12582912.0f;
+    float r = xc - kf * 0.693145752f;
+    r = r - kf * 1.42860677e-6f;
+    *scale = u2f((uint32_t)((int32_t)kf + 127) << 23); /* k in [-126, 127] */
+    /* expm1(r) by its Taylor series to r^8 (remainder < 3e-10 relative) */
+    float q = 2.48015873e-5f;
+    q = q * r + 1.98412698e-4f;
+    q = q * r + 1.38888889e-3f;
+    q = q * r + 8.33333333e-3f;
+    q = q * r + 4.16666667e-2f;
+    q = q * r + 1.66666667e-1f;
+    q = q * r + 0.5f;
+    q = q * r + 1.0f;
+    return q * r;
+}
+
+/* e^x within ~2 ulp for x <= 88 (callers never pass more: larger x saturates at
+ * e^88); x < -87.3 flushes to 0 rather than going subnormal; NaN propagates. */
+static inline float v_exp(float x)
+{
+    float scale, q = exp_reduce(x, &scale);
+    float y = sel(x < -87.3f, 0.0f, scale * q + scale);
+    return sel(x == x, y, x);
+}
+
+/* e^x - 1 within ~2 ulp for x <= 88, accurate near 0 (where k = 0 and it is q). */
+static inline float v_expm1(float x)
+{
+    float scale, q = exp_reduce(x, &scale);
+    return sel(x == x, scale * q + (scale - 1.0f), x);
+}
+
+/* Natural log for positive normal x (and NaN, which propagates): x = 2^e * m with m in
+ * [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m-1)/(m+1), by its series to s^11. */
+static inline float v_log(float x)
+{
+    uint32_t u = f2u(x);
+    int e = (int)((u >> 23) & 0xffu) - 127;
+    float m = u2f((u & 0x007fffffu) | 0x3f800000u);
+    int big = m > 1.41421356f;
+    m = sel(big, m * 0.5f, m);
+    e += big;
+    float f = m - 1.0f;
+    float s = f / (m + 1.0f), s2 = s * s;
+    float q = 0.0909090909f;
+    q = q * s2 + 0.111111111f;
+    q = q * s2 + 0.142857143f;
+    q = q * s2 + 0.2f;
+    q = q * s2 + 0.333333333f;
+    float logm = f - s * (f - 2.0f * q * s2); /* = 2s + 2s^3 q, with 2s = f - s*f */
+    float ef = (float)e;
+    float r = ef * 0.693145752f + (logm + ef * 1.42860677e-6f);
+    return sel(x == x, r, x);
+}
+
+/* log(1 + x) for x >= 0, accurate for tiny x: log(w) * x / (w - 1) with w = 1 + x
+ * corrects the rounding of w (Goldberg's trick). */
+static inline float v_log1p(float x)
+{
+    float w = 1.0f + x;
+    float d = w - 1.0f;
+    return sel(d == 0.0f, x, v_log(w) * (x / d));
+}
+
+/* tanh(x) = e / (e + 2), e = expm1(2|x|), sign restored; |x| >= 9 gives +-1 exactly. */
+static inline float v_tanh(float x)
+{
+    float a = fabsf(x);
+    a = sel(a > 9.0f, 9.0f, a);
+    float e = v_expm1(2.0f * a);
+    float t = e / (e + 2.0f);
+    return sel(x < 0.0f, -t, t);
+}
+
+/* 1 / (1 + e^-x), from e^-|x| so that neither side overflows. */
+static inline float v_sigmoid(float x)
+{
+    float e = v_exp(-fabsf(x));
+    float inv = 1.0f / (1.0f + e);
+    return sel(x >= 0.0f, inv, e * inv);
+}
+
+/* ---------------------------------------------------------- deterministic sums */
+
+/* Chunk length for reductions over n elements: a function of n alone, so partial sums
+ * and their order do not change with the thread count; at most LT_MAX_CHUNKS chunks. */
+#define LT_MIN_CHUNK 4096
+#define LT_MAX_CHUNKS 1024
+static size_t chunk_len(size_t n)
+{
+    size_t c = (n + LT_MAX_CHUNKS - 1) / LT_MAX_CHUNKS;
+    return c < LT_MIN_CHUNK ? LT_MIN_CHUNK : c;
+}
+
+/* Sum of x[0, n) in double with eight interleaved accumulators (fixed order). */
+static double sum_run(const float *x, size_t n)
+{
+    double acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += x[i + j];
+    for (; i < n; i++) acc[i & 7] += x[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Adds part[0, count) in order. */
+static double sum_parts(const double *part, size_t count)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < count; i++) s += part[i];
+    return s;
+}
+
+/* ------------------------------------------------------------------- buffers */
+
+/* Releases the backend; buffers must already be freed. */
+static void cpu_destroy(lt_backend *be)
+{
+    cpu_backend *cb = (cpu_backend *)be;
+    lt_gemm_ws_free(&cb->gemm_ws);
+    free(cb);
+}
+
+/* Allocates n elements, 64-byte aligned (n == 0 gives a valid empty buffer). */
+static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
+{
+    if (!out) return lt_backend_set_error(be, LT_ERR_ARG, "buf_alloc: out is NULL");
+    *out = NULL;
+    if (n > (SIZE_MAX - 63) / 4)
+        return lt_backend_set_error(be, LT_ERR_NOMEM,
+                                    "buf_alloc: %zu elements of 4 bytes overflow the address space", n);
+    size_t bytes = (n * 4 + 63) / 64 * 64;
+    lt_buf *buf = malloc(sizeof *buf);
+    void *mem = aligned_alloc(64, bytes ? bytes : 64);
+    if (!buf || !mem) {
+        free(buf);
+        free(mem);
+        return lt_backend_set_error(be, LT_ERR_NOMEM,
+                                    "buf_alloc: out of host memory allocating %zu bytes (%zu elements)",
+                                    n * 4, n);
+    }
+    buf->mem = mem;
+    buf->n = n;
+    *out = buf;
+    return LT_OK;
+}
+
+/* Frees a buffer (NULL is fine). */
+static void cpu_buf_free(lt_backend *be, lt_buf *buf)
+{
+    (void)be;
+    if (!buf) return;
+    free(buf->mem);
+    free(buf);
+}
+
+/* Host to buffer. */
+static lt_status cpu_upload(lt_backend *be, lt_buf *buf, size_t off, const void *src, size_t n)
+{
+    lt_status st = check_range(be, "upload", "buf", buf, off, n);
+    if (st != LT_OK || n == 0) return st;
+    if (!src) return lt_backend_set_error(be, LT_ERR_ARG, "upload: src is NULL");
+    memcpy(fp(buf, off), src, n * 4);
+    return LT_OK;
+}
+
+/* Buffer to host (there is no queued work to wait for). */
+static lt_status cpu_download(lt_backend *be, const lt_buf *buf, size_t off, void *dst, size_t n)
+{
+    lt_status st = check_range(be, "download", "buf", buf, off, n);
+    if (st != LT_OK || n == 0) return st;
+    if (!dst) return lt_backend_set_error(be, LT_ERR_ARG, "download: dst is NULL");
+    memcpy(dst, fp(buf, off), n * 4);
+    return LT_OK;
+}
+
+/* Buffer to buffer over non-overlapping ranges. */
+static lt_status cpu_copy(lt_backend *be, const lt_buf *src, size_t soff, lt_buf *dst, size_t doff,
+                          size_t n)
+{
+    lt_status st = check_range(be, "copy", "src", src, soff, n);
+    if (st == LT_OK) st = check_range(be, "copy", "dst", dst, doff, n);
+    if (st != LT_OK || n == 0) return st;
+    if (src->mem == dst->mem && soff < doff + n && doff < soff + n)
+        return lt_backend_set_error(be, LT_ERR_ARG, "copy: source and destination ranges overlap");
+    memcpy(fp(dst, doff), fp(src, soff), n * 4);
+    return LT_OK;
+}
+
+/* buf[off, off+n) = value. */
+static lt_status cpu_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, float value)
+{
+    lt_status st = check_range(be, "fill", "buf", buf, off, n);
+    if (st != LT_OK || n == 0) return st;
+    float *x = fp(buf, off);
+    int nt = team(be, n / 4);
+    LT_PAR_FOR_SIMD(nt)
+    for (size_t i = 0; i < n; i++) x[i] = value;
+    return LT_OK;
+}
+
+/* Every op has completed when it returns. */
+static lt_status cpu_finish(lt_backend *be)
+{
+    (void)be;
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------- linear algebra */
+
+/* C = alpha*op(A)*op(B) + beta*C via cpu_gemm.c. */
+static lt_status cpu_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                          float alpha, const lt_buf *a, size_t aoff, size_t lda,
+                          const lt_buf *b, size_t boff, size_t ldb,
+                          float beta, lt_buf *c, size_t coff, size_t ldc)
+{
+    const char *op = "gemm";
+    lt_status st = check_matrix(be, op, "C", c, coff, m, n, ldc);
+    if (st != LT_OK || m == 0 || n == 0) return st;
+    const float *pa = NULL, *pb = NULL;
+    if (k > 0) { /* with k == 0, A and B are empty and may be absent */
+        st = check_matrix(be, op, "A", a, aoff, trans_a ? k : m, trans_a ? m : k, lda);
+        if (st == LT_OK)
+            st = check_matrix(be, op, "B", b, boff, trans_b ? n : k, trans_b ? k : n, ldb);
+        if (st != LT_OK) return st;
+        pa = fp(a, aoff);
+        pb = fp(b, boff);
+    }
+    cpu_backend *cb = (cpu_backend *)be;
+    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, trans_a, trans_b, m, n, k, alpha,
+                                pa, lda, pb, ldb, beta, fp(c, coff), ldc);
+    if (failed)
+        return lt_backend_set_error(be, LT_ERR_NOMEM,
+                                    "gemm: out of host memory allocating %zu bytes of packing workspace",
+                                    failed);
+    return LT_OK;
+}
+
+/* y = alpha*x + beta*y (beta == 0 overwrites y, NaN included). */
+static lt_status cpu_axpby(lt_backend *be, size_t n, float alpha, const lt_buf *x, size_t xoff,
+                           float beta, lt_buf *y, size_t yoff)
+{
+    lt_status st = check_range(be, "axpby", "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(be, "axpby", "y", y, yoff, n);
+    if (st != LT_OK || n == 0) return st;
+    const float *px = fp(x, xoff);
+    float *py = fp(y, yoff);
+    int nt = team(be, n / 2);
+    if (beta == 0.0f) {
+        LT_PAR_FOR_SIMD(nt)
+        for (size_t i = 0; i < n; i++) py[i] = alpha * px[i];
+    } else {
+        LT_PAR_FOR_SIMD(nt)
+        for (size_t i = 0; i < n; i++) py[i] = alpha * px[i] + beta * py[i];
+    }
+    return LT_OK;
+}
+
+/* z = x * y; z may alias x or y (each element is read before it is written). */
+static lt_status cpu_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
+                         const lt_buf *y, size_t yoff, lt_buf *z, size_t zoff)
+{
+    lt_status st = check_range(be, "mul", "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(be, "mul", "y", y, yoff, n);
+    if (st == LT_OK) st = check_range(be, "mul", "z", z, zoff, n);
+    if (st != LT_OK || n == 0) return st;
+    const float *px = fp(x, xoff), *py = fp(y, yoff);
+    float *pz = fp(z, zoff);
+    int nt = team(be, n / 2);
+    LT_PAR_FOR_SIMD(nt)
+    for (size_t i = 0; i < n; i++) pz[i] = px[i] * py[i];
+    return LT_OK;
+}
+
+/* out[ooff] = sum of x[xoff, xoff+n), in double over fixed chunks (see chunk_len). */
+static lt_status cpu_sum(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out,
+                         size_t ooff)
+{
+    lt_status st = check_range(be, "sum", "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(be, "sum", "out", out, ooff, 1);
+    if (st != LT_OK) return st;
+    const float *px = n ? fp(x, xoff) : NULL;
+    size_t len = chunk_len(n), chunks = (n + len - 1) / len;
+    double part[LT_MAX_CHUNKS];
+    int nt = team(be, n / 2);
+    LT_PAR_FOR(nt)
+    for (size_t c = 0; c < chunks; c++) part[c] = sum_run(px + c * len, min_sz(len, n - c * len));
+    *fp(out, ooff) = (float)sum_parts(part, chunks);
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------------- layers */
+
+/* y[0, cols) = act(x + bias) for one row of a pointwise activation (bias may be NULL);
+ * comparisons are arranged so that NaN propagates. */
+LT_CLONES static void act_row(lt_backend_act act, float alpha, const float *x,
+                              const float *bias, float *y, size_t cols)
+{
+    /* y may alias x: every loop reads element j before writing it */
+    if (bias) {
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) y[j] = x[j] + bias[j];
+        x = y;
+    }
+    switch (act) {
+    case LT_BACT_RELU:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) y[j] = x[j] < 0.0f ? 0.0f : x[j];
+        break;
+    case LT_BACT_LEAKY_RELU:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) y[j] = sel(x[j] < 0.0f, alpha * x[j], x[j]);
+        break;
+    case LT_BACT_ELU:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) y[j] = sel(x[j] < 0.0f, alpha * v_expm1(x[j]), x[j]);
+        break;
+    case LT_BACT_SIGMOID:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) y[j] = v_sigmoid(x[j]);
+        break;
+    case LT_BACT_TANH:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) y[j] = v_tanh(x[j]);
+        break;
+    default: /* linear */
+        if (y != x) memcpy(y, x, cols * sizeof *y);
+        break;
+    }
+}
+
+/* y[0, cols) = softmax(x + bias) for one row, max-subtracted; y may alias x. */
+LT_CLONES static void softmax_row(const float *x, const float *bias, float *y, size_t cols)
+{
+    if (bias) {
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) y[j] = x[j] + bias[j];
+    } else if (y != x) {
+        memcpy(y, x, cols * sizeof *y);
+    }
+    float mx = -INFINITY; /* NaNs are skipped here and come out of the exp below */
+    for (size_t j = 0; j < cols; j++) mx = y[j] > mx ? y[j] : mx;
+    LT_SIMD
+    for (size_t j = 0; j < cols; j++) y[j] = v_exp(y[j] - mx);
+    float inv = 1.0f / (float)sum_run(y, cols);
+    LT_SIMD
+    for (size_t j = 0; j < cols; j++) y[j] *= inv;
+}
+
+/* y = act(x + bias) over rows x cols, rows in parallel. */
+static lt_status cpu_bias_act_forward(lt_backend *be, size_t rows, size_t cols,
+                                      const lt_buf *x, size_t xoff, const lt_buf *bias, size_t boff,
+                                      lt_backend_act act, float alpha, lt_buf *y, size_t yoff)
+{
+    const char *op = "bias_act_forward";
+    if ((unsigned)act > LT_BACT_SOFTMAX)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
+    size_t n;
+    lt_status st = check_product(be, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(be, op, "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(be, op, "y", y, yoff, n);
+    if (st == LT_OK && bias) st = check_range(be, op, "bias", bias, boff, cols);
+    if (st != LT_OK || n == 0) return st;
+    const float *px = fp(x, xoff), *pb = bias ? fp(bias, boff) : NULL;
+    float *py = fp(y, yoff);
+    int heavy = act >= LT_BACT_ELU; /* exp-based */
+    int nt = team(be, heavy ? n * 8 : n);
+    LT_PAR_FOR(nt)
+    for (size_t r = 0; r < rows; r++) {
+        if (act == LT_BACT_SOFTMAX)
+            softmax_row(px + r * cols, pb, py + r * cols, cols);
+        else
+            act_row(act, alpha, px + r * cols, pb, py + r * cols, cols);
+    }
+    return LT_OK;
+}
+
+/* dx = dy * act'(y) for one row of a pointwise activation; dx may alias dy. */
+LT_CLONES static void act_grad_row(lt_backend_act act, float alpha, const float *y,
+                                   const float *dy, float *dx, size_t cols)
+{
+    switch (act) {
+    case LT_BACT_RELU:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) dx[j] = sel(y[j] > 0.0f, dy[j], 0.0f);
+        break;
+    case LT_BACT_LEAKY_RELU:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) dx[j] = sel(y[j] > 0.0f, dy[j], alpha * dy[j]);
+        break;
+    case LT_BACT_ELU: /* y = alpha*(e^x - 1) for x <= 0, so y' = alpha*e^x = y + alpha */
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) dx[j] = sel(y[j] > 0.0f, dy[j], dy[j] * (y[j] + alpha));
+        break;
+    case LT_BACT_SIGMOID:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) dx[j] = dy[j] * y[j] * (1.0f - y[j]);
+        break;
+    case LT_BACT_TANH:
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) dx[j] = dy[j] * (1.0f - y[j] * y[j]);
+        break;
+    case LT_BACT_SOFTMAX: { /* dx_i = y_i * (dy_i - sum_j dy_j y_j) */
+        double dot = 0.0;
+        for (size_t j = 0; j < cols; j++) dot += (double)dy[j] * y[j];
+        float d = (float)dot;
+        LT_SIMD
+        for (size_t j = 0; j < cols; j++) dx[j] = y[j] * (dy[j] - d);
+        break;
+    }
+    default: /* linear */
+        if (dx != dy) memcpy(dx, dy, cols * sizeof *dx);
+        break;
+    }
+}
+
+/* dx = dy * act'(.) from the activation's output y, rows in parallel. */
+static lt_status cpu_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act,
+                                  float alpha, const lt_buf *y, size_t yoff,
+                                  const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
+{
+    const char *op = "act_backward";
+    if ((unsigned)act > LT_BACT_SOFTMAX)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
+    size_t n;
+    lt_status st = check_product(be, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(be, op, "y", y, yoff, n);
+    if (st == LT_OK) st = check_range(be, op, "dy", dy, dyoff, n);
+    if (st == LT_OK) st = check_range(be, op, "dx", dx, dxoff, n);
+    if (st != LT_OK || n == 0) return st;
+    const float *py = fp(y, yoff), *pdy = fp(dy, dyoff);
+    float *pdx = fp(dx, dxoff);
+    int nt = team(be, n);
+    LT_PAR_FOR(nt)
+    for (size_t r = 0; r < rows; r++)
+        act_grad_row(act, alpha, py + r * cols, pdy + r * cols, pdx + r * cols, cols);
+    return LT_OK;
+}
+
+/* Columns per task of bias_backward: a task's accumulators stay in registers/L1. */
+#define LT_BIAS_COLS 256
+
+/* db[c] = sum over rows of dy[r, c] (+ beta*db[c]), in double, rows in order. */
+static lt_status cpu_bias_backward(lt_backend *be, size_t rows, size_t cols,
+                                   const lt_buf *dy, size_t dyoff, float beta, lt_buf *db, size_t dboff)
+{
+    const char *op = "bias_backward";
+    size_t n;
+    lt_status st = check_product(be, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(be, op, "dy", dy, dyoff, n);
+    if (st == LT_OK) st = check_range(be, op, "db", db, dboff, cols);
+    if (st != LT_OK || cols == 0) return st;
+    const float *pdy = n ? fp(dy, dyoff) : NULL;
+    float *pdb = fp(db, dboff);
+    size_t tasks = (cols + LT_BIAS_COLS - 1) / LT_BIAS_COLS;
+    int nt = tasks > 1 ? team(be, n) : 1;
+    LT_PAR_FOR(nt)
+    for (size_t t = 0; t < tasks; t++) {
+        size_t c0 = t * LT_BIAS_COLS, w = min_sz(LT_BIAS_COLS, cols - c0);
+        double acc[LT_BIAS_COLS];
+        for (size_t j = 0; j < w; j++) acc[j] = 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            const float *row = pdy + r * cols + c0;
+            LT_SIMD
+            for (size_t j = 0; j < w; j++) acc[j] += row[j];
+        }
+        float *out = pdb + c0;
+        if (beta == 0.0f) {
+            for (size_t j = 0; j < w; j++) out[j] = (float)acc[j];
+        } else {
+            for (size_t j = 0; j < w; j++) out[j] = (float)(acc[j] + (double)(beta * out[j]));
+        }
+    }
+    return LT_OK;
+}
+
+/* dst row r = src row idx[r]; indices are checked against src's extent first. */
+static lt_status cpu_gather_rows(lt_backend *be, size_t rows, size_t cols,
+                                 const lt_buf *src, size_t soff, const lt_buf *idx, size_t ioff,
+                                 lt_buf *dst, size_t doff)
+{
+    const char *op = "gather_rows";
+    size_t n;
+    lt_status st = check_product(be, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(be, op, "idx", idx, ioff, rows);
+    if (st == LT_OK) st = check_range(be, op, "dst", dst, doff, n);
+    if (st != LT_OK || n == 0) return st;
+    if (!src) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer src is NULL", op);
+    size_t src_rows = soff > src->n ? 0 : (src->n - soff) / cols;
+    const uint32_t *pi = up(idx, ioff);
+    for (size_t r = 0; r < rows; r++)
+        if (pi[r] >= src_rows)
+            return lt_backend_set_error(be, LT_ERR_ARG,
+                                        "%s: index %u (row %zu) is past the %zu rows of src", op,
+                                        (unsigned)pi[r], r, src_rows);
+    const float *ps = fp(src, soff);
+    float *pd = fp(dst, doff);
+    int nt = team(be, n / 4);
+    LT_PAR_FOR(nt)
+    for (size_t r = 0; r < rows; r++) memcpy(pd + r * cols, ps + (size_t)pi[r] * cols, cols * 4);
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------------- losses */
+
+#define LT_PROB_EPS 1e-7f
+
+/* Elements per inner block of the loss: per-element values and gradients are staged
+ * in arrays of this size so the formula loops vectorize. */
+#define LT_LOSS_BLOCK 512
+
+/* Loss values v and gradients d (d(loss)/dp, unscaled) of n <= LT_LOSS_BLOCK
+ * elements. Probability losses clip p to [eps, 1-eps]; as for a clip's gradient
+ * (tf.clip_by_value, and the OpenCL backend), d is 0 where p lies outside that range. */
+LT_CLONES static void loss_block(lt_backend_loss kind, const float *p, const float *t, float *v,
+                                 float *d, size_t n)
+{
+    const float lo = LT_PROB_EPS, hi = 1.0f - LT_PROB_EPS;
+    switch (kind) {
+    case LT_BLOSS_BCE_LOGITS:
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) {
+            float e = v_exp(-fabsf(p[i])), inv = 1.0f / (1.0f + e);
+            float sig = sel(p[i] >= 0.0f, inv, e * inv);
+            v[i] = sel(p[i] > 0.0f, p[i], 0.0f) - p[i] * t[i] + v_log1p(e);
+            d[i] = sig - t[i];
+        }
+        break;
+    case LT_BLOSS_BCE_PROBS:
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) {
+            float pc = sel(p[i] < lo, lo, sel(p[i] > hi, hi, p[i]));
+            v[i] = -(t[i] * v_log(pc) + (1.0f - t[i]) * v_log(1.0f - pc));
+            float g = (1.0f - t[i]) / (1.0f - pc) - t[i] / pc;
+            d[i] = sel((p[i] < lo) | (p[i] > hi), 0.0f, g);
+        }
+        break;
+    case LT_BLOSS_CCE_PROBS:
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) {
+            float pc = sel(p[i] < lo, lo, sel(p[i] > hi, hi, p[i]));
+            v[i] = -t[i] * v_log(pc);
+            d[i] = sel((p[i] < lo) | (p[i] > hi), 0.0f, -t[i] / pc);
+        }
+        break;
+    default: /* MSE */
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) {
+            float e = p[i] - t[i];
+            v[i] = e * e;
+            d[i] = 2.0f * e;
+        }
+        break;
+    }
+}
+
+/* Loss sum over one chunk, writing scale*gradient to g when g != NULL (g may be p). */
+static double loss_run(lt_backend_loss kind, const float *p, const float *t, float *g, float scale,
+                       size_t n)
+{
+    float v[LT_LOSS_BLOCK], d[LT_LOSS_BLOCK];
+    double acc = 0.0;
+    for (size_t i0 = 0; i0 < n; i0 += LT_LOSS_BLOCK) {
+        size_t len = min_sz(LT_LOSS_BLOCK, n - i0);
+        loss_block(kind, p + i0, t + i0, v, d, len);
+        acc += sum_run(v, len);
+        if (g) {
+            float *gi = g + i0;
+            LT_SIMD
+            for (size_t i = 0; i < len; i++) gi[i] = scale * d[i];
+        }
+    }
+    return acc;
+}
+
+/* out[ooff] = sum of per-element losses (double, fixed chunks); grad = scale * d/dpred. */
+static lt_status cpu_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size_t cols,
+                          const lt_buf *pred, size_t poff, const lt_buf *target, size_t toff,
+                          lt_buf *out, size_t ooff, float grad_scale, lt_buf *grad, size_t goff)
+{
+    const char *op = "loss";
+    if ((unsigned)kind > LT_BLOSS_CCE_PROBS)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown loss %d", op, (int)kind);
+    size_t n;
+    lt_status st = check_product(be, op, rows, cols, &n);
+    if (st == LT_OK) st = check_range(be, op, "pred", pred, poff, n);
+    if (st == LT_OK) st = check_range(be, op, "target", target, toff, n);
+    if (st == LT_OK) st = check_range(be, op, "out", out, ooff, 1);
+    if (st == LT_OK && grad) st = check_range(be, op, "grad", grad, goff, n);
+    if (st != LT_OK) return st;
+    const float *pp = n ? fp(pred, poff) : NULL, *pt = n ? fp(target, toff) : NULL;
+    float *pg = grad && n ? fp(grad, goff) : NULL;
+    size_t len = chunk_len(n), chunks = (n + len - 1) / len;
+    double part[LT_MAX_CHUNKS];
+    int nt = team(be, n * 4);
+    LT_PAR_FOR(nt)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t o = c * len;
+        part[c] = loss_run(kind, pp + o, pt + o, pg ? pg + o : NULL, grad_scale, min_sz(len, n - o));
+    }
+    *fp(out, ooff) = (float)sum_parts(part, chunks);
+    return LT_OK;
+}
+
+/* --------------------------------------------------------------- optimizers */
+
+/* The optimizer loops vectorize their sqrtf only under -fno-math-errno, which
+ * cpu_fallback/meson.build passes for this directory (a function attribute does not
+ * reach GCC's decision). */
+
+/* SGD on n parameters: p -= lr*g, or with momentum v = mom*v - lr*g and
+ * p += nesterov ? mom*v - lr*g : v. */
+LT_CLONES static void sgd_run(size_t n, float *p, const float *g, float *v,
+                              const lt_backend_optim_hyper *h)
+{
+    const float lr = h->lr, mom = h->momentum;
+    if (!v) {
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) p[i] = p[i] - lr * g[i];
+    } else if (h->nesterov) {
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) {
+            float vi = mom * v[i] - lr * g[i];
+            v[i] = vi;
+            p[i] = p[i] + (mom * vi - lr * g[i]);
+        }
+    } else {
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) {
+            float vi = mom * v[i] - lr * g[i];
+            v[i] = vi;
+            p[i] = p[i] + vi;
+        }
+    }
+}
+
+/* RMSprop on n parameters: ms = rho*ms + (1-rho)*g^2; p -= lr*g/(sqrt(ms)+eps). */
+LT_CLONES static void rmsprop_run(size_t n, float *p, const float *g, float *ms,
+                                  const lt_backend_optim_hyper *h)
+{
+    const float lr = h->lr, rho = h->rho, eps = h->epsilon;
+    LT_SIMD
+    for (size_t i = 0; i < n; i++) {
+        float m = rho * ms[i] + (1.0f - rho) * g[i] * g[i];
+        ms[i] = m;
+        p[i] = p[i] - lr * g[i] / (sqrtf(m) + eps);
+    }
+}
+
+/* Adam on n parameters: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+ * p -= lr*m/(sqrt(v)+eps), lr already bias-corrected by the host. */
+LT_CLONES static void adam_run(size_t n, float *p, const float *g, float *m, float *v,
+                               const lt_backend_optim_hyper *h)
+{
+    const float lr = h->lr, b1 = h->beta1, b2 = h->beta2, eps = h->epsilon;
+    LT_SIMD
+    for (size_t i = 0; i < n; i++) {
+        float mi = b1 * m[i] + (1.0f - b1) * g[i];
+        float vi = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] - lr * mi / (sqrtf(vi) + eps);
+    }
+}
+
+/* Parameters per task of an optimizer step. */
+#define LT_OPTIM_CHUNK 16384
+
+/* One optimizer step over n parameters, exactly the formulas of backend.h, in chunks
+ * spread over the threads. */
+static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_backend_optim_hyper *h,
+                                size_t n, lt_buf *params, size_t poff, const lt_buf *grads, size_t goff,
+                                lt_buf *state, size_t soff)
+{
+    const char *op = "optim_step";
+    if ((unsigned)kind > LT_BOPT_ADAM)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown optimizer %d", op, (int)kind);
+    if (!h) return lt_backend_set_error(be, LT_ERR_ARG, "%s: hyper-parameters are NULL", op);
+    int uses_state = kind != LT_BOPT_SGD || h->momentum != 0.0f;
+    size_t moments = kind == LT_BOPT_ADAM ? 2 : 1, ns = 0;
+    lt_status st = check_range(be, op, "params", params, poff, n);
+    if (st == LT_OK) st = check_range(be, op, "grads", grads, goff, n);
+    if (st == LT_OK && uses_state) st = check_product(be, op, moments, n, &ns);
+    if (st == LT_OK && uses_state) st = check_range(be, op, "state", state, soff, ns);
+    if (st != LT_OK || n == 0) return st;
+    float *p = fp(params, poff);
+    const float *g = fp(grads, goff);
+    float *s = uses_state ? fp(state, soff) : NULL;
+    size_t chunks = (n + LT_OPTIM_CHUNK - 1) / LT_OPTIM_CHUNK;
+    int nt = chunks > 1 ? team(be, n * 2) : 1;
+    LT_PAR_FOR(nt)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t o = c * LT_OPTIM_CHUNK, len = min_sz(LT_OPTIM_CHUNK, n - o);
+        if (kind == LT_BOPT_SGD) sgd_run(len, p + o, g + o, s ? s + o : NULL, h);
+        else if (kind == LT_BOPT_RMSPROP) rmsprop_run(len, p + o, g + o, s + o, h);
+        else adam_run(len, p + o, g + o, s + o, s + n + o, h); /* m, then v */
+    }
+    return LT_OK;
+}
+
+/* --------------------------------------------------------------- randomness */
+
+/* The fills work a Philox block (4 elements) at a time instead of calling
+ * lt_philox_uniform/lt_philox_normal per element, which would recompute each block
+ * four times. The float transforms are those two functions' bodies, built from the
+ * same philox.h helpers; tests/test_philox.c checks the results bit for bit. */
+
+/* Element of the uniform stream in [lo, hi) from its 32-bit word (lt_philox_uniform). */
+static inline float uniform_of_word(lt_u32 w, float lo, float hi)
+{
+    float u = lt_philox_bits_to_unit(w); /* (0, 1] */
+    return lo + (hi - lo) * (1.0f - u);
+}
+
+/* The two standard normals of a word pair (lt_philox_normal): even index, then odd. */
+static inline void normals_of_words(lt_u32 w0, lt_u32 w1, float *even, float *odd)
+{
+    float u1 = lt_philox_bits_to_unit(w0);
+    float f = (float)(w1 >> 8) * 5.9604644775390625e-8f;
+    float r = lt_philox_sqrt(-2.0f * lt_philox_log_unit(u1));
+    float s, c;
+    lt_philox_sincos_turn(f, &s, &c);
+    *even = r * c;
+    *odd = r * s;
+}
+
+/* The random fills of this file. */
+typedef enum { FILL_UNIFORM, FILL_NORMAL, FILL_DROPOUT } fill_kind;
+
+/* Parameters of one random fill. */
+typedef struct fill_args {
+    fill_kind kind;
+    float a, b;     /* uniform: lo, hi; normal: mean, stddev; dropout: rate, scale */
+    uint64_t seed, counter;
+} fill_args;
+
+/* out[i - first] for stream elements i in [first, end), all inside block j (i/4 == j). */
+static void fill_block(const fill_args *fa, uint64_t j, size_t first, size_t end, float *out)
+{
+    lt_philox_block blk = lt_philox4x32_10(fa->seed, fa->counter + j);
+    float v[4];
+    switch (fa->kind) {
+    case FILL_UNIFORM:
+        for (int w = 0; w < 4; w++) v[w] = uniform_of_word(blk.v[w], fa->a, fa->b);
+        break;
+    case FILL_NORMAL:
+        normals_of_words(blk.v[0], blk.v[1], &v[0], &v[1]);
+        normals_of_words(blk.v[2], blk.v[3], &v[2], &v[3]);
+        for (int w = 0; w < 4; w++) v[w] = fa->a + fa->b * v[w];
+        break;
+    default:
+        for (int w = 0; w < 4; w++)
+            v[w] = uniform_of_word(blk.v[w], 0.0f, 1.0f) >= fa->a ? fa->b : 0.0f;
+        break;
+    }
+    for (size_t i = first; i < end; i++) out[i - first] = v[i & 3];
+}
+
+/* buf[off + i] = element i of the fill's stream, for i < n, blocks in parallel. */
+static lt_status random_fill(lt_backend *be, const char *op, lt_buf *buf, size_t off, size_t n,
+                             const fill_args *fa)
+{
+    lt_status st = check_range(be, op, "buf", buf, off, n);
+    if (st != LT_OK || n == 0) return st;
+    float *x = fp(buf, off);
+    size_t blocks = n / 4 + (n % 4 != 0);
+    int nt = team(be, n * 16);
+    LT_PAR_FOR(nt)
+    for (size_t j = 0; j < blocks; j++) fill_block(fa, j, 4 * j, min_sz(4 * j + 4, n), x + 4 * j);
+    return LT_OK;
+}
+
+/* buf[off+i] = lt_philox_uniform(seed, counter, i, lo, hi). */
+static lt_status cpu_random_uniform(lt_backend *be, lt_buf *buf, size_t off, size_t n, float lo,
+                                    float hi, uint64_t seed, uint64_t counter)
+{
+    fill_args fa = {FILL_UNIFORM, lo, hi, seed, counter};
+    return random_fill(be, "random_uniform", buf, off, n, &fa);
+}
+
+/* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i). */
+static lt_status cpu_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_t n, float mean,
+                                   float stddev, uint64_t seed, uint64_t counter)
+{
+    fill_args fa = {FILL_NORMAL, mean, stddev, seed, counter};
+    return random_fill(be, "random_normal", buf, off, n, &fa);
+}
+
+/* mask[i] = uniform_i >= rate ? 1/(1-rate) : 0, the scale rounded once to float. */
+static lt_status cpu_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate,
+                                  uint64_t seed, uint64_t counter)
+{
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return lt_backend_set_error(be, LT_ERR_ARG, "dropout_mask: rate %g is outside [0, 1)",
+                                    (double)rate);
+    fill_args fa = {FILL_DROPOUT, rate, 1.0f / (1.0f - rate), seed, counter};
+    return random_fill(be, "dropout_mask", mask, off, n, &fa);
+}
+
+/* ------------------------------------------------------------------- checks */
+
+/* out[ooff] = count of NaN/inf in x[xoff, xoff+n) (exponent bits all ones). */
+static lt_status cpu_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
+                                     lt_buf *out, size_t ooff)
+{
+    lt_status st = check_range(be, "count_nonfinite", "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(be, "count_nonfinite", "out", out, ooff, 1);
+    if (st != LT_OK) return st;
+    const uint32_t *px = n ? up(x, xoff) : NULL;
+    size_t count = 0;
+#ifdef _OPENMP
+    int nt = team(be, n / 2);
+#pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static) reduction(+ : count)
+#endif
+    for (size_t i = 0; i < n; i++) count += (px[i] & 0x7f800000u) == 0x7f800000u;
+    *fp(out, ooff) = (float)count;
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------------- opening */
+
+static const lt_backend_ops cpu_ops = {
+    .name = "cpu",
+    .destroy = cpu_destroy,
+    .buf_alloc = cpu_buf_alloc,
+    .buf_free = cpu_buf_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .copy = cpu_copy,
+    .fill = cpu_fill,
+    .finish = cpu_finish,
+    .gemm = cpu_gemm,
+    .axpby = cpu_axpby,
+    .mul = cpu_mul,
+    .sum = cpu_sum,
+    .bias_act_forward = cpu_bias_act_forward,
+    .act_backward = cpu_act_backward,
+    .bias_backward = cpu_bias_backward,
+    .gather_rows = cpu_gather_rows,
+    .loss = cpu_loss,
+    .optim_step = cpu_optim_step,
+    .random_uniform = cpu_random_uniform,
+    .random_normal = cpu_random_normal,
+    .dropout_mask = cpu_dropout_mask,
+    .count_nonfinite = cpu_count_nonfinite,
+};
+
+lt_status lt_cpu_backend_open(lt_backend **out, int threads, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
+    err[0] = 0;
+    if (!out) {
+        snprintf(err, errlen, "lt_cpu_backend_open: out is NULL");
+        return LT_ERR_ARG;
+    }
+    *out = NULL;
+    cpu_backend *cb = calloc(1, sizeof *cb);
+    if (!cb) {
+        snprintf(err, errlen, "out of host memory allocating the CPU backend (%zu bytes)", sizeof *cb);
+        return LT_ERR_NOMEM;
+    }
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+    if (threads > LT_MAX_THREADS) threads = LT_MAX_THREADS;
+    const char *threading = "OpenMP";
+#else
+    threads = 1; /* no OpenMP in this build: everything runs on the calling thread */
+    const char *threading = "no OpenMP";
+#endif
+    cb->threads = threads < 1 ? 1 : threads;
+    cb->base.ops = &cpu_ops;
+    snprintf(cb->base.device_name, sizeof cb->base.device_name, "CPU fallback (%d thread%s, %s, %s GEMM)",
+             cb->threads, cb->threads == 1 ? "" : "s", threading, lt_cpu_gemm_kernel_name(LT_GEMM_AUTO));
+    *out = &cb->base;
+    return LT_OK;
+}
