@@ -981,6 +981,8 @@ static lt_status cpu_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, 
 
 /* ------------------------------------------------------------------- opening */
 
+static void cpu_set_threads(lt_backend *be, int threads);
+
 static const lt_backend_ops cpu_ops = {
     .name = "cpu",
     .destroy = cpu_destroy,
@@ -1005,7 +1007,25 @@ static const lt_backend_ops cpu_ops = {
     .random_normal = cpu_random_normal,
     .dropout_mask = cpu_dropout_mask,
     .count_nonfinite = cpu_count_nonfinite,
+    .set_threads = cpu_set_threads,
 };
+
+/* Sets the team size (threads <= 0: OpenMP's default) and renames the device to match. */
+static void cpu_set_threads(lt_backend *be, int threads)
+{
+    cpu_backend *cb = (cpu_backend *)be;
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+    if (threads > LT_MAX_THREADS) threads = LT_MAX_THREADS;
+    const char *threading = "OpenMP";
+#else
+    threads = 1; /* no OpenMP in this build: everything runs on the calling thread */
+    const char *threading = "no OpenMP";
+#endif
+    cb->threads = threads < 1 ? 1 : threads;
+    snprintf(cb->base.device_name, sizeof cb->base.device_name, "CPU fallback (%d thread%s, %s, %s GEMM)",
+             cb->threads, cb->threads == 1 ? "" : "s", threading, lt_cpu_gemm_kernel_name(LT_GEMM_AUTO));
+}
 
 lt_status lt_cpu_backend_open(lt_backend **out, int threads, char *err, size_t errlen)
 {
@@ -1022,18 +1042,8 @@ lt_status lt_cpu_backend_open(lt_backend **out, int threads, char *err, size_t e
         snprintf(err, errlen, "out of host memory allocating the CPU backend (%zu bytes)", sizeof *cb);
         return LT_ERR_NOMEM;
     }
-#ifdef _OPENMP
-    if (threads <= 0) threads = omp_get_max_threads();
-    if (threads > LT_MAX_THREADS) threads = LT_MAX_THREADS;
-    const char *threading = "OpenMP";
-#else
-    threads = 1; /* no OpenMP in this build: everything runs on the calling thread */
-    const char *threading = "no OpenMP";
-#endif
-    cb->threads = threads < 1 ? 1 : threads;
     cb->base.ops = &cpu_ops;
-    snprintf(cb->base.device_name, sizeof cb->base.device_name, "CPU fallback (%d thread%s, %s, %s GEMM)",
-             cb->threads, cb->threads == 1 ? "" : "s", threading, lt_cpu_gemm_kernel_name(LT_GEMM_AUTO));
+    cpu_set_threads(&cb->base, threads);
     *out = &cb->base;
     return LT_OK;
 }

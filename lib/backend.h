@@ -167,6 +167,10 @@ typedef struct lt_backend_ops {
     /* out[ooff] = number of non-finite (NaN or inf) elements in x[xoff..xoff+n), as float. */
     lt_status (*count_nonfinite)(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
                                  lt_buf *out, size_t ooff);
+
+    /* --- optional slots (NULL when a backend has nothing to do) --- */
+    /* Sets the number of host threads the backend computes with (<= 0: all). */
+    void (*set_threads)(lt_backend *be, int threads);
 } lt_backend_ops;
 
 /* Common head of every backend instance: a backend's own struct starts with this. */

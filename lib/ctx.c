@@ -51,7 +51,11 @@ const char *lt_status_name(lt_status s)
 const char *lt_ctx_error(const lt_ctx *ctx) { return ctx ? ctx->error : "no context"; }
 const char *lt_ctx_backend(const lt_ctx *ctx) { return ctx->be->ops->name; }
 const char *lt_ctx_device(const lt_ctx *ctx) { return ctx->be->device_name; }
-void lt_ctx_set_threads(lt_ctx *ctx, int threads) { ctx->threads = threads; }
+void lt_ctx_set_threads(lt_ctx *ctx, int threads)
+{
+    ctx->threads = threads;
+    if (ctx->be->ops->set_threads) ctx->be->ops->set_threads(ctx->be, threads);
+}
 
 /* Parses "opencl:N"; returns N, -1 for plain "opencl", -2 for anything else. */
 static int parse_opencl_index(const char *dev)

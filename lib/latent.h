@@ -55,7 +55,7 @@ const char *lt_ctx_error(const lt_ctx *ctx);
 const char *lt_ctx_backend(const lt_ctx *ctx);
 /* Human-readable device description. */
 const char *lt_ctx_device(const lt_ctx *ctx);
-/* Sets the context's CPU threads (CPU backend and host work); <= 0: all cores. */
+/* Sets the threads the CPU backend computes with; <= 0: all cores (OpenCL: no effect). */
 void lt_ctx_set_threads(lt_ctx *ctx, int threads);
 /* Prints the backends and OpenCL devices (name, memory, compute units) to f. */
 void lt_print_devices(FILE *f);
