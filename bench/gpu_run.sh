@@ -1,0 +1,32 @@
+#!/bin/sh
+# Everything the GPU machine is for, in one command (the device tool allows few calls):
+# proves the OpenCL backend on the real GPU, then measures latent against PyTorch in the
+# same run. Prepare on a Debian machine (see ../shared/GPU.md):
+#   meson setup build-gpu --buildtype=release && meson compile -C build-gpu
+#   ../shared/gpu/prepare.sh
+# then, on the device, carrying .gpu and build-gpu:
+#   . .gpu/env.sh; sh bench/gpu_run.sh build-gpu
+set -u
+build=${1:-build-gpu}
+latent=$PWD/$build/apps/latent
+secs=${SECS:-5}
+echo "== devices"; "$latent" devices
+echo "== op-by-op parity and model tests on the GPU (OpenCL device 0 is the GPU)"
+(cd "$build/tests" && ./test_backend_ops | tail -n 3 && LATENT_DEVICE=opencl:0 ./test_model | tail -n 1 &&
+  LATENT_DEVICE=opencl:0 ./test_modelfile | tail -n 1 && LATENT_DEVICE=opencl:0 ./test_train | tail -n 2)
+echo "== speed: mlp-ae training, OpenCL vs PyTorch eager CUDA, same run"
+for batch in 32 256; do
+  "$latent" bench --arch mlp-ae --batch "$batch" --device opencl:0 --seconds "$secs" --quiet
+  python3 bench/pytorch_ref.py bench --arch mlp-ae --batch "$batch" --device cuda --seconds "$secs"
+done
+echo "== speed: CPU fallback vs PyTorch CPU, 2 threads each"
+for batch in 32 256; do
+  "$latent" bench --arch mlp-ae --batch "$batch" --device cpu --threads 2 --seconds "$secs" --quiet
+  OMP_NUM_THREADS=2 python3 bench/pytorch_ref.py bench --arch mlp-ae --batch "$batch" --device cpu --threads 2 --seconds "$secs"
+done
+echo "== quality: the recipe (Adam 1e-3, batch 256, 5 epochs), latent on OpenCL, PyTorch on CUDA"
+for seed in 1 2 3; do
+  "$latent" train --arch mlp-ae --epochs 5 --batch 256 --optimizer adam --lr 1e-3 --device opencl:0 \
+    --seed "$seed" --quiet --out "/tmp/mlp-$seed.lt"
+  python3 bench/pytorch_ref.py quality --arch mlp-ae --epochs 5 --batch 256 --device cuda --seed "$seed" 2>/dev/null
+done
