@@ -172,12 +172,17 @@ lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
     if (nsec == 3) put_section(&file, "OPTS", opts.p, opts.n);
     if (file.oom || arch.oom || wts.oom || opts.oom) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
 
-    /* Temporary file in the target's folder, so the rename is atomic. */
+    /* Temporary file in the target's folder, so the rename is atomic; created with mode
+     * 0666 so the user's umask applies, as for any file they write (mkstemp gives 0600). */
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
+    char *tmp = malloc(plen + 48);
     if (!tmp) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = -1;
+    for (unsigned attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        snprintf(tmp, plen + 48, "%s.tmp.%ld.%u", path, (long)getpid(), attempt);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0) {
         st = lt_set_error(ctx, LT_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
         free(tmp);
