@@ -71,6 +71,42 @@ typedef struct lt_backend_optim_hyper {
     float epsilon;  /* RMSprop and Adam                                    */
 } lt_backend_optim_hyper;
 
+/* Geometry of one 2-D convolution over a batch of channels-last (NHWC) images:
+ *   y[n, oy, ox, f] = sum over ky, kx, c of
+ *       x[n, oy*stride_h - pad_top + ky*dil_h, ox*stride_w - pad_left + kx*dil_w, c]
+ *       * w[ky, kx, c, f]
+ * with x taken as 0 outside the image. w is laid out (k_h, k_w, in_c, out_c), Keras's
+ * Conv2D kernel shape. The caller computes out_h, out_w (and so the padding mode); the
+ * ops trust nothing else: every size must be >= 1 and pads >= 0. Conv2DTranspose is the
+ * same geometry read backwards: its forward pass is conv2d_backward_data, its backward
+ * pass conv2d_forward, its kernel gradient conv2d_backward_filter with x and dy swapped
+ * (Keras's Conv2DTranspose kernel (k_h, k_w, filters, in_channels) is exactly w here). */
+typedef struct lt_conv_geom {
+    int batch;                  /* images                                  */
+    int in_h, in_w, in_c;       /* input image                             */
+    int out_h, out_w, out_c;    /* output image                            */
+    int k_h, k_w;               /* kernel                                  */
+    int stride_h, stride_w;     /* >= 1                                    */
+    int dil_h, dil_w;           /* dilation, >= 1                          */
+    int pad_top, pad_left;      /* zero padding before the first row/col   */
+} lt_conv_geom;
+
+/* Geometry of 2-D max pooling or up-sampling over NHWC images (channels untouched). */
+typedef struct lt_pool_geom {
+    int batch, in_h, in_w, c;   /* input                                   */
+    int out_h, out_w;           /* output                                  */
+    int k_h, k_w;               /* pool window, or up-sampling factors     */
+    int stride_h, stride_w;     /* pooling strides (>= 1)                  */
+    int pad_top, pad_left;      /* pooling padding ('same'); padded cells never win */
+} lt_pool_geom;
+
+/* Up-sampling interpolation. */
+typedef enum lt_backend_interp {
+    LT_INTERP_NEAREST = 0,  /* y[oy, ox] = x[oy / k_h, ox / k_w]                              */
+    LT_INTERP_BILINEAR      /* half-pixel centres, as Keras/TF resize with align_corners=False:
+                               source coordinate s = (o + 0.5) / k - 0.5, clamped to [0, in-1] */
+} lt_backend_interp;
+
 /* The vtable. Every slot is required unless marked optional. */
 typedef struct lt_backend_ops {
     const char *name; /* "cpu" or "opencl" */
@@ -167,6 +203,31 @@ typedef struct lt_backend_ops {
     /* out[ooff] = number of non-finite (NaN or inf) elements in x[xoff..xoff+n), as float. */
     lt_status (*count_nonfinite)(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
                                  lt_buf *out, size_t ooff);
+
+    /* --- convolutions, pooling, up-sampling (NHWC) --- */
+    /* y (batch*out_h*out_w*out_c) = conv(x, w) as lt_conv_geom says; y is overwritten. */
+    lt_status (*conv2d_forward)(lt_backend *be, const lt_conv_geom *g, const lt_buf *x, size_t xoff,
+                                const lt_buf *w, size_t woff, lt_buf *y, size_t yoff);
+    /* dx (batch*in_h*in_w*in_c) = d(sum dy*y)/dx: the transposed convolution of dy;
+     * dx is overwritten (input cells no output reads get 0). */
+    lt_status (*conv2d_backward_data)(lt_backend *be, const lt_conv_geom *g, const lt_buf *dy, size_t dyoff,
+                                      const lt_buf *w, size_t woff, lt_buf *dx, size_t dxoff);
+    /* dw (k_h*k_w*in_c*out_c) = d(sum dy*y)/dw summed over the batch; dw is overwritten. */
+    lt_status (*conv2d_backward_filter)(lt_backend *be, const lt_conv_geom *g, const lt_buf *x, size_t xoff,
+                                        const lt_buf *dy, size_t dyoff, lt_buf *dw, size_t dwoff);
+    /* Max pooling: y = max over each window; argmax (uint32, same size as y) records the
+     * flat input index (within the image: (iy*in_w + ix)*c + ch) of the first maximum. */
+    lt_status (*maxpool_forward)(lt_backend *be, const lt_pool_geom *g, const lt_buf *x, size_t xoff,
+                                 lt_buf *y, size_t yoff, lt_buf *argmax, size_t aoff);
+    /* dx = 0, then dx[argmax] += dy for every output cell; dx is overwritten. */
+    lt_status (*maxpool_backward)(lt_backend *be, const lt_pool_geom *g, const lt_buf *dy, size_t dyoff,
+                                  const lt_buf *argmax, size_t aoff, lt_buf *dx, size_t dxoff);
+    /* Up-sampling by integer factors (k_h, k_w): out = in * k; y is overwritten. */
+    lt_status (*upsample_forward)(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
+                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
+    /* dx = the adjoint of upsample_forward applied to dy; dx is overwritten. */
+    lt_status (*upsample_backward)(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
+                                   const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
 
     /* --- optional slots (NULL when a backend has nothing to do) --- */
     /* Sets the number of host threads the backend computes with (<= 0: all). */
