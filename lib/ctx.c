@@ -49,10 +49,11 @@ const char *lt_status_name(lt_status s)
 }
 
 const char *lt_ctx_error(const lt_ctx *ctx) { return ctx ? ctx->error : "no context"; }
-const char *lt_ctx_backend(const lt_ctx *ctx) { return ctx->be->ops->name; }
-const char *lt_ctx_device(const lt_ctx *ctx) { return ctx->be->device_name; }
+const char *lt_ctx_backend(const lt_ctx *ctx) { return ctx ? ctx->be->ops->name : ""; }
+const char *lt_ctx_device(const lt_ctx *ctx) { return ctx ? ctx->be->device_name : ""; }
 void lt_ctx_set_threads(lt_ctx *ctx, int threads)
 {
+    if (!ctx) return;
     ctx->threads = threads;
     if (ctx->be->ops->set_threads) ctx->be->ops->set_threads(ctx->be, threads);
 }
@@ -124,6 +125,7 @@ void lt_print_devices(FILE *f)
 {
     char err[256];
     lt_backend *cpu = NULL;
+    if (!f) f = stdout;
     if (lt_cpu_backend_open(&cpu, 0, err, sizeof err) == LT_OK) {
         fprintf(f, "cpu        %s\n", cpu->device_name);
         cpu->ops->destroy(cpu);

@@ -40,6 +40,8 @@ static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_datas
     if (x->n > UINT32_MAX) return lt_set_error(ctx, LT_ERR_ARG, "too many samples (%zu)", x->n);
     if (o->epochs < 1 || o->epochs > 1000000) return lt_set_error(ctx, LT_ERR_ARG, "epochs must be in 1..1000000, got %d", o->epochs);
     if (o->batch < 1 || o->batch > (1 << 20)) return lt_set_error(ctx, LT_ERR_ARG, "batch must be in 1..1048576, got %d", o->batch);
+    if (!isfinite(o->min_delta)) return lt_set_error(ctx, LT_ERR_ARG, "min_delta must be a finite number");
+    if (x->n == 0) return lt_set_error(ctx, LT_ERR_ARG, "no samples to train on");
     if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
         return lt_set_error(ctx, LT_ERR_ARG, "validation split must be in [0, 1), got %g", (double)o->validation_split);
     if (o->patience < 0) return lt_set_error(ctx, LT_ERR_ARG, "patience must be >= 0, got %d", o->patience);
@@ -65,20 +67,27 @@ static void fit_bufs_free(lt_backend *be, fit_bufs *b)
     be->ops->buf_free(be, b->best);
 }
 
-/* Reads loss slots [from, to) and adds their means to *sum; names the first non-finite. */
-static lt_status read_losses(lt_model *m, size_t from, size_t to, const size_t *rows, int epoch, double *sum, float *tmp)
+/* Reads loss slots [from, to) (each a step's summed loss) and adds them to *sum;
+ * names the first non-finite step. */
+static lt_status read_losses(lt_model *m, size_t from, size_t to, int epoch, double *sum, float *tmp)
 {
     if (to <= from) return LT_OK;
     lt_status st = LT_BE(m)->ops->download(LT_BE(m), m->ws.loss, from, tmp, to - from);
     if (st != LT_OK) return lt_from_backend(m->ctx, st);
     for (size_t s = from; s < to; s++) {
-        double v = (double)tmp[s - from] * (double)lt_loss_scale(m->train.loss, rows[s], (size_t)m->out_dim);
+        double v = (double)tmp[s - from];
         if (!isfinite(v))
             return lt_set_error(m->ctx, LT_ERR_NONFINITE, "%s: the loss became %s at epoch %d, step %zu; training stopped "
                                 "(try a lower learning rate)", m->name, isnan(v) ? "NaN" : "infinite", epoch, s + 1);
         *sum += v;
     }
     return LT_OK;
+}
+
+/* Mean loss per sample (and per column, except for CCE) of a summed loss over rows. */
+static double mean_loss(const lt_model *m, double sum, size_t rows)
+{
+    return sum / (m->train.loss == LT_LOSS_CCE ? (double)rows : (double)rows * (double)m->out_dim);
 }
 
 /* Mean validation loss over rows [start, start+n) of the device data. */
@@ -104,7 +113,7 @@ static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n
     double total = 0;
     for (size_t c = 0; c < nch; c++) total += tmp[c];
     free(tmp);
-    *out = total / (m->train.loss == LT_LOSS_CCE ? (double)n : (double)n * (double)od);
+    *out = mean_loss(m, total, n);
     return st;
 }
 
@@ -121,7 +130,8 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     lt_status st = check_fit_args(m, x, y, &o);
     if (st != LT_OK) return st;
 
-    size_t n = x->n, n_val = (size_t)((double)n * (double)o.validation_split), n_train = n - n_val;
+    /* As Keras splits: the first floor(n * (1 - split)) samples train, the rest validate. */
+    size_t n = x->n, n_train = (size_t)((double)n * (1.0 - (double)o.validation_split)), n_val = n - n_train;
     if (n_train == 0) return lt_set_error(ctx, LT_ERR_ARG, "no training samples left after the validation split");
     size_t batch = (size_t)o.batch < n_train ? (size_t)o.batch : n_train;
     size_t steps = (n_train + batch - 1) / batch;
@@ -147,6 +157,8 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     lt_progress prog;
     lt_progress_init(&prog, o.log, o.verbose, o.epochs, steps);
     uint64_t shuffle_key = o.seed ^ SHUFFLE_KEY, layer_key = o.seed ^ LAYER_KEY;
+    /* Shuffles continue across fit calls (and resumed models): keyed by the steps so far. */
+    uint64_t shuffle_base = m->train.steps;
     double t_start = lt_now(), best = INFINITY, loss = NAN, val_loss = NAN, train_secs = 0;
     size_t samples = 0;
     int since_best = 0, epoch;
@@ -154,7 +166,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     for (epoch = 1; epoch <= o.epochs; epoch++) {
         lt_progress_epoch_start(&prog);
         double t_epoch = lt_now(), t_read = t_epoch, sum = 0;
-        if (o.shuffle >= 0) shuffle(idx, n_train, shuffle_key, (uint64_t)epoch);
+        if (o.shuffle >= 0) shuffle(idx, n_train, shuffle_key, shuffle_base + (uint64_t)epoch);
         else for (size_t i = 0; i < n_train; i++) idx[i] = (uint32_t)i;
         st = lt_from_backend(ctx, be->ops->upload(be, b.idx, 0, idx, n_train));
         size_t read = 0;
@@ -166,19 +178,19 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
             if (st != LT_OK) break;
             double now = lt_now();
             if (prog.bar && now - t_read >= 0.1) {
-                st = read_losses(m, read, s + 1, rows, epoch, &sum, tmp);
+                st = read_losses(m, read, s + 1, epoch, &sum, tmp);
                 read = s + 1;
                 t_read = now;
                 double done = (double)(s + 1) * (double)batch;
-                lt_progress_step(&prog, epoch, s + 1, sum / (double)(s + 1), done / (now - t_epoch));
+                lt_progress_step(&prog, epoch, s + 1, mean_loss(m, sum, (s + 1) * batch), done / (now - t_epoch));
             }
         }
-        if (st == LT_OK) st = read_losses(m, read, steps, rows, epoch, &sum, tmp);
+        if (st == LT_OK) st = read_losses(m, read, steps, epoch, &sum, tmp);
         if (st != LT_OK) break;
         double secs = lt_now() - t_epoch;
         train_secs += secs;
         samples += n_train;
-        loss = sum / (double)steps;
+        loss = mean_loss(m, sum, n_train); /* weighted by batch size, as Keras reports it */
         if (n_val) {
             st = validate(m, &b, n_train, n_val, steps, y_is_x, &val_loss);
             if (st != LT_OK) break;
@@ -186,7 +198,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         lt_progress_epoch_end(&prog, epoch, loss, val_loss, (double)n_train / secs);
         if (o.patience) { /* early stopping on val_loss, or loss without validation */
             double watched = n_val ? val_loss : loss;
-            if (watched < best - (double)o.min_delta) {
+            if (watched < best - fabs((double)o.min_delta)) {
                 best = watched;
                 since_best = 0;
                 if (b.best && m->n_params) st = lt_from_backend(ctx, be->ops->copy(be, m->params, m->poff, b.best, 0, m->n_params));
@@ -234,9 +246,8 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
     int y_is_x = in == od && m->train.loss == LT_LOSS_MSE;
     fit_bufs b = {0};
     uint32_t *idx = malloc(pool * sizeof *idx);
-    size_t slots = 64, rows[64];
+    size_t slots = 64;
     float tmp[64];
-    for (size_t s = 0; s < slots; s++) rows[s] = B;
     lt_status st = idx ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     if (st == LT_OK) st = lt_workspace_reserve(m, B, slots);
     if (st == LT_OK) st = lt_from_backend(ctx, be->ops->buf_alloc(be, pool * in, &b.x));
@@ -253,13 +264,13 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
     size_t done = 0, read = 0;
     for (size_t s = 0; st == LT_OK; s++) {
         size_t slot = s % slots;
-        if (slot == 0 && s) { st = read_losses(m, read, slots, rows, 1, &sum, tmp); read = 0; }
+        if (slot == 0 && s) { st = read_losses(m, read, slots, 1, &sum, tmp); read = 0; }
         if (st == LT_OK) st = lt_from_backend(ctx, be->ops->gather_rows(be, B, in, b.x, 0, b.idx, (s % 8) * B, w->acts, 0));
         if (st == LT_OK && !y_is_x) st = lt_from_backend(ctx, be->ops->gather_rows(be, B, od, b.y, 0, b.idx, (s % 8) * B, w->target, 0));
         if (st == LT_OK) st = lt_train_step(m, B, y_is_x ? w->acts : w->target, 0, slot, 7);
         if (st != LT_OK) break;
         if (s == 2) { /* warm-up done (kernels compiled, caches filled): start the clock */
-            st = read_losses(m, read, slot + 1, rows, 1, &sum, tmp);
+            st = read_losses(m, read, slot + 1, 1, &sum, tmp);
             read = slot + 1;
             t0 = t_read = lt_now();
             continue;
@@ -268,7 +279,7 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
         done += B;
         double now = lt_now();
         if (now - t_read >= 0.1) {
-            st = read_losses(m, read, slot + 1, rows, 1, &sum, tmp);
+            st = read_losses(m, read, slot + 1, 1, &sum, tmp);
             read = slot + 1;
             t_read = now;
             if (now - t0 >= seconds) break;

@@ -173,7 +173,8 @@ void lt_layer_free(lt_layer *layer);
 
 /* A new empty sequential model named name (NULL: "sequential_N" style). */
 lt_status lt_sequential(lt_ctx *ctx, const char *name, lt_model **out);
-/* Appends a layer; the model takes it (also on failure). */
+/* Appends a layer; the model takes it (also on failure, except a layer already in a
+ * model, which is refused and stays where it is). */
 lt_status lt_add(lt_model *m, lt_layer *layer);
 /* Appends a nested model, as Sequential([enc, dec]); the outer model takes it, and
  * the inner handle stays usable (it shares the outer model's parameters) until the
@@ -182,6 +183,12 @@ lt_status lt_add_model(lt_model *m, lt_model *inner);
 /* Sets the input width, infers shapes, and allocates and initialises all parameters
  * in one device buffer (Glorot uniform from seed). Done once, on the outermost model. */
 lt_status lt_build(lt_model *m, int input_dim, uint64_t seed);
+/* lt_build for an input of rank 1 to 3 (Keras's input_shape, e.g. {28, 28, 1} for
+ * channels-last images). */
+lt_status lt_build_shape(lt_model *m, int rank, const int *dims, uint64_t seed);
+/* Per-sample input and output shapes: fill dims (3 ints), return the rank (0 before build). */
+int lt_input_shape(const lt_model *m, int dims[3]);
+int lt_output_shape(const lt_model *m, int dims[3]);
 /* Chooses the loss and optimizer for training. */
 lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt);
 /* The loss chosen by lt_compile (or read from a model file); LT_LOSS_MSE before. */
@@ -237,7 +244,8 @@ lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, flo
 /* Runs the model (inference mode) on n rows of x, writing n x output_dim floats. */
 lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out);
 /* Times training steps at a batch size on synthetic data for at least `seconds`,
- * after a warm-up; reports samples per second. */
+ * after a warm-up; reports samples per second. It really trains m (on random data):
+ * benchmark a throwaway model. */
 lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples_per_s);
 
 /* Saves architecture, weights and (with_optimizer) optimizer state, atomically:

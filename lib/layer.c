@@ -15,7 +15,7 @@ const char *lt_act_name(lt_act act)
 
 int lt_act_parse(const char *name, lt_act *act)
 {
-    if (!name) return -1;
+    if (!name || !act) return -1;
     for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++)
         if (strcmp(name, act_names[i]) == 0) { *act = (lt_act)i; return 0; }
     if (strcmp(name, "none") == 0) { *act = LT_LINEAR; return 0; }
@@ -69,4 +69,26 @@ lt_status lt_layer_set_alpha(lt_layer *layer, float alpha)
     lt_dense_set_alpha(layer, alpha);
     lt_activation_set_alpha(layer, alpha);
     return LT_OK;
+}
+
+size_t lt_shape_size(const lt_shape *s)
+{
+    size_t n = 1;
+    for (int i = 0; i < s->rank; i++) n *= (size_t)s->d[i];
+    return n;
+}
+
+void lt_shape_format(const lt_shape *s, char *buf, size_t len)
+{
+    int o = snprintf(buf, len, "(None");
+    for (int i = 0; i < s->rank && o > 0 && (size_t)o < len; i++) o += snprintf(buf + o, len - (size_t)o, ", %d", s->d[i]);
+    if (o > 0 && (size_t)o < len) snprintf(buf + o, len - (size_t)o, ")");
+}
+
+int lt_shape_check(const lt_shape *s)
+{
+    if (s->rank < 1 || s->rank > 3) return -1;
+    for (int i = 0; i < s->rank; i++)
+        if (s->d[i] < 1 || s->d[i] > (1 << 24)) return -1;
+    return lt_shape_size(s) <= ((size_t)1 << 30) ? 0 : -1;
 }

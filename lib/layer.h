@@ -5,6 +5,19 @@
 
 #include "internal.h"
 
+/* A per-sample shape (the batch dimension excluded), as Keras prints it after "None". */
+typedef struct lt_shape {
+    int rank;  /* 1 (features) to 3 (height, width, channels) */
+    int d[3];  /* sizes, each >= 1                             */
+} lt_shape;
+
+/* Elements in a shape. */
+size_t lt_shape_size(const lt_shape *s);
+/* Formats a shape as Keras does: "(None, 26, 26, 16)". */
+void lt_shape_format(const lt_shape *s, char *buf, size_t len);
+/* Checks a shape (rank 1..3, sizes 1..2^24, size <= 2^30); 0 when good. */
+int lt_shape_check(const lt_shape *s);
+
 /* Where a layer's parameters and their gradients live: a slice of the model's one
  * parameter buffer and of its one gradient buffer. */
 typedef struct lt_param_slot {
@@ -37,8 +50,9 @@ const char *lt_kv_get(const lt_kv *kv, const char *key);
 typedef struct lt_layer_ops {
     const char *type;        /* Keras class name, e.g. "Dense"                       */
     const char *file_tag;    /* name in model files and auto names, e.g. "dense"     */
-    /* Sets out_dim from in_dim and n_params; LT_ERR_SHAPE with a message if it cannot. */
-    lt_status (*build)(lt_layer *l, lt_ctx *ctx, int in_dim);
+    /* Sets out_shape, n_params and ws_floats from the input shape; LT_ERR_SHAPE with a
+     * message naming the layer if it cannot. */
+    lt_status (*build)(lt_layer *l, lt_ctx *ctx, const lt_shape *in);
     /* Initialises the parameters (Keras defaults) from the Philox stream (seed, counter). */
     lt_status (*init)(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter);
     /* y = layer(x) for batch rows (x: batch*in_dim, y: batch*out_dim). */
@@ -59,7 +73,9 @@ typedef struct lt_layer_ops {
 struct lt_layer {
     const lt_layer_ops *ops; /* the type                                      */
     char name[64];           /* Keras-style name, e.g. "dense_3"              */
-    int in_dim, out_dim;     /* widths per sample, set by build               */
+    lt_shape in_shape;       /* per-sample input shape, set by the model      */
+    lt_shape out_shape;      /* per-sample output shape, set by build         */
+    int in_dim, out_dim;     /* elements per sample of each, set by the model */
     size_t n_params;         /* parameters, set by build                      */
     size_t ws_floats;        /* workspace floats per sample, set by build     */
     lt_param_slot slot;      /* where the parameters live, set by the model   */

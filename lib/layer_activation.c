@@ -11,10 +11,9 @@ typedef struct activation_layer {
 } activation_layer;
 
 /* Same width out as in. */
-static lt_status activation_build(lt_layer *l, lt_ctx *ctx, int in_dim)
+static lt_status activation_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 {
-    if (in_dim <= 0) return lt_set_error(ctx, LT_ERR_SHAPE, "%s: input width %d", l->name, in_dim);
-    l->in_dim = l->out_dim = in_dim;
+    l->out_shape = *in;
     l->n_params = 0;
     l->ws_floats = 0;
     return LT_OK;

@@ -13,14 +13,17 @@ typedef struct dense_layer {
     float alpha; /* leaky slope/elu alpha */
 } dense_layer;
 
-/* Infers the output width; W and b make in*units + units parameters. */
-static lt_status dense_build(lt_layer *l, lt_ctx *ctx, int in_dim)
+/* Width of the last axis, the one Dense acts on. */
+static size_t last_axis(const lt_shape *s) { return (size_t)s->d[s->rank - 1]; }
+
+/* As Keras, Dense acts on the last axis: (..., k) -> (..., units), k*units + units
+ * parameters; leading axes are batch-like rows. */
+static lt_status dense_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 {
     dense_layer *d = (dense_layer *)l;
-    if (in_dim <= 0) return lt_set_error(ctx, LT_ERR_SHAPE, "%s: input width %d", l->name, in_dim);
-    l->in_dim = in_dim;
-    l->out_dim = d->units;
-    l->n_params = (size_t)in_dim * (size_t)d->units + (size_t)d->units;
+    l->out_shape = *in;
+    l->out_shape.d[in->rank - 1] = d->units;
+    l->n_params = last_axis(in) * (size_t)d->units + (size_t)d->units;
     l->ws_floats = 0;
     return LT_OK;
 }
@@ -28,11 +31,11 @@ static lt_status dense_build(lt_layer *l, lt_ctx *ctx, int in_dim)
 /* Glorot uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)); zero bias. */
 static lt_status dense_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
 {
-    size_t nw = (size_t)l->in_dim * (size_t)l->out_dim;
-    float limit = sqrtf(6.0f / (float)(l->in_dim + l->out_dim));
+    size_t fan_in = last_axis(&l->in_shape), fan_out = last_axis(&l->out_shape), nw = fan_in * fan_out;
+    float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
     lt_status st = be->ops->random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit, seed, counter);
     if (st != LT_OK) return st;
-    return be->ops->fill(be, l->slot.params, l->slot.off + nw, (size_t)l->out_dim, 0.0f);
+    return be->ops->fill(be, l->slot.params, l->slot.off + nw, fan_out, 0.0f);
 }
 
 /* One GEMM, then bias and activation fused in one op. */
@@ -41,7 +44,8 @@ static lt_status dense_forward(lt_layer *l, const lt_pass *p, size_t batch,
 {
     dense_layer *d = (dense_layer *)l;
     lt_backend *be = p->be;
-    size_t in = (size_t)l->in_dim, out = (size_t)l->out_dim;
+    size_t in = last_axis(&l->in_shape), out = (size_t)d->units;
+    batch *= (size_t)l->in_dim / in; /* rows: every position of the leading axes */
     lt_status st = be->ops->gemm(be, 0, 0, batch, out, in, 1.0f, x, xoff, in,
                                  l->slot.params, l->slot.off, out, 0.0f, y, yoff, out);
     if (st != LT_OK) return st;
@@ -56,7 +60,8 @@ static lt_status dense_backward(lt_layer *l, const lt_pass *p, size_t batch,
 {
     dense_layer *d = (dense_layer *)l;
     lt_backend *be = p->be;
-    size_t in = (size_t)l->in_dim, out = (size_t)l->out_dim;
+    size_t in = last_axis(&l->in_shape), out = (size_t)d->units;
+    batch *= (size_t)l->in_dim / in;
     lt_status st = LT_OK;
     if (d->act != LT_LINEAR)
         st = be->ops->act_backward(be, batch, out, lt_act_to_backend(d->act), d->alpha, y, yoff, dy, dyoff, dy, dyoff);

@@ -12,12 +12,11 @@ typedef struct dropout_layer {
 } dropout_layer;
 
 /* Same width; one mask float per element. */
-static lt_status dropout_build(lt_layer *l, lt_ctx *ctx, int in_dim)
+static lt_status dropout_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 {
-    if (in_dim <= 0) return lt_set_error(ctx, LT_ERR_SHAPE, "%s: input width %d", l->name, in_dim);
-    l->in_dim = l->out_dim = in_dim;
+    l->out_shape = *in;
     l->n_params = 0;
-    l->ws_floats = (size_t)in_dim;
+    l->ws_floats = lt_shape_size(in);
     return LT_OK;
 }
 

@@ -2,6 +2,7 @@
  * accessors and freeing. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include "model.h"
 
@@ -21,10 +22,35 @@ void lt_name_layer(lt_ctx *ctx, lt_layer *l)
     snprintf(l->name, sizeof l->name, "%s", tag);
 }
 
+/* Model names go into model files as single words: letters, digits, '_', '-', '.'. */
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= 64) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.')) return 0;
+    return 1;
+}
+
+/* Depth of nesting below m (a model with only layers: 1). */
+static int nesting_depth(const lt_model *m)
+{
+    int d = 0;
+    for (int i = 0; i < m->n_items; i++)
+        if (m->items[i].model) {
+            int k = nesting_depth(m->items[i].model);
+            if (k > d) d = k;
+        }
+    return d + 1;
+}
+
 lt_status lt_sequential(lt_ctx *ctx, const char *name, lt_model **out)
 {
+    if (!ctx) return LT_ERR_ARG;
     if (!out) return lt_set_error(ctx, LT_ERR_ARG, "lt_sequential: out is NULL");
     *out = NULL;
+    if (name && *name && !valid_name(name))
+        return lt_set_error(ctx, LT_ERR_ARG, "model name '%.64s' must be 1-63 letters, digits, '_', '-' or '.'", name);
     lt_model *m = calloc(1, sizeof *m);
     if (!m) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     m->ctx = ctx;
@@ -54,6 +80,8 @@ lt_status lt_add(lt_model *m, lt_layer *layer)
 {
     if (!m) { lt_layer_free(layer); return LT_ERR_ARG; }
     if (!layer) return lt_set_error(m->ctx, LT_ERR_ARG, "%s: layer is NULL (bad layer settings or out of memory)", m->name);
+    if (layer->name[0]) /* named layers already belong to a model: adding again would free twice */
+        return lt_set_error(m->ctx, LT_ERR_ARG, "%s: layer '%s' is already in a model", m->name, layer->name);
     if (m->built) { lt_layer_free(layer); return lt_set_error(m->ctx, LT_ERR_ARG, "%s: cannot add layers after build", m->name); }
     lt_name_layer(m->ctx, layer);
     lt_item it = {layer, NULL};
@@ -67,6 +95,12 @@ lt_status lt_add_model(lt_model *m, lt_model *inner)
     if (!m || !inner) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_add_model: inner model is NULL") : LT_ERR_ARG;
     if (inner == m || inner->parent || inner->built || m->built)
         return lt_set_error(m->ctx, LT_ERR_ARG, "%s: cannot nest '%s' (already nested, built, or itself)", m->name, inner->name);
+    for (const lt_model *a = m; a; a = a->parent)
+        if (a == inner) return lt_set_error(m->ctx, LT_ERR_ARG, "%s: nesting '%s' would make a cycle", m->name, inner->name);
+    int depth = 0;
+    for (const lt_model *a = m; a; a = a->parent) depth++;
+    if (depth + nesting_depth(inner) > LT_MAX_NESTING)
+        return lt_set_error(m->ctx, LT_ERR_ARG, "%s: models nest at most %d deep", m->name, LT_MAX_NESTING);
     if (inner->ctx != m->ctx)
         return lt_set_error(m->ctx, LT_ERR_ARG, "%s: '%s' belongs to another context", m->name, inner->name);
     lt_item it = {NULL, inner};
@@ -83,85 +117,144 @@ static int count_layers(const lt_model *m)
     return n;
 }
 
-/* Infers shapes depth first, assigning each model its flat layer list and each layer its
+/* Marks m and its nested models built or not. */
+static void set_built(lt_model *m, int built)
+{
+    m->built = built;
+    for (int i = 0; i < m->n_items; i++)
+        if (m->items[i].model) set_built(m->items[i].model, built);
+}
+
+/* Infers shapes depth first, giving each model its flat layer list and each layer its
  * parameter slot (offsets in the outermost buffers, contiguous per model). */
-static lt_status build_rec(lt_model *m, int in_dim, size_t *param_off, lt_buf *params, lt_buf *grads, int shapes_only)
+static lt_status build_rec(lt_model *m, const lt_shape *in, size_t *param_off, lt_buf *params, lt_buf *grads)
 {
     lt_ctx *ctx = m->ctx;
     int n = count_layers(m);
     if (n == 0) return lt_set_error(ctx, LT_ERR_ARG, "model '%s' has no layers", m->name);
-    if (!m->flat) {
-        m->flat = calloc((size_t)n, sizeof *m->flat);
-        if (!m->flat) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-    }
+    free(m->flat); /* layers may have been added since an earlier, failed build */
+    m->flat = calloc((size_t)n, sizeof *m->flat);
+    if (!m->flat) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     m->n_flat = 0;
-    m->in_dim = in_dim;
+    m->in_shape = *in;
     m->poff = *param_off;
     m->params = params;
     m->grads = grads;
-    int dim = in_dim;
+    lt_shape shape = *in;
     for (int i = 0; i < m->n_items; i++) {
         lt_item *it = &m->items[i];
         if (it->layer) {
             lt_layer *l = it->layer;
-            lt_status st = l->ops->build(l, ctx, dim);
+            l->in_shape = shape;
+            lt_status st = l->ops->build(l, ctx, &shape);
             if (st != LT_OK) return st;
+            if (lt_shape_check(&l->out_shape) != 0) {
+                char buf[64];
+                lt_shape_format(&l->out_shape, buf, sizeof buf);
+                return lt_set_error(ctx, LT_ERR_SHAPE, "%s: output shape %s is empty or too large", l->name, buf);
+            }
+            l->in_dim = (int)lt_shape_size(&l->in_shape);
+            l->out_dim = (int)lt_shape_size(&l->out_shape);
             l->slot.params = params;
             l->slot.grads = grads;
             l->slot.off = *param_off;
+            if (l->n_params > ((size_t)1 << 32) || *param_off + l->n_params > ((size_t)1 << 32))
+                return lt_set_error(ctx, LT_ERR_SHAPE, "%s: more than 2^32 parameters in the model", l->name);
             *param_off += l->n_params;
             m->flat[m->n_flat++] = l;
-            dim = l->out_dim;
+            shape = l->out_shape;
         } else {
-            lt_status st = build_rec(it->model, dim, param_off, params, grads, shapes_only);
+            lt_status st = build_rec(it->model, &shape, param_off, params, grads);
             if (st != LT_OK) return st;
             for (int k = 0; k < it->model->n_flat; k++) m->flat[m->n_flat++] = it->model->flat[k];
-            dim = it->model->out_dim;
+            shape = it->model->out_shape;
         }
     }
-    m->out_dim = dim;
+    m->out_shape = shape;
+    m->in_dim = (int)lt_shape_size(&m->in_shape);
+    m->out_dim = (int)lt_shape_size(&m->out_shape);
     m->n_params = *param_off - m->poff;
-    m->built = !shapes_only;
-    for (int i = 0; i < m->n_items && !shapes_only; i++)
-        if (m->items[i].model) m->items[i].model->built = 1;
     return LT_OK;
 }
 
-lt_status lt_build(lt_model *m, int input_dim, uint64_t seed)
+lt_status lt_build_shapes_only(lt_model *m, const lt_shape *in)
+{
+    size_t total = 0;
+    if (lt_shape_check(in) != 0) return lt_set_error(m->ctx, LT_ERR_SHAPE, "%s: bad input shape", m->name);
+    return build_rec(m, in, &total, NULL, NULL);
+}
+
+lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, int init)
 {
     if (!m) return LT_ERR_ARG;
     lt_ctx *ctx = m->ctx;
     lt_backend *be = ctx->be;
     if (m->parent) return lt_set_error(ctx, LT_ERR_ARG, "%s: build the outermost model ('%s'), not a nested one", m->name, m->parent->name);
     if (m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: already built", m->name);
-    if (input_dim <= 0 || input_dim > (1 << 26)) return lt_set_error(ctx, LT_ERR_SHAPE, "%s: input width %d out of range", m->name, input_dim);
     /* First pass: shapes and parameter count; then allocate and assign for real. */
-    size_t total = 0;
-    lt_status st = build_rec(m, input_dim, &total, NULL, NULL, 1);
+    lt_status st = lt_build_shapes_only(m, in);
     if (st != LT_OK) return st;
+    size_t total = m->n_params;
     lt_buf *params = NULL, *grads = NULL;
-    size_t nalloc = total ? total : 1;
-    st = be->ops->buf_alloc(be, nalloc, &params);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, nalloc, &grads);
+    st = be->ops->buf_alloc(be, total ? total : 1, &params);
+    if (st == LT_OK) st = be->ops->buf_alloc(be, total ? total : 1, &grads);
     if (st != LT_OK) {
         be->ops->buf_free(be, params);
         lt_from_backend(ctx, st);
         return lt_set_error(ctx, st, "%s: cannot allocate %zu parameters: %s", m->name, total, be->error);
     }
     total = 0;
-    st = build_rec(m, input_dim, &total, params, grads, 0);
+    st = build_rec(m, in, &total, params, grads);
     m->seed = seed;
     /* Layer i draws its initial weights from counter region i << 40 of the seed's stream. */
-    for (int i = 0; st == LT_OK && i < m->n_flat; i++) {
+    for (int i = 0; st == LT_OK && init && i < m->n_flat; i++) {
         lt_layer *l = m->flat[i];
         if (l->n_params) st = lt_from_backend(ctx, l->ops->init(l, be, seed, (uint64_t)i << 40));
     }
     if (st == LT_OK && total) st = lt_from_backend(ctx, be->ops->fill(be, grads, 0, total, 0.0f));
     if (st != LT_OK) {
-        m->built = 0;
+        be->ops->buf_free(be, params);
+        be->ops->buf_free(be, grads);
+        size_t zero = 0;
+        build_rec(m, in, &zero, NULL, NULL); /* no slot keeps pointing at the freed buffers */
         return st;
     }
+    set_built(m, 1);
     return LT_OK;
+}
+
+lt_status lt_build(lt_model *m, int input_dim, uint64_t seed)
+{
+    lt_shape in = {1, {input_dim, 0, 0}};
+    return lt_build_shape(m, 1, &in.d[0], seed);
+}
+
+lt_status lt_build_shape(lt_model *m, int rank, const int *dims, uint64_t seed)
+{
+    if (!m) return LT_ERR_ARG;
+    if (rank < 1 || rank > 3 || !dims) return lt_set_error(m->ctx, LT_ERR_SHAPE, "%s: input rank %d (expected 1 to 3)", m->name, rank);
+    lt_shape in = {rank, {0, 0, 0}};
+    for (int i = 0; i < rank; i++) in.d[i] = dims[i];
+    if (lt_shape_check(&in) != 0) {
+        char buf[64];
+        lt_shape_format(&in, buf, sizeof buf);
+        return lt_set_error(m->ctx, LT_ERR_SHAPE, "%s: input shape %s out of range", m->name, buf);
+    }
+    return lt_build_from_shape(m, &in, seed, 1);
+}
+
+int lt_input_shape(const lt_model *m, int dims[3])
+{
+    if (!m || !m->built) return 0;
+    for (int i = 0; i < m->in_shape.rank; i++) dims[i] = m->in_shape.d[i];
+    return m->in_shape.rank;
+}
+
+int lt_output_shape(const lt_model *m, int dims[3])
+{
+    if (!m || !m->built) return 0;
+    for (int i = 0; i < m->out_shape.rank; i++) dims[i] = m->out_shape.d[i];
+    return m->out_shape.rank;
 }
 
 size_t lt_param_count(const lt_model *m)
@@ -212,21 +305,21 @@ lt_status lt_summary(const lt_model *m, FILE *f)
     const char *dbl = "=================================================================";
     fprintf(f, "Model: \"%s\"\n%s\n %-28s%-26s%-10s\n%s\n", m->name, rule, "Layer (type)", "Output Shape", "Param #", dbl);
     for (int i = 0; i < m->n_items; i++) {
-        char label[128], shape[32];
-        int out;
+        char label[128], shape[64];
+        const lt_shape *out;
         size_t np;
         if (m->items[i].layer) {
             const lt_layer *l = m->items[i].layer;
             snprintf(label, sizeof label, "%s (%s)", l->name, l->ops->type);
-            out = l->out_dim;
+            out = &l->out_shape;
             np = l->n_params;
         } else {
             const lt_model *s = m->items[i].model;
             snprintf(label, sizeof label, "%s (Sequential)", s->name);
-            out = s->out_dim;
+            out = &s->out_shape;
             np = s->n_params;
         }
-        snprintf(shape, sizeof shape, "(None, %d)", out);
+        lt_shape_format(out, shape, sizeof shape);
         fprintf(f, " %-28s%-26s%-10zu\n", label, shape, np);
         if (i + 1 < m->n_items) fprintf(f, "\n");
     }

@@ -4,6 +4,9 @@
 
 #include "layer.h"
 
+/* How deep models may nest (model files allow the same). */
+#define LT_MAX_NESTING 16
+
 /* One entry of a sequential model: a layer or a nested model (exactly one is set). */
 typedef struct lt_item {
     lt_layer *layer;
@@ -40,7 +43,9 @@ struct lt_model {
     int n_items, cap_items;
     lt_model *parent;       /* the model this one is nested in, or NULL           */
     int built;              /* shapes inferred and parameters allocated           */
-    int in_dim, out_dim;    /* widths per sample                                  */
+    lt_shape in_shape;      /* per-sample input shape                             */
+    lt_shape out_shape;     /* per-sample output shape                            */
+    int in_dim, out_dim;    /* elements per sample of each                        */
     lt_layer **flat;        /* every layer, depth first (n_flat)                  */
     int n_flat;
     size_t n_params;        /* parameters of this model (and its nested ones)     */
@@ -51,6 +56,11 @@ struct lt_model {
     lt_workspace ws;        /* device scratch                                     */
 };
 
+/* Infers shapes and the parameter count without allocating anything. */
+lt_status lt_build_shapes_only(lt_model *m, const lt_shape *in);
+/* Builds the outermost model for an input shape; init = 0 leaves the parameters
+ * uninitialised (the caller uploads them, as loading does). */
+lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, int init);
 /* Makes sure the workspace holds `batch` rows and `loss_slots` loss slots. */
 lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots);
 /* Runs the model on the rows already in acts[0]; the output lands in acts[n_flat]. */

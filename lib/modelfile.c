@@ -21,7 +21,7 @@
 #define MAGIC "LATENTMD"
 #define VERSION 1u
 #define MAX_ARCH_BYTES (1u << 20)
-#define MAX_DEPTH 16
+#define MAX_DEPTH LT_MAX_NESTING
 
 /* ---------------------------------------------------------------- writing */
 
@@ -112,7 +112,9 @@ static const char *const optim_names[] = {"sgd", "rmsprop", "adam"};
 static void write_arch(bytes *b, const lt_model *m)
 {
     char line[512];
-    int n = snprintf(line, sizeof line, "latent-arch 1\ninput %d\n", m->in_dim);
+    int n = snprintf(line, sizeof line, "latent-arch 1\ninput");
+    for (int i = 0; i < m->in_shape.rank; i++) n += snprintf(line + n, sizeof line - (size_t)n, " %d", m->in_shape.d[i]);
+    line[n++] = '\n';
     put(b, line, (size_t)n);
     write_model_text(b, m);
     if (m->train.compiled) {
@@ -237,12 +239,12 @@ static int parse_kv(char **save, lt_kv *kv)
 }
 
 /* Rebuilds the model tree from ARCH text; returns the outermost model. */
-static lt_status parse_arch(lt_ctx *ctx, const char *path, char *text, lt_model **out, int *input, lt_loss *loss, lt_optimizer *opt, int *has_train)
+static lt_status parse_arch(lt_ctx *ctx, const char *path, char *text, lt_model **out, lt_shape *input, lt_loss *loss, lt_optimizer *opt, int *has_train)
 {
     lt_model *stack[MAX_DEPTH], *root = NULL;
     int depth = 0, lineno = 0, closed = 0;
     char *save_line, *line;
-    *input = 0;
+    input->rank = 0;
     *has_train = 0;
     int have_loss = 0, have_opt = 0;
     lt_status st = LT_OK;
@@ -256,10 +258,14 @@ static lt_status parse_arch(lt_ctx *ctx, const char *path, char *text, lt_model 
             continue;
         }
         if (strcmp(word, "input") == 0) {
-            char *v = strtok_r(NULL, " \t", &save), *end;
-            long d = v ? strtol(v, &end, 10) : 0;
-            if (!v || *end || d <= 0 || d > (1 << 26)) { snprintf(err, sizeof err, "line %d: bad input width", lineno); break; }
-            *input = (int)d;
+            char *v, *end;
+            input->rank = 0;
+            while ((v = strtok_r(NULL, " \t", &save)) && input->rank < 4) {
+                long d = strtol(v, &end, 10);
+                if (*end || d <= 0 || d > (1 << 24) || input->rank == 3) { input->rank = -1; break; }
+                input->d[input->rank++] = (int)d;
+            }
+            if (lt_shape_check(input) != 0) { snprintf(err, sizeof err, "line %d: bad input shape", lineno); break; }
         } else if (strcmp(word, "model") == 0) {
             char *name = strtok_r(NULL, " \t", &save);
             if (!name || depth == MAX_DEPTH || closed) { snprintf(err, sizeof err, "line %d: bad model line", lineno); break; }
@@ -278,6 +284,7 @@ static lt_status parse_arch(lt_ctx *ctx, const char *path, char *text, lt_model 
             char lerr[200];
             lt_layer *l = lt_layer_from_config(tag, &kv, lerr, sizeof lerr);
             if (!l) { snprintf(err, sizeof err, "line %d: %s", lineno, lerr); break; }
+            if (strlen(name) >= sizeof l->name) { lt_layer_free(l); snprintf(err, sizeof err, "line %d: layer name too long", lineno); break; }
             if ((st = lt_add(stack[depth - 1], l)) != LT_OK) break;
             snprintf(l->name, sizeof l->name, "%s", name);
         } else if (strcmp(word, "loss") == 0) {
@@ -296,10 +303,13 @@ static lt_status parse_arch(lt_ctx *ctx, const char *path, char *text, lt_model 
             *opt = lt_optimizer_defaults((lt_optim_kind)k);
             float *fields[] = {&opt->lr, &opt->momentum, &opt->rho, &opt->beta1, &opt->beta2, &opt->epsilon};
             const char *names[] = {"lr", "momentum", "rho", "beta1", "beta2", "epsilon"};
+            int badnum = 0;
             for (int i = 0; i < 6; i++) {
                 const char *s = lt_kv_get(&kv, names[i]);
-                if (s) *fields[i] = strtof(s, NULL);
+                char *end;
+                if (s) { *fields[i] = strtof(s, &end); badnum |= *end != 0 || end == s; }
             }
+            if (badnum) { snprintf(err, sizeof err, "line %d: bad number in optimizer line", lineno); break; }
             const char *nv = lt_kv_get(&kv, "nesterov");
             opt->nesterov = nv && strcmp(nv, "1") == 0;
             have_opt = 1;
@@ -308,7 +318,7 @@ static lt_status parse_arch(lt_ctx *ctx, const char *path, char *text, lt_model 
             break;
         }
     }
-    if (st == LT_OK && !err[0] && (!root || depth != 0 || *input == 0))
+    if (st == LT_OK && !err[0] && (!root || depth != 0 || input->rank == 0))
         snprintf(err, sizeof err, "architecture is incomplete");
     if (st != LT_OK || err[0]) {
         lt_model_free(root);
@@ -381,20 +391,28 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
     if (st == LT_OK && pos != size) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: %llu unexpected bytes after the last section", path, (unsigned long long)(size - pos));
     if (st == LT_OK && (!sec[0] || !sec[1])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: missing architecture or weights section", path);
     fclose(f);
-    int input = 0, has_train = 0;
+    lt_shape input = {0, {0, 0, 0}};
+    int has_train = 0;
     lt_loss loss = LT_LOSS_MSE;
     lt_optimizer opt = lt_optimizer_defaults(LT_ADAM);
     if (st == LT_OK && memchr(sec[0], 0, seclen[0])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: architecture text contains a NUL byte", path);
     if (st == LT_OK) st = parse_arch(ctx, path, (char *)sec[0], &m, &input, &loss, &opt, &has_train);
-    /* Shapes (and so the parameter count) are known before any weight is read. */
+    /* Shapes, and so the parameter count, come first; the weights section must hold
+     * exactly that many floats before any device memory is allocated, so a small file
+     * cannot make us allocate more than it carries. */
     size_t np = 0;
-    if (st == LT_OK) st = lt_build(m, input, 0);
+    char why[1024];
+    if (st == LT_OK && lt_build_shapes_only(m, &input) != LT_OK) {
+        snprintf(why, sizeof why, "%s", lt_ctx_error(ctx)); /* ctx->error is rewritten below */
+        st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: inconsistent architecture: %.900s", path, why);
+    }
     if (st == LT_OK) {
         np = m->n_params;
         if (seclen[1] != 4 * (uint64_t)np)
             st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: weights section has %llu bytes, the architecture needs %zu parameters (%zu bytes)", path,
                               (unsigned long long)seclen[1], np, 4 * np);
     }
+    if (st == LT_OK) st = lt_build_from_shape(m, &input, 0, 0);
     float *host = NULL;
     if (st == LT_OK && np) {
         host = malloc(np * sizeof *host);
@@ -402,7 +420,10 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
         else if (get_floats(sec[1], np, host) != 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: non-finite weight", path);
         else st = lt_from_backend(ctx, ctx->be->ops->upload(ctx->be, m->params, 0, host, np));
     }
-    if (st == LT_OK && has_train) st = lt_compile(m, loss, &opt);
+    if (st == LT_OK && has_train && lt_compile(m, loss, &opt) != LT_OK) {
+        snprintf(why, sizeof why, "%s", lt_ctx_error(ctx));
+        st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: bad training settings: %.900s", path, why);
+    }
     if (st == LT_OK && sec[2]) {
         size_t ns = (size_t)lt_optim_moments(&m->train.opt) * np;
         if (!has_train || seclen[2] != 8 + 4 * (uint64_t)ns) {
@@ -414,6 +435,8 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
             else st = lt_from_backend(ctx, ctx->be->ops->upload(ctx->be, m->train.state, 0, state, ns));
             free(state);
         }
+        if (st == LT_OK && get_u64(sec[2]) > ((uint64_t)1 << 53))
+            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: implausible optimizer step count %llu", path, (unsigned long long)get_u64(sec[2]));
         if (st == LT_OK) m->train.steps = get_u64(sec[2]);
     }
     free(host);
@@ -423,4 +446,4 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
     return LT_OK;
 }
 
-lt_loss lt_model_loss(const lt_model *m) { return m->train.loss; }
+lt_loss lt_model_loss(const lt_model *m) { return m ? m->train.loss : LT_LOSS_MSE; }

@@ -228,6 +228,50 @@ static void test_bad_input(void)
     lt_model_free(m);
 }
 
+/* Regressions from review: retried builds, cycles, names, a layer added twice, shapes. */
+static void test_model_misuse(void)
+{
+    lt_model *ae, *enc, *dec;
+    lt_sequential(ctx, NULL, &ae);
+    lt_sequential(ctx, NULL, &enc);
+    lt_sequential(ctx, NULL, &dec);
+    lt_add(enc, lt_dense(4, LT_ELU));
+    lt_add_model(ae, enc);
+    lt_add_model(ae, dec);
+    CHECK(lt_build(ae, 8, 1) == LT_ERR_ARG, "empty decoder refused");
+    lt_add(dec, lt_dense(4, LT_ELU));
+    lt_add(dec, lt_dense(8, LT_ELU));
+    CHECK(lt_build(ae, 8, 1) == LT_OK && lt_param_count(ae) == 36 + 20 + 40, "build after adding layers: %s", lt_ctx_error(ctx));
+    lt_model_free(ae);
+
+    lt_model *a, *b;
+    lt_sequential(ctx, NULL, &a);
+    lt_sequential(ctx, NULL, &b);
+    lt_add(a, lt_dense(2, LT_LINEAR));
+    CHECK(lt_add_model(a, b) == LT_OK, "nest b in a");
+    CHECK(lt_add_model(b, a) == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "cycle"), "cycle refused: %s", lt_ctx_error(ctx));
+    lt_model_free(a);
+
+    lt_model *bad = NULL;
+    CHECK(lt_sequential(ctx, "a\nb", &bad) == LT_ERR_ARG && !bad, "name with a newline refused");
+    CHECK(lt_sequential(ctx, "my model", &bad) == LT_ERR_ARG, "name with a space refused");
+    CHECK(lt_sequential(ctx, "encoder_1.v2", &bad) == LT_OK, "plain name accepted");
+    lt_layer *l = lt_dense(3, LT_RELU);
+    CHECK(lt_add(bad, l) == LT_OK && lt_add(bad, l) == LT_ERR_ARG, "the same layer twice refused");
+    lt_model_free(bad);
+
+    /* Dense acts on the last axis, as Keras: (4, 5) -> (4, 3), 5*3+3 parameters. */
+    lt_model *m;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_dense(3, LT_TANH));
+    int dims[2] = {4, 5}, out[3];
+    CHECK(lt_build_shape(m, 2, dims, 1) == LT_OK && lt_param_count(m) == 18, "dense on rank 2: %zu params", lt_param_count(m));
+    CHECK(lt_output_shape(m, out) == 2 && out[0] == 4 && out[1] == 3, "dense on rank 2 keeps leading axes");
+    CHECK(strstr(summary_text(m), "(None, 4, 3)") != NULL, "summary prints the shape:\n%s", summary_text(m));
+    grad_check("dense on rank 2", m, LT_LOSS_MSE);
+    lt_model_free(m);
+}
+
 int main(void)
 {
     char err[512];
@@ -238,6 +282,7 @@ int main(void)
     test_gradients();
     test_init_matches_cpu();
     test_bad_input();
+    test_model_misuse();
     lt_ctx_close(ctx);
     return DONE();
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
+#include <zlib.h>
 #include "latent.h"
 
 static lt_ctx *ctx;
@@ -101,6 +102,27 @@ int main(void)
     spit(other, (const unsigned char *)"hello, this is not a model file at all", 38);
     CHECK(lt_load(ctx, other, &b) == LT_ERR_FORMAT && strstr(lt_ctx_error(ctx), "bad.lt"), "foreign file named: %s", lt_ctx_error(ctx));
     CHECK(lt_load(ctx, "/nonexistent/dir/x.lt", &b) == LT_ERR_IO && strstr(lt_ctx_error(ctx), "/nonexistent/dir/x.lt"), "missing file: %s", lt_ctx_error(ctx));
+
+    /* A tiny file claiming a huge architecture is refused before anything is allocated. */
+    {
+        const char *arch = "latent-arch 1\ninput 30000\nmodel big\nlayer dense d units=30000 activation=linear alpha=0\nend\n";
+        size_t al = strlen(arch);
+        unsigned char f[512];
+        size_t pos = 16;
+        memcpy(f, "LATENTMD\1\0\0\0\2\0\0\0", 16);
+        unsigned char sh[16] = {'A', 'R', 'C', 'H', 0, 0, 0, 0, (unsigned char)al, 0, 0, 0, 0, 0, 0, 0};
+        memcpy(f + pos, sh, 16); pos += 16;
+        memcpy(f + pos, arch, al); pos += al;
+        unsigned long crc = crc32(0L, (const unsigned char *)arch, (unsigned)al);
+        for (int i = 0; i < 4; i++) f[pos++] = (unsigned char)(crc >> (8 * i));
+        unsigned char wh[16] = {'W', 'G', 'H', 'T', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        memcpy(f + pos, wh, 16); pos += 16;
+        unsigned long c0 = crc32(0L, NULL, 0);
+        for (int i = 0; i < 4; i++) f[pos++] = (unsigned char)(c0 >> (8 * i));
+        spit(other, f, pos);
+        lt_status lst = lt_load(ctx, other, &b);
+        CHECK(lst == LT_ERR_FORMAT && strstr(lt_ctx_error(ctx), "weights section has 0 bytes"), "huge claimed architecture refused: %s", lt_ctx_error(ctx));
+    }
 
     /* A save that cannot complete leaves the existing file as it was. */
     CHECK(lt_save(a, "/nonexistent/dir/x.lt", 1) == LT_ERR_IO, "save into a missing folder fails: %s", lt_ctx_error(ctx));
