@@ -721,7 +721,7 @@ static lt_status cl_optim_step(lt_backend *be, lt_backend_optim kind, const lt_b
     size_t moments;
     switch (kind) {
     case LT_BOPT_SGD: moments = h->momentum != 0.0f; break;
-    case LT_BOPT_RMSPROP: moments = 1; break;
+    case LT_BOPT_RMSPROP: moments = h->momentum != 0.0f ? 2 : 1; break;
     case LT_BOPT_ADAM: moments = 2; break;
     default: return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown optimizer %d", op, (int)kind);
     }
@@ -741,6 +741,7 @@ static lt_status cl_optim_step(lt_backend *be, lt_backend_optim kind, const lt_b
     } else if (kind == LT_BOPT_RMSPROP) {
         arg_f32(&a, h->rho);
         arg_f32(&a, h->epsilon);
+        arg_f32(&a, h->momentum);
     } else {
         arg_f32(&a, h->beta1);
         arg_f32(&a, h->beta2);

@@ -16,15 +16,21 @@ __kernel void lt_sgd(ulong n, float lr, float momentum, int nesterov, __global f
     }
 }
 
-/* RMSprop: ms = rho*ms + (1-rho)*g^2; p -= lr*g/(sqrt(ms)+eps). */
-__kernel void lt_rmsprop(ulong n, float lr, float rho, float eps, __global float *p, ulong poff,
-                         __global const float *g, ulong goff, __global float *ms, ulong soff)
+/* RMSprop as Keras: ms = rho*ms + (1-rho)*g^2; u = lr*g/sqrt(ms+eps); with momentum,
+ * mom = momentum*mom + u (mom at soff + n) and p -= mom, else p -= u. */
+__kernel void lt_rmsprop(ulong n, float lr, float rho, float eps, float momentum, __global float *p,
+                         ulong poff, __global const float *g, ulong goff, __global float *ms, ulong soff)
 {
     LT_FOR_EACH(i, n) {
         float gi = g[goff + i];
         float m = rho * ms[soff + i] + (1.0f - rho) * gi * gi;
         ms[soff + i] = m;
-        p[poff + i] -= lr * gi / (sqrt(m) + eps);
+        float u = lr * gi / sqrt(m + eps);
+        if (momentum != 0.0f) {
+            u = momentum * ms[soff + n + i] + u;
+            ms[soff + n + i] = u;
+        }
+        p[poff + i] -= u;
     }
 }
 

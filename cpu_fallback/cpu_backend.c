@@ -796,16 +796,28 @@ LT_CLONES static void sgd_run(size_t n, float *p, const float *g, float *v,
     }
 }
 
-/* RMSprop on n parameters: ms = rho*ms + (1-rho)*g^2; p -= lr*g/(sqrt(ms)+eps). */
-LT_CLONES static void rmsprop_run(size_t n, float *p, const float *g, float *ms,
+/* RMSprop on n parameters, as Keras: ms = rho*ms + (1-rho)*g^2; u = lr*g/sqrt(ms+eps);
+ * with momentum (mom != NULL) mom = momentum*mom + u and p -= mom, else p -= u. */
+LT_CLONES static void rmsprop_run(size_t n, float *p, const float *g, float *ms, float *mom,
                                   const lt_backend_optim_hyper *h)
 {
-    const float lr = h->lr, rho = h->rho, eps = h->epsilon;
+    const float lr = h->lr, rho = h->rho, eps = h->epsilon, mu = h->momentum;
+    if (mom) {
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) {
+            float m = rho * ms[i] + (1.0f - rho) * g[i] * g[i];
+            ms[i] = m;
+            float u = mu * mom[i] + lr * g[i] / sqrtf(m + eps);
+            mom[i] = u;
+            p[i] = p[i] - u;
+        }
+        return;
+    }
     LT_SIMD
     for (size_t i = 0; i < n; i++) {
         float m = rho * ms[i] + (1.0f - rho) * g[i] * g[i];
         ms[i] = m;
-        p[i] = p[i] - lr * g[i] / (sqrtf(m) + eps);
+        p[i] = p[i] - lr * g[i] / sqrtf(m + eps);
     }
 }
 
@@ -839,7 +851,8 @@ static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown optimizer %d", op, (int)kind);
     if (!h) return lt_backend_set_error(be, LT_ERR_ARG, "%s: hyper-parameters are NULL", op);
     int uses_state = kind != LT_BOPT_SGD || h->momentum != 0.0f;
-    size_t moments = kind == LT_BOPT_ADAM ? 2 : 1, ns = 0;
+    int rms_mom = kind == LT_BOPT_RMSPROP && h->momentum != 0.0f;
+    size_t moments = kind == LT_BOPT_ADAM || rms_mom ? 2 : 1, ns = 0;
     lt_status st = check_range(be, op, "params", params, poff, n);
     if (st == LT_OK) st = check_range(be, op, "grads", grads, goff, n);
     if (st == LT_OK && uses_state) st = check_product(be, op, moments, n, &ns);
@@ -854,7 +867,7 @@ static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_
     for (size_t c = 0; c < chunks; c++) {
         size_t o = c * LT_OPTIM_CHUNK, len = min_sz(LT_OPTIM_CHUNK, n - o);
         if (kind == LT_BOPT_SGD) sgd_run(len, p + o, g + o, s ? s + o : NULL, h);
-        else if (kind == LT_BOPT_RMSPROP) rmsprop_run(len, p + o, g + o, s + o, h);
+        else if (kind == LT_BOPT_RMSPROP) rmsprop_run(len, p + o, g + o, s + o, rms_mom ? s + n + o : NULL, h);
         else adam_run(len, p + o, g + o, s + o, s + n + o, h); /* m, then v */
     }
     return LT_OK;

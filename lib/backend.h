@@ -54,7 +54,9 @@ typedef enum lt_backend_optim {
     LT_BOPT_SGD = 0,  /* state: velocity[n] (used when momentum != 0).
                          v = momentum*v - lr*g; p += nesterov ? momentum*v - lr*g : v;
                          with momentum == 0: p -= lr*g                               */
-    LT_BOPT_RMSPROP,  /* state: ms[n]. ms = rho*ms + (1-rho)*g^2; p -= lr*g/(sqrt(ms)+eps) */
+    LT_BOPT_RMSPROP,  /* state: ms[n], then mom[n] when momentum != 0 (Keras's rule):
+                         ms = rho*ms + (1-rho)*g^2; u = lr*g/sqrt(ms+eps);
+                         with momentum: mom = momentum*mom + u; p -= mom; else p -= u */
     LT_BOPT_ADAM      /* state: m[n] then v[n]. m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
                          p -= lr_t*m/(sqrt(v)+eps), with lr_t passed in hyper.lr already
                          bias-corrected by the host: lr*sqrt(1-b2^t)/(1-b1^t)          */

@@ -141,7 +141,7 @@ typedef enum lt_optim_kind { LT_SGD = 0, LT_RMSPROP, LT_ADAM } lt_optim_kind;
 typedef struct lt_optimizer {
     lt_optim_kind kind; /* which rule                                          */
     float lr;           /* learning rate (SGD 0.01, RMSprop 0.001, Adam 0.001) */
-    float momentum;     /* SGD (0)                                             */
+    float momentum;     /* SGD and RMSprop (0)                                 */
     int nesterov;       /* SGD (0)                                             */
     float rho;          /* RMSprop (0.9)                                       */
     float beta1;        /* Adam (0.9)                                          */

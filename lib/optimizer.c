@@ -19,7 +19,7 @@ int lt_optim_moments(const lt_optimizer *opt)
 {
     switch (opt->kind) {
     case LT_SGD: return opt->momentum != 0.0f ? 1 : 0;
-    case LT_RMSPROP: return 1;
+    case LT_RMSPROP: return opt->momentum != 0.0f ? 2 : 1;
     case LT_ADAM: return 2;
     }
     return 0;

@@ -827,12 +827,13 @@ static void test_optimizers(tester *t)
         { "sgd momentum", LT_BOPT_SGD, { .lr = 0.05f, .momentum = 0.9f } },
         { "sgd nesterov", LT_BOPT_SGD, { .lr = 0.05f, .momentum = 0.9f, .nesterov = 1 } },
         { "rmsprop", LT_BOPT_RMSPROP, { .lr = 0.01f, .rho = 0.9f, .epsilon = 1e-7f } },
+        { "rmsprop momentum", LT_BOPT_RMSPROP, { .lr = 0.01f, .rho = 0.9f, .epsilon = 1e-3f, .momentum = 0.5f } },
         { "adam", LT_BOPT_ADAM, { .lr = 0.001f, .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-7f } },
     };
     char what[160];
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         optim_params p = { cases[c].kind, cases[c].h, 1000, 3, 5, 2, 3, NULL, 0 };
-        size_t n = p.n, moments = p.kind == LT_BOPT_ADAM ? 2 : 1;
+        size_t n = p.n, moments = p.kind == LT_BOPT_ADAM || (p.kind == LT_BOPT_RMSPROP && p.h.momentum != 0.0f) ? 2 : 1;
         p.no_state = p.kind == LT_BOPT_SGD && p.h.momentum == 0.0f;
         size_t lp = n + p.poff, lg = n + p.goff, ls = moments * n + p.soff + 1;
         float *par = rand_array(t, lp, -1, 1), *g = rand_array(t, lg, -1, 1);
@@ -852,8 +853,15 @@ static void test_optimizers(tester *t)
                     *m = (double)h->momentum * *m - (double)h->lr * gi;
                     *pi += h->nesterov ? (double)h->momentum * *m - (double)h->lr * gi : *m;
                 } else if (p.kind == LT_BOPT_RMSPROP) {
+                    /* Keras: the epsilon inside the square root */
                     *m = (double)h->rho * *m + (1 - (double)h->rho) * gi * gi;
-                    *pi -= (double)h->lr * gi / (sqrt(*m) + (double)h->epsilon);
+                    double u = (double)h->lr * gi / sqrt(*m + (double)h->epsilon);
+                    if (h->momentum != 0.0f) {
+                        double *mom = &rs[p.soff + n + i];
+                        *mom = (double)h->momentum * *mom + u;
+                        u = *mom;
+                    }
+                    *pi -= u;
                 } else {
                     double *v = &rs[p.soff + n + i];
                     *m = (double)h->beta1 * *m + (1 - (double)h->beta1) * gi;
