@@ -94,8 +94,10 @@ static const cmd_spec cmd_table[] = {
      "Trains an autoencoder on the training split, saves it, writes a PNG and prints\n"
      "the test loss on stdout. A failed run leaves an existing --out file untouched.\n\n"
      "Options:\n" HELP_DATA
-     "  --arch A        mlp-ae, swissroll-ae, swissroll-deep-ae, or a spec such as\n"
-     "                  dense:64:elu,dense:2|dense:64:elu,dense:in:sigmoid\n"
+     "  --arch A        mlp-ae, swissroll-ae, swissroll-deep-ae, conv-ae, conv-ae64, or a\n"
+     "                  spec such as dense:64:elu,dense:2|dense:64:elu,dense:in:sigmoid\n"
+     "                  or conv:16:3x3:elu:s2:same,flatten|dense:3136,reshape:14x14x16,\n"
+     "                  deconv:1:3x3:sigmoid:s2:same (see the README)\n"
      "                  (default: mlp-ae for images, swissroll-ae otherwise)\n"
      "  --epochs N      passes over the training data (default 5)\n"
      "  --batch N       samples per step (default 256, our recipe; Keras's fit uses 32)\n"
@@ -121,7 +123,8 @@ static const cmd_spec cmd_table[] = {
      "Options:\n"
      "  --arch A        architecture name or spec (default: the data's, as for train;\n"
      "                  without --data mlp-ae)\n"
-     "  --input N       input width (default 3 for swissroll-*, else 784)\n"
+     "  --input N       input width (default 3 for swissroll-*, else 784); a square N\n"
+     "                  is read as an N = h*w gray image by convolutional architectures\n"
      "  --data D        take the input width from data, named as for train\n\n" HELP_GLOBAL},
     {"reconstruct", CMD_RECONSTRUCT, 1,
      "Usage: latent reconstruct MODEL [OPTIONS]\n\n"
@@ -135,7 +138,8 @@ static const cmd_spec cmd_table[] = {
      "Times training steps of an architecture on synthetic data and prints samples/s.\n\n"
      "Options:\n"
      "  --arch A        architecture name or spec (default mlp-ae)\n"
-     "  --input N       input width (default 3 for swissroll-*, else 784)\n"
+     "  --input N       input width (default 3 for swissroll-*, else 784); a square N\n"
+     "                  is read as an N = h*w gray image by convolutional architectures\n"
      "  --batch N       samples per step (default 256)\n"
      "  --seconds S     time to measure, after a warm-up (default 3)\n"
      "  --optimizer O   sgd, rmsprop or adam (default adam)\n"

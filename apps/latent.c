@@ -190,10 +190,22 @@ static int check_dims(const cli_opts *o, const lt_model *m, const char *model_pa
 
 /* ------------------------------------------------------------------ models */
 
-/* Builds --arch (or fallback) for input_dim inputs; an unknown name is a usage error. */
-static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, int input_dim, lt_model **m)
+/* Builds --arch (or fallback) for the data's image shape when ds holds images, else for
+ * input_dim inputs, read as a square gray image (784 -> 28x28x1) when it is a perfect
+ * square, which convolutional architectures need; an unknown name is a usage error. */
+static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt_dataset *ds, int input_dim, lt_model **m)
 {
-    lt_status st = lt_arch_build(ctx, arch, input_dim, o->seed, m);
+    int dims[3] = {input_dim, 0, 0}, rank = 1, h = 0, w = 0, c = 0;
+    if (ds) lt_dataset_image_shape(ds, &h, &w, &c);
+    if (h > 0 && w > 0 && c > 0 && (size_t)h * w * c == (size_t)input_dim) {
+        dims[0] = h; dims[1] = w; dims[2] = c;
+        rank = 3;
+    } else {
+        int side = 1;
+        while ((long)side * side < input_dim) side++;
+        if ((long)side * side == input_dim && input_dim > 1) { dims[0] = dims[1] = side; dims[2] = 1; rank = 3; }
+    }
+    lt_status st = lt_arch_build_shape(ctx, arch, rank, dims, o->seed, m);
     if (st == LT_ERR_ARG) return cli_usage_error(o, "--arch '%s': %s", arch, lt_ctx_error(ctx));
     if (st != LT_OK) return fail_lt(o, ctx, st, "--arch");
     return CLI_OK;
@@ -363,7 +375,7 @@ static int cmd_train(const cli_opts *o)
         else if (dim > (size_t)1 << 24)
             rc = fail(o, "--data '%s': samples of width %zu are too wide", o->data, dim);
         else
-            rc = build_arch(o, ctx, o->arch ? o->arch : default_arch(train), (int)dim, &m);
+            rc = build_arch(o, ctx, o->arch ? o->arch : default_arch(train), train, (int)dim, &m);
     }
     if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = fail_lt(o, ctx, st, "compile");
     if (rc == CLI_OK && !o->quiet) (void)lt_summary(m, stderr); /* informational only */
@@ -450,9 +462,14 @@ static int cmd_summary(const cli_opts *o)
         if (o->data) rc = load_split(o, ctx, 0, &ds);
         const char *arch = o->arch ? o->arch : ds ? default_arch(ds) : "mlp-ae";
         int input = cli_given(o, OPT_INPUT) ? o->input : ds ? (int)lt_dataset_dim(ds) : default_input(arch);
-        if (rc == CLI_OK) rc = build_arch(o, ctx, arch, input, &m);
+        if (rc == CLI_OK) rc = build_arch(o, ctx, arch, cli_given(o, OPT_INPUT) ? NULL : ds, input, &m);
     }
     if (rc == CLI_OK && (st = lt_summary(m, stdout)) != LT_OK) rc = fail_lt(o, ctx, st, "summary");
+    /* Then each nested model's own layers, as the lecture prints enc.summary() and dec.summary(). */
+    for (int i = 0; rc == CLI_OK && i < lt_submodel_count(m); i++) {
+        printf("\n");
+        if ((st = lt_summary(lt_submodel(m, i), stdout)) != LT_OK) rc = fail_lt(o, ctx, st, "summary");
+    }
     lt_model_free(m);
     lt_dataset_free(ds);
     if (ctx) lt_ctx_close(ctx);
@@ -497,7 +514,7 @@ static int cmd_bench(const cli_opts *o)
     int rc = optimizer_from_opts(o, &opt);
     if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
     if (rc == CLI_OK) rc = open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = build_arch(o, ctx, arch, cli_given(o, OPT_INPUT) ? o->input : default_input(arch), &m);
+    if (rc == CLI_OK) rc = build_arch(o, ctx, arch, NULL, cli_given(o, OPT_INPUT) ? o->input : default_input(arch), &m);
     if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = fail_lt(o, ctx, st, "compile");
     if (rc == CLI_OK && (st = lt_bench_train(m, o->batch, o->seconds, &sps)) != LT_OK) rc = fail_lt(o, ctx, st, "bench");
     if (rc == CLI_OK)

@@ -12,9 +12,14 @@ static const struct { const char *name, *enc, *dec; } builtins[] = {
     {"swissroll-ae", "dense:2:elu", "dense:in:elu"},
     {"swissroll-deep-ae", "dense:2:elu,dense:2:elu,dense:2:elu", "dense:2:elu,dense:2:elu,dense:in:elu"},
     {"mlp-ae", "dense:64:elu,dense:64:elu,dense:64:elu", "dense:64:elu,dense:64:elu,dense:in:elu"},
+    /* The lecture's Conv2D/Conv2DTranspose autoencoder for 28x28x1 images (LAB 12-3). */
+    {"conv-ae", "conv:16:3x3:elu,conv:16:3x3:elu,flatten,dense:100:elu",
+     "dense:9216:elu,reshape:24x24x16,deconv:16:3x3:elu,deconv:1:3x3:elu"},
+    {"conv-ae64", "conv:16:3x3:elu,conv:16:3x3:elu,flatten,dense:64:elu",
+     "dense:9216:elu,reshape:24x24x16,deconv:16:3x3:elu,deconv:1:3x3:elu"},
 };
 
-static const char *const builtin_names[] = {"swissroll-ae", "swissroll-deep-ae", "mlp-ae", NULL};
+static const char *const builtin_names[] = {"swissroll-ae", "swissroll-deep-ae", "mlp-ae", "conv-ae", "conv-ae64", NULL};
 
 const char *const *lt_arch_names(void) { return builtin_names; }
 
@@ -27,34 +32,95 @@ static int parse_width(const char *s, int input_dim)
     return *end || v <= 0 || v > (1 << 24) ? -1 : (int)v;
 }
 
-/* Parses one token ("dense:64:elu") into a layer, or sets an error. */
+/* Reads the optional fields of a conv/deconv/maxpool/upsample token: an activation
+ * name, sN (strides), dN (dilation), opN (output padding), same/valid,
+ * nearest/bilinear. Returns the offending field or NULL. */
+static const char *conv_fields(char **f, int nf, lt_conv_opts *o, int *bilinear)
+{
+    for (int i = 0; i < nf; i++) {
+        const char *t = f[i];
+        int v;
+        if (strcmp(t, "same") == 0) o->padding = LT_SAME;
+        else if (strcmp(t, "valid") == 0) o->padding = LT_VALID;
+        else if (strcmp(t, "bilinear") == 0 && bilinear) *bilinear = 1;
+        else if (strcmp(t, "nearest") == 0 && bilinear) *bilinear = 0;
+        else if (t[0] == 's' && lt_parse_int(t + 1, 1, 1 << 12, &v) == 0) o->stride_h = o->stride_w = v;
+        else if (t[0] == 'd' && lt_parse_int(t + 1, 1, 1 << 12, &v) == 0) o->dilation_h = o->dilation_w = v;
+        else if (t[0] == 'o' && t[1] == 'p' && lt_parse_int(t + 2, 0, 1 << 12, &v) == 0) {
+            o->output_padding = 1;
+            o->output_pad_h = o->output_pad_w = v;
+        } else if (lt_act_parse(t, &o->act) != 0) return t;
+    }
+    return NULL;
+}
+
+/* Parses one token ("dense:64:elu", "conv:16:3x3:elu:s2") into a layer, or sets an error. */
 static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, lt_layer **out)
 {
-    char *save, *kind = strtok_r(tok, ":", &save), *a1 = strtok_r(NULL, ":", &save), *a2 = strtok_r(NULL, ":", &save);
-    char *extra = strtok_r(NULL, ":", &save);
+    char *f[8], *save;
+    int nf = 0;
+    for (char *t = strtok_r(tok, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+        if (nf == 8) return lt_set_error(ctx, LT_ERR_ARG, "layer '%s': too many fields", f[0]);
+        f[nf++] = t;
+    }
     *out = NULL;
-    if (!kind) return lt_set_error(ctx, LT_ERR_ARG, "empty layer in architecture spec");
-    if (extra) return lt_set_error(ctx, LT_ERR_ARG, "layer '%s': too many fields", kind);
+    if (nf == 0) return lt_set_error(ctx, LT_ERR_ARG, "empty layer in architecture spec");
+    const char *kind = f[0], *a1 = nf > 1 ? f[1] : NULL, *a2 = nf > 2 ? f[2] : NULL;
     lt_act act = LT_LINEAR;
-    char *end;
+    float v;
     if (strcmp(kind, "dense") == 0) {
         int w = a1 ? parse_width(a1, input_dim) : -1;
         if (w < 0) return lt_set_error(ctx, LT_ERR_ARG, "dense: width '%s' is not a positive integer or 'in'", a1 ? a1 : "");
         if (a2 && lt_act_parse(a2, &act) != 0) return lt_set_error(ctx, LT_ERR_ARG, "dense: unknown activation '%s'", a2);
+        if (nf > 3) return lt_set_error(ctx, LT_ERR_ARG, "dense: too many fields");
         *out = lt_dense(w, act);
     } else if (strcmp(kind, "act") == 0 || strcmp(kind, "activation") == 0) {
-        if (!a1 || lt_act_parse(a1, &act) != 0 || a2) return lt_set_error(ctx, LT_ERR_ARG, "act: unknown activation '%s'", a1 ? a1 : "");
+        if (!a1 || lt_act_parse(a1, &act) != 0 || nf > 2) return lt_set_error(ctx, LT_ERR_ARG, "act: unknown activation '%s'", a1 ? a1 : "");
         *out = lt_activation(act);
     } else if (strcmp(kind, "dropout") == 0) {
-        float r = a1 ? strtof(a1, &end) : -1;
-        if (!a1 || *end || a2 || !(r >= 0.0f && r < 1.0f)) return lt_set_error(ctx, LT_ERR_ARG, "dropout: rate '%s' not in [0, 1)", a1 ? a1 : "");
-        *out = lt_dropout(r);
+        if (!a1 || nf > 2 || lt_parse_float(a1, &v) != 0 || !(v >= 0.0f && v < 1.0f))
+            return lt_set_error(ctx, LT_ERR_ARG, "dropout: rate '%s' not in [0, 1)", a1 ? a1 : "");
+        *out = lt_dropout(v);
     } else if (strcmp(kind, "noise") == 0) {
-        float s = a1 ? strtof(a1, &end) : -1;
-        if (!a1 || *end || a2 || !(s >= 0.0f && s < 1e6f)) return lt_set_error(ctx, LT_ERR_ARG, "noise: stddev '%s' is not a number >= 0", a1 ? a1 : "");
-        *out = lt_gaussian_noise(s);
+        if (!a1 || nf > 2 || lt_parse_float(a1, &v) != 0 || !(v >= 0.0f && v < 1e6f))
+            return lt_set_error(ctx, LT_ERR_ARG, "noise: stddev '%s' is not a number >= 0", a1 ? a1 : "");
+        *out = lt_gaussian_noise(v);
+    } else if (strcmp(kind, "conv") == 0 || strcmp(kind, "deconv") == 0) {
+        lt_conv_opts o = {0};
+        if (!a1 || lt_parse_int(a1, 1, 1 << 16, &o.filters) != 0)
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: filters '%s' is not a positive integer", kind, a1 ? a1 : "");
+        if (!a2 || lt_parse_pair(a2, 1 << 12, &o.kernel_h, &o.kernel_w) != 0)
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: kernel '%s' is not like 3x3", kind, a2 ? a2 : "");
+        const char *bad = conv_fields(f + 3, nf - 3, &o, NULL);
+        if (bad) return lt_set_error(ctx, LT_ERR_ARG, "%s: unknown field '%s'", kind, bad);
+        *out = kind[0] == 'c' ? lt_conv2d(&o) : lt_conv2d_transpose(&o);
+        if (!*out) return lt_set_error(ctx, LT_ERR_ARG, "%s: settings out of range", kind);
+    } else if (strcmp(kind, "maxpool") == 0) {
+        lt_conv_opts o = {0};
+        int ph, pw;
+        if (!a1 || lt_parse_pair(a1, 1 << 12, &ph, &pw) != 0) return lt_set_error(ctx, LT_ERR_ARG, "maxpool: size '%s' is not like 2x2", a1 ? a1 : "");
+        const char *bad = conv_fields(f + 2, nf - 2, &o, NULL);
+        if (bad || o.dilation_h || o.output_padding || o.act != LT_LINEAR) return lt_set_error(ctx, LT_ERR_ARG, "maxpool: unknown field '%s'", bad ? bad : "");
+        *out = lt_maxpool2d(ph, pw, o.stride_h, o.stride_w, o.padding);
+    } else if (strcmp(kind, "upsample") == 0) {
+        lt_conv_opts o = {0};
+        int fh, fw, bilinear = 0;
+        if (!a1 || lt_parse_pair(a1, 1 << 12, &fh, &fw) != 0) return lt_set_error(ctx, LT_ERR_ARG, "upsample: factor '%s' is not like 2x2", a1 ? a1 : "");
+        const char *bad = conv_fields(f + 2, nf - 2, &o, &bilinear);
+        if (bad || o.stride_h || o.dilation_h || o.output_padding || o.padding || o.act != LT_LINEAR)
+            return lt_set_error(ctx, LT_ERR_ARG, "upsample: unknown field '%s'", bad ? bad : "");
+        *out = lt_upsampling2d(fh, fw, bilinear);
+    } else if (strcmp(kind, "flatten") == 0) {
+        if (nf > 1) return lt_set_error(ctx, LT_ERR_ARG, "flatten takes no fields");
+        *out = lt_flatten();
+    } else if (strcmp(kind, "reshape") == 0) {
+        int dims[3], rank = a1 && nf == 2 ? lt_parse_dims(a1, dims) : -1;
+        if (rank < 0) return lt_set_error(ctx, LT_ERR_ARG, "reshape: shape '%s' is not like 24x24x16", a1 ? a1 : "");
+        *out = lt_reshape(rank, dims);
+        if (!*out) return lt_set_error(ctx, LT_ERR_ARG, "reshape: shape '%s' out of range", a1);
     } else {
-        return lt_set_error(ctx, LT_ERR_ARG, "unknown layer '%s' in architecture spec (expected dense, act, dropout or noise)", kind);
+        return lt_set_error(ctx, LT_ERR_ARG, "unknown layer '%s' in architecture spec (expected dense, act, dropout, noise, "
+                            "conv, deconv, maxpool, upsample, flatten or reshape)", kind);
     }
     return *out ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
 }
@@ -99,40 +165,62 @@ static lt_status build_ae(lt_ctx *ctx, const char *enc_spec, const char *dec_spe
 
 lt_status lt_arch_build(lt_ctx *ctx, const char *arch, int input_dim, uint64_t seed, lt_model **out)
 {
-    if (!ctx || !arch || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_arch_build: NULL argument");
-    *out = NULL;
-    if (input_dim <= 0) return lt_set_error(ctx, LT_ERR_SHAPE, "input width %d must be positive", input_dim);
-    lt_model *m = NULL;
-    lt_status st = LT_ERR_ARG;
-    int found = 0;
+    return lt_arch_build_shape(ctx, arch, 1, &input_dim, seed, out);
+}
+
+/* The spec text of arch: a built-in's "enc|dec", or arch itself. */
+static const char *arch_spec(const char *arch, char *buf, size_t len)
+{
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (strcmp(arch, builtins[i].name) == 0) {
-            st = build_ae(ctx, builtins[i].enc, builtins[i].dec, input_dim, &m);
-            found = 1;
+            snprintf(buf, len, "%s|%s", builtins[i].enc, builtins[i].dec);
+            return buf;
         }
-    if (!found) {
-        if (!strchr(arch, ':')) {
-            char names[256] = "";
-            for (const char *const *n = builtin_names; *n; n++) {
-                strncat(names, *n, sizeof names - strlen(names) - 3);
-                if (n[1]) strcat(names, ", ");
-            }
-            return lt_set_error(ctx, LT_ERR_ARG, "unknown architecture '%s' (built-ins: %s; or a spec such as "
-                                "\"dense:64:elu|dense:in:sigmoid\")", arch, names);
-        }
-        const char *bar = strchr(arch, '|');
-        if (bar) {
-            if (strchr(bar + 1, '|')) return lt_set_error(ctx, LT_ERR_ARG, "architecture spec has more than one '|'");
-            char *enc = strndup(arch, (size_t)(bar - arch));
-            if (!enc) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-            st = build_ae(ctx, enc, bar + 1, input_dim, &m);
-            free(enc);
-        } else {
-            st = lt_sequential(ctx, NULL, &m);
-            if (st == LT_OK) st = add_layers(ctx, m, arch, input_dim);
-        }
+    return arch;
+}
+
+lt_status lt_arch_build_shape(lt_ctx *ctx, const char *arch, int rank, const int *dims, uint64_t seed, lt_model **out)
+{
+    if (!ctx || !arch || !out || !dims) return lt_set_error(ctx, LT_ERR_ARG, "lt_arch_build: NULL argument");
+    *out = NULL;
+    if (rank < 1 || rank > 3) return lt_set_error(ctx, LT_ERR_SHAPE, "input rank %d (expected 1 to 3)", rank);
+    long size = 1;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] <= 0 || dims[i] > (1 << 24)) return lt_set_error(ctx, LT_ERR_SHAPE, "input size %d out of range", dims[i]);
+        size *= dims[i];
+        if (size > (1L << 30)) return lt_set_error(ctx, LT_ERR_SHAPE, "input too large");
     }
-    if (st == LT_OK) st = lt_build(m, input_dim, seed);
+    int input_dim = (int)size;
+    char buf[512];
+    const char *spec = arch_spec(arch, buf, sizeof buf);
+    /* A dense-first architecture takes the sample flattened, as a Keras user writes
+     * input_shape=(784,) for an MLP on images. */
+    int flat = strncmp(spec, "dense", 5) == 0 || strncmp(spec, "dropout", 7) == 0 || strncmp(spec, "noise", 5) == 0;
+    int in_rank = flat ? 1 : rank, in_dims[3] = {input_dim, 0, 0};
+    if (!flat) for (int i = 0; i < rank; i++) in_dims[i] = dims[i];
+    lt_model *m = NULL;
+    lt_status st = LT_ERR_ARG;
+    if (spec == arch && !strchr(arch, ':') && strcmp(arch, "flatten") != 0) {
+        char names[256] = "";
+        for (const char *const *n = builtin_names; *n; n++) {
+            strncat(names, *n, sizeof names - strlen(names) - 3);
+            if (n[1]) strcat(names, ", ");
+        }
+        return lt_set_error(ctx, LT_ERR_ARG, "unknown architecture '%s' (built-ins: %s; or a spec such as "
+                            "\"dense:64:elu|dense:in:sigmoid\")", arch, names);
+    }
+    const char *bar = strchr(spec, '|');
+    if (bar) {
+        if (strchr(bar + 1, '|')) return lt_set_error(ctx, LT_ERR_ARG, "architecture spec has more than one '|'");
+        char *enc = strndup(spec, (size_t)(bar - spec));
+        if (!enc) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+        st = build_ae(ctx, enc, bar + 1, input_dim, &m);
+        free(enc);
+    } else {
+        st = lt_sequential(ctx, NULL, &m);
+        if (st == LT_OK) st = add_layers(ctx, m, spec, input_dim);
+    }
+    if (st == LT_OK) st = lt_build_shape(m, in_rank, in_dims, seed);
     if (st != LT_OK) { lt_model_free(m); return st; }
     *out = m;
     return LT_OK;

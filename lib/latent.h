@@ -165,6 +165,35 @@ lt_layer *lt_activation(lt_act act);
 lt_layer *lt_dropout(float rate);
 /* Additive zero-mean gaussian noise with the given stddev, in training only. */
 lt_layer *lt_gaussian_noise(float stddev);
+/* Padding of convolutions and pooling (Keras names). */
+typedef enum lt_padding { LT_VALID = 0, LT_SAME } lt_padding;
+
+/* Settings of a Conv2D or Conv2DTranspose; zero fields take Keras's defaults. */
+typedef struct lt_conv_opts {
+    int filters;                  /* output channels (required, >= 1)                   */
+    int kernel_h, kernel_w;       /* kernel size (required, >= 1)                       */
+    int stride_h, stride_w;       /* strides (1)                                        */
+    int dilation_h, dilation_w;   /* dilation rate (1)                                  */
+    lt_padding padding;           /* valid (default) or same                            */
+    int output_padding;           /* transposed only: nonzero to use the two below      */
+    int output_pad_h, output_pad_w; /* transposed only: extra rows/cols (< stride)      */
+    lt_act act;                   /* activation (linear)                                */
+} lt_conv_opts;
+
+/* 2-D convolution over channels-last images; Glorot-uniform kernel (kh, kw, in, filters),
+ * zero bias. */
+lt_layer *lt_conv2d(const lt_conv_opts *o);
+/* 2-D transposed convolution (Keras Conv2DTranspose): kernel (kh, kw, filters, in). */
+lt_layer *lt_conv2d_transpose(const lt_conv_opts *o);
+/* 2-D max pooling; stride 0 means the pool size (Keras's default). */
+lt_layer *lt_maxpool2d(int pool_h, int pool_w, int stride_h, int stride_w, lt_padding padding);
+/* 2-D up-sampling by integer factors, nearest (bilinear = 0) or bilinear. */
+lt_layer *lt_upsampling2d(int size_h, int size_w, int bilinear);
+/* Flattens a sample to one axis. */
+lt_layer *lt_flatten(void);
+/* Reshapes a sample to rank 1..3 dims (same number of elements). */
+lt_layer *lt_reshape(int rank, const int *dims);
+
 /* Sets a leaky_relu slope or elu alpha on a dense or activation layer (Keras: 0.3 and
  * 1.0); LT_ERR_ARG unless alpha is finite and > 0. */
 lt_status lt_layer_set_alpha(lt_layer *layer, float alpha);
@@ -256,11 +285,18 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out);
 
 /* ------------------------------------------------------------------ architectures */
 
-/* Builds a named architecture ("swissroll-ae", "swissroll-deep-ae", "mlp-ae") or a
- * dense spec such as "dense:64:elu,dense:32:elu|dense:64:elu,dense:784:sigmoid"
- * ('|' splits encoder from decoder; other tokens: dropout:R, noise:S, act:NAME), for
- * input_dim inputs, built with the seed. */
+/* Builds a named architecture ("swissroll-ae", "swissroll-deep-ae", "mlp-ae",
+ * "conv-ae", "conv-ae64") or a spec such as
+ * "dense:64:elu,dense:32:elu|dense:64:elu,dense:784:sigmoid" ('|' splits encoder from
+ * decoder; tokens: dense:UNITS[:ACT], act:NAME, dropout:R, noise:S,
+ * conv:FILTERS:KHxKW[:ACT][:sN][:dN][:same], deconv:... (also :opN), maxpool:PHxPW[:sN][:same],
+ * upsample:FHxFW[:bilinear], flatten, reshape:AxBxC), for input_dim inputs, built with
+ * the seed. */
 lt_status lt_arch_build(lt_ctx *ctx, const char *arch, int input_dim, uint64_t seed, lt_model **out);
+/* The same for a per-sample input shape (rank 1..3, e.g. {28, 28, 1}); an architecture
+ * whose first layer is dense gets the shape flattened, as a Keras user would write it. */
+lt_status lt_arch_build_shape(lt_ctx *ctx, const char *arch, int rank, const int *dims, uint64_t seed,
+                              lt_model **out);
 /* Names of the built-in architectures, NULL-terminated. */
 const char *const *lt_arch_names(void);
 /* Parses an activation name ("elu", ...); returns 0 and sets *act, or -1. */

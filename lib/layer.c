@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include "layer.h"
 
 static const char *const act_names[] = {"linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax"};
@@ -54,6 +55,12 @@ lt_layer *lt_layer_from_config(const char *tag, const lt_kv *kv, char *err, size
     if (strcmp(tag, "activation") == 0) return lt_activation_from_config(kv, err, errlen);
     if (strcmp(tag, "dropout") == 0) return lt_dropout_from_config(kv, err, errlen);
     if (strcmp(tag, "gaussian_noise") == 0) return lt_noise_from_config(kv, err, errlen);
+    if (strcmp(tag, "conv2d") == 0) return lt_conv2d_from_config(kv, err, errlen);
+    if (strcmp(tag, "conv2d_transpose") == 0) return lt_conv2d_transpose_from_config(kv, err, errlen);
+    if (strcmp(tag, "max_pooling2d") == 0) return lt_maxpool2d_from_config(kv, err, errlen);
+    if (strcmp(tag, "up_sampling2d") == 0) return lt_upsampling2d_from_config(kv, err, errlen);
+    if (strcmp(tag, "flatten") == 0) return lt_flatten_from_config(kv, err, errlen);
+    if (strcmp(tag, "reshape") == 0) return lt_reshape_from_config(kv, err, errlen);
     snprintf(err, errlen, "unknown layer type '%s'", tag);
     return NULL;
 }
@@ -68,6 +75,8 @@ lt_status lt_layer_set_alpha(lt_layer *layer, float alpha)
     if (!layer || !(alpha > 0.0f) || !isfinite(alpha)) return LT_ERR_ARG;
     lt_dense_set_alpha(layer, alpha);
     lt_activation_set_alpha(layer, alpha);
+    lt_conv2d_set_alpha(layer, alpha);
+    lt_conv2d_transpose_set_alpha(layer, alpha);
     return LT_OK;
 }
 
@@ -91,4 +100,61 @@ int lt_shape_check(const lt_shape *s)
     for (int i = 0; i < s->rank; i++)
         if (s->d[i] < 1 || s->d[i] > (1 << 24)) return -1;
     return lt_shape_size(s) <= ((size_t)1 << 30) ? 0 : -1;
+}
+
+int lt_conv_out_len(int in, int k, int stride, int dil, lt_padding pad)
+{
+    int keff = dil * (k - 1) + 1;
+    if (pad == LT_SAME) return (in + stride - 1) / stride;
+    return in >= keff ? (in - keff) / stride + 1 : 0;
+}
+
+int lt_conv_pad_before(int in, int out, int k, int stride, int dil, lt_padding pad)
+{
+    if (pad != LT_SAME) return 0;
+    long total = (long)(out - 1) * stride + (long)dil * (k - 1) + 1 - in;
+    return total > 0 ? (int)(total / 2) : 0;
+}
+
+int lt_parse_int(const char *s, int lo, int hi, int *v)
+{
+    char *end;
+    if (!s || !*s) return -1;
+    long x = strtol(s, &end, 10);
+    if (*end || x < lo || x > hi) return -1;
+    *v = (int)x;
+    return 0;
+}
+
+int lt_parse_pair(const char *s, int limit, int *a, int *b)
+{
+    char buf[32];
+    if (!s || strlen(s) >= sizeof buf) return -1;
+    strcpy(buf, s);
+    char *x = strchr(buf, 'x');
+    if (!x) return lt_parse_int(buf, 1, limit, a) == 0 && (*b = *a, 1) ? 0 : -1;
+    *x = 0;
+    return lt_parse_int(buf, 1, limit, a) == 0 && lt_parse_int(x + 1, 1, limit, b) == 0 ? 0 : -1;
+}
+
+int lt_parse_float(const char *s, float *v)
+{
+    char *end;
+    if (!s || !*s) return -1;
+    *v = strtof(s, &end);
+    return *end || !isfinite(*v) ? -1 : 0;
+}
+
+lt_status lt_need_image(lt_ctx *ctx, const lt_layer *l, const lt_shape *in)
+{
+    const lt_backend_ops *ops = ctx->be->ops;
+    if (!ops->conv2d_forward || !ops->conv2d_backward_data || !ops->conv2d_backward_filter || !ops->maxpool_forward ||
+        !ops->maxpool_backward || !ops->upsample_forward || !ops->upsample_backward)
+        return lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s (%s): the %s backend has no image operations in this build",
+                            l->name, l->ops->type, ops->name);
+    if (in->rank == 3) return LT_OK;
+    char buf[64];
+    lt_shape_format(in, buf, sizeof buf);
+    return lt_set_error(ctx, LT_ERR_SHAPE, "%s (%s) needs images (None, height, width, channels), got %s",
+                        l->name, l->ops->type, buf);
 }

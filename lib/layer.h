@@ -95,6 +95,37 @@ lt_layer *lt_noise_from_config(const lt_kv *kv, char *err, size_t errlen);
 void lt_dense_set_alpha(lt_layer *l, float alpha);
 void lt_activation_set_alpha(lt_layer *l, float alpha);
 
+lt_layer *lt_conv2d_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_conv2d_transpose_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_maxpool2d_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_upsampling2d_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_flatten_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_reshape_from_config(const lt_kv *kv, char *err, size_t errlen);
+
+/* Conv2D/Conv2DTranspose settings shared by both files (layer_conv2d.c): fill defaults
+ * and check (0 when usable); write and read the model-file settings line. */
+int lt_conv_opts_normalize(lt_conv_opts *o, int transposed);
+void lt_conv_opts_write(const lt_conv_opts *o, float alpha, char *buf, size_t len);
+int lt_conv_opts_read(const lt_kv *kv, int transposed, lt_conv_opts *o, float *alpha);
+void lt_conv2d_set_alpha(lt_layer *l, float alpha);
+void lt_conv2d_transpose_set_alpha(lt_layer *l, float alpha);
+
+/* Keras's output length of a convolution or pooling window along one axis. */
+int lt_conv_out_len(int in, int k, int stride, int dil, lt_padding pad);
+/* Zero padding before the first cell for 'same' (0 for valid): half the total, rounded
+ * down, as TensorFlow pads. */
+int lt_conv_pad_before(int in, int out, int k, int stride, int dil, lt_padding pad);
+/* Parses "3x5" (or "3", meaning 3x3) into two ints in 1..limit; 0 on success. */
+int lt_parse_pair(const char *s, int limit, int *a, int *b);
+/* Parses an integer in lo..hi; 0 on success. */
+int lt_parse_int(const char *s, int lo, int hi, int *v);
+/* Parses "AxBxC" (1 to 3 sizes) into dims; returns the rank or -1. */
+int lt_parse_dims(const char *s, int dims[3]);
+/* Parses a float; 0 on success (finite numbers only). */
+int lt_parse_float(const char *s, float *v);
+/* The image (rank-3) shape a convolution-like layer needs, or LT_ERR_SHAPE naming it. */
+lt_status lt_need_image(lt_ctx *ctx, const lt_layer *l, const lt_shape *in);
+
 /* Maps a public activation to the backend's. */
 lt_backend_act lt_act_to_backend(lt_act act);
 /* Keras's default alpha for an activation (leaky_relu 0.3, elu 1.0, else 0). */

@@ -303,7 +303,14 @@ lt_status lt_summary(const lt_model *m, FILE *f)
     if (!m->built) return lt_set_error(m->ctx, LT_ERR_ARG, "%s: build the model before its summary", m->name);
     const char *rule = "_________________________________________________________________";
     const char *dbl = "=================================================================";
-    fprintf(f, "Model: \"%s\"\n%s\n %-28s%-26s%-10s\n%s\n", m->name, rule, "Layer (type)", "Output Shape", "Param #", dbl);
+    /* Keras's columns; the first widens when a name and type do not fit it. */
+    int lw = 28;
+    for (int i = 0; i < m->n_items; i++) {
+        int n = m->items[i].layer ? (int)(strlen(m->items[i].layer->name) + strlen(m->items[i].layer->ops->type) + 3)
+                                  : (int)(strlen(m->items[i].model->name) + 13);
+        if (n + 1 > lw) lw = n + 1;
+    }
+    fprintf(f, "Model: \"%s\"\n%s\n %-*s%-26s%-10s\n%s\n", m->name, rule, lw, "Layer (type)", "Output Shape", "Param #", dbl);
     for (int i = 0; i < m->n_items; i++) {
         char label[128], shape[64];
         const lt_shape *out;
@@ -320,7 +327,7 @@ lt_status lt_summary(const lt_model *m, FILE *f)
             np = s->n_params;
         }
         lt_shape_format(out, shape, sizeof shape);
-        fprintf(f, " %-28s%-26s%-10zu\n", label, shape, np);
+        fprintf(f, " %-*s%-26s%-10zu\n", lw, label, shape, np);
         if (i + 1 < m->n_items) fprintf(f, "\n");
     }
     char total[40];

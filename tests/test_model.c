@@ -272,6 +272,90 @@ static void test_model_misuse(void)
     lt_model_free(m);
 }
 
+/* Builds a small image model from up to four layers and checks its gradients. */
+static void check_image_stack(const char *what, lt_loss loss, int h, int w, int c, lt_layer *l1, lt_layer *l2, lt_layer *l3, lt_layer *l4)
+{
+    lt_model *m;
+    lt_sequential(ctx, NULL, &m);
+    lt_layer *ls[4] = {l1, l2, l3, l4};
+    for (int i = 0; i < 4; i++)
+        if (ls[i]) lt_add(m, ls[i]);
+    int dims[3] = {h, w, c};
+    if (lt_build_shape(m, 3, dims, 5) != LT_OK) { CHECK(0, "%s: build: %s", what, lt_ctx_error(ctx)); lt_model_free(m); return; }
+    grad_check(what, m, loss);
+    lt_model_free(m);
+}
+
+/* Shorthand for conv settings. */
+static lt_conv_opts conv_o(int f, int k, int s, int d, lt_padding pad, lt_act act)
+{
+    lt_conv_opts o = {0};
+    o.filters = f;
+    o.kernel_h = o.kernel_w = k;
+    o.stride_h = o.stride_w = s;
+    o.dilation_h = o.dilation_w = d;
+    o.padding = pad;
+    o.act = act;
+    return o;
+}
+
+/* The lecture's conv autoencoder: Keras's shapes and per-layer parameter counts. */
+static void test_conv_ae_shapes(void)
+{
+    lt_model *m = NULL;
+    int dims[3] = {28, 28, 1};
+    CHECK(lt_arch_build_shape(ctx, "conv-ae", 3, dims, 1, &m) == LT_OK, "conv-ae builds: %s", lt_ctx_error(ctx));
+    if (!m) return;
+    const size_t want[8] = {160, 2320, 0, 921700, 930816, 0, 2320, 145};
+    const char *shapes[8] = {"(None, 26, 26, 16)", "(None, 24, 24, 16)", "(None, 9216)", "(None, 100)",
+                             "(None, 9216)", "(None, 24, 24, 16)", "(None, 26, 26, 16)", "(None, 28, 28, 1)"};
+    CHECK(m->n_flat == 8, "conv-ae has 8 layers");
+    for (int i = 0; i < 8 && i < m->n_flat; i++) {
+        char buf[64];
+        lt_shape_format(&m->flat[i]->out_shape, buf, sizeof buf);
+        CHECK(m->flat[i]->n_params == want[i], "conv-ae layer %d (%s): %zu params, Keras has %zu", i, m->flat[i]->name, m->flat[i]->n_params, want[i]);
+        CHECK(strcmp(buf, shapes[i]) == 0, "conv-ae layer %d shape %s, Keras has %s", i, buf, shapes[i]);
+    }
+    CHECK(lt_param_count(lt_submodel(m, 0)) == 924180 && lt_param_count(lt_submodel(m, 1)) == 933281, "encoder/decoder params");
+    const char *s = summary_text(m);
+    CHECK(strstr(s, "Total params: 1,857,461") != NULL, "conv-ae total:\n%s", s);
+    lt_model_free(m);
+    lt_model *d = NULL;
+    CHECK(lt_arch_build_shape(ctx, "conv-ae", 1, (int[]){784}, 1, &d) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "needs images"),
+          "conv-ae on flat input refused: %s", lt_ctx_error(ctx));
+    /* denoise-rgb's Keras figures: strides 3 on 63x63x3 and back. */
+    int rgb[3] = {63, 63, 3};
+    CHECK(lt_arch_build_shape(ctx, "conv:16:3x3:elu:s3,conv:8:3x3:elu,flatten,dense:1024:elu|dense:2888:elu,reshape:19x19x8,"
+                                   "deconv:16:3x3:elu,deconv:3:3x3:elu:s3", 3, rgb, 1, &d) == LT_OK, "denoise-rgb spec: %s", lt_ctx_error(ctx));
+    if (d) {
+        int out[3];
+        CHECK(lt_output_shape(d, out) == 3 && out[0] == 63 && out[1] == 63 && out[2] == 3, "denoise-rgb gives 63x63x3 back");
+        CHECK(d->flat[0]->out_shape.d[0] == 21 && d->flat[1]->out_shape.d[0] == 19, "strided conv shapes 21, 19");
+        lt_model_free(d);
+    }
+}
+
+static void test_conv_gradients(void)
+{
+    lt_conv_opts a = conv_o(3, 3, 1, 1, LT_VALID, LT_TANH), b = conv_o(2, 2, 2, 1, LT_SAME, LT_ELU);
+    lt_conv_opts c = conv_o(2, 3, 1, 2, LT_SAME, LT_LINEAR), d = conv_o(2, 3, 2, 1, LT_VALID, LT_SIGMOID);
+    lt_conv_opts e = conv_o(3, 3, 2, 1, LT_SAME, LT_TANH), f = conv_o(1, 2, 3, 1, LT_VALID, LT_LINEAR);
+    f.output_padding = 1;
+    f.output_pad_h = 1;
+    f.output_pad_w = 2;
+    int dims[3] = {2, 2, 2};
+    check_image_stack("conv valid + conv same stride 2", LT_LOSS_MSE, 7, 6, 2, lt_conv2d(&a), lt_conv2d(&b), NULL, NULL);
+    check_image_stack("conv dilated same", LT_LOSS_MSE, 6, 5, 2, lt_conv2d(&c), lt_flatten(), lt_dense(3, LT_LINEAR), NULL);
+    check_image_stack("conv transpose stride 2 valid", LT_LOSS_MSE, 3, 4, 2, lt_conv2d_transpose(&d), NULL, NULL, NULL);
+    check_image_stack("conv transpose same + output padding", LT_LOSS_MSE, 3, 3, 1, lt_conv2d_transpose(&e), lt_conv2d_transpose(&f), NULL, NULL);
+    check_image_stack("maxpool 2x2", LT_LOSS_MSE, 6, 5, 2, lt_conv2d(&a), lt_maxpool2d(2, 2, 0, 0, LT_VALID), NULL, NULL);
+    check_image_stack("maxpool 3x3 stride 2 same", LT_LOSS_MSE, 7, 7, 1, lt_conv2d(&a), lt_maxpool2d(3, 3, 2, 2, LT_SAME), NULL, NULL);
+    check_image_stack("upsample nearest", LT_LOSS_MSE, 3, 4, 2, lt_conv2d(&c), lt_upsampling2d(2, 3, 0), NULL, NULL);
+    check_image_stack("upsample bilinear", LT_LOSS_MSE, 3, 4, 2, lt_conv2d(&c), lt_upsampling2d(2, 2, 1), NULL, NULL);
+    check_image_stack("flatten, dense, reshape, deconv", LT_LOSS_MSE, 4, 4, 1, lt_flatten(), lt_dense(8, LT_ELU),
+                      lt_reshape(3, dims), lt_conv2d_transpose(&a));
+}
+
 int main(void)
 {
     char err[512];
@@ -283,6 +367,12 @@ int main(void)
     test_init_matches_cpu();
     test_bad_input();
     test_model_misuse();
+    if (ctx->be->ops->conv2d_forward && ctx->be->ops->maxpool_forward && ctx->be->ops->upsample_forward) {
+        test_conv_ae_shapes();
+        test_conv_gradients();
+    } else {
+        printf("SKIP convolution tests: backend %s has no conv ops yet\n", lt_ctx_backend(ctx));
+    }
     lt_ctx_close(ctx);
     return DONE();
 }
