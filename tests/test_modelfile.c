@@ -103,6 +103,32 @@ int main(void)
     CHECK(lt_load(ctx, other, &b) == LT_ERR_FORMAT && strstr(lt_ctx_error(ctx), "bad.lt"), "foreign file named: %s", lt_ctx_error(ctx));
     CHECK(lt_load(ctx, "/nonexistent/dir/x.lt", &b) == LT_ERR_IO && strstr(lt_ctx_error(ctx), "/nonexistent/dir/x.lt"), "missing file: %s", lt_ctx_error(ctx));
 
+    /* Image layers round-trip too: every setting survives save and load. */
+    {
+        int dims[3] = {9, 8, 2};
+        lt_model *ci = NULL, *co = NULL;
+        const char *spec = "conv:4:3x3:elu:same:s2,maxpool:2x2:same,upsample:2x2:bilinear,conv:3:2x2:tanh:d2|"
+                           "flatten,dense:20:relu,reshape:2x2x5,deconv:2:3x3:sigmoid:s3:op1,upsample:2x2";
+        CHECK(lt_arch_build_shape(ctx, spec, 3, dims, 9, &ci) == LT_OK, "image spec builds: %s", lt_ctx_error(ctx));
+        char ipath[300];
+        snprintf(ipath, sizeof ipath, "%s/img.lt", dir);
+        if (ci && lt_save(ci, ipath, 0) == LT_OK && lt_load(ctx, ipath, &co) == LT_OK) {
+            float xin[2 * 144], ya[2 * 400], yb[2 * 400];
+            size_t outn = (size_t)lt_output_dim(ci);
+            CHECK(outn * 2 <= sizeof ya / sizeof ya[0], "output fits (%zu)", outn);
+            for (int i = 0; i < 2 * 144; i++) xin[i] = (float)((i * 37) % 101) / 101.0f;
+            lt_predict(ci, xin, 2, ya);
+            lt_predict(co, xin, 2, yb);
+            CHECK(memcmp(ya, yb, 2 * outn * 4) == 0, "image model predicts identically after load");
+            CHECK(lt_param_count(ci) == lt_param_count(co), "image model parameter count kept");
+        } else {
+            CHECK(0, "image model save/load: %s", lt_ctx_error(ctx));
+        }
+        lt_model_free(ci);
+        lt_model_free(co);
+        unlink(ipath);
+    }
+
     /* A tiny file claiming a huge architecture is refused before anything is allocated. */
     {
         const char *arch = "latent-arch 1\ninput 30000\nmodel big\nlayer dense d units=30000 activation=linear alpha=0\nend\n";
