@@ -55,8 +55,28 @@ def dense_stack(widths, n_in):
     return nn.Sequential(*layers)
 
 
+def glorot(module):
+    """Keras's initialisation: Glorot-uniform weights, zero biases."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return module
+
+
+def conv_ae(code):
+    """The lecture's Conv2D/Conv2DTranspose autoencoder on 28x28x1 (NCHW here)."""
+    enc = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 16, 3), nn.ELU(), nn.Conv2d(16, 16, 3), nn.ELU(),
+                        nn.Flatten(), nn.Linear(9216, code), nn.ELU())
+    dec = nn.Sequential(nn.Linear(code, 9216), nn.ELU(), nn.Unflatten(1, (16, 24, 24)),
+                        nn.ConvTranspose2d(16, 16, 3), nn.ELU(), nn.ConvTranspose2d(16, 1, 3), nn.ELU(), nn.Flatten())
+    return glorot(nn.Sequential(enc, dec))
+
+
 def build(arch):
     """The lecture's autoencoders (same as latent's built-ins)."""
+    if arch in ("conv-ae", "conv-ae64"):
+        return conv_ae(100 if arch == "conv-ae" else 64), 784
     if arch == "mlp-ae":
         return nn.Sequential(dense_stack([64, 64, 64], 784), dense_stack([64, 64, 784], 64)), 784
     if arch == "swissroll-ae":

@@ -24,6 +24,8 @@ enum {
     K_SUM_PARTIAL, K_SUM_FINAL, K_COUNT_PARTIAL, K_COUNT_FINAL, K_BIAS_BACKWARD,
     K_LOSS_PARTIAL, K_SGD, K_RMSPROP, K_ADAM,
     K_RANDOM_UNIFORM, K_RANDOM_NORMAL, K_DROPOUT_MASK,
+    K_IM2COL, K_COL2IM, K_MAXPOOL_FORWARD, K_MAXPOOL_BACKWARD, K_UPSAMPLE_FORWARD,
+    K_UPSAMPLE_BACKWARD,
     K_COUNT
 };
 
@@ -35,6 +37,8 @@ static const char *const kernel_names[K_COUNT] = {
     "lt_sum_partial", "lt_sum_final", "lt_count_partial", "lt_count_final", "lt_bias_backward",
     "lt_loss_partial", "lt_sgd", "lt_rmsprop", "lt_adam",
     "lt_random_uniform", "lt_random_normal", "lt_dropout_mask",
+    "lt_im2col", "lt_col2im", "lt_maxpool_forward", "lt_maxpool_backward", "lt_upsample_forward",
+    "lt_upsample_backward",
 };
 
 #define LT_CL_WG 256             /* preferred work-group size (a multiple of 64)        */
@@ -42,6 +46,7 @@ static const char *const kernel_names[K_COUNT] = {
 #define LT_CL_MAX_GROUPS 65536   /* cap on work-groups of grid-stride 1-D launches      */
 #define LT_CL_BUILD_OPTIONS ""   /* never fast-math or mad-enable: philox must be exact */
 #define LT_CL_GEMM_TEMP_QUANTUM ((size_t)1 << 16) /* GEMM temp sizes round up to 64 KiB */
+#define LT_CL_CONV_COL_BYTES ((size_t)64 << 20)   /* im2col chunks stay within 64 MiB     */
 
 /* A device buffer: the cl_mem and its size in 4-byte elements. */
 struct lt_buf {
@@ -66,6 +71,9 @@ typedef struct cl_backend {
     cl_mem gemm_temp;           /* CLBlast's GEMM scratch, grown on demand, or NULL */
     size_t gemm_temp_bytes;     /* its size                                         */
     unsigned long gemm_temp_allocs; /* times it was (re)allocated                   */
+    cl_mem conv_col;            /* im2col columns of one chunk, grown on demand     */
+    size_t conv_col_bytes;      /* its size                                         */
+    unsigned long conv_col_allocs; /* times it was (re)allocated                    */
 } cl_backend;
 
 /* ------------------------------------------------------------------ helpers */
@@ -823,6 +831,436 @@ static lt_status cl_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, s
     return st != LT_OK ? st : reduce_final(b, K_COUNT_FINAL, parts, out, ooff, op);
 }
 
+/* ------------------------------------------------------------------ convolutions, pooling */
+
+/* Makes the im2col scratch hold at least need bytes (it only grows; counted in `allocated`). */
+static lt_status grow_conv_col(cl_backend *b, size_t need, const char *op)
+{
+    if (b->conv_col && b->conv_col_bytes >= need) return LT_OK;
+    size_t q = LT_CL_GEMM_TEMP_QUANTUM;
+    if (need > SIZE_MAX - q || (cl_ulong)((need + q - 1) / q * q) > b->max_alloc)
+        return lt_backend_set_error(&b->base, LT_ERR_NOMEM,
+            "%s: the column buffer needs %zu bytes, more than the largest single buffer %s allows "
+            "(%llu bytes)", op, need, b->base.device_name, (unsigned long long)b->max_alloc);
+    size_t bytes = (need + q - 1) / q * q;
+    /* release first to lower the peak; OpenCL frees it once queued kernels using it are done */
+    if (b->conv_col) {
+        clReleaseMemObject(b->conv_col);
+        b->allocated -= b->conv_col_bytes <= b->allocated ? b->conv_col_bytes : b->allocated;
+        b->conv_col = NULL;
+        b->conv_col_bytes = 0;
+    }
+    if (bytes > b->global_mem - b->allocated)
+        return lt_backend_set_error(&b->base, LT_ERR_NOMEM,
+            "%s: the column buffer needs %zu bytes, but %llu of the %llu bytes of device memory on "
+            "%s are already in use by latent", op, bytes, (unsigned long long)b->allocated,
+            (unsigned long long)b->global_mem, b->base.device_name);
+    cl_int e = CL_SUCCESS;
+    cl_mem m = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    if (!m || e != CL_SUCCESS) {
+        if (m) clReleaseMemObject(m);
+        if (e == CL_SUCCESS || e == CL_INVALID_BUFFER_SIZE) e = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+        return cl_fail(b, e, "allocating the convolution column buffer");
+    }
+    b->conv_col = m;
+    b->conv_col_bytes = bytes;
+    b->conv_col_allocs++;
+    b->allocated += bytes;
+    return LT_OK;
+}
+
+/* *out = product of the count ints in d, failing on overflow (the ints are >= 1). */
+static lt_status check_dims(cl_backend *b, const char *op, const int *d, int count, size_t *out)
+{
+    size_t p = 1;
+    for (int i = 0; i < count; i++)
+        if (check_product(b, op, p, (size_t)d[i], &p) != LT_OK) return LT_ERR_ARG;
+    *out = p;
+    return LT_OK;
+}
+
+/* Fails when output out[o1, o1+n1) shares memory with input in[o2, o2+n2): no op of this
+ * section lets an output alias an input (the kernels read inputs while writing). */
+static lt_status check_disjoint(cl_backend *b, const char *op, const char *out, const lt_buf *b1, size_t o1,
+                                size_t n1, const char *in, const lt_buf *b2, size_t o2, size_t n2)
+{
+    if (b1->mem == b2->mem && o1 < o2 + n2 && o2 < o1 + n1)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: %s overlaps %s", op, out, in);
+    return LT_OK;
+}
+
+/* A validated convolution: element counts and how the im2col rows are chunked. */
+typedef struct conv_plan {
+    size_t nx, ny, nw; /* elements of x, y and w                                        */
+    size_t rows;       /* im2col rows: batch*out_h*out_w                                */
+    size_t per_img;    /* rows of one image: out_h*out_w                                */
+    size_t kcols;      /* im2col columns: k_h*k_w*in_c                                  */
+    size_t chunk;      /* rows per chunk: whole images when one fits, else part of one  */
+    int pointwise;     /* 1x1, stride 1, no padding, same size: x is its own im2col     */
+} conv_plan;
+
+/* Validates a convolution geometry (sizes >= 1, pads >= 0, no overflow) and plans it. */
+static lt_status conv_plan_of(cl_backend *b, const char *op, const lt_conv_geom *g, conv_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!g) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: geometry is NULL", op);
+    if (g->batch < 1 || g->in_h < 1 || g->in_w < 1 || g->in_c < 1 || g->out_h < 1 || g->out_w < 1 ||
+        g->out_c < 1 || g->k_h < 1 || g->k_w < 1 || g->stride_h < 1 || g->stride_w < 1 ||
+        g->dil_h < 1 || g->dil_w < 1 || g->pad_top < 0 || g->pad_left < 0)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG,
+            "%s: bad geometry (batch %d, input %dx%dx%d, output %dx%dx%d, kernel %dx%d, stride %dx%d, "
+            "dilation %dx%d, padding %d,%d): sizes, strides and dilations must be >= 1, pads >= 0", op,
+            g->batch, g->in_h, g->in_w, g->in_c, g->out_h, g->out_w, g->out_c, g->k_h, g->k_w,
+            g->stride_h, g->stride_w, g->dil_h, g->dil_w, g->pad_top, g->pad_left);
+    const int dx[4] = { g->batch, g->in_h, g->in_w, g->in_c };
+    const int dy[3] = { g->batch, g->out_h, g->out_w };
+    const int dk[3] = { g->k_h, g->k_w, g->in_c };
+    if (check_dims(b, op, dx, 4, &p->nx) != LT_OK || check_dims(b, op, dy, 3, &p->rows) != LT_OK ||
+        check_product(b, op, p->rows, (size_t)g->out_c, &p->ny) != LT_OK ||
+        check_dims(b, op, dk, 3, &p->kcols) != LT_OK ||
+        check_product(b, op, p->kcols, (size_t)g->out_c, &p->nw) != LT_OK || p->kcols > SIZE_MAX / 4)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: the tensor sizes overflow size_t", op);
+    p->per_img = (size_t)g->out_h * (size_t)g->out_w;
+    p->pointwise = g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
+                   g->pad_top == 0 && g->pad_left == 0 && g->out_h == g->in_h && g->out_w == g->in_w;
+    /* chunks keep the column buffer within the cap (one row always fits, however wide) */
+    size_t cap = LT_CL_CONV_COL_BYTES;
+    if ((cl_ulong)cap > b->max_alloc) cap = (size_t)b->max_alloc;
+    size_t fit = cap / (p->kcols * 4);
+    if (fit < 1) fit = 1;
+    if (fit >= p->per_img) fit = fit / p->per_img * p->per_img;
+    p->chunk = fit < p->rows ? fit : p->rows;
+    return LT_OK;
+}
+
+/* Length of the chunk starting at row r0: chunk rows, but never past the end of the
+ * batch, nor past the end of r0's image when chunks are parts of images. */
+static size_t chunk_len(const conv_plan *p, size_t r0)
+{
+    size_t len = p->rows - r0 < p->chunk ? p->rows - r0 : p->chunk;
+    if (p->chunk < p->per_img) {
+        size_t end = (r0 / p->per_img + 1) * p->per_img;
+        if (len > end - r0) len = end - r0;
+    }
+    return len;
+}
+
+/* The column buffer as an operand of cl_gemm. */
+static lt_buf col_buf(const cl_backend *b)
+{
+    lt_buf c = { b->conv_col, b->conv_col_bytes / 4 };
+    return c;
+}
+
+/* Enqueues im2col of x for rows [r0, r0+len) into the column buffer. */
+static lt_status im2col(cl_backend *b, const char *op, const lt_conv_geom *g, const conv_plan *p,
+                        const lt_buf *x, size_t xoff, size_t r0, size_t len)
+{
+    kargs a = args_of(b, K_IM2COL);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_cl(&a, b->conv_col);
+    arg_u64(&a, r0);
+    arg_u64(&a, len);
+    arg_u64(&a, p->kcols);
+    arg_i32(&a, g->in_h);
+    arg_i32(&a, g->in_w);
+    arg_i32(&a, g->in_c);
+    arg_i32(&a, g->out_h);
+    arg_i32(&a, g->out_w);
+    arg_i32(&a, g->k_w);
+    arg_i32(&a, g->stride_h);
+    arg_i32(&a, g->stride_w);
+    arg_i32(&a, g->dil_h);
+    arg_i32(&a, g->dil_w);
+    arg_i32(&a, g->pad_top);
+    arg_i32(&a, g->pad_left);
+    return launch_2d(b, &a, K_IM2COL, p->kcols, len, op);
+}
+
+/* y = conv(x, w): per chunk, im2col then y rows = columns * w (CLBlast). */
+static lt_status cl_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_buf *x, size_t xoff,
+                                   const lt_buf *w, size_t woff, lt_buf *y, size_t yoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "conv2d_forward";
+    conv_plan p;
+    lt_status st = conv_plan_of(b, op, g, &p);
+    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, p.nx);
+    if (st == LT_OK) st = check_range(b, op, "w", w, woff, p.nw);
+    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, p.ny);
+    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, p.ny, "x", x, xoff, p.nx);
+    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, p.ny, "w", w, woff, p.nw);
+    if (st != LT_OK) return st;
+    size_t f = (size_t)g->out_c;
+    if (p.pointwise) return cl_gemm(be, 0, 0, p.rows, f, p.kcols, 1.0f, x, xoff, p.kcols, w, woff, f,
+                                    0.0f, y, yoff, f);
+    st = grow_conv_col(b, p.chunk * p.kcols * 4, op);
+    lt_buf col = col_buf(b);
+    for (size_t r0 = 0, len; st == LT_OK && r0 < p.rows; r0 += len) {
+        len = chunk_len(&p, r0);
+        st = im2col(b, op, g, &p, x, xoff, r0, len);
+        if (st == LT_OK)
+            st = cl_gemm(be, 0, 0, len, f, p.kcols, 1.0f, &col, 0, p.kcols, w, woff, f, 0.0f, y,
+                         yoff + r0 * f, f);
+    }
+    return st;
+}
+
+/* dx = transposed convolution of dy: per chunk, columns = dy rows * w^T (CLBlast), then
+ * col2im gathers them into dx. Whole-image chunks overwrite their images; chunks that
+ * split an image add to a dx zeroed first. */
+static lt_status cl_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, const lt_buf *dy, size_t dyoff,
+                                         const lt_buf *w, size_t woff, lt_buf *dx, size_t dxoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "conv2d_backward_data";
+    conv_plan p;
+    lt_status st = conv_plan_of(b, op, g, &p);
+    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, p.ny);
+    if (st == LT_OK) st = check_range(b, op, "w", w, woff, p.nw);
+    if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, p.nx);
+    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, p.nx, "dy", dy, dyoff, p.ny);
+    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, p.nx, "w", w, woff, p.nw);
+    if (st != LT_OK) return st;
+    size_t f = (size_t)g->out_c;
+    if (p.pointwise) return cl_gemm(be, 0, 1, p.rows, p.kcols, f, 1.0f, dy, dyoff, f, w, woff, f,
+                                    0.0f, dx, dxoff, p.kcols);
+    int split = p.chunk < p.per_img;
+    if (split) st = cl_fill(be, dx, dxoff, p.nx, 0.0f);
+    if (st == LT_OK) st = grow_conv_col(b, p.chunk * p.kcols * 4, op);
+    lt_buf col = col_buf(b);
+    for (size_t r0 = 0, len; st == LT_OK && r0 < p.rows; r0 += len) {
+        len = chunk_len(&p, r0);
+        size_t n0 = r0 / p.per_img, nimg = split ? 1 : len / p.per_img;
+        long long iy0 = 0, iy1 = g->in_h - 1;
+        if (split) { /* only the input rows that this chunk's output rows read */
+            long long oy0 = (long long)((r0 - n0 * p.per_img) / (size_t)g->out_w);
+            long long oy1 = (long long)((r0 + len - 1 - n0 * p.per_img) / (size_t)g->out_w);
+            long long lo = oy0 * g->stride_h - g->pad_top;
+            long long hi = oy1 * g->stride_h - g->pad_top + (long long)(g->k_h - 1) * g->dil_h;
+            if (lo > iy0) iy0 = lo;
+            if (hi < iy1) iy1 = hi;
+        }
+        st = cl_gemm(be, 0, 1, len, p.kcols, f, 1.0f, dy, dyoff + r0 * f, f, w, woff, f, 0.0f, &col, 0,
+                     p.kcols);
+        if (st != LT_OK || iy0 > iy1) continue; /* a chunk of rows that read only padding */
+        kargs a = args_of(b, K_COL2IM);
+        arg_cl(&a, b->conv_col);
+        arg_u64(&a, r0);
+        arg_u64(&a, len);
+        arg_u64(&a, p.kcols);
+        arg_u64(&a, n0);
+        arg_u64(&a, nimg);
+        arg_i32(&a, (cl_int)iy0);
+        arg_i32(&a, (cl_int)(iy1 - iy0 + 1));
+        arg_i32(&a, g->in_h);
+        arg_i32(&a, g->in_w);
+        arg_i32(&a, g->in_c);
+        arg_i32(&a, g->out_h);
+        arg_i32(&a, g->out_w);
+        arg_i32(&a, g->k_h);
+        arg_i32(&a, g->k_w);
+        arg_i32(&a, g->stride_h);
+        arg_i32(&a, g->stride_w);
+        arg_i32(&a, g->dil_h);
+        arg_i32(&a, g->dil_w);
+        arg_i32(&a, g->pad_top);
+        arg_i32(&a, g->pad_left);
+        arg_i32(&a, split);
+        arg_cl(&a, dx->mem);
+        arg_u64(&a, dxoff);
+        size_t cells = nimg * (size_t)(iy1 - iy0 + 1) * (size_t)g->in_w * (size_t)g->in_c;
+        st = launch_1d(b, &a, K_COL2IM, cells, op);
+    }
+    return st;
+}
+
+/* dw = columns^T * dy, summed over the chunks in order (the first overwrites dw). */
+static lt_status cl_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, const lt_buf *x, size_t xoff,
+                                           const lt_buf *dy, size_t dyoff, lt_buf *dw, size_t dwoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "conv2d_backward_filter";
+    conv_plan p;
+    lt_status st = conv_plan_of(b, op, g, &p);
+    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, p.nx);
+    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, p.ny);
+    if (st == LT_OK) st = check_range(b, op, "dw", dw, dwoff, p.nw);
+    if (st == LT_OK) st = check_disjoint(b, op, "dw", dw, dwoff, p.nw, "x", x, xoff, p.nx);
+    if (st == LT_OK) st = check_disjoint(b, op, "dw", dw, dwoff, p.nw, "dy", dy, dyoff, p.ny);
+    if (st != LT_OK) return st;
+    size_t f = (size_t)g->out_c;
+    if (p.pointwise) return cl_gemm(be, 1, 0, p.kcols, f, p.rows, 1.0f, x, xoff, p.kcols, dy, dyoff, f,
+                                    0.0f, dw, dwoff, f);
+    st = grow_conv_col(b, p.chunk * p.kcols * 4, op);
+    lt_buf col = col_buf(b);
+    for (size_t r0 = 0, len; st == LT_OK && r0 < p.rows; r0 += len) {
+        len = chunk_len(&p, r0);
+        st = im2col(b, op, g, &p, x, xoff, r0, len);
+        if (st == LT_OK)
+            st = cl_gemm(be, 1, 0, p.kcols, f, len, 1.0f, &col, 0, p.kcols, dy, dyoff + r0 * f, f,
+                         r0 ? 1.0f : 0.0f, dw, dwoff, f);
+    }
+    return st;
+}
+
+/* Validates a pooling (pool != 0) or up-sampling geometry and gives the element counts
+ * of input and output. Pooling: every window must hold an in-image cell (it has a
+ * maximum) and in-image indices must fit argmax's uint32. Up-sampling: out = in * k;
+ * strides and pads are not used. */
+static lt_status pool_check(cl_backend *b, const char *op, const lt_pool_geom *g, int pool,
+                            size_t *nx, size_t *ny)
+{
+    *nx = *ny = 0;
+    if (!g) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: geometry is NULL", op);
+    if (g->batch < 1 || g->in_h < 1 || g->in_w < 1 || g->c < 1 || g->out_h < 1 || g->out_w < 1 ||
+        g->k_h < 1 || g->k_w < 1 || (pool && (g->stride_h < 1 || g->stride_w < 1 || g->pad_top < 0 ||
+                                              g->pad_left < 0)))
+        return lt_backend_set_error(&b->base, LT_ERR_ARG,
+            "%s: bad geometry (batch %d, input %dx%dx%d, output %dx%d, window %dx%d, stride %dx%d, "
+            "padding %d,%d): sizes%s must be >= 1%s", op, g->batch, g->in_h, g->in_w, g->c, g->out_h,
+            g->out_w, g->k_h, g->k_w, g->stride_h, g->stride_w, g->pad_top, g->pad_left,
+            pool ? " and strides" : "", pool ? ", pads >= 0" : "");
+    if (pool) {
+        /* windows move monotonically: the first must reach the image, the last start in it */
+        if (g->pad_top >= g->k_h || g->pad_left >= g->k_w ||
+            (long long)(g->out_h - 1) * g->stride_h - g->pad_top >= g->in_h ||
+            (long long)(g->out_w - 1) * g->stride_w - g->pad_left >= g->in_w)
+            return lt_backend_set_error(&b->base, LT_ERR_ARG,
+                "%s: some %dx%d windows (stride %dx%d, padding %d,%d) of the %dx%d output lie entirely "
+                "in the padding of the %dx%d input", op, g->k_h, g->k_w, g->stride_h, g->stride_w,
+                g->pad_top, g->pad_left, g->out_h, g->out_w, g->in_h, g->in_w);
+    } else if ((long long)g->in_h * g->k_h != g->out_h || (long long)g->in_w * g->k_w != g->out_w) {
+        return lt_backend_set_error(&b->base, LT_ERR_ARG,
+            "%s: output %dx%d is not input %dx%d times the factors %dx%d", op, g->out_h, g->out_w,
+            g->in_h, g->in_w, g->k_h, g->k_w);
+    }
+    const int dx[4] = { g->batch, g->in_h, g->in_w, g->c };
+    const int dy[4] = { g->batch, g->out_h, g->out_w, g->c };
+    size_t plane;
+    if (check_dims(b, op, dx, 4, nx) != LT_OK || check_dims(b, op, dy, 4, ny) != LT_OK ||
+        check_dims(b, op, dx + 1, 3, &plane) != LT_OK)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: the tensor sizes overflow size_t", op);
+    if (pool && (uint64_t)plane - 1 > UINT32_MAX)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG,
+            "%s: an image of %zu elements has indices beyond argmax's uint32", op, plane);
+    return LT_OK;
+}
+
+/* Sets the geometry arguments shared by the two max-pooling kernels. */
+static void pool_args(kargs *a, const lt_pool_geom *g)
+{
+    arg_i32(a, g->in_h);
+    arg_i32(a, g->in_w);
+    arg_i32(a, g->c);
+    arg_i32(a, g->out_h);
+    arg_i32(a, g->out_w);
+    arg_i32(a, g->k_h);
+    arg_i32(a, g->k_w);
+    arg_i32(a, g->stride_h);
+    arg_i32(a, g->stride_w);
+    arg_i32(a, g->pad_top);
+    arg_i32(a, g->pad_left);
+}
+
+/* y = window maxima, argmax = in-image index of each first maximum. */
+static lt_status cl_maxpool_forward(lt_backend *be, const lt_pool_geom *g, const lt_buf *x, size_t xoff,
+                                    lt_buf *y, size_t yoff, lt_buf *argmax, size_t aoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "maxpool_forward";
+    size_t nx, ny;
+    lt_status st = pool_check(b, op, g, 1, &nx, &ny);
+    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, nx);
+    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, ny);
+    if (st == LT_OK) st = check_range(b, op, "argmax", argmax, aoff, ny);
+    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, ny, "x", x, xoff, nx);
+    if (st == LT_OK) st = check_disjoint(b, op, "argmax", argmax, aoff, ny, "x", x, xoff, nx);
+    if (st == LT_OK) st = check_disjoint(b, op, "argmax", argmax, aoff, ny, "y", y, yoff, ny);
+    if (st != LT_OK) return st;
+    kargs a = args_of(b, K_MAXPOOL_FORWARD);
+    arg_u64(&a, ny);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_cl(&a, y->mem);
+    arg_u64(&a, yoff);
+    arg_cl(&a, argmax->mem);
+    arg_u64(&a, aoff);
+    pool_args(&a, g);
+    return launch_1d(b, &a, K_MAXPOOL_FORWARD, ny, op);
+}
+
+/* dx = scatter-add of dy at argmax, computed as a gather per input cell. */
+static lt_status cl_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const lt_buf *dy, size_t dyoff,
+                                     const lt_buf *argmax, size_t aoff, lt_buf *dx, size_t dxoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "maxpool_backward";
+    size_t nx, ny;
+    lt_status st = pool_check(b, op, g, 1, &nx, &ny);
+    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, ny);
+    if (st == LT_OK) st = check_range(b, op, "argmax", argmax, aoff, ny);
+    if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, nx);
+    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, nx, "dy", dy, dyoff, ny);
+    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, nx, "argmax", argmax, aoff, ny);
+    if (st != LT_OK) return st;
+    kargs a = args_of(b, K_MAXPOOL_BACKWARD);
+    arg_u64(&a, nx);
+    arg_cl(&a, dy->mem);
+    arg_u64(&a, dyoff);
+    arg_cl(&a, argmax->mem);
+    arg_u64(&a, aoff);
+    arg_cl(&a, dx->mem);
+    arg_u64(&a, dxoff);
+    pool_args(&a, g);
+    return launch_1d(b, &a, K_MAXPOOL_BACKWARD, nx, op);
+}
+
+/* Shared body of the up-sampling ops: kernel kid over n items from src to dst. */
+static lt_status upsample(cl_backend *b, int kid, const char *op, const lt_pool_geom *g,
+                          lt_backend_interp mode, const lt_buf *src, size_t soff, lt_buf *dst,
+                          size_t doff)
+{
+    if (mode != LT_INTERP_NEAREST && mode != LT_INTERP_BILINEAR)
+        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: unknown interpolation %d", op, (int)mode);
+    int fwd = kid == K_UPSAMPLE_FORWARD;
+    size_t nx, ny;
+    lt_status st = pool_check(b, op, g, 0, &nx, &ny);
+    if (st == LT_OK) st = check_range(b, op, fwd ? "x" : "dy", src, soff, fwd ? nx : ny);
+    if (st == LT_OK) st = check_range(b, op, fwd ? "y" : "dx", dst, doff, fwd ? ny : nx);
+    if (st == LT_OK) st = check_disjoint(b, op, fwd ? "y" : "dx", dst, doff, fwd ? ny : nx,
+                                         fwd ? "x" : "dy", src, soff, fwd ? nx : ny);
+    if (st != LT_OK) return st;
+    kargs a = args_of(b, kid);
+    arg_u64(&a, fwd ? ny : nx);
+    arg_i32(&a, mode == LT_INTERP_NEAREST ? 0 : 1);
+    arg_cl(&a, src->mem);
+    arg_u64(&a, soff);
+    arg_cl(&a, dst->mem);
+    arg_u64(&a, doff);
+    arg_i32(&a, g->in_h);
+    arg_i32(&a, g->in_w);
+    arg_i32(&a, g->c);
+    arg_i32(&a, g->k_h);
+    arg_i32(&a, g->k_w);
+    return launch_1d(b, &a, kid, fwd ? ny : nx, op);
+}
+
+/* y = x up-sampled by (k_h, k_w), nearest or bilinear. */
+static lt_status cl_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
+                                     const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
+{
+    return upsample((cl_backend *)be, K_UPSAMPLE_FORWARD, "upsample_forward", g, mode, x, xoff, y, yoff);
+}
+
+/* dx = the adjoint of up-sampling applied to dy (a gather per input cell). */
+static lt_status cl_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
+                                      const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
+{
+    return upsample((cl_backend *)be, K_UPSAMPLE_BACKWARD, "upsample_backward", g, mode, dy, dyoff, dx, dxoff);
+}
+
 /* ------------------------------------------------------------------ lifetime */
 
 /* Releases everything the backend holds; safe on a partly opened backend. */
@@ -836,6 +1274,7 @@ static void cl_destroy(lt_backend *be)
     if (b->prog) clReleaseProgram(b->prog);
     if (b->scratch) clReleaseMemObject(b->scratch);
     if (b->gemm_temp) clReleaseMemObject(b->gemm_temp);
+    if (b->conv_col) clReleaseMemObject(b->conv_col);
     if (b->queue) clReleaseCommandQueue(b->queue);
     if (b->ctx) clReleaseContext(b->ctx);
     free(b);
@@ -865,6 +1304,13 @@ static const lt_backend_ops cl_ops = {
     .random_normal = cl_random_normal,
     .dropout_mask = cl_dropout_mask,
     .count_nonfinite = cl_count_nonfinite,
+    .conv2d_forward = cl_conv2d_forward,
+    .conv2d_backward_data = cl_conv2d_backward_data,
+    .conv2d_backward_filter = cl_conv2d_backward_filter,
+    .maxpool_forward = cl_maxpool_forward,
+    .maxpool_backward = cl_maxpool_backward,
+    .upsample_forward = cl_upsample_forward,
+    .upsample_backward = cl_upsample_backward,
 };
 
 /* Test hook (cl_hooks.h): the GEMM temp buffer's size and allocation count. */
@@ -876,6 +1322,15 @@ int lt_cl_gemm_temp_info(const lt_backend *be, size_t *bytes, unsigned long *all
 #endif
     if (bytes) *bytes = b ? b->gemm_temp_bytes : 0;
     if (allocs) *allocs = b ? b->gemm_temp_allocs : 0;
+    return b != NULL;
+}
+
+/* Test hook (cl_hooks.h): the convolution column buffer's size and allocation count. */
+int lt_cl_conv_col_info(const lt_backend *be, size_t *bytes, unsigned long *allocs)
+{
+    const cl_backend *b = be && be->ops == &cl_ops ? (const cl_backend *)be : NULL;
+    if (bytes) *bytes = b ? b->conv_col_bytes : 0;
+    if (allocs) *allocs = b ? b->conv_col_allocs : 0;
     return b != NULL;
 }
 

@@ -1,4 +1,4 @@
-/* Introspection of the OpenCL backend for tests (tests/test_backend_ops.c). Free of
+/* Introspection of the OpenCL backend for tests (tests/test_backend_ops.c and others). Free of
  * OpenCL types, so a test can include it without the OpenCL headers. */
 #ifndef LT_CL_HOOKS_H
 #define LT_CL_HOOKS_H
@@ -10,5 +10,9 @@
  * (re)allocated. Returns 1 when GEMM goes through the temp-buffer shim, 0 (and zeros)
  * when CLBlast's C API is used (no C++ at configure time) or be is not OpenCL. */
 int lt_cl_gemm_temp_info(const lt_backend *be, size_t *bytes, unsigned long *allocs);
+
+/* Reports be's convolution column buffer (im2col scratch): its size in bytes and how many
+ * times it has been (re)allocated. Returns 1 for an OpenCL backend, else 0 (and zeros). */
+int lt_cl_conv_col_info(const lt_backend *be, size_t *bytes, unsigned long *allocs);
 
 #endif

@@ -22,6 +22,7 @@
 #endif
 #include "backend.h"
 #include "cpu_gemm.h"
+#include "cpu_internal.h"
 #include "philox.h"
 
 /* --------------------------------------------------------------------- threading */
@@ -65,18 +66,7 @@
 
 /* ---------------------------------------------------------------- the backend */
 
-/* A buffer: 4-byte elements (float, or uint32 for index buffers), 64-byte aligned. */
-struct lt_buf {
-    void *mem;
-    size_t n; /* elements */
-};
-
-/* The CPU backend instance; starts with the common head. */
-typedef struct cpu_backend {
-    struct lt_backend base;
-    int threads;        /* team size for parallel ops, >= 1 */
-    lt_gemm_ws gemm_ws; /* GEMM packing buffers, grown on demand */
-} cpu_backend;
+/* struct lt_buf and cpu_backend are in cpu_internal.h (cpu_conv.c uses them too). */
 
 /* Elements of buf from off on, as floats. */
 static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
@@ -280,6 +270,7 @@ static void cpu_destroy(lt_backend *be)
 {
     cpu_backend *cb = (cpu_backend *)be;
     lt_gemm_ws_free(&cb->gemm_ws);
+    lt_cpu_conv_free(cb);
     free(cb);
 }
 
@@ -1020,6 +1011,13 @@ static const lt_backend_ops cpu_ops = {
     .random_normal = cpu_random_normal,
     .dropout_mask = cpu_dropout_mask,
     .count_nonfinite = cpu_count_nonfinite,
+    .conv2d_forward = lt_cpu_conv2d_forward,
+    .conv2d_backward_data = lt_cpu_conv2d_backward_data,
+    .conv2d_backward_filter = lt_cpu_conv2d_backward_filter,
+    .maxpool_forward = lt_cpu_maxpool_forward,
+    .maxpool_backward = lt_cpu_maxpool_backward,
+    .upsample_forward = lt_cpu_upsample_forward,
+    .upsample_backward = lt_cpu_upsample_backward,
     .set_threads = cpu_set_threads,
 };
 

@@ -221,7 +221,9 @@ typedef struct lt_backend_ops {
      * flat input index (within the image: (iy*in_w + ix)*c + ch) of the first maximum. */
     lt_status (*maxpool_forward)(lt_backend *be, const lt_pool_geom *g, const lt_buf *x, size_t xoff,
                                  lt_buf *y, size_t yoff, lt_buf *argmax, size_t aoff);
-    /* dx = 0, then dx[argmax] += dy for every output cell; dx is overwritten. */
+    /* dx = 0, then dx[argmax] += dy for every output cell; dx is overwritten. argmax must
+     * come from maxpool_forward with the same geometry; an index outside its window is
+     * refused (LT_ERR_ARG) or ignored, never followed out of bounds. */
     lt_status (*maxpool_backward)(lt_backend *be, const lt_pool_geom *g, const lt_buf *dy, size_t dyoff,
                                   const lt_buf *argmax, size_t aoff, lt_buf *dx, size_t dxoff);
     /* Up-sampling by integer factors (k_h, k_w): out = in * k; y is overwritten. */

@@ -1,0 +1,46 @@
+/* What the CPU fallback's source files share: the buffer and backend structs and the
+ * ops implemented outside cpu_backend.c. Private to cpu_fallback/. */
+#ifndef LT_CPU_INTERNAL_H
+#define LT_CPU_INTERNAL_H
+
+#include <stddef.h>
+#include "backend.h"
+#include "cpu_gemm.h"
+
+/* A buffer: 4-byte elements (float, or uint32 for index buffers), 64-byte aligned. */
+struct lt_buf {
+    void *mem;
+    size_t n; /* elements */
+};
+
+/* The CPU backend instance; starts with the common head. */
+typedef struct cpu_backend {
+    struct lt_backend base;
+    int threads;         /* team size for parallel ops, >= 1 */
+    lt_gemm_ws gemm_ws;  /* GEMM packing buffers, grown on demand */
+    float *conv_scratch; /* im2col / col2im column buffer, grown on demand (cpu_conv.c) */
+    size_t conv_scratch_n; /* its capacity in floats */
+} cpu_backend;
+
+/* cpu_conv.c: the convolution, pooling and up-sampling slots of lib/backend.h. */
+lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_buf *x, size_t xoff,
+                                const lt_buf *w, size_t woff, lt_buf *y, size_t yoff);
+lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, const lt_buf *dy,
+                                      size_t dyoff, const lt_buf *w, size_t woff, lt_buf *dx,
+                                      size_t dxoff);
+lt_status lt_cpu_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, const lt_buf *x,
+                                        size_t xoff, const lt_buf *dy, size_t dyoff, lt_buf *dw,
+                                        size_t dwoff);
+lt_status lt_cpu_maxpool_forward(lt_backend *be, const lt_pool_geom *g, const lt_buf *x, size_t xoff,
+                                 lt_buf *y, size_t yoff, lt_buf *argmax, size_t aoff);
+lt_status lt_cpu_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const lt_buf *dy,
+                                  size_t dyoff, const lt_buf *argmax, size_t aoff, lt_buf *dx,
+                                  size_t dxoff);
+lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
+                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
+lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
+                                   const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
+/* Releases the column buffer (at destroy). */
+void lt_cpu_conv_free(cpu_backend *cb);
+
+#endif
