@@ -10,14 +10,19 @@
  *   backward filter: dw  = col(x)^T * dy
  * A 1x1 stride-1 unpadded convolution with out == in needs no column matrix: x is it.
  *
+ * When k_h*k_w*in_c < 16 (a first layer on gray images), backward filter skips the
+ * GEMM, whose register tiles such a narrow matrix fills poorly, for a rank-1-update
+ * kernel over fixed slabs of rows (bf_narrow).
+ *
  * The column matrix lives in one scratch buffer of the backend, grown on demand; the
  * output pixels are processed in chunks of a fixed number of rows so that it stays
- * under LT_CONV_SCRATCH_BYTES whatever the batch.
+ * under LT_CONV_SCRATCH_BYTES whatever the batch (unless one row alone is larger).
  *
- * Results do not depend on the thread count: chunk sizes depend on the geometry alone,
- * the GEMM's results do not depend on its thread count, and every parallel loop here
- * gives each output element to one thread, which adds its terms in a fixed order
- * (col2im and the pooling/up-sampling adjoints gather rather than scatter). */
+ * Results do not depend on the thread count: chunk and slab sizes depend on the
+ * geometry alone, the GEMM's results do not depend on its thread count, partial sums
+ * are added in a fixed order, and every parallel loop here gives each output element to
+ * one thread, which adds its terms in a fixed order (col2im and the pooling/up-sampling
+ * adjoints gather rather than scatter). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +52,8 @@
 #endif
 #endif
 
-/* The column buffer's bound. Smaller chunks would stay in cache between the GEMM and
- * col2im, but cost a parallel region or two each; see the bench in test_conv_ops.c. */
+/* The column buffer's bound (measured with test_conv_ops --bench on the conv-ae layers:
+ * 0.5 to 4 MiB are within noise of each other, 8 MiB and more are slower). */
 #define LT_CONV_SCRATCH_BYTES ((size_t)4 << 20)
 
 /* The row workers are compiled for AVX-512 and AVX2 as well as the baseline, the
@@ -76,17 +81,35 @@ static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
 
 /* The three helpers below work in blocks of 16 floats, which the AVX-512 clones move
- * with one instruction, and a scalar tail: their runs are a few to a few hundred floats
+ * with one instruction, and a short tail: their runs are a few to a few hundred floats
  * (in_c or k_w*in_c), where a library call or a generic vector loop's prologue and
  * epilogue cost more than the work. */
+
+/* d[0, n) = s[0, n) for n < 16 by two overlapping copies of 8, 4 or 1-2 floats (the
+ * way memcpy does small sizes): a handful of branches instead of a loop. */
+static inline void copy_tail(float *restrict d, const float *restrict s, size_t n)
+{
+    if (n >= 8) {
+        for (size_t j = 0; j < 8; j++) d[j] = s[j];
+        for (size_t j = 0; j < 8; j++) d[n - 8 + j] = s[n - 8 + j];
+    } else if (n >= 4) {
+        for (size_t j = 0; j < 4; j++) d[j] = s[j];
+        for (size_t j = 0; j < 4; j++) d[n - 4 + j] = s[n - 4 + j];
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
 
 /* d[0, n) = 0. */
 static inline void zero_f(float *d, size_t n)
 {
+    static const float zeros[16];
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
         for (size_t j = 0; j < 16; j++) d[i + j] = 0.0f;
-    for (; i < n; i++) d[i] = 0.0f;
+    copy_tail(d + i, zeros, n - i);
 }
 
 /* d[0, n) = s[0, n). */
@@ -95,7 +118,7 @@ static inline void copy_f(float *restrict d, const float *restrict s, size_t n)
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
         for (size_t j = 0; j < 16; j++) d[i + j] = s[i + j];
-    for (; i < n; i++) d[i] = s[i];
+    copy_tail(d + i, s + i, n - i);
 }
 
 /* d[0, n) += s[0, n). */
@@ -217,6 +240,7 @@ static lt_status scratch(cpu_backend *cb, const char *op, size_t floats, float *
     return LT_OK;
 }
 
+/* Releases the column buffer (cpu_destroy calls this). */
 void lt_cpu_conv_free(cpu_backend *cb)
 {
     free(cb->conv_scratch);
@@ -416,7 +440,7 @@ lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_
 {
     const char *op = "conv2d_forward";
     cpu_backend *cb = (cpu_backend *)be;
-    conv_dims d;
+    conv_dims d = {0, 0, 0, 0, 0, 0};
     lt_status st = conv_check(be, op, g, &d);
     if (st == LT_OK) st = conv_operands(be, op, "x", x, xoff, d.nx, "w", w, woff, d.nw, "y", y, yoff, d.ny);
     if (st != LT_OK) return st;
@@ -425,7 +449,7 @@ lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_
     const size_t oc = (size_t)g->out_c;
     if (d.direct) return gemm(cb, op, 0, 0, d.rows, oc, d.kk, px, d.kk, pw, oc, 0.0f, py, oc);
     size_t cr = chunk_rows(&d);
-    float *col;
+    float *col = NULL;
     st = scratch(cb, op, cr * d.kk, &col);
     for (size_t r0 = 0; st == LT_OK && r0 < d.rows; r0 += cr) {
         size_t r1 = min_sz(d.rows, r0 + cr);
@@ -443,7 +467,7 @@ lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, con
 {
     const char *op = "conv2d_backward_data";
     cpu_backend *cb = (cpu_backend *)be;
-    conv_dims d;
+    conv_dims d = {0, 0, 0, 0, 0, 0};
     lt_status st = conv_check(be, op, g, &d);
     if (st == LT_OK)
         st = conv_operands(be, op, "dy", dy, dyoff, d.ny, "w", w, woff, d.nw, "dx", dx, dxoff, d.nx);
@@ -454,7 +478,7 @@ lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, con
     /* w stored kk x out_c is read transposed */
     if (d.direct) return gemm(cb, op, 0, 1, d.rows, d.kk, oc, pdy, oc, pw, oc, 0.0f, pdx, d.kk);
     size_t cr = chunk_rows(&d);
-    float *col;
+    float *col = NULL;
     st = scratch(cb, op, cr * d.kk, &col);
     if (st != LT_OK) return st;
     {
@@ -480,6 +504,8 @@ lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, con
  * same for loads and stores at any float alignment. */
 typedef float lt_v16 __attribute__((vector_size(64)));
 typedef float lt_v16u __attribute__((vector_size(64), aligned(4), may_alias));
+typedef uint32_t lt_v16i __attribute__((vector_size(64)));
+typedef uint32_t lt_v16iu __attribute__((vector_size(64), aligned(4), may_alias));
 #define LT_V16 1
 #else
 #define LT_V16 0
@@ -577,7 +603,7 @@ lt_status lt_cpu_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, c
 {
     const char *op = "conv2d_backward_filter";
     cpu_backend *cb = (cpu_backend *)be;
-    conv_dims d;
+    conv_dims d = {0, 0, 0, 0, 0, 0};
     lt_status st = conv_check(be, op, g, &d);
     if (st == LT_OK)
         st = conv_operands(be, op, "x", x, xoff, d.nx, "dy", dy, dyoff, d.ny, "dw", dw, dwoff, d.nw);
@@ -588,7 +614,7 @@ lt_status lt_cpu_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, c
     if (d.kk < 16 && d.nw <= 8192) return bf_narrow(cb, op, g, &d, px, pdy, pdw);
     if (d.direct) return gemm(cb, op, 1, 0, d.kk, oc, d.rows, px, d.kk, pdy, oc, 0.0f, pdw, oc);
     size_t cr = chunk_rows(&d);
-    float *col;
+    float *col = NULL;
     st = scratch(cb, op, cr * d.kk, &col);
     for (size_t r0 = 0; st == LT_OK && r0 < d.rows; r0 += cr) {
         size_t r1 = min_sz(d.rows, r0 + cr);
@@ -650,13 +676,14 @@ static lt_status pool_check(lt_backend *be, const char *op, const lt_pool_geom *
     return LT_OK;
 }
 
-/* Float bits and back, without aliasing violations (compiles to a register move). */
+/* Float bits, without aliasing violations (compiles to a register move). */
 static inline uint32_t f2u(float f)
 {
     uint32_t u;
     memcpy(&u, &f, 4);
     return u;
 }
+/* Float of the given bits. */
 static inline float u2f(uint32_t u)
 {
     float f;
@@ -677,7 +704,28 @@ LT_CLONES static void maxpool_row(const lt_pool_geom *g, const float *ximg, size
         int64_t wx = (int64_t)ox * g->stride_w - g->pad_left;
         size_t ix0 = wx < 0 ? 0 : (size_t)wx, ix1 = (size_t)(wx + g->k_w > g->in_w ? g->in_w : wx + g->k_w);
         size_t first = (iy0 * in_w + ix0) * c; /* padded cells never win: start in the image */
-        for (size_t ch = 0; ch < c; ch++) {
+        size_t ch0 = 0;
+#if LT_V16
+        /* 16 channels at a time in registers: the running maximum read back from memory
+         * after every cell would wait on store forwarding */
+        const lt_v16i lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        for (; ch0 + 16 <= c; ch0 += 16) {
+            lt_v16 best = *(const lt_v16u *)(ximg + first + ch0);
+            lt_v16i arg = lane + (uint32_t)(first + ch0);
+            for (size_t iy = iy0; iy < iy1; iy++)
+                for (size_t ix = iy == iy0 ? ix0 + 1 : ix0; ix < ix1; ix++) {
+                    const uint32_t base = (uint32_t)((iy * in_w + ix) * c + ch0);
+                    lt_v16 v = *(const lt_v16u *)(ximg + base);
+                    lt_v16i m = (lt_v16i)(v > best);
+                    best = (lt_v16)(((lt_v16i)v & m) | ((lt_v16i)best & ~m));
+                    arg = ((lane + base) & m) | (arg & ~m);
+                }
+            *(lt_v16u *)(yo + ch0) = best;
+            *(lt_v16iu *)(ao + ch0) = arg;
+        }
+        if (ch0 == c) continue;
+#endif
+        for (size_t ch = ch0; ch < c; ch++) {
             yo[ch] = ximg[first + ch];
             ao[ch] = (uint32_t)(first + ch);
         }
@@ -686,7 +734,7 @@ LT_CLONES static void maxpool_row(const lt_pool_geom *g, const float *ximg, size
                 const uint32_t base = (uint32_t)((iy * in_w + ix) * c);
                 const float *xc = ximg + base;
                 LT_SIMD
-                for (size_t ch = 0; ch < c; ch++) {
+                for (size_t ch = ch0; ch < c; ch++) {
                     uint32_t m = 0u - (uint32_t)(xc[ch] > yo[ch]);
                     yo[ch] = u2f((f2u(xc[ch]) & m) | (f2u(yo[ch]) & ~m));
                     ao[ch] = ((base + (uint32_t)ch) & m) | (ao[ch] & ~m);
@@ -700,7 +748,7 @@ lt_status lt_cpu_maxpool_forward(lt_backend *be, const lt_pool_geom *g, const lt
                                  lt_buf *y, size_t yoff, lt_buf *argmax, size_t aoff)
 {
     const char *op = "maxpool_forward";
-    pool_dims d;
+    pool_dims d = {0, 0, 0};
     lt_status st = pool_check(be, op, g, &d);
     if (st == LT_OK) st = need_range(be, op, "x", x, xoff, d.nx);
     if (st == LT_OK) st = need_range(be, op, "y", y, yoff, d.ny);
@@ -720,14 +768,59 @@ lt_status lt_cpu_maxpool_forward(lt_backend *be, const lt_pool_geom *g, const lt
     return LT_OK;
 }
 
-/* dx = 0, then dx[argmax] += dy per image; the indices are checked first, and each
- * image is one thread's, its cells added in output order. */
+/* dx row t = (n, iy) of max pooling's backward: zeroed, then for every output cell
+ * (in output order) whose window holds a cell of this row and whose argmax names that
+ * cell, dy added there. An argmax naming a cell outside its window matches nothing and
+ * is ignored (backend.h allows that); the match is a bit mask, so the loop vectorizes. */
+LT_CLONES static void maxpool_back_row(const lt_pool_geom *g, const float *dyimg, const uint32_t *aimg, size_t t,
+                                       float *drow)
+{
+    const size_t c = (size_t)g->c, in_w = (size_t)g->in_w, ow = (size_t)g->out_w;
+    const int64_t iy = (int64_t)(t % (size_t)g->in_h), ty = iy + g->pad_top;
+    /* output rows whose window oy*sh - pt .. + k_h - 1 holds iy */
+    int64_t oy0 = ty - g->k_h + 1 <= 0 ? 0 : (ty - g->k_h + 1 + g->stride_h - 1) / g->stride_h;
+    int64_t oy1 = ty / g->stride_h + 1;
+    if (oy1 > g->out_h) oy1 = g->out_h;
+    zero_f(drow, in_w * c);
+    for (int64_t oy = oy0; oy < oy1; oy++)
+        for (size_t ox = 0; ox < ow; ox++) {
+            const size_t o = ((size_t)oy * ow + ox) * c;
+            const uint32_t *ao = aimg + o;
+            const float *dyo = dyimg + o;
+            int64_t wx = (int64_t)ox * g->stride_w - g->pad_left;
+            size_t ix0 = wx < 0 ? 0 : (size_t)wx, ix1 = (size_t)(wx + g->k_w > g->in_w ? g->in_w : wx + g->k_w);
+            for (size_t ix = ix0; ix < ix1; ix++) {
+                const uint32_t base = (uint32_t)(((size_t)iy * in_w + ix) * c);
+                float *dc = drow + ix * c;
+                LT_SIMD
+                for (size_t ch = 0; ch < c; ch++) {
+                    uint32_t m = 0u - (uint32_t)(ao[ch] == base + (uint32_t)ch);
+                    dc[ch] += u2f(f2u(dyo[ch]) & m);
+                }
+            }
+        }
+}
+
+/* Whether any of a[0, n) is >= lim (a vectorizable scan, then the caller looks). */
+LT_CLONES static int any_at_least(const uint32_t *a, size_t n, size_t lim)
+{
+    uint32_t bad = 0;
+    if (lim > UINT32_MAX) return 0;
+    const uint32_t l = (uint32_t)lim;
+    LT_SIMD
+    for (size_t i = 0; i < n; i++) bad |= (uint32_t)(a[i] >= l);
+    return bad != 0;
+}
+
+/* dx = 0, then dx[argmax] += dy, gathered per dx row (rows in parallel, each cell's
+ * terms in output order). An index past the image is refused before anything is
+ * written; one inside the image but outside its window is ignored. */
 lt_status lt_cpu_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const lt_buf *dy,
                                   size_t dyoff, const lt_buf *argmax, size_t aoff, lt_buf *dx,
                                   size_t dxoff)
 {
     const char *op = "maxpool_backward";
-    pool_dims d;
+    pool_dims d = {0, 0, 0};
     lt_status st = pool_check(be, op, g, &d);
     if (st == LT_OK) st = need_range(be, op, "dy", dy, dyoff, d.ny);
     if (st == LT_OK) st = need_range(be, op, "argmax", argmax, aoff, d.ny);
@@ -738,20 +831,17 @@ lt_status lt_cpu_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const l
     const float *pdy = fp(dy, dyoff);
     const uint32_t *pa = (const uint32_t *)argmax->mem + aoff;
     float *pdx = fp(dx, dxoff);
-    const size_t per = d.ny / (size_t)g->batch; /* output elements per image */
-    for (size_t i = 0; i < d.ny; i++)
-        if (pa[i] >= d.img)
-            return lt_backend_set_error(be, LT_ERR_ARG, "%s: argmax[%zu] = %u is past the %zu elements of an image",
-                                        op, i, (unsigned)pa[i], d.img);
-    int nt = team((cpu_backend *)be, d.nx + d.ny);
+    const size_t per = d.ny / (size_t)g->batch, ih = (size_t)g->in_h, in_row = (size_t)g->in_w * (size_t)g->c;
+    if (any_at_least(pa, d.ny, d.img))
+        for (size_t i = 0; i < d.ny; i++)
+            if (pa[i] >= d.img)
+                return lt_backend_set_error(be, LT_ERR_ARG,
+                                            "%s: argmax[%zu] = %u is past the %zu elements of an image", op, i,
+                                            (unsigned)pa[i], d.img);
+    int nt = team((cpu_backend *)be, d.ny * (size_t)g->k_h * (size_t)g->k_w);
     LT_PAR_FOR(nt)
-    for (size_t n = 0; n < (size_t)g->batch; n++) {
-        float *dimg = pdx + n * d.img;
-        const float *dyi = pdy + n * per;
-        const uint32_t *ai = pa + n * per;
-        zero_f(dimg, d.img);
-        for (size_t i = 0; i < per; i++) dimg[ai[i]] += dyi[i];
-    }
+    for (size_t t = 0; t < (size_t)g->batch * ih; t++)
+        maxpool_back_row(g, pdy + t / ih * per, pa + t / ih * per, t, pdx + t * in_row);
     return LT_OK;
 }
 
@@ -793,12 +883,39 @@ static lerp_tap *lerp_taps(int in, int k, int out)
     return t;
 }
 
+/* Output row dst (ow*c floats) of nearest up-sampling from input row src. */
+LT_CLONES static void up_nearest_row(const float *src, float *dst, size_t ow, size_t kw, size_t c)
+{
+    for (size_t ox = 0; ox < ow; ox++) copy_f(dst + ox * c, src + ox / kw * c, c);
+}
+
+/* Output row dst (ow*c floats) of bilinear up-sampling: rows vy->i0 and vy->i1 of the
+ * image img (rows of ld floats) lerped by vy->f, each lerped along x by the taps tx. */
+LT_CLONES static void up_bilinear_row(const lerp_tap *vy, const lerp_tap *tx, const float *img, size_t ld, float *dst,
+                                      size_t ow, size_t c)
+{
+    const float *r0 = img + (size_t)vy->i0 * ld, *r1 = img + (size_t)vy->i1 * ld;
+    const float fy = vy->f;
+    for (size_t ox = 0; ox < ow; ox++) {
+        const float *a0 = r0 + (size_t)tx[ox].i0 * c, *a1 = r0 + (size_t)tx[ox].i1 * c;
+        const float *b0 = r1 + (size_t)tx[ox].i0 * c, *b1 = r1 + (size_t)tx[ox].i1 * c;
+        const float fx = tx[ox].f;
+        float *o = dst + ox * c;
+        LT_SIMD
+        for (size_t ch = 0; ch < c; ch++) {
+            float top = (1.0f - fx) * a0[ch] + fx * a1[ch];
+            float bot = (1.0f - fx) * b0[ch] + fx * b1[ch];
+            o[ch] = (1.0f - fy) * top + fy * bot;
+        }
+    }
+}
+
 /* y = up-sampling of x by (k_h, k_w), nearest or bilinear; output rows in parallel. */
 lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
                                   const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
     const char *op = "upsample_forward";
-    pool_dims d;
+    pool_dims d = {0, 0, 0};
     lt_status st = upsample_check(be, op, g, mode, &d);
     if (st == LT_OK) st = need_range(be, op, "x", x, xoff, d.nx);
     if (st == LT_OK) st = need_range(be, op, "y", y, yoff, d.ny);
@@ -811,11 +928,9 @@ lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_back
     if (mode == LT_INTERP_NEAREST) {
         int nt = team((cpu_backend *)be, d.ny);
         LT_PAR_FOR(nt)
-        for (size_t q = 0; q < (size_t)g->batch * oh; q++) { /* output row (n, oy) */
-            const float *src = px + (q / oh * ih + q % oh / (size_t)g->k_h) * in_row;
-            float *dst = py + q * out_row;
-            for (size_t ox = 0; ox < ow; ox++) copy_f(dst + ox * c, src + ox / (size_t)g->k_w * c, c);
-        }
+        for (size_t q = 0; q < (size_t)g->batch * oh; q++) /* output row (n, oy) */
+            up_nearest_row(px + (q / oh * ih + q % oh / (size_t)g->k_h) * in_row, py + q * out_row, ow,
+                           (size_t)g->k_w, c);
         return LT_OK;
     }
     lerp_tap *ty = lerp_taps(g->in_h, g->k_h, g->out_h), *tx = lerp_taps(g->in_w, g->k_w, g->out_w);
@@ -827,37 +942,60 @@ lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_back
     int nt = team((cpu_backend *)be, d.ny * 4);
     LT_PAR_FOR(nt)
     for (size_t q = 0; q < (size_t)g->batch * oh; q++) {
-        const lerp_tap *vy = &ty[q % oh];
         const float *img = px + q / oh * ih * in_row;
-        const float *r0 = img + (size_t)vy->i0 * in_row, *r1 = img + (size_t)vy->i1 * in_row;
-        const float fy = vy->f;
-        float *dst = py + q * out_row;
-        for (size_t ox = 0; ox < ow; ox++) {
-            const float *a0 = r0 + (size_t)tx[ox].i0 * c, *a1 = r0 + (size_t)tx[ox].i1 * c;
-            const float *b0 = r1 + (size_t)tx[ox].i0 * c, *b1 = r1 + (size_t)tx[ox].i1 * c;
-            const float fx = tx[ox].f;
-            float *o = dst + ox * c;
-            LT_SIMD
-            for (size_t ch = 0; ch < c; ch++) {
-                float top = (1.0f - fx) * a0[ch] + fx * a1[ch];
-                float bot = (1.0f - fx) * b0[ch] + fx * b1[ch];
-                o[ch] = (1.0f - fy) * top + fy * bot;
-            }
-        }
+        up_bilinear_row(&ty[q % oh], tx, img, in_row, py + q * out_row, ow, c);
     }
     free(ty);
     free(tx);
     return LT_OK;
 }
 
+/* dx row (iw*c floats) of nearest up-sampling's adjoint: the sum of its k_h x k_w
+ * block of dy (rows of ld floats from dyrow on), taken in row-major order. */
+LT_CLONES static void up_nearest_back_row(const float *dyrow, size_t ld, float *drow, size_t iw, size_t kh,
+                                          size_t kw, size_t c)
+{
+    zero_f(drow, iw * c);
+    for (size_t a = 0; a < kh; a++)
+        for (size_t ix = 0; ix < iw; ix++)
+            for (size_t b = 0; b < kw; b++) add_f(drow + ix * c, dyrow + a * ld + (ix * kw + b) * c, c);
+}
+
+/* dx row iy (drow, iw*c floats) of bilinear up-sampling's adjoint, from the output rows [lo, hi)
+ * of its image's dy (dyimg, rows of ld floats), the only ones whose taps name iy: each
+ * adds its row, weighed as the forward weighed row iy, in output order. */
+LT_CLONES static void up_bilinear_back_row(const lerp_tap *ty, const lerp_tap *tx, size_t iy, size_t lo, size_t hi,
+                                           const float *dyimg, size_t ld, float *drow, size_t iw, size_t ow,
+                                           size_t c)
+{
+    zero_f(drow, iw * c);
+    for (size_t oy = lo; oy < hi; oy++) {
+        /* the forward weighs row i0 by 1-f and row i1 by f (both when i0 == i1) */
+        int use0 = (size_t)ty[oy].i0 == iy, use1 = (size_t)ty[oy].i1 == iy;
+        if (!use0 && !use1) continue;
+        float wy = (use0 ? 1.0f - ty[oy].f : 0.0f) + (use1 ? ty[oy].f : 0.0f);
+        const float *src = dyimg + oy * ld;
+        for (size_t ox = 0; ox < ow; ox++) {
+            float w0 = wy * (1.0f - tx[ox].f), w1 = wy * tx[ox].f;
+            float *d0 = drow + (size_t)tx[ox].i0 * c, *d1 = drow + (size_t)tx[ox].i1 * c;
+            const float *s = src + ox * c;
+            /* d0 and d1 may be the same cell (i0 == i1): two passes, not one fused loop */
+            LT_SIMD
+            for (size_t ch = 0; ch < c; ch++) d0[ch] += w0 * s[ch];
+            LT_SIMD
+            for (size_t ch = 0; ch < c; ch++) d1[ch] += w1 * s[ch];
+        }
+    }
+}
+
 /* dx = adjoint of the up-sampling applied to dy. Each dx row (n, iy) is one thread's,
  * gathered from the output rows that read it (nearest: its k_h rows; bilinear: those
- * whose taps name iy, all within (iy-1)*k_h <= oy < (iy+2)*k_h). */
+ * whose taps name iy). */
 lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
                                    const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
     const char *op = "upsample_backward";
-    pool_dims d;
+    pool_dims d = {0, 0, 0};
     lt_status st = upsample_check(be, op, g, mode, &d);
     if (st == LT_OK) st = need_range(be, op, "dy", dy, dyoff, d.ny);
     if (st == LT_OK) st = need_range(be, op, "dx", dx, dxoff, d.nx);
@@ -871,14 +1009,8 @@ lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_bac
     if (mode == LT_INTERP_NEAREST) {
         int nt = team((cpu_backend *)be, d.ny);
         LT_PAR_FOR(nt)
-        for (size_t t = 0; t < (size_t)g->batch * ih; t++) { /* dx row (n, iy) */
-            float *drow = pdx + t * in_row;
-            const float *src = pdy + (t / ih * oh + t % ih * kh) * out_row; /* its first dy row */
-            zero_f(drow, in_row);
-            for (size_t a = 0; a < kh; a++)
-                for (size_t ix = 0; ix < iw; ix++)
-                    for (size_t b = 0; b < kw; b++) add_f(drow + ix * c, src + a * out_row + (ix * kw + b) * c, c);
-        }
+        for (size_t t = 0; t < (size_t)g->batch * ih; t++) /* dx row (n, iy) from its first dy row on */
+            up_nearest_back_row(pdy + (t / ih * oh + t % ih * kh) * out_row, out_row, pdx + t * in_row, iw, kh, kw, c);
         return LT_OK;
     }
     lerp_tap *ty = lerp_taps(g->in_h, g->k_h, g->out_h), *tx = lerp_taps(g->in_w, g->k_w, g->out_w);
@@ -905,27 +1037,9 @@ lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_bac
     int nt = team((cpu_backend *)be, d.ny * 8);
     LT_PAR_FOR(nt)
     for (size_t t = 0; t < (size_t)g->batch * ih; t++) {
-        size_t n = t / ih, iy = t % ih;
-        float *drow = pdx + t * in_row;
-        zero_f(drow, in_row);
-        size_t lo = rows[2 * iy], hi = rows[2 * iy + 1] + 1;
-        for (size_t oy = lo; oy < hi; oy++) {
-            /* the forward weighs row i0 by 1-f and row i1 by f (both when i0 == i1) */
-            int use0 = (size_t)ty[oy].i0 == iy, use1 = (size_t)ty[oy].i1 == iy;
-            if (!use0 && !use1) continue;
-            float wy = (use0 ? 1.0f - ty[oy].f : 0.0f) + (use1 ? ty[oy].f : 0.0f);
-            const float *src = pdy + (n * oh + oy) * out_row;
-            for (size_t ox = 0; ox < ow; ox++) {
-                float w0 = wy * (1.0f - tx[ox].f), w1 = wy * tx[ox].f;
-                float *d0 = drow + (size_t)tx[ox].i0 * c, *d1 = drow + (size_t)tx[ox].i1 * c;
-                const float *s = src + ox * c;
-                /* d0 and d1 may be the same cell (i0 == i1): two passes, not one fused loop */
-                LT_SIMD
-                for (size_t ch = 0; ch < c; ch++) d0[ch] += w0 * s[ch];
-                LT_SIMD
-                for (size_t ch = 0; ch < c; ch++) d1[ch] += w1 * s[ch];
-            }
-        }
+        size_t iy = t % ih;
+        up_bilinear_back_row(ty, tx, iy, rows[2 * iy], rows[2 * iy + 1] + 1, pdy + t / ih * oh * out_row, out_row,
+                             pdx + t * in_row, iw, ow, c);
     }
     free(rows);
     free(ty);

@@ -407,7 +407,7 @@ static void test_pool_case(tester *t, const lt_pool_geom *g)
     float *x = malloc(nx * sizeof *x), *dy = rand_array(t, ny), *y = malloc(ny * sizeof *y);
     float *dx = malloc(nx * sizeof *dx);
     uint32_t *am = malloc(ny * sizeof *am), *want_am = malloc(ny * sizeof *am);
-    double *want_y = dzeros(ny), *want_dx = dzeros(nx), *mag = dzeros(nx), *ymag = dzeros(ny);
+    double *want_y = dzeros(ny), *want_dx = dzeros(nx), *mag = dzeros(nx);
     for (size_t i = 0; i < nx; i++) x[i] = (float)irand(t, -3, 3);
     /* reference: image cells of each window in increasing index; strictly greater wins */
     for (int n = 0; n < g->batch; n++)
@@ -430,7 +430,6 @@ static void test_pool_case(tester *t, const lt_pool_geom *g)
                         }
                     want_dx[n * img + want_am[yi]] += dy[yi];
                     mag[n * img + want_am[yi]] += fabs((double)dy[yi]);
-                    ymag[yi] = 1;
                 }
     size_t ox = (size_t)irand(t, 0, 9), oy = (size_t)irand(t, 0, 9), oa = (size_t)irand(t, 0, 9);
     size_t ody = (size_t)irand(t, 0, 9), odx = (size_t)irand(t, 0, 9);
@@ -461,7 +460,51 @@ static void test_pool_case(tester *t, const lt_pool_geom *g)
     lt_buf *all[] = {bx, by, ba, bdy, bdx};
     for (int i = 0; i < 5; i++) be->ops->buf_free(be, all[i]);
     free(x); free(dy); free(y); free(dx); free(am); free(want_am);
-    free(want_y); free(want_dx); free(mag); free(ymag);
+    free(want_y); free(want_dx); free(mag);
+}
+
+/* An argmax naming a cell of the image outside its window (backend.h: refused with
+ * LT_ERR_ARG, or ignored): either the error, or dx without that output's term. */
+static void test_pool_foreign_index(tester *t)
+{
+    lt_backend *be = t->be;
+    lt_pool_geom g;
+    make_pool(&g, 2, 5, 7, 3, 2, 2, 2, 2, 0); /* 2x3 outputs, windows rows 0-3, cols 0-5 */
+    size_t img = 5 * 7 * 3, per = 2 * 3 * 3, nx = 2 * img, ny = 2 * per;
+    float *x = rand_array(t, nx), *dy = rand_array(t, ny), *dx = malloc(nx * sizeof *dx);
+    uint32_t *am = malloc(ny * sizeof *am);
+    double *want = dzeros(nx), *mag = dzeros(nx);
+    lt_buf *bx = make_buf(t, "foreign x", 0, x, nx), *by = make_buf(t, "foreign y", 0, NULL, ny);
+    lt_buf *ba = make_buf(t, "foreign argmax", 0, NULL, ny), *bdy = make_buf(t, "foreign dy", 0, dy, ny);
+    lt_buf *bdx = make_buf(t, "foreign dx", 2, NULL, nx);
+    const char *geo = "[argmax outside its window]";
+    if (bx && by && ba && bdy && bdx) {
+        lt_status st = be->ops->maxpool_forward(be, &g, bx, 0, by, 0, ba, 0);
+        if (check(t, st == LT_OK, "maxpool_forward %s: %s", geo, be->error) &&
+            fetch(t, "maxpool_forward argmax", geo, ba, 0, am, ny)) {
+            /* output 0 of image 1, channel 1, now names the last column of row 4 (no window
+             * reaches row 4 or column 6) */
+            am[per + 1] = (uint32_t)((4 * 7 + 6) * 3 + 1);
+            for (size_t i = 0; i < ny; i++)
+                if (i != per + 1) {
+                    want[i / per * img + am[i]] += dy[i];
+                    mag[i / per * img + am[i]] += fabs((double)dy[i]);
+                }
+            for (size_t i = 0; i < nx; i++) mag[i] = mag[i] > 0 ? mag[i] : 1.0;
+            st = be->ops->upload(be, ba, 0, am, ny);
+            if (st == LT_OK) st = be->ops->maxpool_backward(be, &g, bdy, 0, ba, 0, bdx, 2);
+            if (st == LT_ERR_ARG) {
+                check(t, be->error[0] != 0, "maxpool_backward %s: refused without a message", geo);
+                be->error[0] = 0;
+            } else if (check(t, st == LT_OK, "maxpool_backward %s: status %d: %s", geo, (int)st, be->error) &&
+                       fetch(t, "maxpool_backward", geo, bdx, 2, dx, nx)) {
+                expect_close(t, "maxpool_backward (the foreign index ignored)", geo, dx, want, mag, nx, tol_k(4));
+            }
+        }
+    }
+    lt_buf *all[] = {bx, by, ba, bdy, bdx};
+    for (int i = 0; i < 5; i++) be->ops->buf_free(be, all[i]);
+    free(x); free(dy); free(dx); free(am); free(want); free(mag);
 }
 
 /* Pooling geometries: Keras 'valid' and 'same' over odd and even sizes. */
@@ -478,6 +521,9 @@ static void test_pools(tester *t)
     make_pool(&g, 2, 13, 11, 2, 2, 3, 1, 2, 1); test_pool_case(t, &g);
     make_pool(&g, 2, 13, 11, 1, 2, 3, 3, 1, 0); test_pool_case(t, &g);
     make_pool(&g, 1, 7, 5, 3, 5, 5, 3, 3, 1); test_pool_case(t, &g);
+    make_pool(&g, 2, 9, 7, 37, 3, 2, 2, 1, 1); test_pool_case(t, &g); /* channels: 16 + 16 + 5 */
+    make_pool(&g, 2, 6, 6, 32, 2, 2, 2, 2, 0); test_pool_case(t, &g);
+    test_pool_foreign_index(t);
     for (int i = 0; i < 40; i++) {
         int ih = irand(t, 1, 13), iw = irand(t, 1, 13), kh = irand(t, 1, 4), kw = irand(t, 1, 4);
         int same = irand(t, 0, 1) || ih < kh || iw < kw;
