@@ -132,8 +132,7 @@ lt_status lt_train_step(lt_model *m, size_t rows, const lt_buf *target, size_t t
     return st == LT_OK ? lt_optimizer_step(m) : st;
 }
 
-/* Checks that n rows of dim floats are finite; names the first bad one. */
-static lt_status check_finite(lt_ctx *ctx, const float *x, size_t n, size_t dim, const char *what)
+lt_status lt_check_finite(lt_ctx *ctx, const float *x, size_t n, size_t dim, const char *what)
 {
     for (size_t i = 0; i < n * dim; i++)
         if (!isfinite(x[i]))
@@ -148,7 +147,7 @@ lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out)
     lt_backend *be = ctx->be;
     if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: model is not built", m->name);
     size_t in = (size_t)m->in_dim, outd = (size_t)m->out_dim;
-    lt_status st = check_finite(ctx, x, n, in, "predict input");
+    lt_status st = lt_check_finite(ctx, x, n, in, "predict input");
     if (st != LT_OK) return st;
     size_t chunk = m->ws.batch >= 256 ? m->ws.batch : 256;
     st = lt_workspace_reserve(m, chunk, 1);

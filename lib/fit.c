@@ -45,12 +45,9 @@ static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_datas
     if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
         return lt_set_error(ctx, LT_ERR_ARG, "validation split must be in [0, 1), got %g", (double)o->validation_split);
     if (o->patience < 0) return lt_set_error(ctx, LT_ERR_ARG, "patience must be >= 0, got %d", o->patience);
-    for (size_t i = 0; i < x->n * x->dim; i++)
-        if (!isfinite(x->x[i])) return lt_set_error(ctx, LT_ERR_NONFINITE, "training data: non-finite value at sample %zu, column %zu", i / x->dim, i % x->dim);
-    if (y != x)
-        for (size_t i = 0; i < y->n * y->dim; i++)
-            if (!isfinite(y->x[i])) return lt_set_error(ctx, LT_ERR_NONFINITE, "training targets: non-finite value at sample %zu, column %zu", i / y->dim, i % y->dim);
-    return LT_OK;
+    lt_status st = lt_check_finite(ctx, x->x, x->n, x->dim, "training data");
+    if (st == LT_OK && y != x) st = lt_check_finite(ctx, y->x, y->n, y->dim, "training targets");
+    return st;
 }
 
 /* Everything one fit call holds on the device, freed together. */

@@ -84,6 +84,9 @@ int lt_optim_moments(const lt_optimizer *opt);
 lt_status lt_optimizer_check(lt_ctx *ctx, const lt_optimizer *opt);
 /* One optimizer update of m's parameter range (increments m->train.steps). */
 lt_status lt_optimizer_step(lt_model *m);
+/* Checks that n rows of dim floats are finite; LT_ERR_NONFINITE naming the first bad
+ * row and column (what names the data). */
+lt_status lt_check_finite(lt_ctx *ctx, const float *x, size_t n, size_t dim, const char *what);
 /* Releases the workspace buffers. */
 void lt_workspace_free(lt_model *m);
 /* The backend of a model. */
