@@ -38,4 +38,7 @@ struct lt_dataset {
 lt_status lt_dataset_alloc(lt_ctx *ctx, size_t n, size_t dim, int with_labels, int with_values,
                            lt_dataset **out);
 
+/* Encodes w x h pixels of comp bytes as a PNG at path (plot.c); no partial file on failure. */
+lt_status lt_write_png(lt_ctx *ctx, const char *path, int w, int h, int comp, const unsigned char *px);
+
 #endif

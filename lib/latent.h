@@ -106,6 +106,18 @@ const float *lt_dataset_data(const lt_dataset *ds);
 const int32_t *lt_dataset_labels(const lt_dataset *ds);
 /* Per-sample values (swiss roll position), or NULL. */
 const float *lt_dataset_values(const lt_dataset *ds);
+/* Limits on images read from files: larger ones are an error, never an allocation. */
+#define LT_IMAGE_MAX_SIDE 16384
+#define LT_IMAGE_MAX_PIXELS (64u * 1024u * 1024u)
+/* Loads a PNG, JPEG or BMP (8-bit gray or RGB; channels 1 or 3 converts, 0 keeps the
+ * file's: gray stays 1, anything else becomes 3) into a one-sample dataset of h x w x c
+ * floats in [0,1]. A missing file is LT_ERR_IO; a corrupt or unsupported one, or one over
+ * the limits, LT_ERR_FORMAT naming the file and what was wrong. */
+lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset **out);
+/* Writes h x w x c floats in [0,1] (clipped) as an 8-bit PNG (c = 1 or 3). */
+lt_status lt_image_save_png(lt_ctx *ctx, const char *path, const float *img, int h, int w, int c);
+/* Resizes h x w x c floats to nh x nw (stb_image_resize, its default filter). */
+lt_status lt_image_resize(lt_ctx *ctx, const float *img, int h, int w, int c, float *out, int nh, int nw);
 
 /* ------------------------------------------------------------------ plots */
 

@@ -39,7 +39,7 @@ static void png_sink_write(void *context, void *data, int size)
 }
 
 /* Encodes w x h pixels of comp bytes to path; on failure no partial file is left. */
-static lt_status write_png(lt_ctx *ctx, const char *path, int w, int h, int comp, const unsigned char *px)
+lt_status lt_write_png(lt_ctx *ctx, const char *path, int w, int h, int comp, const unsigned char *px)
 {
     png_sink s = {fopen(path, "wb"), 0};
     if (!s.f) return lt_set_error(ctx, LT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
@@ -108,7 +108,7 @@ lt_status lt_plot_image_rows(lt_ctx *ctx, const char *path, const float *a, cons
             }
         }
     }
-    st = write_png(ctx, path, (int)W, (int)H, c, px);
+    st = lt_write_png(ctx, path, (int)W, (int)H, c, px);
     free(px);
     return st;
 }
@@ -232,7 +232,7 @@ lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const 
         fill_rect(&cv, bar_x0, y, bar_x1, y, viridis((float)(by1 - y) / (float)(by1 - by0)));
     frame_rect(&cv, bar_x0, by0, bar_x1, by1, 1, black);
 
-    lt_status st = write_png(ctx, path, S, S, 3, cv.px);
+    lt_status st = lt_write_png(ctx, path, S, S, 3, cv.px);
     free(cv.px);
     return st;
 }

@@ -1,4 +1,5 @@
-/* The one translation unit that compiles stb_image_write (Debian's libstb-dev).
+/* The one translation unit that compiles stb_image_write, stb_image and
+ * stb_image_resize (Debian's libstb-dev).
  *
  * - Its symbols are hidden so that they do not leak out of liblatent and clash with
  *   a program's own copy of stb.
@@ -6,6 +7,8 @@
  *   deflate is smaller-minded and its files 20-50% larger.
  * - Files are written by plot.c through the callback interface, so stb's stdio code
  *   (which ignores write errors) is left out.
+ * - stb_image decodes only PNG, JPEG and BMP (image.c checks sizes before decoding);
+ *   stb_image_resize is used with its default filters.
  * - stb is not -Wall -Wextra clean; its warnings are silenced here only. */
 /* stb's own includes come first, outside the hidden-visibility region below, so that
  * libc's declarations keep their default visibility */
@@ -13,6 +16,8 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,13 @@ static unsigned char *lt_stbiw_zlib_compress(unsigned char *data, int data_len, 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
 #define STBIW_ZLIB_COMPRESS lt_stbiw_zlib_compress
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_NO_SIMD /* keeps <emmintrin.h> out of the hidden region; decoding speed is no issue */
+#define STBI_MAX_DIMENSIONS 16384 /* = LT_IMAGE_MAX_SIDE; image.c checks the header first */
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -47,9 +59,13 @@ static unsigned char *lt_stbiw_zlib_compress(unsigned char *data, int data_len, 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wshadow"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
 #pragma GCC visibility push(hidden)
 #endif
 #include "stb_image_write.h"
+#include "stb_image.h"
+#include "stb_image_resize.h"
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #pragma GCC diagnostic pop

@@ -1,0 +1,167 @@
+/* Image files: PNG/JPEG/BMP loading into a one-sample dataset, PNG saving and resizing.
+ * stb_image, stb_image_write and stb_image_resize are compiled in stb_impl.c; headers
+ * are checked against LT_IMAGE_MAX_* before anything is decoded or allocated. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+#if defined(__GNUC__)
+#pragma GCC visibility push(hidden) /* as in stb_impl.c */
+#endif
+#include "stb_image.h"
+#include "stb_image_resize.h"
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+
+/* Largest float count accepted by save and resize (keeps stb's int strides in range). */
+#define IMAGE_MAX_FLOATS ((uint64_t)LT_IMAGE_MAX_PIXELS * 4u)
+
+/* Checks an h x w x c float image argument: sizes >= 1, c in 1..cmax, within limits. */
+static lt_status check_dims(lt_ctx *ctx, const char *fn, const char *what, int h, int w, int c, int cmax)
+{
+    if (h < 1 || w < 1 || c < 1 || c > cmax)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: bad %s shape %dx%dx%d (sizes >= 1, channels 1..%d)", fn, what,
+                            h, w, c, cmax);
+    if (h > LT_IMAGE_MAX_SIDE || w > LT_IMAGE_MAX_SIDE || (uint64_t)h * (uint64_t)w > LT_IMAGE_MAX_PIXELS ||
+        (uint64_t)h * (uint64_t)w * (uint64_t)c > IMAGE_MAX_FLOATS)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: %s of %dx%dx%d is too large (at most %d a side, %u pixels)", fn,
+                            what, h, w, c, LT_IMAGE_MAX_SIDE, LT_IMAGE_MAX_PIXELS);
+    return LT_OK;
+}
+
+/* [0,1] to a byte, clipping; NaN goes to 0. */
+static unsigned char unit_to_byte(float v)
+{
+    return v > 0.0f ? (v < 1.0f ? (unsigned char)(v * 255.0f + 0.5f) : 255) : 0;
+}
+
+/* Image size from a PNG or BMP header (stb's info calls lose their reason when a header
+ * is too large for them); 1 if found, 0 for other or short files. Rewinds f. */
+static int peek_size(FILE *f, int64_t *w, int64_t *h)
+{
+    unsigned char b[26];
+    size_t n = fread(b, 1, sizeof b, f);
+    rewind(f);
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+    if (n >= 24 && memcmp(b, png_sig, 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0) {
+        *w = ((int64_t)b[16] << 24) | ((int64_t)b[17] << 16) | ((int64_t)b[18] << 8) | b[19];
+        *h = ((int64_t)b[20] << 24) | ((int64_t)b[21] << 16) | ((int64_t)b[22] << 8) | b[23];
+        return 1;
+    }
+    if (n >= 26 && b[0] == 'B' && b[1] == 'M') {
+        uint32_t hs = (uint32_t)b[14] | ((uint32_t)b[15] << 8) | ((uint32_t)b[16] << 16) | ((uint32_t)b[17] << 24);
+        if (hs == 12) {
+            *w = b[18] | (b[19] << 8);
+            *h = b[20] | (b[21] << 8);
+            return 1;
+        }
+        if (hs >= 40) {
+            int32_t ww = (int32_t)((uint32_t)b[18] | ((uint32_t)b[19] << 8) | ((uint32_t)b[20] << 16) |
+                                   ((uint32_t)b[21] << 24));
+            int32_t hh = (int32_t)((uint32_t)b[22] | ((uint32_t)b[23] << 8) | ((uint32_t)b[24] << 16) |
+                                   ((uint32_t)b[25] << 24));
+            *w = ww;
+            *h = hh < 0 ? -(int64_t)hh : hh; /* negative: top-down rows */
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Loads an image file into a one-sample h x w x c dataset of floats in [0,1]. */
+lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset **out)
+{
+    if (out) *out = NULL;
+    if (!path || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_image_load: NULL argument");
+    if (channels != 0 && channels != 1 && channels != 3)
+        return lt_set_error(ctx, LT_ERR_ARG, "lt_image_load: channels must be 0, 1 or 3 (got %d)", channels);
+    FILE *f = fopen(path, "rb");
+    if (!f) return lt_set_error(ctx, LT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int64_t pw = 0, ph = 0;
+    if (peek_size(f, &pw, &ph) && (pw <= 0 || ph <= 0 || pw > LT_IMAGE_MAX_SIDE || ph > LT_IMAGE_MAX_SIDE ||
+                                   (uint64_t)pw * (uint64_t)ph > LT_IMAGE_MAX_PIXELS)) {
+        fclose(f);
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: header claims %lldx%lld pixels, over the size limit (at "
+                            "most %d pixels a side and %u pixels)", path, (long long)pw, (long long)ph,
+                            LT_IMAGE_MAX_SIDE, LT_IMAGE_MAX_PIXELS);
+    }
+    int w = 0, h = 0, comp = 0;
+    if (!stbi_info_from_file(f, &w, &h, &comp)) {
+        const char *why = stbi_failure_reason();
+        fclose(f);
+        if (why && strstr(why, "large")) /* stb's own size checks on the header */
+            return lt_set_error(ctx, LT_ERR_FORMAT, "%s: image is over the size limit (at most %d pixels a side "
+                                "and %u pixels; %s)", path, LT_IMAGE_MAX_SIDE, LT_IMAGE_MAX_PIXELS, why);
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: not a readable PNG, JPEG or BMP image (%s)", path,
+                            why ? why : "unknown error");
+    }
+    if (w <= 0 || h <= 0 || w > LT_IMAGE_MAX_SIDE || h > LT_IMAGE_MAX_SIDE ||
+        (uint64_t)w * (uint64_t)h > LT_IMAGE_MAX_PIXELS) {
+        fclose(f);
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: image of %dx%d pixels is over the size limit (at most %d pixels a side "
+                            "and %u pixels)", path, w, h, LT_IMAGE_MAX_SIDE, LT_IMAGE_MAX_PIXELS);
+    }
+    int c = channels ? channels : (comp == 1 ? 1 : 3);
+    int lw = 0, lh = 0, lcomp = 0;
+    unsigned char *px = stbi_load_from_file(f, &lw, &lh, &lcomp, c);
+    fclose(f);
+    if (!px) {
+        const char *why = stbi_failure_reason();
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: corrupt or unsupported image (%s)", path,
+                            why ? why : "unknown error");
+    }
+    if (lw != w || lh != h) {
+        stbi_image_free(px);
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: decoded size %dx%d differs from the header's %dx%d", path, lw,
+                            lh, w, h);
+    }
+    size_t n = (size_t)h * (size_t)w * (size_t)c;
+    lt_dataset *ds = NULL;
+    lt_status st = lt_dataset_alloc(ctx, 1, n, 0, 0, &ds);
+    if (st != LT_OK) {
+        stbi_image_free(px);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++) ds->x[i] = (float)px[i] / 255.0f;
+    stbi_image_free(px);
+    ds->h = h;
+    ds->w = w;
+    ds->c = c;
+    *out = ds;
+    return LT_OK;
+}
+
+/* Writes h x w x c floats in [0,1] as an 8-bit PNG through plot.c's writer. */
+lt_status lt_image_save_png(lt_ctx *ctx, const char *path, const float *img, int h, int w, int c)
+{
+    if (!path || !img) return lt_set_error(ctx, LT_ERR_ARG, "lt_image_save_png: NULL argument");
+    if (c != 1 && c != 3)
+        return lt_set_error(ctx, LT_ERR_ARG, "lt_image_save_png: channels must be 1 or 3 (got %d)", c);
+    lt_status st = check_dims(ctx, "lt_image_save_png", "image", h, w, c, 3);
+    if (st != LT_OK) return st;
+    size_t n = (size_t)h * (size_t)w * (size_t)c;
+    unsigned char *px = malloc(n);
+    if (!px) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory for a %dx%d image", path, w, h);
+    for (size_t i = 0; i < n; i++) px[i] = unit_to_byte(img[i]);
+    st = lt_write_png(ctx, path, w, h, c, px);
+    free(px);
+    return st;
+}
+
+/* Resizes an h x w x c float image into out (nh x nw x c) with stb's default filters. */
+lt_status lt_image_resize(lt_ctx *ctx, const float *img, int h, int w, int c, float *out, int nh, int nw)
+{
+    if (!img || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_image_resize: NULL argument");
+    lt_status st = check_dims(ctx, "lt_image_resize", "input", h, w, c, 4);
+    if (st != LT_OK) return st;
+    st = check_dims(ctx, "lt_image_resize", "output", nh, nw, c, 4);
+    if (st != LT_OK) return st;
+    if (!stbir_resize_float(img, w, h, 0, out, nw, nh, 0, c))
+        return lt_set_error(ctx, LT_ERR_NOMEM, "lt_image_resize: out of memory resizing %dx%d to %dx%d", w, h, nw,
+                            nh);
+    return LT_OK;
+}

@@ -1,0 +1,311 @@
+/* Tests of image file I/O: PNG save and load (gray, RGB, channel conversion), resizing,
+ * and errors for missing, corrupt, truncated and oversized files. Fixtures go into a
+ * fresh temporary directory (removed again when every check passed). The context is made
+ * by hand so that this test needs no backend. Prints one line per failed check; exits 0
+ * only if none failed. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "internal.h"
+
+/* The test run: counters, the fixture directory and the context. */
+typedef struct T {
+    int checks, failed;
+    char dir[512];
+    lt_ctx *ctx;
+} T;
+
+/* Records one check; prints a line when it failed. */
+static int check_(T *t, int ok, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static int check_(T *t, int ok, int line, const char *fmt, ...)
+{
+    t->checks++;
+    if (ok) return 1;
+    t->failed++;
+    va_list ap;
+    va_start(ap, fmt);
+    printf("FAIL test_image.c:%d: ", line);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    return 0;
+}
+#define CHECK(t, cond, ...) check_((t), (cond), __LINE__, __VA_ARGS__)
+
+/* Checks status and that the context's message contains needle (may be NULL). */
+static void expect_(T *t, int line, lt_status got, lt_status want, const char *needle, const char *what)
+{
+    check_(t, got == want, line, "%s: status %s, expected %s (message: %s)", what, lt_status_name(got),
+           lt_status_name(want), t->ctx->error);
+    if (needle)
+        check_(t, strstr(t->ctx->error, needle) != NULL, line, "%s: message \"%s\" does not contain \"%s\"", what,
+               t->ctx->error, needle);
+}
+#define EXPECT(t, got, want, needle, what) expect_((t), __LINE__, (got), (want), (needle), (what))
+
+/* Fixture path: dir/name into buf. */
+static const char *fx(const T *t, char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "%s/%s", t->dir, name);
+    return buf;
+}
+
+/* Writes bytes to path; returns 0 on success. */
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int ok = fwrite(data, 1, len, f) == len;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* Reads up to cap bytes of path into buf; returns the count, or 0 on failure. */
+static size_t read_file(const char *path, unsigned char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+/* A value after 8-bit rounding, as the PNG stores it. */
+static float q8(float v)
+{
+    return roundf(v * 255.0f) / 255.0f;
+}
+
+/* Saves a gray and an RGB image, loads them back as stored and converted. */
+static void test_roundtrip(T *t)
+{
+    enum { H = 5, W = 7 };
+    float gray[H * W], rgb[H * W * 3];
+    for (int i = 0; i < H * W; i++) gray[i] = (float)i / (H * W - 1);
+    for (int i = 0; i < H * W * 3; i++) rgb[i] = (float)((i * 37) % 101) / 100.0f;
+    char pg[600], pc[600];
+    EXPECT(t, lt_image_save_png(t->ctx, fx(t, pg, sizeof pg, "gray.png"), gray, H, W, 1), LT_OK, NULL, "save gray");
+    EXPECT(t, lt_image_save_png(t->ctx, fx(t, pc, sizeof pc, "rgb.png"), rgb, H, W, 3), LT_OK, NULL, "save rgb");
+
+    lt_dataset *ds = NULL;
+    int h, w, c;
+    EXPECT(t, lt_image_load(t->ctx, pg, 0, &ds), LT_OK, NULL, "load gray");
+    if (ds) {
+        lt_dataset_image_shape(ds, &h, &w, &c);
+        CHECK(t, h == H && w == W && c == 1, "gray shape %dx%dx%d", h, w, c);
+        CHECK(t, lt_dataset_count(ds) == 1 && lt_dataset_dim(ds) == H * W, "gray dataset %zux%zu",
+              lt_dataset_count(ds), lt_dataset_dim(ds));
+        const float *x = lt_dataset_data(ds);
+        int bad = 0;
+        for (int i = 0; i < H * W; i++) bad += fabsf(x[i] - q8(gray[i])) > 1e-6f;
+        CHECK(t, bad == 0, "gray: %d values differ", bad);
+        lt_dataset_free(ds);
+        ds = NULL;
+    }
+    EXPECT(t, lt_image_load(t->ctx, pc, 0, &ds), LT_OK, NULL, "load rgb");
+    if (ds) {
+        lt_dataset_image_shape(ds, &h, &w, &c);
+        CHECK(t, h == H && w == W && c == 3, "rgb shape %dx%dx%d", h, w, c);
+        const float *x = lt_dataset_data(ds);
+        int bad = 0;
+        for (int i = 0; i < H * W * 3; i++) bad += fabsf(x[i] - rgb[i]) > 1.0f / 255.0f + 1e-6f;
+        CHECK(t, bad == 0, "rgb: %d values differ by more than 1/255", bad);
+        lt_dataset_free(ds);
+        ds = NULL;
+    }
+    /* 1 -> 3: every channel the gray value */
+    EXPECT(t, lt_image_load(t->ctx, pg, 3, &ds), LT_OK, NULL, "load gray as rgb");
+    if (ds) {
+        lt_dataset_image_shape(ds, &h, &w, &c);
+        CHECK(t, h == H && w == W && c == 3, "gray as rgb shape %dx%dx%d", h, w, c);
+        const float *x = lt_dataset_data(ds);
+        int bad = 0;
+        for (int i = 0; i < H * W; i++)
+            for (int k = 0; k < 3; k++) bad += fabsf(x[i * 3 + k] - q8(gray[i])) > 1e-6f;
+        CHECK(t, bad == 0, "gray as rgb: %d values differ", bad);
+        lt_dataset_free(ds);
+        ds = NULL;
+    }
+    /* 3 -> 1: a gray image saved as RGB comes back as itself; a colored one is in [0,1] */
+    float g3[H * W * 3];
+    for (int i = 0; i < H * W; i++) g3[i * 3] = g3[i * 3 + 1] = g3[i * 3 + 2] = gray[i];
+    char p3[600];
+    EXPECT(t, lt_image_save_png(t->ctx, fx(t, p3, sizeof p3, "gray3.png"), g3, H, W, 3), LT_OK, NULL, "save g3");
+    EXPECT(t, lt_image_load(t->ctx, p3, 1, &ds), LT_OK, NULL, "load rgb as gray");
+    if (ds) {
+        lt_dataset_image_shape(ds, &h, &w, &c);
+        CHECK(t, h == H && w == W && c == 1, "rgb as gray shape %dx%dx%d", h, w, c);
+        const float *x = lt_dataset_data(ds);
+        int bad = 0;
+        for (int i = 0; i < H * W; i++) bad += fabsf(x[i] - gray[i]) > 1.0f / 255.0f + 1e-6f;
+        CHECK(t, bad == 0, "rgb as gray: %d values differ", bad);
+        lt_dataset_free(ds);
+        ds = NULL;
+    }
+    EXPECT(t, lt_image_load(t->ctx, pc, 1, &ds), LT_OK, NULL, "load colored rgb as gray");
+    if (ds) {
+        CHECK(t, lt_dataset_dim(ds) == H * W, "colored as gray dim %zu", lt_dataset_dim(ds));
+        lt_dataset_free(ds);
+        ds = NULL;
+    }
+    /* clipping: out-of-range values are stored as 0 and 1 */
+    float wild[4] = {-3.0f, 2.0f, NAN, 0.5f};
+    char pw[600];
+    EXPECT(t, lt_image_save_png(t->ctx, fx(t, pw, sizeof pw, "wild.png"), wild, 2, 2, 1), LT_OK, NULL, "save wild");
+    if (lt_image_load(t->ctx, pw, 0, &ds) == LT_OK) {
+        const float *x = lt_dataset_data(ds);
+        CHECK(t, x[0] == 0.0f && x[1] == 1.0f && x[2] == 0.0f && fabsf(x[3] - q8(0.5f)) < 1e-6f,
+              "clipped values %g %g %g %g", x[0], x[1], x[2], x[3]);
+        lt_dataset_free(ds);
+        ds = NULL;
+    } else {
+        CHECK(t, 0, "load wild: %s", t->ctx->error);
+    }
+}
+
+/* Resizing a constant image keeps it constant, down and up. */
+static void test_resize(T *t)
+{
+    float a[8 * 6 * 3], b[4 * 3 * 3], c2[8 * 6 * 3];
+    for (int i = 0; i < 8 * 6 * 3; i++) a[i] = 0.375f;
+    EXPECT(t, lt_image_resize(t->ctx, a, 8, 6, 3, b, 4, 3), LT_OK, NULL, "resize down");
+    int bad = 0;
+    for (int i = 0; i < 4 * 3 * 3; i++) bad += fabsf(b[i] - 0.375f) > 1e-5f;
+    CHECK(t, bad == 0, "resize down: %d values not constant", bad);
+    EXPECT(t, lt_image_resize(t->ctx, b, 4, 3, 3, c2, 8, 6), LT_OK, NULL, "resize up");
+    bad = 0;
+    for (int i = 0; i < 8 * 6 * 3; i++) bad += fabsf(c2[i] - 0.375f) > 1e-5f;
+    CHECK(t, bad == 0, "resize up: %d values not constant", bad);
+    EXPECT(t, lt_image_resize(t->ctx, a, 8, 6, 3, b, 0, 3), LT_ERR_ARG, NULL, "resize to 0 rows");
+    EXPECT(t, lt_image_resize(t->ctx, NULL, 8, 6, 3, b, 4, 3), LT_ERR_ARG, NULL, "resize NULL");
+    EXPECT(t, lt_image_resize(t->ctx, a, 1 << 20, 1 << 20, 3, b, 4, 3), LT_ERR_ARG, NULL, "resize huge");
+}
+
+/* Appends a PNG chunk (length, type, data, CRC) to buf at *n. */
+static void put_chunk(unsigned char *buf, size_t *n, const char *type, const unsigned char *data, uint32_t len)
+{
+    unsigned char *p = buf + *n;
+    p[0] = (unsigned char)(len >> 24), p[1] = (unsigned char)(len >> 16);
+    p[2] = (unsigned char)(len >> 8), p[3] = (unsigned char)len;
+    memcpy(p + 4, type, 4);
+    if (len) memcpy(p + 8, data, len);
+    uint32_t crc = (uint32_t)crc32(0L, p + 4, 4 + len);
+    p[8 + len] = (unsigned char)(crc >> 24), p[9 + len] = (unsigned char)(crc >> 16);
+    p[10 + len] = (unsigned char)(crc >> 8), p[11 + len] = (unsigned char)crc;
+    *n += 12 + len;
+}
+
+/* Missing, corrupt, truncated and oversized files, and bad arguments. */
+static void test_errors(T *t)
+{
+    char p[600];
+    lt_dataset *ds = NULL;
+    fx(t, p, sizeof p, "no-such.png");
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_IO, p, "missing file");
+    CHECK(t, ds == NULL, "missing file: dataset set");
+
+    unsigned char junk[300];
+    uint32_t s = 12345;
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)((s = s * 1103515245u + 12345u) >> 16);
+    CHECK(t, write_file(fx(t, p, sizeof p, "junk.png"), junk, sizeof junk) == 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, p, "random bytes");
+    CHECK(t, ds == NULL, "random bytes: dataset set");
+
+    /* a real PNG cut short: header intact, image data truncated */
+    float img[32 * 32];
+    for (int i = 0; i < 32 * 32; i++) img[i] = (float)((i * 7919) % 256) / 255.0f;
+    char full[600];
+    EXPECT(t, lt_image_save_png(t->ctx, fx(t, full, sizeof full, "full.png"), img, 32, 32, 1), LT_OK, NULL,
+           "save full");
+    unsigned char bytes[8192];
+    size_t n = read_file(full, bytes, sizeof bytes);
+    CHECK(t, n > 60, "full.png has %zu bytes", n);
+    if (n > 60) {
+        CHECK(t, write_file(fx(t, p, sizeof p, "trunc.png"), bytes, n / 2) == 0, "cannot write %s", p);
+        EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, p, "truncated png");
+        CHECK(t, ds == NULL, "truncated: dataset set");
+        CHECK(t, write_file(fx(t, p, sizeof p, "head.png"), bytes, 20) == 0, "cannot write %s", p);
+        EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, p, "png cut in its header");
+    }
+
+    /* a PNG whose IHDR claims 100000 x 100000 RGB pixels */
+    unsigned char big[128];
+    size_t bn = 0;
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+    memcpy(big, sig, 8);
+    bn = 8;
+    unsigned char ihdr[13] = {0, 0x01, 0x86, 0xa0, 0, 0x01, 0x86, 0xa0, 8, 2, 0, 0, 0}; /* 100000 = 0x186a0 */
+    put_chunk(big, &bn, "IHDR", ihdr, 13);
+    unsigned char idat[16] = {0x78, 0x9c, 0x63, 0, 0, 0, 1, 0, 1};
+    put_chunk(big, &bn, "IDAT", idat, 9);
+    put_chunk(big, &bn, "IEND", NULL, 0);
+    CHECK(t, write_file(fx(t, p, sizeof p, "huge.png"), big, bn) == 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "limit", "huge png");
+    CHECK(t, strstr(t->ctx->error, p) != NULL, "huge png: message \"%s\" does not name the file", t->ctx->error);
+    CHECK(t, ds == NULL, "huge png: dataset set");
+
+    /* just over the side limit but with few pixels: our own check, not stb's */
+    unsigned char wide[13] = {0, 0, 0x40, 0x01, 0, 0, 0, 1, 8, 0, 0, 0, 0}; /* 16385 x 1 gray */
+    bn = 8;
+    put_chunk(big, &bn, "IHDR", wide, 13);
+    put_chunk(big, &bn, "IDAT", idat, 9);
+    put_chunk(big, &bn, "IEND", NULL, 0);
+    CHECK(t, write_file(fx(t, p, sizeof p, "wide.png"), big, bn) == 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "limit", "16385-wide png");
+
+    /* arguments */
+    EXPECT(t, lt_image_load(t->ctx, NULL, 0, &ds), LT_ERR_ARG, NULL, "load NULL path");
+    EXPECT(t, lt_image_load(t->ctx, full, 2, &ds), LT_ERR_ARG, NULL, "load 2 channels");
+    EXPECT(t, lt_image_load(t->ctx, full, 0, NULL), LT_ERR_ARG, NULL, "load NULL out");
+    fx(t, p, sizeof p, "bad.png");
+    EXPECT(t, lt_image_save_png(t->ctx, p, img, 4, 4, 2), LT_ERR_ARG, NULL, "save 2 channels");
+    EXPECT(t, lt_image_save_png(t->ctx, p, img, 0, 4, 1), LT_ERR_ARG, NULL, "save 0 rows");
+    EXPECT(t, lt_image_save_png(t->ctx, p, NULL, 4, 4, 1), LT_ERR_ARG, NULL, "save NULL");
+    EXPECT(t, lt_image_save_png(t->ctx, p, img, 1 << 20, 1 << 20, 1), LT_ERR_ARG, NULL, "save huge");
+    fx(t, p, sizeof p, "no-dir/x.png");
+    EXPECT(t, lt_image_save_png(t->ctx, p, img, 4, 4, 1), LT_ERR_IO, p, "save into a missing dir");
+}
+
+/* Removes the fixture files and the directory. */
+static void remove_fixtures(const T *t)
+{
+    static const char *names[] = {"gray.png", "rgb.png", "gray3.png", "wild.png", "junk.png", "full.png",
+                                  "trunc.png", "head.png", "huge.png", "wide.png", "bad.png"};
+    char p[600];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(fx(t, p, sizeof p, names[i]));
+    rmdir(t->dir);
+}
+
+int main(void)
+{
+    T t;
+    memset(&t, 0, sizeof t);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(t.dir, sizeof t.dir, "%s/latent-test-image-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(t.dir)) {
+        printf("FAIL test_image.c: mkdtemp %s: %s\n", t.dir, strerror(errno));
+        return 1;
+    }
+    t.ctx = calloc(1, sizeof *t.ctx); /* no backend: image I/O needs none */
+    if (!t.ctx) {
+        printf("FAIL test_image.c: out of memory\n");
+        return 1;
+    }
+    test_roundtrip(&t);
+    test_resize(&t);
+    test_errors(&t);
+    free(t.ctx);
+    if (t.failed == 0) remove_fixtures(&t);
+    else printf("fixtures kept in %s\n", t.dir);
+    printf("test_image: %d checks, %d failed\n", t.checks, t.failed);
+    return t.failed == 0 ? 0 : 1;
+}
