@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Most operands a command takes (score: MODEL and images). */
+#define CLI_MAX_OPERANDS 64
+
 /* Exit statuses: success, a runtime error (library, files, data), a usage error. */
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
 
@@ -16,7 +19,10 @@ typedef enum cli_cmd {
     CMD_EVAL = 1u << 2,
     CMD_SUMMARY = 1u << 3,
     CMD_RECONSTRUCT = 1u << 4,
-    CMD_BENCH = 1u << 5
+    CMD_BENCH = 1u << 5,
+    CMD_DENOISE = 1u << 6,
+    CMD_UPSCALE = 1u << 7,
+    CMD_SCORE = 1u << 8
 } cli_cmd;
 
 /* Option identities; cli_given() tells whether one was on the command line. */
@@ -25,6 +31,7 @@ typedef enum cli_opt_id {
     OPT_DATA, OPT_LIMIT, OPT_ARCH, OPT_INPUT,
     OPT_EPOCHS, OPT_BATCH, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_LOSS,
     OPT_VALIDATION_SPLIT, OPT_PATIENCE, OPT_OUT, OPT_PNG, OPT_N, OPT_SECONDS,
+    OPT_NOISE, OPT_AUGMENT, OPT_DOWNSCALE, OPT_PATCH, OPT_STRIDE, OPT_CHANNELS,
     OPT_COUNT
 } cli_opt_id;
 
@@ -32,7 +39,7 @@ typedef enum cli_opt_id {
 typedef struct cli_opts {
     cli_cmd cmd;                 /* the subcommand                                  */
     const char *cmd_name;        /* its name, for messages                          */
-    uint32_t given;              /* bit i set: option i was given                   */
+    uint64_t given;              /* bit i set: option i was given                   */
     const char *device;          /* --device, else $LATENT_DEVICE, else "auto"      */
     uint64_t seed;               /* --seed                                          */
     int threads;                 /* --threads (0: all cores)                        */
@@ -54,7 +61,13 @@ typedef struct cli_opts {
     const char *png;             /* --png (NULL: derived from --out)                */
     int n;                       /* --n: images in a reconstruction grid            */
     double seconds;              /* --seconds: bench duration                       */
-    const char *positional[2];   /* operands, e.g. the model file                   */
+    float noise;                 /* --noise: stddev of input noise (denoising)      */
+    const char *augment;         /* --augment: augmentation spec                    */
+    int downscale;               /* --downscale: super-resolution factor (0: off)   */
+    int patch;                   /* --patch: side of patches cut from image folders */
+    int stride;                  /* --stride: step between patches (0: patch/2)     */
+    int channels;                /* --channels: 1 or 3 for image files (0: model's) */
+    const char *positional[CLI_MAX_OPERANDS]; /* operands, e.g. the model file     */
     int npositional;             /* how many operands                               */
 } cli_opts;
 
@@ -75,5 +88,34 @@ void cli_print_main_help(void);
 int cli_print_cmd_help(const char *name);
 /* Looks a subcommand up by name; 0 when unknown. */
 cli_cmd cli_cmd_lookup(const char *name);
+
+struct lt_ctx;
+/* Prints "latent CMD: message" on stderr and returns CLI_RUNTIME (apps/latent.c). */
+int cli_fail(const cli_opts *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Reports a failed library call: what we were doing, then the context's message. */
+int cli_fail_lt(const cli_opts *o, const struct lt_ctx *ctx, int status, const char *what);
+/* Progress note on stderr, unless --quiet. */
+void cli_note(const cli_opts *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Opens the --device context, applies --threads, says which device "auto" took. */
+int cli_open_ctx(const cli_opts *o, struct lt_ctx **ctx);
+/* Loads --data's test split as eval does (image folders cut into patches of side
+ * `patch` unless --patch says otherwise). */
+struct lt_dataset;
+int cli_load_test_split(const cli_opts *o, struct lt_ctx *ctx, int patch, struct lt_dataset **out);
+/* Fails early when path is a folder or its folder takes no new files. */
+int cli_check_output_path(const cli_opts *o, const char *opt, const char *path);
+
+/* The image commands (apps/cli_image.c): denoise, upscale, score. */
+int cli_cmd_denoise(const cli_opts *o);
+int cli_cmd_upscale(const cli_opts *o);
+int cli_cmd_score(const cli_opts *o);
 
 #endif

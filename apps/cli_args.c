@@ -30,8 +30,9 @@ typedef struct opt_spec {
     unsigned cmds;       /* subcommands that accept it                          */
 } opt_spec;
 
-#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH)
-#define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT)
+#define IMAGE_CMDS (CMD_DENOISE | CMD_UPSCALE | CMD_SCORE)
+#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH | IMAGE_CMDS)
+#define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_SCORE)
 #define OFF(f) offsetof(cli_opts, f)
 
 static const opt_spec opt_table[] = {
@@ -41,7 +42,7 @@ static const opt_spec opt_table[] = {
     {OPT_THREADS, "threads", K_INT, OFF(threads), 0, 4096, 0, 0, ALL_CMDS},
     {OPT_QUIET, "quiet", K_FLAG, OFF(quiet), 0, 0, 0, 0, ALL_CMDS},
     {OPT_DATA, "data", K_STR, OFF(data), 0, 0, 0, 0, DATA_CMDS},
-    {OPT_LIMIT, "limit", K_LONG, OFF(limit), 1, (double)LONG_MAX, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT},
+    {OPT_LIMIT, "limit", K_LONG, OFF(limit), 1, (double)LONG_MAX, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE},
     {OPT_ARCH, "arch", K_STR, OFF(arch), 0, 0, 0, 0, CMD_TRAIN | CMD_SUMMARY | CMD_BENCH},
     {OPT_INPUT, "input", K_INT, OFF(input), 1, 1 << 24, 0, 0, CMD_SUMMARY | CMD_BENCH},
     {OPT_EPOCHS, "epochs", K_INT, OFF(epochs), 1, 1000000, 0, 0, CMD_TRAIN},
@@ -54,9 +55,15 @@ static const opt_spec opt_table[] = {
     {OPT_VALIDATION_SPLIT, "validation-split", K_FLOAT, OFF(validation_split), 0, 1, 0, 1, CMD_TRAIN},
     {OPT_PATIENCE, "patience", K_INT, OFF(patience), 0, 1000000, 0, 0, CMD_TRAIN},
     {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0, CMD_TRAIN | CMD_RECONSTRUCT},
-    {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN},
-    {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT},
+    {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN | CMD_SCORE},
+    {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT | CMD_SCORE},
     {OPT_SECONDS, "seconds", K_DOUBLE, OFF(seconds), 0, 3600, 1, 0, CMD_BENCH},
+    {OPT_NOISE, "noise", K_FLOAT, OFF(noise), 0, 10, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE},
+    {OPT_AUGMENT, "augment", K_STR, OFF(augment), 0, 0, 0, 0, CMD_TRAIN},
+    {OPT_DOWNSCALE, "downscale", K_INT, OFF(downscale), 2, 16, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE},
+    {OPT_PATCH, "patch", K_INT, OFF(patch), 1, 4096, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT},
+    {OPT_STRIDE, "stride", K_INT, OFF(stride), 1, 4096, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT},
+    {OPT_CHANNELS, "channels", K_INT, OFF(channels), 1, 3, 0, 0, DATA_CMDS},
 };
 
 /* A subcommand: name, bit, how many operands it takes, and its help text. */
@@ -81,8 +88,14 @@ typedef struct cmd_spec {
     "  --data D        fashion-mnist (default; $LATENT_DATA_DIR, else\n"                   \
     "                  /usr/share/datasets/fashion-mnist), swiss-roll (generated: 2000\n"  \
     "                  train, 1000 test points), a folder of IDX files\n"                  \
-    "                  (train-images-idx3-ubyte[.gz], t10k-...), or a CSV file\n"          \
-    "  --limit N       use only the first N samples of each split\n"
+    "                  (train-images-idx3-ubyte[.gz], t10k-...), a CSV file, or a folder\n" \
+    "                  of PNG/JPEG/BMP images cut into patches (its train/ and test/\n"    \
+    "                  subfolders when it has them, else the folder for both)\n"          \
+    "  --limit N       use only the first N samples (patches) of each split\n"            \
+    "  --patch N       side of the square patches cut from an image folder (default: the\n" \
+    "                  architecture's input side, else 32)\n"                             \
+    "  --stride N      pixels between patches (default: half a patch)\n"                  \
+    "  --channels C    1 (gray) or 3 (RGB) for image folders (default 3)\n"
 
 static const cmd_spec cmd_table[] = {
     {"devices", CMD_DEVICES, 0,
@@ -94,7 +107,8 @@ static const cmd_spec cmd_table[] = {
      "Trains an autoencoder on the training split, saves it, writes a PNG and prints\n"
      "the test loss on stdout. A failed run leaves an existing --out file untouched.\n\n"
      "Options:\n" HELP_DATA
-     "  --arch A        mlp-ae, swissroll-ae, swissroll-deep-ae, conv-ae, conv-ae64, or a\n"
+     "  --arch A        mlp-ae, swissroll-ae, swissroll-deep-ae, conv-ae, conv-ae64,\n"
+     "                  denoise-rgb (63x63x3), sr2x (any size), or a\n"
      "                  spec such as dense:64:elu,dense:2|dense:64:elu,dense:in:sigmoid\n"
      "                  or conv:16:3x3:elu:s2:same,flatten|dense:3136,reshape:14x14x16,\n"
      "                  deconv:1:3x3:sigmoid:s2:same (see the README)\n"
@@ -109,13 +123,23 @@ static const cmd_spec cmd_table[] = {
      "  --validation-split F  hold out the last fraction F of the training data (default 0)\n"
      "  --patience N    stop after N epochs without improvement, keep the best weights\n"
      "                  (default 0: off)\n"
+     "  --noise S       denoising: add gaussian noise of stddev S to the inputs, targets\n"
+     "                  stay clean (the test loss is then on noisy test inputs too)\n"
+     "  --augment SPEC  augment image batches as Keras's ImageDataGenerator: 'lecture'\n"
+     "                  (rotation=360,zoom=0.1,shear=0.1,shift=0.1,flip) or a list of\n"
+     "                  rotation=DEG, zoom=F, shear=DEG, width-shift=F, height-shift=F,\n"
+     "                  shift=F (both), hflip, vflip, flip (both)\n"
+     "  --downscale F   super-resolution: train on images shrunk by F and scaled back up\n"
+     "                  (bicubic) against the originals (default for --arch sr2x: 2)\n"
      "  --out FILE      model file (default model.lt)\n"
      "  --png FILE      picture: test images above their reconstructions, or the 2-D codes\n"
      "                  of the test points (default: --out with .png for .lt)\n\n" HELP_GLOBAL},
     {"eval", CMD_EVAL, 1,
      "Usage: latent eval MODEL [OPTIONS]\n\n"
      "Loads MODEL and prints its loss on the test split, e.g. 'test mse: 0.01234'.\n\n"
-     "Options:\n" HELP_DATA "\n" HELP_GLOBAL},
+     "Options:\n" HELP_DATA
+     "  --noise S       score denoising: the inputs get gaussian noise of stddev S\n"
+     "  --downscale F   score super-resolution: inputs shrunk by F and scaled back up\n\n" HELP_GLOBAL},
     {"summary", CMD_SUMMARY, 1,
      "Usage: latent summary [MODEL] [OPTIONS]\n\n"
      "Prints the layers, output shapes and parameter counts of a model file, or of an\n"
@@ -144,6 +168,28 @@ static const cmd_spec cmd_table[] = {
      "  --seconds S     time to measure, after a warm-up (default 3)\n"
      "  --optimizer O   sgd, rmsprop or adam (default adam)\n"
      "  --lr X, --momentum X, --nesterov, --loss L   as for train\n\n" HELP_GLOBAL},
+    {"denoise", CMD_DENOISE, 3,
+     "Usage: latent denoise MODEL IN OUT.png [OPTIONS]\n\n"
+     "Cleans image IN (PNG, JPEG or BMP, any size) with a denoising model trained with\n"
+     "--noise and writes OUT.png. The model runs on overlapping tiles of its input size,\n"
+     "blended so no seams show. The image's channels must match the model's.\n\n" HELP_GLOBAL},
+    {"upscale", CMD_UPSCALE, 3,
+     "Usage: latent upscale MODEL IN OUT.png [OPTIONS]\n\n"
+     "Enlarges image IN twice in each direction: a bicubic 2x resize, then a\n"
+     "super-resolution model (sr2x, trained with --downscale 2) restores detail,\n"
+     "tile by tile as denoise does.\n\n" HELP_GLOBAL},
+    {"score", CMD_SCORE, CLI_MAX_OPERANDS,
+     "Usage: latent score MODEL [IMAGE...] (--noise S | --downscale F) [OPTIONS]\n\n"
+     "Measures a denoising (--noise) or super-resolution (--downscale) model: corrupts\n"
+     "clean images (the given files, else the test split of --data), restores them,\n"
+     "and prints mean PSNR (dB) and SSIM of the corrupted input, of a classical baseline\n"
+     "(denoising: the best of several gaussian blurs; super-resolution: the bicubic\n"
+     "upscale itself) and of the model.\n\n"
+     "Options:\n" HELP_DATA
+     "  --noise S       gaussian noise stddev\n"
+     "  --downscale F   shrink factor (sr2x: 2)\n"
+     "  --png FILE      before/after picture: clean, corrupted, baseline, model\n"
+     "  --n N           images in the picture (default 10; one for photo files)\n\n" HELP_GLOBAL},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -175,7 +221,10 @@ void cli_print_main_help(void)
            "  eval          print a saved model's loss on test data\n"
            "  summary       print the layers of an architecture or a model file\n"
            "  reconstruct   plot test images and their reconstructions, or 2-D codes\n"
-           "  bench         measure training throughput\n\n"
+           "  bench         measure training throughput\n"
+           "  denoise       clean an image with a denoising model\n"
+           "  upscale       enlarge an image 2x with a super-resolution model\n"
+           "  score         PSNR and SSIM of a denoising or super-resolution model\n\n"
            HELP_GLOBAL
            "  --version       print the version\n\n"
            "Run 'latent COMMAND --help' for a command's options.\n"
@@ -196,7 +245,7 @@ int cli_print_cmd_help(const char *name)
 /* Whether option id was on the command line. */
 int cli_given(const cli_opts *o, cli_opt_id id)
 {
-    return (o->given >> id) & 1u;
+    return (int)((o->given >> id) & 1u);
 }
 
 /* "latent CMD: problem" and a --help hint on stderr; returns CLI_USAGE. */
@@ -371,7 +420,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             int rc = parse_value(o, s, value);
             if (rc >= 0) return rc;
         }
-        o->given |= 1u << s->id;
+        o->given |= (uint64_t)1 << s->id;
     }
 
     if (!valid_device(o->device)) {
@@ -379,7 +428,13 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             return cli_usage_error(o, "--device: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);
         return cli_usage_error(o, "LATENT_DEVICE: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);
     }
-    if (!o->data && (o->cmd & (CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT))) o->data = "fashion-mnist";
+    if (!o->data && (o->cmd & (CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE))) o->data = "fashion-mnist";
     if (!o->out) o->out = o->cmd == CMD_RECONSTRUCT ? "reconstruction.png" : "model.lt";
+    if (cli_given(o, OPT_NOISE) && cli_given(o, OPT_DOWNSCALE))
+        return cli_usage_error(o, "--noise and --downscale: give one");
+    if (o->cmd == CMD_SCORE && !cli_given(o, OPT_NOISE) && !cli_given(o, OPT_DOWNSCALE))
+        return cli_usage_error(o, "say what to score: --noise S (denoising) or --downscale F (super-resolution)");
+    if ((o->cmd & (CMD_DENOISE | CMD_UPSCALE)) && o->npositional != 3)
+        return cli_usage_error(o, "expected MODEL IN OUT.png, got %d operand%s", o->npositional, o->npositional == 1 ? "" : "s");
     return -1;
 }

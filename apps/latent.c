@@ -1,5 +1,6 @@
 /* latent: the command-line program. Subcommands devices, train, eval, summary,
- * reconstruct and bench, written against the public API (latent.h) only.
+ * reconstruct and bench (the image commands are in cli_image.c), written against the
+ * public API (latent.h) only.
  * Results go to stdout; progress and diagnostics to stderr. Exit status 0 on
  * success, 1 on a runtime error (with the library's message), 2 on a usage error. */
 #ifndef _POSIX_C_SOURCE
@@ -27,13 +28,7 @@
 
 /* ------------------------------------------------------------------ messages */
 
-/* Prints "latent CMD: message" on stderr and returns CLI_RUNTIME. */
-static int fail(const cli_opts *o, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static int fail(const cli_opts *o, const char *fmt, ...)
+int cli_fail(const cli_opts *o, const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "latent %s: ", o->cmd_name);
@@ -44,20 +39,13 @@ static int fail(const cli_opts *o, const char *fmt, ...)
     return CLI_RUNTIME;
 }
 
-/* Reports a failed library call: what we were doing, then the context's message. */
-static int fail_lt(const cli_opts *o, const lt_ctx *ctx, lt_status st, const char *what)
+int cli_fail_lt(const cli_opts *o, const lt_ctx *ctx, int status, const char *what)
 {
     const char *msg = ctx ? lt_ctx_error(ctx) : "";
-    return fail(o, "%s: %s", what, msg && *msg ? msg : lt_status_name(st));
+    return cli_fail(o, "%s: %s", what, msg && *msg ? msg : lt_status_name((lt_status)status));
 }
 
-/* Progress note on stderr, unless --quiet. */
-static void note(const cli_opts *o, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void note(const cli_opts *o, const char *fmt, ...)
+void cli_note(const cli_opts *o, const char *fmt, ...)
 {
     va_list ap;
     if (o->quiet) return;
@@ -70,18 +58,17 @@ static void note(const cli_opts *o, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ context */
 
-/* Opens the --device context, applies --threads, and says which device "auto" took. */
-static int open_ctx(const cli_opts *o, lt_ctx **ctx)
+int cli_open_ctx(const cli_opts *o, lt_ctx **ctx)
 {
     char err[512] = "";
     lt_status st = lt_ctx_open(ctx, o->device, err, sizeof err);
-    if (st != LT_OK) return fail(o, "device '%s': %s", o->device, *err ? err : lt_status_name(st));
+    if (st != LT_OK) return cli_fail(o, "device '%s': %s", o->device, *err ? err : lt_status_name(st));
     if (cli_given(o, OPT_THREADS)) lt_ctx_set_threads(*ctx, o->threads);
     if (strcmp(o->device, "auto") == 0) {
         if (strcmp(lt_ctx_backend(*ctx), "cpu") == 0)
-            note(o, "no OpenCL GPU found, using cpu: %s", lt_ctx_device(*ctx));
+            cli_note(o, "no OpenCL GPU found, using cpu: %s", lt_ctx_device(*ctx));
         else
-            note(o, "using %s: %s", lt_ctx_backend(*ctx), lt_ctx_device(*ctx));
+            cli_note(o, "using %s: %s", lt_ctx_backend(*ctx), lt_ctx_device(*ctx));
     }
     return CLI_OK;
 }
@@ -89,7 +76,27 @@ static int open_ctx(const cli_opts *o, lt_ctx **ctx)
 /* ------------------------------------------------------------------ data */
 
 /* Where --data points. */
-typedef enum data_kind { DATA_FASHION, DATA_SWISS, DATA_IDX_DIR, DATA_CSV } data_kind;
+typedef enum data_kind { DATA_FASHION, DATA_SWISS, DATA_IDX_DIR, DATA_CSV, DATA_IMAGES } data_kind;
+
+/* Whether folder dir/sub exists. */
+static int has_folder(const char *dir, const char *sub)
+{
+    char path[4096];
+    struct stat sb;
+    if (snprintf(path, sizeof path, "%s/%s", dir, sub) >= (int)sizeof path) return 0;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Whether folder dir holds Fashion-MNIST style IDX files. */
+static int has_idx_files(const char *dir)
+{
+    static const char *const names[] = {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
+                                        "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) < (int)sizeof path && access(path, F_OK) == 0) return 1;
+    return 0;
+}
 
 /* Classifies --data: a built-in name, else an existing folder (IDX) or file (CSV). */
 static int data_kind_of(const cli_opts *o, data_kind *kind)
@@ -100,10 +107,10 @@ static int data_kind_of(const cli_opts *o, data_kind *kind)
     } else if (strcmp(o->data, "swiss-roll") == 0) {
         *kind = DATA_SWISS;
     } else if (stat(o->data, &sb) != 0) {
-        return fail(o, "--data '%s': %s (expected fashion-mnist, swiss-roll, a folder of IDX files "
+        return cli_fail(o, "--data '%s': %s (expected fashion-mnist, swiss-roll, a folder of IDX files "
                        "or a CSV file)", o->data, strerror(errno));
     } else {
-        *kind = S_ISDIR(sb.st_mode) ? DATA_IDX_DIR : DATA_CSV;
+        *kind = !S_ISDIR(sb.st_mode) ? DATA_CSV : has_idx_files(o->data) ? DATA_IDX_DIR : DATA_IMAGES;
     }
     return CLI_OK;
 }
@@ -117,18 +124,32 @@ static uint64_t derive_seed(uint64_t seed, uint64_t stream)
     return z ^ (z >> 31);
 }
 
-/* Loads the train (train != 0) or test split of --data, cut to --limit samples. */
-static int load_split(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **out)
+/* Loads the train (train != 0) or test split of --data, cut to --limit samples; an
+ * image folder is cut into --patch patches (default `patch`). */
+static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_dataset **out)
 {
     data_kind kind;
     lt_dataset *ds = NULL;
     lt_status st = LT_OK;
     int rc = data_kind_of(o, &kind);
     if (rc != CLI_OK) return rc;
+    if (kind != DATA_IMAGES && (o->channels || o->stride))
+        return cli_usage_error(o, "--channels and --stride apply to folders of images only");
     switch (kind) {
     case DATA_FASHION: st = lt_dataset_fashion_mnist(ctx, NULL, train, &ds); break;
     case DATA_IDX_DIR: st = lt_dataset_fashion_mnist(ctx, o->data, train, &ds); break;
     case DATA_CSV: st = lt_dataset_load_csv(ctx, o->data, &ds); break; /* one file serves both */
+    case DATA_IMAGES: {
+        const char *sub = train ? "train" : "test";
+        char path[4096];
+        int split = has_folder(o->data, "train") && has_folder(o->data, "test");
+        if (snprintf(path, sizeof path, "%s/%s", o->data, split ? sub : ".") >= (int)sizeof path)
+            return cli_fail(o, "--data '%s': path too long", o->data);
+        int side = o->patch ? o->patch : patch;
+        st = lt_dataset_image_patches(ctx, path, side, side, o->stride ? o->stride : (side / 2 > 0 ? side / 2 : 1),
+                                      o->channels ? o->channels : 3, o->limit > 0 ? (size_t)o->limit : 0, &ds);
+        break;
+    }
     case DATA_SWISS: {
         /* Standardized per coordinate with the training split's statistics: the raw roll
          * spans about -10..15, far outside what an ELU output reaches cheaply. */
@@ -141,20 +162,26 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **ou
         break;
     }
     }
-    if (st != LT_OK) return fail_lt(o, ctx, st, "--data");
+
+    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "--data");
     if (lt_dataset_count(ds) == 0) {
         lt_dataset_free(ds);
-        return fail(o, "--data '%s': no samples", o->data);
+        return cli_fail(o, "--data '%s': no samples", o->data);
     }
     if (o->limit > 0 && (size_t)o->limit < lt_dataset_count(ds)) {
         lt_dataset *cut = NULL;
         st = lt_dataset_slice(ctx, ds, 0, (size_t)o->limit, &cut);
         lt_dataset_free(ds);
-        if (st != LT_OK) return fail_lt(o, ctx, st, "--limit");
+        if (st != LT_OK) return cli_fail_lt(o, ctx, st, "--limit");
         ds = cut;
     }
     *out = ds;
     return CLI_OK;
+}
+
+int cli_load_test_split(const cli_opts *o, lt_ctx *ctx, int patch, lt_dataset **out)
+{
+    return load_split(o, ctx, 0, patch, out);
 }
 
 /* Whether the dataset holds images. */
@@ -183,7 +210,7 @@ static int check_dims(const cli_opts *o, const lt_model *m, const char *model_pa
     int in = lt_input_dim(m);
     size_t dim = lt_dataset_dim(ds);
     if ((size_t)in != dim)
-        return fail(o, "model '%s' takes inputs of width %d, but --data '%s' has samples of width %zu",
+        return cli_fail(o, "model '%s' takes inputs of width %d, but --data '%s' has samples of width %zu",
                     model_path, in, o->data, dim);
     return CLI_OK;
 }
@@ -207,7 +234,7 @@ static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt
     }
     lt_status st = lt_arch_build_shape(ctx, arch, rank, dims, o->seed, m);
     if (st == LT_ERR_ARG) return cli_usage_error(o, "--arch '%s': %s", arch, lt_ctx_error(ctx));
-    if (st != LT_OK) return fail_lt(o, ctx, st, "--arch");
+    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "--arch");
     return CLI_OK;
 }
 
@@ -243,12 +270,14 @@ static int loss_from_opts(const cli_opts *o, lt_loss *loss)
     return cli_usage_error(o, "--loss: unknown loss '%s' (expected mse, bce, bce-logits or cce)", o->loss);
 }
 
-/* Evaluates m on ds and prints "test mse: X" (loss_kind MSE) or "test loss: X". */
-static int print_test_loss(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, int loss_kind)
+/* Evaluates m on ds against targets (NULL: ds) and prints "test mse: X" (loss_kind
+ * MSE) or "test loss: X". */
+static int print_test_loss(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, const lt_dataset *targets,
+                           int loss_kind)
 {
     float loss = 0.0f;
-    lt_status st = lt_evaluate(m, ds, NULL, &loss);
-    if (st != LT_OK) return fail_lt(o, ctx, st, "evaluate");
+    lt_status st = lt_evaluate(m, ds, targets, &loss);
+    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "evaluate");
     printf("test %s: %.5f\n", loss_kind == (int)LT_LOSS_MSE ? "mse" : "loss", (double)loss);
     return CLI_OK;
 }
@@ -272,14 +301,14 @@ static int write_plot(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_data
     if (h > 0 && w > 0 && c > 0) {
         size_t k = (size_t)n < count ? (size_t)n : count;
         if ((size_t)lt_output_dim(m) != dim)
-            return fail(o, "cannot plot reconstructions: the model's output width %d is not the image size %zu",
+            return cli_fail(o, "cannot plot reconstructions: the model's output width %d is not the image size %zu",
                         lt_output_dim(m), dim);
         float *recon = malloc(k * dim * sizeof *recon);
-        if (!recon) return fail(o, "out of memory");
+        if (!recon) return cli_fail(o, "out of memory");
         st = lt_predict(m, x, k, recon);
         if (st == LT_OK) st = lt_plot_image_rows(ctx, path, x, recon, (int)k, h, w, c, IMAGE_SCALE);
         free(recon);
-        return st == LT_OK ? CLI_OK : fail_lt(o, ctx, st, "cannot write the picture");
+        return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "cannot write the picture");
     }
 
     lt_model *enc = lt_submodel_count(m) > 0 ? lt_submodel(m, 0) : NULL;
@@ -289,7 +318,7 @@ static int write_plot(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_data
     if (!codes || !shade) {
         free(codes);
         free(shade);
-        return fail(o, "out of memory");
+        return cli_fail(o, "out of memory");
     }
     /* Color by the swiss roll's position, else by label, else by sample order. */
     const float *values = lt_dataset_values(ds);
@@ -300,7 +329,7 @@ static int write_plot(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_data
     if (st == LT_OK) st = lt_plot_scatter(ctx, path, codes, shade, count, SCATTER_PX);
     free(codes);
     free(shade);
-    return st == LT_OK ? CLI_OK : fail_lt(o, ctx, st, "cannot write the picture");
+    return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "cannot write the picture");
 }
 
 /* --png, or --out with its .lt suffix swapped for .png (malloc'd; NULL: no memory). */
@@ -317,20 +346,19 @@ static char *png_path(const cli_opts *o)
     return p;
 }
 
-/* Fails early, before a long run, when path is a folder or its folder takes no new files. */
-static int check_output_path(const cli_opts *o, const char *opt, const char *path)
+int cli_check_output_path(const cli_opts *o, const char *opt, const char *path)
 {
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return fail(o, "%s '%s' is a folder", opt, path);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return cli_fail(o, "%s '%s' is a folder", opt, path);
     const char *slash = strrchr(path, '/');
     size_t len = slash ? (size_t)(slash - path) : 1;
     if (slash && len == 0) len = 1; /* "/file": the root folder */
     char *dir = malloc(len + 1);
-    if (!dir) return fail(o, "out of memory");
+    if (!dir) return cli_fail(o, "out of memory");
     memcpy(dir, slash ? path : ".", len);
     dir[len] = '\0';
     int rc = CLI_OK;
-    if (access(dir, W_OK | X_OK) != 0) rc = fail(o, "%s '%s': cannot write in folder '%s': %s", opt, path, dir, strerror(errno));
+    if (access(dir, W_OK | X_OK) != 0) rc = cli_fail(o, "%s '%s': cannot write in folder '%s': %s", opt, path, dir, strerror(errno));
     free(dir);
     return rc;
 }
@@ -345,39 +373,122 @@ static int cmd_devices(const cli_opts *o)
     return CLI_OK;
 }
 
+/* Parses --augment: "lecture" or a comma list of key=value and flags (see --help). */
+static int augment_from_opts(const cli_opts *o, lt_augment *a)
+{
+    memset(a, 0, sizeof *a);
+    if (!o->augment) return CLI_OK;
+    if (strcmp(o->augment, "lecture") == 0) { /* the lecture's ImageDataGenerator */
+        *a = (lt_augment){360.0f, 0.1f, 0.1f, 0.1f, 0.1f, 1, 1};
+        return CLI_OK;
+    }
+    char buf[256];
+    if (strlen(o->augment) >= sizeof buf) return cli_usage_error(o, "--augment: spec too long");
+    strcpy(buf, o->augment);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            if (strcmp(t, "hflip") == 0) a->horizontal_flip = 1;
+            else if (strcmp(t, "vflip") == 0) a->vertical_flip = 1;
+            else if (strcmp(t, "flip") == 0) a->horizontal_flip = a->vertical_flip = 1;
+            else return cli_usage_error(o, "--augment: unknown item '%s' (expected rotation=, zoom=, shear=, "
+                                           "width-shift=, height-shift=, shift=, hflip, vflip, flip or 'lecture')", t);
+            continue;
+        }
+        *eq = '\0';
+        char *end = NULL;
+        float v = strtof(eq + 1, &end);
+        if (end == eq + 1 || *end || !(v >= 0.0f) || v > 1e6f)
+            return cli_usage_error(o, "--augment: %s='%s' is not a number >= 0", t, eq + 1);
+        if (strcmp(t, "rotation") == 0) a->rotation_range = v;
+        else if (strcmp(t, "zoom") == 0) a->zoom_range = v;
+        else if (strcmp(t, "shear") == 0) a->shear_range = v;
+        else if (strcmp(t, "width-shift") == 0) a->width_shift_range = v;
+        else if (strcmp(t, "height-shift") == 0) a->height_shift_range = v;
+        else if (strcmp(t, "shift") == 0) a->width_shift_range = a->height_shift_range = v;
+        else return cli_usage_error(o, "--augment: unknown item '%s'", t);
+    }
+    return CLI_OK;
+}
+
+/* The patch side for image folders when --patch is not given: the input side of the
+ * built-ins made for one size, else 32. */
+static int default_patch(const char *arch)
+{
+    if (arch && strncmp(arch, "conv-ae", 7) == 0) return 28;
+    if (arch && strcmp(arch, "denoise-rgb") == 0) return 63;
+    return 32;
+}
+
+/* The --downscale factor, or 2 for an sr2x architecture when it is not given, else 0. */
+static int downscale_of(const cli_opts *o, const char *arch)
+{
+    if (cli_given(o, OPT_DOWNSCALE)) return o->downscale;
+    return arch && strcmp(arch, "sr2x") == 0 && !cli_given(o, OPT_NOISE) ? 2 : 0;
+}
+
+/* The model inputs for clean data: with --noise a noisy copy (seeded), with a downscale
+ * factor the shrunk-and-enlarged images; else *input = NULL (the data themselves). */
+static int corrupt(const cli_opts *o, lt_ctx *ctx, const lt_dataset *clean, int downscale, uint64_t stream,
+                   lt_dataset **input)
+{
+    lt_status st = LT_OK;
+    *input = NULL;
+    if (o->noise > 0.0f) {
+        st = lt_dataset_slice(ctx, clean, 0, lt_dataset_count(clean), input);
+        if (st == LT_OK) st = lt_dataset_add_noise(ctx, *input, o->noise, derive_seed(o->seed, stream));
+    } else if (downscale) {
+        st = lt_dataset_down_up(ctx, clean, downscale, input);
+    }
+    if (st == LT_OK) return CLI_OK;
+    lt_dataset_free(*input);
+    *input = NULL;
+    return cli_fail_lt(o, ctx, st, downscale ? "--downscale" : "--noise");
+}
+
 /* latent train: build, compile, fit, save, report the test loss, plot. */
 static int cmd_train(const cli_opts *o)
 {
     lt_ctx *ctx = NULL;
-    lt_dataset *train = NULL, *test = NULL;
+    lt_dataset *train = NULL, *test = NULL, *train_in = NULL, *test_in = NULL;
     lt_model *m = NULL;
     lt_optimizer opt;
     lt_loss loss;
     lt_history hist;
+    lt_augment aug;
     lt_status st;
     data_kind kind;
     char *png = NULL;
+    int downscale = downscale_of(o, o->arch);
 
     int rc = optimizer_from_opts(o, &opt);
     if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
-    if (rc == CLI_OK && !(png = png_path(o))) rc = fail(o, "out of memory");
-    if (rc == CLI_OK) rc = check_output_path(o, "--out", o->out);
-    if (rc == CLI_OK) rc = check_output_path(o, "--png", png);
+    if (rc == CLI_OK) rc = augment_from_opts(o, &aug);
+    if (rc == CLI_OK && o->augment && downscale)
+        rc = cli_usage_error(o, "--augment works with autoencoders (targets = inputs), not with --downscale");
+    if (rc == CLI_OK && !(png = png_path(o))) rc = cli_fail(o, "out of memory");
+    if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out);
+    if (rc == CLI_OK) rc = cli_check_output_path(o, "--png", png);
     if (rc == CLI_OK) rc = data_kind_of(o, &kind); /* a bad path fails before the device opens */
-    if (rc == CLI_OK) rc = open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = load_split(o, ctx, 1, &train);
-    if (rc == CLI_OK) rc = load_split(o, ctx, 0, &test);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = load_split(o, ctx, 1, default_patch(o->arch), &train);
+    if (rc == CLI_OK) rc = load_split(o, ctx, 0, default_patch(o->arch), &test);
     if (rc == CLI_OK) {
         size_t dim = lt_dataset_dim(train);
         if (dim != lt_dataset_dim(test))
-            rc = fail(o, "--data '%s': train samples have width %zu, test samples %zu", o->data, dim,
+            rc = cli_fail(o, "--data '%s': train samples have width %zu, test samples %zu", o->data, dim,
                       lt_dataset_dim(test));
         else if (dim > (size_t)1 << 24)
-            rc = fail(o, "--data '%s': samples of width %zu are too wide", o->data, dim);
+            rc = cli_fail(o, "--data '%s': samples of width %zu are too wide", o->data, dim);
         else
             rc = build_arch(o, ctx, o->arch ? o->arch : default_arch(train), train, (int)dim, &m);
     }
-    if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = fail_lt(o, ctx, st, "compile");
+    /* Super-resolution trains on degraded copies against the originals; denoising adds
+     * its noise inside fit (fresh every step) and here only to the test inputs. */
+    if (rc == CLI_OK && downscale) rc = corrupt(o, ctx, train, downscale, 4, &train_in);
+    if (rc == CLI_OK) rc = corrupt(o, ctx, test, downscale, 3, &test_in);
+    if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "compile");
     if (rc == CLI_OK && !o->quiet) (void)lt_summary(m, stderr); /* informational only */
     if (rc == CLI_OK) {
         lt_fit_opts fo = {0};
@@ -389,29 +500,34 @@ static int cmd_train(const cli_opts *o)
         fo.seed = o->seed;
         fo.verbose = o->quiet ? -1 : 0;
         fo.log = stderr;
+        fo.noise = o->noise;
+        fo.augment = o->augment ? &aug : NULL;
         /* On failure the model file is not written: an older one stays as it was. */
-        if ((st = lt_fit(m, train, NULL, &fo, &hist)) != LT_OK) rc = fail_lt(o, ctx, st, "training failed");
+        st = lt_fit(m, train_in ? train_in : train, train_in ? train : NULL, &fo, &hist);
+        if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "training failed");
     }
     if (rc == CLI_OK) {
-        if ((st = lt_save(m, o->out, 1)) != LT_OK) rc = fail_lt(o, ctx, st, "save");
-        else note(o, "saved %s (%d epochs, %.1f s, %.0f samples/s)", o->out, hist.epochs_run, hist.seconds,
+        if ((st = lt_save(m, o->out, 1)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "save");
+        else cli_note(o, "saved %s (%d epochs, %.1f s, %.0f samples/s)", o->out, hist.epochs_run, hist.seconds,
                   hist.samples_per_s);
     }
-    if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, test, (int)loss);
+    if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, test_in ? test_in : test, test_in ? test : NULL, (int)loss);
     if (rc == CLI_OK) {
         fflush(stdout); /* the result line before any later diagnostics */
-        rc = write_plot(o, ctx, m, test, png, 10);
+        rc = write_plot(o, ctx, m, test_in ? test_in : test, png, 10);
         if (rc == PLOT_NONE) {
-            note(o, "no picture: the data are not images and the encoder's output is not 2-D");
+            cli_note(o, "no picture: the data are not images and the encoder's output is not 2-D");
             rc = CLI_OK;
         } else if (rc == CLI_OK) {
-            note(o, "wrote %s", png);
+            cli_note(o, "wrote %s", png);
         }
     }
     free(png);
     lt_model_free(m);
     lt_dataset_free(train);
     lt_dataset_free(test);
+    lt_dataset_free(train_in);
+    lt_dataset_free(test_in);
     if (ctx) lt_ctx_close(ctx);
     return rc;
 }
@@ -420,8 +536,9 @@ static int cmd_train(const cli_opts *o)
 static int load_model_and_test(const cli_opts *o, lt_ctx *ctx, lt_model **m, lt_dataset **test)
 {
     lt_status st = lt_load(ctx, o->positional[0], m);
-    if (st != LT_OK) return fail_lt(o, ctx, st, "cannot load the model");
-    int rc = load_split(o, ctx, 0, test);
+    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "cannot load the model");
+    int dims[3] = {0, 0, 0};
+    int rc = load_split(o, ctx, 0, lt_input_shape(*m, dims) == 3 ? dims[0] : 32, test);
     if (rc == CLI_OK) rc = check_dims(o, *m, o->positional[0], *test);
     return rc;
 }
@@ -435,11 +552,14 @@ static int cmd_eval(const cli_opts *o)
     data_kind kind;
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
     int rc = data_kind_of(o, &kind);
-    if (rc == CLI_OK) rc = open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
+    lt_dataset *input = NULL;
     if (rc == CLI_OK) rc = load_model_and_test(o, ctx, &m, &test);
-    if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, test, (int)lt_model_loss(m));
+    if (rc == CLI_OK) rc = corrupt(o, ctx, test, cli_given(o, OPT_DOWNSCALE) ? o->downscale : 0, 3, &input);
+    if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, input ? input : test, input ? test : NULL, (int)lt_model_loss(m));
     lt_model_free(m);
     lt_dataset_free(test);
+    lt_dataset_free(input);
     if (ctx) lt_ctx_close(ctx);
     return rc;
 }
@@ -455,20 +575,20 @@ static int cmd_summary(const cli_opts *o)
         return cli_usage_error(o, "give a MODEL file or --arch/--input/--data, not both");
     if (cli_given(o, OPT_INPUT) && o->data)
         return cli_usage_error(o, "--input and --data both set the input width; give one");
-    int rc = open_ctx(o, &ctx);
+    int rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && o->npositional > 0) {
-        if ((st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = fail_lt(o, ctx, st, "cannot load the model");
+        if ((st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
     } else if (rc == CLI_OK) {
-        if (o->data) rc = load_split(o, ctx, 0, &ds);
+        if (o->data) rc = load_split(o, ctx, 0, default_patch(o->arch), &ds);
         const char *arch = o->arch ? o->arch : ds ? default_arch(ds) : "mlp-ae";
         int input = cli_given(o, OPT_INPUT) ? o->input : ds ? (int)lt_dataset_dim(ds) : default_input(arch);
         if (rc == CLI_OK) rc = build_arch(o, ctx, arch, cli_given(o, OPT_INPUT) ? NULL : ds, input, &m);
     }
-    if (rc == CLI_OK && (st = lt_summary(m, stdout)) != LT_OK) rc = fail_lt(o, ctx, st, "summary");
+    if (rc == CLI_OK && (st = lt_summary(m, stdout)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "summary");
     /* Then each nested model's own layers, as the lecture prints enc.summary() and dec.summary(). */
     for (int i = 0; rc == CLI_OK && i < lt_submodel_count(m); i++) {
         printf("\n");
-        if ((st = lt_summary(lt_submodel(m, i), stdout)) != LT_OK) rc = fail_lt(o, ctx, st, "summary");
+        if ((st = lt_summary(lt_submodel(m, i), stdout)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "summary");
     }
     lt_model_free(m);
     lt_dataset_free(ds);
@@ -484,16 +604,16 @@ static int cmd_reconstruct(const cli_opts *o)
     lt_dataset *test = NULL;
     data_kind kind;
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
-    int rc = check_output_path(o, "--out", o->out);
+    int rc = cli_check_output_path(o, "--out", o->out);
     if (rc == CLI_OK) rc = data_kind_of(o, &kind);
-    if (rc == CLI_OK) rc = open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = load_model_and_test(o, ctx, &m, &test);
     if (rc == CLI_OK) {
         rc = write_plot(o, ctx, m, test, o->out, o->n);
         if (rc == PLOT_NONE)
-            rc = fail(o, "nothing to plot: the data are not images and the model has no encoder with a 2-D output");
+            rc = cli_fail(o, "nothing to plot: the data are not images and the model has no encoder with a 2-D output");
         else if (rc == CLI_OK)
-            note(o, "wrote %s", o->out);
+            cli_note(o, "wrote %s", o->out);
     }
     lt_model_free(m);
     lt_dataset_free(test);
@@ -513,10 +633,10 @@ static int cmd_bench(const cli_opts *o)
     const char *arch = o->arch ? o->arch : "mlp-ae";
     int rc = optimizer_from_opts(o, &opt);
     if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
-    if (rc == CLI_OK) rc = open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = build_arch(o, ctx, arch, NULL, cli_given(o, OPT_INPUT) ? o->input : default_input(arch), &m);
-    if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = fail_lt(o, ctx, st, "compile");
-    if (rc == CLI_OK && (st = lt_bench_train(m, o->batch, o->seconds, &sps)) != LT_OK) rc = fail_lt(o, ctx, st, "bench");
+    if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "compile");
+    if (rc == CLI_OK && (st = lt_bench_train(m, o->batch, o->seconds, &sps)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "bench");
     if (rc == CLI_OK)
         printf("bench %s batch %d on %s (%s): %.0f samples/s\n", arch, o->batch, lt_ctx_backend(ctx),
                lt_ctx_device(ctx), sps);
@@ -531,7 +651,8 @@ static int cmd_bench(const cli_opts *o)
 static int main_usage(const char *problem)
 {
     if (problem) fprintf(stderr, "latent: %s\n", problem);
-    fputs("Usage: latent COMMAND [OPTIONS]  (commands: devices, train, eval, summary, reconstruct, bench)\n"
+    fputs("Usage: latent COMMAND [OPTIONS]  (commands: devices, train, eval, summary, reconstruct, bench,\n"
+          "       denoise, upscale, score)\n"
           "Try 'latent --help' for more information.\n", stderr);
     return CLI_USAGE;
 }
@@ -579,6 +700,9 @@ static int run(int argc, char **argv)
     case CMD_SUMMARY: return cmd_summary(&o);
     case CMD_RECONSTRUCT: return cmd_reconstruct(&o);
     case CMD_BENCH: return cmd_bench(&o);
+    case CMD_DENOISE: return cli_cmd_denoise(&o);
+    case CMD_UPSCALE: return cli_cmd_upscale(&o);
+    case CMD_SCORE: return cli_cmd_score(&o);
     }
     return CLI_USAGE;
 }

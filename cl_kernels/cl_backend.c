@@ -25,7 +25,7 @@ enum {
     K_LOSS_PARTIAL, K_SGD, K_RMSPROP, K_ADAM,
     K_RANDOM_UNIFORM, K_RANDOM_NORMAL, K_DROPOUT_MASK,
     K_IM2COL, K_COL2IM, K_MAXPOOL_FORWARD, K_MAXPOOL_BACKWARD, K_UPSAMPLE_FORWARD,
-    K_UPSAMPLE_BACKWARD,
+    K_UPSAMPLE_BACKWARD, K_AFFINE_RESAMPLE,
     K_COUNT
 };
 
@@ -38,7 +38,7 @@ static const char *const kernel_names[K_COUNT] = {
     "lt_loss_partial", "lt_sgd", "lt_rmsprop", "lt_adam",
     "lt_random_uniform", "lt_random_normal", "lt_dropout_mask",
     "lt_im2col", "lt_col2im", "lt_maxpool_forward", "lt_maxpool_backward", "lt_upsample_forward",
-    "lt_upsample_backward",
+    "lt_upsample_backward", "lt_affine_resample",
 };
 
 #define LT_CL_WG 256             /* preferred work-group size (a multiple of 64)        */
@@ -1261,6 +1261,48 @@ static lt_status cl_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_
     return upsample((cl_backend *)be, K_UPSAMPLE_BACKWARD, "upsample_backward", g, mode, dy, dyoff, dx, dxoff);
 }
 
+/* Largest image side affine_resample takes: float coordinates address every pixel
+ * exactly up to 2^24, and beyond that (float)(h-1) may round past the last row. */
+#define LT_CL_AUG_MAX_SIDE (1 << 24)
+
+/* y = x resampled through per-image affine maps (bilinear, edges replicated); one item
+ * per output pixel. */
+static lt_status cl_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats,
+                                    size_t moff, const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "affine_resample";
+    if (h < 1 || w < 1 || ch < 1)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%dx%d: sizes must be >= 1", op, h, w, ch);
+    if (h > LT_CL_AUG_MAX_SIDE || w > LT_CL_AUG_MAX_SIDE)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%d: sides past %d are not addressable by float "
+                                    "coordinates", op, h, w, LT_CL_AUG_MAX_SIDE);
+    if (n == 0) return LT_OK;
+    const int dims[3] = { h, w, ch };
+    size_t img, pix, total, nm;
+    if (check_dims(b, op, dims, 3, &img) != LT_OK || check_product(b, op, n, img, &total) != LT_OK ||
+        check_product(b, op, n, (size_t)h * (size_t)w, &pix) != LT_OK || check_product(b, op, n, 6, &nm) != LT_OK)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu images of %dx%dx%d overflow size_t", op, n, h, w, ch);
+    lt_status st = check_range(b, op, "mats", mats, moff, nm);
+    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, total);
+    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, total);
+    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, total, "x", x, xoff, total);
+    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, total, "mats", mats, moff, nm);
+    if (st != LT_OK) return st;
+    kargs a = args_of(b, K_AFFINE_RESAMPLE);
+    arg_u64(&a, pix);
+    arg_cl(&a, mats->mem);
+    arg_u64(&a, moff);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_cl(&a, y->mem);
+    arg_u64(&a, yoff);
+    arg_i32(&a, h);
+    arg_i32(&a, w);
+    arg_i32(&a, ch);
+    return launch_1d(b, &a, K_AFFINE_RESAMPLE, pix, op);
+}
+
 /* ------------------------------------------------------------------ lifetime */
 
 /* Releases everything the backend holds; safe on a partly opened backend. */
@@ -1311,6 +1353,7 @@ static const lt_backend_ops cl_ops = {
     .maxpool_backward = cl_maxpool_backward,
     .upsample_forward = cl_upsample_forward,
     .upsample_backward = cl_upsample_backward,
+    .affine_resample = cl_affine_resample,
 };
 
 /* Test hook (cl_hooks.h): the GEMM temp buffer's size and allocation count. */

@@ -1018,6 +1018,7 @@ static const lt_backend_ops cpu_ops = {
     .maxpool_backward = lt_cpu_maxpool_backward,
     .upsample_forward = lt_cpu_upsample_forward,
     .upsample_backward = lt_cpu_upsample_backward,
+    .affine_resample = lt_cpu_affine_resample,
     .set_threads = cpu_set_threads,
 };
 

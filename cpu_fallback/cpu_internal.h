@@ -40,6 +40,9 @@ lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_back
                                   const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
 lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
                                    const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
+/* cpu_augment.c: the augmentation slot of lib/backend.h. */
+lt_status lt_cpu_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats, size_t moff,
+                                 const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
 /* Releases the column buffer (at destroy). */
 void lt_cpu_conv_free(cpu_backend *cb);
 

@@ -17,9 +17,18 @@ static const struct { const char *name, *enc, *dec; } builtins[] = {
      "dense:9216:elu,reshape:24x24x16,deconv:16:3x3:elu,deconv:1:3x3:elu"},
     {"conv-ae64", "conv:16:3x3:elu,conv:16:3x3:elu,flatten,dense:64:elu",
      "dense:9216:elu,reshape:24x24x16,deconv:16:3x3:elu,deconv:1:3x3:elu"},
+    /* The lecture's denoising mini-project on 63x63 colour images. */
+    {"denoise-rgb", "conv:16:3x3:elu:s3,conv:8:3x3:elu,flatten,dense:1024:elu",
+     "dense:2888:elu,reshape:19x19x8,deconv:16:3x3:elu,deconv:3:3x3:elu:s3"},
+    /* Super-resolution on a bicubic 2x upscale: three 'same' convolutions (SRCNN's
+     * 9-5-5 shape, narrowed to train in minutes on a CPU) that predict the residual
+     * the last layer adds to the input. Fully convolutional, so any image size and
+     * channel count ("c": the input's channels). */
+    {"sr2x", "conv:32:9x9:relu:same,conv:16:5x5:relu:same,conv:c:5x5:same,addinput", NULL},
 };
 
-static const char *const builtin_names[] = {"swissroll-ae", "swissroll-deep-ae", "mlp-ae", "conv-ae", "conv-ae64", NULL};
+static const char *const builtin_names[] = {"swissroll-ae", "swissroll-deep-ae", "mlp-ae", "conv-ae", "conv-ae64",
+                                            "denoise-rgb", "sr2x", NULL};
 
 const char *const *lt_arch_names(void) { return builtin_names; }
 
@@ -54,8 +63,9 @@ static const char *conv_fields(char **f, int nf, lt_conv_opts *o, int *bilinear)
     return NULL;
 }
 
-/* Parses one token ("dense:64:elu", "conv:16:3x3:elu:s2") into a layer, or sets an error. */
-static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, lt_layer **out)
+/* Parses one token ("dense:64:elu", "conv:16:3x3:elu:s2") into a layer, or sets an
+ * error; channels is the model input's channel count (for filters "c"). */
+static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels, lt_layer **out)
 {
     char *f[8], *save;
     int nf = 0;
@@ -87,8 +97,9 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, lt_layer **o
         *out = lt_gaussian_noise(v);
     } else if (strcmp(kind, "conv") == 0 || strcmp(kind, "deconv") == 0) {
         lt_conv_opts o = {0};
-        if (!a1 || lt_parse_int(a1, 1, 1 << 16, &o.filters) != 0)
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: filters '%s' is not a positive integer", kind, a1 ? a1 : "");
+        if (a1 && strcmp(a1, "c") == 0) o.filters = channels;
+        else if (!a1 || lt_parse_int(a1, 1, 1 << 16, &o.filters) != 0)
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: filters '%s' is not a positive integer or 'c'", kind, a1 ? a1 : "");
         if (!a2 || lt_parse_pair(a2, 1 << 12, &o.kernel_h, &o.kernel_w) != 0)
             return lt_set_error(ctx, LT_ERR_ARG, "%s: kernel '%s' is not like 3x3", kind, a2 ? a2 : "");
         const char *bad = conv_fields(f + 3, nf - 3, &o, NULL);
@@ -110,6 +121,9 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, lt_layer **o
         if (bad || o.stride_h || o.dilation_h || o.output_padding || o.padding || o.act != LT_LINEAR)
             return lt_set_error(ctx, LT_ERR_ARG, "upsample: unknown field '%s'", bad ? bad : "");
         *out = lt_upsampling2d(fh, fw, bilinear);
+    } else if (strcmp(kind, "addinput") == 0) {
+        if (nf > 1) return lt_set_error(ctx, LT_ERR_ARG, "addinput takes no fields");
+        *out = lt_add_input();
     } else if (strcmp(kind, "flatten") == 0) {
         if (nf > 1) return lt_set_error(ctx, LT_ERR_ARG, "flatten takes no fields");
         *out = lt_flatten();
@@ -120,13 +134,13 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, lt_layer **o
         if (!*out) return lt_set_error(ctx, LT_ERR_ARG, "reshape: shape '%s' out of range", a1);
     } else {
         return lt_set_error(ctx, LT_ERR_ARG, "unknown layer '%s' in architecture spec (expected dense, act, dropout, noise, "
-                            "conv, deconv, maxpool, upsample, flatten or reshape)", kind);
+                            "conv, deconv, maxpool, upsample, flatten, reshape or addinput)", kind);
     }
     return *out ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
 }
 
 /* Fills model m with the comma-separated layers of spec. */
-static lt_status add_layers(lt_ctx *ctx, lt_model *m, const char *spec, int input_dim)
+static lt_status add_layers(lt_ctx *ctx, lt_model *m, const char *spec, int input_dim, int channels)
 {
     char *copy = strdup(spec), *save;
     if (!copy) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
@@ -134,7 +148,7 @@ static lt_status add_layers(lt_ctx *ctx, lt_model *m, const char *spec, int inpu
     int count = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok && st == LT_OK; tok = strtok_r(NULL, ",", &save)) {
         lt_layer *l;
-        st = parse_token(ctx, tok, input_dim, &l);
+        st = parse_token(ctx, tok, input_dim, channels, &l);
         if (st == LT_OK) st = lt_add(m, l);
         count++;
     }
@@ -144,13 +158,14 @@ static lt_status add_layers(lt_ctx *ctx, lt_model *m, const char *spec, int inpu
 }
 
 /* Builds Sequential([enc, dec]) from two specs. */
-static lt_status build_ae(lt_ctx *ctx, const char *enc_spec, const char *dec_spec, int input_dim, lt_model **out)
+static lt_status build_ae(lt_ctx *ctx, const char *enc_spec, const char *dec_spec, int input_dim, int channels,
+                          lt_model **out)
 {
     lt_model *enc = NULL, *dec = NULL, *ae = NULL;
     lt_status st = lt_sequential(ctx, NULL, &enc);
-    if (st == LT_OK) st = add_layers(ctx, enc, enc_spec, input_dim);
+    if (st == LT_OK) st = add_layers(ctx, enc, enc_spec, input_dim, channels);
     if (st == LT_OK) st = lt_sequential(ctx, NULL, &dec);
-    if (st == LT_OK) st = add_layers(ctx, dec, dec_spec, input_dim);
+    if (st == LT_OK) st = add_layers(ctx, dec, dec_spec, input_dim, channels);
     if (st == LT_OK) st = lt_sequential(ctx, NULL, &ae);
     if (st == LT_OK) st = lt_add_model(ae, enc);
     if (st == LT_OK) enc = NULL;
@@ -173,7 +188,8 @@ static const char *arch_spec(const char *arch, char *buf, size_t len)
 {
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (strcmp(arch, builtins[i].name) == 0) {
-            snprintf(buf, len, "%s|%s", builtins[i].enc, builtins[i].dec);
+            if (builtins[i].dec) snprintf(buf, len, "%s|%s", builtins[i].enc, builtins[i].dec);
+            else snprintf(buf, len, "%s", builtins[i].enc); /* one model, no encoder/decoder split */
             return buf;
         }
     return arch;
@@ -190,7 +206,7 @@ lt_status lt_arch_build_shape(lt_ctx *ctx, const char *arch, int rank, const int
         size *= dims[i];
         if (size > (1L << 30)) return lt_set_error(ctx, LT_ERR_SHAPE, "input too large");
     }
-    int input_dim = (int)size;
+    int input_dim = (int)size, channels = rank == 3 ? dims[2] : 1;
     char buf[512];
     const char *spec = arch_spec(arch, buf, sizeof buf);
     /* A dense-first architecture takes the sample flattened, as a Keras user writes
@@ -214,11 +230,11 @@ lt_status lt_arch_build_shape(lt_ctx *ctx, const char *arch, int rank, const int
         if (strchr(bar + 1, '|')) return lt_set_error(ctx, LT_ERR_ARG, "architecture spec has more than one '|'");
         char *enc = strndup(spec, (size_t)(bar - spec));
         if (!enc) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-        st = build_ae(ctx, enc, bar + 1, input_dim, &m);
+        st = build_ae(ctx, enc, bar + 1, input_dim, channels, &m);
         free(enc);
     } else {
         st = lt_sequential(ctx, NULL, &m);
-        if (st == LT_OK) st = add_layers(ctx, m, spec, input_dim);
+        if (st == LT_OK) st = add_layers(ctx, m, spec, input_dim, channels);
     }
     if (st == LT_OK) st = lt_build_shape(m, in_rank, in_dims, seed);
     if (st != LT_OK) { lt_model_free(m); return st; }

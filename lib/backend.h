@@ -233,6 +233,15 @@ typedef struct lt_backend_ops {
     lt_status (*upsample_backward)(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
                                    const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
 
+    /* --- augmentation --- */
+    /* Resamples n images of h x w x ch (NHWC) through per-image affine maps: mats holds
+     * 6 floats per image (mats[moff + 6*i ...] = m0..m5); output pixel (r, c) of image i
+     * reads input coordinate (m0*r + m1*c + m2, m3*r + m4*c + m5), clamped to
+     * [0, h-1] x [0, w-1] (Keras's fill_mode 'nearest'), bilinearly interpolated. y is
+     * overwritten and must not overlap x. */
+    lt_status (*affine_resample)(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats, size_t moff,
+                                 const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
+
     /* --- optional slots (NULL when a backend has nothing to do) --- */
     /* Sets the number of host threads the backend computes with (<= 0: all). */
     void (*set_threads)(lt_backend *be, int threads);

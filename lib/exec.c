@@ -72,7 +72,7 @@ lt_status lt_forward(lt_model *m, size_t rows, int training, uint64_t seed, uint
     lt_workspace *w = &m->ws;
     for (int i = 0; i < m->n_flat; i++) {
         lt_layer *l = m->flat[i];
-        lt_pass p = {LT_BE(m), training, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i]};
+        lt_pass p = {LT_BE(m), training, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i], w->acts, 0, m->in_dim};
         lt_status st = l->ops->forward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1]);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);
     }
@@ -86,7 +86,7 @@ static lt_status backward(lt_model *m, size_t rows, uint64_t seed, uint64_t step
     size_t dy = 0, dx = w->grad_half;
     for (int i = m->n_flat - 1; i >= 0; i--) {
         lt_layer *l = m->flat[i];
-        lt_pass p = {LT_BE(m), 1, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i]};
+        lt_pass p = {LT_BE(m), 1, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i], w->acts, 0, m->in_dim};
         lt_status st = l->ops->backward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1],
                                         w->grad, dy, i > 0 ? w->grad : NULL, dx);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);

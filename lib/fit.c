@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "augment.h"
 #include "model.h"
 #include "philox.h"
 #include "progress.h"
@@ -13,6 +14,10 @@
 /* Keys that keep the shuffle and the layers' randomness apart for one user seed. */
 #define SHUFFLE_KEY 0x53485546464C4531ull
 #define LAYER_KEY 0x4C41594552524E47ull
+#define NOISE_KEY 0x4E4F495345494E50ull
+#define AUGMENT_KEY 0x4155474D454E5431ull
+/* Philox counter region of the validation noise: far above any training step's. */
+#define VAL_NOISE_COUNTER (1ull << 62)
 
 /* Fisher-Yates from the Philox stream (seed, epoch): the same order on every backend. */
 static void shuffle(uint32_t *idx, size_t n, uint64_t seed, uint64_t epoch)
@@ -45,6 +50,14 @@ static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_datas
     if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
         return lt_set_error(ctx, LT_ERR_ARG, "validation split must be in [0, 1), got %g", (double)o->validation_split);
     if (o->patience < 0) return lt_set_error(ctx, LT_ERR_ARG, "patience must be >= 0, got %d", o->patience);
+    if (!(o->noise >= 0.0f && o->noise <= 1e6f)) return lt_set_error(ctx, LT_ERR_ARG, "noise stddev must be a number >= 0");
+    if (lt_augment_active(o->augment)) {
+        lt_status st = lt_augment_check(ctx, o->augment);
+        if (st != LT_OK) return st;
+        if (m->in_shape.rank != 3)
+            return lt_set_error(ctx, LT_ERR_SHAPE, "%s: augmentation needs image inputs (height x width x channels)", m->name);
+        if (y != x) return lt_set_error(ctx, LT_ERR_ARG, "augmentation needs the inputs as targets (an autoencoder)");
+    }
     lt_status st = lt_check_finite(ctx, x->x, x->n, x->dim, "training data");
     if (st == LT_OK && y != x) st = lt_check_finite(ctx, y->x, y->n, y->dim, "training targets");
     return st;
@@ -53,6 +66,8 @@ static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_datas
 /* Everything one fit call holds on the device, freed together. */
 typedef struct fit_bufs {
     lt_buf *x, *y, *idx, *best;
+    lt_buf *noise; /* one batch of input noise (with opts.noise)           */
+    lt_buf *mats;  /* an epoch's augmentation maps, 6 floats a sample      */
 } fit_bufs;
 
 /* Frees the fit buffers. */
@@ -62,6 +77,18 @@ static void fit_bufs_free(lt_backend *be, fit_bufs *b)
     be->ops->buf_free(be, b->y);
     be->ops->buf_free(be, b->idx);
     be->ops->buf_free(be, b->best);
+    be->ops->buf_free(be, b->noise);
+    be->ops->buf_free(be, b->mats);
+}
+
+/* Adds N(0, stddev^2) noise (Philox stream (seed, counter)) to the rows in acts[0]. */
+static lt_status add_input_noise(lt_model *m, const fit_bufs *b, size_t rows, float stddev, uint64_t seed, uint64_t counter)
+{
+    lt_backend *be = LT_BE(m);
+    size_t n = rows * (size_t)m->in_dim;
+    lt_status st = be->ops->random_normal(be, b->noise, 0, n, 0.0f, stddev, seed, counter);
+    if (st == LT_OK) st = be->ops->axpby(be, n, 1.0f, b->noise, 0, 1.0f, m->ws.acts, 0);
+    return lt_from_backend(m->ctx, st);
 }
 
 /* Reads loss slots [from, to) (each a step's summed loss) and adds them to *sum;
@@ -87,21 +114,26 @@ static double mean_loss(const lt_model *m, double sum, size_t rows)
     return sum / (m->train.loss == LT_LOSS_CCE ? (double)rows : (double)rows * (double)m->out_dim);
 }
 
-/* Mean validation loss over rows [start, start+n) of the device data. */
-static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n, size_t slot0, int y_is_x, double *out)
+/* Mean validation loss over rows [start, start+n) of the device data; with noise > 0
+ * the inputs get the same noise every epoch, so the losses compare. */
+static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n, size_t slot0, int y_is_x, float noise,
+                          uint64_t noise_seed, double *out)
 {
     lt_backend *be = LT_BE(m);
     lt_workspace *w = &m->ws;
     size_t in = (size_t)m->in_dim, od = (size_t)m->out_dim, chunk = w->batch, nch = (n + chunk - 1) / chunk;
     for (size_t c = 0; c < nch; c++) {
         size_t r = start + c * chunk, rows = n - c * chunk < chunk ? n - c * chunk : chunk;
+        int clean_target = y_is_x && noise > 0.0f;
         lt_status st = be->ops->copy(be, b->x, r * in, w->acts, 0, rows * in);
         if (st == LT_OK && !y_is_x) st = be->ops->copy(be, b->y, r * od, w->target, 0, rows * od);
+        if (st == LT_OK && clean_target) st = be->ops->copy(be, b->x, r * in, w->target, 0, rows * in);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);
-        st = lt_forward(m, rows, 0, 0, 0);
+        if (noise > 0.0f) st = add_input_noise(m, b, rows, noise, noise_seed, VAL_NOISE_COUNTER + c);
+        if (st == LT_OK) st = lt_forward(m, rows, 0, 0, 0);
         if (st != LT_OK) return st;
         st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, od, w->acts, w->act_off[m->n_flat],
-                           y_is_x ? w->acts : w->target, 0, w->loss, slot0 + c, 0.0f, NULL, 0);
+                           y_is_x && !clean_target ? w->acts : w->target, 0, w->loss, slot0 + c, 0.0f, NULL, 0);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);
     }
     float *tmp = malloc(nch * sizeof *tmp);
@@ -139,6 +171,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     if (st != LT_OK) return st;
     fit_bufs b = {0};
     uint32_t *idx = malloc(n_train * sizeof *idx);
+    float *mats = NULL; /* host copy of an epoch's augmentation maps */
     size_t *rows = malloc(steps * sizeof *rows);
     float *tmp = malloc(steps * sizeof *tmp);
     if (!idx || !rows || !tmp) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
@@ -149,11 +182,19 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     if (st == LT_OK && !y_is_x) st = be->ops->upload(be, b.y, 0, y->x, n * od);
     if (st == LT_OK) st = be->ops->buf_alloc(be, n_train, &b.idx);
     if (st == LT_OK && o.patience && o.restore_best) st = be->ops->buf_alloc(be, m->n_params ? m->n_params : 1, &b.best);
+    int augment = lt_augment_active(o.augment);
+    /* With noise or augmentation the inputs change, so an autoencoder's target is a
+     * clean copy in the target slot rather than the input slot itself. */
+    int clean_target = y_is_x && (o.noise > 0.0f || augment);
+    if (st == LT_OK && o.noise > 0.0f) st = be->ops->buf_alloc(be, m->ws.batch * in, &b.noise); /* validation chunks are ws.batch rows */
+    if (st == LT_OK && augment) st = be->ops->buf_alloc(be, n_train * 6, &b.mats);
+    if (augment) mats = malloc(n_train * 6 * sizeof *mats);
+    if (augment && !mats) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
     if (st != LT_OK) { lt_from_backend(ctx, st); lt_set_error(ctx, st, "%s: cannot put the training data on the device: %s", m->name, be->error); goto done; }
 
     lt_progress prog;
     lt_progress_init(&prog, o.log, o.verbose, o.epochs, steps);
-    uint64_t shuffle_key = o.seed ^ SHUFFLE_KEY, layer_key = o.seed ^ LAYER_KEY;
+    uint64_t shuffle_key = o.seed ^ SHUFFLE_KEY, layer_key = o.seed ^ LAYER_KEY, noise_key = o.seed ^ NOISE_KEY;
     /* Shuffles continue across fit calls (and resumed models): keyed by the steps so far. */
     uint64_t shuffle_base = m->train.steps;
     double t_start = lt_now(), best = INFINITY, loss = NAN, val_loss = NAN, train_secs = 0;
@@ -166,12 +207,25 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         if (o.shuffle >= 0) shuffle(idx, n_train, shuffle_key, shuffle_base + (uint64_t)epoch);
         else for (size_t i = 0; i < n_train; i++) idx[i] = (uint32_t)i;
         st = lt_from_backend(ctx, be->ops->upload(be, b.idx, 0, idx, n_train));
+        if (st == LT_OK && augment) { /* one upload an epoch: a map for every position of the order */
+            lt_augment_matrices(o.augment, m->in_shape.d[0], m->in_shape.d[1], o.seed ^ AUGMENT_KEY,
+                                (shuffle_base + (uint64_t)epoch) << 32, n_train, mats);
+            st = lt_from_backend(ctx, be->ops->upload(be, b.mats, 0, mats, n_train * 6));
+        }
         size_t read = 0;
         for (size_t s = 0; st == LT_OK && s < steps; s++) {
             st = be->ops->gather_rows(be, rows[s], in, b.x, 0, b.idx, s * batch, w->acts, 0);
             if (st == LT_OK && !y_is_x) st = be->ops->gather_rows(be, rows[s], od, b.y, 0, b.idx, s * batch, w->target, 0);
+            if (st == LT_OK && augment) {
+                st = be->ops->affine_resample(be, rows[s], m->in_shape.d[0], m->in_shape.d[1], m->in_shape.d[2], b.mats,
+                                              s * batch * 6, w->acts, 0, w->target, 0);
+                if (st == LT_OK) st = be->ops->copy(be, w->target, 0, w->acts, 0, rows[s] * in);
+            } else if (st == LT_OK && clean_target) {
+                st = be->ops->copy(be, w->acts, 0, w->target, 0, rows[s] * in);
+            }
             if (st != LT_OK) { lt_from_backend(ctx, st); break; }
-            st = lt_train_step(m, rows[s], y_is_x ? w->acts : w->target, 0, s, layer_key);
+            if (o.noise > 0.0f) st = add_input_noise(m, &b, rows[s], o.noise, noise_key, m->train.steps);
+            if (st == LT_OK) st = lt_train_step(m, rows[s], y_is_x && !clean_target ? w->acts : w->target, 0, s, layer_key);
             if (st != LT_OK) break;
             double now = lt_now();
             if (prog.bar && now - t_read >= 0.1) {
@@ -189,7 +243,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         samples += n_train;
         loss = mean_loss(m, sum, n_train); /* weighted by batch size, as Keras reports it */
         if (n_val) {
-            st = validate(m, &b, n_train, n_val, steps, y_is_x, &val_loss);
+            st = validate(m, &b, n_train, n_val, steps, y_is_x, o.noise, noise_key, &val_loss);
             if (st != LT_OK) break;
         }
         lt_progress_epoch_end(&prog, epoch, loss, val_loss, (double)n_train / secs);
@@ -225,6 +279,7 @@ done:
     free(idx);
     free(rows);
     free(tmp);
+    free(mats);
     return st;
 }
 

@@ -91,6 +91,12 @@ lt_status lt_dataset_slice(lt_ctx *ctx, const lt_dataset *ds, size_t start, size
  * standard deviations fitted on `fit` (NULL: on ds itself), so test data can be scaled
  * with the training data's statistics. Constant columns are only centred. */
 lt_status lt_dataset_standardize(lt_ctx *ctx, lt_dataset *ds, const lt_dataset *fit);
+/* Adds gaussian noise of the given stddev to every value, from the Philox stream of
+ * seed (row i uses counter i): the corrupted inputs of a denoising test. */
+lt_status lt_dataset_add_noise(lt_ctx *ctx, lt_dataset *ds, float stddev, uint64_t seed);
+/* A new dataset of ds's images each shrunk by factor (2..16) and scaled back to their
+ * size (stb_image_resize; Catmull-Rom cubic upward): super-resolution inputs. */
+lt_status lt_dataset_down_up(lt_ctx *ctx, const lt_dataset *ds, int factor, lt_dataset **out);
 /* Frees a dataset; NULL is allowed. */
 void lt_dataset_free(lt_dataset *ds);
 /* Number of samples. */
@@ -118,6 +124,26 @@ lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset 
 lt_status lt_image_save_png(lt_ctx *ctx, const char *path, const float *img, int h, int w, int c);
 /* Resizes h x w x c floats to nh x nw (stb_image_resize, its default filter). */
 lt_status lt_image_resize(lt_ctx *ctx, const float *img, int h, int w, int c, float *out, int nh, int nw);
+/* Shrinks an image by factor (2..16; sizes rounded) and scales it back to h x w into out
+ * (Catmull-Rom cubic upward): what a super-resolution model gets as input. */
+lt_status lt_image_down_up(lt_ctx *ctx, const float *img, int h, int w, int c, int factor, float *out);
+/* Loads every PNG, JPEG and BMP file of folder dir (by name order; other files are
+ * skipped) with `channels` (1 or 3) and cuts each into patch_h x patch_w tiles every
+ * stride pixels (stride <= 0: the patch size, no overlap), in reading order, at most
+ * max_patches in all (0: no limit). Images smaller than a patch give none. A missing
+ * folder is LT_ERR_IO; a folder with no image, or no image as large as a patch,
+ * LT_ERR_ARG; a corrupt image LT_ERR_FORMAT naming the file. */
+lt_status lt_dataset_image_patches(lt_ctx *ctx, const char *dir, int patch_h, int patch_w, int stride,
+                                   int channels, size_t max_patches, lt_dataset **out);
+/* Peak signal-to-noise ratio in dB of img against ref (h x w x c floats, data range
+ * 1); +inf when they are equal. */
+double lt_image_psnr(const float *ref, const float *img, int h, int w, int c);
+/* Structural similarity of img against ref (Wang et al. 2004 as scikit-image computes
+ * it with gaussian_weights=True: 11x11 gaussian window of sigma 1.5, K1 0.01, K2 0.03,
+ * data range 1, population covariances, mean over the valid region and the channels). */
+lt_status lt_image_ssim(lt_ctx *ctx, const float *ref, const float *img, int h, int w, int c, double *ssim);
+/* Gaussian blur with standard deviation sigma pixels (> 0), edges replicated. */
+lt_status lt_image_gaussian_blur(lt_ctx *ctx, const float *img, int h, int w, int c, float sigma, float *out);
 
 /* ------------------------------------------------------------------ plots */
 
@@ -205,6 +231,9 @@ lt_layer *lt_upsampling2d(int size_h, int size_w, int bilinear);
 lt_layer *lt_flatten(void);
 /* Reshapes a sample to rank 1..3 dims (same number of elements). */
 lt_layer *lt_reshape(int rank, const int *dims);
+/* Adds the model's input to this layer's input (a global skip connection, so the
+ * layers before it learn a residual); the shapes must be equal. */
+lt_layer *lt_add_input(void);
 
 /* Sets a leaky_relu slope or elu alpha on a dense or activation layer (Keras: 0.3 and
  * 1.0); LT_ERR_ARG unless alpha is finite and > 0. */
@@ -249,6 +278,19 @@ lt_model *lt_submodel(lt_model *m, int i);
 /* Frees an outermost model and everything it holds. */
 void lt_model_free(lt_model *m);
 
+/* On-the-fly image augmentation, as Keras's ImageDataGenerator: a random affine map
+ * per sample and epoch (rotation, shear, zoom, shift about the image centre, bilinear,
+ * edges replicated as fill_mode='nearest'), then flips. Zero fields are off. */
+typedef struct lt_augment {
+    float rotation_range;     /* degrees: angle uniform in [-r, r]                 */
+    float zoom_range;         /* zoom per axis uniform in [1-z, 1+z]               */
+    float shear_range;        /* degrees: shear angle uniform in [-s, s]           */
+    float width_shift_range;  /* fraction of the width: shift uniform in [-f, f]   */
+    float height_shift_range; /* fraction of the height                            */
+    int horizontal_flip;      /* flip left-right with probability 1/2              */
+    int vertical_flip;        /* flip up-down with probability 1/2                 */
+} lt_augment;
+
 /* Training options; zero-initialised fields take the noted defaults. */
 typedef struct lt_fit_opts {
     int epochs;               /* passes over the data (1)                            */
@@ -263,6 +305,11 @@ typedef struct lt_fit_opts {
     int verbose;              /* 0: auto (bar on a terminal, lines otherwise),
                                  1: lines, 2: bar, -1: quiet                          */
     FILE *log;                /* where progress goes (stderr)                        */
+    float noise;              /* stddev of gaussian noise added to the training (and
+                                 validation) inputs while targets stay clean: a
+                                 denoising autoencoder (0: none)                      */
+    const lt_augment *augment; /* per-batch augmentation of image inputs (NULL: none);
+                                 targets get the same transform                      */
 } lt_fit_opts;
 
 /* What training did. */
@@ -284,6 +331,12 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y,
 lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, float *loss);
 /* Runs the model (inference mode) on n rows of x, writing n x output_dim floats. */
 lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out);
+/* Runs an image-to-image model (input and output both h x w x c) on an image of any
+ * size ih x iw x c, writing ih x iw x c floats: overlapping tiles half a tile apart,
+ * blended with weights that fall off toward tile borders; an image smaller than a tile
+ * is padded by repeating its edges. A channel count other than the model's, or a model
+ * that is not image-to-image, is LT_ERR_SHAPE. */
+lt_status lt_predict_image(lt_model *m, const float *img, int ih, int iw, int c, float *out);
 /* Times training steps at a batch size on synthetic data for at least `seconds`,
  * after a warm-up; reports samples per second. It really trains m (on random data):
  * benchmark a throwaway model. */
@@ -298,12 +351,12 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out);
 /* ------------------------------------------------------------------ architectures */
 
 /* Builds a named architecture ("swissroll-ae", "swissroll-deep-ae", "mlp-ae",
- * "conv-ae", "conv-ae64") or a spec such as
+ * "conv-ae", "conv-ae64", "denoise-rgb", "sr2x") or a spec such as
  * "dense:64:elu,dense:32:elu|dense:64:elu,dense:784:sigmoid" ('|' splits encoder from
  * decoder; tokens: dense:UNITS[:ACT], act:NAME, dropout:R, noise:S,
  * conv:FILTERS:KHxKW[:ACT][:sN][:dN][:same], deconv:... (also :opN), maxpool:PHxPW[:sN][:same],
- * upsample:FHxFW[:bilinear], flatten, reshape:AxBxC), for input_dim inputs, built with
- * the seed. */
+ * upsample:FHxFW[:bilinear], flatten, reshape:AxBxC, addinput; FILTERS "c" is the
+ * input's channel count), for input_dim inputs, built with the seed. */
 lt_status lt_arch_build(lt_ctx *ctx, const char *arch, int input_dim, uint64_t seed, lt_model **out);
 /* The same for a per-sample input shape (rank 1..3, e.g. {28, 28, 1}); an architecture
  * whose first layer is dense gets the shape flattened, as a Keras user would write it. */

@@ -61,6 +61,7 @@ lt_layer *lt_layer_from_config(const char *tag, const lt_kv *kv, char *err, size
     if (strcmp(tag, "up_sampling2d") == 0) return lt_upsampling2d_from_config(kv, err, errlen);
     if (strcmp(tag, "flatten") == 0) return lt_flatten_from_config(kv, err, errlen);
     if (strcmp(tag, "reshape") == 0) return lt_reshape_from_config(kv, err, errlen);
+    if (strcmp(tag, "add_input") == 0) return lt_add_input_from_config(kv, err, errlen);
     snprintf(err, errlen, "unknown layer type '%s'", tag);
     return NULL;
 }

@@ -34,6 +34,9 @@ typedef struct lt_pass {
     uint64_t step;   /* training step: the Philox counter region            */
     lt_buf *ws;      /* this layer's workspace (ws_floats * batch elements) */
     size_t ws_off;
+    const lt_buf *model_in; /* the input rows of the model being run (AddInput) */
+    size_t model_in_off;
+    int model_in_dim;       /* elements per row of model_in                     */
 } lt_pass;
 
 /* A key=value list parsed from a model file's architecture line. */
@@ -75,6 +78,8 @@ struct lt_layer {
     char name[64];           /* Keras-style name, e.g. "dense_3"              */
     lt_shape in_shape;       /* per-sample input shape, set by the model      */
     lt_shape out_shape;      /* per-sample output shape, set by build         */
+    lt_shape model_in_shape; /* the outermost model's input shape, set by the
+                                model before build (AddInput checks against it) */
     int in_dim, out_dim;     /* elements per sample of each, set by the model */
     size_t n_params;         /* parameters, set by build                      */
     size_t ws_floats;        /* workspace floats per sample, set by build     */
@@ -101,6 +106,7 @@ lt_layer *lt_maxpool2d_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_upsampling2d_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_flatten_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_reshape_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_add_input_from_config(const lt_kv *kv, char *err, size_t errlen);
 
 /* Conv2D/Conv2DTranspose settings shared by both files (layer_conv2d.c): fill defaults
  * and check (0 when usable); write and read the model-file settings line. */

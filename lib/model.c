@@ -127,7 +127,8 @@ static void set_built(lt_model *m, int built)
 
 /* Infers shapes depth first, giving each model its flat layer list and each layer its
  * parameter slot (offsets in the outermost buffers, contiguous per model). */
-static lt_status build_rec(lt_model *m, const lt_shape *in, size_t *param_off, lt_buf *params, lt_buf *grads)
+static lt_status build_rec(lt_model *m, const lt_shape *in, const lt_shape *root_in, size_t *param_off, lt_buf *params,
+                           lt_buf *grads)
 {
     lt_ctx *ctx = m->ctx;
     int n = count_layers(m);
@@ -146,6 +147,7 @@ static lt_status build_rec(lt_model *m, const lt_shape *in, size_t *param_off, l
         if (it->layer) {
             lt_layer *l = it->layer;
             l->in_shape = shape;
+            l->model_in_shape = *root_in;
             lt_status st = l->ops->build(l, ctx, &shape);
             if (st != LT_OK) return st;
             if (lt_shape_check(&l->out_shape) != 0) {
@@ -164,7 +166,7 @@ static lt_status build_rec(lt_model *m, const lt_shape *in, size_t *param_off, l
             m->flat[m->n_flat++] = l;
             shape = l->out_shape;
         } else {
-            lt_status st = build_rec(it->model, &shape, param_off, params, grads);
+            lt_status st = build_rec(it->model, &shape, root_in, param_off, params, grads);
             if (st != LT_OK) return st;
             for (int k = 0; k < it->model->n_flat; k++) m->flat[m->n_flat++] = it->model->flat[k];
             shape = it->model->out_shape;
@@ -181,7 +183,7 @@ lt_status lt_build_shapes_only(lt_model *m, const lt_shape *in)
 {
     size_t total = 0;
     if (lt_shape_check(in) != 0) return lt_set_error(m->ctx, LT_ERR_SHAPE, "%s: bad input shape", m->name);
-    return build_rec(m, in, &total, NULL, NULL);
+    return build_rec(m, in, in, &total, NULL, NULL);
 }
 
 lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, int init)
@@ -204,7 +206,7 @@ lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, in
         return lt_set_error(ctx, st, "%s: cannot allocate %zu parameters: %s", m->name, total, be->error);
     }
     total = 0;
-    st = build_rec(m, in, &total, params, grads);
+    st = build_rec(m, in, in, &total, params, grads);
     m->seed = seed;
     /* Layer i draws its initial weights from counter region i << 40 of the seed's stream. */
     for (int i = 0; st == LT_OK && init && i < m->n_flat; i++) {
@@ -216,7 +218,7 @@ lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, in
         be->ops->buf_free(be, params);
         be->ops->buf_free(be, grads);
         size_t zero = 0;
-        build_rec(m, in, &zero, NULL, NULL); /* no slot keeps pointing at the freed buffers */
+        build_rec(m, in, in, &zero, NULL, NULL); /* no slot keeps pointing at the freed buffers */
         return st;
     }
     set_built(m, 1);

@@ -233,6 +233,90 @@ expect "train on a CSV file" 0 "^test mse:" stdout
 lt eval "$tmp/table.lt" --data "$tmp/table.csv" --limit 100
 expect "eval on a CSV file" 0 "^test mse:" stdout
 
+# ------------------------------------------------------------------ image files
+# le32 N / le16 N: little-endian bytes as printf escapes.
+le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+le16() { printf '\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)); }
+
+# bmp FILE W H SEED: a 24-bit BMP of smooth colour gradients (no Python needed).
+bmp() {
+    local f=$1 w=$2 h=$3 s=$4 row=$(((3 * $2 + 3) / 4 * 4)) x y
+    {
+        printf 'BM'; printf "$(le32 $((54 + row * h)))"; printf "$(le32 0)"; printf "$(le32 54)"
+        printf "$(le32 40)$(le32 "$w")$(le32 "$h")$(le16 1)$(le16 24)$(le32 0)$(le32 $((row * h)))"
+        printf "$(le32 2835)$(le32 2835)$(le32 0)$(le32 0)"
+        for ((y = 0; y < h; y++)); do
+            local line=""
+            for ((x = 0; x < w; x++)); do
+                line+=$(printf '\\x%02x\\x%02x\\x%02x' $(((x * 5 + s * 40) & 255)) $(((y * 6 + x * 2) & 255)) $(((x * y + s * 17) & 255)))
+            done
+            for ((x = 3 * w; x < row; x++)); do line+='\x00'; done
+            printf "$line"
+        done
+    } >"$f"
+}
+
+mkdir -p "$tmp/imgs" "$tmp/empty"
+bmp "$tmp/imgs/a.bmp" 40 36 1
+bmp "$tmp/imgs/b.bmp" 33 40 2
+echo "not an image" >"$tmp/imgs/notes.txt" # other files in the folder are skipped
+lt train --data "$tmp/imgs" --arch sr2x --patch 16 --epochs 1 --batch 8 --out "$tmp/sr.lt" --quiet
+expect "train sr2x on a folder of images" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+lt upscale "$tmp/sr.lt" "$tmp/imgs/b.bmp" "$tmp/up.png"
+expect "upscale an image" 0
+png_check "upscale writes a PNG" "$tmp/up.png"
+if [[ -s $tmp/up.png && $(od -An -tu1 -j16 -N8 "$tmp/up.png" | tr -s ' ' | sed 's/^ //') != "0 0 0 66 0 0 0 80" ]]; then
+    record "upscale doubles the size (33x40 -> 66x80)" "PNG header says $(od -An -tu1 -j16 -N8 "$tmp/up.png")"
+else
+    record "upscale doubles the size (33x40 -> 66x80)" ""
+fi
+lt score "$tmp/sr.lt" "$tmp/imgs/a.bmp" --downscale 2 --png "$tmp/sr-score.png"
+expect "score a super-resolution model" 0 "^latent +[0-9]+\.[0-9]{2} +[0-9]\.[0-9]{4}$" stdout
+png_check "score writes the before/after picture" "$tmp/sr-score.png"
+lt train --data "$tmp/imgs" --arch "conv:4:3x3:elu:same,conv:c:3x3:same" --patch 16 --noise 0.1 --augment lecture \
+    --epochs 1 --batch 8 --out "$tmp/dn.lt" --quiet
+expect "train a denoiser with noise and augmentation" 0 "^test mse:" stdout
+lt denoise "$tmp/dn.lt" "$tmp/imgs/a.bmp" "$tmp/clean.png"
+expect "denoise an image" 0
+png_check "denoise writes a PNG" "$tmp/clean.png"
+lt score "$tmp/dn.lt" "$tmp/imgs/a.bmp" "$tmp/imgs/b.bmp" --noise 0.1
+expect "score a denoiser: noisy row" 0 "^noisy input +[0-9]+\.[0-9]{2}" stdout
+expect "score a denoiser: baseline row" 0 "^gaussian blur \(sigma [0-9.]+\)" stdout
+lt eval "$tmp/dn.lt" --data "$tmp/imgs" --noise 0.1
+expect "eval a denoiser on noisy inputs" 0 "^test mse:" stdout
+# Bad image input.
+cp "$tmp/imgs/notes.txt" "$tmp/bad.png"
+lt denoise "$tmp/dn.lt" "$tmp/bad.png" "$tmp/o.png"
+expect "denoise a corrupt image" 1 "bad\.png.*(not a readable|corrupt)"
+lt denoise "$tmp/dn.lt" "$tmp/missing.png" "$tmp/o.png"
+expect "denoise a missing image" 1 "missing\.png"
+head -c 100 "$tmp/imgs/a.bmp" >"$tmp/trunc.bmp"
+lt denoise "$tmp/dn.lt" "$tmp/trunc.bmp" "$tmp/o.png"
+expect "denoise a truncated image" 1 "trunc\.bmp"
+lt train --data "$tmp/imgs" --channels 1 --arch "conv:2:3x3:same,conv:c:3x3:same" --patch 16 --epochs 1 --out "$tmp/gray.lt" --quiet
+expect "train on gray patches" 0
+lt denoise "$tmp/gray.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
+expect "colour image into a gray model" 1 "colour image.*gray"
+lt denoise "$tmp/swiss.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
+expect "denoise with a model that is not image-to-image" 1 "does not map images to images"
+lt train --data "$tmp/empty" --arch sr2x --out "$tmp/e.lt"
+expect "train on an empty folder" 1 "no PNG, JPEG or BMP"
+lt train --data "$tmp/imgs" --arch sr2x --patch 64 --out "$tmp/e.lt"
+expect "patches larger than every image" 1 "64"
+lt train --data "$tmp/imgs" --arch denoise-rgb --epochs 1 --out "$tmp/e.lt"
+expect "denoise-rgb needs 63x63 patches the images cannot give" 1 "63"
+lt train --data swiss-roll --augment rotation=10 --epochs 1 --out "$tmp/e.lt"
+expect "augmentation of non-image data" 1 "augmentation needs image inputs"
+lt train --data swiss-roll --noise 0.1 --epochs 1 --out "$tmp/e.lt" --quiet
+expect "noise on non-image data trains" 0 "^test mse:" stdout
+usage_error "unknown augmentation item" "unknown item 'spin'" train --augment spin
+usage_error "bad augmentation value" "rotation='x'" train --augment rotation=x
+usage_error "augmentation with super-resolution" "not with --downscale" train --arch sr2x --augment flip
+usage_error "denoise without operands" "expected MODEL IN OUT.png" denoise "$tmp/dn.lt"
+usage_error "score without a task" "--noise S .* --downscale F" score "$tmp/dn.lt"
+usage_error "noise and downscale together" "give one" score "$tmp/dn.lt" --noise 0.1 --downscale 2
+usage_error "--channels outside image folders" "folders of images only" train --data swiss-roll --channels 1
+
 # ------------------------------------------------------------------ Fashion-MNIST
 fm=""
 for dir in "${LATENT_DATA_DIR:-}" /usr/share/datasets/fashion-mnist; do
@@ -257,6 +341,11 @@ else
     png_check "reconstruct writes the image grid" "$tmp/grid.png"
     lt eval "$tmp/swiss.lt" --data fashion-mnist --limit 10
     expect "eval of a 3-input model on images" 1 "width 3.*width 784"
+    lt train --arch conv-ae --noise 0.3 --limit 300 --epochs 1 --out "$tmp/dae.lt" --quiet
+    expect "train a denoising conv-ae" 0 "^test mse:" stdout
+    lt score "$tmp/dae.lt" --noise 0.3 --limit 20 --n 4 --png "$tmp/dae.png"
+    expect "score a denoiser on Fashion-MNIST" 0 "^latent +[0-9]+\.[0-9]{2} +[0-9]\.[0-9]{4}$" stdout
+    png_check "score writes the Fashion-MNIST picture" "$tmp/dae.png"
 fi
 
 echo "$passed passed, $failed failed"

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "philox.h"
 
 /* Zeroed n x dim floats plus optional zeroed labels and values; n, dim >= 1. */
 lt_status lt_dataset_alloc(lt_ctx *ctx, size_t n, size_t dim, int with_labels, int with_values,
@@ -138,5 +139,15 @@ lt_status lt_dataset_standardize(lt_ctx *ctx, lt_dataset *ds, const lt_dataset *
             ds->x[i * ds->dim + j] = (float)((ds->x[i * ds->dim + j] - mean[j]) * var[j]);
     free(mean);
     free(var);
+    return LT_OK;
+}
+
+lt_status lt_dataset_add_noise(lt_ctx *ctx, lt_dataset *ds, float stddev, uint64_t seed)
+{
+    if (!ds) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_add_noise: NULL dataset");
+    if (!(stddev >= 0.0f) || !isfinite(stddev)) return lt_set_error(ctx, LT_ERR_ARG, "noise stddev must be a finite number >= 0");
+    /* Row i draws from counter i, so a sample's noise does not depend on the rows before it. */
+    for (size_t i = 0; i < ds->n; i++)
+        for (size_t j = 0; j < ds->dim; j++) ds->x[i * ds->dim + j] += stddev * lt_philox_normal(seed, i, j);
     return LT_OK;
 }

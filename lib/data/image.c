@@ -72,6 +72,43 @@ static int peek_size(FILE *f, int64_t *w, int64_t *h)
     return 0;
 }
 
+/* Why a BMP or JPEG file is cut short, or NULL when it looks whole. stb_image decodes
+ * such files without complaint, filling the missing part with black, so the loader
+ * checks what it can: an uncompressed BMP's pixel rows against the file size, and a
+ * JPEG's end-of-image marker near the end. Rewinds f. */
+static const char *truncation(FILE *f)
+{
+    unsigned char b[34];
+    size_t n = fread(b, 1, sizeof b, f);
+    const char *why = NULL;
+    if (fseek(f, 0, SEEK_END) != 0) { rewind(f); return NULL; }
+    long size = ftell(f);
+    if (n >= 30 && b[0] == 'B' && b[1] == 'M') {
+        uint32_t off = (uint32_t)b[10] | ((uint32_t)b[11] << 8) | ((uint32_t)b[12] << 16) | ((uint32_t)b[13] << 24);
+        uint32_t hs = (uint32_t)b[14] | ((uint32_t)b[15] << 8) | ((uint32_t)b[16] << 16) | ((uint32_t)b[17] << 24);
+        if (hs >= 40 && n >= 34) {
+            int64_t w = (int32_t)((uint32_t)b[18] | ((uint32_t)b[19] << 8) | ((uint32_t)b[20] << 16) | ((uint32_t)b[21] << 24));
+            int64_t h = (int32_t)((uint32_t)b[22] | ((uint32_t)b[23] << 8) | ((uint32_t)b[24] << 16) | ((uint32_t)b[25] << 24));
+            int bpp = b[28] | (b[29] << 8);
+            uint32_t comp = (uint32_t)b[30] | ((uint32_t)b[31] << 8) | ((uint32_t)b[32] << 16) | ((uint32_t)b[33] << 24);
+            if (h < 0) h = -h;
+            if (comp == 0 && bpp >= 1 && bpp <= 32 && w > 0 && w <= LT_IMAGE_MAX_SIDE && h <= LT_IMAGE_MAX_SIDE) {
+                int64_t row = ((w * bpp + 31) / 32) * 4;
+                if ((int64_t)off + row * h > (int64_t)size) why = "its pixel rows end before the file's size says";
+            }
+        }
+    } else if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF && size >= 4) {
+        unsigned char tail[1024];
+        long from = size > (long)sizeof tail ? size - (long)sizeof tail : 0;
+        size_t got = fseek(f, from, SEEK_SET) == 0 ? fread(tail, 1, (size_t)(size - from), f) : 0;
+        int eoi = 0;
+        for (size_t i = 0; i + 1 < got && !eoi; i++) eoi = tail[i] == 0xFF && tail[i + 1] == 0xD9;
+        if (!eoi) why = "no end-of-image marker near its end";
+    }
+    rewind(f);
+    return why;
+}
+
 /* Loads an image file into a one-sample h x w x c dataset of floats in [0,1]. */
 lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset **out)
 {
@@ -88,6 +125,11 @@ lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset 
         return lt_set_error(ctx, LT_ERR_FORMAT, "%s: header claims %lldx%lld pixels, over the size limit (at "
                             "most %d pixels a side and %u pixels)", path, (long long)pw, (long long)ph,
                             LT_IMAGE_MAX_SIDE, LT_IMAGE_MAX_PIXELS);
+    }
+    const char *cut = truncation(f);
+    if (cut) {
+        fclose(f);
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: truncated image (%s)", path, cut);
     }
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_file(f, &w, &h, &comp)) {
@@ -163,5 +205,42 @@ lt_status lt_image_resize(lt_ctx *ctx, const float *img, int h, int w, int c, fl
     if (!stbir_resize_float(img, w, h, 0, out, nw, nh, 0, c))
         return lt_set_error(ctx, LT_ERR_NOMEM, "lt_image_resize: out of memory resizing %dx%d to %dx%d", w, h, nw,
                             nh);
+    return LT_OK;
+}
+
+/* Shrinks an image by factor (stb's default filter, rounding the size) and scales it
+ * back (stb's Catmull-Rom cubic): a super-resolution model's input. */
+lt_status lt_image_down_up(lt_ctx *ctx, const float *img, int h, int w, int c, int factor, float *out)
+{
+    if (!img || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_image_down_up: NULL argument");
+    if (factor < 2 || factor > 16) return lt_set_error(ctx, LT_ERR_ARG, "downscale factor must be in 2..16, got %d", factor);
+    lt_status st = check_dims(ctx, "lt_image_down_up", "image", h, w, c, 4);
+    if (st != LT_OK) return st;
+    int sh = (h + factor / 2) / factor, sw = (w + factor / 2) / factor;
+    if (sh < 1 || sw < 1) return lt_set_error(ctx, LT_ERR_SHAPE, "an image of %dx%d is too small to downscale by %d", h, w, factor);
+    float *small = malloc((size_t)sh * sw * c * sizeof *small);
+    if (!small) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    st = lt_image_resize(ctx, img, h, w, c, small, sh, sw);
+    if (st == LT_OK) st = lt_image_resize(ctx, small, sh, sw, c, out, h, w);
+    free(small);
+    return st;
+}
+
+/* Each image of ds through lt_image_down_up: the inputs of a super-resolution model,
+ * whose targets are ds. */
+lt_status lt_dataset_down_up(lt_ctx *ctx, const lt_dataset *ds, int factor, lt_dataset **out)
+{
+    if (!ds || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_down_up: NULL argument");
+    *out = NULL;
+    int h = ds->h, w = ds->w, c = ds->c;
+    if (h < 1 || w < 1 || c < 1) return lt_set_error(ctx, LT_ERR_SHAPE, "downscaling needs image data");
+    lt_dataset *d = NULL;
+    lt_status st = lt_dataset_alloc(ctx, ds->n, ds->dim, ds->labels != NULL, 0, &d);
+    for (size_t i = 0; st == LT_OK && i < ds->n; i++)
+        st = lt_image_down_up(ctx, ds->x + i * ds->dim, h, w, c, factor, d->x + i * ds->dim);
+    if (st != LT_OK) { lt_dataset_free(d); return st; }
+    if (ds->labels) memcpy(d->labels, ds->labels, ds->n * sizeof *d->labels);
+    d->h = h; d->w = w; d->c = c;
+    *out = d;
     return LT_OK;
 }

@@ -1,0 +1,122 @@
+/* Augmentation for the CPU fallback: affine_resample of lib/backend.h.
+ *
+ * Each output pixel computes its source coordinate in float, in the same order of
+ * operations as cl_kernels/augment.cl ((m0*r + m1*c) + m2, no contraction), clamps it
+ * to the image (NaN to 0), and interpolates bilinearly, so both backends give the same
+ * bits. Output rows (image, row) are split over threads; each pixel is one thread's, so
+ * results do not depend on the thread count. */
+#include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "cpu_internal.h"
+
+#ifdef _OPENMP
+#define LT_PRAGMA(x) _Pragma(#x)
+/* A loop split statically over nt threads (run serially when nt == 1). */
+#define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
+#else
+#define LT_PAR_FOR(nt) (void)(nt);
+#endif
+
+/* Work below which an op stays on one thread (as in cpu_backend.c). */
+#define LT_PAR_MIN_WORK ((size_t)1 << 15)
+
+/* Largest image side: float coordinates address every pixel exactly up to 2^24, and
+ * beyond that (float)(h-1) may round past the last row. */
+#define LT_AUG_MAX_SIDE (1 << 24)
+
+/* Floats of buf from off on. */
+static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
+
+/* Checks that buf[off, off+n) lies inside buf (n >= 1). */
+static lt_status need_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t off,
+                            size_t n)
+{
+    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
+    if (off > buf->n || n > buf->n - off)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
+                                    op, name, off, off, n, buf->n);
+    return LT_OK;
+}
+
+/* Fails when output range [o1, o1+n1) of b1 shares memory with input range [o2, o2+n2) of b2. */
+static lt_status no_alias(lt_backend *be, const char *op, const char *out, const lt_buf *b1, size_t o1, size_t n1,
+                          const char *in, const lt_buf *b2, size_t o2, size_t n2)
+{
+    if (b1->mem == b2->mem && o1 < o2 + n2 && o2 < o1 + n1)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s overlaps %s", op, out, in);
+    return LT_OK;
+}
+
+/* A source coordinate clamped to [0, hi] (NaN to 0) and split into taps: lerp
+ * (1-f)*v[i0] + f*v[i1], with i1 == i0 when f == 0 so that an exact coordinate reads
+ * one pixel only. */
+static inline void taps(float s, float hi, int *i0, int *i1, float *f)
+{
+    if (!(s >= 0.0f)) s = 0.0f;
+    else if (s > hi) s = hi;
+    int i = (int)s; /* s >= 0: truncation is floor */
+    *i0 = i;
+    *f = s - (float)i;
+    *i1 = *f > 0.0f ? i + 1 : i;
+}
+
+/* Output row r (w*ch floats at dst) of the image img (h x w x ch) resampled through m. */
+static void resample_row(const float *m, const float *img, int h, int w, int ch, int r, float *dst)
+{
+    const float fr = (float)r, hi_r = (float)(h - 1), hi_c = (float)(w - 1);
+    const size_t ld = (size_t)w * (size_t)ch;
+    for (int c = 0; c < w; c++) {
+        const float fc = (float)c;
+        int r0, r1, c0, c1;
+        float fy, fx;
+        taps(m[0] * fr + m[1] * fc + m[2], hi_r, &r0, &r1, &fy);
+        taps(m[3] * fr + m[4] * fc + m[5], hi_c, &c0, &c1, &fx);
+        const float *a0 = img + (size_t)r0 * ld + (size_t)c0 * (size_t)ch;
+        const float *a1 = img + (size_t)r0 * ld + (size_t)c1 * (size_t)ch;
+        const float *b0 = img + (size_t)r1 * ld + (size_t)c0 * (size_t)ch;
+        const float *b1 = img + (size_t)r1 * ld + (size_t)c1 * (size_t)ch;
+        float *o = dst + (size_t)c * (size_t)ch;
+        for (int k = 0; k < ch; k++) {
+            float top = (1.0f - fx) * a0[k] + fx * a1[k];
+            float bot = (1.0f - fx) * b0[k] + fx * b1[k];
+            o[k] = (1.0f - fy) * top + fy * bot;
+        }
+    }
+}
+
+/* y = x resampled through per-image affine maps (bilinear, edges replicated). */
+lt_status lt_cpu_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats, size_t moff,
+                                 const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
+{
+    const char *op = "affine_resample";
+    if (h < 1 || w < 1 || ch < 1)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%dx%d: sizes must be >= 1", op, h, w, ch);
+    if (h > LT_AUG_MAX_SIDE || w > LT_AUG_MAX_SIDE)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%d: sides past %d are not addressable by float "
+                                    "coordinates", op, h, w, LT_AUG_MAX_SIDE);
+    if (n == 0) return LT_OK;
+    size_t img = (size_t)h * (size_t)w; /* < 2^48: no overflow */
+    if (img > SIZE_MAX / (size_t)ch || n > SIZE_MAX / 6 || n > SIZE_MAX / (img * (size_t)ch))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu images of %dx%dx%d overflow size_t", op, n, h, w, ch);
+    img *= (size_t)ch;
+    const size_t total = n * img;
+    lt_status st = need_range(be, op, "mats", mats, moff, 6 * n);
+    if (st == LT_OK) st = need_range(be, op, "x", x, xoff, total);
+    if (st == LT_OK) st = need_range(be, op, "y", y, yoff, total);
+    if (st == LT_OK) st = no_alias(be, op, "y", y, yoff, total, "x", x, xoff, total);
+    if (st == LT_OK) st = no_alias(be, op, "y", y, yoff, total, "mats", mats, moff, 6 * n);
+    if (st != LT_OK) return st;
+    const float *pm = fp(mats, moff), *px = fp(x, xoff);
+    float *py = fp(y, yoff);
+    const size_t rows = n * (size_t)h, ld = (size_t)w * (size_t)ch;
+    const cpu_backend *cb = (const cpu_backend *)be;
+    int nt = total * 8 >= LT_PAR_MIN_WORK ? cb->threads : 1; /* ~8 operations per output float */
+    LT_PAR_FOR(nt)
+    for (size_t q = 0; q < rows; q++) { /* output row (image q / h, row q % h) */
+        size_t i = q / (size_t)h;
+        resample_row(pm + 6 * i, px + i * img, h, w, ch, (int)(q % (size_t)h), py + q * ld);
+    }
+    return LT_OK;
+}
