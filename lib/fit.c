@@ -81,7 +81,8 @@ static void fit_bufs_free(lt_backend *be, fit_bufs *b)
     be->ops->buf_free(be, b->mats);
 }
 
-/* Adds N(0, stddev^2) noise (Philox stream (seed, counter)) to the rows in acts[0]. */
+/* Adds N(0, stddev^2) noise (Philox stream (seed, counter)) to the rows in acts[0].
+ * Element i uses block counter + i/4, so calls space their counters 2^32 apart. */
 static lt_status add_input_noise(lt_model *m, const fit_bufs *b, size_t rows, float stddev, uint64_t seed, uint64_t counter)
 {
     lt_backend *be = LT_BE(m);
@@ -129,7 +130,7 @@ static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n
         if (st == LT_OK && !y_is_x) st = be->ops->copy(be, b->y, r * od, w->target, 0, rows * od);
         if (st == LT_OK && clean_target) st = be->ops->copy(be, b->x, r * in, w->target, 0, rows * in);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);
-        if (noise > 0.0f) st = add_input_noise(m, b, rows, noise, noise_seed, VAL_NOISE_COUNTER + c);
+        if (noise > 0.0f) st = add_input_noise(m, b, rows, noise, noise_seed, VAL_NOISE_COUNTER + ((uint64_t)c << 32));
         if (st == LT_OK) st = lt_forward(m, rows, 0, 0, 0);
         if (st != LT_OK) return st;
         st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, od, w->acts, w->act_off[m->n_flat],
@@ -224,7 +225,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
                 st = be->ops->copy(be, w->acts, 0, w->target, 0, rows[s] * in);
             }
             if (st != LT_OK) { lt_from_backend(ctx, st); break; }
-            if (o.noise > 0.0f) st = add_input_noise(m, &b, rows[s], o.noise, noise_key, m->train.steps);
+            if (o.noise > 0.0f) st = add_input_noise(m, &b, rows[s], o.noise, noise_key, m->train.steps << 32);
             if (st == LT_OK) st = lt_train_step(m, rows[s], y_is_x && !clean_target ? w->acts : w->target, 0, s, layer_key);
             if (st != LT_OK) break;
             double now = lt_now();

@@ -92,7 +92,7 @@ lt_status lt_dataset_slice(lt_ctx *ctx, const lt_dataset *ds, size_t start, size
  * with the training data's statistics. Constant columns are only centred. */
 lt_status lt_dataset_standardize(lt_ctx *ctx, lt_dataset *ds, const lt_dataset *fit);
 /* Adds gaussian noise of the given stddev to every value, from the Philox stream of
- * seed (row i uses counter i): the corrupted inputs of a denoising test. */
+ * seed (row i uses counter region i << 32): the corrupted inputs of a denoising test. */
 lt_status lt_dataset_add_noise(lt_ctx *ctx, lt_dataset *ds, float stddev, uint64_t seed);
 /* A new dataset of ds's images each shrunk by factor (2..16) and scaled back to their
  * size (stb_image_resize; Catmull-Rom cubic upward): super-resolution inputs. */

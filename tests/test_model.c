@@ -356,6 +356,95 @@ static void test_conv_gradients(void)
                       lt_reshape(3, dims), lt_conv2d_transpose(&a));
 }
 
+/* AddInput: y = f(x) + x, gradients through it, shape checks, the sr2x and
+ * denoise-rgb built-ins. */
+static void test_add_input(void)
+{
+    lt_conv_opts a = conv_o(3, 3, 1, 1, LT_SAME, LT_TANH), b = conv_o(2, 3, 1, 1, LT_SAME, LT_LINEAR);
+    check_image_stack("conv, conv, add input", LT_LOSS_MSE, 5, 4, 2, lt_conv2d(&a), lt_conv2d(&b), lt_add_input(), NULL);
+    check_stack("dense, dense, add input", LT_LOSS_MSE, 5, lt_dense(6, LT_TANH), lt_dense(5, LT_LINEAR), lt_add_input());
+    /* With a zero last layer the model is the identity: output == input exactly. */
+    lt_model *m = NULL;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_dense(4, LT_TANH));
+    lt_add(m, lt_dense(3, LT_LINEAR));
+    lt_add(m, lt_add_input());
+    CHECK(lt_build(m, 3, 9) == LT_OK, "build: %s", lt_ctx_error(ctx));
+    if (m->built) {
+        size_t off = m->flat[1]->slot.off, n = m->flat[1]->n_params;
+        ctx->be->ops->fill(ctx->be, m->params, off, n, 0.0f);
+        float x[6] = {0.5f, -1.0f, 2.0f, 3.0f, 0.25f, -0.75f}, y[6] = {0};
+        CHECK(lt_predict(m, x, 2, y) == LT_OK && memcmp(x, y, sizeof x) == 0, "zero residual gives the input back");
+        CHECK(strstr(summary_text(m), "(Add)") != NULL, "summary names the layer Add:\n%s", summary_text(m));
+    }
+    lt_model_free(m);
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_dense(4, LT_TANH));
+    lt_add(m, lt_add_input());
+    CHECK(lt_build(m, 3, 9) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "model's input shape"),
+          "a width other than the input's is refused: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+    /* sr2x keeps any image size and channel count; denoise-rgb is the lecture's model. */
+    int rgb[3] = {20, 17, 3}, lec[3] = {63, 63, 3};
+    CHECK(lt_arch_build_shape(ctx, "sr2x", 3, rgb, 1, &m) == LT_OK, "sr2x builds: %s", lt_ctx_error(ctx));
+    if (m) {
+        int out[3];
+        CHECK(lt_output_shape(m, out) == 3 && out[0] == 20 && out[1] == 17 && out[2] == 3, "sr2x keeps 20x17x3");
+        CHECK(lt_param_count(m) == 9 * 9 * 3 * 32 + 32 + 5 * 5 * 32 * 16 + 16 + 5 * 5 * 16 * 3 + 3, "sr2x params %zu",
+              lt_param_count(m));
+        lt_model_free(m);
+        m = NULL;
+    }
+    CHECK(lt_arch_build_shape(ctx, "denoise-rgb", 3, lec, 1, &m) == LT_OK, "denoise-rgb builds: %s", lt_ctx_error(ctx));
+    if (m) {
+        /* Keras: 448, 1160, 0, 2958336 | 2960200, 0, 1168, 435. */
+        const size_t want[8] = {448, 1160, 0, 2958336, 2960200, 0, 1168, 435};
+        for (int i = 0; i < 8 && i < m->n_flat; i++)
+            CHECK(m->flat[i]->n_params == want[i], "denoise-rgb layer %d: %zu params, Keras has %zu", i,
+                  m->flat[i]->n_params, want[i]);
+        lt_model_free(m);
+    }
+}
+
+/* lt_predict_image: tiles blend back to the model's output everywhere, at any size. */
+static void test_predict_image(void)
+{
+    int dims[3] = {8, 6, 2};
+    lt_model *m = NULL;
+    /* A per-pixel model (1x1 convolution) gives the same pixel whichever tile computes
+     * it, so the blended output must equal the model applied to the whole image. */
+    CHECK(lt_arch_build_shape(ctx, "conv:2:1x1:tanh", 3, dims, 3, &m) == LT_OK, "build: %s", lt_ctx_error(ctx));
+    if (!m) return;
+    const int sizes[][2] = {{8, 6}, {21, 13}, {3, 4}, {9, 30}};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int h = sizes[k][0], w = sizes[k][1];
+        size_t n = (size_t)h * w * 2;
+        float *img = malloc(n * 4), *out = malloc(n * 4), *ref = malloc(n * 4);
+        for (size_t i = 0; i < n; i++) img[i] = lt_philox_uniform(5, k, i, -1, 1);
+        CHECK(lt_predict_image(m, img, h, w, 2, out) == LT_OK, "%dx%d: %s", h, w, lt_ctx_error(ctx));
+        /* The reference: every pixel through the model as one tile of 8x6 filled with it. */
+        float tile[8 * 6 * 2], res[8 * 6 * 2];
+        double worst = 0;
+        for (int p = 0; p < h * w; p++) {
+            for (int q = 0; q < 48; q++) { tile[2 * q] = img[2 * p]; tile[2 * q + 1] = img[2 * p + 1]; }
+            lt_predict(m, tile, 1, res);
+            ref[2 * p] = res[0];
+            ref[2 * p + 1] = res[1];
+        }
+        for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)out[i] - ref[i]));
+        CHECK(worst < 1e-5, "%dx%d image: blended tiles differ from the model by %g", h, w, worst);
+        free(img); free(out); free(ref);
+    }
+    float px[8 * 6 * 3] = {0}, o[8 * 6 * 3];
+    CHECK(lt_predict_image(m, px, 8, 6, 3, o) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "2-channel"),
+          "channel mismatch refused: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+    CHECK(lt_arch_build_shape(ctx, "conv:2:3x3:tanh", 3, dims, 3, &m) == LT_OK, "build: %s", lt_ctx_error(ctx));
+    CHECK(lt_predict_image(m, px, 8, 6, 2, o) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "image-to-image"),
+          "a model that changes the size is refused: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+}
+
 int main(void)
 {
     char err[512];
@@ -369,6 +458,8 @@ int main(void)
     test_model_misuse();
     test_conv_ae_shapes();
     test_conv_gradients();
+    test_add_input();
+    test_predict_image();
     lt_ctx_close(ctx);
     return DONE();
 }

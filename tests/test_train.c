@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "latent.h"
+#include "model.h"
+#include "philox.h"
 
 static lt_ctx *ctx;
 
@@ -122,12 +123,98 @@ static void test_bad_fit(void)
     lt_dataset_free(x);
 }
 
+/* An identity model for 6x5x1 images (a zeroed 1x1 convolution plus the input, kept
+ * still by a learning rate of 1e-30), or with `kernel` 3 a fixed random 3x3 one. */
+static lt_model *still_model(int kernel)
+{
+    lt_model *m = NULL;
+    int dims[3] = {6, 5, 1};
+    if (lt_arch_build_shape(ctx, kernel == 1 ? "conv:1:1x1,addinput" : "conv:1:3x3:same,addinput", 3, dims, 3, &m) != LT_OK)
+        return NULL;
+    if (kernel == 1) ctx->be->ops->fill(ctx->be, m->params, 0, m->n_params, 0.0f);
+    lt_optimizer o = lt_optimizer_defaults(LT_SGD);
+    o.lr = 1e-30f;
+    lt_compile(m, LT_LOSS_MSE, &o);
+    return m;
+}
+
+/* Fits a still model for `epochs` and returns the history. */
+static lt_history still_fit(int kernel, const lt_dataset *x, const lt_dataset *y, float noise, const lt_augment *aug,
+                            int epochs, float val_split, lt_status *st)
+{
+    lt_history h = {0};
+    lt_model *m = still_model(kernel);
+    lt_fit_opts fo = {.epochs = epochs, .batch = 16, .seed = 5, .verbose = -1, .noise = noise, .augment = aug,
+                      .validation_split = val_split};
+    *st = m ? lt_fit(m, x, y, &fo, &h) : LT_ERR_ARG;
+    lt_model_free(m);
+    return h;
+}
+
+/* fit's --noise and augmentation: noisy inputs against clean targets, and targets
+ * transformed with their inputs. */
+static void test_noise_and_augment(void)
+{
+    size_t n = 200, dim = 30;
+    float *px = malloc(n * dim * sizeof *px);
+    for (size_t i = 0; i < n * dim; i++) px[i] = lt_philox_uniform(21, 0, i, 0, 1);
+    lt_dataset *x = NULL, *flat = NULL;
+    lt_dataset_from_array(ctx, n, dim, px, NULL, &x);
+    lt_status st;
+    lt_history h = still_fit(1, x, NULL, 0.0f, NULL, 1, 0.0f, &st);
+    CHECK(st == LT_OK && h.loss == 0.0f, "identity model, no noise: loss %g (%s)", (double)h.loss, lt_ctx_error(ctx));
+    h = still_fit(1, x, NULL, 0.3f, NULL, 2, 0.2f, &st);
+    CHECK(st == LT_OK && fabsf(h.loss - 0.09f) < 0.01f, "noise 0.3 against clean targets: loss %g, want ~0.09", (double)h.loss);
+    CHECK(fabsf(h.val_loss - 0.09f) < 0.015f, "validation inputs get noise too: val loss %g", (double)h.val_loss);
+    lt_history h1 = still_fit(1, x, NULL, 0.3f, NULL, 1, 0.2f, &st);
+    CHECK(h1.val_loss == h.val_loss, "the validation noise is the same every epoch: %g vs %g", (double)h1.val_loss,
+          (double)h.val_loss);
+    lt_history h2 = still_fit(1, x, NULL, 0.3f, NULL, 2, 0.2f, &st);
+    CHECK(h2.loss == h.loss, "noise is seeded: %g vs %g", (double)h2.loss, (double)h.loss);
+    /* Augmentation moves input and target together: the identity stays exact. */
+    lt_augment flips = {.horizontal_flip = 1, .vertical_flip = 1}, lecture = {360, 0.1f, 0.1f, 0.1f, 0.1f, 1, 1};
+    h = still_fit(1, x, NULL, 0.0f, &lecture, 2, 0.0f, &st);
+    CHECK(st == LT_OK && h.loss < 1e-12f, "augmented identity: loss %g (%s)", (double)h.loss, lt_ctx_error(ctx));
+    h = still_fit(1, x, NULL, 0.3f, &lecture, 1, 0.0f, &st);
+    CHECK(st == LT_OK && fabsf(h.loss - 0.09f) < 0.01f, "augmentation then noise: loss %g", (double)h.loss);
+    /* It really changes the data: a lopsided 3x3 model sees other inputs. */
+    lt_history plain = still_fit(3, x, NULL, 0.0f, NULL, 1, 0.0f, &st), aug = still_fit(3, x, NULL, 0.0f, &flips, 1, 0.0f, &st);
+    CHECK(st == LT_OK && plain.loss > 0.0f && plain.loss != aug.loss, "flips change the loss: %g vs %g", (double)plain.loss,
+          (double)aug.loss);
+    lt_history again = still_fit(3, x, NULL, 0.0f, &flips, 1, 0.0f, &st);
+    CHECK(again.loss == aug.loss, "augmentation is seeded: %g vs %g", (double)again.loss, (double)aug.loss);
+    /* Refusals. */
+    lt_augment bad = {.zoom_range = 1.5f};
+    still_fit(1, x, NULL, 0.0f, &bad, 1, 0.0f, &st);
+    CHECK(st == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "zoom"), "zoom 1.5 refused: %s", lt_ctx_error(ctx));
+    still_fit(1, x, x, 0.0f, &flips, 1, 0.0f, &st);
+    CHECK(st == LT_OK, "targets given as the inputs themselves are fine: %s", lt_ctx_error(ctx));
+    lt_dataset_from_array(ctx, n, dim, px, NULL, &flat);
+    still_fit(1, x, flat, 0.0f, &flips, 1, 0.0f, &st);
+    CHECK(st == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "targets"), "augmentation with other targets refused: %s",
+          lt_ctx_error(ctx));
+    still_fit(1, x, NULL, -1.0f, NULL, 1, 0.0f, &st);
+    CHECK(st == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "noise"), "negative noise refused: %s", lt_ctx_error(ctx));
+    lt_model *dense = NULL;
+    lt_arch_build(ctx, "dense:30", 30, 1, &dense);
+    lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
+    lt_compile(dense, LT_LOSS_MSE, &o);
+    lt_fit_opts fo = {.epochs = 1, .verbose = -1, .augment = &flips};
+    CHECK(lt_fit(dense, x, NULL, &fo, NULL) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "image"),
+          "augmentation of flat inputs refused: %s", lt_ctx_error(ctx));
+    lt_model_free(dense);
+    lt_dataset_free(x);
+    lt_dataset_free(flat);
+    free(px);
+}
+
 int main(void)
 {
     char err[512];
     if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
     printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
     test_bad_fit();
+    test_noise_and_augment();
     test_early_stopping();
     test_swiss_roll_and_seeds();
     test_fashion_mnist();

@@ -146,8 +146,9 @@ lt_status lt_dataset_add_noise(lt_ctx *ctx, lt_dataset *ds, float stddev, uint64
 {
     if (!ds) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_add_noise: NULL dataset");
     if (!(stddev >= 0.0f) || !isfinite(stddev)) return lt_set_error(ctx, LT_ERR_ARG, "noise stddev must be a finite number >= 0");
-    /* Row i draws from counter i, so a sample's noise does not depend on the rows before it. */
+    /* Row i draws from counter region i << 32 (element j uses block (i << 32) + j/4), so
+     * a sample's noise depends on neither the rows before it nor their width. */
     for (size_t i = 0; i < ds->n; i++)
-        for (size_t j = 0; j < ds->dim; j++) ds->x[i * ds->dim + j] += stddev * lt_philox_normal(seed, i, j);
+        for (size_t j = 0; j < ds->dim; j++) ds->x[i * ds->dim + j] += stddev * lt_philox_normal(seed, (uint64_t)i << 32, j);
     return LT_OK;
 }
