@@ -14,6 +14,20 @@
 #include <zlib.h>
 #include "internal.h"
 
+/* A JPEG writer for fixtures, private to this test (the library's stb copies are hidden). */
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
+#include "stb_image_write.h"
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 /* The test run: counters, the fixture directory and the context. */
 typedef struct T {
     int checks, failed;
@@ -275,11 +289,110 @@ static void test_errors(T *t)
     EXPECT(t, lt_image_save_png(t->ctx, p, img, 4, 4, 1), LT_ERR_IO, p, "save into a missing dir");
 }
 
+/* Appends a little-endian value of `bytes` bytes. */
+static void put_le(unsigned char *p, size_t *n, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) p[(*n)++] = (unsigned char)(v >> (8 * i));
+}
+
+/* BMP and JPEG files cut short load as errors, not as images padded with black
+ * (stb_image decodes both without complaint). */
+static void test_truncated(T *t)
+{
+    enum { W = 10, H = 8 };
+    unsigned char bmp[54 + 32 * H];
+    size_t n = 0, row = (3 * W + 3) / 4 * 4;
+    bmp[n++] = 'B';
+    bmp[n++] = 'M';
+    put_le(bmp, &n, (uint32_t)(54 + row * H), 4);
+    put_le(bmp, &n, 0, 4);
+    put_le(bmp, &n, 54, 4);
+    put_le(bmp, &n, 40, 4);
+    put_le(bmp, &n, W, 4);
+    put_le(bmp, &n, H, 4);
+    put_le(bmp, &n, 1, 2);
+    put_le(bmp, &n, 24, 2);
+    for (int i = 0; i < 6; i++) put_le(bmp, &n, 0, 4);
+    for (size_t i = 0; i < row * H; i++) bmp[n++] = (unsigned char)(i * 7);
+    char p[600];
+    lt_dataset *ds = NULL;
+    CHECK(t, write_file(fx(t, p, sizeof p, "whole.bmp"), bmp, n) == 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_OK, NULL, "whole bmp");
+    lt_dataset_free(ds);
+    ds = NULL;
+    CHECK(t, write_file(fx(t, p, sizeof p, "cut.bmp"), bmp, n - row) == 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "truncated", "bmp missing its last row");
+    CHECK(t, ds == NULL, "cut bmp: dataset set");
+
+    unsigned char px[16 * 16 * 3];
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (unsigned char)((i * 13) % 251);
+    fx(t, p, sizeof p, "whole.jpg");
+    CHECK(t, stbi_write_jpg(p, 16, 16, 3, px, 90) != 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_OK, NULL, "whole jpeg");
+    lt_dataset_free(ds);
+    ds = NULL;
+    unsigned char jpg[8192];
+    size_t jn = read_file(p, jpg, sizeof jpg);
+    CHECK(t, jn > 200, "whole.jpg has %zu bytes", jn);
+    if (jn > 200) {
+        CHECK(t, write_file(fx(t, p, sizeof p, "cut.jpg"), jpg, jn * 3 / 4) == 0, "cannot write %s", p);
+        EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "truncated", "jpeg cut short");
+    }
+}
+
+/* Super-resolution inputs and denoising noise. */
+static void test_degrade(T *t)
+{
+    enum { H = 9, W = 12, C = 3 };
+    float flat[H * W * C], fine[H * W * C], out[H * W * C];
+    for (int i = 0; i < H * W * C; i++) {
+        flat[i] = 0.625f;
+        fine[i] = (float)(((i / C) + (i / (C * W))) & 1); /* a one-pixel checkerboard */
+    }
+    EXPECT(t, lt_image_down_up(t->ctx, flat, H, W, C, 2, out), LT_OK, NULL, "down-up");
+    float worst = 0.0f;
+    for (int i = 0; i < H * W * C; i++) worst = fmaxf(worst, fabsf(out[i] - 0.625f));
+    CHECK(t, worst < 1e-5f, "a constant image survives down-up (off by %g)", (double)worst);
+    EXPECT(t, lt_image_down_up(t->ctx, fine, H, W, C, 2, out), LT_OK, NULL, "down-up fine");
+    worst = 0.0f;
+    for (int i = 0; i < H * W * C; i++) worst = fmaxf(worst, fabsf(out[i] - fine[i]));
+    CHECK(t, worst > 0.25f, "a one-pixel pattern does not survive 2x down-up (max change %g)", (double)worst);
+    EXPECT(t, lt_image_down_up(t->ctx, flat, H, W, C, 1, out), LT_ERR_ARG, "2..16", "factor 1");
+    EXPECT(t, lt_image_down_up(t->ctx, flat, H, W, C, 17, out), LT_ERR_ARG, "2..16", "factor 17");
+
+    /* Noise: mean 0, the stddev asked for, seeded, and row i's noise independent of
+     * how many rows come before or after it. */
+    enum { N = 200, D = 50 };
+    float *zero = calloc(N * D, sizeof *zero);
+    lt_dataset *a = NULL, *b = NULL;
+    EXPECT(t, lt_dataset_from_array(t->ctx, N, D, zero, NULL, &a), LT_OK, NULL, "from array");
+    EXPECT(t, lt_dataset_from_array(t->ctx, 3, D, zero, NULL, &b), LT_OK, NULL, "from array");
+    if (a && b) {
+        EXPECT(t, lt_dataset_add_noise(t->ctx, a, 0.3f, 42), LT_OK, NULL, "add noise");
+        EXPECT(t, lt_dataset_add_noise(t->ctx, b, 0.3f, 42), LT_OK, NULL, "add noise");
+        double sum = 0, sq = 0;
+        for (size_t i = 0; i < N * D; i++) {
+            sum += a->x[i];
+            sq += (double)a->x[i] * a->x[i];
+        }
+        double mean = sum / (N * D), sd = sqrt(sq / (N * D) - mean * mean);
+        CHECK(t, fabs(mean) < 0.015 && fabs(sd - 0.3) < 0.01, "noise mean %g, stddev %g (want 0, 0.3)", mean, sd);
+        CHECK(t, memcmp(a->x, b->x, 3 * D * sizeof(float)) == 0, "the first rows' noise does not depend on the row count");
+        CHECK(t, memcmp(a->x, a->x + D, D * sizeof(float)) != 0, "rows get different noise");
+        EXPECT(t, lt_dataset_add_noise(t->ctx, a, -0.1f, 42), LT_ERR_ARG, "noise", "negative noise");
+        EXPECT(t, lt_dataset_add_noise(t->ctx, a, NAN, 42), LT_ERR_ARG, "noise", "NaN noise");
+    }
+    lt_dataset_free(a);
+    lt_dataset_free(b);
+    free(zero);
+}
+
 /* Removes the fixture files and the directory. */
 static void remove_fixtures(const T *t)
 {
     static const char *names[] = {"gray.png", "rgb.png", "gray3.png", "wild.png", "junk.png", "full.png",
-                                  "trunc.png", "head.png", "huge.png", "wide.png", "bad.png"};
+                                  "trunc.png", "head.png", "huge.png", "wide.png", "bad.png", "whole.bmp",
+                                  "cut.bmp", "whole.jpg", "cut.jpg"};
     char p[600];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(fx(t, p, sizeof p, names[i]));
     rmdir(t->dir);
@@ -303,6 +416,8 @@ int main(void)
     test_roundtrip(&t);
     test_resize(&t);
     test_errors(&t);
+    test_truncated(&t);
+    test_degrade(&t);
     free(t.ctx);
     if (t.failed == 0) remove_fixtures(&t);
     else printf("fixtures kept in %s\n", t.dir);
