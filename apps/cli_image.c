@@ -210,7 +210,7 @@ int cli_cmd_score(const cli_opts *o)
     size_t n = rc == CLI_OK ? score_count(&set) : 0;
     quality in_q = {0, 0}, model_q = {0, 0}, blur_q[N_SIGMAS];
     memset(blur_q, 0, sizeof blur_q);
-    float *noisy = NULL, *restored = NULL, *tmp = NULL, *pic = NULL;
+    float *noisy = NULL, *restored = NULL, *tmp = NULL, *pic = NULL, *kept = NULL;
     int pic_h = 0, pic_w = 0, pic_rows = 0, scale = 1, shown = 0, ph0 = 0, pw0 = 0;
     for (size_t i = 0; rc == CLI_OK && i < n; i++) {
         int h, w, c;
@@ -239,9 +239,9 @@ int cli_cmd_score(const cli_opts *o)
             st = lt_image_gaussian_blur(ctx, noisy, h, w, c, blur_sigmas[k], tmp);
             if (st == LT_OK) st = measure(ctx, clean, tmp, h, w, c, &blur_q[k]);
         }
-        if (st == LT_OK) st = measure(ctx, clean, noisy, h, w, c, &in_q); /* clips noisy: measured last */
         if (st != LT_OK) { rc = cli_fail_lt(o, ctx, st, "scoring failed"); break; }
-        /* Picture rows: clean | corrupted | baseline (blur sigma 1, or bicubic) | model. */
+        /* Picture rows: clean | corrupted | baseline | model; the baseline column is
+         * filled at the end, when the best blur is known, from the kept noisy inputs. */
         if (o->png && shown < (set.files ? 1 : o->n)) {
             if (!pic) {
                 ph0 = h; pw0 = w;
@@ -250,19 +250,22 @@ int cli_cmd_score(const cli_opts *o)
                 pic_h = pic_rows * (h * scale + PANEL_GAP);
                 pic_w = 4 * (w * scale + PANEL_GAP);
                 pic = malloc((size_t)pic_h * pic_w * c * sizeof *pic);
-                if (!pic) { rc = cli_fail(o, "out of memory"); break; }
+                kept = malloc((size_t)pic_rows * px * sizeof *kept);
+                if (!pic || !kept) { rc = cli_fail(o, "out of memory"); break; }
                 for (size_t k = 0; k < (size_t)pic_h * pic_w * c; k++) pic[k] = 1.0f;
             }
             if (h == ph0 && w == pw0) {
                 int y0 = shown * (h * scale + PANEL_GAP), step = w * scale + PANEL_GAP;
-                if (denoise) st = lt_image_gaussian_blur(ctx, noisy, h, w, c, 1.0f, tmp);
-                else memcpy(tmp, noisy, px * sizeof *tmp);
+                memcpy(kept + (size_t)shown * px, noisy, px * sizeof *kept);
                 paste(pic, pic_w, y0, 0, clean, h, w, c, scale);
                 paste(pic, pic_w, y0, step, noisy, h, w, c, scale);
-                paste(pic, pic_w, y0, 2 * step, tmp, h, w, c, scale);
                 paste(pic, pic_w, y0, 3 * step, restored, h, w, c, scale);
                 shown++;
             }
+        }
+        if ((st = measure(ctx, clean, noisy, h, w, c, &in_q)) != LT_OK) { /* clips noisy: measured last */
+            rc = cli_fail_lt(o, ctx, st, "scoring failed");
+            break;
         }
     }
     if (rc == CLI_OK && n > 0) {
@@ -282,17 +285,29 @@ int cli_cmd_score(const cli_opts *o)
         }
         printf("%-28s %9.2f %8.4f\n", "latent", model_q.psnr / n, model_q.ssim / n);
         if (pic) {
+            size_t px = (size_t)ph0 * pw0 * dims[2];
+            int step = pw0 * scale + PANEL_GAP;
+            float *base = malloc(px * sizeof *base);
+            if (!base) st = LT_ERR_NOMEM;
+            for (int r = 0; r < shown && st == LT_OK; r++) {
+                const float *src = kept + (size_t)r * px;
+                if (denoise) st = lt_image_gaussian_blur(ctx, src, ph0, pw0, dims[2], blur_sigmas[best], base);
+                else memcpy(base, src, px * sizeof *base);
+                paste(pic, pic_w, r * (ph0 * scale + PANEL_GAP), 2 * step, base, ph0, pw0, dims[2], scale);
+            }
+            free(base);
             fflush(stdout);
-            st = lt_image_save_png(ctx, o->png, pic, shown * (pic_h / pic_rows), pic_w, dims[2]);
+            if (st == LT_OK) st = lt_image_save_png(ctx, o->png, pic, shown * (pic_h / pic_rows), pic_w, dims[2]);
             if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot write the picture");
             else cli_note(o, "wrote %s (columns: clean, %s, %s, latent)", o->png, denoise ? "noisy" : "bicubic",
-                          denoise ? "gaussian blur sigma 1" : "bicubic");
+                          denoise ? "the best gaussian blur" : "bicubic");
         }
     }
     free(noisy);
     free(restored);
     free(tmp);
     free(pic);
+    free(kept);
     score_set_free(&set);
     lt_model_free(m);
     if (ctx) lt_ctx_close(ctx);
