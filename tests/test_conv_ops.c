@@ -13,51 +13,15 @@
  * (28x28x1 -> 26x26x16 -> 24x24x16, 3x3 kernels) at batch 32 and 256. */
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "backend.h"
+#include "backend_harness.h"
 
 /* ------------------------------------------------------------------ harness */
-
-/* State of one backend's run. */
-typedef struct tester {
-    lt_backend *be;  /* backend under test               */
-    char tag[32];    /* "cpu", "opencl:0", ...           */
-    int is_cpu;      /* CPU-only checks (aliasing, threads) apply */
-    uint64_t rng;    /* test-data generator state        */
-    int pass, fail;  /* check counts                     */
-} tester;
-
-/* Counts a check; prints it only when it failed. */
-static int check(tester *t, int ok, const char *fmt, ...)
-{
-    if (ok) {
-        t->pass++;
-        return 1;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL [%s] ", t->tag);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    t->fail++;
-    return 0;
-}
-
-/* splitmix64 step. */
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 /* Uniform integer in [lo, hi]. */
 static int irand(tester *t, int lo, int hi)
@@ -112,49 +76,6 @@ static double dot(const float *a, const float *b, size_t n)
     double s = 0;
     for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
     return s;
-}
-
-/* Guard value written around every buffer's range; outputs must leave it alone. */
-#define GUARD 1234.5f
-/* Guard cells after each range. */
-#define TAIL 5
-
-/* A buffer of off + n + TAIL elements, all GUARD, with data (when not NULL) uploaded
- * at off. NULL on failure (recorded). */
-static lt_buf *make_buf(tester *t, const char *what, size_t off, const void *data, size_t n)
-{
-    lt_backend *be = t->be;
-    lt_buf *b = NULL;
-    size_t total = off + n + TAIL;
-    lt_status st = be->ops->buf_alloc(be, total, &b);
-    if (st == LT_OK) st = be->ops->fill(be, b, 0, total, GUARD);
-    if (st == LT_OK && data) st = be->ops->upload(be, b, off, data, n);
-    if (st != LT_OK) {
-        check(t, 0, "%s: making a buffer of %zu: %s", what, total, be->error);
-        be->ops->buf_free(be, b);
-        return NULL;
-    }
-    return b;
-}
-
-/* Downloads b's range [off, off+n) into out and checks the guard cells around it;
- * 0 on failure (recorded). */
-static int fetch(tester *t, const char *what, const char *geo, const lt_buf *b, size_t off, void *out, size_t n)
-{
-    lt_backend *be = t->be;
-    size_t total = off + n + TAIL;
-    float *all = malloc(total * sizeof *all);
-    lt_status st = be->ops->download(be, b, 0, all, total);
-    if (!check(t, st == LT_OK, "%s %s: download: %s", what, geo, be->error)) {
-        free(all);
-        return 0;
-    }
-    memcpy(out, all + off, n * sizeof *all);
-    size_t bad = 0;
-    for (size_t i = 0; i < total; i++)
-        if ((i < off || i >= off + n) && memcmp(&all[i], &(float){GUARD}, sizeof(float)) != 0) bad++;
-    free(all);
-    return check(t, bad == 0, "%s %s: %zu guard cells outside the output range were written", what, geo, bad);
 }
 
 /* ------------------------------------------------------------------ convolution references */
