@@ -22,7 +22,8 @@ typedef enum cli_cmd {
     CMD_BENCH = 1u << 5,
     CMD_DENOISE = 1u << 6,
     CMD_UPSCALE = 1u << 7,
-    CMD_SCORE = 1u << 8
+    CMD_SCORE = 1u << 8,
+    CMD_GENERATE = 1u << 9
 } cli_cmd;
 
 /* Option identities; cli_given() tells whether one was on the command line. */
@@ -32,6 +33,7 @@ typedef enum cli_opt_id {
     OPT_EPOCHS, OPT_BATCH, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_LOSS,
     OPT_VALIDATION_SPLIT, OPT_PATIENCE, OPT_OUT, OPT_PNG, OPT_N, OPT_SECONDS,
     OPT_NOISE, OPT_AUGMENT, OPT_DOWNSCALE, OPT_PATCH, OPT_STRIDE, OPT_CHANNELS,
+    OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD,
     OPT_COUNT
 } cli_opt_id;
 
@@ -67,6 +69,11 @@ typedef struct cli_opts {
     int patch;                   /* --patch: side of patches cut from image folders */
     int stride;                  /* --stride: step between patches (0: patch/2)     */
     int channels;                /* --channels: 1 or 3 for image files (0: model's) */
+    float kl_warmup;             /* --kl-warmup: epochs of VAE KL warm-up           */
+    int class_id;                /* --class: generate from this class's codes       */
+    const char *between;         /* --between A,B: interpolate two test images      */
+    int grid;                    /* --grid N: a VAE's 2-D code manifold, N x N      */
+    float spread;                /* --spread: perturbation scale around a class mean */
     const char *positional[CLI_MAX_OPERANDS]; /* operands, e.g. the model file     */
     int npositional;             /* how many operands                               */
 } cli_opts;
@@ -106,10 +113,10 @@ void cli_note(const cli_opts *o, const char *fmt, ...)
     ;
 /* Opens the --device context, applies --threads, says which device "auto" took. */
 int cli_open_ctx(const cli_opts *o, struct lt_ctx **ctx);
-/* Loads --data's test split as eval does (image folders cut into patches of side
+/* Loads --data's train (train != 0) or test split as train and eval do (image folders cut into patches of side
  * `patch` unless --patch says otherwise). */
 struct lt_dataset;
-int cli_load_test_split(const cli_opts *o, struct lt_ctx *ctx, int patch, struct lt_dataset **out);
+int cli_load_split(const cli_opts *o, struct lt_ctx *ctx, int train, int patch, struct lt_dataset **out);
 /* Fails early when path is a folder or its folder takes no new files. */
 int cli_check_output_path(const cli_opts *o, const char *opt, const char *path);
 
@@ -117,5 +124,7 @@ int cli_check_output_path(const cli_opts *o, const char *opt, const char *path);
 int cli_cmd_denoise(const cli_opts *o);
 int cli_cmd_upscale(const cli_opts *o);
 int cli_cmd_score(const cli_opts *o);
+/* The latent-space commands (apps/cli_latent.c). */
+int cli_cmd_generate(const cli_opts *o);
 
 #endif

@@ -31,8 +31,8 @@ typedef struct opt_spec {
 } opt_spec;
 
 #define IMAGE_CMDS (CMD_DENOISE | CMD_UPSCALE | CMD_SCORE)
-#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH | IMAGE_CMDS)
-#define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_SCORE)
+#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH | IMAGE_CMDS | CMD_GENERATE)
+#define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE)
 #define OFF(f) offsetof(cli_opts, f)
 
 static const opt_spec opt_table[] = {
@@ -42,7 +42,8 @@ static const opt_spec opt_table[] = {
     {OPT_THREADS, "threads", K_INT, OFF(threads), 0, 4096, 0, 0, ALL_CMDS},
     {OPT_QUIET, "quiet", K_FLAG, OFF(quiet), 0, 0, 0, 0, ALL_CMDS},
     {OPT_DATA, "data", K_STR, OFF(data), 0, 0, 0, 0, DATA_CMDS},
-    {OPT_LIMIT, "limit", K_LONG, OFF(limit), 1, (double)LONG_MAX, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE},
+    {OPT_LIMIT, "limit", K_LONG, OFF(limit), 1, (double)LONG_MAX, 0, 0,
+     CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE},
     {OPT_ARCH, "arch", K_STR, OFF(arch), 0, 0, 0, 0, CMD_TRAIN | CMD_SUMMARY | CMD_BENCH},
     {OPT_INPUT, "input", K_INT, OFF(input), 1, 1 << 24, 0, 0, CMD_SUMMARY | CMD_BENCH},
     {OPT_EPOCHS, "epochs", K_INT, OFF(epochs), 1, 1000000, 0, 0, CMD_TRAIN},
@@ -54,9 +55,9 @@ static const opt_spec opt_table[] = {
     {OPT_LOSS, "loss", K_STR, OFF(loss), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
     {OPT_VALIDATION_SPLIT, "validation-split", K_FLOAT, OFF(validation_split), 0, 1, 0, 1, CMD_TRAIN},
     {OPT_PATIENCE, "patience", K_INT, OFF(patience), 0, 1000000, 0, 0, CMD_TRAIN},
-    {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0, CMD_TRAIN | CMD_RECONSTRUCT},
+    {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0, CMD_TRAIN | CMD_RECONSTRUCT | CMD_GENERATE},
     {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN | CMD_SCORE},
-    {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT | CMD_SCORE},
+    {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE},
     {OPT_SECONDS, "seconds", K_DOUBLE, OFF(seconds), 0, 3600, 1, 0, CMD_BENCH},
     {OPT_NOISE, "noise", K_FLOAT, OFF(noise), 0, 10, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE},
     {OPT_AUGMENT, "augment", K_STR, OFF(augment), 0, 0, 0, 0, CMD_TRAIN},
@@ -64,6 +65,11 @@ static const opt_spec opt_table[] = {
     {OPT_PATCH, "patch", K_INT, OFF(patch), 1, 4096, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT},
     {OPT_STRIDE, "stride", K_INT, OFF(stride), 1, 4096, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT},
     {OPT_CHANNELS, "channels", K_INT, OFF(channels), 1, 3, 0, 0, DATA_CMDS},
+    {OPT_KL_WARMUP, "kl-warmup", K_FLOAT, OFF(kl_warmup), 0, 1e6, 0, 0, CMD_TRAIN},
+    {OPT_CLASS, "class", K_INT, OFF(class_id), 0, 1 << 30, 0, 0, CMD_GENERATE},
+    {OPT_BETWEEN, "between", K_STR, OFF(between), 0, 0, 0, 0, CMD_GENERATE},
+    {OPT_GRID, "grid", K_INT, OFF(grid), 2, 40, 0, 0, CMD_GENERATE},
+    {OPT_SPREAD, "spread", K_FLOAT, OFF(spread), 0, 100, 0, 0, CMD_GENERATE},
 };
 
 /* A subcommand: name, bit, how many operands it takes, and its help text. */
@@ -108,7 +114,8 @@ static const cmd_spec cmd_table[] = {
      "the test loss on stdout. A failed run leaves an existing --out file untouched.\n\n"
      "Options:\n" HELP_DATA
      "  --arch A        mlp-ae, swissroll-ae, swissroll-deep-ae, conv-ae, conv-ae64,\n"
-     "                  denoise-rgb (63x63x3), sr2x (any size), or a\n"
+     "                  denoise-rgb (63x63x3), denoise-res and sr2x (any size), vae,\n"
+     "                  conv-vae, or a\n"
      "                  spec such as dense:64:elu,dense:2|dense:64:elu,dense:in:sigmoid\n"
      "                  or conv:16:3x3:elu:s2:same,flatten|dense:3136,reshape:14x14x16,\n"
      "                  deconv:1:3x3:sigmoid:s2:same (see the README)\n"
@@ -119,7 +126,9 @@ static const cmd_spec cmd_table[] = {
      "  --lr X          learning rate (default: Keras's, sgd 0.01, rmsprop/adam 0.001)\n"
      "  --momentum X    SGD momentum, 0 <= X < 1 (default 0)\n"
      "  --nesterov      SGD with Nesterov momentum\n"
-     "  --loss L        mse, bce, bce-logits or cce (default mse)\n"
+     "  --loss L        mse, bce, bce-logits, cce, or mse-sum / bce-sum (summed over a\n"
+     "                  sample's values, as a VAE's reconstruction term; default mse,\n"
+     "                  for the vae built-ins bce-sum)\n"
      "  --validation-split F  hold out the last fraction F of the training data (default 0)\n"
      "  --patience N    stop after N epochs without improvement, keep the best weights\n"
      "                  (default 0: off)\n"
@@ -131,6 +140,7 @@ static const cmd_spec cmd_table[] = {
      "                  shift=F (both), hflip, vflip, flip (both)\n"
      "  --downscale F   super-resolution: train on images shrunk by F and scaled back up\n"
      "                  (bicubic) against the originals (default for --arch sr2x: 2)\n"
+     "  --kl-warmup E   VAE: raise the KL weight linearly from 0 over E epochs (default 0)\n"
      "  --out FILE      model file (default model.lt)\n"
      "  --png FILE      picture: test images above their reconstructions, or the 2-D codes\n"
      "                  of the test points (default: --out with .png for .lt)\n\n" HELP_GLOBAL},
@@ -178,6 +188,20 @@ static const cmd_spec cmd_table[] = {
      "Enlarges image IN twice in each direction: a bicubic 2x resize, then a\n"
      "super-resolution model (sr2x, trained with --downscale 2) restores detail,\n"
      "tile by tile as denoise does.\n\n" HELP_GLOBAL},
+    {"generate", CMD_GENERATE, 1,
+     "Usage: latent generate MODEL [OPTIONS]\n\n"
+     "Decodes new images with the decoder of an autoencoder and writes them as a grid.\n"
+     "Without --class, --between or --grid: samples from a VAE's prior N(0, I).\n\n"
+     "Options:\n"
+     "  --class K       the mean code of class K's training images (labels from --data),\n"
+     "                  decoded first, then N-1 variations: mean + S * (the class's\n"
+     "                  per-dimension spread) * N(0, 1)\n"
+     "  --spread S      the variations' scale (default 0.5)\n"
+     "  --between A,B   decode N codes on the line from test image A's code to B's\n"
+     "  --grid G        a VAE with a 2-D code: decode a G x G grid of codes at the normal\n"
+     "                  quantiles of 0.05..0.95 on each axis (the manifold picture)\n"
+     "  --n N           images (default 16; with --grid G: G*G)\n"
+     "  --out FILE      PNG file (default generated.png)\n" HELP_DATA "\n" HELP_GLOBAL},
     {"score", CMD_SCORE, CLI_MAX_OPERANDS,
      "Usage: latent score MODEL [IMAGE...] (--noise S | --downscale F) [OPTIONS]\n\n"
      "Measures a denoising (--noise) or super-resolution (--downscale) model: corrupts\n"
@@ -189,7 +213,8 @@ static const cmd_spec cmd_table[] = {
      "  --noise S       gaussian noise stddev\n"
      "  --downscale F   shrink factor (sr2x: 2)\n"
      "  --png FILE      before/after picture: clean, corrupted, baseline, model\n"
-     "  --n N           images in the picture (default 10; one for photo files)\n\n" HELP_GLOBAL},
+     "  --n N           images in the picture (default 10; images larger than 160\n"
+     "                  pixels show a central detail)\n\n" HELP_GLOBAL},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -224,7 +249,9 @@ void cli_print_main_help(void)
            "  bench         measure training throughput\n"
            "  denoise       clean an image with a denoising model\n"
            "  upscale       enlarge an image 2x with a super-resolution model\n"
-           "  score         PSNR and SSIM of a denoising or super-resolution model\n\n"
+           "  score         PSNR and SSIM of a denoising or super-resolution model\n"
+           "  generate      decode new images: from a VAE's prior, a class's mean code,\n"
+           "                between two images, or a 2-D code manifold\n\n"
            HELP_GLOBAL
            "  --version       print the version\n\n"
            "Run 'latent COMMAND --help' for a command's options.\n"
@@ -368,8 +395,8 @@ static void set_defaults(cli_opts *o)
     o->epochs = 5;
     o->batch = 256;
     o->optimizer = "adam";
-    o->loss = "mse";
     o->n = 10;
+    o->spread = 0.5f;
     o->seconds = 3.0;
 }
 
@@ -428,8 +455,11 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             return cli_usage_error(o, "--device: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);
         return cli_usage_error(o, "LATENT_DEVICE: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);
     }
-    if (!o->data && (o->cmd & (CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE))) o->data = "fashion-mnist";
-    if (!o->out) o->out = o->cmd == CMD_RECONSTRUCT ? "reconstruction.png" : "model.lt";
+    if (!o->data && (o->cmd & (CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE))) o->data = "fashion-mnist";
+    if (!o->out) o->out = o->cmd == CMD_RECONSTRUCT ? "reconstruction.png" : o->cmd == CMD_GENERATE ? "generated.png" : "model.lt";
+    if (o->cmd == CMD_GENERATE && !cli_given(o, OPT_N)) o->n = 16;
+    if (o->cmd == CMD_GENERATE && cli_given(o, OPT_CLASS) + (o->between != NULL) + cli_given(o, OPT_GRID) > 1)
+        return cli_usage_error(o, "--class, --between and --grid: give one");
     if (cli_given(o, OPT_NOISE) && cli_given(o, OPT_DOWNSCALE))
         return cli_usage_error(o, "--noise and --downscale: give one");
     if (o->cmd == CMD_SCORE && !cli_given(o, OPT_NOISE) && !cli_given(o, OPT_DOWNSCALE))

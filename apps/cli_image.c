@@ -15,6 +15,8 @@ static const float blur_sigmas[] = {0.5f, 0.75f, 1.0f, 1.5f, 2.0f};
 #define N_SIGMAS (sizeof blur_sigmas / sizeof blur_sigmas[0])
 /* Gap between the panels of a before/after picture, in pixels. */
 #define PANEL_GAP 2
+/* Images larger than this a side are shown as a central detail of this size. */
+#define DETAIL 160
 
 /* Loads the MODEL operand and checks that it maps images to images of the same shape;
  * fills dims (height, width, channels). */
@@ -168,14 +170,44 @@ static const float *score_image(const score_set *s, size_t i, int *h, int *w, in
     return lt_dataset_data(s->split) + i * lt_dataset_dim(s->split);
 }
 
-/* Appends image img (h x w x c) at column x0 of a picture row of height rh, scaled by
- * an integer factor; pic is pw pixels wide. */
-static void paste(float *pic, int pw, int y0, int x0, const float *img, int h, int w, int c, int scale)
+/* A before/after picture: rows of panels on white, each panel one image shown whole
+ * and enlarged (small images) or as an enlarged detail (large ones). */
+typedef struct picture {
+    float *px;                   /* height x width x c                        */
+    int rows, cols, c;           /* panels                                    */
+    int img_h, img_w;            /* size of the images put in                 */
+    int top, left, view_h, view_w; /* the part of each image shown            */
+    int scale;                   /* enlargement                               */
+    int width, height;           /* pixels                                    */
+} picture;
+
+/* Sizes the picture for rows x cols panels of h x w x c images; 0, or -1 without memory. */
+static int picture_init(picture *p, int rows, int cols, int h, int w, int c)
 {
-    for (int y = 0; y < h * scale; y++)
-        for (int x = 0; x < w * scale; x++)
-            memcpy(pic + ((size_t)(y0 + y) * pw + x0 + x) * c, img + ((size_t)(y / scale) * w + x / scale) * c,
-                   (size_t)c * sizeof *pic);
+    memset(p, 0, sizeof *p);
+    p->rows = rows; p->cols = cols; p->c = c; p->img_h = h; p->img_w = w;
+    p->view_h = h > DETAIL ? DETAIL : h;
+    p->view_w = w > DETAIL ? DETAIL : w;
+    p->top = (h - p->view_h) / 2;
+    p->left = (w - p->view_w) / 2;
+    p->scale = p->view_h < 64 && p->view_w < 64 ? 3 : 2;
+    p->height = rows * (p->view_h * p->scale + PANEL_GAP);
+    p->width = cols * (p->view_w * p->scale + PANEL_GAP);
+    p->px = malloc((size_t)p->height * p->width * c * sizeof *p->px);
+    if (!p->px) return -1;
+    for (size_t k = 0; k < (size_t)p->height * p->width * c; k++) p->px[k] = 1.0f;
+    return 0;
+}
+
+/* Puts image img (img_h x img_w x c) into panel (row, col). */
+static void picture_put(picture *p, int row, int col, const float *img)
+{
+    int y0 = row * (p->view_h * p->scale + PANEL_GAP), x0 = col * (p->view_w * p->scale + PANEL_GAP);
+    for (int y = 0; y < p->view_h * p->scale; y++)
+        for (int x = 0; x < p->view_w * p->scale; x++)
+            memcpy(p->px + ((size_t)(y0 + y) * p->width + x0 + x) * p->c,
+                   img + ((size_t)(p->top + y / p->scale) * p->img_w + p->left + x / p->scale) * p->c,
+                   (size_t)p->c * sizeof *p->px);
 }
 
 /* latent score MODEL [IMAGE...] (--noise S | --downscale F) */
@@ -201,7 +233,7 @@ int cli_cmd_score(const cli_opts *o)
                 set.n_files++;
         }
     } else if (rc == CLI_OK) {
-        rc = cli_load_test_split(o, ctx, dims[0], &set.split); /* as eval reads it */
+        rc = cli_load_split(o, ctx, 0, dims[0], &set.split); /* as eval reads it */
         int h = 0, w = 0, c = 0;
         if (rc == CLI_OK) lt_dataset_image_shape(set.split, &h, &w, &c);
         if (rc == CLI_OK && (h < 1 || c != dims[2]))
@@ -210,8 +242,9 @@ int cli_cmd_score(const cli_opts *o)
     size_t n = rc == CLI_OK ? score_count(&set) : 0;
     quality in_q = {0, 0}, model_q = {0, 0}, blur_q[N_SIGMAS];
     memset(blur_q, 0, sizeof blur_q);
-    float *noisy = NULL, *restored = NULL, *tmp = NULL, *pic = NULL, *kept = NULL;
-    int pic_h = 0, pic_w = 0, pic_rows = 0, scale = 1, shown = 0, ph0 = 0, pw0 = 0;
+    float *noisy = NULL, *restored = NULL, *tmp = NULL, *kept = NULL;
+    picture pic = {0};
+    int shown = 0;
     for (size_t i = 0; rc == CLI_OK && i < n; i++) {
         int h, w, c;
         const float *clean = score_image(&set, i, &h, &w, &c);
@@ -240,26 +273,19 @@ int cli_cmd_score(const cli_opts *o)
             if (st == LT_OK) st = measure(ctx, clean, tmp, h, w, c, &blur_q[k]);
         }
         if (st != LT_OK) { rc = cli_fail_lt(o, ctx, st, "scoring failed"); break; }
-        /* Picture rows: clean | corrupted | baseline | model; the baseline column is
+        /* Picture rows: clean | corrupted | [baseline |] model; the baseline column is
          * filled at the end, when the best blur is known, from the kept noisy inputs. */
-        if (o->png && shown < (set.files ? 1 : o->n)) {
-            if (!pic) {
-                ph0 = h; pw0 = w;
-                scale = h < 64 && w < 64 ? 3 : 1;
-                pic_rows = set.files ? 1 : (int)(n < (size_t)o->n ? n : (size_t)o->n);
-                pic_h = pic_rows * (h * scale + PANEL_GAP);
-                pic_w = 4 * (w * scale + PANEL_GAP);
-                pic = malloc((size_t)pic_h * pic_w * c * sizeof *pic);
-                kept = malloc((size_t)pic_rows * px * sizeof *kept);
-                if (!pic || !kept) { rc = cli_fail(o, "out of memory"); break; }
-                for (size_t k = 0; k < (size_t)pic_h * pic_w * c; k++) pic[k] = 1.0f;
+        if (o->png && shown < o->n) {
+            if (!pic.px) {
+                int rows = (int)(n < (size_t)o->n ? n : (size_t)o->n);
+                kept = malloc((size_t)rows * px * sizeof *kept);
+                if (!kept || picture_init(&pic, rows, denoise ? 4 : 3, h, w, c) != 0) { rc = cli_fail(o, "out of memory"); break; }
             }
-            if (h == ph0 && w == pw0) {
-                int y0 = shown * (h * scale + PANEL_GAP), step = w * scale + PANEL_GAP;
+            if (h == pic.img_h && w == pic.img_w) {
                 memcpy(kept + (size_t)shown * px, noisy, px * sizeof *kept);
-                paste(pic, pic_w, y0, 0, clean, h, w, c, scale);
-                paste(pic, pic_w, y0, step, noisy, h, w, c, scale);
-                paste(pic, pic_w, y0, 3 * step, restored, h, w, c, scale);
+                picture_put(&pic, shown, 0, clean);
+                picture_put(&pic, shown, 1, noisy);
+                picture_put(&pic, shown, pic.cols - 1, restored);
                 shown++;
             }
         }
@@ -284,29 +310,27 @@ int cli_cmd_score(const cli_opts *o)
             printf("%-28s %9.2f %8.4f\n", "bicubic", in_q.psnr / n, in_q.ssim / n);
         }
         printf("%-28s %9.2f %8.4f\n", "latent", model_q.psnr / n, model_q.ssim / n);
-        if (pic) {
-            size_t px = (size_t)ph0 * pw0 * dims[2];
-            int step = pw0 * scale + PANEL_GAP;
-            float *base = malloc(px * sizeof *base);
-            if (!base) st = LT_ERR_NOMEM;
-            for (int r = 0; r < shown && st == LT_OK; r++) {
-                const float *src = kept + (size_t)r * px;
-                if (denoise) st = lt_image_gaussian_blur(ctx, src, ph0, pw0, dims[2], blur_sigmas[best], base);
-                else memcpy(base, src, px * sizeof *base);
-                paste(pic, pic_w, r * (ph0 * scale + PANEL_GAP), 2 * step, base, ph0, pw0, dims[2], scale);
+        if (pic.px) {
+            size_t px = (size_t)pic.img_h * pic.img_w * pic.c;
+            float *base = denoise ? malloc(px * sizeof *base) : NULL;
+            if (denoise && !base) st = LT_ERR_NOMEM;
+            for (int r = 0; denoise && r < shown && st == LT_OK; r++) {
+                st = lt_image_gaussian_blur(ctx, kept + (size_t)r * px, pic.img_h, pic.img_w, pic.c, blur_sigmas[best], base);
+                picture_put(&pic, r, 2, base);
             }
             free(base);
             fflush(stdout);
-            if (st == LT_OK) st = lt_image_save_png(ctx, o->png, pic, shown * (pic_h / pic_rows), pic_w, dims[2]);
+            if (st == LT_OK) st = lt_image_save_png(ctx, o->png, pic.px, pic.height / pic.rows * shown, pic.width, pic.c);
             if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot write the picture");
-            else cli_note(o, "wrote %s (columns: clean, %s, %s, latent)", o->png, denoise ? "noisy" : "bicubic",
-                          denoise ? "the best gaussian blur" : "bicubic");
+            else cli_note(o, "wrote %s (columns: clean, %s, latent%s)", o->png,
+                          denoise ? "noisy, the best gaussian blur" : "bicubic",
+                          pic.view_h < pic.img_h || pic.view_w < pic.img_w ? "; a central detail, enlarged" : "");
         }
     }
     free(noisy);
     free(restored);
     free(tmp);
-    free(pic);
+    free(pic.px);
     free(kept);
     score_set_free(&set);
     lt_model_free(m);

@@ -179,9 +179,9 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_d
     return CLI_OK;
 }
 
-int cli_load_test_split(const cli_opts *o, lt_ctx *ctx, int patch, lt_dataset **out)
+int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_dataset **out)
 {
-    return load_split(o, ctx, 0, patch, out);
+    return load_split(o, ctx, train, patch, out);
 }
 
 /* Whether the dataset holds images. */
@@ -256,18 +256,27 @@ static int optimizer_from_opts(const cli_opts *o, lt_optimizer *opt)
     return CLI_OK;
 }
 
-/* Turns --loss into a loss kind. */
+/* The default loss of an architecture: bce-sum (the ELBO's reconstruction term) for
+ * the variational built-ins, else --loss's default, mse. */
+static const char *default_loss(const char *arch)
+{
+    return arch && (strcmp(arch, "vae") == 0 || strcmp(arch, "conv-vae") == 0) ? "bce-sum" : "mse";
+}
+
+/* Turns --loss (or the architecture's default) into a loss kind. */
 static int loss_from_opts(const cli_opts *o, lt_loss *loss)
 {
+    const char *name = o->loss ? o->loss : default_loss(o->arch);
     static const struct { const char *name; lt_loss loss; } names[] = {
-        {"mse", LT_LOSS_MSE}, {"bce", LT_LOSS_BCE}, {"bce-logits", LT_LOSS_BCE_LOGITS}, {"cce", LT_LOSS_CCE}};
+        {"mse", LT_LOSS_MSE}, {"bce", LT_LOSS_BCE}, {"bce-logits", LT_LOSS_BCE_LOGITS}, {"cce", LT_LOSS_CCE},
+        {"mse-sum", LT_LOSS_MSE_SUM}, {"bce-sum", LT_LOSS_BCE_SUM}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(names[i].name, o->loss) == 0) {
+        if (strcmp(names[i].name, name) == 0) {
             *loss = names[i].loss;
             return CLI_OK;
         }
     }
-    return cli_usage_error(o, "--loss: unknown loss '%s' (expected mse, bce, bce-logits or cce)", o->loss);
+    return cli_usage_error(o, "--loss: unknown loss '%s' (expected mse, bce, bce-logits, cce, mse-sum or bce-sum)", name);
 }
 
 /* Evaluates m on ds against targets (NULL: ds) and prints "test mse: X" (loss_kind
@@ -502,6 +511,7 @@ static int cmd_train(const cli_opts *o)
         fo.log = stderr;
         fo.noise = o->noise;
         fo.augment = o->augment ? &aug : NULL;
+        fo.kl_warmup = o->kl_warmup;
         /* On failure the model file is not written: an older one stays as it was. */
         st = lt_fit(m, train_in ? train_in : train, train_in ? train : NULL, &fo, &hist);
         if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "training failed");
@@ -652,7 +662,7 @@ static int main_usage(const char *problem)
 {
     if (problem) fprintf(stderr, "latent: %s\n", problem);
     fputs("Usage: latent COMMAND [OPTIONS]  (commands: devices, train, eval, summary, reconstruct, bench,\n"
-          "       denoise, upscale, score)\n"
+          "       denoise, upscale, score, generate)\n"
           "Try 'latent --help' for more information.\n", stderr);
     return CLI_USAGE;
 }
@@ -703,6 +713,7 @@ static int run(int argc, char **argv)
     case CMD_DENOISE: return cli_cmd_denoise(&o);
     case CMD_UPSCALE: return cli_cmd_upscale(&o);
     case CMD_SCORE: return cli_cmd_score(&o);
+    case CMD_GENERATE: return cli_cmd_generate(&o);
     }
     return CLI_USAGE;
 }

@@ -73,8 +73,35 @@ def conv_ae(code):
     return glorot(nn.Sequential(enc, dec))
 
 
+class VAE(nn.Module):
+    """The vae built-in: 784 -> 512 relu -> [mean | logvar] (2x20) -> z | 20 -> 512 relu
+    -> 784 sigmoid; z = mean + exp(logvar/2) * eps in training, the mean otherwise."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = glorot(nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 40)))
+        self.dec = glorot(nn.Sequential(nn.Linear(20, 512), nn.ReLU(), nn.Linear(512, 784), nn.Sigmoid()))
+
+    def forward(self, x):
+        h = self.enc(x)
+        mean, logvar = h[:, :20], h[:, 20:]
+        z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean) if self.training else mean
+        kl = -0.5 * (1 + logvar - mean ** 2 - logvar.exp()).sum(dim=1)
+        return self.dec(z), kl
+
+
+def vae_loss(out, x):
+    """Per-sample BCE summed over pixels plus KL, averaged over the batch (the negative
+    ELBO, as latent's bce-sum with a Sampling layer)."""
+    recon, kl = out
+    bce = nn.functional.binary_cross_entropy(recon, x, reduction="none").sum(dim=1)
+    return (bce + kl).mean()
+
+
 def build(arch):
     """The lecture's autoencoders (same as latent's built-ins)."""
+    if arch == "vae":
+        return VAE(), 784
     if arch in ("conv-ae", "conv-ae64"):
         return conv_ae(100 if arch == "conv-ae" else 64), 784
     if arch == "mlp-ae":
@@ -92,7 +119,7 @@ def quality(args):
     model.to(dev)
     xtr, xte = fashion_mnist(True).to(dev), fashion_mnist(False).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-7)
-    lossf = nn.MSELoss()
+    lossf = vae_loss if args.arch == "vae" else nn.MSELoss()
     t0 = time.time()
     for epoch in range(args.epochs):
         perm = torch.randperm(xtr.shape[0], device=dev)
@@ -106,7 +133,13 @@ def quality(args):
             total += loss.item()
             steps += 1
         print(f"epoch {epoch + 1}: loss {total / steps:.5f}", file=sys.stderr)
+    model.eval()
     with torch.no_grad():
+        if args.arch == "vae":  # per-sample negative ELBO, z = mean, as latent eval computes it
+            loss = sum(vae_loss(model(xte[i:i + 1000]), xte[i:i + 1000]).item() * 1000
+                       for i in range(0, xte.shape[0], 1000)) / xte.shape[0]
+            print(f"pytorch {args.arch} test loss: {loss:.2f} ({time.time() - t0:.1f}s on {args.device})")
+            return
         mse = sum(((model(xte[i:i + 1000]) - xte[i:i + 1000]) ** 2).sum().item()
                   for i in range(0, xte.shape[0], 1000)) / xte.numel()
     print(f"pytorch {args.arch} test mse: {mse:.5f} ({time.time() - t0:.1f}s on {args.device})")
@@ -123,6 +156,8 @@ def bench(args):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     lossf = nn.MSELoss()
     pool = torch.rand(8 * args.batch, n, device=dev)
+    if args.arch == "vae":
+        lossf = vae_loss
 
     def step(i):
         xb = pool[(i % 8) * args.batch:(i % 8 + 1) * args.batch]

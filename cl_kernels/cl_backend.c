@@ -26,6 +26,7 @@ enum {
     K_RANDOM_UNIFORM, K_RANDOM_NORMAL, K_DROPOUT_MASK,
     K_IM2COL, K_COL2IM, K_MAXPOOL_FORWARD, K_MAXPOOL_BACKWARD, K_UPSAMPLE_FORWARD,
     K_UPSAMPLE_BACKWARD, K_AFFINE_RESAMPLE,
+    K_VAE_FORWARD, K_VAE_BACKWARD, K_KL_NORMAL_PARTIAL, K_SPARSITY_KL_PARTIAL, K_L1_PARTIAL,
     K_COUNT
 };
 
@@ -39,6 +40,8 @@ static const char *const kernel_names[K_COUNT] = {
     "lt_random_uniform", "lt_random_normal", "lt_dropout_mask",
     "lt_im2col", "lt_col2im", "lt_maxpool_forward", "lt_maxpool_backward", "lt_upsample_forward",
     "lt_upsample_backward", "lt_affine_resample",
+    "lt_vae_sample_forward", "lt_vae_sample_backward", "lt_kl_normal_partial", "lt_sparsity_kl_partial",
+    "lt_l1_partial",
 };
 
 #define LT_CL_WG 256             /* preferred work-group size (a multiple of 64)        */
@@ -1303,6 +1306,174 @@ static lt_status cl_affine_resample(lt_backend *be, size_t n, int h, int w, int 
     return launch_1d(b, &a, K_AFFINE_RESAMPLE, pix, op);
 }
 
+/* ------------------------------------------------------------------ latent space, penalties */
+
+/* Checks a VAE op's sizes: d >= 1 and rows x 2d elements without overflow; *n = rows*d. */
+static lt_status check_vae_sizes(cl_backend *b, const char *op, size_t rows, size_t d, size_t *n)
+{
+    *n = 0;
+    if (d == 0) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: latent width d is 0", op);
+    if (d > SIZE_MAX / 2 || rows > SIZE_MAX / (2 * d))
+        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: %zu rows of 2 x %zu elements overflow size_t", op,
+                                    rows, d);
+    *n = rows * d;
+    return LT_OK;
+}
+
+/* y = mean + exp(logvar / 2) * eps, or y = mean when eps == NULL; one item per element. */
+static lt_status cl_vae_sample_forward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                                       const lt_buf *eps, size_t eoff, lt_buf *y, size_t yoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "vae_sample_forward";
+    size_t n;
+    lt_status st = check_vae_sizes(b, op, rows, d, &n);
+    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = check_range(b, op, "eps", eps, eoff, n);
+    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, n);
+    if (st != LT_OK || n == 0) return st;
+    st = check_disjoint(b, op, "y", y, yoff, n, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = check_disjoint(b, op, "y", y, yoff, n, "eps", eps, eoff, n);
+    if (st != LT_OK) return st;
+    kargs a = args_of(b, K_VAE_FORWARD);
+    arg_u64(&a, rows);
+    arg_u64(&a, d);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_i32(&a, eps != NULL);
+    arg_buf(&a, eps, b->scratch); /* not read without eps */
+    arg_u64(&a, eps ? eoff : 0);
+    arg_cl(&a, y->mem);
+    arg_u64(&a, yoff);
+    return launch_2d(b, &a, K_VAE_FORWARD, d, rows, op);
+}
+
+/* dx = the reparameterization's gradient plus kl_scale times the KL sum's (backend.h). */
+static lt_status cl_vae_sample_backward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                                        const lt_buf *eps, size_t eoff, const lt_buf *dy, size_t dyoff,
+                                        float kl_scale, lt_buf *dx, size_t dxoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "vae_sample_backward";
+    size_t n;
+    lt_status st = check_vae_sizes(b, op, rows, d, &n);
+    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = check_range(b, op, "eps", eps, eoff, n);
+    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, n);
+    if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, 2 * n);
+    if (st != LT_OK || n == 0) return st;
+    st = check_disjoint(b, op, "dx", dx, dxoff, 2 * n, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = check_disjoint(b, op, "dx", dx, dxoff, 2 * n, "eps", eps, eoff, n);
+    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, 2 * n, "dy", dy, dyoff, n);
+    if (st != LT_OK) return st;
+    kargs a = args_of(b, K_VAE_BACKWARD);
+    arg_u64(&a, rows);
+    arg_u64(&a, d);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_i32(&a, eps != NULL);
+    arg_buf(&a, eps, b->scratch); /* not read without eps */
+    arg_u64(&a, eps ? eoff : 0);
+    arg_cl(&a, dy->mem);
+    arg_u64(&a, dyoff);
+    arg_f32(&a, kl_scale);
+    arg_cl(&a, dx->mem);
+    arg_u64(&a, dxoff);
+    return launch_2d(b, &a, K_VAE_BACKWARD, d, rows, op);
+}
+
+/* out[ooff] = KL(N(mean, exp(logvar)) || N(0, 1)) summed over rows and d, two passes. */
+static lt_status cl_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff, lt_buf *out,
+                              size_t ooff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "kl_normal";
+    size_t n;
+    lt_status st = check_vae_sizes(b, op, rows, d, &n);
+    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
+    if (st != LT_OK) return st;
+    size_t l = b->wg[K_KL_NORMAL_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
+    kargs a = args_of(b, K_KL_NORMAL_PARTIAL);
+    arg_u64(&a, rows);
+    arg_u64(&a, d);
+    arg_buf(&a, x, b->scratch); /* rows == 0 may come with no x: nothing is read */
+    arg_u64(&a, xoff);
+    arg_cl(&a, b->scratch);
+    arg_local(&a, l * 4);
+    st = launch_groups(b, &a, parts, l, op);
+    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, op);
+}
+
+/* out[ooff] = sum_c KL(rho || p_c) and, unless grad is NULL (value only, as in loss),
+ * the per-unit gradient; two passes. */
+static lt_status cl_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_buf *colsum, size_t csoff,
+                                float rho, lt_buf *out, size_t ooff, float scale, lt_buf *grad, size_t goff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "sparsity_kl";
+    if (rows == 0)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: rows is 0 (the mean activation of no rows is undefined)", op);
+    if (!(rho > 0.0f && rho < 1.0f))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: target rho %g is outside (0, 1)", op, (double)rho);
+    lt_status st = check_range(b, op, "colsum", colsum, csoff, cols);
+    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
+    if (st == LT_OK && grad) st = check_range(b, op, "grad", grad, goff, cols);
+    if (st == LT_OK && grad && cols) st = check_disjoint(b, op, "grad", grad, goff, cols, "colsum", colsum, csoff, cols);
+    if (st == LT_OK && grad && cols) st = check_disjoint(b, op, "out", out, ooff, 1, "grad", grad, goff, cols);
+    if (st != LT_OK) return st;
+    size_t l = b->wg[K_SPARSITY_KL_PARTIAL], parts = groups_for(cols, l, LT_CL_MAX_PARTS);
+    kargs a = args_of(b, K_SPARSITY_KL_PARTIAL);
+    arg_u64(&a, cols);
+    arg_f32(&a, (float)rows);
+    arg_buf(&a, colsum, b->scratch); /* cols == 0 may come with no buffers: nothing is read */
+    arg_u64(&a, csoff);
+    arg_f32(&a, rho);
+    arg_f32(&a, scale);
+    arg_i32(&a, grad != NULL);
+    arg_buf(&a, grad, b->scratch);
+    arg_u64(&a, grad ? goff : 0);
+    arg_cl(&a, b->scratch);
+    arg_local(&a, l * 4);
+    st = launch_groups(b, &a, parts, l, op);
+    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, op);
+}
+
+/* out[ooff] = sum |x|; dx = dy + scale * sign(x) when dx != NULL (dy == NULL counts as
+ * zeros); dx may alias dy exactly. Two passes. */
+static lt_status cl_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
+                               const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "l1_penalty";
+    lt_status st = check_range(b, op, "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
+    if (st == LT_OK && dx) st = check_range(b, op, "dx", dx, dxoff, n);
+    if (st == LT_OK && dx && dy) st = check_range(b, op, "dy", dy, dyoff, n);
+    if (st == LT_OK && dx && n) st = check_disjoint(b, op, "dx", dx, dxoff, n, "x", x, xoff, n);
+    if (st == LT_OK && dx && n) st = check_disjoint(b, op, "out", out, ooff, 1, "dx", dx, dxoff, n);
+    if (st == LT_OK && dx && dy && n && !(dx->mem == dy->mem && dxoff == dyoff)) /* aliasing dy exactly is fine */
+        st = check_disjoint(b, op, "dx", dx, dxoff, n, "dy", dy, dyoff, n);
+    if (st != LT_OK) return st;
+    int has_dx = dx && n, has_dy = has_dx && dy;
+    size_t l = b->wg[K_L1_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
+    kargs a = args_of(b, K_L1_PARTIAL);
+    arg_u64(&a, n);
+    arg_buf(&a, x, b->scratch); /* n == 0 may come with no buffers: nothing is read */
+    arg_u64(&a, xoff);
+    arg_i32(&a, has_dy);
+    arg_buf(&a, has_dy ? dy : NULL, b->scratch);
+    arg_u64(&a, has_dy ? dyoff : 0);
+    arg_f32(&a, scale);
+    arg_i32(&a, has_dx);
+    arg_buf(&a, has_dx ? dx : NULL, b->scratch);
+    arg_u64(&a, has_dx ? dxoff : 0);
+    arg_cl(&a, b->scratch);
+    arg_local(&a, l * 4);
+    st = launch_groups(b, &a, parts, l, op);
+    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, op);
+}
+
 /* ------------------------------------------------------------------ lifetime */
 
 /* Releases everything the backend holds; safe on a partly opened backend. */
@@ -1354,6 +1525,11 @@ static const lt_backend_ops cl_ops = {
     .upsample_forward = cl_upsample_forward,
     .upsample_backward = cl_upsample_backward,
     .affine_resample = cl_affine_resample,
+    .vae_sample_forward = cl_vae_sample_forward,
+    .vae_sample_backward = cl_vae_sample_backward,
+    .kl_normal = cl_kl_normal,
+    .sparsity_kl = cl_sparsity_kl,
+    .l1_penalty = cl_l1_penalty,
 };
 
 /* Test hook (cl_hooks.h): the GEMM temp buffer's size and allocation count. */

@@ -3,7 +3,8 @@
 #define LT_PROB_EPS 1e-7f
 
 /* Per-element loss *l and its derivative *d with respect to p. For the probability losses
- * p is clipped to [eps, 1-eps] and, as with a clip's gradient, d is 0 outside that range. */
+ * p is clipped to [eps, 1-eps]; CCE's d is 0 outside that range (a clip's gradient), BCE's
+ * is the unclipped loss's on [0, 1] (see lt_backend_loss in lib/backend.h). */
 void lt_loss_elem(int kind, float p, float t, float *l, float *d)
 {
     switch (kind) {
@@ -14,7 +15,7 @@ void lt_loss_elem(int kind, float p, float t, float *l, float *d)
     case LT_LOSS_BCE_PROBS: {
         float pc = clamp(p, LT_PROB_EPS, 1.0f - LT_PROB_EPS);
         *l = -(t * log(pc) + (1.0f - t) * log(1.0f - pc));
-        *d = (p < LT_PROB_EPS || p > 1.0f - LT_PROB_EPS) ? 0.0f : (1.0f - t) / (1.0f - pc) - t / pc;
+        *d = (p < 0.0f || p > 1.0f) ? 0.0f : (p - t) / fmax(p * (1.0f - p), 1e-12f);
         break;
     }
     case LT_LOSS_CCE_PROBS: {

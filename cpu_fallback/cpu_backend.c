@@ -684,8 +684,9 @@ LT_CLONES static void loss_block(lt_backend_loss kind, const float *p, const flo
         for (size_t i = 0; i < n; i++) {
             float pc = sel(p[i] < lo, lo, sel(p[i] > hi, hi, p[i]));
             v[i] = -(t[i] * v_log(pc) + (1.0f - t[i]) * v_log(1.0f - pc));
-            float g = (1.0f - t[i]) / (1.0f - pc) - t[i] / pc;
-            d[i] = sel((p[i] < lo) | (p[i] > hi), 0.0f, g);
+            float den = p[i] * (1.0f - p[i]);
+            float g = (p[i] - t[i]) / sel(den < 1e-12f, 1e-12f, den);
+            d[i] = sel((p[i] < 0.0f) | (p[i] > 1.0f), 0.0f, g);
         }
         break;
     case LT_BLOSS_CCE_PROBS:
@@ -1019,6 +1020,11 @@ static const lt_backend_ops cpu_ops = {
     .upsample_forward = lt_cpu_upsample_forward,
     .upsample_backward = lt_cpu_upsample_backward,
     .affine_resample = lt_cpu_affine_resample,
+    .vae_sample_forward = lt_cpu_vae_sample_forward,
+    .vae_sample_backward = lt_cpu_vae_sample_backward,
+    .kl_normal = lt_cpu_kl_normal,
+    .sparsity_kl = lt_cpu_sparsity_kl,
+    .l1_penalty = lt_cpu_l1_penalty,
     .set_threads = cpu_set_threads,
 };
 

@@ -43,6 +43,18 @@ lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_bac
 /* cpu_augment.c: the augmentation slot of lib/backend.h. */
 lt_status lt_cpu_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats, size_t moff,
                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
+/* cpu_latent.c: the latent-space layer and activity-penalty slots of lib/backend.h. */
+lt_status lt_cpu_vae_sample_forward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                                    const lt_buf *eps, size_t eoff, lt_buf *y, size_t yoff);
+lt_status lt_cpu_vae_sample_backward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                                     const lt_buf *eps, size_t eoff, const lt_buf *dy, size_t dyoff, float kl_scale,
+                                     lt_buf *dx, size_t dxoff);
+lt_status lt_cpu_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff, lt_buf *out,
+                           size_t ooff);
+lt_status lt_cpu_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_buf *colsum, size_t csoff, float rho,
+                             lt_buf *out, size_t ooff, float scale, lt_buf *grad, size_t goff);
+lt_status lt_cpu_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
+                            const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff);
 /* Releases the column buffer (at destroy). */
 void lt_cpu_conv_free(cpu_backend *cb);
 

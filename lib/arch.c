@@ -25,10 +25,18 @@ static const struct { const char *name, *enc, *dec; } builtins[] = {
      * the last layer adds to the input. Fully convolutional, so any image size and
      * channel count ("c": the input's channels). */
     {"sr2x", "conv:32:9x9:relu:same,conv:16:5x5:relu:same,conv:c:5x5:same,addinput", NULL},
+    /* The same residual stack trained with --noise: it learns to subtract the noise
+     * (residual learning, as DnCNN), for images of any size and channel count. */
+    {"denoise-res", "conv:32:9x9:relu:same,conv:16:5x5:relu:same,conv:c:5x5:same,addinput", NULL},
+    /* Variational autoencoders: the lecture's 784 -> 512 relu -> 2x20 | 20 -> 512 relu
+     * -> 784 sigmoid, and Keras's convolutional VAE example with a 2-D code. */
+    {"vae", "dense:512:relu,dense:40,sampling", "dense:512:relu,dense:in:sigmoid"},
+    {"conv-vae", "conv:32:3x3:relu:s2:same,conv:64:3x3:relu:s2:same,flatten,dense:16:relu,dense:4,sampling",
+     "dense:3136:relu,reshape:7x7x64,deconv:64:3x3:relu:s2:same,deconv:32:3x3:relu:s2:same,deconv:1:3x3:sigmoid:same"},
 };
 
 static const char *const builtin_names[] = {"swissroll-ae", "swissroll-deep-ae", "mlp-ae", "conv-ae", "conv-ae64",
-                                            "denoise-rgb", "sr2x", NULL};
+                                            "denoise-rgb", "denoise-res", "sr2x", "vae", "conv-vae", NULL};
 
 const char *const *lt_arch_names(void) { return builtin_names; }
 
@@ -121,6 +129,21 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
         if (bad || o.stride_h || o.dilation_h || o.output_padding || o.padding || o.act != LT_LINEAR)
             return lt_set_error(ctx, LT_ERR_ARG, "upsample: unknown field '%s'", bad ? bad : "");
         *out = lt_upsampling2d(fh, fw, bilinear);
+    } else if (strcmp(kind, "sampling") == 0) {
+        v = 1.0f;
+        if (nf > 2 || (a1 && (lt_parse_float(a1, &v) != 0 || !(v >= 0.0f))))
+            return lt_set_error(ctx, LT_ERR_ARG, "sampling: beta '%s' is not a number >= 0", a1 ? a1 : "");
+        *out = lt_sampling(v);
+    } else if (strcmp(kind, "sparsity") == 0) {
+        float beta = 0.0f;
+        if (!a1 || !a2 || nf > 3 || lt_parse_float(a1, &v) != 0 || !(v > 0.0f && v < 1.0f) ||
+            lt_parse_float(a2, &beta) != 0 || !(beta >= 0.0f))
+            return lt_set_error(ctx, LT_ERR_ARG, "sparsity: expected sparsity:RHO:BETA, RHO in (0, 1), BETA >= 0");
+        *out = lt_sparsity(v, beta);
+    } else if (strcmp(kind, "l1") == 0) {
+        if (!a1 || nf > 2 || lt_parse_float(a1, &v) != 0 || !(v >= 0.0f))
+            return lt_set_error(ctx, LT_ERR_ARG, "l1: weight '%s' is not a number >= 0", a1 ? a1 : "");
+        *out = lt_activity_l1(v);
     } else if (strcmp(kind, "addinput") == 0) {
         if (nf > 1) return lt_set_error(ctx, LT_ERR_ARG, "addinput takes no fields");
         *out = lt_add_input();
@@ -134,7 +157,7 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
         if (!*out) return lt_set_error(ctx, LT_ERR_ARG, "reshape: shape '%s' out of range", a1);
     } else {
         return lt_set_error(ctx, LT_ERR_ARG, "unknown layer '%s' in architecture spec (expected dense, act, dropout, noise, "
-                            "conv, deconv, maxpool, upsample, flatten, reshape or addinput)", kind);
+                            "conv, deconv, maxpool, upsample, flatten, reshape, addinput, sampling, sparsity or l1)", kind);
     }
     return *out ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
 }

@@ -43,8 +43,12 @@ typedef enum lt_backend_loss {
     LT_BLOSS_MSE = 0,       /* per element (p - t)^2                                   */
     LT_BLOSS_BCE_LOGITS,    /* p are logits: max(p,0) - p*t + log(1 + exp(-|p|))        */
     LT_BLOSS_BCE_PROBS,     /* p are probabilities clipped to [eps, 1-eps], eps = 1e-7:
-                               -(t*log(p) + (1-t)*log(1-p)); the gradient is 0 where
-                               the clip is active (a clip's gradient)                   */
+                               -(t*log(p) + (1-t)*log(1-p)). The gradient is the
+                               unclipped loss's, (p - t) / max(p(1-p), 1e-12), for p in
+                               [0, 1] (0 outside): after a sigmoid it becomes exactly
+                               the logit gradient p - t, as Keras gets by computing BCE
+                               from a sigmoid's logits, so saturated wrong outputs still
+                               learn (a clip's zero gradient would freeze them)          */
     LT_BLOSS_CCE_PROBS      /* p rows are probabilities clipped to [eps, 1-eps]:
                                per element -t*log(p); rows are not renormalised         */
 } lt_backend_loss;
@@ -241,6 +245,34 @@ typedef struct lt_backend_ops {
      * overwritten and must not overlap x. */
     lt_status (*affine_resample)(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats, size_t moff,
                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
+
+    /* --- latent-space layers and activity penalties --- */
+    /* VAE reparameterization. Row r of x holds [mean (d) | logvar (d)]; y (rows x d) =
+     * mean + exp(logvar / 2) * eps, eps (rows x d) drawn by the caller; eps == NULL
+     * gives y = mean (inference). */
+    lt_status (*vae_sample_forward)(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                                    const lt_buf *eps, size_t eoff, lt_buf *y, size_t yoff);
+    /* Its backward plus kl_scale times the gradient of kl_normal's sum, into dx (rows x
+     * 2d, overwritten): dmean = dy + kl_scale * mean; dlogvar = 0.5 * dy * eps *
+     * exp(logvar / 2) + 0.5 * kl_scale * (exp(logvar) - 1) (no dy term when eps == NULL). */
+    lt_status (*vae_sample_backward)(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                                     const lt_buf *eps, size_t eoff, const lt_buf *dy, size_t dyoff,
+                                     float kl_scale, lt_buf *dx, size_t dxoff);
+    /* out[ooff] = KL(N(mean, exp(logvar)) || N(0, 1)) summed over rows and d:
+     * sum of -0.5 * (1 + logvar - mean^2 - exp(logvar)), x laid out as above. */
+    lt_status (*kl_normal)(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                           lt_buf *out, size_t ooff);
+    /* Sparsity penalty from column sums (colsum[c] = sum over `rows` rows of unit c's
+     * activation): p_c = colsum[c] / rows clamped to [1e-6, 1 - 1e-6];
+     * out[ooff] = sum_c KL(rho || p_c) = rho log(rho/p_c) + (1-rho) log((1-rho)/(1-p_c));
+     * grad[c] = scale * (-rho/p_c + (1-rho)/(1-p_c)) / rows, the gradient of
+     * scale * out with respect to each row's activation (the same for every row). */
+    lt_status (*sparsity_kl)(lt_backend *be, size_t rows, size_t cols, const lt_buf *colsum, size_t csoff,
+                             float rho, lt_buf *out, size_t ooff, float scale, lt_buf *grad, size_t goff);
+    /* L1 activity penalty: out[ooff] = sum |x[i]| over n elements; dx[i] = dy[i] +
+     * scale * sign(x[i]) (sign(0) = 0); dx may alias dy. */
+    lt_status (*l1_penalty)(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
+                            const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff);
 
     /* --- optional slots (NULL when a backend has nothing to do) --- */
     /* Sets the number of host threads the backend computes with (<= 0: all). */

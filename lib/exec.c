@@ -67,12 +67,34 @@ lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots)
     return LT_OK;
 }
 
+/* The pass settings of layer i. */
+static lt_pass make_pass(lt_model *m, int i, size_t rows, int training, uint64_t seed, uint64_t step)
+{
+    lt_workspace *w = &m->ws;
+    lt_pass p = {LT_BE(m), training, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i], w->acts, 0, m->in_dim,
+                 lt_loss_scale(m->train.loss, rows, (size_t)m->out_dim), m->train.compiled ? m->train.kl_factor : 1.0f};
+    return p;
+}
+
+lt_status lt_add_layer_losses(lt_model *m, size_t rows, int training, uint64_t seed, uint64_t step, size_t slot)
+{
+    lt_workspace *w = &m->ws;
+    for (int i = 0; i < m->n_flat; i++) {
+        lt_layer *l = m->flat[i];
+        if (!l->ops->add_loss) continue;
+        lt_pass p = make_pass(m, i, rows, training, seed, step);
+        lt_status st = l->ops->add_loss(l, &p, rows, w->acts, w->act_off[i], w->loss, slot);
+        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+    }
+    return LT_OK;
+}
+
 lt_status lt_forward(lt_model *m, size_t rows, int training, uint64_t seed, uint64_t step)
 {
     lt_workspace *w = &m->ws;
     for (int i = 0; i < m->n_flat; i++) {
         lt_layer *l = m->flat[i];
-        lt_pass p = {LT_BE(m), training, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i], w->acts, 0, m->in_dim};
+        lt_pass p = make_pass(m, i, rows, training, seed, step);
         lt_status st = l->ops->forward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1]);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);
     }
@@ -86,7 +108,7 @@ static lt_status backward(lt_model *m, size_t rows, uint64_t seed, uint64_t step
     size_t dy = 0, dx = w->grad_half;
     for (int i = m->n_flat - 1; i >= 0; i--) {
         lt_layer *l = m->flat[i];
-        lt_pass p = {LT_BE(m), 1, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i], w->acts, 0, m->in_dim};
+        lt_pass p = make_pass(m, i, rows, 1, seed, step);
         lt_status st = l->ops->backward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1],
                                         w->grad, dy, i > 0 ? w->grad : NULL, dx);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);
@@ -97,13 +119,21 @@ static lt_status backward(lt_model *m, size_t rows, uint64_t seed, uint64_t step
 
 float lt_loss_scale(lt_loss loss, size_t rows, size_t cols)
 {
-    return loss == LT_LOSS_CCE ? 1.0f / (float)rows : 1.0f / ((float)rows * (float)cols);
+    return (float)(1.0 / lt_loss_normalizer(loss, rows, cols));
+}
+
+double lt_loss_normalizer(lt_loss loss, size_t rows, size_t cols)
+{
+    int per_sample = loss == LT_LOSS_CCE || loss == LT_LOSS_MSE_SUM || loss == LT_LOSS_BCE_SUM;
+    return per_sample ? (double)rows : (double)rows * (double)cols;
 }
 
 lt_backend_loss lt_loss_to_backend(lt_loss loss)
 {
     switch (loss) {
     case LT_LOSS_MSE: return LT_BLOSS_MSE;
+    case LT_LOSS_MSE_SUM: return LT_BLOSS_MSE;
+    case LT_LOSS_BCE_SUM: return LT_BLOSS_BCE_PROBS;
     case LT_LOSS_BCE: return LT_BLOSS_BCE_PROBS;
     case LT_LOSS_BCE_LOGITS: return LT_BLOSS_BCE_LOGITS;
     case LT_LOSS_CCE: return LT_BLOSS_CCE_PROBS;
@@ -123,7 +153,8 @@ lt_status lt_compute_grads(lt_model *m, size_t rows, const lt_buf *target, size_
     st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, cols, w->acts, w->act_off[m->n_flat],
                        target, toff, w->loss, slot, scale, w->grad, 0);
     if (st != LT_OK) return lt_from_backend(m->ctx, st);
-    return backward(m, rows, seed, step);
+    st = lt_add_layer_losses(m, rows, 1, seed, step, slot);
+    return st == LT_OK ? backward(m, rows, seed, step) : st;
 }
 
 lt_status lt_train_step(lt_model *m, size_t rows, const lt_buf *target, size_t toff, size_t slot, uint64_t seed)
@@ -192,6 +223,7 @@ lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, flo
         st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, outd, w->acts, w->act_off[m->n_flat],
                            w->target, 0, w->loss, c, 0.0f, NULL, 0);
         if (st != LT_OK) return lt_from_backend(ctx, st);
+        if ((st = lt_add_layer_losses(m, rows, 0, 0, 0, c)) != LT_OK) return st;
     }
     float *sums = malloc(chunks * sizeof *sums);
     if (!sums) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
@@ -201,7 +233,7 @@ lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, flo
     for (size_t c = 0; c < chunks; c++) total += sums[c];
     free(sums);
     /* Mean over samples of the per-sample loss (MSE/BCE: also over columns). */
-    double denom = m->train.loss == LT_LOSS_CCE ? (double)x->n : (double)x->n * (double)outd;
+    double denom = lt_loss_normalizer(m->train.loss, x->n, outd);
     *loss = (float)(total / denom);
     if (!isfinite(*loss)) return lt_set_error(ctx, LT_ERR_NONFINITE, "%s: the loss is not finite", m->name);
     return LT_OK;

@@ -51,6 +51,7 @@ static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_datas
         return lt_set_error(ctx, LT_ERR_ARG, "validation split must be in [0, 1), got %g", (double)o->validation_split);
     if (o->patience < 0) return lt_set_error(ctx, LT_ERR_ARG, "patience must be >= 0, got %d", o->patience);
     if (!(o->noise >= 0.0f && o->noise <= 1e6f)) return lt_set_error(ctx, LT_ERR_ARG, "noise stddev must be a number >= 0");
+    if (!(o->kl_warmup >= 0.0f && o->kl_warmup <= 1e6f)) return lt_set_error(ctx, LT_ERR_ARG, "KL warm-up must be a number of epochs >= 0");
     if (lt_augment_active(o->augment)) {
         lt_status st = lt_augment_check(ctx, o->augment);
         if (st != LT_OK) return st;
@@ -112,7 +113,7 @@ static lt_status read_losses(lt_model *m, size_t from, size_t to, int epoch, dou
 /* Mean loss per sample (and per column, except for CCE) of a summed loss over rows. */
 static double mean_loss(const lt_model *m, double sum, size_t rows)
 {
-    return sum / (m->train.loss == LT_LOSS_CCE ? (double)rows : (double)rows * (double)m->out_dim);
+    return sum / lt_loss_normalizer(m->train.loss, rows, (size_t)m->out_dim);
 }
 
 /* Mean validation loss over rows [start, start+n) of the device data; with noise > 0
@@ -136,6 +137,7 @@ static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n
         st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, od, w->acts, w->act_off[m->n_flat],
                            y_is_x && !clean_target ? w->acts : w->target, 0, w->loss, slot0 + c, 0.0f, NULL, 0);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);
+        if ((st = lt_add_layer_losses(m, rows, 0, 0, 0, slot0 + c)) != LT_OK) return st;
     }
     float *tmp = malloc(nch * sizeof *tmp);
     if (!tmp) return lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
@@ -226,6 +228,10 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
             }
             if (st != LT_OK) { lt_from_backend(ctx, st); break; }
             if (o.noise > 0.0f) st = add_input_noise(m, &b, rows[s], o.noise, noise_key, m->train.steps << 32);
+            if (o.kl_warmup > 0.0f) {
+                double t = ((double)(epoch - 1) + (double)s / (double)steps) / (double)o.kl_warmup;
+                m->train.kl_factor = t < 1.0 ? (float)t : 1.0f;
+            }
             if (st == LT_OK) st = lt_train_step(m, rows[s], y_is_x && !clean_target ? w->acts : w->target, 0, s, layer_key);
             if (st != LT_OK) break;
             double now = lt_now();
@@ -243,6 +249,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         train_secs += secs;
         samples += n_train;
         loss = mean_loss(m, sum, n_train); /* weighted by batch size, as Keras reports it */
+        m->train.kl_factor = 1.0f;
         if (n_val) {
             st = validate(m, &b, n_train, n_val, steps, y_is_x, o.noise, noise_key, &val_loss);
             if (st != LT_OK) break;
@@ -276,6 +283,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         hist->samples_per_s = train_secs > 0 ? (double)samples / train_secs : 0;
     }
 done:
+    m->train.kl_factor = 1.0f;
     fit_bufs_free(be, &b);
     free(idx);
     free(rows);

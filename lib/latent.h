@@ -157,6 +157,48 @@ lt_status lt_plot_image_rows(lt_ctx *ctx, const char *path, const float *a, cons
 lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const float *value,
                           size_t n, int size_px);
 
+/* Writes a PNG scatter plot of n 2-D points coloured by class (cls[i] in
+ * 0..n_classes-1, at most 20; other values are skipped as are non-finite points), with
+ * a legend of the class names (names may be NULL: "0", "1", ...); size_px in 64..4096. */
+lt_status lt_plot_scatter_classes(lt_ctx *ctx, const char *path, const float *xy, const int32_t *cls, size_t n,
+                                  const char *const *names, int n_classes, int size_px);
+
+/* ------------------------------------------------------------------ analysis */
+
+/* Principal component analysis: the top components of data centred by its mean. */
+typedef struct lt_pca lt_pca;
+/* Fits k components (1..dim) to n rows of dim floats: the eigenvectors of the dim x dim
+ * covariance with the largest eigenvalues, from LAPACK's symmetric eigensolver (dsyevr,
+ * through LAPACKE). LT_ERR_UNSUPPORTED in a build without LAPACKE. */
+lt_status lt_pca_fit(lt_ctx *ctx, const float *x, size_t n, size_t dim, int k, lt_pca **out);
+/* Projects n rows onto the components: codes is n x k. */
+lt_status lt_pca_transform(lt_ctx *ctx, const lt_pca *p, const float *x, size_t n, float *codes);
+/* Maps n codes (n x k) back to the data space: x is n x dim (mean + codes * components). */
+lt_status lt_pca_inverse(lt_ctx *ctx, const lt_pca *p, const float *codes, size_t n, float *x);
+/* Number of components. */
+int lt_pca_components(const lt_pca *p);
+/* Fraction of the data's total variance along component i (0..k-1). */
+double lt_pca_explained(const lt_pca *p, int i);
+/* Frees a PCA; NULL is allowed. */
+void lt_pca_free(lt_pca *p);
+
+/* t-SNE settings; zero fields take the noted defaults. */
+typedef struct lt_tsne_opts {
+    float perplexity;     /* effective neighbours (30)                           */
+    int iterations;       /* gradient steps (1000)                               */
+    float learning_rate;  /* (200)                                               */
+    uint64_t seed;        /* initial layout from the Philox stream (0 is a seed)  */
+} lt_tsne_opts;
+/* t-SNE (van der Maaten & Hinton 2008) of n rows of dim floats to 2-D (xy: n x 2):
+ * perplexity-calibrated gaussian affinities, Student-t in the map, early exaggeration 12
+ * for the first 250 steps, momentum 0.5 then 0.8, gains. Exact O(n^2) gradients, so
+ * meant for up to a few thousand points (n <= 20000). */
+lt_status lt_tsne(lt_ctx *ctx, const float *x, size_t n, size_t dim, const lt_tsne_opts *o, float *xy);
+
+/* Area under the ROC curve of scores (higher: more likely positive) against labels
+ * (nonzero: positive), ties counted half; needs both classes present. */
+lt_status lt_roc_auc(lt_ctx *ctx, const float *scores, const int32_t *positive, size_t n, double *auc);
+
 /* ------------------------------------------------------------------ models */
 
 /* Activations (Keras names). */
@@ -169,7 +211,10 @@ typedef enum lt_loss {
     LT_LOSS_MSE = 0,          /* mean squared error                                  */
     LT_LOSS_BCE,              /* binary cross-entropy on probabilities               */
     LT_LOSS_BCE_LOGITS,       /* binary cross-entropy on logits (from_logits=True)    */
-    LT_LOSS_CCE               /* categorical cross-entropy on probabilities, one-hot  */
+    LT_LOSS_CCE,              /* categorical cross-entropy on probabilities, one-hot  */
+    LT_LOSS_MSE_SUM,          /* squared error summed over a sample, mean over samples */
+    LT_LOSS_BCE_SUM           /* BCE summed over a sample, mean over samples (the VAE
+                                 reconstruction term of Kingma & Welling)             */
 } lt_loss;
 
 /* Optimizer kinds. */
@@ -234,6 +279,17 @@ lt_layer *lt_reshape(int rank, const int *dims);
 /* Adds the model's input to this layer's input (a global skip connection, so the
  * layers before it learn a residual); the shapes must be equal. */
 lt_layer *lt_add_input(void);
+/* The VAE's sampling layer: input [mean | log-variance] (2d, e.g. from lt_dense(2*d,
+ * LT_LINEAR)), output z = mean + exp(logvar/2) * eps in training (eps ~ N(0,1), seeded),
+ * mean at inference; adds beta (1: the ELBO) times the per-sample KL divergence to
+ * N(0, 1) to the loss. */
+lt_layer *lt_sampling(float beta);
+/* Sparse-autoencoder penalty after a sigmoid layer: adds beta * sum_j KL(rho || rho_j),
+ * rho_j the batch's mean activation of unit j, to the loss; identity otherwise. */
+lt_layer *lt_sparsity(float rho, float beta);
+/* L1 activity penalty (Keras's ActivityRegularization(l1=lambda)): adds lambda * sum
+ * |a| per sample, averaged over the batch, to the loss; identity otherwise. */
+lt_layer *lt_activity_l1(float lambda);
 
 /* Sets a leaky_relu slope or elu alpha on a dense or activation layer (Keras: 0.3 and
  * 1.0); LT_ERR_ARG unless alpha is finite and > 0. */
@@ -275,6 +331,9 @@ const char *lt_model_name(const lt_model *m);
 /* Number of nested models, and the i-th (for an autoencoder: 0 encoder, 1 decoder). */
 int lt_submodel_count(const lt_model *m);
 lt_model *lt_submodel(lt_model *m, int i);
+/* How many layers of Keras type `type` ("Sampling", "Dense", ...) the model holds,
+ * nested models included. */
+int lt_model_layer_count(const lt_model *m, const char *type);
 /* Frees an outermost model and everything it holds. */
 void lt_model_free(lt_model *m);
 
@@ -310,6 +369,9 @@ typedef struct lt_fit_opts {
                                  denoising autoencoder (0: none)                      */
     const lt_augment *augment; /* per-batch augmentation of image inputs (NULL: none);
                                  targets get the same transform                      */
+    float kl_warmup;          /* VAE KL warm-up: the KL weight rises linearly from 0 to
+                                 its beta over this many epochs (0: off); validation
+                                 always uses the full weight                         */
 } lt_fit_opts;
 
 /* What training did. */
@@ -351,11 +413,13 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out);
 /* ------------------------------------------------------------------ architectures */
 
 /* Builds a named architecture ("swissroll-ae", "swissroll-deep-ae", "mlp-ae",
- * "conv-ae", "conv-ae64", "denoise-rgb", "sr2x") or a spec such as
+ * "conv-ae", "conv-ae64", "denoise-rgb", "denoise-res", "sr2x", "vae", "conv-vae") or a
+ * spec such as
  * "dense:64:elu,dense:32:elu|dense:64:elu,dense:784:sigmoid" ('|' splits encoder from
  * decoder; tokens: dense:UNITS[:ACT], act:NAME, dropout:R, noise:S,
  * conv:FILTERS:KHxKW[:ACT][:sN][:dN][:same], deconv:... (also :opN), maxpool:PHxPW[:sN][:same],
- * upsample:FHxFW[:bilinear], flatten, reshape:AxBxC, addinput; FILTERS "c" is the
+ * upsample:FHxFW[:bilinear], flatten, reshape:AxBxC, addinput, sampling[:BETA],
+ * sparsity:RHO:BETA, l1:LAMBDA; FILTERS "c" is the
  * input's channel count), for input_dim inputs, built with the seed. */
 lt_status lt_arch_build(lt_ctx *ctx, const char *arch, int input_dim, uint64_t seed, lt_model **out);
 /* The same for a per-sample input shape (rank 1..3, e.g. {28, 28, 1}); an architecture

@@ -62,6 +62,9 @@ lt_layer *lt_layer_from_config(const char *tag, const lt_kv *kv, char *err, size
     if (strcmp(tag, "flatten") == 0) return lt_flatten_from_config(kv, err, errlen);
     if (strcmp(tag, "reshape") == 0) return lt_reshape_from_config(kv, err, errlen);
     if (strcmp(tag, "add_input") == 0) return lt_add_input_from_config(kv, err, errlen);
+    if (strcmp(tag, "sampling") == 0) return lt_sampling_from_config(kv, err, errlen);
+    if (strcmp(tag, "sparsity") == 0) return lt_sparsity_from_config(kv, err, errlen);
+    if (strcmp(tag, "activity_l1") == 0) return lt_activity_l1_from_config(kv, err, errlen);
     snprintf(err, errlen, "unknown layer type '%s'", tag);
     return NULL;
 }

@@ -37,6 +37,9 @@ typedef struct lt_pass {
     const lt_buf *model_in; /* the input rows of the model being run (AddInput) */
     size_t model_in_off;
     int model_in_dim;       /* elements per row of model_in                     */
+    float loss_scale;       /* what the loss slot is scaled by when read (1/rows or
+                               1/(rows*cols)): penalties' gradients carry it     */
+    float kl_factor;        /* KL warm-up factor in [0, 1] (1 outside warm-up)  */
 } lt_pass;
 
 /* A key=value list parsed from a model file's architecture line. */
@@ -70,6 +73,11 @@ typedef struct lt_layer_ops {
     void (*write_config)(const lt_layer *l, char *buf, size_t len);
     /* Frees the layer. */
     void (*destroy)(lt_layer *l);
+    /* Optional: adds the layer's penalty (VAE KL, sparsity, L1) of the last forward
+     * pass over input x into loss[slot], unscaled like the loss's own sum there; the
+     * backward pass adds the penalty's gradient times p->loss_scale. */
+    lt_status (*add_loss)(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
+                          lt_buf *loss, size_t slot);
 } lt_layer_ops;
 
 /* Common head of every layer; each layer file's struct starts with it. */
@@ -107,6 +115,9 @@ lt_layer *lt_upsampling2d_from_config(const lt_kv *kv, char *err, size_t errlen)
 lt_layer *lt_flatten_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_reshape_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_add_input_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_sampling_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_sparsity_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_activity_l1_from_config(const lt_kv *kv, char *err, size_t errlen);
 
 /* Conv2D/Conv2DTranspose settings shared by both files (layer_conv2d.c): fill defaults
  * and check (0 when usable); write and read the model-file settings line. */

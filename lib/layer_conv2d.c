@@ -157,7 +157,7 @@ static void conv_write_config(const lt_layer *l, char *buf, size_t len)
 static void conv_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops conv_ops = {
-    "Conv2D", "conv2d", conv_build, conv_init, conv_forward, conv_backward, conv_write_config, conv_destroy,
+    "Conv2D", "conv2d", conv_build, conv_init, conv_forward, conv_backward, conv_write_config, conv_destroy, NULL,
 };
 
 /* A conv layer with normalized settings, or NULL. */

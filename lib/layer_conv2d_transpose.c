@@ -106,7 +106,7 @@ static void deconv_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops deconv_ops = {
     "Conv2DTranspose", "conv2d_transpose", deconv_build, deconv_init, deconv_forward, deconv_backward,
-    deconv_write_config, deconv_destroy,
+    deconv_write_config, deconv_destroy, NULL,
 };
 
 /* A transposed-conv layer with normalized settings, or NULL. */

@@ -88,7 +88,7 @@ static void dense_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops dense_ops = {
     "Dense", "dense", dense_build, dense_init, dense_forward, dense_backward,
-    dense_write_config, dense_destroy,
+    dense_write_config, dense_destroy, NULL,
 };
 
 lt_layer *lt_dense(int units, lt_act act)

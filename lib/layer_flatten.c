@@ -37,7 +37,7 @@ static void flatten_write_config(const lt_layer *l, char *buf, size_t len) { if 
 static void flatten_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops flatten_ops = {
-    "Flatten", "flatten", flatten_build, flatten_init, flatten_forward, flatten_backward, flatten_write_config, flatten_destroy,
+    "Flatten", "flatten", flatten_build, flatten_init, flatten_forward, flatten_backward, flatten_write_config, flatten_destroy, NULL,
 };
 
 lt_layer *lt_flatten(void)

@@ -56,7 +56,7 @@ static void reshape_write_config(const lt_layer *l, char *buf, size_t len)
 static void reshape_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops reshape_ops = {
-    "Reshape", "reshape", reshape_build, reshape_init, reshape_forward, reshape_backward, reshape_write_config, reshape_destroy,
+    "Reshape", "reshape", reshape_build, reshape_init, reshape_forward, reshape_backward, reshape_write_config, reshape_destroy, NULL,
 };
 
 lt_layer *lt_reshape(int rank, const int *dims)

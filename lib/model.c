@@ -362,3 +362,13 @@ void lt_model_free(lt_model *m)
     if (!m || m->parent) return; /* nested models die with their outermost model */
     free_rec(m);
 }
+
+int lt_model_layer_count(const lt_model *m, const char *type)
+{
+    int k = 0;
+    for (int i = 0; m && type && i < m->n_items; i++) {
+        if (m->items[i].layer) k += strcmp(m->items[i].layer->ops->type, type) == 0;
+        else k += lt_model_layer_count(m->items[i].model, type);
+    }
+    return k;
+}

@@ -34,6 +34,7 @@ typedef struct lt_trainer {
     lt_optimizer opt;   /* optimizer settings            */
     lt_buf *state;      /* optimizer moments (n_params * moments) */
     uint64_t steps;     /* optimizer steps taken         */
+    float kl_factor;    /* KL warm-up factor now (1 unless fit is warming up) */
 } lt_trainer;
 
 struct lt_model {
@@ -63,6 +64,9 @@ lt_status lt_build_shapes_only(lt_model *m, const lt_shape *in);
 lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, int init);
 /* Makes sure the workspace holds `batch` rows and `loss_slots` loss slots. */
 lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots);
+/* Adds every layer's penalty (add_loss) of the last forward pass over `rows` rows to
+ * loss slot `slot`. */
+lt_status lt_add_layer_losses(lt_model *m, size_t rows, int training, uint64_t seed, uint64_t step, size_t slot);
 /* Runs the model on the rows already in acts[0]; the output lands in acts[n_flat]. */
 lt_status lt_forward(lt_model *m, size_t rows, int training, uint64_t seed, uint64_t step);
 /* Forward, loss and backward on the rows in acts[0]: parameter gradients land in the
@@ -74,8 +78,11 @@ lt_status lt_compute_grads(lt_model *m, size_t rows, const lt_buf *target, size_
  * host scales it by lt_loss_scale when it reads it). */
 lt_status lt_train_step(lt_model *m, size_t rows, const lt_buf *target, size_t toff,
                         size_t slot, uint64_t seed);
-/* Loss value scale: mean over elements (MSE, BCE) or over rows (CCE). */
+/* Loss value scale: 1 / lt_loss_normalizer. */
 float lt_loss_scale(lt_loss loss, size_t rows, size_t cols);
+/* What a summed loss is divided by: rows * cols for means over elements (MSE, BCE),
+ * rows for per-sample sums (CCE, MSE_SUM, BCE_SUM). */
+double lt_loss_normalizer(lt_loss loss, size_t rows, size_t cols);
 /* The backend's loss kind for a public loss. */
 lt_backend_loss lt_loss_to_backend(lt_loss loss);
 /* Number of optimizer moments per parameter. */

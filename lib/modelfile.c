@@ -105,7 +105,7 @@ static void write_model_text(bytes *b, const lt_model *m)
     put(b, "end\n", 4);
 }
 
-static const char *const loss_names[] = {"mse", "bce", "bce_logits", "cce"};
+static const char *const loss_names[] = {"mse", "bce", "bce_logits", "cce", "mse_sum", "bce_sum"};
 static const char *const optim_names[] = {"sgd", "rmsprop", "adam"};
 
 /* Writes the whole ARCH text. */
@@ -290,7 +290,8 @@ static lt_status parse_arch(lt_ctx *ctx, const char *path, char *text, lt_model 
         } else if (strcmp(word, "loss") == 0) {
             char *v = strtok_r(NULL, " \t", &save);
             int k = -1;
-            for (int i = 0; v && i < 4; i++) if (strcmp(v, loss_names[i]) == 0) k = i;
+            for (int i = 0; v && i < (int)(sizeof loss_names / sizeof loss_names[0]); i++)
+                if (strcmp(v, loss_names[i]) == 0) k = i;
             if (k < 0) { snprintf(err, sizeof err, "line %d: unknown loss", lineno); break; }
             *loss = (lt_loss)k;
             have_loss = 1;

@@ -58,7 +58,7 @@ lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt)
     lt_ctx *ctx = m->ctx;
     lt_backend *be = ctx->be;
     if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: build the model before compiling it", m->name);
-    if (loss != LT_LOSS_MSE && loss != LT_LOSS_BCE && loss != LT_LOSS_BCE_LOGITS && loss != LT_LOSS_CCE)
+    if ((int)loss < (int)LT_LOSS_MSE || (int)loss > (int)LT_LOSS_BCE_SUM)
         return lt_set_error(ctx, LT_ERR_ARG, "unknown loss %d", (int)loss);
     lt_optimizer o = opt ? *opt : lt_optimizer_defaults(LT_ADAM);
     lt_status st = lt_optimizer_check(ctx, &o);
@@ -73,5 +73,6 @@ lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt)
     m->train.opt = o;
     m->train.steps = 0;
     m->train.compiled = 1;
+    m->train.kl_factor = 1.0f;
     return LT_OK;
 }

@@ -670,7 +670,7 @@ static void ref_loss(lt_backend_loss kind, double p, double t, double *l, double
     case LT_BLOSS_BCE_PROBS: {
         double c = p < lo ? lo : p > hi ? hi : p;
         *l = -(t * log(c) + (1 - t) * log(1 - c));
-        *d = (p < lo || p > hi) ? 0 : -t / c + (1 - t) / (1 - c);
+        *d = (p < 0 || p > 1) ? 0 : (p - t) / (p * (1 - p) > 1e-12 ? p * (1 - p) : 1e-12);
         break;
     }
     case LT_BLOSS_CCE_PROBS: {

@@ -346,6 +346,38 @@ else
     lt score "$tmp/dae.lt" --noise 0.3 --limit 20 --n 4 --png "$tmp/dae.png"
     expect "score a denoiser on Fashion-MNIST" 0 "^latent +[0-9]+\.[0-9]{2} +[0-9]\.[0-9]{4}$" stdout
     png_check "score writes the Fashion-MNIST picture" "$tmp/dae.png"
+    # Variational autoencoders and generation.
+    lt train --arch vae --limit 500 --epochs 1 --kl-warmup 1 --out "$tmp/vae.lt" --quiet
+    expect "train a vae (bce-sum + KL)" 0 "^test loss: [0-9]+\.[0-9]{5}$" stdout
+    lt eval "$tmp/vae.lt" --limit 200
+    expect "eval a vae" 0 "^test loss: [0-9]+\.[0-9]{5}$" stdout
+    lt generate "$tmp/vae.lt" --n 9 --out "$tmp/prior.png"
+    expect "generate from the prior" 0
+    png_check "generate writes a grid" "$tmp/prior.png"
+    lt generate "$tmp/vae.lt" --class 3 --limit 500 --out "$tmp/class3.png"
+    expect "generate from a class's mean code" 0 "class 3: mean code of [0-9]+ training images"
+    png_check "class generation writes a grid" "$tmp/class3.png"
+    lt generate "$tmp/vae.lt" --class 42 --limit 500 --out "$tmp/x.png"
+    expect "a class that does not exist" 1 "--class 42: no training sample.*classes 0\.\.9"
+    lt generate "$tmp/vae.lt" --between 0,5 --n 6 --out "$tmp/between.png"
+    expect "interpolate between two codes" 0
+    lt generate "$tmp/vae.lt" --between 0,99999 --out "$tmp/x.png"
+    expect "interpolation past the test split" 1 "has 10000 images"
+    lt generate "$tmp/vae.lt" --grid 4 --out "$tmp/x.png"
+    expect "a manifold needs a 2-D code" 1 "2-D code.*20 dimensions"
+    lt train --arch conv-vae --limit 300 --epochs 1 --out "$tmp/cvae.lt" --quiet
+    expect "train a conv-vae" 0 "^test loss:" stdout
+    lt generate "$tmp/cvae.lt" --grid 5 --out "$tmp/manifold.png"
+    expect "the 2-D manifold of a conv-vae" 0
+    png_check "manifold picture" "$tmp/manifold.png"
+    lt generate "$tmp/fm.lt" --out "$tmp/x.png"
+    expect "no prior without a VAE" 1 "not a VAE"
+    lt generate "$tmp/fm.lt" --class 1 --limit 300 --n 4 --out "$tmp/mlp-class.png"
+    expect "class generation with a plain autoencoder" 0
+    lt generate "$tmp/swiss.lt" --class 1 --out "$tmp/x.png"
+    expect "generate with a decoder that makes no images" 1 "does not output images"
+    usage_error "two generation modes" "give one" generate "$tmp/vae.lt" --class 1 --grid 3
+    usage_error "a bad --between" "two test image numbers" generate "$tmp/vae.lt" --between 3
 fi
 
 echo "$passed passed, $failed failed"

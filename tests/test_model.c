@@ -86,6 +86,7 @@ static double loss_now(lt_model *m, size_t rows, const lt_buf *target, uint64_t 
     if (lt_forward(m, rows, 1, seed, m->train.steps) != LT_OK) return NAN;
     be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, (size_t)m->out_dim, m->ws.acts, m->ws.act_off[m->n_flat],
                   target, 0, m->ws.loss, 0, 0.0f, NULL, 0);
+    if (lt_add_layer_losses(m, rows, 1, seed, m->train.steps, 0) != LT_OK) return NAN; /* KL, sparsity, L1 */
     be->ops->download(be, m->ws.loss, 0, &sum, 1);
     return (double)sum * lt_loss_scale(m->train.loss, rows, (size_t)m->out_dim);
 }
@@ -445,6 +446,68 @@ static void test_predict_image(void)
     lt_model_free(m);
 }
 
+/* The latent-space layers: gradients (the KL, sparsity and L1 penalties included) by
+ * finite differences, the ELBO's value, and Keras's counts for the vae built-in. */
+static void test_latent_layers(void)
+{
+    check_stack("dense, sampling (KL), dense, bce-sum", LT_LOSS_BCE_SUM, 5, lt_dense(6, LT_TANH), lt_sampling(1.0f),
+                lt_dense(4, LT_SIGMOID));
+    check_stack("sampling with beta 4, mse", LT_LOSS_MSE, 5, lt_dense(8, LT_LINEAR), lt_sampling(4.0f), lt_dense(3, LT_LINEAR));
+    check_stack("sparsity after sigmoid", LT_LOSS_MSE, 5, lt_dense(6, LT_SIGMOID), lt_sparsity(0.1f, 3.0f),
+                lt_dense(3, LT_LINEAR));
+    check_stack("L1 activity", LT_LOSS_MSE_SUM, 5, lt_dense(6, LT_TANH), lt_activity_l1(0.05f), lt_dense(3, LT_LINEAR));
+    /* The reported loss is the summed reconstruction plus the mean KL, per sample. */
+    lt_model *m = NULL;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_sampling(1.0f));
+    CHECK(lt_build(m, 4, 1) == LT_OK, "sampling alone: %s", lt_ctx_error(ctx));
+    lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
+    lt_compile(m, LT_LOSS_MSE_SUM, &o);
+    float x[3 * 4] = {0.5f, -1.0f, 0.2f, -0.3f, 0.0f, 0.0f, 0.0f, 0.0f, 2.0f, 1.0f, -1.5f, 0.7f};
+    float y[3 * 2] = {0.25f, 0.0f, 1.0f, -1.0f, 0.0f, 0.5f};
+    double want = 0;
+    for (int r = 0; r < 3; r++)
+        for (int j = 0; j < 2; j++) {
+            double mu = x[r * 4 + j], lv = x[r * 4 + 2 + j], e = mu - y[r * 2 + j];
+            want += e * e - 0.5 * (1.0 + lv - mu * mu - exp(lv));
+        }
+    want /= 3;
+    lt_dataset *dx = NULL, *dy = NULL;
+    lt_dataset_from_array(ctx, 3, 4, x, NULL, &dx);
+    lt_dataset_from_array(ctx, 3, 2, y, NULL, &dy);
+    float got = 0;
+    CHECK(lt_evaluate(m, dx, dy, &got) == LT_OK && fabs(got - want) < 1e-5 * fmax(1.0, fabs(want)),
+          "reconstruction + KL per sample: %.7g, want %.7g (%s)", (double)got, want, lt_ctx_error(ctx));
+    float z1[6], z2[6];
+    CHECK(lt_predict(m, x, 3, z1) == LT_OK && lt_predict(m, x, 3, z2) == LT_OK && memcmp(z1, z2, sizeof z1) == 0 &&
+          z1[0] == x[0] && z1[5] == x[9], "inference gives the mean");
+    lt_dataset_free(dx);
+    lt_dataset_free(dy);
+    lt_model_free(m);
+    int dims[1] = {784};
+    CHECK(lt_arch_build_shape(ctx, "vae", 1, dims, 1, &m) == LT_OK, "vae: %s", lt_ctx_error(ctx));
+    if (m) {
+        const size_t want_p[5] = {401920, 20520, 0, 10752, 402192};
+        for (int i = 0; i < 5 && i < m->n_flat; i++)
+            CHECK(m->flat[i]->n_params == want_p[i], "vae layer %d: %zu params, want %zu", i, m->flat[i]->n_params, want_p[i]);
+        CHECK(lt_model_layer_count(m, "Sampling") == 1 && lt_output_dim(lt_submodel(m, 0)) == 20, "vae: 20-D code");
+        lt_model_free(m);
+    }
+    int img[3] = {28, 28, 1};
+    m = NULL;
+    CHECK(lt_arch_build_shape(ctx, "conv-vae", 3, img, 1, &m) == LT_OK, "conv-vae: %s", lt_ctx_error(ctx));
+    if (m) {
+        int out[3];
+        CHECK(lt_output_shape(m, out) == 3 && out[0] == 28 && out[2] == 1 && lt_output_dim(lt_submodel(m, 0)) == 2,
+              "conv-vae: 28x28x1 out, 2-D code");
+        lt_model_free(m);
+    }
+    m = NULL;
+    CHECK(lt_arch_build_shape(ctx, "dense:5,sampling|dense:in", 1, (int[]){6}, 1, &m) == LT_ERR_SHAPE &&
+          strstr(lt_ctx_error(ctx), "even width"), "sampling on an odd width refused: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+}
+
 int main(void)
 {
     char err[512];
@@ -460,6 +523,7 @@ int main(void)
     test_conv_gradients();
     test_add_input();
     test_predict_image();
+    test_latent_layers();
     lt_ctx_close(ctx);
     return DONE();
 }

@@ -168,13 +168,22 @@ static void frame_rect(canvas *cv, int x0, int y0, int x1, int y1, int t, rgb co
     fill_rect(cv, x1 - t + 1, y0, x1, y1, col);
 }
 
-/* Finite min and max of n floats at stride; returns 0 when none is finite. */
-static int finite_range(const float *v, size_t n, size_t stride, float *lo, float *hi)
+/* Whether point i is drawn with a class colour: cls is NULL (no classes) or cls[i] is
+ * one of the n_classes. */
+static int class_ok(const int32_t *cls, int n_classes, size_t i)
+{
+    return !cls || (cls[i] >= 0 && cls[i] < n_classes);
+}
+
+/* Finite min and max of n floats at stride, over the points class_ok keeps; returns 0
+ * when none is finite. */
+static int finite_range(const float *v, size_t n, size_t stride, const int32_t *cls, int n_classes, float *lo,
+                        float *hi)
 {
     int any = 0;
     for (size_t i = 0; i < n; i++) {
         float x = v[i * stride];
-        if (!isfinite(x)) continue;
+        if (!isfinite(x) || !class_ok(cls, n_classes, i)) continue;
         if (!any || x < *lo) *lo = x;
         if (!any || x > *hi) *hi = x;
         any = 1;
@@ -188,51 +197,217 @@ static double frac(float x, float lo, float hi)
     return hi > lo ? ((double)x - lo) / ((double)hi - lo) : 0.5;
 }
 
-/* Scatter plot: axes box on the left, color bar (max at the top) on the right. */
-lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const float *value,
-                          size_t n, int size_px)
+/* Where a scatter plot's parts go: the axes box on the left, a panel (colour bar or
+ * legend) on the right; all proportional to the image size. */
+typedef struct scatter_layout {
+    int m, t, r;            /* margin, frame thickness, dot radius         */
+    int bx0, by0, bx1, by1; /* the axes box                                */
+    int px0, px1;           /* the panel's columns (rows by0..by1)         */
+    int pad, iw, ih;        /* dots' inset from the frame, and their span  */
+} scatter_layout;
+
+/* The layout of a size x size plot whose right panel is panel_w pixels wide. */
+static scatter_layout scatter_layout_for(int S, int panel_w)
 {
-    const char *fn = "lt_plot_scatter";
+    scatter_layout L;
+    L.m = S / 16;
+    L.t = S / 400 + 1;
+    L.r = S / 300 + 1;
+    L.px1 = S - 1 - L.m / 2;
+    L.px0 = L.px1 - panel_w + 1;
+    L.bx0 = L.m;
+    L.by0 = L.m;
+    L.bx1 = L.px0 - L.m / 2 - 1;
+    L.by1 = S - 1 - L.m;
+    L.pad = L.t + L.r + (L.bx1 - L.bx0) / 40; /* keeps dots off the frame */
+    L.iw = L.bx1 - L.bx0 - 2 * L.pad;
+    L.ih = L.by1 - L.by0 - 2 * L.pad;
+    return L;
+}
+
+/* How the dots are coloured: along viridis by value (may be NULL: one colour), or by
+ * class (cls non-NULL: palette colour of the class; other classes are skipped). */
+typedef struct dot_colours {
+    const float *value;
+    const int32_t *cls;
+    int n_classes;
+} dot_colours;
+
+/* A distinct colour per class: matplotlib's tab10, then tab20's lighter halves. */
+static const unsigned char class_palette[20][3] = {
+    {0x1f, 0x77, 0xb4}, {0xff, 0x7f, 0x0e}, {0x2c, 0xa0, 0x2c}, {0xd6, 0x27, 0x28}, {0x94, 0x67, 0xbd},
+    {0x8c, 0x56, 0x4b}, {0xe3, 0x77, 0xc2}, {0x7f, 0x7f, 0x7f}, {0xbc, 0xbd, 0x22}, {0x17, 0xbe, 0xcf},
+    {0xae, 0xc7, 0xe8}, {0xff, 0xbb, 0x78}, {0x98, 0xdf, 0x8a}, {0xff, 0x98, 0x96}, {0xc5, 0xb0, 0xd5},
+    {0xc4, 0x9c, 0x94}, {0xf7, 0xb6, 0xd2}, {0xc7, 0xc7, 0xc7}, {0xdb, 0xdb, 0x8d}, {0x9e, 0xda, 0xe5},
+};
+#define PLOT_MAX_CLASSES 20
+
+/* The palette colour of class c (0..19). */
+static rgb class_colour(int c)
+{
+    return (rgb){class_palette[c][0], class_palette[c][1], class_palette[c][2]};
+}
+
+/* Validates a scatter plot's common arguments and makes the white size x size canvas. */
+static lt_status scatter_canvas(lt_ctx *ctx, const char *fn, const char *path, const float *xy, size_t n,
+                                int size_px, canvas *cv)
+{
     if (!path) return lt_set_error(ctx, LT_ERR_ARG, "%s: path is NULL", fn);
     if (n > 0 && !xy) return lt_set_error(ctx, LT_ERR_ARG, "%s: xy is NULL for %zu points", fn, n);
     if (size_px < 64 || size_px > 4096)
         return lt_set_error(ctx, LT_ERR_ARG, "%s: size_px = %d (must be 64..4096)", fn, size_px);
-    const rgb white = {255, 255, 255}, black = {0, 0, 0};
     int S = size_px;
-    canvas cv = {malloc((size_t)S * (size_t)S * 3), S};
-    if (!cv.px) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory for a %dx%d image", fn, S, S);
-    fill_rect(&cv, 0, 0, S - 1, S - 1, white);
+    cv->size = S;
+    cv->px = malloc((size_t)S * (size_t)S * 3);
+    if (!cv->px) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory for a %dx%d image", fn, S, S);
+    fill_rect(cv, 0, 0, S - 1, S - 1, (rgb){255, 255, 255});
+    return LT_OK;
+}
 
-    /* layout, all proportional to the image size */
-    int m = S / 16, t = S / 400 + 1, r = S / 300 + 1;
-    int bar_w = S / 32, bar_x1 = S - 1 - m / 2, bar_x0 = bar_x1 - bar_w + 1;
-    int bx0 = m, by0 = m, bx1 = bar_x0 - m / 2 - 1, by1 = S - 1 - m;
-    int pad = t + r + (bx1 - bx0) / 40; /* keeps dots off the frame */
-    int iw = bx1 - bx0 - 2 * pad, ih = by1 - by0 - 2 * pad;
-
+/* Draws the finite points of xy as dots scaled into the axes box, then the box's frame. */
+static void scatter_dots(canvas *cv, const scatter_layout *L, const float *xy, size_t n, const dot_colours *dc)
+{
     float xlo = 0, xhi = 0, ylo = 0, yhi = 0, vlo = 0, vhi = 0;
-    int have_x = n > 0 && finite_range(xy, n, 2, &xlo, &xhi);
-    int have_y = n > 0 && finite_range(xy + 1, n, 2, &ylo, &yhi);
-    int have_v = value && n > 0 && finite_range(value, n, 1, &vlo, &vhi);
+    int have_x = n > 0 && finite_range(xy, n, 2, dc->cls, dc->n_classes, &xlo, &xhi);
+    int have_y = n > 0 && finite_range(xy + 1, n, 2, dc->cls, dc->n_classes, &ylo, &yhi);
+    int have_v = dc->value && n > 0 && finite_range(dc->value, n, 1, NULL, 0, &vlo, &vhi);
+    int r = L->r;
     for (size_t i = 0; have_x && have_y && i < n; i++) {
         float x = xy[2 * i], y = xy[2 * i + 1];
         if (!isfinite(x) || !isfinite(y)) continue; /* nowhere to draw it */
-        int cx = bx0 + pad + (int)lround(frac(x, xlo, xhi) * iw);
-        int cy = by1 - pad - (int)lround(frac(y, ylo, yhi) * ih);
-        rgb col = have_v ? viridis((float)frac(value[i], vlo, vhi)) : viridis(0.35f);
-        if (have_v && !isfinite(value[i])) col = viridis(NAN);
+        if (!class_ok(dc->cls, dc->n_classes, i)) continue;
+        int cx = L->bx0 + L->pad + (int)lround(frac(x, xlo, xhi) * L->iw);
+        int cy = L->by1 - L->pad - (int)lround(frac(y, ylo, yhi) * L->ih);
+        rgb col = have_v ? viridis((float)frac(dc->value[i], vlo, vhi)) : viridis(0.35f);
+        if (have_v && !isfinite(dc->value[i])) col = viridis(NAN);
+        if (dc->cls) col = class_colour(dc->cls[i]);
         for (int dy = -r; dy <= r; dy++)
             for (int dx = -r; dx <= r; dx++)
-                if (dx * dx + dy * dy <= r * r + r) put(&cv, cx + dx, cy + dy, col);
+                if (dx * dx + dy * dy <= r * r + r) put(cv, cx + dx, cy + dy, col);
     }
-    frame_rect(&cv, bx0, by0, bx1, by1, t, black);
+    frame_rect(cv, L->bx0, L->by0, L->bx1, L->by1, L->t, (rgb){0, 0, 0});
+}
+
+/* Scatter plot: axes box on the left, color bar (max at the top) on the right. */
+lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const float *value,
+                          size_t n, int size_px)
+{
+    canvas cv;
+    lt_status st = scatter_canvas(ctx, "lt_plot_scatter", path, xy, n, size_px, &cv);
+    if (st != LT_OK) return st;
+    int S = size_px;
+    scatter_layout L = scatter_layout_for(S, S / 32);
+    dot_colours dc = {value, NULL, 0};
+    scatter_dots(&cv, &L, xy, n, &dc);
 
     /* color bar: the colormap from min (bottom) to max (top) */
-    for (int y = by0; y <= by1; y++)
-        fill_rect(&cv, bar_x0, y, bar_x1, y, viridis((float)(by1 - y) / (float)(by1 - by0)));
-    frame_rect(&cv, bar_x0, by0, bar_x1, by1, 1, black);
+    for (int y = L.by0; y <= L.by1; y++)
+        fill_rect(&cv, L.px0, y, L.px1, y, viridis((float)(L.by1 - y) / (float)(L.by1 - L.by0)));
+    frame_rect(&cv, L.px0, L.by0, L.px1, L.by1, 1, (rgb){0, 0, 0});
 
-    lt_status st = lt_write_png(ctx, path, S, S, 3, cv.px);
+    st = lt_write_png(ctx, path, S, S, 3, cv.px);
+    free(cv.px);
+    return st;
+}
+
+/* A 5x7 bitmap font for printable ASCII (32..126): five column bytes per glyph, bit 0
+ * the top row (the classic HD44780-style LCD font). */
+static const unsigned char font5x7[95][5] = {
+    {0x00, 0x00, 0x00, 0x00, 0x00}, {0x00, 0x00, 0x5f, 0x00, 0x00}, {0x00, 0x07, 0x00, 0x07, 0x00}, /*  !" */
+    {0x14, 0x7f, 0x14, 0x7f, 0x14}, {0x24, 0x2a, 0x7f, 0x2a, 0x12}, {0x23, 0x13, 0x08, 0x64, 0x62}, /* #$% */
+    {0x36, 0x49, 0x55, 0x22, 0x50}, {0x00, 0x05, 0x03, 0x00, 0x00}, {0x00, 0x1c, 0x22, 0x41, 0x00}, /* &'( */
+    {0x00, 0x41, 0x22, 0x1c, 0x00}, {0x08, 0x2a, 0x1c, 0x2a, 0x08}, {0x08, 0x08, 0x3e, 0x08, 0x08}, /* )*+ */
+    {0x00, 0x50, 0x30, 0x00, 0x00}, {0x08, 0x08, 0x08, 0x08, 0x08}, {0x00, 0x60, 0x60, 0x00, 0x00}, /* ,-. */
+    {0x20, 0x10, 0x08, 0x04, 0x02}, {0x3e, 0x51, 0x49, 0x45, 0x3e}, {0x00, 0x42, 0x7f, 0x40, 0x00}, /* /01 */
+    {0x42, 0x61, 0x51, 0x49, 0x46}, {0x21, 0x41, 0x45, 0x4b, 0x31}, {0x18, 0x14, 0x12, 0x7f, 0x10}, /* 234 */
+    {0x27, 0x45, 0x45, 0x45, 0x39}, {0x3c, 0x4a, 0x49, 0x49, 0x30}, {0x01, 0x71, 0x09, 0x05, 0x03}, /* 567 */
+    {0x36, 0x49, 0x49, 0x49, 0x36}, {0x06, 0x49, 0x49, 0x29, 0x1e}, {0x00, 0x36, 0x36, 0x00, 0x00}, /* 89: */
+    {0x00, 0x56, 0x36, 0x00, 0x00}, {0x08, 0x14, 0x22, 0x41, 0x00}, {0x14, 0x14, 0x14, 0x14, 0x14}, /* ;<= */
+    {0x00, 0x41, 0x22, 0x14, 0x08}, {0x02, 0x01, 0x51, 0x09, 0x06}, {0x32, 0x49, 0x79, 0x41, 0x3e}, /* >?@ */
+    {0x7e, 0x11, 0x11, 0x11, 0x7e}, {0x7f, 0x49, 0x49, 0x49, 0x36}, {0x3e, 0x41, 0x41, 0x41, 0x22}, /* ABC */
+    {0x7f, 0x41, 0x41, 0x22, 0x1c}, {0x7f, 0x49, 0x49, 0x49, 0x41}, {0x7f, 0x09, 0x09, 0x09, 0x01}, /* DEF */
+    {0x3e, 0x41, 0x49, 0x49, 0x7a}, {0x7f, 0x08, 0x08, 0x08, 0x7f}, {0x00, 0x41, 0x7f, 0x41, 0x00}, /* GHI */
+    {0x20, 0x40, 0x41, 0x3f, 0x01}, {0x7f, 0x08, 0x14, 0x22, 0x41}, {0x7f, 0x40, 0x40, 0x40, 0x40}, /* JKL */
+    {0x7f, 0x02, 0x0c, 0x02, 0x7f}, {0x7f, 0x04, 0x08, 0x10, 0x7f}, {0x3e, 0x41, 0x41, 0x41, 0x3e}, /* MNO */
+    {0x7f, 0x09, 0x09, 0x09, 0x06}, {0x3e, 0x41, 0x51, 0x21, 0x5e}, {0x7f, 0x09, 0x19, 0x29, 0x46}, /* PQR */
+    {0x46, 0x49, 0x49, 0x49, 0x31}, {0x01, 0x01, 0x7f, 0x01, 0x01}, {0x3f, 0x40, 0x40, 0x40, 0x3f}, /* STU */
+    {0x1f, 0x20, 0x40, 0x20, 0x1f}, {0x3f, 0x40, 0x38, 0x40, 0x3f}, {0x63, 0x14, 0x08, 0x14, 0x63}, /* VWX */
+    {0x07, 0x08, 0x70, 0x08, 0x07}, {0x61, 0x51, 0x49, 0x45, 0x43}, {0x00, 0x7f, 0x41, 0x41, 0x00}, /* YZ[ */
+    {0x02, 0x04, 0x08, 0x10, 0x20}, {0x00, 0x41, 0x41, 0x7f, 0x00}, {0x04, 0x02, 0x01, 0x02, 0x04}, /* \]^ */
+    {0x40, 0x40, 0x40, 0x40, 0x40}, {0x00, 0x01, 0x02, 0x04, 0x00}, {0x20, 0x54, 0x54, 0x54, 0x78}, /* _`a */
+    {0x7f, 0x48, 0x44, 0x44, 0x38}, {0x38, 0x44, 0x44, 0x44, 0x20}, {0x38, 0x44, 0x44, 0x48, 0x7f}, /* bcd */
+    {0x38, 0x54, 0x54, 0x54, 0x18}, {0x08, 0x7e, 0x09, 0x01, 0x02}, {0x0c, 0x52, 0x52, 0x52, 0x3e}, /* efg */
+    {0x7f, 0x08, 0x04, 0x04, 0x78}, {0x00, 0x44, 0x7d, 0x40, 0x00}, {0x20, 0x40, 0x44, 0x3d, 0x00}, /* hij */
+    {0x7f, 0x10, 0x28, 0x44, 0x00}, {0x00, 0x41, 0x7f, 0x40, 0x00}, {0x7c, 0x04, 0x18, 0x04, 0x78}, /* klm */
+    {0x7c, 0x08, 0x04, 0x04, 0x78}, {0x38, 0x44, 0x44, 0x44, 0x38}, {0x7c, 0x14, 0x14, 0x14, 0x08}, /* nop */
+    {0x08, 0x14, 0x14, 0x18, 0x7c}, {0x7c, 0x08, 0x04, 0x04, 0x08}, {0x48, 0x54, 0x54, 0x54, 0x20}, /* qrs */
+    {0x04, 0x3f, 0x44, 0x40, 0x20}, {0x3c, 0x40, 0x40, 0x20, 0x7c}, {0x1c, 0x20, 0x40, 0x20, 0x1c}, /* tuv */
+    {0x3c, 0x40, 0x30, 0x40, 0x3c}, {0x44, 0x28, 0x10, 0x28, 0x44}, {0x0c, 0x50, 0x50, 0x50, 0x3c}, /* wxy */
+    {0x44, 0x64, 0x54, 0x4c, 0x44}, {0x00, 0x08, 0x36, 0x41, 0x00}, {0x00, 0x00, 0x7f, 0x00, 0x00}, /* z{| */
+    {0x00, 0x41, 0x36, 0x08, 0x00}, {0x08, 0x04, 0x08, 0x10, 0x08},                                 /* }~  */
+};
+#define FONT_ADVANCE 6 /* glyph width plus one column of space */
+
+/* Draws s from (x, y) (top left) in the 5x7 font scaled by f, stopping before the first
+ * glyph that would pass column xmax; other characters than printable ASCII draw as '?'
+ * (one per UTF-8 sequence: continuation bytes are skipped). */
+static void draw_text(canvas *cv, int x, int y, const char *s, int f, int xmax, rgb col)
+{
+    for (; *s && x + 5 * f - 1 <= xmax; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch & 0xc0) == 0x80) continue;
+        const unsigned char *g = font5x7[(ch >= 32 && ch <= 126 ? ch : '?') - 32];
+        for (int cx = 0; cx < 5; cx++)
+            for (int ry = 0; ry < 7; ry++)
+                if (g[cx] >> ry & 1) fill_rect(cv, x + cx * f, y + ry * f, x + cx * f + f - 1, y + ry * f + f - 1, col);
+        x += FONT_ADVANCE * f;
+    }
+}
+
+/* Scatter plot by class: axes box on the left, legend (a coloured square and the name
+ * per class, top down) on the right. The font grows with the image as long as every
+ * row fits; the legend is at most a third of the image wide, longer names are cut, and
+ * on images too small for all rows at the smallest font the last rows are cut. */
+lt_status lt_plot_scatter_classes(lt_ctx *ctx, const char *path, const float *xy, const int32_t *cls, size_t n,
+                                  const char *const *names, int n_classes, int size_px)
+{
+    const char *fn = "lt_plot_scatter_classes";
+    if (n_classes < 1 || n_classes > PLOT_MAX_CLASSES)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: n_classes = %d (must be 1..%d)", fn, n_classes, PLOT_MAX_CLASSES);
+    if (n > 0 && !cls) return lt_set_error(ctx, LT_ERR_ARG, "%s: cls is NULL for %zu points", fn, n);
+    canvas cv;
+    lt_status st = scatter_canvas(ctx, fn, path, xy, n, size_px, &cv);
+    if (st != LT_OK) return st;
+    int S = size_px;
+
+    /* the labels, and the largest font scale whose rows (glyph 7 f, gap 3 f) fit */
+    char numbers[PLOT_MAX_CLASSES][12];
+    const char *label[PLOT_MAX_CLASSES];
+    size_t longest = 1;
+    for (int c = 0; c < n_classes; c++) {
+        snprintf(numbers[c], sizeof numbers[c], "%d", c);
+        label[c] = names && names[c] ? names[c] : numbers[c];
+        size_t len = strlen(label[c]);
+        if (len > longest) longest = len;
+    }
+    int box_h = (S - 1 - S / 16) - S / 16; /* by1 - by0 of every layout */
+    int f = (S + 200) / 400;
+    while (f > 1 && n_classes * 10 * f > box_h) f--;
+    if (f < 1) f = 1;
+    int text_w = longest > (size_t)S ? S : (int)longest * FONT_ADVANCE * f - f;
+    int panel_w = 10 * f + text_w;
+    if (panel_w > S / 3) panel_w = S / 3;
+    scatter_layout L = scatter_layout_for(S, panel_w);
+    dot_colours dc = {NULL, cls, n_classes};
+    scatter_dots(&cv, &L, xy, n, &dc);
+
+    for (int c = 0; c < n_classes; c++) {
+        int y = L.by0 + c * 10 * f;
+        fill_rect(&cv, L.px0, y, L.px0 + 7 * f - 1, y + 7 * f - 1, class_colour(c));
+        draw_text(&cv, L.px0 + 10 * f, y, label[c], f, L.px1, (rgb){0, 0, 0});
+    }
+
+    st = lt_write_png(ctx, path, S, S, 3, cv.px);
     free(cv.px);
     return st;
 }

@@ -1,0 +1,233 @@
+/* The latent-space commands of the latent program: generate (decoded codes: a VAE's
+ * prior, a class's mean code and its variations, an interpolation, a 2-D manifold). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "latent.h"
+
+/* Gap between grid cells, in pixels. */
+#define GRID_GAP 1
+
+/* SplitMix64-style mixing, for the generator's own seeded stream. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A standard normal draw from state *s (Box-Muller on two 53-bit uniforms). */
+static double normal_draw(uint64_t *s)
+{
+    double u1 = ((double)(mix64(*s += 0x9E3779B97F4A7C15ull) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = (double)(mix64(*s += 0x9E3779B97F4A7C15ull) >> 11) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* The standard normal quantile for p in (0, 1): Acklam's rational approximation
+ * (relative error below 1.2e-9), as scipy's norm.ppf places Keras's manifold grid. */
+static double normal_quantile(double p)
+{
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                               1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                               6.680131188771972e+01, -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                               -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                               3.754408661907416e+00};
+    if (p < 0.02425) {
+        double q = sqrt(-2.0 * log(p));
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+               ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
+    }
+    if (p > 1.0 - 0.02425) return -normal_quantile(1.0 - p);
+    double q = p - 0.5, r = q * q;
+    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+           (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
+}
+
+/* The image shape of a model's output: its own when it is an image, else a square gray
+ * image when the width is a perfect square (784 -> 28x28x1); 0 when neither. */
+static int output_image_shape(const lt_model *m, int dims[3])
+{
+    if (lt_output_shape(m, dims) == 3) return 1;
+    int n = lt_output_dim(m), side = 1;
+    while ((long)side * side < n) side++;
+    if ((long)side * side != n) return 0;
+    dims[0] = dims[1] = side;
+    dims[2] = 1;
+    return 1;
+}
+
+/* Writes n images (h x w x c) as a grid of `cols` columns, each pixel enlarged 2x when
+ * the images are small. */
+static lt_status save_grid(lt_ctx *ctx, const char *path, const float *imgs, int n, int cols, int h, int w, int c)
+{
+    int rows = (n + cols - 1) / cols, scale = h <= 64 && w <= 64 ? 2 : 1;
+    int cw = w * scale + GRID_GAP, ch = h * scale + GRID_GAP, pw = cols * cw - GRID_GAP, ph = rows * ch - GRID_GAP;
+    float *pic = malloc((size_t)pw * ph * c * sizeof *pic);
+    if (!pic) return LT_ERR_NOMEM;
+    for (size_t k = 0; k < (size_t)pw * ph * c; k++) pic[k] = 1.0f;
+    for (int i = 0; i < n; i++) {
+        const float *img = imgs + (size_t)i * h * w * c;
+        int y0 = (i / cols) * ch, x0 = (i % cols) * cw;
+        for (int y = 0; y < h * scale; y++)
+            for (int x = 0; x < w * scale; x++)
+                memcpy(pic + ((size_t)(y0 + y) * pw + x0 + x) * c, img + ((size_t)(y / scale) * w + x / scale) * c,
+                       (size_t)c * sizeof *pic);
+    }
+    lt_status st = lt_image_save_png(ctx, path, pic, ph, pw, c);
+    free(pic);
+    return st;
+}
+
+/* Codes for --class: the mean code of the class's training images, then variations. */
+static int class_codes(const cli_opts *o, lt_ctx *ctx, lt_model *enc, int d, float *codes)
+{
+    lt_dataset *train = NULL;
+    int dims[3] = {0, 0, 0};
+    int rc = cli_load_split(o, ctx, 1, lt_input_shape(enc, dims) == 3 ? dims[0] : 32, &train);
+    if (rc != CLI_OK) return rc;
+    const int32_t *labels = lt_dataset_labels(train);
+    size_t count = lt_dataset_count(train), dim = lt_dataset_dim(train), k = 0;
+    int max_label = -1;
+    for (size_t i = 0; labels && i < count; i++) {
+        if (labels[i] == o->class_id) k++;
+        if (labels[i] > max_label) max_label = labels[i];
+    }
+    if (!labels) rc = cli_fail(o, "--class needs labelled data, and --data '%s' has no labels", o->data);
+    else if (k == 0) rc = cli_fail(o, "--class %d: no training sample of that class in --data '%s' (classes 0..%d)",
+                                  o->class_id, o->data, max_label);
+    else if ((size_t)lt_input_dim(enc) != dim)
+        rc = cli_fail(o, "the model takes inputs of width %d, --data '%s' has %zu", lt_input_dim(enc), o->data, dim);
+    float *x = rc == CLI_OK ? malloc(k * dim * sizeof *x) : NULL;
+    float *z = rc == CLI_OK ? malloc(k * (size_t)d * sizeof *z) : NULL;
+    if (rc == CLI_OK && (!x || !z)) rc = cli_fail(o, "out of memory");
+    lt_status st;
+    if (rc == CLI_OK) {
+        for (size_t i = 0, j = 0; i < count; i++)
+            if (labels[i] == o->class_id) memcpy(x + j++ * dim, lt_dataset_data(train) + i * dim, dim * sizeof *x);
+        if ((st = lt_predict(enc, x, k, z)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot encode");
+    }
+    if (rc == CLI_OK) {
+        uint64_t s = o->seed * 0x9E3779B97F4A7C15ull + 7;
+        for (int j = 0; j < d; j++) {
+            double mean = 0, var = 0;
+            for (size_t i = 0; i < k; i++) mean += z[i * d + j];
+            mean /= (double)k;
+            for (size_t i = 0; i < k; i++) var += (z[i * d + j] - mean) * (z[i * d + j] - mean);
+            double sd = sqrt(var / (double)k);
+            codes[j] = (float)mean;
+            for (int i = 1; i < o->n; i++) codes[(size_t)i * d + j] = (float)(mean + o->spread * sd * normal_draw(&s));
+        }
+        cli_note(o, "class %d: mean code of %zu training images, then %d variations", o->class_id, k, o->n - 1);
+    }
+    free(x);
+    free(z);
+    lt_dataset_free(train);
+    return rc;
+}
+
+/* Codes for --between A,B: the line between two test images' codes. */
+static int between_codes(const cli_opts *o, lt_ctx *ctx, lt_model *enc, int d, float *codes)
+{
+    char *end = NULL;
+    long a = strtol(o->between, &end, 10), b = -1;
+    if (end != o->between && *end == ',') {
+        const char *rest = end + 1;
+        b = strtol(rest, &end, 10);
+        if (end == rest || *end) b = -1;
+    }
+    if (a < 0 || b < 0) return cli_usage_error(o, "--between: expected two test image numbers, like 0,7");
+    lt_dataset *test = NULL;
+    int dims[3] = {0, 0, 0};
+    int rc = cli_load_split(o, ctx, 0, lt_input_shape(enc, dims) == 3 ? dims[0] : 32, &test);
+    if (rc != CLI_OK) return rc;
+    size_t count = lt_dataset_count(test), dim = lt_dataset_dim(test);
+    float *z = malloc(2 * (size_t)d * sizeof *z);
+    float *x = malloc(2 * dim * sizeof *x);
+    lt_status st;
+    if (!z || !x) rc = cli_fail(o, "out of memory");
+    else if ((size_t)a >= count || (size_t)b >= count)
+        rc = cli_fail(o, "--between %ld,%ld: the test split has %zu images (0..%zu)", a, b, count, count - 1);
+    else if ((size_t)lt_input_dim(enc) != dim)
+        rc = cli_fail(o, "the model takes inputs of width %d, --data '%s' has %zu", lt_input_dim(enc), o->data, dim);
+    if (rc == CLI_OK) {
+        memcpy(x, lt_dataset_data(test) + (size_t)a * dim, dim * sizeof *x);
+        memcpy(x + dim, lt_dataset_data(test) + (size_t)b * dim, dim * sizeof *x);
+        if ((st = lt_predict(enc, x, 2, z)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot encode");
+    }
+    for (int i = 0; rc == CLI_OK && i < o->n; i++) {
+        float t = o->n > 1 ? (float)i / (float)(o->n - 1) : 0.0f;
+        for (int j = 0; j < d; j++) codes[(size_t)i * d + j] = (1.0f - t) * z[j] + t * z[d + j];
+    }
+    free(x);
+    free(z);
+    lt_dataset_free(test);
+    return rc;
+}
+
+/* latent generate MODEL */
+int cli_cmd_generate(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_model *m = NULL;
+    float *codes = NULL, *imgs = NULL;
+    lt_status st;
+    int dims[3] = {0, 0, 0};
+    if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
+    int rc = cli_check_output_path(o, "--out", o->out);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
+    if (rc == CLI_OK && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
+    if (rc == CLI_OK && lt_submodel_count(m) < 2)
+        rc = cli_fail(o, "model '%s' has no encoder and decoder to generate with", o->positional[0]);
+    lt_model *enc = rc == CLI_OK ? lt_submodel(m, 0) : NULL, *dec = rc == CLI_OK ? lt_submodel(m, 1) : NULL;
+    int d = enc ? lt_output_dim(enc) : 0, n = o->grid ? o->grid * o->grid : o->n;
+    int variational = enc && lt_model_layer_count(enc, "Sampling") > 0;
+    if (rc == CLI_OK && !output_image_shape(dec, dims))
+        rc = cli_fail(o, "the decoder of '%s' does not output images (%d values)", o->positional[0], lt_output_dim(dec));
+    if (rc == CLI_OK && o->grid && d != 2)
+        rc = cli_fail(o, "--grid needs a 2-D code; the code of '%s' has %d dimensions", o->positional[0], d);
+    if (rc == CLI_OK && !cli_given(o, OPT_CLASS) && !o->between && !o->grid && !variational)
+        rc = cli_fail(o, "'%s' is not a VAE (no Sampling layer), so it has no prior to sample: use --class, "
+                         "--between or --grid", o->positional[0]);
+    if (rc == CLI_OK) {
+        codes = malloc((size_t)n * d * sizeof *codes);
+        imgs = malloc((size_t)n * lt_output_dim(dec) * sizeof *imgs);
+        if (!codes || !imgs) rc = cli_fail(o, "out of memory");
+    }
+    if (rc == CLI_OK) {
+        if (cli_given(o, OPT_CLASS)) {
+            rc = class_codes(o, ctx, enc, d, codes);
+        } else if (o->between) {
+            rc = between_codes(o, ctx, enc, d, codes);
+        } else if (o->grid) { /* Keras's manifold: row i varies the second coordinate */
+            for (int i = 0; i < o->grid; i++)
+                for (int j = 0; j < o->grid; j++) {
+                    double lo = 0.05, step = 0.9 / (o->grid - 1);
+                    codes[((size_t)i * o->grid + j) * 2] = (float)normal_quantile(lo + step * j);
+                    codes[((size_t)i * o->grid + j) * 2 + 1] = (float)normal_quantile(lo + step * i);
+                }
+        } else {
+            uint64_t s = o->seed * 0x9E3779B97F4A7C15ull + 3;
+            for (size_t i = 0; i < (size_t)n * d; i++) codes[i] = (float)normal_draw(&s);
+        }
+    }
+    if (rc == CLI_OK && (st = lt_predict(dec, codes, (size_t)n, imgs)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot decode");
+    if (rc == CLI_OK) {
+        int cols = o->grid ? o->grid : (int)ceil(sqrt((double)n));
+        if ((st = save_grid(ctx, o->out, imgs, n, cols, dims[0], dims[1], dims[2])) != LT_OK)
+            rc = cli_fail_lt(o, ctx, st, "cannot write the picture");
+        else
+            cli_note(o, "wrote %s (%d images)", o->out, n);
+    }
+    free(codes);
+    free(imgs);
+    lt_model_free(m);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}

@@ -1,0 +1,279 @@
+/* Latent-space layers and activity penalties for the CPU fallback: the slots of
+ * lib/backend.h's section "latent-space layers and activity penalties" (VAE sampling
+ * and its KL term, the sparsity KL, the L1 activity penalty).
+ *
+ * The pointwise parts compute in float (exp through libm: latent widths are small, so
+ * these loops are cheap next to the GEMMs around them); the KL terms are evaluated and
+ * summed in double. Reductions split their input into chunks whose size depends only on
+ * the sizes, never on the thread count, and add the per-chunk partial sums in a fixed
+ * order (as cpu_backend.c's sum and loss do): results are identical for any number of
+ * threads. */
+#include <math.h>
+#include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "cpu_internal.h"
+
+#ifdef _OPENMP
+#define LT_PRAGMA(x) _Pragma(#x)
+/* A loop split statically over nt threads (run serially when nt == 1). */
+#define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
+#else
+#define LT_PAR_FOR(nt) (void)(nt);
+#endif
+
+/* Work below which an op stays on one thread (as in cpu_backend.c). */
+#define LT_PAR_MIN_WORK ((size_t)1 << 15)
+
+/* Reduction chunks: at least LT_MIN_CHUNK elements, at most LT_MAX_CHUNKS of them (the
+ * constants of cpu_backend.c's sum, so a chunk's partial stays in one thread's cache). */
+#define LT_MIN_CHUNK 4096
+#define LT_MAX_CHUNKS 1024
+
+/* Clamp of the sparsity penalty's mean activation (lib/backend.h). */
+#define LT_SPARSITY_EPS 1e-6
+
+/* Floats of buf from off on. */
+static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
+
+/* Smaller of two sizes. */
+static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Team size for the given work: the backend's threads, or 1 for small work. */
+static inline int team(const lt_backend *be, size_t work)
+{
+    return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
+}
+
+/* ---------------------------------------------------------------- validation */
+
+/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
+static lt_status check_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t off,
+                             size_t n)
+{
+    if (n == 0) return LT_OK;
+    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
+    if (off > buf->n || n > buf->n - off)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
+                                    op, name, off, off, n, buf->n);
+    return LT_OK;
+}
+
+/* Fails when output range [o1, o1+n1) of b1 shares memory with input range [o2, o2+n2)
+ * of b2 (both ranges already checked; empty ranges never overlap). */
+static lt_status check_disjoint(lt_backend *be, const char *op, const char *out, const lt_buf *b1, size_t o1,
+                                size_t n1, const char *in, const lt_buf *b2, size_t o2, size_t n2)
+{
+    if (n1 && n2 && b1->mem == b2->mem && o1 < o2 + n2 && o2 < o1 + n1)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s overlaps %s", op, out, in);
+    return LT_OK;
+}
+
+/* Checks a VAE op's sizes: d >= 1 and rows x 2d elements without overflow; *n = rows*d. */
+static lt_status check_vae_sizes(lt_backend *be, const char *op, size_t rows, size_t d, size_t *n)
+{
+    *n = 0;
+    if (d == 0) return lt_backend_set_error(be, LT_ERR_ARG, "%s: latent width d is 0", op);
+    if (d > SIZE_MAX / 2 || rows > SIZE_MAX / (2 * d))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu rows of 2 x %zu elements overflow size_t", op, rows, d);
+    *n = rows * d;
+    return LT_OK;
+}
+
+/* Rows per reduction chunk of rows x d elements: a function of the sizes alone, at least
+ * LT_MIN_CHUNK elements and at most LT_MAX_CHUNKS chunks. */
+static size_t chunk_rows(size_t rows, size_t d)
+{
+    size_t per = (rows + LT_MAX_CHUNKS - 1) / LT_MAX_CHUNKS, min = (LT_MIN_CHUNK + d - 1) / d;
+    return per < min ? min : per;
+}
+
+/* Adds part[0, count) in order. */
+static double sum_parts(const double *part, size_t count)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < count; i++) s += part[i];
+    return s;
+}
+
+/* ------------------------------------------------------------------ VAE sampling */
+
+/* y = mean + exp(logvar / 2) * eps, or y = mean when eps == NULL. */
+lt_status lt_cpu_vae_sample_forward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                                    const lt_buf *eps, size_t eoff, lt_buf *y, size_t yoff)
+{
+    const char *op = "vae_sample_forward";
+    size_t n;
+    lt_status st = check_vae_sizes(be, op, rows, d, &n);
+    if (st == LT_OK) st = check_range(be, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = check_range(be, op, "eps", eps, eoff, n);
+    if (st == LT_OK) st = check_range(be, op, "y", y, yoff, n);
+    if (st == LT_OK) st = check_disjoint(be, op, "y", y, yoff, n, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = check_disjoint(be, op, "y", y, yoff, n, "eps", eps, eoff, n);
+    if (st != LT_OK || n == 0) return st;
+    const float *px = fp(x, xoff), *pe = eps ? fp(eps, eoff) : NULL;
+    float *py = fp(y, yoff);
+    int nt = team(be, pe ? n * 8 : n); /* an exp costs about 8 simple operations */
+    LT_PAR_FOR(nt)
+    for (size_t r = 0; r < rows; r++) {
+        const float *mean = px + r * 2 * d, *logvar = mean + d;
+        float *out = py + r * d;
+        if (!pe) {
+            for (size_t j = 0; j < d; j++) out[j] = mean[j];
+        } else {
+            const float *e = pe + r * d;
+            for (size_t j = 0; j < d; j++) out[j] = mean[j] + expf(0.5f * logvar[j]) * e[j];
+        }
+    }
+    return LT_OK;
+}
+
+/* dx = the reparameterization's gradient plus kl_scale times the KL sum's, per backend.h.
+ * exp(logvar) - 1 is taken as expm1, exact near the logvar ~ 0 of a fresh network. */
+lt_status lt_cpu_vae_sample_backward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                                     const lt_buf *eps, size_t eoff, const lt_buf *dy, size_t dyoff, float kl_scale,
+                                     lt_buf *dx, size_t dxoff)
+{
+    const char *op = "vae_sample_backward";
+    size_t n;
+    lt_status st = check_vae_sizes(be, op, rows, d, &n);
+    if (st == LT_OK) st = check_range(be, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = check_range(be, op, "eps", eps, eoff, n);
+    if (st == LT_OK) st = check_range(be, op, "dy", dy, dyoff, n);
+    if (st == LT_OK) st = check_range(be, op, "dx", dx, dxoff, 2 * n);
+    if (st == LT_OK) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "eps", eps, eoff, n);
+    if (st == LT_OK) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "dy", dy, dyoff, n);
+    if (st != LT_OK || n == 0) return st;
+    const float *px = fp(x, xoff), *pe = eps ? fp(eps, eoff) : NULL, *pdy = fp(dy, dyoff);
+    float *pdx = fp(dx, dxoff);
+    const float half_kl = 0.5f * kl_scale;
+    int nt = team(be, n * 16);
+    LT_PAR_FOR(nt)
+    for (size_t r = 0; r < rows; r++) {
+        const float *mean = px + r * 2 * d, *logvar = mean + d, *g = pdy + r * d;
+        float *dmean = pdx + r * 2 * d, *dlogvar = dmean + d;
+        for (size_t j = 0; j < d; j++) {
+            dmean[j] = g[j] + kl_scale * mean[j];
+            float kl = half_kl * expm1f(logvar[j]);
+            dlogvar[j] = pe ? 0.5f * g[j] * pe[r * d + j] * expf(0.5f * logvar[j]) + kl : kl;
+        }
+    }
+    return LT_OK;
+}
+
+/* KL(N(mean, exp(logvar)) || N(0, 1)) of rows [r0, r0+count), summed in double in order:
+ * each term -0.5 (1 + lv - m^2 - e^lv) = 0.5 (m^2 + expm1(lv) - lv). */
+static double kl_rows(const float *x, size_t d, size_t r0, size_t count)
+{
+    double acc = 0.0;
+    for (size_t r = r0; r < r0 + count; r++) {
+        const float *mean = x + r * 2 * d, *logvar = mean + d;
+        for (size_t j = 0; j < d; j++) {
+            double m = mean[j], lv = logvar[j];
+            acc += 0.5 * (m * m + expm1(lv) - lv);
+        }
+    }
+    return acc;
+}
+
+/* out[ooff] = the KL sum over rows and d, in double over fixed chunks of rows. */
+lt_status lt_cpu_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff, lt_buf *out,
+                           size_t ooff)
+{
+    const char *op = "kl_normal";
+    size_t n;
+    lt_status st = check_vae_sizes(be, op, rows, d, &n);
+    if (st == LT_OK) st = check_range(be, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK) st = check_range(be, op, "out", out, ooff, 1);
+    if (st != LT_OK) return st;
+    const float *px = n ? fp(x, xoff) : NULL;
+    size_t per = chunk_rows(rows, d), chunks = (rows + per - 1) / per;
+    double part[LT_MAX_CHUNKS];
+    int nt = team(be, n * 16);
+    LT_PAR_FOR(nt)
+    for (size_t c = 0; c < chunks; c++) part[c] = kl_rows(px, d, c * per, min_sz(per, rows - c * per));
+    *fp(out, ooff) = (float)sum_parts(part, chunks);
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------------ activity penalties */
+
+/* out[ooff] = sum_c KL(rho || p_c) and, unless grad is NULL (value only, as in loss),
+ * grad[c] = scale * dKL/dp_c / rows, p_c the clamped mean activation; in double, columns
+ * in order (a layer's width: no threads needed). A NaN column sum gives NaN (the clamp's
+ * comparisons let it through). */
+lt_status lt_cpu_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_buf *colsum, size_t csoff, float rho,
+                             lt_buf *out, size_t ooff, float scale, lt_buf *grad, size_t goff)
+{
+    const char *op = "sparsity_kl";
+    if (rows == 0)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: rows is 0 (the mean activation of no rows is undefined)", op);
+    if (!(rho > 0.0f && rho < 1.0f))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: target rho %g is outside (0, 1)", op, (double)rho);
+    lt_status st = check_range(be, op, "colsum", colsum, csoff, cols);
+    if (st == LT_OK) st = check_range(be, op, "out", out, ooff, 1);
+    if (st == LT_OK && grad) st = check_range(be, op, "grad", grad, goff, cols);
+    if (st == LT_OK && grad) st = check_disjoint(be, op, "grad", grad, goff, cols, "colsum", colsum, csoff, cols);
+    if (st == LT_OK && grad) st = check_disjoint(be, op, "out", out, ooff, 1, "grad", grad, goff, cols);
+    if (st != LT_OK) return st;
+    const float *pc = cols ? fp(colsum, csoff) : NULL;
+    float *pg = cols && grad ? fp(grad, goff) : NULL;
+    const double r = rho, nr = rows, lo = LT_SPARSITY_EPS, hi = 1.0 - LT_SPARSITY_EPS;
+    const double gscale = (double)scale / nr;
+    double acc = 0.0;
+    for (size_t c = 0; c < cols; c++) {
+        /* q = 1 - p, computed as OpenCL does (there for precision, here to match) */
+        double p = pc[c] / nr, q = (nr - pc[c]) / nr;
+        p = p < lo ? lo : p > hi ? hi : p;
+        q = q < lo ? lo : q > hi ? hi : q;
+        acc += r * log(r / p) + (1.0 - r) * log((1.0 - r) / q);
+        if (pg) pg[c] = (float)(gscale * (-r / p + (1.0 - r) / q));
+    }
+    *fp(out, ooff) = (float)acc;
+    return LT_OK;
+}
+
+/* |x| summed over x[0, n) in double, and, when dx != NULL, dx = dy + scale * sign(x)
+ * (dy NULL: 0). Element i of dy is read before dx[i] is written, so dx may be dy. */
+static double l1_run(const float *x, const float *dy, float *dx, float scale, size_t n)
+{
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) acc += fabsf(x[i]);
+    if (dx)
+        for (size_t i = 0; i < n; i++) {
+            float s = x[i] > 0.0f ? scale : x[i] < 0.0f ? -scale : 0.0f; /* sign(0) = sign(NaN) = 0 */
+            dx[i] = (dy ? dy[i] : 0.0f) + s;
+        }
+    return acc;
+}
+
+/* out[ooff] = sum |x| (double, fixed chunks); dx = dy + scale * sign(x) when dx != NULL
+ * (dy == NULL counts as zeros); dx may alias dy exactly. */
+lt_status lt_cpu_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
+                            const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff)
+{
+    const char *op = "l1_penalty";
+    lt_status st = check_range(be, op, "x", x, xoff, n);
+    if (st == LT_OK) st = check_range(be, op, "out", out, ooff, 1);
+    if (st == LT_OK && dx) st = check_range(be, op, "dx", dx, dxoff, n);
+    if (st == LT_OK && dx && dy) st = check_range(be, op, "dy", dy, dyoff, n);
+    if (st == LT_OK && dx) st = check_disjoint(be, op, "dx", dx, dxoff, n, "x", x, xoff, n);
+    if (st == LT_OK && dx) st = check_disjoint(be, op, "out", out, ooff, 1, "dx", dx, dxoff, n);
+    if (st == LT_OK && dx && dy && !(dx->mem == dy->mem && dxoff == dyoff)) /* aliasing dy exactly is fine */
+        st = check_disjoint(be, op, "dx", dx, dxoff, n, "dy", dy, dyoff, n);
+    if (st != LT_OK) return st;
+    const float *px = n ? fp(x, xoff) : NULL, *pdy = n && dx && dy ? fp(dy, dyoff) : NULL;
+    float *pdx = n && dx ? fp(dx, dxoff) : NULL;
+    size_t len = chunk_rows(n, 1), chunks = (n + len - 1) / len;
+    double part[LT_MAX_CHUNKS];
+    int nt = team(be, n);
+    LT_PAR_FOR(nt)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t o = c * len;
+        part[c] = l1_run(px + o, pdy ? pdy + o : NULL, pdx ? pdx + o : NULL, scale, min_sz(len, n - o));
+    }
+    *fp(out, ooff) = (float)sum_parts(part, chunks);
+    return LT_OK;
+}
