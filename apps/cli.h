@@ -23,7 +23,10 @@ typedef enum cli_cmd {
     CMD_DENOISE = 1u << 6,
     CMD_UPSCALE = 1u << 7,
     CMD_SCORE = 1u << 8,
-    CMD_GENERATE = 1u << 9
+    CMD_GENERATE = 1u << 9,
+    CMD_EMBED = 1u << 10,
+    CMD_ANOMALY = 1u << 11,
+    CMD_PCA = 1u << 12
 } cli_cmd;
 
 /* Option identities; cli_given() tells whether one was on the command line. */
@@ -33,7 +36,7 @@ typedef enum cli_opt_id {
     OPT_EPOCHS, OPT_BATCH, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_LOSS,
     OPT_VALIDATION_SPLIT, OPT_PATIENCE, OPT_OUT, OPT_PNG, OPT_N, OPT_SECONDS,
     OPT_NOISE, OPT_AUGMENT, OPT_DOWNSCALE, OPT_PATCH, OPT_STRIDE, OPT_CHANNELS,
-    OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD,
+    OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD, OPT_METHOD, OPT_PERCENTILE, OPT_K,
     OPT_COUNT
 } cli_opt_id;
 
@@ -74,6 +77,9 @@ typedef struct cli_opts {
     const char *between;         /* --between A,B: interpolate two test images      */
     int grid;                    /* --grid N: a VAE's 2-D code manifold, N x N      */
     float spread;                /* --spread: perturbation scale around a class mean */
+    const char *method;          /* --method: embed's code, pca or tsne             */
+    float percentile;            /* --percentile: anomaly threshold percentile      */
+    const char *k_list;          /* --k: pca's component counts, "2,8,32"           */
     const char *positional[CLI_MAX_OPERANDS]; /* operands, e.g. the model file     */
     int npositional;             /* how many operands                               */
 } cli_opts;
@@ -126,5 +132,8 @@ int cli_cmd_upscale(const cli_opts *o);
 int cli_cmd_score(const cli_opts *o);
 /* The latent-space commands (apps/cli_latent.c). */
 int cli_cmd_generate(const cli_opts *o);
+int cli_cmd_embed(const cli_opts *o);
+int cli_cmd_anomaly(const cli_opts *o);
+int cli_cmd_pca(const cli_opts *o);
 
 #endif

@@ -31,8 +31,9 @@ typedef struct opt_spec {
 } opt_spec;
 
 #define IMAGE_CMDS (CMD_DENOISE | CMD_UPSCALE | CMD_SCORE)
-#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH | IMAGE_CMDS | CMD_GENERATE)
-#define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE)
+#define LATENT_CMDS (CMD_GENERATE | CMD_EMBED | CMD_ANOMALY | CMD_PCA)
+#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH | IMAGE_CMDS | LATENT_CMDS)
+#define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_SCORE | LATENT_CMDS)
 #define OFF(f) offsetof(cli_opts, f)
 
 static const opt_spec opt_table[] = {
@@ -43,7 +44,7 @@ static const opt_spec opt_table[] = {
     {OPT_QUIET, "quiet", K_FLAG, OFF(quiet), 0, 0, 0, 0, ALL_CMDS},
     {OPT_DATA, "data", K_STR, OFF(data), 0, 0, 0, 0, DATA_CMDS},
     {OPT_LIMIT, "limit", K_LONG, OFF(limit), 1, (double)LONG_MAX, 0, 0,
-     CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE},
+     CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | LATENT_CMDS},
     {OPT_ARCH, "arch", K_STR, OFF(arch), 0, 0, 0, 0, CMD_TRAIN | CMD_SUMMARY | CMD_BENCH},
     {OPT_INPUT, "input", K_INT, OFF(input), 1, 1 << 24, 0, 0, CMD_SUMMARY | CMD_BENCH},
     {OPT_EPOCHS, "epochs", K_INT, OFF(epochs), 1, 1000000, 0, 0, CMD_TRAIN},
@@ -55,7 +56,7 @@ static const opt_spec opt_table[] = {
     {OPT_LOSS, "loss", K_STR, OFF(loss), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
     {OPT_VALIDATION_SPLIT, "validation-split", K_FLOAT, OFF(validation_split), 0, 1, 0, 1, CMD_TRAIN},
     {OPT_PATIENCE, "patience", K_INT, OFF(patience), 0, 1000000, 0, 0, CMD_TRAIN},
-    {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0, CMD_TRAIN | CMD_RECONSTRUCT | CMD_GENERATE},
+    {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0, CMD_TRAIN | CMD_RECONSTRUCT | CMD_GENERATE | CMD_EMBED | CMD_ANOMALY},
     {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN | CMD_SCORE},
     {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE},
     {OPT_SECONDS, "seconds", K_DOUBLE, OFF(seconds), 0, 3600, 1, 0, CMD_BENCH},
@@ -66,7 +67,10 @@ static const opt_spec opt_table[] = {
     {OPT_STRIDE, "stride", K_INT, OFF(stride), 1, 4096, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT},
     {OPT_CHANNELS, "channels", K_INT, OFF(channels), 1, 3, 0, 0, DATA_CMDS},
     {OPT_KL_WARMUP, "kl-warmup", K_FLOAT, OFF(kl_warmup), 0, 1e6, 0, 0, CMD_TRAIN},
-    {OPT_CLASS, "class", K_INT, OFF(class_id), 0, 1 << 30, 0, 0, CMD_GENERATE},
+    {OPT_CLASS, "class", K_INT, OFF(class_id), 0, 1 << 30, 0, 0, CMD_GENERATE | CMD_TRAIN | CMD_ANOMALY},
+    {OPT_METHOD, "method", K_STR, OFF(method), 0, 0, 0, 0, CMD_EMBED},
+    {OPT_PERCENTILE, "percentile", K_FLOAT, OFF(percentile), 0, 100, 0, 0, CMD_ANOMALY},
+    {OPT_K, "k", K_STR, OFF(k_list), 0, 0, 0, 0, CMD_PCA},
     {OPT_BETWEEN, "between", K_STR, OFF(between), 0, 0, 0, 0, CMD_GENERATE},
     {OPT_GRID, "grid", K_INT, OFF(grid), 2, 40, 0, 0, CMD_GENERATE},
     {OPT_SPREAD, "spread", K_FLOAT, OFF(spread), 0, 100, 0, 0, CMD_GENERATE},
@@ -141,6 +145,8 @@ static const cmd_spec cmd_table[] = {
      "  --downscale F   super-resolution: train on images shrunk by F and scaled back up\n"
      "                  (bicubic) against the originals (default for --arch sr2x: 2)\n"
      "  --kl-warmup E   VAE: raise the KL weight linearly from 0 over E epochs (default 0)\n"
+     "  --class K       train (and test) on the samples of class K only, e.g. the normal\n"
+     "                  class of an anomaly detector\n"
      "  --out FILE      model file (default model.lt)\n"
      "  --png FILE      picture: test images above their reconstructions, or the 2-D codes\n"
      "                  of the test points (default: --out with .png for .lt)\n\n" HELP_GLOBAL},
@@ -202,6 +208,35 @@ static const cmd_spec cmd_table[] = {
      "                  quantiles of 0.05..0.95 on each axis (the manifold picture)\n"
      "  --n N           images (default 16; with --grid G: G*G)\n"
      "  --out FILE      PNG file (default generated.png)\n" HELP_DATA "\n" HELP_GLOBAL},
+    {"embed", CMD_EMBED, 1,
+     "Usage: latent embed [MODEL] [OPTIONS]\n\n"
+     "Writes a scatter plot of the test split in two dimensions, coloured by class with a\n"
+     "legend.\n\n"
+     "Options:\n"
+     "  --method M      code: MODEL's 2-D code (its encoder's output); tsne: t-SNE of\n"
+     "                  MODEL's codes of any width; pca: the data's first two principal\n"
+     "                  components, fitted on the training split (no MODEL needed)\n"
+     "                  (default code)\n"
+     "  --out FILE      PNG file (default embed.png)\n" HELP_DATA
+     "                  (tsne: default --limit 2000; t-SNE is exact, O(n^2))\n\n" HELP_GLOBAL},
+    {"anomaly", CMD_ANOMALY, 1,
+     "Usage: latent anomaly MODEL [OPTIONS]\n\n"
+     "Scores every test sample by its reconstruction error (mean squared, per sample),\n"
+     "flags those above a threshold taken at a percentile of the training samples'\n"
+     "errors, writes one line per sample to a CSV file and prints the threshold, the\n"
+     "flagged fraction and, where labels exist, the ROC AUC.\n\n"
+     "Options:\n"
+     "  --class K       the normal class: the threshold comes from its training samples,\n"
+     "                  and every other class counts as an anomaly for the ROC AUC\n"
+     "  --percentile P  threshold percentile of the training errors (default 95)\n"
+     "  --out FILE      CSV file: index,score,flagged[,label] (default anomaly.csv)\n" HELP_DATA "\n" HELP_GLOBAL},
+    {"pca", CMD_PCA, 0,
+     "Usage: latent pca [OPTIONS]\n\n"
+     "Fits PCA on the training split (LAPACK) and prints, for each k, the test split's\n"
+     "reconstruction MSE from k components and the variance they explain: the baseline\n"
+     "for an autoencoder with a k-wide code.\n\n"
+     "Options:\n"
+     "  --k LIST        component counts (default 2,8,32,64)\n" HELP_DATA "\n" HELP_GLOBAL},
     {"score", CMD_SCORE, CLI_MAX_OPERANDS,
      "Usage: latent score MODEL [IMAGE...] (--noise S | --downscale F) [OPTIONS]\n\n"
      "Measures a denoising (--noise) or super-resolution (--downscale) model: corrupts\n"
@@ -251,7 +286,10 @@ void cli_print_main_help(void)
            "  upscale       enlarge an image 2x with a super-resolution model\n"
            "  score         PSNR and SSIM of a denoising or super-resolution model\n"
            "  generate      decode new images: from a VAE's prior, a class's mean code,\n"
-           "                between two images, or a 2-D code manifold\n\n"
+           "                between two images, or a 2-D code manifold\n"
+           "  embed         scatter plot of codes, their t-SNE, or PCA, by class\n"
+           "  anomaly       reconstruction-error anomaly scores, threshold, ROC AUC\n"
+           "  pca           PCA reconstruction error at k components\n\n"
            HELP_GLOBAL
            "  --version       print the version\n\n"
            "Run 'latent COMMAND --help' for a command's options.\n"
@@ -397,6 +435,9 @@ static void set_defaults(cli_opts *o)
     o->optimizer = "adam";
     o->n = 10;
     o->spread = 0.5f;
+    o->method = "code";
+    o->percentile = 95.0f;
+    o->k_list = "2,8,32,64";
     o->seconds = 3.0;
 }
 
@@ -455,8 +496,17 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             return cli_usage_error(o, "--device: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);
         return cli_usage_error(o, "LATENT_DEVICE: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);
     }
-    if (!o->data && (o->cmd & (CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE))) o->data = "fashion-mnist";
-    if (!o->out) o->out = o->cmd == CMD_RECONSTRUCT ? "reconstruction.png" : o->cmd == CMD_GENERATE ? "generated.png" : "model.lt";
+    if (!o->data && (o->cmd & (CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | LATENT_CMDS))) o->data = "fashion-mnist";
+    if (o->cmd == CMD_EMBED && strcmp(o->method, "code") != 0 && strcmp(o->method, "pca") != 0 &&
+        strcmp(o->method, "tsne") != 0)
+        return cli_usage_error(o, "--method: unknown method '%s' (expected code, pca or tsne)", o->method);
+    if (o->cmd == CMD_EMBED && strcmp(o->method, "tsne") == 0 && !cli_given(o, OPT_LIMIT)) o->limit = 2000;
+    if ((o->cmd & (CMD_ANOMALY | CMD_GENERATE)) && o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
+    if (o->cmd == CMD_EMBED && o->npositional < 1 && strcmp(o->method, "pca") != 0)
+        return cli_usage_error(o, "missing the MODEL file (only --method pca works without one)");
+    if (!o->out)
+        o->out = o->cmd == CMD_RECONSTRUCT ? "reconstruction.png" : o->cmd == CMD_GENERATE ? "generated.png"
+               : o->cmd == CMD_EMBED ? "embed.png" : o->cmd == CMD_ANOMALY ? "anomaly.csv" : "model.lt";
     if (o->cmd == CMD_GENERATE && !cli_given(o, OPT_N)) o->n = 16;
     if (o->cmd == CMD_GENERATE && cli_given(o, OPT_CLASS) + (o->between != NULL) + cli_given(o, OPT_GRID) > 1)
         return cli_usage_error(o, "--class, --between and --grid: give one");

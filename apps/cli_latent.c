@@ -231,3 +231,245 @@ int cli_cmd_generate(const cli_opts *o)
     if (ctx) lt_ctx_close(ctx);
     return rc;
 }
+
+/* ------------------------------------------------------------------ embed */
+
+/* Fashion-MNIST's class names, for legends. */
+static const char *const fashion_names[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+/* Runs the encoder of m over ds; *codes (n x d, malloc'd) and *d. */
+static int encode_all(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, float **codes, int *d)
+{
+    lt_model *enc = lt_submodel_count(m) >= 1 ? lt_submodel(m, 0) : NULL;
+    if (!enc) return cli_fail(o, "model '%s' has no encoder (no nested models), so it has no code layer", o->positional[0]);
+    if ((size_t)lt_input_dim(enc) != lt_dataset_dim(ds))
+        return cli_fail(o, "model '%s' takes inputs of width %d, --data '%s' has %zu", o->positional[0],
+                        lt_input_dim(enc), o->data, lt_dataset_dim(ds));
+    size_t n = lt_dataset_count(ds);
+    *d = lt_output_dim(enc);
+    *codes = malloc(n * (size_t)*d * sizeof **codes);
+    if (!*codes) return cli_fail(o, "out of memory");
+    lt_status st = lt_predict(enc, lt_dataset_data(ds), n, *codes);
+    if (st != LT_OK) {
+        free(*codes);
+        *codes = NULL;
+        return cli_fail_lt(o, ctx, st, "cannot encode");
+    }
+    return CLI_OK;
+}
+
+/* latent embed [MODEL] --method code|pca|tsne */
+int cli_cmd_embed(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_model *m = NULL;
+    lt_dataset *test = NULL, *train = NULL;
+    lt_pca *pca = NULL;
+    float *codes = NULL, *xy = NULL;
+    int d = 0, dims[3] = {0, 0, 0};
+    lt_status st;
+    int rc = cli_check_output_path(o, "--out", o->out);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
+    if (rc == CLI_OK && o->npositional > 0 && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK)
+        rc = cli_fail_lt(o, ctx, st, "cannot load the model");
+    int patch = m && lt_input_shape(m, dims) == 3 ? dims[0] : 32;
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, patch, &test);
+    const int32_t *labels = test ? lt_dataset_labels(test) : NULL;
+    if (rc == CLI_OK && !labels) rc = cli_fail(o, "--data '%s' has no labels to colour the plot by", o->data);
+    size_t n = test ? lt_dataset_count(test) : 0;
+    if (rc == CLI_OK && !(xy = malloc(n * 2 * sizeof *xy))) rc = cli_fail(o, "out of memory");
+    if (rc == CLI_OK && strcmp(o->method, "pca") == 0) {
+        rc = cli_load_split(o, ctx, 1, patch, &train);
+        if (rc == CLI_OK && (st = lt_pca_fit(ctx, lt_dataset_data(train), lt_dataset_count(train), lt_dataset_dim(train), 2,
+                                             &pca)) != LT_OK)
+            rc = cli_fail_lt(o, ctx, st, "PCA");
+        if (rc == CLI_OK && (st = lt_pca_transform(ctx, pca, lt_dataset_data(test), n, xy)) != LT_OK)
+            rc = cli_fail_lt(o, ctx, st, "PCA");
+    } else if (rc == CLI_OK) {
+        rc = encode_all(o, ctx, m, test, &codes, &d);
+        if (rc == CLI_OK && strcmp(o->method, "code") == 0) {
+            if (d != 2) rc = cli_fail(o, "the code of '%s' has %d dimensions; --method code plots 2-D codes (try "
+                                         "--method tsne)", o->positional[0], d);
+            else memcpy(xy, codes, n * 2 * sizeof *xy);
+        } else if (rc == CLI_OK) {
+            lt_tsne_opts to = {0};
+            to.seed = o->seed;
+            cli_note(o, "t-SNE of %zu codes of width %d", n, d);
+            if ((st = lt_tsne(ctx, codes, n, (size_t)d, &to, xy)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "t-SNE");
+        }
+    }
+    if (rc == CLI_OK) {
+        int classes = 0;
+        for (size_t i = 0; i < n; i++)
+            if (labels[i] >= classes) classes = labels[i] + 1;
+        if (classes > 20) classes = 20; /* the palette's size; later classes are left out */
+        const char *const *names = strcmp(o->data, "fashion-mnist") == 0 && classes <= 10 ? fashion_names : NULL;
+        if ((st = lt_plot_scatter_classes(ctx, o->out, xy, labels, n, names, classes, 640)) != LT_OK)
+            rc = cli_fail_lt(o, ctx, st, "cannot write the plot");
+        else
+            cli_note(o, "wrote %s (%zu points, %s)", o->out, n, o->method);
+    }
+    free(codes);
+    free(xy);
+    lt_pca_free(pca);
+    lt_dataset_free(test);
+    lt_dataset_free(train);
+    lt_model_free(m);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ anomaly */
+
+/* Per-sample mean squared reconstruction errors of ds under m (malloc'd). */
+static int recon_errors(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, float **err)
+{
+    size_t n = lt_dataset_count(ds), dim = lt_dataset_dim(ds);
+    if ((size_t)lt_input_dim(m) != dim || (size_t)lt_output_dim(m) != dim)
+        return cli_fail(o, "model '%s' maps width %d to %d; --data '%s' has samples of width %zu (an autoencoder is "
+                           "needed)", o->positional[0], lt_input_dim(m), lt_output_dim(m), o->data, dim);
+    float *out = malloc(n * dim * sizeof *out);
+    *err = malloc(n * sizeof **err);
+    if (!out || !*err) {
+        free(out);
+        return cli_fail(o, "out of memory");
+    }
+    lt_status st = lt_predict(m, lt_dataset_data(ds), n, out);
+    const float *x = lt_dataset_data(ds);
+    for (size_t i = 0; st == LT_OK && i < n; i++) {
+        double s = 0;
+        for (size_t j = 0; j < dim; j++) {
+            double e = (double)out[i * dim + j] - x[i * dim + j];
+            s += e * e;
+        }
+        (*err)[i] = (float)(s / (double)dim);
+    }
+    free(out);
+    return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "cannot run the model");
+}
+
+/* Orders floats ascending, for qsort. */
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* latent anomaly MODEL */
+int cli_cmd_anomaly(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_model *m = NULL;
+    lt_dataset *train = NULL, *test = NULL;
+    float *train_err = NULL, *test_err = NULL;
+    int32_t *positive = NULL;
+    lt_status st;
+    int dims[3] = {0, 0, 0};
+    int rc = cli_check_output_path(o, "--out", o->out);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
+    if (rc == CLI_OK && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
+    int patch = m && lt_input_shape(m, dims) == 3 ? dims[0] : 32;
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, patch, &train);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, patch, &test);
+    if (rc == CLI_OK && cli_given(o, OPT_CLASS)) { /* the threshold comes from normal samples only */
+        lt_dataset *normal = NULL;
+        if ((st = lt_dataset_filter_label(ctx, train, o->class_id, 1, &normal)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "--class");
+        lt_dataset_free(train);
+        train = normal;
+    }
+    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, train, &train_err);
+    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, test, &test_err);
+    size_t n_train = train ? lt_dataset_count(train) : 0, n = test ? lt_dataset_count(test) : 0;
+    float threshold = 0.0f;
+    if (rc == CLI_OK) { /* the percentile by linear interpolation between order statistics */
+        qsort(train_err, n_train, sizeof *train_err, cmp_float);
+        double pos = (double)o->percentile / 100.0 * (double)(n_train - 1);
+        size_t lo = (size_t)pos, hi = lo + 1 < n_train ? lo + 1 : lo;
+        threshold = (float)(train_err[lo] + (pos - (double)lo) * (train_err[hi] - train_err[lo]));
+    }
+    const int32_t *labels = test ? lt_dataset_labels(test) : NULL;
+    FILE *f = NULL;
+    if (rc == CLI_OK && !(f = fopen(o->out, "w"))) rc = cli_fail(o, "--out '%s': cannot write", o->out);
+    size_t flagged = 0;
+    if (rc == CLI_OK) {
+        fprintf(f, labels ? "index,score,flagged,label\n" : "index,score,flagged\n");
+        for (size_t i = 0; i < n; i++) {
+            int flag = test_err[i] > threshold;
+            flagged += (size_t)flag;
+            if (labels) fprintf(f, "%zu,%.9g,%d,%d\n", i, (double)test_err[i], flag, (int)labels[i]);
+            else fprintf(f, "%zu,%.9g,%d\n", i, (double)test_err[i], flag);
+        }
+        if (fclose(f) != 0) rc = cli_fail(o, "--out '%s': write failed", o->out);
+    }
+    if (rc == CLI_OK) {
+        printf("threshold: %.6g (the %g-th percentile of %zu training errors)\n", (double)threshold,
+               (double)o->percentile, n_train);
+        printf("flagged: %zu of %zu test samples (%.2f%%)\n", flagged, n, 100.0 * (double)flagged / (double)n);
+    }
+    if (rc == CLI_OK && labels && cli_given(o, OPT_CLASS)) {
+        double auc = 0.0;
+        if (!(positive = malloc(n * sizeof *positive))) rc = cli_fail(o, "out of memory");
+        for (size_t i = 0; rc == CLI_OK && i < n; i++) positive[i] = labels[i] != o->class_id;
+        if (rc == CLI_OK && (st = lt_roc_auc(ctx, test_err, positive, n, &auc)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "ROC AUC");
+        if (rc == CLI_OK) printf("roc auc: %.4f (class %d normal, the others anomalies)\n", auc, o->class_id);
+    }
+    if (rc == CLI_OK) cli_note(o, "wrote %s", o->out);
+    free(positive);
+    free(train_err);
+    free(test_err);
+    lt_dataset_free(train);
+    lt_dataset_free(test);
+    lt_model_free(m);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ pca */
+
+/* latent pca --k 2,8,32: test reconstruction MSE from k principal components. */
+int cli_cmd_pca(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_dataset *train = NULL, *test = NULL;
+    int ks[32], nk = 0, kmax = 0;
+    for (const char *p = o->k_list; *p && nk < 32;) {
+        char *end = NULL;
+        long k = strtol(p, &end, 10);
+        if (end == p || k < 1 || k > 1 << 20 || (*end && *end != ','))
+            return cli_usage_error(o, "--k: expected a list of component counts like 2,8,32, got '%s'", o->k_list);
+        ks[nk++] = (int)k;
+        if (k > kmax) kmax = (int)k;
+        p = *end ? end + 1 : end;
+    }
+    int rc = cli_open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, 32, &train);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, 32, &test);
+    size_t dim = train ? lt_dataset_dim(train) : 0, n = test ? lt_dataset_count(test) : 0;
+    if (rc == CLI_OK && (size_t)kmax > dim) rc = cli_fail(o, "--k %d: the data have only %zu dimensions", kmax, dim);
+    float *codes = NULL, *back = NULL;
+    if (rc == CLI_OK && (!(codes = malloc(n * (size_t)kmax * sizeof *codes)) || !(back = malloc(n * dim * sizeof *back))))
+        rc = cli_fail(o, "out of memory");
+    for (int i = 0; rc == CLI_OK && i < nk; i++) {
+        lt_pca *p = NULL;
+        lt_status st = lt_pca_fit(ctx, lt_dataset_data(train), lt_dataset_count(train), dim, ks[i], &p);
+        if (st == LT_OK) st = lt_pca_transform(ctx, p, lt_dataset_data(test), n, codes);
+        if (st == LT_OK) st = lt_pca_inverse(ctx, p, codes, n, back);
+        if (st != LT_OK) {
+            rc = cli_fail_lt(o, ctx, st, "PCA");
+        } else {
+            double mse = 0, explained = 0;
+            const float *x = lt_dataset_data(test);
+            for (size_t j = 0; j < n * dim; j++) mse += ((double)back[j] - x[j]) * ((double)back[j] - x[j]);
+            for (int c = 0; c < ks[i]; c++) explained += lt_pca_explained(p, c);
+            printf("pca k=%d: test mse %.5f, explained variance %.4f\n", ks[i], mse / (double)(n * dim), explained);
+        }
+        lt_pca_free(p);
+    }
+    free(codes);
+    free(back);
+    lt_dataset_free(train);
+    lt_dataset_free(test);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}

@@ -493,6 +493,16 @@ static int cmd_train(const cli_opts *o)
         else
             rc = build_arch(o, ctx, o->arch ? o->arch : default_arch(train), train, (int)dim, &m);
     }
+    /* --class K: only that class (an anomaly detector's normal data). */
+    for (int split = 0; rc == CLI_OK && split < 2 && cli_given(o, OPT_CLASS); split++) {
+        lt_dataset **ds = split ? &test : &train, *kept = NULL;
+        if ((st = lt_dataset_filter_label(ctx, *ds, o->class_id, 1, &kept)) != LT_OK) {
+            rc = cli_fail_lt(o, ctx, st, "--class");
+        } else {
+            lt_dataset_free(*ds);
+            *ds = kept;
+        }
+    }
     /* Super-resolution trains on degraded copies against the originals; denoising adds
      * its noise inside fit (fresh every step) and here only to the test inputs. */
     if (rc == CLI_OK && downscale) rc = corrupt(o, ctx, train, downscale, 4, &train_in);
@@ -662,7 +672,7 @@ static int main_usage(const char *problem)
 {
     if (problem) fprintf(stderr, "latent: %s\n", problem);
     fputs("Usage: latent COMMAND [OPTIONS]  (commands: devices, train, eval, summary, reconstruct, bench,\n"
-          "       denoise, upscale, score, generate)\n"
+          "       denoise, upscale, score, generate, embed, anomaly, pca)\n"
           "Try 'latent --help' for more information.\n", stderr);
     return CLI_USAGE;
 }
@@ -714,6 +724,9 @@ static int run(int argc, char **argv)
     case CMD_UPSCALE: return cli_cmd_upscale(&o);
     case CMD_SCORE: return cli_cmd_score(&o);
     case CMD_GENERATE: return cli_cmd_generate(&o);
+    case CMD_EMBED: return cli_cmd_embed(&o);
+    case CMD_ANOMALY: return cli_cmd_anomaly(&o);
+    case CMD_PCA: return cli_cmd_pca(&o);
     }
     return CLI_USAGE;
 }

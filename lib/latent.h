@@ -87,6 +87,9 @@ lt_status lt_dataset_from_array(lt_ctx *ctx, size_t n, size_t dim, const float *
 /* A new dataset of rows [start, start+count) of ds. */
 lt_status lt_dataset_slice(lt_ctx *ctx, const lt_dataset *ds, size_t start, size_t count,
                            lt_dataset **out);
+/* A new dataset of the rows whose label is `label` (keep != 0) or is not (keep == 0),
+ * in order; LT_ERR_ARG when ds has no labels or no row qualifies (naming the labels). */
+lt_status lt_dataset_filter_label(lt_ctx *ctx, const lt_dataset *ds, int32_t label, int keep, lt_dataset **out);
 /* Standardizes every column of ds to zero mean and unit variance, with the means and
  * standard deviations fitted on `fit` (NULL: on ds itself), so test data can be scaled
  * with the training data's statistics. Constant columns are only centred. */

@@ -376,6 +376,40 @@ else
     expect "class generation with a plain autoencoder" 0
     lt generate "$tmp/swiss.lt" --class 1 --out "$tmp/x.png"
     expect "generate with a decoder that makes no images" 1 "does not output images"
+    # Views of the latent space, PCA, anomaly detection.
+    lt embed "$tmp/cvae.lt" --limit 300 --out "$tmp/codes.png"
+    expect "embed a 2-D code" 0
+    png_check "embed writes a scatter plot" "$tmp/codes.png"
+    lt embed "$tmp/vae.lt" --method tsne --limit 150 --out "$tmp/tsne.png"
+    expect "embed a 20-D code with t-SNE" 0
+    png_check "t-SNE plot" "$tmp/tsne.png"
+    lt embed --method pca --limit 300 --out "$tmp/pca.png"
+    expect "embed with PCA, no model" 0
+    lt embed "$tmp/vae.lt" --limit 100 --out "$tmp/x.png"
+    expect "--method code needs a 2-D code" 1 "20 dimensions"
+    lt embed "$tmp/dn.lt" --data "$tmp/imgs" --limit 10 --out "$tmp/x.png"
+    expect "embed data without labels" 1 "no labels"
+    lt embed "$tmp/sr.lt" --limit 10 --out "$tmp/x.png"
+    expect "embed a model without a code layer" 1 "no encoder"
+    lt pca --k 2,16 --limit 500
+    expect "pca table" 0 "^pca k=16: test mse [0-9.]+, explained variance 0\.[0-9]{4}$" stdout
+    lt pca --k 2,5000 --limit 500
+    expect "pca with more components than dimensions" 1 "only 784 dimensions"
+    lt train --arch mlp-ae --class 0 --limit 2000 --epochs 1 --out "$tmp/normal.lt" --quiet
+    expect "train on one class" 0 "^test mse:" stdout
+    lt anomaly "$tmp/normal.lt" --class 0 --limit 2000 --out "$tmp/scores.csv"
+    expect "anomaly scores with ROC AUC" 0 "^roc auc: 0\.[0-9]{4} \(class 0 normal" stdout
+    if [[ $(wc -l <"$tmp/scores.csv") != 2001 || $(head -n 1 "$tmp/scores.csv") != index,score,flagged,label ]]; then
+        record "anomaly CSV: a header and one line per test sample" "$(wc -l <"$tmp/scores.csv") lines"
+    else
+        record "anomaly CSV: a header and one line per test sample" ""
+    fi
+    lt anomaly "$tmp/normal.lt" --class 12 --limit 500 --out "$tmp/x.csv"
+    expect "anomaly with a class that does not exist" 1 "no sample of class 12"
+    lt train --arch mlp-ae --class 10 --limit 500 --epochs 1 --out "$tmp/x.lt" --quiet
+    expect "train on a class that does not exist" 1 "no sample of class 10 \(labels 0\.\.9\)"
+    usage_error "unknown embed method" "unknown method 'umap'" embed "$tmp/vae.lt" --method umap
+    usage_error "a bad --k list" "component counts" pca --k 2,x
     usage_error "two generation modes" "give one" generate "$tmp/vae.lt" --class 1 --grid 3
     usage_error "a bad --between" "two test image numbers" generate "$tmp/vae.lt" --between 3
 fi

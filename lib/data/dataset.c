@@ -152,3 +152,35 @@ lt_status lt_dataset_add_noise(lt_ctx *ctx, lt_dataset *ds, float stddev, uint64
         for (size_t j = 0; j < ds->dim; j++) ds->x[i * ds->dim + j] += stddev * lt_philox_normal(seed, (uint64_t)i << 32, j);
     return LT_OK;
 }
+
+lt_status lt_dataset_filter_label(lt_ctx *ctx, const lt_dataset *ds, int32_t label, int keep, lt_dataset **out)
+{
+    if (!out) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_filter_label: out is NULL");
+    *out = NULL;
+    if (!ds) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_filter_label: dataset is NULL");
+    if (!ds->labels) return lt_set_error(ctx, LT_ERR_ARG, "the data have no labels to select class %d by", (int)label);
+    size_t k = 0;
+    int32_t max_label = -1;
+    for (size_t i = 0; i < ds->n; i++) {
+        k += (ds->labels[i] == label) == (keep != 0);
+        if (ds->labels[i] > max_label) max_label = ds->labels[i];
+    }
+    if (k == 0)
+        return lt_set_error(ctx, LT_ERR_ARG, "no sample %s class %d (labels 0..%d)", keep ? "of" : "outside",
+                            (int)label, (int)max_label);
+    lt_dataset *s;
+    lt_status st = lt_dataset_alloc(ctx, k, ds->dim, 1, ds->values != NULL, &s);
+    if (st != LT_OK) return st;
+    for (size_t i = 0, j = 0; i < ds->n; i++) {
+        if ((ds->labels[i] == label) != (keep != 0)) continue;
+        memcpy(s->x + j * ds->dim, ds->x + i * ds->dim, ds->dim * sizeof(float));
+        s->labels[j] = ds->labels[i];
+        if (ds->values) s->values[j] = ds->values[i];
+        j++;
+    }
+    s->h = ds->h;
+    s->w = ds->w;
+    s->c = ds->c;
+    *out = s;
+    return LT_OK;
+}
