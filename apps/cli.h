@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "latent.h"
+
 /* Most operands a command takes (score: MODEL and images). */
 #define CLI_MAX_OPERANDS 64
 
@@ -26,7 +28,8 @@ typedef enum cli_cmd {
     CMD_GENERATE = 1u << 9,
     CMD_EMBED = 1u << 10,
     CMD_ANOMALY = 1u << 11,
-    CMD_PCA = 1u << 12
+    CMD_PCA = 1u << 12,
+    CMD_CLASSIFY = 1u << 13
 } cli_cmd;
 
 /* Option identities; cli_given() tells whether one was on the command line. */
@@ -37,6 +40,7 @@ typedef enum cli_opt_id {
     OPT_VALIDATION_SPLIT, OPT_PATIENCE, OPT_OUT, OPT_PNG, OPT_N, OPT_SECONDS,
     OPT_NOISE, OPT_AUGMENT, OPT_DOWNSCALE, OPT_PATCH, OPT_STRIDE, OPT_CHANNELS,
     OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD, OPT_METHOD, OPT_PERCENTILE, OPT_K,
+    OPT_HIDDEN, OPT_LABELS, OPT_PRETRAIN, OPT_PRETRAIN_EPOCHS,
     OPT_COUNT
 } cli_opt_id;
 
@@ -80,6 +84,10 @@ typedef struct cli_opts {
     const char *method;          /* --method: embed's code, pca or tsne             */
     float percentile;            /* --percentile: anomaly threshold percentile      */
     const char *k_list;          /* --k: pca's component counts, "2,8,32"           */
+    const char *hidden;          /* --hidden: classify's Dense widths, "256,64"     */
+    long labels;                 /* --labels: labelled training samples (0: all)    */
+    int pretrain;                /* --pretrain: greedy layer-wise pretraining first */
+    int pretrain_epochs;         /* --pretrain-epochs: epochs per pretrained layer   */
     const char *positional[CLI_MAX_OPERANDS]; /* operands, e.g. the model file     */
     int npositional;             /* how many operands                               */
 } cli_opts;
@@ -102,7 +110,8 @@ int cli_print_cmd_help(const char *name);
 /* Looks a subcommand up by name; 0 when unknown. */
 cli_cmd cli_cmd_lookup(const char *name);
 
-struct lt_ctx;
+/* Turns --optimizer, --lr, --momentum and --nesterov into optimizer settings. */
+int cli_optimizer_from_opts(const cli_opts *o, lt_optimizer *opt);
 /* Prints "latent CMD: message" on stderr and returns CLI_RUNTIME (apps/latent.c). */
 int cli_fail(const cli_opts *o, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -110,7 +119,7 @@ int cli_fail(const cli_opts *o, const char *fmt, ...)
 #endif
     ;
 /* Reports a failed library call: what we were doing, then the context's message. */
-int cli_fail_lt(const cli_opts *o, const struct lt_ctx *ctx, int status, const char *what);
+int cli_fail_lt(const cli_opts *o, const lt_ctx *ctx, int status, const char *what);
 /* Progress note on stderr, unless --quiet. */
 void cli_note(const cli_opts *o, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -118,11 +127,10 @@ void cli_note(const cli_opts *o, const char *fmt, ...)
 #endif
     ;
 /* Opens the --device context, applies --threads, says which device "auto" took. */
-int cli_open_ctx(const cli_opts *o, struct lt_ctx **ctx);
+int cli_open_ctx(const cli_opts *o, lt_ctx **ctx);
 /* Loads --data's train (train != 0) or test split as train and eval do (image folders cut into patches of side
  * `patch` unless --patch says otherwise). */
-struct lt_dataset;
-int cli_load_split(const cli_opts *o, struct lt_ctx *ctx, int train, int patch, struct lt_dataset **out);
+int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_dataset **out);
 /* Fails early when path is a folder or its folder takes no new files. */
 int cli_check_output_path(const cli_opts *o, const char *opt, const char *path);
 
@@ -135,5 +143,8 @@ int cli_cmd_generate(const cli_opts *o);
 int cli_cmd_embed(const cli_opts *o);
 int cli_cmd_anomaly(const cli_opts *o);
 int cli_cmd_pca(const cli_opts *o);
+int cli_cmd_classify(const cli_opts *o);
+/* Prints "test accuracy: A" of classifier m on ds's labels (argmax of the outputs). */
+int cli_print_accuracy(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds);
 
 #endif

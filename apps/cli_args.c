@@ -31,7 +31,7 @@ typedef struct opt_spec {
 } opt_spec;
 
 #define IMAGE_CMDS (CMD_DENOISE | CMD_UPSCALE | CMD_SCORE)
-#define LATENT_CMDS (CMD_GENERATE | CMD_EMBED | CMD_ANOMALY | CMD_PCA)
+#define LATENT_CMDS (CMD_GENERATE | CMD_EMBED | CMD_ANOMALY | CMD_PCA | CMD_CLASSIFY)
 #define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH | IMAGE_CMDS | LATENT_CMDS)
 #define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_SCORE | LATENT_CMDS)
 #define OFF(f) offsetof(cli_opts, f)
@@ -47,16 +47,17 @@ static const opt_spec opt_table[] = {
      CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | LATENT_CMDS},
     {OPT_ARCH, "arch", K_STR, OFF(arch), 0, 0, 0, 0, CMD_TRAIN | CMD_SUMMARY | CMD_BENCH},
     {OPT_INPUT, "input", K_INT, OFF(input), 1, 1 << 24, 0, 0, CMD_SUMMARY | CMD_BENCH},
-    {OPT_EPOCHS, "epochs", K_INT, OFF(epochs), 1, 1000000, 0, 0, CMD_TRAIN},
-    {OPT_BATCH, "batch", K_INT, OFF(batch), 1, 1 << 20, 0, 0, CMD_TRAIN | CMD_BENCH},
-    {OPT_OPTIMIZER, "optimizer", K_STR, OFF(optimizer), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
-    {OPT_LR, "lr", K_FLOAT, OFF(lr), 0, FLT_MAX, 1, 0, CMD_TRAIN | CMD_BENCH},
+    {OPT_EPOCHS, "epochs", K_INT, OFF(epochs), 1, 1000000, 0, 0, CMD_TRAIN | CMD_CLASSIFY},
+    {OPT_BATCH, "batch", K_INT, OFF(batch), 1, 1 << 20, 0, 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFY},
+    {OPT_OPTIMIZER, "optimizer", K_STR, OFF(optimizer), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFY},
+    {OPT_LR, "lr", K_FLOAT, OFF(lr), 0, FLT_MAX, 1, 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFY},
     {OPT_MOMENTUM, "momentum", K_FLOAT, OFF(momentum), 0, 1, 0, 1, CMD_TRAIN | CMD_BENCH},
     {OPT_NESTEROV, "nesterov", K_FLAG, OFF(nesterov), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
     {OPT_LOSS, "loss", K_STR, OFF(loss), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
     {OPT_VALIDATION_SPLIT, "validation-split", K_FLOAT, OFF(validation_split), 0, 1, 0, 1, CMD_TRAIN},
     {OPT_PATIENCE, "patience", K_INT, OFF(patience), 0, 1000000, 0, 0, CMD_TRAIN},
-    {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0, CMD_TRAIN | CMD_RECONSTRUCT | CMD_GENERATE | CMD_EMBED | CMD_ANOMALY},
+    {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0,
+     CMD_TRAIN | CMD_RECONSTRUCT | CMD_GENERATE | CMD_EMBED | CMD_ANOMALY | CMD_CLASSIFY},
     {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN | CMD_SCORE},
     {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE},
     {OPT_SECONDS, "seconds", K_DOUBLE, OFF(seconds), 0, 3600, 1, 0, CMD_BENCH},
@@ -71,6 +72,10 @@ static const opt_spec opt_table[] = {
     {OPT_METHOD, "method", K_STR, OFF(method), 0, 0, 0, 0, CMD_EMBED},
     {OPT_PERCENTILE, "percentile", K_FLOAT, OFF(percentile), 0, 100, 0, 0, CMD_ANOMALY},
     {OPT_K, "k", K_STR, OFF(k_list), 0, 0, 0, 0, CMD_PCA},
+    {OPT_HIDDEN, "hidden", K_STR, OFF(hidden), 0, 0, 0, 0, CMD_CLASSIFY},
+    {OPT_LABELS, "labels", K_LONG, OFF(labels), 1, (double)LONG_MAX, 0, 0, CMD_CLASSIFY},
+    {OPT_PRETRAIN, "pretrain", K_FLAG, OFF(pretrain), 0, 0, 0, 0, CMD_CLASSIFY},
+    {OPT_PRETRAIN_EPOCHS, "pretrain-epochs", K_INT, OFF(pretrain_epochs), 1, 1000000, 0, 0, CMD_CLASSIFY},
     {OPT_BETWEEN, "between", K_STR, OFF(between), 0, 0, 0, 0, CMD_GENERATE},
     {OPT_GRID, "grid", K_INT, OFF(grid), 2, 40, 0, 0, CMD_GENERATE},
     {OPT_SPREAD, "spread", K_FLOAT, OFF(spread), 0, 100, 0, 0, CMD_GENERATE},
@@ -230,6 +235,21 @@ static const cmd_spec cmd_table[] = {
      "                  and every other class counts as an anomaly for the ROC AUC\n"
      "  --percentile P  threshold percentile of the training errors (default 95)\n"
      "  --out FILE      CSV file: index,score,flagged[,label] (default anomaly.csv)\n" HELP_DATA "\n" HELP_GLOBAL},
+    {"classify", CMD_CLASSIFY, 0,
+     "Usage: latent classify [OPTIONS]\n\n"
+     "Trains a classifier, a stack of Dense layers with a softmax head, on the first N\n"
+     "labelled training samples, optionally after greedy layer-wise pretraining of the\n"
+     "stack on all training samples without their labels (each layer the encoder of a\n"
+     "shallow autoencoder on the codes of the layers below), saves it and prints\n"
+     "'test accuracy: A'.\n\n"
+     "Options:\n"
+     "  --hidden LIST   Dense widths, elu (default 256,64)\n"
+     "  --labels N      labelled training samples to fine-tune on (default: all)\n"
+     "  --pretrain      pretrain the stack layer by layer on all training samples first\n"
+     "  --pretrain-epochs E  epochs per pretrained layer (default 5)\n"
+     "  --epochs N      supervised epochs (default 5)\n"
+     "  --batch N, --optimizer O, --lr X   as for train (default batch 256)\n"
+     "  --out FILE      model file (default classifier.lt)\n" HELP_DATA "\n" HELP_GLOBAL},
     {"pca", CMD_PCA, 0,
      "Usage: latent pca [OPTIONS]\n\n"
      "Fits PCA on the training split (LAPACK) and prints, for each k, the test split's\n"
@@ -289,7 +309,8 @@ void cli_print_main_help(void)
            "                between two images, or a 2-D code manifold\n"
            "  embed         scatter plot of codes, their t-SNE, or PCA, by class\n"
            "  anomaly       reconstruction-error anomaly scores, threshold, ROC AUC\n"
-           "  pca           PCA reconstruction error at k components\n\n"
+           "  pca           PCA reconstruction error at k components\n"
+           "  classify      a Dense classifier from few labels, with layer-wise pretraining\n\n"
            HELP_GLOBAL
            "  --version       print the version\n\n"
            "Run 'latent COMMAND --help' for a command's options.\n"
@@ -438,6 +459,8 @@ static void set_defaults(cli_opts *o)
     o->method = "code";
     o->percentile = 95.0f;
     o->k_list = "2,8,32,64";
+    o->hidden = "256,64";
+    o->pretrain_epochs = 5;
     o->seconds = 3.0;
 }
 
@@ -506,7 +529,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
         return cli_usage_error(o, "missing the MODEL file (only --method pca works without one)");
     if (!o->out)
         o->out = o->cmd == CMD_RECONSTRUCT ? "reconstruction.png" : o->cmd == CMD_GENERATE ? "generated.png"
-               : o->cmd == CMD_EMBED ? "embed.png" : o->cmd == CMD_ANOMALY ? "anomaly.csv" : "model.lt";
+               : o->cmd == CMD_EMBED ? "embed.png" : o->cmd == CMD_ANOMALY ? "anomaly.csv"
+               : o->cmd == CMD_CLASSIFY ? "classifier.lt" : "model.lt";
     if (o->cmd == CMD_GENERATE && !cli_given(o, OPT_N)) o->n = 16;
     if (o->cmd == CMD_GENERATE && cli_given(o, OPT_CLASS) + (o->between != NULL) + cli_given(o, OPT_GRID) > 1)
         return cli_usage_error(o, "--class, --between and --grid: give one");

@@ -473,3 +473,115 @@ int cli_cmd_pca(const cli_opts *o)
     if (ctx) lt_ctx_close(ctx);
     return rc;
 }
+
+/* ------------------------------------------------------------------ classify */
+
+int cli_print_accuracy(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds)
+{
+    const int32_t *labels = lt_dataset_labels(ds);
+    size_t n = lt_dataset_count(ds), k = (size_t)lt_output_dim(m), right = 0;
+    if (!labels) return cli_fail(o, "--data '%s' has no labels to measure accuracy with", o->data);
+    float *p = malloc(n * k * sizeof *p);
+    if (!p) return cli_fail(o, "out of memory");
+    lt_status st = lt_predict(m, lt_dataset_data(ds), n, p);
+    for (size_t i = 0; st == LT_OK && i < n; i++) {
+        size_t best = 0;
+        for (size_t j = 1; j < k; j++)
+            if (p[i * k + j] > p[i * k + best]) best = j;
+        right += (int32_t)best == labels[i];
+    }
+    free(p);
+    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "cannot run the model");
+    printf("test accuracy: %.4f\n", (double)right / (double)n);
+    return CLI_OK;
+}
+
+/* Parses "256,64" into at most max widths; the count, or -1. */
+static int parse_widths(const char *s, int *w, int max)
+{
+    int n = 0;
+    while (*s) {
+        char *end = NULL;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 1 << 20 || (*end && *end != ',') || n == max) return -1;
+        w[n++] = (int)v;
+        s = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+/* latent classify: Dense stack + softmax head from few labels, pretrained or not. */
+int cli_cmd_classify(const cli_opts *o)
+{
+    lt_ctx *ctx = NULL;
+    lt_dataset *train = NULL, *test = NULL, *labelled = NULL, *onehot = NULL;
+    lt_model *stack = NULL, *head = NULL, *clf = NULL;
+    lt_optimizer opt;
+    lt_status st = LT_OK;
+    int widths[16];
+    int nw = parse_widths(o->hidden, widths, 16);
+    if (nw < 1) return cli_usage_error(o, "--hidden: expected up to 16 widths like 256,64, got '%s'", o->hidden);
+    int rc = cli_optimizer_from_opts(o, &opt);
+    if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, 32, &train);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, 32, &test);
+    const int32_t *labels = train ? lt_dataset_labels(train) : NULL;
+    if (rc == CLI_OK && (!labels || !lt_dataset_labels(test)))
+        rc = cli_fail(o, "--data '%s' has no labels to classify by", o->data);
+    size_t n = train ? lt_dataset_count(train) : 0, dim = train ? lt_dataset_dim(train) : 0;
+    size_t n_lab = o->labels > 0 && (size_t)o->labels < n ? (size_t)o->labels : n;
+    int classes = 0;
+    for (size_t i = 0; rc == CLI_OK && i < n; i++) {
+        if (labels[i] < 0 || labels[i] > 1000) rc = cli_fail(o, "label %d of sample %zu is out of range", (int)labels[i], i);
+        else if (labels[i] >= classes) classes = labels[i] + 1;
+    }
+    if (rc == CLI_OK) { /* one-hot targets for the labelled part */
+        float *t = calloc(n_lab * (size_t)classes, sizeof *t);
+        if (!t) rc = cli_fail(o, "out of memory");
+        for (size_t i = 0; t && i < n_lab; i++) t[i * classes + labels[i]] = 1.0f;
+        if (t && ((st = lt_dataset_slice(ctx, train, 0, n_lab, &labelled)) != LT_OK ||
+                  (st = lt_dataset_from_array(ctx, n_lab, (size_t)classes, t, NULL, &onehot)) != LT_OK))
+            rc = cli_fail_lt(o, ctx, st, "labels");
+        free(t);
+    }
+    if (rc == CLI_OK) {
+        st = lt_sequential(ctx, "stack", &stack);
+        for (int i = 0; st == LT_OK && i < nw; i++) st = lt_add(stack, lt_dense(widths[i], LT_ELU));
+        if (st == LT_OK) st = lt_sequential(ctx, "head", &head);
+        if (st == LT_OK) st = lt_add(head, lt_dense(classes, LT_SOFTMAX));
+        if (st == LT_OK) st = lt_sequential(ctx, "classifier", &clf);
+        if (st == LT_OK && (st = lt_add_model(clf, stack)) == LT_OK) stack = NULL;
+        if (st == LT_OK && (st = lt_add_model(clf, head)) == LT_OK) head = NULL;
+        if (st == LT_OK) st = lt_build(clf, (int)dim, o->seed);
+        if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "classifier");
+    }
+    lt_fit_opts fo = {0};
+    fo.batch = o->batch;
+    fo.seed = o->seed;
+    fo.verbose = o->quiet ? -1 : 0;
+    fo.log = stderr;
+    if (rc == CLI_OK && o->pretrain) {
+        fo.epochs = o->pretrain_epochs;
+        cli_note(o, "pretraining on %zu training samples without labels", n);
+        if ((st = lt_pretrain_layerwise(lt_submodel(clf, 0), train, &opt, &fo)) != LT_OK)
+            rc = cli_fail_lt(o, ctx, st, "pretraining failed");
+    }
+    if (rc == CLI_OK) {
+        fo.epochs = o->epochs;
+        cli_note(o, "fine-tuning on %zu labelled samples, %d classes", n_lab, classes);
+        if ((st = lt_compile(clf, LT_LOSS_CCE, &opt)) != LT_OK || (st = lt_fit(clf, labelled, onehot, &fo, NULL)) != LT_OK)
+            rc = cli_fail_lt(o, ctx, st, "training failed");
+    }
+    if (rc == CLI_OK && (st = lt_save(clf, o->out, 1)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "save");
+    if (rc == CLI_OK) rc = cli_print_accuracy(o, ctx, clf, test);
+    lt_model_free(stack);
+    lt_model_free(head);
+    lt_model_free(clf);
+    lt_dataset_free(train);
+    lt_dataset_free(test);
+    lt_dataset_free(labelled);
+    lt_dataset_free(onehot);
+    if (ctx) lt_ctx_close(ctx);
+    return rc;
+}

@@ -8,6 +8,7 @@
 #endif
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,7 +240,7 @@ static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt
 }
 
 /* Turns --optimizer, --lr, --momentum and --nesterov into optimizer settings. */
-static int optimizer_from_opts(const cli_opts *o, lt_optimizer *opt)
+int cli_optimizer_from_opts(const cli_opts *o, lt_optimizer *opt)
 {
     static const struct { const char *name; lt_optim_kind kind; } names[] = {
         {"sgd", LT_SGD}, {"rmsprop", LT_RMSPROP}, {"adam", LT_ADAM}};
@@ -471,7 +472,7 @@ static int cmd_train(const cli_opts *o)
     char *png = NULL;
     int downscale = downscale_of(o, o->arch);
 
-    int rc = optimizer_from_opts(o, &opt);
+    int rc = cli_optimizer_from_opts(o, &opt);
     if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
     if (rc == CLI_OK) rc = augment_from_opts(o, &aug);
     if (rc == CLI_OK && o->augment && downscale)
@@ -563,6 +564,31 @@ static int load_model_and_test(const cli_opts *o, lt_ctx *ctx, lt_model **m, lt_
     return rc;
 }
 
+/* Prints "code: W units, mean |value| M, P% of values below 0.1 in magnitude": how
+ * sparse the encoder's codes of ds are (an overcomplete model that copies its input
+ * uses its units densely). */
+static int print_code_stats(const cli_opts *o, lt_ctx *ctx, lt_model *enc, const lt_dataset *ds)
+{
+    size_t n = lt_dataset_count(ds), d = (size_t)lt_output_dim(enc);
+    float *z = malloc(n * d * sizeof *z);
+    if (!z) return cli_fail(o, "out of memory");
+    lt_status st = lt_predict(enc, lt_dataset_data(ds), n, z);
+    if (st != LT_OK) {
+        free(z);
+        return cli_fail_lt(o, ctx, st, "cannot encode");
+    }
+    double sum = 0;
+    size_t small = 0;
+    for (size_t i = 0; i < n * d; i++) {
+        sum += fabs((double)z[i]);
+        small += fabs((double)z[i]) < 0.1;
+    }
+    printf("code: %zu units, mean |value| %.4f, %.1f%% of values below 0.1 in magnitude\n", d, sum / (double)(n * d),
+           100.0 * (double)small / (double)(n * d));
+    free(z);
+    return CLI_OK;
+}
+
 /* latent eval MODEL: the test loss of a saved model. */
 static int cmd_eval(const cli_opts *o)
 {
@@ -576,7 +602,12 @@ static int cmd_eval(const cli_opts *o)
     lt_dataset *input = NULL;
     if (rc == CLI_OK) rc = load_model_and_test(o, ctx, &m, &test);
     if (rc == CLI_OK) rc = corrupt(o, ctx, test, cli_given(o, OPT_DOWNSCALE) ? o->downscale : 0, 3, &input);
-    if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, input ? input : test, input ? test : NULL, (int)lt_model_loss(m));
+    if (rc == CLI_OK && lt_model_loss(m) == LT_LOSS_CCE) { /* a classifier: accuracy on the labels */
+        rc = cli_print_accuracy(o, ctx, m, test);
+    } else {
+        if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, input ? input : test, input ? test : NULL, (int)lt_model_loss(m));
+        if (rc == CLI_OK && lt_submodel_count(m) > 0) rc = print_code_stats(o, ctx, lt_submodel(m, 0), input ? input : test);
+    }
     lt_model_free(m);
     lt_dataset_free(test);
     lt_dataset_free(input);
@@ -651,7 +682,7 @@ static int cmd_bench(const cli_opts *o)
     lt_status st;
     double sps = 0.0;
     const char *arch = o->arch ? o->arch : "mlp-ae";
-    int rc = optimizer_from_opts(o, &opt);
+    int rc = cli_optimizer_from_opts(o, &opt);
     if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = build_arch(o, ctx, arch, NULL, cli_given(o, OPT_INPUT) ? o->input : default_input(arch), &m);
@@ -672,7 +703,7 @@ static int main_usage(const char *problem)
 {
     if (problem) fprintf(stderr, "latent: %s\n", problem);
     fputs("Usage: latent COMMAND [OPTIONS]  (commands: devices, train, eval, summary, reconstruct, bench,\n"
-          "       denoise, upscale, score, generate, embed, anomaly, pca)\n"
+          "       denoise, upscale, score, generate, embed, anomaly, pca, classify)\n"
           "Try 'latent --help' for more information.\n", stderr);
     return CLI_USAGE;
 }
@@ -727,6 +758,7 @@ static int run(int argc, char **argv)
     case CMD_EMBED: return cli_cmd_embed(&o);
     case CMD_ANOMALY: return cli_cmd_anomaly(&o);
     case CMD_PCA: return cli_cmd_pca(&o);
+    case CMD_CLASSIFY: return cli_cmd_classify(&o);
     }
     return CLI_USAGE;
 }

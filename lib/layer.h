@@ -104,6 +104,10 @@ lt_layer *lt_activation_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_dropout_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_noise_from_config(const lt_kv *kv, char *err, size_t errlen);
 
+/* A new, unbuilt Dense layer with l's settings (units, activation, alpha); NULL when l
+ * is not a Dense layer or memory ran out. */
+lt_layer *lt_dense_clone(const lt_layer *l);
+
 /* Per-type alpha setters (no-ops on other types). */
 void lt_dense_set_alpha(lt_layer *l, float alpha);
 void lt_activation_set_alpha(lt_layer *l, float alpha);

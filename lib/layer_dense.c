@@ -126,3 +126,12 @@ void lt_dense_set_alpha(lt_layer *l, float alpha)
 {
     if (l && l->ops == &dense_ops) ((dense_layer *)l)->alpha = alpha;
 }
+
+lt_layer *lt_dense_clone(const lt_layer *l)
+{
+    if (!l || l->ops != &dense_ops) return NULL;
+    const dense_layer *d = (const dense_layer *)l;
+    dense_layer *c = (dense_layer *)lt_dense(d->units, d->act);
+    if (c) c->alpha = d->alpha;
+    return c ? &c->base : NULL;
+}
