@@ -408,6 +408,14 @@ else
     expect "anomaly with a class that does not exist" 1 "no sample of class 12"
     lt train --arch mlp-ae --class 10 --limit 500 --epochs 1 --out "$tmp/x.lt" --quiet
     expect "train on a class that does not exist" 1 "no sample of class 10 \(labels 0\.\.9\)"
+    lt classify --labels 300 --limit 1000 --epochs 2 --batch 32 --pretrain --pretrain-epochs 1 --hidden 32,16 \
+        --out "$tmp/clf.lt" --quiet
+    expect "classify with layer-wise pretraining" 0 "^test accuracy: 0\.[0-9]{4}$" stdout
+    lt eval "$tmp/clf.lt" --limit 500
+    expect "eval of a classifier prints its accuracy" 0 "^test accuracy: 0\.[0-9]{4}$" stdout
+    lt classify --data swiss-roll --out "$tmp/x.lt"
+    expect "classify data without labels" 1 "no labels"
+    usage_error "a bad --hidden list" "widths like 256,64" classify --hidden 256,,64
     usage_error "unknown embed method" "unknown method 'umap'" embed "$tmp/vae.lt" --method umap
     usage_error "a bad --k list" "component counts" pca --k 2,x
     usage_error "two generation modes" "give one" generate "$tmp/vae.lt" --class 1 --grid 3

@@ -208,6 +208,124 @@ static void test_noise_and_augment(void)
     free(px);
 }
 
+/* Solves the n x n system a x = b in place (Gaussian elimination with partial
+ * pivoting); 0 on success. */
+static int solve(double *a, double *b, int n)
+{
+    for (int c = 0; c < n; c++) {
+        int p = c;
+        for (int r = c + 1; r < n; r++)
+            if (fabs(a[r * n + c]) > fabs(a[p * n + c])) p = r;
+        if (fabs(a[p * n + c]) < 1e-12) return -1;
+        for (int k = 0; k < n; k++) { double t = a[c * n + k]; a[c * n + k] = a[p * n + k]; a[p * n + k] = t; }
+        double t = b[c]; b[c] = b[p]; b[p] = t;
+        for (int r = 0; r < n; r++) {
+            if (r == c) continue;
+            double f = a[r * n + c] / a[c * n + c];
+            for (int k = c; k < n; k++) a[r * n + k] -= f * a[c * n + k];
+            b[r] -= f * b[c];
+        }
+    }
+    for (int c = 0; c < n; c++) b[c] /= a[c * n + c];
+    return 0;
+}
+
+/* Residual sum of squares of the least-squares fit x ~ [codes, 1] B over all columns. */
+static double fit_residual(const float *x, const float *codes, size_t n, int d, int k)
+{
+    double total = 0;
+    int m = k + 1;
+    for (int j = 0; j < d; j++) {
+        double a[64] = {0}, b[8] = {0}, f[8];
+        for (size_t i = 0; i < n; i++) {
+            for (int r = 0; r < k; r++) f[r] = codes[i * k + r];
+            f[k] = 1.0;
+            for (int r = 0; r < m; r++) {
+                b[r] += f[r] * x[i * d + j];
+                for (int c = 0; c < m; c++) a[r * m + c] += f[r] * f[c];
+            }
+        }
+        if (solve(a, b, m) != 0) return INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            double p = b[k] - x[i * d + j];
+            for (int r = 0; r < k; r++) p += b[r] * codes[i * k + r];
+            total += p * p;
+        }
+    }
+    return total;
+}
+
+/* The codes of the first (linear, width k) layer of m's parameters w for x. */
+static void first_codes(const float *w, const float *x, size_t n, int d, int k, float *codes)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < k; c++) {
+            double v = w[d * k + c]; /* bias after the kernel */
+            for (int j = 0; j < d; j++) v += (double)x[i * d + j] * w[j * k + c];
+            codes[i * k + c] = (float)v;
+        }
+}
+
+/* Greedy layer-wise pretraining: data in a 5-D subspace of 10-D with falling variance
+ * along its axes; a linear first layer of width 3 pretrained as a shallow autoencoder
+ * learns the top of that subspace (what PCA would keep), so the data are explained by
+ * its codes much better than by the random initial layer's; bad stacks are refused. */
+static void test_pretraining(void)
+{
+    enum { N = 800, D = 10, Z = 5, K = 3 };
+    static const float scale[Z] = {1.0f, 0.8f, 0.6f, 0.15f, 0.1f};
+    float *x = malloc(N * D * sizeof *x), *codes = malloc(N * K * sizeof *codes);
+    for (size_t i = 0; i < N; i++) {
+        float z[Z];
+        for (int k = 0; k < Z; k++) z[k] = scale[k] * lt_philox_uniform(31, i, (uint64_t)k, -1, 1);
+        for (int j = 0; j < D; j++) {
+            float v = 0.5f;
+            for (int k = 0; k < Z; k++) v += 0.3f * lt_philox_uniform(32, 0, (uint64_t)(j * Z + k), -1, 1) * z[k];
+            x[i * D + j] = v;
+        }
+    }
+    lt_dataset *ds = NULL;
+    lt_dataset_from_array(ctx, N, D, x, NULL, &ds);
+    lt_model *m = NULL;
+    lt_arch_build(ctx, "dense:3,dropout:0.1,dense:2:elu", D, 4, &m);
+    float before[D * K + K], after[D * K + K];
+    ctx->be->ops->download(ctx->be, m->params, 0, before, D * K + K);
+    lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
+    o.lr = 0.01f;
+    lt_fit_opts fo = {.epochs = 150, .batch = 32, .seed = 3, .verbose = -1};
+    CHECK(lt_pretrain_layerwise(m, ds, &o, &fo) == LT_OK, "pretraining: %s", lt_ctx_error(ctx));
+    ctx->be->ops->download(ctx->be, m->params, 0, after, D * K + K);
+    first_codes(before, x, N, D, K, codes);
+    double r0 = fit_residual(x, codes, N, D, K);
+    first_codes(after, x, N, D, K, codes);
+    double r1 = fit_residual(x, codes, N, D, K);
+    lt_pca *pca = NULL;
+    double rp = NAN;
+    if (lt_pca_fit(ctx, x, N, D, K, &pca) == LT_OK) { /* the best any 3 linear codes can do */
+        lt_pca_transform(ctx, pca, x, N, codes);
+        rp = fit_residual(x, codes, N, D, K);
+        lt_pca_free(pca);
+    }
+    printf("pretraining: residual of the data given the first layer's codes %.4g before, %.4g after (PCA %.4g)\n",
+           r0, r1, rp);
+    CHECK(r1 < 0.6 * r0, "pretrained codes explain the data better: residual %.4g, random layer %.4g", r1, r0);
+    CHECK(isnan(rp) || r1 < 1.5 * rp, "pretraining finds the principal subspace: residual %.4g, PCA's %.4g", r1, rp);
+    lt_model_free(m);
+    /* Refusals. */
+    int img[3] = {6, 5, 1};
+    lt_model *conv = NULL;
+    lt_arch_build_shape(ctx, "conv:2:3x3,flatten,dense:4", 3, img, 1, &conv);
+    CHECK(conv && lt_pretrain_layerwise(conv, ds, &o, &fo) != LT_OK, "a conv stack is refused: %s", lt_ctx_error(ctx));
+    lt_model_free(conv);
+    lt_model *wide = NULL;
+    lt_arch_build(ctx, "dense:3", D + 1, 1, &wide);
+    CHECK(lt_pretrain_layerwise(wide, ds, &o, &fo) == LT_ERR_SHAPE, "a width mismatch is refused: %s", lt_ctx_error(ctx));
+    lt_model_free(wide);
+    lt_dataset_free(ds);
+    free(x);
+    free(codes);
+}
+
 int main(void)
 {
     char err[512];
@@ -215,6 +333,7 @@ int main(void)
     printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
     test_bad_fit();
     test_noise_and_augment();
+    test_pretraining();
     test_early_stopping();
     test_swiss_roll_and_seeds();
     test_fashion_mnist();
