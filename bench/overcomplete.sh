@@ -15,7 +15,7 @@ awk 'BEGIN { srand(7); for (i = 0; i < 1000; i++) { s = ""; for (j = 0; j < 784;
     >"$out/noise.csv"
 arch_plain="dense:1024:sigmoid|dense:in:sigmoid"
 arch_sparse="dense:1024:sigmoid,sparsity:0.05:0.05|dense:in:sigmoid"
-common=(--epochs 10 --batch 64 --loss mse-sum --quiet "$@")
+common=(--epochs 5 --limit 20000 --batch 64 --loss mse-sum --quiet "$@")
 "$latent" train --arch "$arch_plain" --out "$out/plain.lt" "${common[@]}" >/dev/null
 "$latent" train --arch "$arch_sparse" --out "$out/sparse.lt" "${common[@]}" >/dev/null
 "$latent" train --arch "$arch_plain" --noise 0.3 --out "$out/denoise.lt" "${common[@]}" >/dev/null
