@@ -181,6 +181,14 @@ static void arg_i32(kargs *a, cl_int v) { arg_raw(a, sizeof v, &v); }
 static void arg_f32(kargs *a, float v) { cl_float f = v; arg_raw(a, sizeof f, &f); }
 /* Next argument: a __local array of bytes. */
 static void arg_local(kargs *a, size_t bytes) { arg_raw(a, bytes, NULL); }
+/* Next three arguments: an optional operand's flag (int: buf != NULL), its buffer
+ * (fallback when NULL: the kernel does not read it then) and its offset (0 when NULL). */
+static void arg_opt(kargs *a, const lt_buf *buf, size_t off, cl_mem fallback)
+{
+    arg_i32(a, buf != NULL);
+    arg_buf(a, buf, fallback);
+    arg_u64(a, buf ? off : 0);
+}
 
 /* Enqueues an ND-range after checking the argument setup. */
 static lt_status enqueue(cl_backend *b, const kargs *a, cl_uint dims, const size_t *global,
@@ -241,6 +249,18 @@ static lt_status reduce_final(cl_backend *b, int kid, size_t parts, const lt_buf
     arg_u64(&a, ooff);
     arg_local(&a, b->wg[kid] * 4);
     return launch_groups(b, &a, 1, b->wg[kid], what);
+}
+
+/* Runs a two-pass reduction whose first-pass arguments a lack only the partials and the
+ * __local array: parts groups of l items write partials to scratch, then final pass
+ * final_kid sums them into out[ooff]. */
+static lt_status launch_reduction(cl_backend *b, kargs *a, size_t parts, size_t l, int final_kid, const lt_buf *out,
+                                  size_t ooff, const char *what)
+{
+    arg_cl(a, b->scratch);
+    arg_local(a, l * 4);
+    lt_status st = launch_groups(b, a, parts, l, what);
+    return st != LT_OK ? st : reduce_final(b, final_kid, parts, out, ooff, what);
 }
 
 /* ------------------------------------------------------------------ buffers */
@@ -501,10 +521,7 @@ static lt_status cl_sum(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, 
     arg_u64(&a, n);
     arg_buf(&a, x, b->scratch); /* n == 0 may come with no x: the kernel reads nothing */
     arg_u64(&a, xoff);
-    arg_cl(&a, b->scratch);
-    arg_local(&a, l * 4);
-    st = launch_groups(b, &a, parts, l, "sum");
-    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, "sum");
+    return launch_reduction(b, &a, parts, l, K_SUM_FINAL, out, ooff, "sum");
 }
 
 /* ------------------------------------------------------------------ layers */
@@ -710,13 +727,8 @@ static lt_status cl_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size
     arg_buf(&a, target, b->scratch);
     arg_u64(&a, toff);
     arg_f32(&a, grad_scale);
-    arg_i32(&a, grad != NULL);
-    arg_buf(&a, grad, b->scratch);
-    arg_u64(&a, grad ? goff : 0);
-    arg_cl(&a, b->scratch);
-    arg_local(&a, l * 4);
-    st = launch_groups(b, &a, parts, l, op);
-    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, op);
+    arg_opt(&a, grad, goff, b->scratch);
+    return launch_reduction(b, &a, parts, l, K_SUM_FINAL, out, ooff, op);
 }
 
 /* ------------------------------------------------------------------ optimizers */
@@ -828,10 +840,7 @@ static lt_status cl_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, s
     arg_u64(&a, n);
     arg_buf(&a, x, b->scratch);
     arg_u64(&a, xoff);
-    arg_cl(&a, b->scratch);
-    arg_local(&a, l * 4);
-    st = launch_groups(b, &a, parts, l, op);
-    return st != LT_OK ? st : reduce_final(b, K_COUNT_FINAL, parts, out, ooff, op);
+    return launch_reduction(b, &a, parts, l, K_COUNT_FINAL, out, ooff, op);
 }
 
 /* ------------------------------------------------------------------ convolutions, pooling */
@@ -1308,8 +1317,10 @@ static lt_status cl_affine_resample(lt_backend *be, size_t n, int h, int w, int 
 
 /* ------------------------------------------------------------------ latent space, penalties */
 
-/* Checks a VAE op's sizes: d >= 1 and rows x 2d elements without overflow; *n = rows*d. */
-static lt_status check_vae_sizes(cl_backend *b, const char *op, size_t rows, size_t d, size_t *n)
+/* Checks a VAE op's sizes (d >= 1 and rows x 2d elements without overflow; *n = rows*d)
+ * and its inputs: x of rows x 2d (mean, logvar) and, unless NULL, eps of rows x d. */
+static lt_status check_vae_inputs(cl_backend *b, const char *op, size_t rows, size_t d, const lt_buf *x,
+                                  size_t xoff, const lt_buf *eps, size_t eoff, size_t *n)
 {
     *n = 0;
     if (d == 0) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: latent width d is 0", op);
@@ -1317,7 +1328,23 @@ static lt_status check_vae_sizes(cl_backend *b, const char *op, size_t rows, siz
         return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: %zu rows of 2 x %zu elements overflow size_t", op,
                                     rows, d);
     *n = rows * d;
-    return LT_OK;
+    lt_status st = check_range(b, op, "x", x, xoff, 2 * *n);
+    if (st == LT_OK && eps) st = check_range(b, op, "eps", eps, eoff, *n);
+    return st;
+}
+
+/* Starts the arguments of VAE kernel kid with the head both share: rows, d, x and the
+ * optional eps. */
+static kargs vae_args(cl_backend *b, int kid, size_t rows, size_t d, const lt_buf *x, size_t xoff,
+                      const lt_buf *eps, size_t eoff)
+{
+    kargs a = args_of(b, kid);
+    arg_u64(&a, rows);
+    arg_u64(&a, d);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    arg_opt(&a, eps, eoff, b->scratch);
+    return a;
 }
 
 /* y = mean + exp(logvar / 2) * eps, or y = mean when eps == NULL; one item per element. */
@@ -1327,22 +1354,13 @@ static lt_status cl_vae_sample_forward(lt_backend *be, size_t rows, size_t d, co
     cl_backend *b = (cl_backend *)be;
     const char *op = "vae_sample_forward";
     size_t n;
-    lt_status st = check_vae_sizes(b, op, rows, d, &n);
-    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = check_range(b, op, "eps", eps, eoff, n);
+    lt_status st = check_vae_inputs(b, op, rows, d, x, xoff, eps, eoff, &n);
     if (st == LT_OK) st = check_range(b, op, "y", y, yoff, n);
     if (st != LT_OK || n == 0) return st;
     st = check_disjoint(b, op, "y", y, yoff, n, "x", x, xoff, 2 * n);
     if (st == LT_OK && eps) st = check_disjoint(b, op, "y", y, yoff, n, "eps", eps, eoff, n);
     if (st != LT_OK) return st;
-    kargs a = args_of(b, K_VAE_FORWARD);
-    arg_u64(&a, rows);
-    arg_u64(&a, d);
-    arg_cl(&a, x->mem);
-    arg_u64(&a, xoff);
-    arg_i32(&a, eps != NULL);
-    arg_buf(&a, eps, b->scratch); /* not read without eps */
-    arg_u64(&a, eps ? eoff : 0);
+    kargs a = vae_args(b, K_VAE_FORWARD, rows, d, x, xoff, eps, eoff);
     arg_cl(&a, y->mem);
     arg_u64(&a, yoff);
     return launch_2d(b, &a, K_VAE_FORWARD, d, rows, op);
@@ -1356,9 +1374,7 @@ static lt_status cl_vae_sample_backward(lt_backend *be, size_t rows, size_t d, c
     cl_backend *b = (cl_backend *)be;
     const char *op = "vae_sample_backward";
     size_t n;
-    lt_status st = check_vae_sizes(b, op, rows, d, &n);
-    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = check_range(b, op, "eps", eps, eoff, n);
+    lt_status st = check_vae_inputs(b, op, rows, d, x, xoff, eps, eoff, &n);
     if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, n);
     if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, 2 * n);
     if (st != LT_OK || n == 0) return st;
@@ -1366,14 +1382,7 @@ static lt_status cl_vae_sample_backward(lt_backend *be, size_t rows, size_t d, c
     if (st == LT_OK && eps) st = check_disjoint(b, op, "dx", dx, dxoff, 2 * n, "eps", eps, eoff, n);
     if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, 2 * n, "dy", dy, dyoff, n);
     if (st != LT_OK) return st;
-    kargs a = args_of(b, K_VAE_BACKWARD);
-    arg_u64(&a, rows);
-    arg_u64(&a, d);
-    arg_cl(&a, x->mem);
-    arg_u64(&a, xoff);
-    arg_i32(&a, eps != NULL);
-    arg_buf(&a, eps, b->scratch); /* not read without eps */
-    arg_u64(&a, eps ? eoff : 0);
+    kargs a = vae_args(b, K_VAE_BACKWARD, rows, d, x, xoff, eps, eoff);
     arg_cl(&a, dy->mem);
     arg_u64(&a, dyoff);
     arg_f32(&a, kl_scale);
@@ -1389,8 +1398,7 @@ static lt_status cl_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_bu
     cl_backend *b = (cl_backend *)be;
     const char *op = "kl_normal";
     size_t n;
-    lt_status st = check_vae_sizes(b, op, rows, d, &n);
-    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, 2 * n);
+    lt_status st = check_vae_inputs(b, op, rows, d, x, xoff, NULL, 0, &n);
     if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
     if (st != LT_OK) return st;
     size_t l = b->wg[K_KL_NORMAL_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
@@ -1399,10 +1407,7 @@ static lt_status cl_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_bu
     arg_u64(&a, d);
     arg_buf(&a, x, b->scratch); /* rows == 0 may come with no x: nothing is read */
     arg_u64(&a, xoff);
-    arg_cl(&a, b->scratch);
-    arg_local(&a, l * 4);
-    st = launch_groups(b, &a, parts, l, op);
-    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, op);
+    return launch_reduction(b, &a, parts, l, K_SUM_FINAL, out, ooff, op);
 }
 
 /* out[ooff] = sum_c KL(rho || p_c) and, unless grad is NULL (value only, as in loss),
@@ -1430,13 +1435,8 @@ static lt_status cl_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const 
     arg_u64(&a, csoff);
     arg_f32(&a, rho);
     arg_f32(&a, scale);
-    arg_i32(&a, grad != NULL);
-    arg_buf(&a, grad, b->scratch);
-    arg_u64(&a, grad ? goff : 0);
-    arg_cl(&a, b->scratch);
-    arg_local(&a, l * 4);
-    st = launch_groups(b, &a, parts, l, op);
-    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, op);
+    arg_opt(&a, grad, goff, b->scratch);
+    return launch_reduction(b, &a, parts, l, K_SUM_FINAL, out, ooff, op);
 }
 
 /* out[ooff] = sum |x|; dx = dy + scale * sign(x) when dx != NULL (dy == NULL counts as
@@ -1461,17 +1461,10 @@ static lt_status cl_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t
     arg_u64(&a, n);
     arg_buf(&a, x, b->scratch); /* n == 0 may come with no buffers: nothing is read */
     arg_u64(&a, xoff);
-    arg_i32(&a, has_dy);
-    arg_buf(&a, has_dy ? dy : NULL, b->scratch);
-    arg_u64(&a, has_dy ? dyoff : 0);
+    arg_opt(&a, has_dy ? dy : NULL, dyoff, b->scratch);
     arg_f32(&a, scale);
-    arg_i32(&a, has_dx);
-    arg_buf(&a, has_dx ? dx : NULL, b->scratch);
-    arg_u64(&a, has_dx ? dxoff : 0);
-    arg_cl(&a, b->scratch);
-    arg_local(&a, l * 4);
-    st = launch_groups(b, &a, parts, l, op);
-    return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, out, ooff, op);
+    arg_opt(&a, has_dx ? dx : NULL, dxoff, b->scratch);
+    return launch_reduction(b, &a, parts, l, K_SUM_FINAL, out, ooff, op);
 }
 
 /* ------------------------------------------------------------------ lifetime */

@@ -6,21 +6,7 @@
  * bits. Output rows (image, row) are split over threads; each pixel is one thread's, so
  * results do not depend on the thread count. */
 #include <stdint.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include "cpu_internal.h"
-
-#ifdef _OPENMP
-#define LT_PRAGMA(x) _Pragma(#x)
-/* A loop split statically over nt threads (run serially when nt == 1). */
-#define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
-#else
-#define LT_PAR_FOR(nt) (void)(nt);
-#endif
-
-/* Work below which an op stays on one thread (as in cpu_backend.c). */
-#define LT_PAR_MIN_WORK ((size_t)1 << 15)
 
 /* Largest image side: float coordinates address every pixel exactly up to 2^24, and
  * beyond that (float)(h-1) may round past the last row. */

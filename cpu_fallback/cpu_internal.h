@@ -1,11 +1,24 @@
-/* What the CPU fallback's source files share: the buffer and backend structs and the
- * ops implemented outside cpu_backend.c. Private to cpu_fallback/. */
+/* What the CPU fallback's source files share: the threading macros, the buffer and
+ * backend structs and the ops implemented outside cpu_backend.c. Private to
+ * cpu_fallback/. */
 #ifndef LT_CPU_INTERNAL_H
 #define LT_CPU_INTERNAL_H
 
 #include <stddef.h>
 #include "backend.h"
 #include "cpu_gemm.h"
+
+/* Threading of the ops (cpu_backend.c and cpu_conv.c spell the same definitions). */
+#ifdef _OPENMP
+#define LT_PRAGMA(x) _Pragma(#x)
+/* A loop split statically over nt threads (run serially when nt == 1). */
+#define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
+#else
+#define LT_PAR_FOR(nt) (void)(nt);
+#endif
+
+/* Work (elements times a rough per-element cost) below which an op stays on one thread. */
+#define LT_PAR_MIN_WORK ((size_t)1 << 15)
 
 /* A buffer: 4-byte elements (float, or uint32 for index buffers), 64-byte aligned. */
 struct lt_buf {

@@ -10,21 +10,7 @@
  * threads. */
 #include <math.h>
 #include <stdint.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include "cpu_internal.h"
-
-#ifdef _OPENMP
-#define LT_PRAGMA(x) _Pragma(#x)
-/* A loop split statically over nt threads (run serially when nt == 1). */
-#define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
-#else
-#define LT_PAR_FOR(nt) (void)(nt);
-#endif
-
-/* Work below which an op stays on one thread (as in cpu_backend.c). */
-#define LT_PAR_MIN_WORK ((size_t)1 << 15)
 
 /* Reduction chunks: at least LT_MIN_CHUNK elements, at most LT_MAX_CHUNKS of them (the
  * constants of cpu_backend.c's sum, so a chunk's partial stays in one thread's cache). */

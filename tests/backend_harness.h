@@ -1,7 +1,9 @@
 /* Shared per-backend test harness for the backend op tests: the tester state, check
- * counting, the splitmix64 test-data generator, and guarded device buffers (make_buf
+ * counting, the splitmix64 test-data generator, guarded device buffers (make_buf
  * uploads into a range surrounded by GUARD cells, fetch downloads it and checks that
- * the guard cells were left alone). Every function is static; include it once per test. */
+ * the guard cells were left alone), and run_backends, which runs a test's checks on the
+ * CPU backend and on each OpenCL device. Every function is static; include it once per
+ * test. */
 #ifndef LT_TESTS_BACKEND_HARNESS_H
 #define LT_TESTS_BACKEND_HARNESS_H
 
@@ -91,6 +93,70 @@ static int fetch(tester *t, const char *what, const char *geo, const lt_buf *b, 
     free(all);
     return check(t, bad == 0, "%s%s%s: %zu guard cells outside the output range were written", what, sep, geo,
                  bad);
+}
+
+/* Totals of check counts over several testers. */
+typedef struct check_totals {
+    int pass, fail;
+} check_totals;
+
+/* One backend's checks: t->be is open and t->tag names it; cpu is the CPU backend to
+ * compare with, NULL during the CPU backend's own run or when it failed to open. */
+typedef void (*backend_checks)(tester *t, lt_backend *cpu, void *ctx);
+
+/* How run_backends runs a test's checks. */
+typedef struct backend_run {
+    backend_checks checks; /* called once per backend that opened                  */
+    void *ctx;             /* passed on to checks                                   */
+    uint64_t seed;         /* every tester's rng                                    */
+    int cpu_threads;       /* lt_cpu_backend_open's threads (0: OpenMP's default)   */
+    int summary;           /* print "[tag] P passed, F failed" after the CPU
+                              backend's checks and after each OpenCL device         */
+} backend_run;
+
+/* Opens the CPU backend (tag "cpu", is_cpu set) and runs r->checks on it, then each
+ * OpenCL device in turn (tag "opencl:N"; "SKIP no OpenCL device" when there is none),
+ * destroying each device's backend after its checks and the CPU backend last. A backend
+ * that fails to open counts as one failed check. Returns the counts of every run. */
+static check_totals run_backends(const backend_run *r)
+{
+    check_totals tot = {0, 0};
+    char err[1024];
+    tester c = {.tag = "cpu", .is_cpu = 1, .rng = r->seed};
+    if (lt_cpu_backend_open(&c.be, r->cpu_threads, err, sizeof err) != LT_OK) {
+        c.be = NULL;
+        check(&c, 0, "open: %s", err);
+    } else {
+        printf("backend cpu: %s\n", c.be->device_name);
+        r->checks(&c, NULL, r->ctx);
+        if (r->summary) printf("[%s] %d passed, %d failed\n", c.tag, c.pass, c.fail);
+    }
+    tot.pass += c.pass;
+    tot.fail += c.fail;
+#ifdef LT_HAVE_OPENCL
+    int ndev = lt_opencl_list_devices(NULL, 0);
+    lt_opencl_device_info *infos = calloc(ndev > 0 ? (size_t)ndev : 1, sizeof *infos);
+    ndev = lt_opencl_list_devices(infos, ndev);
+    if (ndev == 0) printf("SKIP no OpenCL device\n");
+    for (int i = 0; i < ndev; i++) {
+        tester o = {.rng = r->seed};
+        snprintf(o.tag, sizeof o.tag, "opencl:%d", i);
+        printf("device opencl:%d: %s (%s, %s)\n", i, infos[i].name, infos[i].platform,
+               infos[i].is_gpu ? "GPU" : "not a GPU");
+        if (lt_opencl_backend_open(&o.be, i, err, sizeof err) != LT_OK) {
+            check(&o, 0, "open: %s", err);
+        } else {
+            r->checks(&o, c.be, r->ctx);
+            o.be->ops->destroy(o.be);
+        }
+        if (r->summary) printf("[%s] %d passed, %d failed\n", o.tag, o.pass, o.fail);
+        tot.pass += o.pass;
+        tot.fail += o.fail;
+    }
+    free(infos);
+#endif
+    if (c.be) c.be->ops->destroy(c.be);
+    return tot;
 }
 
 #endif /* LT_TESTS_BACKEND_HARNESS_H */

@@ -16,27 +16,8 @@
 #include "latent.h"
 #include "philox.h"
 
-/* stb_image (Debian's libstb-dev) decodes the plot so its pixels can be checked. */
-#if defined(__has_include)
-#if __has_include(<stb/stb_image.h>)
-#define HAVE_STB_IMAGE 1
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_FAILURE_USERMSG
-#include <assert.h>
-#include <limits.h>
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#include <stb/stb_image.h>
-#pragma GCC diagnostic pop
-#endif
-#endif
+/* stb_image decodes the plot so its pixels can be checked. */
+#include "stb_png.h"
 
 /* Standard normal number i of a test stream. */
 static float gauss(uint64_t seed, uint64_t i) { return lt_philox_normal(seed, 0, i); }

@@ -704,54 +704,28 @@ static void test_cross(tester *o, lt_backend *cpu)
 }
 #endif
 
+/* Each backend's checks; the OpenCL ones also against the CPU backend. */
+static void backend_checks_augment(tester *t, lt_backend *cpu, void *ctx)
+{
+    (void)ctx;
+    test_backend(t);
+#ifdef LT_HAVE_OPENCL
+    if (cpu && t->be->ops->affine_resample) test_cross(t, cpu);
+#else
+    (void)cpu;
+#endif
+}
+
 int main(void)
 {
-    int pass = 0, fail = 0;
     tester host = {.tag = "host", .rng = 1};
     test_identity_maps(&host);
     test_determinism(&host);
     test_ranges(&host);
     test_composition(&host);
     test_check(&host);
-    pass += host.pass;
-    fail += host.fail;
-
-    char err[1024];
-    tester c = {.tag = "cpu", .rng = 20240611};
-    lt_status st = lt_cpu_backend_open(&c.be, 0, err, sizeof err);
-    if (st != LT_OK) {
-        printf("FAIL [cpu] open: %s\n", err);
-        fail++;
-    } else {
-        printf("backend cpu: %s\n", c.be->device_name);
-        test_backend(&c);
-        pass += c.pass;
-        fail += c.fail;
-    }
-#ifdef LT_HAVE_OPENCL
-    int ndev = lt_opencl_list_devices(NULL, 0);
-    lt_opencl_device_info *infos = calloc(ndev > 0 ? (size_t)ndev : 1, sizeof *infos);
-    ndev = lt_opencl_list_devices(infos, ndev);
-    if (ndev == 0) printf("SKIP no OpenCL device\n");
-    for (int i = 0; i < ndev; i++) {
-        tester o = {.rng = 20240611};
-        snprintf(o.tag, sizeof o.tag, "opencl:%d", i);
-        printf("device opencl:%d: %s (%s, %s)\n", i, infos[i].name, infos[i].platform,
-               infos[i].is_gpu ? "GPU" : "not a GPU");
-        st = lt_opencl_backend_open(&o.be, i, err, sizeof err);
-        if (st != LT_OK) {
-            check(&o, 0, "open: %s", err);
-        } else {
-            test_backend(&o);
-            if (c.be && o.be->ops->affine_resample) test_cross(&o, c.be);
-            o.be->ops->destroy(o.be);
-        }
-        pass += o.pass;
-        fail += o.fail;
-    }
-    free(infos);
-#endif
-    if (c.be) c.be->ops->destroy(c.be);
+    check_totals tot = run_backends(&(backend_run){.checks = backend_checks_augment, .seed = 20240611});
+    int pass = host.pass + tot.pass, fail = host.fail + tot.fail;
     printf("%d passed, %d failed\n", pass, fail);
     return fail ? 1 : 0;
 }

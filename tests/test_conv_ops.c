@@ -922,6 +922,14 @@ static int bench(lt_backend *be, const char *tag)
     return failed;
 }
 
+/* Each backend's checks, or its benchmark when *(int *)do_bench. */
+static void backend_checks_conv(tester *t, lt_backend *cpu, void *do_bench)
+{
+    (void)cpu;
+    if (*(int *)do_bench) t->fail += bench(t->be, t->tag);
+    else test_backend(t);
+}
+
 int main(int argc, char **argv)
 {
     int do_bench = 0, threads = 0;
@@ -933,44 +941,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    int pass = 0, fail = 0;
-    char err[1024];
-    tester c = {.tag = "cpu", .is_cpu = 1, .rng = 20240611};
-    lt_status st = lt_cpu_backend_open(&c.be, do_bench ? threads : 0, err, sizeof err);
-    if (st != LT_OK) {
-        printf("FAIL [cpu] open: %s\n", err);
-        fail++;
-    } else {
-        printf("backend cpu: %s\n", c.be->device_name);
-        if (do_bench) fail += bench(c.be, c.tag);
-        else test_backend(&c);
-        c.be->ops->destroy(c.be);
-        pass += c.pass;
-        fail += c.fail;
-    }
-#ifdef LT_HAVE_OPENCL
-    int ndev = lt_opencl_list_devices(NULL, 0);
-    lt_opencl_device_info *infos = calloc(ndev > 0 ? (size_t)ndev : 1, sizeof *infos);
-    ndev = lt_opencl_list_devices(infos, ndev);
-    if (ndev == 0) printf("SKIP no OpenCL device\n");
-    for (int i = 0; i < ndev; i++) {
-        tester o = {.rng = 20240611};
-        snprintf(o.tag, sizeof o.tag, "opencl:%d", i);
-        printf("device opencl:%d: %s (%s, %s)\n", i, infos[i].name, infos[i].platform,
-               infos[i].is_gpu ? "GPU" : "not a GPU");
-        st = lt_opencl_backend_open(&o.be, i, err, sizeof err);
-        if (st != LT_OK) {
-            check(&o, 0, "open: %s", err);
-        } else {
-            if (do_bench) o.fail += bench(o.be, o.tag);
-            else test_backend(&o);
-            o.be->ops->destroy(o.be);
-        }
-        pass += o.pass;
-        fail += o.fail;
-    }
-    free(infos);
-#endif
-    if (!do_bench) printf("%d passed, %d failed\n", pass, fail);
-    return fail ? 1 : 0;
+    check_totals tot = run_backends(&(backend_run){
+        .checks = backend_checks_conv, .ctx = &do_bench, .seed = 20240611, .cpu_threads = do_bench ? threads : 0});
+    if (!do_bench) printf("%d passed, %d failed\n", tot.pass, tot.fail);
+    return tot.fail ? 1 : 0;
 }

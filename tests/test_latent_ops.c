@@ -859,47 +859,22 @@ static void test_cross(tester *o, lt_backend *cpu)
 }
 #endif
 
+/* Each backend's checks; the OpenCL ones also against the CPU backend. */
+static void backend_checks_latent(tester *t, lt_backend *cpu, void *ctx)
+{
+    (void)ctx;
+    test_backend(t);
+#ifdef LT_HAVE_OPENCL
+    if (cpu && t->be->ops->l1_penalty) test_cross(t, cpu);
+#else
+    (void)cpu;
+#endif
+}
+
 int main(void)
 {
-    int pass = 0, fail = 0;
-    char err[1024];
-    tester c = {.tag = "cpu", .rng = 20240612};
-    lt_status st = lt_cpu_backend_open(&c.be, 0, err, sizeof err);
-    if (st != LT_OK) {
-        printf("FAIL [cpu] open: %s\n", err);
-        fail++;
-    } else {
-        printf("backend cpu: %s\n", c.be->device_name);
-        test_backend(&c);
-        printf("[cpu] %d passed, %d failed\n", c.pass, c.fail);
-        pass += c.pass;
-        fail += c.fail;
-    }
-#ifdef LT_HAVE_OPENCL
-    int ndev = lt_opencl_list_devices(NULL, 0);
-    lt_opencl_device_info *infos = calloc(ndev > 0 ? (size_t)ndev : 1, sizeof *infos);
-    ndev = lt_opencl_list_devices(infos, ndev);
-    if (ndev == 0) printf("SKIP no OpenCL device\n");
-    for (int i = 0; i < ndev; i++) {
-        tester o = {.rng = 20240612};
-        snprintf(o.tag, sizeof o.tag, "opencl:%d", i);
-        printf("device opencl:%d: %s (%s, %s)\n", i, infos[i].name, infos[i].platform,
-               infos[i].is_gpu ? "GPU" : "not a GPU");
-        st = lt_opencl_backend_open(&o.be, i, err, sizeof err);
-        if (st != LT_OK) {
-            check(&o, 0, "open: %s", err);
-        } else {
-            test_backend(&o);
-            if (c.be && o.be->ops->l1_penalty) test_cross(&o, c.be);
-            o.be->ops->destroy(o.be);
-        }
-        printf("[%s] %d passed, %d failed\n", o.tag, o.pass, o.fail);
-        pass += o.pass;
-        fail += o.fail;
-    }
-    free(infos);
-#endif
-    if (c.be) c.be->ops->destroy(c.be);
-    printf("%d passed, %d failed\n", pass, fail);
-    return fail ? 1 : 0;
+    check_totals tot =
+        run_backends(&(backend_run){.checks = backend_checks_latent, .seed = 20240612, .summary = 1});
+    printf("%d passed, %d failed\n", tot.pass, tot.fail);
+    return tot.fail ? 1 : 0;
 }
