@@ -61,7 +61,7 @@ static const opt_spec opt_table[] = {
     {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN | CMD_SCORE},
     {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE},
     {OPT_SECONDS, "seconds", K_DOUBLE, OFF(seconds), 0, 3600, 1, 0, CMD_BENCH},
-    {OPT_NOISE, "noise", K_FLOAT, OFF(noise), 0, 10, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE},
+    {OPT_NOISE, "noise", K_FLOAT, OFF(noise), 0, 10, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE | CMD_CLASSIFY},
     {OPT_AUGMENT, "augment", K_STR, OFF(augment), 0, 0, 0, 0, CMD_TRAIN},
     {OPT_DOWNSCALE, "downscale", K_INT, OFF(downscale), 2, 16, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE},
     {OPT_PATCH, "patch", K_INT, OFF(patch), 1, 4096, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT},
@@ -247,6 +247,8 @@ static const cmd_spec cmd_table[] = {
      "  --labels N      labelled training samples to fine-tune on (default: all)\n"
      "  --pretrain      pretrain the stack layer by layer on all training samples first\n"
      "  --pretrain-epochs E  epochs per pretrained layer (default 5)\n"
+     "  --noise S       pretrain as stacked denoising autoencoders: each layer learns to\n"
+     "                  undo gaussian noise of stddev S on its input\n"
      "  --epochs N      supervised epochs (default 5)\n"
      "  --batch N, --optimizer O, --lr X   as for train (default batch 256)\n"
      "  --out FILE      model file (default classifier.lt)\n" HELP_DATA "\n" HELP_GLOBAL},

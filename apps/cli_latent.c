@@ -563,12 +563,14 @@ int cli_cmd_classify(const cli_opts *o)
     fo.log = stderr;
     if (rc == CLI_OK && o->pretrain) {
         fo.epochs = o->pretrain_epochs;
+        fo.noise = o->noise; /* stacked denoising autoencoders (Vincent et al. 2010) when > 0 */
         cli_note(o, "pretraining on %zu training samples without labels", n);
         if ((st = lt_pretrain_layerwise(lt_submodel(clf, 0), train, &opt, &fo)) != LT_OK)
             rc = cli_fail_lt(o, ctx, st, "pretraining failed");
     }
     if (rc == CLI_OK) {
         fo.epochs = o->epochs;
+        fo.noise = 0.0f;
         cli_note(o, "fine-tuning on %zu labelled samples, %d classes", n_lab, classes);
         if ((st = lt_compile(clf, LT_LOSS_CCE, &opt)) != LT_OK || (st = lt_fit(clf, labelled, onehot, &fo, NULL)) != LT_OK)
             rc = cli_fail_lt(o, ctx, st, "training failed");

@@ -396,7 +396,8 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y,
  * (Dropout and GaussianNoise between them are skipped): each Dense layer in turn is
  * trained as the encoder of a shallow autoencoder (it, then a linear Dense back to its
  * input width; MSE, optimizer opt, fit settings fo) on the codes the layers before it
- * give for x, and keeps the weights it learnt. x needs no labels. */
+ * give for x, and keeps the weights it learnt. x needs no labels. With fo->noise > 0
+ * each layer learns to undo noise on its input (stacked denoising autoencoders). */
 lt_status lt_pretrain_layerwise(lt_model *stack, const lt_dataset *x, const lt_optimizer *opt, const lt_fit_opts *fo);
 /* Mean loss over a dataset (y == NULL: against x). */
 lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, float *loss);
