@@ -205,12 +205,12 @@ int cli_cmd_generate(const cli_opts *o)
             rc = class_codes(o, ctx, enc, d, codes);
         } else if (o->between) {
             rc = between_codes(o, ctx, enc, d, codes);
-        } else if (o->grid) { /* Keras's manifold: row i varies the second coordinate */
+        } else if (o->grid) { /* as a scatter plot of the codes: x to the right, y upward */
             for (int i = 0; i < o->grid; i++)
                 for (int j = 0; j < o->grid; j++) {
-                    double lo = 0.05, step = 0.9 / (o->grid - 1);
-                    codes[((size_t)i * o->grid + j) * 2] = (float)normal_quantile(lo + step * j);
-                    codes[((size_t)i * o->grid + j) * 2 + 1] = (float)normal_quantile(lo + step * i);
+                    double step = 0.9 / (o->grid - 1);
+                    codes[((size_t)i * o->grid + j) * 2] = (float)normal_quantile(0.05 + step * j);
+                    codes[((size_t)i * o->grid + j) * 2 + 1] = (float)normal_quantile(0.95 - step * i);
                 }
         } else {
             uint64_t s = o->seed * 0x9E3779B97F4A7C15ull + 3;
@@ -219,7 +219,7 @@ int cli_cmd_generate(const cli_opts *o)
     }
     if (rc == CLI_OK && (st = lt_predict(dec, codes, (size_t)n, imgs)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot decode");
     if (rc == CLI_OK) {
-        int cols = o->grid ? o->grid : (int)ceil(sqrt((double)n));
+        int cols = o->grid ? o->grid : o->between && n <= 20 ? n : (int)ceil(sqrt((double)n)); /* a line: one row */
         if ((st = save_grid(ctx, o->out, imgs, n, cols, dims[0], dims[1], dims[2])) != LT_OK)
             rc = cli_fail_lt(o, ctx, st, "cannot write the picture");
         else
