@@ -901,6 +901,21 @@ static lt_status check_disjoint(cl_backend *b, const char *op, const char *out, 
     return LT_OK;
 }
 
+/* Checks the operands of an op with two inputs a (na elements) and c (nc) and one
+ * output o (no): each range inside its buffer (a, c, then o), then o disjoint from a
+ * and from c. */
+static lt_status check_operands(cl_backend *b, const char *op, const char *an, const lt_buf *a, size_t aoff,
+                                size_t na, const char *cn, const lt_buf *c, size_t coff, size_t nc,
+                                const char *on, const lt_buf *o, size_t ooff, size_t no)
+{
+    lt_status st = check_range(b, op, an, a, aoff, na);
+    if (st == LT_OK) st = check_range(b, op, cn, c, coff, nc);
+    if (st == LT_OK) st = check_range(b, op, on, o, ooff, no);
+    if (st == LT_OK) st = check_disjoint(b, op, on, o, ooff, no, an, a, aoff, na);
+    if (st == LT_OK) st = check_disjoint(b, op, on, o, ooff, no, cn, c, coff, nc);
+    return st;
+}
+
 /* A validated convolution: element counts and how the im2col rows are chunked. */
 typedef struct conv_plan {
     size_t nx, ny, nw; /* elements of x, y and w                                        */
@@ -998,11 +1013,7 @@ static lt_status cl_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const 
     const char *op = "conv2d_forward";
     conv_plan p;
     lt_status st = conv_plan_of(b, op, g, &p);
-    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, p.nx);
-    if (st == LT_OK) st = check_range(b, op, "w", w, woff, p.nw);
-    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, p.ny);
-    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, p.ny, "x", x, xoff, p.nx);
-    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, p.ny, "w", w, woff, p.nw);
+    if (st == LT_OK) st = check_operands(b, op, "x", x, xoff, p.nx, "w", w, woff, p.nw, "y", y, yoff, p.ny);
     if (st != LT_OK) return st;
     size_t f = (size_t)g->out_c;
     if (p.pointwise) return cl_gemm(be, 0, 0, p.rows, f, p.kcols, 1.0f, x, xoff, p.kcols, w, woff, f,
@@ -1029,11 +1040,8 @@ static lt_status cl_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, 
     const char *op = "conv2d_backward_data";
     conv_plan p;
     lt_status st = conv_plan_of(b, op, g, &p);
-    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, p.ny);
-    if (st == LT_OK) st = check_range(b, op, "w", w, woff, p.nw);
-    if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, p.nx);
-    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, p.nx, "dy", dy, dyoff, p.ny);
-    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, p.nx, "w", w, woff, p.nw);
+    if (st == LT_OK)
+        st = check_operands(b, op, "dy", dy, dyoff, p.ny, "w", w, woff, p.nw, "dx", dx, dxoff, p.nx);
     if (st != LT_OK) return st;
     size_t f = (size_t)g->out_c;
     if (p.pointwise) return cl_gemm(be, 0, 1, p.rows, p.kcols, f, 1.0f, dy, dyoff, f, w, woff, f,
@@ -1096,11 +1104,8 @@ static lt_status cl_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g
     const char *op = "conv2d_backward_filter";
     conv_plan p;
     lt_status st = conv_plan_of(b, op, g, &p);
-    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, p.nx);
-    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, p.ny);
-    if (st == LT_OK) st = check_range(b, op, "dw", dw, dwoff, p.nw);
-    if (st == LT_OK) st = check_disjoint(b, op, "dw", dw, dwoff, p.nw, "x", x, xoff, p.nx);
-    if (st == LT_OK) st = check_disjoint(b, op, "dw", dw, dwoff, p.nw, "dy", dy, dyoff, p.ny);
+    if (st == LT_OK)
+        st = check_operands(b, op, "x", x, xoff, p.nx, "dy", dy, dyoff, p.ny, "dw", dw, dwoff, p.nw);
     if (st != LT_OK) return st;
     size_t f = (size_t)g->out_c;
     if (p.pointwise) return cl_gemm(be, 1, 0, p.kcols, f, p.rows, 1.0f, x, xoff, p.kcols, dy, dyoff, f,
@@ -1211,11 +1216,8 @@ static lt_status cl_maxpool_backward(lt_backend *be, const lt_pool_geom *g, cons
     const char *op = "maxpool_backward";
     size_t nx, ny;
     lt_status st = pool_check(b, op, g, 1, &nx, &ny);
-    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, ny);
-    if (st == LT_OK) st = check_range(b, op, "argmax", argmax, aoff, ny);
-    if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, nx);
-    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, nx, "dy", dy, dyoff, ny);
-    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, nx, "argmax", argmax, aoff, ny);
+    if (st == LT_OK)
+        st = check_operands(b, op, "dy", dy, dyoff, ny, "argmax", argmax, aoff, ny, "dx", dx, dxoff, nx);
     if (st != LT_OK) return st;
     kargs a = args_of(b, K_MAXPOOL_BACKWARD);
     arg_u64(&a, nx);

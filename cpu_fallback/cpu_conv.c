@@ -204,11 +204,11 @@ static lt_status conv_check(lt_backend *be, const char *op, const lt_conv_geom *
     return LT_OK;
 }
 
-/* Checks the three operands of a convolution op: inputs a (na elements) and b (nb),
- * output o (no), which must not overlap either input. */
-static lt_status conv_operands(lt_backend *be, const char *op, const char *an, const lt_buf *a,
-                               size_t aoff, size_t na, const char *bn, const lt_buf *b, size_t boff,
-                               size_t nb, const char *on, const lt_buf *o, size_t ooff, size_t no)
+/* Checks the three operands of a convolution (or max-pooling backward) op: inputs a
+ * (na elements) and b (nb), output o (no), which must not overlap either input. */
+static lt_status check_operands(lt_backend *be, const char *op, const char *an, const lt_buf *a,
+                                size_t aoff, size_t na, const char *bn, const lt_buf *b, size_t boff,
+                                size_t nb, const char *on, const lt_buf *o, size_t ooff, size_t no)
 {
     lt_status st = need_range(be, op, an, a, aoff, na);
     if (st == LT_OK) st = need_range(be, op, bn, b, boff, nb);
@@ -442,7 +442,7 @@ lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_
     cpu_backend *cb = (cpu_backend *)be;
     conv_dims d = {0, 0, 0, 0, 0, 0};
     lt_status st = conv_check(be, op, g, &d);
-    if (st == LT_OK) st = conv_operands(be, op, "x", x, xoff, d.nx, "w", w, woff, d.nw, "y", y, yoff, d.ny);
+    if (st == LT_OK) st = check_operands(be, op, "x", x, xoff, d.nx, "w", w, woff, d.nw, "y", y, yoff, d.ny);
     if (st != LT_OK) return st;
     const float *px = fp(x, xoff), *pw = fp(w, woff);
     float *py = fp(y, yoff);
@@ -470,7 +470,7 @@ lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, con
     conv_dims d = {0, 0, 0, 0, 0, 0};
     lt_status st = conv_check(be, op, g, &d);
     if (st == LT_OK)
-        st = conv_operands(be, op, "dy", dy, dyoff, d.ny, "w", w, woff, d.nw, "dx", dx, dxoff, d.nx);
+        st = check_operands(be, op, "dy", dy, dyoff, d.ny, "w", w, woff, d.nw, "dx", dx, dxoff, d.nx);
     if (st != LT_OK) return st;
     const float *pdy = fp(dy, dyoff), *pw = fp(w, woff);
     float *pdx = fp(dx, dxoff);
@@ -606,7 +606,7 @@ lt_status lt_cpu_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, c
     conv_dims d = {0, 0, 0, 0, 0, 0};
     lt_status st = conv_check(be, op, g, &d);
     if (st == LT_OK)
-        st = conv_operands(be, op, "x", x, xoff, d.nx, "dy", dy, dyoff, d.ny, "dw", dw, dwoff, d.nw);
+        st = check_operands(be, op, "x", x, xoff, d.nx, "dy", dy, dyoff, d.ny, "dw", dw, dwoff, d.nw);
     if (st != LT_OK) return st;
     const float *px = fp(x, xoff), *pdy = fp(dy, dyoff);
     float *pdw = fp(dw, dwoff);
@@ -822,11 +822,8 @@ lt_status lt_cpu_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const l
     const char *op = "maxpool_backward";
     pool_dims d = {0, 0, 0};
     lt_status st = pool_check(be, op, g, &d);
-    if (st == LT_OK) st = need_range(be, op, "dy", dy, dyoff, d.ny);
-    if (st == LT_OK) st = need_range(be, op, "argmax", argmax, aoff, d.ny);
-    if (st == LT_OK) st = need_range(be, op, "dx", dx, dxoff, d.nx);
-    if (st == LT_OK) st = no_alias(be, op, "dx", dx, dxoff, d.nx, "dy", dy, dyoff, d.ny);
-    if (st == LT_OK) st = no_alias(be, op, "dx", dx, dxoff, d.nx, "argmax", argmax, aoff, d.ny);
+    if (st == LT_OK)
+        st = check_operands(be, op, "dy", dy, dyoff, d.ny, "argmax", argmax, aoff, d.ny, "dx", dx, dxoff, d.nx);
     if (st != LT_OK) return st;
     const float *pdy = fp(dy, dyoff);
     const uint32_t *pa = (const uint32_t *)argmax->mem + aoff;
