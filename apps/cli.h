@@ -128,9 +128,10 @@ void cli_note(const cli_opts *o, const char *fmt, ...)
     ;
 /* Opens the --device context, applies --threads, says which device "auto" took. */
 int cli_open_ctx(const cli_opts *o, lt_ctx **ctx);
-/* Loads --data's train (train != 0) or test split as train and eval do (image folders cut into patches of side
- * `patch` unless --patch says otherwise). */
-int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_dataset **out);
+/* Loads --data's train (train != 0) or test split as eval does for model m (image folders
+ * cut into patches of m's input size and channels unless --patch/--channels say
+ * otherwise; m may be NULL: 32x32x3). */
+int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, const lt_model *m, lt_dataset **out);
 /* Fails early when path is a folder or its folder takes no new files. */
 int cli_check_output_path(const cli_opts *o, const char *opt, const char *path);
 

@@ -222,14 +222,15 @@ static const cmd_spec cmd_table[] = {
      "                  MODEL's codes of any width; pca: the data's first two principal\n"
      "                  components, fitted on the training split (no MODEL needed)\n"
      "                  (default code)\n"
-     "  --out FILE      PNG file (default embed.png)\n" HELP_DATA
-     "                  (tsne: default --limit 2000; t-SNE is exact, O(n^2))\n\n" HELP_GLOBAL},
+     "  --out FILE      PNG file (default embed.png)\n"
+     "                  tsne takes the first 2000 test samples unless --limit says\n"
+     "                  otherwise (t-SNE is exact, O(n^2))\n" HELP_DATA "\n" HELP_GLOBAL},
     {"anomaly", CMD_ANOMALY, 1,
      "Usage: latent anomaly MODEL [OPTIONS]\n\n"
      "Scores every test sample by its reconstruction error (mean squared, per sample),\n"
      "flags those above a threshold taken at a percentile of the training samples'\n"
      "errors, writes one line per sample to a CSV file and prints the threshold, the\n"
-     "flagged fraction and, where labels exist, the ROC AUC.\n\n"
+     "flagged fraction and, with --class K on labelled data, the ROC AUC.\n\n"
      "Options:\n"
      "  --class K       the normal class: the threshold comes from its training samples,\n"
      "                  and every other class counts as an anomaly for the ROC AUC\n"

@@ -25,9 +25,12 @@ static int load_image_model(const cli_opts *o, lt_ctx *ctx, lt_model **m, int di
     lt_status st = lt_load(ctx, o->positional[0], m);
     if (st != LT_OK) return cli_fail_lt(o, ctx, st, "cannot load the model");
     int out[3] = {0, 0, 0};
-    if (lt_input_shape(*m, dims) != 3 || lt_output_shape(*m, out) != 3 || memcmp(dims, out, sizeof out) != 0)
-        return cli_fail(o, "model '%s' does not map images to images of the same shape (input %d values, output %d)",
-                        o->positional[0], lt_input_dim(*m), lt_output_dim(*m));
+    if (lt_input_shape(*m, dims) != 3)
+        return cli_fail(o, "model '%s' takes flat vectors of %d values, not images: use a convolutional "
+                           "image-to-image model (such as denoise-res, sr2x or conv-ae)", o->positional[0], lt_input_dim(*m));
+    if (lt_output_shape(*m, out) != 3 || memcmp(dims, out, sizeof out) != 0)
+        return cli_fail(o, "model '%s' does not map images to images of the same shape (input %dx%dx%d, output %d "
+                           "values)", o->positional[0], dims[0], dims[1], dims[2], lt_output_dim(*m));
     return CLI_OK;
 }
 
@@ -217,7 +220,7 @@ int cli_cmd_score(const cli_opts *o)
     lt_model *m = NULL;
     score_set set = {0};
     int dims[3];
-    int denoise = o->noise > 0.0f;
+    int denoise = cli_given(o, OPT_NOISE); /* --noise 0 scores a model on clean inputs */
     lt_status st = LT_OK;
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
     int rc = o->png ? cli_check_output_path(o, "--png", o->png) : CLI_OK;
@@ -227,13 +230,11 @@ int cli_cmd_score(const cli_opts *o)
         set.files = calloc((size_t)o->npositional - 1, sizeof *set.files);
         if (!set.files) rc = cli_fail(o, "out of memory");
         for (int i = 1; rc == CLI_OK && i < o->npositional; i++) {
-            if ((st = lt_image_load(ctx, o->positional[i], dims[2], &set.files[i - 1])) != LT_OK)
-                rc = cli_fail_lt(o, ctx, st, "cannot read the image");
-            else
-                set.n_files++;
+            rc = load_input_image(o, ctx, o->positional[i], dims[2], &set.files[i - 1]);
+            if (set.files[i - 1]) set.n_files++;
         }
     } else if (rc == CLI_OK) {
-        rc = cli_load_split(o, ctx, 0, dims[0], &set.split); /* as eval reads it */
+        rc = cli_load_split(o, ctx, 0, m, &set.split); /* as eval reads it */
         int h = 0, w = 0, c = 0;
         if (rc == CLI_OK) lt_dataset_image_shape(set.split, &h, &w, &c);
         if (rc == CLI_OK && (h < 1 || c != dims[2]))

@@ -89,8 +89,7 @@ static lt_status save_grid(lt_ctx *ctx, const char *path, const float *imgs, int
 static int class_codes(const cli_opts *o, lt_ctx *ctx, lt_model *enc, int d, float *codes)
 {
     lt_dataset *train = NULL;
-    int dims[3] = {0, 0, 0};
-    int rc = cli_load_split(o, ctx, 1, lt_input_shape(enc, dims) == 3 ? dims[0] : 32, &train);
+    int rc = cli_load_split(o, ctx, 1, enc, &train);
     if (rc != CLI_OK) return rc;
     const int32_t *labels = lt_dataset_labels(train);
     size_t count = lt_dataset_count(train), dim = lt_dataset_dim(train), k = 0;
@@ -144,8 +143,7 @@ static int between_codes(const cli_opts *o, lt_ctx *ctx, lt_model *enc, int d, f
     }
     if (a < 0 || b < 0) return cli_usage_error(o, "--between: expected two test image numbers, like 0,7");
     lt_dataset *test = NULL;
-    int dims[3] = {0, 0, 0};
-    int rc = cli_load_split(o, ctx, 0, lt_input_shape(enc, dims) == 3 ? dims[0] : 32, &test);
+    int rc = cli_load_split(o, ctx, 0, enc, &test);
     if (rc != CLI_OK) return rc;
     size_t count = lt_dataset_count(test), dim = lt_dataset_dim(test);
     float *z = malloc(2 * (size_t)d * sizeof *z);
@@ -267,20 +265,19 @@ int cli_cmd_embed(const cli_opts *o)
     lt_dataset *test = NULL, *train = NULL;
     lt_pca *pca = NULL;
     float *codes = NULL, *xy = NULL;
-    int d = 0, dims[3] = {0, 0, 0};
+    int d = 0;
     lt_status st;
     int rc = cli_check_output_path(o, "--out", o->out);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && o->npositional > 0 && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK)
         rc = cli_fail_lt(o, ctx, st, "cannot load the model");
-    int patch = m && lt_input_shape(m, dims) == 3 ? dims[0] : 32;
-    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, patch, &test);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, m, &test);
     const int32_t *labels = test ? lt_dataset_labels(test) : NULL;
     if (rc == CLI_OK && !labels) rc = cli_fail(o, "--data '%s' has no labels to colour the plot by", o->data);
     size_t n = test ? lt_dataset_count(test) : 0;
     if (rc == CLI_OK && !(xy = malloc(n * 2 * sizeof *xy))) rc = cli_fail(o, "out of memory");
     if (rc == CLI_OK && strcmp(o->method, "pca") == 0) {
-        rc = cli_load_split(o, ctx, 1, patch, &train);
+        rc = cli_load_split(o, ctx, 1, m, &train);
         if (rc == CLI_OK && (st = lt_pca_fit(ctx, lt_dataset_data(train), lt_dataset_count(train), lt_dataset_dim(train), 2,
                                              &pca)) != LT_OK)
             rc = cli_fail_lt(o, ctx, st, "PCA");
@@ -295,6 +292,7 @@ int cli_cmd_embed(const cli_opts *o)
         } else if (rc == CLI_OK) {
             lt_tsne_opts to = {0};
             to.seed = o->seed;
+            if (n < 91) to.perplexity = (float)(n - 1) / 3.0f; /* 30 needs 91 points */
             cli_note(o, "t-SNE of %zu codes of width %d", n, d);
             if ((st = lt_tsne(ctx, codes, n, (size_t)d, &to, xy)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "t-SNE");
         }
@@ -327,8 +325,11 @@ static int recon_errors(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_da
 {
     size_t n = lt_dataset_count(ds), dim = lt_dataset_dim(ds);
     if ((size_t)lt_input_dim(m) != dim || (size_t)lt_output_dim(m) != dim)
-        return cli_fail(o, "model '%s' maps width %d to %d; --data '%s' has samples of width %zu (an autoencoder is "
-                           "needed)", o->positional[0], lt_input_dim(m), lt_output_dim(m), o->data, dim);
+        return lt_input_dim(m) != lt_output_dim(m)
+                   ? cli_fail(o, "model '%s' maps width %d to %d: anomaly scores need an autoencoder", o->positional[0],
+                              lt_input_dim(m), lt_output_dim(m))
+                   : cli_fail(o, "model '%s' takes samples of width %d, --data '%s' has %zu", o->positional[0],
+                              lt_input_dim(m), o->data, dim);
     float *out = malloc(n * dim * sizeof *out);
     *err = malloc(n * sizeof **err);
     if (!out || !*err) {
@@ -365,13 +366,11 @@ int cli_cmd_anomaly(const cli_opts *o)
     float *train_err = NULL, *test_err = NULL;
     int32_t *positive = NULL;
     lt_status st;
-    int dims[3] = {0, 0, 0};
     int rc = cli_check_output_path(o, "--out", o->out);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
-    int patch = m && lt_input_shape(m, dims) == 3 ? dims[0] : 32;
-    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, patch, &train);
-    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, patch, &test);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, m, &train);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, m, &test);
     if (rc == CLI_OK && cli_given(o, OPT_CLASS)) { /* the threshold comes from normal samples only */
         lt_dataset *normal = NULL;
         if ((st = lt_dataset_filter_label(ctx, train, o->class_id, 1, &normal)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "--class");
@@ -403,8 +402,8 @@ int cli_cmd_anomaly(const cli_opts *o)
         if (fclose(f) != 0) rc = cli_fail(o, "--out '%s': write failed", o->out);
     }
     if (rc == CLI_OK) {
-        printf("threshold: %.6g (the %g-th percentile of %zu training errors)\n", (double)threshold,
-               (double)o->percentile, n_train);
+        printf("threshold: %.6g (percentile %g of %zu training errors)\n", (double)threshold, (double)o->percentile,
+               n_train);
         printf("flagged: %zu of %zu test samples (%.2f%%)\n", flagged, n, 100.0 * (double)flagged / (double)n);
     }
     if (rc == CLI_OK && labels && cli_given(o, OPT_CLASS)) {
@@ -432,7 +431,7 @@ int cli_cmd_pca(const cli_opts *o)
 {
     lt_ctx *ctx = NULL;
     lt_dataset *train = NULL, *test = NULL;
-    int ks[32], nk = 0, kmax = 0;
+    int ks[32], nk = 0, kmax = 0, given = cli_given(o, OPT_K);
     for (const char *p = o->k_list; *p && nk < 32;) {
         char *end = NULL;
         long k = strtol(p, &end, 10);
@@ -443,9 +442,17 @@ int cli_cmd_pca(const cli_opts *o)
         p = *end ? end + 1 : end;
     }
     int rc = cli_open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, 32, &train);
-    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, 32, &test);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, NULL, &train);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, NULL, &test);
     size_t dim = train ? lt_dataset_dim(train) : 0, n = test ? lt_dataset_count(test) : 0;
+    if (rc == CLI_OK && !given) { /* the default list, trimmed to the data's width */
+        int kept = 0;
+        for (int i = 0; i < nk; i++)
+            if ((size_t)ks[i] <= dim) ks[kept++] = ks[i];
+        nk = kept;
+        kmax = nk ? ks[nk - 1] : 0;
+        if (nk == 0) rc = cli_fail(o, "the data have only %zu dimension%s", dim, dim == 1 ? "" : "s");
+    }
     if (rc == CLI_OK && (size_t)kmax > dim) rc = cli_fail(o, "--k %d: the data have only %zu dimensions", kmax, dim);
     float *codes = NULL, *back = NULL;
     if (rc == CLI_OK && (!(codes = malloc(n * (size_t)kmax * sizeof *codes)) || !(back = malloc(n * dim * sizeof *back))))
@@ -524,8 +531,8 @@ int cli_cmd_classify(const cli_opts *o)
     int rc = cli_optimizer_from_opts(o, &opt);
     if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, 32, &train);
-    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, 32, &test);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, NULL, &train);
+    if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, NULL, &test);
     const int32_t *labels = train ? lt_dataset_labels(train) : NULL;
     if (rc == CLI_OK && (!labels || !lt_dataset_labels(test)))
         rc = cli_fail(o, "--data '%s' has no labels to classify by", o->data);

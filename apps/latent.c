@@ -126,8 +126,9 @@ static uint64_t derive_seed(uint64_t seed, uint64_t stream)
 }
 
 /* Loads the train (train != 0) or test split of --data, cut to --limit samples; an
- * image folder is cut into --patch patches (default `patch`). */
-static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_dataset **out)
+ * image folder is cut into --patch patches (default `patch`) of --channels channels
+ * (default `channels`). */
+static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, int channels, lt_dataset **out)
 {
     data_kind kind;
     lt_dataset *ds = NULL;
@@ -148,7 +149,7 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_d
             return cli_fail(o, "--data '%s': path too long", o->data);
         int side = o->patch ? o->patch : patch;
         st = lt_dataset_image_patches(ctx, path, side, side, o->stride ? o->stride : (side / 2 > 0 ? side / 2 : 1),
-                                      o->channels ? o->channels : 3, o->limit > 0 ? (size_t)o->limit : 0, &ds);
+                                      o->channels ? o->channels : channels, o->limit > 0 ? (size_t)o->limit : 0, &ds);
         break;
     }
     case DATA_SWISS: {
@@ -180,9 +181,11 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_d
     return CLI_OK;
 }
 
-int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, lt_dataset **out)
+int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, const lt_model *m, lt_dataset **out)
 {
-    return load_split(o, ctx, train, patch, out);
+    int dims[3] = {0, 0, 0};
+    int image = m && lt_input_shape(m, dims) == 3;
+    return load_split(o, ctx, train, image ? dims[0] : 32, image ? dims[2] : 3, out);
 }
 
 /* Whether the dataset holds images. */
@@ -431,6 +434,13 @@ static int default_patch(const char *arch)
     return 32;
 }
 
+/* The channels of image-folder patches when --channels is not given: 1 for the gray
+ * built-ins made for Fashion-MNIST, else 3. */
+static int default_channels(const char *arch)
+{
+    return arch && (strncmp(arch, "conv-ae", 7) == 0 || strcmp(arch, "conv-vae") == 0) ? 1 : 3;
+}
+
 /* The --downscale factor, or 2 for an sr2x architecture when it is not given, else 0. */
 static int downscale_of(const cli_opts *o, const char *arch)
 {
@@ -482,8 +492,8 @@ static int cmd_train(const cli_opts *o)
     if (rc == CLI_OK) rc = cli_check_output_path(o, "--png", png);
     if (rc == CLI_OK) rc = data_kind_of(o, &kind); /* a bad path fails before the device opens */
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = load_split(o, ctx, 1, default_patch(o->arch), &train);
-    if (rc == CLI_OK) rc = load_split(o, ctx, 0, default_patch(o->arch), &test);
+    if (rc == CLI_OK) rc = load_split(o, ctx, 1, default_patch(o->arch), default_channels(o->arch), &train);
+    if (rc == CLI_OK) rc = load_split(o, ctx, 0, default_patch(o->arch), default_channels(o->arch), &test);
     if (rc == CLI_OK) {
         size_t dim = lt_dataset_dim(train);
         if (dim != lt_dataset_dim(test))
@@ -558,8 +568,7 @@ static int load_model_and_test(const cli_opts *o, lt_ctx *ctx, lt_model **m, lt_
 {
     lt_status st = lt_load(ctx, o->positional[0], m);
     if (st != LT_OK) return cli_fail_lt(o, ctx, st, "cannot load the model");
-    int dims[3] = {0, 0, 0};
-    int rc = load_split(o, ctx, 0, lt_input_shape(*m, dims) == 3 ? dims[0] : 32, test);
+    int rc = cli_load_split(o, ctx, 0, *m, test);
     if (rc == CLI_OK) rc = check_dims(o, *m, o->positional[0], *test);
     return rc;
 }
@@ -630,7 +639,7 @@ static int cmd_summary(const cli_opts *o)
     if (rc == CLI_OK && o->npositional > 0) {
         if ((st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
     } else if (rc == CLI_OK) {
-        if (o->data) rc = load_split(o, ctx, 0, default_patch(o->arch), &ds);
+        if (o->data) rc = load_split(o, ctx, 0, default_patch(o->arch), default_channels(o->arch), &ds);
         const char *arch = o->arch ? o->arch : ds ? default_arch(ds) : "mlp-ae";
         int input = cli_given(o, OPT_INPUT) ? o->input : ds ? (int)lt_dataset_dim(ds) : default_input(arch);
         if (rc == CLI_OK) rc = build_arch(o, ctx, arch, cli_given(o, OPT_INPUT) ? NULL : ds, input, &m);

@@ -119,7 +119,8 @@ const float *lt_dataset_values(const lt_dataset *ds);
 #define LT_IMAGE_MAX_SIDE 16384
 #define LT_IMAGE_MAX_PIXELS (64u * 1024u * 1024u)
 /* Loads a PNG, JPEG or BMP (8-bit gray or RGB; channels 1 or 3 converts, 0 keeps the
- * file's: gray stays 1, anything else becomes 3) into a one-sample dataset of h x w x c
+ * file's: gray (with or without alpha) is 1, anything else 3; alpha is dropped) into a
+ * one-sample dataset of h x w x c
  * floats in [0,1]. A missing file is LT_ERR_IO; a corrupt or unsupported one, or one over
  * the limits, LT_ERR_FORMAT naming the file and what was wrong. */
 lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset **out);

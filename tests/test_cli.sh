@@ -298,7 +298,13 @@ expect "train on gray patches" 0
 lt denoise "$tmp/gray.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
 expect "colour image into a gray model" 1 "colour image.*gray"
 lt denoise "$tmp/swiss.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
-expect "denoise with a model that is not image-to-image" 1 "does not map images to images"
+expect "denoise with a model that takes no images" 1 "takes flat vectors of 3 values, not images"
+lt score "$tmp/gray.lt" "$tmp/imgs/a.bmp" --noise 0.1
+expect "score a colour image with a gray model" 1 "colour image.*gray"
+lt score "$tmp/dn.lt" "$tmp/imgs/a.bmp" --noise 0
+expect "score on clean inputs (--noise 0)" 0 "^noisy input +[0-9]+\.[0-9]{2}" stdout
+lt pca --data swiss-roll
+expect "pca keeps the default k that fit the data" 0 "^pca k=2: test mse" stdout
 lt train --data "$tmp/empty" --arch sr2x --out "$tmp/e.lt"
 expect "train on an empty folder" 1 "no PNG, JPEG or BMP"
 lt train --data "$tmp/imgs" --arch sr2x --patch 64 --out "$tmp/e.lt"

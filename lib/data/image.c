@@ -147,7 +147,7 @@ lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset 
         return lt_set_error(ctx, LT_ERR_FORMAT, "%s: image of %dx%d pixels is over the size limit (at most %d pixels a side "
                             "and %u pixels)", path, w, h, LT_IMAGE_MAX_SIDE, LT_IMAGE_MAX_PIXELS);
     }
-    int c = channels ? channels : (comp == 1 ? 1 : 3);
+    int c = channels ? channels : (comp <= 2 ? 1 : 3); /* gray+alpha is gray; alpha is dropped */
     int lw = 0, lh = 0, lcomp = 0;
     unsigned char *px = stbi_load_from_file(f, &lw, &lh, &lcomp, c);
     fclose(f);
