@@ -27,6 +27,7 @@ enum {
     K_IM2COL, K_COL2IM, K_MAXPOOL_FORWARD, K_MAXPOOL_BACKWARD, K_UPSAMPLE_FORWARD,
     K_UPSAMPLE_BACKWARD, K_AFFINE_RESAMPLE,
     K_VAE_FORWARD, K_VAE_BACKWARD, K_KL_NORMAL_PARTIAL, K_SPARSITY_KL_PARTIAL, K_L1_PARTIAL,
+    K_COPY_STRIDED, K_RNN_FORWARD, K_RNN_BACKWARD,
     K_COUNT
 };
 
@@ -41,7 +42,7 @@ static const char *const kernel_names[K_COUNT] = {
     "lt_im2col", "lt_col2im", "lt_maxpool_forward", "lt_maxpool_backward", "lt_upsample_forward",
     "lt_upsample_backward", "lt_affine_resample",
     "lt_vae_sample_forward", "lt_vae_sample_backward", "lt_kl_normal_partial", "lt_sparsity_kl_partial",
-    "lt_l1_partial",
+    "lt_l1_partial", "lt_copy_strided", "lt_rnn_step_forward", "lt_rnn_step_backward",
 };
 
 #define LT_CL_WG 256             /* preferred work-group size (a multiple of 64)        */
@@ -1469,6 +1470,119 @@ static lt_status cl_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t
     return launch_reduction(b, &a, parts, l, K_SUM_FINAL, out, ooff, op);
 }
 
+/* ------------------------------------------------- data movement and recurrent cells */
+
+/* y = x (+ y) over a strided n0 x n1 block of rows; one item per element. */
+static lt_status cl_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, const lt_buf *x, size_t xoff,
+                                 ptrdiff_t xs0, ptrdiff_t xs1, float beta, lt_buf *y, size_t yoff, ptrdiff_t ys0,
+                                 ptrdiff_t ys1)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "copy_strided";
+    if (n0 == 0 || n1 == 0 || cols == 0) return LT_OK;
+    if (beta != 0.0f && beta != 1.0f) return lt_backend_set_error(be, LT_ERR_ARG, "%s: beta %g is not 0 or 1", op, (double)beta);
+    lt_status st = lt_check_strided_block(be, op, "x", x, x ? x->n : 0, xoff, n0, n1, cols, xs0, xs1);
+    if (st == LT_OK) st = lt_check_strided_block(be, op, "y", y, y ? y->n : 0, yoff, n0, n1, cols, ys0, ys1);
+    if (st != LT_OK) return st;
+    size_t rows;
+    if (check_product(b, op, n0, n1, &rows) != LT_OK) return LT_ERR_ARG;
+    kargs a = args_of(b, K_COPY_STRIDED);
+    arg_u64(&a, n0);
+    arg_u64(&a, n1);
+    arg_u64(&a, cols);
+    arg_cl(&a, x->mem);
+    arg_u64(&a, xoff);
+    cl_long l0 = xs0, l1 = xs1, m0 = ys0, m1 = ys1;
+    arg_raw(&a, sizeof l0, &l0);
+    arg_raw(&a, sizeof l1, &l1);
+    arg_f32(&a, beta);
+    arg_cl(&a, y->mem);
+    arg_u64(&a, yoff);
+    arg_raw(&a, sizeof m0, &m0);
+    arg_raw(&a, sizeof m1, &m1);
+    return launch_2d(b, &a, K_COPY_STRIDED, cols, rows, op);
+}
+
+/* Kernel code of a cell. */
+static int cell_code(lt_backend_cell c) { return c == LT_CELL_LSTM ? 1 : c == LT_CELL_GRU ? 2 : 0; }
+
+/* Starts a step kernel's arguments with the geometry both share. */
+static kargs rnn_args(cl_backend *b, int kid, const lt_rnn_geom *g)
+{
+    kargs a = args_of(b, kid);
+    arg_u64(&a, g->batch);
+    arg_u64(&a, g->units);
+    arg_i32(&a, cell_code(g->cell));
+    arg_i32(&a, act_code(g->act));
+    arg_f32(&a, g->alpha);
+    return a;
+}
+
+/* One forward step: one fused launch over (units, batch). */
+static lt_status cl_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
+                                     const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff,
+                                     const lt_buf *prev, size_t poff, lt_buf *rec, size_t recoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "rnn_step_forward";
+    size_t U, G, S, D;
+    lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
+    if (st != LT_OK || g->batch == 0) return st;
+    size_t B = g->batch;
+    if (g->cell == LT_CELL_GRU) st = check_range(b, op, "rbias", rbias, rboff, G);
+    if (st == LT_OK) st = check_operands(b, op, "xw", xw, xwoff, B * G, "prev", prev, poff, B * S, "rec", rec, recoff, B * S);
+    if (st == LT_OK) st = check_range(b, op, "r", r, roff, U * G);
+    if (st == LT_OK) st = check_disjoint(b, op, "rec", rec, recoff, B * S, "r", r, roff, U * G);
+    if (st != LT_OK) return st;
+    kargs a = rnn_args(b, K_RNN_FORWARD, g);
+    arg_cl(&a, xw->mem);
+    arg_u64(&a, xwoff);
+    arg_cl(&a, r->mem);
+    arg_u64(&a, roff);
+    arg_opt(&a, g->cell == LT_CELL_GRU ? rbias : NULL, rboff, b->scratch);
+    arg_cl(&a, prev->mem);
+    arg_u64(&a, poff);
+    arg_cl(&a, rec->mem);
+    arg_u64(&a, recoff);
+    return launch_2d(b, &a, K_RNN_FORWARD, U, B, op);
+}
+
+/* One backward step: one fused launch over (units, batch). */
+static lt_status cl_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
+                                      const lt_buf *dz_next, size_t dznoff, const lt_buf *r, size_t roff,
+                                      const lt_buf *prev, size_t poff, const lt_buf *rec, size_t recoff, lt_buf *carry,
+                                      size_t coff, lt_buf *dz, size_t dzoff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "rnn_step_backward";
+    size_t U, G, S, D;
+    lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
+    if (st != LT_OK || g->batch == 0) return st;
+    size_t B = g->batch;
+    if (dh) st = check_range(b, op, "dh", dh, dhoff, B * U);
+    if (st == LT_OK && dz_next) st = check_range(b, op, "dz_next", dz_next, dznoff, B * D);
+    if (st == LT_OK) st = check_operands(b, op, "prev", prev, poff, B * S, "rec", rec, recoff, B * S, "dz", dz, dzoff, B * D);
+    if (st == LT_OK) st = check_range(b, op, "r", r, roff, U * G);
+    if (st == LT_OK) st = check_range(b, op, "carry", carry, coff, B * 2 * U);
+    if (st == LT_OK) st = check_disjoint(b, op, "dz", dz, dzoff, B * D, "carry", carry, coff, B * 2 * U);
+    if (st == LT_OK && dz_next) st = check_disjoint(b, op, "dz", dz, dzoff, B * D, "dz_next", dz_next, dznoff, B * D);
+    if (st != LT_OK) return st;
+    kargs a = rnn_args(b, K_RNN_BACKWARD, g);
+    arg_opt(&a, dh, dhoff, b->scratch);
+    arg_opt(&a, dz_next, dznoff, b->scratch);
+    arg_cl(&a, r->mem);
+    arg_u64(&a, roff);
+    arg_cl(&a, prev->mem);
+    arg_u64(&a, poff);
+    arg_cl(&a, rec->mem);
+    arg_u64(&a, recoff);
+    arg_cl(&a, carry->mem);
+    arg_u64(&a, coff);
+    arg_cl(&a, dz->mem);
+    arg_u64(&a, dzoff);
+    return launch_2d(b, &a, K_RNN_BACKWARD, U, B, op);
+}
+
 /* ------------------------------------------------------------------ lifetime */
 
 /* Releases everything the backend holds; safe on a partly opened backend. */
@@ -1525,6 +1639,9 @@ static const lt_backend_ops cl_ops = {
     .kl_normal = cl_kl_normal,
     .sparsity_kl = cl_sparsity_kl,
     .l1_penalty = cl_l1_penalty,
+    .copy_strided = cl_copy_strided,
+    .rnn_step_forward = cl_rnn_step_forward,
+    .rnn_step_backward = cl_rnn_step_backward,
 };
 
 /* Test hook (cl_hooks.h): the GEMM temp buffer's size and allocation count. */

@@ -37,36 +37,9 @@
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 
-#ifdef _OPENMP
-#define LT_PRAGMA(x) _Pragma(#x)
-/* A loop split statically over nt threads (run serially when nt == 1). */
-#define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
-/* A loop to vectorize (the loops so marked have no cross-iteration dependence). */
-#define LT_SIMD LT_PRAGMA(omp simd)
-#else
-#define LT_PAR_FOR(nt) (void)(nt);
-#if defined(__GNUC__) && !defined(__clang__)
-#define LT_SIMD _Pragma("GCC ivdep")
-#else
-#define LT_SIMD
-#endif
-#endif
-
 /* The column buffer's bound (measured with test_conv_ops --bench on the conv-ae layers:
  * 0.5 to 4 MiB are within noise of each other, 8 MiB and more are slower). */
 #define LT_CONV_SCRATCH_BYTES ((size_t)4 << 20)
-
-/* The row workers are compiled for AVX-512 and AVX2 as well as the baseline, the
- * loader picking one per CPU (as in cpu_backend.c): their copies and adds are short
- * runs that SSE moves 4 floats at a time. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__)
-#define LT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LT_CLONES
-#endif
-
-/* Work below which an op stays on one thread (as in cpu_backend.c). */
-#define LT_PAR_MIN_WORK ((size_t)1 << 15)
 
 /* Team size for the given work: the backend's threads, or 1 for small work. */
 static inline int team(const cpu_backend *cb, size_t work)

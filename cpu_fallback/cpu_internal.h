@@ -8,16 +8,38 @@
 #include "backend.h"
 #include "cpu_gemm.h"
 
-/* Threading of the ops (cpu_backend.c and cpu_conv.c spell the same definitions). */
+/* Threading and vectorization of the ops. */
 #ifdef _OPENMP
 #define LT_PRAGMA(x) _Pragma(#x)
 /* A loop split statically over nt threads (run serially when nt == 1). */
 #define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
+/* The same, with each thread's share vectorized. */
+#define LT_PAR_FOR_SIMD(nt) \
+    LT_PRAGMA(omp parallel for simd num_threads(nt) if (nt > 1) schedule(static))
+/* A loop to vectorize (the loops so marked have no cross-iteration dependence). */
+#define LT_SIMD LT_PRAGMA(omp simd)
 #else
 #define LT_PAR_FOR(nt) (void)(nt);
+#define LT_PAR_FOR_SIMD(nt) (void)(nt);
+#if defined(__GNUC__) && !defined(__clang__)
+#define LT_SIMD _Pragma("GCC ivdep")
+#else
+#define LT_SIMD
+#endif
 #endif
 
-/* Work (elements times a rough per-element cost) below which an op stays on one thread. */
+/* The elementwise kernels with transcendentals or divisions are compiled for AVX-512
+ * and AVX2 as well as the baseline, the loader picking one per CPU (GCC's function
+ * multi-versioning; it needs ifunc support, so only on x86-64 GNU/Linux). The clones
+ * compute identical results: no contraction, no reassociation, only wider vectors. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__)
+#define LT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LT_CLONES
+#endif
+
+/* Work (elements times a rough per-element cost) below which an op stays on one
+ * thread: waking a team costs a few microseconds, about 2^15 simple elements. */
 #define LT_PAR_MIN_WORK ((size_t)1 << 15)
 
 /* A buffer: 4-byte elements (float, or uint32 for index buffers), 64-byte aligned. */
@@ -68,6 +90,17 @@ lt_status lt_cpu_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_
                              lt_buf *out, size_t ooff, float scale, lt_buf *grad, size_t goff);
 lt_status lt_cpu_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
                             const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff);
+/* cpu_rnn.c: the data movement and recurrent-cell slots of lib/backend.h. */
+lt_status lt_cpu_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, const lt_buf *x, size_t xoff,
+                              ptrdiff_t xs0, ptrdiff_t xs1, float beta, lt_buf *y, size_t yoff, ptrdiff_t ys0,
+                              ptrdiff_t ys1);
+lt_status lt_cpu_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
+                                  const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff,
+                                  const lt_buf *prev, size_t poff, lt_buf *rec, size_t recoff);
+lt_status lt_cpu_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
+                                   const lt_buf *dz_next, size_t dznoff, const lt_buf *r, size_t roff,
+                                   const lt_buf *prev, size_t poff, const lt_buf *rec, size_t recoff, lt_buf *carry,
+                                   size_t coff, lt_buf *dz, size_t dzoff);
 /* Releases the column buffer (at destroy). */
 void lt_cpu_conv_free(cpu_backend *cb);
 

@@ -113,6 +113,44 @@ typedef enum lt_backend_interp {
                                source coordinate s = (o + 0.5) / k - 0.5, clamped to [0, in-1] */
 } lt_backend_interp;
 
+/* Recurrent cells, with Keras's gate orders and formulas; gates use the sigmoid
+ * (Keras's recurrent_activation default), `act` is the candidate's activation (and, for
+ * LSTM, the cell output's), tanh by default. With a = xw + h_prev R (+ rbias), where xw
+ * is the step's input projection x W + b already computed by the caller:
+ *   SIMPLE: h = act(a)                                         gates G = U
+ *   LSTM:   a = [i | f | c | o]; i, f, o = sigmoid, g = act(a_c);
+ *           c = f c_prev + i g; h = o act(c)                   gates G = 4U
+ *   GRU:    (reset_after, Keras's default) a split as [z | r | n] with the recurrent
+ *           product rec = h_prev R + rbias kept apart: z = sigmoid(xw_z + rec_z),
+ *           r = sigmoid(xw_r + rec_r), n = act(xw_n + r rec_n); h = z h_prev + (1-z) n
+ *                                                              gates G = 3U
+ * A step writes a record per row that the backward pass reads back:
+ *   SIMPLE [h]   LSTM [h | c | i | f | g | o]   GRU [h | z | r | n | rec_n]
+ * and the backward pass writes the gradient of the loss with respect to the gates'
+ * pre-activations per row ("dz", D wide):
+ *   SIMPLE [a] (D = U)   LSTM [i | f | c | o] (D = 4U)
+ *   GRU [z | r | rec_n | xw_n] (D = 4U: the first 3U are the recurrent product's
+ *   gradient, z, r and the last U the input projection's) */
+typedef enum lt_backend_cell {
+    LT_CELL_SIMPLE = 0,
+    LT_CELL_LSTM,
+    LT_CELL_GRU
+} lt_backend_cell;
+
+/* Shape of one recurrent step over a batch. */
+typedef struct lt_rnn_geom {
+    lt_backend_cell cell; /* which cell                                        */
+    lt_backend_act act;   /* candidate activation (not softmax)                */
+    float alpha;          /* its leaky_relu slope or elu alpha                 */
+    size_t batch;         /* rows                                              */
+    size_t units;         /* U                                                 */
+} lt_rnn_geom;
+
+/* Gates G, record width S and dz width D of a cell, in multiples of U. */
+static inline size_t lt_cell_gates(lt_backend_cell c) { return c == LT_CELL_LSTM ? 4 : c == LT_CELL_GRU ? 3 : 1; }
+static inline size_t lt_cell_record(lt_backend_cell c) { return c == LT_CELL_LSTM ? 6 : c == LT_CELL_GRU ? 5 : 1; }
+static inline size_t lt_cell_dz(lt_backend_cell c) { return c == LT_CELL_SIMPLE ? 1 : 4; }
+
 /* The vtable. Every slot is required unless marked optional. */
 typedef struct lt_backend_ops {
     const char *name; /* "cpu" or "opencl" */
@@ -274,6 +312,35 @@ typedef struct lt_backend_ops {
     lt_status (*l1_penalty)(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
                             const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff);
 
+    /* --- data movement and recurrent cells --- */
+    /* y[yoff + i*ys0 + j*ys1 + c] = x[xoff + i*xs0 + j*xs1 + c] (+ beta * y, beta 0 or 1:
+     * 0 overwrites) for i < n0, j < n1, c < cols: transposes, reversals and broadcasts
+     * of row blocks. Strides count elements and may be negative (x's may be 0); every
+     * element touched must lie in its buffer. y's elements must be distinct and must
+     * not overlap x. */
+    lt_status (*copy_strided)(lt_backend *be, size_t n0, size_t n1, size_t cols,
+                              const lt_buf *x, size_t xoff, ptrdiff_t xs0, ptrdiff_t xs1, float beta,
+                              lt_buf *y, size_t yoff, ptrdiff_t ys0, ptrdiff_t ys1);
+    /* One step of a recurrent cell (see lt_backend_cell) for g->batch rows: xw is
+     * batch x G (contiguous), r the recurrent kernel U x G, rbias G floats (GRU only;
+     * NULL elsewhere), prev the previous step's records (batch x S; a zero initial
+     * state is a zero record), rec the records written (batch x S, must not overlap
+     * the inputs). */
+    lt_status (*rnn_step_forward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
+                                  const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff,
+                                  const lt_buf *prev, size_t poff, lt_buf *rec, size_t recoff);
+    /* One step of backpropagation through time, the steps taken last to first. The
+     * gradient reaching this step's h is dh (batch x U; NULL: none from the output)
+     * plus dz_next R^T over the first G columns of the next step's dz (batch x D; NULL
+     * at the last step) plus the carry. carry (batch x 2U, [h | c], zero before the
+     * last step) holds what flows to the previous step outside R: GRU's z dh in the
+     * first U, LSTM's f dc in the second; it is read and rewritten. Writes this step's
+     * dz (batch x D, must not overlap the inputs). prev and rec as in the forward step. */
+    lt_status (*rnn_step_backward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
+                                   const lt_buf *dz_next, size_t dznoff, const lt_buf *r, size_t roff,
+                                   const lt_buf *prev, size_t poff, const lt_buf *rec, size_t recoff,
+                                   lt_buf *carry, size_t coff, lt_buf *dz, size_t dzoff);
+
     /* --- optional slots (NULL when a backend has nothing to do) --- */
     /* Sets the number of host threads the backend computes with (<= 0: all). */
     void (*set_threads)(lt_backend *be, int threads);
@@ -292,6 +359,17 @@ lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* Shared argument checks of the data-movement and recurrent-cell ops (backend_check.c),
+ * so both backends refuse exactly the same calls. */
+/* Checks that every element of an n0 x n1 x cols block with strides s0, s1 from
+ * buf[off] lies inside buf (buf NULL or a reach outside: LT_ERR_ARG). */
+lt_status lt_check_strided_block(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t buf_n,
+                                 size_t off, size_t n0, size_t n1, size_t cols, ptrdiff_t s0, ptrdiff_t s1);
+/* Checks a recurrent step's geometry; sets U and the gate, record and dz widths G, S,
+ * D in elements per row. */
+lt_status lt_check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geom *g, size_t *u, size_t *gw, size_t *s,
+                            size_t *d);
 
 /* Opens the CPU fallback. threads <= 0: OpenMP's default. */
 lt_status lt_cpu_backend_open(lt_backend **out, int threads, char *err, size_t errlen);

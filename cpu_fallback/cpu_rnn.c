@@ -1,0 +1,245 @@
+/* Recurrent cells and strided copies for the CPU fallback: the slots of lib/backend.h's
+ * section "data movement and recurrent cells".
+ *
+ * A forward step is one GEMM, h_prev R, written straight into the step's record where
+ * the gates will live, then one pass per row that adds the input projection and applies
+ * the gates in place. A backward step gathers the gradient reaching h into the first U
+ * columns of dz (output gradient plus carry), adds dz_next R^T with one GEMM (beta 1),
+ * then turns it into the gates' gradients in place: unit u reads column u before it
+ * writes it, and writes only its own columns, so no scratch is needed. */
+#include <stdint.h>
+#include <string.h>
+#include "cpu_internal.h"
+#include "cpu_math.h"
+
+/* Floats of buf from off on. */
+static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
+
+/* Team size for the given work: the backend's threads, or 1 for small work. */
+static inline int team(const lt_backend *be, size_t work)
+{
+    return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
+}
+
+/* ---------------------------------------------------------------- validation */
+
+/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
+static lt_status check_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t off,
+                             size_t n)
+{
+    if (n == 0) return LT_OK;
+    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
+    if (off > buf->n || n > buf->n - off)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
+                                    op, name, off, off, n, buf->n);
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------- strided copy */
+
+lt_status lt_cpu_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, const lt_buf *x, size_t xoff,
+                              ptrdiff_t xs0, ptrdiff_t xs1, float beta, lt_buf *y, size_t yoff, ptrdiff_t ys0,
+                              ptrdiff_t ys1)
+{
+    const char *op = "copy_strided";
+    if (n0 == 0 || n1 == 0 || cols == 0) return LT_OK;
+    if (beta != 0.0f && beta != 1.0f) return lt_backend_set_error(be, LT_ERR_ARG, "%s: beta %g is not 0 or 1", op, (double)beta);
+    lt_status st = lt_check_strided_block(be, op, "x", x, x ? x->n : 0, xoff, n0, n1, cols, xs0, xs1);
+    if (st == LT_OK) st = lt_check_strided_block(be, op, "y", y, y ? y->n : 0, yoff, n0, n1, cols, ys0, ys1);
+    if (st != LT_OK) return st;
+    const float *px = fp(x, xoff);
+    float *py = fp(y, yoff);
+    int nt = team(be, n0 * n1 * cols);
+    LT_PAR_FOR(nt)
+    for (size_t i = 0; i < n0; i++)
+        for (size_t j = 0; j < n1; j++) {
+            const float *src = px + (ptrdiff_t)i * xs0 + (ptrdiff_t)j * xs1;
+            float *dst = py + (ptrdiff_t)i * ys0 + (ptrdiff_t)j * ys1;
+            if (beta == 0.0f) {
+                memcpy(dst, src, cols * sizeof *dst);
+            } else {
+                LT_SIMD
+                for (size_t c = 0; c < cols; c++) dst[c] += src[c];
+            }
+        }
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------ activations */
+
+/* The candidate activation of one value. */
+static inline float act1(lt_backend_act act, float alpha, float x)
+{
+    switch (act) {
+    case LT_BACT_RELU: return x < 0.0f ? 0.0f : x;
+    case LT_BACT_LEAKY_RELU: return x < 0.0f ? alpha * x : x;
+    case LT_BACT_ELU: return x < 0.0f ? alpha * v_expm1(x) : x;
+    case LT_BACT_SIGMOID: return v_sigmoid(x);
+    case LT_BACT_TANH: return v_tanh(x);
+    default: return x;
+    }
+}
+
+/* Its derivative, from the output y (as act_backward computes it). */
+static inline float act1_grad(lt_backend_act act, float alpha, float y)
+{
+    switch (act) {
+    case LT_BACT_RELU: return y > 0.0f ? 1.0f : 0.0f;
+    case LT_BACT_LEAKY_RELU: return y > 0.0f ? 1.0f : alpha;
+    case LT_BACT_ELU: return y > 0.0f ? 1.0f : y + alpha;
+    case LT_BACT_SIGMOID: return y * (1.0f - y);
+    case LT_BACT_TANH: return 1.0f - y * y;
+    default: return 1.0f;
+    }
+}
+
+/* ------------------------------------------------------------ forward step */
+
+/* Gates of one row from the recurrent product already in its record (see the file
+ * comment); hp is the previous record's row. */
+static void step_forward_row(const lt_rnn_geom *g, const float *xw, const float *rbias, const float *hp, float *rec)
+{
+    size_t U = g->units;
+    switch (g->cell) {
+    case LT_CELL_SIMPLE:
+        for (size_t u = 0; u < U; u++) rec[u] = act1(g->act, g->alpha, rec[u] + xw[u]);
+        break;
+    case LT_CELL_LSTM: { /* rec = [h | c | i | f | g | o], the product in [2U, 6U) */
+        const float *cp = hp + U;
+        for (size_t u = 0; u < U; u++) {
+            float i = v_sigmoid(rec[2 * U + u] + xw[u]);
+            float f = v_sigmoid(rec[3 * U + u] + xw[U + u]);
+            float c_hat = act1(g->act, g->alpha, rec[4 * U + u] + xw[2 * U + u]);
+            float o = v_sigmoid(rec[5 * U + u] + xw[3 * U + u]);
+            float c = f * cp[u] + i * c_hat;
+            rec[2 * U + u] = i;
+            rec[3 * U + u] = f;
+            rec[4 * U + u] = c_hat;
+            rec[5 * U + u] = o;
+            rec[U + u] = c;
+            rec[u] = o * act1(g->act, g->alpha, c);
+        }
+        break;
+    }
+    case LT_CELL_GRU: /* rec = [h | z | r | n | rec_n], the product in [U, 4U) */
+        for (size_t u = 0; u < U; u++) {
+            float rz = rec[U + u] + rbias[u], rr = rec[2 * U + u] + rbias[U + u];
+            float rn = rec[3 * U + u] + rbias[2 * U + u];
+            float z = v_sigmoid(xw[u] + rz), r = v_sigmoid(xw[U + u] + rr);
+            float n = act1(g->act, g->alpha, xw[2 * U + u] + r * rn);
+            rec[U + u] = z;
+            rec[2 * U + u] = r;
+            rec[3 * U + u] = n;
+            rec[4 * U + u] = rn;
+            rec[u] = z * hp[u] + (1.0f - z) * n;
+        }
+        break;
+    }
+}
+
+lt_status lt_cpu_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
+                                  const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff,
+                                  const lt_buf *prev, size_t poff, lt_buf *rec, size_t recoff)
+{
+    const char *op = "rnn_step_forward";
+    size_t U, G, S, D;
+    lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
+    if (st != LT_OK || g->batch == 0) return st;
+    size_t B = g->batch;
+    if (g->cell == LT_CELL_GRU) st = check_range(be, op, "rbias", rbias, rboff, G);
+    if (st == LT_OK) st = check_range(be, op, "xw", xw, xwoff, B * G);
+    if (st == LT_OK) st = check_range(be, op, "r", r, roff, U * G);
+    if (st == LT_OK) st = check_range(be, op, "prev", prev, poff, B * S);
+    if (st == LT_OK) st = check_range(be, op, "rec", rec, recoff, B * S);
+    if (st != LT_OK) return st;
+    if (rec->mem == prev->mem && recoff < poff + B * S && poff < recoff + B * S)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: rec overlaps prev", op);
+    cpu_backend *cb = (cpu_backend *)be;
+    size_t gate0 = g->cell == LT_CELL_LSTM ? 2 * U : g->cell == LT_CELL_GRU ? U : 0;
+    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 0, B, G, U, 1.0f, fp(prev, poff), S, fp(r, roff), G,
+                                0.0f, fp(rec, recoff + gate0), S);
+    if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "%s: out of host memory (%zu bytes)", op, failed);
+    const float *pxw = fp(xw, xwoff), *pp = fp(prev, poff), *prb = rbias ? fp(rbias, rboff) : NULL;
+    float *prec = fp(rec, recoff);
+    int nt = team(be, B * G * 8);
+    LT_PAR_FOR(nt)
+    for (size_t b = 0; b < B; b++) step_forward_row(g, pxw + b * G, prb, pp + b * S, prec + b * S);
+    return LT_OK;
+}
+
+/* ----------------------------------------------------------- backward step */
+
+/* Gate gradients of one row: dz[0, U) holds the gradient reaching h on entry. */
+static void step_backward_row(const lt_rnn_geom *g, const float *hp, const float *rec, float *carry, float *dz)
+{
+    size_t U = g->units;
+    switch (g->cell) {
+    case LT_CELL_SIMPLE:
+        for (size_t u = 0; u < U; u++) dz[u] *= act1_grad(g->act, g->alpha, rec[u]);
+        break;
+    case LT_CELL_LSTM: {
+        const float *cp = hp + U;
+        float *dcarry = carry + U;
+        for (size_t u = 0; u < U; u++) {
+            float dh = dz[u], c = rec[U + u], i = rec[2 * U + u], f = rec[3 * U + u];
+            float c_hat = rec[4 * U + u], o = rec[5 * U + u];
+            float tc = act1(g->act, g->alpha, c);
+            float dc = dcarry[u] + dh * o * act1_grad(g->act, g->alpha, tc);
+            dz[u] = dc * c_hat * i * (1.0f - i);
+            dz[U + u] = dc * cp[u] * f * (1.0f - f);
+            dz[2 * U + u] = dc * i * act1_grad(g->act, g->alpha, c_hat);
+            dz[3 * U + u] = dh * tc * o * (1.0f - o);
+            dcarry[u] = dc * f;
+        }
+        break;
+    }
+    case LT_CELL_GRU:
+        for (size_t u = 0; u < U; u++) {
+            float dh = dz[u], z = rec[U + u], r = rec[2 * U + u], n = rec[3 * U + u], rn = rec[4 * U + u];
+            float dn = dh * (1.0f - z) * act1_grad(g->act, g->alpha, n);
+            dz[u] = dh * (hp[u] - n) * z * (1.0f - z);
+            dz[U + u] = dn * rn * r * (1.0f - r);
+            dz[2 * U + u] = dn * r;
+            dz[3 * U + u] = dn;
+            carry[u] = dh * z;
+        }
+        break;
+    }
+}
+
+lt_status lt_cpu_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
+                                   const lt_buf *dz_next, size_t dznoff, const lt_buf *r, size_t roff,
+                                   const lt_buf *prev, size_t poff, const lt_buf *rec, size_t recoff, lt_buf *carry,
+                                   size_t coff, lt_buf *dz, size_t dzoff)
+{
+    const char *op = "rnn_step_backward";
+    size_t U, G, S, D;
+    lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
+    if (st != LT_OK || g->batch == 0) return st;
+    size_t B = g->batch;
+    if (dh) st = check_range(be, op, "dh", dh, dhoff, B * U);
+    if (st == LT_OK && dz_next) st = check_range(be, op, "dz_next", dz_next, dznoff, B * D);
+    if (st == LT_OK) st = check_range(be, op, "r", r, roff, U * G);
+    if (st == LT_OK) st = check_range(be, op, "prev", prev, poff, B * S);
+    if (st == LT_OK) st = check_range(be, op, "rec", rec, recoff, B * S);
+    if (st == LT_OK) st = check_range(be, op, "carry", carry, coff, B * 2 * U);
+    if (st == LT_OK) st = check_range(be, op, "dz", dz, dzoff, B * D);
+    if (st != LT_OK) return st;
+    const float *pdh = dh ? fp(dh, dhoff) : NULL, *pp = fp(prev, poff), *prec = fp(rec, recoff);
+    float *pc = fp(carry, coff), *pdz = fp(dz, dzoff);
+    int nt = team(be, B * U);
+    LT_PAR_FOR(nt)
+    for (size_t b = 0; b < B; b++) /* dz[:, 0:U) = dh + the GRU's carried z dh */
+        for (size_t u = 0; u < U; u++)
+            pdz[b * D + u] = (pdh ? pdh[b * U + u] : 0.0f) + (g->cell == LT_CELL_GRU ? pc[b * 2 * U + u] : 0.0f);
+    if (dz_next) {
+        cpu_backend *cb = (cpu_backend *)be;
+        size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 1, B, U, G, 1.0f, fp(dz_next, dznoff), D,
+                                    fp(r, roff), G, 1.0f, pdz, D);
+        if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "%s: out of host memory (%zu bytes)", op, failed);
+    }
+    nt = team(be, B * G * 8);
+    LT_PAR_FOR(nt)
+    for (size_t b = 0; b < B; b++) step_backward_row(g, pp + b * S, prec + b * S, pc + b * 2 * U, pdz + b * D);
+    return LT_OK;
+}

@@ -1,0 +1,550 @@
+/* The data-movement and recurrent-cell ops of lib/backend.h (copy_strided,
+ * rnn_step_forward, rnn_step_backward) on the CPU fallback and on each OpenCL device.
+ *
+ * A double-precision reference of one step, forward and backward, is written here from
+ * backend.h's formulas; its backward is first checked against central finite
+ * differences of its own forward (L = sum wh*h + sum wc*c, so dh = wh and the carry
+ * holds wc), which pins the gate orders and the record and dz layouts independently of
+ * any backend. Each backend is then checked against the reference for the three cells
+ * and several activations, with and without dz_next, at nonzero offsets with guard cells
+ * around every output; copy_strided against a loop (transposes, a reversed stride, a
+ * zero stride, accumulation); OpenCL against the CPU on a larger step; bad arguments
+ * refused with LT_ERR_ARG and a message.
+ *
+ * Prints one line per failure and a final tally; exits 0 only when everything passed. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backend.h"
+#include "backend_harness.h"
+
+/* Uniform double in [lo, hi). */
+static double drand(tester *t, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(next_u64(&t->rng) >> 11) / 9007199254740992.0;
+}
+
+/* n uniform floats in [lo, hi) (malloc'd). */
+static float *rand_floats(tester *t, size_t n, double lo, double hi)
+{
+    float *a = malloc((n ? n : 1) * sizeof *a);
+    for (size_t i = 0; i < n; i++) a[i] = (float)drand(t, lo, hi);
+    return a;
+}
+
+/* ---------------------------------------------------------------- reference */
+
+/* One step's operands in double, host side. */
+typedef struct step_case {
+    lt_backend_cell cell;
+    lt_backend_act act;
+    float alpha;
+    size_t B, U, G, S, D;
+    float *xw, *r, *rbias, *prev; /* inputs (B x G, U x G, G, B x S) */
+    float *dh, *dzn, *carry;      /* backward inputs (B x U, B x D, B x 2U) */
+} step_case;
+
+static double act_d(lt_backend_act a, float alpha, double x)
+{
+    switch (a) {
+    case LT_BACT_RELU: return x < 0 ? 0 : x;
+    case LT_BACT_LEAKY_RELU: return x < 0 ? alpha * x : x;
+    case LT_BACT_ELU: return x < 0 ? alpha * expm1(x) : x;
+    case LT_BACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case LT_BACT_TANH: return tanh(x);
+    default: return x;
+    }
+}
+
+/* Derivative of act at pre-activation x (computed from x, not the output). */
+static double act_dx(lt_backend_act a, float alpha, double x)
+{
+    switch (a) {
+    case LT_BACT_RELU: return x > 0 ? 1 : 0;
+    case LT_BACT_LEAKY_RELU: return x > 0 ? 1 : alpha;
+    case LT_BACT_ELU: return x > 0 ? 1 : alpha * exp(x);
+    case LT_BACT_SIGMOID: { double s = 1.0 / (1.0 + exp(-x)); return s * (1 - s); }
+    case LT_BACT_TANH: { double h = tanh(x); return 1 - h * h; }
+    default: return 1;
+    }
+}
+
+static double sig(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* Reference forward of one row: xw (G), hp/cp (U each), writes the record (S) and the
+ * pre-activations pre (G: a per gate; GRU: xw_n + r rec_n for n) for the backward. */
+static void ref_forward_row(const step_case *c, const double *xw, const double *hp, const double *cp,
+                            double *rec, double *pre, double *recn)
+{
+    size_t U = c->U, G = c->G;
+    double a[4 * 64 * 8];
+    for (size_t g = 0; g < G; g++) {
+        double s = 0;
+        for (size_t k = 0; k < U; k++) s += hp[k] * (double)c->r[k * G + g];
+        a[g] = s;
+    }
+    for (size_t u = 0; u < U; u++) {
+        if (c->cell == LT_CELL_SIMPLE) {
+            pre[u] = xw[u] + a[u];
+            rec[u] = act_d(c->act, c->alpha, pre[u]);
+        } else if (c->cell == LT_CELL_LSTM) {
+            for (int q = 0; q < 4; q++) pre[q * U + u] = xw[q * U + u] + a[q * U + u];
+            double i = sig(pre[u]), f = sig(pre[U + u]), gg = act_d(c->act, c->alpha, pre[2 * U + u]);
+            double o = sig(pre[3 * U + u]), cc = f * cp[u] + i * gg;
+            rec[u] = o * act_d(c->act, c->alpha, cc);
+            rec[U + u] = cc;
+            rec[2 * U + u] = i;
+            rec[3 * U + u] = f;
+            rec[4 * U + u] = gg;
+            rec[5 * U + u] = o;
+        } else {
+            double rz = a[u] + c->rbias[u], rr = a[U + u] + c->rbias[U + u], rn = a[2 * U + u] + c->rbias[2 * U + u];
+            pre[u] = xw[u] + rz;
+            pre[U + u] = xw[U + u] + rr;
+            double z = sig(pre[u]), r = sig(pre[U + u]);
+            pre[2 * U + u] = xw[2 * U + u] + r * rn;
+            double n = act_d(c->act, c->alpha, pre[2 * U + u]);
+            recn[u] = rn;
+            rec[u] = z * hp[u] + (1 - z) * n;
+            rec[U + u] = z;
+            rec[2 * U + u] = r;
+            rec[3 * U + u] = n;
+            rec[4 * U + u] = rn;
+        }
+    }
+}
+
+/* Reference forward over all rows into rec (B x S, double) and pre (B x G). */
+static void ref_forward(const step_case *c, const float *xwf, const float *prevf, double *rec, double *pre)
+{
+    size_t U = c->U, G = c->G, S = c->S;
+    double xw[4 * 64], hp[64], cp[64], recn[64];
+    for (size_t b = 0; b < c->B; b++) {
+        for (size_t g = 0; g < G; g++) xw[g] = xwf[b * G + g];
+        for (size_t u = 0; u < U; u++) {
+            hp[u] = prevf[b * S + u];
+            cp[u] = c->cell == LT_CELL_LSTM ? prevf[b * S + U + u] : 0;
+        }
+        ref_forward_row(c, xw, hp, cp, rec + b * S, pre + b * G, recn);
+    }
+}
+
+/* Reference backward: dz (B x D) and the carry after the step (B x 2U), plus dhp (B x U),
+ * the whole gradient reaching the previous h (dz's recurrent part R^T + carried). */
+static void ref_backward(const step_case *c, double *dz, double *carry_out, double *dhp)
+{
+    size_t B = c->B, U = c->U, G = c->G, S = c->S, D = c->D;
+    double *rec = malloc(B * S * sizeof *rec), *pre = malloc(B * G * sizeof *pre);
+    ref_forward(c, c->xw, c->prev, rec, pre);
+    for (size_t b = 0; b < B; b++) {
+        const double *o = rec + b * S, *p = pre + b * G;
+        double *d = dz + b * D, *cy = carry_out + b * 2 * U;
+        for (size_t u = 0; u < U; u++) {
+            double g = c->dh ? c->dh[b * U + u] : 0;
+            if (c->cell == LT_CELL_GRU) g += c->carry[b * 2 * U + u];
+            if (c->dzn)
+                for (size_t k = 0; k < G; k++) g += (double)c->dzn[b * D + k] * c->r[u * G + k];
+            cy[u] = 0;
+            cy[U + u] = 0;
+            if (c->cell == LT_CELL_SIMPLE) {
+                d[u] = g * act_dx(c->act, c->alpha, p[u]);
+            } else if (c->cell == LT_CELL_LSTM) {
+                double cc = o[U + u], i = o[2 * U + u], f = o[3 * U + u], gg = o[4 * U + u], og = o[5 * U + u];
+                double cp = c->prev[b * S + U + u];
+                double dc = c->carry[b * 2 * U + U + u] + g * og * act_dx(c->act, c->alpha, cc);
+                d[u] = dc * gg * i * (1 - i);
+                d[U + u] = dc * cp * f * (1 - f);
+                d[2 * U + u] = dc * i * act_dx(c->act, c->alpha, p[2 * U + u]);
+                d[3 * U + u] = g * act_d(c->act, c->alpha, cc) * og * (1 - og);
+                cy[U + u] = dc * f;
+            } else {
+                double z = o[U + u], r = o[2 * U + u], n = o[3 * U + u], rn = o[4 * U + u];
+                double hp = c->prev[b * S + u];
+                double dn = g * (1 - z) * act_dx(c->act, c->alpha, p[2 * U + u]);
+                d[u] = g * (hp - n) * z * (1 - z);
+                d[U + u] = dn * rn * r * (1 - r);
+                d[2 * U + u] = dn * r;
+                d[3 * U + u] = dn;
+                cy[u] = g * z;
+            }
+        }
+        for (size_t u = 0; u < U; u++) { /* everything reaching h_prev */
+            double s = cy[u];
+            for (size_t k = 0; k < G; k++) s += d[k] * c->r[u * G + k];
+            dhp[b * U + u] = s;
+        }
+    }
+    free(rec);
+    free(pre);
+}
+
+/* L = sum wh*h + sum wc*c over the step's outputs (dh = wh; the GRU's carry adds to dh,
+ * the LSTM's second carry half is wc), the quantity ref_backward differentiates when
+ * dz_next is NULL. */
+static double ref_loss(const step_case *c, const float *xw, const float *prev)
+{
+    size_t B = c->B, U = c->U, S = c->S;
+    double *rec = malloc(B * S * sizeof *rec), *pre = malloc(B * c->G * sizeof *pre), L = 0;
+    ref_forward(c, xw, prev, rec, pre);
+    for (size_t b = 0; b < B; b++)
+        for (size_t u = 0; u < U; u++) {
+            double wh = c->dh[b * U + u] + (c->cell == LT_CELL_GRU ? c->carry[b * 2 * U + u] : 0);
+            L += wh * rec[b * S + u];
+            if (c->cell == LT_CELL_LSTM) L += c->carry[b * 2 * U + U + u] * rec[b * S + U + u];
+        }
+    free(rec);
+    free(pre);
+    return L;
+}
+
+/* Fills a case with random operands; prev is a valid record (LSTM c in its second U). */
+static void make_case(tester *t, step_case *c, lt_backend_cell cell, lt_backend_act act, size_t B, size_t U)
+{
+    memset(c, 0, sizeof *c);
+    c->cell = cell;
+    c->act = act;
+    c->alpha = act == LT_BACT_LEAKY_RELU ? 0.3f : 1.0f;
+    c->B = B;
+    c->U = U;
+    c->G = lt_cell_gates(cell) * U;
+    c->S = lt_cell_record(cell) * U;
+    c->D = lt_cell_dz(cell) * U;
+    c->xw = rand_floats(t, B * c->G, -1.5, 1.5);
+    c->r = rand_floats(t, U * c->G, -0.5, 0.5);
+    c->rbias = rand_floats(t, c->G, -0.3, 0.3);
+    c->prev = rand_floats(t, B * c->S, -0.9, 0.9);
+    c->dh = rand_floats(t, B * U, -1, 1);
+    c->dzn = rand_floats(t, B * c->D, -1, 1);
+    c->carry = rand_floats(t, B * 2 * U, -1, 1);
+}
+
+static void free_case(step_case *c)
+{
+    free(c->xw);
+    free(c->r);
+    free(c->rbias);
+    free(c->prev);
+    free(c->dh);
+    free(c->dzn);
+    free(c->carry);
+}
+
+static const char *cell_name(lt_backend_cell c) { return c == LT_CELL_LSTM ? "lstm" : c == LT_CELL_GRU ? "gru" : "simple"; }
+
+/* |a - b| <= tol * (1 + |b|) everywhere; returns the first failing index or n. */
+static size_t first_bad(const float *a, const double *b, size_t n, double tol)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)a[i] - b[i]) <= tol * (1 + fabs(b[i])))) return i;
+    return n;
+}
+
+/* ------------------------------------------------------------ reference check */
+
+/* The reference backward against finite differences of the reference forward. */
+static void test_reference(tester *t)
+{
+    lt_backend_cell cells[3] = {LT_CELL_SIMPLE, LT_CELL_LSTM, LT_CELL_GRU};
+    lt_backend_act acts[3] = {LT_BACT_TANH, LT_BACT_SIGMOID, LT_BACT_ELU};
+    for (int ci = 0; ci < 3; ci++)
+        for (int ai = 0; ai < 3; ai++) {
+            step_case c;
+            make_case(t, &c, cells[ci], acts[ai], 3, 4);
+            float *dzn = c.dzn;
+            c.dzn = NULL; /* the FD loss has no later steps */
+            double *dz = malloc(c.B * c.D * sizeof *dz), *cy = malloc(c.B * 2 * c.U * sizeof *cy);
+            double *dhp = malloc(c.B * c.U * sizeof *dhp);
+            ref_backward(&c, dz, cy, dhp);
+            double worst = 0;
+            const double h = 1e-3;
+            /* d/dxw: dz's input part (GRU's n gate: the last U columns) */
+            for (size_t b = 0; b < c.B; b++)
+                for (size_t g = 0; g < c.G; g++) {
+                    float keep = c.xw[b * c.G + g];
+                    c.xw[b * c.G + g] = keep + (float)h;
+                    double lp = ref_loss(&c, c.xw, c.prev);
+                    c.xw[b * c.G + g] = keep - (float)h;
+                    double lm = ref_loss(&c, c.xw, c.prev);
+                    c.xw[b * c.G + g] = keep;
+                    double fd = (lp - lm) / (((double)(keep + (float)h)) - (double)(keep - (float)h));
+                    size_t col = c.cell == LT_CELL_GRU && g >= 2 * c.U ? g + c.U : g;
+                    double e = fabs(fd - dz[b * c.D + col]) / (1e-3 + fabs(fd));
+                    if (e > worst) worst = e;
+                }
+            /* d/dprev: h through R and the carry, and the LSTM's c */
+            for (size_t b = 0; b < c.B; b++)
+                for (size_t u = 0; u < (c.cell == LT_CELL_LSTM ? 2 : 1) * c.U; u++) {
+                    float keep = c.prev[b * c.S + u];
+                    c.prev[b * c.S + u] = keep + (float)h;
+                    double lp = ref_loss(&c, c.xw, c.prev);
+                    c.prev[b * c.S + u] = keep - (float)h;
+                    double lm = ref_loss(&c, c.xw, c.prev);
+                    c.prev[b * c.S + u] = keep;
+                    double fd = (lp - lm) / (((double)(keep + (float)h)) - (double)(keep - (float)h));
+                    double an = u < c.U ? dhp[b * c.U + u] : cy[b * 2 * c.U + u];
+                    double e = fabs(fd - an) / (1e-3 + fabs(fd));
+                    if (e > worst) worst = e;
+                }
+            check(t, worst < 2e-4, "reference %s/act %d: backward vs finite differences, worst relative error %.3g",
+                  cell_name(c.cell), (int)c.act, worst);
+            c.dzn = dzn;
+            free(dz);
+            free(cy);
+            free(dhp);
+            free_case(&c);
+        }
+}
+
+/* ------------------------------------------------------------- backend checks */
+
+#define XWOFF 3
+#define ROFF 5
+#define RBOFF 2
+#define POFF 7
+#define RECOFF 4
+#define DHOFF 6
+#define DZNOFF 9
+#define COFF 1
+#define DZOFF 8
+
+/* One step forward and backward on the backend against the reference; with_next
+ * decides whether dz_next takes part. */
+static void check_step(tester *t, step_case *c, int with_next)
+{
+    lt_backend *be = t->be;
+    size_t B = c->B, U = c->U, G = c->G, S = c->S, D = c->D;
+    lt_rnn_geom g = {c->cell, c->act, c->alpha, B, U};
+    char geo[96];
+    snprintf(geo, sizeof geo, "%s act %d B %zu U %zu%s", cell_name(c->cell), (int)c->act, B, U,
+             with_next ? " with dz_next" : "");
+    lt_buf *xw = make_buf(t, "xw", XWOFF, c->xw, B * G), *r = make_buf(t, "r", ROFF, c->r, U * G);
+    lt_buf *rb = make_buf(t, "rbias", RBOFF, c->rbias, G), *prev = make_buf(t, "prev", POFF, c->prev, B * S);
+    lt_buf *rec = make_buf(t, "rec", RECOFF, NULL, B * S), *dh = make_buf(t, "dh", DHOFF, c->dh, B * U);
+    lt_buf *dzn = make_buf(t, "dzn", DZNOFF, c->dzn, B * D), *cy = make_buf(t, "carry", COFF, c->carry, B * 2 * U);
+    lt_buf *dz = make_buf(t, "dz", DZOFF, NULL, B * D);
+    float *got = malloc(B * S * sizeof *got), *gdz = malloc(B * D * sizeof *gdz), *gcy = malloc(B * 2 * U * sizeof *gcy);
+    double *rrec = malloc(B * S * sizeof *rrec), *pre = malloc(B * G * sizeof *pre);
+    double *rdz = malloc(B * D * sizeof *rdz), *rcy = malloc(B * 2 * U * sizeof *rcy), *dhp = malloc(B * U * sizeof *dhp);
+    if (xw && r && rb && prev && rec && dh && dzn && cy && dz) {
+        lt_status st = be->ops->rnn_step_forward(be, &g, xw, XWOFF, r, ROFF, c->cell == LT_CELL_GRU ? rb : NULL, RBOFF,
+                                                 prev, POFF, rec, RECOFF);
+        if (check(t, st == LT_OK, "rnn_step_forward %s: %s", geo, be->error) &&
+            fetch(t, "rnn_step_forward", geo, rec, RECOFF, got, B * S)) {
+            ref_forward(c, c->xw, c->prev, rrec, pre);
+            size_t bad = first_bad(got, rrec, B * S, 2e-5);
+            check(t, bad == B * S, "rnn_step_forward %s: record[%zu] = %.9g, reference %.9g", geo, bad,
+                  bad < B * S ? (double)got[bad] : 0.0, bad < B * S ? rrec[bad] : 0.0);
+        }
+        float *keep = c->dzn;
+        if (!with_next) c->dzn = NULL;
+        st = be->ops->rnn_step_backward(be, &g, dh, DHOFF, with_next ? dzn : NULL, DZNOFF, r, ROFF, prev, POFF, rec,
+                                        RECOFF, cy, COFF, dz, DZOFF);
+        if (check(t, st == LT_OK, "rnn_step_backward %s: %s", geo, be->error) &&
+            fetch(t, "rnn_step_backward dz", geo, dz, DZOFF, gdz, B * D) &&
+            fetch(t, "rnn_step_backward carry", geo, cy, COFF, gcy, B * 2 * U)) {
+            ref_backward(c, rdz, rcy, dhp);
+            size_t bad = first_bad(gdz, rdz, B * D, 5e-5);
+            check(t, bad == B * D, "rnn_step_backward %s: dz[%zu] = %.9g, reference %.9g", geo, bad,
+                  bad < B * D ? (double)gdz[bad] : 0.0, bad < B * D ? rdz[bad] : 0.0);
+            /* the carry halves a cell does not use keep what came in */
+            for (size_t b = 0; b < B; b++)
+                for (size_t u = 0; u < 2 * U; u++) {
+                    int used = (c->cell == LT_CELL_GRU && u < U) || (c->cell == LT_CELL_LSTM && u >= U);
+                    if (!used) rcy[b * 2 * U + u] = c->carry[b * 2 * U + u];
+                }
+            bad = first_bad(gcy, rcy, B * 2 * U, 5e-5);
+            check(t, bad == B * 2 * U, "rnn_step_backward %s: carry[%zu] = %.9g, reference %.9g", geo, bad,
+                  bad < B * 2 * U ? (double)gcy[bad] : 0.0, bad < B * 2 * U ? rcy[bad] : 0.0);
+        }
+        c->dzn = keep;
+    }
+    free(got);
+    free(gdz);
+    free(gcy);
+    free(rrec);
+    free(pre);
+    free(rdz);
+    free(rcy);
+    free(dhp);
+    lt_buf *all[] = {xw, r, rb, prev, rec, dh, dzn, cy, dz};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->buf_free(be, all[i]);
+}
+
+/* copy_strided against a host loop: a transpose of (3, 4) blocks of 5, the same with
+ * time reversed, a broadcast (zero stride) and accumulation. */
+static void test_copy(tester *t)
+{
+    lt_backend *be = t->be;
+    const size_t n0 = 3, n1 = 4, C = 5, N = n0 * n1 * C, XO = 11, YO = 6;
+    float *x = rand_floats(t, N, -1, 1), *y0 = rand_floats(t, N, -1, 1), *got = malloc(N * sizeof *got);
+    float *want = malloc(N * sizeof *want);
+    struct { ptrdiff_t xs0, xs1; size_t xo; float beta; const char *what; } cases[] = {
+        {(ptrdiff_t)(n1 * C), (ptrdiff_t)C, XO, 0.0f, "transpose"},
+        {(ptrdiff_t)(n1 * C), -(ptrdiff_t)C, XO + (n1 - 1) * C, 0.0f, "reversed"},
+        {(ptrdiff_t)(n1 * C), 0, XO, 0.0f, "broadcast"},
+        {(ptrdiff_t)(n1 * C), (ptrdiff_t)C, XO, 1.0f, "accumulate"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        lt_buf *bx = make_buf(t, "x", XO, x, N), *by = make_buf(t, "y", YO, y0, N);
+        if (!bx || !by) break;
+        /* y[j][i] (ys0 = C, ys1 = n0*C) = x[i][j] */
+        lt_status st = be->ops->copy_strided(be, n0, n1, C, bx, cases[k].xo, cases[k].xs0, cases[k].xs1, cases[k].beta,
+                                             by, YO, (ptrdiff_t)C, (ptrdiff_t)(n0 * C));
+        if (check(t, st == LT_OK, "copy_strided %s: %s", cases[k].what, be->error) &&
+            fetch(t, "copy_strided", cases[k].what, by, YO, got, N)) {
+            for (size_t i = 0; i < n0; i++)
+                for (size_t j = 0; j < n1; j++)
+                    for (size_t c = 0; c < C; c++) {
+                        ptrdiff_t xi = (ptrdiff_t)(cases[k].xo - XO) + (ptrdiff_t)i * cases[k].xs0 +
+                                       (ptrdiff_t)j * cases[k].xs1 + (ptrdiff_t)c;
+                        size_t yi = i * C + j * n0 * C + c;
+                        want[yi] = x[xi] + cases[k].beta * y0[yi];
+                    }
+            check(t, memcmp(got, want, N * sizeof *got) == 0, "copy_strided %s: wrong elements", cases[k].what);
+        }
+        be->ops->buf_free(be, bx);
+        be->ops->buf_free(be, by);
+    }
+    /* a block reaching before the buffer, or past it, is refused */
+    lt_buf *bx = make_buf(t, "x", XO, x, N), *by = make_buf(t, "y", YO, NULL, N);
+    if (bx && by) {
+        lt_status st = be->ops->copy_strided(be, n0, n1, C, bx, 2, (ptrdiff_t)(n1 * C), -(ptrdiff_t)C, 0.0f, by, YO,
+                                             (ptrdiff_t)C, (ptrdiff_t)(n0 * C));
+        check(t, st == LT_ERR_ARG && strstr(be->error, "outside"), "copy_strided before the buffer: %d %s", (int)st,
+              be->error);
+        st = be->ops->copy_strided(be, n0, n1, C, bx, XO, (ptrdiff_t)(n1 * C), (ptrdiff_t)C, 0.0f, by, YO + 1,
+                                   (ptrdiff_t)C, (ptrdiff_t)(n0 * C) + 3);
+        check(t, st == LT_ERR_ARG, "copy_strided past the buffer: %d %s", (int)st, be->error);
+        st = be->ops->copy_strided(be, n0, n1, C, bx, XO, (ptrdiff_t)(n1 * C), (ptrdiff_t)C, 0.5f, by, YO, (ptrdiff_t)C,
+                                   (ptrdiff_t)(n0 * C));
+        check(t, st == LT_ERR_ARG, "copy_strided beta 0.5: %d %s", (int)st, be->error);
+    }
+    be->ops->buf_free(be, bx);
+    be->ops->buf_free(be, by);
+    free(x);
+    free(y0);
+    free(got);
+    free(want);
+}
+
+/* Bad geometries are refused with a message. */
+static void test_bad(tester *t)
+{
+    lt_backend *be = t->be;
+    lt_buf *buf = make_buf(t, "buf", 0, NULL, 64);
+    if (!buf) return;
+    lt_rnn_geom g = {LT_CELL_LSTM, LT_BACT_SOFTMAX, 0, 2, 2};
+    lt_status st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 0, buf, 32);
+    check(t, st == LT_ERR_ARG && strstr(be->error, "pointwise"), "softmax cell refused: %d %s", (int)st, be->error);
+    g.act = LT_BACT_TANH;
+    g.units = 0;
+    st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 0, buf, 32);
+    check(t, st == LT_ERR_ARG, "zero units refused: %d %s", (int)st, be->error);
+    g.units = 4;
+    g.batch = 4; /* records of 4 x 24 do not fit in 64 */
+    st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 0, buf, 0);
+    check(t, st == LT_ERR_ARG, "records past the buffer refused: %d %s", (int)st, be->error);
+    g.cell = LT_CELL_GRU;
+    g.batch = 1;
+    g.units = 1;
+    st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 10, buf, 20);
+    check(t, st == LT_ERR_ARG && strstr(be->error, "rbias"), "GRU without rbias refused: %d %s", (int)st, be->error);
+    be->ops->buf_free(be, buf);
+}
+
+/* A larger step on OpenCL against the CPU backend's. */
+#ifdef LT_HAVE_OPENCL
+static void test_cross(tester *t, lt_backend *cpu)
+{
+    lt_backend_cell cells[3] = {LT_CELL_SIMPLE, LT_CELL_LSTM, LT_CELL_GRU};
+    for (int ci = 0; ci < 3; ci++) {
+        step_case c;
+        make_case(t, &c, cells[ci], LT_BACT_TANH, 37, 48);
+        float *out[2][2];
+        lt_backend *bes[2] = {cpu, t->be};
+        for (int k = 0; k < 2; k++) {
+            lt_backend *be = bes[k];
+            lt_rnn_geom g = {c.cell, c.act, c.alpha, c.B, c.U};
+            lt_buf *xw = NULL, *r = NULL, *rb = NULL, *prev = NULL, *rec = NULL, *dzn = NULL, *cy = NULL, *dz = NULL;
+            out[k][0] = calloc(c.B * c.S, sizeof(float));
+            out[k][1] = calloc(c.B * c.D, sizeof(float));
+            be->ops->buf_alloc(be, c.B * c.G, &xw);
+            be->ops->buf_alloc(be, c.U * c.G, &r);
+            be->ops->buf_alloc(be, c.G, &rb);
+            be->ops->buf_alloc(be, c.B * c.S, &prev);
+            be->ops->buf_alloc(be, c.B * c.S, &rec);
+            be->ops->buf_alloc(be, c.B * c.D, &dzn);
+            be->ops->buf_alloc(be, c.B * 2 * c.U, &cy);
+            be->ops->buf_alloc(be, c.B * c.D, &dz);
+            be->ops->upload(be, xw, 0, c.xw, c.B * c.G);
+            be->ops->upload(be, r, 0, c.r, c.U * c.G);
+            be->ops->upload(be, rb, 0, c.rbias, c.G);
+            be->ops->upload(be, prev, 0, c.prev, c.B * c.S);
+            be->ops->upload(be, dzn, 0, c.dzn, c.B * c.D);
+            be->ops->upload(be, cy, 0, c.carry, c.B * 2 * c.U);
+            lt_status st = be->ops->rnn_step_forward(be, &g, xw, 0, r, 0, rb, 0, prev, 0, rec, 0);
+            if (st == LT_OK) st = be->ops->rnn_step_backward(be, &g, NULL, 0, dzn, 0, r, 0, prev, 0, rec, 0, cy, 0, dz, 0);
+            if (st == LT_OK) st = be->ops->download(be, rec, 0, out[k][0], c.B * c.S);
+            if (st == LT_OK) st = be->ops->download(be, dz, 0, out[k][1], c.B * c.D);
+            check(t, st == LT_OK, "cross %s on %s: %s", cell_name(c.cell), k ? "opencl" : "cpu", be->error);
+            lt_buf *all[] = {xw, r, rb, prev, rec, dzn, cy, dz};
+            for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->buf_free(be, all[i]);
+        }
+        double w0 = 0, w1 = 0;
+        for (size_t i = 0; i < c.B * c.S; i++) {
+            double e = fabs((double)out[0][0][i] - out[1][0][i]) / (1 + fabs((double)out[0][0][i]));
+            if (e > w0) w0 = e;
+        }
+        for (size_t i = 0; i < c.B * c.D; i++) {
+            double e = fabs((double)out[0][1][i] - out[1][1][i]) / (1 + fabs((double)out[0][1][i]));
+            if (e > w1) w1 = e;
+        }
+        check(t, w0 < 1e-5 && w1 < 1e-5, "cross %s: opencl vs cpu worst relative difference: records %.3g, dz %.3g",
+              cell_name(c.cell), w0, w1);
+        for (int k = 0; k < 2; k++) {
+            free(out[k][0]);
+            free(out[k][1]);
+        }
+        free_case(&c);
+    }
+}
+#endif
+
+/* Each backend's checks. */
+static void backend_checks_rnn(tester *t, lt_backend *cpu, void *ctx)
+{
+    (void)ctx;
+    lt_backend_cell cells[3] = {LT_CELL_SIMPLE, LT_CELL_LSTM, LT_CELL_GRU};
+    lt_backend_act acts[4] = {LT_BACT_TANH, LT_BACT_RELU, LT_BACT_SIGMOID, LT_BACT_LINEAR};
+    size_t sizes[3][2] = {{1, 1}, {3, 5}, {9, 17}};
+    for (int ci = 0; ci < 3; ci++)
+        for (int ai = 0; ai < 4; ai++)
+            for (int si = 0; si < 3; si++)
+                for (int wn = 0; wn < 2; wn++) {
+                    step_case c;
+                    make_case(t, &c, cells[ci], acts[ai], sizes[si][0], sizes[si][1]);
+                    check_step(t, &c, wn);
+                    free_case(&c);
+                }
+    test_copy(t);
+    test_bad(t);
+#ifdef LT_HAVE_OPENCL
+    if (cpu) test_cross(t, cpu);
+#else
+    (void)cpu;
+#endif
+}
+
+int main(void)
+{
+    tester host = {.tag = "host", .rng = 77};
+    test_reference(&host);
+    printf("[host] %d passed, %d failed\n", host.pass, host.fail);
+    check_totals tot = run_backends(&(backend_run){.checks = backend_checks_rnn, .seed = 20261124, .summary = 1});
+    tot.pass += host.pass;
+    tot.fail += host.fail;
+    printf("%d passed, %d failed\n", tot.pass, tot.fail);
+    return tot.fail ? 1 : 0;
+}
