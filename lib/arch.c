@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
+#include "rnn_core.h"
 
 /* The built-ins: name, encoder spec, decoder spec. */
 static const struct { const char *name, *enc, *dec; } builtins[] = {
@@ -33,10 +34,20 @@ static const struct { const char *name, *enc, *dec; } builtins[] = {
     {"vae", "dense:512:relu,dense:40,sampling", "dense:512:relu,dense:in:sigmoid"},
     {"conv-vae", "conv:32:3x3:relu:s2:same,conv:64:3x3:relu:s2:same,flatten,dense:16:relu,dense:4,sampling",
      "dense:3136:relu,reshape:7x7x64,deconv:64:3x3:relu:s2:same,deconv:32:3x3:relu:s2:same,deconv:1:3x3:sigmoid:same"},
+    /* Recurrent models; images are read as sequences of rows ("t": the input's steps,
+     * "c": its features). Many-to-one: the lecture's SimpleRNN classifier. */
+    {"rnn-clf", "rnn:128,dense:10:softmax", NULL},
+    /* Many-to-many: two stacked bidirectional SimpleRNNs, a per-step Dense back to the
+     * features (sigmoid: pixels are in [0, 1]). */
+    {"birnn-ae", "birnn:64:seq,birnn:64:seq,td:c:sigmoid", NULL},
+    /* The LSTM sequence autoencoder of time-series anomaly detection: the last state
+     * of an LSTM encoder, repeated over the steps, decoded by an LSTM. */
+    {"seq-ae", "lstm:64", "repeat:t,lstm:64:seq,td:c"},
 };
 
 static const char *const builtin_names[] = {"swissroll-ae", "swissroll-deep-ae", "mlp-ae", "conv-ae", "conv-ae64",
-                                            "denoise-rgb", "denoise-res", "sr2x", "vae", "conv-vae", NULL};
+                                            "denoise-rgb", "denoise-res", "sr2x", "vae", "conv-vae",
+                                            "rnn-clf", "birnn-ae", "seq-ae", NULL};
 
 const char *const *lt_arch_names(void) { return builtin_names; }
 
@@ -71,9 +82,33 @@ static const char *conv_fields(char **f, int nf, lt_conv_opts *o, int *bilinear)
     return NULL;
 }
 
+/* Reads the optional fields of a recurrent token: an activation, "seq"
+ * (return_sequences), "back" (go_backwards) and, when merge is not NULL, a
+ * Bidirectional merge mode. Returns the offending field or NULL. */
+static const char *rnn_fields(char **f, int nf, lt_act *act, unsigned *flags, lt_merge *merge)
+{
+    for (int i = 0; i < nf; i++) {
+        if (strcmp(f[i], "seq") == 0) *flags |= LT_RETURN_SEQUENCES;
+        else if (strcmp(f[i], "back") == 0 && !merge) *flags |= LT_GO_BACKWARDS;
+        else if (merge && lt_merge_parse(f[i], merge) == 0) continue;
+        else if (lt_act_parse(f[i], act) != 0 || *act == LT_SOFTMAX) return f[i];
+    }
+    return NULL;
+}
+
+/* The cell of a recurrent token's kind ("rnn", "lstm", "gru", with or without a "bi"
+ * prefix); -1 when kind is not recurrent. */
+static int rnn_kind(const char *kind, int *bidirectional)
+{
+    *bidirectional = strncmp(kind, "bi", 2) == 0;
+    const char *k = kind + (*bidirectional ? 2 : 0);
+    return strcmp(k, "rnn") == 0 ? LT_SIMPLE_RNN : strcmp(k, "lstm") == 0 ? LT_LSTM : strcmp(k, "gru") == 0 ? LT_GRU : -1;
+}
+
 /* Parses one token ("dense:64:elu", "conv:16:3x3:elu:s2") into a layer, or sets an
- * error; channels is the model input's channel count (for filters "c"). */
-static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels, lt_layer **out)
+ * error; channels is the model input's last axis (for filters and widths "c"), steps its
+ * first axis when it is a sequence (for "t"). */
+static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels, int steps, lt_layer **out)
 {
     char *f[8], *save;
     int nf = 0;
@@ -86,6 +121,7 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
     const char *kind = f[0], *a1 = nf > 1 ? f[1] : NULL, *a2 = nf > 2 ? f[2] : NULL;
     lt_act act = LT_LINEAR;
     float v;
+    int bidir;
     if (strcmp(kind, "dense") == 0) {
         int w = a1 ? parse_width(a1, input_dim) : -1;
         if (w < 0) return lt_set_error(ctx, LT_ERR_ARG, "dense: width '%s' is not a positive integer or 'in'", a1 ? a1 : "");
@@ -144,6 +180,31 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
         if (!a1 || nf > 2 || lt_parse_float(a1, &v) != 0 || !(v >= 0.0f))
             return lt_set_error(ctx, LT_ERR_ARG, "l1: weight '%s' is not a number >= 0", a1 ? a1 : "");
         *out = lt_activity_l1(v);
+    } else if (rnn_kind(kind, &bidir) >= 0) {
+        int units;
+        unsigned flags = 0;
+        lt_merge merge = LT_MERGE_CONCAT;
+        act = LT_TANH;
+        if (!a1 || lt_parse_int(a1, 1, 1 << 16, &units) != 0)
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: units '%s' is not a positive integer", kind, a1 ? a1 : "");
+        const char *bad = rnn_fields(f + 2, nf - 2, &act, &flags, bidir ? &merge : NULL);
+        if (bad) return lt_set_error(ctx, LT_ERR_ARG, "%s: unknown field '%s'", kind, bad);
+        lt_rnn_cell cell = (lt_rnn_cell)rnn_kind(kind, &bidir);
+        *out = bidir ? lt_bidirectional(cell, units, act, flags, merge) : lt_rnn(cell, units, act, flags);
+    } else if (strcmp(kind, "td") == 0) {
+        int w = a1 && strcmp(a1, "c") == 0 ? channels : a1 ? parse_width(a1, input_dim) : -1;
+        if (w < 0) return lt_set_error(ctx, LT_ERR_ARG, "td: width '%s' is not a positive integer", a1 ? a1 : "");
+        if (a2 && lt_act_parse(a2, &act) != 0) return lt_set_error(ctx, LT_ERR_ARG, "td: unknown activation '%s'", a2);
+        if (nf > 3) return lt_set_error(ctx, LT_ERR_ARG, "td: too many fields");
+        lt_layer *inner = lt_dense(w, act);
+        *out = inner ? lt_time_distributed(inner) : NULL;
+    } else if (strcmp(kind, "repeat") == 0) {
+        int n;
+        if (a1 && strcmp(a1, "t") == 0 && steps > 0) n = steps;
+        else if (!a1 || nf > 2 || lt_parse_int(a1, 1, 1 << 20, &n) != 0)
+            return lt_set_error(ctx, LT_ERR_ARG, "repeat: count '%s' is not a positive integer (or t, the input's steps)",
+                                a1 ? a1 : "");
+        *out = lt_repeat_vector(n);
     } else if (strcmp(kind, "addinput") == 0) {
         if (nf > 1) return lt_set_error(ctx, LT_ERR_ARG, "addinput takes no fields");
         *out = lt_add_input();
@@ -157,13 +218,14 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
         if (!*out) return lt_set_error(ctx, LT_ERR_ARG, "reshape: shape '%s' out of range", a1);
     } else {
         return lt_set_error(ctx, LT_ERR_ARG, "unknown layer '%s' in architecture spec (expected dense, act, dropout, noise, "
-                            "conv, deconv, maxpool, upsample, flatten, reshape, addinput, sampling, sparsity or l1)", kind);
+                            "conv, deconv, maxpool, upsample, flatten, reshape, addinput, sampling, sparsity, l1, rnn, lstm, gru, "
+                            "birnn, bilstm, bigru, td or repeat)", kind);
     }
     return *out ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
 }
 
 /* Fills model m with the comma-separated layers of spec. */
-static lt_status add_layers(lt_ctx *ctx, lt_model *m, const char *spec, int input_dim, int channels)
+static lt_status add_layers(lt_ctx *ctx, lt_model *m, const char *spec, int input_dim, int channels, int steps)
 {
     char *copy = strdup(spec), *save;
     if (!copy) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
@@ -171,7 +233,7 @@ static lt_status add_layers(lt_ctx *ctx, lt_model *m, const char *spec, int inpu
     int count = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok && st == LT_OK; tok = strtok_r(NULL, ",", &save)) {
         lt_layer *l;
-        st = parse_token(ctx, tok, input_dim, channels, &l);
+        st = parse_token(ctx, tok, input_dim, channels, steps, &l);
         if (st == LT_OK) st = lt_add(m, l);
         count++;
     }
@@ -182,13 +244,13 @@ static lt_status add_layers(lt_ctx *ctx, lt_model *m, const char *spec, int inpu
 
 /* Builds Sequential([enc, dec]) from two specs. */
 static lt_status build_ae(lt_ctx *ctx, const char *enc_spec, const char *dec_spec, int input_dim, int channels,
-                          lt_model **out)
+                          int steps, lt_model **out)
 {
     lt_model *enc = NULL, *dec = NULL, *ae = NULL;
     lt_status st = lt_sequential(ctx, NULL, &enc);
-    if (st == LT_OK) st = add_layers(ctx, enc, enc_spec, input_dim, channels);
+    if (st == LT_OK) st = add_layers(ctx, enc, enc_spec, input_dim, channels, steps);
     if (st == LT_OK) st = lt_sequential(ctx, NULL, &dec);
-    if (st == LT_OK) st = add_layers(ctx, dec, dec_spec, input_dim, channels);
+    if (st == LT_OK) st = add_layers(ctx, dec, dec_spec, input_dim, channels, steps);
     if (st == LT_OK) st = lt_sequential(ctx, NULL, &ae);
     if (st == LT_OK) st = lt_add_model(ae, enc);
     if (st == LT_OK) enc = NULL;
@@ -237,6 +299,14 @@ lt_status lt_arch_build_shape(lt_ctx *ctx, const char *arch, int rank, const int
     int flat = strncmp(spec, "dense", 5) == 0 || strncmp(spec, "dropout", 7) == 0 || strncmp(spec, "noise", 5) == 0;
     int in_rank = flat ? 1 : rank, in_dims[3] = {input_dim, 0, 0};
     if (!flat) for (int i = 0; i < rank; i++) in_dims[i] = dims[i];
+    /* A recurrent-first architecture reads one-channel images as sequences of rows, as
+     * a Keras user writes input_shape=(28, 28) for an RNN on MNIST. */
+    char first[8] = "";
+    int bidir;
+    sscanf(spec, "%7[a-z]", first);
+    if (rank == 3 && dims[2] == 1 && rnn_kind(first, &bidir) >= 0) in_rank = 2;
+    if (in_rank == 2) channels = in_dims[1];
+    int steps = in_rank == 2 ? in_dims[0] : 0;
     lt_model *m = NULL;
     lt_status st = LT_ERR_ARG;
     if (spec == arch && !strchr(arch, ':') && strcmp(arch, "flatten") != 0) {
@@ -253,11 +323,11 @@ lt_status lt_arch_build_shape(lt_ctx *ctx, const char *arch, int rank, const int
         if (strchr(bar + 1, '|')) return lt_set_error(ctx, LT_ERR_ARG, "architecture spec has more than one '|'");
         char *enc = strndup(spec, (size_t)(bar - spec));
         if (!enc) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-        st = build_ae(ctx, enc, bar + 1, input_dim, channels, &m);
+        st = build_ae(ctx, enc, bar + 1, input_dim, channels, steps, &m);
         free(enc);
     } else {
         st = lt_sequential(ctx, NULL, &m);
-        if (st == LT_OK) st = add_layers(ctx, m, spec, input_dim, channels);
+        if (st == LT_OK) st = add_layers(ctx, m, spec, input_dim, channels, steps);
     }
     if (st == LT_OK) st = lt_build_shape(m, in_rank, in_dims, seed);
     if (st != LT_OK) { lt_model_free(m); return st; }

@@ -295,6 +295,27 @@ lt_layer *lt_sparsity(float rho, float beta);
  * |a| per sample, averaged over the batch, to the loss; identity otherwise. */
 lt_layer *lt_activity_l1(float lambda);
 
+/* Recurrent cells, with Keras's formulas, gate orders and defaults (GRU with
+ * reset_after, Keras 2's default). */
+typedef enum lt_rnn_cell { LT_SIMPLE_RNN = 0, LT_LSTM, LT_GRU } lt_rnn_cell;
+/* Recurrent layer flags (Keras's arguments of the same names). */
+enum { LT_RETURN_SEQUENCES = 1, LT_GO_BACKWARDS = 2 };
+/* A recurrent layer over (steps, features): SimpleRNN h = act(x W + h R + b), LSTM or
+ * GRU with act as the candidate activation (Keras: LT_TANH) and sigmoid gates. Output
+ * (units) from the last step, or (steps, units) with LT_RETURN_SEQUENCES. Glorot-uniform
+ * W, orthogonal R, zero bias (LSTM's forget gate 1). */
+lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags);
+/* How Bidirectional joins its two directions (Keras's merge_mode). */
+typedef enum lt_merge { LT_MERGE_CONCAT = 0, LT_MERGE_SUM, LT_MERGE_AVE, LT_MERGE_MUL } lt_merge;
+/* Bidirectional(rnn): a forward and a backward copy of lt_rnn(cell, units, act, flags),
+ * the backward one's outputs realigned with the input's time, merged. */
+lt_layer *lt_bidirectional(lt_rnn_cell cell, int units, lt_act act, unsigned flags, lt_merge merge);
+/* RepeatVector(n): (features) -> (n, features). */
+lt_layer *lt_repeat_vector(int n);
+/* TimeDistributed(inner): applies inner (a Dense layer) to every step of (steps,
+ * features); takes ownership of inner, also on failure. */
+lt_layer *lt_time_distributed(lt_layer *inner);
+
 /* Sets a leaky_relu slope or elu alpha on a dense or activation layer (Keras: 0.3 and
  * 1.0); LT_ERR_ARG unless alpha is finite and > 0. */
 lt_status lt_layer_set_alpha(lt_layer *layer, float alpha);

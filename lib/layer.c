@@ -65,6 +65,12 @@ lt_layer *lt_layer_from_config(const char *tag, const lt_kv *kv, char *err, size
     if (strcmp(tag, "sampling") == 0) return lt_sampling_from_config(kv, err, errlen);
     if (strcmp(tag, "sparsity") == 0) return lt_sparsity_from_config(kv, err, errlen);
     if (strcmp(tag, "activity_l1") == 0) return lt_activity_l1_from_config(kv, err, errlen);
+    if (strcmp(tag, "simple_rnn") == 0) return lt_simple_rnn_from_config(kv, err, errlen);
+    if (strcmp(tag, "lstm") == 0) return lt_lstm_from_config(kv, err, errlen);
+    if (strcmp(tag, "gru") == 0) return lt_gru_from_config(kv, err, errlen);
+    if (strcmp(tag, "bidirectional") == 0) return lt_bidirectional_from_config(kv, err, errlen);
+    if (strcmp(tag, "repeat_vector") == 0) return lt_repeat_vector_from_config(kv, err, errlen);
+    if (strcmp(tag, "time_distributed") == 0) return lt_time_distributed_from_config(kv, err, errlen);
     snprintf(err, errlen, "unknown layer type '%s'", tag);
     return NULL;
 }

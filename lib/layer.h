@@ -45,7 +45,7 @@ typedef struct lt_pass {
 /* A key=value list parsed from a model file's architecture line. */
 typedef struct lt_kv {
     int n;               /* pairs used */
-    char key[8][16];
+    char key[8][24];
     char val[8][32];
 } lt_kv;
 
@@ -122,6 +122,12 @@ lt_layer *lt_add_input_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_sampling_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_sparsity_from_config(const lt_kv *kv, char *err, size_t errlen);
 lt_layer *lt_activity_l1_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_simple_rnn_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_lstm_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_gru_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_bidirectional_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_repeat_vector_from_config(const lt_kv *kv, char *err, size_t errlen);
+lt_layer *lt_time_distributed_from_config(const lt_kv *kv, char *err, size_t errlen);
 
 /* Conv2D/Conv2DTranspose settings shared by both files (layer_conv2d.c): fill defaults
  * and check (0 when usable); write and read the model-file settings line. */

@@ -1,0 +1,139 @@
+/* SimpleRNN, LSTM and GRU: one recurrent direction (rnn_core.c) with Keras's
+ * return_sequences and go_backwards. The three differ only in the cell the backend
+ * computes, so they share this file and differ in their type names. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rnn_core.h"
+
+typedef struct rnn_layer {
+    lt_layer base;
+    lt_rnn_core core;     /* the direction                            */
+    int return_sequences; /* output every step, not only the last      */
+} rnn_layer;
+
+/* (steps, features) -> (units) or (steps, units). */
+static lt_status rnn_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
+{
+    rnn_layer *r = (rnn_layer *)l;
+    lt_status st = lt_rnn_core_build(&r->core, ctx, l, in);
+    if (st != LT_OK) return st;
+    l->out_shape.rank = r->return_sequences ? 2 : 1;
+    l->out_shape.d[0] = r->return_sequences ? r->core.steps : r->core.units;
+    l->out_shape.d[1] = r->core.units;
+    l->n_params = lt_rnn_core_params(&r->core);
+    l->ws_floats = lt_rnn_core_ws(&r->core);
+    return LT_OK;
+}
+
+static lt_status rnn_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
+{
+    return lt_rnn_core_init(&((rnn_layer *)l)->core, be, l->slot.params, l->slot.off, seed, counter);
+}
+
+/* Where the layer's output rows are: one per sample, steps of U. */
+static lt_rnn_io rnn_io(const rnn_layer *r, lt_buf *buf, size_t off)
+{
+    lt_rnn_io io = {buf, off, r->base.out_dim, r->core.units, r->return_sequences, 0};
+    return io;
+}
+
+static lt_status rnn_forward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff, lt_buf *y,
+                             size_t yoff)
+{
+    rnn_layer *r = (rnn_layer *)l;
+    lt_rnn_io out = rnn_io(r, y, yoff);
+    return lt_rnn_core_forward(&r->core, p->be, batch, x, xoff, l->slot.params, l->slot.off, p->ws, p->ws_off, &out);
+}
+
+static lt_status rnn_backward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
+                              const lt_buf *y, size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
+{
+    rnn_layer *r = (rnn_layer *)l;
+    lt_rnn_io d = rnn_io(r, dy, dyoff);
+    return lt_rnn_core_backward(&r->core, p->be, batch, l->slot.params, l->slot.off, l->slot.grads, p->ws, p->ws_off,
+                                &d, dx, dxoff, 0);
+}
+
+/* "units=64 activation=tanh alpha=0 return_sequences=1 go_backwards=0". */
+static void rnn_write_config(const lt_layer *l, char *buf, size_t len)
+{
+    const rnn_layer *r = (const rnn_layer *)l;
+    snprintf(buf, len, "units=%d activation=%s alpha=%.9g return_sequences=%d go_backwards=%d", r->core.units,
+             lt_act_name(r->core.act), (double)r->core.alpha, r->return_sequences, r->core.go_backwards);
+}
+
+static void rnn_destroy(lt_layer *l) { free(l); }
+
+static const lt_layer_ops simple_rnn_ops = {
+    "SimpleRNN", "simple_rnn", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
+};
+static const lt_layer_ops lstm_ops = {
+    "LSTM", "lstm", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
+};
+static const lt_layer_ops gru_ops = {
+    "GRU", "gru", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
+};
+
+int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, unsigned flags)
+{
+    if ((unsigned)cell > LT_GRU || units <= 0 || units > (1 << 16) || act == LT_SOFTMAX ||
+        lt_act_name(act)[0] == 'u' || (flags & ~(unsigned)(LT_RETURN_SEQUENCES | LT_GO_BACKWARDS)))
+        return -1;
+    memset(c, 0, sizeof *c);
+    c->cell = cell == LT_LSTM ? LT_CELL_LSTM : cell == LT_GRU ? LT_CELL_GRU : LT_CELL_SIMPLE;
+    c->act = act;
+    c->alpha = lt_act_default_alpha(act);
+    c->units = units;
+    c->go_backwards = (flags & LT_GO_BACKWARDS) != 0;
+    return 0;
+}
+
+lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags)
+{
+    lt_rnn_core core;
+    if (lt_rnn_core_setup(&core, cell, units, act, flags) != 0) return NULL;
+    rnn_layer *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->base.ops = cell == LT_LSTM ? &lstm_ops : cell == LT_GRU ? &gru_ops : &simple_rnn_ops;
+    r->core = core;
+    r->return_sequences = (flags & LT_RETURN_SEQUENCES) != 0;
+    return &r->base;
+}
+
+int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *act, float *alpha, unsigned *flags,
+                       char *err, size_t errlen)
+{
+    const char *u = lt_kv_get(kv, "units"), *a = lt_kv_get(kv, "activation"), *al = lt_kv_get(kv, "alpha");
+    const char *rs = lt_kv_get(kv, "return_sequences"), *gb = lt_kv_get(kv, "go_backwards");
+    int r = 0, g = 0;
+    if (!u || lt_parse_int(u, 1, 1 << 16, units) != 0) { snprintf(err, errlen, "%s: bad or missing units", what); return -1; }
+    if (!a || lt_act_parse(a, act) != 0 || *act == LT_SOFTMAX) { snprintf(err, errlen, "%s: bad or missing activation", what); return -1; }
+    *alpha = lt_act_default_alpha(*act);
+    if (al && lt_parse_float(al, alpha) != 0) { snprintf(err, errlen, "%s: bad alpha '%s'", what, al); return -1; }
+    if ((rs && lt_parse_int(rs, 0, 1, &r) != 0) || (gb && lt_parse_int(gb, 0, 1, &g) != 0)) {
+        snprintf(err, errlen, "%s: return_sequences and go_backwards are 0 or 1", what);
+        return -1;
+    }
+    *flags = (r ? LT_RETURN_SEQUENCES : 0u) | (g ? LT_GO_BACKWARDS : 0u);
+    return 0;
+}
+
+/* Reads a SimpleRNN/LSTM/GRU line of a model file. */
+static lt_layer *rnn_from_config(lt_rnn_cell cell, const lt_kv *kv, char *err, size_t errlen)
+{
+    int units;
+    lt_act act;
+    float alpha;
+    unsigned flags;
+    const char *what = cell == LT_LSTM ? "lstm" : cell == LT_GRU ? "gru" : "simple_rnn";
+    if (lt_rnn_read_config(kv, what, &units, &act, &alpha, &flags, err, errlen) != 0) return NULL;
+    lt_layer *l = lt_rnn(cell, units, act, flags);
+    if (!l) { snprintf(err, errlen, "out of host memory"); return NULL; }
+    ((rnn_layer *)l)->core.alpha = alpha;
+    return l;
+}
+
+lt_layer *lt_simple_rnn_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_SIMPLE_RNN, kv, err, errlen); }
+lt_layer *lt_lstm_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_LSTM, kv, err, errlen); }
+lt_layer *lt_gru_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_GRU, kv, err, errlen); }

@@ -1,0 +1,208 @@
+/* One direction of a recurrent layer over a whole sequence (see rnn_core.h).
+ *
+ * Workspace, for a batch of B, in this order (time-major: step k's B rows together):
+ *   xs     T*B*F  the input in processing order (later reused for its gradient)
+ *   xw     T*B*G  x W + b for every step: one GEMM
+ *   rec    (T+1)*B*S  the records (lib/backend.h); slot 0 is the zero initial state,
+ *                 step k writes slot k+1, so slots 0..T-1 are every step's h_prev
+ *   dz     T*B*D  the gates' gradients, step k's at block k
+ *   dh     T*B*U  the output's gradient per step
+ *   carry  B*2U   what flows back outside R (lib/backend.h)
+ *   gsum   B*4U   the GRU's column sums of dz (bias gradients); B*4U only for the layout's
+ *                 simplicity, 4U are used
+ * Processing step k reads input time step k, or T-1-k with go_backwards. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "philox.h"
+#include "rnn_core.h"
+
+/* Gate, record and dz widths of a direction. */
+static size_t gates(const lt_rnn_core *c) { return lt_cell_gates(c->cell) * (size_t)c->units; }
+static size_t record(const lt_rnn_core *c) { return lt_cell_record(c->cell) * (size_t)c->units; }
+static size_t dzw(const lt_rnn_core *c) { return lt_cell_dz(c->cell) * (size_t)c->units; }
+
+/* Offsets of the workspace regions for batch B. */
+typedef struct core_ws {
+    size_t xs, xw, rec, dz, dh, carry, gsum;
+} core_ws;
+
+static core_ws layout(const lt_rnn_core *c, size_t B, size_t base)
+{
+    size_t T = (size_t)c->steps, F = (size_t)c->features, U = (size_t)c->units;
+    core_ws w;
+    w.xs = base;
+    w.xw = w.xs + T * B * F;
+    w.rec = w.xw + T * B * gates(c);
+    w.dz = w.rec + (T + 1) * B * record(c);
+    w.dh = w.dz + T * B * dzw(c);
+    w.carry = w.dh + T * B * U;
+    w.gsum = w.carry + B * 2 * U;
+    return w;
+}
+
+lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, const lt_shape *in)
+{
+    const lt_backend_ops *ops = ctx->be->ops;
+    if (!ops->copy_strided || !ops->rnn_step_forward || !ops->rnn_step_backward)
+        return lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s (%s): the %s backend has no recurrent operations in this build",
+                            l->name, l->ops->type, ops->name);
+    if (in->rank != 2) {
+        char buf[64];
+        lt_shape_format(in, buf, sizeof buf);
+        return lt_set_error(ctx, LT_ERR_SHAPE,
+                            "%s (%s) needs sequences (None, steps, features), got %s; a reshape layer turns images "
+                            "into rows (reshape:28x28)",
+                            l->name, l->ops->type, buf);
+    }
+    c->steps = in->d[0];
+    c->features = in->d[1];
+    return LT_OK;
+}
+
+size_t lt_rnn_core_params(const lt_rnn_core *c)
+{
+    size_t G = gates(c), U = (size_t)c->units;
+    return (size_t)c->features * G + U * G + (c->cell == LT_CELL_GRU ? 2 : 1) * G;
+}
+
+size_t lt_rnn_core_ws(const lt_rnn_core *c)
+{
+    core_ws w = layout(c, 1, 0);
+    return w.gsum + 4 * (size_t)c->units;
+}
+
+/* An orthogonal U x G matrix (rows orthonormal when U <= G, columns when U > G), as
+ * Keras's Orthogonal initializer makes it: the Q of a QR factorisation of a standard
+ * normal matrix, signs fixed so that R has a positive diagonal (which modified
+ * Gram-Schmidt gives directly). In double, on the host; the normals come from Philox. */
+static int orthogonal(size_t U, size_t G, uint64_t seed, uint64_t counter, float *out)
+{
+    size_t rows = U > G ? U : G, cols = U > G ? G : U; /* tall: orthonormal columns */
+    double *a = malloc(rows * cols * sizeof *a);
+    if (!a) return -1;
+    for (size_t i = 0; i < rows * cols; i++) a[i] = lt_philox_normal(seed, counter, i);
+    for (size_t j = 0; j < cols; j++) {
+        for (int pass = 0; pass < 2; pass++) /* re-orthogonalised once: MGS twice is stable */
+            for (size_t k = 0; k < j; k++) {
+                double dot = 0;
+                for (size_t i = 0; i < rows; i++) dot += a[i * cols + k] * a[i * cols + j];
+                for (size_t i = 0; i < rows; i++) a[i * cols + j] -= dot * a[i * cols + k];
+            }
+        double nrm = 0;
+        for (size_t i = 0; i < rows; i++) nrm += a[i * cols + j] * a[i * cols + j];
+        nrm = sqrt(nrm);
+        for (size_t i = 0; i < rows; i++) a[i * cols + j] = nrm > 0 ? a[i * cols + j] / nrm : 0;
+    }
+    /* U <= G: the tall matrix is G x U, R is its transpose; else it is R itself */
+    for (size_t u = 0; u < U; u++)
+        for (size_t g = 0; g < G; g++) out[u * G + g] = (float)(U <= G ? a[g * cols + u] : a[u * cols + g]);
+    free(a);
+    return 0;
+}
+
+lt_status lt_rnn_core_init(const lt_rnn_core *c, lt_backend *be, lt_buf *params, size_t poff, uint64_t seed,
+                           uint64_t counter)
+{
+    size_t F = (size_t)c->features, U = (size_t)c->units, G = gates(c), nw = F * G;
+    float limit = sqrtf(6.0f / (float)(F + G));
+    lt_status st = be->ops->random_uniform(be, params, poff, nw, -limit, limit, seed, counter);
+    if (st != LT_OK) return st;
+    float *r = malloc(U * G * sizeof *r);
+    if (!r || orthogonal(U, G, seed, counter + 1, r) != 0) {
+        free(r);
+        return lt_backend_set_error(be, LT_ERR_NOMEM, "out of host memory for the recurrent kernel's initialisation");
+    }
+    st = be->ops->upload(be, params, poff + nw, r, U * G);
+    free(r);
+    size_t nb = (c->cell == LT_CELL_GRU ? 2 : 1) * G, boff = poff + nw + U * G;
+    if (st == LT_OK) st = be->ops->fill(be, params, boff, nb, 0.0f);
+    if (st == LT_OK && c->cell == LT_CELL_LSTM) st = be->ops->fill(be, params, boff + U, U, 1.0f); /* unit_forget_bias */
+    return st;
+}
+
+lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t B, const lt_buf *x, size_t xoff,
+                              const lt_buf *params, size_t poff, lt_buf *ws, size_t wsoff, const lt_rnn_io *out)
+{
+    const lt_backend_ops *o = be->ops;
+    size_t T = (size_t)c->steps, F = (size_t)c->features, U = (size_t)c->units, G = gates(c), S = record(c);
+    size_t woff = poff, roff = poff + F * G, boff = roff + U * G;
+    core_ws w = layout(c, B, wsoff);
+    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U};
+    /* xs[k][b] = x[b][k] (or x[b][T-1-k]) */
+    ptrdiff_t fs = (ptrdiff_t)F;
+    lt_status st = o->copy_strided(be, B, T, F, x, xoff + (c->go_backwards ? (T - 1) * F : 0), (ptrdiff_t)(T * F),
+                                   c->go_backwards ? -fs : fs, 0.0f, ws, w.xs, fs, (ptrdiff_t)(B * F));
+    if (st == LT_OK)
+        st = o->gemm(be, 0, 0, T * B, G, F, 1.0f, ws, w.xs, F, params, woff, G, 0.0f, ws, w.xw, G);
+    if (st == LT_OK) st = o->bias_act_forward(be, T * B, G, ws, w.xw, params, boff, LT_BACT_LINEAR, 0.0f, ws, w.xw);
+    if (st == LT_OK) st = o->fill(be, ws, w.rec, B * S, 0.0f);
+    for (size_t k = 0; k < T && st == LT_OK; k++)
+        st = o->rnn_step_forward(be, &g, ws, w.xw + k * B * G, params, roff, c->cell == LT_CELL_GRU ? params : NULL,
+                                 boff + G, ws, w.rec + k * B * S, ws, w.rec + (k + 1) * B * S);
+    if (st != LT_OK) return st;
+    if (!out->all_steps) /* y[b] = h of the last step */
+        return o->copy_strided(be, B, 1, U, ws, w.rec + T * B * S, (ptrdiff_t)S, 0, 0.0f, out->buf, out->off,
+                               out->s_sample, 0);
+    ptrdiff_t step = out->reverse_time ? -out->s_step : out->s_step;
+    size_t first = out->reverse_time ? out->off + (T - 1) * (size_t)out->s_step : out->off;
+    return o->copy_strided(be, T, B, U, ws, w.rec + B * S, (ptrdiff_t)(B * S), (ptrdiff_t)S, 0.0f, out->buf, first,
+                           step, out->s_sample);
+}
+
+lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, const lt_buf *params, size_t poff,
+                               lt_buf *grads, lt_buf *ws, size_t wsoff, const lt_rnn_io *dy, lt_buf *dx, size_t dxoff,
+                               int dx_add)
+{
+    const lt_backend_ops *o = be->ops;
+    size_t T = (size_t)c->steps, F = (size_t)c->features, U = (size_t)c->units, G = gates(c), S = record(c);
+    size_t D = dzw(c), TB = T * B;
+    size_t woff = poff, roff = poff + F * G, boff = roff + U * G;
+    core_ws w = layout(c, B, wsoff);
+    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U};
+    lt_status st;
+    /* dh[k][b] from dy, in processing order */
+    if (dy->all_steps) {
+        ptrdiff_t step = dy->reverse_time ? -dy->s_step : dy->s_step;
+        size_t first = dy->reverse_time ? dy->off + (T - 1) * (size_t)dy->s_step : dy->off;
+        st = o->copy_strided(be, T, B, U, dy->buf, first, step, dy->s_sample, 0.0f, ws, w.dh, (ptrdiff_t)(B * U),
+                             (ptrdiff_t)U);
+    } else {
+        st = o->copy_strided(be, B, 1, U, dy->buf, dy->off, dy->s_sample, 0, 0.0f, ws, w.dh + (T - 1) * B * U,
+                             (ptrdiff_t)U, 0);
+    }
+    if (st == LT_OK) st = o->fill(be, ws, w.carry, B * 2 * U, 0.0f);
+    for (size_t k = T; k-- > 0 && st == LT_OK;) {
+        int has_dh = dy->all_steps || k == T - 1;
+        st = o->rnn_step_backward(be, &g, has_dh ? ws : NULL, w.dh + k * B * U, k + 1 < T ? ws : NULL,
+                                  w.dz + (k + 1) * B * D, params, roff, ws, w.rec + k * B * S, ws,
+                                  w.rec + (k + 1) * B * S, ws, w.carry, ws, w.dz + k * B * D);
+    }
+    if (st != LT_OK) return st;
+    /* dR = h_prev^T dz over every step: the records of slots 0..T-1 hold each h_prev */
+    st = o->gemm(be, 1, 0, U, G, TB, 1.0f, ws, w.rec, S, ws, w.dz, D, 0.0f, grads, roff, G);
+    if (c->cell != LT_CELL_GRU) {
+        if (st == LT_OK) st = o->gemm(be, 1, 0, F, G, TB, 1.0f, ws, w.xs, F, ws, w.dz, D, 0.0f, grads, woff, G);
+        if (st == LT_OK) st = o->bias_backward(be, TB, G, ws, w.dz, 0.0f, grads, boff);
+        if (st == LT_OK && dx) st = o->gemm(be, 0, 1, TB, F, G, 1.0f, ws, w.dz, D, params, woff, G, 0.0f, ws, w.xs, F);
+    } else { /* dz = [z | r | rec_n | xw_n]: W's gradient skips rec_n */
+        size_t U2 = 2 * U;
+        if (st == LT_OK) st = o->gemm(be, 1, 0, F, U2, TB, 1.0f, ws, w.xs, F, ws, w.dz, D, 0.0f, grads, woff, G);
+        if (st == LT_OK)
+            st = o->gemm(be, 1, 0, F, U, TB, 1.0f, ws, w.xs, F, ws, w.dz + 3 * U, D, 0.0f, grads, woff + U2, G);
+        if (st == LT_OK) st = o->bias_backward(be, TB, D, ws, w.dz, 0.0f, ws, w.gsum);
+        if (st == LT_OK) st = o->copy(be, ws, w.gsum, grads, boff, U2);            /* input bias z, r  */
+        if (st == LT_OK) st = o->copy(be, ws, w.gsum + 3 * U, grads, boff + U2, U); /* input bias n     */
+        if (st == LT_OK) st = o->copy(be, ws, w.gsum, grads, boff + G, G);          /* recurrent bias   */
+        if (st == LT_OK && dx) {
+            st = o->gemm(be, 0, 1, TB, F, U2, 1.0f, ws, w.dz, D, params, woff, G, 0.0f, ws, w.xs, F);
+            if (st == LT_OK)
+                st = o->gemm(be, 0, 1, TB, F, U, 1.0f, ws, w.dz + 3 * U, D, params, woff + U2, G, 1.0f, ws, w.xs, F);
+        }
+    }
+    if (st != LT_OK || !dx) return st;
+    /* dx[b][k] (or [T-1-k]) = dxs[k][b] */
+    ptrdiff_t fs = (ptrdiff_t)F;
+    return o->copy_strided(be, T, B, F, ws, w.xs, (ptrdiff_t)(B * F), fs, dx_add ? 1.0f : 0.0f, dx,
+                           dxoff + (c->go_backwards ? (T - 1) * F : 0), c->go_backwards ? -fs : fs, (ptrdiff_t)(T * F));
+}

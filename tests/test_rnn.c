@@ -1,0 +1,230 @@
+/* Recurrent models: Keras parameter counts and output shapes of SimpleRNN, LSTM, GRU,
+ * Bidirectional (every merge), TimeDistributed and RepeatVector; finite-difference
+ * checks of every parameter's gradient through backpropagation through time (return
+ * sequences or not, go_backwards, stacked so that each layer's input gradient is
+ * exercised too); the recurrent kernel's orthogonal initialisation; model files that
+ * round-trip; and clear errors for shapes that do not fit. Runs on the backend named by
+ * LATENT_DEVICE. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "check.h"
+#include "model.h"
+#include "philox.h"
+
+static lt_ctx *ctx;
+#include "grad_harness.h"
+
+/* Builds a model of up to four layers on a (steps, features) input; NULL on failure
+ * (recorded). */
+static lt_model *seq_model(const char *what, int steps, int features, lt_layer *l1, lt_layer *l2, lt_layer *l3,
+                           lt_layer *l4)
+{
+    lt_model *m;
+    lt_sequential(ctx, NULL, &m);
+    lt_layer *ls[4] = {l1, l2, l3, l4};
+    for (int i = 0; i < 4; i++)
+        if (ls[i]) lt_add(m, ls[i]);
+    int dims[2] = {steps, features};
+    if (lt_build_shape(m, 2, dims, 5) != LT_OK) {
+        CHECK(0, "%s: build: %s", what, lt_ctx_error(ctx));
+        lt_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Keras's parameter counts and output shapes. */
+static void test_shapes(void)
+{
+    struct {
+        const char *what;
+        lt_layer *l;
+        size_t params;
+        int rank, d0, d1;
+    } cases[] = {
+        {"SimpleRNN(128) on (28, 28)", lt_rnn(LT_SIMPLE_RNN, 128, LT_TANH, 0), 20096, 1, 128, 0},
+        {"SimpleRNN(8, return_sequences)", lt_rnn(LT_SIMPLE_RNN, 8, LT_TANH, LT_RETURN_SEQUENCES), 28 * 8 + 64 + 8, 2, 28, 8},
+        {"LSTM(64)", lt_rnn(LT_LSTM, 64, LT_TANH, 0), 23808, 1, 64, 0},
+        {"GRU(64) (reset_after: two biases)", lt_rnn(LT_GRU, 64, LT_TANH, LT_RETURN_SEQUENCES), 18048, 2, 28, 64},
+        {"Bidirectional(SimpleRNN(64)) concat", lt_bidirectional(LT_SIMPLE_RNN, 64, LT_TANH, LT_RETURN_SEQUENCES, LT_MERGE_CONCAT), 11904, 2, 28, 128},
+        {"Bidirectional(LSTM(16)) sum", lt_bidirectional(LT_LSTM, 16, LT_TANH, 0, LT_MERGE_SUM), 2 * 4 * (28 * 16 + 256 + 16), 1, 16, 0},
+        {"TimeDistributed(Dense(5))", lt_time_distributed(lt_dense(5, LT_LINEAR)), 28 * 5 + 5, 2, 28, 5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        lt_model *m = seq_model(cases[i].what, 28, 28, cases[i].l, NULL, NULL, NULL);
+        if (!m) continue;
+        int out[3] = {0, 0, 0};
+        int rank = lt_output_shape(m, out);
+        CHECK(lt_param_count(m) == cases[i].params, "%s: %zu parameters, Keras has %zu", cases[i].what,
+              lt_param_count(m), cases[i].params);
+        CHECK(rank == cases[i].rank && out[0] == cases[i].d0 && (rank == 1 || out[1] == cases[i].d1),
+              "%s: output rank %d (%d, %d)", cases[i].what, rank, out[0], out[1]);
+        lt_model_free(m);
+    }
+    /* RepeatVector(5) on (7) -> (5, 7) */
+    lt_model *m;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_repeat_vector(5));
+    int out[3];
+    CHECK(lt_build(m, 7, 1) == LT_OK && lt_output_shape(m, out) == 2 && out[0] == 5 && out[1] == 7,
+          "RepeatVector(5) on (7): %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+    /* the built-ins */
+    struct { const char *arch; size_t params; } b[] = {{"rnn-clf", 21386}, {"birnn-ae", 40220}, {"seq-ae", 58652}};
+    for (size_t i = 0; i < 3; i++) {
+        int dims[3] = {28, 28, 1};
+        CHECK(lt_arch_build_shape(ctx, b[i].arch, 3, dims, 1, &m) == LT_OK && lt_param_count(m) == b[i].params,
+              "%s on 28x28x1 images: %zu parameters (want %zu): %s", b[i].arch, m ? lt_param_count(m) : 0, b[i].params,
+              lt_ctx_error(ctx));
+        lt_model_free(m);
+        m = NULL;
+    }
+}
+
+/* Every parameter's gradient against finite differences. */
+static void test_gradients(void)
+{
+    const unsigned SEQ = LT_RETURN_SEQUENCES, BACK = LT_GO_BACKWARDS;
+    struct {
+        const char *what;
+        lt_layer *l1, *l2, *l3;
+    } cases[] = {
+        {"SimpleRNN last step", lt_rnn(LT_SIMPLE_RNN, 4, LT_TANH, 0), lt_dense(2, LT_LINEAR), NULL},
+        {"SimpleRNN relu, sequences", lt_rnn(LT_SIMPLE_RNN, 4, LT_RELU, SEQ), NULL, NULL},
+        {"SimpleRNN go_backwards into SimpleRNN", lt_rnn(LT_SIMPLE_RNN, 3, LT_TANH, SEQ | BACK),
+         lt_rnn(LT_SIMPLE_RNN, 3, LT_TANH, 0), NULL},
+        {"LSTM into LSTM", lt_rnn(LT_LSTM, 3, LT_TANH, SEQ), lt_rnn(LT_LSTM, 2, LT_TANH, 0), NULL},
+        {"LSTM go_backwards, sequences", lt_rnn(LT_LSTM, 3, LT_TANH, SEQ | BACK), NULL, NULL},
+        {"GRU into GRU", lt_rnn(LT_GRU, 3, LT_TANH, SEQ), lt_rnn(LT_GRU, 2, LT_TANH, 0), NULL},
+        {"GRU sigmoid candidate", lt_rnn(LT_GRU, 3, LT_SIGMOID, SEQ | BACK), NULL, NULL},
+        {"Bidirectional concat", lt_bidirectional(LT_SIMPLE_RNN, 3, LT_TANH, SEQ, LT_MERGE_CONCAT),
+         lt_rnn(LT_SIMPLE_RNN, 2, LT_TANH, 0), NULL},
+        {"Bidirectional LSTM sum", lt_bidirectional(LT_LSTM, 3, LT_TANH, SEQ, LT_MERGE_SUM),
+         lt_rnn(LT_SIMPLE_RNN, 2, LT_TANH, 0), NULL},
+        {"Bidirectional GRU ave", lt_bidirectional(LT_GRU, 3, LT_TANH, SEQ, LT_MERGE_AVE),
+         lt_rnn(LT_SIMPLE_RNN, 2, LT_TANH, 0), NULL},
+        {"Bidirectional mul, last step", lt_bidirectional(LT_SIMPLE_RNN, 3, LT_TANH, 0, LT_MERGE_MUL),
+         lt_dense(2, LT_LINEAR), NULL},
+        {"SimpleRNN into TimeDistributed Dense", lt_rnn(LT_SIMPLE_RNN, 4, LT_TANH, SEQ),
+         lt_time_distributed(lt_dense(3, LT_SIGMOID)), NULL},
+        {"LSTM, RepeatVector, LSTM (seq-ae)", lt_rnn(LT_LSTM, 3, LT_TANH, 0), lt_repeat_vector(4),
+         lt_rnn(LT_LSTM, 2, LT_TANH, SEQ)},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        lt_model *m = seq_model(cases[i].what, 4, 3, cases[i].l1, cases[i].l2, cases[i].l3, NULL);
+        if (m) grad_check(cases[i].what, m, LT_LOSS_MSE);
+        lt_model_free(m);
+    }
+    lt_model *m = seq_model("rnn-clf shape", 5, 3, lt_rnn(LT_SIMPLE_RNN, 6, LT_TANH, 0), lt_dense(3, LT_SOFTMAX), NULL,
+                            NULL);
+    if (m) grad_check("SimpleRNN + softmax + cce", m, LT_LOSS_CCE);
+    lt_model_free(m);
+}
+
+/* The recurrent kernel starts orthogonal: R R^T = I for SimpleRNN (square) and the
+ * LSTM's U x 4U kernel (orthonormal rows), as Keras's Orthogonal initializer. */
+static void test_orthogonal(void)
+{
+    for (int cell = 0; cell < 2; cell++) {
+        int U = 6, F = 3, G = cell ? 4 * U : U;
+        lt_model *m = seq_model("orthogonal", 2, F, lt_rnn(cell ? LT_LSTM : LT_SIMPLE_RNN, U, LT_TANH, 0), NULL, NULL,
+                                NULL);
+        if (!m) continue;
+        float *p = malloc(lt_param_count(m) * sizeof *p);
+        ctx->be->ops->download(ctx->be, m->params, 0, p, lt_param_count(m));
+        const float *r = p + F * G;
+        double worst = 0;
+        for (int a = 0; a < U; a++)
+            for (int b = 0; b < U; b++) {
+                double dot = 0;
+                for (int g = 0; g < G; g++) dot += (double)r[a * G + g] * r[b * G + g];
+                double e = fabs(dot - (a == b));
+                if (e > worst) worst = e;
+            }
+        CHECK(worst < 1e-5, "%s recurrent kernel: R R^T differs from I by %.3g", cell ? "LSTM" : "SimpleRNN", worst);
+        if (cell) { /* unit_forget_bias: the forget gate's bias starts at 1 */
+            const float *bias = r + U * G;
+            CHECK(bias[0] == 0.0f && bias[U] == 1.0f && bias[2 * U - 1] == 1.0f && bias[2 * U] == 0.0f,
+                  "LSTM bias starts [0 | 1 | 0 | 0]");
+        }
+        free(p);
+        lt_model_free(m);
+    }
+}
+
+/* A model with every recurrent layer saves and loads to the same predictions. */
+static void test_modelfile(void)
+{
+    lt_model *m = seq_model("file", 5, 3, lt_bidirectional(LT_GRU, 4, LT_TANH, LT_RETURN_SEQUENCES, LT_MERGE_AVE),
+                            lt_rnn(LT_LSTM, 3, LT_TANH, LT_RETURN_SEQUENCES | LT_GO_BACKWARDS),
+                            lt_time_distributed(lt_dense(2, LT_ELU)), lt_rnn(LT_SIMPLE_RNN, 2, LT_RELU, 0));
+    if (!m) return;
+    char path[] = "/tmp/latent_test_rnn_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    float x[2 * 15], y1[2 * 2], y2[2 * 2];
+    for (int i = 0; i < 30; i++) x[i] = lt_philox_uniform(3, 0, (uint64_t)i, -1, 1);
+    lt_model *back = NULL;
+    CHECK(lt_predict(m, x, 2, y1) == LT_OK && lt_save(m, path, 0) == LT_OK && lt_load(ctx, path, &back) == LT_OK,
+          "save and load: %s", lt_ctx_error(ctx));
+    if (back) {
+        CHECK(lt_predict(back, x, 2, y2) == LT_OK && memcmp(y1, y2, sizeof y1) == 0, "loaded model predicts the same");
+        char a[4096], b[4096];
+        FILE *f = fmemopen(a, sizeof a, "w");
+        lt_summary(m, f);
+        fclose(f);
+        f = fmemopen(b, sizeof b, "w");
+        lt_summary(back, f);
+        fclose(f);
+        CHECK(strcmp(a, b) == 0, "same summary:\n%s\n%s", a, b);
+    }
+    lt_model_free(back);
+    lt_model_free(m);
+    unlink(path);
+}
+
+/* Shapes that do not fit: clear errors, no crash. */
+static void test_bad(void)
+{
+    lt_model *m;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_rnn(LT_SIMPLE_RNN, 4, LT_TANH, 0));
+    int dims[3] = {8, 8, 3};
+    CHECK(lt_build_shape(m, 3, dims, 1) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "steps, features"),
+          "an image into SimpleRNN: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_repeat_vector(3));
+    int d2[2] = {4, 5};
+    CHECK(lt_build_shape(m, 2, d2, 1) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "RepeatVector"),
+          "a sequence into RepeatVector: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+    CHECK(lt_rnn(LT_LSTM, 0, LT_TANH, 0) == NULL, "zero units refused");
+    CHECK(lt_rnn(LT_LSTM, 4, LT_SOFTMAX, 0) == NULL, "softmax candidate refused");
+    CHECK(lt_bidirectional(LT_GRU, 4, LT_TANH, LT_GO_BACKWARDS, LT_MERGE_SUM) == NULL,
+          "go_backwards inside Bidirectional refused");
+    CHECK(lt_time_distributed(NULL) == NULL, "TimeDistributed of nothing refused");
+    int dims3[3] = {28, 28, 1};
+    CHECK(lt_arch_build_shape(ctx, "rnn:8,repeat:x", 3, dims3, 1, &m) == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "repeat"),
+          "bad repeat count: %s", lt_ctx_error(ctx));
+}
+
+int main(void)
+{
+    char err[512];
+    if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) {
+        printf("cannot open device: %s\n", err);
+        return 1;
+    }
+    printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
+    test_shapes();
+    test_gradients();
+    test_orthogonal();
+    test_modelfile();
+    test_bad();
+    lt_ctx_close(ctx);
+    return DONE();
+}
