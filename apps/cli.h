@@ -147,5 +147,8 @@ int cli_cmd_pca(const cli_opts *o);
 int cli_cmd_classify(const cli_opts *o);
 /* Prints "test accuracy: A" of classifier m on ds's labels (argmax of the outputs). */
 int cli_print_accuracy(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds);
+/* One-hot targets (n x classes) for ds's labels; a label outside [0, classes) or no
+ * labels at all is an error naming --data. */
+int cli_onehot(const cli_opts *o, lt_ctx *ctx, const lt_dataset *ds, int classes, lt_dataset **out);
 
 #endif

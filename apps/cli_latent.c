@@ -503,6 +503,23 @@ int cli_print_accuracy(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dat
     return CLI_OK;
 }
 
+int cli_onehot(const cli_opts *o, lt_ctx *ctx, const lt_dataset *ds, int classes, lt_dataset **out)
+{
+    const int32_t *labels = lt_dataset_labels(ds);
+    size_t n = lt_dataset_count(ds);
+    *out = NULL;
+    if (!labels) return cli_fail(o, "--data '%s' has no labels to classify by", o->data);
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= classes)
+            return cli_fail(o, "label %d of sample %zu is outside the model's %d classes", (int)labels[i], i, classes);
+    float *t = calloc(n * (size_t)classes + 1, sizeof *t);
+    if (!t) return cli_fail(o, "out of memory");
+    for (size_t i = 0; i < n; i++) t[i * (size_t)classes + (size_t)labels[i]] = 1.0f;
+    lt_status st = lt_dataset_from_array(ctx, n, (size_t)classes, t, NULL, out);
+    free(t);
+    return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "labels");
+}
+
 /* Parses "256,64" into at most max widths; the count, or -1. */
 static int parse_widths(const char *s, int *w, int max)
 {
@@ -539,19 +556,11 @@ int cli_cmd_classify(const cli_opts *o)
     size_t n = train ? lt_dataset_count(train) : 0, dim = train ? lt_dataset_dim(train) : 0;
     size_t n_lab = o->labels > 0 && (size_t)o->labels < n ? (size_t)o->labels : n;
     int classes = 0;
-    for (size_t i = 0; rc == CLI_OK && i < n; i++) {
-        if (labels[i] < 0 || labels[i] > 1000) rc = cli_fail(o, "label %d of sample %zu is out of range", (int)labels[i], i);
-        else if (labels[i] >= classes) classes = labels[i] + 1;
-    }
-    if (rc == CLI_OK) { /* one-hot targets for the labelled part */
-        float *t = calloc(n_lab * (size_t)classes, sizeof *t);
-        if (!t) rc = cli_fail(o, "out of memory");
-        for (size_t i = 0; t && i < n_lab; i++) t[i * classes + labels[i]] = 1.0f;
-        if (t && ((st = lt_dataset_slice(ctx, train, 0, n_lab, &labelled)) != LT_OK ||
-                  (st = lt_dataset_from_array(ctx, n_lab, (size_t)classes, t, NULL, &onehot)) != LT_OK))
-            rc = cli_fail_lt(o, ctx, st, "labels");
-        free(t);
-    }
+    for (size_t i = 0; rc == CLI_OK && i < n; i++)
+        if (labels[i] >= classes && labels[i] <= 1000) classes = labels[i] + 1;
+    if (rc == CLI_OK && (st = lt_dataset_slice(ctx, train, 0, n_lab, &labelled)) != LT_OK)
+        rc = cli_fail_lt(o, ctx, st, "labels");
+    if (rc == CLI_OK) rc = cli_onehot(o, ctx, labelled, classes, &onehot);
     if (rc == CLI_OK) {
         st = lt_sequential(ctx, "stack", &stack);
         for (int i = 0; st == LT_OK && i < nw; i++) st = lt_add(stack, lt_dense(widths[i], LT_ELU));

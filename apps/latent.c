@@ -260,10 +260,11 @@ int cli_optimizer_from_opts(const cli_opts *o, lt_optimizer *opt)
     return CLI_OK;
 }
 
-/* The default loss of an architecture: bce-sum (the ELBO's reconstruction term) for
- * the variational built-ins, else --loss's default, mse. */
+/* The default loss of an architecture: cce for the classifier rnn-clf, bce-sum (the
+ * ELBO's reconstruction term) for the variational built-ins, else mse. */
 static const char *default_loss(const char *arch)
 {
+    if (arch && strcmp(arch, "rnn-clf") == 0) return "cce"; /* a classifier: one-hot labels as targets */
     return arch && (strcmp(arch, "vae") == 0 || strcmp(arch, "conv-vae") == 0) ? "bce-sum" : "mse";
 }
 
@@ -471,7 +472,7 @@ static int corrupt(const cli_opts *o, lt_ctx *ctx, const lt_dataset *clean, int 
 static int cmd_train(const cli_opts *o)
 {
     lt_ctx *ctx = NULL;
-    lt_dataset *train = NULL, *test = NULL, *train_in = NULL, *test_in = NULL;
+    lt_dataset *train = NULL, *test = NULL, *train_in = NULL, *test_in = NULL, *train_t = NULL, *test_t = NULL;
     lt_model *m = NULL;
     lt_optimizer opt;
     lt_loss loss;
@@ -516,6 +517,12 @@ static int cmd_train(const cli_opts *o)
     }
     /* Super-resolution trains on degraded copies against the originals; denoising adds
      * its noise inside fit (fresh every step) and here only to the test inputs. */
+    /* A classifier (cce) trains on the labels, one-hot, as targets. */
+    int classifier = loss == LT_LOSS_CCE;
+    if (rc == CLI_OK && classifier && (o->noise > 0.0f || o->augment || downscale))
+        rc = cli_usage_error(o, "a classifier (--loss cce) trains on clean inputs: drop --noise, --augment and --downscale");
+    if (rc == CLI_OK && classifier) rc = cli_onehot(o, ctx, train, lt_output_dim(m), &train_t);
+    if (rc == CLI_OK && classifier) rc = cli_onehot(o, ctx, test, lt_output_dim(m), &test_t);
     if (rc == CLI_OK && downscale) rc = corrupt(o, ctx, train, downscale, 4, &train_in);
     if (rc == CLI_OK) rc = corrupt(o, ctx, test, downscale, 3, &test_in);
     if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "compile");
@@ -534,7 +541,7 @@ static int cmd_train(const cli_opts *o)
         fo.augment = o->augment ? &aug : NULL;
         fo.kl_warmup = o->kl_warmup;
         /* On failure the model file is not written: an older one stays as it was. */
-        st = lt_fit(m, train_in ? train_in : train, train_in ? train : NULL, &fo, &hist);
+        st = lt_fit(m, train_in ? train_in : train, classifier ? train_t : train_in ? train : NULL, &fo, &hist);
         if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "training failed");
     }
     if (rc == CLI_OK) {
@@ -542,8 +549,13 @@ static int cmd_train(const cli_opts *o)
         else cli_note(o, "saved %s (%d epochs, %.1f s, %.0f samples/s)", o->out, hist.epochs_run, hist.seconds,
                   hist.samples_per_s);
     }
-    if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, test_in ? test_in : test, test_in ? test : NULL, (int)loss);
-    if (rc == CLI_OK) {
+    if (rc == CLI_OK && classifier) {
+        rc = print_test_loss(o, ctx, m, test, test_t, (int)loss);
+        if (rc == CLI_OK) rc = cli_print_accuracy(o, ctx, m, test);
+    } else if (rc == CLI_OK) {
+        rc = print_test_loss(o, ctx, m, test_in ? test_in : test, test_in ? test : NULL, (int)loss);
+    }
+    if (rc == CLI_OK && !classifier) {
         fflush(stdout); /* the result line before any later diagnostics */
         rc = write_plot(o, ctx, m, test_in ? test_in : test, png, 10);
         if (rc == PLOT_NONE) {
@@ -559,6 +571,8 @@ static int cmd_train(const cli_opts *o)
     lt_dataset_free(test);
     lt_dataset_free(train_in);
     lt_dataset_free(test_in);
+    lt_dataset_free(train_t);
+    lt_dataset_free(test_t);
     if (ctx) lt_ctx_close(ctx);
     return rc;
 }

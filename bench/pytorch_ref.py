@@ -43,6 +43,56 @@ def fashion_mnist(train):
     sys.exit("fashion-mnist not found")
 
 
+def fashion_labels(train):
+    """Class labels (int64) of the same split."""
+    for d in (os.environ.get("LATENT_DATA_DIR"), "/usr/share/datasets/fashion-mnist"):
+        name = "train-labels-idx1-ubyte.gz" if train else "t10k-labels-idx1-ubyte.gz"
+        if d and os.path.exists(os.path.join(d, name)):
+            return torch.from_numpy(load_idx(os.path.join(d, name)).astype(np.int64))
+    sys.exit("fashion-mnist labels not found")
+
+
+def keras_rnn_init(rnn):
+    """Keras's recurrent initialisation: Glorot-uniform input kernel, orthogonal
+    recurrent kernel, zero biases."""
+    for name, w in rnn.named_parameters():
+        if name.startswith("weight_ih"):
+            nn.init.xavier_uniform_(w)
+        elif name.startswith("weight_hh"):
+            nn.init.orthogonal_(w)
+        else:
+            nn.init.zeros_(w)
+    return rnn
+
+
+class RNNClassifier(nn.Module):
+    """rnn-clf: SimpleRNN 128 (tanh) over the 28 rows, Dense 10 (softmax, folded into
+    the cross-entropy as logits)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = keras_rnn_init(nn.RNN(28, 128, batch_first=True))
+        self.out = glorot(nn.Linear(128, 10))
+
+    def forward(self, x):
+        _, h = self.rnn(x.view(-1, 28, 28))
+        return self.out(h[-1])
+
+
+class BiRNNAE(nn.Module):
+    """birnn-ae: two stacked bidirectional SimpleRNN 64 returning sequences, then a
+    per-step Dense 28 with a sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = keras_rnn_init(nn.RNN(28, 64, num_layers=2, batch_first=True, bidirectional=True))
+        self.out = glorot(nn.Linear(128, 28))
+
+    def forward(self, x):
+        y, _ = self.rnn(x.view(-1, 28, 28))
+        return torch.sigmoid(self.out(y)).reshape(-1, 784)
+
+
 def dense_stack(widths, n_in):
     """Dense layers with ELU, Keras-initialised."""
     layers = []
@@ -102,6 +152,10 @@ def build(arch):
     """The lecture's autoencoders (same as latent's built-ins)."""
     if arch == "vae":
         return VAE(), 784
+    if arch == "rnn-clf":
+        return RNNClassifier(), 784
+    if arch == "birnn-ae":
+        return BiRNNAE(), 784
     if arch in ("conv-ae", "conv-ae64"):
         return conv_ae(100 if arch == "conv-ae" else 64), 784
     if arch == "mlp-ae":
@@ -120,14 +174,19 @@ def quality(args):
     xtr, xte = fashion_mnist(True).to(dev), fashion_mnist(False).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-7)
     lossf = vae_loss if args.arch == "vae" else nn.MSELoss()
+    clf = args.arch == "rnn-clf"
+    if clf:  # targets are the labels
+        ytr, yte = fashion_labels(True).to(dev), fashion_labels(False).to(dev)
+        lossf = nn.CrossEntropyLoss()
     t0 = time.time()
     for epoch in range(args.epochs):
         perm = torch.randperm(xtr.shape[0], device=dev)
         total, steps = 0.0, 0
         for i in range(0, xtr.shape[0], args.batch):
-            xb = xtr[perm[i:i + args.batch]]
+            idx = perm[i:i + args.batch]
+            xb = xtr[idx]
             opt.zero_grad(set_to_none=True)
-            loss = lossf(model(xb), xb)
+            loss = lossf(model(xb), ytr[idx] if clf else xb)
             loss.backward()
             opt.step()
             total += loss.item()
@@ -135,6 +194,11 @@ def quality(args):
         print(f"epoch {epoch + 1}: loss {total / steps:.5f}", file=sys.stderr)
     model.eval()
     with torch.no_grad():
+        if clf:
+            right = sum((model(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()
+                        for i in range(0, xte.shape[0], 1000))
+            print(f"pytorch {args.arch} test accuracy: {right / xte.shape[0]:.4f} ({time.time() - t0:.1f}s on {args.device})")
+            return
         if args.arch == "vae":  # per-sample negative ELBO, z = mean, as latent eval computes it
             loss = sum(vae_loss(model(xte[i:i + 1000]), xte[i:i + 1000]).item() * 1000
                        for i in range(0, xte.shape[0], 1000)) / xte.shape[0]
@@ -158,11 +222,16 @@ def bench(args):
     pool = torch.rand(8 * args.batch, n, device=dev)
     if args.arch == "vae":
         lossf = vae_loss
+    clf = args.arch == "rnn-clf"
+    labels = torch.randint(0, 10, (8 * args.batch,), device=dev)
+    if clf:
+        lossf = nn.CrossEntropyLoss()
 
     def step(i):
-        xb = pool[(i % 8) * args.batch:(i % 8 + 1) * args.batch]
+        sl = slice((i % 8) * args.batch, (i % 8 + 1) * args.batch)
+        xb = pool[sl]
         opt.zero_grad(set_to_none=True)
-        loss = lossf(model(xb), xb)
+        loss = lossf(model(xb), labels[sl] if clf else xb)
         loss.backward()
         opt.step()
         return loss
