@@ -95,45 +95,81 @@ static inline float act1_grad(lt_backend_act act, float alpha, float y)
 
 /* ------------------------------------------------------------ forward step */
 
+/* v = act(v) over n values, the switch outside the loops so that they vectorize. */
+LT_CLONES static void act_inplace(lt_backend_act act, float alpha, float *v, size_t n)
+{
+    switch (act) {
+    case LT_BACT_RELU:
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) v[i] = sel(v[i] < 0.0f, 0.0f, v[i]);
+        break;
+    case LT_BACT_LEAKY_RELU:
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) v[i] = sel(v[i] < 0.0f, alpha * v[i], v[i]);
+        break;
+    case LT_BACT_ELU:
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) v[i] = sel(v[i] < 0.0f, alpha * v_expm1(v[i]), v[i]);
+        break;
+    case LT_BACT_SIGMOID:
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) v[i] = v_sigmoid(v[i]);
+        break;
+    case LT_BACT_TANH:
+        LT_SIMD
+        for (size_t i = 0; i < n; i++) v[i] = v_tanh(v[i]);
+        break;
+    default:
+        break;
+    }
+}
+
+/* v += w over n values. */
+static inline void add_to(float *v, const float *w, size_t n)
+{
+    LT_SIMD
+    for (size_t i = 0; i < n; i++) v[i] += w[i];
+}
+
 /* Gates of one row from the recurrent product already in its record (see the file
- * comment); hp is the previous record's row. */
+ * comment); hp is the previous record's row. Each stage is a loop over contiguous
+ * units, so every one of them vectorizes. */
 static void step_forward_row(const lt_rnn_geom *g, const float *xw, const float *rbias, const float *hp, float *rec)
 {
     size_t U = g->units;
     switch (g->cell) {
     case LT_CELL_SIMPLE:
-        for (size_t u = 0; u < U; u++) rec[u] = act1(g->act, g->alpha, rec[u] + xw[u]);
+        add_to(rec, xw, U);
+        act_inplace(g->act, g->alpha, rec, U);
         break;
     case LT_CELL_LSTM: { /* rec = [h | c | i | f | g | o], the product in [2U, 6U) */
         const float *cp = hp + U;
-        for (size_t u = 0; u < U; u++) {
-            float i = v_sigmoid(rec[2 * U + u] + xw[u]);
-            float f = v_sigmoid(rec[3 * U + u] + xw[U + u]);
-            float c_hat = act1(g->act, g->alpha, rec[4 * U + u] + xw[2 * U + u]);
-            float o = v_sigmoid(rec[5 * U + u] + xw[3 * U + u]);
-            float c = f * cp[u] + i * c_hat;
-            rec[2 * U + u] = i;
-            rec[3 * U + u] = f;
-            rec[4 * U + u] = c_hat;
-            rec[5 * U + u] = o;
-            rec[U + u] = c;
-            rec[u] = o * act1(g->act, g->alpha, c);
-        }
+        float *c = rec + U, *i = rec + 2 * U, *f = rec + 3 * U, *c_hat = rec + 4 * U, *o = rec + 5 * U;
+        add_to(i, xw, 4 * U);
+        act_inplace(LT_BACT_SIGMOID, 0.0f, i, 2 * U); /* i and f */
+        act_inplace(g->act, g->alpha, c_hat, U);
+        act_inplace(LT_BACT_SIGMOID, 0.0f, o, U);
+        LT_SIMD
+        for (size_t u = 0; u < U; u++) c[u] = f[u] * cp[u] + i[u] * c_hat[u];
+        memcpy(rec, c, U * sizeof *rec);
+        act_inplace(g->act, g->alpha, rec, U);
+        LT_SIMD
+        for (size_t u = 0; u < U; u++) rec[u] *= o[u];
         break;
     }
-    case LT_CELL_GRU: /* rec = [h | z | r | n | rec_n], the product in [U, 4U) */
-        for (size_t u = 0; u < U; u++) {
-            float rz = rec[U + u] + rbias[u], rr = rec[2 * U + u] + rbias[U + u];
-            float rn = rec[3 * U + u] + rbias[2 * U + u];
-            float z = v_sigmoid(xw[u] + rz), r = v_sigmoid(xw[U + u] + rr);
-            float n = act1(g->act, g->alpha, xw[2 * U + u] + r * rn);
-            rec[U + u] = z;
-            rec[2 * U + u] = r;
-            rec[3 * U + u] = n;
-            rec[4 * U + u] = rn;
-            rec[u] = z * hp[u] + (1.0f - z) * n;
-        }
+    case LT_CELL_GRU: { /* rec = [h | z | r | n | rec_n], the product in [U, 4U) */
+        float *z = rec + U, *r = rec + 2 * U, *n = rec + 3 * U, *rn = rec + 4 * U;
+        add_to(z, rbias, 3 * U);
+        memcpy(rn, n, U * sizeof *rn);
+        add_to(z, xw, 2 * U);
+        act_inplace(LT_BACT_SIGMOID, 0.0f, z, 2 * U); /* z and r */
+        LT_SIMD
+        for (size_t u = 0; u < U; u++) n[u] = xw[2 * U + u] + r[u] * rn[u];
+        act_inplace(g->act, g->alpha, n, U);
+        LT_SIMD
+        for (size_t u = 0; u < U; u++) rec[u] = z[u] * hp[u] + (1.0f - z[u]) * n[u];
         break;
+    }
     }
 }
 
