@@ -1,7 +1,9 @@
-/* Golden values: convolution-family layers against outputs computed once by PyTorch
- * (tests/golden/make_conv_golden.py wrote tests/golden/conv_golden.txt), through the
- * public layers, so Keras's output sizes and 'same' padding are checked against a
- * reference framework. Usage: test_golden FIXTURE (device from LATENT_DEVICE). */
+/* Golden values: layers against outputs computed once by PyTorch, through the public
+ * layers: the convolution family (tests/golden/make_conv_golden.py wrote
+ * conv_golden.txt: Keras's output sizes and 'same' padding) and the recurrent layers
+ * (make_rnn_golden.py wrote rnn_golden.txt: gate orders, GRU's reset_after,
+ * go_backwards and Bidirectional's merges). Usage: test_golden FIXTURE CASES (CASES:
+ * how many cases the fixture must hold; device from LATENT_DEVICE). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,8 @@ int main(int argc, char **argv)
 {
     char err[512];
     lt_ctx *ctx;
-    if (argc < 2) { printf("usage: test_golden FIXTURE\n"); return 2; }
+    if (argc < 3) { printf("usage: test_golden FIXTURE CASES\n"); return 2; }
+    int want = atoi(argv[2]);
     FILE *f = fopen(argv[1], "r");
     if (!f) { printf("cannot open %s\n", argv[1]); return 1; }
     if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
@@ -58,7 +61,7 @@ int main(int argc, char **argv)
         }
         free(x); free(p); free(y);
     }
-    CHECK(cases == 18, "%d golden cases read (18 expected)", cases);
+    CHECK(cases == want, "%d golden cases read (%d expected)", cases, want);
     fclose(f);
     lt_ctx_close(ctx);
     return DONE();
