@@ -426,6 +426,20 @@ else
     usage_error "a bad --k list" "component counts" pca --k 2,x
     usage_error "two generation modes" "give one" generate "$tmp/vae.lt" --class 1 --grid 3
     usage_error "a bad --between" "two test image numbers" generate "$tmp/vae.lt" --between 3
+    # recurrent models: images as sequences of rows
+    lt train --arch rnn-clf --limit 600 --epochs 1 --batch 64 --out "$tmp/rnn.lt" --quiet
+    expect "train rnn-clf (a SimpleRNN classifier)" 0 "^test accuracy: 0\.[0-9]{4}$" stdout
+    lt eval "$tmp/rnn.lt" --limit 300
+    expect "eval of rnn-clf prints its accuracy" 0 "^test accuracy: 0\.[0-9]{4}$" stdout
+    lt train --arch birnn-ae --limit 300 --epochs 1 --batch 32 --out "$tmp/birnn.lt" --quiet
+    expect "train birnn-ae (bidirectional, many-to-many)" 0 "^test mse:" stdout
+    lt summary "$tmp/birnn.lt"
+    expect "summary of birnn-ae" 0 "bidirectional \(Bidirectional\) +\(None, 28, 128\) +11904" stdout
+    lt train --arch "lstm:8|repeat:t,gru:8:seq,td:c:sigmoid" --limit 200 --epochs 1 --out "$tmp/seq.lt" --quiet
+    expect "train an LSTM-GRU sequence autoencoder from a spec" 0 "^test mse:" stdout
+    lt train --arch rnn-clf --limit 200 --epochs 1 --noise 0.2 --out "$tmp/x.lt"
+    expect "a classifier refuses --noise" 2 "trains on clean inputs"
+    usage_error "a recurrent layer with a bad field" "unknown field 'sideways'" summary --arch "rnn:8:sideways"
 fi
 
 echo "$passed passed, $failed failed"
