@@ -20,31 +20,10 @@
 /* Clamp of the sparsity penalty's mean activation (lib/backend.h). */
 #define LT_SPARSITY_EPS 1e-6
 
-/* Floats of buf from off on. */
-static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
-
 /* Smaller of two sizes. */
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-/* Team size for the given work: the backend's threads, or 1 for small work. */
-static inline int team(const lt_backend *be, size_t work)
-{
-    return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
-}
-
 /* ---------------------------------------------------------------- validation */
-
-/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
-static lt_status check_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t off,
-                             size_t n)
-{
-    if (n == 0) return LT_OK;
-    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
-    if (off > buf->n || n > buf->n - off)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
-                                    op, name, off, off, n, buf->n);
-    return LT_OK;
-}
 
 /* Fails when output range [o1, o1+n1) of b1 shares memory with input range [o2, o2+n2)
  * of b2 (both ranges already checked; empty ranges never overlap). */
@@ -92,15 +71,15 @@ lt_status lt_cpu_vae_sample_forward(lt_backend *be, size_t rows, size_t d, const
     const char *op = "vae_sample_forward";
     size_t n;
     lt_status st = check_vae_sizes(be, op, rows, d, &n);
-    if (st == LT_OK) st = check_range(be, op, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = check_range(be, op, "eps", eps, eoff, n);
-    if (st == LT_OK) st = check_range(be, op, "y", y, yoff, n);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = lt_cpu_check_range(be, op, "eps", eps, eoff, n);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "y", y, yoff, n);
     if (st == LT_OK) st = check_disjoint(be, op, "y", y, yoff, n, "x", x, xoff, 2 * n);
     if (st == LT_OK && eps) st = check_disjoint(be, op, "y", y, yoff, n, "eps", eps, eoff, n);
     if (st != LT_OK || n == 0) return st;
-    const float *px = fp(x, xoff), *pe = eps ? fp(eps, eoff) : NULL;
-    float *py = fp(y, yoff);
-    int nt = team(be, pe ? n * 8 : n); /* an exp costs about 8 simple operations */
+    const float *px = lt_cpu_fp(x, xoff), *pe = eps ? lt_cpu_fp(eps, eoff) : NULL;
+    float *py = lt_cpu_fp(y, yoff);
+    int nt = lt_cpu_team(be, pe ? n * 8 : n); /* an exp costs about 8 simple operations */
     LT_PAR_FOR(nt)
     for (size_t r = 0; r < rows; r++) {
         const float *mean = px + r * 2 * d, *logvar = mean + d;
@@ -124,18 +103,18 @@ lt_status lt_cpu_vae_sample_backward(lt_backend *be, size_t rows, size_t d, cons
     const char *op = "vae_sample_backward";
     size_t n;
     lt_status st = check_vae_sizes(be, op, rows, d, &n);
-    if (st == LT_OK) st = check_range(be, op, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = check_range(be, op, "eps", eps, eoff, n);
-    if (st == LT_OK) st = check_range(be, op, "dy", dy, dyoff, n);
-    if (st == LT_OK) st = check_range(be, op, "dx", dx, dxoff, 2 * n);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK && eps) st = lt_cpu_check_range(be, op, "eps", eps, eoff, n);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "dy", dy, dyoff, n);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "dx", dx, dxoff, 2 * n);
     if (st == LT_OK) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "x", x, xoff, 2 * n);
     if (st == LT_OK && eps) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "eps", eps, eoff, n);
     if (st == LT_OK) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "dy", dy, dyoff, n);
     if (st != LT_OK || n == 0) return st;
-    const float *px = fp(x, xoff), *pe = eps ? fp(eps, eoff) : NULL, *pdy = fp(dy, dyoff);
-    float *pdx = fp(dx, dxoff);
+    const float *px = lt_cpu_fp(x, xoff), *pe = eps ? lt_cpu_fp(eps, eoff) : NULL, *pdy = lt_cpu_fp(dy, dyoff);
+    float *pdx = lt_cpu_fp(dx, dxoff);
     const float half_kl = 0.5f * kl_scale;
-    int nt = team(be, n * 16);
+    int nt = lt_cpu_team(be, n * 16);
     LT_PAR_FOR(nt)
     for (size_t r = 0; r < rows; r++) {
         const float *mean = px + r * 2 * d, *logvar = mean + d, *g = pdy + r * d;
@@ -171,16 +150,16 @@ lt_status lt_cpu_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_buf *
     const char *op = "kl_normal";
     size_t n;
     lt_status st = check_vae_sizes(be, op, rows, d, &n);
-    if (st == LT_OK) st = check_range(be, op, "x", x, xoff, 2 * n);
-    if (st == LT_OK) st = check_range(be, op, "out", out, ooff, 1);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "x", x, xoff, 2 * n);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "out", out, ooff, 1);
     if (st != LT_OK) return st;
-    const float *px = n ? fp(x, xoff) : NULL;
+    const float *px = n ? lt_cpu_fp(x, xoff) : NULL;
     size_t per = chunk_rows(rows, d), chunks = (rows + per - 1) / per;
     double part[LT_MAX_CHUNKS];
-    int nt = team(be, n * 16);
+    int nt = lt_cpu_team(be, n * 16);
     LT_PAR_FOR(nt)
     for (size_t c = 0; c < chunks; c++) part[c] = kl_rows(px, d, c * per, min_sz(per, rows - c * per));
-    *fp(out, ooff) = (float)sum_parts(part, chunks);
+    *lt_cpu_fp(out, ooff) = (float)sum_parts(part, chunks);
     return LT_OK;
 }
 
@@ -198,14 +177,14 @@ lt_status lt_cpu_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: rows is 0 (the mean activation of no rows is undefined)", op);
     if (!(rho > 0.0f && rho < 1.0f))
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: target rho %g is outside (0, 1)", op, (double)rho);
-    lt_status st = check_range(be, op, "colsum", colsum, csoff, cols);
-    if (st == LT_OK) st = check_range(be, op, "out", out, ooff, 1);
-    if (st == LT_OK && grad) st = check_range(be, op, "grad", grad, goff, cols);
+    lt_status st = lt_cpu_check_range(be, op, "colsum", colsum, csoff, cols);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "out", out, ooff, 1);
+    if (st == LT_OK && grad) st = lt_cpu_check_range(be, op, "grad", grad, goff, cols);
     if (st == LT_OK && grad) st = check_disjoint(be, op, "grad", grad, goff, cols, "colsum", colsum, csoff, cols);
     if (st == LT_OK && grad) st = check_disjoint(be, op, "out", out, ooff, 1, "grad", grad, goff, cols);
     if (st != LT_OK) return st;
-    const float *pc = cols ? fp(colsum, csoff) : NULL;
-    float *pg = cols && grad ? fp(grad, goff) : NULL;
+    const float *pc = cols ? lt_cpu_fp(colsum, csoff) : NULL;
+    float *pg = cols && grad ? lt_cpu_fp(grad, goff) : NULL;
     const double r = rho, nr = rows, lo = LT_SPARSITY_EPS, hi = 1.0 - LT_SPARSITY_EPS;
     const double gscale = (double)scale / nr;
     double acc = 0.0;
@@ -217,7 +196,7 @@ lt_status lt_cpu_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_
         acc += r * log(r / p) + (1.0 - r) * log((1.0 - r) / q);
         if (pg) pg[c] = (float)(gscale * (-r / p + (1.0 - r) / q));
     }
-    *fp(out, ooff) = (float)acc;
+    *lt_cpu_fp(out, ooff) = (float)acc;
     return LT_OK;
 }
 
@@ -241,25 +220,25 @@ lt_status lt_cpu_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xo
                             const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff)
 {
     const char *op = "l1_penalty";
-    lt_status st = check_range(be, op, "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(be, op, "out", out, ooff, 1);
-    if (st == LT_OK && dx) st = check_range(be, op, "dx", dx, dxoff, n);
-    if (st == LT_OK && dx && dy) st = check_range(be, op, "dy", dy, dyoff, n);
+    lt_status st = lt_cpu_check_range(be, op, "x", x, xoff, n);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "out", out, ooff, 1);
+    if (st == LT_OK && dx) st = lt_cpu_check_range(be, op, "dx", dx, dxoff, n);
+    if (st == LT_OK && dx && dy) st = lt_cpu_check_range(be, op, "dy", dy, dyoff, n);
     if (st == LT_OK && dx) st = check_disjoint(be, op, "dx", dx, dxoff, n, "x", x, xoff, n);
     if (st == LT_OK && dx) st = check_disjoint(be, op, "out", out, ooff, 1, "dx", dx, dxoff, n);
     if (st == LT_OK && dx && dy && !(dx->mem == dy->mem && dxoff == dyoff)) /* aliasing dy exactly is fine */
         st = check_disjoint(be, op, "dx", dx, dxoff, n, "dy", dy, dyoff, n);
     if (st != LT_OK) return st;
-    const float *px = n ? fp(x, xoff) : NULL, *pdy = n && dx && dy ? fp(dy, dyoff) : NULL;
-    float *pdx = n && dx ? fp(dx, dxoff) : NULL;
+    const float *px = n ? lt_cpu_fp(x, xoff) : NULL, *pdy = n && dx && dy ? lt_cpu_fp(dy, dyoff) : NULL;
+    float *pdx = n && dx ? lt_cpu_fp(dx, dxoff) : NULL;
     size_t len = chunk_rows(n, 1), chunks = (n + len - 1) / len;
     double part[LT_MAX_CHUNKS];
-    int nt = team(be, n);
+    int nt = lt_cpu_team(be, n);
     LT_PAR_FOR(nt)
     for (size_t c = 0; c < chunks; c++) {
         size_t o = c * len;
         part[c] = l1_run(px + o, pdy ? pdy + o : NULL, pdx ? pdx + o : NULL, scale, min_sz(len, n - o));
     }
-    *fp(out, ooff) = (float)sum_parts(part, chunks);
+    *lt_cpu_fp(out, ooff) = (float)sum_parts(part, chunks);
     return LT_OK;
 }

@@ -12,28 +12,7 @@
 #include "cpu_internal.h"
 #include "cpu_math.h"
 
-/* Floats of buf from off on. */
-static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
-
-/* Team size for the given work: the backend's threads, or 1 for small work. */
-static inline int team(const lt_backend *be, size_t work)
-{
-    return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
-}
-
 /* ---------------------------------------------------------------- validation */
-
-/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
-static lt_status check_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t off,
-                             size_t n)
-{
-    if (n == 0) return LT_OK;
-    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
-    if (off > buf->n || n > buf->n - off)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
-                                    op, name, off, off, n, buf->n);
-    return LT_OK;
-}
 
 /* ------------------------------------------------------------- strided copy */
 
@@ -47,9 +26,9 @@ lt_status lt_cpu_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols,
     lt_status st = lt_check_strided_block(be, op, "x", x, x ? x->n : 0, xoff, n0, n1, cols, xs0, xs1);
     if (st == LT_OK) st = lt_check_strided_block(be, op, "y", y, y ? y->n : 0, yoff, n0, n1, cols, ys0, ys1);
     if (st != LT_OK) return st;
-    const float *px = fp(x, xoff);
-    float *py = fp(y, yoff);
-    int nt = team(be, n0 * n1 * cols);
+    const float *px = lt_cpu_fp(x, xoff);
+    float *py = lt_cpu_fp(y, yoff);
+    int nt = lt_cpu_team(be, n0 * n1 * cols);
     LT_PAR_FOR(nt)
     for (size_t i = 0; i < n0; i++)
         for (size_t j = 0; j < n1; j++) {
@@ -182,22 +161,22 @@ lt_status lt_cpu_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const lt
     lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
     if (st != LT_OK || g->batch == 0) return st;
     size_t B = g->batch;
-    if (g->cell == LT_CELL_GRU) st = check_range(be, op, "rbias", rbias, rboff, G);
-    if (st == LT_OK) st = check_range(be, op, "xw", xw, xwoff, B * G);
-    if (st == LT_OK) st = check_range(be, op, "r", r, roff, U * G);
-    if (st == LT_OK) st = check_range(be, op, "prev", prev, poff, B * S);
-    if (st == LT_OK) st = check_range(be, op, "rec", rec, recoff, B * S);
+    if (g->cell == LT_CELL_GRU) st = lt_cpu_check_range(be, op, "rbias", rbias, rboff, G);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "xw", xw, xwoff, B * G);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "r", r, roff, U * G);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "prev", prev, poff, B * S);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "rec", rec, recoff, B * S);
     if (st != LT_OK) return st;
     if (rec->mem == prev->mem && recoff < poff + B * S && poff < recoff + B * S)
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: rec overlaps prev", op);
     cpu_backend *cb = (cpu_backend *)be;
     size_t gate0 = g->cell == LT_CELL_LSTM ? 2 * U : g->cell == LT_CELL_GRU ? U : 0;
-    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 0, B, G, U, 1.0f, fp(prev, poff), S, fp(r, roff), G,
-                                0.0f, fp(rec, recoff + gate0), S);
+    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 0, B, G, U, 1.0f, lt_cpu_fp(prev, poff), S, lt_cpu_fp(r, roff), G,
+                                0.0f, lt_cpu_fp(rec, recoff + gate0), S);
     if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "%s: out of host memory (%zu bytes)", op, failed);
-    const float *pxw = fp(xw, xwoff), *pp = fp(prev, poff), *prb = rbias ? fp(rbias, rboff) : NULL;
-    float *prec = fp(rec, recoff);
-    int nt = team(be, B * G * 8);
+    const float *pxw = lt_cpu_fp(xw, xwoff), *pp = lt_cpu_fp(prev, poff), *prb = rbias ? lt_cpu_fp(rbias, rboff) : NULL;
+    float *prec = lt_cpu_fp(rec, recoff);
+    int nt = lt_cpu_team(be, B * G * 8);
     LT_PAR_FOR(nt)
     for (size_t b = 0; b < B; b++) step_forward_row(g, pxw + b * G, prb, pp + b * S, prec + b * S);
     return LT_OK;
@@ -253,28 +232,28 @@ lt_status lt_cpu_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, const l
     lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
     if (st != LT_OK || g->batch == 0) return st;
     size_t B = g->batch;
-    if (dh) st = check_range(be, op, "dh", dh, dhoff, B * U);
-    if (st == LT_OK && dz_next) st = check_range(be, op, "dz_next", dz_next, dznoff, B * D);
-    if (st == LT_OK) st = check_range(be, op, "r", r, roff, U * G);
-    if (st == LT_OK) st = check_range(be, op, "prev", prev, poff, B * S);
-    if (st == LT_OK) st = check_range(be, op, "rec", rec, recoff, B * S);
-    if (st == LT_OK) st = check_range(be, op, "carry", carry, coff, B * 2 * U);
-    if (st == LT_OK) st = check_range(be, op, "dz", dz, dzoff, B * D);
+    if (dh) st = lt_cpu_check_range(be, op, "dh", dh, dhoff, B * U);
+    if (st == LT_OK && dz_next) st = lt_cpu_check_range(be, op, "dz_next", dz_next, dznoff, B * D);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "r", r, roff, U * G);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "prev", prev, poff, B * S);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "rec", rec, recoff, B * S);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "carry", carry, coff, B * 2 * U);
+    if (st == LT_OK) st = lt_cpu_check_range(be, op, "dz", dz, dzoff, B * D);
     if (st != LT_OK) return st;
-    const float *pdh = dh ? fp(dh, dhoff) : NULL, *pp = fp(prev, poff), *prec = fp(rec, recoff);
-    float *pc = fp(carry, coff), *pdz = fp(dz, dzoff);
-    int nt = team(be, B * U);
+    const float *pdh = dh ? lt_cpu_fp(dh, dhoff) : NULL, *pp = lt_cpu_fp(prev, poff), *prec = lt_cpu_fp(rec, recoff);
+    float *pc = lt_cpu_fp(carry, coff), *pdz = lt_cpu_fp(dz, dzoff);
+    int nt = lt_cpu_team(be, B * U);
     LT_PAR_FOR(nt)
     for (size_t b = 0; b < B; b++) /* dz[:, 0:U) = dh + the GRU's carried z dh */
         for (size_t u = 0; u < U; u++)
             pdz[b * D + u] = (pdh ? pdh[b * U + u] : 0.0f) + (g->cell == LT_CELL_GRU ? pc[b * 2 * U + u] : 0.0f);
     if (dz_next) {
         cpu_backend *cb = (cpu_backend *)be;
-        size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 1, B, U, G, 1.0f, fp(dz_next, dznoff), D,
-                                    fp(r, roff), G, 1.0f, pdz, D);
+        size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 1, B, U, G, 1.0f, lt_cpu_fp(dz_next, dznoff), D,
+                                    lt_cpu_fp(r, roff), G, 1.0f, pdz, D);
         if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "%s: out of host memory (%zu bytes)", op, failed);
     }
-    nt = team(be, B * G * 8);
+    nt = lt_cpu_team(be, B * G * 8);
     LT_PAR_FOR(nt)
     for (size_t b = 0; b < B; b++) step_backward_row(g, pp + b * S, prec + b * S, pc + b * 2 * U, pdz + b * D);
     return LT_OK;

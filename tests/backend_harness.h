@@ -50,6 +50,20 @@ static uint64_t next_u64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* Uniform double in [lo, hi) from the tester's generator. */
+static inline double drand(tester *t, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(next_u64(&t->rng) >> 11) / 9007199254740992.0;
+}
+
+/* n floats uniform in [lo, hi) (malloc'd, at least one element). */
+static inline float *rand_floats(tester *t, size_t n, double lo, double hi)
+{
+    float *a = malloc((n ? n : 1) * sizeof *a);
+    for (size_t i = 0; i < n; i++) a[i] = (float)drand(t, lo, hi);
+    return a;
+}
+
 /* Guard value written around every buffer's range; outputs must leave it alone. */
 #define GUARD 1234.5f
 /* Guard cells after each range. */

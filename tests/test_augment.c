@@ -28,12 +28,6 @@
 
 /* ------------------------------------------------------------------ harness */
 
-/* Uniform double in [lo, hi). */
-static double drand(tester *t, double lo, double hi)
-{
-    return lo + (hi - lo) * (double)(next_u64(&t->rng) >> 11) / 9007199254740992.0;
-}
-
 /* n random pixels in [0, 1) (malloc'd). */
 static float *rand_pixels(tester *t, size_t n)
 {

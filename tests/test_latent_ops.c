@@ -34,20 +34,6 @@
 #define COFF 7
 #define GOFF 8
 
-/* Uniform double in [lo, hi). */
-static double drand(tester *t, double lo, double hi)
-{
-    return lo + (hi - lo) * (double)(next_u64(&t->rng) >> 11) / 9007199254740992.0;
-}
-
-/* n floats uniform in [lo, hi) (malloc'd, at least one element). */
-static float *rand_floats(tester *t, size_t n, double lo, double hi)
-{
-    float *a = malloc((n ? n : 1) * sizeof *a);
-    for (size_t i = 0; i < n; i++) a[i] = (float)drand(t, lo, hi);
-    return a;
-}
-
 /* rows x [mean (d) | logvar (d)] with means in [-2, 2] and log-variances in [-lv, lv]. */
 static float *rand_latent(tester *t, size_t rows, size_t d, double lv)
 {

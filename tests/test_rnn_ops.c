@@ -20,20 +20,6 @@
 #include "backend.h"
 #include "backend_harness.h"
 
-/* Uniform double in [lo, hi). */
-static double drand(tester *t, double lo, double hi)
-{
-    return lo + (hi - lo) * (double)(next_u64(&t->rng) >> 11) / 9007199254740992.0;
-}
-
-/* n uniform floats in [lo, hi) (malloc'd). */
-static float *rand_floats(tester *t, size_t n, double lo, double hi)
-{
-    float *a = malloc((n ? n : 1) * sizeof *a);
-    for (size_t i = 0; i < n; i++) a[i] = (float)drand(t, lo, hi);
-    return a;
-}
-
 /* ---------------------------------------------------------------- reference */
 
 /* One step's operands in double, host side. */
