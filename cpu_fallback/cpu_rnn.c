@@ -242,11 +242,15 @@ lt_status lt_cpu_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, const l
     if (st != LT_OK) return st;
     const float *pdh = dh ? lt_cpu_fp(dh, dhoff) : NULL, *pp = lt_cpu_fp(prev, poff), *prec = lt_cpu_fp(rec, recoff);
     float *pc = lt_cpu_fp(carry, coff), *pdz = lt_cpu_fp(dz, dzoff);
+    const float *carried = g->cell == LT_CELL_GRU ? pc : NULL; /* the GRU's z dh from the next step */
     int nt = lt_cpu_team(be, B * U);
     LT_PAR_FOR(nt)
-    for (size_t b = 0; b < B; b++) /* dz[:, 0:U) = dh + the GRU's carried z dh */
-        for (size_t u = 0; u < U; u++)
-            pdz[b * D + u] = (pdh ? pdh[b * U + u] : 0.0f) + (g->cell == LT_CELL_GRU ? pc[b * 2 * U + u] : 0.0f);
+    for (size_t b = 0; b < B; b++) { /* dz[:, 0:U) = dh + carried */
+        float *row = pdz + b * D;
+        if (pdh) memcpy(row, pdh + b * U, U * sizeof *row);
+        else memset(row, 0, U * sizeof *row);
+        if (carried) add_to(row, carried + b * 2 * U, U);
+    }
     if (dz_next) {
         cpu_backend *cb = (cpu_backend *)be;
         size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 1, B, U, G, 1.0f, lt_cpu_fp(dz_next, dznoff), D,

@@ -121,7 +121,7 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
     const char *kind = f[0], *a1 = nf > 1 ? f[1] : NULL, *a2 = nf > 2 ? f[2] : NULL;
     lt_act act = LT_LINEAR;
     float v;
-    int bidir;
+    int bidir, cell = rnn_kind(kind, &bidir);
     if (strcmp(kind, "dense") == 0) {
         int w = a1 ? parse_width(a1, input_dim) : -1;
         if (w < 0) return lt_set_error(ctx, LT_ERR_ARG, "dense: width '%s' is not a positive integer or 'in'", a1 ? a1 : "");
@@ -180,7 +180,7 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
         if (!a1 || nf > 2 || lt_parse_float(a1, &v) != 0 || !(v >= 0.0f))
             return lt_set_error(ctx, LT_ERR_ARG, "l1: weight '%s' is not a number >= 0", a1 ? a1 : "");
         *out = lt_activity_l1(v);
-    } else if (rnn_kind(kind, &bidir) >= 0) {
+    } else if (cell >= 0) {
         int units;
         unsigned flags = 0;
         lt_merge merge = LT_MERGE_CONCAT;
@@ -189,8 +189,8 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
             return lt_set_error(ctx, LT_ERR_ARG, "%s: units '%s' is not a positive integer", kind, a1 ? a1 : "");
         const char *bad = rnn_fields(f + 2, nf - 2, &act, &flags, bidir ? &merge : NULL);
         if (bad) return lt_set_error(ctx, LT_ERR_ARG, "%s: unknown field '%s'", kind, bad);
-        lt_rnn_cell cell = (lt_rnn_cell)rnn_kind(kind, &bidir);
-        *out = bidir ? lt_bidirectional(cell, units, act, flags, merge) : lt_rnn(cell, units, act, flags);
+        *out = bidir ? lt_bidirectional((lt_rnn_cell)cell, units, act, flags, merge)
+                     : lt_rnn((lt_rnn_cell)cell, units, act, flags);
     } else if (strcmp(kind, "td") == 0) {
         int w = a1 && strcmp(a1, "c") == 0 ? channels : a1 ? parse_width(a1, input_dim) : -1;
         if (w < 0) return lt_set_error(ctx, LT_ERR_ARG, "td: width '%s' is not a positive integer", a1 ? a1 : "");

@@ -4,10 +4,7 @@
  * direction's, then the backward one's (Keras's weight order). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include "rnn_core.h"
-
-static const char *const merge_names[] = {"concat", "sum", "ave", "mul"};
 
 typedef struct bidi_layer {
     lt_layer base;
@@ -133,10 +130,9 @@ static lt_status bidi_backward(lt_layer *l, const lt_pass *p, size_t batch, cons
 static void bidi_write_config(const lt_layer *l, char *buf, size_t len)
 {
     const bidi_layer *b = (const bidi_layer *)l;
-    static const char *const cells[] = {"simple_rnn", "lstm", "gru"};
-    snprintf(buf, len, "cell=%s units=%d activation=%s alpha=%.9g return_sequences=%d merge=%s", cells[b->cell],
+    snprintf(buf, len, "cell=%s units=%d activation=%s alpha=%.9g return_sequences=%d merge=%s", lt_rnn_cell_name(b->cell),
              b->dir[0].units, lt_act_name(b->dir[0].act), (double)b->dir[0].alpha, b->return_sequences,
-             merge_names[b->merge]);
+             lt_merge_name(b->merge));
 }
 
 static void bidi_destroy(lt_layer *l) { free(l); }
@@ -164,22 +160,11 @@ lt_layer *lt_bidirectional(lt_rnn_cell cell, int units, lt_act act, unsigned fla
     return &b->base;
 }
 
-/* Parses a merge mode name; -1 when unknown. */
-int lt_merge_parse(const char *s, lt_merge *m)
-{
-    for (int i = 0; i < 4; i++)
-        if (s && strcmp(s, merge_names[i]) == 0) { *m = (lt_merge)i; return 0; }
-    return -1;
-}
-
 lt_layer *lt_bidirectional_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     const char *c = lt_kv_get(kv, "cell"), *m = lt_kv_get(kv, "merge");
     lt_rnn_cell cell;
-    if (c && strcmp(c, "simple_rnn") == 0) cell = LT_SIMPLE_RNN;
-    else if (c && strcmp(c, "lstm") == 0) cell = LT_LSTM;
-    else if (c && strcmp(c, "gru") == 0) cell = LT_GRU;
-    else { snprintf(err, errlen, "bidirectional: bad or missing cell"); return NULL; }
+    if (lt_rnn_cell_parse(c, &cell) != 0) { snprintf(err, errlen, "bidirectional: bad or missing cell"); return NULL; }
     lt_merge merge = LT_MERGE_CONCAT;
     if (m && lt_merge_parse(m, &merge) != 0) { snprintf(err, errlen, "bidirectional: unknown merge '%s'", m); return NULL; }
     int units;

@@ -3,7 +3,6 @@
  * computes, so they share this file and differ in their type names. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include "rnn_core.h"
 
 typedef struct rnn_layer {
@@ -75,20 +74,6 @@ static const lt_layer_ops gru_ops = {
     "GRU", "gru", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
 };
 
-int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, unsigned flags)
-{
-    if ((unsigned)cell > LT_GRU || units <= 0 || units > (1 << 16) || act == LT_SOFTMAX ||
-        lt_act_name(act)[0] == 'u' || (flags & ~(unsigned)(LT_RETURN_SEQUENCES | LT_GO_BACKWARDS)))
-        return -1;
-    memset(c, 0, sizeof *c);
-    c->cell = cell == LT_LSTM ? LT_CELL_LSTM : cell == LT_GRU ? LT_CELL_GRU : LT_CELL_SIMPLE;
-    c->act = act;
-    c->alpha = lt_act_default_alpha(act);
-    c->units = units;
-    c->go_backwards = (flags & LT_GO_BACKWARDS) != 0;
-    return 0;
-}
-
 lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags)
 {
     lt_rnn_core core;
@@ -101,24 +86,6 @@ lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags)
     return &r->base;
 }
 
-int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *act, float *alpha, unsigned *flags,
-                       char *err, size_t errlen)
-{
-    const char *u = lt_kv_get(kv, "units"), *a = lt_kv_get(kv, "activation"), *al = lt_kv_get(kv, "alpha");
-    const char *rs = lt_kv_get(kv, "return_sequences"), *gb = lt_kv_get(kv, "go_backwards");
-    int r = 0, g = 0;
-    if (!u || lt_parse_int(u, 1, 1 << 16, units) != 0) { snprintf(err, errlen, "%s: bad or missing units", what); return -1; }
-    if (!a || lt_act_parse(a, act) != 0 || *act == LT_SOFTMAX) { snprintf(err, errlen, "%s: bad or missing activation", what); return -1; }
-    *alpha = lt_act_default_alpha(*act);
-    if (al && lt_parse_float(al, alpha) != 0) { snprintf(err, errlen, "%s: bad alpha '%s'", what, al); return -1; }
-    if ((rs && lt_parse_int(rs, 0, 1, &r) != 0) || (gb && lt_parse_int(gb, 0, 1, &g) != 0)) {
-        snprintf(err, errlen, "%s: return_sequences and go_backwards are 0 or 1", what);
-        return -1;
-    }
-    *flags = (r ? LT_RETURN_SEQUENCES : 0u) | (g ? LT_GO_BACKWARDS : 0u);
-    return 0;
-}
-
 /* Reads a SimpleRNN/LSTM/GRU line of a model file. */
 static lt_layer *rnn_from_config(lt_rnn_cell cell, const lt_kv *kv, char *err, size_t errlen)
 {
@@ -126,8 +93,7 @@ static lt_layer *rnn_from_config(lt_rnn_cell cell, const lt_kv *kv, char *err, s
     lt_act act;
     float alpha;
     unsigned flags;
-    const char *what = cell == LT_LSTM ? "lstm" : cell == LT_GRU ? "gru" : "simple_rnn";
-    if (lt_rnn_read_config(kv, what, &units, &act, &alpha, &flags, err, errlen) != 0) return NULL;
+    if (lt_rnn_read_config(kv, lt_rnn_cell_name(cell), &units, &act, &alpha, &flags, err, errlen) != 0) return NULL;
     lt_layer *l = lt_rnn(cell, units, act, flags);
     if (!l) { snprintf(err, errlen, "out of host memory"); return NULL; }
     ((rnn_layer *)l)->core.alpha = alpha;

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "philox.h"
 #include "rnn_core.h"
 
@@ -39,6 +40,59 @@ static core_ws layout(const lt_rnn_core *c, size_t B, size_t base)
     w.carry = w.dh + T * B * U;
     w.gsum = w.carry + B * 2 * U;
     return w;
+}
+
+static const char *const cell_names[] = {"simple_rnn", "lstm", "gru"};
+static const char *const merge_names[] = {"concat", "sum", "ave", "mul"};
+
+const char *lt_rnn_cell_name(lt_rnn_cell cell) { return (unsigned)cell <= LT_GRU ? cell_names[cell] : "unknown"; }
+
+int lt_rnn_cell_parse(const char *s, lt_rnn_cell *cell)
+{
+    for (int i = 0; i < 3; i++)
+        if (s && strcmp(s, cell_names[i]) == 0) { *cell = (lt_rnn_cell)i; return 0; }
+    return -1;
+}
+
+const char *lt_merge_name(lt_merge m) { return (unsigned)m <= LT_MERGE_MUL ? merge_names[m] : "unknown"; }
+
+int lt_merge_parse(const char *s, lt_merge *m)
+{
+    for (int i = 0; i < 4; i++)
+        if (s && strcmp(s, merge_names[i]) == 0) { *m = (lt_merge)i; return 0; }
+    return -1;
+}
+
+int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, unsigned flags)
+{
+    if ((unsigned)cell > LT_GRU || units <= 0 || units > (1 << 16) || act == LT_SOFTMAX ||
+        lt_act_name(act)[0] == 'u' || (flags & ~(unsigned)(LT_RETURN_SEQUENCES | LT_GO_BACKWARDS)))
+        return -1;
+    memset(c, 0, sizeof *c);
+    c->cell = cell == LT_LSTM ? LT_CELL_LSTM : cell == LT_GRU ? LT_CELL_GRU : LT_CELL_SIMPLE;
+    c->act = act;
+    c->alpha = lt_act_default_alpha(act);
+    c->units = units;
+    c->go_backwards = (flags & LT_GO_BACKWARDS) != 0;
+    return 0;
+}
+
+int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *act, float *alpha, unsigned *flags,
+                       char *err, size_t errlen)
+{
+    const char *u = lt_kv_get(kv, "units"), *a = lt_kv_get(kv, "activation"), *al = lt_kv_get(kv, "alpha");
+    const char *rs = lt_kv_get(kv, "return_sequences"), *gb = lt_kv_get(kv, "go_backwards");
+    int r = 0, g = 0;
+    if (!u || lt_parse_int(u, 1, 1 << 16, units) != 0) { snprintf(err, errlen, "%s: bad or missing units", what); return -1; }
+    if (!a || lt_act_parse(a, act) != 0 || *act == LT_SOFTMAX) { snprintf(err, errlen, "%s: bad or missing activation", what); return -1; }
+    *alpha = lt_act_default_alpha(*act);
+    if (al && lt_parse_float(al, alpha) != 0) { snprintf(err, errlen, "%s: bad alpha '%s'", what, al); return -1; }
+    if ((rs && lt_parse_int(rs, 0, 1, &r) != 0) || (gb && lt_parse_int(gb, 0, 1, &g) != 0)) {
+        snprintf(err, errlen, "%s: return_sequences and go_backwards are 0 or 1", what);
+        return -1;
+    }
+    *flags = (r ? LT_RETURN_SEQUENCES : 0u) | (g ? LT_GO_BACKWARDS : 0u);
+    return 0;
 }
 
 lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, const lt_shape *in)

@@ -37,7 +37,11 @@ int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, u
  * line (what names the layer in err); -1 and a message when one is bad. */
 int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *act, float *alpha, unsigned *flags,
                        char *err, size_t errlen);
-/* Parses a Bidirectional merge mode name (concat, sum, ave, mul); -1 when unknown. */
+/* A cell's model-file name (simple_rnn, lstm, gru) and back; -1 when unknown. */
+const char *lt_rnn_cell_name(lt_rnn_cell cell);
+int lt_rnn_cell_parse(const char *s, lt_rnn_cell *cell);
+/* A Bidirectional merge mode's name (concat, sum, ave, mul) and back; -1 when unknown. */
+const char *lt_merge_name(lt_merge m);
 int lt_merge_parse(const char *s, lt_merge *m);
 /* Checks a (steps, features) input and sets T, F; LT_ERR_SHAPE naming layer l. */
 lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, const lt_shape *in);
