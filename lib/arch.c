@@ -84,12 +84,18 @@ static const char *conv_fields(char **f, int nf, lt_conv_opts *o, int *bilinear)
 
 /* Reads the optional fields of a recurrent token: an activation, "seq"
  * (return_sequences), "back" (go_backwards) and, when merge is not NULL, a
- * Bidirectional merge mode. Returns the offending field or NULL. */
-static const char *rnn_fields(char **f, int nf, lt_act *act, unsigned *flags, lt_merge *merge)
+ * Bidirectional merge mode; else also "state" (return_state) and "init" or "initN"
+ * (the input is the initial state; N steps, or the model input's steps), which sets
+ * *state_steps. Returns the offending field or NULL. */
+static const char *rnn_fields(char **f, int nf, int steps, lt_act *act, unsigned *flags, int *state_steps,
+                              lt_merge *merge)
 {
     for (int i = 0; i < nf; i++) {
         if (strcmp(f[i], "seq") == 0) *flags |= LT_RETURN_SEQUENCES;
         else if (strcmp(f[i], "back") == 0 && !merge) *flags |= LT_GO_BACKWARDS;
+        else if (strcmp(f[i], "state") == 0 && !merge) *flags |= LT_RETURN_STATE;
+        else if (strcmp(f[i], "init") == 0 && !merge && steps > 0) *state_steps = steps;
+        else if (strncmp(f[i], "init", 4) == 0 && !merge && lt_parse_int(f[i] + 4, 1, 1 << 20, state_steps) == 0) continue;
         else if (merge && lt_merge_parse(f[i], merge) == 0) continue;
         else if (lt_act_parse(f[i], act) != 0 || *act == LT_SOFTMAX) return f[i];
     }
@@ -181,16 +187,23 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
             return lt_set_error(ctx, LT_ERR_ARG, "l1: weight '%s' is not a number >= 0", a1 ? a1 : "");
         *out = lt_activity_l1(v);
     } else if (cell >= 0) {
-        int units;
+        int units, state_steps = 0;
         unsigned flags = 0;
         lt_merge merge = LT_MERGE_CONCAT;
         act = LT_TANH;
         if (!a1 || lt_parse_int(a1, 1, 1 << 16, &units) != 0)
             return lt_set_error(ctx, LT_ERR_ARG, "%s: units '%s' is not a positive integer", kind, a1 ? a1 : "");
-        const char *bad = rnn_fields(f + 2, nf - 2, &act, &flags, bidir ? &merge : NULL);
+        const char *bad = rnn_fields(f + 2, nf - 2, steps, &act, &flags, &state_steps, bidir ? &merge : NULL);
+        if (bad && strcmp(bad, "init") == 0)
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: 'init' takes the model input's steps, but the input is not a "
+                                "sequence: give the steps, as in init28", kind);
         if (bad) return lt_set_error(ctx, LT_ERR_ARG, "%s: unknown field '%s'", kind, bad);
+        if ((flags & LT_RETURN_STATE) && (flags & LT_RETURN_SEQUENCES))
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: 'state' (return_state) does not go with 'seq': a sequential "
+                                "model passes one tensor", kind);
         *out = bidir ? lt_bidirectional((lt_rnn_cell)cell, units, act, flags, merge)
-                     : lt_rnn((lt_rnn_cell)cell, units, act, flags);
+               : state_steps ? lt_rnn_from_state((lt_rnn_cell)cell, units, act, flags, state_steps)
+                             : lt_rnn((lt_rnn_cell)cell, units, act, flags);
     } else if (strcmp(kind, "td") == 0) {
         int w = a1 && strcmp(a1, "c") == 0 ? channels : a1 ? parse_width(a1, input_dim) : -1;
         if (w < 0) return lt_set_error(ctx, LT_ERR_ARG, "td: width '%s' is not a positive integer", a1 ? a1 : "");

@@ -298,17 +298,26 @@ lt_layer *lt_activity_l1(float lambda);
 /* Recurrent cells, with Keras's formulas, gate orders and defaults (GRU with
  * reset_after, Keras 2's default). */
 typedef enum lt_rnn_cell { LT_SIMPLE_RNN = 0, LT_LSTM, LT_GRU } lt_rnn_cell;
-/* Recurrent layer flags (Keras's arguments of the same names). */
-enum { LT_RETURN_SEQUENCES = 1, LT_GO_BACKWARDS = 2 };
+/* Recurrent layer flags (Keras's arguments of the same names). LT_RETURN_STATE makes
+ * the output the final state: h (units), or [h | c] (2 units) for LSTM, the tensors
+ * Keras's return_state adds after the output. A sequential model passes one tensor, so
+ * it does not go with LT_RETURN_SEQUENCES (whose sequence would be a second one). */
+enum { LT_RETURN_SEQUENCES = 1, LT_GO_BACKWARDS = 2, LT_RETURN_STATE = 4 };
 /* A recurrent layer over (steps, features): SimpleRNN h = act(x W + h R + b), LSTM or
  * GRU with act as the candidate activation (Keras: LT_TANH) and sigmoid gates. Output
  * (units) from the last step, or (steps, units) with LT_RETURN_SEQUENCES. Glorot-uniform
- * W, orthogonal R, zero bias (LSTM's forget gate 1). */
+ * W, orthogonal R, zero bias (LSTM's forget gate 1). NULL when a setting is out of range. */
 lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags);
+/* A recurrent layer whose input is its initial state (Keras's initial_state): h
+ * (units), or [h | c] (2 units) for LSTM, as LT_RETURN_STATE gives it. It runs `steps`
+ * steps with no input features (x W is empty: only R and b act), for one-to-many
+ * generation from a vector and for decoders started from an encoder's final state. */
+lt_layer *lt_rnn_from_state(lt_rnn_cell cell, int units, lt_act act, unsigned flags, int steps);
 /* How Bidirectional joins its two directions (Keras's merge_mode). */
 typedef enum lt_merge { LT_MERGE_CONCAT = 0, LT_MERGE_SUM, LT_MERGE_AVE, LT_MERGE_MUL } lt_merge;
 /* Bidirectional(rnn): a forward and a backward copy of lt_rnn(cell, units, act, flags),
- * the backward one's outputs realigned with the input's time, merged. */
+ * the backward one's outputs realigned with the input's time, merged. flags may hold
+ * LT_RETURN_SEQUENCES only; NULL otherwise. */
 lt_layer *lt_bidirectional(lt_rnn_cell cell, int units, lt_act act, unsigned flags, lt_merge merge);
 /* RepeatVector(n): (features) -> (n, features). */
 lt_layer *lt_repeat_vector(int n);

@@ -145,9 +145,9 @@ static const lt_layer_ops bidi_ops = {
 lt_layer *lt_bidirectional(lt_rnn_cell cell, int units, lt_act act, unsigned flags, lt_merge merge)
 {
     lt_rnn_core fwd, bwd;
-    if ((unsigned)merge > LT_MERGE_MUL || (flags & LT_GO_BACKWARDS) ||
-        lt_rnn_core_setup(&fwd, cell, units, act, flags) != 0 ||
-        lt_rnn_core_setup(&bwd, cell, units, act, flags | LT_GO_BACKWARDS) != 0)
+    if ((unsigned)merge > LT_MERGE_MUL || (flags & (LT_GO_BACKWARDS | LT_RETURN_STATE)) ||
+        lt_rnn_core_setup(&fwd, cell, units, act, flags, 0) != 0 ||
+        lt_rnn_core_setup(&bwd, cell, units, act, flags | LT_GO_BACKWARDS, 0) != 0)
         return NULL;
     bidi_layer *b = calloc(1, sizeof *b);
     if (!b) return NULL;
@@ -171,7 +171,13 @@ lt_layer *lt_bidirectional_from_config(const lt_kv *kv, char *err, size_t errlen
     lt_act act;
     float alpha;
     unsigned flags;
-    if (lt_rnn_read_config(kv, "bidirectional", &units, &act, &alpha, &flags, err, errlen) != 0) return NULL;
+    int state_steps;
+    if (lt_rnn_read_config(kv, "bidirectional", &units, &act, &alpha, &flags, &state_steps, err, errlen) != 0)
+        return NULL;
+    if (state_steps || (flags & LT_RETURN_STATE)) {
+        snprintf(err, errlen, "bidirectional: return_state and state_steps are not supported");
+        return NULL;
+    }
     lt_layer *l = lt_bidirectional(cell, units, act, flags, merge);
     if (!l) { snprintf(err, errlen, "bidirectional: bad settings"); return NULL; }
     ((bidi_layer *)l)->dir[0].alpha = ((bidi_layer *)l)->dir[1].alpha = alpha;

@@ -1,6 +1,7 @@
 /* SimpleRNN, LSTM and GRU: one recurrent direction (rnn_core.c) with Keras's
- * return_sequences and go_backwards. The three differ only in the cell the backend
- * computes, so they share this file and differ in their type names. */
+ * return_sequences, return_state, go_backwards and initial state (taken from the
+ * input). The three differ only in the cell the backend computes, so they share this
+ * file and differ in their type names. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "rnn_core.h"
@@ -11,14 +12,16 @@ typedef struct rnn_layer {
     int return_sequences; /* output every step, not only the last      */
 } rnn_layer;
 
-/* (steps, features) -> (units) or (steps, units). */
+/* (steps, features), or a state-input layer's (state), -> (units), (steps, units) or
+ * the final state (units, or 2 units for LSTM). */
 static lt_status rnn_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 {
     rnn_layer *r = (rnn_layer *)l;
     lt_status st = lt_rnn_core_build(&r->core, ctx, l, in);
     if (st != LT_OK) return st;
     l->out_shape.rank = r->return_sequences ? 2 : 1;
-    l->out_shape.d[0] = r->return_sequences ? r->core.steps : r->core.units;
+    l->out_shape.d[0] = r->return_sequences ? r->core.steps
+                        : r->core.return_state ? (int)lt_rnn_core_state_width(&r->core) : r->core.units;
     l->out_shape.d[1] = r->core.units;
     l->n_params = lt_rnn_core_params(&r->core);
     l->ws_floats = lt_rnn_core_ws(&r->core);
@@ -54,12 +57,14 @@ static lt_status rnn_backward(lt_layer *l, const lt_pass *p, size_t batch, const
                                 &d, dx, dxoff, 0);
 }
 
-/* "units=64 activation=tanh alpha=0 return_sequences=1 go_backwards=0". */
+/* "units=64 activation=tanh alpha=0 return_sequences=1 go_backwards=0 return_state=0
+ * state_steps=0" (state_steps: the steps of a state-input layer, else 0). */
 static void rnn_write_config(const lt_layer *l, char *buf, size_t len)
 {
     const rnn_layer *r = (const rnn_layer *)l;
-    snprintf(buf, len, "units=%d activation=%s alpha=%.9g return_sequences=%d go_backwards=%d", r->core.units,
-             lt_act_name(r->core.act), (double)r->core.alpha, r->return_sequences, r->core.go_backwards);
+    snprintf(buf, len, "units=%d activation=%s alpha=%.9g return_sequences=%d go_backwards=%d return_state=%d state_steps=%d",
+             r->core.units, lt_act_name(r->core.act), (double)r->core.alpha, r->return_sequences, r->core.go_backwards,
+             r->core.return_state, r->core.state_input ? r->core.steps : 0);
 }
 
 static void rnn_destroy(lt_layer *l) { free(l); }
@@ -74,16 +79,27 @@ static const lt_layer_ops gru_ops = {
     "GRU", "gru", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
 };
 
-lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags)
+/* A layer of either kind; state_steps > 0 makes it a state-input layer. */
+static lt_layer *rnn_new(lt_rnn_cell cell, int units, lt_act act, unsigned flags, int state_steps)
 {
     lt_rnn_core core;
-    if (lt_rnn_core_setup(&core, cell, units, act, flags) != 0) return NULL;
+    if (lt_rnn_core_setup(&core, cell, units, act, flags, state_steps) != 0) return NULL;
     rnn_layer *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->base.ops = cell == LT_LSTM ? &lstm_ops : cell == LT_GRU ? &gru_ops : &simple_rnn_ops;
     r->core = core;
     r->return_sequences = (flags & LT_RETURN_SEQUENCES) != 0;
     return &r->base;
+}
+
+lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags)
+{
+    return rnn_new(cell, units, act, flags, 0);
+}
+
+lt_layer *lt_rnn_from_state(lt_rnn_cell cell, int units, lt_act act, unsigned flags, int steps)
+{
+    return steps > 0 ? rnn_new(cell, units, act, flags, steps) : NULL;
 }
 
 /* Reads a SimpleRNN/LSTM/GRU line of a model file. */
@@ -93,9 +109,15 @@ static lt_layer *rnn_from_config(lt_rnn_cell cell, const lt_kv *kv, char *err, s
     lt_act act;
     float alpha;
     unsigned flags;
-    if (lt_rnn_read_config(kv, lt_rnn_cell_name(cell), &units, &act, &alpha, &flags, err, errlen) != 0) return NULL;
-    lt_layer *l = lt_rnn(cell, units, act, flags);
-    if (!l) { snprintf(err, errlen, "out of host memory"); return NULL; }
+    int state_steps;
+    if (lt_rnn_read_config(kv, lt_rnn_cell_name(cell), &units, &act, &alpha, &flags, &state_steps, err, errlen) != 0)
+        return NULL;
+    lt_layer *l = rnn_new(cell, units, act, flags, state_steps);
+    if (!l) {
+        snprintf(err, errlen, "%s: return_state does not go with return_sequences (or out of host memory)",
+                 lt_rnn_cell_name(cell));
+        return NULL;
+    }
     ((rnn_layer *)l)->core.alpha = alpha;
     return l;
 }

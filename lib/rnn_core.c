@@ -63,10 +63,12 @@ int lt_merge_parse(const char *s, lt_merge *m)
     return -1;
 }
 
-int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, unsigned flags)
+int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, unsigned flags, int state_steps)
 {
     if ((unsigned)cell > LT_GRU || units <= 0 || units > (1 << 16) || act == LT_SOFTMAX ||
-        lt_act_name(act)[0] == 'u' || (flags & ~(unsigned)(LT_RETURN_SEQUENCES | LT_GO_BACKWARDS)))
+        lt_act_name(act)[0] == 'u' || state_steps < 0 || state_steps > (1 << 20) ||
+        (flags & ~(unsigned)(LT_RETURN_SEQUENCES | LT_GO_BACKWARDS | LT_RETURN_STATE)) ||
+        ((flags & LT_RETURN_STATE) && (flags & LT_RETURN_SEQUENCES)))
         return -1;
     memset(c, 0, sizeof *c);
     c->cell = cell == LT_LSTM ? LT_CELL_LSTM : cell == LT_GRU ? LT_CELL_GRU : LT_CELL_SIMPLE;
@@ -74,15 +76,26 @@ int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, u
     c->alpha = lt_act_default_alpha(act);
     c->units = units;
     c->go_backwards = (flags & LT_GO_BACKWARDS) != 0;
+    c->return_state = (flags & LT_RETURN_STATE) != 0;
+    c->state_input = state_steps > 0;
+    c->steps = state_steps;
     return 0;
 }
 
+size_t lt_rnn_core_state_width(const lt_rnn_core *c) { return (c->cell == LT_CELL_LSTM ? 2 : 1) * (size_t)c->units; }
+
 int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *act, float *alpha, unsigned *flags,
-                       char *err, size_t errlen)
+                       int *state_steps, char *err, size_t errlen)
 {
     const char *u = lt_kv_get(kv, "units"), *a = lt_kv_get(kv, "activation"), *al = lt_kv_get(kv, "alpha");
     const char *rs = lt_kv_get(kv, "return_sequences"), *gb = lt_kv_get(kv, "go_backwards");
-    int r = 0, g = 0;
+    const char *rst = lt_kv_get(kv, "return_state"), *ss = lt_kv_get(kv, "state_steps");
+    int r = 0, g = 0, s = 0;
+    *state_steps = 0; /* both keys are absent from files written before they existed */
+    if ((rst && lt_parse_int(rst, 0, 1, &s) != 0) || (ss && lt_parse_int(ss, 0, 1 << 20, state_steps) != 0)) {
+        snprintf(err, errlen, "%s: return_state is 0 or 1, state_steps 0 to 2^20", what);
+        return -1;
+    }
     if (!u || lt_parse_int(u, 1, 1 << 16, units) != 0) { snprintf(err, errlen, "%s: bad or missing units", what); return -1; }
     if (!a || lt_act_parse(a, act) != 0 || *act == LT_SOFTMAX) { snprintf(err, errlen, "%s: bad or missing activation", what); return -1; }
     *alpha = lt_act_default_alpha(*act);
@@ -91,7 +104,7 @@ int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *ac
         snprintf(err, errlen, "%s: return_sequences and go_backwards are 0 or 1", what);
         return -1;
     }
-    *flags = (r ? LT_RETURN_SEQUENCES : 0u) | (g ? LT_GO_BACKWARDS : 0u);
+    *flags = (r ? LT_RETURN_SEQUENCES : 0u) | (g ? LT_GO_BACKWARDS : 0u) | (s ? LT_RETURN_STATE : 0u);
     return 0;
 }
 
@@ -101,9 +114,18 @@ lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, cons
     if (!ops->copy_strided || !ops->rnn_step_forward || !ops->rnn_step_backward)
         return lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s (%s): the %s backend has no recurrent operations in this build",
                             l->name, l->ops->type, ops->name);
+    char buf[64];
+    lt_shape_format(in, buf, sizeof buf);
+    if (c->state_input) { /* steps fixed at setup; no input features */
+        size_t S = lt_rnn_core_state_width(c);
+        if (in->rank != 1 || (size_t)in->d[0] != S)
+            return lt_set_error(ctx, LT_ERR_SHAPE,
+                                "%s (%s) takes its initial state as input, (None, %zu)%s, got %s", l->name,
+                                l->ops->type, S, c->cell == LT_CELL_LSTM ? " as [h | c]" : "", buf);
+        c->features = 0;
+        return LT_OK;
+    }
     if (in->rank != 2) {
-        char buf[64];
-        lt_shape_format(in, buf, sizeof buf);
         return lt_set_error(ctx, LT_ERR_SHAPE,
                             "%s (%s) needs sequences (None, steps, features), got %s; a reshape layer turns images "
                             "into rows (reshape:28x28)",
@@ -160,7 +182,7 @@ lt_status lt_rnn_core_init(const lt_rnn_core *c, lt_backend *be, lt_buf *params,
 {
     size_t F = (size_t)c->features, U = (size_t)c->units, G = gates(c), nw = F * G;
     float limit = sqrtf(6.0f / (float)(F + G));
-    lt_status st = be->ops->random_uniform(be, params, poff, nw, -limit, limit, seed, counter);
+    lt_status st = nw ? be->ops->random_uniform(be, params, poff, nw, -limit, limit, seed, counter) : LT_OK;
     if (st != LT_OK) return st;
     float *r = malloc(U * G * sizeof *r);
     if (!r || orthogonal(U, G, seed, counter + 1, r) != 0) {
@@ -180,24 +202,31 @@ lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t B, co
 {
     const lt_backend_ops *o = be->ops;
     size_t T = (size_t)c->steps, F = (size_t)c->features, U = (size_t)c->units, G = gates(c), S = record(c);
-    size_t woff = poff, roff = poff + F * G, boff = roff + U * G;
+    size_t SW = lt_rnn_core_state_width(c), woff = poff, roff = poff + F * G, boff = roff + U * G;
     core_ws w = layout(c, B, wsoff);
     lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U};
-    /* xs[k][b] = x[b][k] (or x[b][T-1-k]) */
-    ptrdiff_t fs = (ptrdiff_t)F;
-    lt_status st = o->copy_strided(be, B, T, F, x, xoff + (c->go_backwards ? (T - 1) * F : 0), (ptrdiff_t)(T * F),
-                                   c->go_backwards ? -fs : fs, 0.0f, ws, w.xs, fs, (ptrdiff_t)(B * F));
-    if (st == LT_OK)
-        st = o->gemm(be, 0, 0, T * B, G, F, 1.0f, ws, w.xs, F, params, woff, G, 0.0f, ws, w.xw, G);
+    lt_status st;
+    if (F > 0) {
+        /* xs[k][b] = x[b][k] (or x[b][T-1-k]) */
+        ptrdiff_t fs = (ptrdiff_t)F;
+        st = o->copy_strided(be, B, T, F, x, xoff + (c->go_backwards ? (T - 1) * F : 0), (ptrdiff_t)(T * F),
+                             c->go_backwards ? -fs : fs, 0.0f, ws, w.xs, fs, (ptrdiff_t)(B * F));
+        if (st == LT_OK) st = o->gemm(be, 0, 0, T * B, G, F, 1.0f, ws, w.xs, F, params, woff, G, 0.0f, ws, w.xw, G);
+    } else { /* a state-input direction has no input features: x W is empty */
+        st = o->fill(be, ws, w.xw, T * B * G, 0.0f);
+    }
     if (st == LT_OK) st = o->bias_act_forward(be, T * B, G, ws, w.xw, params, boff, LT_BACT_LINEAR, 0.0f, ws, w.xw);
     if (st == LT_OK) st = o->fill(be, ws, w.rec, B * S, 0.0f);
+    /* the state [h | c] is a prefix of the record, so the input state is slot 0's */
+    if (st == LT_OK && c->state_input)
+        st = o->copy_strided(be, B, 1, SW, x, xoff, (ptrdiff_t)SW, 0, 0.0f, ws, w.rec, (ptrdiff_t)S, 0);
     for (size_t k = 0; k < T && st == LT_OK; k++)
         st = o->rnn_step_forward(be, &g, ws, w.xw + k * B * G, params, roff, c->cell == LT_CELL_GRU ? params : NULL,
                                  boff + G, ws, w.rec + k * B * S, ws, w.rec + (k + 1) * B * S);
     if (st != LT_OK) return st;
-    if (!out->all_steps) /* y[b] = h of the last step */
-        return o->copy_strided(be, B, 1, U, ws, w.rec + T * B * S, (ptrdiff_t)S, 0, 0.0f, out->buf, out->off,
-                               out->s_sample, 0);
+    if (!out->all_steps) /* y[b] = h of the last step, or its whole state */
+        return o->copy_strided(be, B, 1, c->return_state ? SW : U, ws, w.rec + T * B * S, (ptrdiff_t)S, 0, 0.0f,
+                               out->buf, out->off, out->s_sample, 0);
     ptrdiff_t step = out->reverse_time ? -out->s_step : out->s_step;
     size_t first = out->reverse_time ? out->off + (T - 1) * (size_t)out->s_step : out->off;
     return o->copy_strided(be, T, B, U, ws, w.rec + B * S, (ptrdiff_t)(B * S), (ptrdiff_t)S, 0.0f, out->buf, first,
@@ -226,6 +255,10 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
                              (ptrdiff_t)U, 0);
     }
     if (st == LT_OK) st = o->fill(be, ws, w.carry, B * 2 * U, 0.0f);
+    /* a returned LSTM state's c gradient enters where f dc of a later step would */
+    if (st == LT_OK && c->return_state && c->cell == LT_CELL_LSTM)
+        st = o->copy_strided(be, B, 1, U, dy->buf, dy->off + U, dy->s_sample, 0, 0.0f, ws, w.carry + U,
+                             (ptrdiff_t)(2 * U), 0);
     for (size_t k = T; k-- > 0 && st == LT_OK;) {
         int has_dh = dy->all_steps || k == T - 1;
         st = o->rnn_step_backward(be, &g, has_dh ? ws : NULL, w.dh + k * B * U, k + 1 < T ? ws : NULL,
@@ -235,26 +268,36 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
     if (st != LT_OK) return st;
     /* dR = h_prev^T dz over every step: the records of slots 0..T-1 hold each h_prev */
     st = o->gemm(be, 1, 0, U, G, TB, 1.0f, ws, w.rec, S, ws, w.dz, D, 0.0f, grads, roff, G);
+    int has_x = F > 0, dxs = dx && has_x; /* a state-input direction has neither W nor x */
     if (c->cell != LT_CELL_GRU) {
-        if (st == LT_OK) st = o->gemm(be, 1, 0, F, G, TB, 1.0f, ws, w.xs, F, ws, w.dz, D, 0.0f, grads, woff, G);
+        if (st == LT_OK && has_x)
+            st = o->gemm(be, 1, 0, F, G, TB, 1.0f, ws, w.xs, F, ws, w.dz, D, 0.0f, grads, woff, G);
         if (st == LT_OK) st = o->bias_backward(be, TB, G, ws, w.dz, 0.0f, grads, boff);
-        if (st == LT_OK && dx) st = o->gemm(be, 0, 1, TB, F, G, 1.0f, ws, w.dz, D, params, woff, G, 0.0f, ws, w.xs, F);
+        if (st == LT_OK && dxs) st = o->gemm(be, 0, 1, TB, F, G, 1.0f, ws, w.dz, D, params, woff, G, 0.0f, ws, w.xs, F);
     } else { /* dz = [z | r | rec_n | xw_n]: W's gradient skips rec_n */
         size_t U2 = 2 * U;
-        if (st == LT_OK) st = o->gemm(be, 1, 0, F, U2, TB, 1.0f, ws, w.xs, F, ws, w.dz, D, 0.0f, grads, woff, G);
-        if (st == LT_OK)
+        if (st == LT_OK && has_x)
+            st = o->gemm(be, 1, 0, F, U2, TB, 1.0f, ws, w.xs, F, ws, w.dz, D, 0.0f, grads, woff, G);
+        if (st == LT_OK && has_x)
             st = o->gemm(be, 1, 0, F, U, TB, 1.0f, ws, w.xs, F, ws, w.dz + 3 * U, D, 0.0f, grads, woff + U2, G);
         if (st == LT_OK) st = o->bias_backward(be, TB, D, ws, w.dz, 0.0f, ws, w.gsum);
         if (st == LT_OK) st = o->copy(be, ws, w.gsum, grads, boff, U2);            /* input bias z, r  */
         if (st == LT_OK) st = o->copy(be, ws, w.gsum + 3 * U, grads, boff + U2, U); /* input bias n     */
         if (st == LT_OK) st = o->copy(be, ws, w.gsum, grads, boff + G, G);          /* recurrent bias   */
-        if (st == LT_OK && dx) {
+        if (st == LT_OK && dxs) {
             st = o->gemm(be, 0, 1, TB, F, U2, 1.0f, ws, w.dz, D, params, woff, G, 0.0f, ws, w.xs, F);
             if (st == LT_OK)
                 st = o->gemm(be, 0, 1, TB, F, U, 1.0f, ws, w.dz + 3 * U, D, params, woff + U2, G, 1.0f, ws, w.xs, F);
         }
     }
     if (st != LT_OK || !dx) return st;
+    if (c->state_input) { /* the initial state's: the carry ([h | c]), plus dz_0 R^T for h */
+        size_t SW = lt_rnn_core_state_width(c);
+        st = o->copy_strided(be, B, 1, SW, ws, w.carry, (ptrdiff_t)(2 * U), 0, dx_add ? 1.0f : 0.0f, dx, dxoff,
+                             (ptrdiff_t)SW, 0);
+        if (st == LT_OK) st = o->gemm(be, 0, 1, B, U, G, 1.0f, ws, w.dz, D, params, roff, G, 1.0f, dx, dxoff, SW);
+        return st;
+    }
     /* dx[b][k] (or [T-1-k]) = dxs[k][b] */
     ptrdiff_t fs = (ptrdiff_t)F;
     return o->copy_strided(be, T, B, F, ws, w.xs, (ptrdiff_t)(B * F), fs, dx_add ? 1.0f : 0.0f, dx,

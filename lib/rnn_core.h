@@ -17,7 +17,9 @@ typedef struct lt_rnn_core {
     float alpha;          /* its leaky_relu slope or elu alpha                       */
     int units;            /* U                                                       */
     int go_backwards;     /* process the steps last to first                        */
-    int steps, features;  /* T and F, set by lt_rnn_core_build                       */
+    int return_state;     /* output the final state (h, LSTM: [h | c]), not y        */
+    int state_input;      /* the input is the initial state; no input features      */
+    int steps, features;  /* T and F, set by lt_rnn_core_build (state input: at setup) */
 } lt_rnn_core;
 
 /* Where a direction's per-step outputs go (or their gradients come from): element
@@ -31,19 +33,24 @@ typedef struct lt_rnn_io {
                          backward direction, realigned with the input's time)      */
 } lt_rnn_io;
 
-/* Fills a direction's settings from the public ones; -1 when out of range. */
-int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, unsigned flags);
+/* Fills a direction's settings from the public ones; state_steps > 0 makes the input
+ * the initial state and runs that many steps (lt_rnn_from_state). -1 when out of range. */
+int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, unsigned flags, int state_steps);
+/* Width of a direction's state: U, or 2U ([h | c]) for LSTM. */
+size_t lt_rnn_core_state_width(const lt_rnn_core *c);
 /* Reads the settings SimpleRNN/LSTM/GRU and Bidirectional share from a model-file
- * line (what names the layer in err); -1 and a message when one is bad. */
+ * line (what names the layer in err): *state_steps is 0 unless the layer starts from
+ * its input as state. -1 and a message when one is bad. */
 int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *act, float *alpha, unsigned *flags,
-                       char *err, size_t errlen);
+                       int *state_steps, char *err, size_t errlen);
 /* A cell's model-file name (simple_rnn, lstm, gru) and back; -1 when unknown. */
 const char *lt_rnn_cell_name(lt_rnn_cell cell);
 int lt_rnn_cell_parse(const char *s, lt_rnn_cell *cell);
 /* A Bidirectional merge mode's name (concat, sum, ave, mul) and back; -1 when unknown. */
 const char *lt_merge_name(lt_merge m);
 int lt_merge_parse(const char *s, lt_merge *m);
-/* Checks a (steps, features) input and sets T, F; LT_ERR_SHAPE naming layer l. */
+/* Checks a (steps, features) input, or the state vector of a state-input direction,
+ * and sets T, F; LT_ERR_SHAPE naming layer l. */
 lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, const lt_shape *in);
 /* Parameters: W (F x G), R (U x G), bias (G; GRU: input then recurrent, 2G). */
 size_t lt_rnn_core_params(const lt_rnn_core *c);
@@ -52,12 +59,13 @@ size_t lt_rnn_core_ws(const lt_rnn_core *c);
 /* Keras's initialisers: Glorot-uniform W, orthogonal R, zero bias (LSTM forget gate 1). */
 lt_status lt_rnn_core_init(const lt_rnn_core *c, lt_backend *be, lt_buf *params, size_t poff, uint64_t seed,
                            uint64_t counter);
-/* Runs the recurrence over x (batch x T x F) and writes h to out. */
+/* Runs the recurrence over x (batch x T x F; a state-input direction: batch x state)
+ * and writes h (or, with return_state, the final state) to out. */
 lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t batch, const lt_buf *x, size_t xoff,
                               const lt_buf *params, size_t poff, lt_buf *ws, size_t wsoff, const lt_rnn_io *out);
 /* Backpropagation through time after lt_rnn_core_forward: dy as out described it;
  * writes the parameter gradients at grads[poff] and, when dx != NULL, dx (overwritten,
- * or added to when dx_add). */
+ * or added to when dx_add): the input sequence's gradient, or the initial state's. */
 lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t batch, const lt_buf *params, size_t poff,
                                lt_buf *grads, lt_buf *ws, size_t wsoff, const lt_rnn_io *dy, lt_buf *dx, size_t dxoff,
                                int dx_add);

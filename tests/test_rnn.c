@@ -1,8 +1,9 @@
 /* Recurrent models: Keras parameter counts and output shapes of SimpleRNN, LSTM, GRU,
  * Bidirectional (every merge), TimeDistributed and RepeatVector; finite-difference
  * checks of every parameter's gradient through backpropagation through time (return
- * sequences or not, go_backwards, stacked so that each layer's input gradient is
- * exercised too); the recurrent kernel's orthogonal initialisation; model files that
+ * sequences or not, return_state, go_backwards, a state taken as input, stacked so that
+ * each layer's input gradient is exercised too); what return_state and a state input
+ * compute; the recurrent kernel's orthogonal initialisation; model files that
  * round-trip; and clear errors for shapes that do not fit. Runs on the backend named by
  * LATENT_DEVICE. */
 #include <math.h>
@@ -52,6 +53,8 @@ static void test_shapes(void)
         {"Bidirectional(SimpleRNN(64)) concat", lt_bidirectional(LT_SIMPLE_RNN, 64, LT_TANH, LT_RETURN_SEQUENCES, LT_MERGE_CONCAT), 11904, 2, 28, 128},
         {"Bidirectional(LSTM(16)) sum", lt_bidirectional(LT_LSTM, 16, LT_TANH, 0, LT_MERGE_SUM), 2 * 4 * (28 * 16 + 256 + 16), 1, 16, 0},
         {"TimeDistributed(Dense(5))", lt_time_distributed(lt_dense(5, LT_LINEAR)), 28 * 5 + 5, 2, 28, 5},
+        {"LSTM(64, return_state): [h | c]", lt_rnn(LT_LSTM, 64, LT_TANH, LT_RETURN_STATE), 23808, 1, 128, 0},
+        {"GRU(8, return_state): h", lt_rnn(LT_GRU, 8, LT_TANH, LT_RETURN_STATE), 2 * 3 * 8 + 28 * 24 + 8 * 24, 1, 8, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         lt_model *m = seq_model(cases[i].what, 28, 28, cases[i].l, NULL, NULL, NULL);
@@ -72,6 +75,18 @@ static void test_shapes(void)
     CHECK(lt_build(m, 7, 1) == LT_OK && lt_output_shape(m, out) == 2 && out[0] == 5 && out[1] == 7,
           "RepeatVector(5) on (7): %s", lt_ctx_error(ctx));
     lt_model_free(m);
+    /* state-input layers: no input kernel; (state) -> (steps, units) */
+    struct { lt_rnn_cell cell; int in; size_t params; } from[] = {
+        {LT_SIMPLE_RNN, 16, 16 * 16 + 16}, {LT_LSTM, 32, 16 * 64 + 64}, {LT_GRU, 16, 16 * 48 + 2 * 48}};
+    for (size_t i = 0; i < 3; i++) {
+        lt_sequential(ctx, NULL, &m);
+        lt_add(m, lt_rnn_from_state(from[i].cell, 16, LT_TANH, LT_RETURN_SEQUENCES, 10));
+        CHECK(lt_build(m, from[i].in, 1) == LT_OK && lt_output_shape(m, out) == 2 && out[0] == 10 && out[1] == 16 &&
+                  lt_param_count(m) == from[i].params,
+              "state-input cell %d on (%d): %zu parameters (want %zu): %s", (int)from[i].cell, from[i].in,
+              lt_param_count(m), from[i].params, lt_ctx_error(ctx));
+        lt_model_free(m);
+    }
     /* the built-ins */
     struct { const char *arch; size_t params; } b[] = {{"rnn-clf", 21386}, {"birnn-ae", 40220}, {"seq-ae", 58652}};
     for (size_t i = 0; i < 3; i++) {
@@ -87,7 +102,7 @@ static void test_shapes(void)
 /* Every parameter's gradient against finite differences. */
 static void test_gradients(void)
 {
-    const unsigned SEQ = LT_RETURN_SEQUENCES, BACK = LT_GO_BACKWARDS;
+    const unsigned SEQ = LT_RETURN_SEQUENCES, BACK = LT_GO_BACKWARDS, STATE = LT_RETURN_STATE;
     struct {
         const char *what;
         lt_layer *l1, *l2, *l3;
@@ -112,6 +127,16 @@ static void test_gradients(void)
          lt_time_distributed(lt_dense(3, LT_SIGMOID)), NULL},
         {"LSTM, RepeatVector, LSTM (seq-ae)", lt_rnn(LT_LSTM, 3, LT_TANH, 0), lt_repeat_vector(4),
          lt_rnn(LT_LSTM, 2, LT_TANH, SEQ)},
+        {"LSTM return_state ([h | c] as the output)", lt_rnn(LT_LSTM, 3, LT_TANH, STATE), NULL, NULL},
+        {"LSTM return_state into Dense", lt_rnn(LT_LSTM, 3, LT_TANH, STATE | BACK), lt_dense(2, LT_LINEAR), NULL},
+        {"LSTM state into an LSTM started from it (encoder-decoder)", lt_rnn(LT_LSTM, 3, LT_TANH, STATE),
+         lt_rnn_from_state(LT_LSTM, 3, LT_TANH, SEQ, 4), lt_time_distributed(lt_dense(2, LT_LINEAR))},
+        {"GRU state into a GRU started from it, returning its state", lt_rnn(LT_GRU, 3, LT_TANH, STATE),
+         lt_rnn_from_state(LT_GRU, 3, LT_TANH, STATE, 3), lt_dense(2, LT_LINEAR)},
+        {"SimpleRNN state into a SimpleRNN started from it, go_backwards", lt_rnn(LT_SIMPLE_RNN, 3, LT_TANH, STATE),
+         lt_rnn_from_state(LT_SIMPLE_RNN, 3, LT_TANH, SEQ | BACK, 5), NULL},
+        {"LSTM started from its state, last step", lt_rnn(LT_LSTM, 2, LT_TANH, STATE),
+         lt_rnn_from_state(LT_LSTM, 2, LT_TANH, 0, 3), NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         lt_model *m = seq_model(cases[i].what, 4, 3, cases[i].l1, cases[i].l2, cases[i].l3, NULL);
@@ -121,6 +146,55 @@ static void test_gradients(void)
     lt_model *m = seq_model("rnn-clf shape", 5, 3, lt_rnn(LT_SIMPLE_RNN, 6, LT_TANH, 0), lt_dense(3, LT_SOFTMAX), NULL,
                             NULL);
     if (m) grad_check("SimpleRNN + softmax + cce", m, LT_LOSS_CCE);
+    lt_model_free(m);
+    /* one-to-many: a vector through Dense becomes the initial state of a generator */
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_dense(3, LT_TANH));
+    lt_add(m, lt_rnn_from_state(LT_SIMPLE_RNN, 3, LT_TANH, SEQ, 4));
+    lt_add(m, lt_time_distributed(lt_dense(2, LT_LINEAR)));
+    if (lt_build(m, 5, 7) == LT_OK) grad_check("Dense into a SimpleRNN started from it (one-to-many)", m, LT_LOSS_MSE);
+    else CHECK(0, "one-to-many build: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+}
+
+/* What return_state and a state input compute: the LSTM's state is [h | c] with h its
+ * usual output; a linear SimpleRNN started from h0 with R = I and b = 0 repeats h0 at
+ * every step, so the input really is the initial state. */
+static void test_state(void)
+{
+    float x[2 * 4 * 3], y[2 * 3], ys[2 * 6];
+    for (int i = 0; i < 24; i++) x[i] = lt_philox_uniform(9, 0, (uint64_t)i, -1, 1);
+    lt_model *plain = seq_model("plain LSTM", 4, 3, lt_rnn(LT_LSTM, 3, LT_TANH, 0), NULL, NULL, NULL);
+    lt_model *state = seq_model("LSTM state", 4, 3, lt_rnn(LT_LSTM, 3, LT_TANH, LT_RETURN_STATE), NULL, NULL, NULL);
+    if (plain && state) { /* same seed, same layer name: same weights */
+        CHECK(lt_predict(plain, x, 2, y) == LT_OK && lt_predict(state, x, 2, ys) == LT_OK, "predict: %s",
+              lt_ctx_error(ctx));
+        int same = 1, c_differs = 0;
+        for (int b = 0; b < 2; b++)
+            for (int u = 0; u < 3; u++) {
+                same &= ys[b * 6 + u] == y[b * 3 + u];
+                c_differs |= ys[b * 6 + 3 + u] != y[b * 3 + u];
+            }
+        CHECK(same && c_differs, "return_state's first half is the output h, its second half the cell state c");
+    }
+    lt_model_free(plain);
+    lt_model_free(state);
+
+    lt_model *m;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_rnn_from_state(LT_SIMPLE_RNN, 3, LT_LINEAR, LT_RETURN_SEQUENCES, 5));
+    if (lt_build(m, 3, 1) == LT_OK) {
+        float p[9 + 3] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, h0[2 * 3] = {0.5f, -1, 2, 3, 0.25f, -0.75f}, seq[2 * 15];
+        ctx->be->ops->upload(ctx->be, m->params, 0, p, 12);
+        CHECK(lt_predict(m, h0, 2, seq) == LT_OK, "state-input predict: %s", lt_ctx_error(ctx));
+        int ok = 1;
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < 5; t++)
+                for (int u = 0; u < 3; u++) ok &= seq[b * 15 + t * 3 + u] == h0[b * 3 + u];
+        CHECK(ok, "a linear SimpleRNN with R = I started from h0 outputs h0 at every step");
+    } else {
+        CHECK(0, "state-input build: %s", lt_ctx_error(ctx));
+    }
     lt_model_free(m);
 }
 
@@ -158,10 +232,18 @@ static void test_orthogonal(void)
 /* A model with every recurrent layer saves and loads to the same predictions. */
 static void test_modelfile(void)
 {
-    lt_model *m = seq_model("file", 5, 3, lt_bidirectional(LT_GRU, 4, LT_TANH, LT_RETURN_SEQUENCES, LT_MERGE_AVE),
-                            lt_rnn(LT_LSTM, 3, LT_TANH, LT_RETURN_SEQUENCES | LT_GO_BACKWARDS),
-                            lt_time_distributed(lt_dense(2, LT_ELU)), lt_rnn(LT_SIMPLE_RNN, 2, LT_RELU, 0));
-    if (!m) return;
+    lt_layer *ls[] = {lt_bidirectional(LT_GRU, 4, LT_TANH, LT_RETURN_SEQUENCES, LT_MERGE_AVE),
+                      lt_rnn(LT_LSTM, 3, LT_TANH, LT_RETURN_SEQUENCES | LT_GO_BACKWARDS),
+                      lt_time_distributed(lt_dense(2, LT_ELU)), lt_rnn(LT_LSTM, 2, LT_RELU, LT_RETURN_STATE),
+                      lt_rnn_from_state(LT_LSTM, 2, LT_TANH, 0, 3)};
+    lt_model *m;
+    lt_sequential(ctx, NULL, &m);
+    for (size_t i = 0; i < sizeof ls / sizeof *ls; i++) lt_add(m, ls[i]);
+    if (lt_build_shape(m, 2, (int[]){5, 3}, 5) != LT_OK) {
+        CHECK(0, "file model: %s", lt_ctx_error(ctx));
+        lt_model_free(m);
+        return;
+    }
     char path[] = "/tmp/latent_test_rnn_XXXXXX";
     int fd = mkstemp(path);
     if (fd >= 0) close(fd);
@@ -206,6 +288,27 @@ static void test_bad(void)
     CHECK(lt_rnn(LT_LSTM, 4, LT_SOFTMAX, 0) == NULL, "softmax candidate refused");
     CHECK(lt_bidirectional(LT_GRU, 4, LT_TANH, LT_GO_BACKWARDS, LT_MERGE_SUM) == NULL,
           "go_backwards inside Bidirectional refused");
+    CHECK(lt_bidirectional(LT_GRU, 4, LT_TANH, LT_RETURN_STATE, LT_MERGE_SUM) == NULL,
+          "return_state inside Bidirectional refused");
+    CHECK(lt_rnn(LT_LSTM, 4, LT_TANH, LT_RETURN_STATE | LT_RETURN_SEQUENCES) == NULL,
+          "return_state with return_sequences refused");
+    CHECK(lt_rnn_from_state(LT_LSTM, 4, LT_TANH, 0, 0) == NULL, "a state-input layer of zero steps refused");
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_rnn_from_state(LT_LSTM, 4, LT_TANH, 0, 5));
+    CHECK(lt_build(m, 4, 1) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "initial state") &&
+              strstr(lt_ctx_error(ctx), "(None, 8)"),
+          "an LSTM state of the wrong width: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+    int d3[2] = {6, 4};
+    CHECK(lt_arch_build_shape(ctx, "lstm:4:seq:state", 2, d3, 1, &m) == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "seq"),
+          "spec 'state' with 'seq': %s", lt_ctx_error(ctx));
+    CHECK(lt_arch_build_shape(ctx, "dense:4,rnn:4:seq:init", 1, d3, 1, &m) == LT_ERR_ARG &&
+              strstr(lt_ctx_error(ctx), "init28"),
+          "spec 'init' without steps on a vector input: %s", lt_ctx_error(ctx));
+    CHECK(lt_arch_build_shape(ctx, "lstm:4:state|lstm:4:seq:init,td:c", 2, d3, 1, &m) == LT_OK &&
+              lt_output_shape(m, (int[3]){0}) == 2,
+          "spec of an encoder-decoder passing its state: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
     CHECK(lt_time_distributed(NULL) == NULL, "TimeDistributed of nothing refused");
     int dims3[3] = {28, 28, 1};
     CHECK(lt_arch_build_shape(ctx, "rnn:8,repeat:x", 3, dims3, 1, &m) == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "repeat"),
@@ -222,6 +325,7 @@ int main(void)
     printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
     test_shapes();
     test_gradients();
+    test_state();
     test_orthogonal();
     test_modelfile();
     test_bad();
