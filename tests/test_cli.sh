@@ -437,6 +437,13 @@ else
     expect "summary of birnn-ae" 0 "bidirectional \(Bidirectional\) +\(None, 28, 128\) +11904" stdout
     lt train --arch "lstm:8|repeat:t,gru:8:seq,td:c:sigmoid" --limit 200 --epochs 1 --out "$tmp/seq.lt" --quiet
     expect "train an LSTM-GRU sequence autoencoder from a spec" 0 "^test mse:" stdout
+    lt train --arch "lstm:8:state|lstm:8:seq:init,td:c:sigmoid" --limit 200 --epochs 1 --out "$tmp/s2s.lt" --quiet
+    expect "train an encoder-decoder that passes the LSTM state (return_state, initial state)" 0 "^test mse:" stdout
+    lt summary "$tmp/s2s.lt"
+    expect "summary shows the encoder's state [h | c]" 0 "lstm(_[0-9]+)? \(LSTM\) +\(None, 16\) +1184" stdout
+    expect "summary shows the decoder started from it (no input kernel)" 0 \
+        "lstm_[0-9]+ \(LSTM\) +\(None, 28, 8\) +288" stdout
+    usage_error "return_state with return_sequences" "does not go with 'seq'" summary --arch "lstm:8:seq:state"
     lt train --arch rnn-clf --limit 200 --epochs 1 --noise 0.2 --out "$tmp/x.lt"
     expect "a classifier refuses --noise" 2 "trains on clean inputs"
     usage_error "a recurrent layer with a bad field" "unknown field 'sideways'" summary --arch "rnn:8:sideways"
