@@ -14,15 +14,22 @@ echo "== devices"; "$latent" devices
 echo "== op-by-op parity and model tests on the GPU (OpenCL device 0 is the GPU)"
 (cd "$build/tests" && ./test_backend_ops | tail -n 3 && LATENT_DEVICE=opencl:0 ./test_model | tail -n 1 &&
   LATENT_DEVICE=opencl:0 ./test_modelfile | tail -n 1 && LATENT_DEVICE=opencl:0 ./test_train | tail -n 2)
-echo "== speed: mlp-ae training, OpenCL vs PyTorch eager CUDA, same run"
-for batch in 32 256; do
-  "$latent" bench --arch mlp-ae --batch "$batch" --device opencl:0 --seconds "$secs" --quiet
-  python3 bench/pytorch_ref.py bench --arch mlp-ae --batch "$batch" --device cuda --seconds "$secs"
+# Issue 2: mlp-ae; issue 3: conv-ae; issue 5: rnn-clf and birnn-ae.
+archs=${ARCHS:-mlp-ae conv-ae rnn-clf birnn-ae}
+echo "== speed: training, OpenCL vs PyTorch eager CUDA, same run"
+for arch in $archs; do
+  for batch in 32 256; do
+    "$latent" bench --arch "$arch" --batch "$batch" --device opencl:0 --seconds "$secs" --quiet
+    python3 bench/pytorch_ref.py bench --arch "$arch" --batch "$batch" --device cuda --seconds "$secs"
+  done
 done
 echo "== speed: CPU fallback vs PyTorch CPU, 2 threads each"
-for batch in 32 256; do
-  "$latent" bench --arch mlp-ae --batch "$batch" --device cpu --threads 2 --seconds "$secs" --quiet
-  OMP_NUM_THREADS=2 python3 bench/pytorch_ref.py bench --arch mlp-ae --batch "$batch" --device cpu --threads 2 --seconds "$secs"
+for arch in $archs; do
+  for batch in 32 256; do
+    "$latent" bench --arch "$arch" --batch "$batch" --device cpu --threads 2 --seconds "$secs" --quiet
+    OMP_NUM_THREADS=2 python3 bench/pytorch_ref.py bench --arch "$arch" --batch "$batch" --device cpu --threads 2 \
+      --seconds "$secs"
+  done
 done
 echo "== quality: the recipe (Adam 1e-3, batch 256, 5 epochs), latent on OpenCL, PyTorch on CUDA"
 for seed in 1 2 3; do
