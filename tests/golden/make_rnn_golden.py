@@ -7,7 +7,10 @@ sequences of rows), the input, the parameters in latent/Keras layout (kernel F x
 recurrent kernel U x G, bias G; the GRU's input then recurrent bias; a Bidirectional's
 forward direction then its backward one) and the output. The parameters are mapped into
 torch.nn.RNN/LSTM/GRU, which pins Keras's gate orders (LSTM i, f, c, o; GRU z, r, h,
-which PyTorch stores as r, z, n) and GRU's reset_after against a reference framework."""
+which PyTorch stores as r, z, n) and GRU's reset_after against a reference framework.
+The last cases pin return_state's layout ([h | c] for LSTM, PyTorch's (h_n, c_n)) and a
+layer started from a state (PyTorch's (h_0, c_0) with zero inputs; latent's state-input
+layer has no input kernel, so its parameters are the recurrent kernel and biases)."""
 import torch
 from torch import nn
 
@@ -85,6 +88,30 @@ def two_way(cell, t, f, u, seq, merge):
     emit("bi%s:%d%s:%s" % (cell, u, ":seq" if seq else "", merge), x, torch.cat([flat(*fw), flat(*bw)]), out)
 
 
+def with_state(cell, t, f, u, back):
+    """return_state: the final state, LSTM's [h | c]."""
+    x = torch.randn(1, t, f)
+    w, r, b = keras_params(cell, f, u)
+    mod = module(cell, f, u)
+    load(mod, cell, u, w, r, b)
+    _, state = mod(torch.flip(x, [1]) if back else x)
+    y = torch.cat([state[0][0], state[1][0]], -1) if cell == "lstm" else state[0]
+    emit("%s:%d:state%s" % (cell, u, ":back" if back else ""), x, flat(w, r, b), y)
+
+
+def hand_over(cell, t, f, u, t2):
+    """An encoder's final state starts a decoder that runs t2 steps with no input."""
+    x = torch.randn(1, t, f)
+    enc, dec = keras_params(cell, f, u), keras_params(cell, 1, u)
+    e, d = module(cell, f, u), module(cell, 1, u)
+    load(e, cell, u, *enc)
+    load(d, cell, u, torch.zeros_like(dec[0]), dec[1], dec[2])
+    _, state = e(x)
+    y, _ = d(torch.zeros(1, t2, 1), state)
+    p = torch.cat([flat(*enc), dec[1].reshape(-1), dec[2].reshape(-1)])
+    emit("%s:%d:state,%s:%d:seq:init%d" % (cell, u, cell, u, t2), x, p, y)
+
+
 one_way("rnn", 5, 3, 4, False, False)
 one_way("rnn", 5, 3, 4, True, False)
 one_way("rnn", 6, 2, 3, True, True)
@@ -98,3 +125,8 @@ two_way("rnn", 5, 3, 3, True, "concat")
 two_way("lstm", 4, 3, 2, True, "sum")
 two_way("gru", 5, 2, 3, False, "ave")
 two_way("rnn", 4, 2, 2, False, "mul")
+with_state("lstm", 5, 3, 3, False)
+with_state("gru", 4, 2, 3, True)
+hand_over("lstm", 5, 3, 3, 4)
+hand_over("gru", 4, 2, 3, 5)
+hand_over("rnn", 5, 2, 2, 3)
