@@ -114,10 +114,20 @@ lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, cons
     return LT_OK;
 }
 
-size_t lt_rnn_core_params(const lt_rnn_core *c)
+int lt_rnn_core_tensors(const lt_rnn_core *c, size_t sizes[3])
 {
     size_t G = gates(c), U = (size_t)c->units;
-    return (size_t)c->features * G + U * G + (c->cell == LT_CELL_GRU ? 2 : 1) * G;
+    sizes[0] = (size_t)c->features * G;
+    sizes[1] = U * G;
+    sizes[2] = (c->cell == LT_CELL_GRU ? 2 : 1) * G; /* GRU: Keras's one (2, 3U) bias */
+    return 3;
+}
+
+size_t lt_rnn_core_params(const lt_rnn_core *c)
+{
+    size_t t[3];
+    lt_rnn_core_tensors(c, t);
+    return t[0] + t[1] + t[2];
 }
 
 size_t lt_rnn_core_ws(const lt_rnn_core *c)
