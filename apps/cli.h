@@ -40,7 +40,7 @@ typedef enum cli_opt_id {
     OPT_VALIDATION_SPLIT, OPT_PATIENCE, OPT_OUT, OPT_PNG, OPT_N, OPT_SECONDS,
     OPT_NOISE, OPT_AUGMENT, OPT_DOWNSCALE, OPT_PATCH, OPT_STRIDE, OPT_CHANNELS,
     OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD, OPT_METHOD, OPT_PERCENTILE, OPT_K,
-    OPT_HIDDEN, OPT_LABELS, OPT_PRETRAIN, OPT_PRETRAIN_EPOCHS,
+    OPT_HIDDEN, OPT_LABELS, OPT_PRETRAIN, OPT_PRETRAIN_EPOCHS, OPT_CLIPNORM, OPT_GLOBAL_CLIPNORM,
     OPT_COUNT
 } cli_opt_id;
 
@@ -63,6 +63,8 @@ typedef struct cli_opts {
     float lr;                    /* --lr (only when given)                          */
     float momentum;              /* --momentum                                      */
     int nesterov;                /* --nesterov                                      */
+    float clipnorm;              /* --clipnorm: per-tensor gradient norm cap (0: off) */
+    float global_clipnorm;       /* --global-clipnorm: global gradient norm cap (0: off) */
     const char *loss;            /* --loss                                          */
     float validation_split;      /* --validation-split                              */
     int patience;                /* --patience                                      */
@@ -110,7 +112,8 @@ int cli_print_cmd_help(const char *name);
 /* Looks a subcommand up by name; 0 when unknown. */
 cli_cmd cli_cmd_lookup(const char *name);
 
-/* Turns --optimizer, --lr, --momentum and --nesterov into optimizer settings. */
+/* Turns --optimizer, --lr, --momentum, --nesterov, --clipnorm and --global-clipnorm
+ * into optimizer settings. */
 int cli_optimizer_from_opts(const cli_opts *o, lt_optimizer *opt);
 /* Prints "latent CMD: message" on stderr and returns CLI_RUNTIME (apps/latent.c). */
 int cli_fail(const cli_opts *o, const char *fmt, ...)

@@ -53,6 +53,9 @@ static const opt_spec opt_table[] = {
     {OPT_LR, "lr", K_FLOAT, OFF(lr), 0, FLT_MAX, 1, 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFY},
     {OPT_MOMENTUM, "momentum", K_FLOAT, OFF(momentum), 0, 1, 0, 1, CMD_TRAIN | CMD_BENCH},
     {OPT_NESTEROV, "nesterov", K_FLAG, OFF(nesterov), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
+    {OPT_CLIPNORM, "clipnorm", K_FLOAT, OFF(clipnorm), 0, FLT_MAX, 0, 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFY},
+    {OPT_GLOBAL_CLIPNORM, "global-clipnorm", K_FLOAT, OFF(global_clipnorm), 0, FLT_MAX, 0, 0,
+     CMD_TRAIN | CMD_BENCH | CMD_CLASSIFY},
     {OPT_LOSS, "loss", K_STR, OFF(loss), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH},
     {OPT_VALIDATION_SPLIT, "validation-split", K_FLOAT, OFF(validation_split), 0, 1, 0, 1, CMD_TRAIN},
     {OPT_PATIENCE, "patience", K_INT, OFF(patience), 0, 1000000, 0, 0, CMD_TRAIN},
@@ -135,6 +138,12 @@ static const cmd_spec cmd_table[] = {
      "  --lr X          learning rate (default: Keras's, sgd 0.01, rmsprop/adam 0.001)\n"
      "  --momentum X    SGD momentum, 0 <= X < 1 (default 0)\n"
      "  --nesterov      SGD with Nesterov momentum\n"
+     "  --clipnorm X    scale each weight tensor's gradient (each kernel, recurrent\n"
+     "                  kernel, bias) down to L2 norm X when it is larger, as Keras's\n"
+     "                  clipnorm (default 0: off)\n"
+     "  --global-clipnorm X  scale all gradients together down to global L2 norm X when\n"
+     "                  it is larger, as Keras's global_clipnorm (default 0: off; not\n"
+     "                  with --clipnorm)\n"
      "  --loss L        mse, bce, bce-logits, cce, or mse-sum / bce-sum (summed over a\n"
      "                  sample's values, as a VAE's reconstruction term; default mse,\n"
      "                  for the vae built-ins bce-sum)\n"
@@ -188,7 +197,8 @@ static const cmd_spec cmd_table[] = {
      "  --batch N       samples per step (default 256)\n"
      "  --seconds S     time to measure, after a warm-up (default 3)\n"
      "  --optimizer O   sgd, rmsprop or adam (default adam)\n"
-     "  --lr X, --momentum X, --nesterov, --loss L   as for train\n\n" HELP_GLOBAL},
+     "  --lr X, --momentum X, --nesterov, --loss L   as for train\n"
+     "  --clipnorm X, --global-clipnorm X            as for train\n\n" HELP_GLOBAL},
     {"denoise", CMD_DENOISE, 3,
      "Usage: latent denoise MODEL IN OUT.png [OPTIONS]\n\n"
      "Cleans image IN (PNG, JPEG or BMP, any size) with a denoising model trained with\n"
@@ -252,6 +262,7 @@ static const cmd_spec cmd_table[] = {
      "                  undo gaussian noise of stddev S on its input\n"
      "  --epochs N      supervised epochs (default 5)\n"
      "  --batch N, --optimizer O, --lr X   as for train (default batch 256)\n"
+     "  --clipnorm X, --global-clipnorm X  as for train\n"
      "  --out FILE      model file (default classifier.lt)\n" HELP_DATA "\n" HELP_GLOBAL},
     {"pca", CMD_PCA, 0,
      "Usage: latent pca [OPTIONS]\n\n"

@@ -242,7 +242,8 @@ static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt
     return CLI_OK;
 }
 
-/* Turns --optimizer, --lr, --momentum and --nesterov into optimizer settings. */
+/* Turns --optimizer, --lr, --momentum, --nesterov, --clipnorm and --global-clipnorm
+ * into optimizer settings. */
 int cli_optimizer_from_opts(const cli_opts *o, lt_optimizer *opt)
 {
     static const struct { const char *name; lt_optim_kind kind; } names[] = {
@@ -257,6 +258,10 @@ int cli_optimizer_from_opts(const cli_opts *o, lt_optimizer *opt)
     if (cli_given(o, OPT_LR)) opt->lr = o->lr;
     if (cli_given(o, OPT_MOMENTUM)) opt->momentum = o->momentum;
     opt->nesterov = o->nesterov;
+    if (o->clipnorm > 0.0f && o->global_clipnorm > 0.0f)
+        return cli_usage_error(o, "--clipnorm and --global-clipnorm cannot be used together (as in Keras): choose one");
+    opt->clipnorm = o->clipnorm;
+    opt->global_clipnorm = o->global_clipnorm;
     return CLI_OK;
 }
 

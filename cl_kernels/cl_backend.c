@@ -22,7 +22,7 @@ enum {
     K_FILL, K_AXPBY, K_MUL, K_SCALE2D, K_GATHER_ROWS,
     K_ACT_FORWARD, K_BIAS_ACT_FORWARD, K_ACT_BACKWARD, K_SOFTMAX_FORWARD, K_SOFTMAX_BACKWARD,
     K_SUM_PARTIAL, K_SUM_FINAL, K_COUNT_PARTIAL, K_COUNT_FINAL, K_BIAS_BACKWARD,
-    K_LOSS_PARTIAL, K_SGD, K_RMSPROP, K_ADAM,
+    K_LOSS_PARTIAL, K_SGD, K_RMSPROP, K_ADAM, K_SUMSQ_PARTIAL, K_CLIP_BY_NORM,
     K_RANDOM_UNIFORM, K_RANDOM_NORMAL, K_DROPOUT_MASK,
     K_IM2COL, K_COL2IM, K_MAXPOOL_FORWARD, K_MAXPOOL_BACKWARD, K_UPSAMPLE_FORWARD,
     K_UPSAMPLE_BACKWARD, K_AFFINE_RESAMPLE,
@@ -37,7 +37,7 @@ static const char *const kernel_names[K_COUNT] = {
     "lt_act_forward", "lt_bias_act_forward", "lt_act_backward", "lt_softmax_forward",
     "lt_softmax_backward",
     "lt_sum_partial", "lt_sum_final", "lt_count_partial", "lt_count_final", "lt_bias_backward",
-    "lt_loss_partial", "lt_sgd", "lt_rmsprop", "lt_adam",
+    "lt_loss_partial", "lt_sgd", "lt_rmsprop", "lt_adam", "lt_sumsq_partial", "lt_clip_by_norm",
     "lt_random_uniform", "lt_random_normal", "lt_dropout_mask",
     "lt_im2col", "lt_col2im", "lt_maxpool_forward", "lt_maxpool_backward", "lt_upsample_forward",
     "lt_upsample_backward", "lt_affine_resample",
@@ -222,6 +222,14 @@ static lt_status launch_groups(cl_backend *b, const kargs *a, size_t groups, siz
     return enqueue(b, a, 1, &g, &l, what);
 }
 
+/* Launches rows x groups work-groups of l items: row r's groups have get_group_id(1) == r. */
+static lt_status launch_group_rows(cl_backend *b, const kargs *a, size_t groups, size_t rows, size_t l,
+                                   const char *what)
+{
+    size_t global[2] = { groups * l, rows }, local[2] = { l, 1 };
+    return enqueue(b, a, 2, global, local, what);
+}
+
 /* Launches a 2-D kernel over (cols, rows). A work-group spans up to 64 columns (256
  * coalesced bytes per row) and as many rows as fit, so narrow and wide matrices both
  * waste little of the rounded-up range. */
@@ -239,8 +247,9 @@ static lt_status launch_2d(cl_backend *b, const kargs *a, int kid, size_t cols, 
     return enqueue(b, a, 2, global, local, what);
 }
 
-/* Adds a reduction's final pass: out[ooff] = sum of the parts partials in scratch. */
-static lt_status reduce_final(cl_backend *b, int kid, size_t parts, const lt_buf *out, size_t ooff,
+/* Adds a reduction's final pass: out[ooff + r] = sum of row r's parts partials in
+ * scratch, for r < rows (the partials of a row are contiguous). */
+static lt_status reduce_final(cl_backend *b, int kid, size_t parts, size_t rows, const lt_buf *out, size_t ooff,
                               const char *what)
 {
     kargs a = args_of(b, kid);
@@ -249,7 +258,7 @@ static lt_status reduce_final(cl_backend *b, int kid, size_t parts, const lt_buf
     arg_cl(&a, out->mem);
     arg_u64(&a, ooff);
     arg_local(&a, b->wg[kid] * 4);
-    return launch_groups(b, &a, 1, b->wg[kid], what);
+    return launch_group_rows(b, &a, 1, rows, b->wg[kid], what);
 }
 
 /* Runs a two-pass reduction whose first-pass arguments a lack only the partials and the
@@ -261,7 +270,7 @@ static lt_status launch_reduction(cl_backend *b, kargs *a, size_t parts, size_t 
     arg_cl(a, b->scratch);
     arg_local(a, l * 4);
     lt_status st = launch_groups(b, a, parts, l, what);
-    return st != LT_OK ? st : reduce_final(b, final_kid, parts, out, ooff, what);
+    return st != LT_OK ? st : reduce_final(b, final_kid, parts, 1, out, ooff, what);
 }
 
 /* ------------------------------------------------------------------ buffers */
@@ -778,6 +787,78 @@ static lt_status cl_optim_step(lt_backend *be, lt_backend_optim kind, const lt_b
     arg_buf(&a, moments ? state : NULL, b->scratch); /* plain SGD has no state */
     arg_u64(&a, moments ? soff : 0);
     return launch_1d(b, &a, kid, n, op);
+}
+
+/* ------------------------------------------------------------------ gradient-norm clipping */
+
+/* Work-groups per segment of sum_squares and clip_by_norm: about 16 passes of a group
+ * over an average segment, and at most LT_CL_MAX_PARTS in all, so that sum_squares'
+ * partials fit the scratch buffer (with as many segments, one group each). */
+static size_t segment_groups(size_t n, size_t count, size_t l)
+{
+    size_t cap = LT_CL_MAX_PARTS / count, g = n / count / (16 * l);
+    if (g > cap) g = cap;
+    return g ? g : 1;
+}
+
+/* buf[off, off+n) for the shared checks of backend_check.c. */
+static lt_buf_range range_of(const char *name, const lt_buf *buf, size_t off, size_t n)
+{
+    lt_buf_range r = {name, buf ? (const void *)buf->mem : NULL, buf ? buf->n : 0, off, n};
+    return r;
+}
+
+/* Sets the arguments the segment kernels start with: n, x, xoff, count, the starts flag,
+ * buffer and offset. */
+static void segment_args(cl_backend *b, kargs *a, size_t n, const lt_buf *x, size_t xoff, size_t count,
+                         const lt_buf *starts, size_t stoff)
+{
+    arg_u64(a, n);
+    arg_buf(a, x, b->scratch); /* n == 0 may come with no x: nothing is read */
+    arg_u64(a, xoff);
+    arg_u64(a, count);
+    arg_opt(a, n ? starts : NULL, stoff, b->scratch);
+}
+
+/* Per-segment sums of squares: several groups a segment write partials that a final
+ * pass adds row by row, or, with one group a segment, the results directly. */
+static lt_status cl_sum_squares(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, size_t count,
+                                const lt_buf *starts, size_t stoff, lt_buf *out, size_t ooff)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "sum_squares";
+    lt_status st = lt_check_segment_operands(be, op, count, range_of("x", x, xoff, n), range_of("starts", starts, stoff, count),
+                                             range_of("out", out, ooff, count), 0);
+    if (st != LT_OK || count == 0) return st;
+    size_t l = b->wg[K_SUMSQ_PARTIAL], groups = segment_groups(n, count, l);
+    kargs a = args_of(b, K_SUMSQ_PARTIAL);
+    segment_args(b, &a, n, x, xoff, count, starts, stoff);
+    arg_cl(&a, groups > 1 ? b->scratch : out->mem);
+    arg_u64(&a, groups > 1 ? 0 : ooff);
+    arg_local(&a, l * 4);
+    st = launch_group_rows(b, &a, groups, count, l, op);
+    if (st != LT_OK || groups == 1) return st;
+    return reduce_final(b, K_SUM_FINAL, groups, count, out, ooff, op);
+}
+
+/* Keras's clip_by_norm of each segment, its norm read on the device. */
+static lt_status cl_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xoff, size_t count,
+                                 const lt_buf *starts, size_t stoff, const lt_buf *sumsq, size_t soff, float max_norm)
+{
+    cl_backend *b = (cl_backend *)be;
+    const char *op = "clip_by_norm";
+    if (!(max_norm > 0.0f))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: max_norm must be positive, got %g", op, (double)max_norm);
+    lt_status st = lt_check_segment_operands(be, op, count, range_of("x", x, xoff, n), range_of("starts", starts, stoff, count),
+                                             range_of("sumsq", sumsq, soff, count), 1);
+    if (st != LT_OK || n == 0 || count == 0) return st;
+    size_t l = b->wg[K_CLIP_BY_NORM];
+    kargs a = args_of(b, K_CLIP_BY_NORM);
+    segment_args(b, &a, n, x, xoff, count, starts, stoff);
+    arg_cl(&a, sumsq->mem);
+    arg_u64(&a, soff);
+    arg_f32(&a, max_norm);
+    return launch_group_rows(b, &a, segment_groups(n, count, l), count, l, op);
 }
 
 /* ------------------------------------------------------------------ randomness */
@@ -1622,6 +1703,8 @@ static const lt_backend_ops cl_ops = {
     .gather_rows = cl_gather_rows,
     .loss = cl_loss,
     .optim_step = cl_optim_step,
+    .sum_squares = cl_sum_squares,
+    .clip_by_norm = cl_clip_by_norm,
     .random_uniform = cl_random_uniform,
     .random_normal = cl_random_normal,
     .dropout_mask = cl_dropout_mask,

@@ -67,6 +67,23 @@ uint lt_group_sum_u(__local uint *s, uint v)
     return r;
 }
 
+/* Range [*lo, *hi) of segment s of count over n elements, as lib/backend.h defines
+ * them for sum_squares and clip_by_norm: starts clamped to n; has_starts == 0 is the one
+ * segment [0, n). */
+void lt_segment(ulong n, ulong count, int has_starts, __global const uint *starts, ulong stoff, ulong s, ulong *lo,
+                ulong *hi)
+{
+    if (!has_starts) {
+        *lo = 0;
+        *hi = n;
+        return;
+    }
+    ulong a = min((ulong)starts[stoff + s], n);
+    ulong b = s + 1 < count ? min((ulong)starts[stoff + s + 1], n) : n;
+    *lo = a;
+    *hi = max(a, b);
+}
+
 /* Logistic sigmoid, stable for large |x| (exp never overflows into inf/inf). */
 float lt_sigmoid(float x)
 {

@@ -48,3 +48,18 @@ __kernel void lt_adam(ulong n, float lr, float b1, float b2, float eps, __global
         p[poff + i] -= lr * m / (sqrt(v) + eps);
     }
 }
+
+/* Keras's clip_by_norm of segment get_group_id(1) (lib/backend.h): its elements times
+ * max_norm / norm when its norm sqrt(sumsq) exceeds max_norm, NaN when the norm is NaN,
+ * untouched otherwise; the row's work-groups stride over the segment. */
+__kernel void lt_clip_by_norm(ulong n, __global float *x, ulong xoff, ulong count, int has_starts,
+                              __global const uint *starts, ulong stoff, __global const float *sumsq, ulong soff,
+                              float max_norm)
+{
+    ulong seg = get_group_id(1), lo, hi;
+    float norm = sqrt(sumsq[soff + seg]);
+    if (!(norm > max_norm) && !isnan(norm)) return;
+    float f = isnan(norm) ? norm : max_norm / norm;
+    lt_segment(n, count, has_starts, starts, stoff, seg, &lo, &hi);
+    for (ulong j = lo + get_global_id(0); j < hi; j += get_global_size(0)) x[xoff + j] *= f;
+}

@@ -106,16 +106,24 @@ static size_t chunk_len(size_t n)
     return c < LT_MIN_CHUNK ? LT_MIN_CHUNK : c;
 }
 
-/* Sum of x[0, n) in double with eight interleaved accumulators (fixed order). */
-static double sum_run(const float *x, size_t n)
+/* Sum of x[0, n), or of its squares, in double with eight interleaved accumulators
+ * (fixed order); squares is a constant at every call, so each use compiles to its own
+ * loop. */
+static inline double accumulate_run(const float *x, size_t n, int squares)
 {
     double acc[8] = {0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += x[i + j];
-    for (; i < n; i++) acc[i & 7] += x[i];
+        for (int j = 0; j < 8; j++) acc[j] += squares ? (double)x[i + j] * x[i + j] : x[i + j];
+    for (; i < n; i++) acc[i & 7] += squares ? (double)x[i] * x[i] : x[i];
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
+
+/* Sum of x[0, n) in double (fixed order). */
+static double sum_run(const float *x, size_t n) { return accumulate_run(x, n, 0); }
+
+/* Sum of the squares of x[0, n) in double (fixed order). */
+static double sumsq_run(const float *x, size_t n) { return accumulate_run(x, n, 1); }
 
 /* Adds part[0, count) in order. */
 static double sum_parts(const double *part, size_t count)
@@ -123,6 +131,18 @@ static double sum_parts(const double *part, size_t count)
     double s = 0.0;
     for (size_t i = 0; i < count; i++) s += part[i];
     return s;
+}
+
+/* run (sum_run or sumsq_run) over x[0, n) in fixed chunks spread over the threads, the
+ * chunks' results added in order: the same value for any thread count. */
+static double chunked_sum(lt_backend *be, const float *x, size_t n, double (*run)(const float *, size_t))
+{
+    size_t len = chunk_len(n), chunks = (n + len - 1) / len;
+    double part[LT_MAX_CHUNKS];
+    int nt = team(be, n / 2);
+    LT_PAR_FOR(nt)
+    for (size_t c = 0; c < chunks; c++) part[c] = run(x + c * len, min_sz(len, n - c * len));
+    return sum_parts(part, chunks);
 }
 
 /* ------------------------------------------------------------------- buffers */
@@ -294,13 +314,7 @@ static lt_status cpu_sum(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
     lt_status st = check_range(be, "sum", "x", x, xoff, n);
     if (st == LT_OK) st = check_range(be, "sum", "out", out, ooff, 1);
     if (st != LT_OK) return st;
-    const float *px = n ? fp(x, xoff) : NULL;
-    size_t len = chunk_len(n), chunks = (n + len - 1) / len;
-    double part[LT_MAX_CHUNKS];
-    int nt = team(be, n / 2);
-    LT_PAR_FOR(nt)
-    for (size_t c = 0; c < chunks; c++) part[c] = sum_run(px + c * len, min_sz(len, n - c * len));
-    *fp(out, ooff) = (float)sum_parts(part, chunks);
+    *fp(out, ooff) = (float)chunked_sum(be, n ? fp(x, xoff) : NULL, n, sum_run);
     return LT_OK;
 }
 
@@ -727,6 +741,70 @@ static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_
     return LT_OK;
 }
 
+/* ------------------------------------------------------- gradient-norm clipping */
+
+/* buf[off, off+n) for the shared checks of backend_check.c. */
+static lt_buf_range range_of(const char *name, const lt_buf *buf, size_t off, size_t n)
+{
+    lt_buf_range r = {name, buf ? buf->mem : NULL, buf ? buf->n : 0, off, n};
+    return r;
+}
+
+/* Segment s of count over n elements as lib/backend.h defines it: [*lo, *hi), the
+ * starts clamped to n (starts NULL: the one segment [0, n)). */
+static void segment_range(const uint32_t *starts, size_t count, size_t n, size_t s, size_t *lo, size_t *hi)
+{
+    if (!starts) { *lo = 0; *hi = n; return; }
+    size_t a = min_sz(starts[s], n), b = s + 1 < count ? min_sz(starts[s + 1], n) : n;
+    *lo = a;
+    *hi = b > a ? b : a;
+}
+
+/* out[ooff+s] = sum of squares of segment s, in double over fixed chunks. */
+static lt_status cpu_sum_squares(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, size_t count,
+                                 const lt_buf *starts, size_t stoff, lt_buf *out, size_t ooff)
+{
+    lt_status st = lt_check_segment_operands(be, "sum_squares", count, range_of("x", x, xoff, n),
+                                             range_of("starts", starts, stoff, count), range_of("out", out, ooff, count), 0);
+    if (st != LT_OK) return st;
+    const float *px = n ? fp(x, xoff) : NULL;
+    const uint32_t *ps = starts && n ? up(starts, stoff) : NULL;
+    for (size_t s = 0; s < count; s++) {
+        size_t lo, hi;
+        segment_range(ps, count, n, s, &lo, &hi);
+        *fp(out, ooff + s) = (float)chunked_sum(be, hi > lo ? px + lo : NULL, hi - lo, sumsq_run);
+    }
+    return LT_OK;
+}
+
+/* Segment s times max_norm / sqrt(sumsq[s]) where that norm exceeds max_norm (NaN
+ * for a NaN norm); other segments are not touched. */
+static lt_status cpu_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xoff, size_t count,
+                                  const lt_buf *starts, size_t stoff, const lt_buf *sumsq, size_t soff, float max_norm)
+{
+    const char *op = "clip_by_norm";
+    if (!(max_norm > 0.0f))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: max_norm must be positive, got %g", op, (double)max_norm);
+    lt_status st = lt_check_segment_operands(be, op, count, range_of("x", x, xoff, n), range_of("starts", starts, stoff, count),
+                                             range_of("sumsq", sumsq, soff, count), 1);
+    if (st != LT_OK || n == 0) return st;
+    float *px = fp(x, xoff);
+    const uint32_t *ps = starts ? up(starts, stoff) : NULL;
+    for (size_t s = 0; s < count; s++) {
+        float norm = sqrtf(*fp(sumsq, soff + s));
+        if (!(norm > max_norm) && !isnan(norm)) continue; /* within the limit: exactly as it was */
+        float f = isnan(norm) ? norm : max_norm / norm;
+        size_t lo, hi;
+        segment_range(ps, count, n, s, &lo, &hi);
+        float *seg = px + lo;
+        size_t len = hi - lo;
+        int nt = team(be, len / 2);
+        LT_PAR_FOR_SIMD(nt)
+        for (size_t j = 0; j < len; j++) seg[j] *= f;
+    }
+    return LT_OK;
+}
+
 /* --------------------------------------------------------------- randomness */
 
 /* The fills work a Philox block (4 elements) at a time instead of calling
@@ -870,6 +948,8 @@ static const lt_backend_ops cpu_ops = {
     .gather_rows = cpu_gather_rows,
     .loss = cpu_loss,
     .optim_step = cpu_optim_step,
+    .sum_squares = cpu_sum_squares,
+    .clip_by_norm = cpu_clip_by_norm,
     .random_uniform = cpu_random_uniform,
     .random_normal = cpu_random_normal,
     .dropout_mask = cpu_dropout_mask,

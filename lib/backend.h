@@ -230,6 +230,25 @@ typedef struct lt_backend_ops {
     lt_status (*optim_step)(lt_backend *be, lt_backend_optim kind, const lt_backend_optim_hyper *h,
                             size_t n, lt_buf *params, size_t poff, const lt_buf *grads, size_t goff,
                             lt_buf *state, size_t soff);
+    /* Gradient-norm clipping works on segments of a range x[xoff..xoff+n) (one segment
+     * per weight tensor, or one for them all), without the host reading anything back.
+     * Segment s is [starts[s], starts[s+1]) with starts[count] taken as n, starts being
+     * a uint32 buffer of ascending offsets relative to xoff read from stoff on the
+     * device: the caller's to get right, as gather_rows' indices, but clamped to n, so
+     * no op touches an element outside the range whatever they hold. starts == NULL
+     * with count == 1 is the one segment [0, n); with n == 0 every segment is empty and
+     * starts is not read. */
+    /* out[ooff+s] = sum of x[xoff+j]^2 over segment s's j, for s < count, in a
+     * deterministic order (as sum). out must not overlap x or starts. */
+    lt_status (*sum_squares)(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, size_t count,
+                             const lt_buf *starts, size_t stoff, lt_buf *out, size_t ooff);
+    /* Keras's clip_by_norm of each segment from its squared norm sumsq[soff+s] (what
+     * sum_squares wrote): with norm = sqrt(sumsq), the segment is multiplied by
+     * max_norm / norm when norm > max_norm and left exactly as it is otherwise; a NaN
+     * norm makes it NaN (as Keras). max_norm > 0. x must not overlap sumsq or starts. */
+    lt_status (*clip_by_norm)(lt_backend *be, size_t n, lt_buf *x, size_t xoff, size_t count,
+                              const lt_buf *starts, size_t stoff, const lt_buf *sumsq, size_t soff,
+                              float max_norm);
 
     /* --- randomness (lib/philox.h streams, bit-identical across backends) --- */
     /* buf[off+i] = lt_philox_uniform(seed, counter, i, lo, hi) for i < n. */
@@ -360,12 +379,26 @@ lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt
 #endif
     ;
 
-/* Shared argument checks of the data-movement and recurrent-cell ops (backend_check.c),
- * so both backends refuse exactly the same calls. */
+/* Shared argument checks of the data-movement, recurrent-cell and clipping ops
+ * (backend_check.c), so both backends refuse exactly the same calls. */
 /* Checks that every element of an n0 x n1 x cols block with strides s0, s1 from
  * buf[off] lies inside buf (buf NULL or a reach outside: LT_ERR_ARG). */
 lt_status lt_check_strided_block(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t buf_n,
                                  size_t off, size_t n0, size_t n1, size_t cols, ptrdiff_t s0, ptrdiff_t s1);
+/* An operand range for the shared checks: its buffer's identity and size, which only
+ * the backend knows, and the range [off, off + n) of it an op uses. */
+typedef struct lt_buf_range {
+    const char *name; /* the operand, for messages                  */
+    const void *mem;  /* identifies the buffer (NULL: none given)   */
+    size_t buf_n;     /* the buffer's elements                      */
+    size_t off, n;    /* the range                                  */
+} lt_buf_range;
+/* Checks the operands of sum_squares and clip_by_norm over count segments: x, starts
+ * (count offsets, read only when given and x's range is not empty; none stands for one
+ * segment) and the per-segment values v (count), each inside its buffer, and the
+ * output (x when out_is_x, else v) apart from the inputs. */
+lt_status lt_check_segment_operands(lt_backend *be, const char *op, size_t count, lt_buf_range x, lt_buf_range starts,
+                                    lt_buf_range v, int out_is_x);
 /* Checks a recurrent step's geometry; sets U and the gate, record and dz widths G, S,
  * D in elements per row. */
 lt_status lt_check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geom *g, size_t *u, size_t *gw, size_t *s,

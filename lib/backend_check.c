@@ -1,5 +1,5 @@
-/* Argument checks shared by both backends' data-movement and recurrent-cell ops (see
- * lib/backend.h), so the CPU fallback and OpenCL refuse exactly the same calls. */
+/* Argument checks shared by both backends' data-movement, recurrent-cell and clipping
+ * ops (see lib/backend.h), so the CPU fallback and OpenCL refuse exactly the same calls. */
 #include <stdint.h>
 #include "backend.h"
 
@@ -34,4 +34,41 @@ lt_status lt_check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geom *g
     *s = lt_cell_record(g->cell) * g->units;
     *d = lt_cell_dz(g->cell) * g->units;
     return LT_OK;
+}
+
+/* Checks that r lies inside its buffer (an empty range always does). */
+static lt_status check_in_buffer(lt_backend *be, const char *op, const lt_buf_range *r)
+{
+    if (r->n == 0) return LT_OK;
+    if (!r->mem) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, r->name);
+    if (r->off > r->buf_n || r->n > r->buf_n - r->off)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements", op,
+                                    r->name, r->off, r->off, r->n, r->buf_n);
+    return LT_OK;
+}
+
+/* Fails when output range out shares memory with input range in (empty ranges never do). */
+static lt_status check_apart(lt_backend *be, const char *op, const lt_buf_range *out, const lt_buf_range *in)
+{
+    if (out->n && in->n && out->mem == in->mem && out->off < in->off + in->n && in->off < out->off + out->n)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s overlaps %s", op, out->name, in->name);
+    return LT_OK;
+}
+
+lt_status lt_check_segment_operands(lt_backend *be, const char *op, size_t count, lt_buf_range x, lt_buf_range starts,
+                                    lt_buf_range v, int out_is_x)
+{
+    if (count > ((size_t)1 << 31)) return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu segments are too many", op, count);
+    if (!starts.mem && count > 1 && x.n > 0)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu segments need a starts buffer (NULL stands for one segment)",
+                                    op, count);
+    starts.n = starts.mem && x.n ? count : 0;
+    v.n = count;
+    lt_status st = check_in_buffer(be, op, &x);
+    if (st == LT_OK) st = check_in_buffer(be, op, &starts);
+    if (st == LT_OK) st = check_in_buffer(be, op, &v);
+    const lt_buf_range *out = out_is_x ? &x : &v, *in = out_is_x ? &v : &x;
+    if (st == LT_OK) st = check_apart(be, op, out, in);
+    if (st == LT_OK) st = check_apart(be, op, out, &starts);
+    return st;
 }

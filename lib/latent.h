@@ -234,6 +234,11 @@ typedef struct lt_optimizer {
     float beta1;        /* Adam (0.9)                                          */
     float beta2;        /* Adam (0.999)                                        */
     float epsilon;      /* RMSprop, Adam (1e-7)                                */
+    float clipnorm;     /* > 0: scale each weight tensor's gradient to at most
+                           this L2 norm, as Keras's clipnorm (0: off)            */
+    float global_clipnorm; /* > 0: scale all gradients together to at most this
+                              global L2 norm, as Keras's global_clipnorm (0: off;
+                              not with clipnorm)                                 */
 } lt_optimizer;
 
 /* Keras's defaults for an optimizer kind. */

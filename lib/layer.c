@@ -37,6 +37,16 @@ lt_backend_act lt_act_to_backend(lt_act act)
     return LT_BACT_LINEAR;
 }
 
+void lt_layer_set_tensors(lt_layer *l, int n, const size_t *sizes)
+{
+    l->n_tensors = n; /* above LT_MAX_TENSORS: the model's build refuses the layer */
+    l->n_params = 0;
+    for (int i = 0; i < n; i++) {
+        if (i < LT_MAX_TENSORS) l->tensor_size[i] = sizes[i];
+        l->n_params += sizes[i];
+    }
+}
+
 float lt_act_default_alpha(lt_act act)
 {
     return act == LT_LEAKY_RELU ? 0.3f : act == LT_ELU ? 1.0f : 0.0f;

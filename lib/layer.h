@@ -26,6 +26,10 @@ typedef struct lt_param_slot {
     size_t off;     /* this layer's first element in both     */
 } lt_param_slot;
 
+/* Most parameter tensors one layer has (Bidirectional: two directions of kernel,
+ * recurrent kernel and bias). */
+#define LT_MAX_TENSORS 8
+
 /* What a forward or backward pass needs besides tensors. */
 typedef struct lt_pass {
     lt_backend *be;  /* the device                                          */
@@ -90,9 +94,17 @@ struct lt_layer {
                                 model before build (AddInput checks against it) */
     int in_dim, out_dim;     /* elements per sample of each, set by the model */
     size_t n_params;         /* parameters, set by build                      */
+    int n_tensors;           /* parameter tensors, Keras's variables (kernel,
+                                bias, ...): what clipnorm clips one by one; set
+                                by build (0 with parameters: one tensor)      */
+    size_t tensor_size[LT_MAX_TENSORS]; /* their sizes, in parameter order    */
     size_t ws_floats;        /* workspace floats per sample, set by build     */
     lt_param_slot slot;      /* where the parameters live, set by the model   */
 };
+
+/* Sets a layer's parameter tensors (sizes in parameter order, n <= LT_MAX_TENSORS)
+ * and n_params, their total; for build. */
+void lt_layer_set_tensors(lt_layer *l, int n, const size_t *sizes);
 
 /* Creates a layer of the model-file type `tag` from its settings; NULL and a message
  * in err when the tag or a setting is unknown or out of range. */

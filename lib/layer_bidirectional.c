@@ -32,7 +32,10 @@ static lt_status bidi_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     l->out_shape.rank = b->return_sequences ? 2 : 1;
     l->out_shape.d[0] = b->return_sequences ? b->dir[0].steps : width;
     l->out_shape.d[1] = width;
-    l->n_params = 2 * lt_rnn_core_params(&b->dir[0]);
+    size_t t[6]; /* forward then backward: kernel, recurrent kernel, bias */
+    int n = lt_rnn_core_tensors(&b->dir[0], t);
+    for (int i = 0; i < n; i++) t[n + i] = t[i];
+    lt_layer_set_tensors(l, 2 * n, t);
     l->ws_floats = 2 * lt_rnn_core_ws(&b->dir[0]) + (b->merge == LT_MERGE_CONCAT ? 0 : 2 * dir_out(b));
     return LT_OK;
 }

@@ -94,7 +94,7 @@ static lt_status conv_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
                       lt_conv_pad_before(in->d[1], ow, o->kernel_w, o->stride_w, o->dilation_w, o->padding)};
     c->g = g;
     l->out_shape = (lt_shape){3, {oh, ow, o->filters}};
-    l->n_params = (size_t)o->kernel_h * o->kernel_w * in->d[2] * o->filters + (size_t)o->filters;
+    lt_layer_set_tensors(l, 2, (size_t[]){(size_t)o->kernel_h * o->kernel_w * in->d[2] * o->filters, (size_t)o->filters});
     l->ws_floats = 0;
     return LT_OK;
 }

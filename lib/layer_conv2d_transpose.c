@@ -41,7 +41,7 @@ static lt_status deconv_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
                       lt_conv_pad_before((int)ow, in->d[1], o->kernel_w, o->stride_w, o->dilation_w, o->padding)};
     c->g = g;
     l->out_shape = (lt_shape){3, {(int)oh, (int)ow, o->filters}};
-    l->n_params = (size_t)o->kernel_h * o->kernel_w * o->filters * in->d[2] + (size_t)o->filters;
+    lt_layer_set_tensors(l, 2, (size_t[]){(size_t)o->kernel_h * o->kernel_w * o->filters * in->d[2], (size_t)o->filters});
     l->ws_floats = 0;
     return LT_OK;
 }

@@ -23,7 +23,7 @@ static lt_status dense_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     dense_layer *d = (dense_layer *)l;
     l->out_shape = *in;
     l->out_shape.d[in->rank - 1] = d->units;
-    l->n_params = last_axis(in) * (size_t)d->units + (size_t)d->units;
+    lt_layer_set_tensors(l, 2, (size_t[]){last_axis(in) * (size_t)d->units, (size_t)d->units}); /* kernel, bias */
     l->ws_floats = 0;
     return LT_OK;
 }

@@ -23,7 +23,8 @@ static lt_status rnn_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     l->out_shape.d[0] = r->return_sequences ? r->core.steps
                         : r->core.return_state ? (int)lt_rnn_core_state_width(&r->core) : r->core.units;
     l->out_shape.d[1] = r->core.units;
-    l->n_params = lt_rnn_core_params(&r->core);
+    size_t t[3];
+    lt_layer_set_tensors(l, lt_rnn_core_tensors(&r->core, t), t);
     l->ws_floats = lt_rnn_core_ws(&r->core);
     return LT_OK;
 }

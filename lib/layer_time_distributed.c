@@ -37,7 +37,9 @@ static lt_status td_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     l->out_shape.rank = 2;
     l->out_shape.d[0] = in->d[0];
     l->out_shape.d[1] = i->out_shape.d[0];
-    l->n_params = i->n_params;
+    /* the inner layer's tensors, shared over the steps */
+    if (i->n_tensors) lt_layer_set_tensors(l, i->n_tensors, i->tensor_size);
+    else lt_layer_set_tensors(l, i->n_params ? 1 : 0, &i->n_params);
     l->ws_floats = i->ws_floats * (size_t)in->d[0];
     return LT_OK;
 }

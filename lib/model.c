@@ -125,6 +125,20 @@ static void set_built(lt_model *m, int built)
         if (m->items[i].model) set_built(m->items[i].model, built);
 }
 
+/* Checks that a built layer's tensor sizes add up to its parameters; a layer that
+ * does not split its parameters has one tensor. */
+static lt_status check_tensors(lt_ctx *ctx, lt_layer *l)
+{
+    if (l->n_tensors == 0 && l->n_params > 0) lt_layer_set_tensors(l, 1, (size_t[]){l->n_params});
+    size_t total = 0;
+    int ok = l->n_tensors >= 0 && l->n_tensors <= LT_MAX_TENSORS;
+    for (int i = 0; ok && i < l->n_tensors; i++) total += l->tensor_size[i];
+    if (!ok || total != l->n_params)
+        return lt_set_error(ctx, LT_ERR_SHAPE, "%s: its %d parameter tensors do not add up to its %zu parameters", l->name,
+                            l->n_tensors, l->n_params);
+    return LT_OK;
+}
+
 /* Infers shapes depth first, giving each model its flat layer list and each layer its
  * parameter slot (offsets in the outermost buffers, contiguous per model). */
 static lt_status build_rec(lt_model *m, const lt_shape *in, const lt_shape *root_in, size_t *param_off, lt_buf *params,
@@ -155,6 +169,8 @@ static lt_status build_rec(lt_model *m, const lt_shape *in, const lt_shape *root
                 lt_shape_format(&l->out_shape, buf, sizeof buf);
                 return lt_set_error(ctx, LT_ERR_SHAPE, "%s: output shape %s is empty or too large", l->name, buf);
             }
+            lt_status tst = check_tensors(ctx, l);
+            if (tst != LT_OK) return tst;
             l->in_dim = (int)lt_shape_size(&l->in_shape);
             l->out_dim = (int)lt_shape_size(&l->out_shape);
             l->slot.params = params;
@@ -347,7 +363,7 @@ static void free_rec(lt_model *m)
         else free_rec(m->items[i].model);
     }
     lt_workspace_free(m);
-    be->ops->buf_free(be, m->train.state);
+    lt_optimizer_release(m);
     if (!m->parent) {
         be->ops->buf_free(be, m->params);
         be->ops->buf_free(be, m->grads);

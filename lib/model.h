@@ -33,6 +33,11 @@ typedef struct lt_trainer {
     lt_loss loss;       /* loss function                 */
     lt_optimizer opt;   /* optimizer settings            */
     lt_buf *state;      /* optimizer moments (n_params * moments) */
+    size_t clip_segments; /* gradient segments clipped: each parameter tensor
+                             (clipnorm), one (global_clipnorm) or 0 (off)  */
+    lt_buf *clip_starts;  /* clipnorm: each tensor's first element after poff
+                             (uint32), the segments' starts; else NULL     */
+    lt_buf *clip_sumsq;   /* the segments' squared norms, computed each step */
     uint64_t steps;     /* optimizer steps taken         */
     float kl_factor;    /* KL warm-up factor now (1 unless fit is warming up) */
 } lt_trainer;
@@ -89,8 +94,11 @@ lt_backend_loss lt_loss_to_backend(lt_loss loss);
 int lt_optim_moments(const lt_optimizer *opt);
 /* Checks an optimizer's settings; LT_ERR_ARG with a message when out of range. */
 lt_status lt_optimizer_check(lt_ctx *ctx, const lt_optimizer *opt);
-/* One optimizer update of m's parameter range (increments m->train.steps). */
+/* One optimizer update of m's parameter range (increments m->train.steps), after
+ * clipping the gradients when the optimizer says so (they are scaled in place). */
 lt_status lt_optimizer_step(lt_model *m);
+/* Frees the optimizer's device buffers (moments, clipping tables). */
+void lt_optimizer_release(lt_model *m);
 /* Checks that n rows of dim floats are finite; LT_ERR_NONFINITE naming the first bad
  * row and column (what names the data). */
 lt_status lt_check_finite(lt_ctx *ctx, const float *x, size_t n, size_t dim, const char *what);

@@ -119,9 +119,14 @@ static void write_arch(bytes *b, const lt_model *m)
     write_model_text(b, m);
     if (m->train.compiled) {
         const lt_optimizer *o = &m->train.opt;
-        n = snprintf(line, sizeof line, "loss %s\noptimizer %s lr=%.9g momentum=%.9g nesterov=%d rho=%.9g beta1=%.9g beta2=%.9g epsilon=%.9g\n",
+        n = snprintf(line, sizeof line, "loss %s\noptimizer %s lr=%.9g momentum=%.9g nesterov=%d rho=%.9g beta1=%.9g beta2=%.9g epsilon=%.9g",
                      loss_names[m->train.loss], optim_names[o->kind], (double)o->lr, (double)o->momentum, o->nesterov,
                      (double)o->rho, (double)o->beta1, (double)o->beta2, (double)o->epsilon);
+        /* clipping only when on (at most one of the two): files without it read as before */
+        if (o->clipnorm > 0.0f) n += snprintf(line + n, sizeof line - (size_t)n, " clipnorm=%.9g", (double)o->clipnorm);
+        if (o->global_clipnorm > 0.0f)
+            n += snprintf(line + n, sizeof line - (size_t)n, " global_clipnorm=%.9g", (double)o->global_clipnorm);
+        line[n++] = '\n';
         put(b, line, (size_t)n);
     }
 }
@@ -302,10 +307,11 @@ static lt_status parse_arch(lt_ctx *ctx, const char *path, char *text, lt_model 
             lt_kv kv;
             if (k < 0 || parse_kv(&save, &kv) != 0) { snprintf(err, sizeof err, "line %d: bad optimizer line", lineno); break; }
             *opt = lt_optimizer_defaults((lt_optim_kind)k);
-            float *fields[] = {&opt->lr, &opt->momentum, &opt->rho, &opt->beta1, &opt->beta2, &opt->epsilon};
-            const char *names[] = {"lr", "momentum", "rho", "beta1", "beta2", "epsilon"};
+            float *fields[] = {&opt->lr, &opt->momentum, &opt->rho, &opt->beta1, &opt->beta2, &opt->epsilon,
+                               &opt->clipnorm, &opt->global_clipnorm};
+            const char *names[] = {"lr", "momentum", "rho", "beta1", "beta2", "epsilon", "clipnorm", "global_clipnorm"};
             int badnum = 0;
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < 8; i++) {
                 const char *s = lt_kv_get(&kv, names[i]);
                 char *end;
                 if (s) { *fields[i] = strtof(s, &end); badnum |= *end != 0 || end == s; }

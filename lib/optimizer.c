@@ -1,6 +1,9 @@
 /* Optimizers: Keras's defaults and rules; one update over a model's whole contiguous
- * parameter range is one backend call. */
+ * parameter range is one backend call, and gradient-norm clipping before it two more
+ * (sum_squares, clip_by_norm), whatever the number of tensors. */
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include "model.h"
 
 lt_optimizer lt_optimizer_defaults(lt_optim_kind kind)
@@ -35,7 +38,29 @@ lt_status lt_optimizer_check(lt_ctx *ctx, const lt_optimizer *o)
     if (o->kind == LT_ADAM && !(o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f))
         return lt_set_error(ctx, LT_ERR_ARG, "Adam betas must be in [0, 1), got %g and %g", (double)o->beta1, (double)o->beta2);
     if (o->kind != LT_SGD && !(o->epsilon > 0.0f)) return lt_set_error(ctx, LT_ERR_ARG, "epsilon must be positive, got %g", (double)o->epsilon);
+    if (!(o->clipnorm >= 0.0f) || !isfinite(o->clipnorm))
+        return lt_set_error(ctx, LT_ERR_ARG, "clipnorm must be a finite number >= 0 (0: off), got %g", (double)o->clipnorm);
+    if (!(o->global_clipnorm >= 0.0f) || !isfinite(o->global_clipnorm))
+        return lt_set_error(ctx, LT_ERR_ARG, "global_clipnorm must be a finite number >= 0 (0: off), got %g",
+                            (double)o->global_clipnorm);
+    if (o->clipnorm > 0.0f && o->global_clipnorm > 0.0f)
+        return lt_set_error(ctx, LT_ERR_ARG, "clipnorm and global_clipnorm cannot both be set (as in Keras): choose one");
     return LT_OK;
+}
+
+/* Scales the gradients in place as clipnorm (each tensor to that norm at most) or
+ * global_clipnorm (all together) asks; the norms stay on the device. */
+static lt_status clip_gradients(lt_model *m)
+{
+    const lt_trainer *t = &m->train;
+    lt_backend *be = LT_BE(m);
+    float limit = t->opt.clipnorm > 0.0f ? t->opt.clipnorm : t->opt.global_clipnorm;
+    lt_status st = be->ops->sum_squares(be, m->n_params, m->grads, m->poff, t->clip_segments, t->clip_starts, 0,
+                                        t->clip_sumsq, 0);
+    if (st == LT_OK)
+        st = be->ops->clip_by_norm(be, m->n_params, m->grads, m->poff, t->clip_segments, t->clip_starts, 0,
+                                   t->clip_sumsq, 0, limit);
+    return st;
 }
 
 lt_status lt_optimizer_step(lt_model *m)
@@ -48,8 +73,54 @@ lt_status lt_optimizer_step(lt_model *m)
     if (o->kind == LT_ADAM) /* bias correction folded into the step size, as Keras does */
         h.lr = (float)((double)o->lr * sqrt(1.0 - pow((double)o->beta2, (double)t)) / (1.0 - pow((double)o->beta1, (double)t)));
     if (m->n_params == 0) return LT_OK;
-    lt_status st = be->ops->optim_step(be, kind, &h, m->n_params, m->params, m->poff, m->grads, m->poff, m->train.state, 0);
+    lt_status st = m->train.clip_segments ? clip_gradients(m) : LT_OK;
+    if (st == LT_OK)
+        st = be->ops->optim_step(be, kind, &h, m->n_params, m->params, m->poff, m->grads, m->poff, m->train.state, 0);
     return lt_from_backend(m->ctx, st);
+}
+
+void lt_optimizer_release(lt_model *m)
+{
+    lt_backend *be = LT_BE(m);
+    lt_trainer *t = &m->train;
+    be->ops->buf_free(be, t->state);
+    be->ops->buf_free(be, t->clip_starts);
+    be->ops->buf_free(be, t->clip_sumsq);
+    t->state = t->clip_starts = t->clip_sumsq = NULL;
+    t->clip_segments = 0;
+}
+
+/* Makes the device tables clipping needs under optimizer o: with clipnorm one segment
+ * per parameter tensor of m's layers, their starts uploaded once here; with
+ * global_clipnorm one segment for all. A backend status. */
+static lt_status make_clip_tables(lt_model *m, const lt_optimizer *o)
+{
+    lt_backend *be = LT_BE(m);
+    lt_trainer *t = &m->train;
+    size_t count = o->global_clipnorm > 0.0f ? 1 : 0;
+    for (int i = 0; o->clipnorm > 0.0f && i < m->n_flat; i++) count += (size_t)m->flat[i]->n_tensors;
+    if (count == 0) return LT_OK;
+    lt_status st = be->ops->buf_alloc(be, count, &t->clip_sumsq);
+    if (st != LT_OK || o->clipnorm <= 0.0f) {
+        t->clip_segments = st == LT_OK ? count : 0;
+        return st;
+    }
+    uint32_t *starts = malloc(count * sizeof *starts);
+    if (!starts) return lt_backend_set_error(be, LT_ERR_NOMEM, "out of host memory for %zu clipping segments", count);
+    size_t k = 0;
+    for (int i = 0; i < m->n_flat; i++) {
+        const lt_layer *l = m->flat[i];
+        size_t off = l->slot.off - m->poff; /* below 2^32: build caps the parameters there */
+        for (int j = 0; j < l->n_tensors; j++) {
+            starts[k++] = (uint32_t)off;
+            off += l->tensor_size[j];
+        }
+    }
+    st = be->ops->buf_alloc(be, count, &t->clip_starts);
+    if (st == LT_OK) st = be->ops->upload(be, t->clip_starts, 0, starts, count);
+    free(starts);
+    if (st == LT_OK) t->clip_segments = count;
+    return st;
 }
 
 lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt)
@@ -63,11 +134,11 @@ lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt)
     lt_optimizer o = opt ? *opt : lt_optimizer_defaults(LT_ADAM);
     lt_status st = lt_optimizer_check(ctx, &o);
     if (st != LT_OK) return st;
-    be->ops->buf_free(be, m->train.state);
-    m->train.state = NULL;
+    lt_optimizer_release(m);
     size_t n = (size_t)lt_optim_moments(&o) * m->n_params;
     st = be->ops->buf_alloc(be, n ? n : 1, &m->train.state);
     if (st == LT_OK) st = be->ops->fill(be, m->train.state, 0, n ? n : 1, 0.0f);
+    if (st == LT_OK) st = make_clip_tables(m, &o);
     if (st != LT_OK) { m->train.compiled = 0; return lt_from_backend(ctx, st); }
     m->train.loss = loss;
     m->train.opt = o;

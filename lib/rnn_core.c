@@ -136,10 +136,21 @@ lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, cons
     return LT_OK;
 }
 
-size_t lt_rnn_core_params(const lt_rnn_core *c)
+int lt_rnn_core_tensors(const lt_rnn_core *c, size_t sizes[3])
 {
     size_t G = gates(c), U = (size_t)c->units;
-    return (size_t)c->features * G + U * G + (c->cell == LT_CELL_GRU ? 2 : 1) * G;
+    int n = 0;
+    if (c->features > 0) sizes[n++] = (size_t)c->features * G; /* a state-input direction has no input kernel */
+    sizes[n++] = U * G;
+    sizes[n++] = (c->cell == LT_CELL_GRU ? 2 : 1) * G; /* GRU: Keras's one (2, 3U) bias */
+    return n;
+}
+
+size_t lt_rnn_core_params(const lt_rnn_core *c)
+{
+    size_t t[3], sum = 0;
+    for (int i = lt_rnn_core_tensors(c, t); i-- > 0;) sum += t[i];
+    return sum;
 }
 
 size_t lt_rnn_core_ws(const lt_rnn_core *c)

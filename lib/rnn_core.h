@@ -54,6 +54,9 @@ int lt_merge_parse(const char *s, lt_merge *m);
 lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, const lt_shape *in);
 /* Parameters: W (F x G), R (U x G), bias (G; GRU: input then recurrent, 2G). */
 size_t lt_rnn_core_params(const lt_rnn_core *c);
+/* The sizes of those tensors, Keras's kernel, recurrent_kernel and bias; returns their
+ * count: 3, or 2 for a state-input direction (no kernel). */
+int lt_rnn_core_tensors(const lt_rnn_core *c, size_t sizes[3]);
 /* Workspace floats per sample. */
 size_t lt_rnn_core_ws(const lt_rnn_core *c);
 /* Keras's initialisers: Glorot-uniform W, orthogonal R, zero bias (LSTM forget gate 1). */

@@ -885,6 +885,226 @@ static void test_optimizers(tester *t)
     }
 }
 
+/* ------------------------------------------------------------------ gradient-norm clipping */
+
+/* Parameters of sum_squares and clip_by_norm runs on b[0] (x), b[1] (starts), b[2]
+ * (out / sumsq). */
+typedef struct clip_params {
+    size_t n, xoff, count, stoff, voff;
+    int no_starts;  /* pass starts == NULL                                    */
+    float max_norm;
+    int op;         /* 0 sum_squares, 1 clip_by_norm, 2 sum_squares then clip */
+} clip_params;
+
+/* The op (or both, in turn) that p->op names. */
+static lt_status op_clip(lt_backend *be, lt_buf *const *b, const void *pp)
+{
+    const clip_params *p = pp;
+    const lt_buf *starts = p->no_starts ? NULL : b[1];
+    lt_status st = LT_OK;
+    if (p->op != 1) st = be->ops->sum_squares(be, p->n, b[0], p->xoff, p->count, starts, p->stoff, b[2], p->voff);
+    if (st == LT_OK && p->op != 0)
+        st = be->ops->clip_by_norm(be, p->n, b[0], p->xoff, p->count, starts, p->stoff, b[2], p->voff, p->max_norm);
+    return st;
+}
+
+/* Segment s's range, lib/backend.h's definition for ascending starts (NULL: [0, n)). */
+static void ref_segment(const uint32_t *starts, size_t count, size_t n, size_t s, size_t *lo, size_t *hi)
+{
+    *lo = starts ? starts[s] : 0;
+    *hi = starts && s + 1 < count ? starts[s + 1] : n;
+}
+
+/* Elements of got and want (both len) that differ bitwise where keep[i] is set. */
+static size_t changed_bits(const float *got, const float *want, const unsigned char *keep, size_t len)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < len; i++) bad += keep[i] && memcmp(&got[i], &want[i], sizeof got[i]) != 0;
+    return bad;
+}
+
+/* sum_squares, clip_by_norm from given squared norms, and the two in turn, over n
+ * random elements cut into count segments at starts (NULL: one segment) against a
+ * double-precision reference. Every other segment is made ten times larger and the
+ * norm cap lies between the norms, so that some segments are clipped and some are left
+ * exactly as they were (checked bit for bit, with everything outside the segments). */
+static void clip_case(tester *t, size_t n, size_t count, const uint32_t *starts)
+{
+    char what[200], tag[80];
+    clip_params p = { n, 3, count, 2, 1, starts == NULL, 0, 0 };
+    size_t lx = p.xoff + n + 2, ls = p.stoff + count + 1, lv = p.voff + count + 2;
+    float *x = rand_array(t, lx, -1, 1), *v0 = const_array(lv, NAN);
+    uint32_t *st = malloc(ls * sizeof *st);
+    for (size_t i = 0; i < ls; i++) st[i] = 0xDEADBEEFu; /* cells outside the table: never read */
+    if (starts) memcpy(st + p.stoff, starts, count * sizeof *st);
+    double *sq = malloc((count ? count : 1) * sizeof *sq), *rv = malloc(lv * sizeof *rv);
+    double *norms = malloc((count ? count : 1) * sizeof *norms);
+    for (size_t i = 0; i < lv; i++) rv[i] = NAN;
+    for (size_t s = 0; s < count; s++) {
+        size_t lo, hi;
+        ref_segment(starts, count, n, s, &lo, &hi);
+        sq[s] = 0;
+        for (size_t j = lo; j < hi; j++) {
+            if (s % 2) x[p.xoff + j] *= 10.0f;
+            sq[s] += (double)x[p.xoff + j] * x[p.xoff + j];
+        }
+        rv[p.voff + s] = sq[s];
+        norms[s] = sqrt(sq[s]);
+    }
+    /* the cap: between the smallest and the largest norm (their geometric mean) */
+    double nmin = INFINITY, nmax = 0;
+    for (size_t s = 0; s < count; s++)
+        if (norms[s] > 0) { nmin = fmin(nmin, norms[s]); nmax = fmax(nmax, norms[s]); }
+    p.max_norm = nmax > 0 ? (float)sqrt(nmin * nmax) : 1.0f;
+    snprintf(tag, sizeof tag, "n=%zu, %zu segment%s%s", n, count, count == 1 ? "" : "s", starts ? "" : " (no starts)");
+
+    slot s3[3] = { { x, lx }, { st, ls }, { v0, lv } };
+    float *outs[3] = { NULL, NULL, malloc(lv * sizeof(float)) }, *cpu[3];
+    p.op = 0;
+    snprintf(what, sizeof what, "sum_squares %s", tag);
+    if (run_pair(t, what, s3, 3, op_clip, &p, outs, cpu))
+        expect_close(t, what, outs[2], cpu[2], rv, NULL, lv, tol_k(n));
+    free_outs(cpu, 3);
+    free(outs[2]);
+
+    /* clip_by_norm from the reference's squared norms, rounded to float as given */
+    float *v = const_array(lv, NAN);
+    for (size_t s = 0; s < count; s++) v[p.voff + s] = (float)sq[s];
+    double *rx = malloc(lx * sizeof *rx);
+    float *want = malloc(lx * sizeof *want);
+    unsigned char *keep = malloc(lx);
+    for (size_t i = 0; i < lx; i++) { rx[i] = x[i]; want[i] = x[i]; keep[i] = 1; }
+    size_t clipped = 0;
+    for (size_t s = 0; s < count; s++) {
+        double norm = sqrt((double)v[p.voff + s]);
+        if (!(norm > p.max_norm)) continue;
+        clipped++;
+        size_t lo, hi;
+        ref_segment(starts, count, n, s, &lo, &hi);
+        for (size_t j = lo; j < hi; j++) {
+            rx[p.xoff + j] = x[p.xoff + j] * ((double)p.max_norm / norm);
+            keep[p.xoff + j] = 0;
+        }
+    }
+    slot c3[3] = { { x, lx }, { st, ls }, { v, lv } };
+    outs[0] = malloc(lx * sizeof(float));
+    outs[2] = NULL;
+    p.op = 1;
+    snprintf(what, sizeof what, "clip_by_norm %s, cap %.4g (%zu clipped)", tag, (double)p.max_norm, clipped);
+    if (run_pair(t, what, c3, 3, op_clip, &p, outs, cpu)) {
+        expect_close(t, what, outs[0], cpu[0], rx, NULL, lx, 2e-6);
+        size_t bad = changed_bits(outs[0], want, keep, lx);
+        record(t, bad == 0, "%s: %zu elements within the cap or outside the segments changed", what, bad);
+    }
+    free_outs(cpu, 3);
+
+    /* both on the device in turn, as the optimizer runs them: the clipped norms */
+    p.op = 2;
+    snprintf(what, sizeof what, "sum_squares + clip_by_norm %s", tag);
+    if (run_pair(t, what, s3, 3, op_clip, &p, outs, cpu)) {
+        double worst = 0;
+        for (size_t s = 0; s < count; s++) {
+            size_t lo, hi;
+            ref_segment(starts, count, n, s, &lo, &hi);
+            double got = 0;
+            for (size_t j = lo; j < hi; j++) got += (double)outs[0][p.xoff + j] * outs[0][p.xoff + j];
+            double want_norm = fmin(norms[s], (double)p.max_norm);
+            if (want_norm > 0) worst = fmax(worst, fabs(sqrt(got) - want_norm) / want_norm);
+        }
+        record(t, worst <= 1e-5, "%s: segment norms min(norm, cap) within %.3g (tol 1e-5)", what, worst);
+        if (cpu[0]) {
+            double e = 0;
+            for (size_t i = 0; i < lx; i++) e = fmax(e, fabs((double)outs[0][i] - cpu[0][i]) / fmax(1.0, fabs(cpu[0][i])));
+            record(t, e <= 2e-5, "%s vs cpu: max err %.3g (tol 2e-5)", what, e);
+        }
+    }
+    free_outs(cpu, 3);
+    free(outs[0]);
+    free(x); free(v0); free(v); free(st); free(sq); free(rv); free(norms); free(rx); free(want); free(keep);
+}
+
+/* Edge cases of clip_by_norm: a norm exactly at the cap is left alone, a NaN norm
+ * makes its segment NaN, an infinite one zeroes finite elements (as Keras). */
+static void clip_edges(tester *t)
+{
+    const size_t n = 9;
+    uint32_t starts[3] = { 0, 3, 6 };
+    float x[9], v[3] = { 4.0f, NAN, INFINITY };
+    for (size_t i = 0; i < n; i++) x[i] = (float)i - 4.0f;
+    clip_params p = { n, 0, 3, 0, 0, 0, 2.0f, 1 };
+    slot s3[3] = { { x, n }, { starts, 3 }, { v, 3 } };
+    float *outs[3] = { malloc(n * sizeof(float)), NULL, NULL }, *cpu[3];
+    const char *what = "clip_by_norm: norm 2 at cap 2, NaN norm, infinite norm";
+    if (run_pair(t, what, s3, 3, op_clip, &p, outs, cpu)) {
+        int ok = memcmp(outs[0], x, 3 * sizeof(float)) == 0;
+        for (size_t i = 3; i < 6; i++) ok &= isnan(outs[0][i]);
+        for (size_t i = 6; i < 9; i++) ok &= outs[0][i] == 0.0f;
+        record(t, ok, "%s: [%g %g %g | %g %g %g | %g %g %g]", what, (double)outs[0][0], (double)outs[0][1],
+               (double)outs[0][2], (double)outs[0][3], (double)outs[0][4], (double)outs[0][5], (double)outs[0][6],
+               (double)outs[0][7], (double)outs[0][8]);
+    }
+    free_outs(cpu, 3);
+    free(outs[0]);
+}
+
+/* Bad calls are refused with a message on every backend: starts missing for several
+ * segments, ranges past a buffer, outputs over inputs, a cap that is not positive. */
+static void clip_errors(tester *t)
+{
+    lt_backend *be = t->be;
+    lt_buf *x = NULL, *s = NULL;
+    if (be->ops->buf_alloc(be, 16, &x) != LT_OK || be->ops->buf_alloc(be, 4, &s) != LT_OK ||
+        be->ops->fill(be, x, 0, 16, 1.0f) != LT_OK || be->ops->fill(be, s, 0, 4, 0.0f) != LT_OK) {
+        record(t, 0, "clip errors: setup: %s", be->error);
+        be->ops->buf_free(be, x);
+        be->ops->buf_free(be, s);
+        return;
+    }
+#define EXPECT_ARG(what, call)                                                                              \
+    do {                                                                                                    \
+        be->error[0] = 0;                                                                                   \
+        lt_status st_ = (call);                                                                             \
+        record(t, st_ == LT_ERR_ARG && be->error[0], "%s -> ARG: status %d, \"%s\"", what, (int)st_, be->error); \
+    } while (0)
+    EXPECT_ARG("sum_squares of 2 segments without starts", be->ops->sum_squares(be, 8, x, 0, 2, NULL, 0, x, 8));
+    EXPECT_ARG("sum_squares past the end of x", be->ops->sum_squares(be, 12, x, 8, 1, NULL, 0, s, 0));
+    EXPECT_ARG("sum_squares with 5 starts in a buffer of 4", be->ops->sum_squares(be, 8, x, 0, 5, s, 0, x, 8));
+    EXPECT_ARG("sum_squares writing over x", be->ops->sum_squares(be, 8, x, 0, 2, s, 0, x, 7));
+    EXPECT_ARG("clip_by_norm with cap 0", be->ops->clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, 0.0f));
+    EXPECT_ARG("clip_by_norm with a NaN cap", be->ops->clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, NAN));
+    EXPECT_ARG("clip_by_norm with sumsq inside x", be->ops->clip_by_norm(be, 8, x, 0, 1, NULL, 0, x, 4, 1.0f));
+    EXPECT_ARG("clip_by_norm with starts inside x", be->ops->clip_by_norm(be, 8, x, 0, 2, x, 6, s, 0, 1.0f));
+#undef EXPECT_ARG
+    float h[16];
+    lt_status st = be->ops->download(be, x, 0, h, 16);
+    int same = st == LT_OK;
+    for (int i = 0; i < 16; i++) same &= h[i] == 1.0f;
+    record(t, same, "refused calls left x alone");
+    be->ops->buf_free(be, x);
+    be->ops->buf_free(be, s);
+}
+
+/* sum_squares and clip_by_norm: no, one, a few, many (more than a reduction's groups),
+ * empty and one-element segments, one segment over a large range, and errors. */
+static void test_clipping(tester *t)
+{
+    clip_case(t, 0, 1, NULL);
+    clip_case(t, 1, 1, NULL);
+    clip_case(t, 300001, 1, NULL);
+    static const uint32_t few[] = { 0, 1, 10, 10, 500 };
+    clip_case(t, 1000, 5, few);
+    static const uint32_t gap[] = { 5, 12 }; /* the first 5 elements belong to no segment */
+    clip_case(t, 20, 2, gap);
+    static const uint32_t big[] = { 0, 150000, 150064, 154160, 160000, 199999 };
+    clip_case(t, 200000, 6, big);
+    uint32_t many[300];
+    many[0] = 0;
+    for (size_t i = 1; i < 300; i++) many[i] = many[i - 1] + 1 + (uint32_t)(next_u64(&t->rng) % 600);
+    clip_case(t, (size_t)many[299] + 77, 300, many);
+    clip_edges(t);
+    clip_errors(t);
+}
+
 /* ------------------------------------------------------------------ randomness */
 
 /* Parameters of one Philox fill. */
@@ -953,6 +1173,7 @@ static void test_backend(tester *t)
     test_layers(t);
     test_losses(t);
     test_optimizers(t);
+    test_clipping(t);
     test_random(t);
 }
 

@@ -116,6 +116,12 @@ usage_error "unknown --optimizer" "unknown optimizer 'adamw'" train --optimizer 
 usage_error "unknown --loss" "unknown loss 'hinge'" train --loss hinge --data swiss-roll
 usage_error "--momentum with adam" "--momentum and --nesterov apply to --optimizer sgd only" \
     train --momentum 0.9 --data swiss-roll
+usage_error "negative --clipnorm" "--clipnorm: '-1' is out of range: must be at least 0" train --clipnorm -1
+usage_error "non-numeric --clipnorm" "--clipnorm: 'abc' is not a number" train --clipnorm abc
+usage_error "NaN --global-clipnorm" "--global-clipnorm: 'nan' is not a finite number" train --global-clipnorm nan
+usage_error "--clipnorm with --global-clipnorm" "--clipnorm and --global-clipnorm cannot be used together" \
+    train --clipnorm 1 --global-clipnorm 1 --data swiss-roll
+usage_error "--clipnorm on eval" "'--clipnorm' does not apply to 'eval'" eval m.lt --clipnorm 1
 usage_error "unknown --device" "--device: unknown device 'gpu'" devices --device gpu
 usage_error "malformed --device opencl:x" "unknown device 'opencl:x'" summary --device opencl:x
 LATENT_DEVICE=tpu lt summary
@@ -218,6 +224,15 @@ lt train --data swiss-roll --epochs 1 --batch 64 --seed 7 --out "$tmp/s7b.lt" --
 expect "train --seed 7 twice" 0 "^test mse:" stdout
 record "--seed 7 twice gives the same test loss" \
     "$([[ $first == "$(cat "$tmp/stdout")" ]] || echo "'$first' vs '$(cat "$tmp/stdout")'")"
+
+# Gradient-norm clipping trains, and the model file keeps the setting.
+lt train --data swiss-roll --epochs 2 --batch 32 --clipnorm 1 --out "$tmp/clip.lt" --quiet
+expect "train --clipnorm 1" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+record "the model file keeps clipnorm" "$(grep -aq ' clipnorm=1$' "$tmp/clip.lt" || echo "no clipnorm=1 in clip.lt")"
+lt train --data swiss-roll --epochs 2 --batch 32 --optimizer sgd --global-clipnorm 0.5 --out "$tmp/gclip.lt" --quiet
+expect "train --global-clipnorm 0.5" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+lt bench --arch swissroll-ae --seconds 0.2 --clipnorm 1
+expect "bench --clipnorm 1" 0 "samples/s" stdout
 
 # A model trained with another loss reports "test loss", in train and in eval.
 lt train --data swiss-roll --epochs 1 --loss bce --out "$tmp/bce.lt" --quiet
@@ -431,6 +446,9 @@ else
     expect "train rnn-clf (a SimpleRNN classifier)" 0 "^test accuracy: 0\.[0-9]{4}$" stdout
     lt eval "$tmp/rnn.lt" --limit 300
     expect "eval of rnn-clf prints its accuracy" 0 "^test accuracy: 0\.[0-9]{4}$" stdout
+    lt train --arch rnn-clf --limit 600 --epochs 1 --batch 64 --optimizer sgd --lr 0.1 --clipnorm 1 \
+        --out "$tmp/rnnclip.lt" --quiet
+    expect "train rnn-clf with SGD and --clipnorm 1 (clipped BPTT)" 0 "^test accuracy: 0\.[0-9]{4}$" stdout
     lt train --arch birnn-ae --limit 300 --epochs 1 --batch 32 --out "$tmp/birnn.lt" --quiet
     expect "train birnn-ae (bidirectional, many-to-many)" 0 "^test mse:" stdout
     lt summary "$tmp/birnn.lt"

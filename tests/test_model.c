@@ -256,8 +256,15 @@ static void test_conv_ae_shapes(void)
     const size_t want[8] = {160, 2320, 0, 921700, 930816, 0, 2320, 145};
     const char *shapes[8] = {"(None, 26, 26, 16)", "(None, 24, 24, 16)", "(None, 9216)", "(None, 100)",
                              "(None, 9216)", "(None, 24, 24, 16)", "(None, 26, 26, 16)", "(None, 28, 28, 1)"};
+    /* Keras's variables, which clipnorm clips one by one: kernel, then bias */
+    const size_t kernels[8] = {144, 2304, 0, 921600, 921600, 0, 2304, 144};
     CHECK(m->n_flat == 8, "conv-ae has 8 layers");
     for (int i = 0; i < 8 && i < m->n_flat; i++) {
+        const lt_layer *l = m->flat[i];
+        CHECK(kernels[i] ? l->n_tensors == 2 && l->tensor_size[0] == kernels[i] && l->tensor_size[1] == want[i] - kernels[i]
+                         : l->n_tensors == 0,
+              "conv-ae layer %d (%s): %d parameter tensors (%zu, %zu), Keras has kernel %zu and bias %zu", i, l->name,
+              l->n_tensors, l->tensor_size[0], l->tensor_size[1], kernels[i], want[i] - kernels[i]);
         char buf[64];
         lt_shape_format(&m->flat[i]->out_shape, buf, sizeof buf);
         CHECK(m->flat[i]->n_params == want[i], "conv-ae layer %d (%s): %zu params, Keras has %zu", i, m->flat[i]->name, m->flat[i]->n_params, want[i]);

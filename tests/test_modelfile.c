@@ -1,6 +1,8 @@
 /* Model files: save then load gives identical predictions and resumable optimizer
- * state; truncated, corrupted, foreign and missing files are clean errors; a failed
- * save never harms an existing file. Runs on the backend named by LATENT_DEVICE. */
+ * state (gradient clipping included); truncated, corrupted, foreign and missing files
+ * are clean errors; a failed save never harms an existing file. Runs on the backend
+ * named by LATENT_DEVICE. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +33,86 @@ static void spit(const char *path, const unsigned char *p, size_t n)
     FILE *f = fopen(path, "wb");
     fwrite(p, 1, n, f);
     fclose(f);
+}
+
+/* Trains autoencoders a and b on x for fo's epochs each; whether they then predict x
+ * bit for bit alike. */
+static int resume_alike(lt_model *a, lt_model *b, const lt_dataset *x, const lt_fit_opts *fo)
+{
+    size_t n = lt_dataset_count(x), dim = lt_dataset_dim(x);
+    float *pa = malloc(n * dim * 4), *pb = malloc(n * dim * 4);
+    lt_fit(a, x, NULL, fo, NULL);
+    lt_fit(b, x, NULL, fo, NULL);
+    lt_predict(a, lt_dataset_data(x), n, pa);
+    lt_predict(b, lt_dataset_data(x), n, pb);
+    int same = memcmp(pa, pb, n * dim * 4) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
+/* Whether the n bytes at p contain the string s. */
+static int contains(const unsigned char *p, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(p + i, s, k) == 0) return 1;
+    return 0;
+}
+
+/* Writes a model file of an architecture text and n float weights (all zero). */
+static void write_model_file(const char *path, const char *arch, size_t n)
+{
+    size_t al = strlen(arch), wl = 4 * n, pos = 16;
+    unsigned char *f = calloc(1, 16 + 2 * 20 + al + wl);
+    memcpy(f, "LATENTMD\1\0\0\0\2\0\0\0", 16);
+    const char *tags[2] = {"ARCH", "WGHT"};
+    const unsigned char *payload[2] = {(const unsigned char *)arch, NULL};
+    size_t len[2] = {al, wl};
+    for (int s = 0; s < 2; s++) {
+        memcpy(f + pos, tags[s], 4);
+        for (int i = 0; i < 8; i++) f[pos + 8 + i] = (unsigned char)((uint64_t)len[s] >> (8 * i));
+        pos += 16;
+        if (payload[s]) memcpy(f + pos, payload[s], len[s]);
+        unsigned long crc = crc32(0L, f + pos, (unsigned)len[s]);
+        pos += len[s];
+        for (int i = 0; i < 4; i++) f[pos++] = (unsigned char)(crc >> (8 * i));
+    }
+    spit(path, f, pos);
+    free(f);
+}
+
+/* A model trained with clipnorm saves it (and only then writes the key, so files
+ * without clipping read as before), loads it back, and resumes training identically;
+ * a file asking for both kinds of clipping is refused. */
+static void test_clipping_saved(const lt_dataset *x, const char *path, const char *other)
+{
+    lt_model *a = NULL, *b = NULL;
+    CHECK(lt_arch_build(ctx, "dense:8:tanh,dense:2:elu|dense:8:tanh,dense:in:linear", 3, 7, &a) == LT_OK, "build: %s",
+          lt_ctx_error(ctx));
+    if (!a) return;
+    lt_optimizer o = lt_optimizer_defaults(LT_SGD);
+    o.lr = 0.5f;
+    o.clipnorm = 1e-3f; /* far below the gradients: a load that lost it would train otherwise */
+    lt_compile(a, LT_LOSS_MSE, &o);
+    lt_fit_opts fo = {.epochs = 1, .batch = 32, .seed = 1, .verbose = -1};
+    CHECK(lt_fit(a, x, NULL, &fo, NULL) == LT_OK && lt_save(a, path, 1) == LT_OK && lt_load(ctx, path, &b) == LT_OK,
+          "clipnorm: fit, save, load: %s", lt_ctx_error(ctx));
+    unsigned char *bytes = NULL;
+    size_t size = slurp(path, &bytes);
+    CHECK(size && contains(bytes, size, " clipnorm=0.00100000005") && !contains(bytes, size, "global_clipnorm"),
+          "the optimizer line carries clipnorm only");
+    free(bytes);
+    if (b) CHECK(resume_alike(a, b, x, &fo), "training with clipnorm resumes identically after loading");
+    lt_model_free(a);
+    lt_model_free(b);
+    b = NULL;
+    write_model_file(other, "latent-arch 1\ninput 1\nmodel m\nlayer dense d units=1 activation=linear alpha=0\nend\n"
+                            "loss mse\noptimizer sgd lr=0.01 clipnorm=1 global_clipnorm=2\n", 2);
+    lt_status st = lt_load(ctx, other, &b);
+    CHECK(st == LT_ERR_FORMAT && !b && strstr(lt_ctx_error(ctx), "clipnorm and global_clipnorm"),
+          "a file with both kinds of clipping is refused: %s", lt_ctx_error(ctx));
+    lt_model_free(b);
 }
 
 int main(void)
@@ -71,11 +153,7 @@ int main(void)
     CHECK(lt_param_count(a) == lt_param_count(b) && lt_submodel_count(b) == 2, "same architecture after load");
     CHECK(strcmp(lt_model_name(lt_submodel(a, 0)), lt_model_name(lt_submodel(b, 0))) == 0, "model names kept");
     /* Resuming: one more epoch on each gives the same weights (optimizer state saved). */
-    lt_fit(a, x, NULL, &fo, NULL);
-    lt_fit(b, x, NULL, &fo, NULL);
-    lt_predict(a, lt_dataset_data(x), n, pa);
-    lt_predict(b, lt_dataset_data(x), n, pb);
-    CHECK(memcmp(pa, pb, n * 3 * 4) == 0, "training resumes identically from the saved optimizer state");
+    CHECK(resume_alike(a, b, x, &fo), "training resumes identically from the saved optimizer state");
     lt_model_free(b);
     b = NULL;
 
@@ -131,24 +209,12 @@ int main(void)
 
     /* A tiny file claiming a huge architecture is refused before anything is allocated. */
     {
-        const char *arch = "latent-arch 1\ninput 30000\nmodel big\nlayer dense d units=30000 activation=linear alpha=0\nend\n";
-        size_t al = strlen(arch);
-        unsigned char f[512];
-        size_t pos = 16;
-        memcpy(f, "LATENTMD\1\0\0\0\2\0\0\0", 16);
-        unsigned char sh[16] = {'A', 'R', 'C', 'H', 0, 0, 0, 0, (unsigned char)al, 0, 0, 0, 0, 0, 0, 0};
-        memcpy(f + pos, sh, 16); pos += 16;
-        memcpy(f + pos, arch, al); pos += al;
-        unsigned long crc = crc32(0L, (const unsigned char *)arch, (unsigned)al);
-        for (int i = 0; i < 4; i++) f[pos++] = (unsigned char)(crc >> (8 * i));
-        unsigned char wh[16] = {'W', 'G', 'H', 'T', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-        memcpy(f + pos, wh, 16); pos += 16;
-        unsigned long c0 = crc32(0L, NULL, 0);
-        for (int i = 0; i < 4; i++) f[pos++] = (unsigned char)(c0 >> (8 * i));
-        spit(other, f, pos);
+        write_model_file(other, "latent-arch 1\ninput 30000\nmodel big\nlayer dense d units=30000 activation=linear alpha=0\nend\n", 0);
         lt_status lst = lt_load(ctx, other, &b);
         CHECK(lst == LT_ERR_FORMAT && strstr(lt_ctx_error(ctx), "weights section has 0 bytes"), "huge claimed architecture refused: %s", lt_ctx_error(ctx));
     }
+
+    test_clipping_saved(x, path, other);
 
     /* A save that cannot complete leaves the existing file as it was. */
     CHECK(lt_save(a, "/nonexistent/dir/x.lt", 1) == LT_ERR_IO, "save into a missing folder fails: %s", lt_ctx_error(ctx));

@@ -45,16 +45,23 @@ static void test_shapes(void)
         lt_layer *l;
         size_t params;
         int rank, d0, d1;
+        size_t tensors[7]; /* Keras's variables (what clipnorm clips one by one), 0-terminated */
     } cases[] = {
-        {"SimpleRNN(128) on (28, 28)", lt_rnn(LT_SIMPLE_RNN, 128, LT_TANH, 0), 20096, 1, 128, 0},
-        {"SimpleRNN(8, return_sequences)", lt_rnn(LT_SIMPLE_RNN, 8, LT_TANH, LT_RETURN_SEQUENCES), 28 * 8 + 64 + 8, 2, 28, 8},
-        {"LSTM(64)", lt_rnn(LT_LSTM, 64, LT_TANH, 0), 23808, 1, 64, 0},
-        {"GRU(64) (reset_after: two biases)", lt_rnn(LT_GRU, 64, LT_TANH, LT_RETURN_SEQUENCES), 18048, 2, 28, 64},
-        {"Bidirectional(SimpleRNN(64)) concat", lt_bidirectional(LT_SIMPLE_RNN, 64, LT_TANH, LT_RETURN_SEQUENCES, LT_MERGE_CONCAT), 11904, 2, 28, 128},
-        {"Bidirectional(LSTM(16)) sum", lt_bidirectional(LT_LSTM, 16, LT_TANH, 0, LT_MERGE_SUM), 2 * 4 * (28 * 16 + 256 + 16), 1, 16, 0},
-        {"TimeDistributed(Dense(5))", lt_time_distributed(lt_dense(5, LT_LINEAR)), 28 * 5 + 5, 2, 28, 5},
-        {"LSTM(64, return_state): [h | c]", lt_rnn(LT_LSTM, 64, LT_TANH, LT_RETURN_STATE), 23808, 1, 128, 0},
-        {"GRU(8, return_state): h", lt_rnn(LT_GRU, 8, LT_TANH, LT_RETURN_STATE), 2 * 3 * 8 + 28 * 24 + 8 * 24, 1, 8, 0},
+        {"SimpleRNN(128) on (28, 28)", lt_rnn(LT_SIMPLE_RNN, 128, LT_TANH, 0), 20096, 1, 128, 0, {3584, 16384, 128}},
+        {"SimpleRNN(8, return_sequences)", lt_rnn(LT_SIMPLE_RNN, 8, LT_TANH, LT_RETURN_SEQUENCES), 28 * 8 + 64 + 8, 2, 28, 8,
+         {224, 64, 8}},
+        {"LSTM(64)", lt_rnn(LT_LSTM, 64, LT_TANH, 0), 23808, 1, 64, 0, {7168, 16384, 256}},
+        {"GRU(64) (reset_after: two biases)", lt_rnn(LT_GRU, 64, LT_TANH, LT_RETURN_SEQUENCES), 18048, 2, 28, 64,
+         {5376, 12288, 384}},
+        {"Bidirectional(SimpleRNN(64)) concat", lt_bidirectional(LT_SIMPLE_RNN, 64, LT_TANH, LT_RETURN_SEQUENCES, LT_MERGE_CONCAT), 11904, 2, 28, 128,
+         {1792, 4096, 64, 1792, 4096, 64}},
+        {"Bidirectional(LSTM(16)) sum", lt_bidirectional(LT_LSTM, 16, LT_TANH, 0, LT_MERGE_SUM), 2 * 4 * (28 * 16 + 256 + 16), 1, 16, 0,
+         {1792, 1024, 64, 1792, 1024, 64}},
+        {"TimeDistributed(Dense(5))", lt_time_distributed(lt_dense(5, LT_LINEAR)), 28 * 5 + 5, 2, 28, 5, {140, 5}},
+        {"LSTM(64, return_state): [h | c]", lt_rnn(LT_LSTM, 64, LT_TANH, LT_RETURN_STATE), 23808, 1, 128, 0,
+         {7168, 16384, 256}},
+        {"GRU(8, return_state): h", lt_rnn(LT_GRU, 8, LT_TANH, LT_RETURN_STATE), 2 * 3 * 8 + 28 * 24 + 8 * 24, 1, 8, 0,
+         {672, 192, 48}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         lt_model *m = seq_model(cases[i].what, 28, 28, cases[i].l, NULL, NULL, NULL);
@@ -65,6 +72,12 @@ static void test_shapes(void)
               lt_param_count(m), cases[i].params);
         CHECK(rank == cases[i].rank && out[0] == cases[i].d0 && (rank == 1 || out[1] == cases[i].d1),
               "%s: output rank %d (%d, %d)", cases[i].what, rank, out[0], out[1]);
+        const lt_layer *l = m->flat[0];
+        int nt = 0, same = 1;
+        while (nt < 7 && cases[i].tensors[nt]) nt++;
+        for (int k = 0; k < nt && k < l->n_tensors; k++) same &= l->tensor_size[k] == cases[i].tensors[k];
+        CHECK(l->n_tensors == nt && same, "%s: %d parameter tensors (first %zu), Keras has %d (first %zu)", cases[i].what,
+              l->n_tensors, l->tensor_size[0], nt, cases[i].tensors[0]);
         lt_model_free(m);
     }
     /* RepeatVector(5) on (7) -> (5, 7) */
@@ -82,7 +95,7 @@ static void test_shapes(void)
         lt_sequential(ctx, NULL, &m);
         lt_add(m, lt_rnn_from_state(from[i].cell, 16, LT_TANH, LT_RETURN_SEQUENCES, 10));
         CHECK(lt_build(m, from[i].in, 1) == LT_OK && lt_output_shape(m, out) == 2 && out[0] == 10 && out[1] == 16 &&
-                  lt_param_count(m) == from[i].params,
+                  lt_param_count(m) == from[i].params && m->flat[0]->n_tensors == 2,
               "state-input cell %d on (%d): %zu parameters (want %zu): %s", (int)from[i].cell, from[i].in,
               lt_param_count(m), from[i].params, lt_ctx_error(ctx));
         lt_model_free(m);

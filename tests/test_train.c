@@ -1,6 +1,8 @@
 /* End to end: mlp-ae learns Fashion-MNIST (a subset) below a loss threshold, the
  * swiss-roll autoencoder learns, training is reproducible from its seed, validation
- * and early stopping work, and bad data are refused. Runs on LATENT_DEVICE's backend. */
+ * and early stopping work, bad data are refused, and gradient-norm clipping (clipnorm,
+ * global_clipnorm) matches the host's and keeps recurrent training stable. Runs on
+ * LATENT_DEVICE's backend. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,12 +328,243 @@ static void test_pretraining(void)
     free(codes);
 }
 
+/* ------------------------------------------------------------------ gradient-norm clipping */
+
+/* A GRU(3) on (5, 3) sequences, then Dense(2): Keras's variables are the GRU's kernel
+ * (3 x 9), recurrent kernel (3 x 9) and (2, 9) bias, the Dense kernel (3 x 2) and bias. */
+static const size_t gru_dense_tensors[] = {27, 27, 18, 6, 2};
+enum { CLIP_STEPS = 5, CLIP_FEATURES = 3, CLIP_ROWS = 8 };
+
+/* Builds that model (seed 3), compiled with SGD (lr 0.1) without clipping. */
+static lt_model *clip_model(void)
+{
+    lt_model *m = NULL;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_rnn(LT_GRU, 3, LT_TANH, 0));
+    lt_add(m, lt_dense(2, LT_LINEAR));
+    int dims[2] = {CLIP_STEPS, CLIP_FEATURES};
+    lt_optimizer o = lt_optimizer_defaults(LT_SGD);
+    o.lr = 0.1f;
+    if (lt_build_shape(m, 2, dims, 3) != LT_OK || lt_compile(m, LT_LOSS_MSE, &o) != LT_OK) {
+        CHECK(0, "clip model: %s", lt_ctx_error(ctx));
+        lt_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Gradients of the model on fixed rows whose targets are scaled by target_scale (large
+ * targets, large gradients), left in the model's gradient buffer and copied to g. */
+static int clip_grads(lt_model *m, float target_scale, float *g)
+{
+    lt_backend *be = ctx->be;
+    size_t in = CLIP_STEPS * CLIP_FEATURES, out = 2;
+    float x[CLIP_ROWS * CLIP_STEPS * CLIP_FEATURES], t[CLIP_ROWS * 2];
+    for (size_t i = 0; i < CLIP_ROWS * in; i++) x[i] = lt_philox_uniform(21, 0, i, -1, 1);
+    for (size_t i = 0; i < CLIP_ROWS * out; i++) t[i] = target_scale * lt_philox_uniform(22, 0, i, -1, 1);
+    lt_buf *tb = NULL;
+    lt_status st = lt_workspace_reserve(m, CLIP_ROWS, 1);
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->buf_alloc(be, CLIP_ROWS * out, &tb));
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->upload(be, tb, 0, t, CLIP_ROWS * out));
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->upload(be, m->ws.acts, 0, x, CLIP_ROWS * in));
+    if (st == LT_OK) st = lt_compute_grads(m, CLIP_ROWS, tb, 0, 0, 5);
+    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->download(be, m->grads, 0, g, m->n_params));
+    be->ops->buf_free(be, tb);
+    CHECK(st == LT_OK, "clip gradients: %s", lt_ctx_error(ctx));
+    return st == LT_OK;
+}
+
+/* One lt_optimizer_step with clipnorm (some tensors above the cap, some below) and with
+ * global_clipnorm gives exactly the SGD update of the gradients clipped on the host,
+ * tensor by tensor as Keras's variables; and that update differs from the unclipped one. */
+static void test_clip_step(void)
+{
+    lt_backend *be = ctx->be;
+    enum { NT = sizeof gru_dense_tensors / sizeof gru_dense_tensors[0] };
+    for (int global = 0; global < 2; global++) {
+        lt_model *m = clip_model();
+        if (!m) return;
+        size_t np = m->n_params;
+        float *g = malloc(np * 4), *p0 = malloc(np * 4), *p1 = malloc(np * 4);
+        size_t total = 0;
+        for (int i = 0; i < NT; i++) total += gru_dense_tensors[i];
+        CHECK(np == total, "GRU + Dense: %zu parameters, Keras's variables hold %zu", np, total);
+        int nt = 0;
+        for (int i = 0; i < m->n_flat; i++) {
+            const lt_layer *l = m->flat[i];
+            for (int j = 0; j < l->n_tensors; j++, nt++)
+                CHECK(nt < NT && l->tensor_size[j] == gru_dense_tensors[nt], "%s: tensor %d has %zu elements, Keras %zu",
+                      l->name, j, l->tensor_size[j], nt < NT ? gru_dense_tensors[nt] : 0);
+        }
+        CHECK(nt == NT, "GRU + Dense: %d parameter tensors, Keras has %d", nt, (int)NT);
+        if (np != total || nt != NT || !clip_grads(m, 10.0f, g)) {
+            lt_model_free(m);
+            free(g); free(p0); free(p1);
+            return;
+        }
+        be->ops->download(be, m->params, 0, p0, np);
+        /* each tensor's norm, and the global one, in double */
+        double norm[NT], all = 0, lo = INFINITY, hi = 0;
+        size_t off = 0;
+        for (int i = 0; i < NT; i++) {
+            double s = 0;
+            for (size_t j = 0; j < gru_dense_tensors[i]; j++) s += (double)g[off + j] * g[off + j];
+            norm[i] = sqrt(s);
+            all += s;
+            lo = fmin(lo, norm[i]);
+            hi = fmax(hi, norm[i]);
+            off += gru_dense_tensors[i];
+        }
+        all = sqrt(all);
+        /* a cap between the tensors' norms, or half the global norm */
+        float cap = global ? (float)(0.5 * all) : (float)sqrt(lo * hi);
+        lt_optimizer o = lt_optimizer_defaults(LT_SGD);
+        o.lr = 0.1f;
+        if (global) o.global_clipnorm = cap;
+        else o.clipnorm = cap;
+        CHECK(lt_compile(m, LT_LOSS_MSE, &o) == LT_OK, "compile with clipping: %s", lt_ctx_error(ctx));
+        CHECK(lt_optimizer_step(m) == LT_OK, "step: %s", lt_ctx_error(ctx));
+        be->ops->download(be, m->params, 0, p1, np);
+        double worst = 0, moved = 0;
+        int clipped = 0, kept = 0;
+        off = 0;
+        for (int i = 0; i < NT; i++) {
+            double n = global ? all : norm[i], f = n > cap ? (double)cap / n : 1.0;
+            clipped += f < 1.0;
+            kept += f == 1.0;
+            for (size_t j = off; j < off + gru_dense_tensors[i]; j++) {
+                double want = (double)p0[j] - 0.1 * (f * g[j]), plain = (double)p0[j] - 0.1 * g[j];
+                worst = fmax(worst, fabs(p1[j] - want) / fmax(1.0, fabs(want)));
+                moved = fmax(moved, fabs(p1[j] - plain));
+            }
+            off += gru_dense_tensors[i];
+        }
+        const char *what = global ? "global_clipnorm" : "clipnorm";
+        CHECK(worst < 2e-6, "%s %.4g: step differs from the host's clipped SGD step by %.3g", what, (double)cap, worst);
+        CHECK(global ? clipped == NT : clipped > 0 && kept > 0, "%s: %d tensors clipped, %d kept", what, clipped, kept);
+        CHECK(moved > 1e-3, "%s changed the update (by up to %.3g)", what, moved);
+        printf("%s %.4g: %d of %d tensors clipped, step within %.2g of the host's\n", what, (double)cap, clipped, (int)NT,
+               worst);
+        lt_model_free(m);
+        free(g); free(p0); free(p1);
+    }
+}
+
+/* Settings Keras refuses, refused by lt_compile with a message naming them. */
+static void test_clip_settings(void)
+{
+    lt_model *m = clip_model();
+    if (!m) return;
+    struct { float c, g; const char *word; } bad[] = {
+        {1.0f, 1.0f, "both"}, {-1.0f, 0, "clipnorm"}, {0, -0.5f, "global_clipnorm"},
+        {NAN, 0, "clipnorm"}, {0, INFINITY, "global_clipnorm"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
+        o.clipnorm = bad[i].c;
+        o.global_clipnorm = bad[i].g;
+        lt_status st = lt_compile(m, LT_LOSS_MSE, &o);
+        CHECK(st == LT_ERR_ARG && strstr(lt_ctx_error(ctx), bad[i].word), "clipnorm %g, global_clipnorm %g refused: %d \"%s\"",
+              (double)bad[i].c, (double)bad[i].g, (int)st, lt_ctx_error(ctx));
+    }
+    lt_model_free(m);
+}
+
+/* Sequences of 8 steps of 2 features; the targets are the first feature's mean and the
+ * second's last value, times scale. */
+static void sequence_task(size_t n, float scale, lt_dataset **x, lt_dataset **y)
+{
+    float *xs = malloc(n * 16 * sizeof *xs), *ys = malloc(n * 2 * sizeof *ys);
+    for (size_t i = 0; i < n; i++) {
+        double mean = 0;
+        for (size_t s = 0; s < 8; s++) {
+            xs[i * 16 + 2 * s] = lt_philox_uniform(31, i, 2 * s, -1, 1);
+            xs[i * 16 + 2 * s + 1] = lt_philox_uniform(31, i, 2 * s + 1, -1, 1);
+            mean += xs[i * 16 + 2 * s] / 8.0;
+        }
+        ys[i * 2] = scale * (float)mean;
+        ys[i * 2 + 1] = scale * xs[i * 16 + 15];
+    }
+    lt_dataset_from_array(ctx, n, 16, xs, NULL, x);
+    lt_dataset_from_array(ctx, n, 2, ys, NULL, y);
+    free(xs);
+    free(ys);
+}
+
+/* Trains SimpleRNN(16) + Dense(2) on the sequence task with SGD (lr) clipped as given;
+ * returns the final training loss (NaN when fit failed), *first the untrained loss,
+ * *st fit's status. */
+static float rnn_fit(const lt_dataset *x, const lt_dataset *y, float lr, float clipnorm, float global_clipnorm, float *first,
+                     lt_status *st)
+{
+    lt_model *m = NULL;
+    lt_sequential(ctx, NULL, &m);
+    lt_add(m, lt_rnn(LT_SIMPLE_RNN, 16, LT_TANH, 0));
+    lt_add(m, lt_dense(2, LT_LINEAR));
+    int dims[2] = {8, 2};
+    lt_optimizer o = lt_optimizer_defaults(LT_SGD);
+    o.lr = lr;
+    o.clipnorm = clipnorm;
+    o.global_clipnorm = global_clipnorm;
+    lt_history h = {0};
+    *st = lt_build_shape(m, 2, dims, 9);
+    if (*st == LT_OK) *st = lt_compile(m, LT_LOSS_MSE, &o);
+    if (*st == LT_OK) *st = lt_evaluate(m, x, y, first);
+    lt_fit_opts fo = {.epochs = 15, .batch = 16, .seed = 4, .verbose = -1};
+    if (*st == LT_OK) *st = lt_fit(m, x, y, &fo, &h);
+    lt_model_free(m);
+    return *st == LT_OK ? h.loss : NAN;
+}
+
+/* Backpropagation through time with clipping: an RNN still learns with each kind of
+ * clipping; a cap above every norm changes nothing (bit for bit), a tiny one slows SGD
+ * down; with large gradients (large targets) the same SGD rate that thrashes (or
+ * diverges) unclipped learns clipped. */
+static void test_clip_training(void)
+{
+    lt_dataset *x = NULL, *y = NULL, *yb = NULL, *xb = NULL;
+    sequence_task(512, 1.0f, &x, &y);
+    float first = 0, plain, capped, huge, tiny;
+    lt_status st;
+    plain = rnn_fit(x, y, 0.05f, 0, 0, &first, &st);
+    CHECK(st == LT_OK, "rnn fit: %s", lt_ctx_error(ctx));
+    capped = rnn_fit(x, y, 0.05f, 1.0f, 0, &first, &st);
+    CHECK(st == LT_OK && capped < 0.5f * first, "rnn with clipnorm 1 learns: loss %.4g from %.4g (%s)", (double)capped,
+          (double)first, lt_ctx_error(ctx));
+    float glob = rnn_fit(x, y, 0.05f, 0, 1.0f, &first, &st);
+    CHECK(st == LT_OK && glob < 0.5f * first, "rnn with global_clipnorm 1 learns: loss %.4g from %.4g (%s)", (double)glob,
+          (double)first, lt_ctx_error(ctx));
+    huge = rnn_fit(x, y, 0.05f, 1e30f, 0, &first, &st);
+    CHECK(st == LT_OK && memcmp(&huge, &plain, sizeof huge) == 0, "a cap above every norm changes nothing: %.9g vs %.9g",
+          (double)huge, (double)plain);
+    tiny = rnn_fit(x, y, 0.05f, 1e-3f, 0, &first, &st);
+    CHECK(st == LT_OK && tiny > plain * 1.5f, "a tiny cap slows SGD down: loss %.4g vs %.4g unclipped", (double)tiny,
+          (double)plain);
+    printf("rnn, SGD 0.05: loss %.4f from %.4f; clipnorm 1: %.4f; global_clipnorm 1: %.4f; 1e-3: %.4f\n", (double)plain,
+           (double)first, (double)capped, (double)glob, (double)tiny);
+    /* large targets, large gradients: unclipped steps overshoot, clipped ones learn */
+    sequence_task(512, 30.0f, &xb, &yb);
+    float wild = rnn_fit(xb, yb, 0.05f, 0, 0, &first, &st);
+    lt_status wild_st = st;
+    float tame = rnn_fit(xb, yb, 0.05f, 1.0f, 0, &first, &st);
+    CHECK(st == LT_OK && tame < 0.5f * first, "large gradients, clipnorm 1: loss %.4g from %.4g (%s)", (double)tame,
+          (double)first, lt_ctx_error(ctx));
+    CHECK(wild_st != LT_OK || !(wild <= 2 * tame), "large gradients: unclipped %s (%.4g), clipped %.4g",
+          wild_st == LT_OK ? "finished" : "diverged", (double)wild, (double)tame);
+    printf("large targets, SGD 0.05: unclipped %s %.4g, clipnorm 1: %.4f from %.4f\n",
+           wild_st == LT_OK ? "loss" : "diverged,", (double)wild, (double)tame, (double)first);
+    lt_dataset_free(x); lt_dataset_free(y); lt_dataset_free(xb); lt_dataset_free(yb);
+}
+
 int main(void)
 {
     char err[512];
     if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
     printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
     test_bad_fit();
+    test_clip_settings();
+    test_clip_step();
+    test_clip_training();
     test_noise_and_augment();
     test_pretraining();
     test_early_stopping();
