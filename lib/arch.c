@@ -94,9 +94,11 @@ static const char *rnn_fields(char **f, int nf, int steps, lt_act *act, unsigned
         if (strcmp(f[i], "seq") == 0) *flags |= LT_RETURN_SEQUENCES;
         else if (strcmp(f[i], "back") == 0 && !merge) *flags |= LT_GO_BACKWARDS;
         else if (strcmp(f[i], "state") == 0 && !merge) *flags |= LT_RETURN_STATE;
-        else if (strcmp(f[i], "init") == 0 && !merge && steps > 0) *state_steps = steps;
-        else if (strncmp(f[i], "init", 4) == 0 && !merge && lt_parse_int(f[i] + 4, 1, 1 << 20, state_steps) == 0) continue;
-        else if (merge && lt_merge_parse(f[i], merge) == 0) continue;
+        else if (strncmp(f[i], "init", 4) == 0 && !merge) {
+            const char *n = f[i] + 4; /* "init" alone: the model input's steps */
+            if (!*n ? steps <= 0 : *n < '0' || *n > '9' || lt_parse_int(n, 1, 1 << 20, state_steps) != 0) return f[i];
+            if (!*n) *state_steps = steps;
+        } else if (merge && lt_merge_parse(f[i], merge) == 0) continue;
         else if (lt_act_parse(f[i], act) != 0 || *act == LT_SOFTMAX) return f[i];
     }
     return NULL;
@@ -194,13 +196,24 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
         if (!a1 || lt_parse_int(a1, 1, 1 << 16, &units) != 0)
             return lt_set_error(ctx, LT_ERR_ARG, "%s: units '%s' is not a positive integer", kind, a1 ? a1 : "");
         const char *bad = rnn_fields(f + 2, nf - 2, steps, &act, &flags, &state_steps, bidir ? &merge : NULL);
+        if (bad && bidir && (strncmp(bad, "init", 4) == 0 || strcmp(bad, "state") == 0))
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: '%s' is not supported inside Bidirectional", kind, bad);
         if (bad && strcmp(bad, "init") == 0)
             return lt_set_error(ctx, LT_ERR_ARG, "%s: 'init' takes the model input's steps, but the input is not a "
                                 "sequence: give the steps, as in init28", kind);
+        if (bad && strncmp(bad, "init", 4) == 0)
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: '%s': the steps of a layer started from its input are 1 to "
+                                "1048576", kind, bad);
         if (bad) return lt_set_error(ctx, LT_ERR_ARG, "%s: unknown field '%s'", kind, bad);
         if ((flags & LT_RETURN_STATE) && (flags & LT_RETURN_SEQUENCES))
             return lt_set_error(ctx, LT_ERR_ARG, "%s: 'state' (return_state) does not go with 'seq': a sequential "
                                 "model passes one tensor", kind);
+        if (state_steps > (1 << 20))
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: 'init' would run the input's %d steps; a layer started from "
+                                "its input runs at most 1048576", kind, state_steps);
+        if (state_steps && (flags & LT_GO_BACKWARDS))
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: 'back' does nothing in a layer started from its input (it has "
+                                "no input steps to reverse)", kind);
         *out = bidir ? lt_bidirectional((lt_rnn_cell)cell, units, act, flags, merge)
                : state_steps ? lt_rnn_from_state((lt_rnn_cell)cell, units, act, flags, state_steps)
                              : lt_rnn((lt_rnn_cell)cell, units, act, flags);

@@ -310,13 +310,16 @@ typedef enum lt_rnn_cell { LT_SIMPLE_RNN = 0, LT_LSTM, LT_GRU } lt_rnn_cell;
 enum { LT_RETURN_SEQUENCES = 1, LT_GO_BACKWARDS = 2, LT_RETURN_STATE = 4 };
 /* A recurrent layer over (steps, features): SimpleRNN h = act(x W + h R + b), LSTM or
  * GRU with act as the candidate activation (Keras: LT_TANH) and sigmoid gates. Output
- * (units) from the last step, or (steps, units) with LT_RETURN_SEQUENCES. Glorot-uniform
- * W, orthogonal R, zero bias (LSTM's forget gate 1). NULL when a setting is out of range. */
+ * (units) from the last step, (steps, units) with LT_RETURN_SEQUENCES, or the state
+ * (units; LSTM 2 units) with LT_RETURN_STATE. Glorot-uniform W, orthogonal R, zero bias
+ * (LSTM's forget gate 1). NULL when a setting is out of range. */
 lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags);
 /* A recurrent layer whose input is its initial state (Keras's initial_state): h
  * (units), or [h | c] (2 units) for LSTM, as LT_RETURN_STATE gives it. It runs `steps`
- * steps with no input features (x W is empty: only R and b act), for one-to-many
- * generation from a vector and for decoders started from an encoder's final state. */
+ * (1 to 2^20) steps with no input features: no input kernel, its parameters are R and
+ * b. flags: LT_RETURN_SEQUENCES or LT_RETURN_STATE (LT_GO_BACKWARDS, with no input
+ * steps to reverse, gives NULL). For one-to-many generation from a vector and for
+ * decoders started from an encoder's final state. */
 lt_layer *lt_rnn_from_state(lt_rnn_cell cell, int units, lt_act act, unsigned flags, int steps);
 /* How Bidirectional joins its two directions (Keras's merge_mode). */
 typedef enum lt_merge { LT_MERGE_CONCAT = 0, LT_MERGE_SUM, LT_MERGE_AVE, LT_MERGE_MUL } lt_merge;

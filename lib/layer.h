@@ -46,11 +46,15 @@ typedef struct lt_pass {
     float kl_factor;        /* KL warm-up factor in [0, 1] (1 outside warm-up)  */
 } lt_pass;
 
+/* Pairs a model file's layer line may hold: a recurrent layer writes 7, TimeDistributed
+ * around one 8; the reader refuses more, so a layer that writes more must raise this. */
+#define LT_KV_MAX 12
+
 /* A key=value list parsed from a model file's architecture line. */
 typedef struct lt_kv {
     int n;               /* pairs used */
-    char key[8][24];
-    char val[8][32];
+    char key[LT_KV_MAX][24];
+    char val[LT_KV_MAX][32];
 } lt_kv;
 
 /* Looks up key in kv; returns its value or NULL. */

@@ -114,11 +114,7 @@ static lt_layer *rnn_from_config(lt_rnn_cell cell, const lt_kv *kv, char *err, s
     if (lt_rnn_read_config(kv, lt_rnn_cell_name(cell), &units, &act, &alpha, &flags, &state_steps, err, errlen) != 0)
         return NULL;
     lt_layer *l = rnn_new(cell, units, act, flags, state_steps);
-    if (!l) {
-        snprintf(err, errlen, "%s: return_state does not go with return_sequences (or out of host memory)",
-                 lt_rnn_cell_name(cell));
-        return NULL;
-    }
+    if (!l) { snprintf(err, errlen, "out of host memory"); return NULL; }
     ((rnn_layer *)l)->core.alpha = alpha;
     return l;
 }

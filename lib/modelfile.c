@@ -234,7 +234,7 @@ static int parse_kv(char **save, lt_kv *kv)
     char *tok;
     while ((tok = strtok_r(NULL, " \t", save))) {
         char *eq = strchr(tok, '=');
-        if (!eq || kv->n == 8 || eq - tok >= (long)sizeof kv->key[0] || strlen(eq + 1) >= sizeof kv->val[0]) return -1;
+        if (!eq || kv->n == LT_KV_MAX || eq - tok >= (long)sizeof kv->key[0] || strlen(eq + 1) >= sizeof kv->val[0]) return -1;
         memcpy(kv->key[kv->n], tok, (size_t)(eq - tok));
         kv->key[kv->n][eq - tok] = 0;
         strcpy(kv->val[kv->n], eq + 1);

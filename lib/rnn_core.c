@@ -1,9 +1,11 @@
 /* One direction of a recurrent layer over a whole sequence (see rnn_core.h).
  *
  * Workspace, for a batch of B, in this order (time-major: step k's B rows together):
- *   xs     T*B*F  the input in processing order (later reused for its gradient)
+ *   xs     T*B*F  the input in processing order (later reused for its gradient);
+ *                 empty for a state-input direction (F = 0)
  *   xw     T*B*G  x W + b for every step: one GEMM
- *   rec    (T+1)*B*S  the records (lib/backend.h); slot 0 is the zero initial state,
+ *   rec    (T+1)*B*S  the records (lib/backend.h); slot 0 is the initial state (zero,
+ *                 or a state-input direction's input in its [h | c] prefix),
  *                 step k writes slot k+1, so slots 0..T-1 are every step's h_prev
  *   dz     T*B*D  the gates' gradients, step k's at block k
  *   dh     T*B*U  the output's gradient per step
@@ -68,7 +70,8 @@ int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, u
     if ((unsigned)cell > LT_GRU || units <= 0 || units > (1 << 16) || act == LT_SOFTMAX ||
         lt_act_name(act)[0] == 'u' || state_steps < 0 || state_steps > (1 << 20) ||
         (flags & ~(unsigned)(LT_RETURN_SEQUENCES | LT_GO_BACKWARDS | LT_RETURN_STATE)) ||
-        ((flags & LT_RETURN_STATE) && (flags & LT_RETURN_SEQUENCES)))
+        ((flags & LT_RETURN_STATE) && (flags & LT_RETURN_SEQUENCES)) ||
+        (state_steps > 0 && (flags & LT_GO_BACKWARDS))) /* no input steps to reverse */
         return -1;
     memset(c, 0, sizeof *c);
     c->cell = cell == LT_LSTM ? LT_CELL_LSTM : cell == LT_GRU ? LT_CELL_GRU : LT_CELL_SIMPLE;
@@ -105,6 +108,14 @@ int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *ac
         return -1;
     }
     *flags = (r ? LT_RETURN_SEQUENCES : 0u) | (g ? LT_GO_BACKWARDS : 0u) | (s ? LT_RETURN_STATE : 0u);
+    if (s && r) {
+        snprintf(err, errlen, "%s: return_state does not go with return_sequences", what);
+        return -1;
+    }
+    if (g && *state_steps) {
+        snprintf(err, errlen, "%s: go_backwards does not go with state_steps (no input steps to reverse)", what);
+        return -1;
+    }
     return 0;
 }
 

@@ -146,8 +146,10 @@ static void test_gradients(void)
          lt_rnn_from_state(LT_LSTM, 3, LT_TANH, SEQ, 4), lt_time_distributed(lt_dense(2, LT_LINEAR))},
         {"GRU state into a GRU started from it, returning its state", lt_rnn(LT_GRU, 3, LT_TANH, STATE),
          lt_rnn_from_state(LT_GRU, 3, LT_TANH, STATE, 3), lt_dense(2, LT_LINEAR)},
-        {"SimpleRNN state into a SimpleRNN started from it, go_backwards", lt_rnn(LT_SIMPLE_RNN, 3, LT_TANH, STATE),
-         lt_rnn_from_state(LT_SIMPLE_RNN, 3, LT_TANH, SEQ | BACK, 5), NULL},
+        {"SimpleRNN go_backwards state into a SimpleRNN started from it", lt_rnn(LT_SIMPLE_RNN, 3, LT_TANH, STATE | BACK),
+         lt_rnn_from_state(LT_SIMPLE_RNN, 3, LT_TANH, SEQ, 5), NULL},
+        {"LSTM state into TimeDistributed(LSTM started from it)", lt_rnn(LT_LSTM, 2, LT_TANH, STATE), lt_repeat_vector(3),
+         lt_time_distributed(lt_rnn_from_state(LT_LSTM, 2, LT_TANH, 0, 2))},
         {"LSTM started from its state, last step", lt_rnn(LT_LSTM, 2, LT_TANH, STATE),
          lt_rnn_from_state(LT_LSTM, 2, LT_TANH, 0, 3), NULL},
     };
@@ -306,6 +308,40 @@ static void test_bad(void)
     CHECK(lt_rnn(LT_LSTM, 4, LT_TANH, LT_RETURN_STATE | LT_RETURN_SEQUENCES) == NULL,
           "return_state with return_sequences refused");
     CHECK(lt_rnn_from_state(LT_LSTM, 4, LT_TANH, 0, 0) == NULL, "a state-input layer of zero steps refused");
+    CHECK(lt_rnn_from_state(LT_LSTM, 4, LT_TANH, LT_GO_BACKWARDS, 3) == NULL,
+          "go_backwards in a state-input layer (no input steps) refused");
+    static const char *const bad_specs[][2] = {
+        {"bilstm:4:seq:init", "not supported inside Bidirectional"}, {"bilstm:4:state", "not supported inside"},
+        {"lstm:4:init+3", "1 to 1048576"}, {"lstm:4:init0", "1 to 1048576"}, {"lstm:4:seq:init:back", "'back'"}};
+    for (size_t i = 0; i < sizeof bad_specs / sizeof *bad_specs; i++)
+        CHECK(lt_arch_build_shape(ctx, bad_specs[i][0], 2, (int[]){6, 4}, 1, &m) == LT_ERR_ARG &&
+                  strstr(lt_ctx_error(ctx), bad_specs[i][1]),
+              "spec %s: %s", bad_specs[i][0], lt_ctx_error(ctx));
+    /* model-file lines a reader must refuse with a message, not build */
+    static const char *const bad_lines[][2] = {
+        {"units=4 activation=tanh return_state=1 return_sequences=1", "does not go with"},
+        {"units=4 activation=tanh state_steps=3 go_backwards=1", "does not go with"},
+        {"units=4 activation=tanh return_state=2", "return_state is 0 or 1"},
+        {"units=4 activation=tanh state_steps=-1", "state_steps"}};
+    for (size_t i = 0; i < sizeof bad_lines / sizeof *bad_lines; i++) {
+        lt_kv kv = {0};
+        char line[128], *save = NULL, err[256] = "";
+        snprintf(line, sizeof line, "%s", bad_lines[i][0]);
+        for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save), kv.n++) {
+            char *eq = strchr(t, '=');
+            *eq = '\0';
+            snprintf(kv.key[kv.n], sizeof kv.key[0], "%s", t);
+            snprintf(kv.val[kv.n], sizeof kv.val[0], "%s", eq + 1);
+        }
+        lt_layer *l = lt_layer_from_config("lstm", &kv, err, sizeof err);
+        CHECK(!l && strstr(err, bad_lines[i][1]), "model-file line '%s': %s", bad_lines[i][0], err);
+        if (l) l->ops->destroy(l);
+    }
+    lt_kv kv = {4, {"cell", "units", "activation", "return_state"}, {"lstm", "4", "tanh", "1"}};
+    char err[256] = "";
+    lt_layer *l = lt_layer_from_config("bidirectional", &kv, err, sizeof err);
+    CHECK(!l && strstr(err, "not supported"), "a Bidirectional line with return_state: %s", err);
+    if (l) l->ops->destroy(l);
     lt_sequential(ctx, NULL, &m);
     lt_add(m, lt_rnn_from_state(LT_LSTM, 4, LT_TANH, 0, 5));
     CHECK(lt_build(m, 4, 1) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "initial state") &&
