@@ -41,7 +41,7 @@ typedef enum cli_opt_id {
     OPT_NOISE, OPT_AUGMENT, OPT_DOWNSCALE, OPT_PATCH, OPT_STRIDE, OPT_CHANNELS,
     OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD, OPT_METHOD, OPT_PERCENTILE, OPT_K,
     OPT_HIDDEN, OPT_LABELS, OPT_PRETRAIN, OPT_PRETRAIN_EPOCHS,
-    OPT_WINDOW, OPT_COLUMNS, OPT_TEST_SPLIT, OPT_INTERPOLATE, OPT_WIDE,
+    OPT_WINDOW, OPT_COLUMNS, OPT_TEST_SPLIT, OPT_INTERPOLATE, OPT_WIDE, OPT_CENTER_WINDOWS,
     OPT_COUNT
 } cli_opt_id;
 
@@ -97,6 +97,7 @@ typedef struct cli_opts {
                                     held out as test data                           */
     int interpolate;             /* --interpolate: fill empty CSV cells linearly     */
     int wide;                    /* --wide: a row's columns are successive steps     */
+    int center_windows;          /* --center-windows: each window minus its mean     */
     const char *positional[CLI_MAX_OPERANDS]; /* operands, e.g. the model file     */
     int npositional;             /* how many operands                               */
 } cli_opts;
@@ -155,6 +156,10 @@ typedef struct cli_series {
 int cli_load_series(const cli_opts *o, lt_ctx *ctx, cli_series *s);
 /* Frees what cli_load_series made; a zeroed series is fine. */
 void cli_series_free(cli_series *s);
+/* Windows of --window rows every --stride rows (default 1) of rows [first, first+count)
+ * of the standardized series, each centred on its mean with --center-windows. */
+int cli_series_windows(const cli_opts *o, lt_ctx *ctx, const cli_series *s, size_t first, size_t count,
+                       lt_dataset **out);
 /* Checks that model m (from model_path) takes ds's samples: the same width and, for
  * windows of a series, the same (steps, features); an error names both shapes. */
 int cli_check_input(const cli_opts *o, const lt_model *m, const char *model_path, const lt_dataset *ds);

@@ -71,6 +71,7 @@ static const opt_spec opt_table[] = {
     {OPT_TEST_SPLIT, "test-split", K_FLOAT, OFF(test_split), 0, 1, 1, 1, DATA_CMDS},
     {OPT_INTERPOLATE, "interpolate", K_FLAG, OFF(interpolate), 0, 0, 0, 0, DATA_CMDS},
     {OPT_WIDE, "wide", K_FLAG, OFF(wide), 0, 0, 0, 0, DATA_CMDS},
+    {OPT_CENTER_WINDOWS, "center-windows", K_FLAG, OFF(center_windows), 0, 0, 0, 0, DATA_CMDS},
     {OPT_CHANNELS, "channels", K_INT, OFF(channels), 1, 3, 0, 0, DATA_CMDS},
     {OPT_KL_WARMUP, "kl-warmup", K_FLOAT, OFF(kl_warmup), 0, 1e6, 0, 0, CMD_TRAIN},
     {OPT_CLASS, "class", K_INT, OFF(class_id), 0, 1 << 30, 0, 0, CMD_GENERATE | CMD_TRAIN | CMD_ANOMALY},
@@ -131,7 +132,10 @@ typedef struct cmd_spec {
     "                  (default 0.2)\n"                                                   \
     "  --wide          with --window: a row's columns are successive time steps of one\n" \
     "                  feature, read row after row (e.g. a row per year, a column per\n"  \
-    "                  month)\n"
+    "                  month)\n"                                                           \
+    "  --center-windows  with --window: subtract each window's own mean (per column), so\n" \
+    "                  a model learns shapes, not levels: for a series with a trend,\n"   \
+    "                  whose later rows leave the range of the training rows\n"
 
 static const cmd_spec cmd_table[] = {
     {"devices", CMD_DEVICES, 0,
@@ -567,8 +571,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     if (o->cmd == CMD_GENERATE && !cli_given(o, OPT_N)) o->n = 16;
     if (o->cmd == CMD_GENERATE && cli_given(o, OPT_CLASS) + (o->between != NULL) + cli_given(o, OPT_GRID) > 1)
         return cli_usage_error(o, "--class, --between and --grid: give one");
-    if (!o->window && (cli_given(o, OPT_TEST_SPLIT) || o->wide))
-        return cli_usage_error(o, "--test-split and --wide apply to a CSV series read with --window");
+    if (!o->window && (cli_given(o, OPT_TEST_SPLIT) || o->wide || o->center_windows))
+        return cli_usage_error(o, "--test-split, --wide and --center-windows apply to a CSV series read with --window");
     if (o->window && o->cmd == CMD_ANOMALY && cli_given(o, OPT_LIMIT))
         return cli_usage_error(o, "--limit: anomaly scores every window of a --window series");
     if (o->cmd == CMD_ANOMALY && o->png && !o->window)

@@ -419,7 +419,7 @@ static int print_flagged_rows(const cli_opts *o, const float *err, size_t n_wind
 static int anomaly_series(const cli_opts *o, lt_ctx *ctx, lt_model *m)
 {
     cli_series s;
-    lt_dataset *train_rows = NULL, *train = NULL, *all = NULL;
+    lt_dataset *train = NULL, *all = NULL;
     float *train_err = NULL, *err = NULL;
     char *png = cli_png_path(o);
     size_t stride = o->stride ? (size_t)o->stride : 1, window = (size_t)o->window;
@@ -427,12 +427,8 @@ static int anomaly_series(const cli_opts *o, lt_ctx *ctx, lt_model *m)
     int rc = png ? cli_check_output_path(o, "--png", png) : cli_fail(o, "out of memory");
     if (rc == CLI_OK) rc = cli_load_series(o, ctx, &s);
     else memset(&s, 0, sizeof s);
-    if (rc == CLI_OK) {
-        st = lt_dataset_slice(ctx, s.scaled, 0, s.train_rows, &train_rows);
-        if (st == LT_OK) st = lt_dataset_windows(ctx, train_rows, window, stride, &train);
-        if (st == LT_OK) st = lt_dataset_windows(ctx, s.scaled, window, stride, &all);
-        if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "--window");
-    }
+    if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, s.train_rows, &train);
+    if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, lt_dataset_count(s.scaled), &all);
     if (rc == CLI_OK) rc = cli_check_input(o, m, o->positional[0], all);
     if (rc == CLI_OK) rc = recon_errors(o, ctx, m, train, &train_err);
     if (rc == CLI_OK) rc = recon_errors(o, ctx, m, all, &err);
@@ -477,7 +473,6 @@ static int anomaly_series(const cli_opts *o, lt_ctx *ctx, lt_model *m)
     free(png);
     free(train_err);
     free(err);
-    lt_dataset_free(train_rows);
     lt_dataset_free(train);
     lt_dataset_free(all);
     cli_series_free(&s);

@@ -180,27 +180,33 @@ void cli_series_free(cli_series *s)
     memset(s, 0, sizeof *s);
 }
 
+int cli_series_windows(const cli_opts *o, lt_ctx *ctx, const cli_series *s, size_t first, size_t count,
+                       lt_dataset **out)
+{
+    lt_dataset *part = NULL;
+    lt_status st = lt_dataset_slice(ctx, s->scaled, first, count, &part);
+    if (st == LT_OK) st = lt_dataset_windows(ctx, part, (size_t)o->window, o->stride ? (size_t)o->stride : 1, out);
+    if (st == LT_OK && o->center_windows) st = lt_dataset_center_windows(ctx, *out);
+    lt_dataset_free(part);
+    if (st == LT_OK) return CLI_OK;
+    lt_dataset_free(*out);
+    *out = NULL;
+    return cli_fail_lt(o, ctx, st, "--window");
+}
+
 /* The training (train != 0) or test windows of the --window series of --data. */
-static int series_windows(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **out)
+static int series_split(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **out)
 {
     cli_series s;
-    lt_dataset *part = NULL;
     int rc = cli_load_series(o, ctx, &s);
-    if (rc != CLI_OK) {
-        cli_series_free(&s);
-        return rc;
-    }
-    size_t n = lt_dataset_count(s.scaled), first = train ? 0 : s.train_rows, rows = train ? s.train_rows : n - s.train_rows;
-    size_t stride = o->stride ? (size_t)o->stride : 1;
-    lt_status st = lt_dataset_slice(ctx, s.scaled, first, rows, &part);
-    if (st == LT_OK) st = lt_dataset_windows(ctx, part, (size_t)o->window, stride, out);
-    if (st == LT_OK && train)
+    size_t n = s.scaled ? lt_dataset_count(s.scaled) : 0;
+    if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, train ? 0 : s.train_rows, train ? s.train_rows : n - s.train_rows, out);
+    if (rc == CLI_OK && train)
         cli_note(o, "series of %zu rows x %zu: training windows from rows 0-%zu, test windows from rows %zu-%zu "
-                 "(window %d, stride %zu)", n, lt_dataset_dim(s.scaled), s.train_rows - 1, s.train_rows, n - 1, o->window,
-                 stride);
-    lt_dataset_free(part);
+                 "(window %d, stride %d%s)", n, lt_dataset_dim(s.scaled), s.train_rows - 1, s.train_rows, n - 1,
+                 o->window, o->stride ? o->stride : 1, o->center_windows ? ", centred" : "");
     cli_series_free(&s);
-    return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "--window");
+    return rc;
 }
 
 /* Loads the train (train != 0) or test split of --data, cut to --limit samples; an
@@ -223,7 +229,7 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, int 
     case DATA_IDX_DIR: st = lt_dataset_fashion_mnist(ctx, o->data, train, &ds); break;
     case DATA_CSV:
         /* a table serves both splits; a series gives each its own rows */
-        rc = o->window ? series_windows(o, ctx, train, &ds) : load_csv(o, ctx, &ds);
+        rc = o->window ? series_split(o, ctx, train, &ds) : load_csv(o, ctx, &ds);
         if (rc != CLI_OK) return rc;
         break;
     case DATA_IMAGES: {

@@ -102,6 +102,11 @@ lt_status lt_dataset_load_csv_opts(lt_ctx *ctx, const char *path, const lt_csv_o
  * step-major; the new dataset records its sequence shape (lt_dataset_seq_shape). A
  * window longer than the series is LT_ERR_SHAPE naming both lengths. */
 lt_status lt_dataset_windows(lt_ctx *ctx, const lt_dataset *series, size_t window, size_t stride, lt_dataset **out);
+/* Subtracts from each window of ds (samples with a sequence shape, as lt_dataset_windows
+ * makes them) every feature's mean over the window, so a model sees a window's shape and
+ * not its level: the later rows of a series with a trend then stay within what the
+ * earlier ones taught. LT_ERR_ARG when ds holds no windows. */
+lt_status lt_dataset_center_windows(lt_ctx *ctx, lt_dataset *ds);
 /* Copies n x dim floats (and labels, may be NULL) into a new dataset; NaN or inf gives
  * LT_ERR_NONFINITE naming the row and column. */
 lt_status lt_dataset_from_array(lt_ctx *ctx, size_t n, size_t dim, const float *x,

@@ -367,6 +367,12 @@ shift_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
 record "test rows are scaled with the training rows' statistics" \
     "$(awk -v m="${shift_mse:-0}" 'BEGIN { exit !(m > 1000) }' || echo "test mse $shift_mse, expected > 1000")"
 
+lt train --data "$tmp/shift.csv" --window 12 --center-windows --arch "$tiny_seq" --epochs 1 --batch 32 --out "$tmp/shift.lt" --quiet
+expect "train on centred windows of the shifted series" 0 "^test mse:" stdout
+shift_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+record "--center-windows takes the level out of each window" \
+    "$(awk -v m="${shift_mse:-1e9}" 'BEGIN { exit !(m < 10) }' || echo "test mse $shift_mse, expected < 10")"
+
 # Wide tables read across their rows: one row per "year", four "months".
 awk 'BEGIN { print "year,m1,m2,m3,m4"; for (y = 0; y < 40; y++) { printf "%d", 1950 + y
              for (m = 0; m < 4; m++) printf ",%.4f", sin((4 * y + m) / 3); print "" } }' >"$tmp/wide.csv"
@@ -407,7 +413,10 @@ sed '5s/,[^,]*,/,abc,/' "$tmp/series.csv" >"$tmp/badseries.csv"
 lt train --data "$tmp/badseries.csv" --columns value --window 12 --out "$tmp/x.lt"
 expect "a non-numeric cell in a series" 1 "badseries\.csv: line 5, column 2 \(\"value\"\): cell \"abc\" is not a number"
 usage_error "--window with non-CSV data" "apply to CSV files" train --data swiss-roll --window 12
-usage_error "--test-split without --window" "--test-split and --wide apply to a CSV series" train --data "$tmp/series.csv" --test-split 0.3
+usage_error "--test-split without --window" "--test-split, --wide and --center-windows apply to a CSV series" \
+    train --data "$tmp/series.csv" --test-split 0.3
+usage_error "--center-windows without --window" "apply to a CSV series read with --window" \
+    eval "$tmp/ser.lt" --data "$tmp/series.csv" --center-windows
 usage_error "--stride with neither images nor a series" "--stride applies to folders of images and to CSV series" \
     train --data swiss-roll --stride 2
 usage_error "--test-split 1" "--test-split: '1' is out of range" train --test-split 1

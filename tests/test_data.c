@@ -526,6 +526,14 @@ static void test_windows(T *t)
     CHECK(t, lt_dataset_count(w) == 1, "a window as long as the series: %zu windows", lt_dataset_count(w));
     lt_dataset_free(w);
 
+    EXPECT(t, lt_dataset_windows(t->ctx, series, 5, 5, &w), LT_OK, NULL, "windows to centre");
+    EXPECT(t, lt_dataset_center_windows(t->ctx, w), LT_OK, NULL, "centre windows");
+    if (w) { /* rows 0..4 and 5..9 of columns i and 100 + i: each window minus its own means */
+        static const float want_c[2 * 5 * F] = {-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2};
+        check_values(t, w, 2, 5 * F, want_c, "centred windows");
+    }
+    lt_dataset_free(w);
+    EXPECT(t, lt_dataset_center_windows(t->ctx, series), LT_ERR_ARG, "not windows", "centring rows that are not windows");
     EXPECT(t, lt_dataset_windows(t->ctx, series, 11, 1, &w), LT_ERR_SHAPE,
            "a window of 11 rows is longer than the series of 10 rows", "window longer than the series");
     CHECK(t, w == NULL, "window too long: *out set on failure");

@@ -419,10 +419,12 @@ lt_status lt_plot_scatter_classes(lt_ctx *ctx, const char *path, const float *xy
 static const rgb flag_shade = {255, 205, 205}; /* rows of flagged windows */
 static const rgb threshold_red = {200, 30, 30};
 
-/* A panel of a series plot: its frame and the value range mapped onto it. */
+/* A panel of a series plot: its frame and the values mapped onto it. */
 typedef struct panel {
-    int x0, y0, x1, y1; /* the frame, inclusive          */
-    double lo, hi;      /* values at the bottom and top  */
+    int x0, y0, x1, y1; /* the frame, inclusive                                   */
+    int log_axis;       /* values placed by their log10 (scores spanning decades)  */
+    double lo, hi;      /* axis positions of the bottom and top                    */
+    double vmin, vmax;  /* the values' range, labelled on the left                 */
 } panel;
 
 /* Pixel column of row position r (fractional for a window's middle) of rows in p. */
@@ -432,10 +434,39 @@ static int row_x(const panel *p, double r, size_t rows)
     return p->x0 + 1 + (int)lround((rows > 1 ? r / span : 0.5) * (p->x1 - p->x0 - 2));
 }
 
+/* Axis position of value v: v itself, or log10 v on a log axis (v > 0 there). */
+static double axis_pos(const panel *p, double v)
+{
+    return p->log_axis ? log10(v > 1e-30 ? v : 1e-30) : v;
+}
+
 /* Pixel row of value v in p (the range's ends inset by a pixel from the frame). */
 static int value_y(const panel *p, double v)
 {
-    return p->y1 - 1 - (int)lround((v - p->lo) / (p->hi - p->lo) * (p->y1 - p->y0 - 2));
+    return p->y1 - 1 - (int)lround((axis_pos(p, v) - p->lo) / (p->hi - p->lo) * (p->y1 - p->y0 - 2));
+}
+
+/* Fits p's axis to the finite values among n (positive ones on a log axis) and `also`
+ * (NAN: none), padded by 4% so lines keep off the frame; a linear axis over values
+ * none of which is negative starts at 0. */
+static void fit_axis(panel *p, const float *v, size_t n, double also)
+{
+    int any = 0;
+    for (size_t i = 0; i <= n; i++) {
+        double x = i < n ? v[i] : also;
+        if (!isfinite(x) || (p->log_axis && !(x > 0.0))) continue;
+        if (!any || x < p->vmin) p->vmin = x;
+        if (!any || x > p->vmax) p->vmax = x;
+        any = 1;
+    }
+    if (!any) {
+        p->vmin = 1.0;
+        p->vmax = 10.0;
+    }
+    double lo = axis_pos(p, p->vmin), hi = axis_pos(p, p->vmax), pad = (hi - lo) * 0.04;
+    if (!(pad > 0.0)) pad = fabs(hi) > 0.0 ? fabs(hi) * 0.1 : 1.0;
+    p->lo = !p->log_axis && p->vmin >= 0.0 && lo - pad < 0.0 ? 0.0 : lo - pad;
+    p->hi = hi + pad;
 }
 
 /* Draws a line from (xa, ya) to (xb, yb) with a square brush of side t. */
@@ -476,31 +507,18 @@ static int text_width(const char *s, int f)
     return n > 0 ? n * FONT_ADVANCE * f - f : 0;
 }
 
-/* Finite min and max of values (0 and 1 when none), padded so flat data has a span. */
-static void value_range(const float *v, size_t n, double *lo, double *hi)
-{
-    int any = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(v[i])) continue;
-        if (!any || v[i] < *lo) *lo = v[i];
-        if (!any || v[i] > *hi) *hi = v[i];
-        any = 1;
-    }
-    if (!any) { *lo = 0.0; *hi = 1.0; }
-    double pad = (*hi - *lo) * 0.04;
-    if (!(pad > 0.0)) pad = fabs(*hi) > 0.0 ? fabs(*hi) * 0.1 : 1.0;
-    *lo -= pad;
-    *hi += pad;
-}
-
-/* Labels the top and bottom of panel p's value axis on its left. */
+/* Labels the largest and smallest value of panel p at their heights on its left. */
 static void value_labels(canvas *cv, const panel *p, int f)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.4g", p->hi);
-    draw_text(cv, p->x0 - 4 * f - text_width(buf, f), p->y0 + 2 * f, buf, f, p->x0 - 1, (rgb){0, 0, 0});
-    snprintf(buf, sizeof buf, "%.4g", p->lo);
-    draw_text(cv, p->x0 - 4 * f - text_width(buf, f), p->y1 - 9 * f, buf, f, p->x0 - 1, (rgb){0, 0, 0});
+    int y_max = value_y(p, p->vmax), y_min = value_y(p, p->vmin);
+    for (int k = 0; k < 2; k++) {
+        int y = k ? y_min : y_max;
+        if (k && y - y_max < 10 * f) break; /* the two would overlap: the largest is enough */
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.4g", k ? p->vmin : p->vmax);
+        fill_rect(cv, p->x0 - 3 * f, y, p->x0 - 1, y + f - 1, (rgb){0, 0, 0});
+        draw_text(cv, p->x0 - 5 * f - text_width(buf, f), y - 3 * f, buf, f, p->x0 - 1, (rgb){0, 0, 0});
+    }
 }
 
 /* Shades the columns of the rows covered by windows scoring above the threshold, in
@@ -567,15 +585,18 @@ lt_status lt_plot_series(lt_ctx *ctx, const char *path, const lt_series_plot *sp
     panel panels[2];
     int npanels = sp->scores ? 2 : 1;
     int split = sp->scores ? top + (bottom - top - line / 2) * 2 / 3 : bottom;
-    panels[0] = (panel){left, top, right, split, 0.0, 1.0};
-    value_range(sp->series, sp->rows * sp->cols, &panels[0].lo, &panels[0].hi);
+    panels[0] = (panel){left, top, right, split, 0, 0.0, 1.0, 0.0, 1.0};
+    fit_axis(&panels[0], sp->series, sp->rows * sp->cols, NAN);
+    float top_score = 0.0f, low_score = 1.0f;
+    for (size_t i = 0; sp->scores && i < sp->windows; i++) {
+        if (isfinite(sp->scores[i]) && sp->scores[i] > top_score) top_score = sp->scores[i];
+        if (!(sp->scores[i] > 0.0f)) low_score = 0.0f;
+    }
     if (sp->scores) {
-        panels[1] = (panel){left, split + line / 2, right, bottom, 0.0, 1.0};
-        double lo = 0.0, hi = 0.0;
-        value_range(sp->scores, sp->windows, &lo, &hi);
-        if (isfinite(sp->threshold) && sp->threshold > hi) hi = sp->threshold * 1.04;
-        panels[1].lo = lo < 0.0 ? lo : 0.0;
-        panels[1].hi = hi > panels[1].lo ? hi : panels[1].lo + 1.0;
+        /* scores far above the threshold would flatten everything else: a log axis then */
+        int log_axis = low_score > 0.0f && sp->threshold > 0.0f && top_score > 10.0f * sp->threshold;
+        panels[1] = (panel){left, split + line / 2, right, bottom, log_axis, 0.0, 1.0, 0.0, 1.0};
+        fit_axis(&panels[1], sp->scores, sp->windows, sp->threshold);
         st = shade_flagged(ctx, &cv, sp, panels, npanels);
     }
     if (st != LT_OK) {
@@ -588,15 +609,15 @@ lt_status lt_plot_series(lt_ctx *ctx, const char *path, const lt_series_plot *sp
         draw_polyline(&cv, &panels[0], sp->series + j, sp->rows, sp->cols, 0.0, 1.0, sp->rows, t, class_colour((int)j));
     if (sp->scores) {
         const panel *p = &panels[1];
-        if (isfinite(sp->threshold) && sp->threshold >= p->lo && sp->threshold <= p->hi) {
+        if (isfinite(sp->threshold) && (!p->log_axis || sp->threshold > 0.0f)) {
             int y = value_y(p, sp->threshold);
             for (int x = p->x0 + 1; x < p->x1; x++)
                 if ((x - p->x0) / (6 * f) % 2 == 0) fill_rect(&cv, x, y - (t - 1) / 2, x, y + t / 2, threshold_red);
         }
         draw_polyline(&cv, p, sp->scores, sp->windows, 1, (double)(sp->window - 1) / 2.0, (double)sp->stride, sp->rows,
                       t, (rgb){40, 40, 40});
-        char buf[64];
-        snprintf(buf, sizeof buf, "score, threshold %.4g", (double)sp->threshold);
+        char buf[80];
+        snprintf(buf, sizeof buf, "score%s, threshold %.4g", p->log_axis ? " (log scale)" : "", (double)sp->threshold);
         draw_text(&cv, p->x0 + 4 * f, p->y0 + 3 * f, buf, f, p->x1 - 1, (rgb){0, 0, 0});
     }
     for (int k = 0; k < npanels; k++) {

@@ -31,3 +31,21 @@ lt_status lt_dataset_windows(lt_ctx *ctx, const lt_dataset *series, size_t windo
     *out = ds;
     return LT_OK;
 }
+
+lt_status lt_dataset_center_windows(lt_ctx *ctx, lt_dataset *ds)
+{
+    if (!ds) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_center_windows: dataset is NULL");
+    if (ds->steps <= 0 || ds->features <= 0)
+        return lt_set_error(ctx, LT_ERR_ARG, "centering windows: the samples are not windows of a series");
+    size_t steps = (size_t)ds->steps, features = (size_t)ds->features;
+    for (size_t i = 0; i < ds->n; i++) {
+        float *w = ds->x + i * ds->dim;
+        for (size_t j = 0; j < features; j++) {
+            double mean = 0.0;
+            for (size_t s = 0; s < steps; s++) mean += w[s * features + j];
+            mean /= (double)steps;
+            for (size_t s = 0; s < steps; s++) w[s * features + j] = (float)(w[s * features + j] - mean);
+        }
+    }
+    return LT_OK;
+}
