@@ -149,13 +149,15 @@ static const cmd_spec cmd_table[] = {
      "Options:\n" HELP_DATA
      "  --arch A        mlp-ae, swissroll-ae, swissroll-deep-ae, conv-ae, conv-ae64,\n"
      "                  denoise-rgb (63x63x3), denoise-res and sr2x (any size), vae,\n"
-     "                  conv-vae, or a\n"
+     "                  conv-vae, the recurrent rnn-clf, birnn-ae and seq-ae, or a\n"
      "                  spec such as dense:64:elu,dense:2|dense:64:elu,dense:in:sigmoid\n"
      "                  or conv:16:3x3:elu:s2:same,flatten|dense:3136,reshape:14x14x16,\n"
      "                  deconv:1:3x3:sigmoid:s2:same (see the README)\n"
-     "                  (default: mlp-ae for images, swissroll-ae otherwise)\n"
+     "                  (default: mlp-ae for images, seq-ae for --window series,\n"
+     "                  swissroll-ae otherwise)\n"
      "  --epochs N      passes over the training data (default 5)\n"
-     "  --batch N       samples per step (default 256, our recipe; Keras's fit uses 32)\n"
+     "  --batch N       samples per step (default 256, our recipe; Keras's fit uses 32;\n"
+     "                  for --window series 32, as they give few samples)\n"
      "  --optimizer O   sgd, rmsprop or adam (default adam)\n"
      "  --lr X          learning rate (default: Keras's, sgd 0.01, rmsprop/adam 0.001)\n"
      "  --momentum X    SGD momentum, 0 <= X < 1 (default 0)\n"
@@ -571,6 +573,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     if (o->cmd == CMD_GENERATE && !cli_given(o, OPT_N)) o->n = 16;
     if (o->cmd == CMD_GENERATE && cli_given(o, OPT_CLASS) + (o->between != NULL) + cli_given(o, OPT_GRID) > 1)
         return cli_usage_error(o, "--class, --between and --grid: give one");
+    if (o->window && o->cmd == CMD_TRAIN && !cli_given(o, OPT_BATCH)) o->batch = 32; /* a series gives few windows */
     if (!o->window && (cli_given(o, OPT_TEST_SPLIT) || o->wide || o->center_windows))
         return cli_usage_error(o, "--test-split, --wide and --center-windows apply to a CSV series read with --window");
     if (o->window && o->cmd == CMD_ANOMALY && cli_given(o, OPT_LIMIT))

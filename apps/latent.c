@@ -314,12 +314,12 @@ int cli_check_input(const cli_opts *o, const lt_model *m, const char *model_path
     size_t dim = lt_dataset_dim(ds);
     lt_dataset_seq_shape(ds, &steps, &features);
     if (rank == 2 && steps > 0 && (dims[0] != steps || dims[1] != features))
-        return cli_fail(o, "model '%s' takes sequences of %d steps x %d features, but --data '%s' gives windows of %d "
-                        "steps x %d features (--window sets the steps, --columns the features)", model_path, dims[0],
-                        dims[1], o->data, steps, features);
+        return cli_fail(o, "model '%s' takes sequences of %d steps x %d feature%s, but --data '%s' gives windows of %d "
+                        "steps x %d feature%s (--window sets the steps, --columns the features)", model_path, dims[0],
+                        dims[1], dims[1] == 1 ? "" : "s", o->data, steps, features, features == 1 ? "" : "s");
     if (rank == 2 && steps == 0 && !is_image(ds) && (size_t)in != dim)
-        return cli_fail(o, "model '%s' takes sequences of %d steps x %d features, but --data '%s' has flat samples of "
-                        "width %zu%s", model_path, dims[0], dims[1], o->data, dim,
+        return cli_fail(o, "model '%s' takes sequences of %d steps x %d feature%s, but --data '%s' has flat samples of "
+                        "width %zu%s", model_path, dims[0], dims[1], dims[1] == 1 ? "" : "s", o->data, dim,
                         o->window ? "" : " (--window cuts a CSV series into windows)");
     if ((size_t)in != dim)
         return cli_fail(o, "model '%s' takes inputs of width %d, but --data '%s' has samples of width %zu",

@@ -204,8 +204,9 @@ typedef struct lt_series_plot {
     const char *const *names; /* legend names of the columns (NULL: no legend)          */
     const char *title;        /* text above the series (NULL: none)                      */
     const float *scores;      /* one per window (NULL: no score panel, nothing marked)    */
-    size_t windows;           /* window i covers rows [i * stride, i * stride + window)   */
-    size_t window, stride;
+    size_t windows;           /* how many scores: window i covers rows
+                                 [i * stride, i * stride + window)                       */
+    size_t window, stride;    /* rows per window, and rows from one window to the next    */
     float threshold;          /* windows scoring above it are flagged                     */
     size_t test_start;        /* first test row, marked by a dashed line (0: no mark)     */
 } lt_series_plot;

@@ -392,11 +392,11 @@ expect "--interpolate fills the gap" 0 "^test mse:" stdout
 
 # Bad series input: clear messages, exit 1.
 lt eval "$tmp/ser.lt" --data "$tmp/series.csv" --columns value --window 10
-expect "a window length the model was not trained for" 1 "12 steps x 1 features.*10 steps x 1 features"
+expect "a window length the model was not trained for" 1 "12 steps x 1 feature, .*10 steps x 1 feature "
 lt anomaly "$tmp/ser.lt" --data "$tmp/series.csv" --columns value,other --window 12 --out "$tmp/x.csv"
-expect "more features than the model takes" 1 "12 steps x 1 features.*12 steps x 2 features"
+expect "more features than the model takes" 1 "12 steps x 1 feature, .*12 steps x 2 features"
 lt eval "$tmp/ser.lt" --data "$tmp/series.csv" --columns value
-expect "flat CSV rows for a sequence model" 1 "takes sequences of 12 steps x 1 features.*flat samples of width 1.*--window"
+expect "flat CSV rows for a sequence model" 1 "takes sequences of 12 steps x 1 feature, .*flat samples of width 1.*--window"
 lt train --data "$tmp/series.csv" --columns value --arch seq-ae --out "$tmp/x.lt"
 expect "a recurrent model on a CSV table" 1 "recurrent layer.*sequences.*--window"
 lt train --data "$tmp/series.csv" --columns value --window 400 --out "$tmp/x.lt"
