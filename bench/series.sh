@@ -20,8 +20,15 @@ run() {
     local name=$1 csv=$2
     shift 2
     echo "== $name: $*"
-    "$latent" train --data "$data/$csv" "$@" "${recipe[@]}" --out "$out/$name.lt" --quiet "${extra[@]}"
-    "$latent" anomaly "$out/$name.lt" --data "$data/$csv" "$@" --out "$out/$name-anomaly.csv" --quiet "${extra[@]}"
+    "$latent" train --data "$data/$csv" "$@" "${recipe[@]}" --out "$out/$name.lt" "${extra[@]}" 2>"$out/$name-train.log"
+    grep -o "saved .*" "$out/$name-train.log"
+    "$latent" anomaly "$out/$name.lt" --data "$data/$csv" "$@" --out "$out/$name-anomaly.csv" --quiet "${extra[@]}" |
+        tee "$out/$name-anomaly.txt"
+    # windows wholly in the test rows, and how many of them were flagged
+    local first_test
+    first_test=$(sed -n 's/.*test rows \([0-9]*\)-.*/\1/p' "$out/$name-anomaly.txt")
+    awk -F, -v t="$first_test" 'NR > 1 && $2 >= t { n++; f += $5 } END { printf "test windows flagged: %d of %d\n", f, n }' \
+        "$out/$name-anomaly.csv"
 }
 extra=("$@")
 run co2-level co2.csv --columns co2 --interpolate --window 52
