@@ -405,7 +405,9 @@ static int print_flagged_rows(const cli_opts *o, const float *err, size_t n_wind
         if (!flag[a] || (a > 0 && flag[a - 1])) continue; /* not the start of a run */
         size_t b = a;
         while (b + 1 < rows && flag[b + 1]) b++;
-        if (runs++ < 20) printf("%s %zu-%zu", runs > 1 ? "," : "", a, b);
+        if (runs++ >= 20) continue;
+        if (a == b) printf("%s %zu", runs > 1 ? "," : "", a);
+        else printf("%s %zu-%zu", runs > 1 ? "," : "", a, b);
     }
     if (runs == 0) printf(" none");
     if (runs > 20) printf(", ... (%zu runs)", runs);

@@ -321,6 +321,9 @@ int cli_check_input(const cli_opts *o, const lt_model *m, const char *model_path
         return cli_fail(o, "model '%s' takes sequences of %d steps x %d feature%s, but --data '%s' has flat samples of "
                         "width %zu%s", model_path, dims[0], dims[1], dims[1] == 1 ? "" : "s", o->data, dim,
                         o->window ? "" : " (--window cuts a CSV series into windows)");
+    if ((size_t)in != dim && steps > 0)
+        return cli_fail(o, "model '%s' takes inputs of width %d, but --data '%s' gives windows of %d steps x %d feature%s "
+                        "(width %zu)", model_path, in, o->data, steps, features, features == 1 ? "" : "s", dim);
     if ((size_t)in != dim)
         return cli_fail(o, "model '%s' takes inputs of width %d, but --data '%s' has samples of width %zu",
                     model_path, in, o->data, dim);

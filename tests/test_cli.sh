@@ -397,6 +397,10 @@ lt anomaly "$tmp/ser.lt" --data "$tmp/series.csv" --columns value,other --window
 expect "more features than the model takes" 1 "12 steps x 1 feature, .*12 steps x 2 features"
 lt eval "$tmp/ser.lt" --data "$tmp/series.csv" --columns value
 expect "flat CSV rows for a sequence model" 1 "takes sequences of 12 steps x 1 feature, .*flat samples of width 1.*--window"
+lt train "${series[@]}" --arch "dense:4:elu|dense:in" --epochs 1 --out "$tmp/dense-ser.lt" --quiet
+expect "a dense autoencoder on series windows (flattened)" 0 "^test mse:" stdout
+lt anomaly "$tmp/dense-ser.lt" --data "$tmp/series.csv" --columns value --window 10 --out "$tmp/x.csv"
+expect "windows of another length for a dense model" 1 "width 12, .*windows of 10 steps x 1 feature \(width 10\)"
 lt train --data "$tmp/series.csv" --columns value --arch seq-ae --out "$tmp/x.lt"
 expect "a recurrent model on a CSV table" 1 "recurrent layer.*sequences.*--window"
 lt train --data "$tmp/series.csv" --columns value --window 400 --out "$tmp/x.lt"
