@@ -41,6 +41,7 @@ typedef enum cli_opt_id {
     OPT_NOISE, OPT_AUGMENT, OPT_DOWNSCALE, OPT_PATCH, OPT_STRIDE, OPT_CHANNELS,
     OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD, OPT_METHOD, OPT_PERCENTILE, OPT_K,
     OPT_HIDDEN, OPT_LABELS, OPT_PRETRAIN, OPT_PRETRAIN_EPOCHS, OPT_CLIPNORM, OPT_GLOBAL_CLIPNORM,
+    OPT_WINDOW, OPT_COLUMNS, OPT_TEST_SPLIT, OPT_INTERPOLATE, OPT_WIDE, OPT_CENTER_WINDOWS,
     OPT_COUNT
 } cli_opt_id;
 
@@ -76,7 +77,8 @@ typedef struct cli_opts {
     const char *augment;         /* --augment: augmentation spec                    */
     int downscale;               /* --downscale: super-resolution factor (0: off)   */
     int patch;                   /* --patch: side of patches cut from image folders */
-    int stride;                  /* --stride: step between patches (0: patch/2)     */
+    int stride;                  /* --stride: step between patches (0: patch/2) or
+                                    between series windows (0: 1)                   */
     int channels;                /* --channels: 1 or 3 for image files (0: model's) */
     float kl_warmup;             /* --kl-warmup: epochs of VAE KL warm-up           */
     int class_id;                /* --class: generate from this class's codes       */
@@ -90,6 +92,14 @@ typedef struct cli_opts {
     long labels;                 /* --labels: labelled training samples (0: all)    */
     int pretrain;                /* --pretrain: greedy layer-wise pretraining first */
     int pretrain_epochs;         /* --pretrain-epochs: epochs per pretrained layer   */
+    int window;                  /* --window: rows per window of a CSV series (0: the
+                                    CSV is a table, not a series)                   */
+    const char *columns;         /* --columns: CSV columns to read (NULL: all)      */
+    float test_split;            /* --test-split: last fraction of a series' rows
+                                    held out as test data                           */
+    int interpolate;             /* --interpolate: fill empty CSV cells linearly     */
+    int wide;                    /* --wide: a row's columns are successive steps     */
+    int center_windows;          /* --center-windows: each window minus its mean     */
     const char *positional[CLI_MAX_OPERANDS]; /* operands, e.g. the model file     */
     int npositional;             /* how many operands                               */
 } cli_opts;
@@ -135,6 +145,29 @@ int cli_open_ctx(const cli_opts *o, lt_ctx **ctx);
  * cut into patches of m's input size and channels unless --patch/--channels say
  * otherwise; m may be NULL: 32x32x3). */
 int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, const lt_model *m, lt_dataset **out);
+/* A CSV time series as --window reads it: the rows as loaded (a --wide table read
+ * across its rows into one column), the same rows standardized with the statistics of
+ * the training rows, and how many of the first rows are training rows (the rest,
+ * --test-split of them, are test rows). */
+typedef struct cli_series {
+    lt_dataset *raw;
+    lt_dataset *scaled;
+    size_t train_rows;
+} cli_series;
+/* Loads --data as a series for --window, checking that the window fits the training
+ * and the test rows. */
+int cli_load_series(const cli_opts *o, lt_ctx *ctx, cli_series *s);
+/* Frees what cli_load_series made; a zeroed series is fine. */
+void cli_series_free(cli_series *s);
+/* Windows of --window rows every --stride rows (default 1) of rows [first, first+count)
+ * of the standardized series, each centred on its mean with --center-windows. */
+int cli_series_windows(const cli_opts *o, lt_ctx *ctx, const cli_series *s, size_t first, size_t count,
+                       lt_dataset **out);
+/* Checks that model m (from model_path) takes ds's samples: the same width and, for
+ * windows of a series, the same (steps, features); an error names both shapes. */
+int cli_check_input(const cli_opts *o, const lt_model *m, const char *model_path, const lt_dataset *ds);
+/* --png, or --out with its .lt or .csv suffix swapped for .png (malloc'd; NULL: no memory). */
+char *cli_png_path(const cli_opts *o);
 /* Fails early when path is a folder or its folder takes no new files. */
 int cli_check_output_path(const cli_opts *o, const char *opt, const char *path);
 

@@ -61,14 +61,20 @@ static const opt_spec opt_table[] = {
     {OPT_PATIENCE, "patience", K_INT, OFF(patience), 0, 1000000, 0, 0, CMD_TRAIN},
     {OPT_OUT, "out", K_STR, OFF(out), 0, 0, 0, 0,
      CMD_TRAIN | CMD_RECONSTRUCT | CMD_GENERATE | CMD_EMBED | CMD_ANOMALY | CMD_CLASSIFY},
-    {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN | CMD_SCORE},
+    {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN | CMD_SCORE | CMD_ANOMALY},
     {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE},
     {OPT_SECONDS, "seconds", K_DOUBLE, OFF(seconds), 0, 3600, 1, 0, CMD_BENCH},
     {OPT_NOISE, "noise", K_FLOAT, OFF(noise), 0, 10, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE | CMD_CLASSIFY},
     {OPT_AUGMENT, "augment", K_STR, OFF(augment), 0, 0, 0, 0, CMD_TRAIN},
     {OPT_DOWNSCALE, "downscale", K_INT, OFF(downscale), 2, 16, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE},
     {OPT_PATCH, "patch", K_INT, OFF(patch), 1, 4096, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT},
-    {OPT_STRIDE, "stride", K_INT, OFF(stride), 1, 4096, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT},
+    {OPT_STRIDE, "stride", K_INT, OFF(stride), 1, 1 << 24, 0, 0, DATA_CMDS},
+    {OPT_WINDOW, "window", K_INT, OFF(window), 1, 1 << 24, 0, 0, DATA_CMDS},
+    {OPT_COLUMNS, "columns", K_STR, OFF(columns), 0, 0, 0, 0, DATA_CMDS},
+    {OPT_TEST_SPLIT, "test-split", K_FLOAT, OFF(test_split), 0, 1, 1, 1, DATA_CMDS},
+    {OPT_INTERPOLATE, "interpolate", K_FLAG, OFF(interpolate), 0, 0, 0, 0, DATA_CMDS},
+    {OPT_WIDE, "wide", K_FLAG, OFF(wide), 0, 0, 0, 0, DATA_CMDS},
+    {OPT_CENTER_WINDOWS, "center-windows", K_FLAG, OFF(center_windows), 0, 0, 0, 0, DATA_CMDS},
     {OPT_CHANNELS, "channels", K_INT, OFF(channels), 1, 3, 0, 0, DATA_CMDS},
     {OPT_KL_WARMUP, "kl-warmup", K_FLOAT, OFF(kl_warmup), 0, 1e6, 0, 0, CMD_TRAIN},
     {OPT_CLASS, "class", K_INT, OFF(class_id), 0, 1 << 30, 0, 0, CMD_GENERATE | CMD_TRAIN | CMD_ANOMALY},
@@ -112,8 +118,27 @@ typedef struct cmd_spec {
     "  --limit N       use only the first N samples (patches) of each split\n"            \
     "  --patch N       side of the square patches cut from an image folder (default: the\n" \
     "                  architecture's input side, else 32)\n"                             \
-    "  --stride N      pixels between patches (default: half a patch)\n"                  \
-    "  --channels C    1 (gray) or 3 (RGB) for image folders (default 3)\n"
+    "  --stride N      pixels between patches (default: half a patch); with --window,\n"  \
+    "                  rows between windows (default 1)\n"                                \
+    "  --channels C    1 (gray) or 3 (RGB) for image folders (default 3)\n"              \
+    "  --columns LIST  the CSV columns to read, in this order: 1-based numbers, ranges\n" \
+    "                  such as 2-13, or header names, comma separated (default: all);\n"  \
+    "                  the other columns may hold text such as dates\n"                  \
+    "  --interpolate   fill empty CSV cells (missing values) inside a column with the\n" \
+    "                  straight line between the values around them (default: an error)\n" \
+    "  --window W      read the CSV file as a time series (rows: time steps, columns:\n" \
+    "                  features) cut into windows of W rows, the input of sequence\n"    \
+    "                  models such as seq-ae (the default --arch then); the first rows\n" \
+    "                  give the training windows, the last the test windows, all\n"     \
+    "                  standardized with the training rows' means and deviations\n"     \
+    "  --test-split F  with --window: the last fraction F of the rows is test data\n"    \
+    "                  (default 0.2)\n"                                                   \
+    "  --wide          with --window: a row's columns are successive time steps of one\n" \
+    "                  feature, read row after row (e.g. a row per year, a column per\n"  \
+    "                  month)\n"                                                           \
+    "  --center-windows  with --window: subtract each window's own mean (per column), so\n" \
+    "                  a model learns shapes, not levels: for a series with a trend,\n"   \
+    "                  whose later rows leave the range of the training rows\n"
 
 static const cmd_spec cmd_table[] = {
     {"devices", CMD_DEVICES, 0,
@@ -127,13 +152,15 @@ static const cmd_spec cmd_table[] = {
      "Options:\n" HELP_DATA
      "  --arch A        mlp-ae, swissroll-ae, swissroll-deep-ae, conv-ae, conv-ae64,\n"
      "                  denoise-rgb (63x63x3), denoise-res and sr2x (any size), vae,\n"
-     "                  conv-vae, or a\n"
+     "                  conv-vae, the recurrent rnn-clf, birnn-ae and seq-ae, or a\n"
      "                  spec such as dense:64:elu,dense:2|dense:64:elu,dense:in:sigmoid\n"
      "                  or conv:16:3x3:elu:s2:same,flatten|dense:3136,reshape:14x14x16,\n"
      "                  deconv:1:3x3:sigmoid:s2:same (see the README)\n"
-     "                  (default: mlp-ae for images, swissroll-ae otherwise)\n"
+     "                  (default: mlp-ae for images, seq-ae for --window series,\n"
+     "                  swissroll-ae otherwise)\n"
      "  --epochs N      passes over the training data (default 5)\n"
-     "  --batch N       samples per step (default 256, our recipe; Keras's fit uses 32)\n"
+     "  --batch N       samples per step (default 256, our recipe; Keras's fit uses 32;\n"
+     "                  for --window series 32, as they give few samples)\n"
      "  --optimizer O   sgd, rmsprop or adam (default adam)\n"
      "  --lr X          learning rate (default: Keras's, sgd 0.01, rmsprop/adam 0.001)\n"
      "  --momentum X    SGD momentum, 0 <= X < 1 (default 0)\n"
@@ -179,7 +206,8 @@ static const cmd_spec cmd_table[] = {
      "                  without --data mlp-ae)\n"
      "  --input N       input width (default 3 for swissroll-*, else 784); a square N\n"
      "                  is read as an N = h*w gray image by convolutional architectures\n"
-     "  --data D        take the input width from data, named as for train\n\n" HELP_GLOBAL},
+     "  --data D        take the input shape from data, named and read as for train\n"
+     "                  (with --window W and --columns: W steps of the columns read)\n\n" HELP_GLOBAL},
     {"reconstruct", CMD_RECONSTRUCT, 1,
      "Usage: latent reconstruct MODEL [OPTIONS]\n\n"
      "Writes a PNG: for image data the first N test images above their reconstructions,\n"
@@ -240,12 +268,19 @@ static const cmd_spec cmd_table[] = {
      "Scores every test sample by its reconstruction error (mean squared, per sample),\n"
      "flags those above a threshold taken at a percentile of the training samples'\n"
      "errors, writes one line per sample to a CSV file and prints the threshold, the\n"
-     "flagged fraction and, with --class K on labelled data, the ROC AUC.\n\n"
+     "flagged fraction and, with --class K on labelled data, the ROC AUC.\n"
+     "With --window (a CSV time series, read as for train) it scores every window of\n"
+     "the whole series, takes the threshold from the training windows, prints the\n"
+     "flagged rows and draws the series with the flagged windows' rows shaded above\n"
+     "the scores and the threshold.\n\n"
      "Options:\n"
      "  --class K       the normal class: the threshold comes from its training samples,\n"
      "                  and every other class counts as an anomaly for the ROC AUC\n"
      "  --percentile P  threshold percentile of the training errors (default 95)\n"
-     "  --out FILE      CSV file: index,score,flagged[,label] (default anomaly.csv)\n" HELP_DATA "\n" HELP_GLOBAL},
+     "  --out FILE      CSV file: index,score,flagged[,label], for a series\n"
+     "                  window,first_row,last_row,score,flagged with rows counted from\n"
+     "                  0 after any header (default anomaly.csv)\n"
+     "  --png FILE      series: the plot (default: --out with .png for .csv)\n" HELP_DATA "\n" HELP_GLOBAL},
     {"classify", CMD_CLASSIFY, 0,
      "Usage: latent classify [OPTIONS]\n\n"
      "Trains a classifier, a stack of Dense layers with a softmax head, on the first N\n"
@@ -476,6 +511,7 @@ static void set_defaults(cli_opts *o)
     o->hidden = "256,64";
     o->pretrain_epochs = 5;
     o->seconds = 3.0;
+    o->test_split = 0.2f;
 }
 
 /* Parses a subcommand's arguments into o: -1 to go on, else the exit status. */
@@ -548,6 +584,13 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     if (o->cmd == CMD_GENERATE && !cli_given(o, OPT_N)) o->n = 16;
     if (o->cmd == CMD_GENERATE && cli_given(o, OPT_CLASS) + (o->between != NULL) + cli_given(o, OPT_GRID) > 1)
         return cli_usage_error(o, "--class, --between and --grid: give one");
+    if (o->window && o->cmd == CMD_TRAIN && !cli_given(o, OPT_BATCH)) o->batch = 32; /* a series gives few windows */
+    if (!o->window && (cli_given(o, OPT_TEST_SPLIT) || o->wide || o->center_windows))
+        return cli_usage_error(o, "--test-split, --wide and --center-windows apply to a CSV series read with --window");
+    if (o->window && o->cmd == CMD_ANOMALY && cli_given(o, OPT_LIMIT))
+        return cli_usage_error(o, "--limit: anomaly scores every window of a --window series");
+    if (o->cmd == CMD_ANOMALY && o->png && !o->window)
+        return cli_usage_error(o, "--png: anomaly draws a plot for a CSV series read with --window only");
     if (cli_given(o, OPT_NOISE) && cli_given(o, OPT_DOWNSCALE))
         return cli_usage_error(o, "--noise and --downscale: give one");
     if (o->cmd == CMD_SCORE && !cli_given(o, OPT_NOISE) && !cli_given(o, OPT_DOWNSCALE))

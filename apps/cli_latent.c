@@ -1,5 +1,7 @@
 /* The latent-space commands of the latent program: generate (decoded codes: a VAE's
- * prior, a class's mean code and its variations, an interpolation, a 2-D manifold). */
+ * prior, a class's mean code and its variations, an interpolation, a 2-D manifold),
+ * embed, anomaly (per sample, or per window of a CSV time series with a plot), pca and
+ * classify. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,9 @@
 
 /* Gap between grid cells, in pixels. */
 #define GRID_GAP 1
+/* Size of anomaly's series plot, in pixels. */
+#define PLOT_WIDTH 1200
+#define PLOT_HEIGHT 520
 
 /* SplitMix64-style mixing, for the generator's own seeded stream. */
 static uint64_t mix64(uint64_t z)
@@ -357,6 +362,125 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The pct-th percentile of n errors by linear interpolation between order statistics;
+ * sorts err. */
+static float percentile_of(float *err, size_t n, float pct)
+{
+    qsort(err, n, sizeof *err, cmp_float);
+    double pos = (double)pct / 100.0 * (double)(n - 1);
+    size_t lo = (size_t)pos, hi = lo + 1 < n ? lo + 1 : lo;
+    return (float)(err[lo] + (pos - (double)lo) * (err[hi] - err[lo]));
+}
+
+/* The legend names of a series plot: the --columns items when there is one per
+ * feature (at most 20), else NULL. Cuts a copy of the list in buf. */
+static const char *const *column_names(const cli_opts *o, size_t features, char *buf, size_t len, const char *names[20])
+{
+    if (!o->columns || o->wide || features > 20 || strlen(o->columns) >= len) return NULL;
+    strcpy(buf, o->columns);
+    size_t k = 0;
+    for (char *p = buf; p && k <= features;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (strchr(p, '-') && p[strspn(p, "0123456789-")] == '\0') return NULL; /* a range: several columns */
+        if (k < features) names[k] = p;
+        k++;
+        p = comma ? comma + 1 : NULL;
+    }
+    return k == features ? names : NULL;
+}
+
+/* Prints the rows that flagged windows cover as runs ("rows 120-171, 300-351"), the
+ * first 20 of them. */
+static int print_flagged_rows(const cli_opts *o, const float *err, size_t n_windows, size_t window, size_t stride,
+                              size_t rows, float threshold)
+{
+    unsigned char *flag = calloc(rows, 1);
+    if (!flag) return cli_fail(o, "out of memory");
+    for (size_t i = 0; i < n_windows; i++)
+        if (err[i] > threshold) memset(flag + i * stride, 1, window);
+    size_t runs = 0;
+    printf("flagged rows:");
+    for (size_t a = 0; a < rows; a++) {
+        if (!flag[a] || (a > 0 && flag[a - 1])) continue; /* not the start of a run */
+        size_t b = a;
+        while (b + 1 < rows && flag[b + 1]) b++;
+        if (runs++ >= 20) continue;
+        if (a == b) printf("%s %zu", runs > 1 ? "," : "", a);
+        else printf("%s %zu-%zu", runs > 1 ? "," : "", a, b);
+    }
+    if (runs == 0) printf(" none");
+    if (runs > 20) printf(", ... (%zu runs)", runs);
+    printf("\n");
+    free(flag);
+    return CLI_OK;
+}
+
+/* latent anomaly MODEL --window W: scores every window of a CSV series, the threshold
+ * from the training windows, a CSV of windows and a plot of the series. */
+static int anomaly_series(const cli_opts *o, lt_ctx *ctx, lt_model *m)
+{
+    cli_series s;
+    lt_dataset *train = NULL, *all = NULL;
+    float *train_err = NULL, *err = NULL;
+    char *png = cli_png_path(o);
+    size_t stride = o->stride ? (size_t)o->stride : 1, window = (size_t)o->window;
+    lt_status st = LT_OK;
+    int rc = png ? cli_check_output_path(o, "--png", png) : cli_fail(o, "out of memory");
+    if (rc == CLI_OK) rc = cli_load_series(o, ctx, &s);
+    else memset(&s, 0, sizeof s);
+    if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, s.train_rows, &train);
+    if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, lt_dataset_count(s.scaled), &all);
+    if (rc == CLI_OK) rc = cli_check_input(o, m, o->positional[0], all);
+    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, train, &train_err);
+    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, all, &err);
+    size_t n = all ? lt_dataset_count(all) : 0, n_train = train ? lt_dataset_count(train) : 0, flagged = 0;
+    float threshold = rc == CLI_OK ? percentile_of(train_err, n_train, o->percentile) : 0.0f;
+    FILE *f = NULL;
+    if (rc == CLI_OK && !(f = fopen(o->out, "w"))) rc = cli_fail(o, "--out '%s': cannot write", o->out);
+    if (rc == CLI_OK) {
+        fprintf(f, "window,first_row,last_row,score,flagged\n");
+        for (size_t i = 0; i < n; i++) {
+            int flag = err[i] > threshold;
+            flagged += (size_t)flag;
+            fprintf(f, "%zu,%zu,%zu,%.9g,%d\n", i, i * stride, i * stride + window - 1, (double)err[i], flag);
+        }
+        if (fclose(f) != 0) rc = cli_fail(o, "--out '%s': write failed", o->out);
+    }
+    size_t rows = s.raw ? lt_dataset_count(s.raw) : 0, cols = s.raw ? lt_dataset_dim(s.raw) : 0;
+    if (rc == CLI_OK) {
+        printf("series: %zu rows, training rows 0-%zu, test rows %zu-%zu\n", rows, s.train_rows - 1, s.train_rows,
+               rows - 1);
+        printf("threshold: %.6g (percentile %g of %zu training windows' errors)\n", (double)threshold,
+               (double)o->percentile, n_train);
+        printf("flagged: %zu of %zu windows (%.2f%%)\n", flagged, n, 100.0 * (double)flagged / (double)n);
+        rc = print_flagged_rows(o, err, n, window, stride, rows, threshold);
+        cli_note(o, "wrote %s", o->out);
+    }
+    if (rc == CLI_OK && cols > 20) {
+        cli_note(o, "no plot: %zu columns are more than the plot's 20 lines", cols);
+    } else if (rc == CLI_OK) {
+        /* one feature in its own units; several standardized, so they share an axis */
+        const char *names[20], *slash = strrchr(o->data, '/');
+        char buf[1024], title[300];
+        snprintf(title, sizeof title, "%.200s%s", slash ? slash + 1 : o->data, cols > 1 ? " (standardized)" : "");
+        lt_series_plot sp = {lt_dataset_data(cols > 1 ? s.scaled : s.raw), rows, cols,
+                             column_names(o, cols, buf, sizeof buf, names), title, err, n, window, stride, threshold,
+                             s.train_rows};
+        if ((st = lt_plot_series(ctx, png, &sp, PLOT_WIDTH, PLOT_HEIGHT)) != LT_OK)
+            rc = cli_fail_lt(o, ctx, st, "cannot write the plot");
+        else
+            cli_note(o, "wrote %s", png);
+    }
+    free(png);
+    free(train_err);
+    free(err);
+    lt_dataset_free(train);
+    lt_dataset_free(all);
+    cli_series_free(&s);
+    return rc;
+}
+
 /* latent anomaly MODEL */
 int cli_cmd_anomaly(const cli_opts *o)
 {
@@ -369,6 +493,12 @@ int cli_cmd_anomaly(const cli_opts *o)
     int rc = cli_check_output_path(o, "--out", o->out);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
+    if (rc == CLI_OK && o->window) {
+        rc = anomaly_series(o, ctx, m);
+        lt_model_free(m);
+        lt_ctx_close(ctx);
+        return rc;
+    }
     if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, m, &train);
     if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, m, &test);
     if (rc == CLI_OK && cli_given(o, OPT_CLASS)) { /* the threshold comes from normal samples only */
@@ -380,13 +510,7 @@ int cli_cmd_anomaly(const cli_opts *o)
     if (rc == CLI_OK) rc = recon_errors(o, ctx, m, train, &train_err);
     if (rc == CLI_OK) rc = recon_errors(o, ctx, m, test, &test_err);
     size_t n_train = train ? lt_dataset_count(train) : 0, n = test ? lt_dataset_count(test) : 0;
-    float threshold = 0.0f;
-    if (rc == CLI_OK) { /* the percentile by linear interpolation between order statistics */
-        qsort(train_err, n_train, sizeof *train_err, cmp_float);
-        double pos = (double)o->percentile / 100.0 * (double)(n_train - 1);
-        size_t lo = (size_t)pos, hi = lo + 1 < n_train ? lo + 1 : lo;
-        threshold = (float)(train_err[lo] + (pos - (double)lo) * (train_err[hi] - train_err[lo]));
-    }
+    float threshold = rc == CLI_OK ? percentile_of(train_err, n_train, o->percentile) : 0.0f;
     const int32_t *labels = test ? lt_dataset_labels(test) : NULL;
     FILE *f = NULL;
     if (rc == CLI_OK && !(f = fopen(o->out, "w"))) rc = cli_fail(o, "--out '%s': cannot write", o->out);

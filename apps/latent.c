@@ -125,6 +125,90 @@ static uint64_t derive_seed(uint64_t seed, uint64_t stream)
     return z ^ (z >> 31);
 }
 
+/* Loads the CSV file --data with --columns and --interpolate; the message for an empty
+ * cell names the option that fills gaps. */
+static int load_csv(const cli_opts *o, lt_ctx *ctx, lt_dataset **out)
+{
+    lt_csv_opts co = {o->columns, o->interpolate};
+    lt_status st = lt_dataset_load_csv_opts(ctx, o->data, &co, out);
+    if (st == LT_ERR_FORMAT && !o->interpolate && strstr(lt_ctx_error(ctx), ": empty cell"))
+        return cli_fail(o, "--data: %s; --interpolate fills gaps inside a column", lt_ctx_error(ctx));
+    return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "--data");
+}
+
+int cli_load_series(const cli_opts *o, lt_ctx *ctx, cli_series *s)
+{
+    memset(s, 0, sizeof *s);
+    lt_dataset *fit = NULL;
+    lt_status st;
+    int rc = load_csv(o, ctx, &s->raw);
+    if (rc != CLI_OK) return rc;
+    size_t n = lt_dataset_count(s->raw), cols = lt_dataset_dim(s->raw), window = (size_t)o->window;
+    if (o->wide && cols > 1) { /* row after row: the table's values in reading order are the series */
+        lt_dataset *across = NULL;
+        st = lt_dataset_from_array(ctx, n * cols, 1, lt_dataset_data(s->raw), NULL, &across);
+        lt_dataset_free(s->raw);
+        s->raw = across;
+        if (st != LT_OK) return cli_fail_lt(o, ctx, st, "--wide");
+        n *= cols;
+    }
+    size_t test_rows = (size_t)llround((double)o->test_split * (double)n);
+    s->train_rows = n - test_rows;
+    double test_pct = 100.0 * (double)o->test_split;
+    if (window > n)
+        rc = cli_fail(o, "--window %zu is longer than the series: '%s' has %zu %s", window, o->data, n,
+                      o->wide ? "values read across its rows" : "rows");
+    else if (s->train_rows < window)
+        rc = cli_fail(o, "--window %zu: the training part has only %zu rows (the first %g%% of %zu); lower --window "
+                      "or --test-split", window, s->train_rows, 100.0 - test_pct, n);
+    else if (test_rows < window)
+        rc = cli_fail(o, "--window %zu: the test part has only %zu rows (the last %g%% of %zu); lower --window or "
+                      "raise --test-split", window, test_rows, test_pct, n);
+    if (rc != CLI_OK) return rc;
+    /* standardized with the training rows' statistics only: nothing of the test rows leaks in */
+    st = lt_dataset_slice(ctx, s->raw, 0, n, &s->scaled);
+    if (st == LT_OK) st = lt_dataset_slice(ctx, s->raw, 0, s->train_rows, &fit);
+    if (st == LT_OK) st = lt_dataset_standardize(ctx, s->scaled, fit);
+    lt_dataset_free(fit);
+    return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "--window");
+}
+
+void cli_series_free(cli_series *s)
+{
+    lt_dataset_free(s->raw);
+    lt_dataset_free(s->scaled);
+    memset(s, 0, sizeof *s);
+}
+
+int cli_series_windows(const cli_opts *o, lt_ctx *ctx, const cli_series *s, size_t first, size_t count,
+                       lt_dataset **out)
+{
+    lt_dataset *part = NULL;
+    lt_status st = lt_dataset_slice(ctx, s->scaled, first, count, &part);
+    if (st == LT_OK) st = lt_dataset_windows(ctx, part, (size_t)o->window, o->stride ? (size_t)o->stride : 1, out);
+    if (st == LT_OK && o->center_windows) st = lt_dataset_center_windows(ctx, *out);
+    lt_dataset_free(part);
+    if (st == LT_OK) return CLI_OK;
+    lt_dataset_free(*out);
+    *out = NULL;
+    return cli_fail_lt(o, ctx, st, "--window");
+}
+
+/* The training (train != 0) or test windows of the --window series of --data. */
+static int series_split(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **out)
+{
+    cli_series s;
+    int rc = cli_load_series(o, ctx, &s);
+    size_t n = s.scaled ? lt_dataset_count(s.scaled) : 0;
+    if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, train ? 0 : s.train_rows, train ? s.train_rows : n - s.train_rows, out);
+    if (rc == CLI_OK && train)
+        cli_note(o, "series of %zu rows x %zu: training windows from rows 0-%zu, test windows from rows %zu-%zu "
+                 "(window %d, stride %d%s)", n, lt_dataset_dim(s.scaled), s.train_rows - 1, s.train_rows, n - 1,
+                 o->window, o->stride ? o->stride : 1, o->center_windows ? ", centred" : "");
+    cli_series_free(&s);
+    return rc;
+}
+
 /* Loads the train (train != 0) or test split of --data, cut to --limit samples; an
  * image folder is cut into --patch patches (default `patch`) of --channels channels
  * (default `channels`). */
@@ -135,12 +219,19 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, int 
     lt_status st = LT_OK;
     int rc = data_kind_of(o, &kind);
     if (rc != CLI_OK) return rc;
-    if (kind != DATA_IMAGES && (o->channels || o->stride))
-        return cli_usage_error(o, "--channels and --stride apply to folders of images only");
+    if (kind != DATA_IMAGES && o->channels) return cli_usage_error(o, "--channels applies to folders of images only");
+    if (kind != DATA_IMAGES && o->stride && !o->window)
+        return cli_usage_error(o, "--stride applies to folders of images and to CSV series read with --window");
+    if (kind != DATA_CSV && (o->window || o->columns || o->interpolate))
+        return cli_usage_error(o, "--window, --columns and --interpolate apply to CSV files");
     switch (kind) {
     case DATA_FASHION: st = lt_dataset_fashion_mnist(ctx, NULL, train, &ds); break;
     case DATA_IDX_DIR: st = lt_dataset_fashion_mnist(ctx, o->data, train, &ds); break;
-    case DATA_CSV: st = lt_dataset_load_csv(ctx, o->data, &ds); break; /* one file serves both */
+    case DATA_CSV:
+        /* a table serves both splits; a series gives each its own rows */
+        rc = o->window ? series_split(o, ctx, train, &ds) : load_csv(o, ctx, &ds);
+        if (rc != CLI_OK) return rc;
+        break;
     case DATA_IMAGES: {
         const char *sub = train ? "train" : "test";
         char path[4096];
@@ -196,10 +287,19 @@ static int is_image(const lt_dataset *ds)
     return h > 0 && w > 0 && c > 0;
 }
 
-/* The architecture when --arch is not given: mlp-ae for images, else swissroll-ae. */
+/* Whether the samples are windows of a series. */
+static int is_windows(const lt_dataset *ds)
+{
+    int steps;
+    lt_dataset_seq_shape(ds, &steps, NULL);
+    return steps > 0;
+}
+
+/* The architecture when --arch is not given: mlp-ae for images, seq-ae for windows of
+ * a series, else swissroll-ae. */
 static const char *default_arch(const lt_dataset *ds)
 {
-    return ds && is_image(ds) ? "mlp-ae" : "swissroll-ae";
+    return ds && is_image(ds) ? "mlp-ae" : ds && is_windows(ds) ? "seq-ae" : "swissroll-ae";
 }
 
 /* The input width for an architecture when neither --input nor --data gives one. */
@@ -208,11 +308,22 @@ static int default_input(const char *arch)
     return strncmp(arch, "swissroll", 9) == 0 ? 3 : 784;
 }
 
-/* Checks that a model takes samples as wide as the data's. */
-static int check_dims(const cli_opts *o, const lt_model *m, const char *model_path, const lt_dataset *ds)
+int cli_check_input(const cli_opts *o, const lt_model *m, const char *model_path, const lt_dataset *ds)
 {
-    int in = lt_input_dim(m);
+    int dims[3] = {0, 0, 0}, rank = lt_input_shape(m, dims), in = lt_input_dim(m), steps, features;
     size_t dim = lt_dataset_dim(ds);
+    lt_dataset_seq_shape(ds, &steps, &features);
+    if (rank == 2 && steps > 0 && (dims[0] != steps || dims[1] != features))
+        return cli_fail(o, "model '%s' takes sequences of %d steps x %d feature%s, but --data '%s' gives windows of %d "
+                        "steps x %d feature%s (--window sets the steps, --columns the features)", model_path, dims[0],
+                        dims[1], dims[1] == 1 ? "" : "s", o->data, steps, features, features == 1 ? "" : "s");
+    if (rank == 2 && steps == 0 && !is_image(ds) && (size_t)in != dim)
+        return cli_fail(o, "model '%s' takes sequences of %d steps x %d feature%s, but --data '%s' has flat samples of "
+                        "width %zu%s", model_path, dims[0], dims[1], dims[1] == 1 ? "" : "s", o->data, dim,
+                        o->window ? "" : " (--window cuts a CSV series into windows)");
+    if ((size_t)in != dim && steps > 0)
+        return cli_fail(o, "model '%s' takes inputs of width %d, but --data '%s' gives windows of %d steps x %d feature%s "
+                        "(width %zu)", model_path, in, o->data, steps, features, features == 1 ? "" : "s", dim);
     if ((size_t)in != dim)
         return cli_fail(o, "model '%s' takes inputs of width %d, but --data '%s' has samples of width %zu",
                     model_path, in, o->data, dim);
@@ -221,16 +332,21 @@ static int check_dims(const cli_opts *o, const lt_model *m, const char *model_pa
 
 /* ------------------------------------------------------------------ models */
 
-/* Builds --arch (or fallback) for the data's image shape when ds holds images, else for
- * input_dim inputs, read as a square gray image (784 -> 28x28x1) when it is a perfect
- * square, which convolutional architectures need; an unknown name is a usage error. */
+/* Builds --arch (or fallback) for the data's image shape when ds holds images, for
+ * (steps, features) when ds holds windows of a series, else for input_dim inputs, read
+ * as a square gray image (784 -> 28x28x1) when it is a perfect square, which
+ * convolutional architectures need; an unknown name is a usage error. */
 static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt_dataset *ds, int input_dim, lt_model **m)
 {
-    int dims[3] = {input_dim, 0, 0}, rank = 1, h = 0, w = 0, c = 0;
+    int dims[3] = {input_dim, 0, 0}, rank = 1, h = 0, w = 0, c = 0, steps = 0, features = 0;
     if (ds) lt_dataset_image_shape(ds, &h, &w, &c);
+    if (ds) lt_dataset_seq_shape(ds, &steps, &features);
     if (h > 0 && w > 0 && c > 0 && (size_t)h * w * c == (size_t)input_dim) {
         dims[0] = h; dims[1] = w; dims[2] = c;
         rank = 3;
+    } else if (steps > 0 && (size_t)steps * features == (size_t)input_dim) {
+        dims[0] = steps; dims[1] = features;
+        rank = 2;
     } else {
         int side = 1;
         while ((long)side * side < input_dim) side++;
@@ -238,6 +354,9 @@ static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt
     }
     lt_status st = lt_arch_build_shape(ctx, arch, rank, dims, o->seed, m);
     if (st == LT_ERR_ARG) return cli_usage_error(o, "--arch '%s': %s", arch, lt_ctx_error(ctx));
+    data_kind kind;
+    if (st == LT_ERR_SHAPE && rank == 1 && o->data && !o->window && data_kind_of(o, &kind) == CLI_OK && kind == DATA_CSV)
+        return cli_fail(o, "--arch '%s': %s (--window cuts a CSV series into windows)", arch, lt_ctx_error(ctx));
     if (st != LT_OK) return cli_fail_lt(o, ctx, st, "--arch");
     return CLI_OK;
 }
@@ -351,8 +470,7 @@ static int write_plot(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_data
     return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "cannot write the picture");
 }
 
-/* --png, or --out with its .lt suffix swapped for .png (malloc'd; NULL: no memory). */
-static char *png_path(const cli_opts *o)
+char *cli_png_path(const cli_opts *o)
 {
     const char *src = o->png ? o->png : o->out;
     size_t len = strlen(src);
@@ -361,6 +479,7 @@ static char *png_path(const cli_opts *o)
     memcpy(p, src, len + 1);
     if (o->png) return p;
     if (len >= 3 && strcmp(p + len - 3, ".lt") == 0) len -= 3;
+    else if (len >= 4 && strcmp(p + len - 4, ".csv") == 0) len -= 4;
     memcpy(p + len, ".png", 5);
     return p;
 }
@@ -493,7 +612,7 @@ static int cmd_train(const cli_opts *o)
     if (rc == CLI_OK) rc = augment_from_opts(o, &aug);
     if (rc == CLI_OK && o->augment && downscale)
         rc = cli_usage_error(o, "--augment works with autoencoders (targets = inputs), not with --downscale");
-    if (rc == CLI_OK && !(png = png_path(o))) rc = cli_fail(o, "out of memory");
+    if (rc == CLI_OK && !(png = cli_png_path(o))) rc = cli_fail(o, "out of memory");
     if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out);
     if (rc == CLI_OK) rc = cli_check_output_path(o, "--png", png);
     if (rc == CLI_OK) rc = data_kind_of(o, &kind); /* a bad path fails before the device opens */
@@ -560,7 +679,9 @@ static int cmd_train(const cli_opts *o)
     } else if (rc == CLI_OK) {
         rc = print_test_loss(o, ctx, m, test_in ? test_in : test, test_in ? test : NULL, (int)loss);
     }
-    if (rc == CLI_OK && !classifier) {
+    if (rc == CLI_OK && !classifier && is_windows(test)) {
+        cli_note(o, "no picture for a series here: latent anomaly draws it with its anomalous windows");
+    } else if (rc == CLI_OK && !classifier) {
         fflush(stdout); /* the result line before any later diagnostics */
         rc = write_plot(o, ctx, m, test_in ? test_in : test, png, 10);
         if (rc == PLOT_NONE) {
@@ -588,7 +709,7 @@ static int load_model_and_test(const cli_opts *o, lt_ctx *ctx, lt_model **m, lt_
     lt_status st = lt_load(ctx, o->positional[0], m);
     if (st != LT_OK) return cli_fail_lt(o, ctx, st, "cannot load the model");
     int rc = cli_load_split(o, ctx, 0, *m, test);
-    if (rc == CLI_OK) rc = check_dims(o, *m, o->positional[0], *test);
+    if (rc == CLI_OK) rc = cli_check_input(o, *m, o->positional[0], *test);
     return rc;
 }
 
@@ -689,7 +810,9 @@ static int cmd_reconstruct(const cli_opts *o)
     if (rc == CLI_OK) rc = load_model_and_test(o, ctx, &m, &test);
     if (rc == CLI_OK) {
         rc = write_plot(o, ctx, m, test, o->out, o->n);
-        if (rc == PLOT_NONE)
+        if (rc == PLOT_NONE && is_windows(test))
+            rc = cli_fail(o, "nothing to plot here for a series: latent anomaly draws it with its anomalous windows");
+        else if (rc == PLOT_NONE)
             rc = cli_fail(o, "nothing to plot: the data are not images and the model has no encoder with a 2-D output");
         else if (rc == CLI_OK)
             cli_note(o, "wrote %s", o->out);

@@ -226,7 +226,10 @@ static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels
         *out = inner ? lt_time_distributed(inner) : NULL;
     } else if (strcmp(kind, "repeat") == 0) {
         int n;
-        if (a1 && strcmp(a1, "t") == 0 && steps > 0) n = steps;
+        if (a1 && strcmp(a1, "t") == 0 && steps == 0)
+            return lt_set_error(ctx, LT_ERR_SHAPE, "repeat: count 't' is the input's steps, and the input is not a "
+                                "sequence (steps, features)");
+        if (a1 && strcmp(a1, "t") == 0) n = steps;
         else if (!a1 || nf > 2 || lt_parse_int(a1, 1, 1 << 20, &n) != 0)
             return lt_set_error(ctx, LT_ERR_ARG, "repeat: count '%s' is not a positive integer (or t, the input's steps)",
                                 a1 ? a1 : "");
@@ -331,6 +334,9 @@ lt_status lt_arch_build_shape(lt_ctx *ctx, const char *arch, int rank, const int
     int bidir;
     sscanf(spec, "%7[a-z]", first);
     if (rank == 3 && dims[2] == 1 && rnn_kind(first, &bidir) >= 0) in_rank = 2;
+    if (in_rank == 1 && rnn_kind(first, &bidir) >= 0)
+        return lt_set_error(ctx, LT_ERR_SHAPE, "'%s' begins with a recurrent layer (%s), which reads sequences "
+                            "(steps, features), not flat samples of %d values", arch, first, input_dim);
     if (in_rank == 2) channels = in_dims[1];
     int steps = in_rank == 2 ? in_dims[0] : 0;
     lt_model *m = NULL;

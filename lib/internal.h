@@ -32,6 +32,7 @@ struct lt_dataset {
     int32_t *labels;        /* n, or NULL                               */
     float *values;          /* n, or NULL                               */
     int h, w, c;            /* image shape, or 0 when not images        */
+    int steps, features;    /* sequence shape of windows, or 0          */
 };
 
 /* Allocates an empty dataset of n x dim (zeroed) with optional labels/values. */

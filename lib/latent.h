@@ -80,6 +80,33 @@ lt_status lt_dataset_swiss_roll(lt_ctx *ctx, size_t n, float noise, uint64_t see
 /* Loads a numeric CSV table (comma separated, optional header row of names; every
  * other cell a finite number). */
 lt_status lt_dataset_load_csv(lt_ctx *ctx, const char *path, lt_dataset **out);
+/* Which columns lt_dataset_load_csv_opts reads and what it does with empty cells. */
+typedef struct lt_csv_opts {
+    const char *columns;  /* comma list of 1-based column numbers, ranges such as 2-13, and
+                             header names (exact, else the one that matches ignoring case),
+                             read in that order; NULL or "": every column                 */
+    int interpolate;      /* nonzero: an empty cell between two values of its column gets
+                             the straight line between them, by row position; else an empty
+                             cell is an error                                              */
+} lt_csv_opts;
+/* lt_dataset_load_csv reading only the selected columns, so the others may hold text
+ * (dates); opts may be NULL. The first line is a header when a cell to be read holds
+ * text (every cell counts when the selection names columns). An unknown name or
+ * number, a column selected twice, or names without a header row are LT_ERR_ARG; a bad
+ * or empty cell LT_ERR_FORMAT naming its line and column, as is an empty cell with
+ * interpolation that has no value before or after it in its column. */
+lt_status lt_dataset_load_csv_opts(lt_ctx *ctx, const char *path, const lt_csv_opts *opts, lt_dataset **out);
+/* Cuts a time series (rows: time steps, columns: features) into windows of `window`
+ * rows starting every `stride` rows (1 + (rows - window) / stride of them; rows after
+ * the last full window are left out), each a sample of window x features values,
+ * step-major; the new dataset records its sequence shape (lt_dataset_seq_shape). A
+ * window longer than the series is LT_ERR_SHAPE naming both lengths. */
+lt_status lt_dataset_windows(lt_ctx *ctx, const lt_dataset *series, size_t window, size_t stride, lt_dataset **out);
+/* Subtracts from each window of ds (samples with a sequence shape, as lt_dataset_windows
+ * makes them) every feature's mean over the window, so a model sees a window's shape and
+ * not its level: the later rows of a series with a trend then stay within what the
+ * earlier ones taught. LT_ERR_ARG when ds holds no windows. */
+lt_status lt_dataset_center_windows(lt_ctx *ctx, lt_dataset *ds);
 /* Copies n x dim floats (and labels, may be NULL) into a new dataset; NaN or inf gives
  * LT_ERR_NONFINITE naming the row and column. */
 lt_status lt_dataset_from_array(lt_ctx *ctx, size_t n, size_t dim, const float *x,
@@ -109,6 +136,9 @@ size_t lt_dataset_dim(const lt_dataset *ds);
 /* Image shape when the data are images (height, width, channels), else all 0; any
  * pointer may be NULL. */
 void lt_dataset_image_shape(const lt_dataset *ds, int *h, int *w, int *c);
+/* Sequence shape when the samples are windows of a series (steps, features), else
+ * both 0; either pointer may be NULL. */
+void lt_dataset_seq_shape(const lt_dataset *ds, int *steps, int *features);
 /* Row-major sample data, count x dim. */
 const float *lt_dataset_data(const lt_dataset *ds);
 /* Integer labels, or NULL. */
@@ -166,6 +196,25 @@ lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const 
  * a legend of the class names (names may be NULL: "0", "1", ...); size_px in 64..4096. */
 lt_status lt_plot_scatter_classes(lt_ctx *ctx, const char *path, const float *xy, const int32_t *cls, size_t n,
                                   const char *const *names, int n_classes, int size_px);
+
+/* What lt_plot_series draws: a series and the anomaly scores of its windows. */
+typedef struct lt_series_plot {
+    const float *series;      /* rows x cols values, row-major; each column one line     */
+    size_t rows, cols;        /* time steps and features (cols at most 20)               */
+    const char *const *names; /* legend names of the columns (NULL: no legend)          */
+    const char *title;        /* text above the series (NULL: none)                      */
+    const float *scores;      /* one per window (NULL: no score panel, nothing marked)    */
+    size_t windows;           /* how many scores: window i covers rows
+                                 [i * stride, i * stride + window)                       */
+    size_t window, stride;    /* rows per window, and rows from one window to the next    */
+    float threshold;          /* windows scoring above it are flagged                     */
+    size_t test_start;        /* first test row, marked by a dashed line (0: no mark)     */
+} lt_series_plot;
+/* Writes a width x height RGB PNG (width 200..8192, height 120..8192): the series as
+ * lines over its rows, the rows of flagged windows shaded, and below it the windows'
+ * scores (at each window's middle row) with the threshold as a dashed line; rows are
+ * numbered from 0 below. Non-finite values and scores leave gaps. */
+lt_status lt_plot_series(lt_ctx *ctx, const char *path, const lt_series_plot *p, int width, int height);
 
 /* ------------------------------------------------------------------ analysis */
 

@@ -338,6 +338,110 @@ usage_error "score without a task" "--noise S .* --downscale F" score "$tmp/dn.l
 usage_error "noise and downscale together" "give one" score "$tmp/dn.lt" --noise 0.1 --downscale 2
 usage_error "--channels outside image folders" "folders of images only" train --data swiss-roll --channels 1
 
+# ------------------------------------------------------------------ time series
+# A sine with a text date column and a spike at row 270, in the last fifth (the test rows).
+awk 'BEGIN { print "date,value,other"
+             for (i = 0; i < 300; i++) { v = sin(i / 4); if (i == 270) v += 6
+                                         printf "d%03d,%.5f,%.5f\n", i, v, cos(i / 7) } }' >"$tmp/series.csv"
+tiny_seq="lstm:8|repeat:t,lstm:8:seq,td:c"
+series=(--data "$tmp/series.csv" --columns value --window 12)
+lt train "${series[@]}" --arch "$tiny_seq" --epochs 4 --batch 16 --out "$tmp/ser.lt" --quiet
+expect "train a sequence autoencoder on CSV series windows" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+series_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+lt eval "$tmp/ser.lt" "${series[@]}"
+expect "eval on the series' test windows" 0 "^test mse:" stdout
+record "eval of the series model matches train's test loss" \
+    "$([[ -n $series_mse ]] && close_enough "$series_mse" "$(sed -n 's/^test mse: //p' "$tmp/stdout")" || echo "train '$series_mse', eval '$(cat "$tmp/stdout")'")"
+lt summary "$tmp/ser.lt"
+expect "summary of the series model: (steps, features) input" 0 "\(None, 12, 1\)" stdout
+lt summary "${series[@]}"
+expect "summary --window builds seq-ae for the windows" 0 "lstm.*\(None, 64\)" stdout
+lt anomaly "$tmp/ser.lt" "${series[@]}" --out "$tmp/ser-anomaly.csv"
+expect "anomaly scores every window of a series" 0 "^flagged: [0-9]+ of 289 windows" stdout
+expect "anomaly prints the flagged rows" 0 "^flagged rows: .*[0-9]+-[0-9]+" stdout
+expect "anomaly names the training rows" 0 "^series: 300 rows, training rows 0-239, test rows 240-299$" stdout
+png_check "anomaly draws the series (.csv -> .png)" "$tmp/ser-anomaly.png"
+if [[ $(head -n 1 "$tmp/ser-anomaly.csv") != window,first_row,last_row,score,flagged || $(wc -l <"$tmp/ser-anomaly.csv") != 290 ]]; then
+    record "series anomaly CSV: a header and one line per window" "$(head -n 1 "$tmp/ser-anomaly.csv"), $(wc -l <"$tmp/ser-anomaly.csv") lines"
+else
+    record "series anomaly CSV: a header and one line per window" ""
+fi
+# Every window that holds the spike's row is flagged.
+missed=$(awk -F, 'NR > 1 && $2 <= 270 && $3 >= 270 && $5 != 1' "$tmp/ser-anomaly.csv" | wc -l)
+record "the windows over the injected spike are flagged" "$( ((missed == 0)) || echo "$missed of them not flagged")"
+lt anomaly "$tmp/ser.lt" "${series[@]}" --stride 4 --percentile 99 --out "$tmp/ser-anomaly2.csv" --png "$tmp/ser-plot.png"
+expect "anomaly with --stride and --png" 0 "^flagged: [0-9]+ of 73 windows" stdout
+png_check "anomaly --png writes the plot there" "$tmp/ser-plot.png"
+
+# The series' scaling comes from the training rows only: test rows 100 higher stay far
+# off after scaling (with statistics of all rows they would land near the training data).
+awk 'BEGIN { print "v"; for (i = 0; i < 300; i++) printf "%.5f\n", sin(i / 4) + (i >= 240 ? 100 : 0) }' >"$tmp/shift.csv"
+lt train --data "$tmp/shift.csv" --window 12 --arch "$tiny_seq" --epochs 1 --batch 32 --out "$tmp/shift.lt" --quiet
+expect "train on a series whose test rows are shifted" 0 "^test mse:" stdout
+shift_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+record "test rows are scaled with the training rows' statistics" \
+    "$(awk -v m="${shift_mse:-0}" 'BEGIN { exit !(m > 1000) }' || echo "test mse $shift_mse, expected > 1000")"
+
+lt train --data "$tmp/shift.csv" --window 12 --center-windows --arch "$tiny_seq" --epochs 1 --batch 32 --out "$tmp/shift.lt" --quiet
+expect "train on centred windows of the shifted series" 0 "^test mse:" stdout
+shift_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+record "--center-windows takes the level out of each window" \
+    "$(awk -v m="${shift_mse:-1e9}" 'BEGIN { exit !(m < 10) }' || echo "test mse $shift_mse, expected < 10")"
+
+# Wide tables read across their rows: one row per "year", four "months".
+awk 'BEGIN { print "year,m1,m2,m3,m4"; for (y = 0; y < 40; y++) { printf "%d", 1950 + y
+             for (m = 0; m < 4; m++) printf ",%.4f", sin((4 * y + m) / 3); print "" } }' >"$tmp/wide.csv"
+lt train --data "$tmp/wide.csv" --columns 2-5 --wide --window 8 --stride 4 --arch "$tiny_seq" --epochs 1 \
+    --out "$tmp/wide.lt" --quiet
+expect "train on a wide table read across its rows" 0 "^test mse:" stdout
+lt summary "$tmp/wide.lt"
+expect "a wide table gives one feature" 0 "\(None, 8, 1\)" stdout
+
+# Missing values: an error naming the cell, or interpolated.
+awk 'BEGIN { print "t,v"; for (i = 0; i < 120; i++) print i "," (i == 30 || i == 31 ? "" : sprintf("%.4f", sin(i / 5))) }' \
+    >"$tmp/gaps.csv"
+lt train --data "$tmp/gaps.csv" --columns v --window 10 --arch "$tiny_seq" --epochs 1 --out "$tmp/x.lt"
+expect "an empty cell in a series" 1 "gaps\.csv: line 32, column 2 \(\"v\"\): empty cell.*--interpolate"
+lt train --data "$tmp/gaps.csv" --columns v --window 10 --interpolate --arch "$tiny_seq" --epochs 1 --out "$tmp/x.lt" --quiet
+expect "--interpolate fills the gap" 0 "^test mse:" stdout
+
+# Bad series input: clear messages, exit 1.
+lt eval "$tmp/ser.lt" --data "$tmp/series.csv" --columns value --window 10
+expect "a window length the model was not trained for" 1 "12 steps x 1 feature, .*10 steps x 1 feature "
+lt anomaly "$tmp/ser.lt" --data "$tmp/series.csv" --columns value,other --window 12 --out "$tmp/x.csv"
+expect "more features than the model takes" 1 "12 steps x 1 feature, .*12 steps x 2 features"
+lt eval "$tmp/ser.lt" --data "$tmp/series.csv" --columns value
+expect "flat CSV rows for a sequence model" 1 "takes sequences of 12 steps x 1 feature, .*flat samples of width 1.*--window"
+lt train "${series[@]}" --arch "dense:4:elu|dense:in" --epochs 1 --out "$tmp/dense-ser.lt" --quiet
+expect "a dense autoencoder on series windows (flattened)" 0 "^test mse:" stdout
+lt anomaly "$tmp/dense-ser.lt" --data "$tmp/series.csv" --columns value --window 10 --out "$tmp/x.csv"
+expect "windows of another length for a dense model" 1 "width 12, .*windows of 10 steps x 1 feature \(width 10\)"
+lt train --data "$tmp/series.csv" --columns value --arch seq-ae --out "$tmp/x.lt"
+expect "a recurrent model on a CSV table" 1 "recurrent layer.*sequences.*--window"
+lt train --data "$tmp/series.csv" --columns value --window 400 --out "$tmp/x.lt"
+expect "a window longer than the series" 1 "--window 400 is longer than the series.*has 300 rows"
+lt train --data "$tmp/series.csv" --columns value --window 100 --out "$tmp/x.lt"
+expect "a window longer than the test rows" 1 "test part has only 60 rows"
+lt train --data "$tmp/series.csv" --columns nosuch --window 12 --out "$tmp/x.lt"
+expect "an unknown column" 1 "no column named \"nosuch\" \(the header has \"date\", \"value\", \"other\"\)"
+lt train --data "$tmp/series.csv" --columns 4 --window 12 --out "$tmp/x.lt"
+expect "a column number past the end" 1 "column 4 does not exist: the file has 3 columns"
+lt train --data "$tmp/series.csv" --window 12 --out "$tmp/x.lt"
+expect "a text column read as numbers" 1 "line 2, column 1 \(\"date\"\): cell \"d000\" is not a number"
+sed '5s/,[^,]*,/,abc,/' "$tmp/series.csv" >"$tmp/badseries.csv"
+lt train --data "$tmp/badseries.csv" --columns value --window 12 --out "$tmp/x.lt"
+expect "a non-numeric cell in a series" 1 "badseries\.csv: line 5, column 2 \(\"value\"\): cell \"abc\" is not a number"
+usage_error "--window with non-CSV data" "apply to CSV files" train --data swiss-roll --window 12
+usage_error "--test-split without --window" "--test-split, --wide and --center-windows apply to a CSV series" \
+    train --data "$tmp/series.csv" --test-split 0.3
+usage_error "--center-windows without --window" "apply to a CSV series read with --window" \
+    eval "$tmp/ser.lt" --data "$tmp/series.csv" --center-windows
+usage_error "--stride with neither images nor a series" "--stride applies to folders of images and to CSV series" \
+    train --data swiss-roll --stride 2
+usage_error "--test-split 1" "--test-split: '1' is out of range" train --test-split 1
+usage_error "anomaly --png for a table" "--png: anomaly draws a plot for a CSV series" anomaly "$tmp/ser.lt" --png "$tmp/x.png"
+usage_error "anomaly --limit on a series" "--limit: anomaly scores every window" anomaly "$tmp/ser.lt" "${series[@]}" --limit 5
+
 # ------------------------------------------------------------------ Fashion-MNIST
 fm=""
 for dir in "${LATENT_DATA_DIR:-}" /usr/share/datasets/fashion-mnist; do

@@ -1,5 +1,5 @@
-/* Tests of the data layer: IDX and CSV loaders, Fashion-MNIST lookup, swiss roll,
- * datasets, and PNG plots. Fixtures are generated into a fresh temporary directory
+/* Tests of the data layer: IDX and CSV loaders (column selection, missing values),
+ * Fashion-MNIST lookup, swiss roll, datasets, series windows, and PNG plots. Fixtures are generated into a fresh temporary directory
  * (removed again when every check passed). The context is made by hand so that this
  * test needs no backend. Prints one line per failed check; exits 0 only if none failed. */
 #include <dirent.h>
@@ -349,7 +349,7 @@ static void test_csv(T *t)
     st = load_csv_text(t, "cell2.csv", "1,2\n3,4x\n", &ds);
     EXPECT(t, st, LT_ERR_FORMAT, "cell2.csv: line 2, column 2: cell \"4x\" is not a number", "bad cell, no header");
     st = load_csv_text(t, "emptycell.csv", "1,2\n3,\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "line 2, column 2: cell \"\" is not a number", "empty cell");
+    EXPECT(t, st, LT_ERR_FORMAT, "line 2, column 2: empty cell (a missing value)", "empty cell");
     st = load_csv_text(t, "ragged.csv", "1,2\n3,4\n5\n", &ds);
     EXPECT(t, st, LT_ERR_FORMAT, "ragged.csv: line 3 has 1 column, expected 2 (as on line 1)", "ragged row");
     st = load_csv_text(t, "wide.csv", "a,b\n1,2,3\n", &ds);
@@ -386,6 +386,191 @@ static void test_csv(T *t)
     }
     st = lt_dataset_load_csv(t->ctx, fx(t, p, sizeof p, "missing.csv"), &ds);
     EXPECT(t, st, LT_ERR_IO, "missing.csv: cannot open: No such file", "missing csv");
+}
+
+/* Loads a CSV fixture with a column selection and interpolation on or off. */
+static lt_status load_csv_cols(T *t, const char *name, const char *text, const char *columns, int interpolate,
+                               lt_dataset **ds)
+{
+    char p[600];
+    write_text(t, name, text);
+    lt_csv_opts co = {columns, interpolate};
+    *ds = NULL;
+    return lt_dataset_load_csv_opts(t->ctx, fx(t, p, sizeof p, name), &co, ds);
+}
+
+/* CSV column selection (names, numbers, ranges), text in unread columns, and missing
+ * values: an error by default, interpolated inside a column when asked. */
+static void test_csv_columns(T *t)
+{
+    const char *table = "date,a,b\n2020-01-01,1,10\n2020-01-02,2,20\n2020-01-03,3,30\n";
+    static const float want_ba[] = {10, 1, 20, 2, 30, 3}, want_ab[] = {1, 10, 2, 20, 3, 30}, want_b[] = {10, 20, 30};
+    const struct { const char *columns; size_t dim; const float *want; const char *what; } good[] = {
+        {"b,a", 2, want_ba, "columns by name, in the order given"},
+        {" 3 , 2", 2, want_ba, "columns by number"},
+        {"2-3", 2, want_ab, "a range of columns"},
+        {"B", 1, want_b, "a name in another case"},
+    };
+    lt_dataset *ds;
+    lt_status st;
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        st = load_csv_cols(t, "sel.csv", table, good[k].columns, 0, &ds);
+        EXPECT(t, st, LT_OK, NULL, good[k].what);
+        check_values(t, ds, 3, good[k].dim, good[k].want, good[k].what);
+        lt_dataset_free(ds);
+    }
+    st = load_csv_cols(t, "sel.csv", table, NULL, 0, &ds);
+    EXPECT(t, st, LT_ERR_FORMAT, "line 2, column 1 (\"date\"): cell \"2020-01-01\" is not a number",
+           "every column, a text date among them");
+
+    /* a headerless file: text in a column that is not read leaves the first row data */
+    st = load_csv_cols(t, "nohdr-date.csv", "2020-01-01,5\n2020-01-02,6\n", "2", 0, &ds);
+    EXPECT(t, st, LT_OK, NULL, "headerless, text in an unread column");
+    const float want56[] = {5, 6};
+    check_values(t, ds, 2, 1, want56, "headerless, text in an unread column");
+    lt_dataset_free(ds);
+
+    /* selections that do not fit the file */
+    st = load_csv_cols(t, "sel.csv", table, "a,c", 0, &ds);
+    EXPECT(t, st, LT_ERR_ARG, "sel.csv: no column named \"c\" (the header has \"date\", \"a\", \"b\")", "unknown name");
+    CHECK(t, ds == NULL, "unknown name: *out set on failure");
+    const struct { const char *columns, *needle, *what; } bad_sel[] = {
+        {"4", "column 4 does not exist: the file has 3 columns", "column number past the end"},
+        {"2-5", "column 5 does not exist", "range past the end"},
+        {"a,2", "column 2 (\"a\") is selected twice", "a column twice"},
+        {"0", "'0' is not a column number", "column 0"},
+        {"3-2", "range 3-2 runs backwards", "backward range"},
+        {"a,,b", "item 2 is empty", "empty item"},
+    };
+    for (size_t k = 0; k < sizeof bad_sel / sizeof bad_sel[0]; k++) {
+        st = load_csv_cols(t, "sel.csv", table, bad_sel[k].columns, 0, &ds);
+        EXPECT(t, st, LT_ERR_ARG, bad_sel[k].needle, bad_sel[k].what);
+    }
+    st = load_csv_cols(t, "nohdr.csv", "1,2\n3,4\n", "a", 0, &ds);
+    EXPECT(t, st, LT_ERR_ARG, "column \"a\": the file has no header row", "a name without a header");
+
+    /* bad cells and missing values that cannot be filled, named by line and column */
+    const char *bad = "t,v,note\n1,0.5,ok\n2,abc,ok\n3,0.7,x\n", *gappy = "t,v,w\n0,1,\n1,,5\n2,,x\n3,4,7\n4,5,\n";
+    const struct { const char *file, *text, *columns; int interpolate; const char *needle, *what; } bad_cell[] = {
+        {"badcell.csv", bad, "v", 0, "badcell.csv: line 3, column 2 (\"v\"): cell \"abc\" is not a number",
+         "non-numeric cell in a selected column"},
+        {"gaps.csv", gappy, "v", 0, "gaps.csv: line 3, column 2 (\"v\"): empty cell (a missing value)",
+         "empty cell without interpolation"},
+        {"gaps.csv", gappy, "w", 1, "gaps.csv: line 2, column 3 (\"w\"): empty cell before the column's first value",
+         "a gap at the start"},
+        {"tail.csv", "v,u\n1,0\n2,0\n,0\n,0\n", "v", 1,
+         "tail.csv: line 4, column 1 (\"v\"): empty cells from here to the end of the file", "a gap at the end"},
+    };
+    for (size_t k = 0; k < sizeof bad_cell / sizeof bad_cell[0]; k++) {
+        st = load_csv_cols(t, bad_cell[k].file, bad_cell[k].text, bad_cell[k].columns, bad_cell[k].interpolate, &ds);
+        EXPECT(t, st, LT_ERR_FORMAT, bad_cell[k].needle, bad_cell[k].what);
+    }
+    st = load_csv_cols(t, "badcell.csv", bad, "t", 0, &ds);
+    EXPECT(t, st, LT_OK, NULL, "non-numeric cells only in unread columns");
+    lt_dataset_free(ds);
+    st = load_csv_cols(t, "gaps.csv", gappy, "t,v", 1, &ds);
+    EXPECT(t, st, LT_OK, NULL, "interpolated gap");
+    const float want_gap[] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 5};
+    check_values(t, ds, 5, 2, want_gap, "interpolated gap of two rows");
+    lt_dataset_free(ds);
+    st = load_csv_cols(t, "quoted.csv", "v,u\n1,0\n\"\",0\n3,0\n", "v", 1, &ds);
+    EXPECT(t, st, LT_OK, NULL, "a quoted empty cell is missing too");
+    const float want_q[] = {1, 2, 3};
+    check_values(t, ds, 3, 1, want_q, "a quoted empty cell is missing too");
+    lt_dataset_free(ds);
+}
+
+/* Sliding windows: values, count, stride, sequence shape, and a window too long. */
+static void test_windows(T *t)
+{
+    enum { NROWS = 10, F = 2 };
+    float x[NROWS * F];
+    for (int i = 0; i < NROWS; i++) {
+        x[i * F] = (float)i;
+        x[i * F + 1] = 100.0f + (float)i;
+    }
+    lt_dataset *series = NULL, *w = NULL, *s = NULL;
+    if (!CHECK(t, lt_dataset_from_array(t->ctx, NROWS, F, x, NULL, &series) == LT_OK, "from_array")) return;
+    int steps = -1, features = -1;
+    lt_dataset_seq_shape(series, &steps, &features);
+    CHECK(t, steps == 0 && features == 0, "a table has no sequence shape (%d, %d)", steps, features);
+
+    EXPECT(t, lt_dataset_windows(t->ctx, series, 4, 3, &w), LT_OK, NULL, "windows of 4 every 3");
+    if (w) {
+        /* (10 - 4) / 3 + 1 = 3 windows starting at rows 0, 3, 6, step-major */
+        float want[3 * 4 * F];
+        for (int i = 0; i < 3; i++)
+            for (int r = 0; r < 4; r++) {
+                want[(i * 4 + r) * F] = (float)(i * 3 + r);
+                want[(i * 4 + r) * F + 1] = 100.0f + (float)(i * 3 + r);
+            }
+        check_values(t, w, 3, 4 * F, want, "windows of 4 every 3");
+        lt_dataset_seq_shape(w, &steps, &features);
+        CHECK(t, steps == 4 && features == F, "windows: sequence shape (%d, %d), expected (4, 2)", steps, features);
+        EXPECT(t, lt_dataset_slice(t->ctx, w, 1, 2, &s), LT_OK, NULL, "slice of windows");
+        lt_dataset_seq_shape(s, &steps, &features);
+        CHECK(t, steps == 4 && features == F, "a slice of windows keeps the sequence shape (%d, %d)", steps, features);
+        lt_dataset_free(s);
+        lt_dataset_free(w);
+    }
+    EXPECT(t, lt_dataset_windows(t->ctx, series, 3, 1, &w), LT_OK, NULL, "windows of 3 every row");
+    CHECK(t, lt_dataset_count(w) == 8 && lt_dataset_dim(w) == 6, "windows every row: %zu x %zu, expected 8 x 6",
+          lt_dataset_count(w), lt_dataset_dim(w));
+    CHECK(t, w && lt_dataset_data(w)[7 * 6] == 7.0f, "the last window starts at row 7");
+    lt_dataset_free(w);
+    EXPECT(t, lt_dataset_windows(t->ctx, series, 4, 4, &w), LT_OK, NULL, "windows of 4 every 4");
+    CHECK(t, lt_dataset_count(w) == 2, "10 rows, windows of 4 every 4: %zu windows, expected 2 (rows 8-9 left out)",
+          lt_dataset_count(w));
+    lt_dataset_free(w);
+    EXPECT(t, lt_dataset_windows(t->ctx, series, NROWS, 5, &w), LT_OK, NULL, "one window of the whole series");
+    CHECK(t, lt_dataset_count(w) == 1, "a window as long as the series: %zu windows", lt_dataset_count(w));
+    lt_dataset_free(w);
+
+    EXPECT(t, lt_dataset_windows(t->ctx, series, 5, 5, &w), LT_OK, NULL, "windows to centre");
+    EXPECT(t, lt_dataset_center_windows(t->ctx, w), LT_OK, NULL, "centre windows");
+    if (w) { /* rows 0..4 and 5..9 of columns i and 100 + i: each window minus its own means */
+        static const float want_c[2 * 5 * F] = {-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2};
+        check_values(t, w, 2, 5 * F, want_c, "centred windows");
+    }
+    lt_dataset_free(w);
+    EXPECT(t, lt_dataset_center_windows(t->ctx, series), LT_ERR_ARG, "not windows", "centring rows that are not windows");
+    EXPECT(t, lt_dataset_windows(t->ctx, series, 11, 1, &w), LT_ERR_SHAPE,
+           "a window of 11 rows is longer than the series of 10 rows", "window longer than the series");
+    CHECK(t, w == NULL, "window too long: *out set on failure");
+    EXPECT(t, lt_dataset_windows(t->ctx, series, 0, 1, &w), LT_ERR_ARG, "window = 0", "window 0");
+    EXPECT(t, lt_dataset_windows(t->ctx, series, 2, 0, &w), LT_ERR_ARG, "stride = 0", "stride 0");
+    EXPECT(t, lt_dataset_windows(t->ctx, NULL, 2, 1, &w), LT_ERR_ARG, "series is NULL", "NULL series");
+    lt_dataset_free(series);
+}
+
+/* Standardizing a series with its training rows' statistics: the test rows take no
+ * part in the fit, whatever they hold. */
+static void test_series_scaling(T *t)
+{
+    enum { NROWS = 50, TRAIN = 40 };
+    float x[NROWS];
+    for (int i = 0; i < NROWS; i++) x[i] = i < TRAIN ? (float)sin(i * 0.7) * 2.0f + 5.0f : 1000.0f + (float)i;
+    double mean = 0, var = 0;
+    for (int i = 0; i < TRAIN; i++) mean += x[i];
+    mean /= TRAIN;
+    for (int i = 0; i < TRAIN; i++) var += (x[i] - mean) * (x[i] - mean);
+    double sd = sqrt(var / TRAIN);
+    lt_dataset *series = NULL, *fit = NULL;
+    if (lt_dataset_from_array(t->ctx, NROWS, 1, x, NULL, &series) == LT_OK &&
+        lt_dataset_slice(t->ctx, series, 0, TRAIN, &fit) == LT_OK) {
+        EXPECT(t, lt_dataset_standardize(t->ctx, series, fit), LT_OK, NULL, "standardize with the training rows");
+        double m = 0, v = 0, worst = 0;
+        const float *y = lt_dataset_data(series);
+        for (int i = 0; i < TRAIN; i++) m += y[i];
+        m /= TRAIN;
+        for (int i = 0; i < TRAIN; i++) v += (y[i] - m) * (y[i] - m);
+        CHECK(t, fabs(m) < 1e-5 && fabs(sqrt(v / TRAIN) - 1.0) < 1e-5,
+              "training rows after scaling: mean %g, sd %g (expected 0 and 1: fitted on them alone)", m, sqrt(v / TRAIN));
+        for (int i = TRAIN; i < NROWS; i++) worst = fmax(worst, fabs(y[i] - (x[i] - mean) / sd));
+        CHECK(t, worst < 1e-2, "test rows scaled with the training rows' mean and sd: off by %g", worst);
+    }
+    lt_dataset_free(series);
+    lt_dataset_free(fit);
 }
 
 /* Swiss roll: reproducible per seed, the documented geometry, noise of the asked size. */
@@ -629,6 +814,96 @@ static void test_plot(T *t)
            "scatter unwritable");
 }
 
+#ifdef HAVE_STB_IMAGE
+/* The columns of a decoded series plot's top panel: its frame found on pixel row y
+ * (the first and last black pixels), and the first and last columns inside it that
+ * hold the flagged shade on some pixel row of [ya, yb]; -1 when none does. */
+static void find_shade(const unsigned char *img, int iw, int y, int ya, int yb, int *x0, int *x1, int *s0, int *s1)
+{
+    *x0 = *x1 = *s0 = *s1 = -1;
+    for (int x = 0; x < iw; x++)
+        if (near_rgb(img + 3 * (y * iw + x), 0, 0, 0, 0)) {
+            if (*x0 < 0) *x0 = x;
+            *x1 = x;
+        }
+    for (int x = *x0 + 1; *x0 >= 0 && x < *x1; x++)
+        for (int yy = ya; yy <= yb; yy++)
+            if (near_rgb(img + 3 * (yy * iw + x), 255, 205, 205, 0)) {
+                if (*s0 < 0) *s0 = x;
+                *s1 = x;
+                break;
+            }
+}
+#endif
+
+/* Series plot: its size, the flagged windows' rows shaded where they belong (in both
+ * panels), nothing shaded when no window passes the threshold, and bad arguments. */
+static void test_series_plot(T *t)
+{
+    enum { NROWS = 200, NCOLS = 2, WINDOW = 20, STRIDE = 5, NW = (NROWS - WINDOW) / STRIDE + 1, PW = 600, PH = 300 };
+    float series[NROWS * NCOLS], scores[NW];
+    for (int i = 0; i < NROWS; i++) {
+        series[i * NCOLS] = (float)sin(i * 0.2);
+        series[i * NCOLS + 1] = (float)cos(i * 0.05) * 3.0f;
+    }
+    series[7] = NAN; /* a gap in the line */
+    for (int i = 0; i < NW; i++) scores[i] = 0.1f + 0.01f * (float)(i % 3);
+    scores[20] = scores[21] = 5.0f; /* windows at rows 100-119 and 105-124 */
+    const char *names[NCOLS] = {"sin", "cos"};
+    lt_series_plot sp = {series, NROWS, NCOLS, names, "test series", scores, NW, WINDOW, STRIDE, 1.0f, 150};
+    char p[600];
+    EXPECT(t, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series.png"), &sp, PW, PH), LT_OK, NULL, "series plot");
+    check_png(t, p, PW, PH, 2);
+#ifdef HAVE_STB_IMAGE
+    int iw, ih, ic, x0, x1, s0, s1;
+    unsigned char *img = stbi_load(p, &iw, &ih, &ic, 3);
+    if (CHECK(t, img && iw == PW && ih == PH, "series.png: stb_image cannot decode it as %dx%d", PW, PH)) {
+        /* the top panel spans about rows 17..190 of the image, the score panel 200..284 */
+        find_shade(img, iw, PH / 5, 30, 150, &x0, &x1, &s0, &s1);
+        CHECK(t, x0 > 0 && x1 > x0 + PW / 2, "series.png: no panel frame found on row %d (%d..%d)", PH / 5, x0, x1);
+        double span = x1 - x0 - 2;
+        int want0 = x0 + 1 + (int)lround((100 - 0.5) / (NROWS - 1) * span);
+        int want1 = x0 + 1 + (int)lround((124 + 0.5) / (NROWS - 1) * span);
+        CHECK(t, s0 >= 0 && abs(s0 - want0) <= 2 && abs(s1 - want1) <= 2,
+              "series.png: shade over columns %d..%d, expected %d..%d (rows 100..124 of 0..199)", s0, s1, want0, want1);
+        int b0 = s0, b1 = s1;
+        find_shade(img, iw, PH * 4 / 5, PH * 4 / 5 - 10, PH * 4 / 5 + 10, &x0, &x1, &s0, &s1);
+        CHECK(t, s0 == b0 && s1 == b1, "series.png: the score panel shades %d..%d, the series panel %d..%d", s0, s1, b0, b1);
+    }
+    stbi_image_free(img);
+#endif
+    /* no window above the threshold: nothing shaded */
+    sp.threshold = 10.0f;
+    EXPECT(t, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series-calm.png"), &sp, PW, PH), LT_OK, NULL, "calm series plot");
+#ifdef HAVE_STB_IMAGE
+    img = stbi_load(p, &iw, &ih, &ic, 3);
+    if (CHECK(t, img != NULL, "series-calm.png: stb_image cannot decode it")) {
+        int shaded = 0; /* below the legend line, whose swatch shows the shade */
+        for (int i = 20 * iw; i < iw * ih; i++) shaded += near_rgb(img + 3 * i, 255, 205, 205, 0);
+        CHECK(t, shaded == 0, "series-calm.png: %d shaded pixels, expected none", shaded);
+    }
+    stbi_image_free(img);
+#endif
+    /* no scores: the series alone */
+    lt_series_plot plain = {series, NROWS, NCOLS, NULL, NULL, NULL, 0, 0, 0, 0.0f, 0};
+    EXPECT(t, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series-plain.png"), &plain, 200, 120), LT_OK, NULL,
+           "series without scores");
+    check_png(t, p, 200, 120, 2);
+
+    fx(t, p, sizeof p, "series-bad.png");
+    sp.threshold = 1.0f;
+    EXPECT(t, lt_plot_series(t->ctx, p, &sp, 100, PH), LT_ERR_ARG, "100x300 pixels", "series plot too narrow");
+    sp.windows = NW + 1;
+    EXPECT(t, lt_plot_series(t->ctx, p, &sp, PW, PH), LT_ERR_ARG, "38 windows of 20 rows every 5 rows do not fit in 200 rows",
+           "more windows than the series holds");
+    sp.windows = NW;
+    sp.cols = 0;
+    EXPECT(t, lt_plot_series(t->ctx, p, &sp, PW, PH), LT_ERR_ARG, "0 columns", "series plot without columns");
+    EXPECT(t, lt_plot_series(t->ctx, p, NULL, PW, PH), LT_ERR_ARG, "NULL", "series plot NULL");
+    struct stat sb;
+    CHECK(t, stat(p, &sb) != 0, "series-bad.png: written despite bad arguments");
+}
+
 /* Removes dir and everything in it (fixtures are at most one level deep). */
 static void remove_tree(const char *dir)
 {
@@ -666,9 +941,13 @@ int main(void)
     test_idx(&t);
     test_fashion(&t);
     test_csv(&t);
+    test_csv_columns(&t);
+    test_windows(&t);
+    test_series_scaling(&t);
     test_swiss(&t);
     test_array(&t);
     test_plot(&t);
+    test_series_plot(&t);
     free(t.ctx);
     if (t.failed == 0) remove_tree(t.dir);
     else printf("fixtures kept in %s\n", t.dir);

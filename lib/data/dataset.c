@@ -62,7 +62,17 @@ lt_status lt_dataset_from_array(lt_ctx *ctx, size_t n, size_t dim, const float *
     return LT_OK;
 }
 
-/* Copies rows [start, start+count) with their labels, values and image shape. */
+/* Gives dst the image and sequence shape of src. */
+static void copy_shape(lt_dataset *dst, const lt_dataset *src)
+{
+    dst->h = src->h;
+    dst->w = src->w;
+    dst->c = src->c;
+    dst->steps = src->steps;
+    dst->features = src->features;
+}
+
+/* Copies rows [start, start+count) with their labels, values, image and sequence shape. */
 lt_status lt_dataset_slice(lt_ctx *ctx, const lt_dataset *ds, size_t start, size_t count,
                            lt_dataset **out)
 {
@@ -80,9 +90,7 @@ lt_status lt_dataset_slice(lt_ctx *ctx, const lt_dataset *ds, size_t start, size
     memcpy(s->x, ds->x + start * ds->dim, count * ds->dim * sizeof(float));
     if (ds->labels) memcpy(s->labels, ds->labels + start, count * sizeof(int32_t));
     if (ds->values) memcpy(s->values, ds->values + start, count * sizeof(float));
-    s->h = ds->h;
-    s->w = ds->w;
-    s->c = ds->c;
+    copy_shape(s, ds);
     *out = s;
     return LT_OK;
 }
@@ -110,6 +118,13 @@ void lt_dataset_image_shape(const lt_dataset *ds, int *h, int *w, int *c)
     if (h) *h = ds ? ds->h : 0;
     if (w) *w = ds ? ds->w : 0;
     if (c) *c = ds ? ds->c : 0;
+}
+
+/* Either pointer may be NULL when the caller does not want it. */
+void lt_dataset_seq_shape(const lt_dataset *ds, int *steps, int *features)
+{
+    if (steps) *steps = ds ? ds->steps : 0;
+    if (features) *features = ds ? ds->features : 0;
 }
 
 lt_status lt_dataset_standardize(lt_ctx *ctx, lt_dataset *ds, const lt_dataset *fit)
@@ -178,9 +193,7 @@ lt_status lt_dataset_filter_label(lt_ctx *ctx, const lt_dataset *ds, int32_t lab
         if (ds->values) s->values[j] = ds->values[i];
         j++;
     }
-    s->h = ds->h;
-    s->w = ds->w;
-    s->c = ds->c;
+    copy_shape(s, ds);
     *out = s;
     return LT_OK;
 }

@@ -1,4 +1,5 @@
-/* PNG plots: image grids (originals above reconstructions) and colored scatter plots.
+/* PNG plots: image grids (originals above reconstructions), colored scatter plots and
+ * time series with their anomalous windows.
  * Pixels are composed here; stb_image_write (compiled in stb_impl.c) encodes them. */
 #include <errno.h>
 #include <math.h>
@@ -136,17 +137,17 @@ static rgb viridis(float t)
     return out;
 }
 
-/* A square RGB canvas. */
+/* An RGB canvas of w x h pixels. */
 typedef struct canvas {
     unsigned char *px;
-    int size;
+    int w, h;
 } canvas;
 
 /* Sets one pixel; coordinates outside the canvas are ignored. */
 static void put(canvas *cv, int x, int y, rgb col)
 {
-    if (x < 0 || y < 0 || x >= cv->size || y >= cv->size) return;
-    unsigned char *p = cv->px + ((size_t)y * (size_t)cv->size + (size_t)x) * 3;
+    if (x < 0 || y < 0 || x >= cv->w || y >= cv->h) return;
+    unsigned char *p = cv->px + ((size_t)y * (size_t)cv->w + (size_t)x) * 3;
     p[0] = col.r;
     p[1] = col.g;
     p[2] = col.b;
@@ -257,7 +258,7 @@ static lt_status scatter_canvas(lt_ctx *ctx, const char *fn, const char *path, c
     if (size_px < 64 || size_px > 4096)
         return lt_set_error(ctx, LT_ERR_ARG, "%s: size_px = %d (must be 64..4096)", fn, size_px);
     int S = size_px;
-    cv->size = S;
+    cv->w = cv->h = S;
     cv->px = malloc((size_t)S * (size_t)S * 3);
     if (!cv->px) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory for a %dx%d image", fn, S, S);
     fill_rect(cv, 0, 0, S - 1, S - 1, (rgb){255, 255, 255});
@@ -408,6 +409,266 @@ lt_status lt_plot_scatter_classes(lt_ctx *ctx, const char *path, const float *xy
     }
 
     st = lt_write_png(ctx, path, S, S, 3, cv.px);
+    free(cv.px);
+    return st;
+}
+
+/* ------------------------------------------------------------------ series */
+
+#define SERIES_MAX_COLS PLOT_MAX_CLASSES
+static const rgb flag_shade = {255, 205, 205}; /* rows of flagged windows */
+static const rgb threshold_red = {200, 30, 30};
+
+/* A panel of a series plot: its frame and the values mapped onto it. */
+typedef struct panel {
+    int x0, y0, x1, y1; /* the frame, inclusive                                   */
+    int log_axis;       /* values placed by their log10 (scores spanning decades)  */
+    double lo, hi;      /* axis positions of the bottom and top                    */
+    double vmin, vmax;  /* the values' range, labelled on the left                 */
+} panel;
+
+/* Pixel column of row position r (fractional for a window's middle) of rows in p. */
+static int row_x(const panel *p, double r, size_t rows)
+{
+    double span = rows > 1 ? (double)(rows - 1) : 1.0;
+    return p->x0 + 1 + (int)lround((rows > 1 ? r / span : 0.5) * (p->x1 - p->x0 - 2));
+}
+
+/* Axis position of value v: v itself, or log10 v on a log axis (v > 0 there). */
+static double axis_pos(const panel *p, double v)
+{
+    return p->log_axis ? log10(v > 1e-30 ? v : 1e-30) : v;
+}
+
+/* Pixel row of value v in p (the range's ends inset by a pixel from the frame). */
+static int value_y(const panel *p, double v)
+{
+    return p->y1 - 1 - (int)lround((axis_pos(p, v) - p->lo) / (p->hi - p->lo) * (p->y1 - p->y0 - 2));
+}
+
+/* Fits p's axis to the finite values among n (positive ones on a log axis) and `also`
+ * (NAN: none), padded by 4% so lines keep off the frame; a linear axis over values
+ * none of which is negative starts at 0. */
+static void fit_axis(panel *p, const float *v, size_t n, double also)
+{
+    int any = 0;
+    for (size_t i = 0; i <= n; i++) {
+        double x = i < n ? v[i] : also;
+        if (!isfinite(x) || (p->log_axis && !(x > 0.0))) continue;
+        if (!any || x < p->vmin) p->vmin = x;
+        if (!any || x > p->vmax) p->vmax = x;
+        any = 1;
+    }
+    if (!any) {
+        p->vmin = 1.0;
+        p->vmax = 10.0;
+    }
+    double lo = axis_pos(p, p->vmin), hi = axis_pos(p, p->vmax), pad = (hi - lo) * 0.04;
+    if (!(pad > 0.0)) pad = fabs(hi) > 0.0 ? fabs(hi) * 0.1 : 1.0;
+    p->lo = !p->log_axis && p->vmin >= 0.0 && lo - pad < 0.0 ? 0.0 : lo - pad;
+    p->hi = hi + pad;
+}
+
+/* Draws a line from (xa, ya) to (xb, yb) with a square brush of side t. */
+static void draw_line(canvas *cv, int xa, int ya, int xb, int yb, int t, rgb col)
+{
+    int steps = abs(xb - xa) > abs(yb - ya) ? abs(xb - xa) : abs(yb - ya);
+    for (int i = 0; i <= steps; i++) {
+        int x = xa + (steps ? (int)lround((double)(xb - xa) * i / steps) : 0);
+        int y = ya + (steps ? (int)lround((double)(yb - ya) * i / steps) : 0);
+        fill_rect(cv, x - (t - 1) / 2, y - (t - 1) / 2, x + t / 2, y + t / 2, col);
+    }
+}
+
+/* Draws n values (at stride) as a polyline at row positions first + i * step, values
+ * clamped into p; a non-finite value breaks the line. */
+static void draw_polyline(canvas *cv, const panel *p, const float *v, size_t n, size_t stride, double first,
+                          double step, size_t rows, int t, rgb col)
+{
+    int have = 0, px = 0, py = 0;
+    for (size_t i = 0; i < n; i++) {
+        double y = v[i * stride];
+        if (!isfinite(y)) { have = 0; continue; }
+        int x = row_x(p, first + (double)i * step, rows), yy = value_y(p, y);
+        if (yy < p->y0 + 1) yy = p->y0 + 1;
+        if (yy > p->y1 - 1) yy = p->y1 - 1;
+        if (have) draw_line(cv, px, py, x, yy, t, col);
+        else draw_line(cv, x, yy, x, yy, t, col);
+        px = x;
+        py = yy;
+        have = 1;
+    }
+}
+
+/* Width in pixels of s in the 5x7 font scaled by f. */
+static int text_width(const char *s, int f)
+{
+    int n = (int)strlen(s);
+    return n > 0 ? n * FONT_ADVANCE * f - f : 0;
+}
+
+/* Labels the largest and smallest value of panel p at their heights on its left. */
+static void value_labels(canvas *cv, const panel *p, int f)
+{
+    int y_max = value_y(p, p->vmax), y_min = value_y(p, p->vmin);
+    for (int k = 0; k < 2; k++) {
+        int y = k ? y_min : y_max;
+        if (k && y - y_max < 10 * f) break; /* the two would overlap: the largest is enough */
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.4g", k ? p->vmin : p->vmax);
+        fill_rect(cv, p->x0 - 3 * f, y, p->x0 - 1, y + f - 1, (rgb){0, 0, 0});
+        draw_text(cv, p->x0 - 5 * f - text_width(buf, f), y - 3 * f, buf, f, p->x0 - 1, (rgb){0, 0, 0});
+    }
+}
+
+/* Shades the columns of the rows covered by windows scoring above the threshold, in
+ * every panel, each flagged run from half a row before its first row to half a row
+ * after its last. */
+static lt_status shade_flagged(lt_ctx *ctx, canvas *cv, const lt_series_plot *sp, const panel *panels, int npanels)
+{
+    unsigned char *flag = calloc(sp->rows, 1);
+    if (!flag) return lt_set_error(ctx, LT_ERR_NOMEM, "lt_plot_series: out of memory");
+    for (size_t i = 0; i < sp->windows; i++)
+        if (sp->scores[i] > sp->threshold) memset(flag + i * sp->stride, 1, sp->window);
+    double half = 0.5;
+    for (size_t a = 0; a < sp->rows;) {
+        if (!flag[a]) { a++; continue; }
+        size_t b = a;
+        while (b + 1 < sp->rows && flag[b + 1]) b++;
+        for (int k = 0; k < npanels; k++) {
+            const panel *p = &panels[k];
+            int xa = row_x(p, (double)a - half, sp->rows), xb = row_x(p, (double)b + half, sp->rows);
+            if (xa < p->x0 + 1) xa = p->x0 + 1;
+            if (xb > p->x1 - 1) xb = p->x1 - 1;
+            fill_rect(cv, xa, p->y0 + 1, xb, p->y1 - 1, flag_shade);
+        }
+        a = b + 1;
+    }
+    free(flag);
+    return LT_OK;
+}
+
+/* Checks the plot's description: sizes, pointers, and windows that lie in the series. */
+static lt_status check_series_plot(lt_ctx *ctx, const char *path, const lt_series_plot *sp, int width, int height)
+{
+    const char *fn = "lt_plot_series";
+    if (!path || !sp || !sp->series)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: %s is NULL", fn, !path ? "path" : !sp ? "the plot" : "series");
+    if (width < 200 || width > 8192 || height < 120 || height > 8192)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: %dx%d pixels (width must be 200..8192, height 120..8192)", fn, width,
+                            height);
+    if (sp->rows < 1 || sp->cols < 1 || sp->cols > SERIES_MAX_COLS)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: %zu rows of %zu columns (at least one row, 1..%d columns)", fn, sp->rows,
+                            sp->cols, SERIES_MAX_COLS);
+    if (sp->rows > SIZE_MAX / sp->cols) return lt_set_error(ctx, LT_ERR_ARG, "%s: %zu rows are too many", fn, sp->rows);
+    if (sp->scores) {
+        if (sp->windows < 1 || sp->window < 1 || sp->stride < 1 || sp->window > sp->rows ||
+            (sp->windows - 1) > (sp->rows - sp->window) / sp->stride)
+            return lt_set_error(ctx, LT_ERR_ARG, "%s: %zu windows of %zu rows every %zu rows do not fit in %zu rows", fn,
+                                sp->windows, sp->window, sp->stride, sp->rows);
+    }
+    return LT_OK;
+}
+
+lt_status lt_plot_series(lt_ctx *ctx, const char *path, const lt_series_plot *sp, int width, int height)
+{
+    lt_status st = check_series_plot(ctx, path, sp, width, height);
+    if (st != LT_OK) return st;
+    int f = width >= 1000 && height >= 400 ? 2 : 1; /* font and line scale */
+    canvas cv = {malloc((size_t)width * (size_t)height * 3), width, height};
+    if (!cv.px) return lt_set_error(ctx, LT_ERR_NOMEM, "lt_plot_series: out of memory for a %dx%d image", width, height);
+    fill_rect(&cv, 0, 0, width - 1, height - 1, (rgb){255, 255, 255});
+
+    /* layout: a legend line on top, the series panel, the score panel, row labels */
+    int line = 7 * f + 8 * f, left = 11 * FONT_ADVANCE * f, right = width - 1 - 4 * f;
+    int top = line + 2 * f, bottom = height - 1 - line;
+    panel panels[2];
+    int npanels = sp->scores ? 2 : 1;
+    int split = sp->scores ? top + (bottom - top - line / 2) * 2 / 3 : bottom;
+    panels[0] = (panel){left, top, right, split, 0, 0.0, 1.0, 0.0, 1.0};
+    fit_axis(&panels[0], sp->series, sp->rows * sp->cols, NAN);
+    float top_score = 0.0f, low_score = 1.0f;
+    for (size_t i = 0; sp->scores && i < sp->windows; i++) {
+        if (isfinite(sp->scores[i]) && sp->scores[i] > top_score) top_score = sp->scores[i];
+        if (!(sp->scores[i] > 0.0f)) low_score = 0.0f;
+    }
+    if (sp->scores) {
+        /* scores far above the threshold would flatten everything else: a log axis then */
+        int log_axis = low_score > 0.0f && sp->threshold > 0.0f && top_score > 10.0f * sp->threshold;
+        panels[1] = (panel){left, split + line / 2, right, bottom, log_axis, 0.0, 1.0, 0.0, 1.0};
+        fit_axis(&panels[1], sp->scores, sp->windows, sp->threshold);
+        st = shade_flagged(ctx, &cv, sp, panels, npanels);
+    }
+    if (st != LT_OK) {
+        free(cv.px);
+        return st;
+    }
+
+    int t = f; /* line thickness */
+    for (size_t j = 0; j < sp->cols; j++)
+        draw_polyline(&cv, &panels[0], sp->series + j, sp->rows, sp->cols, 0.0, 1.0, sp->rows, t, class_colour((int)j));
+    if (sp->scores) {
+        const panel *p = &panels[1];
+        if (isfinite(sp->threshold) && (!p->log_axis || sp->threshold > 0.0f)) {
+            int y = value_y(p, sp->threshold);
+            for (int x = p->x0 + 1; x < p->x1; x++)
+                if ((x - p->x0) / (6 * f) % 2 == 0) fill_rect(&cv, x, y - (t - 1) / 2, x, y + t / 2, threshold_red);
+        }
+        draw_polyline(&cv, p, sp->scores, sp->windows, 1, (double)(sp->window - 1) / 2.0, (double)sp->stride, sp->rows,
+                      t, (rgb){40, 40, 40});
+        char buf[80];
+        snprintf(buf, sizeof buf, "score%s, threshold %.4g", p->log_axis ? " (log scale)" : "", (double)sp->threshold);
+        draw_text(&cv, p->x0 + 4 * f, p->y0 + 3 * f, buf, f, p->x1 - 1, (rgb){0, 0, 0});
+    }
+    for (int k = 0; k < npanels; k++) {
+        frame_rect(&cv, panels[k].x0, panels[k].y0, panels[k].x1, panels[k].y1, 1, (rgb){0, 0, 0});
+        value_labels(&cv, &panels[k], f);
+    }
+
+    /* the first test row: a dashed line through every panel */
+    for (int k = 0; sp->test_start > 0 && sp->test_start < sp->rows && k < npanels; k++) {
+        int x = row_x(&panels[k], (double)sp->test_start - 0.5, sp->rows);
+        for (int y = panels[k].y0 + 1; y < panels[k].y1; y++)
+            if ((y - panels[k].y0) / (4 * f) % 2 == 0) fill_rect(&cv, x, y, x + t - 1, y, (rgb){90, 90, 90});
+        if (k == 0) draw_text(&cv, x + 3 * f, panels[k].y0 + 3 * f, "test", f, panels[k].x1 - 1, (rgb){90, 90, 90});
+    }
+
+    /* row numbers under the last panel, every 1, 2 or 5 times a power of ten rows */
+    const panel *last = &panels[npanels - 1];
+    double span = (double)(sp->rows > 1 ? sp->rows - 1 : 1), step = 1.0;
+    for (double power = 1.0; span / step > 8.0; power *= 10.0) {
+        static const double mantissa[3] = {1.0, 2.0, 5.0};
+        for (int k = 0; k < 3 && (k == 0 || span / step > 8.0); k++) step = mantissa[k] * power;
+        if (span / step <= 8.0) break;
+    }
+    for (double r = 0.0; r <= span + 0.5; r += step) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.0f", r);
+        int x = row_x(last, r, sp->rows), w = text_width(buf, f);
+        fill_rect(&cv, x, last->y1 + 1, x, last->y1 + 3 * f, (rgb){0, 0, 0});
+        int tx = x - w / 2 < last->x0 ? last->x0 : x + w - w / 2 > width - 1 ? width - w : x - w / 2;
+        draw_text(&cv, tx, last->y1 + 5 * f, buf, f, width - 1, (rgb){0, 0, 0});
+    }
+    draw_text(&cv, 2 * f, last->y1 + 5 * f, "row", f, left - 2 * f, (rgb){0, 0, 0});
+
+    /* legend: the title, a swatch and name per column, and the flagged shade */
+    int x = left;
+    if (sp->title) {
+        draw_text(&cv, x, 4 * f, sp->title, f, width - 1, (rgb){0, 0, 0});
+        x += text_width(sp->title, f) + 12 * f;
+    }
+    for (size_t j = 0; sp->names && j < sp->cols && x < width; j++) {
+        fill_rect(&cv, x, 4 * f, x + 7 * f - 1, 11 * f - 1, class_colour((int)j));
+        const char *name = sp->names[j] ? sp->names[j] : "";
+        draw_text(&cv, x + 10 * f, 4 * f, name, f, width - 1, (rgb){0, 0, 0});
+        x += 10 * f + text_width(name, f) + 12 * f;
+    }
+    if (sp->scores && x < width) {
+        fill_rect(&cv, x, 4 * f, x + 7 * f - 1, 11 * f - 1, flag_shade);
+        draw_text(&cv, x + 10 * f, 4 * f, "flagged windows", f, width - 1, (rgb){0, 0, 0});
+    }
+
+    st = lt_write_png(ctx, path, width, height, 3, cv.px);
     free(cv.px);
     return st;
 }
