@@ -1401,22 +1401,6 @@ static lt_status cl_affine_resample(lt_backend *be, size_t n, int h, int w, int 
 
 /* ------------------------------------------------------------------ latent space, penalties */
 
-/* Checks a VAE op's sizes (d >= 1 and rows x 2d elements without overflow; *n = rows*d)
- * and its inputs: x of rows x 2d (mean, logvar) and, unless NULL, eps of rows x d. */
-static lt_status check_vae_inputs(cl_backend *b, const char *op, size_t rows, size_t d, const lt_buf *x,
-                                  size_t xoff, const lt_buf *eps, size_t eoff, size_t *n)
-{
-    *n = 0;
-    if (d == 0) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: latent width d is 0", op);
-    if (d > SIZE_MAX / 2 || rows > SIZE_MAX / (2 * d))
-        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: %zu rows of 2 x %zu elements overflow size_t", op,
-                                    rows, d);
-    *n = rows * d;
-    lt_status st = check_range(b, op, "x", x, xoff, 2 * *n);
-    if (st == LT_OK && eps) st = check_range(b, op, "eps", eps, eoff, *n);
-    return st;
-}
-
 /* Starts the arguments of VAE kernel kid with the head both share: rows, d, x and the
  * optional eps. */
 static kargs vae_args(cl_backend *b, int kid, size_t rows, size_t d, const lt_buf *x, size_t xoff,
@@ -1438,12 +1422,9 @@ static lt_status cl_vae_sample_forward(lt_backend *be, size_t rows, size_t d, co
     cl_backend *b = (cl_backend *)be;
     const char *op = "vae_sample_forward";
     size_t n;
-    lt_status st = check_vae_inputs(b, op, rows, d, x, xoff, eps, eoff, &n);
-    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, n);
+    lt_status st = lt_check_vae_sample_forward(be, rows, d, range_of("x", x, xoff, 0), range_of("eps", eps, eoff, 0),
+                                               range_of("y", y, yoff, 0), &n);
     if (st != LT_OK || n == 0) return st;
-    st = check_disjoint(b, op, "y", y, yoff, n, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = check_disjoint(b, op, "y", y, yoff, n, "eps", eps, eoff, n);
-    if (st != LT_OK) return st;
     kargs a = vae_args(b, K_VAE_FORWARD, rows, d, x, xoff, eps, eoff);
     arg_cl(&a, y->mem);
     arg_u64(&a, yoff);
@@ -1458,14 +1439,9 @@ static lt_status cl_vae_sample_backward(lt_backend *be, size_t rows, size_t d, c
     cl_backend *b = (cl_backend *)be;
     const char *op = "vae_sample_backward";
     size_t n;
-    lt_status st = check_vae_inputs(b, op, rows, d, x, xoff, eps, eoff, &n);
-    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, n);
-    if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, 2 * n);
+    lt_status st = lt_check_vae_sample_backward(be, rows, d, range_of("x", x, xoff, 0), range_of("eps", eps, eoff, 0),
+                                                range_of("dy", dy, dyoff, 0), range_of("dx", dx, dxoff, 0), &n);
     if (st != LT_OK || n == 0) return st;
-    st = check_disjoint(b, op, "dx", dx, dxoff, 2 * n, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = check_disjoint(b, op, "dx", dx, dxoff, 2 * n, "eps", eps, eoff, n);
-    if (st == LT_OK) st = check_disjoint(b, op, "dx", dx, dxoff, 2 * n, "dy", dy, dyoff, n);
-    if (st != LT_OK) return st;
     kargs a = vae_args(b, K_VAE_BACKWARD, rows, d, x, xoff, eps, eoff);
     arg_cl(&a, dy->mem);
     arg_u64(&a, dyoff);
@@ -1482,8 +1458,7 @@ static lt_status cl_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_bu
     cl_backend *b = (cl_backend *)be;
     const char *op = "kl_normal";
     size_t n;
-    lt_status st = check_vae_inputs(b, op, rows, d, x, xoff, NULL, 0, &n);
-    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
+    lt_status st = lt_check_kl_normal(be, rows, d, range_of("x", x, xoff, 0), range_of("out", out, ooff, 0), &n);
     if (st != LT_OK) return st;
     size_t l = b->wg[K_KL_NORMAL_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
     kargs a = args_of(b, K_KL_NORMAL_PARTIAL);
@@ -1501,15 +1476,8 @@ static lt_status cl_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const 
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "sparsity_kl";
-    if (rows == 0)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: rows is 0 (the mean activation of no rows is undefined)", op);
-    if (!(rho > 0.0f && rho < 1.0f))
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: target rho %g is outside (0, 1)", op, (double)rho);
-    lt_status st = check_range(b, op, "colsum", colsum, csoff, cols);
-    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
-    if (st == LT_OK && grad) st = check_range(b, op, "grad", grad, goff, cols);
-    if (st == LT_OK && grad && cols) st = check_disjoint(b, op, "grad", grad, goff, cols, "colsum", colsum, csoff, cols);
-    if (st == LT_OK && grad && cols) st = check_disjoint(b, op, "out", out, ooff, 1, "grad", grad, goff, cols);
+    lt_status st = lt_check_sparsity_kl(be, rows, cols, rho, range_of("colsum", colsum, csoff, 0),
+                                        range_of("out", out, ooff, 0), range_of("grad", grad, goff, 0));
     if (st != LT_OK) return st;
     size_t l = b->wg[K_SPARSITY_KL_PARTIAL], parts = groups_for(cols, l, LT_CL_MAX_PARTS);
     kargs a = args_of(b, K_SPARSITY_KL_PARTIAL);
@@ -1530,14 +1498,8 @@ static lt_status cl_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "l1_penalty";
-    lt_status st = check_range(b, op, "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
-    if (st == LT_OK && dx) st = check_range(b, op, "dx", dx, dxoff, n);
-    if (st == LT_OK && dx && dy) st = check_range(b, op, "dy", dy, dyoff, n);
-    if (st == LT_OK && dx && n) st = check_disjoint(b, op, "dx", dx, dxoff, n, "x", x, xoff, n);
-    if (st == LT_OK && dx && n) st = check_disjoint(b, op, "out", out, ooff, 1, "dx", dx, dxoff, n);
-    if (st == LT_OK && dx && dy && n && !(dx->mem == dy->mem && dxoff == dyoff)) /* aliasing dy exactly is fine */
-        st = check_disjoint(b, op, "dx", dx, dxoff, n, "dy", dy, dyoff, n);
+    lt_status st = lt_check_l1_penalty(be, n, range_of("x", x, xoff, 0), range_of("out", out, ooff, 0),
+                                       range_of("dy", dy, dyoff, 0), range_of("dx", dx, dxoff, 0));
     if (st != LT_OK) return st;
     int has_dx = dx && n, has_dy = has_dx && dy;
     size_t l = b->wg[K_L1_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
@@ -1606,15 +1568,11 @@ static lt_status cl_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "rnn_step_forward";
-    size_t U, G, S, D;
-    lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
+    lt_rnn_widths w;
+    lt_status st = lt_check_rnn_step_forward(be, g, range_of("xw", xw, xwoff, 0), range_of("r", r, roff, 0),
+                                             range_of("rbias", rbias, rboff, 0), range_of("prev", prev, poff, 0),
+                                             range_of("rec", rec, recoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
-    size_t B = g->batch;
-    if (g->cell == LT_CELL_GRU) st = check_range(b, op, "rbias", rbias, rboff, G);
-    if (st == LT_OK) st = check_operands(b, op, "xw", xw, xwoff, B * G, "prev", prev, poff, B * S, "rec", rec, recoff, B * S);
-    if (st == LT_OK) st = check_range(b, op, "r", r, roff, U * G);
-    if (st == LT_OK) st = check_disjoint(b, op, "rec", rec, recoff, B * S, "r", r, roff, U * G);
-    if (st != LT_OK) return st;
     kargs a = rnn_args(b, K_RNN_FORWARD, g);
     arg_cl(&a, xw->mem);
     arg_u64(&a, xwoff);
@@ -1625,7 +1583,7 @@ static lt_status cl_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const
     arg_u64(&a, poff);
     arg_cl(&a, rec->mem);
     arg_u64(&a, recoff);
-    return launch_2d(b, &a, K_RNN_FORWARD, U, B, op);
+    return launch_2d(b, &a, K_RNN_FORWARD, w.u, g->batch, op);
 }
 
 /* One backward step: one fused launch over (units, batch). */
@@ -1636,18 +1594,12 @@ static lt_status cl_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, cons
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "rnn_step_backward";
-    size_t U, G, S, D;
-    lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
+    lt_rnn_widths w;
+    lt_status st = lt_check_rnn_step_backward(be, g, range_of("dh", dh, dhoff, 0), range_of("dz_next", dz_next, dznoff, 0),
+                                              range_of("r", r, roff, 0), range_of("prev", prev, poff, 0),
+                                              range_of("rec", rec, recoff, 0), range_of("carry", carry, coff, 0),
+                                              range_of("dz", dz, dzoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
-    size_t B = g->batch;
-    if (dh) st = check_range(b, op, "dh", dh, dhoff, B * U);
-    if (st == LT_OK && dz_next) st = check_range(b, op, "dz_next", dz_next, dznoff, B * D);
-    if (st == LT_OK) st = check_operands(b, op, "prev", prev, poff, B * S, "rec", rec, recoff, B * S, "dz", dz, dzoff, B * D);
-    if (st == LT_OK) st = check_range(b, op, "r", r, roff, U * G);
-    if (st == LT_OK) st = check_range(b, op, "carry", carry, coff, B * 2 * U);
-    if (st == LT_OK) st = check_disjoint(b, op, "dz", dz, dzoff, B * D, "carry", carry, coff, B * 2 * U);
-    if (st == LT_OK && dz_next) st = check_disjoint(b, op, "dz", dz, dzoff, B * D, "dz_next", dz_next, dznoff, B * D);
-    if (st != LT_OK) return st;
     kargs a = rnn_args(b, K_RNN_BACKWARD, g);
     arg_opt(&a, dh, dhoff, b->scratch);
     arg_opt(&a, dz_next, dznoff, b->scratch);
@@ -1661,7 +1613,7 @@ static lt_status cl_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, cons
     arg_u64(&a, coff);
     arg_cl(&a, dz->mem);
     arg_u64(&a, dzoff);
-    return launch_2d(b, &a, K_RNN_BACKWARD, U, B, op);
+    return launch_2d(b, &a, K_RNN_BACKWARD, w.u, g->batch, op);
 }
 
 /* ------------------------------------------------------------------ lifetime */

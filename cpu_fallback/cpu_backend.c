@@ -743,13 +743,6 @@ static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_
 
 /* ------------------------------------------------------- gradient-norm clipping */
 
-/* buf[off, off+n) for the shared checks of backend_check.c. */
-static lt_buf_range range_of(const char *name, const lt_buf *buf, size_t off, size_t n)
-{
-    lt_buf_range r = {name, buf ? buf->mem : NULL, buf ? buf->n : 0, off, n};
-    return r;
-}
-
 /* Segment s of count over n elements as lib/backend.h defines it: [*lo, *hi), the
  * starts clamped to n (starts NULL: the one segment [0, n)). */
 static void segment_range(const uint32_t *starts, size_t count, size_t n, size_t s, size_t *lo, size_t *hi)
@@ -764,8 +757,8 @@ static void segment_range(const uint32_t *starts, size_t count, size_t n, size_t
 static lt_status cpu_sum_squares(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, size_t count,
                                  const lt_buf *starts, size_t stoff, lt_buf *out, size_t ooff)
 {
-    lt_status st = lt_check_segment_operands(be, "sum_squares", count, range_of("x", x, xoff, n),
-                                             range_of("starts", starts, stoff, count), range_of("out", out, ooff, count), 0);
+    lt_status st = lt_check_segment_operands(be, "sum_squares", count, lt_cpu_range("x", x, xoff, n),
+                                             lt_cpu_range("starts", starts, stoff, count), lt_cpu_range("out", out, ooff, count), 0);
     if (st != LT_OK) return st;
     const float *px = n ? fp(x, xoff) : NULL;
     const uint32_t *ps = starts && n ? up(starts, stoff) : NULL;
@@ -785,8 +778,8 @@ static lt_status cpu_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xo
     const char *op = "clip_by_norm";
     if (!(max_norm > 0.0f))
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: max_norm must be positive, got %g", op, (double)max_norm);
-    lt_status st = lt_check_segment_operands(be, op, count, range_of("x", x, xoff, n), range_of("starts", starts, stoff, count),
-                                             range_of("sumsq", sumsq, soff, count), 1);
+    lt_status st = lt_check_segment_operands(be, op, count, lt_cpu_range("x", x, xoff, n), lt_cpu_range("starts", starts, stoff, count),
+                                             lt_cpu_range("sumsq", sumsq, soff, count), 1);
     if (st != LT_OK || n == 0) return st;
     float *px = fp(x, xoff);
     const uint32_t *ps = starts ? up(starts, stoff) : NULL;

@@ -66,6 +66,13 @@ static inline int lt_cpu_team(const lt_backend *be, size_t work)
     return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
 }
 
+/* buf[off, off+n) for the shared checks of lib/backend_check.c (buf NULL: not given). */
+static inline lt_buf_range lt_cpu_range(const char *name, const lt_buf *buf, size_t off, size_t n)
+{
+    lt_buf_range r = {name, buf ? buf->mem : NULL, buf ? buf->n : 0, off, n};
+    return r;
+}
+
 /* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
 static inline lt_status lt_cpu_check_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf,
                                            size_t off, size_t n)

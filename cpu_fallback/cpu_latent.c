@@ -23,29 +23,6 @@
 /* Smaller of two sizes. */
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-/* ---------------------------------------------------------------- validation */
-
-/* Fails when output range [o1, o1+n1) of b1 shares memory with input range [o2, o2+n2)
- * of b2 (both ranges already checked; empty ranges never overlap). */
-static lt_status check_disjoint(lt_backend *be, const char *op, const char *out, const lt_buf *b1, size_t o1,
-                                size_t n1, const char *in, const lt_buf *b2, size_t o2, size_t n2)
-{
-    if (n1 && n2 && b1->mem == b2->mem && o1 < o2 + n2 && o2 < o1 + n1)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s overlaps %s", op, out, in);
-    return LT_OK;
-}
-
-/* Checks a VAE op's sizes: d >= 1 and rows x 2d elements without overflow; *n = rows*d. */
-static lt_status check_vae_sizes(lt_backend *be, const char *op, size_t rows, size_t d, size_t *n)
-{
-    *n = 0;
-    if (d == 0) return lt_backend_set_error(be, LT_ERR_ARG, "%s: latent width d is 0", op);
-    if (d > SIZE_MAX / 2 || rows > SIZE_MAX / (2 * d))
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu rows of 2 x %zu elements overflow size_t", op, rows, d);
-    *n = rows * d;
-    return LT_OK;
-}
-
 /* Rows per reduction chunk of rows x d elements: a function of the sizes alone, at least
  * LT_MIN_CHUNK elements and at most LT_MAX_CHUNKS chunks. */
 static size_t chunk_rows(size_t rows, size_t d)
@@ -68,14 +45,9 @@ static double sum_parts(const double *part, size_t count)
 lt_status lt_cpu_vae_sample_forward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
                                     const lt_buf *eps, size_t eoff, lt_buf *y, size_t yoff)
 {
-    const char *op = "vae_sample_forward";
     size_t n;
-    lt_status st = check_vae_sizes(be, op, rows, d, &n);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = lt_cpu_check_range(be, op, "eps", eps, eoff, n);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "y", y, yoff, n);
-    if (st == LT_OK) st = check_disjoint(be, op, "y", y, yoff, n, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = check_disjoint(be, op, "y", y, yoff, n, "eps", eps, eoff, n);
+    lt_status st = lt_check_vae_sample_forward(be, rows, d, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("eps", eps, eoff, 0),
+                                               lt_cpu_range("y", y, yoff, 0), &n);
     if (st != LT_OK || n == 0) return st;
     const float *px = lt_cpu_fp(x, xoff), *pe = eps ? lt_cpu_fp(eps, eoff) : NULL;
     float *py = lt_cpu_fp(y, yoff);
@@ -100,16 +72,9 @@ lt_status lt_cpu_vae_sample_backward(lt_backend *be, size_t rows, size_t d, cons
                                      const lt_buf *eps, size_t eoff, const lt_buf *dy, size_t dyoff, float kl_scale,
                                      lt_buf *dx, size_t dxoff)
 {
-    const char *op = "vae_sample_backward";
     size_t n;
-    lt_status st = check_vae_sizes(be, op, rows, d, &n);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = lt_cpu_check_range(be, op, "eps", eps, eoff, n);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "dy", dy, dyoff, n);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "dx", dx, dxoff, 2 * n);
-    if (st == LT_OK) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "x", x, xoff, 2 * n);
-    if (st == LT_OK && eps) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "eps", eps, eoff, n);
-    if (st == LT_OK) st = check_disjoint(be, op, "dx", dx, dxoff, 2 * n, "dy", dy, dyoff, n);
+    lt_status st = lt_check_vae_sample_backward(be, rows, d, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("eps", eps, eoff, 0),
+                                                lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("dx", dx, dxoff, 0), &n);
     if (st != LT_OK || n == 0) return st;
     const float *px = lt_cpu_fp(x, xoff), *pe = eps ? lt_cpu_fp(eps, eoff) : NULL, *pdy = lt_cpu_fp(dy, dyoff);
     float *pdx = lt_cpu_fp(dx, dxoff);
@@ -147,11 +112,8 @@ static double kl_rows(const float *x, size_t d, size_t r0, size_t count)
 lt_status lt_cpu_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff, lt_buf *out,
                            size_t ooff)
 {
-    const char *op = "kl_normal";
     size_t n;
-    lt_status st = check_vae_sizes(be, op, rows, d, &n);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "x", x, xoff, 2 * n);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "out", out, ooff, 1);
+    lt_status st = lt_check_kl_normal(be, rows, d, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("out", out, ooff, 0), &n);
     if (st != LT_OK) return st;
     const float *px = n ? lt_cpu_fp(x, xoff) : NULL;
     size_t per = chunk_rows(rows, d), chunks = (rows + per - 1) / per;
@@ -172,16 +134,8 @@ lt_status lt_cpu_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_buf *
 lt_status lt_cpu_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_buf *colsum, size_t csoff, float rho,
                              lt_buf *out, size_t ooff, float scale, lt_buf *grad, size_t goff)
 {
-    const char *op = "sparsity_kl";
-    if (rows == 0)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: rows is 0 (the mean activation of no rows is undefined)", op);
-    if (!(rho > 0.0f && rho < 1.0f))
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: target rho %g is outside (0, 1)", op, (double)rho);
-    lt_status st = lt_cpu_check_range(be, op, "colsum", colsum, csoff, cols);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "out", out, ooff, 1);
-    if (st == LT_OK && grad) st = lt_cpu_check_range(be, op, "grad", grad, goff, cols);
-    if (st == LT_OK && grad) st = check_disjoint(be, op, "grad", grad, goff, cols, "colsum", colsum, csoff, cols);
-    if (st == LT_OK && grad) st = check_disjoint(be, op, "out", out, ooff, 1, "grad", grad, goff, cols);
+    lt_status st = lt_check_sparsity_kl(be, rows, cols, rho, lt_cpu_range("colsum", colsum, csoff, 0),
+                                        lt_cpu_range("out", out, ooff, 0), lt_cpu_range("grad", grad, goff, 0));
     if (st != LT_OK) return st;
     const float *pc = cols ? lt_cpu_fp(colsum, csoff) : NULL;
     float *pg = cols && grad ? lt_cpu_fp(grad, goff) : NULL;
@@ -219,15 +173,8 @@ static double l1_run(const float *x, const float *dy, float *dx, float scale, si
 lt_status lt_cpu_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
                             const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff)
 {
-    const char *op = "l1_penalty";
-    lt_status st = lt_cpu_check_range(be, op, "x", x, xoff, n);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "out", out, ooff, 1);
-    if (st == LT_OK && dx) st = lt_cpu_check_range(be, op, "dx", dx, dxoff, n);
-    if (st == LT_OK && dx && dy) st = lt_cpu_check_range(be, op, "dy", dy, dyoff, n);
-    if (st == LT_OK && dx) st = check_disjoint(be, op, "dx", dx, dxoff, n, "x", x, xoff, n);
-    if (st == LT_OK && dx) st = check_disjoint(be, op, "out", out, ooff, 1, "dx", dx, dxoff, n);
-    if (st == LT_OK && dx && dy && !(dx->mem == dy->mem && dxoff == dyoff)) /* aliasing dy exactly is fine */
-        st = check_disjoint(be, op, "dx", dx, dxoff, n, "dy", dy, dyoff, n);
+    lt_status st = lt_check_l1_penalty(be, n, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("out", out, ooff, 0),
+                                       lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("dx", dx, dxoff, 0));
     if (st != LT_OK) return st;
     const float *px = n ? lt_cpu_fp(x, xoff) : NULL, *pdy = n && dx && dy ? lt_cpu_fp(dy, dyoff) : NULL;
     float *pdx = n && dx ? lt_cpu_fp(dx, dxoff) : NULL;

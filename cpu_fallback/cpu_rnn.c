@@ -157,18 +157,12 @@ lt_status lt_cpu_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const lt
                                   const lt_buf *prev, size_t poff, lt_buf *rec, size_t recoff)
 {
     const char *op = "rnn_step_forward";
-    size_t U, G, S, D;
-    lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
+    lt_rnn_widths w;
+    lt_status st = lt_check_rnn_step_forward(be, g, lt_cpu_range("xw", xw, xwoff, 0), lt_cpu_range("r", r, roff, 0),
+                                             lt_cpu_range("rbias", rbias, rboff, 0), lt_cpu_range("prev", prev, poff, 0),
+                                             lt_cpu_range("rec", rec, recoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
-    size_t B = g->batch;
-    if (g->cell == LT_CELL_GRU) st = lt_cpu_check_range(be, op, "rbias", rbias, rboff, G);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "xw", xw, xwoff, B * G);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "r", r, roff, U * G);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "prev", prev, poff, B * S);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "rec", rec, recoff, B * S);
-    if (st != LT_OK) return st;
-    if (rec->mem == prev->mem && recoff < poff + B * S && poff < recoff + B * S)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: rec overlaps prev", op);
+    size_t B = g->batch, U = w.u, G = w.g, S = w.s;
     cpu_backend *cb = (cpu_backend *)be;
     size_t gate0 = g->cell == LT_CELL_LSTM ? 2 * U : g->cell == LT_CELL_GRU ? U : 0;
     size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 0, B, G, U, 1.0f, lt_cpu_fp(prev, poff), S, lt_cpu_fp(r, roff), G,
@@ -228,18 +222,13 @@ lt_status lt_cpu_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, const l
                                    size_t coff, lt_buf *dz, size_t dzoff)
 {
     const char *op = "rnn_step_backward";
-    size_t U, G, S, D;
-    lt_status st = lt_check_rnn_geom(be, op, g, &U, &G, &S, &D);
+    lt_rnn_widths w;
+    lt_status st = lt_check_rnn_step_backward(be, g, lt_cpu_range("dh", dh, dhoff, 0), lt_cpu_range("dz_next", dz_next, dznoff, 0),
+                                              lt_cpu_range("r", r, roff, 0), lt_cpu_range("prev", prev, poff, 0),
+                                              lt_cpu_range("rec", rec, recoff, 0), lt_cpu_range("carry", carry, coff, 0),
+                                              lt_cpu_range("dz", dz, dzoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
-    size_t B = g->batch;
-    if (dh) st = lt_cpu_check_range(be, op, "dh", dh, dhoff, B * U);
-    if (st == LT_OK && dz_next) st = lt_cpu_check_range(be, op, "dz_next", dz_next, dznoff, B * D);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "r", r, roff, U * G);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "prev", prev, poff, B * S);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "rec", rec, recoff, B * S);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "carry", carry, coff, B * 2 * U);
-    if (st == LT_OK) st = lt_cpu_check_range(be, op, "dz", dz, dzoff, B * D);
-    if (st != LT_OK) return st;
+    size_t B = g->batch, U = w.u, G = w.g, S = w.s, D = w.d;
     const float *pdh = dh ? lt_cpu_fp(dh, dhoff) : NULL, *pp = lt_cpu_fp(prev, poff), *prec = lt_cpu_fp(rec, recoff);
     float *pc = lt_cpu_fp(carry, coff), *pdz = lt_cpu_fp(dz, dzoff);
     const float *carried = g->cell == LT_CELL_GRU ? pc : NULL; /* the GRU's z dh from the next step */

@@ -379,14 +379,15 @@ lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt
 #endif
     ;
 
-/* Shared argument checks of the data-movement, recurrent-cell and clipping ops
- * (backend_check.c), so both backends refuse exactly the same calls. */
+/* Shared argument checks of the data-movement, recurrent-cell, clipping and
+ * latent-space ops (backend_check.c), so both backends refuse exactly the same calls. */
 /* Checks that every element of an n0 x n1 x cols block with strides s0, s1 from
  * buf[off] lies inside buf (buf NULL or a reach outside: LT_ERR_ARG). */
 lt_status lt_check_strided_block(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t buf_n,
                                  size_t off, size_t n0, size_t n1, size_t cols, ptrdiff_t s0, ptrdiff_t s1);
 /* An operand range for the shared checks: its buffer's identity and size, which only
- * the backend knows, and the range [off, off + n) of it an op uses. */
+ * the backend knows, and the range [off, off + n) of it an op uses. The per-op
+ * checkers below set n from the op's sizes; a backend passes it for the segment ops. */
 typedef struct lt_buf_range {
     const char *name; /* the operand, for messages                  */
     const void *mem;  /* identifies the buffer (NULL: none given)   */
@@ -399,10 +400,38 @@ typedef struct lt_buf_range {
  * output (x when out_is_x, else v) apart from the inputs. */
 lt_status lt_check_segment_operands(lt_backend *be, const char *op, size_t count, lt_buf_range x, lt_buf_range starts,
                                     lt_buf_range v, int out_is_x);
-/* Checks a recurrent step's geometry; sets U and the gate, record and dz widths G, S,
- * D in elements per row. */
-lt_status lt_check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geom *g, size_t *u, size_t *gw, size_t *s,
-                            size_t *d);
+
+/* The per-op checkers below check the op's sizes, then that each operand lies inside
+ * its buffer and that no output overlaps another operand; an optional operand (NULL in
+ * backend.h's terms) is given with mem NULL. */
+/* vae_sample_forward: x rows x 2d, eps (optional) and y rows x d; *n = rows * d. */
+lt_status lt_check_vae_sample_forward(lt_backend *be, size_t rows, size_t d, lt_buf_range x, lt_buf_range eps,
+                                      lt_buf_range y, size_t *n);
+/* vae_sample_backward: x rows x 2d, eps (optional) and dy rows x d, dx rows x 2d. */
+lt_status lt_check_vae_sample_backward(lt_backend *be, size_t rows, size_t d, lt_buf_range x, lt_buf_range eps,
+                                       lt_buf_range dy, lt_buf_range dx, size_t *n);
+/* kl_normal: x rows x 2d, out one element. */
+lt_status lt_check_kl_normal(lt_backend *be, size_t rows, size_t d, lt_buf_range x, lt_buf_range out, size_t *n);
+/* sparsity_kl: rows >= 1, rho in (0, 1), colsum cols, out one element, grad cols (optional). */
+lt_status lt_check_sparsity_kl(lt_backend *be, size_t rows, size_t cols, float rho, lt_buf_range colsum,
+                               lt_buf_range out, lt_buf_range grad);
+/* l1_penalty: x n, out one element, dx n (optional), dy n (optional, read only with
+ * dx); dx may be dy exactly. */
+lt_status lt_check_l1_penalty(lt_backend *be, size_t n, lt_buf_range x, lt_buf_range out, lt_buf_range dy,
+                              lt_buf_range dx);
+/* Row widths of a recurrent step, in elements: units U, gates G, record S, dz D. */
+typedef struct lt_rnn_widths {
+    size_t u, g, s, d;
+} lt_rnn_widths;
+/* rnn_step_forward: the geometry, then (unless the batch is empty) rbias (GRU only),
+ * xw, r, prev and rec as backend.h sizes them; sets *w. */
+lt_status lt_check_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range r,
+                                    lt_buf_range rbias, lt_buf_range prev, lt_buf_range rec, lt_rnn_widths *w);
+/* rnn_step_backward: the geometry, then dh and dz_next (optional), r, prev, rec and
+ * the outputs carry and dz; sets *w. */
+lt_status lt_check_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, lt_buf_range dz_next,
+                                     lt_buf_range r, lt_buf_range prev, lt_buf_range rec, lt_buf_range carry,
+                                     lt_buf_range dz, lt_rnn_widths *w);
 
 /* Opens the CPU fallback. threads <= 0: OpenMP's default. */
 lt_status lt_cpu_backend_open(lt_backend **out, int threads, char *err, size_t errlen);

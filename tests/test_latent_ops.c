@@ -632,6 +632,7 @@ static void test_bad_args(tester *t)
     refused(t, "kl_normal out past its end", o->kl_normal(be, rows, d, bx, 0, bo, TAIL + 1));
     refused(t, "kl_normal NULL out", o->kl_normal(be, rows, d, bx, 0, NULL, 0));
     refused(t, "kl_normal overflow", o->kl_normal(be, big, d, bx, 0, bo, 0));
+    refused(t, "kl_normal out inside x", o->kl_normal(be, rows, d, shared, 0, shared, 3));
     refused(t, "sparsity_kl rows 0", o->sparsity_kl(be, 0, n, by, 0, 0.1f, bo, 0, 1.0f, bdy, 0));
     const float bad_rho[] = {0.0f, 1.0f, -0.1f, 1.5f, NAN};
     for (size_t k = 0; k < sizeof bad_rho / sizeof bad_rho[0]; k++) {
@@ -645,6 +646,7 @@ static void test_bad_args(tester *t)
     refused(t, "sparsity_kl NULL colsum", o->sparsity_kl(be, rows, n, NULL, 0, 0.1f, bo, 0, 1.0f, bdy, 0));
     refused(t, "sparsity_kl NULL out", o->sparsity_kl(be, rows, n, by, 0, 0.1f, NULL, 0, 1.0f, bdy, 0));
     refused(t, "sparsity_kl grad overlaps colsum", o->sparsity_kl(be, rows, n, shared, 0, 0.1f, bo, 0, 1.0f, shared, 3));
+    refused(t, "sparsity_kl out inside colsum", o->sparsity_kl(be, rows, n, shared, 0, 0.1f, shared, 2, 1.0f, bdy, 0));
     refused(t, "sparsity_kl out inside grad", o->sparsity_kl(be, rows, n, by, 0, 0.1f, shared, 2, 1.0f, shared, 0));
     refused(t, "l1_penalty x past its end", o->l1_penalty(be, n, by, TAIL + 1, bo, 0, bdy, 0, 1.0f, be_, 0));
     refused(t, "l1_penalty out past its end", o->l1_penalty(be, n, by, 0, bo, TAIL + 1, bdy, 0, 1.0f, be_, 0));

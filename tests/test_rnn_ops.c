@@ -437,6 +437,42 @@ static void test_bad(tester *t)
     g.units = 1;
     st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 10, buf, 20);
     check(t, st == LT_ERR_ARG && strstr(be->error, "rbias"), "GRU without rbias refused: %d %s", (int)st, be->error);
+
+    /* Operands, with the same message on every backend (lib/backend_check.c). A
+     * SimpleRNN step of 2 x 2: every operand is 4 floats but carry (8). Apart, they sit
+     * at xw 0, r 4, prev 8, rec 12, dh 16, dz_next 20, carry 24, dz 32. */
+    g = (lt_rnn_geom){LT_CELL_SIMPLE, LT_BACT_TANH, 0, 2, 2};
+    const lt_backend_ops *o = be->ops;
+    st = o->rnn_step_forward(be, &g, buf, 0, buf, 4, NULL, 0, buf, 8, buf, 12);
+    check(t, st == LT_OK, "forward with operands apart: %d %s", (int)st, be->error);
+    st = o->rnn_step_backward(be, &g, buf, 16, buf, 20, buf, 4, buf, 8, buf, 12, buf, 24, buf, 32);
+    check(t, st == LT_OK, "backward with operands apart: %d %s", (int)st, be->error);
+    st = o->rnn_step_backward(be, &g, NULL, 0, NULL, 0, buf, 4, buf, 8, buf, 12, buf, 24, buf, 32);
+    check(t, st == LT_OK, "backward without dh and dz_next: %d %s", (int)st, be->error);
+    struct { const char *want; size_t xw, r, prev, rec; } fwd[] = {
+        {"rnn_step_forward: rec overlaps xw", 0, 4, 8, 2},
+        {"rnn_step_forward: rec overlaps r", 0, 4, 8, 6},
+        {"rnn_step_forward: rec overlaps prev", 0, 4, 8, 10},
+        {"rnn_step_forward: xw range [1000, 1000 + 4) exceeds its buffer of", 1000, 4, 8, 12},
+    };
+    for (size_t k = 0; k < sizeof fwd / sizeof fwd[0]; k++) {
+        st = o->rnn_step_forward(be, &g, buf, fwd[k].xw, buf, fwd[k].r, NULL, 0, buf, fwd[k].prev, buf, fwd[k].rec);
+        check(t, st == LT_ERR_ARG && strstr(be->error, fwd[k].want), "%s: %d %s", fwd[k].want, (int)st, be->error);
+    }
+    struct { const char *want; size_t r, carry, dz; } bwd[] = {
+        {"rnn_step_backward: dz overlaps carry", 4, 24, 26},
+        {"rnn_step_backward: dz overlaps dz_next", 4, 24, 20},
+        {"rnn_step_backward: carry overlaps r", 4, 6, 32},
+        {"rnn_step_backward: carry range [1000, 1000 + 8) exceeds its buffer of", 4, 1000, 32},
+    };
+    for (size_t k = 0; k < sizeof bwd / sizeof bwd[0]; k++) {
+        st = o->rnn_step_backward(be, &g, buf, 16, buf, 20, buf, bwd[k].r, buf, 8, buf, 12, buf, bwd[k].carry, buf,
+                                  bwd[k].dz);
+        check(t, st == LT_ERR_ARG && strstr(be->error, bwd[k].want), "%s: %d %s", bwd[k].want, (int)st, be->error);
+    }
+    st = o->rnn_step_backward(be, &g, buf, 16, buf, 20, buf, 4, buf, 8, NULL, 0, buf, 24, buf, 32);
+    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_step_backward: buffer rec is NULL"), "NULL rec: %d %s", (int)st,
+          be->error);
     be->ops->buf_free(be, buf);
 }
 
