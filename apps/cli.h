@@ -168,8 +168,14 @@ int cli_series_windows(const cli_opts *o, lt_ctx *ctx, const cli_series *s, size
 int cli_check_input(const cli_opts *o, const lt_model *m, const char *model_path, const lt_dataset *ds);
 /* --png, or --out with its .lt or .csv suffix swapped for .png (malloc'd; NULL: no memory). */
 char *cli_png_path(const cli_opts *o);
-/* Fails early when path is a folder or its folder takes no new files. */
-int cli_check_output_path(const cli_opts *o, const char *opt, const char *path);
+/* What an output path will hold: a model (saved over an older model is fine) or a
+ * picture or table (never written over a model file, which it would destroy). */
+typedef enum { CLI_OUT_MODEL, CLI_OUT_FILE } cli_out_kind;
+/* Fails early when path is a folder, its folder takes no new files or, for a
+ * CLI_OUT_FILE, it is an existing model file. */
+int cli_check_output_path(const cli_opts *o, const char *opt, const char *path, cli_out_kind kind);
+/* Fails when two outputs of one command name the same file (the second would replace the first). */
+int cli_check_distinct_outputs(const cli_opts *o, const char *opt_a, const char *a, const char *opt_b, const char *b);
 
 /* The image commands (apps/cli_image.c): denoise, upscale, score. */
 int cli_cmd_denoise(const cli_opts *o);

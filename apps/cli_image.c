@@ -68,7 +68,7 @@ int cli_cmd_denoise(const cli_opts *o)
     lt_model *m = NULL;
     lt_dataset *img = NULL;
     int dims[3], h, w, c;
-    int rc = cli_check_output_path(o, "OUT", o->positional[2]);
+    int rc = cli_check_output_path(o, "OUT", o->positional[2], CLI_OUT_FILE);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = load_image_model(o, ctx, &m, dims);
     if (rc == CLI_OK) rc = load_input_image(o, ctx, o->positional[1], dims[2], &img);
@@ -91,7 +91,7 @@ int cli_cmd_upscale(const cli_opts *o)
     float *big = NULL;
     int dims[3], h, w, c;
     lt_status st;
-    int rc = cli_check_output_path(o, "OUT", o->positional[2]);
+    int rc = cli_check_output_path(o, "OUT", o->positional[2], CLI_OUT_FILE);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = load_image_model(o, ctx, &m, dims);
     if (rc == CLI_OK) rc = load_input_image(o, ctx, o->positional[1], dims[2], &img);
@@ -223,7 +223,7 @@ int cli_cmd_score(const cli_opts *o)
     int denoise = cli_given(o, OPT_NOISE); /* --noise 0 scores a model on clean inputs */
     lt_status st = LT_OK;
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
-    int rc = o->png ? cli_check_output_path(o, "--png", o->png) : CLI_OK;
+    int rc = o->png ? cli_check_output_path(o, "--png", o->png, CLI_OUT_FILE) : CLI_OK;
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = load_image_model(o, ctx, &m, dims);
     if (rc == CLI_OK && o->npositional > 1) {

@@ -183,7 +183,7 @@ int cli_cmd_generate(const cli_opts *o)
     lt_status st;
     int dims[3] = {0, 0, 0};
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
-    int rc = cli_check_output_path(o, "--out", o->out);
+    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
     if (rc == CLI_OK && lt_submodel_count(m) < 2)
@@ -272,7 +272,7 @@ int cli_cmd_embed(const cli_opts *o)
     float *codes = NULL, *xy = NULL;
     int d = 0;
     lt_status st;
-    int rc = cli_check_output_path(o, "--out", o->out);
+    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && o->npositional > 0 && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK)
         rc = cli_fail_lt(o, ctx, st, "cannot load the model");
@@ -426,7 +426,8 @@ static int anomaly_series(const cli_opts *o, lt_ctx *ctx, lt_model *m)
     char *png = cli_png_path(o);
     size_t stride = o->stride ? (size_t)o->stride : 1, window = (size_t)o->window;
     lt_status st = LT_OK;
-    int rc = png ? cli_check_output_path(o, "--png", png) : cli_fail(o, "out of memory");
+    int rc = png ? cli_check_output_path(o, "--png", png, CLI_OUT_FILE) : cli_fail(o, "out of memory");
+    if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "--out", o->out, "--png", png);
     if (rc == CLI_OK) rc = cli_load_series(o, ctx, &s);
     else memset(&s, 0, sizeof s);
     if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, s.train_rows, &train);
@@ -490,7 +491,7 @@ int cli_cmd_anomaly(const cli_opts *o)
     float *train_err = NULL, *test_err = NULL;
     int32_t *positive = NULL;
     lt_status st;
-    int rc = cli_check_output_path(o, "--out", o->out);
+    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
     if (rc == CLI_OK && o->window) {
@@ -670,7 +671,7 @@ int cli_cmd_classify(const cli_opts *o)
     int nw = parse_widths(o->hidden, widths, 16);
     if (nw < 1) return cli_usage_error(o, "--hidden: expected up to 16 widths like 256,64, got '%s'", o->hidden);
     int rc = cli_optimizer_from_opts(o, &opt);
-    if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out);
+    if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_MODEL);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = cli_load_split(o, ctx, 1, NULL, &train);
     if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, NULL, &test);

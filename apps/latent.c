@@ -484,10 +484,12 @@ char *cli_png_path(const cli_opts *o)
     return p;
 }
 
-int cli_check_output_path(const cli_opts *o, const char *opt, const char *path)
+int cli_check_output_path(const cli_opts *o, const char *opt, const char *path, cli_out_kind kind)
 {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return cli_fail(o, "%s '%s' is a folder", opt, path);
+    if (kind == CLI_OUT_FILE && lt_file_is_model(path))
+        return cli_fail(o, "%s '%s' is a latent model file; refusing to write over it (choose another name)", opt, path);
     const char *slash = strrchr(path, '/');
     size_t len = slash ? (size_t)(slash - path) : 1;
     if (slash && len == 0) len = 1; /* "/file": the root folder */
@@ -499,6 +501,13 @@ int cli_check_output_path(const cli_opts *o, const char *opt, const char *path)
     if (access(dir, W_OK | X_OK) != 0) rc = cli_fail(o, "%s '%s': cannot write in folder '%s': %s", opt, path, dir, strerror(errno));
     free(dir);
     return rc;
+}
+
+int cli_check_distinct_outputs(const cli_opts *o, const char *opt_a, const char *a, const char *opt_b, const char *b)
+{
+    struct stat sa, sb;
+    int same = strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+    return same ? cli_usage_error(o, "%s and %s both name '%s': give them different files", opt_a, opt_b, b) : CLI_OK;
 }
 
 /* ------------------------------------------------------------------ subcommands */
@@ -613,8 +622,9 @@ static int cmd_train(const cli_opts *o)
     if (rc == CLI_OK && o->augment && downscale)
         rc = cli_usage_error(o, "--augment works with autoencoders (targets = inputs), not with --downscale");
     if (rc == CLI_OK && !(png = cli_png_path(o))) rc = cli_fail(o, "out of memory");
-    if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out);
-    if (rc == CLI_OK) rc = cli_check_output_path(o, "--png", png);
+    if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_MODEL);
+    if (rc == CLI_OK) rc = cli_check_output_path(o, "--png", png, CLI_OUT_FILE);
+    if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "--out", o->out, "--png", png);
     if (rc == CLI_OK) rc = data_kind_of(o, &kind); /* a bad path fails before the device opens */
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = load_split(o, ctx, 1, default_patch(o->arch), default_channels(o->arch), &train);
@@ -804,7 +814,7 @@ static int cmd_reconstruct(const cli_opts *o)
     lt_dataset *test = NULL;
     data_kind kind;
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
-    int rc = cli_check_output_path(o, "--out", o->out);
+    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
     if (rc == CLI_OK) rc = data_kind_of(o, &kind);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = load_model_and_test(o, ctx, &m, &test);

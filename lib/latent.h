@@ -507,6 +507,9 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
 lt_status lt_save(lt_model *m, const char *path, int with_optimizer);
 /* Loads a model file (checked: magic, version, sizes, CRC32 of every section). */
 lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out);
+/* 1 when path is a readable file that starts as a latent model file does (its magic),
+ * else 0: lets a program refuse to write a picture or table over a model. */
+int lt_file_is_model(const char *path);
 
 /* ------------------------------------------------------------------ architectures */
 

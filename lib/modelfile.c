@@ -348,6 +348,16 @@ static int get_floats(const unsigned char *p, size_t n, float *x)
     return 0;
 }
 
+int lt_file_is_model(const char *path)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return 0;
+    char head[8];
+    int is_model = fread(head, 1, 8, f) == 8 && memcmp(head, MAGIC, 8) == 0;
+    fclose(f);
+    return is_model;
+}
+
 lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
 {
     if (!ctx || !path || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_load: NULL argument");

@@ -216,6 +216,15 @@ record "diverged run leaves --out intact" "$(cmp -s "$tmp/swiss.lt" "$tmp/keep.l
 lt train --data "$tmp/no-such.csv" --out "$tmp/keep.lt" --quiet
 expect "training on a missing file fails" 1 "no-such.csv"
 record "bad data path leaves --out intact" "$(cmp -s "$tmp/swiss.lt" "$tmp/keep.lt" || echo "keep.lt changed")"
+# A picture is never written over a model file, and two outputs never share a name.
+lt reconstruct "$tmp/keep.lt" --data swiss-roll --out "$tmp/keep.lt"
+expect "reconstruct --out onto its model" 1 "keep.lt' is a latent model file"
+record "reconstruct --out onto a model leaves it intact" "$(cmp -s "$tmp/swiss.lt" "$tmp/keep.lt" || echo "keep.lt changed")"
+usage_error "train --png same as --out" "--out and --png both name" \
+    train --data swiss-roll --epochs 1 --out "$tmp/both.lt" --png "$tmp/both.lt"
+lt train --data swiss-roll --epochs 1 --out "$tmp/other.lt" --png "$tmp/keep.lt" --quiet
+expect "train --png onto another model" 1 "keep.lt' is a latent model file"
+record "train --png onto a model leaves it intact" "$(cmp -s "$tmp/swiss.lt" "$tmp/keep.lt" || echo "keep.lt changed")"
 
 # The same seed gives the same model.
 lt train --data swiss-roll --epochs 1 --batch 64 --seed 7 --out "$tmp/s7a.lt" --quiet
