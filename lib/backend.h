@@ -381,10 +381,6 @@ lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt
 
 /* Shared argument checks of every op (backend_check.c), so both backends refuse exactly
  * the same calls with the same messages. */
-/* Checks that every element of an n0 x n1 x cols block with strides s0, s1 from
- * buf[off] lies inside buf (buf NULL or a reach outside: LT_ERR_ARG). */
-lt_status lt_check_strided_block(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t buf_n,
-                                 size_t off, size_t n0, size_t n1, size_t cols, ptrdiff_t s0, ptrdiff_t s1);
 /* An operand range for the shared checks: its buffer's identity and size, which only
  * the backend knows, and the range [off, off + n) of it an op uses. The per-op
  * checkers below set n from the op's sizes; a backend passes it for the segment ops. */
@@ -436,6 +432,10 @@ lt_status lt_check_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, lt_bu
 lt_status lt_check_upload(lt_backend *be, size_t n, lt_buf_range buf, const void *src);
 /* download: buf n, and dst unless n == 0. */
 lt_status lt_check_download(lt_backend *be, size_t n, lt_buf_range buf, const void *dst);
+/* copy_strided: nothing when the block is empty, else beta 0 or 1 and every element of
+ * x's and y's blocks inside its buffer; *rows = n0 * n1 (0 for an empty block). */
+lt_status lt_check_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, lt_buf_range x, ptrdiff_t xs0,
+                                ptrdiff_t xs1, float beta, lt_buf_range y, ptrdiff_t ys0, ptrdiff_t ys1, size_t *rows);
 /* copy: src and dst n, dst apart from src. */
 lt_status lt_check_copy(lt_backend *be, size_t n, lt_buf_range src, lt_buf_range dst);
 /* fill, random_uniform and random_normal (op says which): buf n. */

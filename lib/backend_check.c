@@ -4,15 +4,19 @@
 #include <string.h>
 #include "backend.h"
 
-lt_status lt_check_strided_block(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t buf_n,
-                                 size_t off, size_t n0, size_t n1, size_t cols, ptrdiff_t s0, ptrdiff_t s1)
+/* Checks that every element of an n0 x n1 x cols block (none empty) with strides s0, s1
+ * from r's offset lies inside r's buffer. */
+static lt_status check_strided_block(lt_backend *be, const char *op, const lt_buf_range *r, size_t n0, size_t n1,
+                                     size_t cols, ptrdiff_t s0, ptrdiff_t s1)
 {
-    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
+    const char *name = r->name;
+    size_t buf_n = r->buf_n;
+    if (!r->mem) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
     if (n0 > (size_t)PTRDIFF_MAX / 2 || n1 > (size_t)PTRDIFF_MAX / 2 || cols > (size_t)PTRDIFF_MAX / 2)
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s sizes overflow", op, name);
     /* the lowest and highest elements are at corners; doubles hold every reach a
      * buffer could have exactly enough to compare (2^53 elements) */
-    double lo = (double)off, hi = (double)off + (double)cols - 1.0;
+    double lo = (double)r->off, hi = (double)r->off + (double)cols - 1.0;
     double e0 = (double)(n0 - 1) * (double)s0, e1 = (double)(n1 - 1) * (double)s1;
     lo += (e0 < 0 ? e0 : 0) + (e1 < 0 ? e1 : 0);
     hi += (e0 > 0 ? e0 : 0) + (e1 > 0 ? e1 : 0);
@@ -249,6 +253,19 @@ lt_status lt_check_upload(lt_backend *be, size_t n, lt_buf_range buf, const void
 lt_status lt_check_download(lt_backend *be, size_t n, lt_buf_range buf, const void *dst)
 {
     return check_host_copy(be, "download", n, buf, dst, "dst");
+}
+
+lt_status lt_check_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, lt_buf_range x, ptrdiff_t xs0,
+                                ptrdiff_t xs1, float beta, lt_buf_range y, ptrdiff_t ys0, ptrdiff_t ys1, size_t *rows)
+{
+    const char *op = "copy_strided";
+    *rows = 0;
+    if (n0 == 0 || n1 == 0 || cols == 0) return LT_OK;
+    if (beta != 0.0f && beta != 1.0f)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: beta %g is not 0 or 1", op, (double)beta);
+    lt_status st = check_strided_block(be, op, &x, n0, n1, cols, xs0, xs1);
+    if (st == LT_OK) st = check_strided_block(be, op, &y, n0, n1, cols, ys0, ys1);
+    return st == LT_OK ? check_product(be, op, n0, n1, rows) : st;
 }
 
 lt_status lt_check_copy(lt_backend *be, size_t n, lt_buf_range src, lt_buf_range dst)
