@@ -524,7 +524,7 @@ static lt_status check_pool_sizes(lt_backend *be, const char *op, const lt_pool_
 
 /* Checks a max-pooling geometry: strides >= 1, pads >= 0, every window holding at least
  * one image cell (a window wholly in the padding has no maximum), and image indices
- * and their count that fit the uint32 argmax. */
+ * that fit the uint32 argmax. */
 static lt_status check_maxpool_geom(lt_backend *be, const char *op, const lt_pool_geom *g, lt_pool_sizes *s)
 {
     lt_status st = check_pool_sizes(be, op, g, s);
@@ -543,9 +543,9 @@ static lt_status check_maxpool_geom(lt_backend *be, const char *op, const lt_poo
                                     "outside the %dx%d input",
                                     op, g->k_h, g->k_w, g->stride_h, g->stride_w, g->pad_top, g->pad_left, g->out_h,
                                     g->out_w, g->in_h, g->in_w);
-    if (s->img > UINT32_MAX)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu elements per image overflow the uint32 argmax", op,
-                                    s->img);
+    if ((uint64_t)s->img - 1 > UINT32_MAX) /* the last index, img - 1, must fit */
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: an image of %zu elements has indices beyond argmax's uint32",
+                                    op, s->img);
     return LT_OK;
 }
 

@@ -689,6 +689,16 @@ static void test_errors(tester *t)
     pg.stride_h = 0;
     expect_msg(t, be->ops->maxpool_backward(be, &pg, b[1], 0, b[2], 0, b[0], 0),
                "maxpool_backward: stride_h = 0, must be >= 1");
+    /* argmax holds indices within an image: one of 2^32 elements fits (here it is then
+     * refused only for x, past its buffer), one larger does not */
+    if (SIZE_MAX > UINT32_MAX) { /* the counts fit size_t */
+        make_pool(&pg, 1, 65536, 65536, 1, 1, 1, 1, 1, 0);
+        expect_msg(t, be->ops->maxpool_forward(be, &pg, b[0], 0, b[1], 0, b[2], 0),
+                   "maxpool_forward: x range [0, 0 + 4294967296) exceeds its buffer of 4096 elements");
+        make_pool(&pg, 1, 65536, 65537, 1, 1, 1, 1, 1, 0);
+        expect_msg(t, be->ops->maxpool_forward(be, &pg, b[0], 0, b[1], 0, b[2], 0),
+                   "maxpool_forward: an image of 4295032832 elements has indices beyond argmax's uint32");
+    }
     /* argmax past the image: the backward must not write out of bounds */
     {
         uint32_t idx[2] = {0, (uint32_t)(pok.in_h * pok.in_w * pok.c)};
