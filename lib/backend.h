@@ -399,7 +399,9 @@ lt_status lt_check_segment_operands(lt_backend *be, const char *op, size_t count
 
 /* The per-op checkers below check the op's sizes, then that each operand lies inside
  * its buffer and that no output overlaps another operand; an optional operand (NULL in
- * backend.h's terms) is given with mem NULL. */
+ * backend.h's terms) is given with mem NULL. From lt_check_upload to
+ * lt_check_optim_step only copy checks overlaps: those ops' outputs may alias inputs
+ * where their slots say so, and elsewhere no backend has refused it. */
 /* vae_sample_forward: x rows x 2d, eps (optional) and y rows x d; *n = rows * d. */
 lt_status lt_check_vae_sample_forward(lt_backend *be, size_t rows, size_t d, lt_buf_range x, lt_buf_range eps,
                                       lt_buf_range y, size_t *n);
