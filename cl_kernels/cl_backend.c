@@ -93,42 +93,11 @@ static lt_status cl_fail(cl_backend *b, cl_int e, const char *what)
                                 lt_cl_error_name(e), (int)e);
 }
 
-/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
-static lt_status check_range(cl_backend *b, const char *op, const char *name, const lt_buf *buf,
-                             size_t off, size_t n)
+/* buf[off, off+n) for the shared checks of lib/backend_check.c (buf NULL: not given). */
+static lt_buf_range range_of(const char *name, const lt_buf *buf, size_t off, size_t n)
 {
-    if (n == 0) return LT_OK;
-    if (!buf) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
-    if (off > buf->n || n > buf->n - off)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG,
-                                    "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
-                                    op, name, off, off, n, buf->n);
-    return LT_OK;
-}
-
-/* *n = rows * cols, failing on overflow. */
-static lt_status check_product(cl_backend *b, const char *op, size_t rows, size_t cols, size_t *n)
-{
-    *n = 0;
-    if (cols != 0 && rows > SIZE_MAX / cols)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: %zu x %zu elements overflow size_t",
-                                    op, rows, cols);
-    *n = rows * cols;
-    return LT_OK;
-}
-
-/* Checks a rows x cols matrix with leading dimension ld at buf[off]. */
-static lt_status check_matrix(cl_backend *b, const char *op, const char *name, const lt_buf *buf,
-                              size_t off, size_t rows, size_t cols, size_t ld)
-{
-    if (ld < cols)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: leading dimension of %s (%zu) < %zu",
-                                    op, name, ld, cols);
-    if (rows == 0 || cols == 0) return LT_OK;
-    size_t extent;
-    if (check_product(b, op, rows - 1, ld, &extent) != LT_OK || extent > SIZE_MAX - cols)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: matrix %s is too large", op, name);
-    return check_range(b, op, name, buf, off, extent + cols);
+    lt_buf_range r = {name, buf ? (const void *)buf->mem : NULL, buf ? buf->n : 0, off, n};
+    return r;
 }
 
 /* Largest power of two <= v (v >= 1). */
@@ -325,9 +294,8 @@ static void cl_buf_free(lt_backend *be, lt_buf *buf)
 static lt_status cl_upload(lt_backend *be, lt_buf *buf, size_t off, const void *src, size_t n)
 {
     cl_backend *b = (cl_backend *)be;
-    lt_status st = check_range(b, "upload", "buf", buf, off, n);
+    lt_status st = lt_check_upload(be, n, range_of("buf", buf, off, 0), src);
     if (st != LT_OK || n == 0) return st;
-    if (!src) return lt_backend_set_error(be, LT_ERR_ARG, "upload: src is NULL");
     return cl_fail(b, clEnqueueWriteBuffer(b->queue, buf->mem, CL_TRUE, off * 4, n * 4, src, 0, NULL, NULL),
                    "upload");
 }
@@ -336,10 +304,9 @@ static lt_status cl_upload(lt_backend *be, lt_buf *buf, size_t off, const void *
 static lt_status cl_download(lt_backend *be, const lt_buf *buf, size_t off, void *dst, size_t n)
 {
     cl_backend *b = (cl_backend *)be;
-    lt_status st = check_range(b, "download", "buf", buf, off, n);
+    lt_status st = lt_check_download(be, n, range_of("buf", buf, off, 0), dst);
     if (st != LT_OK) return st;
     if (n == 0) return cl_fail(b, clFinish(b->queue), "download");
-    if (!dst) return lt_backend_set_error(be, LT_ERR_ARG, "download: dst is NULL");
     return cl_fail(b, clEnqueueReadBuffer(b->queue, buf->mem, CL_TRUE, off * 4, n * 4, dst, 0, NULL, NULL),
                    "download");
 }
@@ -348,11 +315,8 @@ static lt_status cl_download(lt_backend *be, const lt_buf *buf, size_t off, void
 static lt_status cl_copy(lt_backend *be, const lt_buf *src, size_t soff, lt_buf *dst, size_t doff, size_t n)
 {
     cl_backend *b = (cl_backend *)be;
-    lt_status st = check_range(b, "copy", "src", src, soff, n);
-    if (st == LT_OK) st = check_range(b, "copy", "dst", dst, doff, n);
+    lt_status st = lt_check_copy(be, n, range_of("src", src, soff, 0), range_of("dst", dst, doff, 0));
     if (st != LT_OK || n == 0) return st;
-    if (src->mem == dst->mem && soff < doff + n && doff < soff + n)
-        return lt_backend_set_error(be, LT_ERR_ARG, "copy: source and destination ranges overlap");
     return cl_fail(b, clEnqueueCopyBuffer(b->queue, src->mem, dst->mem, soff * 4, doff * 4, n * 4, 0, NULL, NULL),
                    "copy");
 }
@@ -361,7 +325,7 @@ static lt_status cl_copy(lt_backend *be, const lt_buf *src, size_t soff, lt_buf 
 static lt_status cl_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, float value)
 {
     cl_backend *b = (cl_backend *)be;
-    lt_status st = check_range(b, "fill", "buf", buf, off, n);
+    lt_status st = lt_check_fill(be, "fill", n, range_of("buf", buf, off, 0));
     if (st != LT_OK || n == 0) return st;
     kargs a = args_of(b, K_FILL);
     arg_u64(&a, n);
@@ -434,7 +398,8 @@ static lt_status cl_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, siz
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "gemm";
-    lt_status st = check_matrix(b, op, "C", c, coff, m, n, ldc);
+    lt_status st = lt_check_gemm(be, trans_a, trans_b, m, n, k, range_of("A", a, aoff, 0), lda,
+                                 range_of("B", bm, boff, 0), ldb, range_of("C", c, coff, 0), ldc);
     if (st != LT_OK || m == 0 || n == 0) return st;
     if (k == 0) { /* op(A)*op(B) is an empty sum: C = beta*C, and CLBlast rejects k == 0 */
         kargs ka = args_of(b, K_SCALE2D);
@@ -446,9 +411,6 @@ static lt_status cl_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, siz
         arg_u64(&ka, ldc);
         return launch_2d(b, &ka, K_SCALE2D, n, m, op);
     }
-    st = check_matrix(b, op, "A", a, aoff, trans_a ? k : m, trans_a ? m : k, lda);
-    if (st == LT_OK) st = check_matrix(b, op, "B", bm, boff, trans_b ? n : k, trans_b ? k : n, ldb);
-    if (st != LT_OK) return st;
     /* CLBlast never reads C when beta == 0, so NaN garbage in C is overwritten as required */
 #ifdef LT_HAVE_CLBLAST_CPP
     /* Run with the temp buffer we have; CLBlast checks its size before enqueueing anything,
@@ -485,8 +447,7 @@ static lt_status cl_axpby(lt_backend *be, size_t n, float alpha, const lt_buf *x
                           float beta, lt_buf *y, size_t yoff)
 {
     cl_backend *b = (cl_backend *)be;
-    lt_status st = check_range(b, "axpby", "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(b, "axpby", "y", y, yoff, n);
+    lt_status st = lt_check_axpby(be, n, range_of("x", x, xoff, 0), range_of("y", y, yoff, 0));
     if (st != LT_OK || n == 0) return st;
     kargs a = args_of(b, K_AXPBY);
     arg_u64(&a, n);
@@ -504,9 +465,7 @@ static lt_status cl_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
                         const lt_buf *y, size_t yoff, lt_buf *z, size_t zoff)
 {
     cl_backend *b = (cl_backend *)be;
-    lt_status st = check_range(b, "mul", "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(b, "mul", "y", y, yoff, n);
-    if (st == LT_OK) st = check_range(b, "mul", "z", z, zoff, n);
+    lt_status st = lt_check_mul(be, n, range_of("x", x, xoff, 0), range_of("y", y, yoff, 0), range_of("z", z, zoff, 0));
     if (st != LT_OK || n == 0) return st;
     kargs a = args_of(b, K_MUL);
     arg_u64(&a, n);
@@ -523,8 +482,7 @@ static lt_status cl_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
 static lt_status cl_sum(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff)
 {
     cl_backend *b = (cl_backend *)be;
-    lt_status st = check_range(b, "sum", "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(b, "sum", "out", out, ooff, 1);
+    lt_status st = lt_check_reduce(be, "sum", n, range_of("x", x, xoff, 0), range_of("out", out, ooff, 0));
     if (st != LT_OK) return st;
     size_t l = b->wg[K_SUM_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
     kargs a = args_of(b, K_SUM_PARTIAL);
@@ -564,14 +522,11 @@ static lt_status cl_bias_act_forward(lt_backend *be, size_t rows, size_t cols,
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "bias_act_forward";
-    int code = act_code(act);
-    if (code == -2) return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
     size_t n;
-    lt_status st = check_product(b, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, n);
-    if (st == LT_OK && bias) st = check_range(b, op, "bias", bias, boff, cols);
+    lt_status st = lt_check_bias_act_forward(be, rows, cols, act, range_of("x", x, xoff, 0),
+                                             range_of("bias", bias, boff, 0), range_of("y", y, yoff, 0), &n);
     if (st != LT_OK || n == 0) return st;
+    int code = act_code(act);
     if (code == -1) {
         size_t l = row_group_size(b, K_SOFTMAX_FORWARD, cols);
         kargs a = args_of(b, K_SOFTMAX_FORWARD);
@@ -618,14 +573,11 @@ static lt_status cl_act_backward(lt_backend *be, size_t rows, size_t cols, lt_ba
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "act_backward";
-    int code = act_code(act);
-    if (code == -2) return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
     size_t n;
-    lt_status st = check_product(b, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, n);
-    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, n);
-    if (st == LT_OK) st = check_range(b, op, "dx", dx, dxoff, n);
+    lt_status st = lt_check_act_backward(be, rows, cols, act, range_of("y", y, yoff, 0), range_of("dy", dy, dyoff, 0),
+                                         range_of("dx", dx, dxoff, 0), &n);
     if (st != LT_OK || n == 0) return st;
+    int code = act_code(act);
     if (code == -1) {
         size_t l = row_group_size(b, K_SOFTMAX_BACKWARD, cols);
         kargs a = args_of(b, K_SOFTMAX_BACKWARD);
@@ -659,9 +611,8 @@ static lt_status cl_bias_backward(lt_backend *be, size_t rows, size_t cols,
     cl_backend *b = (cl_backend *)be;
     const char *op = "bias_backward";
     size_t n;
-    lt_status st = check_product(b, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(b, op, "dy", dy, dyoff, n);
-    if (st == LT_OK) st = check_range(b, op, "db", db, dboff, cols);
+    lt_status st = lt_check_bias_backward(be, rows, cols, range_of("dy", dy, dyoff, 0), range_of("db", db, dboff, 0),
+                                          &n);
     if (st != LT_OK || cols == 0) return st;
     /* narrow matrices give more lanes to the rows; lx and the group size fix the order */
     size_t l = b->wg[K_BIAS_BACKWARD], lx = pow2_ceil_cap(cols, l < 32 ? l : 32);
@@ -686,10 +637,8 @@ static lt_status cl_gather_rows(lt_backend *be, size_t rows, size_t cols,
     cl_backend *b = (cl_backend *)be;
     const char *op = "gather_rows";
     size_t n;
-    lt_status st = check_product(b, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(b, op, "idx", idx, ioff, rows);
-    if (st == LT_OK) st = check_range(b, op, "dst", dst, doff, n);
-    if (st == LT_OK && n) st = check_range(b, op, "src", src, soff, cols); /* at least one row */
+    lt_status st = lt_check_gather_rows(be, rows, cols, range_of("src", src, soff, 0), range_of("idx", idx, ioff, 0),
+                                        range_of("dst", dst, doff, 0), &n);
     if (st != LT_OK || n == 0) return st;
     kargs a = args_of(b, K_GATHER_ROWS);
     arg_u64(&a, rows);
@@ -713,21 +662,12 @@ static lt_status cl_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "loss";
-    int code;
-    switch (kind) {
-    case LT_BLOSS_MSE: code = 0; break;
-    case LT_BLOSS_BCE_LOGITS: code = 1; break;
-    case LT_BLOSS_BCE_PROBS: code = 2; break;
-    case LT_BLOSS_CCE_PROBS: code = 3; break;
-    default: return lt_backend_set_error(be, LT_ERR_ARG, "loss: unknown loss kind %d", (int)kind);
-    }
     size_t n;
-    lt_status st = check_product(b, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(b, op, "pred", pred, poff, n);
-    if (st == LT_OK) st = check_range(b, op, "target", target, toff, n);
-    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
-    if (st == LT_OK && grad) st = check_range(b, op, "grad", grad, goff, n);
+    lt_status st = lt_check_loss(be, kind, rows, cols, range_of("pred", pred, poff, 0),
+                                 range_of("target", target, toff, 0), range_of("out", out, ooff, 0),
+                                 range_of("grad", grad, goff, 0), &n);
     if (st != LT_OK) return st;
+    int code = kind == LT_BLOSS_BCE_LOGITS ? 1 : kind == LT_BLOSS_BCE_PROBS ? 2 : kind == LT_BLOSS_CCE_PROBS ? 3 : 0;
     size_t l = b->wg[K_LOSS_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
     kargs a = args_of(b, K_LOSS_PARTIAL);
     arg_i32(&a, code);
@@ -750,19 +690,9 @@ static lt_status cl_optim_step(lt_backend *be, lt_backend_optim kind, const lt_b
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "optim_step";
-    if (!h) return lt_backend_set_error(be, LT_ERR_ARG, "%s: hyper-parameters are NULL", op);
     size_t moments;
-    switch (kind) {
-    case LT_BOPT_SGD: moments = h->momentum != 0.0f; break;
-    case LT_BOPT_RMSPROP: moments = h->momentum != 0.0f ? 2 : 1; break;
-    case LT_BOPT_ADAM: moments = 2; break;
-    default: return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown optimizer %d", op, (int)kind);
-    }
-    size_t ns;
-    lt_status st = check_product(b, op, n, moments, &ns);
-    if (st == LT_OK) st = check_range(b, op, "params", params, poff, n);
-    if (st == LT_OK) st = check_range(b, op, "grads", grads, goff, n);
-    if (st == LT_OK) st = check_range(b, op, "state", state, soff, ns);
+    lt_status st = lt_check_optim_step(be, kind, h, n, range_of("params", params, poff, 0),
+                                       range_of("grads", grads, goff, 0), range_of("state", state, soff, 0), &moments);
     if (st != LT_OK || n == 0) return st;
     int kid = kind == LT_BOPT_SGD ? K_SGD : kind == LT_BOPT_RMSPROP ? K_RMSPROP : K_ADAM;
     kargs a = args_of(b, kid);
@@ -799,13 +729,6 @@ static size_t segment_groups(size_t n, size_t count, size_t l)
     size_t cap = LT_CL_MAX_PARTS / count, g = n / count / (16 * l);
     if (g > cap) g = cap;
     return g ? g : 1;
-}
-
-/* buf[off, off+n) for the shared checks of backend_check.c. */
-static lt_buf_range range_of(const char *name, const lt_buf *buf, size_t off, size_t n)
-{
-    lt_buf_range r = {name, buf ? (const void *)buf->mem : NULL, buf ? buf->n : 0, off, n};
-    return r;
 }
 
 /* Sets the arguments the segment kernels start with: n, x, xoff, count, the starts flag,
@@ -863,11 +786,11 @@ static lt_status cl_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xof
 
 /* ------------------------------------------------------------------ randomness */
 
-/* Shared body of the three Philox fills: kernel kid with (p0, p1) after the range. */
-static lt_status random_fill(cl_backend *b, int kid, const char *op, lt_buf *buf, size_t off, size_t n,
+/* Shared body of the three Philox fills: kernel kid with (p0, p1) after the range, once
+ * st (the op's checks) is LT_OK. */
+static lt_status random_fill(cl_backend *b, lt_status st, int kid, const char *op, lt_buf *buf, size_t off, size_t n,
                              float p0, float p1, uint64_t seed, uint64_t counter)
 {
-    lt_status st = check_range(b, op, "buf", buf, off, n);
     if (st != LT_OK || n == 0) return st;
     kargs a = args_of(b, kid);
     arg_u64(&a, n);
@@ -884,15 +807,18 @@ static lt_status random_fill(cl_backend *b, int kid, const char *op, lt_buf *buf
 static lt_status cl_random_uniform(lt_backend *be, lt_buf *buf, size_t off, size_t n,
                                    float lo, float hi, uint64_t seed, uint64_t counter)
 {
-    return random_fill((cl_backend *)be, K_RANDOM_UNIFORM, "random_uniform", buf, off, n, lo, hi, seed, counter);
+    const char *op = "random_uniform";
+    lt_status st = lt_check_fill(be, op, n, range_of("buf", buf, off, 0));
+    return random_fill((cl_backend *)be, st, K_RANDOM_UNIFORM, op, buf, off, n, lo, hi, seed, counter);
 }
 
 /* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i). */
 static lt_status cl_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_t n,
                                   float mean, float stddev, uint64_t seed, uint64_t counter)
 {
-    return random_fill((cl_backend *)be, K_RANDOM_NORMAL, "random_normal", buf, off, n, mean, stddev,
-                       seed, counter);
+    const char *op = "random_normal";
+    lt_status st = lt_check_fill(be, op, n, range_of("buf", buf, off, 0));
+    return random_fill((cl_backend *)be, st, K_RANDOM_NORMAL, op, buf, off, n, mean, stddev, seed, counter);
 }
 
 /* Inverted dropout mask; the scale 1/(1-rate) is divided here, on the host, because
@@ -900,10 +826,9 @@ static lt_status cl_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_
 static lt_status cl_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate,
                                  uint64_t seed, uint64_t counter)
 {
-    if (!(rate >= 0.0f && rate < 1.0f))
-        return lt_backend_set_error(be, LT_ERR_ARG, "dropout_mask: rate %g is outside [0, 1)", (double)rate);
-    float scale = 1.0f / (1.0f - rate);
-    return random_fill((cl_backend *)be, K_DROPOUT_MASK, "dropout_mask", mask, off, n, rate, scale, seed, counter);
+    lt_status st = lt_check_dropout_mask(be, n, rate, range_of("mask", mask, off, 0));
+    float scale = st == LT_OK ? 1.0f / (1.0f - rate) : 0.0f;
+    return random_fill((cl_backend *)be, st, K_DROPOUT_MASK, "dropout_mask", mask, off, n, rate, scale, seed, counter);
 }
 
 /* ------------------------------------------------------------------ checks */
@@ -914,8 +839,7 @@ static lt_status cl_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, s
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "count_nonfinite";
-    lt_status st = check_range(b, op, "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(b, op, "out", out, ooff, 1);
+    lt_status st = lt_check_reduce(be, op, n, range_of("x", x, xoff, 0), range_of("out", out, ooff, 0));
     if (st != LT_OK) return st;
     size_t l = b->wg[K_COUNT_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
     kargs a = args_of(b, K_COUNT_PARTIAL);
@@ -963,90 +887,31 @@ static lt_status grow_conv_col(cl_backend *b, size_t need, const char *op)
     return LT_OK;
 }
 
-/* *out = product of the count ints in d, failing on overflow (the ints are >= 1). */
-static lt_status check_dims(cl_backend *b, const char *op, const int *d, int count, size_t *out)
-{
-    size_t p = 1;
-    for (int i = 0; i < count; i++)
-        if (check_product(b, op, p, (size_t)d[i], &p) != LT_OK) return LT_ERR_ARG;
-    *out = p;
-    return LT_OK;
-}
-
-/* Fails when output out[o1, o1+n1) shares memory with input in[o2, o2+n2): no op of this
- * section lets an output alias an input (the kernels read inputs while writing). */
-static lt_status check_disjoint(cl_backend *b, const char *op, const char *out, const lt_buf *b1, size_t o1,
-                                size_t n1, const char *in, const lt_buf *b2, size_t o2, size_t n2)
-{
-    if (b1->mem == b2->mem && o1 < o2 + n2 && o2 < o1 + n1)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: %s overlaps %s", op, out, in);
-    return LT_OK;
-}
-
-/* Checks the operands of an op with two inputs a (na elements) and c (nc) and one
- * output o (no): each range inside its buffer (a, c, then o), then o disjoint from a
- * and from c. */
-static lt_status check_operands(cl_backend *b, const char *op, const char *an, const lt_buf *a, size_t aoff,
-                                size_t na, const char *cn, const lt_buf *c, size_t coff, size_t nc,
-                                const char *on, const lt_buf *o, size_t ooff, size_t no)
-{
-    lt_status st = check_range(b, op, an, a, aoff, na);
-    if (st == LT_OK) st = check_range(b, op, cn, c, coff, nc);
-    if (st == LT_OK) st = check_range(b, op, on, o, ooff, no);
-    if (st == LT_OK) st = check_disjoint(b, op, on, o, ooff, no, an, a, aoff, na);
-    if (st == LT_OK) st = check_disjoint(b, op, on, o, ooff, no, cn, c, coff, nc);
-    return st;
-}
-
-/* A validated convolution: element counts and how the im2col rows are chunked. */
+/* A checked convolution (lib/backend_check.c) and how its im2col rows are chunked. */
 typedef struct conv_plan {
-    size_t nx, ny, nw; /* elements of x, y and w                                        */
-    size_t rows;       /* im2col rows: batch*out_h*out_w                                */
+    lt_conv_sizes s;   /* element counts                                               */
     size_t per_img;    /* rows of one image: out_h*out_w                                */
-    size_t kcols;      /* im2col columns: k_h*k_w*in_c                                  */
     size_t chunk;      /* rows per chunk: whole images when one fits, else part of one  */
-    int pointwise;     /* 1x1, stride 1, no padding, same size: x is its own im2col     */
 } conv_plan;
 
-/* Validates a convolution geometry (sizes >= 1, pads >= 0, no overflow) and plans it. */
-static lt_status conv_plan_of(cl_backend *b, const char *op, const lt_conv_geom *g, conv_plan *p)
+/* Plans the chunks of a checked convolution: they keep the column buffer within the cap
+ * (one row always fits, however wide). */
+static void plan_chunks(const cl_backend *b, const lt_conv_geom *g, conv_plan *p)
 {
-    memset(p, 0, sizeof *p);
-    if (!g) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: geometry is NULL", op);
-    if (g->batch < 1 || g->in_h < 1 || g->in_w < 1 || g->in_c < 1 || g->out_h < 1 || g->out_w < 1 ||
-        g->out_c < 1 || g->k_h < 1 || g->k_w < 1 || g->stride_h < 1 || g->stride_w < 1 ||
-        g->dil_h < 1 || g->dil_w < 1 || g->pad_top < 0 || g->pad_left < 0)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG,
-            "%s: bad geometry (batch %d, input %dx%dx%d, output %dx%dx%d, kernel %dx%d, stride %dx%d, "
-            "dilation %dx%d, padding %d,%d): sizes, strides and dilations must be >= 1, pads >= 0", op,
-            g->batch, g->in_h, g->in_w, g->in_c, g->out_h, g->out_w, g->out_c, g->k_h, g->k_w,
-            g->stride_h, g->stride_w, g->dil_h, g->dil_w, g->pad_top, g->pad_left);
-    const int dx[4] = { g->batch, g->in_h, g->in_w, g->in_c };
-    const int dy[3] = { g->batch, g->out_h, g->out_w };
-    const int dk[3] = { g->k_h, g->k_w, g->in_c };
-    if (check_dims(b, op, dx, 4, &p->nx) != LT_OK || check_dims(b, op, dy, 3, &p->rows) != LT_OK ||
-        check_product(b, op, p->rows, (size_t)g->out_c, &p->ny) != LT_OK ||
-        check_dims(b, op, dk, 3, &p->kcols) != LT_OK ||
-        check_product(b, op, p->kcols, (size_t)g->out_c, &p->nw) != LT_OK || p->kcols > SIZE_MAX / 4)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: the tensor sizes overflow size_t", op);
     p->per_img = (size_t)g->out_h * (size_t)g->out_w;
-    p->pointwise = g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
-                   g->pad_top == 0 && g->pad_left == 0 && g->out_h == g->in_h && g->out_w == g->in_w;
-    /* chunks keep the column buffer within the cap (one row always fits, however wide) */
     size_t cap = LT_CL_CONV_COL_BYTES;
     if ((cl_ulong)cap > b->max_alloc) cap = (size_t)b->max_alloc;
-    size_t fit = cap / (p->kcols * 4);
+    size_t fit = cap / (p->s.kcols * 4);
     if (fit < 1) fit = 1;
     if (fit >= p->per_img) fit = fit / p->per_img * p->per_img;
-    p->chunk = fit < p->rows ? fit : p->rows;
-    return LT_OK;
+    p->chunk = fit < p->s.rows ? fit : p->s.rows;
 }
 
 /* Length of the chunk starting at row r0: chunk rows, but never past the end of the
  * batch, nor past the end of r0's image when chunks are parts of images. */
 static size_t chunk_len(const conv_plan *p, size_t r0)
 {
-    size_t len = p->rows - r0 < p->chunk ? p->rows - r0 : p->chunk;
+    size_t len = p->s.rows - r0 < p->chunk ? p->s.rows - r0 : p->chunk;
     if (p->chunk < p->per_img) {
         size_t end = (r0 / p->per_img + 1) * p->per_img;
         if (len > end - r0) len = end - r0;
@@ -1071,7 +936,7 @@ static lt_status im2col(cl_backend *b, const char *op, const lt_conv_geom *g, co
     arg_cl(&a, b->conv_col);
     arg_u64(&a, r0);
     arg_u64(&a, len);
-    arg_u64(&a, p->kcols);
+    arg_u64(&a, p->s.kcols);
     arg_i32(&a, g->in_h);
     arg_i32(&a, g->in_w);
     arg_i32(&a, g->in_c);
@@ -1084,7 +949,7 @@ static lt_status im2col(cl_backend *b, const char *op, const lt_conv_geom *g, co
     arg_i32(&a, g->dil_w);
     arg_i32(&a, g->pad_top);
     arg_i32(&a, g->pad_left);
-    return launch_2d(b, &a, K_IM2COL, p->kcols, len, op);
+    return launch_2d(b, &a, K_IM2COL, p->s.kcols, len, op);
 }
 
 /* y = conv(x, w): per chunk, im2col then y rows = columns * w (CLBlast). */
@@ -1094,19 +959,20 @@ static lt_status cl_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const 
     cl_backend *b = (cl_backend *)be;
     const char *op = "conv2d_forward";
     conv_plan p;
-    lt_status st = conv_plan_of(b, op, g, &p);
-    if (st == LT_OK) st = check_operands(b, op, "x", x, xoff, p.nx, "w", w, woff, p.nw, "y", y, yoff, p.ny);
+    lt_status st = lt_check_conv2d_forward(be, g, range_of("x", x, xoff, 0), range_of("w", w, woff, 0),
+                                           range_of("y", y, yoff, 0), &p.s);
     if (st != LT_OK) return st;
+    plan_chunks(b, g, &p);
     size_t f = (size_t)g->out_c;
-    if (p.pointwise) return cl_gemm(be, 0, 0, p.rows, f, p.kcols, 1.0f, x, xoff, p.kcols, w, woff, f,
-                                    0.0f, y, yoff, f);
-    st = grow_conv_col(b, p.chunk * p.kcols * 4, op);
+    if (p.s.pointwise) return cl_gemm(be, 0, 0, p.s.rows, f, p.s.kcols, 1.0f, x, xoff, p.s.kcols, w, woff, f,
+                                      0.0f, y, yoff, f);
+    st = grow_conv_col(b, p.chunk * p.s.kcols * 4, op);
     lt_buf col = col_buf(b);
-    for (size_t r0 = 0, len; st == LT_OK && r0 < p.rows; r0 += len) {
+    for (size_t r0 = 0, len; st == LT_OK && r0 < p.s.rows; r0 += len) {
         len = chunk_len(&p, r0);
         st = im2col(b, op, g, &p, x, xoff, r0, len);
         if (st == LT_OK)
-            st = cl_gemm(be, 0, 0, len, f, p.kcols, 1.0f, &col, 0, p.kcols, w, woff, f, 0.0f, y,
+            st = cl_gemm(be, 0, 0, len, f, p.s.kcols, 1.0f, &col, 0, p.s.kcols, w, woff, f, 0.0f, y,
                          yoff + r0 * f, f);
     }
     return st;
@@ -1121,18 +987,18 @@ static lt_status cl_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, 
     cl_backend *b = (cl_backend *)be;
     const char *op = "conv2d_backward_data";
     conv_plan p;
-    lt_status st = conv_plan_of(b, op, g, &p);
-    if (st == LT_OK)
-        st = check_operands(b, op, "dy", dy, dyoff, p.ny, "w", w, woff, p.nw, "dx", dx, dxoff, p.nx);
+    lt_status st = lt_check_conv2d_backward_data(be, g, range_of("dy", dy, dyoff, 0), range_of("w", w, woff, 0),
+                                                 range_of("dx", dx, dxoff, 0), &p.s);
     if (st != LT_OK) return st;
+    plan_chunks(b, g, &p);
     size_t f = (size_t)g->out_c;
-    if (p.pointwise) return cl_gemm(be, 0, 1, p.rows, p.kcols, f, 1.0f, dy, dyoff, f, w, woff, f,
-                                    0.0f, dx, dxoff, p.kcols);
+    if (p.s.pointwise) return cl_gemm(be, 0, 1, p.s.rows, p.s.kcols, f, 1.0f, dy, dyoff, f, w, woff, f,
+                                      0.0f, dx, dxoff, p.s.kcols);
     int split = p.chunk < p.per_img;
-    if (split) st = cl_fill(be, dx, dxoff, p.nx, 0.0f);
-    if (st == LT_OK) st = grow_conv_col(b, p.chunk * p.kcols * 4, op);
+    if (split) st = cl_fill(be, dx, dxoff, p.s.nx, 0.0f);
+    if (st == LT_OK) st = grow_conv_col(b, p.chunk * p.s.kcols * 4, op);
     lt_buf col = col_buf(b);
-    for (size_t r0 = 0, len; st == LT_OK && r0 < p.rows; r0 += len) {
+    for (size_t r0 = 0, len; st == LT_OK && r0 < p.s.rows; r0 += len) {
         len = chunk_len(&p, r0);
         size_t n0 = r0 / p.per_img, nimg = split ? 1 : len / p.per_img;
         long long iy0 = 0, iy1 = g->in_h - 1;
@@ -1144,14 +1010,14 @@ static lt_status cl_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, 
             if (lo > iy0) iy0 = lo;
             if (hi < iy1) iy1 = hi;
         }
-        st = cl_gemm(be, 0, 1, len, p.kcols, f, 1.0f, dy, dyoff + r0 * f, f, w, woff, f, 0.0f, &col, 0,
-                     p.kcols);
+        st = cl_gemm(be, 0, 1, len, p.s.kcols, f, 1.0f, dy, dyoff + r0 * f, f, w, woff, f, 0.0f, &col, 0,
+                     p.s.kcols);
         if (st != LT_OK || iy0 > iy1) continue; /* a chunk of rows that read only padding */
         kargs a = args_of(b, K_COL2IM);
         arg_cl(&a, b->conv_col);
         arg_u64(&a, r0);
         arg_u64(&a, len);
-        arg_u64(&a, p.kcols);
+        arg_u64(&a, p.s.kcols);
         arg_u64(&a, n0);
         arg_u64(&a, nimg);
         arg_i32(&a, (cl_int)iy0);
@@ -1185,66 +1051,23 @@ static lt_status cl_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g
     cl_backend *b = (cl_backend *)be;
     const char *op = "conv2d_backward_filter";
     conv_plan p;
-    lt_status st = conv_plan_of(b, op, g, &p);
-    if (st == LT_OK)
-        st = check_operands(b, op, "x", x, xoff, p.nx, "dy", dy, dyoff, p.ny, "dw", dw, dwoff, p.nw);
+    lt_status st = lt_check_conv2d_backward_filter(be, g, range_of("x", x, xoff, 0), range_of("dy", dy, dyoff, 0),
+                                                   range_of("dw", dw, dwoff, 0), &p.s);
     if (st != LT_OK) return st;
+    plan_chunks(b, g, &p);
     size_t f = (size_t)g->out_c;
-    if (p.pointwise) return cl_gemm(be, 1, 0, p.kcols, f, p.rows, 1.0f, x, xoff, p.kcols, dy, dyoff, f,
-                                    0.0f, dw, dwoff, f);
-    st = grow_conv_col(b, p.chunk * p.kcols * 4, op);
+    if (p.s.pointwise) return cl_gemm(be, 1, 0, p.s.kcols, f, p.s.rows, 1.0f, x, xoff, p.s.kcols, dy, dyoff, f,
+                                      0.0f, dw, dwoff, f);
+    st = grow_conv_col(b, p.chunk * p.s.kcols * 4, op);
     lt_buf col = col_buf(b);
-    for (size_t r0 = 0, len; st == LT_OK && r0 < p.rows; r0 += len) {
+    for (size_t r0 = 0, len; st == LT_OK && r0 < p.s.rows; r0 += len) {
         len = chunk_len(&p, r0);
         st = im2col(b, op, g, &p, x, xoff, r0, len);
         if (st == LT_OK)
-            st = cl_gemm(be, 1, 0, p.kcols, f, len, 1.0f, &col, 0, p.kcols, dy, dyoff + r0 * f, f,
+            st = cl_gemm(be, 1, 0, p.s.kcols, f, len, 1.0f, &col, 0, p.s.kcols, dy, dyoff + r0 * f, f,
                          r0 ? 1.0f : 0.0f, dw, dwoff, f);
     }
     return st;
-}
-
-/* Validates a pooling (pool != 0) or up-sampling geometry and gives the element counts
- * of input and output. Pooling: every window must hold an in-image cell (it has a
- * maximum) and in-image indices must fit argmax's uint32. Up-sampling: out = in * k;
- * strides and pads are not used. */
-static lt_status pool_check(cl_backend *b, const char *op, const lt_pool_geom *g, int pool,
-                            size_t *nx, size_t *ny)
-{
-    *nx = *ny = 0;
-    if (!g) return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: geometry is NULL", op);
-    if (g->batch < 1 || g->in_h < 1 || g->in_w < 1 || g->c < 1 || g->out_h < 1 || g->out_w < 1 ||
-        g->k_h < 1 || g->k_w < 1 || (pool && (g->stride_h < 1 || g->stride_w < 1 || g->pad_top < 0 ||
-                                              g->pad_left < 0)))
-        return lt_backend_set_error(&b->base, LT_ERR_ARG,
-            "%s: bad geometry (batch %d, input %dx%dx%d, output %dx%d, window %dx%d, stride %dx%d, "
-            "padding %d,%d): sizes%s must be >= 1%s", op, g->batch, g->in_h, g->in_w, g->c, g->out_h,
-            g->out_w, g->k_h, g->k_w, g->stride_h, g->stride_w, g->pad_top, g->pad_left,
-            pool ? " and strides" : "", pool ? ", pads >= 0" : "");
-    if (pool) {
-        /* windows move monotonically: the first must reach the image, the last start in it */
-        if (g->pad_top >= g->k_h || g->pad_left >= g->k_w ||
-            (long long)(g->out_h - 1) * g->stride_h - g->pad_top >= g->in_h ||
-            (long long)(g->out_w - 1) * g->stride_w - g->pad_left >= g->in_w)
-            return lt_backend_set_error(&b->base, LT_ERR_ARG,
-                "%s: some %dx%d windows (stride %dx%d, padding %d,%d) of the %dx%d output lie entirely "
-                "in the padding of the %dx%d input", op, g->k_h, g->k_w, g->stride_h, g->stride_w,
-                g->pad_top, g->pad_left, g->out_h, g->out_w, g->in_h, g->in_w);
-    } else if ((long long)g->in_h * g->k_h != g->out_h || (long long)g->in_w * g->k_w != g->out_w) {
-        return lt_backend_set_error(&b->base, LT_ERR_ARG,
-            "%s: output %dx%d is not input %dx%d times the factors %dx%d", op, g->out_h, g->out_w,
-            g->in_h, g->in_w, g->k_h, g->k_w);
-    }
-    const int dx[4] = { g->batch, g->in_h, g->in_w, g->c };
-    const int dy[4] = { g->batch, g->out_h, g->out_w, g->c };
-    size_t plane;
-    if (check_dims(b, op, dx, 4, nx) != LT_OK || check_dims(b, op, dy, 4, ny) != LT_OK ||
-        check_dims(b, op, dx + 1, 3, &plane) != LT_OK)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: the tensor sizes overflow size_t", op);
-    if (pool && (uint64_t)plane - 1 > UINT32_MAX)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG,
-            "%s: an image of %zu elements has indices beyond argmax's uint32", op, plane);
-    return LT_OK;
 }
 
 /* Sets the geometry arguments shared by the two max-pooling kernels. */
@@ -1269,17 +1092,12 @@ static lt_status cl_maxpool_forward(lt_backend *be, const lt_pool_geom *g, const
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "maxpool_forward";
-    size_t nx, ny;
-    lt_status st = pool_check(b, op, g, 1, &nx, &ny);
-    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, nx);
-    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, ny);
-    if (st == LT_OK) st = check_range(b, op, "argmax", argmax, aoff, ny);
-    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, ny, "x", x, xoff, nx);
-    if (st == LT_OK) st = check_disjoint(b, op, "argmax", argmax, aoff, ny, "x", x, xoff, nx);
-    if (st == LT_OK) st = check_disjoint(b, op, "argmax", argmax, aoff, ny, "y", y, yoff, ny);
+    lt_pool_sizes z;
+    lt_status st = lt_check_maxpool_forward(be, g, range_of("x", x, xoff, 0), range_of("y", y, yoff, 0),
+                                            range_of("argmax", argmax, aoff, 0), &z);
     if (st != LT_OK) return st;
     kargs a = args_of(b, K_MAXPOOL_FORWARD);
-    arg_u64(&a, ny);
+    arg_u64(&a, z.ny);
     arg_cl(&a, x->mem);
     arg_u64(&a, xoff);
     arg_cl(&a, y->mem);
@@ -1287,7 +1105,7 @@ static lt_status cl_maxpool_forward(lt_backend *be, const lt_pool_geom *g, const
     arg_cl(&a, argmax->mem);
     arg_u64(&a, aoff);
     pool_args(&a, g);
-    return launch_1d(b, &a, K_MAXPOOL_FORWARD, ny, op);
+    return launch_1d(b, &a, K_MAXPOOL_FORWARD, z.ny, op);
 }
 
 /* dx = scatter-add of dy at argmax, computed as a gather per input cell. */
@@ -1296,13 +1114,12 @@ static lt_status cl_maxpool_backward(lt_backend *be, const lt_pool_geom *g, cons
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "maxpool_backward";
-    size_t nx, ny;
-    lt_status st = pool_check(b, op, g, 1, &nx, &ny);
-    if (st == LT_OK)
-        st = check_operands(b, op, "dy", dy, dyoff, ny, "argmax", argmax, aoff, ny, "dx", dx, dxoff, nx);
+    lt_pool_sizes z;
+    lt_status st = lt_check_maxpool_backward(be, g, range_of("dy", dy, dyoff, 0), range_of("argmax", argmax, aoff, 0),
+                                             range_of("dx", dx, dxoff, 0), &z);
     if (st != LT_OK) return st;
     kargs a = args_of(b, K_MAXPOOL_BACKWARD);
-    arg_u64(&a, nx);
+    arg_u64(&a, z.nx);
     arg_cl(&a, dy->mem);
     arg_u64(&a, dyoff);
     arg_cl(&a, argmax->mem);
@@ -1310,26 +1127,17 @@ static lt_status cl_maxpool_backward(lt_backend *be, const lt_pool_geom *g, cons
     arg_cl(&a, dx->mem);
     arg_u64(&a, dxoff);
     pool_args(&a, g);
-    return launch_1d(b, &a, K_MAXPOOL_BACKWARD, nx, op);
+    return launch_1d(b, &a, K_MAXPOOL_BACKWARD, z.nx, op);
 }
 
-/* Shared body of the up-sampling ops: kernel kid over n items from src to dst. */
-static lt_status upsample(cl_backend *b, int kid, const char *op, const lt_pool_geom *g,
-                          lt_backend_interp mode, const lt_buf *src, size_t soff, lt_buf *dst,
-                          size_t doff)
+/* Shared body of the up-sampling ops, once st (the op's checks) is LT_OK: kernel kid
+ * over the n items of dst, from src. */
+static lt_status upsample(cl_backend *b, lt_status st, int kid, const char *op, const lt_pool_geom *g,
+                          lt_backend_interp mode, const lt_buf *src, size_t soff, lt_buf *dst, size_t doff, size_t n)
 {
-    if (mode != LT_INTERP_NEAREST && mode != LT_INTERP_BILINEAR)
-        return lt_backend_set_error(&b->base, LT_ERR_ARG, "%s: unknown interpolation %d", op, (int)mode);
-    int fwd = kid == K_UPSAMPLE_FORWARD;
-    size_t nx, ny;
-    lt_status st = pool_check(b, op, g, 0, &nx, &ny);
-    if (st == LT_OK) st = check_range(b, op, fwd ? "x" : "dy", src, soff, fwd ? nx : ny);
-    if (st == LT_OK) st = check_range(b, op, fwd ? "y" : "dx", dst, doff, fwd ? ny : nx);
-    if (st == LT_OK) st = check_disjoint(b, op, fwd ? "y" : "dx", dst, doff, fwd ? ny : nx,
-                                         fwd ? "x" : "dy", src, soff, fwd ? nx : ny);
     if (st != LT_OK) return st;
     kargs a = args_of(b, kid);
-    arg_u64(&a, fwd ? ny : nx);
+    arg_u64(&a, n);
     arg_i32(&a, mode == LT_INTERP_NEAREST ? 0 : 1);
     arg_cl(&a, src->mem);
     arg_u64(&a, soff);
@@ -1340,26 +1148,28 @@ static lt_status upsample(cl_backend *b, int kid, const char *op, const lt_pool_
     arg_i32(&a, g->c);
     arg_i32(&a, g->k_h);
     arg_i32(&a, g->k_w);
-    return launch_1d(b, &a, kid, fwd ? ny : nx, op);
+    return launch_1d(b, &a, kid, n, op);
 }
 
 /* y = x up-sampled by (k_h, k_w), nearest or bilinear. */
 static lt_status cl_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
                                      const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
-    return upsample((cl_backend *)be, K_UPSAMPLE_FORWARD, "upsample_forward", g, mode, x, xoff, y, yoff);
+    lt_pool_sizes z;
+    lt_status st = lt_check_upsample_forward(be, g, mode, range_of("x", x, xoff, 0), range_of("y", y, yoff, 0), &z);
+    return upsample((cl_backend *)be, st, K_UPSAMPLE_FORWARD, "upsample_forward", g, mode, x, xoff, y, yoff, z.ny);
 }
 
 /* dx = the adjoint of up-sampling applied to dy (a gather per input cell). */
 static lt_status cl_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
                                       const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
-    return upsample((cl_backend *)be, K_UPSAMPLE_BACKWARD, "upsample_backward", g, mode, dy, dyoff, dx, dxoff);
+    lt_pool_sizes z;
+    lt_status st = lt_check_upsample_backward(be, g, mode, range_of("dy", dy, dyoff, 0), range_of("dx", dx, dxoff, 0),
+                                              &z);
+    return upsample((cl_backend *)be, st, K_UPSAMPLE_BACKWARD, "upsample_backward", g, mode, dy, dyoff, dx, dxoff,
+                    z.nx);
 }
-
-/* Largest image side affine_resample takes: float coordinates address every pixel
- * exactly up to 2^24, and beyond that (float)(h-1) may round past the last row. */
-#define LT_CL_AUG_MAX_SIDE (1 << 24)
 
 /* y = x resampled through per-image affine maps (bilinear, edges replicated); one item
  * per output pixel. */
@@ -1368,23 +1178,11 @@ static lt_status cl_affine_resample(lt_backend *be, size_t n, int h, int w, int 
 {
     cl_backend *b = (cl_backend *)be;
     const char *op = "affine_resample";
-    if (h < 1 || w < 1 || ch < 1)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%dx%d: sizes must be >= 1", op, h, w, ch);
-    if (h > LT_CL_AUG_MAX_SIDE || w > LT_CL_AUG_MAX_SIDE)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%d: sides past %d are not addressable by float "
-                                    "coordinates", op, h, w, LT_CL_AUG_MAX_SIDE);
-    if (n == 0) return LT_OK;
-    const int dims[3] = { h, w, ch };
-    size_t img, pix, total, nm;
-    if (check_dims(b, op, dims, 3, &img) != LT_OK || check_product(b, op, n, img, &total) != LT_OK ||
-        check_product(b, op, n, (size_t)h * (size_t)w, &pix) != LT_OK || check_product(b, op, n, 6, &nm) != LT_OK)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu images of %dx%dx%d overflow size_t", op, n, h, w, ch);
-    lt_status st = check_range(b, op, "mats", mats, moff, nm);
-    if (st == LT_OK) st = check_range(b, op, "x", x, xoff, total);
-    if (st == LT_OK) st = check_range(b, op, "y", y, yoff, total);
-    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, total, "x", x, xoff, total);
-    if (st == LT_OK) st = check_disjoint(b, op, "y", y, yoff, total, "mats", mats, moff, nm);
-    if (st != LT_OK) return st;
+    size_t total;
+    lt_status st = lt_check_affine_resample(be, n, h, w, ch, range_of("mats", mats, moff, 0), range_of("x", x, xoff, 0),
+                                            range_of("y", y, yoff, 0), &total);
+    if (st != LT_OK || n == 0) return st;
+    size_t pix = total / (size_t)ch; /* output pixels, one item each */
     kargs a = args_of(b, K_AFFINE_RESAMPLE);
     arg_u64(&a, pix);
     arg_cl(&a, mats->mem);
@@ -1521,14 +1319,10 @@ static lt_status cl_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t co
                                  ptrdiff_t ys1)
 {
     cl_backend *b = (cl_backend *)be;
-    const char *op = "copy_strided";
-    if (n0 == 0 || n1 == 0 || cols == 0) return LT_OK;
-    if (beta != 0.0f && beta != 1.0f) return lt_backend_set_error(be, LT_ERR_ARG, "%s: beta %g is not 0 or 1", op, (double)beta);
-    lt_status st = lt_check_strided_block(be, op, "x", x, x ? x->n : 0, xoff, n0, n1, cols, xs0, xs1);
-    if (st == LT_OK) st = lt_check_strided_block(be, op, "y", y, y ? y->n : 0, yoff, n0, n1, cols, ys0, ys1);
-    if (st != LT_OK) return st;
     size_t rows;
-    if (check_product(b, op, n0, n1, &rows) != LT_OK) return LT_ERR_ARG;
+    lt_status st = lt_check_copy_strided(be, n0, n1, cols, range_of("x", x, xoff, 0), xs0, xs1, beta,
+                                         range_of("y", y, yoff, 0), ys0, ys1, &rows);
+    if (st != LT_OK || rows == 0) return st;
     kargs a = args_of(b, K_COPY_STRIDED);
     arg_u64(&a, n0);
     arg_u64(&a, n1);
@@ -1543,7 +1337,7 @@ static lt_status cl_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t co
     arg_u64(&a, yoff);
     arg_raw(&a, sizeof m0, &m0);
     arg_raw(&a, sizeof m1, &m1);
-    return launch_2d(b, &a, K_COPY_STRIDED, cols, rows, op);
+    return launch_2d(b, &a, K_COPY_STRIDED, cols, rows, "copy_strided");
 }
 
 /* Kernel code of a cell. */

@@ -8,32 +8,8 @@
 #include <stdint.h>
 #include "cpu_internal.h"
 
-/* Largest image side: float coordinates address every pixel exactly up to 2^24, and
- * beyond that (float)(h-1) may round past the last row. */
-#define LT_AUG_MAX_SIDE (1 << 24)
-
 /* Floats of buf from off on. */
 static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
-
-/* Checks that buf[off, off+n) lies inside buf (n >= 1). */
-static lt_status need_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t off,
-                            size_t n)
-{
-    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
-    if (off > buf->n || n > buf->n - off)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
-                                    op, name, off, off, n, buf->n);
-    return LT_OK;
-}
-
-/* Fails when output range [o1, o1+n1) of b1 shares memory with input range [o2, o2+n2) of b2. */
-static lt_status no_alias(lt_backend *be, const char *op, const char *out, const lt_buf *b1, size_t o1, size_t n1,
-                          const char *in, const lt_buf *b2, size_t o2, size_t n2)
-{
-    if (b1->mem == b2->mem && o1 < o2 + n2 && o2 < o1 + n1)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s overlaps %s", op, out, in);
-    return LT_OK;
-}
 
 /* A source coordinate clamped to [0, hi] (NaN to 0) and split into taps: lerp
  * (1-f)*v[i0] + f*v[i1], with i1 == i0 when f == 0 so that an exact coordinate reads
@@ -76,24 +52,11 @@ static void resample_row(const float *m, const float *img, int h, int w, int ch,
 lt_status lt_cpu_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats, size_t moff,
                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
-    const char *op = "affine_resample";
-    if (h < 1 || w < 1 || ch < 1)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%dx%d: sizes must be >= 1", op, h, w, ch);
-    if (h > LT_AUG_MAX_SIDE || w > LT_AUG_MAX_SIDE)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%d: sides past %d are not addressable by float "
-                                    "coordinates", op, h, w, LT_AUG_MAX_SIDE);
-    if (n == 0) return LT_OK;
-    size_t img = (size_t)h * (size_t)w; /* < 2^48: no overflow */
-    if (img > SIZE_MAX / (size_t)ch || n > SIZE_MAX / 6 || n > SIZE_MAX / (img * (size_t)ch))
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu images of %dx%dx%d overflow size_t", op, n, h, w, ch);
-    img *= (size_t)ch;
-    const size_t total = n * img;
-    lt_status st = need_range(be, op, "mats", mats, moff, 6 * n);
-    if (st == LT_OK) st = need_range(be, op, "x", x, xoff, total);
-    if (st == LT_OK) st = need_range(be, op, "y", y, yoff, total);
-    if (st == LT_OK) st = no_alias(be, op, "y", y, yoff, total, "x", x, xoff, total);
-    if (st == LT_OK) st = no_alias(be, op, "y", y, yoff, total, "mats", mats, moff, 6 * n);
-    if (st != LT_OK) return st;
+    size_t total;
+    lt_status st = lt_check_affine_resample(be, n, h, w, ch, lt_cpu_range("mats", mats, moff, 0),
+                                            lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0), &total);
+    if (st != LT_OK || n == 0) return st;
+    const size_t img = total / n;
     const float *pm = fp(mats, moff), *px = fp(x, xoff);
     float *py = fp(y, yoff);
     const size_t rows = n * (size_t)h, ld = (size_t)w * (size_t)ch;

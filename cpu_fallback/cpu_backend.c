@@ -52,46 +52,6 @@ static inline int team(const lt_backend *be, size_t work)
 /* Smaller of two sizes. */
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-/* ---------------------------------------------------------------- validation */
-
-/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
-static lt_status check_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf,
-                             size_t off, size_t n)
-{
-    if (n == 0) return LT_OK;
-    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
-    if (off > buf->n || n > buf->n - off)
-        return lt_backend_set_error(be, LT_ERR_ARG,
-                                    "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
-                                    op, name, off, off, n, buf->n);
-    return LT_OK;
-}
-
-/* *n = rows * cols, failing on overflow. */
-static lt_status check_product(lt_backend *be, const char *op, size_t rows, size_t cols, size_t *n)
-{
-    *n = 0;
-    if (cols != 0 && rows > SIZE_MAX / cols)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu x %zu elements overflow size_t",
-                                    op, rows, cols);
-    *n = rows * cols;
-    return LT_OK;
-}
-
-/* Checks a rows x cols matrix with leading dimension ld at buf[off]. */
-static lt_status check_matrix(lt_backend *be, const char *op, const char *name, const lt_buf *buf,
-                              size_t off, size_t rows, size_t cols, size_t ld)
-{
-    if (ld < cols)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: leading dimension of %s (%zu) < %zu",
-                                    op, name, ld, cols);
-    if (rows == 0 || cols == 0) return LT_OK;
-    size_t extent;
-    if (check_product(be, op, rows - 1, ld, &extent) != LT_OK || extent > SIZE_MAX - cols)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: matrix %s is too large", op, name);
-    return check_range(be, op, name, buf, off, extent + cols);
-}
-
 /* ------------------------------------------------------- vectorizable float math */
 
 /* ---------------------------------------------------------- deterministic sums */
@@ -192,9 +152,8 @@ static void cpu_buf_free(lt_backend *be, lt_buf *buf)
 /* Host to buffer. */
 static lt_status cpu_upload(lt_backend *be, lt_buf *buf, size_t off, const void *src, size_t n)
 {
-    lt_status st = check_range(be, "upload", "buf", buf, off, n);
+    lt_status st = lt_check_upload(be, n, lt_cpu_range("buf", buf, off, 0), src);
     if (st != LT_OK || n == 0) return st;
-    if (!src) return lt_backend_set_error(be, LT_ERR_ARG, "upload: src is NULL");
     memcpy(fp(buf, off), src, n * 4);
     return LT_OK;
 }
@@ -202,9 +161,8 @@ static lt_status cpu_upload(lt_backend *be, lt_buf *buf, size_t off, const void 
 /* Buffer to host (there is no queued work to wait for). */
 static lt_status cpu_download(lt_backend *be, const lt_buf *buf, size_t off, void *dst, size_t n)
 {
-    lt_status st = check_range(be, "download", "buf", buf, off, n);
+    lt_status st = lt_check_download(be, n, lt_cpu_range("buf", buf, off, 0), dst);
     if (st != LT_OK || n == 0) return st;
-    if (!dst) return lt_backend_set_error(be, LT_ERR_ARG, "download: dst is NULL");
     memcpy(dst, fp(buf, off), n * 4);
     return LT_OK;
 }
@@ -213,11 +171,8 @@ static lt_status cpu_download(lt_backend *be, const lt_buf *buf, size_t off, voi
 static lt_status cpu_copy(lt_backend *be, const lt_buf *src, size_t soff, lt_buf *dst, size_t doff,
                           size_t n)
 {
-    lt_status st = check_range(be, "copy", "src", src, soff, n);
-    if (st == LT_OK) st = check_range(be, "copy", "dst", dst, doff, n);
+    lt_status st = lt_check_copy(be, n, lt_cpu_range("src", src, soff, 0), lt_cpu_range("dst", dst, doff, 0));
     if (st != LT_OK || n == 0) return st;
-    if (src->mem == dst->mem && soff < doff + n && doff < soff + n)
-        return lt_backend_set_error(be, LT_ERR_ARG, "copy: source and destination ranges overlap");
     memcpy(fp(dst, doff), fp(src, soff), n * 4);
     return LT_OK;
 }
@@ -225,7 +180,7 @@ static lt_status cpu_copy(lt_backend *be, const lt_buf *src, size_t soff, lt_buf
 /* buf[off, off+n) = value. */
 static lt_status cpu_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, float value)
 {
-    lt_status st = check_range(be, "fill", "buf", buf, off, n);
+    lt_status st = lt_check_fill(be, "fill", n, lt_cpu_range("buf", buf, off, 0));
     if (st != LT_OK || n == 0) return st;
     float *x = fp(buf, off);
     int nt = team(be, n / 4);
@@ -249,18 +204,11 @@ static lt_status cpu_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, si
                           const lt_buf *b, size_t boff, size_t ldb,
                           float beta, lt_buf *c, size_t coff, size_t ldc)
 {
-    const char *op = "gemm";
-    lt_status st = check_matrix(be, op, "C", c, coff, m, n, ldc);
+    lt_status st = lt_check_gemm(be, trans_a, trans_b, m, n, k, lt_cpu_range("A", a, aoff, 0), lda,
+                                 lt_cpu_range("B", b, boff, 0), ldb, lt_cpu_range("C", c, coff, 0), ldc);
     if (st != LT_OK || m == 0 || n == 0) return st;
-    const float *pa = NULL, *pb = NULL;
-    if (k > 0) { /* with k == 0, A and B are empty and may be absent */
-        st = check_matrix(be, op, "A", a, aoff, trans_a ? k : m, trans_a ? m : k, lda);
-        if (st == LT_OK)
-            st = check_matrix(be, op, "B", b, boff, trans_b ? n : k, trans_b ? k : n, ldb);
-        if (st != LT_OK) return st;
-        pa = fp(a, aoff);
-        pb = fp(b, boff);
-    }
+    /* with k == 0, A and B are empty and may be absent */
+    const float *pa = k ? fp(a, aoff) : NULL, *pb = k ? fp(b, boff) : NULL;
     cpu_backend *cb = (cpu_backend *)be;
     size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, trans_a, trans_b, m, n, k, alpha,
                                 pa, lda, pb, ldb, beta, fp(c, coff), ldc);
@@ -275,8 +223,7 @@ static lt_status cpu_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, si
 static lt_status cpu_axpby(lt_backend *be, size_t n, float alpha, const lt_buf *x, size_t xoff,
                            float beta, lt_buf *y, size_t yoff)
 {
-    lt_status st = check_range(be, "axpby", "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(be, "axpby", "y", y, yoff, n);
+    lt_status st = lt_check_axpby(be, n, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0));
     if (st != LT_OK || n == 0) return st;
     const float *px = fp(x, xoff);
     float *py = fp(y, yoff);
@@ -295,9 +242,8 @@ static lt_status cpu_axpby(lt_backend *be, size_t n, float alpha, const lt_buf *
 static lt_status cpu_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
                          const lt_buf *y, size_t yoff, lt_buf *z, size_t zoff)
 {
-    lt_status st = check_range(be, "mul", "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(be, "mul", "y", y, yoff, n);
-    if (st == LT_OK) st = check_range(be, "mul", "z", z, zoff, n);
+    lt_status st = lt_check_mul(be, n, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0),
+                                lt_cpu_range("z", z, zoff, 0));
     if (st != LT_OK || n == 0) return st;
     const float *px = fp(x, xoff), *py = fp(y, yoff);
     float *pz = fp(z, zoff);
@@ -311,8 +257,7 @@ static lt_status cpu_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
 static lt_status cpu_sum(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out,
                          size_t ooff)
 {
-    lt_status st = check_range(be, "sum", "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(be, "sum", "out", out, ooff, 1);
+    lt_status st = lt_check_reduce(be, "sum", n, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("out", out, ooff, 0));
     if (st != LT_OK) return st;
     *fp(out, ooff) = (float)chunked_sum(be, n ? fp(x, xoff) : NULL, n, sum_run);
     return LT_OK;
@@ -381,14 +326,9 @@ static lt_status cpu_bias_act_forward(lt_backend *be, size_t rows, size_t cols,
                                       const lt_buf *x, size_t xoff, const lt_buf *bias, size_t boff,
                                       lt_backend_act act, float alpha, lt_buf *y, size_t yoff)
 {
-    const char *op = "bias_act_forward";
-    if ((unsigned)act > LT_BACT_SOFTMAX)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
     size_t n;
-    lt_status st = check_product(be, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(be, op, "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(be, op, "y", y, yoff, n);
-    if (st == LT_OK && bias) st = check_range(be, op, "bias", bias, boff, cols);
+    lt_status st = lt_check_bias_act_forward(be, rows, cols, act, lt_cpu_range("x", x, xoff, 0),
+                                             lt_cpu_range("bias", bias, boff, 0), lt_cpu_range("y", y, yoff, 0), &n);
     if (st != LT_OK || n == 0) return st;
     const float *px = fp(x, xoff), *pb = bias ? fp(bias, boff) : NULL;
     float *py = fp(y, yoff);
@@ -448,14 +388,9 @@ static lt_status cpu_act_backward(lt_backend *be, size_t rows, size_t cols, lt_b
                                   float alpha, const lt_buf *y, size_t yoff,
                                   const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
-    const char *op = "act_backward";
-    if ((unsigned)act > LT_BACT_SOFTMAX)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
     size_t n;
-    lt_status st = check_product(be, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(be, op, "y", y, yoff, n);
-    if (st == LT_OK) st = check_range(be, op, "dy", dy, dyoff, n);
-    if (st == LT_OK) st = check_range(be, op, "dx", dx, dxoff, n);
+    lt_status st = lt_check_act_backward(be, rows, cols, act, lt_cpu_range("y", y, yoff, 0),
+                                         lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("dx", dx, dxoff, 0), &n);
     if (st != LT_OK || n == 0) return st;
     const float *py = fp(y, yoff), *pdy = fp(dy, dyoff);
     float *pdx = fp(dx, dxoff);
@@ -473,11 +408,9 @@ static lt_status cpu_act_backward(lt_backend *be, size_t rows, size_t cols, lt_b
 static lt_status cpu_bias_backward(lt_backend *be, size_t rows, size_t cols,
                                    const lt_buf *dy, size_t dyoff, float beta, lt_buf *db, size_t dboff)
 {
-    const char *op = "bias_backward";
     size_t n;
-    lt_status st = check_product(be, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(be, op, "dy", dy, dyoff, n);
-    if (st == LT_OK) st = check_range(be, op, "db", db, dboff, cols);
+    lt_status st = lt_check_bias_backward(be, rows, cols, lt_cpu_range("dy", dy, dyoff, 0),
+                                          lt_cpu_range("db", db, dboff, 0), &n);
     if (st != LT_OK || cols == 0) return st;
     const float *pdy = n ? fp(dy, dyoff) : NULL;
     float *pdb = fp(db, dboff);
@@ -510,12 +443,10 @@ static lt_status cpu_gather_rows(lt_backend *be, size_t rows, size_t cols,
 {
     const char *op = "gather_rows";
     size_t n;
-    lt_status st = check_product(be, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(be, op, "idx", idx, ioff, rows);
-    if (st == LT_OK) st = check_range(be, op, "dst", dst, doff, n);
+    lt_status st = lt_check_gather_rows(be, rows, cols, lt_cpu_range("src", src, soff, 0),
+                                        lt_cpu_range("idx", idx, ioff, 0), lt_cpu_range("dst", dst, doff, 0), &n);
     if (st != LT_OK || n == 0) return st;
-    if (!src) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer src is NULL", op);
-    size_t src_rows = soff > src->n ? 0 : (src->n - soff) / cols;
+    size_t src_rows = (src->n - soff) / cols; /* at least one */
     const uint32_t *pi = up(idx, ioff);
     for (size_t r = 0; r < rows; r++)
         if (pi[r] >= src_rows)
@@ -608,15 +539,10 @@ static lt_status cpu_loss(lt_backend *be, lt_backend_loss kind, size_t rows, siz
                           const lt_buf *pred, size_t poff, const lt_buf *target, size_t toff,
                           lt_buf *out, size_t ooff, float grad_scale, lt_buf *grad, size_t goff)
 {
-    const char *op = "loss";
-    if ((unsigned)kind > LT_BLOSS_CCE_PROBS)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown loss %d", op, (int)kind);
     size_t n;
-    lt_status st = check_product(be, op, rows, cols, &n);
-    if (st == LT_OK) st = check_range(be, op, "pred", pred, poff, n);
-    if (st == LT_OK) st = check_range(be, op, "target", target, toff, n);
-    if (st == LT_OK) st = check_range(be, op, "out", out, ooff, 1);
-    if (st == LT_OK && grad) st = check_range(be, op, "grad", grad, goff, n);
+    lt_status st = lt_check_loss(be, kind, rows, cols, lt_cpu_range("pred", pred, poff, 0),
+                                 lt_cpu_range("target", target, toff, 0), lt_cpu_range("out", out, ooff, 0),
+                                 lt_cpu_range("grad", grad, goff, 0), &n);
     if (st != LT_OK) return st;
     const float *pp = n ? fp(pred, poff) : NULL, *pt = n ? fp(target, toff) : NULL;
     float *pg = grad && n ? fp(grad, goff) : NULL;
@@ -714,21 +640,15 @@ static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_
                                 size_t n, lt_buf *params, size_t poff, const lt_buf *grads, size_t goff,
                                 lt_buf *state, size_t soff)
 {
-    const char *op = "optim_step";
-    if ((unsigned)kind > LT_BOPT_ADAM)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown optimizer %d", op, (int)kind);
-    if (!h) return lt_backend_set_error(be, LT_ERR_ARG, "%s: hyper-parameters are NULL", op);
-    int uses_state = kind != LT_BOPT_SGD || h->momentum != 0.0f;
-    int rms_mom = kind == LT_BOPT_RMSPROP && h->momentum != 0.0f;
-    size_t moments = kind == LT_BOPT_ADAM || rms_mom ? 2 : 1, ns = 0;
-    lt_status st = check_range(be, op, "params", params, poff, n);
-    if (st == LT_OK) st = check_range(be, op, "grads", grads, goff, n);
-    if (st == LT_OK && uses_state) st = check_product(be, op, moments, n, &ns);
-    if (st == LT_OK && uses_state) st = check_range(be, op, "state", state, soff, ns);
+    size_t moments;
+    lt_status st = lt_check_optim_step(be, kind, h, n, lt_cpu_range("params", params, poff, 0),
+                                       lt_cpu_range("grads", grads, goff, 0), lt_cpu_range("state", state, soff, 0),
+                                       &moments);
     if (st != LT_OK || n == 0) return st;
+    int rms_mom = kind == LT_BOPT_RMSPROP && moments == 2;
     float *p = fp(params, poff);
     const float *g = fp(grads, goff);
-    float *s = uses_state ? fp(state, soff) : NULL;
+    float *s = moments ? fp(state, soff) : NULL;
     size_t chunks = (n + LT_OPTIM_CHUNK - 1) / LT_OPTIM_CHUNK;
     int nt = chunks > 1 ? team(be, n * 2) : 1;
     LT_PAR_FOR(nt)
@@ -856,11 +776,10 @@ static void fill_block(const fill_args *fa, uint64_t j, size_t first, size_t end
     for (size_t i = first; i < end; i++) out[i - first] = v[i & 3];
 }
 
-/* buf[off + i] = element i of the fill's stream, for i < n, blocks in parallel. */
-static lt_status random_fill(lt_backend *be, const char *op, lt_buf *buf, size_t off, size_t n,
-                             const fill_args *fa)
+/* buf[off + i] = element i of the fill's stream, for i < n, blocks in parallel, once st
+ * (the op's checks) is LT_OK. */
+static lt_status random_fill(lt_backend *be, lt_status st, lt_buf *buf, size_t off, size_t n, const fill_args *fa)
 {
-    lt_status st = check_range(be, op, "buf", buf, off, n);
     if (st != LT_OK || n == 0) return st;
     float *x = fp(buf, off);
     size_t blocks = n / 4 + (n % 4 != 0);
@@ -875,7 +794,8 @@ static lt_status cpu_random_uniform(lt_backend *be, lt_buf *buf, size_t off, siz
                                     float hi, uint64_t seed, uint64_t counter)
 {
     fill_args fa = {FILL_UNIFORM, lo, hi, seed, counter};
-    return random_fill(be, "random_uniform", buf, off, n, &fa);
+    lt_status st = lt_check_fill(be, "random_uniform", n, lt_cpu_range("buf", buf, off, 0));
+    return random_fill(be, st, buf, off, n, &fa);
 }
 
 /* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i). */
@@ -883,18 +803,17 @@ static lt_status cpu_random_normal(lt_backend *be, lt_buf *buf, size_t off, size
                                    float stddev, uint64_t seed, uint64_t counter)
 {
     fill_args fa = {FILL_NORMAL, mean, stddev, seed, counter};
-    return random_fill(be, "random_normal", buf, off, n, &fa);
+    lt_status st = lt_check_fill(be, "random_normal", n, lt_cpu_range("buf", buf, off, 0));
+    return random_fill(be, st, buf, off, n, &fa);
 }
 
 /* mask[i] = uniform_i >= rate ? 1/(1-rate) : 0, the scale rounded once to float. */
 static lt_status cpu_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate,
                                   uint64_t seed, uint64_t counter)
 {
-    if (!(rate >= 0.0f && rate < 1.0f))
-        return lt_backend_set_error(be, LT_ERR_ARG, "dropout_mask: rate %g is outside [0, 1)",
-                                    (double)rate);
-    fill_args fa = {FILL_DROPOUT, rate, 1.0f / (1.0f - rate), seed, counter};
-    return random_fill(be, "dropout_mask", mask, off, n, &fa);
+    lt_status st = lt_check_dropout_mask(be, n, rate, lt_cpu_range("mask", mask, off, 0));
+    fill_args fa = {FILL_DROPOUT, rate, st == LT_OK ? 1.0f / (1.0f - rate) : 0.0f, seed, counter};
+    return random_fill(be, st, mask, off, n, &fa);
 }
 
 /* ------------------------------------------------------------------- checks */
@@ -903,8 +822,8 @@ static lt_status cpu_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size
 static lt_status cpu_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
                                      lt_buf *out, size_t ooff)
 {
-    lt_status st = check_range(be, "count_nonfinite", "x", x, xoff, n);
-    if (st == LT_OK) st = check_range(be, "count_nonfinite", "out", out, ooff, 1);
+    lt_status st = lt_check_reduce(be, "count_nonfinite", n, lt_cpu_range("x", x, xoff, 0),
+                                   lt_cpu_range("out", out, ooff, 0));
     if (st != LT_OK) return st;
     const uint32_t *px = n ? up(x, xoff) : NULL;
     size_t count = 0;

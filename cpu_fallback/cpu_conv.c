@@ -103,94 +103,6 @@ static inline void add_f(float *restrict d, const float *restrict s, size_t n)
     for (; i < n; i++) d[i] += s[i];
 }
 
-/* ---------------------------------------------------------------- validation */
-
-/* *out = a * b; 0 on overflow. */
-static int mul_sz(size_t a, size_t b, size_t *out)
-{
-    if (b != 0 && a > SIZE_MAX / b) return 0;
-    *out = a * b;
-    return 1;
-}
-
-/* *out = a * b * c * d of positive ints; 0 on overflow. */
-static int prod4(int a, int b, int c, int d, size_t *out)
-{
-    size_t p = (size_t)a;
-    return mul_sz(p, (size_t)b, &p) && mul_sz(p, (size_t)c, &p) && mul_sz(p, (size_t)d, out);
-}
-
-/* Checks that buf[off, off+n) lies inside buf (n >= 1). */
-static lt_status need_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf,
-                            size_t off, size_t n)
-{
-    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
-    if (off > buf->n || n > buf->n - off)
-        return lt_backend_set_error(be, LT_ERR_ARG,
-                                    "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
-                                    op, name, off, off, n, buf->n);
-    return LT_OK;
-}
-
-/* Fails when output range [o1, o1+n1) of b1 shares memory with input range [o2, o2+n2)
- * of b2: no op of this file allows its output to alias an input. */
-static lt_status no_alias(lt_backend *be, const char *op, const char *out, const lt_buf *b1,
-                          size_t o1, size_t n1, const char *in, const lt_buf *b2, size_t o2, size_t n2)
-{
-    if (b1->mem == b2->mem && o1 < o2 + n2 && o2 < o1 + n1)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s overlaps %s", op, out, in);
-    return LT_OK;
-}
-
-/* Sizes derived from a checked convolution geometry. */
-typedef struct conv_dims {
-    size_t nx, ny, nw; /* elements of x (dx), y (dy), w (dw)                 */
-    size_t kk;         /* k_h*k_w*in_c: columns of the im2col matrix         */
-    size_t rows;       /* batch*out_h*out_w: its rows                        */
-    int direct;        /* 1x1, stride 1, unpadded, out == in: x is the matrix */
-} conv_dims;
-
-/* Checks a convolution geometry: every size >= 1, pads >= 0, element counts that fit
- * size_t. Any out_h/out_w is then safe: cells outside the image read as 0 and are
- * never addressed, and coordinates are computed in 64 bits (|oy*stride + ky*dil|
- * < 2^63 for int operands). */
-static lt_status conv_check(lt_backend *be, const char *op, const lt_conv_geom *g, conv_dims *d)
-{
-    if (!g) return lt_backend_set_error(be, LT_ERR_ARG, "%s: geometry is NULL", op);
-    const int v[] = {g->batch, g->in_h,     g->in_w,     g->in_c,  g->out_h, g->out_w, g->out_c,
-                     g->k_h,   g->k_w,      g->stride_h, g->stride_w, g->dil_h, g->dil_w};
-    static const char *const names[] = {"batch", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
-                                        "k_h", "k_w", "stride_h", "stride_w", "dil_h", "dil_w"};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        if (v[i] < 1)
-            return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s = %d, must be >= 1", op, names[i], v[i]);
-    if (g->pad_top < 0 || g->pad_left < 0)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: pads (%d, %d) must be >= 0", op, g->pad_top,
-                                    g->pad_left);
-    if (!prod4(g->batch, g->in_h, g->in_w, g->in_c, &d->nx) ||
-        !prod4(g->batch, g->out_h, g->out_w, g->out_c, &d->ny) ||
-        !prod4(g->k_h, g->k_w, g->in_c, g->out_c, &d->nw) ||
-        !prod4(g->k_h, g->k_w, g->in_c, 1, &d->kk) || !prod4(g->batch, g->out_h, g->out_w, 1, &d->rows))
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: element counts overflow size_t", op);
-    d->direct = g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_top == 0 &&
-                g->pad_left == 0 && g->out_h == g->in_h && g->out_w == g->in_w;
-    return LT_OK;
-}
-
-/* Checks the three operands of a convolution (or max-pooling backward) op: inputs a
- * (na elements) and b (nb), output o (no), which must not overlap either input. */
-static lt_status check_operands(lt_backend *be, const char *op, const char *an, const lt_buf *a,
-                                size_t aoff, size_t na, const char *bn, const lt_buf *b, size_t boff,
-                                size_t nb, const char *on, const lt_buf *o, size_t ooff, size_t no)
-{
-    lt_status st = need_range(be, op, an, a, aoff, na);
-    if (st == LT_OK) st = need_range(be, op, bn, b, boff, nb);
-    if (st == LT_OK) st = need_range(be, op, on, o, ooff, no);
-    if (st == LT_OK) st = no_alias(be, op, on, o, ooff, no, an, a, aoff, na);
-    if (st == LT_OK) st = no_alias(be, op, on, o, ooff, no, bn, b, boff, nb);
-    return st;
-}
-
 /* ------------------------------------------------------------ column buffer */
 
 /* The backend's column buffer with room for `floats`, grown on demand. */
@@ -223,9 +135,9 @@ void lt_cpu_conv_free(cpu_backend *cb)
 
 /* Column-matrix rows per chunk: a function of the geometry alone (never of the thread
  * count), so that backward_filter's sums are grouped the same way on any team. */
-static size_t chunk_rows(const conv_dims *d)
+static size_t chunk_rows(const lt_conv_sizes *d)
 {
-    size_t r = LT_CONV_SCRATCH_BYTES / sizeof(float) / d->kk;
+    size_t r = LT_CONV_SCRATCH_BYTES / sizeof(float) / d->kcols;
     return r < 1 ? 1 : min_sz(r, d->rows);
 }
 
@@ -305,10 +217,10 @@ static inline void taps_run(const lt_conv_geom *g, const float *src, int64_t ix0
  * per pixel): the window x[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, c] in (ky, kx, c)
  * order, 0 outside the image. Kernel rows outer, pixels inner; the pixels whose taps
  * all lie inside the image row (all but a few at the edges) take a branch-free copy. */
-LT_CLONES static void im2col_row(const lt_conv_geom *g, const conv_dims *d, const float *x, size_t q,
+LT_CLONES static void im2col_row(const lt_conv_geom *g, const lt_conv_sizes *d, const float *x, size_t q,
                                  size_t ox0, size_t ox1, float *dst)
 {
-    const size_t ic = (size_t)g->in_c, kk = d->kk, run = (size_t)g->k_w * ic;
+    const size_t ic = (size_t)g->in_c, kk = d->kcols, run = (size_t)g->k_w * ic;
     const size_t img_row = (size_t)g->in_w * ic;
     const size_t n = q / (size_t)g->out_h;
     const int64_t oy = (int64_t)(q % (size_t)g->out_h), sw = g->stride_w, pl = g->pad_left;
@@ -340,23 +252,23 @@ LT_CLONES static void im2col_row(const lt_conv_geom *g, const conv_dims *d, cons
 }
 
 /* col rows [0, r1-r0) = im2col rows [r0, r1) of x, output rows (n, oy) in parallel. */
-static void im2col(const lt_conv_geom *g, const conv_dims *d, const float *x, size_t r0, size_t r1,
+static void im2col(const lt_conv_geom *g, const lt_conv_sizes *d, const float *x, size_t r0, size_t r1,
                    float *col, int nt)
 {
     const size_t ow = (size_t)g->out_w, q0 = r0 / ow, q1 = (r1 - 1) / ow + 1;
     LT_PAR_FOR(nt)
     for (size_t q = q0; q < q1; q++) {
         size_t ox0 = q * ow < r0 ? r0 - q * ow : 0, ox1 = min_sz(ow, r1 - q * ow);
-        im2col_row(g, d, x, q, ox0, ox1, col + (q * ow + ox0 - r0) * d->kk);
+        im2col_row(g, d, x, q, ox0, ox1, col + (q * ow + ox0 - r0) * d->kcols);
     }
 }
 
 /* dx row t = (n, iy) += the column entries of im2col rows [r0, r1) (held in col) that
  * im2col would have read from it, taps in (ky, kx) order. */
-LT_CLONES static void col2im_row(const lt_conv_geom *g, const conv_dims *d, const float *col, size_t r0,
+LT_CLONES static void col2im_row(const lt_conv_geom *g, const lt_conv_sizes *d, const float *col, size_t r0,
                                  size_t r1, size_t t, float *drow)
 {
-    const size_t ow = (size_t)g->out_w, oh = (size_t)g->out_h, ic = (size_t)g->in_c, kk = d->kk;
+    const size_t ow = (size_t)g->out_w, oh = (size_t)g->out_h, ic = (size_t)g->in_c, kk = d->kcols;
     const size_t q0 = r0 / ow, q1 = (r1 - 1) / ow + 1;
     const size_t n = t / (size_t)g->in_h;
     const int64_t iy = (int64_t)(t % (size_t)g->in_h);
@@ -395,7 +307,7 @@ LT_CLONES static void col2im_row(const lt_conv_geom *g, const conv_dims *d, cons
 /* dx += col2im of col rows [0, r1-r0) (im2col rows [r0, r1)): each dx row (n, iy) of
  * the images the chunk touches is gathered by one thread, so no two threads write one
  * element. */
-static void col2im_add(const lt_conv_geom *g, const conv_dims *d, const float *col, size_t r0, size_t r1,
+static void col2im_add(const lt_conv_geom *g, const lt_conv_sizes *d, const float *col, size_t r0, size_t r1,
                        float *dx, int nt)
 {
     const size_t ow = (size_t)g->out_w, oh = (size_t)g->out_h, ih = (size_t)g->in_h;
@@ -413,21 +325,21 @@ lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_
 {
     const char *op = "conv2d_forward";
     cpu_backend *cb = (cpu_backend *)be;
-    conv_dims d = {0, 0, 0, 0, 0, 0};
-    lt_status st = conv_check(be, op, g, &d);
-    if (st == LT_OK) st = check_operands(be, op, "x", x, xoff, d.nx, "w", w, woff, d.nw, "y", y, yoff, d.ny);
+    lt_conv_sizes d;
+    lt_status st = lt_check_conv2d_forward(be, g, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("w", w, woff, 0),
+                                           lt_cpu_range("y", y, yoff, 0), &d);
     if (st != LT_OK) return st;
     const float *px = fp(x, xoff), *pw = fp(w, woff);
     float *py = fp(y, yoff);
     const size_t oc = (size_t)g->out_c;
-    if (d.direct) return gemm(cb, op, 0, 0, d.rows, oc, d.kk, px, d.kk, pw, oc, 0.0f, py, oc);
+    if (d.pointwise) return gemm(cb, op, 0, 0, d.rows, oc, d.kcols, px, d.kcols, pw, oc, 0.0f, py, oc);
     size_t cr = chunk_rows(&d);
     float *col = NULL;
-    st = scratch(cb, op, cr * d.kk, &col);
+    st = scratch(cb, op, cr * d.kcols, &col);
     for (size_t r0 = 0; st == LT_OK && r0 < d.rows; r0 += cr) {
         size_t r1 = min_sz(d.rows, r0 + cr);
-        im2col(g, &d, px, r0, r1, col, team(cb, (r1 - r0) * d.kk));
-        st = gemm(cb, op, 0, 0, r1 - r0, oc, d.kk, col, d.kk, pw, oc, 0.0f, py + r0 * oc, oc);
+        im2col(g, &d, px, r0, r1, col, team(cb, (r1 - r0) * d.kcols));
+        st = gemm(cb, op, 0, 0, r1 - r0, oc, d.kcols, col, d.kcols, pw, oc, 0.0f, py + r0 * oc, oc);
     }
     return st;
 }
@@ -440,19 +352,18 @@ lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, con
 {
     const char *op = "conv2d_backward_data";
     cpu_backend *cb = (cpu_backend *)be;
-    conv_dims d = {0, 0, 0, 0, 0, 0};
-    lt_status st = conv_check(be, op, g, &d);
-    if (st == LT_OK)
-        st = check_operands(be, op, "dy", dy, dyoff, d.ny, "w", w, woff, d.nw, "dx", dx, dxoff, d.nx);
+    lt_conv_sizes d;
+    lt_status st = lt_check_conv2d_backward_data(be, g, lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("w", w, woff, 0),
+                                                 lt_cpu_range("dx", dx, dxoff, 0), &d);
     if (st != LT_OK) return st;
     const float *pdy = fp(dy, dyoff), *pw = fp(w, woff);
     float *pdx = fp(dx, dxoff);
     const size_t oc = (size_t)g->out_c;
     /* w stored kk x out_c is read transposed */
-    if (d.direct) return gemm(cb, op, 0, 1, d.rows, d.kk, oc, pdy, oc, pw, oc, 0.0f, pdx, d.kk);
+    if (d.pointwise) return gemm(cb, op, 0, 1, d.rows, d.kcols, oc, pdy, oc, pw, oc, 0.0f, pdx, d.kcols);
     size_t cr = chunk_rows(&d);
     float *col = NULL;
-    st = scratch(cb, op, cr * d.kk, &col);
+    st = scratch(cb, op, cr * d.kcols, &col);
     if (st != LT_OK) return st;
     {
         int nt = team(cb, d.nx / 4);
@@ -462,8 +373,8 @@ lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, con
     }
     for (size_t r0 = 0; st == LT_OK && r0 < d.rows; r0 += cr) {
         size_t r1 = min_sz(d.rows, r0 + cr);
-        st = gemm(cb, op, 0, 1, r1 - r0, d.kk, oc, pdy + r0 * oc, oc, pw, oc, 0.0f, col, d.kk);
-        if (st == LT_OK) col2im_add(g, &d, col, r0, r1, pdx, team(cb, (r1 - r0) * d.kk));
+        st = gemm(cb, op, 0, 1, r1 - r0, d.kcols, oc, pdy + r0 * oc, oc, pw, oc, 0.0f, col, d.kcols);
+        if (st == LT_OK) col2im_add(g, &d, col, r0, r1, pdx, team(cb, (r1 - r0) * d.kcols));
     }
     return st;
 }
@@ -533,10 +444,10 @@ LT_CLONES static void outer_acc(const float *col, const float *dy, size_t n, siz
  * LT_BF_SLAB rows, each made (im2col) and reduced to a partial dw by one thread in its
  * own part of the scratch, the partials then added in slab order, so the sum does not
  * depend on the team. */
-static lt_status bf_narrow(cpu_backend *cb, const char *op, const lt_conv_geom *g, const conv_dims *d,
+static lt_status bf_narrow(cpu_backend *cb, const char *op, const lt_conv_geom *g, const lt_conv_sizes *d,
                            const float *px, const float *pdy, float *pdw)
 {
-    const size_t oc = (size_t)g->out_c, kk = d->kk, nw = d->nw, ow = (size_t)g->out_w;
+    const size_t oc = (size_t)g->out_c, kk = d->kcols, nw = d->nw, ow = (size_t)g->out_w;
     const size_t slabs = (d->rows + LT_BF_SLAB - 1) / LT_BF_SLAB, group = min_sz(LT_BF_GROUP, slabs);
     const int nt = slabs > 1 ? team(cb, d->rows * nw) : 1;
     float *mem;
@@ -576,78 +487,28 @@ lt_status lt_cpu_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, c
 {
     const char *op = "conv2d_backward_filter";
     cpu_backend *cb = (cpu_backend *)be;
-    conv_dims d = {0, 0, 0, 0, 0, 0};
-    lt_status st = conv_check(be, op, g, &d);
-    if (st == LT_OK)
-        st = check_operands(be, op, "x", x, xoff, d.nx, "dy", dy, dyoff, d.ny, "dw", dw, dwoff, d.nw);
+    lt_conv_sizes d;
+    lt_status st = lt_check_conv2d_backward_filter(be, g, lt_cpu_range("x", x, xoff, 0),
+                                                   lt_cpu_range("dy", dy, dyoff, 0),
+                                                   lt_cpu_range("dw", dw, dwoff, 0), &d);
     if (st != LT_OK) return st;
     const float *px = fp(x, xoff), *pdy = fp(dy, dyoff);
     float *pdw = fp(dw, dwoff);
     const size_t oc = (size_t)g->out_c;
-    if (d.kk < 16 && d.nw <= 8192) return bf_narrow(cb, op, g, &d, px, pdy, pdw);
-    if (d.direct) return gemm(cb, op, 1, 0, d.kk, oc, d.rows, px, d.kk, pdy, oc, 0.0f, pdw, oc);
+    if (d.kcols < 16 && d.nw <= 8192) return bf_narrow(cb, op, g, &d, px, pdy, pdw);
+    if (d.pointwise) return gemm(cb, op, 1, 0, d.kcols, oc, d.rows, px, d.kcols, pdy, oc, 0.0f, pdw, oc);
     size_t cr = chunk_rows(&d);
     float *col = NULL;
-    st = scratch(cb, op, cr * d.kk, &col);
+    st = scratch(cb, op, cr * d.kcols, &col);
     for (size_t r0 = 0; st == LT_OK && r0 < d.rows; r0 += cr) {
         size_t r1 = min_sz(d.rows, r0 + cr);
-        im2col(g, &d, px, r0, r1, col, team(cb, (r1 - r0) * d.kk));
-        st = gemm(cb, op, 1, 0, d.kk, oc, r1 - r0, col, d.kk, pdy + r0 * oc, oc, r0 ? 1.0f : 0.0f, pdw, oc);
+        im2col(g, &d, px, r0, r1, col, team(cb, (r1 - r0) * d.kcols));
+        st = gemm(cb, op, 1, 0, d.kcols, oc, r1 - r0, col, d.kcols, pdy + r0 * oc, oc, r0 ? 1.0f : 0.0f, pdw, oc);
     }
     return st;
 }
 
 /* ------------------------------------------------------------ pooling, up-sampling */
-
-/* Sizes derived from a checked pooling/up-sampling geometry. */
-typedef struct pool_dims {
-    size_t nx, ny; /* elements of the input and of the output */
-    size_t img;    /* in_h*in_w*c: one input image            */
-} pool_dims;
-
-/* Checks the sizes every pooling/up-sampling op needs (batch, images, channels,
- * window or factors >= 1) and the element counts. */
-static lt_status pool_sizes(lt_backend *be, const char *op, const lt_pool_geom *g, pool_dims *d)
-{
-    if (!g) return lt_backend_set_error(be, LT_ERR_ARG, "%s: geometry is NULL", op);
-    const int v[] = {g->batch, g->in_h, g->in_w, g->c, g->out_h, g->out_w, g->k_h, g->k_w};
-    static const char *const names[] = {"batch", "in_h", "in_w", "c", "out_h", "out_w", "k_h", "k_w"};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        if (v[i] < 1)
-            return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s = %d, must be >= 1", op, names[i], v[i]);
-    if (!prod4(g->batch, g->in_h, g->in_w, g->c, &d->nx) || !prod4(g->batch, g->out_h, g->out_w, g->c, &d->ny) ||
-        !prod4(1, g->in_h, g->in_w, g->c, &d->img))
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: element counts overflow size_t", op);
-    return LT_OK;
-}
-
-/* Checks a max-pooling geometry: strides >= 1, pads >= 0, every window holding at
- * least one image cell (a window wholly in the padding has no maximum), and image
- * indices that fit the uint32 argmax. */
-static lt_status pool_check(lt_backend *be, const char *op, const lt_pool_geom *g, pool_dims *d)
-{
-    lt_status st = pool_sizes(be, op, g, d);
-    if (st != LT_OK) return st;
-    if (g->stride_h < 1 || g->stride_w < 1)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: strides (%d, %d) must be >= 1", op, g->stride_h,
-                                    g->stride_w);
-    if (g->pad_top < 0 || g->pad_left < 0)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: pads (%d, %d) must be >= 0", op, g->pad_top,
-                                    g->pad_left);
-    /* windows start at o*stride - pad, monotonically: check the first and the last */
-    if (g->pad_top >= g->k_h || g->pad_left >= g->k_w ||
-        (int64_t)(g->out_h - 1) * g->stride_h - g->pad_top > g->in_h - 1 ||
-        (int64_t)(g->out_w - 1) * g->stride_w - g->pad_left > g->in_w - 1)
-        return lt_backend_set_error(be, LT_ERR_ARG,
-                                    "%s: a %dx%d window (stride %dx%d, pads %d, %d) of the %dx%d output lies wholly "
-                                    "outside the %dx%d input",
-                                    op, g->k_h, g->k_w, g->stride_h, g->stride_w, g->pad_top, g->pad_left,
-                                    g->out_h, g->out_w, g->in_h, g->in_w);
-    if (d->img > UINT32_MAX)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu elements per image overflow the uint32 argmax", op,
-                                    d->img);
-    return LT_OK;
-}
 
 /* Float bits, without aliasing violations (compiles to a register move). */
 static inline uint32_t f2u(float f)
@@ -720,15 +581,9 @@ LT_CLONES static void maxpool_row(const lt_pool_geom *g, const float *ximg, size
 lt_status lt_cpu_maxpool_forward(lt_backend *be, const lt_pool_geom *g, const lt_buf *x, size_t xoff,
                                  lt_buf *y, size_t yoff, lt_buf *argmax, size_t aoff)
 {
-    const char *op = "maxpool_forward";
-    pool_dims d = {0, 0, 0};
-    lt_status st = pool_check(be, op, g, &d);
-    if (st == LT_OK) st = need_range(be, op, "x", x, xoff, d.nx);
-    if (st == LT_OK) st = need_range(be, op, "y", y, yoff, d.ny);
-    if (st == LT_OK) st = need_range(be, op, "argmax", argmax, aoff, d.ny);
-    if (st == LT_OK) st = no_alias(be, op, "y", y, yoff, d.ny, "x", x, xoff, d.nx);
-    if (st == LT_OK) st = no_alias(be, op, "argmax", argmax, aoff, d.ny, "x", x, xoff, d.nx);
-    if (st == LT_OK) st = no_alias(be, op, "argmax", argmax, aoff, d.ny, "y", y, yoff, d.ny);
+    lt_pool_sizes d;
+    lt_status st = lt_check_maxpool_forward(be, g, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0),
+                                            lt_cpu_range("argmax", argmax, aoff, 0), &d);
     if (st != LT_OK) return st;
     const float *px = fp(x, xoff);
     float *py = fp(y, yoff);
@@ -793,10 +648,10 @@ lt_status lt_cpu_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const l
                                   size_t dxoff)
 {
     const char *op = "maxpool_backward";
-    pool_dims d = {0, 0, 0};
-    lt_status st = pool_check(be, op, g, &d);
-    if (st == LT_OK)
-        st = check_operands(be, op, "dy", dy, dyoff, d.ny, "argmax", argmax, aoff, d.ny, "dx", dx, dxoff, d.nx);
+    lt_pool_sizes d;
+    lt_status st = lt_check_maxpool_backward(be, g, lt_cpu_range("dy", dy, dyoff, 0),
+                                             lt_cpu_range("argmax", argmax, aoff, 0),
+                                             lt_cpu_range("dx", dx, dxoff, 0), &d);
     if (st != LT_OK) return st;
     const float *pdy = fp(dy, dyoff);
     const uint32_t *pa = (const uint32_t *)argmax->mem + aoff;
@@ -812,20 +667,6 @@ lt_status lt_cpu_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const l
     LT_PAR_FOR(nt)
     for (size_t t = 0; t < (size_t)g->batch * ih; t++)
         maxpool_back_row(g, pdy + t / ih * per, pa + t / ih * per, t, pdx + t * in_row);
-    return LT_OK;
-}
-
-/* Checks an up-sampling geometry: out = in * k exactly (strides and pads unused). */
-static lt_status upsample_check(lt_backend *be, const char *op, const lt_pool_geom *g,
-                                lt_backend_interp mode, pool_dims *d)
-{
-    if ((unsigned)mode > LT_INTERP_BILINEAR)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown interpolation %d", op, (int)mode);
-    lt_status st = pool_sizes(be, op, g, d);
-    if (st != LT_OK) return st;
-    if ((int64_t)g->in_h * g->k_h != g->out_h || (int64_t)g->in_w * g->k_w != g->out_w)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: output %dx%d is not the input %dx%d times %dx%d", op,
-                                    g->out_h, g->out_w, g->in_h, g->in_w, g->k_h, g->k_w);
     return LT_OK;
 }
 
@@ -885,11 +726,9 @@ lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_back
                                   const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
     const char *op = "upsample_forward";
-    pool_dims d = {0, 0, 0};
-    lt_status st = upsample_check(be, op, g, mode, &d);
-    if (st == LT_OK) st = need_range(be, op, "x", x, xoff, d.nx);
-    if (st == LT_OK) st = need_range(be, op, "y", y, yoff, d.ny);
-    if (st == LT_OK) st = no_alias(be, op, "y", y, yoff, d.ny, "x", x, xoff, d.nx);
+    lt_pool_sizes d;
+    lt_status st = lt_check_upsample_forward(be, g, mode, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0),
+                                             &d);
     if (st != LT_OK) return st;
     const float *px = fp(x, xoff);
     float *py = fp(y, yoff);
@@ -965,11 +804,9 @@ lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_bac
                                    const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
     const char *op = "upsample_backward";
-    pool_dims d = {0, 0, 0};
-    lt_status st = upsample_check(be, op, g, mode, &d);
-    if (st == LT_OK) st = need_range(be, op, "dy", dy, dyoff, d.ny);
-    if (st == LT_OK) st = need_range(be, op, "dx", dx, dxoff, d.nx);
-    if (st == LT_OK) st = no_alias(be, op, "dx", dx, dxoff, d.nx, "dy", dy, dyoff, d.ny);
+    lt_pool_sizes d;
+    lt_status st = lt_check_upsample_backward(be, g, mode, lt_cpu_range("dy", dy, dyoff, 0),
+                                              lt_cpu_range("dx", dx, dxoff, 0), &d);
     if (st != LT_OK) return st;
     const float *pdy = fp(dy, dyoff);
     float *pdx = fp(dx, dxoff);

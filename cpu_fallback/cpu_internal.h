@@ -73,18 +73,6 @@ static inline lt_buf_range lt_cpu_range(const char *name, const lt_buf *buf, siz
     return r;
 }
 
-/* Checks that buf[off, off+n) lies inside buf (n == 0 always passes). */
-static inline lt_status lt_cpu_check_range(lt_backend *be, const char *op, const char *name, const lt_buf *buf,
-                                           size_t off, size_t n)
-{
-    if (n == 0) return LT_OK;
-    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
-    if (off > buf->n || n > buf->n - off)
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s range [%zu, %zu + %zu) exceeds its buffer of %zu elements",
-                                    op, name, off, off, n, buf->n);
-    return LT_OK;
-}
-
 /* cpu_conv.c: the convolution, pooling and up-sampling slots of lib/backend.h. */
 lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_buf *x, size_t xoff,
                                 const lt_buf *w, size_t woff, lt_buf *y, size_t yoff);

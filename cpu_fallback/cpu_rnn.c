@@ -20,12 +20,10 @@ lt_status lt_cpu_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols,
                               ptrdiff_t xs0, ptrdiff_t xs1, float beta, lt_buf *y, size_t yoff, ptrdiff_t ys0,
                               ptrdiff_t ys1)
 {
-    const char *op = "copy_strided";
-    if (n0 == 0 || n1 == 0 || cols == 0) return LT_OK;
-    if (beta != 0.0f && beta != 1.0f) return lt_backend_set_error(be, LT_ERR_ARG, "%s: beta %g is not 0 or 1", op, (double)beta);
-    lt_status st = lt_check_strided_block(be, op, "x", x, x ? x->n : 0, xoff, n0, n1, cols, xs0, xs1);
-    if (st == LT_OK) st = lt_check_strided_block(be, op, "y", y, y ? y->n : 0, yoff, n0, n1, cols, ys0, ys1);
-    if (st != LT_OK) return st;
+    size_t rows;
+    lt_status st = lt_check_copy_strided(be, n0, n1, cols, lt_cpu_range("x", x, xoff, 0), xs0, xs1, beta,
+                                         lt_cpu_range("y", y, yoff, 0), ys0, ys1, &rows);
+    if (st != LT_OK || rows == 0) return st;
     const float *px = lt_cpu_fp(x, xoff);
     float *py = lt_cpu_fp(y, yoff);
     int nt = lt_cpu_team(be, n0 * n1 * cols);

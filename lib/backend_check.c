@@ -1,20 +1,22 @@
-/* Argument checks shared by both backends' data-movement, recurrent-cell, clipping and
- * latent-space ops (see lib/backend.h), so the CPU fallback and OpenCL refuse exactly
- * the same calls with the same messages. */
+/* Argument checks shared by both backends' ops (see lib/backend.h), so the CPU fallback
+ * and OpenCL refuse exactly the same calls with the same messages. */
 #include <stdint.h>
+#include <string.h>
 #include "backend.h"
 
-/* The most operands one op has. */
-
-lt_status lt_check_strided_block(lt_backend *be, const char *op, const char *name, const lt_buf *buf, size_t buf_n,
-                                 size_t off, size_t n0, size_t n1, size_t cols, ptrdiff_t s0, ptrdiff_t s1)
+/* Checks that every element of an n0 x n1 x cols block (none empty) with strides s0, s1
+ * from r's offset lies inside r's buffer. */
+static lt_status check_strided_block(lt_backend *be, const char *op, const lt_buf_range *r, size_t n0, size_t n1,
+                                     size_t cols, ptrdiff_t s0, ptrdiff_t s1)
 {
-    if (!buf) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
+    const char *name = r->name;
+    size_t buf_n = r->buf_n;
+    if (!r->mem) return lt_backend_set_error(be, LT_ERR_ARG, "%s: buffer %s is NULL", op, name);
     if (n0 > (size_t)PTRDIFF_MAX / 2 || n1 > (size_t)PTRDIFF_MAX / 2 || cols > (size_t)PTRDIFF_MAX / 2)
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s sizes overflow", op, name);
     /* the lowest and highest elements are at corners; doubles hold every reach a
      * buffer could have exactly enough to compare (2^53 elements) */
-    double lo = (double)off, hi = (double)off + (double)cols - 1.0;
+    double lo = (double)r->off, hi = (double)r->off + (double)cols - 1.0;
     double e0 = (double)(n0 - 1) * (double)s0, e1 = (double)(n1 - 1) * (double)s1;
     lo += (e0 < 0 ? e0 : 0) + (e1 < 0 ? e1 : 0);
     hi += (e0 > 0 ? e0 : 0) + (e1 > 0 ? e1 : 0);
@@ -203,4 +205,421 @@ lt_status lt_check_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, lt_bu
     dz.n = b * w->d;
     lt_buf_range list[] = {dh, dz_next, r, prev, rec, carry, dz};
     return check_operand_list(be, op, list, 7, 5);
+}
+
+/* ------------------------------------------------------------------ sizes */
+
+/* *out = a * b; 0 on overflow. */
+static int mul_sz(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > SIZE_MAX / b) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* *out = a * b * c * d of ints >= 0; 0 on overflow. */
+static int prod4(int a, int b, int c, int d, size_t *out)
+{
+    size_t p = (size_t)a;
+    return mul_sz(p, (size_t)b, &p) && mul_sz(p, (size_t)c, &p) && mul_sz(p, (size_t)d, out);
+}
+
+/* *n = rows * cols, failing on overflow. */
+static lt_status check_product(lt_backend *be, const char *op, size_t rows, size_t cols, size_t *n)
+{
+    *n = 0;
+    if (!mul_sz(rows, cols, n))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu x %zu elements overflow size_t", op, rows, cols);
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------------ data movement */
+
+/* buf n elements and, unless n == 0, the host pointer of an upload or download. */
+static lt_status check_host_copy(lt_backend *be, const char *op, size_t n, lt_buf_range buf, const void *host,
+                                 const char *host_name)
+{
+    buf.n = n;
+    lt_status st = check_in_buffer(be, op, &buf);
+    if (st == LT_OK && n && !host) return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s is NULL", op, host_name);
+    return st;
+}
+
+lt_status lt_check_upload(lt_backend *be, size_t n, lt_buf_range buf, const void *src)
+{
+    return check_host_copy(be, "upload", n, buf, src, "src");
+}
+
+lt_status lt_check_download(lt_backend *be, size_t n, lt_buf_range buf, const void *dst)
+{
+    return check_host_copy(be, "download", n, buf, dst, "dst");
+}
+
+lt_status lt_check_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, lt_buf_range x, ptrdiff_t xs0,
+                                ptrdiff_t xs1, float beta, lt_buf_range y, ptrdiff_t ys0, ptrdiff_t ys1, size_t *rows)
+{
+    const char *op = "copy_strided";
+    *rows = 0;
+    if (n0 == 0 || n1 == 0 || cols == 0) return LT_OK;
+    if (beta != 0.0f && beta != 1.0f)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: beta %g is not 0 or 1", op, (double)beta);
+    lt_status st = check_strided_block(be, op, &x, n0, n1, cols, xs0, xs1);
+    if (st == LT_OK) st = check_strided_block(be, op, &y, n0, n1, cols, ys0, ys1);
+    return st == LT_OK ? check_product(be, op, n0, n1, rows) : st;
+}
+
+lt_status lt_check_copy(lt_backend *be, size_t n, lt_buf_range src, lt_buf_range dst)
+{
+    src.n = dst.n = n;
+    lt_buf_range r[] = {src, dst};
+    return check_operand_list(be, "copy", r, 2, 1);
+}
+
+lt_status lt_check_fill(lt_backend *be, const char *op, size_t n, lt_buf_range buf)
+{
+    buf.n = n;
+    return check_in_buffer(be, op, &buf);
+}
+
+lt_status lt_check_dropout_mask(lt_backend *be, size_t n, float rate, lt_buf_range mask)
+{
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return lt_backend_set_error(be, LT_ERR_ARG, "dropout_mask: rate %g is outside [0, 1)", (double)rate);
+    return lt_check_fill(be, "dropout_mask", n, mask);
+}
+
+/* ------------------------------------------------------------------ linear algebra */
+
+/* Sizes r to a rows x cols matrix with leading dimension ld >= cols and checks it
+ * against its buffer (an empty matrix may be absent). */
+static lt_status check_matrix(lt_backend *be, const char *op, lt_buf_range *r, size_t rows, size_t cols, size_t ld)
+{
+    if (ld < cols)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: leading dimension of %s (%zu) < %zu", op, r->name, ld, cols);
+    r->n = 0;
+    if (rows == 0 || cols == 0) return LT_OK;
+    size_t extent;
+    if (!mul_sz(rows - 1, ld, &extent) || extent > SIZE_MAX - cols)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: matrix %s is too large", op, r->name);
+    r->n = extent + cols;
+    return check_in_buffer(be, op, r);
+}
+
+lt_status lt_check_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, size_t n, size_t k, lt_buf_range a,
+                        size_t lda, lt_buf_range b, size_t ldb, lt_buf_range c, size_t ldc)
+{
+    const char *op = "gemm";
+    lt_status st = check_matrix(be, op, &c, m, n, ldc);
+    if (st != LT_OK || m == 0 || n == 0 || k == 0) return st; /* with k == 0, A and B are empty */
+    st = check_matrix(be, op, &a, trans_a ? k : m, trans_a ? m : k, lda);
+    return st == LT_OK ? check_matrix(be, op, &b, trans_b ? n : k, trans_b ? k : n, ldb) : st;
+}
+
+lt_status lt_check_axpby(lt_backend *be, size_t n, lt_buf_range x, lt_buf_range y)
+{
+    x.n = y.n = n;
+    lt_buf_range r[] = {x, y};
+    return check_operand_list(be, "axpby", r, 2, 2); /* elementwise: y may be x */
+}
+
+lt_status lt_check_mul(lt_backend *be, size_t n, lt_buf_range x, lt_buf_range y, lt_buf_range z)
+{
+    x.n = y.n = z.n = n;
+    lt_buf_range r[] = {x, y, z};
+    return check_operand_list(be, "mul", r, 3, 3); /* z may alias x or y */
+}
+
+lt_status lt_check_reduce(lt_backend *be, const char *op, size_t n, lt_buf_range x, lt_buf_range out)
+{
+    x.n = n;
+    out.n = 1; /* written even when n == 0 */
+    lt_buf_range r[] = {x, out};
+    return check_operand_list(be, op, r, 2, 2);
+}
+
+/* ------------------------------------------------------------------ layers, losses, optimizers */
+
+/* An activation op's sizes: a known act and rows x cols elements; *n = rows * cols. */
+static lt_status check_act_sizes(lt_backend *be, const char *op, lt_backend_act act, size_t rows, size_t cols,
+                                 size_t *n)
+{
+    *n = 0;
+    if ((unsigned)act > LT_BACT_SOFTMAX)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown activation %d", op, (int)act);
+    return check_product(be, op, rows, cols, n);
+}
+
+lt_status lt_check_bias_act_forward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, lt_buf_range x,
+                                    lt_buf_range bias, lt_buf_range y, size_t *n)
+{
+    const char *op = "bias_act_forward";
+    lt_status st = check_act_sizes(be, op, act, rows, cols, n);
+    if (st != LT_OK) return st;
+    x.n = y.n = *n;
+    bias.n = if_given(&bias, cols);
+    lt_buf_range r[] = {x, y, bias};
+    return check_operand_list(be, op, r, 3, 3); /* y may alias x */
+}
+
+lt_status lt_check_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, lt_buf_range y,
+                                lt_buf_range dy, lt_buf_range dx, size_t *n)
+{
+    const char *op = "act_backward";
+    lt_status st = check_act_sizes(be, op, act, rows, cols, n);
+    if (st != LT_OK) return st;
+    y.n = dy.n = dx.n = *n;
+    lt_buf_range r[] = {y, dy, dx};
+    return check_operand_list(be, op, r, 3, 3); /* dx may alias dy */
+}
+
+lt_status lt_check_bias_backward(lt_backend *be, size_t rows, size_t cols, lt_buf_range dy, lt_buf_range db,
+                                 size_t *n)
+{
+    const char *op = "bias_backward";
+    lt_status st = check_product(be, op, rows, cols, n);
+    if (st != LT_OK) return st;
+    dy.n = *n;
+    db.n = cols;
+    lt_buf_range r[] = {dy, db};
+    return check_operand_list(be, op, r, 2, 2);
+}
+
+lt_status lt_check_gather_rows(lt_backend *be, size_t rows, size_t cols, lt_buf_range src, lt_buf_range idx,
+                               lt_buf_range dst, size_t *n)
+{
+    const char *op = "gather_rows";
+    lt_status st = check_product(be, op, rows, cols, n);
+    if (st != LT_OK) return st;
+    idx.n = rows;
+    dst.n = *n;
+    src.n = *n ? cols : 0; /* at least one row; the indices are the caller's (backend.h) */
+    lt_buf_range r[] = {idx, dst, src};
+    return check_operand_list(be, op, r, 3, 3);
+}
+
+lt_status lt_check_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size_t cols, lt_buf_range pred,
+                        lt_buf_range target, lt_buf_range out, lt_buf_range grad, size_t *n)
+{
+    const char *op = "loss";
+    *n = 0;
+    if ((unsigned)kind > LT_BLOSS_CCE_PROBS)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown loss kind %d", op, (int)kind);
+    lt_status st = check_product(be, op, rows, cols, n);
+    if (st != LT_OK) return st;
+    pred.n = target.n = *n;
+    out.n = 1; /* written even when n == 0 */
+    grad.n = if_given(&grad, *n);
+    lt_buf_range r[] = {pred, target, out, grad};
+    return check_operand_list(be, op, r, 4, 4); /* grad may alias pred */
+}
+
+lt_status lt_check_optim_step(lt_backend *be, lt_backend_optim kind, const lt_backend_optim_hyper *h, size_t n,
+                              lt_buf_range params, lt_buf_range grads, lt_buf_range state, size_t *moments)
+{
+    const char *op = "optim_step";
+    *moments = 0;
+    if ((unsigned)kind > LT_BOPT_ADAM)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown optimizer %d", op, (int)kind);
+    if (!h) return lt_backend_set_error(be, LT_ERR_ARG, "%s: hyper-parameters are NULL", op);
+    int mom = h->momentum != 0.0f; /* SGD and RMSprop keep a momentum only when it is used */
+    size_t m = kind == LT_BOPT_ADAM ? 2 : kind == LT_BOPT_RMSPROP ? 1 + (size_t)mom : (size_t)mom;
+    lt_status st = check_product(be, op, m, n, &state.n);
+    if (st != LT_OK) return st;
+    params.n = grads.n = n;
+    lt_buf_range r[] = {params, grads, state};
+    st = check_operand_list(be, op, r, 3, 3);
+    if (st == LT_OK) *moments = m;
+    return st;
+}
+
+/* ------------------------------------------------------------------ convolutions, pooling */
+
+/* The operands of an op with inputs a and b and output o, of na, nb and no elements:
+ * each inside its buffer, o apart from both (the kernels read inputs while writing). */
+static lt_status check_two_in_one_out(lt_backend *be, const char *op, lt_buf_range a, size_t na, lt_buf_range b,
+                                      size_t nb, lt_buf_range o, size_t no)
+{
+    a.n = na;
+    b.n = nb;
+    o.n = no;
+    lt_buf_range r[] = {a, b, o};
+    return check_operand_list(be, op, r, 3, 2);
+}
+
+/* Fails naming the first of count ints that is below 1. */
+static lt_status check_positive(lt_backend *be, const char *op, const int *v, const char *const *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (v[i] < 1) return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s = %d, must be >= 1", op, names[i], v[i]);
+    return LT_OK;
+}
+
+/* Fails when a pad is negative. */
+static lt_status check_pads(lt_backend *be, const char *op, int top, int left)
+{
+    if (top < 0 || left < 0)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: pads (%d, %d) must be >= 0", op, top, left);
+    return LT_OK;
+}
+
+/* Checks a convolution geometry: every size >= 1, pads >= 0, element counts that fit
+ * size_t and an im2col row whose bytes do. Any out_h/out_w is then safe: cells outside
+ * the image read as 0 and are never addressed (coordinates are computed in 64 bits). */
+static lt_status check_conv_geom(lt_backend *be, const char *op, const lt_conv_geom *g, lt_conv_sizes *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!g) return lt_backend_set_error(be, LT_ERR_ARG, "%s: geometry is NULL", op);
+    const int v[] = {g->batch, g->in_h, g->in_w, g->in_c, g->out_h, g->out_w, g->out_c,
+                     g->k_h, g->k_w, g->stride_h, g->stride_w, g->dil_h, g->dil_w};
+    static const char *const names[] = {"batch", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
+                                        "k_h", "k_w", "stride_h", "stride_w", "dil_h", "dil_w"};
+    lt_status st = check_positive(be, op, v, names, sizeof v / sizeof v[0]);
+    if (st == LT_OK) st = check_pads(be, op, g->pad_top, g->pad_left);
+    if (st != LT_OK) return st;
+    if (!prod4(g->batch, g->in_h, g->in_w, g->in_c, &s->nx) || !prod4(g->batch, g->out_h, g->out_w, g->out_c, &s->ny) ||
+        !prod4(g->k_h, g->k_w, g->in_c, g->out_c, &s->nw) || !prod4(g->k_h, g->k_w, g->in_c, 1, &s->kcols) ||
+        !prod4(g->batch, g->out_h, g->out_w, 1, &s->rows) || s->kcols > SIZE_MAX / 4)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: element counts overflow size_t", op);
+    s->pointwise = g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_top == 0 &&
+                   g->pad_left == 0 && g->out_h == g->in_h && g->out_w == g->in_w;
+    return LT_OK;
+}
+
+lt_status lt_check_conv2d_forward(lt_backend *be, const lt_conv_geom *g, lt_buf_range x, lt_buf_range w,
+                                  lt_buf_range y, lt_conv_sizes *s)
+{
+    lt_status st = check_conv_geom(be, "conv2d_forward", g, s);
+    return st == LT_OK ? check_two_in_one_out(be, "conv2d_forward", x, s->nx, w, s->nw, y, s->ny) : st;
+}
+
+lt_status lt_check_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, lt_buf_range dy, lt_buf_range w,
+                                        lt_buf_range dx, lt_conv_sizes *s)
+{
+    lt_status st = check_conv_geom(be, "conv2d_backward_data", g, s);
+    return st == LT_OK ? check_two_in_one_out(be, "conv2d_backward_data", dy, s->ny, w, s->nw, dx, s->nx) : st;
+}
+
+lt_status lt_check_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, lt_buf_range x, lt_buf_range dy,
+                                          lt_buf_range dw, lt_conv_sizes *s)
+{
+    lt_status st = check_conv_geom(be, "conv2d_backward_filter", g, s);
+    return st == LT_OK ? check_two_in_one_out(be, "conv2d_backward_filter", x, s->nx, dy, s->ny, dw, s->nw) : st;
+}
+
+/* Checks the sizes every pooling/up-sampling geometry needs (batch, images, channels,
+ * window or factors >= 1) and the element counts. */
+static lt_status check_pool_sizes(lt_backend *be, const char *op, const lt_pool_geom *g, lt_pool_sizes *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!g) return lt_backend_set_error(be, LT_ERR_ARG, "%s: geometry is NULL", op);
+    const int v[] = {g->batch, g->in_h, g->in_w, g->c, g->out_h, g->out_w, g->k_h, g->k_w};
+    static const char *const names[] = {"batch", "in_h", "in_w", "c", "out_h", "out_w", "k_h", "k_w"};
+    lt_status st = check_positive(be, op, v, names, sizeof v / sizeof v[0]);
+    if (st != LT_OK) return st;
+    if (!prod4(g->batch, g->in_h, g->in_w, g->c, &s->nx) || !prod4(g->batch, g->out_h, g->out_w, g->c, &s->ny) ||
+        !prod4(1, g->in_h, g->in_w, g->c, &s->img))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: element counts overflow size_t", op);
+    return LT_OK;
+}
+
+/* Checks a max-pooling geometry: strides >= 1, pads >= 0, every window holding at least
+ * one image cell (a window wholly in the padding has no maximum), and image indices
+ * that fit the uint32 argmax. */
+static lt_status check_maxpool_geom(lt_backend *be, const char *op, const lt_pool_geom *g, lt_pool_sizes *s)
+{
+    lt_status st = check_pool_sizes(be, op, g, s);
+    if (st != LT_OK) return st;
+    const int strides[] = {g->stride_h, g->stride_w};
+    static const char *const names[] = {"stride_h", "stride_w"};
+    st = check_positive(be, op, strides, names, 2);
+    if (st == LT_OK) st = check_pads(be, op, g->pad_top, g->pad_left);
+    if (st != LT_OK) return st;
+    /* windows start at o*stride - pad, monotonically: check the first and the last */
+    if (g->pad_top >= g->k_h || g->pad_left >= g->k_w ||
+        (int64_t)(g->out_h - 1) * g->stride_h - g->pad_top > g->in_h - 1 ||
+        (int64_t)(g->out_w - 1) * g->stride_w - g->pad_left > g->in_w - 1)
+        return lt_backend_set_error(be, LT_ERR_ARG,
+                                    "%s: a %dx%d window (stride %dx%d, pads %d, %d) of the %dx%d output lies wholly "
+                                    "outside the %dx%d input",
+                                    op, g->k_h, g->k_w, g->stride_h, g->stride_w, g->pad_top, g->pad_left, g->out_h,
+                                    g->out_w, g->in_h, g->in_w);
+    if ((uint64_t)s->img - 1 > UINT32_MAX) /* the last index, img - 1, must fit */
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: an image of %zu elements has indices beyond argmax's uint32",
+                                    op, s->img);
+    return LT_OK;
+}
+
+lt_status lt_check_maxpool_forward(lt_backend *be, const lt_pool_geom *g, lt_buf_range x, lt_buf_range y,
+                                   lt_buf_range argmax, lt_pool_sizes *s)
+{
+    const char *op = "maxpool_forward";
+    lt_status st = check_maxpool_geom(be, op, g, s);
+    if (st != LT_OK) return st;
+    x.n = s->nx;
+    y.n = argmax.n = s->ny;
+    lt_buf_range r[] = {x, y, argmax};
+    return check_operand_list(be, op, r, 3, 1);
+}
+
+lt_status lt_check_maxpool_backward(lt_backend *be, const lt_pool_geom *g, lt_buf_range dy, lt_buf_range argmax,
+                                    lt_buf_range dx, lt_pool_sizes *s)
+{
+    lt_status st = check_maxpool_geom(be, "maxpool_backward", g, s);
+    return st == LT_OK ? check_two_in_one_out(be, "maxpool_backward", dy, s->ny, argmax, s->ny, dx, s->nx) : st;
+}
+
+/* An up-sampling op from src to dst (x to y forward, dy to dx backward): a known mode,
+ * out = in * k exactly (strides and pads unused), dst apart from src. */
+static lt_status check_upsample(lt_backend *be, const char *op, int forward, const lt_pool_geom *g,
+                                lt_backend_interp mode, lt_buf_range src, lt_buf_range dst, lt_pool_sizes *s)
+{
+    memset(s, 0, sizeof *s);
+    if ((unsigned)mode > LT_INTERP_BILINEAR)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown interpolation %d", op, (int)mode);
+    lt_status st = check_pool_sizes(be, op, g, s);
+    if (st != LT_OK) return st;
+    if ((int64_t)g->in_h * g->k_h != g->out_h || (int64_t)g->in_w * g->k_w != g->out_w)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: output %dx%d is not the input %dx%d times %dx%d", op,
+                                    g->out_h, g->out_w, g->in_h, g->in_w, g->k_h, g->k_w);
+    src.n = forward ? s->nx : s->ny;
+    dst.n = forward ? s->ny : s->nx;
+    lt_buf_range r[] = {src, dst};
+    return check_operand_list(be, op, r, 2, 1);
+}
+
+lt_status lt_check_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode, lt_buf_range x,
+                                    lt_buf_range y, lt_pool_sizes *s)
+{
+    return check_upsample(be, "upsample_forward", 1, g, mode, x, y, s);
+}
+
+lt_status lt_check_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode, lt_buf_range dy,
+                                     lt_buf_range dx, lt_pool_sizes *s)
+{
+    return check_upsample(be, "upsample_backward", 0, g, mode, dy, dx, s);
+}
+
+/* ------------------------------------------------------------------ augmentation */
+
+/* Largest image side of affine_resample: float coordinates address every pixel exactly
+ * up to 2^24, and beyond that (float)(h-1) may round past the last row. */
+#define LT_AFFINE_MAX_SIDE (1 << 24)
+
+lt_status lt_check_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, lt_buf_range mats, lt_buf_range x,
+                                   lt_buf_range y, size_t *total)
+{
+    const char *op = "affine_resample";
+    *total = 0;
+    if (h < 1 || w < 1 || ch < 1)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%dx%d: sizes must be >= 1", op, h, w, ch);
+    if (h > LT_AFFINE_MAX_SIDE || w > LT_AFFINE_MAX_SIDE)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: image %dx%d: sides past %d are not addressable by float "
+                                    "coordinates", op, h, w, LT_AFFINE_MAX_SIDE);
+    if (n == 0) return LT_OK;
+    size_t img, all;
+    if (!prod4(h, w, ch, 1, &img) || !mul_sz(n, img, &all) || !mul_sz(n, 6, &mats.n))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu images of %dx%dx%d overflow size_t", op, n, h, w, ch);
+    x.n = y.n = *total = all;
+    lt_buf_range r[] = {mats, x, y};
+    return check_operand_list(be, op, r, 3, 2);
 }

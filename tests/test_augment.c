@@ -606,6 +606,15 @@ static void test_bad_args(tester *t)
         check(t, st == LT_ERR_ARG && be->error[0] != '\0', "%s: status %d, message '%s' (want LT_ERR_ARG)",
               cases[k].what, (int)st, be->error);
     }
+    /* the same words on every backend (lib/backend_check.c) */
+    static const char *const want[] = {"affine_resample: image 0x4x2: sizes must be >= 1",
+                                       "affine_resample: y overlaps mats"};
+    lt_status st = be->ops->affine_resample(be, n, 0, w, ch, bm, 0, bx, 0, by, 0);
+    check(t, st == LT_ERR_ARG && strcmp(be->error, want[0]) == 0, "\"%s\": status %d, \"%s\"", want[0], (int)st,
+          be->error);
+    st = be->ops->affine_resample(be, n, h, w, ch, by, 0, bx, 0, by, 0);
+    check(t, st == LT_ERR_ARG && strcmp(be->error, want[1]) == 0, "\"%s\": status %d, \"%s\"", want[1], (int)st,
+          be->error);
     check(t, be->ops->affine_resample(be, 0, h, w, ch, NULL, 0, NULL, 0, NULL, 0) == LT_OK,
           "n == 0 with NULL buffers: %s", be->error);
     /* after all that, a valid call still works and the refused ones wrote nothing */

@@ -1165,6 +1165,76 @@ static void test_random(tester *t)
             }
 }
 
+/* ------------------------------------------------------------------ operand checks */
+
+/* Bad calls get the same message on every backend (lib/backend_check.c checks every
+ * op's operands for both); calls the ops allow, such as outputs aliasing inputs where
+ * backend.h says they may, stay accepted. */
+static void test_messages(tester *t)
+{
+    lt_backend *be = t->be;
+    const lt_backend_ops *o = be->ops;
+    lt_buf *b = NULL;
+    if (o->buf_alloc(be, 16, &b) != LT_OK || o->fill(be, b, 0, 16, 0.5f) != LT_OK) {
+        record(t, 0, "messages: setup: %s", be->error);
+        o->buf_free(be, b);
+        return;
+    }
+    const lt_backend_optim_hyper h = {0.01f, 0.0f, 0, 0.9f, 0.9f, 0.999f, 1e-7f};
+    float host[8];
+    char big[160];
+    snprintf(big, sizeof big, "act_backward: %zu x 3 elements overflow size_t", SIZE_MAX / 2);
+#define EXPECT_MSG(want, call)                                                                             \
+    do {                                                                                                   \
+        be->error[0] = 0;                                                                                  \
+        lt_status st_ = (call);                                                                            \
+        record(t, st_ == LT_ERR_ARG && strcmp(be->error, want) == 0, "message \"%s\": status %d, \"%s\"", want, \
+               (int)st_, be->error);                                                                       \
+    } while (0)
+    EXPECT_MSG("upload: src is NULL", o->upload(be, b, 0, NULL, 4));
+    EXPECT_MSG("download: buf range [10, 10 + 8) exceeds its buffer of 16 elements", o->download(be, b, 10, host, 8));
+    EXPECT_MSG("copy: dst overlaps src", o->copy(be, b, 0, b, 4, 8));
+    EXPECT_MSG("fill: buffer buf is NULL", o->fill(be, NULL, 0, 4, 1.0f));
+    EXPECT_MSG("gemm: leading dimension of A (2) < 3", o->gemm(be, 0, 0, 2, 2, 3, 1.0f, b, 0, 2, b, 0, 2, 0.0f, b, 8, 2));
+    EXPECT_MSG("gemm: B range [12, 12 + 6) exceeds its buffer of 16 elements",
+               o->gemm(be, 0, 1, 2, 2, 3, 1.0f, b, 0, 3, b, 12, 3, 0.0f, b, 8, 2));
+    EXPECT_MSG("mul: buffer z is NULL", o->mul(be, 4, b, 0, b, 4, NULL, 0));
+    EXPECT_MSG("sum: out range [16, 16 + 1) exceeds its buffer of 16 elements", o->sum(be, 0, NULL, 0, b, 16));
+    EXPECT_MSG("bias_act_forward: unknown activation 7",
+               o->bias_act_forward(be, 2, 2, b, 0, NULL, 0, (lt_backend_act)7, 0.0f, b, 0));
+    EXPECT_MSG("bias_act_forward: bias range [15, 15 + 2) exceeds its buffer of 16 elements",
+               o->bias_act_forward(be, 2, 2, b, 0, b, 15, LT_BACT_RELU, 0.0f, b, 0));
+    EXPECT_MSG(big, o->act_backward(be, SIZE_MAX / 2, 3, LT_BACT_TANH, 0.0f, b, 0, b, 0, b, 0));
+    EXPECT_MSG("bias_backward: db range [14, 14 + 4) exceeds its buffer of 16 elements",
+               o->bias_backward(be, 2, 4, b, 0, 0.0f, b, 14));
+    EXPECT_MSG("gather_rows: src range [14, 14 + 4) exceeds its buffer of 16 elements",
+               o->gather_rows(be, 1, 4, b, 14, b, 0, b, 4));
+    EXPECT_MSG("loss: unknown loss kind 9",
+               o->loss(be, (lt_backend_loss)9, 2, 2, b, 0, b, 4, b, 8, 1.0f, NULL, 0));
+    EXPECT_MSG("optim_step: hyper-parameters are NULL", o->optim_step(be, LT_BOPT_ADAM, NULL, 4, b, 0, b, 4, b, 8));
+    EXPECT_MSG("optim_step: state range [8, 8 + 16) exceeds its buffer of 16 elements",
+               o->optim_step(be, LT_BOPT_ADAM, &h, 8, b, 0, b, 0, b, 8));
+    EXPECT_MSG("dropout_mask: rate 1 is outside [0, 1)", o->dropout_mask(be, b, 0, 4, 1.0f, 1, 0));
+    EXPECT_MSG("dropout_mask: buffer mask is NULL", o->dropout_mask(be, NULL, 0, 4, 0.5f, 1, 0));
+    EXPECT_MSG("random_normal: buf range [17, 17 + 1) exceeds its buffer of 16 elements",
+               o->random_normal(be, b, 17, 1, 0.0f, 1.0f, 1, 0));
+    EXPECT_MSG("count_nonfinite: buffer x is NULL", o->count_nonfinite(be, 4, NULL, 0, b, 0));
+    EXPECT_MSG("copy_strided: beta 0.5 is not 0 or 1", o->copy_strided(be, 2, 2, 2, b, 0, 4, 2, 0.5f, b, 8, 4, 2));
+#undef EXPECT_MSG
+    /* outputs that backend.h lets alias their inputs */
+    lt_status st = o->mul(be, 8, b, 0, b, 8, b, 0);
+    record(t, st == LT_OK, "mul with z = x accepted: %s", be->error);
+    st = o->axpby(be, 8, 2.0f, b, 0, 1.0f, b, 0);
+    record(t, st == LT_OK, "axpby with y = x accepted: %s", be->error);
+    st = o->bias_act_forward(be, 2, 4, b, 0, b, 8, LT_BACT_TANH, 0.0f, b, 0);
+    record(t, st == LT_OK, "bias_act_forward with y = x accepted: %s", be->error);
+    st = o->loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 8, 1.0f, b, 0);
+    record(t, st == LT_OK, "loss with grad = pred accepted: %s", be->error);
+    st = o->gemm(be, 0, 0, 2, 2, 2, 1.0f, b, 0, 4, b, 2, 4, 0.0f, b, 8, 4); /* A, B, C interleave in one buffer */
+    record(t, st == LT_OK, "gemm with A, B and C interleaved in one buffer accepted: %s", be->error);
+    o->buf_free(be, b);
+}
+
 /* Runs every op test on t->be. */
 static void test_backend(tester *t)
 {
@@ -1175,6 +1245,7 @@ static void test_backend(tester *t)
     test_optimizers(t);
     test_clipping(t);
     test_random(t);
+    test_messages(t);
 }
 
 #ifdef LT_HAVE_OPENCL

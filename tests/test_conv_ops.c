@@ -580,6 +580,14 @@ static void expect_arg(tester *t, lt_status st, const char *what)
     t->be->error[0] = 0;
 }
 
+/* Expects status LT_ERR_ARG with exactly the message want, the same on every backend. */
+static void expect_msg(tester *t, lt_status st, const char *want)
+{
+    check(t, st == LT_ERR_ARG && strcmp(t->be->error, want) == 0, "\"%s\": got status %d, \"%s\"", want, (int)st,
+          t->be->error);
+    t->be->error[0] = 0;
+}
+
 /* A convolution geometry mutated one field at a time must be rejected by all three ops. */
 static void expect_conv_arg(tester *t, const lt_conv_geom *g, lt_buf *const b[6], const char *what)
 {
@@ -643,11 +651,15 @@ static void test_errors(tester *t)
     be->error[0] = 0;
     expect_arg(t, be->ops->conv2d_forward(be, &ok, b[0], N - 10, b[1], 0, b[2], 0), "conv2d_forward x offset past the end");
     expect_arg(t, be->ops->conv2d_forward(be, &ok, NULL, 0, b[1], 0, b[2], 0), "conv2d_forward x NULL");
-    if (t->is_cpu) { /* outputs may not alias inputs; the CPU backend says so */
-        expect_arg(t, be->ops->conv2d_forward(be, &ok, b[0], 0, b[1], 0, b[0], 100), "conv2d_forward y overlapping x");
-        expect_arg(t, be->ops->conv2d_backward_filter(be, &ok, b[0], 0, b[2], 0, b[2], 10),
-                   "conv2d_backward_filter dw overlapping dy");
-    }
+    /* outputs may not alias inputs, with the same words on every backend (lib/backend_check.c) */
+    expect_msg(t, be->ops->conv2d_forward(be, &ok, b[0], 0, b[1], 0, b[0], 100), "conv2d_forward: y overlaps x");
+    expect_msg(t, be->ops->conv2d_backward_filter(be, &ok, b[0], 0, b[2], 0, b[2], 10),
+               "conv2d_backward_filter: dw overlaps dy");
+    expect_msg(t, be->ops->conv2d_backward_data(be, NULL, b[2], 0, b[1], 0, b[0], 0),
+               "conv2d_backward_data: geometry is NULL");
+    g = ok;
+    g.dil_w = 0;
+    expect_msg(t, be->ops->conv2d_forward(be, &g, b[0], 0, b[1], 0, b[2], 0), "conv2d_forward: dil_w = 0, must be >= 1");
 
     lt_pool_geom pg, pok;
     make_pool(&pok, 2, 5, 7, 3, 3, 3, 2, 2, 1);
@@ -671,6 +683,21 @@ static void test_errors(tester *t)
         expect_arg(t, be->ops->maxpool_forward(be, gp, b[0], 0, b[1], 0, b[2], 0), s);
         snprintf(s, sizeof s, "maxpool_backward %s", pool_bad[i]);
         expect_arg(t, be->ops->maxpool_backward(be, gp, b[1], 0, b[2], 0, b[0], 0), s);
+    }
+    expect_msg(t, be->ops->maxpool_forward(be, &pok, b[0], 0, b[1], 0, b[1], 10), "maxpool_forward: argmax overlaps y");
+    pg = pok;
+    pg.stride_h = 0;
+    expect_msg(t, be->ops->maxpool_backward(be, &pg, b[1], 0, b[2], 0, b[0], 0),
+               "maxpool_backward: stride_h = 0, must be >= 1");
+    /* argmax holds indices within an image: one of 2^32 elements fits (here it is then
+     * refused only for x, past its buffer), one larger does not */
+    if (SIZE_MAX > UINT32_MAX) { /* the counts fit size_t */
+        make_pool(&pg, 1, 65536, 65536, 1, 1, 1, 1, 1, 0);
+        expect_msg(t, be->ops->maxpool_forward(be, &pg, b[0], 0, b[1], 0, b[2], 0),
+                   "maxpool_forward: x range [0, 0 + 4294967296) exceeds its buffer of 4096 elements");
+        make_pool(&pg, 1, 65536, 65537, 1, 1, 1, 1, 1, 0);
+        expect_msg(t, be->ops->maxpool_forward(be, &pg, b[0], 0, b[1], 0, b[2], 0),
+                   "maxpool_forward: an image of 4295032832 elements has indices beyond argmax's uint32");
     }
     /* argmax past the image: the backward must not write out of bounds */
     {
@@ -711,7 +738,10 @@ static void test_errors(tester *t)
         snprintf(s, sizeof s, "upsample_backward %s NULL geometry", mode);
         expect_arg(t, be->ops->upsample_backward(be, NULL, (lt_backend_interp)m, b[1], 0, b[0], 0), s);
     }
-    expect_arg(t, be->ops->upsample_forward(be, &uok, (lt_backend_interp)7, b[0], 0, b[1], 0), "upsample_forward mode 7");
+    expect_msg(t, be->ops->upsample_forward(be, &uok, (lt_backend_interp)7, b[0], 0, b[1], 0),
+               "upsample_forward: unknown interpolation 7");
+    expect_msg(t, be->ops->upsample_backward(be, &uok, LT_INTERP_BILINEAR, b[1], 0, b[1], 100),
+               "upsample_backward: dx overlaps dy");
     expect_arg(t, be->ops->upsample_backward(be, &uok, (lt_backend_interp)-1, b[1], 0, b[0], 0), "upsample_backward mode -1");
 
     /* still usable */
