@@ -120,7 +120,8 @@ typedef struct cmd_spec {
     "                  architecture's input side, else 32)\n"                             \
     "  --stride N      pixels between patches (default: half a patch); with --window,\n"  \
     "                  rows between windows (default 1)\n"                                \
-    "  --channels C    1 (gray) or 3 (RGB) for image folders (default 3)\n"              \
+    "  --channels C    1 (gray) or 3 (RGB) for image folders (default 3; 1 for the\n"   \
+    "                  gray conv-ae, conv-ae64 and conv-vae)\n"                          \
     "  --columns LIST  the CSV columns to read, in this order: 1-based numbers, ranges\n" \
     "                  such as 2-13, or header names, comma separated (default: all);\n"  \
     "                  the other columns may hold text such as dates\n"                  \
@@ -204,8 +205,9 @@ static const cmd_spec cmd_table[] = {
      "Options:\n"
      "  --arch A        architecture name or spec (default: the data's, as for train;\n"
      "                  without --data mlp-ae)\n"
-     "  --input N       input width (default 3 for swissroll-*, else 784); a square N\n"
-     "                  is read as an N = h*w gray image by convolutional architectures\n"
+     "  --input N       input width (default 3 for swissroll-*, 11907 for denoise-rgb,\n"
+     "                  else 784); convolutional architectures read N = h*h as a gray\n"
+     "                  image, else N = 3*h*h as an RGB one (11907: 63x63x3)\n"
      "  --data D        take the input shape from data, named and read as for train\n"
      "                  (with --window W and --columns: W steps of the columns read)\n\n" HELP_GLOBAL},
     {"reconstruct", CMD_RECONSTRUCT, 1,
@@ -220,8 +222,9 @@ static const cmd_spec cmd_table[] = {
      "Times training steps of an architecture on synthetic data and prints samples/s.\n\n"
      "Options:\n"
      "  --arch A        architecture name or spec (default mlp-ae)\n"
-     "  --input N       input width (default 3 for swissroll-*, else 784); a square N\n"
-     "                  is read as an N = h*w gray image by convolutional architectures\n"
+     "  --input N       input width (default 3 for swissroll-*, 11907 for denoise-rgb,\n"
+     "                  else 784); convolutional architectures read N = h*h as a gray\n"
+     "                  image, else N = 3*h*h as an RGB one (11907: 63x63x3)\n"
      "  --batch N       samples per step (default 256)\n"
      "  --seconds S     time to measure, after a warm-up (default 3)\n"
      "  --optimizer O   sgd, rmsprop or adam (default adam)\n"
@@ -361,7 +364,7 @@ void cli_print_main_help(void)
            "  pca           PCA reconstruction error at k components\n"
            "  classify      a Dense classifier from few labels, with layer-wise pretraining\n\n"
            HELP_GLOBAL
-           "  --version       print the version\n\n"
+           "\n'latent --version' prints the version.\n"
            "Run 'latent COMMAND --help' for a command's options.\n"
            "Results go to stdout, progress and diagnostics to stderr.\n"
            "Exit status: 0 success, 1 runtime error, 2 usage error.\n",

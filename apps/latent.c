@@ -159,10 +159,10 @@ int cli_load_series(const cli_opts *o, lt_ctx *ctx, cli_series *s)
         rc = cli_fail(o, "--window %zu is longer than the series: '%s' has %zu %s", window, o->data, n,
                       o->wide ? "values read across its rows" : "rows");
     else if (s->train_rows < window)
-        rc = cli_fail(o, "--window %zu: the training part has only %zu rows (the first %g%% of %zu); lower --window "
+        rc = cli_fail(o, "--window %zu: the training part has only %zu rows (the first %.4g%% of %zu); lower --window "
                       "or --test-split", window, s->train_rows, 100.0 - test_pct, n);
     else if (test_rows < window)
-        rc = cli_fail(o, "--window %zu: the test part has only %zu rows (the last %g%% of %zu); lower --window or "
+        rc = cli_fail(o, "--window %zu: the test part has only %zu rows (the last %.4g%% of %zu); lower --window or "
                       "raise --test-split", window, test_rows, test_pct, n);
     if (rc != CLI_OK) return rc;
     /* standardized with the training rows' statistics only: nothing of the test rows leaks in */
@@ -231,6 +231,8 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, int 
         /* a table serves both splits; a series gives each its own rows */
         rc = o->window ? series_split(o, ctx, train, &ds) : load_csv(o, ctx, &ds);
         if (rc != CLI_OK) return rc;
+        if (!o->window && !train && o->cmd == CMD_TRAIN)
+            cli_note(o, "'%s' is a table with no test part: the test figures below are on its training rows", o->data);
         break;
     case DATA_IMAGES: {
         const char *sub = train ? "train" : "test";
@@ -302,9 +304,11 @@ static const char *default_arch(const lt_dataset *ds)
     return ds && is_image(ds) ? "mlp-ae" : ds && is_windows(ds) ? "seq-ae" : "swissroll-ae";
 }
 
-/* The input width for an architecture when neither --input nor --data gives one. */
+/* The input width for an architecture when neither --input nor --data gives one:
+ * its lecture data (28x28 gray; 63x63 RGB patches for denoise-rgb). */
 static int default_input(const char *arch)
 {
+    if (strcmp(arch, "denoise-rgb") == 0) return 63 * 63 * 3;
     return strncmp(arch, "swissroll", 9) == 0 ? 3 : 784;
 }
 
@@ -347,10 +351,12 @@ static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt
     } else if (steps > 0 && (size_t)steps * features == (size_t)input_dim) {
         dims[0] = steps; dims[1] = features;
         rank = 2;
-    } else {
-        int side = 1;
-        while ((long)side * side < input_dim) side++;
-        if ((long)side * side == input_dim && input_dim > 1) { dims[0] = dims[1] = side; dims[2] = 1; rank = 3; }
+    } else { /* a square image: gray, else RGB */
+        for (int ch = 1; rank == 1 && ch <= 3; ch += 2) {
+            int side = 1, px = input_dim % ch == 0 ? input_dim / ch : 0;
+            while ((long)side * side < px) side++;
+            if ((long)side * side == px && px > 1) { dims[0] = dims[1] = side; dims[2] = ch; rank = 3; }
+        }
     }
     lt_status st = lt_arch_build_shape(ctx, arch, rank, dims, o->seed, m);
     if (st == LT_ERR_ARG) return cli_usage_error(o, "--arch '%s': %s", arch, lt_ctx_error(ctx));
@@ -655,6 +661,14 @@ static int cmd_train(const cli_opts *o)
     int classifier = loss == LT_LOSS_CCE;
     if (rc == CLI_OK && classifier && (o->noise > 0.0f || o->augment || downscale))
         rc = cli_usage_error(o, "a classifier (--loss cce) trains on clean inputs: drop --noise, --augment and --downscale");
+    if (rc == CLI_OK && !classifier && (size_t)lt_output_dim(m) != lt_dataset_dim(train)) {
+        /* targets are the (clean) inputs: an architecture of fixed output cannot learn them */
+        int out = lt_output_dim(m);
+        size_t in = lt_dataset_dim(train);
+        rc = cli_fail(o, "--arch %s gives %d values per sample, but its targets (the inputs) have %zu%s",
+                      o->arch ? o->arch : default_arch(train), out, in,
+                      in == 3 * (size_t)out ? ": it makes 1-channel images, so load the data with --channels 1" : "");
+    }
     if (rc == CLI_OK && classifier) rc = cli_onehot(o, ctx, train, lt_output_dim(m), &train_t);
     if (rc == CLI_OK && classifier) rc = cli_onehot(o, ctx, test, lt_output_dim(m), &test_t);
     if (rc == CLI_OK && downscale) rc = corrupt(o, ctx, train, downscale, 4, &train_in);

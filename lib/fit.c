@@ -52,11 +52,17 @@ static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_datas
     if (o->patience < 0) return lt_set_error(ctx, LT_ERR_ARG, "patience must be >= 0, got %d", o->patience);
     if (!(o->noise >= 0.0f && o->noise <= 1e6f)) return lt_set_error(ctx, LT_ERR_ARG, "noise stddev must be a number >= 0");
     if (!(o->kl_warmup >= 0.0f && o->kl_warmup <= 1e6f)) return lt_set_error(ctx, LT_ERR_ARG, "KL warm-up must be a number of epochs >= 0");
+    if (o->kl_warmup > 0.0f && lt_model_layer_count(m, "Sampling") == 0)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: KL warm-up weights a VAE's KL term, but the model has no Sampling layer", m->name);
     if (lt_augment_active(o->augment)) {
         lt_status st = lt_augment_check(ctx, o->augment);
         if (st != LT_OK) return st;
-        if (m->in_shape.rank != 3)
-            return lt_set_error(ctx, LT_ERR_SHAPE, "%s: augmentation needs image inputs (height x width x channels)", m->name);
+        if (m->in_shape.rank != 3) {
+            char shape[64];
+            lt_shape_format(&m->in_shape, shape, sizeof shape);
+            return lt_set_error(ctx, LT_ERR_SHAPE, "%s: augmentation warps images, but the model takes %s: it needs a model "
+                                "whose input is (height, width, channels), as the convolutional ones", m->name, shape);
+        }
         if (y != x) return lt_set_error(ctx, LT_ERR_ARG, "augmentation needs the inputs as targets (an autoencoder)");
     }
     lt_status st = lt_check_finite(ctx, x->x, x->n, x->dim, "training data");

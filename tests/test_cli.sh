@@ -336,9 +336,15 @@ expect "patches larger than every image" 1 "64"
 lt train --data "$tmp/imgs" --arch denoise-rgb --epochs 1 --out "$tmp/e.lt"
 expect "denoise-rgb needs 63x63 patches the images cannot give" 1 "63"
 lt train --data swiss-roll --augment rotation=10 --epochs 1 --out "$tmp/e.lt"
-expect "augmentation of non-image data" 1 "augmentation needs image inputs"
+expect "augmentation of non-image data" 1 "augmentation warps images, but the model takes"
 lt train --data swiss-roll --noise 0.1 --epochs 1 --out "$tmp/e.lt" --quiet
 expect "noise on non-image data trains" 0 "^test mse:" stdout
+lt train --data swiss-roll --kl-warmup 1 --epochs 1 --out "$tmp/e.lt"
+expect "KL warm-up without a Sampling layer" 1 "KL warm-up weights a VAE's KL term, but the model has no Sampling layer"
+lt train --data "$tmp/imgs" --arch conv-ae --channels 3 --epochs 1 --out "$tmp/e.lt"
+expect "gray conv-ae on RGB patches" 1 "gives 784 values per sample, but its targets \(the inputs\) have 2352: it makes 1-channel"
+lt summary --arch denoise-rgb
+expect "summary of denoise-rgb without data: 63x63x3" 0 "\(None, 63, 63, 3\)" stdout
 usage_error "unknown augmentation item" "unknown item 'spin'" train --augment spin
 usage_error "bad augmentation value" "rotation='x'" train --augment rotation=x
 usage_error "augmentation with super-resolution" "not with --downscale" train --arch sr2x --augment flip

@@ -263,6 +263,30 @@ static void test_truncated(T *t)
     lt_dataset *ds = NULL;
     CHECK(t, write_file(fx(t, p, sizeof p, "whole.bmp"), bmp, n) == 0, "cannot write %s", p);
     EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_OK, NULL, "whole bmp");
+
+    /* the same rows stored top-down (a negative height) give the image upside down */
+    size_t hn = 22;
+    put_le(bmp, &hn, (uint32_t)-H, 4);
+    lt_dataset *down = NULL;
+    CHECK(t, write_file(fx(t, p, sizeof p, "down.bmp"), bmp, n) == 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &down), LT_OK, NULL, "top-down bmp");
+    if (ds && down) {
+        int dh = 0, dw = 0, dc = 0;
+        lt_dataset_image_shape(down, &dh, &dw, &dc);
+        CHECK(t, dh == H && dw == W && dc == 3, "top-down bmp: %dx%dx%d, want %dx%dx3", dh, dw, dc, H, W);
+        const float *a = lt_dataset_data(ds), *b = lt_dataset_data(down);
+        size_t flipped = 0, rowf = (size_t)W * 3;
+        for (size_t r = 0; r < H; r++) flipped += memcmp(a + r * rowf, b + (H - 1 - r) * rowf, rowf * sizeof *a) == 0;
+        CHECK(t, flipped == H, "top-down bmp: %zu of %d rows are the bottom-up image's, flipped", flipped, H);
+    }
+    lt_dataset_free(down);
+    hn = 22;
+    put_le(bmp, &hn, 0, 4);
+    CHECK(t, write_file(fx(t, p, sizeof p, "empty.bmp"), bmp, n) == 0, "cannot write %s", p);
+    lt_dataset *none = NULL;
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &none), LT_ERR_FORMAT, "at least one", "bmp of height 0");
+    hn = 22;
+    put_le(bmp, &hn, H, 4);
     lt_dataset_free(ds);
     ds = NULL;
     CHECK(t, write_file(fx(t, p, sizeof p, "cut.bmp"), bmp, n - row) == 0, "cannot write %s", p);
@@ -333,7 +357,7 @@ static void remove_fixtures(const T *t)
 {
     static const char *names[] = {"gray.png", "rgb.png", "gray3.png", "wild.png", "junk.png", "full.png",
                                   "trunc.png", "head.png", "huge.png", "wide.png", "bad.png", "whole.bmp",
-                                  "cut.bmp", "whole.jpg", "cut.jpg"};
+                                  "down.bmp", "empty.bmp", "cut.bmp", "whole.jpg", "cut.jpg"};
     char p[600];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(fx(t, p, sizeof p, names[i]));
     rmdir(t->dir);

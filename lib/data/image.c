@@ -2,6 +2,7 @@
  * stb_image, stb_image_write and stb_image_resize are compiled in stb_impl.c; headers
  * are checked against LT_IMAGE_MAX_* before anything is decoded or allocated. */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,8 +120,12 @@ lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset 
     FILE *f = fopen(path, "rb");
     if (!f) return lt_set_error(ctx, LT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     int64_t pw = 0, ph = 0;
-    if (peek_size(f, &pw, &ph) && (pw <= 0 || ph <= 0 || pw > LT_IMAGE_MAX_SIDE || ph > LT_IMAGE_MAX_SIDE ||
-                                   (uint64_t)pw * (uint64_t)ph > LT_IMAGE_MAX_PIXELS)) {
+    if (peek_size(f, &pw, &ph) && (pw <= 0 || ph <= 0)) {
+        fclose(f);
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: header claims %lldx%lld pixels: an image needs at least one", path,
+                            (long long)pw, (long long)ph);
+    }
+    if ((pw > LT_IMAGE_MAX_SIDE || ph > LT_IMAGE_MAX_SIDE || (uint64_t)pw * (uint64_t)ph > LT_IMAGE_MAX_PIXELS)) {
         fclose(f);
         return lt_set_error(ctx, LT_ERR_FORMAT, "%s: header claims %lldx%lld pixels, over the size limit (at "
                             "most %d pixels a side and %u pixels)", path, (long long)pw, (long long)ph,
@@ -141,8 +146,12 @@ lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset 
         return lt_set_error(ctx, LT_ERR_FORMAT, "%s: not a readable PNG, JPEG or BMP image (%s)", path,
                             why ? why : "unknown error");
     }
-    if (w <= 0 || h <= 0 || w > LT_IMAGE_MAX_SIDE || h > LT_IMAGE_MAX_SIDE ||
-        (uint64_t)w * (uint64_t)h > LT_IMAGE_MAX_PIXELS) {
+    if (h < 0 && h != INT_MIN) h = -h; /* stb's info gives a top-down BMP's height negated, as the header stores it */
+    if (w <= 0 || h <= 0) {
+        fclose(f);
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: image of %dx%d pixels: an image needs at least one", path, w, h);
+    }
+    if (w > LT_IMAGE_MAX_SIDE || h > LT_IMAGE_MAX_SIDE || (uint64_t)w * (uint64_t)h > LT_IMAGE_MAX_PIXELS) {
         fclose(f);
         return lt_set_error(ctx, LT_ERR_FORMAT, "%s: image of %dx%d pixels is over the size limit (at most %d pixels a side "
                             "and %u pixels)", path, w, h, LT_IMAGE_MAX_SIDE, LT_IMAGE_MAX_PIXELS);
