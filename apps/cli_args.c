@@ -402,11 +402,11 @@ int cli_usage_error(const cli_opts *o, const char *fmt, ...)
 static int range_error(const cli_opts *o, const opt_spec *s, const char *text, double v)
 {
     if (s->hi >= 1e15) { /* no upper bound worth naming unless v passed it */
-        if (v > s->lo) return cli_usage_error(o, "--%s: '%s' is out of range: at most %g", s->name, text, s->hi);
-        return cli_usage_error(o, "--%s: '%s' is out of range: must be %s %g", s->name, text,
+        if (v > s->lo) return cli_usage_error(o, "--%s: '%s' is out of range: at most %.15g", s->name, text, s->hi);
+        return cli_usage_error(o, "--%s: '%s' is out of range: must be %s %.15g", s->name, text,
                                s->lo_open ? "greater than" : "at least", s->lo);
     }
-    return cli_usage_error(o, "--%s: '%s' is out of range: must be in %c%g, %g%c", s->name, text,
+    return cli_usage_error(o, "--%s: '%s' is out of range: must be in %c%.15g, %.15g%c", s->name, text,
                            s->lo_open ? '(' : '[', s->lo, s->hi, s->hi_open ? ')' : ']');
 }
 

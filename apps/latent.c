@@ -133,6 +133,8 @@ static int load_csv(const cli_opts *o, lt_ctx *ctx, lt_dataset **out)
     lt_status st = lt_dataset_load_csv_opts(ctx, o->data, &co, out);
     if (st == LT_ERR_FORMAT && !o->interpolate && strstr(lt_ctx_error(ctx), ": empty cell"))
         return cli_fail(o, "--data: %s; --interpolate fills gaps inside a column", lt_ctx_error(ctx));
+    if (st == LT_ERR_ARG && o->columns) /* a malformed list or a name the header lacks */
+        return cli_usage_error(o, "--columns: %s", lt_ctx_error(ctx));
     return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "--data");
 }
 
@@ -649,7 +651,9 @@ static int cmd_train(const cli_opts *o)
     for (int split = 0; rc == CLI_OK && split < 2 && cli_given(o, OPT_CLASS); split++) {
         lt_dataset **ds = split ? &test : &train, *kept = NULL;
         if ((st = lt_dataset_filter_label(ctx, *ds, o->class_id, 1, &kept)) != LT_OK) {
-            rc = cli_fail_lt(o, ctx, st, "--class");
+            rc = o->limit > 0 ? cli_fail(o, "--class: %s among the first %ld samples of the %s split (--limit is applied "
+                                         "first)", lt_ctx_error(ctx), o->limit, split ? "test" : "training")
+                              : cli_fail_lt(o, ctx, st, "--class");
         } else {
             lt_dataset_free(*ds);
             *ds = kept;
