@@ -594,6 +594,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
         return cli_usage_error(o, "--limit: anomaly scores every window of a --window series");
     if (o->cmd == CMD_ANOMALY && o->png && !o->window)
         return cli_usage_error(o, "--png: anomaly draws a plot for a CSV series read with --window only");
+    if (cli_given(o, OPT_CHANNELS) && o->channels == 2)
+        return cli_usage_error(o, "--channels: '2' is not an image kind: 1 (gray) or 3 (RGB)");
     if (cli_given(o, OPT_NOISE) && cli_given(o, OPT_DOWNSCALE))
         return cli_usage_error(o, "--noise and --downscale: give one");
     if (o->cmd == CMD_SCORE && !cli_given(o, OPT_NOISE) && !cli_given(o, OPT_DOWNSCALE))

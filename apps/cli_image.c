@@ -25,7 +25,11 @@ static int load_image_model(const cli_opts *o, lt_ctx *ctx, lt_model **m, int di
     lt_status st = lt_load(ctx, o->positional[0], m);
     if (st != LT_OK) return cli_fail_lt(o, ctx, st, "cannot load the model");
     int out[3] = {0, 0, 0};
-    if (lt_input_shape(*m, dims) != 3)
+    int rank = lt_input_shape(*m, dims);
+    if (rank == 2)
+        return cli_fail(o, "model '%s' takes sequences of %d steps x %d features, not images: use a convolutional "
+                           "image-to-image model (such as denoise-res, sr2x or conv-ae)", o->positional[0], dims[0], dims[1]);
+    if (rank != 3)
         return cli_fail(o, "model '%s' takes flat vectors of %d values, not images: use a convolutional "
                            "image-to-image model (such as denoise-res, sr2x or conv-ae)", o->positional[0], lt_input_dim(*m));
     if (lt_output_shape(*m, out) != 3 || memcmp(dims, out, sizeof out) != 0)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -125,6 +126,13 @@ static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
         return lt_backend_set_error(be, LT_ERR_NOMEM,
                                     "buf_alloc: %zu elements of 4 bytes overflow the address space", n);
     size_t bytes = (n * 4 + 63) / 64 * 64;
+    cpu_backend *cb = (cpu_backend *)be;
+    /* Linux overcommits: a buffer larger than the RAM left would "succeed" here and the
+     * process be killed when it is touched, so the backend keeps its own account. */
+    if (cb->ram_bytes && (bytes > cb->ram_bytes || cb->allocated > cb->ram_bytes - bytes))
+        return lt_backend_set_error(be, LT_ERR_NOMEM,
+                                    "buf_alloc: %zu bytes (%zu elements) do not fit: %zu of the machine's %zu bytes "
+                                    "of memory are already in use by this backend", bytes, n, cb->allocated, cb->ram_bytes);
     lt_buf *buf = malloc(sizeof *buf);
     void *mem = aligned_alloc(64, bytes ? bytes : 64);
     if (!buf || !mem) {
@@ -136,6 +144,7 @@ static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
     }
     buf->mem = mem;
     buf->n = n;
+    cb->allocated += bytes;
     *out = buf;
     return LT_OK;
 }
@@ -143,8 +152,8 @@ static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
 /* Frees a buffer (NULL is fine). */
 static void cpu_buf_free(lt_backend *be, lt_buf *buf)
 {
-    (void)be;
     if (!buf) return;
+    ((cpu_backend *)be)->allocated -= (buf->n * 4 + 63) / 64 * 64;
     free(buf->mem);
     free(buf);
 }
@@ -918,6 +927,9 @@ lt_status lt_cpu_backend_open(lt_backend **out, int threads, char *err, size_t e
         return LT_ERR_NOMEM;
     }
     cb->base.ops = &cpu_ops;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && (unsigned long)pages <= SIZE_MAX / (unsigned long)page)
+        cb->ram_bytes = (size_t)pages * (size_t)page; /* unknown: 0, no account kept */
     cpu_set_threads(&cb->base, threads);
     *out = &cb->base;
     return LT_OK;

@@ -55,6 +55,8 @@ typedef struct cpu_backend {
     lt_gemm_ws gemm_ws;  /* GEMM packing buffers, grown on demand */
     float *conv_scratch; /* im2col / col2im column buffer, grown on demand (cpu_conv.c) */
     size_t conv_scratch_n; /* its capacity in floats */
+    size_t ram_bytes;      /* the machine's physical memory (0: unknown, no limit) */
+    size_t allocated;      /* bytes held by this backend's buffers */
 } cpu_backend;
 
 /* Floats of buf from off on. */

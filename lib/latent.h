@@ -72,7 +72,8 @@ lt_status lt_dataset_load_idx(lt_ctx *ctx, const char *images_path, const char *
                               lt_dataset **out);
 /* Loads Fashion-MNIST's train (train != 0) or test split from dir, or, when dir is NULL,
  * from $LATENT_DATA_DIR, $LATENT_DATA_DIR/fashion-mnist, then
- * /usr/share/datasets/fashion-mnist (gzip or uncompressed file names). */
+ * /usr/share/datasets/fashion-mnist (gzip or uncompressed file names); a
+ * $LATENT_DATA_DIR that is not a folder is an error. */
 lt_status lt_dataset_fashion_mnist(lt_ctx *ctx, const char *dir, int train, lt_dataset **out);
 /* Generates n swiss-roll points in 3-D with their position along the roll (the
  * sample value), from the seeded Philox stream; noise is the stddev of added noise. */

@@ -1248,6 +1248,31 @@ static void test_backend(tester *t)
     test_messages(t);
 }
 
+/* The CPU backend accounts its buffers against the machine's memory: a buffer larger
+ * than what is left is NOMEM with a message at once (Linux would hand it out and kill
+ * the process when it is touched), and freeing returns the room. */
+static void test_cpu_memory_account(tester *t)
+{
+    lt_backend *be = t->be;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) { printf("SKIP [cpu] memory account: physical memory unknown\n"); return; }
+    size_t ram = (size_t)pages * (size_t)page, half = ram / 2 / 4 + 1; /* just over half the RAM, in floats */
+    lt_buf *a = NULL, *b = NULL;
+    lt_status st = be->ops->buf_alloc(be, half, &a); /* never touched: costs no real memory */
+    if (st != LT_OK && !strstr(be->error, "do not fit")) { /* the system itself refused (strict overcommit) */
+        printf("SKIP [cpu] memory account: the system refuses %zu untouched bytes: %s\n", half * 4, be->error);
+        return;
+    }
+    record(t, st == LT_OK, "buf_alloc of half the RAM: status %d, \"%s\"", (int)st, be->error);
+    st = be->ops->buf_alloc(be, half, &b);
+    record(t, st == LT_ERR_NOMEM && !b && strstr(be->error, "do not fit"), "a second half of the RAM -> NOMEM: status %d, \"%s\"",
+           (int)st, be->error);
+    be->ops->buf_free(be, a);
+    st = be->ops->buf_alloc(be, half, &b);
+    record(t, st == LT_OK, "after freeing, half the RAM again: status %d, \"%s\"", (int)st, be->error);
+    be->ops->buf_free(be, b);
+}
+
 #ifdef LT_HAVE_OPENCL
 /* ------------------------------------------------------------------ OpenCL specifics */
 
@@ -1442,6 +1467,7 @@ int main(void)
         printf("backend cpu: %s\n", cpu->device_name);
         t.be = cpu;
         test_backend(&t);
+        test_cpu_memory_account(&t);
         pass += t.pass;
         fail += t.fail;
     }

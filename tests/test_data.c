@@ -259,6 +259,10 @@ static void test_fashion(T *t)
     struct stat sb;
     int have_real = stat(FMNIST_DIR "/t10k-images-idx3-ubyte.gz", &sb) == 0 &&
                     stat(FMNIST_DIR "/t10k-labels-idx1-ubyte.gz", &sb) == 0;
+    char missing[640];
+    snprintf(missing, sizeof missing, "%s/no-such-folder", empty);
+    setenv("LATENT_DATA_DIR", missing, 1); /* a typo is an error, never a silent fall-through */
+    EXPECT(t, lt_dataset_fashion_mnist(t->ctx, NULL, 0, &ds), LT_ERR_IO, "which is not a folder", "$LATENT_DATA_DIR missing");
     setenv("LATENT_DATA_DIR", empty, 1); /* not holding the files: falls through */
     ds = NULL;
     st = lt_dataset_fashion_mnist(t->ctx, NULL, 0, &ds);

@@ -350,6 +350,10 @@ lt_status lt_dataset_fashion_mnist(lt_ctx *ctx, const char *dir, int train, lt_d
                             lab_name);
     }
     const char *env = getenv("LATENT_DATA_DIR");
+    struct stat env_st;
+    if (env && *env && (stat(env, &env_st) != 0 || !S_ISDIR(env_st.st_mode))) /* a typo, not a data folder */
+        return lt_set_error(ctx, LT_ERR_IO, "Fashion-MNIST: $LATENT_DATA_DIR is '%s', which is not a folder; unset it "
+                            "to read %s", env, FMNIST_DEFAULT_DIR);
     if (env && *env) {
         char sub[4096];
         if (find_split(env, img_name, lab_name, img, lab, sizeof img))
