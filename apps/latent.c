@@ -698,8 +698,8 @@ static int cmd_train(const cli_opts *o)
     }
     if (rc == CLI_OK) {
         if ((st = lt_save(m, o->out, 1)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "save");
-        else cli_note(o, "saved %s (%d epochs, %.1f s, %.0f samples/s)", o->out, hist.epochs_run, hist.seconds,
-                  hist.samples_per_s);
+        else cli_note(o, "saved %s (%d epoch%s, %.1f s, %.0f samples/s)", o->out, hist.epochs_run,
+                      hist.epochs_run == 1 ? "" : "s", hist.seconds, hist.samples_per_s);
     }
     if (rc == CLI_OK && classifier) {
         rc = print_test_loss(o, ctx, m, test, test_t, (int)loss);
