@@ -306,6 +306,9 @@ static const char *default_arch(const lt_dataset *ds)
     return ds && is_image(ds) ? "mlp-ae" : ds && is_windows(ds) ? "seq-ae" : "swissroll-ae";
 }
 
+/* --arch, or the data's default. */
+static const char *arch_of(const cli_opts *o, const lt_dataset *ds) { return o->arch ? o->arch : default_arch(ds); }
+
 /* The input width for an architecture when neither --input nor --data gives one:
  * its lecture data (28x28 gray; 63x63 RGB patches for denoise-rgb). */
 static int default_input(const char *arch)
@@ -645,7 +648,7 @@ static int cmd_train(const cli_opts *o)
         else if (dim > (size_t)1 << 24)
             rc = cli_fail(o, "--data '%s': samples of width %zu are too wide", o->data, dim);
         else
-            rc = build_arch(o, ctx, o->arch ? o->arch : default_arch(train), train, (int)dim, &m);
+            rc = build_arch(o, ctx, arch_of(o, train), train, (int)dim, &m);
     }
     /* --class K: only that class (an anomaly detector's normal data). */
     for (int split = 0; rc == CLI_OK && split < 2 && cli_given(o, OPT_CLASS); split++) {
@@ -670,7 +673,7 @@ static int cmd_train(const cli_opts *o)
         int out = lt_output_dim(m);
         size_t in = lt_dataset_dim(train);
         rc = cli_fail(o, "--arch %s gives %d values per sample, but its targets (the inputs) have %zu%s",
-                      o->arch ? o->arch : default_arch(train), out, in,
+                      arch_of(o, train), out, in,
                       in == 3 * (size_t)out ? ": it makes 1-channel images, so load the data with --channels 1" : "");
     }
     if (rc == CLI_OK && classifier) rc = cli_onehot(o, ctx, train, lt_output_dim(m), &train_t);

@@ -117,6 +117,9 @@ static void cpu_destroy(lt_backend *be)
     free(cb);
 }
 
+/* Bytes a buffer of n elements takes: whole 64-byte lines (n below the overflow bound). */
+static size_t buf_bytes(size_t n) { return (n * 4 + 63) / 64 * 64; }
+
 /* Allocates n elements, 64-byte aligned (n == 0 gives a valid empty buffer). */
 static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
 {
@@ -125,7 +128,7 @@ static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
     if (n > (SIZE_MAX - 63) / 4)
         return lt_backend_set_error(be, LT_ERR_NOMEM,
                                     "buf_alloc: %zu elements of 4 bytes overflow the address space", n);
-    size_t bytes = (n * 4 + 63) / 64 * 64;
+    size_t bytes = buf_bytes(n);
     cpu_backend *cb = (cpu_backend *)be;
     /* Linux overcommits: a buffer larger than the RAM left would "succeed" here and the
      * process be killed when it is touched, so the backend keeps its own account. */
@@ -153,7 +156,7 @@ static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
 static void cpu_buf_free(lt_backend *be, lt_buf *buf)
 {
     if (!buf) return;
-    ((cpu_backend *)be)->allocated -= (buf->n * 4 + 63) / 64 * 64;
+    ((cpu_backend *)be)->allocated -= buf_bytes(buf->n);
     free(buf->mem);
     free(buf);
 }
