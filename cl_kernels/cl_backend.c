@@ -42,7 +42,7 @@ static const char *const kernel_names[K_COUNT] = {
     "lt_im2col", "lt_col2im", "lt_maxpool_forward", "lt_maxpool_backward", "lt_upsample_forward",
     "lt_upsample_backward", "lt_affine_resample",
     "lt_vae_sample_forward", "lt_vae_sample_backward", "lt_kl_normal_partial", "lt_sparsity_kl_partial",
-    "lt_l1_partial", "lt_copy_strided", "lt_rnn_step_forward", "lt_rnn_step_backward",
+    "lt_l1_partial", "lt_copy_strided", "lt_rnn_forward", "lt_rnn_backward",
 };
 
 #define LT_CL_WG 256             /* preferred work-group size (a multiple of 64)        */
@@ -1343,10 +1343,11 @@ static lt_status cl_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t co
 /* Kernel code of a cell. */
 static int cell_code(lt_backend_cell c) { return c == LT_CELL_LSTM ? 1 : c == LT_CELL_GRU ? 2 : 0; }
 
-/* Starts a step kernel's arguments with the geometry both share. */
+/* Starts a sequence kernel's arguments with the geometry both share. */
 static kargs rnn_args(cl_backend *b, int kid, const lt_rnn_geom *g)
 {
     kargs a = args_of(b, kid);
+    arg_u64(&a, g->steps);
     arg_u64(&a, g->batch);
     arg_u64(&a, g->units);
     arg_i32(&a, cell_code(g->cell));
@@ -1355,17 +1356,19 @@ static kargs rnn_args(cl_backend *b, int kid, const lt_rnn_geom *g)
     return a;
 }
 
-/* One forward step: one fused launch over (units, batch). */
-static lt_status cl_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
-                                     const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff,
-                                     const lt_buf *prev, size_t poff, lt_buf *rec, size_t recoff)
+/* Launches a sequence kernel: one work-group per batch row, its items sharing the units. */
+static lt_status launch_rnn(cl_backend *b, const kargs *a, int kid, const lt_rnn_geom *g, const char *op)
+{
+    return launch_groups(b, a, g->batch, pow2_ceil_cap(g->units, b->wg[kid]), op);
+}
+
+static lt_status cl_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *r,
+                                size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec, size_t recoff)
 {
     cl_backend *b = (cl_backend *)be;
-    const char *op = "rnn_step_forward";
     lt_rnn_widths w;
-    lt_status st = lt_check_rnn_step_forward(be, g, range_of("xw", xw, xwoff, 0), range_of("r", r, roff, 0),
-                                             range_of("rbias", rbias, rboff, 0), range_of("prev", prev, poff, 0),
-                                             range_of("rec", rec, recoff, 0), &w);
+    lt_status st = lt_check_rnn_forward(be, g, range_of("xw", xw, xwoff, 0), range_of("r", r, roff, 0),
+                                        range_of("rbias", rbias, rboff, 0), range_of("rec", rec, recoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
     kargs a = rnn_args(b, K_RNN_FORWARD, g);
     arg_cl(&a, xw->mem);
@@ -1373,41 +1376,34 @@ static lt_status cl_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const
     arg_cl(&a, r->mem);
     arg_u64(&a, roff);
     arg_opt(&a, g->cell == LT_CELL_GRU ? rbias : NULL, rboff, b->scratch);
-    arg_cl(&a, prev->mem);
-    arg_u64(&a, poff);
     arg_cl(&a, rec->mem);
     arg_u64(&a, recoff);
-    return launch_2d(b, &a, K_RNN_FORWARD, w.u, g->batch, op);
+    return launch_rnn(b, &a, K_RNN_FORWARD, g, "rnn_forward");
 }
 
-/* One backward step: one fused launch over (units, batch). */
-static lt_status cl_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
-                                      const lt_buf *dz_next, size_t dznoff, const lt_buf *r, size_t roff,
-                                      const lt_buf *prev, size_t poff, const lt_buf *rec, size_t recoff, lt_buf *carry,
-                                      size_t coff, lt_buf *dz, size_t dzoff)
+static lt_status cl_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff, size_t dh_steps,
+                                 const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff, lt_buf *carry,
+                                 size_t coff, lt_buf *dz, size_t dzoff)
 {
     cl_backend *b = (cl_backend *)be;
-    const char *op = "rnn_step_backward";
     lt_rnn_widths w;
-    lt_status st = lt_check_rnn_step_backward(be, g, range_of("dh", dh, dhoff, 0), range_of("dz_next", dz_next, dznoff, 0),
-                                              range_of("r", r, roff, 0), range_of("prev", prev, poff, 0),
-                                              range_of("rec", rec, recoff, 0), range_of("carry", carry, coff, 0),
-                                              range_of("dz", dz, dzoff, 0), &w);
+    lt_status st = lt_check_rnn_backward(be, g, range_of("dh", dh, dhoff, 0), dh_steps, range_of("r", r, roff, 0),
+                                         range_of("rec", rec, recoff, 0), range_of("carry", carry, coff, 0),
+                                         range_of("dz", dz, dzoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
     kargs a = rnn_args(b, K_RNN_BACKWARD, g);
-    arg_opt(&a, dh, dhoff, b->scratch);
-    arg_opt(&a, dz_next, dznoff, b->scratch);
+    arg_u64(&a, dh_steps);
+    arg_buf(&a, dh, b->scratch);
+    arg_u64(&a, dh ? dhoff : 0);
     arg_cl(&a, r->mem);
     arg_u64(&a, roff);
-    arg_cl(&a, prev->mem);
-    arg_u64(&a, poff);
     arg_cl(&a, rec->mem);
     arg_u64(&a, recoff);
     arg_cl(&a, carry->mem);
     arg_u64(&a, coff);
     arg_cl(&a, dz->mem);
     arg_u64(&a, dzoff);
-    return launch_2d(b, &a, K_RNN_BACKWARD, w.u, g->batch, op);
+    return launch_rnn(b, &a, K_RNN_BACKWARD, g, "rnn_backward");
 }
 
 /* ------------------------------------------------------------------ lifetime */
@@ -1469,8 +1465,8 @@ static const lt_backend_ops cl_ops = {
     .sparsity_kl = cl_sparsity_kl,
     .l1_penalty = cl_l1_penalty,
     .copy_strided = cl_copy_strided,
-    .rnn_step_forward = cl_rnn_step_forward,
-    .rnn_step_backward = cl_rnn_step_backward,
+    .rnn_forward = cl_rnn_forward,
+    .rnn_backward = cl_rnn_backward,
 };
 
 /* Test hook (cl_hooks.h): the GEMM temp buffer's size and allocation count. */

@@ -1,9 +1,11 @@
 /* Recurrent cells and strided copies (lib/backend.h, "data movement and recurrent
- * cells"). A step is one fused kernel: each work-item owns one unit of one row, forms
- * its gates' recurrent dot products, h_prev R, itself and applies the cell, so a step
- * costs one launch and never round-trips through a GEMM's output. The backward step
- * likewise forms dz_next R^T for its unit (a contiguous row of R) and the unit's gate
- * gradients in one launch. */
+ * cells"). A whole sequence is one launch: one work-group per batch row walks the time
+ * steps, its work-items sharing the row's units, with a barrier between steps (a row's
+ * recurrence depends only on that row, so no other group is waited for). A unit forms
+ * its gates' recurrent dot products, h_prev R, itself and applies the cell, so nothing
+ * round-trips through a GEMM's output; the backward pass likewise forms dz_next R^T for
+ * its unit (a contiguous row of R) and the unit's gate gradients. A launch per step
+ * would cost a sequence of 28 steps 28 launches each way, more than the arithmetic. */
 
 /* Cell codes; the host maps lt_backend_cell onto these. */
 #define LT_CELL_SIMPLE 0
@@ -28,17 +30,13 @@ ulong lt_cell_gates(int cell) { return cell == LT_CELL_LSTM ? 4 : cell == LT_CEL
 ulong lt_cell_record(int cell) { return cell == LT_CELL_LSTM ? 6 : cell == LT_CELL_GRU ? 5 : 1; }
 ulong lt_cell_dz(int cell) { return cell == LT_CELL_SIMPLE ? 1 : 4; }
 
-/* One forward step; 2-D launch over (units, batch). */
-__kernel void lt_rnn_step_forward(ulong B, ulong U, int cell, int act, float alpha, __global const float *xw,
-                                  ulong xwoff, __global const float *r, ulong roff, int has_rbias,
-                                  __global const float *rbias, ulong rboff, __global const float *prev, ulong poff,
-                                  __global float *rec, ulong recoff)
+/* Unit u of one row's forward step: x the row's xw (G), w = r + u (column u of R, row
+ * stride G), rb the GRU's recurrent bias, hp the previous record, o the record written. */
+void lt_cell_forward_unit(int cell, int act, float alpha, ulong U, ulong u, __global const float *x,
+                          __global const float *w, __global const float *rb, __global const float *hp,
+                          __global float *o)
 {
-    ulong u = get_global_id(0), b = get_global_id(1);
-    if (u >= U || b >= B) return;
-    ulong G = lt_cell_gates(cell) * U, S = lt_cell_record(cell) * U;
-    __global const float *hp = prev + poff + b * S, *x = xw + xwoff + b * G, *w = r + roff + u;
-    __global float *o = rec + recoff + b * S;
+    ulong G = lt_cell_gates(cell) * U;
     float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
     if (cell == LT_CELL_SIMPLE) {
         for (ulong k = 0; k < U; k++) a0 += hp[k] * w[k * G];
@@ -69,7 +67,6 @@ __kernel void lt_rnn_step_forward(ulong B, ulong U, int cell, int act, float alp
             a1 += h * wk[U];
             a2 += h * wk[2 * U];
         }
-        __global const float *rb = rbias + rboff;
         float rn = a2 + rb[2 * U + u];
         float z = lt_sigmoid(x[u] + a0 + rb[u]), rg = lt_sigmoid(x[U + u] + a1 + rb[U + u]);
         float n = lt_act(act, x[2 * U + u] + rg * rn, alpha);
@@ -81,22 +78,16 @@ __kernel void lt_rnn_step_forward(ulong B, ulong U, int cell, int act, float alp
     }
 }
 
-/* One backward step; 2-D launch over (units, batch). */
-__kernel void lt_rnn_step_backward(ulong B, ulong U, int cell, int act, float alpha, int has_dh,
-                                   __global const float *dh, ulong dhoff, int has_next, __global const float *dzn,
-                                   ulong dznoff, __global const float *r, ulong roff, __global const float *prev,
-                                   ulong poff, __global const float *rec, ulong recoff, __global float *carry,
-                                   ulong coff, __global float *dz, ulong dzoff)
+/* Unit u of one row's backward step: g the gradient reaching h from the output, zn the
+ * next step's dz row (NULL at the last step), w = r + u * G (row u of R), hp and o the
+ * step's previous and own records, cy the row's carry, d the dz row written. */
+void lt_cell_backward_unit(int cell, int act, float alpha, ulong U, ulong u, float g, __global const float *zn,
+                           __global const float *w, __global const float *hp, __global const float *o,
+                           __global float *cy, __global float *d)
 {
-    ulong u = get_global_id(0), b = get_global_id(1);
-    if (u >= U || b >= B) return;
-    ulong G = lt_cell_gates(cell) * U, S = lt_cell_record(cell) * U, D = lt_cell_dz(cell) * U;
-    __global const float *hp = prev + poff + b * S, *o = rec + recoff + b * S;
-    __global float *cy = carry + coff + b * 2 * U, *d = dz + dzoff + b * D;
-    float g = has_dh ? dh[dhoff + b * U + u] : 0.0f;
+    ulong G = lt_cell_gates(cell) * U;
     if (cell == LT_CELL_GRU) g += cy[u];
-    if (has_next) {
-        __global const float *zn = dzn + dznoff + b * D, *w = r + roff + u * G;
+    if (zn) {
         float acc = 0.0f;
         for (ulong k = 0; k < G; k++) acc += zn[k] * w[k];
         g += acc;
@@ -120,5 +111,41 @@ __kernel void lt_rnn_step_backward(ulong B, ulong U, int cell, int act, float al
         d[2 * U + u] = dn * rg;
         d[3 * U + u] = dn;
         cy[u] = g * z;
+    }
+}
+
+/* T forward steps (lib/backend.h, rnn_forward); work-group b is batch row b. */
+__kernel void lt_rnn_forward(ulong T, ulong B, ulong U, int cell, int act, float alpha, __global const float *xw,
+                             ulong xwoff, __global const float *r, ulong roff, int has_rbias,
+                             __global const float *rbias, ulong rboff, __global float *rec, ulong recoff)
+{
+    ulong b = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
+    ulong G = lt_cell_gates(cell) * U, S = lt_cell_record(cell) * U;
+    for (ulong k = 0; k < T; k++) {
+        __global const float *x = xw + xwoff + (k * B + b) * G, *hp = rec + recoff + (k * B + b) * S;
+        __global float *o = rec + recoff + ((k + 1) * B + b) * S;
+        for (ulong u = l; u < U; u += L) lt_cell_forward_unit(cell, act, alpha, U, u, x, r + roff + u, rbias + rboff, hp, o);
+        barrier(CLK_GLOBAL_MEM_FENCE); /* step k + 1 reads every unit of this record */
+    }
+}
+
+/* The T steps' backward pass, last to first (lib/backend.h, rnn_backward); work-group b
+ * is batch row b. dh holds the last dh_steps steps' output gradients. */
+__kernel void lt_rnn_backward(ulong T, ulong B, ulong U, int cell, int act, float alpha, ulong dh_steps,
+                              __global const float *dh, ulong dhoff, __global const float *r, ulong roff,
+                              __global const float *rec, ulong recoff, __global float *carry, ulong coff,
+                              __global float *dz, ulong dzoff)
+{
+    ulong b = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
+    ulong S = lt_cell_record(cell) * U, D = lt_cell_dz(cell) * U, G = lt_cell_gates(cell) * U, first = T - dh_steps;
+    __global float *cy = carry + coff + b * 2 * U;
+    for (ulong k = T; k-- > 0;) {
+        __global const float *hp = rec + recoff + (k * B + b) * S, *o = rec + recoff + ((k + 1) * B + b) * S;
+        __global const float *zn = k + 1 < T ? dz + dzoff + ((k + 1) * B + b) * D : 0;
+        __global const float *dhk = k >= first ? dh + dhoff + ((k - first) * B + b) * U : 0;
+        __global float *d = dz + dzoff + (k * B + b) * D;
+        for (ulong u = l; u < U; u += L)
+            lt_cell_backward_unit(cell, act, alpha, U, u, dhk ? dhk[u] : 0.0f, zn, r + roff + u * G, hp, o, cy, d);
+        barrier(CLK_GLOBAL_MEM_FENCE); /* step k - 1 reads every unit of this dz row */
     }
 }

@@ -892,8 +892,8 @@ static const lt_backend_ops cpu_ops = {
     .sparsity_kl = lt_cpu_sparsity_kl,
     .l1_penalty = lt_cpu_l1_penalty,
     .copy_strided = lt_cpu_copy_strided,
-    .rnn_step_forward = lt_cpu_rnn_step_forward,
-    .rnn_step_backward = lt_cpu_rnn_step_backward,
+    .rnn_forward = lt_cpu_rnn_forward,
+    .rnn_backward = lt_cpu_rnn_backward,
     .set_threads = cpu_set_threads,
 };
 

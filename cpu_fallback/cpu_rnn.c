@@ -150,28 +150,34 @@ static void step_forward_row(const lt_rnn_geom *g, const float *xw, const float 
     }
 }
 
-lt_status lt_cpu_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
-                                  const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff,
-                                  const lt_buf *prev, size_t poff, lt_buf *rec, size_t recoff)
+/* One forward step over B rows (see the file comment): hp the previous records. */
+static lt_status step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_widths *w, const float *xw,
+                              const float *r, const float *rbias, const float *hp, float *rec)
 {
-    const char *op = "rnn_step_forward";
-    lt_rnn_widths w;
-    lt_status st = lt_check_rnn_step_forward(be, g, lt_cpu_range("xw", xw, xwoff, 0), lt_cpu_range("r", r, roff, 0),
-                                             lt_cpu_range("rbias", rbias, rboff, 0), lt_cpu_range("prev", prev, poff, 0),
-                                             lt_cpu_range("rec", rec, recoff, 0), &w);
-    if (st != LT_OK || g->batch == 0) return st;
-    size_t B = g->batch, U = w.u, G = w.g, S = w.s;
+    size_t B = g->batch, U = w->u, G = w->g, S = w->s;
     cpu_backend *cb = (cpu_backend *)be;
     size_t gate0 = g->cell == LT_CELL_LSTM ? 2 * U : g->cell == LT_CELL_GRU ? U : 0;
-    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 0, B, G, U, 1.0f, lt_cpu_fp(prev, poff), S, lt_cpu_fp(r, roff), G,
-                                0.0f, lt_cpu_fp(rec, recoff + gate0), S);
-    if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "%s: out of host memory (%zu bytes)", op, failed);
-    const float *pxw = lt_cpu_fp(xw, xwoff), *pp = lt_cpu_fp(prev, poff), *prb = rbias ? lt_cpu_fp(rbias, rboff) : NULL;
-    float *prec = lt_cpu_fp(rec, recoff);
+    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 0, B, G, U, 1.0f, hp, S, r, G, 0.0f, rec + gate0, S);
+    if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "rnn_forward: out of host memory (%zu bytes)", failed);
     int nt = lt_cpu_team(be, B * G * 8);
     LT_PAR_FOR(nt)
-    for (size_t b = 0; b < B; b++) step_forward_row(g, pxw + b * G, prb, pp + b * S, prec + b * S);
+    for (size_t b = 0; b < B; b++) step_forward_row(g, xw + b * G, rbias, hp + b * S, rec + b * S);
     return LT_OK;
+}
+
+lt_status lt_cpu_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *r,
+                             size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec, size_t recoff)
+{
+    lt_rnn_widths w;
+    lt_status st = lt_check_rnn_forward(be, g, lt_cpu_range("xw", xw, xwoff, 0), lt_cpu_range("r", r, roff, 0),
+                                        lt_cpu_range("rbias", rbias, rboff, 0), lt_cpu_range("rec", rec, recoff, 0), &w);
+    if (st != LT_OK || g->batch == 0) return st;
+    size_t slot = g->batch * w.s, xblock = g->batch * w.g;
+    const float *px = lt_cpu_fp(xw, xwoff), *pr = lt_cpu_fp(r, roff), *prb = rbias ? lt_cpu_fp(rbias, rboff) : NULL;
+    float *prec = lt_cpu_fp(rec, recoff);
+    for (size_t k = 0; k < g->steps && st == LT_OK; k++)
+        st = step_forward(be, g, &w, px + k * xblock, pr, prb, prec + k * slot, prec + (k + 1) * slot);
+    return st;
 }
 
 /* ----------------------------------------------------------- backward step */
@@ -214,38 +220,49 @@ static void step_backward_row(const lt_rnn_geom *g, const float *hp, const float
     }
 }
 
-lt_status lt_cpu_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
-                                   const lt_buf *dz_next, size_t dznoff, const lt_buf *r, size_t roff,
-                                   const lt_buf *prev, size_t poff, const lt_buf *rec, size_t recoff, lt_buf *carry,
-                                   size_t coff, lt_buf *dz, size_t dzoff)
+/* One backward step over B rows (see the file comment): dh the output's gradient
+ * (NULL: none), dzn the next step's dz (NULL at the last step). */
+static lt_status step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_widths *w, const float *dh,
+                               const float *dzn, const float *r, const float *hp, const float *rec, float *carry,
+                               float *dz)
 {
-    const char *op = "rnn_step_backward";
-    lt_rnn_widths w;
-    lt_status st = lt_check_rnn_step_backward(be, g, lt_cpu_range("dh", dh, dhoff, 0), lt_cpu_range("dz_next", dz_next, dznoff, 0),
-                                              lt_cpu_range("r", r, roff, 0), lt_cpu_range("prev", prev, poff, 0),
-                                              lt_cpu_range("rec", rec, recoff, 0), lt_cpu_range("carry", carry, coff, 0),
-                                              lt_cpu_range("dz", dz, dzoff, 0), &w);
-    if (st != LT_OK || g->batch == 0) return st;
-    size_t B = g->batch, U = w.u, G = w.g, S = w.s, D = w.d;
-    const float *pdh = dh ? lt_cpu_fp(dh, dhoff) : NULL, *pp = lt_cpu_fp(prev, poff), *prec = lt_cpu_fp(rec, recoff);
-    float *pc = lt_cpu_fp(carry, coff), *pdz = lt_cpu_fp(dz, dzoff);
-    const float *carried = g->cell == LT_CELL_GRU ? pc : NULL; /* the GRU's z dh from the next step */
+    size_t B = g->batch, U = w->u, G = w->g, S = w->s, D = w->d;
+    const float *carried = g->cell == LT_CELL_GRU ? carry : NULL; /* the GRU's z dh from the next step */
     int nt = lt_cpu_team(be, B * U);
     LT_PAR_FOR(nt)
     for (size_t b = 0; b < B; b++) { /* dz[:, 0:U) = dh + carried */
-        float *row = pdz + b * D;
-        if (pdh) memcpy(row, pdh + b * U, U * sizeof *row);
+        float *row = dz + b * D;
+        if (dh) memcpy(row, dh + b * U, U * sizeof *row);
         else memset(row, 0, U * sizeof *row);
         if (carried) add_to(row, carried + b * 2 * U, U);
     }
-    if (dz_next) {
+    if (dzn) {
         cpu_backend *cb = (cpu_backend *)be;
-        size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 1, B, U, G, 1.0f, lt_cpu_fp(dz_next, dznoff), D,
-                                    lt_cpu_fp(r, roff), G, 1.0f, pdz, D);
-        if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "%s: out of host memory (%zu bytes)", op, failed);
+        size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 1, B, U, G, 1.0f, dzn, D, r, G, 1.0f, dz, D);
+        if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "rnn_backward: out of host memory (%zu bytes)", failed);
     }
     nt = lt_cpu_team(be, B * G * 8);
     LT_PAR_FOR(nt)
-    for (size_t b = 0; b < B; b++) step_backward_row(g, pp + b * S, prec + b * S, pc + b * 2 * U, pdz + b * D);
+    for (size_t b = 0; b < B; b++) step_backward_row(g, hp + b * S, rec + b * S, carry + b * 2 * U, dz + b * D);
     return LT_OK;
+}
+
+lt_status lt_cpu_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff, size_t dh_steps,
+                              const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff, lt_buf *carry,
+                              size_t coff, lt_buf *dz, size_t dzoff)
+{
+    lt_rnn_widths w;
+    lt_status st = lt_check_rnn_backward(be, g, lt_cpu_range("dh", dh, dhoff, 0), dh_steps, lt_cpu_range("r", r, roff, 0),
+                                         lt_cpu_range("rec", rec, recoff, 0), lt_cpu_range("carry", carry, coff, 0),
+                                         lt_cpu_range("dz", dz, dzoff, 0), &w);
+    if (st != LT_OK || g->batch == 0) return st;
+    size_t T = g->steps, B = g->batch, slot = B * w.s, dzblock = B * w.d, first_dh = T - dh_steps;
+    const float *pr = lt_cpu_fp(r, roff), *prec = lt_cpu_fp(rec, recoff);
+    float *pc = lt_cpu_fp(carry, coff), *pdz = lt_cpu_fp(dz, dzoff);
+    for (size_t k = T; k-- > 0 && st == LT_OK;) {
+        const float *pdh = k >= first_dh ? lt_cpu_fp(dh, dhoff + (k - first_dh) * B * w.u) : NULL;
+        st = step_backward(be, g, &w, pdh, k + 1 < T ? pdz + (k + 1) * dzblock : NULL, pr, prec + k * slot,
+                           prec + (k + 1) * slot, pc, pdz + k * dzblock);
+    }
+    return st;
 }

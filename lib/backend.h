@@ -137,13 +137,14 @@ typedef enum lt_backend_cell {
     LT_CELL_GRU
 } lt_backend_cell;
 
-/* Shape of one recurrent step over a batch. */
+/* Shape of a recurrent sequence over a batch. */
 typedef struct lt_rnn_geom {
     lt_backend_cell cell; /* which cell                                        */
     lt_backend_act act;   /* candidate activation (not softmax)                */
     float alpha;          /* its leaky_relu slope or elu alpha                 */
     size_t batch;         /* rows                                              */
     size_t units;         /* U                                                 */
+    size_t steps;         /* T >= 1 time steps, taken in one call              */
 } lt_rnn_geom;
 
 /* Gates G, record width S and dz width D of a cell, in multiples of U. */
@@ -340,25 +341,29 @@ typedef struct lt_backend_ops {
     lt_status (*copy_strided)(lt_backend *be, size_t n0, size_t n1, size_t cols,
                               const lt_buf *x, size_t xoff, ptrdiff_t xs0, ptrdiff_t xs1, float beta,
                               lt_buf *y, size_t yoff, ptrdiff_t ys0, ptrdiff_t ys1);
-    /* One step of a recurrent cell (see lt_backend_cell) for g->batch rows: xw is
-     * batch x G (contiguous), r the recurrent kernel U x G, rbias G floats (GRU only;
-     * NULL elsewhere), prev the previous step's records (batch x S; a zero initial
-     * state is a zero record), rec the records written (batch x S, must not overlap
-     * the inputs). */
-    lt_status (*rnn_step_forward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
-                                  const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff,
-                                  const lt_buf *prev, size_t poff, lt_buf *rec, size_t recoff);
-    /* One step of backpropagation through time, the steps taken last to first. The
-     * gradient reaching this step's h is dh (batch x U; NULL: none from the output)
-     * plus dz_next R^T over the first G columns of the next step's dz (batch x D; NULL
-     * at the last step) plus the carry. carry (batch x 2U, [h | c], zero before the
-     * last step) holds what flows to the previous step outside R: GRU's z dh in the
-     * first U, LSTM's f dc in the second; it is read and rewritten. Writes this step's
-     * dz (batch x D, must not overlap the inputs). prev and rec as in the forward step. */
-    lt_status (*rnn_step_backward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
-                                   const lt_buf *dz_next, size_t dznoff, const lt_buf *r, size_t roff,
-                                   const lt_buf *prev, size_t poff, const lt_buf *rec, size_t recoff,
-                                   lt_buf *carry, size_t coff, lt_buf *dz, size_t dzoff);
+    /* g->steps steps of a recurrent cell (see lt_backend_cell) over g->batch rows, in one
+     * call, so that a device runs the whole recurrence without a launch per step. Blocks
+     * are time-major: xw holds steps blocks of batch x G (the input projections), rec
+     * steps + 1 slots of batch x S records; slot 0 is the initial state's record (read;
+     * a zero state is a zero record) and step k writes slot k + 1. r is the recurrent
+     * kernel U x G, rbias G floats (GRU only; NULL elsewhere). Slots 1.. must not
+     * overlap the inputs. */
+    lt_status (*rnn_forward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
+                             const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec,
+                             size_t recoff);
+    /* Backpropagation through the g->steps steps of rnn_forward, last to first. The
+     * gradient reaching step k's h is the output's, dh, plus dz_{k+1} R^T over the first G
+     * columns of the next step's dz, plus the carry. dh holds the output gradients of
+     * the last dh_steps steps (batch x U each; dh_steps = steps: every step, 1: the last
+     * step only, 0 with dh NULL: none); the steps before get none. carry (batch x 2U,
+     * [h | c]) holds what flows to the previous step outside R, GRU's z dh in the first
+     * U, LSTM's f dc in the second; it comes in as the gradient flowing into the last
+     * step from beyond (zero, or a returned LSTM state's c gradient) and leaves as what
+     * flows out of the first. Writes dz, steps blocks of batch x D, which must not
+     * overlap the inputs; r and rec as in rnn_forward. */
+    lt_status (*rnn_backward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
+                              size_t dh_steps, const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff,
+                              lt_buf *carry, size_t coff, lt_buf *dz, size_t dzoff);
 
     /* --- optional slots (NULL when a backend has nothing to do) --- */
     /* Sets the number of host threads the backend computes with (<= 0: all). */
@@ -421,15 +426,15 @@ lt_status lt_check_l1_penalty(lt_backend *be, size_t n, lt_buf_range x, lt_buf_r
 typedef struct lt_rnn_widths {
     size_t u, g, s, d;
 } lt_rnn_widths;
-/* rnn_step_forward: the geometry, then (unless the batch is empty) rbias (GRU only),
- * xw, r, prev and rec as backend.h sizes them; sets *w. */
-lt_status lt_check_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range r,
-                                    lt_buf_range rbias, lt_buf_range prev, lt_buf_range rec, lt_rnn_widths *w);
-/* rnn_step_backward: the geometry, then dh and dz_next (optional), r, prev, rec and
- * the outputs carry and dz; sets *w. */
-lt_status lt_check_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, lt_buf_range dz_next,
-                                     lt_buf_range r, lt_buf_range prev, lt_buf_range rec, lt_buf_range carry,
-                                     lt_buf_range dz, lt_rnn_widths *w);
+/* rnn_forward: the geometry, then (unless the batch is empty) rbias (GRU only), xw, r
+ * and rec as backend.h sizes them; sets *w. */
+lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range r,
+                               lt_buf_range rbias, lt_buf_range rec, lt_rnn_widths *w);
+/* rnn_backward: the geometry and dh_steps, then dh (given exactly when dh_steps > 0),
+ * r, rec and the outputs carry and dz; sets *w. */
+lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, size_t dh_steps,
+                                lt_buf_range r, lt_buf_range rec, lt_buf_range carry, lt_buf_range dz,
+                                lt_rnn_widths *w);
 /* upload: buf n, and src unless n == 0. */
 lt_status lt_check_upload(lt_backend *be, size_t n, lt_buf_range buf, const void *src);
 /* download: buf n, and dst unless n == 0. */

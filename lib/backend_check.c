@@ -155,8 +155,16 @@ lt_status lt_check_l1_penalty(lt_backend *be, size_t n, lt_buf_range x, lt_buf_r
     return st == LT_OK ? check_operand_list(be, op, r, 4, 2) : st;
 }
 
-/* Checks a recurrent step's geometry; sets U and the gate, record and dz widths G, S,
- * D in elements per row. */
+/* *out = a * b; 0 on overflow. */
+static int mul_sz(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > SIZE_MAX / b) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* Checks a recurrent sequence's geometry; sets U and the gate, record and dz widths G,
+ * S, D in elements per row. */
 static lt_status check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geom *g, lt_rnn_widths *w)
 {
     if (!g) return lt_backend_set_error(be, LT_ERR_ARG, "%s: geometry is NULL", op);
@@ -169,53 +177,54 @@ static lt_status check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geo
     w->g = lt_cell_gates(g->cell) * g->units;
     w->s = lt_cell_record(g->cell) * g->units;
     w->d = lt_cell_dz(g->cell) * g->units;
+    size_t all;
+    if (g->steps == 0 || g->steps > ((size_t)1 << 31) || !mul_sz(g->steps + 1, g->batch * w->s, &all))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %zu steps of %zu rows out of range", op, g->steps, g->batch);
     return LT_OK;
 }
 
-lt_status lt_check_rnn_step_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range r,
-                                    lt_buf_range rbias, lt_buf_range prev, lt_buf_range rec, lt_rnn_widths *w)
+lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range r,
+                               lt_buf_range rbias, lt_buf_range rec, lt_rnn_widths *w)
 {
-    const char *op = "rnn_step_forward";
+    const char *op = "rnn_forward";
     lt_status st = check_rnn_geom(be, op, g, w);
     if (st != LT_OK || g->batch == 0) return st;
-    size_t b = g->batch;
+    size_t slot = g->batch * w->s;
     rbias.n = g->cell == LT_CELL_GRU ? w->g : 0; /* only GRU's reset_after has a recurrent bias */
-    xw.n = b * w->g;
+    xw.n = g->steps * g->batch * w->g;
     r.n = w->u * w->g;
-    prev.n = b * w->s;
-    rec.n = b * w->s;
-    lt_buf_range list[] = {rbias, xw, r, prev, rec};
+    lt_buf_range rec0 = rec; /* slot 0 is read, slots 1.. written */
+    rec0.name = "rec[0]";
+    rec0.n = slot;
+    rec.off += slot;
+    rec.n = g->steps * slot;
+    lt_buf_range list[] = {rbias, xw, r, rec0, rec};
     return check_operand_list(be, op, list, 5, 4);
 }
 
-lt_status lt_check_rnn_step_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, lt_buf_range dz_next,
-                                     lt_buf_range r, lt_buf_range prev, lt_buf_range rec, lt_buf_range carry,
-                                     lt_buf_range dz, lt_rnn_widths *w)
+lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, size_t dh_steps,
+                                lt_buf_range r, lt_buf_range rec, lt_buf_range carry, lt_buf_range dz,
+                                lt_rnn_widths *w)
 {
-    const char *op = "rnn_step_backward";
+    const char *op = "rnn_backward";
     lt_status st = check_rnn_geom(be, op, g, w);
-    if (st != LT_OK || g->batch == 0) return st;
+    if (st != LT_OK) return st;
+    if (dh_steps > g->steps || (dh_steps > 0) != (dh.mem != NULL))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: dh %s with dh_steps %zu of %zu steps", op,
+                                    dh.mem ? "given" : "not given", dh_steps, g->steps);
+    if (g->batch == 0) return LT_OK;
     size_t b = g->batch;
-    dh.n = if_given(&dh, b * w->u);
-    dz_next.n = if_given(&dz_next, b * w->d);
+    dh.n = dh_steps * b * w->u;
     r.n = w->u * w->g;
-    prev.n = b * w->s;
-    rec.n = b * w->s;
+    rec.n = (g->steps + 1) * b * w->s;
     carry.n = b * 2 * w->u;
-    dz.n = b * w->d;
-    lt_buf_range list[] = {dh, dz_next, r, prev, rec, carry, dz};
-    return check_operand_list(be, op, list, 7, 5);
+    dz.n = g->steps * b * w->d;
+    lt_buf_range list[] = {dh, r, rec, carry, dz};
+    return check_operand_list(be, op, list, 5, 3);
 }
 
 /* ------------------------------------------------------------------ sizes */
 
-/* *out = a * b; 0 on overflow. */
-static int mul_sz(size_t a, size_t b, size_t *out)
-{
-    if (b != 0 && a > SIZE_MAX / b) return 0;
-    *out = a * b;
-    return 1;
-}
 
 /* *out = a * b * c * d of ints >= 0; 0 on overflow. */
 static int prod4(int a, int b, int c, int d, size_t *out)

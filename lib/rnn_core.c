@@ -122,7 +122,7 @@ int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *ac
 lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, const lt_shape *in)
 {
     const lt_backend_ops *ops = ctx->be->ops;
-    if (!ops->copy_strided || !ops->rnn_step_forward || !ops->rnn_step_backward)
+    if (!ops->copy_strided || !ops->rnn_forward || !ops->rnn_backward)
         return lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s (%s): the %s backend has no recurrent operations in this build",
                             l->name, l->ops->type, ops->name);
     char buf[64];
@@ -226,7 +226,7 @@ lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t B, co
     size_t T = (size_t)c->steps, F = (size_t)c->features, U = (size_t)c->units, G = gates(c), S = record(c);
     size_t SW = lt_rnn_core_state_width(c), woff = poff, roff = poff + F * G, boff = roff + U * G;
     core_ws w = layout(c, B, wsoff);
-    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U};
+    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U, T};
     lt_status st;
     if (F > 0) {
         /* xs[k][b] = x[b][k] (or x[b][T-1-k]) */
@@ -242,9 +242,8 @@ lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t B, co
     /* the state [h | c] is a prefix of the record, so the input state is slot 0's */
     if (st == LT_OK && c->state_input)
         st = o->copy_strided(be, B, 1, SW, x, xoff, (ptrdiff_t)SW, 0, 0.0f, ws, w.rec, (ptrdiff_t)S, 0);
-    for (size_t k = 0; k < T && st == LT_OK; k++)
-        st = o->rnn_step_forward(be, &g, ws, w.xw + k * B * G, params, roff, c->cell == LT_CELL_GRU ? params : NULL,
-                                 boff + G, ws, w.rec + k * B * S, ws, w.rec + (k + 1) * B * S);
+    if (st == LT_OK)
+        st = o->rnn_forward(be, &g, ws, w.xw, params, roff, c->cell == LT_CELL_GRU ? params : NULL, boff + G, ws, w.rec);
     if (st != LT_OK) return st;
     if (!out->all_steps) /* y[b] = h of the last step, or its whole state */
         return o->copy_strided(be, B, 1, c->return_state ? SW : U, ws, w.rec + T * B * S, (ptrdiff_t)S, 0, 0.0f,
@@ -264,7 +263,7 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
     size_t D = dzw(c), TB = T * B;
     size_t woff = poff, roff = poff + F * G, boff = roff + U * G;
     core_ws w = layout(c, B, wsoff);
-    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U};
+    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U, T};
     lt_status st;
     /* dh[k][b] from dy, in processing order */
     if (dy->all_steps) {
@@ -281,12 +280,10 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
     if (st == LT_OK && c->return_state && c->cell == LT_CELL_LSTM)
         st = o->copy_strided(be, B, 1, U, dy->buf, dy->off + U, dy->s_sample, 0, 0.0f, ws, w.carry + U,
                              (ptrdiff_t)(2 * U), 0);
-    for (size_t k = T; k-- > 0 && st == LT_OK;) {
-        int has_dh = dy->all_steps || k == T - 1;
-        st = o->rnn_step_backward(be, &g, has_dh ? ws : NULL, w.dh + k * B * U, k + 1 < T ? ws : NULL,
-                                  w.dz + (k + 1) * B * D, params, roff, ws, w.rec + k * B * S, ws,
-                                  w.rec + (k + 1) * B * S, ws, w.carry, ws, w.dz + k * B * D);
-    }
+    size_t dh_steps = dy->all_steps ? T : 1; /* without return_sequences only the last h has one */
+    if (st == LT_OK)
+        st = o->rnn_backward(be, &g, ws, w.dh + (T - dh_steps) * B * U, dh_steps, params, roff, ws, w.rec, ws, w.carry,
+                             ws, w.dz);
     if (st != LT_OK) return st;
     /* dR = h_prev^T dz over every step: the records of slots 0..T-1 hold each h_prev */
     st = o->gemm(be, 1, 0, U, G, TB, 1.0f, ws, w.rec, S, ws, w.dz, D, 0.0f, grads, roff, G);

@@ -1,15 +1,17 @@
 /* The data-movement and recurrent-cell ops of lib/backend.h (copy_strided,
- * rnn_step_forward, rnn_step_backward) on the CPU fallback and on each OpenCL device.
+ * rnn_forward, rnn_backward) on the CPU fallback and on each OpenCL device.
  *
- * A double-precision reference of one step, forward and backward, is written here from
- * backend.h's formulas; its backward is first checked against central finite
- * differences of its own forward (L = sum wh*h + sum wc*c, so dh = wh and the carry
- * holds wc), which pins the gate orders and the record and dz layouts independently of
- * any backend. Each backend is then checked against the reference for the three cells
- * and several activations, with and without dz_next, at nonzero offsets with guard cells
- * around every output; copy_strided against a loop (transposes, a reversed stride, a
- * zero stride, accumulation); OpenCL against the CPU on a larger step; bad arguments
- * refused with LT_ERR_ARG and a message.
+ * A double-precision reference of a sequence, forward and backward, is written here
+ * from backend.h's formulas; its backward is first checked against central finite
+ * differences of its own forward (L = sum over the steps with an output gradient of
+ * dh*h, plus the incoming carry times the last h (GRU) or c (LSTM)), which pins the gate
+ * orders, the record and dz layouts and the flow between steps independently of any
+ * backend. Each backend is then checked against the reference for the three cells and
+ * several activations, over one step and several, with output gradients at every step,
+ * at the last only, or none, at nonzero offsets with guard cells around every output;
+ * copy_strided against a loop (transposes, a reversed stride, a zero stride,
+ * accumulation); OpenCL against the CPU on a larger sequence; bad arguments refused with
+ * LT_ERR_ARG and a message.
  *
  * Prints one line per failure and a final tally; exits 0 only when everything passed. */
 #include <math.h>
@@ -22,14 +24,15 @@
 
 /* ---------------------------------------------------------------- reference */
 
-/* One step's operands in double, host side. */
+/* A sequence's operands, host side. */
 typedef struct step_case {
     lt_backend_cell cell;
     lt_backend_act act;
     float alpha;
-    size_t B, U, G, S, D;
-    float *xw, *r, *rbias, *prev; /* inputs (B x G, U x G, G, B x S) */
-    float *dh, *dzn, *carry;      /* backward inputs (B x U, B x D, B x 2U) */
+    size_t T, B, U, G, S, D;
+    size_t dh_steps;              /* output gradients for the last dh_steps steps         */
+    float *xw, *r, *rbias, *prev; /* inputs (T x B x G, U x G, G, B x S: the initial record) */
+    float *dh, *carry;            /* backward inputs (dh_steps x B x U, B x 2U)           */
 } step_case;
 
 static double act_d(lt_backend_act a, float alpha, double x)
@@ -102,83 +105,86 @@ static void ref_forward_row(const step_case *c, const double *xw, const double *
     }
 }
 
-/* Reference forward over all rows into rec (B x S, double) and pre (B x G). */
+/* Reference forward of the sequence: rec ((T+1) x B x S, slot 0 the initial record)
+ * and the pre-activations pre (T x B x G). */
 static void ref_forward(const step_case *c, const float *xwf, const float *prevf, double *rec, double *pre)
 {
-    size_t U = c->U, G = c->G, S = c->S;
-    double xw[4 * 64], hp[64], cp[64], recn[64];
-    for (size_t b = 0; b < c->B; b++) {
-        for (size_t g = 0; g < G; g++) xw[g] = xwf[b * G + g];
-        for (size_t u = 0; u < U; u++) {
-            hp[u] = prevf[b * S + u];
-            cp[u] = c->cell == LT_CELL_LSTM ? prevf[b * S + U + u] : 0;
+    size_t B = c->B, U = c->U, G = c->G, S = c->S;
+    double xw[4 * 64], recn[64];
+    for (size_t i = 0; i < B * S; i++) rec[i] = prevf[i];
+    for (size_t k = 0; k < c->T; k++)
+        for (size_t b = 0; b < B; b++) {
+            const double *hp = rec + (k * B + b) * S;
+            for (size_t g = 0; g < G; g++) xw[g] = xwf[(k * B + b) * G + g];
+            ref_forward_row(c, xw, hp, hp + U, rec + ((k + 1) * B + b) * S, pre + (k * B + b) * G, recn);
         }
-        ref_forward_row(c, xw, hp, cp, rec + b * S, pre + b * G, recn);
-    }
 }
 
-/* Reference backward: dz (B x D) and the carry after the step (B x 2U), plus dhp (B x U),
- * the whole gradient reaching the previous h (dz's recurrent part R^T + carried). */
-static void ref_backward(const step_case *c, double *dz, double *carry_out, double *dhp)
+/* Reference backward through the sequence: dz (T x B x D), the carry leaving the first
+ * step (B x 2U, starting from c->carry) and dhp (B x U), the whole gradient reaching
+ * the initial h (dz_0 R^T plus the GRU's carry). */
+static void ref_backward(const step_case *c, double *dz, double *cy, double *dhp)
 {
-    size_t B = c->B, U = c->U, G = c->G, S = c->S, D = c->D;
-    double *rec = malloc(B * S * sizeof *rec), *pre = malloc(B * G * sizeof *pre);
+    size_t T = c->T, B = c->B, U = c->U, G = c->G, S = c->S, D = c->D, first = T - c->dh_steps;
+    double *rec = malloc((T + 1) * B * S * sizeof *rec), *pre = malloc(T * B * G * sizeof *pre);
     ref_forward(c, c->xw, c->prev, rec, pre);
-    for (size_t b = 0; b < B; b++) {
-        const double *o = rec + b * S, *p = pre + b * G;
-        double *d = dz + b * D, *cy = carry_out + b * 2 * U;
-        for (size_t u = 0; u < U; u++) {
-            double g = c->dh ? c->dh[b * U + u] : 0;
-            if (c->cell == LT_CELL_GRU) g += c->carry[b * 2 * U + u];
-            if (c->dzn)
-                for (size_t k = 0; k < G; k++) g += (double)c->dzn[b * D + k] * c->r[u * G + k];
-            cy[u] = 0;
-            cy[U + u] = 0;
-            if (c->cell == LT_CELL_SIMPLE) {
-                d[u] = g * act_dx(c->act, c->alpha, p[u]);
-            } else if (c->cell == LT_CELL_LSTM) {
-                double cc = o[U + u], i = o[2 * U + u], f = o[3 * U + u], gg = o[4 * U + u], og = o[5 * U + u];
-                double cp = c->prev[b * S + U + u];
-                double dc = c->carry[b * 2 * U + U + u] + g * og * act_dx(c->act, c->alpha, cc);
-                d[u] = dc * gg * i * (1 - i);
-                d[U + u] = dc * cp * f * (1 - f);
-                d[2 * U + u] = dc * i * act_dx(c->act, c->alpha, p[2 * U + u]);
-                d[3 * U + u] = g * act_d(c->act, c->alpha, cc) * og * (1 - og);
-                cy[U + u] = dc * f;
-            } else {
-                double z = o[U + u], r = o[2 * U + u], n = o[3 * U + u], rn = o[4 * U + u];
-                double hp = c->prev[b * S + u];
-                double dn = g * (1 - z) * act_dx(c->act, c->alpha, p[2 * U + u]);
-                d[u] = g * (hp - n) * z * (1 - z);
-                d[U + u] = dn * rn * r * (1 - r);
-                d[2 * U + u] = dn * r;
-                d[3 * U + u] = dn;
-                cy[u] = g * z;
+    for (size_t i = 0; i < B * 2 * U; i++) cy[i] = c->carry[i];
+    for (size_t k = T; k-- > 0;)
+        for (size_t b = 0; b < B; b++) {
+            const double *hp = rec + (k * B + b) * S, *o = rec + ((k + 1) * B + b) * S, *p = pre + (k * B + b) * G;
+            const double *zn = k + 1 < T ? dz + ((k + 1) * B + b) * D : NULL;
+            double *d = dz + (k * B + b) * D, *cyb = cy + b * 2 * U;
+            for (size_t u = 0; u < U; u++) {
+                double g = k >= first ? c->dh[((k - first) * B + b) * U + u] : 0;
+                if (c->cell == LT_CELL_GRU) g += cyb[u];
+                if (zn)
+                    for (size_t j = 0; j < G; j++) g += zn[j] * c->r[u * G + j];
+                if (c->cell == LT_CELL_SIMPLE) {
+                    d[u] = g * act_dx(c->act, c->alpha, p[u]);
+                } else if (c->cell == LT_CELL_LSTM) {
+                    double cc = o[U + u], i = o[2 * U + u], f = o[3 * U + u], gg = o[4 * U + u], og = o[5 * U + u];
+                    double dc = cyb[U + u] + g * og * act_dx(c->act, c->alpha, cc);
+                    d[u] = dc * gg * i * (1 - i);
+                    d[U + u] = dc * hp[U + u] * f * (1 - f);
+                    d[2 * U + u] = dc * i * act_dx(c->act, c->alpha, p[2 * U + u]);
+                    d[3 * U + u] = g * act_d(c->act, c->alpha, cc) * og * (1 - og);
+                    cyb[U + u] = dc * f;
+                } else {
+                    double z = o[U + u], r = o[2 * U + u], n = o[3 * U + u], rn = o[4 * U + u];
+                    double dn = g * (1 - z) * act_dx(c->act, c->alpha, p[2 * U + u]);
+                    d[u] = g * (hp[u] - n) * z * (1 - z);
+                    d[U + u] = dn * rn * r * (1 - r);
+                    d[2 * U + u] = dn * r;
+                    d[3 * U + u] = dn;
+                    cyb[u] = g * z;
+                }
             }
         }
-        for (size_t u = 0; u < U; u++) { /* everything reaching h_prev */
-            double s = cy[u];
-            for (size_t k = 0; k < G; k++) s += d[k] * c->r[u * G + k];
+    for (size_t b = 0; b < B; b++) /* everything reaching the initial h */
+        for (size_t u = 0; u < U; u++) {
+            double s = c->cell == LT_CELL_GRU ? cy[b * 2 * U + u] : 0;
+            for (size_t j = 0; j < G; j++) s += dz[b * D + j] * c->r[u * G + j];
             dhp[b * U + u] = s;
         }
-    }
     free(rec);
     free(pre);
 }
 
-/* L = sum wh*h + sum wc*c over the step's outputs (dh = wh; the GRU's carry adds to dh,
- * the LSTM's second carry half is wc), the quantity ref_backward differentiates when
- * dz_next is NULL. */
+/* L = sum of dh*h over the steps with an output gradient, plus the incoming carry times
+ * the last step's h (GRU) or c (LSTM): the quantity ref_backward differentiates. */
 static double ref_loss(const step_case *c, const float *xw, const float *prev)
 {
-    size_t B = c->B, U = c->U, S = c->S;
-    double *rec = malloc(B * S * sizeof *rec), *pre = malloc(B * c->G * sizeof *pre), L = 0;
+    size_t T = c->T, B = c->B, U = c->U, S = c->S, first = T - c->dh_steps;
+    double *rec = malloc((T + 1) * B * S * sizeof *rec), *pre = malloc(T * B * c->G * sizeof *pre), L = 0;
     ref_forward(c, xw, prev, rec, pre);
+    for (size_t k = first; k < T; k++)
+        for (size_t b = 0; b < B; b++)
+            for (size_t u = 0; u < U; u++) L += c->dh[((k - first) * B + b) * U + u] * rec[((k + 1) * B + b) * S + u];
     for (size_t b = 0; b < B; b++)
         for (size_t u = 0; u < U; u++) {
-            double wh = c->dh[b * U + u] + (c->cell == LT_CELL_GRU ? c->carry[b * 2 * U + u] : 0);
-            L += wh * rec[b * S + u];
-            if (c->cell == LT_CELL_LSTM) L += c->carry[b * 2 * U + U + u] * rec[b * S + U + u];
+            const double *last = rec + (T * B + b) * S;
+            if (c->cell == LT_CELL_GRU) L += c->carry[b * 2 * U + u] * last[u];
+            if (c->cell == LT_CELL_LSTM) L += c->carry[b * 2 * U + U + u] * last[U + u];
         }
     free(rec);
     free(pre);
@@ -186,23 +192,25 @@ static double ref_loss(const step_case *c, const float *xw, const float *prev)
 }
 
 /* Fills a case with random operands; prev is a valid record (LSTM c in its second U). */
-static void make_case(tester *t, step_case *c, lt_backend_cell cell, lt_backend_act act, size_t B, size_t U)
+static void make_case(tester *t, step_case *c, lt_backend_cell cell, lt_backend_act act, size_t T, size_t B, size_t U,
+                      size_t dh_steps)
 {
     memset(c, 0, sizeof *c);
     c->cell = cell;
     c->act = act;
     c->alpha = act == LT_BACT_LEAKY_RELU ? 0.3f : 1.0f;
+    c->T = T;
     c->B = B;
     c->U = U;
+    c->dh_steps = dh_steps;
     c->G = lt_cell_gates(cell) * U;
     c->S = lt_cell_record(cell) * U;
     c->D = lt_cell_dz(cell) * U;
-    c->xw = rand_floats(t, B * c->G, -1.5, 1.5);
+    c->xw = rand_floats(t, T * B * c->G, -1.5, 1.5);
     c->r = rand_floats(t, U * c->G, -0.5, 0.5);
     c->rbias = rand_floats(t, c->G, -0.3, 0.3);
     c->prev = rand_floats(t, B * c->S, -0.9, 0.9);
-    c->dh = rand_floats(t, B * U, -1, 1);
-    c->dzn = rand_floats(t, B * c->D, -1, 1);
+    c->dh = rand_floats(t, dh_steps * B * U, -1, 1);
     c->carry = rand_floats(t, B * 2 * U, -1, 1);
 }
 
@@ -213,7 +221,6 @@ static void free_case(step_case *c)
     free(c->rbias);
     free(c->prev);
     free(c->dh);
-    free(c->dzn);
     free(c->carry);
 }
 
@@ -229,7 +236,8 @@ static size_t first_bad(const float *a, const double *b, size_t n, double tol)
 
 /* ------------------------------------------------------------ reference check */
 
-/* The reference backward against finite differences of the reference forward. */
+/* The reference backward against finite differences of the reference forward, over
+ * three steps with output gradients at every step or at the last only. */
 static void test_reference(tester *t)
 {
     lt_backend_cell cells[3] = {LT_CELL_SIMPLE, LT_CELL_LSTM, LT_CELL_GRU};
@@ -237,29 +245,28 @@ static void test_reference(tester *t)
     for (int ci = 0; ci < 3; ci++)
         for (int ai = 0; ai < 3; ai++) {
             step_case c;
-            make_case(t, &c, cells[ci], acts[ai], 3, 4);
-            float *dzn = c.dzn;
-            c.dzn = NULL; /* the FD loss has no later steps */
-            double *dz = malloc(c.B * c.D * sizeof *dz), *cy = malloc(c.B * 2 * c.U * sizeof *cy);
+            size_t T = 3;
+            make_case(t, &c, cells[ci], acts[ai], T, 3, 4, ai == 1 ? 1 : T);
+            double *dz = malloc(T * c.B * c.D * sizeof *dz), *cy = malloc(c.B * 2 * c.U * sizeof *cy);
             double *dhp = malloc(c.B * c.U * sizeof *dhp);
             ref_backward(&c, dz, cy, dhp);
             double worst = 0;
             const double h = 1e-3;
             /* d/dxw: dz's input part (GRU's n gate: the last U columns) */
-            for (size_t b = 0; b < c.B; b++)
+            for (size_t kb = 0; kb < T * c.B; kb++)
                 for (size_t g = 0; g < c.G; g++) {
-                    float keep = c.xw[b * c.G + g];
-                    c.xw[b * c.G + g] = keep + (float)h;
+                    float keep = c.xw[kb * c.G + g];
+                    c.xw[kb * c.G + g] = keep + (float)h;
                     double lp = ref_loss(&c, c.xw, c.prev);
-                    c.xw[b * c.G + g] = keep - (float)h;
+                    c.xw[kb * c.G + g] = keep - (float)h;
                     double lm = ref_loss(&c, c.xw, c.prev);
-                    c.xw[b * c.G + g] = keep;
+                    c.xw[kb * c.G + g] = keep;
                     double fd = (lp - lm) / (((double)(keep + (float)h)) - (double)(keep - (float)h));
                     size_t col = c.cell == LT_CELL_GRU && g >= 2 * c.U ? g + c.U : g;
-                    double e = fabs(fd - dz[b * c.D + col]) / (1e-3 + fabs(fd));
+                    double e = fabs(fd - dz[kb * c.D + col]) / (1e-3 + fabs(fd));
                     if (e > worst) worst = e;
                 }
-            /* d/dprev: h through R and the carry, and the LSTM's c */
+            /* d/dprev: the initial h through R and the carry, and the LSTM's c */
             for (size_t b = 0; b < c.B; b++)
                 for (size_t u = 0; u < (c.cell == LT_CELL_LSTM ? 2 : 1) * c.U; u++) {
                     float keep = c.prev[b * c.S + u];
@@ -273,9 +280,8 @@ static void test_reference(tester *t)
                     double e = fabs(fd - an) / (1e-3 + fabs(fd));
                     if (e > worst) worst = e;
                 }
-            check(t, worst < 2e-4, "reference %s/act %d: backward vs finite differences, worst relative error %.3g",
-                  cell_name(c.cell), (int)c.act, worst);
-            c.dzn = dzn;
+            check(t, worst < 2e-4, "reference %s/act %d, %zu steps, dh at %zu: backward vs finite differences, worst "
+                  "relative error %.3g", cell_name(c.cell), (int)c.act, T, c.dh_steps, worst);
             free(dz);
             free(cy);
             free(dhp);
@@ -288,63 +294,50 @@ static void test_reference(tester *t)
 #define XWOFF 3
 #define ROFF 5
 #define RBOFF 2
-#define POFF 7
 #define RECOFF 4
 #define DHOFF 6
-#define DZNOFF 9
 #define COFF 1
 #define DZOFF 8
 
-/* One step forward and backward on the backend against the reference; with_next
- * decides whether dz_next takes part. */
-static void check_step(tester *t, step_case *c, int with_next)
+/* A sequence forward and backward on the backend against the reference. */
+static void check_seq(tester *t, step_case *c)
 {
     lt_backend *be = t->be;
-    size_t B = c->B, U = c->U, G = c->G, S = c->S, D = c->D;
-    lt_rnn_geom g = {c->cell, c->act, c->alpha, B, U};
+    size_t T = c->T, B = c->B, U = c->U, G = c->G, S = c->S, D = c->D, NR = (T + 1) * B * S;
+    lt_rnn_geom g = {c->cell, c->act, c->alpha, B, U, T};
     char geo[96];
-    snprintf(geo, sizeof geo, "%s act %d B %zu U %zu%s", cell_name(c->cell), (int)c->act, B, U,
-             with_next ? " with dz_next" : "");
-    lt_buf *xw = make_buf(t, "xw", XWOFF, c->xw, B * G), *r = make_buf(t, "r", ROFF, c->r, U * G);
-    lt_buf *rb = make_buf(t, "rbias", RBOFF, c->rbias, G), *prev = make_buf(t, "prev", POFF, c->prev, B * S);
-    lt_buf *rec = make_buf(t, "rec", RECOFF, NULL, B * S), *dh = make_buf(t, "dh", DHOFF, c->dh, B * U);
-    lt_buf *dzn = make_buf(t, "dzn", DZNOFF, c->dzn, B * D), *cy = make_buf(t, "carry", COFF, c->carry, B * 2 * U);
-    lt_buf *dz = make_buf(t, "dz", DZOFF, NULL, B * D);
-    float *got = malloc(B * S * sizeof *got), *gdz = malloc(B * D * sizeof *gdz), *gcy = malloc(B * 2 * U * sizeof *gcy);
-    double *rrec = malloc(B * S * sizeof *rrec), *pre = malloc(B * G * sizeof *pre);
-    double *rdz = malloc(B * D * sizeof *rdz), *rcy = malloc(B * 2 * U * sizeof *rcy), *dhp = malloc(B * U * sizeof *dhp);
-    if (xw && r && rb && prev && rec && dh && dzn && cy && dz) {
-        lt_status st = be->ops->rnn_step_forward(be, &g, xw, XWOFF, r, ROFF, c->cell == LT_CELL_GRU ? rb : NULL, RBOFF,
-                                                 prev, POFF, rec, RECOFF);
-        if (check(t, st == LT_OK, "rnn_step_forward %s: %s", geo, be->error) &&
-            fetch(t, "rnn_step_forward", geo, rec, RECOFF, got, B * S)) {
+    snprintf(geo, sizeof geo, "%s act %d T %zu B %zu U %zu dh at %zu", cell_name(c->cell), (int)c->act, T, B, U,
+             c->dh_steps);
+    lt_buf *xw = make_buf(t, "xw", XWOFF, c->xw, T * B * G), *r = make_buf(t, "r", ROFF, c->r, U * G);
+    lt_buf *rb = make_buf(t, "rbias", RBOFF, c->rbias, G), *rec = make_buf(t, "rec", RECOFF, NULL, NR);
+    lt_buf *dh = c->dh_steps ? make_buf(t, "dh", DHOFF, c->dh, c->dh_steps * B * U) : NULL;
+    lt_buf *cy = make_buf(t, "carry", COFF, c->carry, B * 2 * U), *dz = make_buf(t, "dz", DZOFF, NULL, T * B * D);
+    float *got = malloc(NR * sizeof *got), *gdz = malloc(T * B * D * sizeof *gdz), *gcy = malloc(B * 2 * U * sizeof *gcy);
+    double *rrec = malloc(NR * sizeof *rrec), *pre = malloc(T * B * G * sizeof *pre);
+    double *rdz = malloc(T * B * D * sizeof *rdz), *rcy = malloc(B * 2 * U * sizeof *rcy), *dhp = malloc(B * U * sizeof *dhp);
+    if (xw && r && rb && rec && (dh || !c->dh_steps) && cy && dz &&
+        check(t, be->ops->upload(be, rec, RECOFF, c->prev, B * S) == LT_OK, "upload: %s", be->error)) {
+        lt_status st = be->ops->rnn_forward(be, &g, xw, XWOFF, r, ROFF, c->cell == LT_CELL_GRU ? rb : NULL, RBOFF, rec,
+                                            RECOFF);
+        if (check(t, st == LT_OK, "rnn_forward %s: %s", geo, be->error) &&
+            fetch(t, "rnn_forward", geo, rec, RECOFF, got, NR)) {
             ref_forward(c, c->xw, c->prev, rrec, pre);
-            size_t bad = first_bad(got, rrec, B * S, 2e-5);
-            check(t, bad == B * S, "rnn_step_forward %s: record[%zu] = %.9g, reference %.9g", geo, bad,
-                  bad < B * S ? (double)got[bad] : 0.0, bad < B * S ? rrec[bad] : 0.0);
+            size_t bad = first_bad(got, rrec, NR, 2e-5);
+            check(t, bad == NR, "rnn_forward %s: record[%zu] = %.9g, reference %.9g", geo, bad,
+                  bad < NR ? (double)got[bad] : 0.0, bad < NR ? rrec[bad] : 0.0);
         }
-        float *keep = c->dzn;
-        if (!with_next) c->dzn = NULL;
-        st = be->ops->rnn_step_backward(be, &g, dh, DHOFF, with_next ? dzn : NULL, DZNOFF, r, ROFF, prev, POFF, rec,
-                                        RECOFF, cy, COFF, dz, DZOFF);
-        if (check(t, st == LT_OK, "rnn_step_backward %s: %s", geo, be->error) &&
-            fetch(t, "rnn_step_backward dz", geo, dz, DZOFF, gdz, B * D) &&
-            fetch(t, "rnn_step_backward carry", geo, cy, COFF, gcy, B * 2 * U)) {
+        st = be->ops->rnn_backward(be, &g, dh, DHOFF, c->dh_steps, r, ROFF, rec, RECOFF, cy, COFF, dz, DZOFF);
+        if (check(t, st == LT_OK, "rnn_backward %s: %s", geo, be->error) &&
+            fetch(t, "rnn_backward dz", geo, dz, DZOFF, gdz, T * B * D) &&
+            fetch(t, "rnn_backward carry", geo, cy, COFF, gcy, B * 2 * U)) {
             ref_backward(c, rdz, rcy, dhp);
-            size_t bad = first_bad(gdz, rdz, B * D, 5e-5);
-            check(t, bad == B * D, "rnn_step_backward %s: dz[%zu] = %.9g, reference %.9g", geo, bad,
-                  bad < B * D ? (double)gdz[bad] : 0.0, bad < B * D ? rdz[bad] : 0.0);
-            /* the carry halves a cell does not use keep what came in */
-            for (size_t b = 0; b < B; b++)
-                for (size_t u = 0; u < 2 * U; u++) {
-                    int used = (c->cell == LT_CELL_GRU && u < U) || (c->cell == LT_CELL_LSTM && u >= U);
-                    if (!used) rcy[b * 2 * U + u] = c->carry[b * 2 * U + u];
-                }
-            bad = first_bad(gcy, rcy, B * 2 * U, 5e-5);
-            check(t, bad == B * 2 * U, "rnn_step_backward %s: carry[%zu] = %.9g, reference %.9g", geo, bad,
+            size_t bad = first_bad(gdz, rdz, T * B * D, 5e-5);
+            check(t, bad == T * B * D, "rnn_backward %s: dz[%zu] = %.9g, reference %.9g", geo, bad,
+                  bad < T * B * D ? (double)gdz[bad] : 0.0, bad < T * B * D ? rdz[bad] : 0.0);
+            bad = first_bad(gcy, rcy, B * 2 * U, 5e-5); /* halves a cell does not use keep what came in */
+            check(t, bad == B * 2 * U, "rnn_backward %s: carry[%zu] = %.9g, reference %.9g", geo, bad,
                   bad < B * 2 * U ? (double)gcy[bad] : 0.0, bad < B * 2 * U ? rcy[bad] : 0.0);
         }
-        c->dzn = keep;
     }
     free(got);
     free(gdz);
@@ -354,7 +347,7 @@ static void check_step(tester *t, step_case *c, int with_next)
     free(rdz);
     free(rcy);
     free(dhp);
-    lt_buf *all[] = {xw, r, rb, prev, rec, dh, dzn, cy, dz};
+    lt_buf *all[] = {xw, r, rb, rec, dh, cy, dz};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->buf_free(be, all[i]);
 }
 
@@ -419,112 +412,124 @@ static void test_copy(tester *t)
 static void test_bad(tester *t)
 {
     lt_backend *be = t->be;
+    const lt_backend_ops *o = be->ops;
     lt_buf *buf = make_buf(t, "buf", 0, NULL, 64);
     if (!buf) return;
-    lt_rnn_geom g = {LT_CELL_LSTM, LT_BACT_SOFTMAX, 0, 2, 2};
-    lt_status st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 0, buf, 32);
+    lt_rnn_geom g = {LT_CELL_LSTM, LT_BACT_SOFTMAX, 0, 2, 2, 1};
+    lt_status st = o->rnn_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 32);
     check(t, st == LT_ERR_ARG && strstr(be->error, "pointwise"), "softmax cell refused: %d %s", (int)st, be->error);
     g.act = LT_BACT_TANH;
     g.units = 0;
-    st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 0, buf, 32);
+    st = o->rnn_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 32);
     check(t, st == LT_ERR_ARG, "zero units refused: %d %s", (int)st, be->error);
     g.units = 4;
     g.batch = 4; /* records of 4 x 24 do not fit in 64 */
-    st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 0, buf, 0);
+    st = o->rnn_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 0);
     check(t, st == LT_ERR_ARG, "records past the buffer refused: %d %s", (int)st, be->error);
     g.cell = LT_CELL_GRU;
     g.batch = 1;
     g.units = 1;
-    st = be->ops->rnn_step_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 10, buf, 20);
+    st = o->rnn_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 20);
     check(t, st == LT_ERR_ARG && strstr(be->error, "rbias"), "GRU without rbias refused: %d %s", (int)st, be->error);
+    g.steps = 0;
+    st = o->rnn_forward(be, &g, buf, 0, buf, 4, buf, 8, buf, 20);
+    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_forward: 0 steps of 1 rows out of range"), "zero steps: %d %s",
+          (int)st, be->error);
 
     /* Operands, with the same message on every backend (lib/backend_check.c). A
-     * SimpleRNN step of 2 x 2: every operand is 4 floats but carry (8). Apart, they sit
-     * at xw 0, r 4, prev 8, rec 12, dh 16, dz_next 20, carry 24, dz 32. */
-    g = (lt_rnn_geom){LT_CELL_SIMPLE, LT_BACT_TANH, 0, 2, 2};
-    const lt_backend_ops *o = be->ops;
-    st = o->rnn_step_forward(be, &g, buf, 0, buf, 4, NULL, 0, buf, 8, buf, 12);
+     * SimpleRNN of one step over 2 rows of 2 units: xw, dh and dz are 4 floats, rec
+     * (two slots) and carry 8. Apart, they sit at xw 0, r 4, rec 8, dh 16, carry 24,
+     * dz 32. */
+    g = (lt_rnn_geom){LT_CELL_SIMPLE, LT_BACT_TANH, 0, 2, 2, 1};
+    st = o->rnn_forward(be, &g, buf, 0, buf, 4, NULL, 0, buf, 8);
     check(t, st == LT_OK, "forward with operands apart: %d %s", (int)st, be->error);
-    st = o->rnn_step_backward(be, &g, buf, 16, buf, 20, buf, 4, buf, 8, buf, 12, buf, 24, buf, 32);
+    st = o->rnn_backward(be, &g, buf, 16, 1, buf, 4, buf, 8, buf, 24, buf, 32);
     check(t, st == LT_OK, "backward with operands apart: %d %s", (int)st, be->error);
-    st = o->rnn_step_backward(be, &g, NULL, 0, NULL, 0, buf, 4, buf, 8, buf, 12, buf, 24, buf, 32);
-    check(t, st == LT_OK, "backward without dh and dz_next: %d %s", (int)st, be->error);
-    struct { const char *want; size_t xw, r, prev, rec; } fwd[] = {
-        {"rnn_step_forward: rec overlaps xw", 0, 4, 8, 2},
-        {"rnn_step_forward: rec overlaps r", 0, 4, 8, 6},
-        {"rnn_step_forward: rec overlaps prev", 0, 4, 8, 10},
-        {"rnn_step_forward: xw range [1000, 1000 + 4) exceeds its buffer of", 1000, 4, 8, 12},
+    st = o->rnn_backward(be, &g, NULL, 0, 0, buf, 4, buf, 8, buf, 24, buf, 32);
+    check(t, st == LT_OK, "backward without dh: %d %s", (int)st, be->error);
+    struct { const char *want; size_t xw, r, rec; } fwd[] = {
+        {"rnn_forward: rec overlaps xw", 10, 4, 8},
+        {"rnn_forward: rec overlaps r", 0, 14, 8},
+        {"rnn_forward: xw range [1000, 1000 + 4) exceeds its buffer of", 1000, 4, 8},
+        {"rnn_forward: rec[0] range [66, 66 + 4) exceeds its buffer of", 0, 4, 66},
     };
     for (size_t k = 0; k < sizeof fwd / sizeof fwd[0]; k++) {
-        st = o->rnn_step_forward(be, &g, buf, fwd[k].xw, buf, fwd[k].r, NULL, 0, buf, fwd[k].prev, buf, fwd[k].rec);
+        st = o->rnn_forward(be, &g, buf, fwd[k].xw, buf, fwd[k].r, NULL, 0, buf, fwd[k].rec);
         check(t, st == LT_ERR_ARG && strstr(be->error, fwd[k].want), "%s: %d %s", fwd[k].want, (int)st, be->error);
     }
-    struct { const char *want; size_t r, carry, dz; } bwd[] = {
-        {"rnn_step_backward: dz overlaps carry", 4, 24, 26},
-        {"rnn_step_backward: dz overlaps dz_next", 4, 24, 20},
-        {"rnn_step_backward: carry overlaps r", 4, 6, 32},
-        {"rnn_step_backward: carry range [1000, 1000 + 8) exceeds its buffer of", 4, 1000, 32},
+    struct { const char *want; size_t dh_steps, r, carry, dz; } bwd[] = {
+        {"rnn_backward: dz overlaps carry", 1, 4, 24, 26},
+        {"rnn_backward: dz overlaps rec", 1, 4, 24, 12},
+        {"rnn_backward: carry overlaps r", 1, 6, 6, 32},
+        {"rnn_backward: carry range [1000, 1000 + 8) exceeds its buffer of", 1, 4, 1000, 32},
+        {"rnn_backward: dh given with dh_steps 0 of 1 steps", 0, 4, 24, 32},
+        {"rnn_backward: dh given with dh_steps 2 of 1 steps", 2, 4, 24, 32},
     };
     for (size_t k = 0; k < sizeof bwd / sizeof bwd[0]; k++) {
-        st = o->rnn_step_backward(be, &g, buf, 16, buf, 20, buf, bwd[k].r, buf, 8, buf, 12, buf, bwd[k].carry, buf,
-                                  bwd[k].dz);
+        st = o->rnn_backward(be, &g, buf, 16, bwd[k].dh_steps, buf, bwd[k].r, buf, 8, buf, bwd[k].carry, buf, bwd[k].dz);
         check(t, st == LT_ERR_ARG && strstr(be->error, bwd[k].want), "%s: %d %s", bwd[k].want, (int)st, be->error);
     }
-    st = o->rnn_step_backward(be, &g, buf, 16, buf, 20, buf, 4, buf, 8, NULL, 0, buf, 24, buf, 32);
-    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_step_backward: buffer rec is NULL"), "NULL rec: %d %s", (int)st,
+    st = o->rnn_backward(be, &g, NULL, 0, 1, buf, 4, buf, 8, buf, 24, buf, 32);
+    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_backward: dh not given with dh_steps 1 of 1 steps"),
+          "dh_steps without dh: %d %s", (int)st, be->error);
+    st = o->rnn_backward(be, &g, buf, 16, 1, buf, 4, NULL, 0, buf, 24, buf, 32);
+    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_backward: buffer rec is NULL"), "NULL rec: %d %s", (int)st,
           be->error);
     be->ops->buf_free(be, buf);
 }
 
-/* A larger step on OpenCL against the CPU backend's. */
+/* Larger sequences on OpenCL against the CPU backend's; 300 units are more than a
+ * work-group of 256 holds, so a work-item takes several. */
 #ifdef LT_HAVE_OPENCL
 static void test_cross(tester *t, lt_backend *cpu)
 {
-    lt_backend_cell cells[3] = {LT_CELL_SIMPLE, LT_CELL_LSTM, LT_CELL_GRU};
-    for (int ci = 0; ci < 3; ci++) {
+    struct { lt_backend_cell cell; size_t B, U; } cases[4] = {
+        {LT_CELL_SIMPLE, 37, 48}, {LT_CELL_LSTM, 37, 48}, {LT_CELL_GRU, 37, 48}, {LT_CELL_SIMPLE, 3, 300}};
+    for (int ci = 0; ci < 4; ci++) {
         step_case c;
-        make_case(t, &c, cells[ci], LT_BACT_TANH, 37, 48);
+        make_case(t, &c, cases[ci].cell, LT_BACT_TANH, 6, cases[ci].B, cases[ci].U, 6);
+        for (size_t i = 0; i < c.U * c.G; i++) c.r[i] *= 2.0f / sqrtf((float)c.U); /* unsaturated, as trained */
+        size_t NR = (c.T + 1) * c.B * c.S, NZ = c.T * c.B * c.D;
         float *out[2][2];
         lt_backend *bes[2] = {cpu, t->be};
         for (int k = 0; k < 2; k++) {
             lt_backend *be = bes[k];
-            lt_rnn_geom g = {c.cell, c.act, c.alpha, c.B, c.U};
-            lt_buf *xw = NULL, *r = NULL, *rb = NULL, *prev = NULL, *rec = NULL, *dzn = NULL, *cy = NULL, *dz = NULL;
-            out[k][0] = calloc(c.B * c.S, sizeof(float));
-            out[k][1] = calloc(c.B * c.D, sizeof(float));
-            be->ops->buf_alloc(be, c.B * c.G, &xw);
-            be->ops->buf_alloc(be, c.U * c.G, &r);
-            be->ops->buf_alloc(be, c.G, &rb);
-            be->ops->buf_alloc(be, c.B * c.S, &prev);
-            be->ops->buf_alloc(be, c.B * c.S, &rec);
-            be->ops->buf_alloc(be, c.B * c.D, &dzn);
-            be->ops->buf_alloc(be, c.B * 2 * c.U, &cy);
-            be->ops->buf_alloc(be, c.B * c.D, &dz);
-            be->ops->upload(be, xw, 0, c.xw, c.B * c.G);
-            be->ops->upload(be, r, 0, c.r, c.U * c.G);
-            be->ops->upload(be, rb, 0, c.rbias, c.G);
-            be->ops->upload(be, prev, 0, c.prev, c.B * c.S);
-            be->ops->upload(be, dzn, 0, c.dzn, c.B * c.D);
-            be->ops->upload(be, cy, 0, c.carry, c.B * 2 * c.U);
-            lt_status st = be->ops->rnn_step_forward(be, &g, xw, 0, r, 0, rb, 0, prev, 0, rec, 0);
-            if (st == LT_OK) st = be->ops->rnn_step_backward(be, &g, NULL, 0, dzn, 0, r, 0, prev, 0, rec, 0, cy, 0, dz, 0);
-            if (st == LT_OK) st = be->ops->download(be, rec, 0, out[k][0], c.B * c.S);
-            if (st == LT_OK) st = be->ops->download(be, dz, 0, out[k][1], c.B * c.D);
+            lt_rnn_geom g = {c.cell, c.act, c.alpha, c.B, c.U, c.T};
+            lt_buf *xw = NULL, *r = NULL, *rb = NULL, *rec = NULL, *dh = NULL, *cy = NULL, *dz = NULL;
+            out[k][0] = calloc(NR, sizeof(float));
+            out[k][1] = calloc(NZ, sizeof(float));
+            lt_status st = be->ops->buf_alloc(be, c.T * c.B * c.G, &xw);
+            if (st == LT_OK) st = be->ops->buf_alloc(be, c.U * c.G, &r);
+            if (st == LT_OK) st = be->ops->buf_alloc(be, c.G, &rb);
+            if (st == LT_OK) st = be->ops->buf_alloc(be, NR, &rec);
+            if (st == LT_OK) st = be->ops->buf_alloc(be, c.T * c.B * c.U, &dh);
+            if (st == LT_OK) st = be->ops->buf_alloc(be, c.B * 2 * c.U, &cy);
+            if (st == LT_OK) st = be->ops->buf_alloc(be, NZ, &dz);
+            if (st == LT_OK) st = be->ops->upload(be, xw, 0, c.xw, c.T * c.B * c.G);
+            if (st == LT_OK) st = be->ops->upload(be, r, 0, c.r, c.U * c.G);
+            if (st == LT_OK) st = be->ops->upload(be, rb, 0, c.rbias, c.G);
+            if (st == LT_OK) st = be->ops->upload(be, rec, 0, c.prev, c.B * c.S);
+            if (st == LT_OK) st = be->ops->upload(be, dh, 0, c.dh, c.T * c.B * c.U);
+            if (st == LT_OK) st = be->ops->upload(be, cy, 0, c.carry, c.B * 2 * c.U);
+            if (st == LT_OK) st = be->ops->rnn_forward(be, &g, xw, 0, r, 0, rb, 0, rec, 0);
+            if (st == LT_OK) st = be->ops->rnn_backward(be, &g, dh, 0, c.T, r, 0, rec, 0, cy, 0, dz, 0);
+            if (st == LT_OK) st = be->ops->download(be, rec, 0, out[k][0], NR);
+            if (st == LT_OK) st = be->ops->download(be, dz, 0, out[k][1], NZ);
             check(t, st == LT_OK, "cross %s on %s: %s", cell_name(c.cell), k ? "opencl" : "cpu", be->error);
-            lt_buf *all[] = {xw, r, rb, prev, rec, dzn, cy, dz};
+            lt_buf *all[] = {xw, r, rb, rec, dh, cy, dz};
             for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->buf_free(be, all[i]);
         }
         double w0 = 0, w1 = 0;
-        for (size_t i = 0; i < c.B * c.S; i++) {
+        for (size_t i = 0; i < NR; i++) {
             double e = fabs((double)out[0][0][i] - out[1][0][i]) / (1 + fabs((double)out[0][0][i]));
             if (e > w0) w0 = e;
         }
-        for (size_t i = 0; i < c.B * c.D; i++) {
+        for (size_t i = 0; i < NZ; i++) {
             double e = fabs((double)out[0][1][i] - out[1][1][i]) / (1 + fabs((double)out[0][1][i]));
             if (e > w1) w1 = e;
         }
-        check(t, w0 < 1e-5 && w1 < 1e-5, "cross %s: opencl vs cpu worst relative difference: records %.3g, dz %.3g",
-              cell_name(c.cell), w0, w1);
+        check(t, w0 < 1e-5 && w1 < 1e-5, "cross %s U %zu: opencl vs cpu worst relative difference: records %.3g, dz %.3g",
+              cell_name(c.cell), c.U, w0, w1);
         for (int k = 0; k < 2; k++) {
             free(out[k][0]);
             free(out[k][1]);
@@ -544,11 +549,14 @@ static void backend_checks_rnn(tester *t, lt_backend *cpu, void *ctx)
     for (int ci = 0; ci < 3; ci++)
         for (int ai = 0; ai < 4; ai++)
             for (int si = 0; si < 3; si++)
-                for (int wn = 0; wn < 2; wn++) {
-                    step_case c;
-                    make_case(t, &c, cells[ci], acts[ai], sizes[si][0], sizes[si][1]);
-                    check_step(t, &c, wn);
-                    free_case(&c);
+                for (int T = 1; T <= 4; T += 3) {
+                    size_t dh_steps[3] = {(size_t)T, 1, 0};
+                    for (int di = 0; di < 3; di++) {
+                        step_case c;
+                        make_case(t, &c, cells[ci], acts[ai], (size_t)T, sizes[si][0], sizes[si][1], dh_steps[di]);
+                        check_seq(t, &c);
+                        free_case(&c);
+                    }
                 }
     test_copy(t);
     test_bad(t);
