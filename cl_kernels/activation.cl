@@ -85,3 +85,56 @@ __kernel void lt_softmax_backward(ulong cols, __global const float *y, ulong yof
     for (ulong c = lid; c < cols; c += l)
         dx[dxoff + base + c] = y[yoff + base + c] * (dy[dyoff + base + c] - dot);
 }
+
+/* A layer's backward pass before its GEMMs (lib/backend.h, bias_act_backward): dz = dy *
+ * act'(y) when has_dz (dz may be dy: each element is read, then written, by one item),
+ * and the column sums of dz (else of dy) over the rows [chunk * rpc, chunk * rpc + rpc)
+ * of chunk get_group_id(1). A work-group of lx*ly items covers lx adjacent columns
+ * (coalesced reads of a row); its ly lanes take rows lane, lane+ly, ... and are then
+ * summed in tree order. With one chunk the sums go to db (+ beta db); with several, row
+ * chunk's to part[chunk * cols + col], for lt_colsum_final. lx and ly are powers of two;
+ * the order depends only on the sizes, so results are the same on every run. */
+__kernel void lt_bias_act_backward(ulong rows, ulong cols, ulong rpc, int act, float alpha, __global const float *y,
+                                   ulong yoff, __global const float *dy, ulong dyoff, int has_dz, __global float *dz,
+                                   ulong dzoff, float beta, __global float *db, ulong dboff, __global float *part,
+                                   uint lx, __local float *s)
+{
+    uint lid = get_local_id(0), ly = get_local_size(0) / lx;
+    uint cx = lid % lx, lane = lid / lx;
+    ulong col = (ulong)get_group_id(0) * lx + cx, chunk = get_group_id(1);
+    ulong r0 = chunk * rpc, r1 = min(rows, r0 + rpc);
+    float acc = 0.0f;
+    if (col < cols)
+        for (ulong r = r0 + lane; r < r1; r += ly) {
+            ulong i = r * cols + col;
+            float v = dy[dyoff + i];
+            if (has_dz) {
+                v = lt_act_grad(act, y[yoff + i], v, alpha);
+                dz[dzoff + i] = v;
+            }
+            acc += v;
+        }
+    s[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint h = ly >> 1; h > 0; h >>= 1) {
+        if (lane < h) s[lid] += s[lid + h * lx];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lane == 0 && col < cols) {
+        if (get_num_groups(1) > 1)
+            part[chunk * cols + col] = s[cx];
+        else
+            db[dboff + col] = beta == 0.0f ? s[cx] : s[cx] + beta * db[dboff + col];
+    }
+}
+
+/* db[c] = the sum of the parts chunks' partial sums of column c, in chunk order (+ beta db). */
+__kernel void lt_colsum_final(ulong parts, ulong cols, __global const float *part, float beta, __global float *db,
+                              ulong dboff)
+{
+    LT_FOR_EACH(c, cols) {
+        float acc = 0.0f;
+        for (ulong p = 0; p < parts; p++) acc += part[p * cols + c];
+        db[dboff + c] = beta == 0.0f ? acc : acc + beta * db[dboff + c];
+    }
+}

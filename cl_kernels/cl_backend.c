@@ -21,7 +21,7 @@
 enum {
     K_FILL, K_AXPBY, K_MUL, K_SCALE2D, K_GATHER_ROWS,
     K_ACT_FORWARD, K_BIAS_ACT_FORWARD, K_ACT_BACKWARD, K_SOFTMAX_FORWARD, K_SOFTMAX_BACKWARD,
-    K_SUM_PARTIAL, K_SUM_FINAL, K_COUNT_PARTIAL, K_COUNT_FINAL, K_BIAS_BACKWARD,
+    K_SUM_PARTIAL, K_SUM_FINAL, K_COUNT_PARTIAL, K_COUNT_FINAL, K_BIAS_ACT_BACKWARD, K_COLSUM_FINAL,
     K_LOSS_PARTIAL, K_SGD, K_RMSPROP, K_ADAM, K_SUMSQ_PARTIAL, K_CLIP_BY_NORM,
     K_RANDOM_UNIFORM, K_RANDOM_NORMAL, K_DROPOUT_MASK,
     K_IM2COL, K_COL2IM, K_MAXPOOL_FORWARD, K_MAXPOOL_BACKWARD, K_UPSAMPLE_FORWARD,
@@ -36,7 +36,8 @@ static const char *const kernel_names[K_COUNT] = {
     "lt_fill", "lt_axpby", "lt_mul", "lt_scale2d", "lt_gather_rows",
     "lt_act_forward", "lt_bias_act_forward", "lt_act_backward", "lt_softmax_forward",
     "lt_softmax_backward",
-    "lt_sum_partial", "lt_sum_final", "lt_count_partial", "lt_count_final", "lt_bias_backward",
+    "lt_sum_partial", "lt_sum_final", "lt_count_partial", "lt_count_final", "lt_bias_act_backward",
+    "lt_colsum_final",
     "lt_loss_partial", "lt_sgd", "lt_rmsprop", "lt_adam", "lt_sumsq_partial", "lt_clip_by_norm",
     "lt_random_uniform", "lt_random_normal", "lt_dropout_mask",
     "lt_im2col", "lt_col2im", "lt_maxpool_forward", "lt_maxpool_backward", "lt_upsample_forward",
@@ -47,6 +48,8 @@ static const char *const kernel_names[K_COUNT] = {
 
 #define LT_CL_WG 256             /* preferred work-group size (a multiple of 64)        */
 #define LT_CL_MAX_PARTS 256      /* work-groups in a reduction's first pass             */
+#define LT_CL_SCRATCH 65536      /* floats of reduction scratch (partials)              */
+#define LT_CL_BIAS_LANE_ROWS 128 /* rows per lane above which a column sum splits rows  */
 #define LT_CL_MAX_GROUPS 65536   /* cap on work-groups of grid-stride 1-D launches      */
 #define LT_CL_BUILD_OPTIONS ""   /* never fast-math or mad-enable: philox must be exact */
 #define LT_CL_GEMM_TEMP_QUANTUM ((size_t)1 << 16) /* GEMM temp sizes round up to 64 KiB */
@@ -68,7 +71,7 @@ typedef struct cl_backend {
     cl_kernel k[K_COUNT];       /* one kernel object per function, reused           */
     size_t wg[K_COUNT];         /* work-group size per kernel (a power of two)      */
     size_t max_item[2];         /* CL_DEVICE_MAX_WORK_ITEM_SIZES[0..1]              */
-    cl_mem scratch;             /* LT_CL_MAX_PARTS reduction partials               */
+    cl_mem scratch;             /* LT_CL_SCRATCH floats of reduction partials       */
     cl_ulong max_alloc;         /* CL_DEVICE_MAX_MEM_ALLOC_SIZE                     */
     cl_ulong global_mem;        /* CL_DEVICE_GLOBAL_MEM_SIZE                        */
     cl_ulong allocated;         /* bytes in live buffers of this backend            */
@@ -605,28 +608,55 @@ static lt_status cl_act_backward(lt_backend *be, size_t rows, size_t cols, lt_ba
 }
 
 /* db[c] = sum over rows of dy[r, c] (+ beta*db[c]). */
-static lt_status cl_bias_backward(lt_backend *be, size_t rows, size_t cols,
-                                  const lt_buf *dy, size_t dyoff, float beta, lt_buf *db, size_t dboff)
+static lt_status cl_bias_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, float alpha,
+                                      const lt_buf *y, size_t yoff, const lt_buf *dy, size_t dyoff, lt_buf *dz,
+                                      size_t dzoff, float beta, lt_buf *db, size_t dboff)
 {
     cl_backend *b = (cl_backend *)be;
-    const char *op = "bias_backward";
+    const char *op = "bias_act_backward";
     size_t n;
-    lt_status st = lt_check_bias_backward(be, rows, cols, range_of("dy", dy, dyoff, 0), range_of("db", db, dboff, 0),
-                                          &n);
+    lt_status st = lt_check_bias_act_backward(be, rows, cols, act, range_of("y", y, yoff, 0), range_of("dy", dy, dyoff, 0),
+                                              range_of("dz", dz, dzoff, 0), range_of("db", db, dboff, 0), &n);
     if (st != LT_OK || cols == 0) return st;
-    /* narrow matrices give more lanes to the rows; lx and the group size fix the order */
-    size_t l = b->wg[K_BIAS_BACKWARD], lx = pow2_ceil_cap(cols, l < 32 ? l : 32);
-    kargs a = args_of(b, K_BIAS_BACKWARD);
+    /* narrow matrices give more lanes to the rows; lx and the group size fix the order.
+     * Tall ones (a convolution's rows are batch x pixels) split the rows into chunks, so
+     * that more than a handful of work-groups share them, and add the chunks' partial
+     * sums in a second pass. */
+    size_t l = b->wg[K_BIAS_ACT_BACKWARD], lx = pow2_ceil_cap(cols, l < 32 ? l : 32), ly = l / lx;
+    size_t colgroups = cols / lx + (cols % lx != 0), chunks = 1, lane_rows = ly * LT_CL_BIAS_LANE_ROWS;
+    if (rows > lane_rows && cols <= LT_CL_SCRATCH / 2) {
+        chunks = rows / lane_rows + (rows % lane_rows != 0);
+        if (chunks > LT_CL_MAX_PARTS) chunks = LT_CL_MAX_PARTS;
+        if (chunks > LT_CL_SCRATCH / cols) chunks = LT_CL_SCRATCH / cols;
+    }
+    size_t rpc = rows / chunks + (rows % chunks != 0);
+    kargs a = args_of(b, K_BIAS_ACT_BACKWARD);
     arg_u64(&a, rows);
     arg_u64(&a, cols);
+    arg_u64(&a, rpc);
+    arg_i32(&a, act_code(act));
+    arg_f32(&a, alpha);
+    arg_buf(&a, y, b->scratch);
+    arg_u64(&a, y ? yoff : 0);
     arg_buf(&a, dy, b->scratch); /* rows == 0 may come with no dy: nothing is read */
     arg_u64(&a, dyoff);
+    arg_opt(&a, n ? dz : NULL, dzoff, b->scratch);
     arg_f32(&a, beta);
     arg_cl(&a, db->mem);
     arg_u64(&a, dboff);
+    arg_cl(&a, b->scratch);
     arg_u32(&a, (cl_uint)lx);
     arg_local(&a, l * 4);
-    return launch_groups(b, &a, cols / lx + (cols % lx != 0), l, op);
+    st = launch_group_rows(b, &a, colgroups, chunks, l, op);
+    if (st != LT_OK || chunks == 1) return st;
+    kargs f = args_of(b, K_COLSUM_FINAL);
+    arg_u64(&f, chunks);
+    arg_u64(&f, cols);
+    arg_cl(&f, b->scratch);
+    arg_f32(&f, beta);
+    arg_cl(&f, db->mem);
+    arg_u64(&f, dboff);
+    return launch_1d(b, &f, K_COLSUM_FINAL, cols, op);
 }
 
 /* dst row r = src row idx[r]. */
@@ -1441,7 +1471,7 @@ static const lt_backend_ops cl_ops = {
     .sum = cl_sum,
     .bias_act_forward = cl_bias_act_forward,
     .act_backward = cl_act_backward,
-    .bias_backward = cl_bias_backward,
+    .bias_act_backward = cl_bias_act_backward,
     .gather_rows = cl_gather_rows,
     .loss = cl_loss,
     .optim_step = cl_optim_step,
@@ -1567,7 +1597,7 @@ static lt_status open_device(cl_backend *b, const lt_cl_device *d, char *err, si
         if (w > b->max_item[0]) w = b->max_item[0];
         b->wg[i] = pow2_floor(w ? w : 1);
     }
-    b->scratch = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, LT_CL_MAX_PARTS * 4, NULL, &e);
+    b->scratch = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, LT_CL_SCRATCH * 4, NULL, &e);
     if (!b->scratch || e != CL_SUCCESS) {
         snprintf(err, errlen, "%s: cannot allocate the reduction scratch buffer: %s", dn, lt_cl_error_name(e));
         return LT_ERR_NOMEM;

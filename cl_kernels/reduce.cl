@@ -63,26 +63,3 @@ __kernel void lt_count_final(uint parts, __global const uint *part, __global flo
     acc = lt_group_sum_u(s, acc);
     if (get_local_id(0) == 0) out[ooff] = (float)acc;
 }
-
-/* db[c] = sum over rows of dy[r, c] (+ beta*db[c]). A work-group of lx*ly items covers lx
- * adjacent columns (coalesced reads of a row); its ly lanes take rows lane, lane+ly, ...
- * and are then summed in tree order. lx and ly are powers of two. */
-__kernel void lt_bias_backward(ulong rows, ulong cols, __global const float *dy, ulong dyoff,
-                               float beta, __global float *db, ulong dboff, uint lx,
-                               __local float *s)
-{
-    uint lid = get_local_id(0), ly = get_local_size(0) / lx;
-    uint cx = lid % lx, lane = lid / lx;
-    ulong col = (ulong)get_group_id(0) * lx + cx;
-    float acc = 0.0f;
-    if (col < cols)
-        for (ulong r = lane; r < rows; r += ly) acc += dy[dyoff + r * cols + col];
-    s[lid] = acc;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint h = ly >> 1; h > 0; h >>= 1) {
-        if (lane < h) s[lid] += s[lid + h * lx];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lane == 0 && col < cols)
-        db[dboff + col] = beta == 0.0f ? s[cx] : s[cx] + beta * db[dboff + col];
-}

@@ -413,19 +413,29 @@ static lt_status cpu_act_backward(lt_backend *be, size_t rows, size_t cols, lt_b
     return LT_OK;
 }
 
-/* Columns per task of bias_backward: a task's accumulators stay in registers/L1. */
+/* Columns per task of bias_act_backward's sums: a task's accumulators stay in registers/L1. */
 #define LT_BIAS_COLS 256
 
 /* db[c] = sum over rows of dy[r, c] (+ beta*db[c]), in double, rows in order. */
-static lt_status cpu_bias_backward(lt_backend *be, size_t rows, size_t cols,
-                                   const lt_buf *dy, size_t dyoff, float beta, lt_buf *db, size_t dboff)
+static lt_status cpu_bias_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, float alpha,
+                                       const lt_buf *y, size_t yoff, const lt_buf *dy, size_t dyoff, lt_buf *dz,
+                                       size_t dzoff, float beta, lt_buf *db, size_t dboff)
 {
     size_t n;
-    lt_status st = lt_check_bias_backward(be, rows, cols, lt_cpu_range("dy", dy, dyoff, 0),
-                                          lt_cpu_range("db", db, dboff, 0), &n);
+    lt_status st = lt_check_bias_act_backward(be, rows, cols, act, lt_cpu_range("y", y, yoff, 0),
+                                              lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("dz", dz, dzoff, 0),
+                                              lt_cpu_range("db", db, dboff, 0), &n);
     if (st != LT_OK || cols == 0) return st;
     const float *pdy = n ? fp(dy, dyoff) : NULL;
     float *pdb = fp(db, dboff);
+    if (n && dz) { /* dz first, threaded over rows (a narrow layer has one column task) */
+        const float *py = fp(y, yoff);
+        float *pdz = fp(dz, dzoff);
+        int nt = team(be, n);
+        LT_PAR_FOR(nt)
+        for (size_t r = 0; r < rows; r++) act_grad_row(act, alpha, py + r * cols, pdy + r * cols, pdz + r * cols, cols);
+        pdy = pdz;
+    }
     size_t tasks = (cols + LT_BIAS_COLS - 1) / LT_BIAS_COLS;
     int nt = tasks > 1 ? team(be, n) : 1;
     LT_PAR_FOR(nt)
@@ -868,7 +878,7 @@ static const lt_backend_ops cpu_ops = {
     .sum = cpu_sum,
     .bias_act_forward = cpu_bias_act_forward,
     .act_backward = cpu_act_backward,
-    .bias_backward = cpu_bias_backward,
+    .bias_act_backward = cpu_bias_act_backward,
     .gather_rows = cpu_gather_rows,
     .loss = cpu_loss,
     .optim_step = cpu_optim_step,

@@ -206,9 +206,13 @@ typedef struct lt_backend_ops {
     lt_status (*act_backward)(lt_backend *be, size_t rows, size_t cols, lt_backend_act act,
                               float alpha, const lt_buf *y, size_t yoff,
                               const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
-    /* db[c] = sum over rows of dy[r, c] (+ beta*db[c]; beta == 0 overwrites). */
-    lt_status (*bias_backward)(lt_backend *be, size_t rows, size_t cols,
-                               const lt_buf *dy, size_t dyoff, float beta, lt_buf *db, size_t dboff);
+    /* A dense or convolution layer's backward pass before its GEMMs, in one pass over
+     * dy: dz = dy * act'(y) for a pointwise act, written to dz (which may be dy
+     * exactly), then db[c] = sum over rows of dz[r, c] (+ beta*db[c]; beta == 0
+     * overwrites). With act linear, y and dz are NULL and dy itself is summed. */
+    lt_status (*bias_act_backward)(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, float alpha,
+                                   const lt_buf *y, size_t yoff, const lt_buf *dy, size_t dyoff, lt_buf *dz,
+                                   size_t dzoff, float beta, lt_buf *db, size_t dboff);
     /* dst row r = src row idx[r] for r < rows; idx is a uint32 buffer; rows are cols
      * elements, contiguous. The caller guarantees indices in range; a backend that
      * meets one past the source writes NaN rather than reading out of bounds. */
@@ -466,9 +470,10 @@ lt_status lt_check_bias_act_forward(lt_backend *be, size_t rows, size_t cols, lt
 /* act_backward: a known act, y, dy and dx rows x cols (dx may alias dy); *n = rows * cols. */
 lt_status lt_check_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, lt_buf_range y,
                                 lt_buf_range dy, lt_buf_range dx, size_t *n);
-/* bias_backward: dy rows x cols, db cols; *n = rows * cols. */
-lt_status lt_check_bias_backward(lt_backend *be, size_t rows, size_t cols, lt_buf_range dy, lt_buf_range db,
-                                 size_t *n);
+/* bias_act_backward: a pointwise act, y and dz given exactly when act is not linear; y,
+ * dy and dz rows x cols (dz may be dy exactly), db cols; *n = rows * cols. */
+lt_status lt_check_bias_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, lt_buf_range y,
+                                     lt_buf_range dy, lt_buf_range dz, lt_buf_range db, size_t *n);
 /* gather_rows: idx rows, dst rows x cols and, unless that is empty, src holding at
  * least one row; *n = rows * cols. */
 lt_status lt_check_gather_rows(lt_backend *be, size_t rows, size_t cols, lt_buf_range src, lt_buf_range idx,

@@ -381,16 +381,25 @@ lt_status lt_check_act_backward(lt_backend *be, size_t rows, size_t cols, lt_bac
     return check_operand_list(be, op, r, 3, 3); /* dx may alias dy */
 }
 
-lt_status lt_check_bias_backward(lt_backend *be, size_t rows, size_t cols, lt_buf_range dy, lt_buf_range db,
-                                 size_t *n)
+lt_status lt_check_bias_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, lt_buf_range y,
+                                     lt_buf_range dy, lt_buf_range dz, lt_buf_range db, size_t *n)
 {
-    const char *op = "bias_backward";
-    lt_status st = check_product(be, op, rows, cols, n);
+    const char *op = "bias_act_backward";
+    lt_status st = check_act_sizes(be, op, act, rows, cols, n);
     if (st != LT_OK) return st;
-    dy.n = *n;
+    if (act == LT_BACT_SOFTMAX) return lt_backend_set_error(be, LT_ERR_ARG, "%s: softmax is not pointwise", op);
+    int linear = act == LT_BACT_LINEAR;
+    if (linear && (y.mem || dz.mem)) return lt_backend_set_error(be, LT_ERR_ARG, "%s: y and dz must be NULL when linear", op);
+    if (!linear && (!y.mem || !dz.mem))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: activation %d needs y and dz", op, (int)act);
+    y.n = dy.n = dz.n = *n;
+    if (linear) y.n = dz.n = 0;
     db.n = cols;
-    lt_buf_range r[] = {dy, db};
-    return check_operand_list(be, op, r, 2, 2);
+    lt_buf_range r[] = {y, dy, dz, db};
+    st = check_operand_list(be, op, r, 4, 3); /* each inside its buffer; db apart from all */
+    if (st == LT_OK && dz.n && !(dz.mem == dy.mem && dz.off == dy.off)) st = check_operand_list(be, op, r, 3, 2);
+    else if (st == LT_OK && dz.n) st = check_apart(be, op, &dz, &y);
+    return st;
 }
 
 lt_status lt_check_gather_rows(lt_backend *be, size_t rows, size_t cols, lt_buf_range src, lt_buf_range idx,

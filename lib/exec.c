@@ -45,8 +45,8 @@ lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots)
     size_t acts = (size_t)m->in_dim * batch, maxw = (size_t)m->in_dim, lws = 0;
     for (size_t i = 0; i < n; i++) {
         lt_layer *l = m->flat[i];
-        w->act_off[i + 1] = acts;
-        acts += (size_t)l->out_dim * batch;
+        w->act_off[i + 1] = l->ops->is_view ? w->act_off[i] : acts; /* a view's output is its input */
+        if (!l->ops->is_view) acts += (size_t)l->out_dim * batch;
         if ((size_t)l->out_dim > maxw) maxw = (size_t)l->out_dim;
         w->layer_ws_off[i] = lws;
         lws += l->ws_floats * batch;
@@ -94,6 +94,7 @@ lt_status lt_forward(lt_model *m, size_t rows, int training, uint64_t seed, uint
     lt_workspace *w = &m->ws;
     for (int i = 0; i < m->n_flat; i++) {
         lt_layer *l = m->flat[i];
+        if (l->ops->is_view) continue; /* its output is its input's storage */
         lt_pass p = make_pass(m, i, rows, training, seed, step);
         lt_status st = l->ops->forward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1]);
         if (st != LT_OK) return lt_from_backend(m->ctx, st);
@@ -108,6 +109,7 @@ static lt_status backward(lt_model *m, size_t rows, uint64_t seed, uint64_t step
     size_t dy = 0, dx = w->grad_half;
     for (int i = m->n_flat - 1; i >= 0; i--) {
         lt_layer *l = m->flat[i];
+        if (l->ops->is_view) continue; /* dx is dy, in the same half */
         lt_pass p = make_pass(m, i, rows, 1, seed, step);
         lt_status st = l->ops->backward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1],
                                         w->grad, dy, i > 0 ? w->grad : NULL, dx);

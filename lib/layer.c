@@ -37,6 +37,20 @@ lt_backend_act lt_act_to_backend(lt_act act)
     return LT_BACT_LINEAR;
 }
 
+lt_status lt_bias_act_grad(lt_backend *be, size_t rows, size_t cols, lt_act act, float alpha, const lt_buf *y,
+                           size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *db, size_t dboff)
+{
+    lt_status st = LT_OK;
+    if (act == LT_SOFTMAX) { /* not pointwise: its own op, then the plain sums */
+        st = be->ops->act_backward(be, rows, cols, LT_BACT_SOFTMAX, alpha, y, yoff, dy, dyoff, dy, dyoff);
+        act = LT_LINEAR;
+    }
+    int linear = act == LT_LINEAR;
+    return st != LT_OK ? st
+                       : be->ops->bias_act_backward(be, rows, cols, lt_act_to_backend(act), alpha, linear ? NULL : y,
+                                                    yoff, dy, dyoff, linear ? NULL : dy, dyoff, 0.0f, db, dboff);
+}
+
 void lt_layer_set_tensors(lt_layer *l, int n, const size_t *sizes)
 {
     l->n_tensors = n; /* above LT_MAX_TENSORS: the model's build refuses the layer */

@@ -86,6 +86,10 @@ typedef struct lt_layer_ops {
      * backward pass adds the penalty's gradient times p->loss_scale. */
     lt_status (*add_loss)(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
                           lt_buf *loss, size_t slot);
+    /* Nonzero when the output is the input's elements in the same order (Flatten,
+     * Reshape): a model's executor then gives y the input's storage and dx dy's, and
+     * calls neither forward nor backward (which copy, for wrappers that call them). */
+    int is_view;
 } lt_layer_ops;
 
 /* Common head of every layer; each layer file's struct starts with it. */
@@ -171,6 +175,10 @@ lt_status lt_need_image(lt_ctx *ctx, const lt_layer *l, const lt_shape *in);
 
 /* Maps a public activation to the backend's. */
 lt_backend_act lt_act_to_backend(lt_act act);
+/* A dense or convolution layer's activation and bias gradients: dy <- dy * act'(y) in
+ * place and db = its sums over the rows, one backend op for pointwise activations. */
+lt_status lt_bias_act_grad(lt_backend *be, size_t rows, size_t cols, lt_act act, float alpha, const lt_buf *y,
+                           size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *db, size_t dboff);
 /* Keras's default alpha for an activation (leaky_relu 0.3, elu 1.0, else 0). */
 float lt_act_default_alpha(lt_act act);
 

@@ -58,6 +58,7 @@ static void activation_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops activation_ops = {
     "Activation", "activation", activation_build, activation_init, activation_forward,
     activation_backward, activation_write_config, activation_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_activation(lt_act act)

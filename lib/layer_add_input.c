@@ -56,6 +56,7 @@ static void add_input_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops add_input_ops = {
     "Add", "add_input", add_input_build, add_input_init, add_input_forward, add_input_backward,
     add_input_write_config, add_input_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_add_input(void)

@@ -143,6 +143,7 @@ static void bidi_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops bidi_ops = {
     "Bidirectional", "bidirectional", bidi_build, bidi_init, bidi_forward, bidi_backward,
     bidi_write_config, bidi_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_bidirectional(lt_rnn_cell cell, int units, lt_act act, unsigned flags, lt_merge merge)

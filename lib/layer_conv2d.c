@@ -137,11 +137,9 @@ static lt_status conv_backward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_conv_geom g = c->g;
     g.batch = (int)batch;
     size_t rows = batch * g.out_h * g.out_w;
-    lt_status st = LT_OK;
-    if (c->o.act != LT_LINEAR)
-        st = be->ops->act_backward(be, rows, (size_t)g.out_c, lt_act_to_backend(c->o.act), c->alpha, y, yoff, dy, dyoff, dy, dyoff);
+    lt_status st = lt_bias_act_grad(be, rows, (size_t)g.out_c, c->o.act, c->alpha, y, yoff, dy, dyoff, l->slot.grads,
+                                    l->slot.off + kernel_size(c));
     if (st == LT_OK) st = be->ops->conv2d_backward_filter(be, &g, x, xoff, dy, dyoff, l->slot.grads, l->slot.off);
-    if (st == LT_OK) st = be->ops->bias_backward(be, rows, (size_t)g.out_c, dy, dyoff, 0.0f, l->slot.grads, l->slot.off + kernel_size(c));
     if (st == LT_OK && dx) st = be->ops->conv2d_backward_data(be, &g, dy, dyoff, l->slot.params, l->slot.off, dx, dxoff);
     return st;
 }
@@ -158,6 +156,7 @@ static void conv_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops conv_ops = {
     "Conv2D", "conv2d", conv_build, conv_init, conv_forward, conv_backward, conv_write_config, conv_destroy, NULL,
+    0,
 };
 
 /* A conv layer with normalized settings, or NULL. */

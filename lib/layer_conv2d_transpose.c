@@ -84,12 +84,10 @@ static lt_status deconv_backward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_conv_geom g = c->g;
     g.batch = (int)batch;
     size_t rows = batch * g.in_h * g.in_w;
-    lt_status st = LT_OK;
-    if (c->o.act != LT_LINEAR)
-        st = be->ops->act_backward(be, rows, (size_t)g.in_c, lt_act_to_backend(c->o.act), c->alpha, y, yoff, dy, dyoff, dy, dyoff);
+    lt_status st = lt_bias_act_grad(be, rows, (size_t)g.in_c, c->o.act, c->alpha, y, yoff, dy, dyoff, l->slot.grads,
+                                    l->slot.off + kernel_size(c));
     /* The transposed layer's output plays the convolution's input, its input the output. */
     if (st == LT_OK) st = be->ops->conv2d_backward_filter(be, &g, dy, dyoff, x, xoff, l->slot.grads, l->slot.off);
-    if (st == LT_OK) st = be->ops->bias_backward(be, rows, (size_t)g.in_c, dy, dyoff, 0.0f, l->slot.grads, l->slot.off + kernel_size(c));
     if (st == LT_OK && dx) st = be->ops->conv2d_forward(be, &g, dy, dyoff, l->slot.params, l->slot.off, dx, dxoff);
     return st;
 }
@@ -107,6 +105,7 @@ static void deconv_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops deconv_ops = {
     "Conv2DTranspose", "conv2d_transpose", deconv_build, deconv_init, deconv_forward, deconv_backward,
     deconv_write_config, deconv_destroy, NULL,
+    0,
 };
 
 /* A transposed-conv layer with normalized settings, or NULL. */

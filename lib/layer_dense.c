@@ -62,14 +62,10 @@ static lt_status dense_backward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_backend *be = p->be;
     size_t in = last_axis(&l->in_shape), out = (size_t)d->units;
     batch *= (size_t)l->in_dim / in;
-    lt_status st = LT_OK;
-    if (d->act != LT_LINEAR)
-        st = be->ops->act_backward(be, batch, out, lt_act_to_backend(d->act), d->alpha, y, yoff, dy, dyoff, dy, dyoff);
+    lt_status st = lt_bias_act_grad(be, batch, out, d->act, d->alpha, y, yoff, dy, dyoff, l->slot.grads, l->slot.off + in * out);
     if (st == LT_OK)
         st = be->ops->gemm(be, 1, 0, in, out, batch, 1.0f, x, xoff, in, dy, dyoff, out,
                            0.0f, l->slot.grads, l->slot.off, out);
-    if (st == LT_OK)
-        st = be->ops->bias_backward(be, batch, out, dy, dyoff, 0.0f, l->slot.grads, l->slot.off + in * out);
     if (st == LT_OK && dx)
         st = be->ops->gemm(be, 0, 1, batch, in, out, 1.0f, dy, dyoff, out, l->slot.params, l->slot.off, out,
                            0.0f, dx, dxoff, in);
@@ -89,6 +85,7 @@ static void dense_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops dense_ops = {
     "Dense", "dense", dense_build, dense_init, dense_forward, dense_backward,
     dense_write_config, dense_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_dense(int units, lt_act act)

@@ -59,6 +59,7 @@ static void dropout_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops dropout_ops = {
     "Dropout", "dropout", dropout_build, dropout_init, dropout_forward, dropout_backward,
     dropout_write_config, dropout_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_dropout(float rate)

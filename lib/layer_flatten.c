@@ -1,4 +1,5 @@
-/* Flatten: (h, w, c) -> (h*w*c); the data are already contiguous, so a copy. */
+/* Flatten: (h, w, c) -> (h*w*c); the data are already contiguous, so a view (the
+ * executor aliases y to x; forward and backward copy, for wrappers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include "layer.h"
@@ -38,6 +39,7 @@ static void flatten_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops flatten_ops = {
     "Flatten", "flatten", flatten_build, flatten_init, flatten_forward, flatten_backward, flatten_write_config, flatten_destroy, NULL,
+    1,
 };
 
 lt_layer *lt_flatten(void)

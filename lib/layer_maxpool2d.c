@@ -68,6 +68,7 @@ static void pool_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops pool_ops = {
     "MaxPooling2D", "max_pooling2d", pool_build, pool_init, pool_forward, pool_backward, pool_write_config, pool_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_maxpool2d(int pool_h, int pool_w, int stride_h, int stride_w, lt_padding padding)

@@ -55,6 +55,7 @@ static void noise_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops noise_ops = {
     "GaussianNoise", "gaussian_noise", noise_build, noise_init, noise_forward, noise_backward,
     noise_write_config, noise_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_gaussian_noise(float stddev)

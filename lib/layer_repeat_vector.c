@@ -60,6 +60,7 @@ static void repeat_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops repeat_ops = {
     "RepeatVector", "repeat_vector", repeat_build, repeat_init, repeat_forward, repeat_backward,
     repeat_write_config, repeat_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_repeat_vector(int n)

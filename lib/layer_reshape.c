@@ -1,4 +1,5 @@
-/* Reshape: the same elements under another per-sample shape; a copy. */
+/* Reshape: the same elements under another per-sample shape; a view (the executor
+ * aliases y to x; forward and backward copy, for wrappers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ static void reshape_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops reshape_ops = {
     "Reshape", "reshape", reshape_build, reshape_init, reshape_forward, reshape_backward, reshape_write_config, reshape_destroy, NULL,
+    1,
 };
 
 lt_layer *lt_reshape(int rank, const int *dims)

@@ -72,12 +72,15 @@ static void rnn_destroy(lt_layer *l) { free(l); }
 
 static const lt_layer_ops simple_rnn_ops = {
     "SimpleRNN", "simple_rnn", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
+    0,
 };
 static const lt_layer_ops lstm_ops = {
     "LSTM", "lstm", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
+    0,
 };
 static const lt_layer_ops gru_ops = {
     "GRU", "gru", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
+    0,
 };
 
 /* A layer of either kind; state_steps > 0 makes it a state-input layer. */

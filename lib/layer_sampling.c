@@ -78,6 +78,7 @@ static void sampling_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops sampling_ops = {
     "Sampling", "sampling", sampling_build, sampling_init, sampling_forward, sampling_backward,
     sampling_write_config, sampling_destroy, sampling_add_loss,
+    0,
 };
 
 lt_layer *lt_sampling(float beta)

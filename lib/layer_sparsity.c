@@ -44,7 +44,8 @@ static lt_status sparsity_terms(const penalty_layer *s, const lt_pass *p, size_t
                                 float grad_scale)
 {
     size_t cols = (size_t)s->base.out_dim, o = p->ws_off;
-    lt_status st = p->be->ops->bias_backward(p->be, batch, cols, x, xoff, 0.0f, p->ws, o);
+    lt_status st = p->be->ops->bias_act_backward(p->be, batch, cols, LT_BACT_LINEAR, 0.0f, NULL, 0, x, xoff, NULL, 0, 0.0f,
+                                                 p->ws, o);
     return st == LT_OK ? p->be->ops->sparsity_kl(p->be, batch, cols, p->ws, o, s->rho, p->ws, o + 2 * cols, grad_scale,
                                                  p->ws, o + cols)
                        : st;
@@ -101,10 +102,12 @@ static void penalty_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops sparsity_ops = {
     "Sparsity", "sparsity", penalty_build, penalty_init, penalty_forward, penalty_backward,
     penalty_write_config, penalty_destroy, penalty_add_loss,
+    0,
 };
 static const lt_layer_ops l1_ops = {
     "ActivityL1", "activity_l1", penalty_build, penalty_init, penalty_forward, penalty_backward,
     penalty_write_config, penalty_destroy, penalty_add_loss,
+    0,
 };
 
 /* A penalty layer, or NULL for settings out of range. */

@@ -84,6 +84,7 @@ static void td_destroy(lt_layer *l)
 static const lt_layer_ops td_ops = {
     "TimeDistributed", "time_distributed", td_build, td_init, td_forward, td_backward,
     td_write_config, td_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_time_distributed(lt_layer *inner)

@@ -66,6 +66,7 @@ static void upsample_destroy(lt_layer *l) { free(l); }
 static const lt_layer_ops upsample_ops = {
     "UpSampling2D", "up_sampling2d", upsample_build, upsample_init, upsample_forward, upsample_backward,
     upsample_write_config, upsample_destroy, NULL,
+    0,
 };
 
 lt_layer *lt_upsampling2d(int size_h, int size_w, int bilinear)

@@ -291,7 +291,7 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
     if (c->cell != LT_CELL_GRU) {
         if (st == LT_OK && has_x)
             st = o->gemm(be, 1, 0, F, G, TB, 1.0f, ws, w.xs, F, ws, w.dz, D, 0.0f, grads, woff, G);
-        if (st == LT_OK) st = o->bias_backward(be, TB, G, ws, w.dz, 0.0f, grads, boff);
+        if (st == LT_OK) st = o->bias_act_backward(be, TB, G, LT_BACT_LINEAR, 0.0f, NULL, 0, ws, w.dz, NULL, 0, 0.0f, grads, boff);
         if (st == LT_OK && dxs) st = o->gemm(be, 0, 1, TB, F, G, 1.0f, ws, w.dz, D, params, woff, G, 0.0f, ws, w.xs, F);
     } else { /* dz = [z | r | rec_n | xw_n]: W's gradient skips rec_n */
         size_t U2 = 2 * U;
@@ -299,7 +299,7 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
             st = o->gemm(be, 1, 0, F, U2, TB, 1.0f, ws, w.xs, F, ws, w.dz, D, 0.0f, grads, woff, G);
         if (st == LT_OK && has_x)
             st = o->gemm(be, 1, 0, F, U, TB, 1.0f, ws, w.xs, F, ws, w.dz + 3 * U, D, 0.0f, grads, woff + U2, G);
-        if (st == LT_OK) st = o->bias_backward(be, TB, D, ws, w.dz, 0.0f, ws, w.gsum);
+        if (st == LT_OK) st = o->bias_act_backward(be, TB, D, LT_BACT_LINEAR, 0.0f, NULL, 0, ws, w.dz, NULL, 0, 0.0f, ws, w.gsum);
         if (st == LT_OK) st = o->copy(be, ws, w.gsum, grads, boff, U2);            /* input bias z, r  */
         if (st == LT_OK) st = o->copy(be, ws, w.gsum + 3 * U, grads, boff + U2, U); /* input bias n     */
         if (st == LT_OK) st = o->copy(be, ws, w.gsum, grads, boff + G, G);          /* recurrent bias   */

@@ -556,11 +556,15 @@ static void act_case(tester *t, lt_backend_act act, float alpha, size_t rows, si
     free(x); free(bias); free(y0); free(yf); free(fwd);
 }
 
-/* db = column sums of dy (+ beta*db) on b[0] (dy), b[1] (db). */
-static lt_status op_bias_backward(lt_backend *be, lt_buf *const *b, const void *pp)
+/* dz = dy * act'(y) and db = column sums of dz (+ beta*db) on b[0] (dy), b[1] (db), b[2]
+ * (y) and b[3] (dz), or dz in place on b[0]; linear: dy summed, y and dz not given. */
+static lt_status op_bias_act_backward(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const layer_params *p = pp;
-    return be->ops->bias_backward(be, p->rows, p->cols, b[0], p->off0, p->beta, b[1], p->off1);
+    int linear = p->act == LT_BACT_LINEAR;
+    lt_buf *dz = linear ? NULL : p->alias ? b[0] : b[3];
+    return be->ops->bias_act_backward(be, p->rows, p->cols, p->act, p->alpha, linear ? NULL : b[2], p->off2, b[0],
+                                      p->off0, dz, p->alias ? p->off0 : p->off3, p->beta, b[1], p->off1);
 }
 
 /* dst = src rows picked by idx on b[0] (src), b[1] (idx), b[2] (dst). */
@@ -570,7 +574,7 @@ static lt_status op_gather(lt_backend *be, lt_buf *const *b, const void *pp)
     return be->ops->gather_rows(be, p->rows, p->cols, b[0], p->off0, b[1], p->off1, b[2], p->off2);
 }
 
-/* Every activation, bias_backward and gather_rows. */
+/* Every activation, bias_act_backward and gather_rows. */
 static void test_layers(tester *t)
 {
     static const struct { lt_backend_act act; float alpha; } acts[] = {
@@ -587,31 +591,50 @@ static void test_layers(tester *t)
     act_case(t, LT_BACT_SOFTMAX, 0, 2, 4099, 0, 1);
 
     char what[160];
-    static const size_t bshapes[][2] = { { 0, 5 }, { 1, 1 }, { 257, 3 }, { 64, 300 }, { 1000, 1 }, { 7, 33 } };
+    /* tall shapes split their rows into chunks on OpenCL (a second pass adds them) */
+    static const size_t bshapes[][2] = { { 0, 5 }, { 1, 1 }, { 257, 3 }, { 64, 300 }, { 1000, 1 }, { 7, 33 },
+                                         { 20000, 16 }, { 40000, 3 }, { 2500, 1000 } };
+    static const struct { lt_backend_act act; float alpha; int alias; } bacts[] = {
+        { LT_BACT_LINEAR, 0, 0 }, { LT_BACT_ELU, 1.0f, 1 }, { LT_BACT_TANH, 0, 0 }, { LT_BACT_LEAKY_RELU, 0.3f, 1 } };
     for (size_t c = 0; c < sizeof bshapes / sizeof bshapes[0]; c++)
-        for (int bz = 0; bz < 2; bz++) {
+        for (int k = 0; k < 4; k++) {
+            int bz = k & 1; /* beta 0 with a NaN-filled db, else 0.7 */
+            size_t ai = c < 6 ? (size_t)k : (size_t)(k ^ 1); /* every activation on small shapes, two on tall */
+            lt_backend_act act = bacts[ai].act;
             size_t rows = bshapes[c][0], cols = bshapes[c][1], n = rows * cols;
-            layer_params p = { rows, cols, 3, 2, 0, 0, LT_BACT_LINEAR, 0, bz ? 0.0f : 0.7f, 0, 0 };
-            size_t l0 = n + p.off0, l1 = cols + p.off1 + 1;
+            layer_params p = { rows, cols, 3, 2, 1, 4, act, bacts[ai].alpha, bz ? 0.0f : 0.7f, 0, bacts[ai].alias };
+            size_t l0 = n + p.off0, l1 = cols + p.off1 + 1, l2 = n + p.off2, l3 = n + p.off3 + 2;
             float *dy = rand_array(t, l0, -1, 1), *db = bz ? const_array(l1, NAN) : rand_array(t, l1, -1, 1);
-            double *r = malloc(l1 * sizeof *r), *mag = malloc(l1 * sizeof *mag);
+            float *y = rand_array(t, l2, -0.99, 2), *dz = rand_array(t, l3, -1, 1);
+            int sep = act != LT_BACT_LINEAR && !p.alias; /* dz written apart from dy */
+            double *r = malloc(l1 * sizeof *r), *mag = malloc(l1 * sizeof *mag), *rz = malloc((sep ? l3 : l0) * sizeof *rz);
+            const float *zsrc = sep ? dz : dy;
+            size_t zoff = sep ? p.off3 : p.off0, lz = sep ? l3 : l0;
+            for (size_t i = 0; i < lz; i++) rz[i] = zsrc[i];
             for (size_t i = 0; i < l1; i++) { r[i] = db[i]; mag[i] = 1; }
+            for (size_t i = 0; i < n; i++)
+                rz[zoff + i] = ref_act_grad(act, y[p.off2 + i], dy[p.off0 + i], bacts[ai].alpha);
             for (size_t j = 0; j < cols; j++) {
-                double s = 0, m = 0;
-                for (size_t i = 0; i < rows; i++) { s += dy[p.off0 + i * cols + j]; m += fabs(dy[p.off0 + i * cols + j]); }
+                double sum = 0, m = 0;
+                for (size_t i = 0; i < rows; i++) { sum += (float)rz[zoff + i * cols + j]; m += fabs(rz[zoff + i * cols + j]); }
                 double old = bz ? 0.0 : (double)p.beta * db[p.off1 + j];
-                r[p.off1 + j] = s + old;
+                r[p.off1 + j] = sum + old;
                 mag[p.off1 + j] = m + fabs(old);
             }
-            slot s[2] = { { dy, l0 }, { db, l1 } };
-            float *outs[2] = { NULL, malloc(l1 * sizeof(float)) }, *cpu[2];
-            snprintf(what, sizeof what, "bias_backward %zux%zu beta=%g%s", rows, cols, (double)p.beta,
-                     bz ? " (NaN-filled db)" : "");
-            if (run_pair(t, what, s, 2, op_bias_backward, &p, outs, cpu))
+            slot s[4] = { { dy, l0 }, { db, l1 }, { y, l2 }, { dz, l3 } };
+            int zo = sep ? 3 : 0;
+            float *outs[4] = { NULL, malloc(l1 * sizeof(float)), NULL, NULL }, *cpu[4];
+            if (act != LT_BACT_LINEAR) outs[zo] = malloc(lz * sizeof(float));
+            snprintf(what, sizeof what, "bias_act_backward %s %zux%zu beta=%g%s%s", act_name(act), rows, cols,
+                     (double)p.beta, bz ? " (NaN-filled db)" : "", p.alias ? " in place" : "");
+            if (run_pair(t, what, s, 4, op_bias_act_backward, &p, outs, cpu)) {
                 expect_close(t, what, outs[1], cpu[1], r, mag, l1, tol_k(rows));
-            free_outs(cpu, 2);
+                if (outs[zo] && act != LT_BACT_LINEAR) expect_close(t, what, outs[zo], cpu[zo], rz, NULL, lz, 1e-5);
+            }
+            free_outs(cpu, 4);
             free(outs[1]);
-            free(dy); free(db); free(r); free(mag);
+            if (act != LT_BACT_LINEAR) free(outs[zo]);
+            free(dy); free(db); free(y); free(dz); free(r); free(mag); free(rz);
         }
 
     { /* gather_rows */
@@ -1205,8 +1228,20 @@ static void test_messages(tester *t)
     EXPECT_MSG("bias_act_forward: bias range [15, 15 + 2) exceeds its buffer of 16 elements",
                o->bias_act_forward(be, 2, 2, b, 0, b, 15, LT_BACT_RELU, 0.0f, b, 0));
     EXPECT_MSG(big, o->act_backward(be, SIZE_MAX / 2, 3, LT_BACT_TANH, 0.0f, b, 0, b, 0, b, 0));
-    EXPECT_MSG("bias_backward: db range [14, 14 + 4) exceeds its buffer of 16 elements",
-               o->bias_backward(be, 2, 4, b, 0, 0.0f, b, 14));
+    EXPECT_MSG("bias_act_backward: db range [14, 14 + 4) exceeds its buffer of 16 elements",
+               o->bias_act_backward(be, 2, 4, LT_BACT_LINEAR, 0.0f, NULL, 0, b, 0, NULL, 0, 0.0f, b, 14));
+    EXPECT_MSG("bias_act_backward: y and dz must be NULL when linear",
+               o->bias_act_backward(be, 2, 2, LT_BACT_LINEAR, 0.0f, b, 4, b, 0, b, 0, 0.0f, b, 8));
+    EXPECT_MSG("bias_act_backward: activation 3 needs y and dz",
+               o->bias_act_backward(be, 2, 2, LT_BACT_ELU, 1.0f, NULL, 0, b, 0, NULL, 0, 0.0f, b, 8));
+    EXPECT_MSG("bias_act_backward: softmax is not pointwise",
+               o->bias_act_backward(be, 2, 2, LT_BACT_SOFTMAX, 0.0f, b, 4, b, 0, b, 0, 0.0f, b, 8));
+    EXPECT_MSG("bias_act_backward: db overlaps dy",
+               o->bias_act_backward(be, 2, 2, LT_BACT_TANH, 0.0f, b, 4, b, 0, b, 0, 0.0f, b, 2));
+    EXPECT_MSG("bias_act_backward: dz overlaps y",
+               o->bias_act_backward(be, 2, 2, LT_BACT_TANH, 0.0f, b, 4, b, 0, b, 6, 0.0f, b, 12));
+    EXPECT_MSG("bias_act_backward: dz overlaps dy",
+               o->bias_act_backward(be, 2, 2, LT_BACT_TANH, 0.0f, b, 8, b, 0, b, 2, 0.0f, b, 12));
     EXPECT_MSG("gather_rows: src range [14, 14 + 4) exceeds its buffer of 16 elements",
                o->gather_rows(be, 1, 4, b, 14, b, 0, b, 4));
     EXPECT_MSG("loss: unknown loss kind 9",

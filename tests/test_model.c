@@ -308,6 +308,12 @@ static void test_conv_gradients(void)
     check_image_stack("upsample bilinear", LT_LOSS_MSE, 3, 4, 2, lt_conv2d(&c), lt_upsampling2d(2, 2, 1), NULL, NULL);
     check_image_stack("flatten, dense, reshape, deconv", LT_LOSS_MSE, 4, 4, 1, lt_flatten(), lt_dense(8, LT_ELU),
                       lt_reshape(3, dims), lt_conv2d_transpose(&a));
+    /* views (whose output is their input's storage) last, and two in a row */
+    int dims2[3] = {3, 2, 2}, flat[1] = {18};
+    check_image_stack("flatten, dense, reshape last", LT_LOSS_MSE, 3, 2, 2, lt_flatten(), lt_dense(12, LT_TANH),
+                      lt_reshape(3, dims2), NULL);
+    check_image_stack("conv, flatten, reshape, dense", LT_LOSS_MSE, 5, 4, 1, lt_conv2d(&a), lt_flatten(),
+                      lt_reshape(1, flat), lt_dense(2, LT_LINEAR));
 }
 
 /* AddInput: y = f(x) + x, gradients through it, shape checks, the sr2x and
