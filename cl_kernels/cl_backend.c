@@ -1392,17 +1392,21 @@ static lt_status launch_rnn(cl_backend *b, const kargs *a, int kid, const lt_rnn
     return launch_groups(b, a, g->batch, pow2_ceil_cap(g->units, b->wg[kid]), op);
 }
 
-static lt_status cl_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *r,
-                                size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec, size_t recoff)
+static lt_status cl_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
+                                const lt_buf *bias, size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias,
+                                size_t rboff, lt_buf *rec, size_t recoff)
 {
     cl_backend *b = (cl_backend *)be;
     lt_rnn_widths w;
-    lt_status st = lt_check_rnn_forward(be, g, range_of("xw", xw, xwoff, 0), range_of("r", r, roff, 0),
-                                        range_of("rbias", rbias, rboff, 0), range_of("rec", rec, recoff, 0), &w);
+    lt_status st = lt_check_rnn_forward(be, g, range_of("xw", xw, xwoff, 0), range_of("bias", bias, boff, 0),
+                                        range_of("r", r, roff, 0), range_of("rbias", rbias, rboff, 0),
+                                        range_of("rec", rec, recoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
     kargs a = rnn_args(b, K_RNN_FORWARD, g);
+    arg_i32(&a, g->zero_state != 0);
     arg_cl(&a, xw->mem);
     arg_u64(&a, xwoff);
+    arg_opt(&a, bias, boff, b->scratch);
     arg_cl(&a, r->mem);
     arg_u64(&a, roff);
     arg_opt(&a, g->cell == LT_CELL_GRU ? rbias : NULL, rboff, b->scratch);
@@ -1422,6 +1426,7 @@ static lt_status cl_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_
                                          range_of("dz", dz, dzoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
     kargs a = rnn_args(b, K_RNN_BACKWARD, g);
+    arg_i32(&a, g->zero_carry != 0);
     arg_u64(&a, dh_steps);
     arg_buf(&a, dh, b->scratch);
     arg_u64(&a, dh ? dhoff : 0);

@@ -30,17 +30,39 @@ ulong lt_cell_gates(int cell) { return cell == LT_CELL_LSTM ? 4 : cell == LT_CEL
 ulong lt_cell_record(int cell) { return cell == LT_CELL_LSTM ? 6 : cell == LT_CELL_GRU ? 5 : 1; }
 ulong lt_cell_dz(int cell) { return cell == LT_CELL_SIMPLE ? 1 : 4; }
 
-/* Unit u of one row's forward step: x the row's xw (G), w = r + u (column u of R, row
- * stride G), rb the GRU's recurrent bias, hp the previous record, o the record written. */
-void lt_cell_forward_unit(int cell, int act, float alpha, ulong U, ulong u, __global const float *x,
-                          __global const float *w, __global const float *rb, __global const float *hp,
-                          __global float *o)
+/* Element i of a row's input term: x W plus the input bias (bi NULL: none). */
+float lt_cell_input(__global const float *x, __global const float *bi, ulong i)
+{
+    return bi ? x[i] + bi[i] : x[i];
+}
+
+/* Unit u of one row's forward step: x the row's xw (G), bi the input bias (G, or NULL),
+ * w = r + u (column u of R, row stride G), rb the GRU's recurrent bias, hp the previous
+ * record, o the record written. */
+void lt_cell_forward_unit(int cell, int act, float alpha, ulong U, ulong u, __global const float *xw,
+                          __global const float *bi, __global const float *w, __global const float *rb,
+                          __global const float *hp, __global float *o)
 {
     ulong G = lt_cell_gates(cell) * U;
     float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    float x0 = lt_cell_input(xw, bi, u), x1 = 0.0f, x2 = 0.0f, x3 = 0.0f;
+    if (cell != LT_CELL_SIMPLE) {
+        x1 = lt_cell_input(xw, bi, U + u);
+        x2 = lt_cell_input(xw, bi, 2 * U + u);
+    }
+    if (cell == LT_CELL_LSTM) x3 = lt_cell_input(xw, bi, 3 * U + u);
     if (cell == LT_CELL_SIMPLE) {
-        for (ulong k = 0; k < U; k++) a0 += hp[k] * w[k * G];
-        o[u] = lt_act(act, x[u] + a0, alpha);
+        float s1 = 0.0f, s2 = 0.0f, s3 = 0.0f; /* four chains: a sum of U is latency-bound */
+        ulong k = 0;
+        for (; k + 4 <= U; k += 4) {
+            a0 += hp[k] * w[k * G];
+            s1 += hp[k + 1] * w[(k + 1) * G];
+            s2 += hp[k + 2] * w[(k + 2) * G];
+            s3 += hp[k + 3] * w[(k + 3) * G];
+        }
+        for (; k < U; k++) a0 += hp[k] * w[k * G];
+        a0 = (a0 + s1) + (s2 + s3);
+        o[u] = lt_act(act, x0 + a0, alpha);
     } else if (cell == LT_CELL_LSTM) {
         for (ulong k = 0; k < U; k++) {
             float h = hp[k];
@@ -50,8 +72,8 @@ void lt_cell_forward_unit(int cell, int act, float alpha, ulong U, ulong u, __gl
             a2 += h * wk[2 * U];
             a3 += h * wk[3 * U];
         }
-        float i = lt_sigmoid(x[u] + a0), f = lt_sigmoid(x[U + u] + a1);
-        float c_hat = lt_act(act, x[2 * U + u] + a2, alpha), og = lt_sigmoid(x[3 * U + u] + a3);
+        float i = lt_sigmoid(x0 + a0), f = lt_sigmoid(x1 + a1);
+        float c_hat = lt_act(act, x2 + a2, alpha), og = lt_sigmoid(x3 + a3);
         float c = f * hp[U + u] + i * c_hat;
         o[u] = og * lt_act(act, c, alpha);
         o[U + u] = c;
@@ -68,8 +90,8 @@ void lt_cell_forward_unit(int cell, int act, float alpha, ulong U, ulong u, __gl
             a2 += h * wk[2 * U];
         }
         float rn = a2 + rb[2 * U + u];
-        float z = lt_sigmoid(x[u] + a0 + rb[u]), rg = lt_sigmoid(x[U + u] + a1 + rb[U + u]);
-        float n = lt_act(act, x[2 * U + u] + rg * rn, alpha);
+        float z = lt_sigmoid(x0 + a0 + rb[u]), rg = lt_sigmoid(x1 + a1 + rb[U + u]);
+        float n = lt_act(act, x2 + rg * rn, alpha);
         o[u] = z * hp[u] + (1.0f - z) * n;
         o[U + u] = z;
         o[2 * U + u] = rg;
@@ -114,31 +136,41 @@ void lt_cell_backward_unit(int cell, int act, float alpha, ulong U, ulong u, flo
     }
 }
 
-/* T forward steps (lib/backend.h, rnn_forward); work-group b is batch row b. */
-__kernel void lt_rnn_forward(ulong T, ulong B, ulong U, int cell, int act, float alpha, __global const float *xw,
-                             ulong xwoff, __global const float *r, ulong roff, int has_rbias,
+/* T forward steps (lib/backend.h, rnn_forward); work-group b is batch row b. With
+ * zero_state the row's slot 0 record is written as zeros first. */
+__kernel void lt_rnn_forward(ulong T, ulong B, ulong U, int cell, int act, float alpha, int zero_state,
+                             __global const float *xw, ulong xwoff, int has_bias, __global const float *bias,
+                             ulong boff, __global const float *r, ulong roff, int has_rbias,
                              __global const float *rbias, ulong rboff, __global float *rec, ulong recoff)
 {
     ulong b = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
     ulong G = lt_cell_gates(cell) * U, S = lt_cell_record(cell) * U;
+    __global const float *bi = has_bias ? bias + boff : 0;
+    if (zero_state) {
+        for (ulong i = l; i < S; i += L) rec[recoff + b * S + i] = 0.0f;
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
     for (ulong k = 0; k < T; k++) {
         __global const float *x = xw + xwoff + (k * B + b) * G, *hp = rec + recoff + (k * B + b) * S;
         __global float *o = rec + recoff + ((k + 1) * B + b) * S;
-        for (ulong u = l; u < U; u += L) lt_cell_forward_unit(cell, act, alpha, U, u, x, r + roff + u, rbias + rboff, hp, o);
+        for (ulong u = l; u < U; u += L)
+            lt_cell_forward_unit(cell, act, alpha, U, u, x, bi, r + roff + u, rbias + rboff, hp, o);
         barrier(CLK_GLOBAL_MEM_FENCE); /* step k + 1 reads every unit of this record */
     }
 }
 
 /* The T steps' backward pass, last to first (lib/backend.h, rnn_backward); work-group b
  * is batch row b. dh holds the last dh_steps steps' output gradients. */
-__kernel void lt_rnn_backward(ulong T, ulong B, ulong U, int cell, int act, float alpha, ulong dh_steps,
-                              __global const float *dh, ulong dhoff, __global const float *r, ulong roff,
-                              __global const float *rec, ulong recoff, __global float *carry, ulong coff,
+__kernel void lt_rnn_backward(ulong T, ulong B, ulong U, int cell, int act, float alpha, int zero_carry,
+                              ulong dh_steps, __global const float *dh, ulong dhoff, __global const float *r,
+                              ulong roff, __global const float *rec, ulong recoff, __global float *carry, ulong coff,
                               __global float *dz, ulong dzoff)
 {
     ulong b = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
     ulong S = lt_cell_record(cell) * U, D = lt_cell_dz(cell) * U, G = lt_cell_gates(cell) * U, first = T - dh_steps;
     __global float *cy = carry + coff + b * 2 * U;
+    if (zero_carry) /* a unit reads and writes only its own carry entries: no barrier */
+        for (ulong u = l; u < U; u += L) cy[u] = cy[U + u] = 0.0f;
     for (ulong k = T; k-- > 0;) {
         __global const float *hp = rec + recoff + (k * B + b) * S, *o = rec + recoff + ((k + 1) * B + b) * S;
         __global const float *zn = k + 1 < T ? dz + dzoff + ((k + 1) * B + b) * D : 0;

@@ -112,8 +112,9 @@ lt_status lt_cpu_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xo
 lt_status lt_cpu_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, const lt_buf *x, size_t xoff,
                               ptrdiff_t xs0, ptrdiff_t xs1, float beta, lt_buf *y, size_t yoff, ptrdiff_t ys0,
                               ptrdiff_t ys1);
-lt_status lt_cpu_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *r,
-                             size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec, size_t recoff);
+lt_status lt_cpu_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *bias,
+                             size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec,
+                             size_t recoff);
 lt_status lt_cpu_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff, size_t dh_steps,
                               const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff, lt_buf *carry,
                               size_t coff, lt_buf *dz, size_t dzoff);

@@ -111,18 +111,21 @@ static inline void add_to(float *v, const float *w, size_t n)
 /* Gates of one row from the recurrent product already in its record (see the file
  * comment); hp is the previous record's row. Each stage is a loop over contiguous
  * units, so every one of them vectorizes. */
-static void step_forward_row(const lt_rnn_geom *g, const float *xw, const float *rbias, const float *hp, float *rec)
+static void step_forward_row(const lt_rnn_geom *g, const float *xw, const float *bias, const float *rbias,
+                             const float *hp, float *rec)
 {
     size_t U = g->units;
     switch (g->cell) {
     case LT_CELL_SIMPLE:
         add_to(rec, xw, U);
+        if (bias) add_to(rec, bias, U);
         act_inplace(g->act, g->alpha, rec, U);
         break;
     case LT_CELL_LSTM: { /* rec = [h | c | i | f | g | o], the product in [2U, 6U) */
         const float *cp = hp + U;
         float *c = rec + U, *i = rec + 2 * U, *f = rec + 3 * U, *c_hat = rec + 4 * U, *o = rec + 5 * U;
         add_to(i, xw, 4 * U);
+        if (bias) add_to(i, bias, 4 * U);
         act_inplace(LT_BACT_SIGMOID, 0.0f, i, 2 * U); /* i and f */
         act_inplace(g->act, g->alpha, c_hat, U);
         act_inplace(LT_BACT_SIGMOID, 0.0f, o, U);
@@ -139,9 +142,11 @@ static void step_forward_row(const lt_rnn_geom *g, const float *xw, const float 
         add_to(z, rbias, 3 * U);
         memcpy(rn, n, U * sizeof *rn);
         add_to(z, xw, 2 * U);
+        if (bias) add_to(z, bias, 2 * U);
         act_inplace(LT_BACT_SIGMOID, 0.0f, z, 2 * U); /* z and r */
+        const float *xn = xw + 2 * U, *bn = bias ? bias + 2 * U : NULL;
         LT_SIMD
-        for (size_t u = 0; u < U; u++) n[u] = xw[2 * U + u] + r[u] * rn[u];
+        for (size_t u = 0; u < U; u++) n[u] = (bn ? xn[u] + bn[u] : xn[u]) + r[u] * rn[u];
         act_inplace(g->act, g->alpha, n, U);
         LT_SIMD
         for (size_t u = 0; u < U; u++) rec[u] = z[u] * hp[u] + (1.0f - z[u]) * n[u];
@@ -152,7 +157,7 @@ static void step_forward_row(const lt_rnn_geom *g, const float *xw, const float 
 
 /* One forward step over B rows (see the file comment): hp the previous records. */
 static lt_status step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_widths *w, const float *xw,
-                              const float *r, const float *rbias, const float *hp, float *rec)
+                              const float *bias, const float *r, const float *rbias, const float *hp, float *rec)
 {
     size_t B = g->batch, U = w->u, G = w->g, S = w->s;
     cpu_backend *cb = (cpu_backend *)be;
@@ -161,22 +166,26 @@ static lt_status step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn
     if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "rnn_forward: out of host memory (%zu bytes)", failed);
     int nt = lt_cpu_team(be, B * G * 8);
     LT_PAR_FOR(nt)
-    for (size_t b = 0; b < B; b++) step_forward_row(g, xw + b * G, rbias, hp + b * S, rec + b * S);
+    for (size_t b = 0; b < B; b++) step_forward_row(g, xw + b * G, bias, rbias, hp + b * S, rec + b * S);
     return LT_OK;
 }
 
-lt_status lt_cpu_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *r,
-                             size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec, size_t recoff)
+lt_status lt_cpu_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *bias,
+                             size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec,
+                             size_t recoff)
 {
     lt_rnn_widths w;
-    lt_status st = lt_check_rnn_forward(be, g, lt_cpu_range("xw", xw, xwoff, 0), lt_cpu_range("r", r, roff, 0),
-                                        lt_cpu_range("rbias", rbias, rboff, 0), lt_cpu_range("rec", rec, recoff, 0), &w);
+    lt_status st = lt_check_rnn_forward(be, g, lt_cpu_range("xw", xw, xwoff, 0), lt_cpu_range("bias", bias, boff, 0),
+                                        lt_cpu_range("r", r, roff, 0), lt_cpu_range("rbias", rbias, rboff, 0),
+                                        lt_cpu_range("rec", rec, recoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
     size_t slot = g->batch * w.s, xblock = g->batch * w.g;
     const float *px = lt_cpu_fp(xw, xwoff), *pr = lt_cpu_fp(r, roff), *prb = rbias ? lt_cpu_fp(rbias, rboff) : NULL;
+    const float *pb = bias ? lt_cpu_fp(bias, boff) : NULL;
     float *prec = lt_cpu_fp(rec, recoff);
+    if (g->zero_state) memset(prec, 0, slot * sizeof *prec);
     for (size_t k = 0; k < g->steps && st == LT_OK; k++)
-        st = step_forward(be, g, &w, px + k * xblock, pr, prb, prec + k * slot, prec + (k + 1) * slot);
+        st = step_forward(be, g, &w, px + k * xblock, pb, pr, prb, prec + k * slot, prec + (k + 1) * slot);
     return st;
 }
 
@@ -259,6 +268,7 @@ lt_status lt_cpu_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf
     size_t T = g->steps, B = g->batch, slot = B * w.s, dzblock = B * w.d, first_dh = T - dh_steps;
     const float *pr = lt_cpu_fp(r, roff), *prec = lt_cpu_fp(rec, recoff);
     float *pc = lt_cpu_fp(carry, coff), *pdz = lt_cpu_fp(dz, dzoff);
+    if (g->zero_carry) memset(pc, 0, B * 2 * w.u * sizeof *pc);
     for (size_t k = T; k-- > 0 && st == LT_OK;) {
         const float *pdh = k >= first_dh ? lt_cpu_fp(dh, dhoff + (k - first_dh) * B * w.u) : NULL;
         st = step_backward(be, g, &w, pdh, k + 1 < T ? pdz + (k + 1) * dzblock : NULL, pr, prec + k * slot,

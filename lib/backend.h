@@ -145,6 +145,10 @@ typedef struct lt_rnn_geom {
     size_t batch;         /* rows                                              */
     size_t units;         /* U                                                 */
     size_t steps;         /* T >= 1 time steps, taken in one call              */
+    int zero_state;       /* rnn_forward: the initial state is zero, and slot 0
+                             of rec is written as a zero record, not read      */
+    int zero_carry;       /* rnn_backward: the incoming carry is zero; carry is
+                             written, not read                                 */
 } lt_rnn_geom;
 
 /* Gates G, record width S and dz width D of a cell, in multiples of U. */
@@ -347,14 +351,14 @@ typedef struct lt_backend_ops {
                               lt_buf *y, size_t yoff, ptrdiff_t ys0, ptrdiff_t ys1);
     /* g->steps steps of a recurrent cell (see lt_backend_cell) over g->batch rows, in one
      * call, so that a device runs the whole recurrence without a launch per step. Blocks
-     * are time-major: xw holds steps blocks of batch x G (the input projections), rec
-     * steps + 1 slots of batch x S records; slot 0 is the initial state's record (read;
-     * a zero state is a zero record) and step k writes slot k + 1. r is the recurrent
-     * kernel U x G, rbias G floats (GRU only; NULL elsewhere). Slots 1.. must not
-     * overlap the inputs. */
+     * are time-major: xw holds steps blocks of batch x G, the input projections x W to
+     * which the cell adds bias (G floats; NULL: none), rec steps + 1 slots of batch x S
+     * records; slot 0 is the initial state's record (read, or written as zeros with
+     * g->zero_state) and step k writes slot k + 1. r is the recurrent kernel U x G,
+     * rbias G floats (GRU only; NULL elsewhere). rec must not overlap the inputs. */
     lt_status (*rnn_forward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
-                             const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec,
-                             size_t recoff);
+                             const lt_buf *bias, size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias,
+                             size_t rboff, lt_buf *rec, size_t recoff);
     /* Backpropagation through the g->steps steps of rnn_forward, last to first. The
      * gradient reaching step k's h is the output's, dh, plus dz_{k+1} R^T over the first G
      * columns of the next step's dz, plus the carry. dh holds the output gradients of
@@ -362,8 +366,8 @@ typedef struct lt_backend_ops {
      * step only, 0 with dh NULL: none); the steps before get none. carry (batch x 2U,
      * [h | c]) holds what flows to the previous step outside R, GRU's z dh in the first
      * U, LSTM's f dc in the second; it comes in as the gradient flowing into the last
-     * step from beyond (zero, or a returned LSTM state's c gradient) and leaves as what
-     * flows out of the first. Writes dz, steps blocks of batch x D, which must not
+     * step from beyond (a returned LSTM state's c gradient; with g->zero_carry none, and
+     * carry is not read) and leaves as what flows out of the first. Writes dz, steps blocks of batch x D, which must not
      * overlap the inputs; r and rec as in rnn_forward. */
     lt_status (*rnn_backward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
                               size_t dh_steps, const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff,
@@ -430,10 +434,10 @@ lt_status lt_check_l1_penalty(lt_backend *be, size_t n, lt_buf_range x, lt_buf_r
 typedef struct lt_rnn_widths {
     size_t u, g, s, d;
 } lt_rnn_widths;
-/* rnn_forward: the geometry, then (unless the batch is empty) rbias (GRU only), xw, r
- * and rec as backend.h sizes them; sets *w. */
-lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range r,
-                               lt_buf_range rbias, lt_buf_range rec, lt_rnn_widths *w);
+/* rnn_forward: the geometry, then (unless the batch is empty) rbias (GRU only), bias
+ * (optional), xw, r and rec as backend.h sizes them; sets *w. */
+lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range bias,
+                               lt_buf_range r, lt_buf_range rbias, lt_buf_range rec, lt_rnn_widths *w);
 /* rnn_backward: the geometry and dh_steps, then dh (given exactly when dh_steps > 0),
  * r, rec and the outputs carry and dz; sets *w. */
 lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, size_t dh_steps,

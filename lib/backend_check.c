@@ -183,23 +183,24 @@ static lt_status check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geo
     return LT_OK;
 }
 
-lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range r,
-                               lt_buf_range rbias, lt_buf_range rec, lt_rnn_widths *w)
+lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range bias,
+                               lt_buf_range r, lt_buf_range rbias, lt_buf_range rec, lt_rnn_widths *w)
 {
     const char *op = "rnn_forward";
     lt_status st = check_rnn_geom(be, op, g, w);
     if (st != LT_OK || g->batch == 0) return st;
     size_t slot = g->batch * w->s;
     rbias.n = g->cell == LT_CELL_GRU ? w->g : 0; /* only GRU's reset_after has a recurrent bias */
+    bias.n = if_given(&bias, w->g);
     xw.n = g->steps * g->batch * w->g;
     r.n = w->u * w->g;
-    lt_buf_range rec0 = rec; /* slot 0 is read, slots 1.. written */
+    lt_buf_range rec0 = rec; /* slot 0 is read (or written with zero_state), slots 1.. written */
     rec0.name = "rec[0]";
     rec0.n = slot;
     rec.off += slot;
     rec.n = g->steps * slot;
-    lt_buf_range list[] = {rbias, xw, r, rec0, rec};
-    return check_operand_list(be, op, list, 5, 4);
+    lt_buf_range list[] = {rbias, bias, xw, r, rec0, rec};
+    return check_operand_list(be, op, list, 6, g->zero_state ? 4 : 5);
 }
 
 lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, size_t dh_steps,

@@ -226,7 +226,7 @@ lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t B, co
     size_t T = (size_t)c->steps, F = (size_t)c->features, U = (size_t)c->units, G = gates(c), S = record(c);
     size_t SW = lt_rnn_core_state_width(c), woff = poff, roff = poff + F * G, boff = roff + U * G;
     core_ws w = layout(c, B, wsoff);
-    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U, T};
+    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U, T, 0, 0};
     lt_status st;
     if (F > 0) {
         /* xs[k][b] = x[b][k] (or x[b][T-1-k]) */
@@ -237,13 +237,14 @@ lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t B, co
     } else { /* a state-input direction has no input features: x W is empty */
         st = o->fill(be, ws, w.xw, T * B * G, 0.0f);
     }
-    if (st == LT_OK) st = o->bias_act_forward(be, T * B, G, ws, w.xw, params, boff, LT_BACT_LINEAR, 0.0f, ws, w.xw);
-    if (st == LT_OK) st = o->fill(be, ws, w.rec, B * S, 0.0f);
     /* the state [h | c] is a prefix of the record, so the input state is slot 0's */
+    if (st == LT_OK && c->state_input) st = o->fill(be, ws, w.rec, B * S, 0.0f);
     if (st == LT_OK && c->state_input)
         st = o->copy_strided(be, B, 1, SW, x, xoff, (ptrdiff_t)SW, 0, 0.0f, ws, w.rec, (ptrdiff_t)S, 0);
+    g.zero_state = !c->state_input; /* the cell adds the input bias b, and writes the zero state */
     if (st == LT_OK)
-        st = o->rnn_forward(be, &g, ws, w.xw, params, roff, c->cell == LT_CELL_GRU ? params : NULL, boff + G, ws, w.rec);
+        st = o->rnn_forward(be, &g, ws, w.xw, params, boff, params, roff, c->cell == LT_CELL_GRU ? params : NULL,
+                            boff + G, ws, w.rec);
     if (st != LT_OK) return st;
     if (!out->all_steps) /* y[b] = h of the last step, or its whole state */
         return o->copy_strided(be, B, 1, c->return_state ? SW : U, ws, w.rec + T * B * S, (ptrdiff_t)S, 0, 0.0f,
@@ -263,7 +264,7 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
     size_t D = dzw(c), TB = T * B;
     size_t woff = poff, roff = poff + F * G, boff = roff + U * G;
     core_ws w = layout(c, B, wsoff);
-    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U, T};
+    lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U, T, 0, 0};
     lt_status st;
     /* dh[k][b] from dy, in processing order */
     if (dy->all_steps) {
@@ -275,9 +276,11 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
         st = o->copy_strided(be, B, 1, U, dy->buf, dy->off, dy->s_sample, 0, 0.0f, ws, w.dh + (T - 1) * B * U,
                              (ptrdiff_t)U, 0);
     }
-    if (st == LT_OK) st = o->fill(be, ws, w.carry, B * 2 * U, 0.0f);
-    /* a returned LSTM state's c gradient enters where f dc of a later step would */
-    if (st == LT_OK && c->return_state && c->cell == LT_CELL_LSTM)
+    /* a returned LSTM state's c gradient enters where f dc of a later step would; else
+     * nothing comes from beyond the last step */
+    g.zero_carry = !(c->return_state && c->cell == LT_CELL_LSTM);
+    if (st == LT_OK && !g.zero_carry) st = o->fill(be, ws, w.carry, B * 2 * U, 0.0f);
+    if (st == LT_OK && !g.zero_carry)
         st = o->copy_strided(be, B, 1, U, dy->buf, dy->off + U, dy->s_sample, 0, 0.0f, ws, w.carry + U,
                              (ptrdiff_t)(2 * U), 0);
     size_t dh_steps = dy->all_steps ? T : 1; /* without return_sequences only the last h has one */

@@ -32,6 +32,7 @@ typedef struct step_case {
     size_t T, B, U, G, S, D;
     size_t dh_steps;              /* output gradients for the last dh_steps steps         */
     float *xw, *r, *rbias, *prev; /* inputs (T x B x G, U x G, G, B x S: the initial record) */
+    float *bias;                  /* the input bias (G), or NULL                          */
     float *dh, *carry;            /* backward inputs (dh_steps x B x U, B x 2U)           */
 } step_case;
 
@@ -115,7 +116,7 @@ static void ref_forward(const step_case *c, const float *xwf, const float *prevf
     for (size_t k = 0; k < c->T; k++)
         for (size_t b = 0; b < B; b++) {
             const double *hp = rec + (k * B + b) * S;
-            for (size_t g = 0; g < G; g++) xw[g] = xwf[(k * B + b) * G + g];
+            for (size_t g = 0; g < G; g++) xw[g] = (double)xwf[(k * B + b) * G + g] + (c->bias ? c->bias[g] : 0.0);
             ref_forward_row(c, xw, hp, hp + U, rec + ((k + 1) * B + b) * S, pre + (k * B + b) * G, recn);
         }
 }
@@ -209,6 +210,7 @@ static void make_case(tester *t, step_case *c, lt_backend_cell cell, lt_backend_
     c->xw = rand_floats(t, T * B * c->G, -1.5, 1.5);
     c->r = rand_floats(t, U * c->G, -0.5, 0.5);
     c->rbias = rand_floats(t, c->G, -0.3, 0.3);
+    c->bias = rand_floats(t, c->G, -0.5, 0.5);
     c->prev = rand_floats(t, B * c->S, -0.9, 0.9);
     c->dh = rand_floats(t, dh_steps * B * U, -1, 1);
     c->carry = rand_floats(t, B * 2 * U, -1, 1);
@@ -219,6 +221,7 @@ static void free_case(step_case *c)
     free(c->xw);
     free(c->r);
     free(c->rbias);
+    free(c->bias);
     free(c->prev);
     free(c->dh);
     free(c->carry);
@@ -299,26 +302,37 @@ static void test_reference(tester *t)
 #define COFF 1
 #define DZOFF 8
 
-/* A sequence forward and backward on the backend against the reference. */
-static void check_seq(tester *t, step_case *c)
+/* A sequence forward and backward on the backend against the reference. mode bit 0:
+ * no input bias; bit 1: zero_state (slot 0 holds garbage that must not be read); bit 2:
+ * zero_carry (so does the carry). */
+static void check_seq(tester *t, step_case *c, int mode)
 {
     lt_backend *be = t->be;
     size_t T = c->T, B = c->B, U = c->U, G = c->G, S = c->S, D = c->D, NR = (T + 1) * B * S;
-    lt_rnn_geom g = {c->cell, c->act, c->alpha, B, U, T};
-    char geo[96];
-    snprintf(geo, sizeof geo, "%s act %d T %zu B %zu U %zu dh at %zu", cell_name(c->cell), (int)c->act, T, B, U,
-             c->dh_steps);
+    int no_bias = mode & 1, zero_state = (mode >> 1) & 1, zero_carry = (mode >> 2) & 1;
+    lt_rnn_geom g = {c->cell, c->act, c->alpha, B, U, T, zero_state, zero_carry};
+    char geo[128];
+    snprintf(geo, sizeof geo, "%s act %d T %zu B %zu U %zu dh at %zu%s%s%s", cell_name(c->cell), (int)c->act, T, B, U,
+             c->dh_steps, no_bias ? " no bias" : "", zero_state ? " zero_state" : "", zero_carry ? " zero_carry" : "");
+    /* what the device is given, and what the reference sees in its place */
+    float *garbage = rand_floats(t, B * (S > 2 * U ? S : 2 * U), -5, 5), *zeros = calloc(B * S + B * 2 * U, sizeof(float));
+    float *keep_prev = c->prev, *keep_carry = c->carry, *keep_bias = c->bias;
+    const float *dev_prev = zero_state ? garbage : c->prev, *dev_carry = zero_carry ? garbage : c->carry;
     lt_buf *xw = make_buf(t, "xw", XWOFF, c->xw, T * B * G), *r = make_buf(t, "r", ROFF, c->r, U * G);
     lt_buf *rb = make_buf(t, "rbias", RBOFF, c->rbias, G), *rec = make_buf(t, "rec", RECOFF, NULL, NR);
+    lt_buf *bias = no_bias ? NULL : make_buf(t, "bias", DHOFF + 1, c->bias, G);
     lt_buf *dh = c->dh_steps ? make_buf(t, "dh", DHOFF, c->dh, c->dh_steps * B * U) : NULL;
-    lt_buf *cy = make_buf(t, "carry", COFF, c->carry, B * 2 * U), *dz = make_buf(t, "dz", DZOFF, NULL, T * B * D);
+    lt_buf *cy = make_buf(t, "carry", COFF, dev_carry, B * 2 * U), *dz = make_buf(t, "dz", DZOFF, NULL, T * B * D);
+    if (zero_state) c->prev = zeros;
+    if (zero_carry) c->carry = zeros + B * S;
+    if (no_bias) c->bias = NULL;
     float *got = malloc(NR * sizeof *got), *gdz = malloc(T * B * D * sizeof *gdz), *gcy = malloc(B * 2 * U * sizeof *gcy);
     double *rrec = malloc(NR * sizeof *rrec), *pre = malloc(T * B * G * sizeof *pre);
     double *rdz = malloc(T * B * D * sizeof *rdz), *rcy = malloc(B * 2 * U * sizeof *rcy), *dhp = malloc(B * U * sizeof *dhp);
-    if (xw && r && rb && rec && (dh || !c->dh_steps) && cy && dz &&
-        check(t, be->ops->upload(be, rec, RECOFF, c->prev, B * S) == LT_OK, "upload: %s", be->error)) {
-        lt_status st = be->ops->rnn_forward(be, &g, xw, XWOFF, r, ROFF, c->cell == LT_CELL_GRU ? rb : NULL, RBOFF, rec,
-                                            RECOFF);
+    if (xw && r && rb && rec && (bias || no_bias) && (dh || !c->dh_steps) && cy && dz &&
+        check(t, be->ops->upload(be, rec, RECOFF, dev_prev, B * S) == LT_OK, "upload: %s", be->error)) {
+        lt_status st = be->ops->rnn_forward(be, &g, xw, XWOFF, bias, DHOFF + 1, r, ROFF,
+                                            c->cell == LT_CELL_GRU ? rb : NULL, RBOFF, rec, RECOFF);
         if (check(t, st == LT_OK, "rnn_forward %s: %s", geo, be->error) &&
             fetch(t, "rnn_forward", geo, rec, RECOFF, got, NR)) {
             ref_forward(c, c->xw, c->prev, rrec, pre);
@@ -334,11 +348,16 @@ static void check_seq(tester *t, step_case *c)
             size_t bad = first_bad(gdz, rdz, T * B * D, 5e-5);
             check(t, bad == T * B * D, "rnn_backward %s: dz[%zu] = %.9g, reference %.9g", geo, bad,
                   bad < T * B * D ? (double)gdz[bad] : 0.0, bad < T * B * D ? rdz[bad] : 0.0);
-            bad = first_bad(gcy, rcy, B * 2 * U, 5e-5); /* halves a cell does not use keep what came in */
+            bad = first_bad(gcy, rcy, B * 2 * U, 5e-5); /* unused halves: what came in, or zero */
             check(t, bad == B * 2 * U, "rnn_backward %s: carry[%zu] = %.9g, reference %.9g", geo, bad,
                   bad < B * 2 * U ? (double)gcy[bad] : 0.0, bad < B * 2 * U ? rcy[bad] : 0.0);
         }
     }
+    c->prev = keep_prev;
+    c->carry = keep_carry;
+    c->bias = keep_bias;
+    free(garbage);
+    free(zeros);
     free(got);
     free(gdz);
     free(gcy);
@@ -347,7 +366,7 @@ static void check_seq(tester *t, step_case *c)
     free(rdz);
     free(rcy);
     free(dhp);
-    lt_buf *all[] = {xw, r, rb, rec, dh, cy, dz};
+    lt_buf *all[] = {xw, r, rb, rec, bias, dh, cy, dz};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->buf_free(be, all[i]);
 }
 
@@ -415,24 +434,24 @@ static void test_bad(tester *t)
     const lt_backend_ops *o = be->ops;
     lt_buf *buf = make_buf(t, "buf", 0, NULL, 64);
     if (!buf) return;
-    lt_rnn_geom g = {LT_CELL_LSTM, LT_BACT_SOFTMAX, 0, 2, 2, 1};
-    lt_status st = o->rnn_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 32);
+    lt_rnn_geom g = {LT_CELL_LSTM, LT_BACT_SOFTMAX, 0, 2, 2, 1, 0, 0};
+    lt_status st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 32);
     check(t, st == LT_ERR_ARG && strstr(be->error, "pointwise"), "softmax cell refused: %d %s", (int)st, be->error);
     g.act = LT_BACT_TANH;
     g.units = 0;
-    st = o->rnn_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 32);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 32);
     check(t, st == LT_ERR_ARG, "zero units refused: %d %s", (int)st, be->error);
     g.units = 4;
     g.batch = 4; /* records of 4 x 24 do not fit in 64 */
-    st = o->rnn_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 0);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 0);
     check(t, st == LT_ERR_ARG, "records past the buffer refused: %d %s", (int)st, be->error);
     g.cell = LT_CELL_GRU;
     g.batch = 1;
     g.units = 1;
-    st = o->rnn_forward(be, &g, buf, 0, buf, 0, NULL, 0, buf, 20);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 20);
     check(t, st == LT_ERR_ARG && strstr(be->error, "rbias"), "GRU without rbias refused: %d %s", (int)st, be->error);
     g.steps = 0;
-    st = o->rnn_forward(be, &g, buf, 0, buf, 4, buf, 8, buf, 20);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, buf, 8, buf, 20);
     check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_forward: 0 steps of 1 rows out of range"), "zero steps: %d %s",
           (int)st, be->error);
 
@@ -440,8 +459,8 @@ static void test_bad(tester *t)
      * SimpleRNN of one step over 2 rows of 2 units: xw, dh and dz are 4 floats, rec
      * (two slots) and carry 8. Apart, they sit at xw 0, r 4, rec 8, dh 16, carry 24,
      * dz 32. */
-    g = (lt_rnn_geom){LT_CELL_SIMPLE, LT_BACT_TANH, 0, 2, 2, 1};
-    st = o->rnn_forward(be, &g, buf, 0, buf, 4, NULL, 0, buf, 8);
+    g = (lt_rnn_geom){LT_CELL_SIMPLE, LT_BACT_TANH, 0, 2, 2, 1, 0, 0};
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, NULL, 0, buf, 8);
     check(t, st == LT_OK, "forward with operands apart: %d %s", (int)st, be->error);
     st = o->rnn_backward(be, &g, buf, 16, 1, buf, 4, buf, 8, buf, 24, buf, 32);
     check(t, st == LT_OK, "backward with operands apart: %d %s", (int)st, be->error);
@@ -454,9 +473,17 @@ static void test_bad(tester *t)
         {"rnn_forward: rec[0] range [66, 66 + 4) exceeds its buffer of", 0, 4, 66},
     };
     for (size_t k = 0; k < sizeof fwd / sizeof fwd[0]; k++) {
-        st = o->rnn_forward(be, &g, buf, fwd[k].xw, buf, fwd[k].r, NULL, 0, buf, fwd[k].rec);
+        st = o->rnn_forward(be, &g, buf, fwd[k].xw, NULL, 0, buf, fwd[k].r, NULL, 0, buf, fwd[k].rec);
         check(t, st == LT_ERR_ARG && strstr(be->error, fwd[k].want), "%s: %d %s", fwd[k].want, (int)st, be->error);
     }
+    st = o->rnn_forward(be, &g, buf, 0, buf, 13, buf, 4, NULL, 0, buf, 8);
+    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_forward: rec overlaps bias"), "bias under rec: %d %s", (int)st,
+          be->error);
+    g.zero_state = 1; /* slot 0 is written then */
+    st = o->rnn_forward(be, &g, buf, 10, NULL, 0, buf, 4, NULL, 0, buf, 8);
+    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_forward: rec[0] overlaps xw"), "zero_state slot 0 on xw: %d %s",
+          (int)st, be->error);
+    g.zero_state = 0;
     struct { const char *want; size_t dh_steps, r, carry, dz; } bwd[] = {
         {"rnn_backward: dz overlaps carry", 1, 4, 24, 26},
         {"rnn_backward: dz overlaps rec", 1, 4, 24, 12},
@@ -494,7 +521,7 @@ static void test_cross(tester *t, lt_backend *cpu)
         lt_backend *bes[2] = {cpu, t->be};
         for (int k = 0; k < 2; k++) {
             lt_backend *be = bes[k];
-            lt_rnn_geom g = {c.cell, c.act, c.alpha, c.B, c.U, c.T};
+            lt_rnn_geom g = {c.cell, c.act, c.alpha, c.B, c.U, c.T, 0, 0};
             lt_buf *xw = NULL, *r = NULL, *rb = NULL, *rec = NULL, *dh = NULL, *cy = NULL, *dz = NULL;
             out[k][0] = calloc(NR, sizeof(float));
             out[k][1] = calloc(NZ, sizeof(float));
@@ -511,7 +538,7 @@ static void test_cross(tester *t, lt_backend *cpu)
             if (st == LT_OK) st = be->ops->upload(be, rec, 0, c.prev, c.B * c.S);
             if (st == LT_OK) st = be->ops->upload(be, dh, 0, c.dh, c.T * c.B * c.U);
             if (st == LT_OK) st = be->ops->upload(be, cy, 0, c.carry, c.B * 2 * c.U);
-            if (st == LT_OK) st = be->ops->rnn_forward(be, &g, xw, 0, r, 0, rb, 0, rec, 0);
+            if (st == LT_OK) st = be->ops->rnn_forward(be, &g, xw, 0, NULL, 0, r, 0, rb, 0, rec, 0);
             if (st == LT_OK) st = be->ops->rnn_backward(be, &g, dh, 0, c.T, r, 0, rec, 0, cy, 0, dz, 0);
             if (st == LT_OK) st = be->ops->download(be, rec, 0, out[k][0], NR);
             if (st == LT_OK) st = be->ops->download(be, dz, 0, out[k][1], NZ);
@@ -554,7 +581,7 @@ static void backend_checks_rnn(tester *t, lt_backend *cpu, void *ctx)
                     for (int di = 0; di < 3; di++) {
                         step_case c;
                         make_case(t, &c, cells[ci], acts[ai], (size_t)T, sizes[si][0], sizes[si][1], dh_steps[di]);
-                        check_seq(t, &c);
+                        check_seq(t, &c, (ai * 3 + si * 2 + di + T) % 8);
                         free_case(&c);
                     }
                 }
