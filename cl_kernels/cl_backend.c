@@ -1392,15 +1392,33 @@ static lt_status launch_rnn(cl_backend *b, const kargs *a, int kid, const lt_rnn
     return launch_groups(b, a, g->batch, pow2_ceil_cap(g->units, b->wg[kid]), op);
 }
 
+/* Next six arguments: a sequence operand (lib/backend.h, lt_rnn_seq) of a T-step
+ * recurrence, or its absence: flag, buffer, offset, row and step strides, every-step flag. */
+static void arg_seq(kargs *a, const lt_rnn_seq *seq, size_t T, cl_mem fallback)
+{
+    arg_i32(a, seq != NULL);
+    arg_buf(a, seq ? seq->buf : NULL, fallback);
+    arg_u64(a, seq ? seq->off : 0);
+    arg_raw(a, sizeof(cl_long), &(cl_long){seq ? (cl_long)seq->s_row : 0});
+    arg_raw(a, sizeof(cl_long), &(cl_long){seq ? (cl_long)seq->s_step : 0});
+    arg_i32(a, seq && seq->steps == T && T > 1);
+}
+
+/* The range a sequence operand's buffer gives the shared checks (NULL: not given). */
+static lt_buf_range seq_range(const char *name, const lt_rnn_seq *seq)
+{
+    return range_of(name, seq ? seq->buf : NULL, seq ? seq->off : 0, 0);
+}
+
 static lt_status cl_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
                                 const lt_buf *bias, size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias,
-                                size_t rboff, lt_buf *rec, size_t recoff)
+                                size_t rboff, lt_buf *rec, size_t recoff, const lt_rnn_seq *out)
 {
     cl_backend *b = (cl_backend *)be;
     lt_rnn_widths w;
     lt_status st = lt_check_rnn_forward(be, g, range_of("xw", xw, xwoff, 0), range_of("bias", bias, boff, 0),
                                         range_of("r", r, roff, 0), range_of("rbias", rbias, rboff, 0),
-                                        range_of("rec", rec, recoff, 0), &w);
+                                        range_of("rec", rec, recoff, 0), seq_range("out", out), out, &w);
     if (st != LT_OK || g->batch == 0) return st;
     kargs a = rnn_args(b, K_RNN_FORWARD, g);
     arg_i32(&a, g->zero_state != 0);
@@ -1412,24 +1430,24 @@ static lt_status cl_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_b
     arg_opt(&a, g->cell == LT_CELL_GRU ? rbias : NULL, rboff, b->scratch);
     arg_cl(&a, rec->mem);
     arg_u64(&a, recoff);
+    arg_seq(&a, out, g->steps, b->scratch);
+    arg_u64(&a, out ? out->width : 0);
     return launch_rnn(b, &a, K_RNN_FORWARD, g, "rnn_forward");
 }
 
-static lt_status cl_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff, size_t dh_steps,
-                                 const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff, lt_buf *carry,
-                                 size_t coff, lt_buf *dz, size_t dzoff)
+static lt_status cl_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_seq *dh, const lt_buf *r,
+                                 size_t roff, const lt_buf *rec, size_t recoff, lt_buf *carry, size_t coff, lt_buf *dz,
+                                 size_t dzoff)
 {
     cl_backend *b = (cl_backend *)be;
     lt_rnn_widths w;
-    lt_status st = lt_check_rnn_backward(be, g, range_of("dh", dh, dhoff, 0), dh_steps, range_of("r", r, roff, 0),
+    lt_status st = lt_check_rnn_backward(be, g, seq_range("dh", dh), dh, range_of("r", r, roff, 0),
                                          range_of("rec", rec, recoff, 0), range_of("carry", carry, coff, 0),
                                          range_of("dz", dz, dzoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
     kargs a = rnn_args(b, K_RNN_BACKWARD, g);
     arg_i32(&a, g->zero_carry != 0);
-    arg_u64(&a, dh_steps);
-    arg_buf(&a, dh, b->scratch);
-    arg_u64(&a, dh ? dhoff : 0);
+    arg_seq(&a, dh, g->steps, b->scratch);
     arg_cl(&a, r->mem);
     arg_u64(&a, roff);
     arg_cl(&a, rec->mem);

@@ -137,11 +137,14 @@ void lt_cell_backward_unit(int cell, int act, float alpha, ulong U, ulong u, flo
 }
 
 /* T forward steps (lib/backend.h, rnn_forward); work-group b is batch row b. With
- * zero_state the row's slot 0 record is written as zeros first. */
+ * zero_state the row's slot 0 record is written as zeros first; with has_out every
+ * step's h (out_all) or the last's is also written to out, out_width floats (U, or an
+ * LSTM's [h | c]) at ooff + b * os_row + k * os_step. */
 __kernel void lt_rnn_forward(ulong T, ulong B, ulong U, int cell, int act, float alpha, int zero_state,
                              __global const float *xw, ulong xwoff, int has_bias, __global const float *bias,
                              ulong boff, __global const float *r, ulong roff, int has_rbias,
-                             __global const float *rbias, ulong rboff, __global float *rec, ulong recoff)
+                             __global const float *rbias, ulong rboff, __global float *rec, ulong recoff, int has_out,
+                             __global float *out, ulong ooff, long os_row, long os_step, int out_all, ulong out_width)
 {
     ulong b = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
     ulong G = lt_cell_gates(cell) * U, S = lt_cell_record(cell) * U;
@@ -153,28 +156,36 @@ __kernel void lt_rnn_forward(ulong T, ulong B, ulong U, int cell, int act, float
     for (ulong k = 0; k < T; k++) {
         __global const float *x = xw + xwoff + (k * B + b) * G, *hp = rec + recoff + (k * B + b) * S;
         __global float *o = rec + recoff + ((k + 1) * B + b) * S;
-        for (ulong u = l; u < U; u += L)
+        __global float *y = 0; /* this row's output at this step, if it has one */
+        if (has_out && (out_all || k == T - 1))
+            y = out + (long)ooff + (long)b * os_row + (out_all ? (long)k * os_step : 0);
+        for (ulong u = l; u < U; u += L) {
             lt_cell_forward_unit(cell, act, alpha, U, u, x, bi, r + roff + u, rbias + rboff, hp, o);
+            if (y) y[u] = o[u];
+            if (y && out_width > U) y[U + u] = o[U + u]; /* an LSTM's returned [h | c] */
+        }
         barrier(CLK_GLOBAL_MEM_FENCE); /* step k + 1 reads every unit of this record */
     }
 }
 
 /* The T steps' backward pass, last to first (lib/backend.h, rnn_backward); work-group b
- * is batch row b. dh holds the last dh_steps steps' output gradients. */
-__kernel void lt_rnn_backward(ulong T, ulong B, ulong U, int cell, int act, float alpha, int zero_carry,
-                              ulong dh_steps, __global const float *dh, ulong dhoff, __global const float *r,
-                              ulong roff, __global const float *rec, ulong recoff, __global float *carry, ulong coff,
-                              __global float *dz, ulong dzoff)
+ * is batch row b. dh holds every step's output gradients (dh_all) or the last step's. */
+__kernel void lt_rnn_backward(ulong T, ulong B, ulong U, int cell, int act, float alpha, int zero_carry, int has_dh,
+                              __global const float *dh, ulong dhoff, long ds_row, long ds_step, int dh_all,
+                              __global const float *r, ulong roff, __global const float *rec, ulong recoff,
+                              __global float *carry, ulong coff, __global float *dz, ulong dzoff)
 {
     ulong b = get_group_id(0), l = get_local_id(0), L = get_local_size(0);
-    ulong S = lt_cell_record(cell) * U, D = lt_cell_dz(cell) * U, G = lt_cell_gates(cell) * U, first = T - dh_steps;
+    ulong S = lt_cell_record(cell) * U, D = lt_cell_dz(cell) * U, G = lt_cell_gates(cell) * U;
     __global float *cy = carry + coff + b * 2 * U;
     if (zero_carry) /* a unit reads and writes only its own carry entries: no barrier */
         for (ulong u = l; u < U; u += L) cy[u] = cy[U + u] = 0.0f;
     for (ulong k = T; k-- > 0;) {
         __global const float *hp = rec + recoff + (k * B + b) * S, *o = rec + recoff + ((k + 1) * B + b) * S;
         __global const float *zn = k + 1 < T ? dz + dzoff + ((k + 1) * B + b) * D : 0;
-        __global const float *dhk = k >= first ? dh + dhoff + ((k - first) * B + b) * U : 0;
+        __global const float *dhk = 0; /* this row's output gradient at this step, if it has one */
+        if (has_dh && (dh_all || k == T - 1))
+            dhk = dh + (long)dhoff + (long)b * ds_row + (dh_all ? (long)k * ds_step : 0);
         __global float *d = dz + dzoff + (k * B + b) * D;
         for (ulong u = l; u < U; u += L)
             lt_cell_backward_unit(cell, act, alpha, U, u, dhk ? dhk[u] : 0.0f, zn, r + roff + u * G, hp, o, cy, d);

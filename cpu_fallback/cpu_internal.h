@@ -114,10 +114,9 @@ lt_status lt_cpu_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols,
                               ptrdiff_t ys1);
 lt_status lt_cpu_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *bias,
                              size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec,
-                             size_t recoff);
-lt_status lt_cpu_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff, size_t dh_steps,
-                              const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff, lt_buf *carry,
-                              size_t coff, lt_buf *dz, size_t dzoff);
+                             size_t recoff, const lt_rnn_seq *out);
+lt_status lt_cpu_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_seq *dh, const lt_buf *r, size_t roff,
+                              const lt_buf *rec, size_t recoff, lt_buf *carry, size_t coff, lt_buf *dz, size_t dzoff);
 /* Releases the column buffer (at destroy). */
 void lt_cpu_conv_free(cpu_backend *cb);
 

@@ -170,22 +170,40 @@ static lt_status step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn
     return LT_OK;
 }
 
+/* The range a sequence operand's buffer gives the shared checks (NULL: not given). */
+static lt_buf_range seq_range(const char *name, const lt_rnn_seq *seq)
+{
+    return lt_cpu_range(name, seq ? seq->buf : NULL, seq ? seq->off : 0, 0);
+}
+
+/* Row b of step k's block in a sequence operand (k is ignored when it holds the last
+ * step only). */
+static float *seq_row(const lt_rnn_seq *seq, size_t b, size_t k)
+{
+    ptrdiff_t at = (ptrdiff_t)seq->off + (ptrdiff_t)b * seq->s_row + (seq->steps > 1 ? (ptrdiff_t)k * seq->s_step : 0);
+    return (float *)seq->buf->mem + at;
+}
+
 lt_status lt_cpu_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff, const lt_buf *bias,
                              size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec,
-                             size_t recoff)
+                             size_t recoff, const lt_rnn_seq *out)
 {
     lt_rnn_widths w;
     lt_status st = lt_check_rnn_forward(be, g, lt_cpu_range("xw", xw, xwoff, 0), lt_cpu_range("bias", bias, boff, 0),
                                         lt_cpu_range("r", r, roff, 0), lt_cpu_range("rbias", rbias, rboff, 0),
-                                        lt_cpu_range("rec", rec, recoff, 0), &w);
+                                        lt_cpu_range("rec", rec, recoff, 0), seq_range("out", out), out, &w);
     if (st != LT_OK || g->batch == 0) return st;
-    size_t slot = g->batch * w.s, xblock = g->batch * w.g;
+    size_t T = g->steps, B = g->batch, slot = B * w.s, xblock = B * w.g;
     const float *px = lt_cpu_fp(xw, xwoff), *pr = lt_cpu_fp(r, roff), *prb = rbias ? lt_cpu_fp(rbias, rboff) : NULL;
     const float *pb = bias ? lt_cpu_fp(bias, boff) : NULL;
     float *prec = lt_cpu_fp(rec, recoff);
     if (g->zero_state) memset(prec, 0, slot * sizeof *prec);
-    for (size_t k = 0; k < g->steps && st == LT_OK; k++)
-        st = step_forward(be, g, &w, px + k * xblock, pb, pr, prb, prec + k * slot, prec + (k + 1) * slot);
+    for (size_t k = 0; k < T && st == LT_OK; k++) {
+        float *step = prec + (k + 1) * slot;
+        st = step_forward(be, g, &w, px + k * xblock, pb, pr, prb, prec + k * slot, step);
+        if (out && (out->steps > 1 || k == T - 1)) /* h (or [h | c]) is the record's prefix */
+            for (size_t b = 0; b < B; b++) memcpy(seq_row(out, b, k), step + b * w.s, out->width * sizeof *step);
+    }
     return st;
 }
 
@@ -229,11 +247,11 @@ static void step_backward_row(const lt_rnn_geom *g, const float *hp, const float
     }
 }
 
-/* One backward step over B rows (see the file comment): dh the output's gradient
- * (NULL: none), dzn the next step's dz (NULL at the last step). */
-static lt_status step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_widths *w, const float *dh,
-                               const float *dzn, const float *r, const float *hp, const float *rec, float *carry,
-                               float *dz)
+/* One backward step k over B rows (see the file comment): dh the output's gradients
+ * (NULL: none at this step), dzn the next step's dz (NULL at the last step). */
+static lt_status step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_widths *w, const lt_rnn_seq *dh,
+                               size_t k, const float *dzn, const float *r, const float *hp, const float *rec,
+                               float *carry, float *dz)
 {
     size_t B = g->batch, U = w->u, G = w->g, S = w->s, D = w->d;
     const float *carried = g->cell == LT_CELL_GRU ? carry : NULL; /* the GRU's z dh from the next step */
@@ -241,7 +259,7 @@ static lt_status step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rn
     LT_PAR_FOR(nt)
     for (size_t b = 0; b < B; b++) { /* dz[:, 0:U) = dh + carried */
         float *row = dz + b * D;
-        if (dh) memcpy(row, dh + b * U, U * sizeof *row);
+        if (dh) memcpy(row, seq_row(dh, b, k), U * sizeof *row);
         else memset(row, 0, U * sizeof *row);
         if (carried) add_to(row, carried + b * 2 * U, U);
     }
@@ -256,22 +274,21 @@ static lt_status step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rn
     return LT_OK;
 }
 
-lt_status lt_cpu_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff, size_t dh_steps,
-                              const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff, lt_buf *carry,
-                              size_t coff, lt_buf *dz, size_t dzoff)
+lt_status lt_cpu_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_seq *dh, const lt_buf *r, size_t roff,
+                              const lt_buf *rec, size_t recoff, lt_buf *carry, size_t coff, lt_buf *dz, size_t dzoff)
 {
     lt_rnn_widths w;
-    lt_status st = lt_check_rnn_backward(be, g, lt_cpu_range("dh", dh, dhoff, 0), dh_steps, lt_cpu_range("r", r, roff, 0),
+    lt_status st = lt_check_rnn_backward(be, g, seq_range("dh", dh), dh, lt_cpu_range("r", r, roff, 0),
                                          lt_cpu_range("rec", rec, recoff, 0), lt_cpu_range("carry", carry, coff, 0),
                                          lt_cpu_range("dz", dz, dzoff, 0), &w);
     if (st != LT_OK || g->batch == 0) return st;
-    size_t T = g->steps, B = g->batch, slot = B * w.s, dzblock = B * w.d, first_dh = T - dh_steps;
+    size_t T = g->steps, B = g->batch, slot = B * w.s, dzblock = B * w.d;
     const float *pr = lt_cpu_fp(r, roff), *prec = lt_cpu_fp(rec, recoff);
     float *pc = lt_cpu_fp(carry, coff), *pdz = lt_cpu_fp(dz, dzoff);
     if (g->zero_carry) memset(pc, 0, B * 2 * w.u * sizeof *pc);
     for (size_t k = T; k-- > 0 && st == LT_OK;) {
-        const float *pdh = k >= first_dh ? lt_cpu_fp(dh, dhoff + (k - first_dh) * B * w.u) : NULL;
-        st = step_backward(be, g, &w, pdh, k + 1 < T ? pdz + (k + 1) * dzblock : NULL, pr, prec + k * slot,
+        const lt_rnn_seq *dhk = dh && (dh->steps > 1 || k == T - 1) ? dh : NULL;
+        st = step_backward(be, g, &w, dhk, k, k + 1 < T ? pdz + (k + 1) * dzblock : NULL, pr, prec + k * slot,
                            prec + (k + 1) * slot, pc, pdz + k * dzblock);
     }
     return st;

@@ -151,6 +151,19 @@ typedef struct lt_rnn_geom {
                              written, not read                                 */
 } lt_rnn_geom;
 
+/* Where a recurrent sequence's outputs go (rnn_forward) or their gradients come from
+ * (rnn_backward), in the caller's (batch, steps, width) tensor: step k of batch row b at
+ * off + b*s_row + k*s_step (s_step < 0 for a direction that runs backwards in time, off
+ * then at its first step), width floats each: h, or for an LSTM's returned state the
+ * record's [h | c] (2U). steps = g->steps: every step; 1: only the last, at off + b*s_row. */
+typedef struct lt_rnn_seq {
+    lt_buf *buf;             /* the tensor                         */
+    size_t off;              /* element of the first step of row 0 */
+    ptrdiff_t s_row, s_step; /* strides in elements                */
+    size_t steps;            /* g->steps or 1                      */
+    size_t width;            /* U, or 2U for an LSTM's [h | c]     */
+} lt_rnn_seq;
+
 /* Gates G, record width S and dz width D of a cell, in multiples of U. */
 static inline size_t lt_cell_gates(lt_backend_cell c) { return c == LT_CELL_LSTM ? 4 : c == LT_CELL_GRU ? 3 : 1; }
 static inline size_t lt_cell_record(lt_backend_cell c) { return c == LT_CELL_LSTM ? 6 : c == LT_CELL_GRU ? 5 : 1; }
@@ -355,23 +368,24 @@ typedef struct lt_backend_ops {
      * which the cell adds bias (G floats; NULL: none), rec steps + 1 slots of batch x S
      * records; slot 0 is the initial state's record (read, or written as zeros with
      * g->zero_state) and step k writes slot k + 1. r is the recurrent kernel U x G,
-     * rbias G floats (GRU only; NULL elsewhere). rec must not overlap the inputs. */
+     * rbias G floats (GRU only; NULL elsewhere). Each step's h (or [h | c]) is also
+     * written to out when out is not NULL, so no copy follows. rec and out must not
+     * overlap the inputs or each other. */
     lt_status (*rnn_forward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *xw, size_t xwoff,
                              const lt_buf *bias, size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias,
-                             size_t rboff, lt_buf *rec, size_t recoff);
+                             size_t rboff, lt_buf *rec, size_t recoff, const lt_rnn_seq *out);
     /* Backpropagation through the g->steps steps of rnn_forward, last to first. The
-     * gradient reaching step k's h is the output's, dh, plus dz_{k+1} R^T over the first G
-     * columns of the next step's dz, plus the carry. dh holds the output gradients of
-     * the last dh_steps steps (batch x U each; dh_steps = steps: every step, 1: the last
-     * step only, 0 with dh NULL: none); the steps before get none. carry (batch x 2U,
-     * [h | c]) holds what flows to the previous step outside R, GRU's z dh in the first
-     * U, LSTM's f dc in the second; it comes in as the gradient flowing into the last
-     * step from beyond (a returned LSTM state's c gradient; with g->zero_carry none, and
-     * carry is not read) and leaves as what flows out of the first. Writes dz, steps blocks of batch x D, which must not
-     * overlap the inputs; r and rec as in rnn_forward. */
-    lt_status (*rnn_backward)(lt_backend *be, const lt_rnn_geom *g, const lt_buf *dh, size_t dhoff,
-                              size_t dh_steps, const lt_buf *r, size_t roff, const lt_buf *rec, size_t recoff,
-                              lt_buf *carry, size_t coff, lt_buf *dz, size_t dzoff);
+     * gradient reaching step k's h is the output's, read from dh (width U; every step's,
+     * or the last step's only; NULL: none), plus dz_{k+1} R^T over the first G columns
+     * of the next step's dz, plus the carry. carry (batch x 2U, [h | c]) holds what
+     * flows to the previous step outside R, GRU's z dh in the first U, LSTM's f dc in
+     * the second; it comes in as the gradient flowing into the last step from beyond (a
+     * returned LSTM state's c gradient; with g->zero_carry none, and carry is not read)
+     * and leaves as what flows out of the first. Writes dz, steps blocks of batch x D,
+     * which must not overlap the inputs; r and rec as in rnn_forward. */
+    lt_status (*rnn_backward)(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_seq *dh, const lt_buf *r,
+                              size_t roff, const lt_buf *rec, size_t recoff, lt_buf *carry, size_t coff, lt_buf *dz,
+                              size_t dzoff);
 
     /* --- optional slots (NULL when a backend has nothing to do) --- */
     /* Sets the number of host threads the backend computes with (<= 0: all). */
@@ -435,12 +449,14 @@ typedef struct lt_rnn_widths {
     size_t u, g, s, d;
 } lt_rnn_widths;
 /* rnn_forward: the geometry, then (unless the batch is empty) rbias (GRU only), bias
- * (optional), xw, r and rec as backend.h sizes them; sets *w. */
+ * (optional), xw, r, rec and out (optional; out_buf describes seq->buf) as backend.h
+ * sizes them; sets *w. */
 lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range bias,
-                               lt_buf_range r, lt_buf_range rbias, lt_buf_range rec, lt_rnn_widths *w);
-/* rnn_backward: the geometry and dh_steps, then dh (given exactly when dh_steps > 0),
- * r, rec and the outputs carry and dz; sets *w. */
-lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, size_t dh_steps,
+                               lt_buf_range r, lt_buf_range rbias, lt_buf_range rec, lt_buf_range out_buf,
+                               const lt_rnn_seq *out, lt_rnn_widths *w);
+/* rnn_backward: the geometry, then dh (optional; dh_buf describes seq->buf), r, rec and
+ * the outputs carry and dz; sets *w. */
+lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh_buf, const lt_rnn_seq *dh,
                                 lt_buf_range r, lt_buf_range rec, lt_buf_range carry, lt_buf_range dz,
                                 lt_rnn_widths *w);
 /* upload: buf n, and src unless n == 0. */

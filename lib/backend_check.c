@@ -5,9 +5,10 @@
 #include "backend.h"
 
 /* Checks that every element of an n0 x n1 x cols block (none empty) with strides s0, s1
- * from r's offset lies inside r's buffer. */
+ * from r's offset lies inside r's buffer; *hull (when not NULL) becomes the contiguous
+ * range that spans the block, for overlap checks. */
 static lt_status check_strided_block(lt_backend *be, const char *op, const lt_buf_range *r, size_t n0, size_t n1,
-                                     size_t cols, ptrdiff_t s0, ptrdiff_t s1)
+                                     size_t cols, ptrdiff_t s0, ptrdiff_t s1, lt_buf_range *hull)
 {
     const char *name = r->name;
     size_t buf_n = r->buf_n;
@@ -23,6 +24,11 @@ static lt_status check_strided_block(lt_backend *be, const char *op, const lt_bu
     if (lo < 0 || hi >= (double)buf_n)
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s block reaches [%.0f, %.0f], outside its buffer of %zu elements",
                                     op, name, lo, hi, buf_n);
+    if (hull) {
+        *hull = *r;
+        hull->off = (size_t)lo;
+        hull->n = (size_t)(hi - lo) + 1;
+    }
     return LT_OK;
 }
 
@@ -183,8 +189,24 @@ static lt_status check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geo
     return LT_OK;
 }
 
+/* A sequence operand (lib/backend.h, lt_rnn_seq): its steps and width, then its block
+ * within the buffer; *hull spans it. */
+static lt_status check_rnn_seq(lt_backend *be, const char *op, const lt_rnn_geom *g, const lt_rnn_widths *w,
+                               lt_buf_range r, const lt_rnn_seq *seq, int state_width, lt_buf_range *hull)
+{
+    int lstm_state = state_width && g->cell == LT_CELL_LSTM;
+    if (seq->steps != g->steps && seq->steps != 1)
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s has %zu steps, not %zu or 1", op, r.name, seq->steps,
+                                    g->steps);
+    if (seq->width != w->u && !(lstm_state && seq->width == 2 * w->u))
+        return lt_backend_set_error(be, LT_ERR_ARG, "%s: %s is %zu wide, not %zu%s", op, r.name, seq->width, w->u,
+                                    lstm_state ? " or 2U" : "");
+    return check_strided_block(be, op, &r, g->batch, seq->steps, seq->width, seq->s_row, seq->s_step, hull);
+}
+
 lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range bias,
-                               lt_buf_range r, lt_buf_range rbias, lt_buf_range rec, lt_rnn_widths *w)
+                               lt_buf_range r, lt_buf_range rbias, lt_buf_range rec, lt_buf_range out_buf,
+                               const lt_rnn_seq *out, lt_rnn_widths *w)
 {
     const char *op = "rnn_forward";
     lt_status st = check_rnn_geom(be, op, g, w);
@@ -199,28 +221,27 @@ lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_rang
     rec0.n = slot;
     rec.off += slot;
     rec.n = g->steps * slot;
-    lt_buf_range list[] = {rbias, bias, xw, r, rec0, rec};
-    return check_operand_list(be, op, list, 6, g->zero_state ? 4 : 5);
+    lt_buf_range o = {"out", NULL, 0, 0, 0};
+    if (out && (st = check_rnn_seq(be, op, g, w, out_buf, out, 1, &o)) != LT_OK) return st;
+    lt_buf_range list[] = {rbias, bias, xw, r, rec0, rec, o};
+    return check_operand_list(be, op, list, 7, g->zero_state ? 4 : 5);
 }
 
-lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh, size_t dh_steps,
+lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh_buf, const lt_rnn_seq *dh,
                                 lt_buf_range r, lt_buf_range rec, lt_buf_range carry, lt_buf_range dz,
                                 lt_rnn_widths *w)
 {
     const char *op = "rnn_backward";
     lt_status st = check_rnn_geom(be, op, g, w);
-    if (st != LT_OK) return st;
-    if (dh_steps > g->steps || (dh_steps > 0) != (dh.mem != NULL))
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: dh %s with dh_steps %zu of %zu steps", op,
-                                    dh.mem ? "given" : "not given", dh_steps, g->steps);
-    if (g->batch == 0) return LT_OK;
+    if (st != LT_OK || g->batch == 0) return st;
     size_t b = g->batch;
-    dh.n = dh_steps * b * w->u;
+    lt_buf_range d = {"dh", NULL, 0, 0, 0};
+    if (dh && (st = check_rnn_seq(be, op, g, w, dh_buf, dh, 0, &d)) != LT_OK) return st;
     r.n = w->u * w->g;
     rec.n = (g->steps + 1) * b * w->s;
     carry.n = b * 2 * w->u;
     dz.n = g->steps * b * w->d;
-    lt_buf_range list[] = {dh, r, rec, carry, dz};
+    lt_buf_range list[] = {d, r, rec, carry, dz};
     return check_operand_list(be, op, list, 5, 3);
 }
 
@@ -273,8 +294,8 @@ lt_status lt_check_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t col
     if (n0 == 0 || n1 == 0 || cols == 0) return LT_OK;
     if (beta != 0.0f && beta != 1.0f)
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: beta %g is not 0 or 1", op, (double)beta);
-    lt_status st = check_strided_block(be, op, &x, n0, n1, cols, xs0, xs1);
-    if (st == LT_OK) st = check_strided_block(be, op, &y, n0, n1, cols, ys0, ys1);
+    lt_status st = check_strided_block(be, op, &x, n0, n1, cols, xs0, xs1, NULL);
+    if (st == LT_OK) st = check_strided_block(be, op, &y, n0, n1, cols, ys0, ys1, NULL);
     return st == LT_OK ? check_product(be, op, n0, n1, rows) : st;
 }
 

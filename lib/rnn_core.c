@@ -8,7 +8,6 @@
  *                 or a state-input direction's input in its [h | c] prefix),
  *                 step k writes slot k+1, so slots 0..T-1 are every step's h_prev
  *   dz     T*B*D  the gates' gradients, step k's at block k
- *   dh     T*B*U  the output's gradient per step
  *   carry  B*2U   what flows back outside R (lib/backend.h)
  *   gsum   B*4U   the GRU's column sums of dz (bias gradients); B*4U only for the layout's
  *                 simplicity, 4U are used
@@ -27,7 +26,7 @@ static size_t dzw(const lt_rnn_core *c) { return lt_cell_dz(c->cell) * (size_t)c
 
 /* Offsets of the workspace regions for batch B. */
 typedef struct core_ws {
-    size_t xs, xw, rec, dz, dh, carry, gsum;
+    size_t xs, xw, rec, dz, carry, gsum;
 } core_ws;
 
 static core_ws layout(const lt_rnn_core *c, size_t B, size_t base)
@@ -38,8 +37,7 @@ static core_ws layout(const lt_rnn_core *c, size_t B, size_t base)
     w.xw = w.xs + T * B * F;
     w.rec = w.xw + T * B * gates(c);
     w.dz = w.rec + (T + 1) * B * record(c);
-    w.dh = w.dz + T * B * dzw(c);
-    w.carry = w.dh + T * B * U;
+    w.carry = w.dz + T * B * dzw(c);
     w.gsum = w.carry + B * 2 * U;
     return w;
 }
@@ -219,6 +217,19 @@ lt_status lt_rnn_core_init(const lt_rnn_core *c, lt_backend *be, lt_buf *params,
     return st;
 }
 
+/* The backend's view of a direction's output (or its gradient) as out describes it:
+ * every step in processing order (reversed in time when out realigns it), or the last. */
+static lt_rnn_seq seq_of(const lt_rnn_core *c, const lt_rnn_io *io, size_t width)
+{
+    size_t T = (size_t)c->steps;
+    lt_rnn_seq s = {io->buf, io->off, io->s_sample, io->s_step, io->all_steps ? T : 1, width};
+    if (io->all_steps && io->reverse_time) {
+        s.off = io->off + (T - 1) * (size_t)io->s_step;
+        s.s_step = -io->s_step;
+    }
+    return s;
+}
+
 lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t B, const lt_buf *x, size_t xoff,
                               const lt_buf *params, size_t poff, lt_buf *ws, size_t wsoff, const lt_rnn_io *out)
 {
@@ -242,17 +253,11 @@ lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t B, co
     if (st == LT_OK && c->state_input)
         st = o->copy_strided(be, B, 1, SW, x, xoff, (ptrdiff_t)SW, 0, 0.0f, ws, w.rec, (ptrdiff_t)S, 0);
     g.zero_state = !c->state_input; /* the cell adds the input bias b, and writes the zero state */
+    lt_rnn_seq y = seq_of(c, out, out->all_steps ? U : c->return_state ? SW : U);
     if (st == LT_OK)
         st = o->rnn_forward(be, &g, ws, w.xw, params, boff, params, roff, c->cell == LT_CELL_GRU ? params : NULL,
-                            boff + G, ws, w.rec);
-    if (st != LT_OK) return st;
-    if (!out->all_steps) /* y[b] = h of the last step, or its whole state */
-        return o->copy_strided(be, B, 1, c->return_state ? SW : U, ws, w.rec + T * B * S, (ptrdiff_t)S, 0, 0.0f,
-                               out->buf, out->off, out->s_sample, 0);
-    ptrdiff_t step = out->reverse_time ? -out->s_step : out->s_step;
-    size_t first = out->reverse_time ? out->off + (T - 1) * (size_t)out->s_step : out->off;
-    return o->copy_strided(be, T, B, U, ws, w.rec + B * S, (ptrdiff_t)(B * S), (ptrdiff_t)S, 0.0f, out->buf, first,
-                           step, out->s_sample);
+                            boff + G, ws, w.rec, &y);
+    return st;
 }
 
 lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, const lt_buf *params, size_t poff,
@@ -265,17 +270,7 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
     size_t woff = poff, roff = poff + F * G, boff = roff + U * G;
     core_ws w = layout(c, B, wsoff);
     lt_rnn_geom g = {c->cell, lt_act_to_backend(c->act), c->alpha, B, U, T, 0, 0};
-    lt_status st;
-    /* dh[k][b] from dy, in processing order */
-    if (dy->all_steps) {
-        ptrdiff_t step = dy->reverse_time ? -dy->s_step : dy->s_step;
-        size_t first = dy->reverse_time ? dy->off + (T - 1) * (size_t)dy->s_step : dy->off;
-        st = o->copy_strided(be, T, B, U, dy->buf, first, step, dy->s_sample, 0.0f, ws, w.dh, (ptrdiff_t)(B * U),
-                             (ptrdiff_t)U);
-    } else {
-        st = o->copy_strided(be, B, 1, U, dy->buf, dy->off, dy->s_sample, 0, 0.0f, ws, w.dh + (T - 1) * B * U,
-                             (ptrdiff_t)U, 0);
-    }
+    lt_status st = LT_OK;
     /* a returned LSTM state's c gradient enters where f dc of a later step would; else
      * nothing comes from beyond the last step */
     g.zero_carry = !(c->return_state && c->cell == LT_CELL_LSTM);
@@ -283,10 +278,8 @@ lt_status lt_rnn_core_backward(const lt_rnn_core *c, lt_backend *be, size_t B, c
     if (st == LT_OK && !g.zero_carry)
         st = o->copy_strided(be, B, 1, U, dy->buf, dy->off + U, dy->s_sample, 0, 0.0f, ws, w.carry + U,
                              (ptrdiff_t)(2 * U), 0);
-    size_t dh_steps = dy->all_steps ? T : 1; /* without return_sequences only the last h has one */
-    if (st == LT_OK)
-        st = o->rnn_backward(be, &g, ws, w.dh + (T - dh_steps) * B * U, dh_steps, params, roff, ws, w.rec, ws, w.carry,
-                             ws, w.dz);
+    lt_rnn_seq dh = seq_of(c, dy, U); /* the h part: a returned state's c gradient went to the carry */
+    if (st == LT_OK) st = o->rnn_backward(be, &g, &dh, params, roff, ws, w.rec, ws, w.carry, ws, w.dz);
     if (st != LT_OK) return st;
     /* dR = h_prev^T dz over every step: the records of slots 0..T-1 hold each h_prev */
     st = o->gemm(be, 1, 0, U, G, TB, 1.0f, ws, w.rec, S, ws, w.dz, D, 0.0f, grads, roff, G);

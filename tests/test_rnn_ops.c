@@ -298,49 +298,92 @@ static void test_reference(tester *t)
 #define ROFF 5
 #define RBOFF 2
 #define RECOFF 4
-#define DHOFF 6
+#define BOFF 6
 #define COFF 1
 #define DZOFF 8
 
+/* Where a sequence operand's elements sit in a caller's (batch, steps, width) tensor: a
+ * float of padding between steps and three after each row; reversed runs time backwards
+ * (the operand's first step is the tensor's last). */
+typedef struct seq_layout {
+    size_t n, off;           /* the tensor's floats; the first step of row 0 */
+    ptrdiff_t s_row, s_step; /* strides                                       */
+} seq_layout;
+
+static seq_layout layout_seq(size_t B, size_t steps, size_t width, int reversed)
+{
+    seq_layout L = {0, 1, (ptrdiff_t)(steps * (width + 1) + 3), (ptrdiff_t)(width + 1)};
+    L.n = B * (size_t)L.s_row + 2;
+    if (reversed && steps > 1) {
+        L.off = 1 + (steps - 1) * (width + 1);
+        L.s_step = -L.s_step;
+    }
+    return L;
+}
+
+/* Element 0 of row b, step k. */
+static size_t seq_at(const seq_layout *L, size_t b, size_t k)
+{
+    return (size_t)((ptrdiff_t)L->off + (ptrdiff_t)b * L->s_row + (ptrdiff_t)k * L->s_step);
+}
+
 /* A sequence forward and backward on the backend against the reference. mode bit 0:
  * no input bias; bit 1: zero_state (slot 0 holds garbage that must not be read); bit 2:
- * zero_carry (so does the carry). */
+ * zero_carry (so does the carry); bit 3: the output and dh tensors run backwards in
+ * time. The output holds every step when dh does, else the last (an LSTM's [h | c]). */
 static void check_seq(tester *t, step_case *c, int mode)
 {
     lt_backend *be = t->be;
     size_t T = c->T, B = c->B, U = c->U, G = c->G, S = c->S, D = c->D, NR = (T + 1) * B * S;
-    int no_bias = mode & 1, zero_state = (mode >> 1) & 1, zero_carry = (mode >> 2) & 1;
+    int no_bias = mode & 1, zero_state = (mode >> 1) & 1, zero_carry = (mode >> 2) & 1, reversed = (mode >> 3) & 1;
     lt_rnn_geom g = {c->cell, c->act, c->alpha, B, U, T, zero_state, zero_carry};
-    char geo[128];
-    snprintf(geo, sizeof geo, "%s act %d T %zu B %zu U %zu dh at %zu%s%s%s", cell_name(c->cell), (int)c->act, T, B, U,
-             c->dh_steps, no_bias ? " no bias" : "", zero_state ? " zero_state" : "", zero_carry ? " zero_carry" : "");
+    size_t osteps = c->dh_steps == T ? T : 1, owidth = osteps == 1 && c->cell == LT_CELL_LSTM ? 2 * U : U;
+    seq_layout Lo = layout_seq(B, osteps, owidth, reversed), Ld = layout_seq(B, c->dh_steps, U, reversed);
+    char geo[160];
+    snprintf(geo, sizeof geo, "%s act %d T %zu B %zu U %zu dh at %zu%s%s%s%s", cell_name(c->cell), (int)c->act, T, B, U,
+             c->dh_steps, no_bias ? " no bias" : "", zero_state ? " zero_state" : "", zero_carry ? " zero_carry" : "",
+             reversed ? " reversed" : "");
     /* what the device is given, and what the reference sees in its place */
     float *garbage = rand_floats(t, B * (S > 2 * U ? S : 2 * U), -5, 5), *zeros = calloc(B * S + B * 2 * U, sizeof(float));
     float *keep_prev = c->prev, *keep_carry = c->carry, *keep_bias = c->bias;
     const float *dev_prev = zero_state ? garbage : c->prev, *dev_carry = zero_carry ? garbage : c->carry;
+    float *hout = rand_floats(t, Lo.n, -1, 1), *hdh = rand_floats(t, Ld.n, -1, 1);
+    for (size_t kk = 0; kk < c->dh_steps; kk++)
+        for (size_t b = 0; b < B; b++) memcpy(hdh + seq_at(&Ld, b, kk), c->dh + (kk * B + b) * U, U * sizeof *hdh);
     lt_buf *xw = make_buf(t, "xw", XWOFF, c->xw, T * B * G), *r = make_buf(t, "r", ROFF, c->r, U * G);
     lt_buf *rb = make_buf(t, "rbias", RBOFF, c->rbias, G), *rec = make_buf(t, "rec", RECOFF, NULL, NR);
-    lt_buf *bias = no_bias ? NULL : make_buf(t, "bias", DHOFF + 1, c->bias, G);
-    lt_buf *dh = c->dh_steps ? make_buf(t, "dh", DHOFF, c->dh, c->dh_steps * B * U) : NULL;
+    lt_buf *bias = no_bias ? NULL : make_buf(t, "bias", BOFF, c->bias, G);
+    lt_buf *out = make_buf(t, "out", 0, hout, Lo.n), *dh = c->dh_steps ? make_buf(t, "dh", 0, hdh, Ld.n) : NULL;
     lt_buf *cy = make_buf(t, "carry", COFF, dev_carry, B * 2 * U), *dz = make_buf(t, "dz", DZOFF, NULL, T * B * D);
+    lt_rnn_seq oseq = {out, Lo.off, Lo.s_row, Lo.s_step, osteps, owidth};
+    lt_rnn_seq dseq = {dh, Ld.off, Ld.s_row, Ld.s_step, c->dh_steps, U};
     if (zero_state) c->prev = zeros;
     if (zero_carry) c->carry = zeros + B * S;
     if (no_bias) c->bias = NULL;
     float *got = malloc(NR * sizeof *got), *gdz = malloc(T * B * D * sizeof *gdz), *gcy = malloc(B * 2 * U * sizeof *gcy);
-    double *rrec = malloc(NR * sizeof *rrec), *pre = malloc(T * B * G * sizeof *pre);
+    float *gout = malloc(Lo.n * sizeof *gout);
+    double *rrec = malloc(NR * sizeof *rrec), *pre = malloc(T * B * G * sizeof *pre), *rout = malloc(Lo.n * sizeof *rout);
     double *rdz = malloc(T * B * D * sizeof *rdz), *rcy = malloc(B * 2 * U * sizeof *rcy), *dhp = malloc(B * U * sizeof *dhp);
-    if (xw && r && rb && rec && (bias || no_bias) && (dh || !c->dh_steps) && cy && dz &&
+    if (xw && r && rb && rec && (bias || no_bias) && out && (dh || !c->dh_steps) && cy && dz &&
         check(t, be->ops->upload(be, rec, RECOFF, dev_prev, B * S) == LT_OK, "upload: %s", be->error)) {
-        lt_status st = be->ops->rnn_forward(be, &g, xw, XWOFF, bias, DHOFF + 1, r, ROFF,
-                                            c->cell == LT_CELL_GRU ? rb : NULL, RBOFF, rec, RECOFF);
+        lt_status st = be->ops->rnn_forward(be, &g, xw, XWOFF, bias, BOFF, r, ROFF, c->cell == LT_CELL_GRU ? rb : NULL,
+                                            RBOFF, rec, RECOFF, &oseq);
         if (check(t, st == LT_OK, "rnn_forward %s: %s", geo, be->error) &&
-            fetch(t, "rnn_forward", geo, rec, RECOFF, got, NR)) {
+            fetch(t, "rnn_forward", geo, rec, RECOFF, got, NR) && fetch(t, "rnn_forward out", geo, out, 0, gout, Lo.n)) {
             ref_forward(c, c->xw, c->prev, rrec, pre);
             size_t bad = first_bad(got, rrec, NR, 2e-5);
             check(t, bad == NR, "rnn_forward %s: record[%zu] = %.9g, reference %.9g", geo, bad,
                   bad < NR ? (double)got[bad] : 0.0, bad < NR ? rrec[bad] : 0.0);
+            for (size_t i = 0; i < Lo.n; i++) rout[i] = hout[i]; /* untouched between the blocks */
+            for (size_t kk = 0; kk < osteps; kk++)
+                for (size_t b = 0; b < B; b++)
+                    for (size_t j = 0; j < owidth; j++)
+                        rout[seq_at(&Lo, b, kk) + j] = rrec[((kk + T - osteps + 1) * B + b) * S + j];
+            bad = first_bad(gout, rout, Lo.n, 2e-5);
+            check(t, bad == Lo.n, "rnn_forward %s: out[%zu] = %.9g, reference %.9g", geo, bad,
+                  bad < Lo.n ? (double)gout[bad] : 0.0, bad < Lo.n ? rout[bad] : 0.0);
         }
-        st = be->ops->rnn_backward(be, &g, dh, DHOFF, c->dh_steps, r, ROFF, rec, RECOFF, cy, COFF, dz, DZOFF);
+        st = be->ops->rnn_backward(be, &g, dh ? &dseq : NULL, r, ROFF, rec, RECOFF, cy, COFF, dz, DZOFF);
         if (check(t, st == LT_OK, "rnn_backward %s: %s", geo, be->error) &&
             fetch(t, "rnn_backward dz", geo, dz, DZOFF, gdz, T * B * D) &&
             fetch(t, "rnn_backward carry", geo, cy, COFF, gcy, B * 2 * U)) {
@@ -358,15 +401,19 @@ static void check_seq(tester *t, step_case *c, int mode)
     c->bias = keep_bias;
     free(garbage);
     free(zeros);
+    free(hout);
+    free(hdh);
     free(got);
     free(gdz);
     free(gcy);
+    free(gout);
     free(rrec);
     free(pre);
+    free(rout);
     free(rdz);
     free(rcy);
     free(dhp);
-    lt_buf *all[] = {xw, r, rb, rec, bias, dh, cy, dz};
+    lt_buf *all[] = {xw, r, rb, rec, bias, out, dh, cy, dz};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->buf_free(be, all[i]);
 }
 
@@ -435,23 +482,23 @@ static void test_bad(tester *t)
     lt_buf *buf = make_buf(t, "buf", 0, NULL, 64);
     if (!buf) return;
     lt_rnn_geom g = {LT_CELL_LSTM, LT_BACT_SOFTMAX, 0, 2, 2, 1, 0, 0};
-    lt_status st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 32);
+    lt_status st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 32, NULL);
     check(t, st == LT_ERR_ARG && strstr(be->error, "pointwise"), "softmax cell refused: %d %s", (int)st, be->error);
     g.act = LT_BACT_TANH;
     g.units = 0;
-    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 32);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 32, NULL);
     check(t, st == LT_ERR_ARG, "zero units refused: %d %s", (int)st, be->error);
     g.units = 4;
     g.batch = 4; /* records of 4 x 24 do not fit in 64 */
-    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 0);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 0, NULL);
     check(t, st == LT_ERR_ARG, "records past the buffer refused: %d %s", (int)st, be->error);
     g.cell = LT_CELL_GRU;
     g.batch = 1;
     g.units = 1;
-    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 20);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 0, NULL, 0, buf, 20, NULL);
     check(t, st == LT_ERR_ARG && strstr(be->error, "rbias"), "GRU without rbias refused: %d %s", (int)st, be->error);
     g.steps = 0;
-    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, buf, 8, buf, 20);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, buf, 8, buf, 20, NULL);
     check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_forward: 0 steps of 1 rows out of range"), "zero steps: %d %s",
           (int)st, be->error);
 
@@ -460,48 +507,46 @@ static void test_bad(tester *t)
      * (two slots) and carry 8. Apart, they sit at xw 0, r 4, rec 8, dh 16, carry 24,
      * dz 32. */
     g = (lt_rnn_geom){LT_CELL_SIMPLE, LT_BACT_TANH, 0, 2, 2, 1, 0, 0};
-    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, NULL, 0, buf, 8);
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, NULL, 0, buf, 8, NULL);
     check(t, st == LT_OK, "forward with operands apart: %d %s", (int)st, be->error);
-    st = o->rnn_backward(be, &g, buf, 16, 1, buf, 4, buf, 8, buf, 24, buf, 32);
+    lt_rnn_seq dh = {buf, 16, 2, 0, 1, 2}; /* the last step's dh, 2 x 2 at 16 */
+    st = o->rnn_backward(be, &g, &dh, buf, 4, buf, 8, buf, 24, buf, 32);
     check(t, st == LT_OK, "backward with operands apart: %d %s", (int)st, be->error);
-    st = o->rnn_backward(be, &g, NULL, 0, 0, buf, 4, buf, 8, buf, 24, buf, 32);
+    st = o->rnn_backward(be, &g, NULL, buf, 4, buf, 8, buf, 24, buf, 32);
     check(t, st == LT_OK, "backward without dh: %d %s", (int)st, be->error);
-    struct { const char *want; size_t xw, r, rec; } fwd[] = {
-        {"rnn_forward: rec overlaps xw", 10, 4, 8},
-        {"rnn_forward: rec overlaps r", 0, 14, 8},
-        {"rnn_forward: xw range [1000, 1000 + 4) exceeds its buffer of", 1000, 4, 8},
-        {"rnn_forward: rec[0] range [66, 66 + 4) exceeds its buffer of", 0, 4, 66},
-    };
-    for (size_t k = 0; k < sizeof fwd / sizeof fwd[0]; k++) {
-        st = o->rnn_forward(be, &g, buf, fwd[k].xw, NULL, 0, buf, fwd[k].r, NULL, 0, buf, fwd[k].rec);
-        check(t, st == LT_ERR_ARG && strstr(be->error, fwd[k].want), "%s: %d %s", fwd[k].want, (int)st, be->error);
-    }
-    st = o->rnn_forward(be, &g, buf, 0, buf, 13, buf, 4, NULL, 0, buf, 8);
-    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_forward: rec overlaps bias"), "bias under rec: %d %s", (int)st,
-          be->error);
-    g.zero_state = 1; /* slot 0 is written then */
-    st = o->rnn_forward(be, &g, buf, 10, NULL, 0, buf, 4, NULL, 0, buf, 8);
-    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_forward: rec[0] overlaps xw"), "zero_state slot 0 on xw: %d %s",
-          (int)st, be->error);
-    g.zero_state = 0;
-    struct { const char *want; size_t dh_steps, r, carry, dz; } bwd[] = {
-        {"rnn_backward: dz overlaps carry", 1, 4, 24, 26},
-        {"rnn_backward: dz overlaps rec", 1, 4, 24, 12},
-        {"rnn_backward: carry overlaps r", 1, 6, 6, 32},
-        {"rnn_backward: carry range [1000, 1000 + 8) exceeds its buffer of", 1, 4, 1000, 32},
-        {"rnn_backward: dh given with dh_steps 0 of 1 steps", 0, 4, 24, 32},
-        {"rnn_backward: dh given with dh_steps 2 of 1 steps", 2, 4, 24, 32},
+    struct { const char *want; size_t r, rec, carry, dz; } bwd[] = {
+        {"rnn_backward: dz overlaps carry", 4, 8, 24, 26},
+        {"rnn_backward: dz overlaps rec", 4, 8, 24, 12},
+        {"rnn_backward: carry overlaps r", 6, 8, 6, 32},
+        {"rnn_backward: carry range [1000, 1000 + 8) exceeds its buffer of", 4, 8, 1000, 32},
+        {"rnn_backward: carry overlaps dh", 4, 8, 14, 32},
     };
     for (size_t k = 0; k < sizeof bwd / sizeof bwd[0]; k++) {
-        st = o->rnn_backward(be, &g, buf, 16, bwd[k].dh_steps, buf, bwd[k].r, buf, 8, buf, bwd[k].carry, buf, bwd[k].dz);
+        st = o->rnn_backward(be, &g, &dh, buf, bwd[k].r, buf, bwd[k].rec, buf, bwd[k].carry, buf, bwd[k].dz);
         check(t, st == LT_ERR_ARG && strstr(be->error, bwd[k].want), "%s: %d %s", bwd[k].want, (int)st, be->error);
     }
-    st = o->rnn_backward(be, &g, NULL, 0, 1, buf, 4, buf, 8, buf, 24, buf, 32);
-    check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_backward: dh not given with dh_steps 1 of 1 steps"),
-          "dh_steps without dh: %d %s", (int)st, be->error);
-    st = o->rnn_backward(be, &g, buf, 16, 1, buf, 4, NULL, 0, buf, 24, buf, 32);
+    st = o->rnn_backward(be, &g, &dh, buf, 4, NULL, 0, buf, 24, buf, 32);
     check(t, st == LT_ERR_ARG && strstr(be->error, "rnn_backward: buffer rec is NULL"), "NULL rec: %d %s", (int)st,
           be->error);
+    /* sequence operands: steps, width, reach, overlap */
+    struct { const char *want; lt_rnn_seq seq; int fwd; } seqs[] = {
+        {"rnn_backward: dh has 3 steps, not 1 or 1", {buf, 16, 2, 2, 3, 2}, 0},
+        {"rnn_backward: dh is 4 wide, not 2", {buf, 16, 4, 0, 1, 4}, 0},
+        {"rnn_forward: out is 4 wide, not 2", {buf, 40, 4, 0, 1, 4}, 1},
+        {"rnn_backward: dh block reaches [-1, 2], outside its buffer of", {buf, 1, -2, 0, 1, 2}, 0},
+        {"rnn_forward: out block reaches [60, 71], outside its buffer of", {buf, 60, 10, 0, 1, 2}, 1},
+        {"rnn_forward: out overlaps rec", {buf, 14, 30, 0, 1, 2}, 1},
+        {"rnn_forward: out overlaps r", {buf, 5, 2, 0, 1, 2}, 1},
+        {"rnn_forward: buffer out is NULL", {NULL, 40, 2, 0, 1, 2}, 1},
+    };
+    for (size_t k = 0; k < sizeof seqs / sizeof seqs[0]; k++) {
+        st = seqs[k].fwd ? o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, NULL, 0, buf, 8, &seqs[k].seq)
+                         : o->rnn_backward(be, &g, &seqs[k].seq, buf, 4, buf, 8, buf, 24, buf, 32);
+        check(t, st == LT_ERR_ARG && strstr(be->error, seqs[k].want), "%s: %d %s", seqs[k].want, (int)st, be->error);
+    }
+    lt_rnn_seq fine = {buf, 40, 2, 0, 1, 2};
+    st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, NULL, 0, buf, 8, &fine);
+    check(t, st == LT_OK, "forward with an output apart: %d %s", (int)st, be->error);
     be->ops->buf_free(be, buf);
 }
 
@@ -538,8 +583,9 @@ static void test_cross(tester *t, lt_backend *cpu)
             if (st == LT_OK) st = be->ops->upload(be, rec, 0, c.prev, c.B * c.S);
             if (st == LT_OK) st = be->ops->upload(be, dh, 0, c.dh, c.T * c.B * c.U);
             if (st == LT_OK) st = be->ops->upload(be, cy, 0, c.carry, c.B * 2 * c.U);
-            if (st == LT_OK) st = be->ops->rnn_forward(be, &g, xw, 0, NULL, 0, r, 0, rb, 0, rec, 0);
-            if (st == LT_OK) st = be->ops->rnn_backward(be, &g, dh, 0, c.T, r, 0, rec, 0, cy, 0, dz, 0);
+            if (st == LT_OK) st = be->ops->rnn_forward(be, &g, xw, 0, NULL, 0, r, 0, rb, 0, rec, 0, NULL);
+            lt_rnn_seq dseq = {dh, 0, (ptrdiff_t)c.U, (ptrdiff_t)(c.B * c.U), c.T, c.U}; /* time-major, as the reference */
+            if (st == LT_OK) st = be->ops->rnn_backward(be, &g, &dseq, r, 0, rec, 0, cy, 0, dz, 0);
             if (st == LT_OK) st = be->ops->download(be, rec, 0, out[k][0], NR);
             if (st == LT_OK) st = be->ops->download(be, dz, 0, out[k][1], NZ);
             check(t, st == LT_OK, "cross %s on %s: %s", cell_name(c.cell), k ? "opencl" : "cpu", be->error);
@@ -581,7 +627,7 @@ static void backend_checks_rnn(tester *t, lt_backend *cpu, void *ctx)
                     for (int di = 0; di < 3; di++) {
                         step_case c;
                         make_case(t, &c, cells[ci], acts[ai], (size_t)T, sizes[si][0], sizes[si][1], dh_steps[di]);
-                        check_seq(t, &c, (ai * 3 + si * 2 + di + T) % 8);
+                        check_seq(t, &c, (ai * 3 + si * 2 + di + T * 5) % 16);
                         free_case(&c);
                     }
                 }
