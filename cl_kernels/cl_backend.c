@@ -50,6 +50,7 @@ static const char *const kernel_names[K_COUNT] = {
 #define LT_CL_MAX_PARTS 256      /* work-groups in a reduction's first pass             */
 #define LT_CL_SCRATCH 65536      /* floats of reduction scratch (partials)              */
 #define LT_CL_BIAS_LANE_ROWS 128 /* rows per lane above which a column sum splits rows  */
+#define LT_CL_LOSS_ONE_GROUP 65536 /* losses over at most this many elements: one group */
 #define LT_CL_MAX_GROUPS 65536   /* cap on work-groups of grid-stride 1-D launches      */
 #define LT_CL_BUILD_OPTIONS ""   /* never fast-math or mad-enable: philox must be exact */
 #define LT_CL_GEMM_TEMP_QUANTUM ((size_t)1 << 16) /* GEMM temp sizes round up to 64 KiB */
@@ -698,7 +699,8 @@ static lt_status cl_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size
                                  range_of("grad", grad, goff, 0), &n);
     if (st != LT_OK) return st;
     int code = kind == LT_BLOSS_BCE_LOGITS ? 1 : kind == LT_BLOSS_BCE_PROBS ? 2 : kind == LT_BLOSS_CCE_PROBS ? 3 : 0;
-    size_t l = b->wg[K_LOSS_PARTIAL], parts = groups_for(n, l, LT_CL_MAX_PARTS);
+    /* a small batch's loss is one work-group's, written straight to out: one launch */
+    size_t l = b->wg[K_LOSS_PARTIAL], parts = n <= LT_CL_LOSS_ONE_GROUP ? 1 : groups_for(n, l, LT_CL_MAX_PARTS);
     kargs a = args_of(b, K_LOSS_PARTIAL);
     arg_i32(&a, code);
     arg_u64(&a, n);
@@ -708,7 +710,17 @@ static lt_status cl_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size
     arg_u64(&a, toff);
     arg_f32(&a, grad_scale);
     arg_opt(&a, grad, goff, b->scratch);
-    return launch_reduction(b, &a, parts, l, K_SUM_FINAL, out, ooff, op);
+    if (parts > 1) {
+        arg_cl(&a, b->scratch);
+        arg_u64(&a, 0);
+        arg_local(&a, l * 4);
+        st = launch_groups(b, &a, parts, l, op);
+        return st != LT_OK ? st : reduce_final(b, K_SUM_FINAL, parts, 1, out, ooff, op);
+    }
+    arg_cl(&a, out->mem);
+    arg_u64(&a, ooff);
+    arg_local(&a, l * 4);
+    return launch_groups(b, &a, 1, l, op);
 }
 
 /* ------------------------------------------------------------------ optimizers */

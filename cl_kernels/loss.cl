@@ -33,11 +33,12 @@ void lt_loss_elem(int kind, float p, float t, float *l, float *d)
     }
 }
 
-/* part[group] = this group's share of the loss sum; when has_grad, g = scale * dloss/dp.
- * g[i] is written after p[i] is read by the same work-item, so g may alias p. */
+/* part[part_off + group] = this group's share of the loss sum (with one group, the sum
+ * itself, so the host can point part at the output); when has_grad, g = scale *
+ * dloss/dp. g[i] is written after p[i] is read by the same work-item, so g may alias p. */
 __kernel void lt_loss_partial(int kind, ulong n, __global const float *p, ulong poff,
                               __global const float *t, ulong toff, float scale, int has_grad,
-                              __global float *g, ulong goff, __global float *part,
+                              __global float *g, ulong goff, __global float *part, ulong part_off,
                               __local float *s)
 {
     float acc = 0.0f;
@@ -48,5 +49,5 @@ __kernel void lt_loss_partial(int kind, ulong n, __global const float *p, ulong 
         if (has_grad) g[goff + i] = scale * d;
     }
     acc = lt_group_sum(s, acc);
-    if (get_local_id(0) == 0) part[get_group_id(0)] = acc;
+    if (get_local_id(0) == 0) part[part_off + get_group_id(0)] = acc;
 }
