@@ -50,7 +50,7 @@ static const char *const kernel_names[K_COUNT] = {
 #define LT_CL_MAX_PARTS 256      /* work-groups in a reduction's first pass             */
 #define LT_CL_SCRATCH 65536      /* floats of reduction scratch (partials)              */
 #define LT_CL_BIAS_LANE_ROWS 128 /* rows per lane above which a column sum splits rows  */
-#define LT_CL_LOSS_ONE_GROUP 65536 /* losses over at most this many elements: one group */
+#define LT_CL_LOSS_ONE_GROUP 32768 /* losses over at most this many elements: one group */
 #define LT_CL_MAX_GROUPS 65536   /* cap on work-groups of grid-stride 1-D launches      */
 #define LT_CL_BUILD_OPTIONS ""   /* never fast-math or mad-enable: philox must be exact */
 #define LT_CL_GEMM_TEMP_QUANTUM ((size_t)1 << 16) /* GEMM temp sizes round up to 64 KiB */

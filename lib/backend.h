@@ -498,8 +498,8 @@ lt_status lt_check_bias_act_backward(lt_backend *be, size_t rows, size_t cols, l
  * least one row; *n = rows * cols. */
 lt_status lt_check_gather_rows(lt_backend *be, size_t rows, size_t cols, lt_buf_range src, lt_buf_range idx,
                                lt_buf_range dst, size_t *n);
-/* loss: a known kind, pred and target rows x cols, out one element, grad rows x cols
- * (optional, may alias pred); *n = rows * cols. */
+/* loss: a known kind, pred and target rows x cols, out one element apart from the
+ * others, grad rows x cols (optional, may alias pred); *n = rows * cols. */
 lt_status lt_check_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size_t cols, lt_buf_range pred,
                         lt_buf_range target, lt_buf_range out, lt_buf_range grad, size_t *n);
 /* optim_step: a known kind, h given, params and grads n, state n per moment the kind

@@ -449,8 +449,11 @@ lt_status lt_check_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size_
     pred.n = target.n = *n;
     out.n = 1; /* written even when n == 0 */
     grad.n = if_given(&grad, *n);
-    lt_buf_range r[] = {pred, target, out, grad};
-    return check_operand_list(be, op, r, 4, 4); /* grad may alias pred */
+    lt_buf_range r[] = {pred, target, grad, out};
+    st = check_operand_list(be, op, r, 4, 4); /* grad may alias pred */
+    /* OpenCL may write out while other work-items still read and write the rest */
+    for (int i = 0; st == LT_OK && i < 3; i++) st = check_apart(be, op, &r[3], &r[i]);
+    return st;
 }
 
 lt_status lt_check_optim_step(lt_backend *be, lt_backend_optim kind, const lt_backend_optim_hyper *h, size_t n,

@@ -3,7 +3,7 @@
  * Workspace, for a batch of B, in this order (time-major: step k's B rows together):
  *   xs     T*B*F  the input in processing order (later reused for its gradient);
  *                 empty for a state-input direction (F = 0)
- *   xw     T*B*G  x W + b for every step: one GEMM
+ *   xw     T*B*G  x W for every step: one GEMM (the cell adds b)
  *   rec    (T+1)*B*S  the records (lib/backend.h); slot 0 is the initial state (zero,
  *                 or a state-input direction's input in its [h | c] prefix),
  *                 step k writes slot k+1, so slots 0..T-1 are every step's h_prev

@@ -3,7 +3,8 @@
  *
  * The sequence is processed time-major: the input (batch, steps, features) is first
  * transposed (and, for go_backwards, reversed) into processing order, so that the input
- * projection of every step is one GEMM, each step one fused backend op, and the
+ * projection of every step is one GEMM, the whole recurrence one backend op each way
+ * (which also writes the output, and reads its gradient, through strides), and the
  * parameter gradients three GEMMs over all steps at once. */
 #ifndef LT_RNN_CORE_H
 #define LT_RNN_CORE_H

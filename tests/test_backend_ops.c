@@ -1247,6 +1247,8 @@ static void test_messages(tester *t)
                o->bias_act_backward(be, 2, 2, LT_BACT_TANH, 0.0f, b, 8, b, 0, b, 2, 0.0f, b, 12));
     EXPECT_MSG("gather_rows: src range [14, 14 + 4) exceeds its buffer of 16 elements",
                o->gather_rows(be, 1, 4, b, 14, b, 0, b, 4));
+    EXPECT_MSG("loss: out overlaps grad", o->loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 9, 1.0f, b, 8));
+    EXPECT_MSG("loss: out overlaps target", o->loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 5, 1.0f, NULL, 0));
     EXPECT_MSG("loss: unknown loss kind 9",
                o->loss(be, (lt_backend_loss)9, 2, 2, b, 0, b, 4, b, 8, 1.0f, NULL, 0));
     EXPECT_MSG("optim_step: hyper-parameters are NULL", o->optim_step(be, LT_BOPT_ADAM, NULL, 4, b, 0, b, 4, b, 8));

@@ -69,7 +69,7 @@ static void ref_forward_row(const step_case *c, const double *xw, const double *
                             double *rec, double *pre, double *recn)
 {
     size_t U = c->U, G = c->G;
-    double a[4 * 64]; /* G <= 4U, U <= 64 in every case here */
+    double a[4 * 320]; /* G <= 4U, U <= 320 in every case here */
     for (size_t g = 0; g < G; g++) {
         double s = 0;
         for (size_t k = 0; k < U; k++) s += hp[k] * (double)c->r[k * G + g];
@@ -111,7 +111,7 @@ static void ref_forward_row(const step_case *c, const double *xw, const double *
 static void ref_forward(const step_case *c, const float *xwf, const float *prevf, double *rec, double *pre)
 {
     size_t B = c->B, U = c->U, G = c->G, S = c->S;
-    double xw[4 * 64], recn[64];
+    double xw[4 * 320], recn[320];
     for (size_t i = 0; i < B * S; i++) rec[i] = prevf[i];
     for (size_t k = 0; k < c->T; k++)
         for (size_t b = 0; b < B; b++) {
@@ -362,7 +362,7 @@ static void check_seq(tester *t, step_case *c, int mode)
     if (no_bias) c->bias = NULL;
     float *got = malloc(NR * sizeof *got), *gdz = malloc(T * B * D * sizeof *gdz), *gcy = malloc(B * 2 * U * sizeof *gcy);
     float *gout = malloc(Lo.n * sizeof *gout);
-    double *rrec = malloc(NR * sizeof *rrec), *pre = malloc(T * B * G * sizeof *pre), *rout = malloc(Lo.n * sizeof *rout);
+    double *rrec = malloc(NR * sizeof *rrec), *pre = malloc(T * B * G * sizeof *pre), *rout = calloc(Lo.n, sizeof *rout);
     double *rdz = malloc(T * B * D * sizeof *rdz), *rcy = malloc(B * 2 * U * sizeof *rcy), *dhp = malloc(B * U * sizeof *dhp);
     if (xw && r && rb && rec && (bias || no_bias) && out && (dh || !c->dh_steps) && cy && dz &&
         check(t, be->ops->upload(be, rec, RECOFF, dev_prev, B * S) == LT_OK, "upload: %s", be->error)) {
@@ -631,6 +631,16 @@ static void backend_checks_rnn(tester *t, lt_backend *cpu, void *ctx)
                         free_case(&c);
                     }
                 }
+    /* more units than a work-group of 256 holds: a work-item takes several, through every
+     * path (bias, zero state and carry, strided and reversed output, an LSTM's [h | c]) */
+    for (int ci = 0; ci < 3; ci++)
+        for (int k = 0; k < 2; k++) {
+            step_case c;
+            make_case(t, &c, cells[ci], LT_BACT_TANH, 3, 2, 300, k ? 1 : 3);
+            for (size_t i = 0; i < c.U * c.G; i++) c.r[i] *= 2.0f / sqrtf((float)c.U); /* unsaturated, as trained */
+            check_seq(t, &c, k ? 6 : 14);
+            free_case(&c);
+        }
     test_copy(t);
     test_bad(t);
 #ifdef LT_HAVE_OPENCL
