@@ -12,8 +12,21 @@ latent=$PWD/$build/apps/latent
 secs=${SECS:-5}
 echo "== devices"; "$latent" devices
 echo "== op-by-op parity and model tests on the GPU (OpenCL device 0 is the GPU)"
-(cd "$build/tests" && ./test_backend_ops | tail -n 3 && LATENT_DEVICE=opencl:0 ./test_model | tail -n 1 &&
-  LATENT_DEVICE=opencl:0 ./test_modelfile | tail -n 1 && LATENT_DEVICE=opencl:0 ./test_train | tail -n 2)
+# each runs on its own even if one before failed; the op tests cover every OpenCL device
+(cd "$build/tests" || exit 1
+  for t in test_backend_ops test_conv_ops test_rnn_ops test_latent_ops test_augment; do
+    echo "-- $t"; ./$t | grep -E "^FAIL|passed, .* failed" | tail -n 12
+  done
+  for t in test_model test_rnn test_modelfile test_train; do
+    echo "-- $t on opencl:0"; LATENT_DEVICE=opencl:0 ./$t | tail -n 2
+  done
+  echo "-- golden values on opencl:0"
+  LATENT_DEVICE=opencl:0 ./test_golden ../../tests/golden/conv_golden.txt 18 | tail -n 1
+  LATENT_DEVICE=opencl:0 ./test_golden ../../tests/golden/rnn_golden.txt 18 | tail -n 1)
+echo "== launches per training step (counted, not timed; see bench/count_launches.sh)"
+for arch in ${ARCHS:-mlp-ae conv-ae rnn-clf birnn-ae}; do
+  sh bench/count_launches.sh "$build" "$arch" 32 640 opencl:0 | grep "all launches" | sed "s/^/$arch /"
+done
 # Issue 2: mlp-ae; issue 3: conv-ae; issue 5: rnn-clf and birnn-ae.
 archs=${ARCHS:-mlp-ae conv-ae rnn-clf birnn-ae}
 echo "== speed: training, OpenCL vs PyTorch eager CUDA, same run"
