@@ -426,6 +426,17 @@ lt_model *lt_submodel(lt_model *m, int i);
 /* How many layers of Keras type `type` ("Sampling", "Dense", ...) the model holds,
  * nested models included. */
 int lt_model_layer_count(const lt_model *m, const char *type);
+/* Notes: short key=value text saved with the model in its file, so a program can
+ * record how it was trained (a task, a noise level, its data's preprocessing) and
+ * apply the same when it loads the model. Keys are 1-63 of [A-Za-z0-9_.-]; values at
+ * most 16000 bytes with no control characters; at most 64 notes. A NULL value removes
+ * the key. */
+lt_status lt_model_set_meta(lt_model *m, const char *key, const char *value);
+/* The note under key, or NULL; valid until the note is changed or the model freed. */
+const char *lt_model_meta(const lt_model *m, const char *key);
+/* How many notes the model holds, and the key of the i-th (NULL out of range). */
+int lt_model_meta_count(const lt_model *m);
+const char *lt_model_meta_key(const lt_model *m, int i);
 /* Frees an outermost model and everything it holds. */
 void lt_model_free(lt_model *m);
 

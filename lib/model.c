@@ -368,6 +368,7 @@ static void free_rec(lt_model *m)
         be->ops->buf_free(be, m->params);
         be->ops->buf_free(be, m->grads);
     }
+    lt_meta_free(m);
     free(m->items);
     free(m->flat);
     free(m);

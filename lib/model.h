@@ -13,6 +13,16 @@ typedef struct lt_item {
     lt_model *model;
 } lt_item;
 
+/* Limits on a model's notes (lt_model_set_meta). */
+#define LT_META_MAX 64          /* notes per model            */
+#define LT_META_KEY_MAX 63      /* bytes of a key             */
+#define LT_META_VALUE_MAX 16000 /* bytes of a value           */
+
+/* One note: key and value, both heap strings. */
+typedef struct lt_meta_entry {
+    char *key, *value;
+} lt_meta_entry;
+
 /* Device scratch for running a model at up to `batch` rows; sized once, reused. */
 typedef struct lt_workspace {
     size_t batch;       /* row capacity (0: not allocated)                      */
@@ -60,6 +70,8 @@ struct lt_model {
     uint64_t seed;          /* build seed                                         */
     lt_trainer train;       /* loss and optimizer, once compiled                  */
     lt_workspace ws;        /* device scratch                                     */
+    lt_meta_entry *meta;    /* notes saved with the model (n_meta of LT_META_MAX) */
+    int n_meta;
 };
 
 /* Infers shapes and the parameter count without allocating anything. */
@@ -102,6 +114,14 @@ void lt_optimizer_release(lt_model *m);
 /* Checks that n rows of dim floats are finite; LT_ERR_NONFINITE naming the first bad
  * row and column (what names the data). */
 lt_status lt_check_finite(lt_ctx *ctx, const float *x, size_t n, size_t dim, const char *what);
+/* Frees m's notes. */
+void lt_meta_free(lt_model *m);
+/* Bytes of m's notes as META text ("key=value\n" each). */
+size_t lt_meta_text_size(const lt_model *m);
+/* Writes that text (lt_meta_text_size bytes, no terminator) to out. */
+void lt_meta_write_text(const lt_model *m, char *out);
+/* Adds the notes of META text (n bytes) to m; on a malformed note, says why. */
+lt_status lt_meta_read_text(lt_model *m, const char *text, size_t n, char *why, size_t why_size);
 /* Releases the workspace buffers. */
 void lt_workspace_free(lt_model *m);
 /* The backend of a model. */

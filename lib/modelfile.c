@@ -2,7 +2,9 @@
  *   "LATENTMD"  u32 version  u32 section count
  *   per section: 4-byte tag, u32 reserved (0), u64 payload length, payload, u32 CRC32(payload)
  * Sections: ARCH (text: input width, nested models and layer settings, loss, optimizer),
- * WGHT (float32 parameters), OPTS (u64 step count, then float32 optimizer moments).
+ * WGHT (float32 parameters), OPTS (u64 step count, then float32 optimizer moments),
+ * META (the model's notes, "key=value\n" lines; only when it has any, so files of
+ * models without notes are byte for byte what they were before notes existed).
  * Saving writes a temporary file beside the target, fsyncs it and renames it over the
  * target, so a crash leaves either the old file or the new one. Loading checks every
  * length against the file size before allocating, and every CRC before using a byte. */
@@ -149,7 +151,7 @@ lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
     lt_ctx *ctx = m->ctx;
     lt_backend *be = ctx->be;
     if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: build the model before saving it", m->name);
-    bytes file = {0}, arch = {0}, wts = {0}, opts = {0};
+    bytes file = {0}, arch = {0}, wts = {0}, opts = {0}, meta = {0};
     lt_status st = LT_OK;
     float *host = NULL;
     int moments = m->train.compiled ? lt_optim_moments(&m->train.opt) : 0;
@@ -169,15 +171,25 @@ lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
         if (nstate) st = be->ops->download(be, m->train.state, 0, host, nstate);
         if (st != LT_OK) { lt_from_backend(ctx, st); goto done; }
         put_floats(&opts, host, nstate);
-        nsec = 3;
+        nsec++;
+    }
+    if (m->n_meta) {
+        size_t n = lt_meta_text_size(m);
+        char *text = malloc(n);
+        if (!text) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
+        lt_meta_write_text(m, text);
+        put(&meta, text, n);
+        free(text);
+        nsec++;
     }
     put(&file, MAGIC, 8);
     put_u32(&file, VERSION);
     put_u32(&file, (uint32_t)nsec);
     put_section(&file, "ARCH", arch.p, arch.n);
     put_section(&file, "WGHT", wts.p, wts.n);
-    if (nsec == 3) put_section(&file, "OPTS", opts.p, opts.n);
-    if (file.oom || arch.oom || wts.oom || opts.oom) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
+    if (opts.n) put_section(&file, "OPTS", opts.p, opts.n);
+    if (meta.n) put_section(&file, "META", meta.p, meta.n);
+    if (file.oom || arch.oom || wts.oom || opts.oom || meta.oom) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
 
     /* Temporary file in the target's folder, so the rename is atomic; created with mode
      * 0666 so the user's umask applies, as for any file they write (mkstemp gives 0600). */
@@ -218,6 +230,7 @@ done:
     free(arch.p);
     free(wts.p);
     free(opts.p);
+    free(meta.p);
     return st;
 }
 
@@ -374,9 +387,11 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
     }
     uint32_t version = get_u32(head + 8), nsec = get_u32(head + 12);
     if (version != VERSION) { fclose(f); return lt_set_error(ctx, LT_ERR_FORMAT, "%s: model file version %u, this latent reads version %u", path, version, VERSION); }
-    if (nsec < 2 || nsec > 16) { fclose(f); return lt_set_error(ctx, LT_ERR_FORMAT, "%s: %u sections (expected 2 or 3)", path, nsec); }
-    unsigned char *sec[3] = {NULL, NULL, NULL};
-    uint64_t seclen[3] = {0, 0, 0};
+    if (nsec < 2 || nsec > 16) { fclose(f); return lt_set_error(ctx, LT_ERR_FORMAT, "%s: %u sections (expected 2 to 4)", path, nsec); }
+    enum { ARCH, WGHT, OPTS, META, NSEC };
+    static const char tags[NSEC][4] = {{'A', 'R', 'C', 'H'}, {'W', 'G', 'H', 'T'}, {'O', 'P', 'T', 'S'}, {'M', 'E', 'T', 'A'}};
+    unsigned char *sec[NSEC] = {NULL, NULL, NULL, NULL};
+    uint64_t seclen[NSEC] = {0, 0, 0, 0};
     uint64_t pos = 16;
     lt_status st = LT_OK;
     lt_model *m = NULL;
@@ -387,9 +402,11 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
         uint64_t len = get_u64(sh + 8);
         if (get_u32(sh + 4) != 0) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: section %u has unknown flags", path, s + 1); break; }
         if (len > size - pos || size - pos - len < 4) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: truncated (section '%.4s' claims %llu bytes, %llu left)", path, (const char *)sh, (unsigned long long)len, (unsigned long long)(size - pos)); break; }
-        int k = memcmp(sh, "ARCH", 4) == 0 ? 0 : memcmp(sh, "WGHT", 4) == 0 ? 1 : memcmp(sh, "OPTS", 4) == 0 ? 2 : -1;
+        int k = -1;
+        for (int t = 0; t < NSEC; t++)
+            if (memcmp(sh, tags[t], 4) == 0) k = t;
         if (k < 0 || sec[k]) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: unexpected section '%.4s'", path, (const char *)sh); break; }
-        if (k == 0 && len > MAX_ARCH_BYTES) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: architecture section too large", path); break; }
+        if ((k == ARCH || k == META) && len > MAX_ARCH_BYTES) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: section '%.4s' too large", path, (const char *)sh); break; }
         sec[k] = malloc(len + 1);
         if (!sec[k]) { st = lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of host memory for %llu bytes", path, (unsigned long long)len); break; }
         unsigned char crcb[4];
@@ -406,14 +423,14 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
         if ((uint32_t)crc != get_u32(crcb)) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: section '%.4s' is corrupted (CRC32 mismatch)", path, (const char *)sh);
     }
     if (st == LT_OK && pos != size) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: %llu unexpected bytes after the last section", path, (unsigned long long)(size - pos));
-    if (st == LT_OK && (!sec[0] || !sec[1])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: missing architecture or weights section", path);
+    if (st == LT_OK && (!sec[ARCH] || !sec[WGHT])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: missing architecture or weights section", path);
     fclose(f);
     lt_shape input = {0, {0, 0, 0}};
     int has_train = 0;
     lt_loss loss = LT_LOSS_MSE;
     lt_optimizer opt = lt_optimizer_defaults(LT_ADAM);
-    if (st == LT_OK && memchr(sec[0], 0, seclen[0])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: architecture text contains a NUL byte", path);
-    if (st == LT_OK) st = parse_arch(ctx, path, (char *)sec[0], &m, &input, &loss, &opt, &has_train);
+    if (st == LT_OK && memchr(sec[ARCH], 0, seclen[ARCH])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: architecture text contains a NUL byte", path);
+    if (st == LT_OK) st = parse_arch(ctx, path, (char *)sec[ARCH], &m, &input, &loss, &opt, &has_train);
     /* Shapes, and so the parameter count, come first; the weights section must hold
      * exactly that many floats before any device memory is allocated, so a small file
      * cannot make us allocate more than it carries. */
@@ -425,39 +442,43 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
     }
     if (st == LT_OK) {
         np = m->n_params;
-        if (seclen[1] != 4 * (uint64_t)np)
+        if (seclen[WGHT] != 4 * (uint64_t)np)
             st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: weights section has %llu bytes, the architecture needs %zu parameters (%zu bytes)", path,
-                              (unsigned long long)seclen[1], np, 4 * np);
+                              (unsigned long long)seclen[WGHT], np, 4 * np);
     }
     if (st == LT_OK) st = lt_build_from_shape(m, &input, 0, 0);
     float *host = NULL;
     if (st == LT_OK && np) {
         host = malloc(np * sizeof *host);
         if (!host) st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-        else if (get_floats(sec[1], np, host) != 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: non-finite weight", path);
+        else if (get_floats(sec[WGHT], np, host) != 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: non-finite weight", path);
         else st = lt_from_backend(ctx, ctx->be->ops->upload(ctx->be, m->params, 0, host, np));
     }
     if (st == LT_OK && has_train && lt_compile(m, loss, &opt) != LT_OK) {
         snprintf(why, sizeof why, "%s", lt_ctx_error(ctx));
         st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: bad training settings: %.900s", path, why);
     }
-    if (st == LT_OK && sec[2]) {
+    if (st == LT_OK && sec[OPTS]) {
         size_t ns = (size_t)lt_optim_moments(&m->train.opt) * np;
-        if (!has_train || seclen[2] != 8 + 4 * (uint64_t)ns) {
-            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: optimizer state has %llu bytes, expected %zu", path, (unsigned long long)seclen[2], 8 + 4 * ns);
+        if (!has_train || seclen[OPTS] != 8 + 4 * (uint64_t)ns) {
+            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: optimizer state has %llu bytes, expected %zu", path, (unsigned long long)seclen[OPTS], 8 + 4 * ns);
         } else if (ns) {
             float *state = malloc(ns * sizeof *state);
             if (!state) st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-            else if (get_floats(sec[2] + 8, ns, state) != 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: non-finite optimizer state", path);
+            else if (get_floats(sec[OPTS] + 8, ns, state) != 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: non-finite optimizer state", path);
             else st = lt_from_backend(ctx, ctx->be->ops->upload(ctx->be, m->train.state, 0, state, ns));
             free(state);
         }
-        if (st == LT_OK && get_u64(sec[2]) > ((uint64_t)1 << 53))
-            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: implausible optimizer step count %llu", path, (unsigned long long)get_u64(sec[2]));
-        if (st == LT_OK) m->train.steps = get_u64(sec[2]);
+        if (st == LT_OK && get_u64(sec[OPTS]) > ((uint64_t)1 << 53))
+            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: implausible optimizer step count %llu", path, (unsigned long long)get_u64(sec[OPTS]));
+        if (st == LT_OK) m->train.steps = get_u64(sec[OPTS]);
     }
     free(host);
-    for (int k = 0; k < 3; k++) free(sec[k]);
+    if (st == LT_OK && sec[META]) {
+        if (lt_meta_read_text(m, (const char *)sec[META], seclen[META], why, sizeof why) != LT_OK)
+            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: bad notes section: %s", path, why);
+    }
+    for (int k = 0; k < NSEC; k++) free(sec[k]);
     if (st != LT_OK) { lt_model_free(m); return st; }
     *out = m;
     return LT_OK;

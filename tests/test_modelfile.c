@@ -60,16 +60,19 @@ static int contains(const unsigned char *p, size_t n, const char *s)
     return 0;
 }
 
-/* Writes a model file of an architecture text and n float weights (all zero). */
-static void write_model_file(const char *path, const char *arch, size_t n)
+/* Writes a model file of an architecture text, n float weights (all zero) and, when
+ * meta is not NULL, a META section of that text. */
+static void write_model_file_meta(const char *path, const char *arch, size_t n, const char *meta)
 {
-    size_t al = strlen(arch), wl = 4 * n, pos = 16;
-    unsigned char *f = calloc(1, 16 + 2 * 20 + al + wl);
-    memcpy(f, "LATENTMD\1\0\0\0\2\0\0\0", 16);
-    const char *tags[2] = {"ARCH", "WGHT"};
-    const unsigned char *payload[2] = {(const unsigned char *)arch, NULL};
-    size_t len[2] = {al, wl};
-    for (int s = 0; s < 2; s++) {
+    size_t al = strlen(arch), wl = 4 * n, ml = meta ? strlen(meta) : 0, pos = 16;
+    int nsec = meta ? 3 : 2;
+    unsigned char *f = calloc(1, 16 + 3 * 20 + al + wl + ml);
+    memcpy(f, "LATENTMD\1\0\0\0", 12);
+    f[12] = (unsigned char)nsec;
+    const char *tags[3] = {"ARCH", "WGHT", "META"};
+    const unsigned char *payload[3] = {(const unsigned char *)arch, NULL, (const unsigned char *)meta};
+    size_t len[3] = {al, wl, ml};
+    for (int s = 0; s < nsec; s++) {
         memcpy(f + pos, tags[s], 4);
         for (int i = 0; i < 8; i++) f[pos + 8 + i] = (unsigned char)((uint64_t)len[s] >> (8 * i));
         pos += 16;
@@ -80,6 +83,82 @@ static void write_model_file(const char *path, const char *arch, size_t n)
     }
     spit(path, f, pos);
     free(f);
+}
+
+/* Writes a model file of an architecture text and n float weights (all zero). */
+static void write_model_file(const char *path, const char *arch, size_t n)
+{
+    write_model_file_meta(path, arch, n, NULL);
+}
+
+/* Notes: set, replaced, removed, refused when malformed or too many; saved and loaded
+ * back; a model without notes writes no META section; a malformed META section in a
+ * file is a format error naming the note. */
+static void test_notes(const char *other)
+{
+    lt_model *a = NULL, *b = NULL;
+    char path[300];
+    snprintf(path, sizeof path, "%s/notes.lt", dir);
+    CHECK(lt_arch_build(ctx, "dense:2:elu|dense:3:elu", 3, 7, &a) == LT_OK, "build: %s", lt_ctx_error(ctx));
+    if (!a) return;
+    CHECK(lt_save(a, path, 0) == LT_OK, "save without notes: %s", lt_ctx_error(ctx));
+    unsigned char *bytes = NULL;
+    size_t size = slurp(path, &bytes);
+    CHECK(size && !contains(bytes, size, "META"), "a model without notes writes no META section");
+    free(bytes);
+    CHECK(lt_model_set_meta(a, "task", "denoise") == LT_OK && lt_model_set_meta(a, "noise", "0.3") == LT_OK &&
+              lt_model_set_meta(a, "task", "super-resolution") == LT_OK && lt_model_set_meta(a, "empty", "") == LT_OK &&
+              lt_model_set_meta(a, "series.columns", "a b,c=d") == LT_OK,
+          "notes set and replaced: %s", lt_ctx_error(ctx));
+    CHECK(lt_model_meta_count(a) == 4 && strcmp(lt_model_meta(a, "task"), "super-resolution") == 0,
+          "a replaced note keeps one entry with the new value");
+    CHECK(lt_model_set_meta(a, "noise", NULL) == LT_OK && !lt_model_meta(a, "noise") && lt_model_meta_count(a) == 3,
+          "a NULL value removes a note");
+    CHECK(lt_model_set_meta(a, "bad key", "x") == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "'bad key'"),
+          "a key with a space is refused: %s", lt_ctx_error(ctx));
+    CHECK(lt_model_set_meta(a, "k", "two\nlines") == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "control"),
+          "a value with a newline is refused: %s", lt_ctx_error(ctx));
+    CHECK(lt_model_set_meta(a, "", "x") == LT_ERR_ARG, "an empty key is refused");
+    CHECK(lt_model_meta(a, "absent") == NULL && lt_model_meta_key(a, 3) == NULL, "absent notes are NULL");
+    CHECK(lt_save(a, path, 0) == LT_OK && lt_load(ctx, path, &b) == LT_OK, "save and load with notes: %s",
+          lt_ctx_error(ctx));
+    if (b) {
+        int same = lt_model_meta_count(b) == lt_model_meta_count(a);
+        for (int i = 0; same && i < lt_model_meta_count(a); i++) {
+            const char *k = lt_model_meta_key(a, i), *v = lt_model_meta(b, k);
+            same = v && strcmp(v, lt_model_meta(a, k)) == 0;
+        }
+        CHECK(same, "every note survives save and load");
+    }
+    lt_model_free(b);
+    b = NULL;
+    char key[16];
+    lt_status st = LT_OK;
+    for (int i = 0; st == LT_OK && i < 100; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        st = lt_model_set_meta(a, key, "v");
+    }
+    CHECK(st == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "at most 64") && lt_model_meta_count(a) == 64,
+          "the 65th note is refused: %s", lt_ctx_error(ctx));
+    lt_model_free(a);
+
+    const char *arch = "latent-arch 1\ninput 1\nmodel m\nlayer dense d units=1 activation=linear alpha=0\nend\n";
+    const char *bad[] = {"task=a\ntask=b\n", "task=a", "=a\n", "no equals sign\n", "ta sk=a\n", "task=a\tb\n"};
+    const char *why[] = {"appears twice", "newline", "bad key", "bad key", "bad key", "bad key or value"};
+    for (int i = 0; i < 6; i++) {
+        write_model_file_meta(other, arch, 2, bad[i]);
+        st = lt_load(ctx, other, &b);
+        CHECK(st == LT_ERR_FORMAT && !b && strstr(lt_ctx_error(ctx), "notes section") && strstr(lt_ctx_error(ctx), why[i]),
+              "bad notes %d refused: %s", i, lt_ctx_error(ctx));
+        lt_model_free(b);
+        b = NULL;
+    }
+    write_model_file_meta(other, arch, 2, "task=a=b\nx.y-z_1=\n");
+    st = lt_load(ctx, other, &b);
+    CHECK(st == LT_OK && b && strcmp(lt_model_meta(b, "task"), "a=b") == 0 && strcmp(lt_model_meta(b, "x.y-z_1"), "") == 0,
+          "a value may hold '=' and be empty: %s", lt_ctx_error(ctx));
+    lt_model_free(b);
+    unlink(path);
 }
 
 /* A model trained with clipnorm saves it (and only then writes the key, so files
@@ -139,6 +218,7 @@ int main(void)
     CHECK(lt_arch_build(ctx, "dense:8:tanh,dropout:0.1,dense:2:elu|dense:8:tanh,dense:in:linear", 3, 42, &a) == LT_OK, "build: %s", lt_ctx_error(ctx));
     lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
     lt_compile(a, LT_LOSS_MSE, &o);
+    lt_model_set_meta(a, "task", "autoencoder"); /* so the truncations and flips below cover META too */
     lt_fit_opts fo = {.epochs = 2, .batch = 32, .seed = 1, .verbose = -1};
     CHECK(lt_fit(a, x, NULL, &fo, NULL) == LT_OK, "fit: %s", lt_ctx_error(ctx));
     CHECK(lt_save(a, path, 1) == LT_OK, "save: %s", lt_ctx_error(ctx));
@@ -215,6 +295,7 @@ int main(void)
     }
 
     test_clipping_saved(x, path, other);
+    test_notes(other);
 
     /* A save that cannot complete leaves the existing file as it was. */
     CHECK(lt_save(a, "/nonexistent/dir/x.lt", 1) == LT_ERR_IO, "save into a missing folder fails: %s", lt_ctx_error(ctx));
