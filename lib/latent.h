@@ -122,6 +122,12 @@ lt_status lt_dataset_filter_label(lt_ctx *ctx, const lt_dataset *ds, int32_t lab
  * standard deviations fitted on `fit` (NULL: on ds itself), so test data can be scaled
  * with the training data's statistics. Constant columns are only centred. */
 lt_status lt_dataset_standardize(lt_ctx *ctx, lt_dataset *ds, const lt_dataset *fit);
+/* The per-column means and standard deviations (dim values each) that
+ * lt_dataset_standardize fits on ds; a constant column gets deviation 1. */
+lt_status lt_dataset_moments(lt_ctx *ctx, const lt_dataset *ds, double *mean, double *sd);
+/* Maps every column j of ds to (x - mean[j]) / sd[j]: the scaling of a model's
+ * training data applied to new data. Deviations must be finite and above 0. */
+lt_status lt_dataset_scale(lt_ctx *ctx, lt_dataset *ds, const double *mean, const double *sd);
 /* Adds gaussian noise of the given stddev to every value, from the Philox stream of
  * seed (row i uses counter region i << 32): the corrupted inputs of a denoising test. */
 lt_status lt_dataset_add_noise(lt_ctx *ctx, lt_dataset *ds, float stddev, uint64_t seed);
@@ -519,6 +525,11 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
 lt_status lt_save(lt_model *m, const char *path, int with_optimizer);
 /* Loads a model file (checked: magic, version, sizes, CRC32 of every section). */
 lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out);
+/* Copies the note `key` of the model file at path into value (size bytes) without a
+ * context or a device: only the file's section headers and its notes are read (their
+ * CRC32 checked). 1 when found, 0 when the file has no such note, -1 when it cannot be
+ * read as a model file (lt_load says why) or the value needs more than size bytes. */
+int lt_file_meta(const char *path, const char *key, char *value, size_t size);
 /* 1 when path is a readable file that starts as a latent model file does (its magic),
  * else 0: lets a program refuse to write a picture or table over a model. */
 int lt_file_is_model(const char *path);

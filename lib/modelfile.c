@@ -371,10 +371,17 @@ int lt_file_is_model(const char *path)
     return is_model;
 }
 
-lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
+/* The sections of a model file, by kind. */
+enum { ARCH, WGHT, OPTS, META, NSEC };
+static const char section_tags[NSEC][4] = {{'A', 'R', 'C', 'H'}, {'W', 'G', 'H', 'T'}, {'O', 'P', 'T', 'S'}, {'M', 'E', 'T', 'A'}};
+
+/* Reads the sections of the model file at path into sec[] (malloc'ed, NUL-terminated)
+ * and their lengths into seclen[], checking the header, every length against the file
+ * size and every CRC32 read. With notes_only, only META is read and checked; the other
+ * payloads are skipped. On failure, frees what it read. */
+static lt_status read_sections(lt_ctx *ctx, const char *path, int notes_only, unsigned char *sec[NSEC], uint64_t seclen[NSEC])
 {
-    if (!ctx || !path || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_load: NULL argument");
-    *out = NULL;
+    for (int k = 0; k < NSEC; k++) { sec[k] = NULL; seclen[k] = 0; }
     FILE *f = fopen(path, "rb");
     if (!f) return lt_set_error(ctx, LT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
@@ -387,14 +394,10 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
     }
     uint32_t version = get_u32(head + 8), nsec = get_u32(head + 12);
     if (version != VERSION) { fclose(f); return lt_set_error(ctx, LT_ERR_FORMAT, "%s: model file version %u, this latent reads version %u", path, version, VERSION); }
-    if (nsec < 2 || nsec > 16) { fclose(f); return lt_set_error(ctx, LT_ERR_FORMAT, "%s: %u sections (expected 2 to 4)", path, nsec); }
-    enum { ARCH, WGHT, OPTS, META, NSEC };
-    static const char tags[NSEC][4] = {{'A', 'R', 'C', 'H'}, {'W', 'G', 'H', 'T'}, {'O', 'P', 'T', 'S'}, {'M', 'E', 'T', 'A'}};
-    unsigned char *sec[NSEC] = {NULL, NULL, NULL, NULL};
-    uint64_t seclen[NSEC] = {0, 0, 0, 0};
+    if (nsec < 2 || nsec > NSEC) { fclose(f); return lt_set_error(ctx, LT_ERR_FORMAT, "%s: %u sections (expected 2 to %d)", path, nsec, NSEC); }
+    int seen[NSEC] = {0};
     uint64_t pos = 16;
     lt_status st = LT_OK;
-    lt_model *m = NULL;
     for (uint32_t s = 0; s < nsec && st == LT_OK; s++) {
         unsigned char sh[16];
         if (size - pos < 16 || fread(sh, 1, 16, f) != 16) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: truncated (section %u header)", path, s + 1); break; }
@@ -404,9 +407,15 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
         if (len > size - pos || size - pos - len < 4) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: truncated (section '%.4s' claims %llu bytes, %llu left)", path, (const char *)sh, (unsigned long long)len, (unsigned long long)(size - pos)); break; }
         int k = -1;
         for (int t = 0; t < NSEC; t++)
-            if (memcmp(sh, tags[t], 4) == 0) k = t;
-        if (k < 0 || sec[k]) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: unexpected section '%.4s'", path, (const char *)sh); break; }
+            if (memcmp(sh, section_tags[t], 4) == 0) k = t;
+        if (k < 0 || seen[k]) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: unexpected section '%.4s'", path, (const char *)sh); break; }
+        seen[k] = 1;
         if ((k == ARCH || k == META) && len > MAX_ARCH_BYTES) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: section '%.4s' too large", path, (const char *)sh); break; }
+        if (notes_only && k != META) { /* skip the payload and its CRC */
+            if (fseeko(f, (off_t)(len + 4), SEEK_CUR) != 0) { st = lt_set_error(ctx, LT_ERR_IO, "%s: cannot seek: %s", path, strerror(errno)); break; }
+            pos += len + 4;
+            continue;
+        }
         sec[k] = malloc(len + 1);
         if (!sec[k]) { st = lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of host memory for %llu bytes", path, (unsigned long long)len); break; }
         unsigned char crcb[4];
@@ -423,8 +432,21 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
         if ((uint32_t)crc != get_u32(crcb)) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: section '%.4s' is corrupted (CRC32 mismatch)", path, (const char *)sh);
     }
     if (st == LT_OK && pos != size) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: %llu unexpected bytes after the last section", path, (unsigned long long)(size - pos));
-    if (st == LT_OK && (!sec[ARCH] || !sec[WGHT])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: missing architecture or weights section", path);
+    if (st == LT_OK && (!seen[ARCH] || !seen[WGHT])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: missing architecture or weights section", path);
     fclose(f);
+    if (st != LT_OK)
+        for (int k = 0; k < NSEC; k++) { free(sec[k]); sec[k] = NULL; }
+    return st;
+}
+
+lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
+{
+    if (!ctx || !path || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_load: NULL argument");
+    *out = NULL;
+    unsigned char *sec[NSEC];
+    uint64_t seclen[NSEC];
+    lt_model *m = NULL;
+    lt_status st = read_sections(ctx, path, 0, sec, seclen);
     lt_shape input = {0, {0, 0, 0}};
     int has_train = 0;
     lt_loss loss = LT_LOSS_MSE;
@@ -482,6 +504,30 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
     if (st != LT_OK) { lt_model_free(m); return st; }
     *out = m;
     return LT_OK;
+}
+
+int lt_file_meta(const char *path, const char *key, char *value, size_t size)
+{
+    unsigned char *sec[NSEC];
+    uint64_t seclen[NSEC];
+    if (!path || !key || !value || !size || read_sections(NULL, path, 1, sec, seclen) != LT_OK) return -1;
+    int found = 0;
+    size_t klen = strlen(key);
+    for (const char *line = (const char *)sec[META]; line && *line && !found;) {
+        const char *nl = strchr(line, '\n');
+        if (!nl) break;
+        if ((size_t)(nl - line) > klen && strncmp(line, key, klen) == 0 && line[klen] == '=') {
+            size_t vlen = (size_t)(nl - line) - klen - 1;
+            found = vlen < size ? 1 : -1;
+            if (found == 1) {
+                memcpy(value, line + klen + 1, vlen);
+                value[vlen] = 0;
+            }
+        }
+        line = nl + 1;
+    }
+    free(sec[META]);
+    return found;
 }
 
 lt_loss lt_model_loss(const lt_model *m) { return m ? m->train.loss : LT_LOSS_MSE; }

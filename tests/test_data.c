@@ -574,6 +574,33 @@ static void test_series_scaling(T *t)
         CHECK(t, worst < 1e-2, "test rows scaled with the training rows' mean and sd: off by %g", worst);
     }
     lt_dataset_free(series);
+    /* Moments then scale: what standardize does, split so a model can keep the moments
+     * and scale new data with them; bit for bit the same. */
+    lt_dataset *again = NULL;
+    double fm[1] = {0}, fs[1] = {0};
+    if (lt_dataset_from_array(t->ctx, NROWS, 1, x, NULL, &again) == LT_OK && fit) {
+        EXPECT(t, lt_dataset_moments(t->ctx, fit, fm, fs), LT_OK, NULL, "moments of the training rows");
+        CHECK(t, fabs(fm[0] - mean) < 1e-9 && fabs(fs[0] - sd) < 1e-9, "moments %g, %g (expected %g, %g)", fm[0], fs[0],
+              mean, sd);
+        EXPECT(t, lt_dataset_scale(t->ctx, again, fm, fs), LT_OK, NULL, "scale with the moments");
+        lt_dataset *ref = NULL;
+        if (lt_dataset_from_array(t->ctx, NROWS, 1, x, NULL, &ref) == LT_OK &&
+            lt_dataset_standardize(t->ctx, ref, fit) == LT_OK)
+            CHECK(t, memcmp(lt_dataset_data(ref), lt_dataset_data(again), sizeof x) == 0,
+                  "moments + scale equal standardize bit for bit");
+        lt_dataset_free(ref);
+        double zero[1] = {0.0}, nan_sd[1] = {NAN};
+        EXPECT(t, lt_dataset_scale(t->ctx, again, fm, zero), LT_ERR_ARG, "column 1", "scale refuses a zero deviation");
+        EXPECT(t, lt_dataset_scale(t->ctx, again, fm, nan_sd), LT_ERR_ARG, "column 1", "scale refuses a NaN deviation");
+        float flat[4] = {3, 3, 3, 3};
+        lt_dataset *cst = NULL;
+        if (lt_dataset_from_array(t->ctx, 4, 1, flat, NULL, &cst) == LT_OK) {
+            EXPECT(t, lt_dataset_moments(t->ctx, cst, fm, fs), LT_OK, NULL, "moments of a constant column");
+            CHECK(t, fm[0] == 3.0 && fs[0] == 1.0, "a constant column: mean 3 and deviation 1, got %g and %g", fm[0], fs[0]);
+        }
+        lt_dataset_free(cst);
+    }
+    lt_dataset_free(again);
     lt_dataset_free(fit);
 }
 

@@ -105,6 +105,8 @@ static void test_notes(const char *other)
     unsigned char *bytes = NULL;
     size_t size = slurp(path, &bytes);
     CHECK(size && !contains(bytes, size, "META"), "a model without notes writes no META section");
+    char none[8];
+    CHECK(lt_file_meta(path, "task", none, sizeof none) == 0, "lt_file_meta on a file without notes finds none");
     free(bytes);
     CHECK(lt_model_set_meta(a, "task", "denoise") == LT_OK && lt_model_set_meta(a, "noise", "0.3") == LT_OK &&
               lt_model_set_meta(a, "task", "super-resolution") == LT_OK && lt_model_set_meta(a, "empty", "") == LT_OK &&
@@ -130,6 +132,14 @@ static void test_notes(const char *other)
         }
         CHECK(same, "every note survives save and load");
     }
+    char value[32];
+    CHECK(lt_file_meta(path, "task", value, sizeof value) == 1 && strcmp(value, "super-resolution") == 0,
+          "lt_file_meta reads a note without loading the model");
+    CHECK(lt_file_meta(path, "empty", value, sizeof value) == 1 && value[0] == 0, "lt_file_meta reads an empty note");
+    CHECK(lt_file_meta(path, "tas", value, sizeof value) == 0 && lt_file_meta(path, "absent", value, sizeof value) == 0,
+          "lt_file_meta: a key that is only a prefix, or absent, is not found");
+    CHECK(lt_file_meta(path, "task", value, 8) == -1, "lt_file_meta: a value too long for the buffer is -1");
+    CHECK(lt_file_meta("/nonexistent/m.lt", "task", value, sizeof value) == -1, "lt_file_meta: a missing file is -1");
     lt_model_free(b);
     b = NULL;
     char key[16];

@@ -127,34 +127,53 @@ void lt_dataset_seq_shape(const lt_dataset *ds, int *steps, int *features)
     if (features) *features = ds ? ds->features : 0;
 }
 
+lt_status lt_dataset_moments(lt_ctx *ctx, const lt_dataset *ds, double *mean, double *sd)
+{
+    if (!ds || !mean || !sd) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_moments: NULL argument");
+    if (ds->n == 0) return lt_set_error(ctx, LT_ERR_ARG, "standardize: no samples to fit on");
+    for (size_t j = 0; j < ds->dim; j++) mean[j] = sd[j] = 0.0;
+    for (size_t i = 0; i < ds->n; i++)
+        for (size_t j = 0; j < ds->dim; j++) mean[j] += ds->x[i * ds->dim + j];
+    for (size_t j = 0; j < ds->dim; j++) mean[j] /= (double)ds->n;
+    for (size_t i = 0; i < ds->n; i++)
+        for (size_t j = 0; j < ds->dim; j++) {
+            double d = ds->x[i * ds->dim + j] - mean[j];
+            sd[j] += d * d;
+        }
+    for (size_t j = 0; j < ds->dim; j++) {
+        sd[j] = sqrt(sd[j] / (double)ds->n);
+        if (!(sd[j] > 1e-12)) sd[j] = 1.0; /* a constant column is only centred */
+    }
+    return LT_OK;
+}
+
+lt_status lt_dataset_scale(lt_ctx *ctx, lt_dataset *ds, const double *mean, const double *sd)
+{
+    if (!ds || !mean || !sd) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_scale: NULL argument");
+    for (size_t j = 0; j < ds->dim; j++)
+        if (!isfinite(mean[j]) || !isfinite(sd[j]) || !(sd[j] > 0.0))
+            return lt_set_error(ctx, LT_ERR_ARG, "scale: column %zu has mean %g and standard deviation %g (need finite, "
+                                "and a deviation above 0)", j + 1, mean[j], sd[j]);
+    for (size_t i = 0; i < ds->n; i++)
+        for (size_t j = 0; j < ds->dim; j++)
+            ds->x[i * ds->dim + j] = (float)((ds->x[i * ds->dim + j] - mean[j]) * (1.0 / sd[j]));
+    return LT_OK;
+}
+
 lt_status lt_dataset_standardize(lt_ctx *ctx, lt_dataset *ds, const lt_dataset *fit)
 {
     if (!ds) return lt_set_error(ctx, LT_ERR_ARG, "lt_dataset_standardize: dataset is NULL");
     if (!fit) fit = ds;
     if (fit->dim != ds->dim)
         return lt_set_error(ctx, LT_ERR_SHAPE, "standardize: fitted on %zu columns, data have %zu", fit->dim, ds->dim);
-    if (fit->n == 0) return lt_set_error(ctx, LT_ERR_ARG, "standardize: no samples to fit on");
-    double *mean = calloc(ds->dim, sizeof *mean), *var = calloc(ds->dim, sizeof *var);
-    if (!mean || !var) { free(mean); free(var); return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); }
-    for (size_t i = 0; i < fit->n; i++)
-        for (size_t j = 0; j < fit->dim; j++) mean[j] += fit->x[i * fit->dim + j];
-    for (size_t j = 0; j < fit->dim; j++) mean[j] /= (double)fit->n;
-    for (size_t i = 0; i < fit->n; i++)
-        for (size_t j = 0; j < fit->dim; j++) {
-            double d = fit->x[i * fit->dim + j] - mean[j];
-            var[j] += d * d;
-        }
-    /* Computed before writing, so ds == fit works. */
-    for (size_t j = 0; j < ds->dim; j++) {
-        double sd = sqrt(var[j] / (double)fit->n);
-        var[j] = sd > 1e-12 ? 1.0 / sd : 1.0;
-    }
-    for (size_t i = 0; i < ds->n; i++)
-        for (size_t j = 0; j < ds->dim; j++)
-            ds->x[i * ds->dim + j] = (float)((ds->x[i * ds->dim + j] - mean[j]) * var[j]);
+    double *mean = calloc(ds->dim + 1, sizeof *mean), *sd = calloc(ds->dim + 1, sizeof *sd);
+    lt_status st = mean && sd ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    /* Fitted before writing, so ds == fit works. */
+    if (st == LT_OK) st = lt_dataset_moments(ctx, fit, mean, sd);
+    if (st == LT_OK) st = lt_dataset_scale(ctx, ds, mean, sd);
     free(mean);
-    free(var);
-    return LT_OK;
+    free(sd);
+    return st;
 }
 
 lt_status lt_dataset_add_noise(lt_ctx *ctx, lt_dataset *ds, float stddev, uint64_t seed)
