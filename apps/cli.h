@@ -11,6 +11,9 @@
 /* Most operands a command takes (score: MODEL and images). */
 #define CLI_MAX_OPERANDS 64
 
+/* Room for the string options (a --data path, --columns) a model file records. */
+#define CLI_RECORDED_BYTES 8192
+
 /* Exit statuses: success, a runtime error (library, files, data), a usage error. */
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
 
@@ -102,6 +105,8 @@ typedef struct cli_opts {
     int center_windows;          /* --center-windows: each window minus its mean     */
     const char *positional[CLI_MAX_OPERANDS]; /* operands, e.g. the model file     */
     int npositional;             /* how many operands                               */
+    uint64_t recorded;           /* bit i set: option i came from the MODEL's notes */
+    char recorded_text[CLI_RECORDED_BYTES]; /* the string values among them        */
 } cli_opts;
 
 /* Parses argv for the subcommand argv[0]. Returns -1 to go on, or an exit status
@@ -115,6 +120,13 @@ int cli_usage_error(const cli_opts *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Saves in m's notes the options of `train` that shape its data and its task (--data,
+ * the series options, --noise, --downscale, --class), so that commands reading the
+ * model later take the same unless told otherwise. */
+lt_status cli_record_options(const cli_opts *o, lt_model *m);
+/* Writes into line (size bytes) the options m records from training, as
+ * " --data X --window 24 --wide"; 0 when it records none. */
+int cli_recorded_options(const lt_model *m, char *line, size_t size);
 /* Prints the top-level help to stdout. */
 void cli_print_main_help(void);
 /* Prints a subcommand's help to stdout; returns 0, or -1 for an unknown name. */
@@ -153,10 +165,14 @@ typedef struct cli_series {
     lt_dataset *raw;
     lt_dataset *scaled;
     size_t train_rows;
+    double *mean, *sd; /* the scaling: per column, (raw - mean) / sd gives scaled */
 } cli_series;
 /* Loads --data as a series for --window, checking that the window fits the training
- * and the test rows. */
-int cli_load_series(const cli_opts *o, lt_ctx *ctx, cli_series *s);
+ * and the test rows. Scaled as model m's training series was when m (from the MODEL
+ * operand) records that, else with the training rows' statistics; m may be NULL. */
+int cli_load_series(const cli_opts *o, lt_ctx *ctx, const lt_model *m, cli_series *s);
+/* Records the series' scaling in m's notes, for cli_load_series to apply later. */
+lt_status cli_record_series_moments(const cli_series *s, lt_model *m);
 /* Frees what cli_load_series made; a zeroed series is fine. */
 void cli_series_free(cli_series *s);
 /* Windows of --window rows every --stride rows (default 1) of rows [first, first+count)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "latent.h"
 
@@ -497,6 +498,137 @@ static int valid_device(const char *text)
     return 1;
 }
 
+/* ------------------------------------------------ options a model remembers */
+
+/* The options of `train` a model file records (as notes "train.NAME"), and that the
+ * commands reading a model and data take from it when they are not given: the data, how
+ * a series is cut and scaled, and the corruption a denoiser or upscaler undoes. */
+static const cli_opt_id recorded_opts[] = {OPT_DATA, OPT_WINDOW, OPT_STRIDE, OPT_COLUMNS, OPT_TEST_SPLIT,
+                                           OPT_INTERPOLATE, OPT_WIDE, OPT_CENTER_WINDOWS, OPT_NOISE,
+                                           OPT_DOWNSCALE, OPT_CLASS};
+/* Commands that read a MODEL operand and data, and so take recorded options. */
+#define RECORDED_CMDS (CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE | CMD_EMBED | CMD_ANOMALY)
+
+/* The table entry of option id. */
+static const opt_spec *option_by_id(cli_opt_id id)
+{
+    for (size_t i = 0; i < COUNT(opt_table); i++)
+        if (opt_table[i].id == id) return &opt_table[i];
+    return NULL;
+}
+
+/* Whether id is among the options that say how a series is read. */
+static int shapes_series(cli_opt_id id)
+{
+    return id == OPT_WINDOW || id == OPT_STRIDE || id == OPT_COLUMNS || id == OPT_TEST_SPLIT ||
+           id == OPT_INTERPOLATE || id == OPT_WIDE || id == OPT_CENTER_WINDOWS;
+}
+
+lt_status cli_record_options(const cli_opts *o, lt_model *m)
+{
+    lt_status st = LT_OK;
+    for (size_t i = 0; i < COUNT(recorded_opts) && st == LT_OK; i++) {
+        const opt_spec *s = option_by_id(recorded_opts[i]);
+        /* the data always; a series' test split even at its default, so the cut stays */
+        int keep = cli_given(o, s->id) || s->id == OPT_DATA || (s->id == OPT_TEST_SPLIT && o->window);
+        if (!keep) continue;
+        const char *field = (const char *)o + s->offset;
+        char key[64], value[4200];
+        int i32;
+        float f32;
+        const char *str;
+        switch (s->kind) {
+        case K_FLAG:
+        case K_INT: memcpy(&i32, field, sizeof i32); snprintf(value, sizeof value, "%d", i32); break;
+        case K_FLOAT: /* the shortest of 7 or 9 digits that reads back as the same float */
+            memcpy(&f32, field, sizeof f32);
+            snprintf(value, sizeof value, "%.7g", (double)f32);
+            if (strtof(value, NULL) != f32) snprintf(value, sizeof value, "%.9g", (double)f32);
+            break;
+        case K_STR: memcpy(&str, field, sizeof str); snprintf(value, sizeof value, "%s", str ? str : ""); break;
+        default: continue; /* no recorded option has another kind */
+        }
+        snprintf(key, sizeof key, "train.%s", s->name);
+        st = lt_model_set_meta(m, key, value);
+    }
+    return st;
+}
+
+/* Appends " --NAME VALUE" (" --NAME" for a flag) to line (size bytes, used so far). */
+static size_t say_option(char *line, size_t size, size_t used, const opt_spec *s, const char *value)
+{
+    if (used >= size) return used;
+    int n = snprintf(line + used, size - used, s->kind == K_FLAG ? " --%s" : " --%s %s", s->name, value);
+    return n < 0 ? used : used + (size_t)n;
+}
+
+int cli_recorded_options(const lt_model *m, char *line, size_t size)
+{
+    char key[64];
+    size_t used = 0;
+    line[0] = 0;
+    for (size_t i = 0; i < COUNT(recorded_opts); i++) {
+        const opt_spec *s = option_by_id(recorded_opts[i]);
+        snprintf(key, sizeof key, "train.%s", s->name);
+        const char *value = lt_model_meta(m, key);
+        if (value && (s->kind != K_FLAG || strcmp(value, "1") == 0)) used = say_option(line, size, used, s, value);
+    }
+    return used > 0;
+}
+
+/* The kind of a --data value, to tell whether a model's recorded series options fit
+ * it: 0 a name (fashion-mnist, swiss-roll), 1 a file (a CSV), 2 a folder, -1 missing. */
+static int data_path_kind(const char *data)
+{
+    struct stat sb;
+    if (!strcmp(data, "fashion-mnist") || !strcmp(data, "swiss-roll")) return 0;
+    if (stat(data, &sb) != 0) return -1;
+    return S_ISDIR(sb.st_mode) ? 2 : 1;
+}
+
+/* Takes the options MODEL recorded at training that were not given here (the series
+ * options only when --data is not given or is also a file); says which on stderr.
+ * -1 to go on, else an exit status. */
+static int apply_recorded(cli_opts *o, const char *model)
+{
+    char value[4200], key[64], said[1024] = "";
+    size_t used = 0, nsaid = 0;
+    int data_fits = 1;
+    if (cli_given(o, OPT_DATA)) {
+        if (lt_file_meta(model, "train.data", value, sizeof value) != 1) return -1;
+        data_fits = data_path_kind(o->data) == 1 && data_path_kind(value) == 1;
+    }
+    for (size_t i = 0; i < COUNT(recorded_opts); i++) {
+        const opt_spec *s = option_by_id(recorded_opts[i]);
+        if (cli_given(o, s->id) || !(s->cmds & o->cmd)) continue;
+        if (shapes_series(s->id) && !data_fits) continue;
+        if (s->id == OPT_CLASS && o->cmd != CMD_ANOMALY) continue; /* generate's --class means another thing */
+        if ((s->id == OPT_NOISE || s->id == OPT_DOWNSCALE) && (cli_given(o, OPT_NOISE) || cli_given(o, OPT_DOWNSCALE)))
+            continue;
+        snprintf(key, sizeof key, "train.%s", s->name);
+        int found = lt_file_meta(model, key, value, sizeof value);
+        if (found != 1) continue; /* none recorded, or a file lt_load will judge */
+        size_t n = strlen(value) + 1;
+        if (used + n > sizeof o->recorded_text) continue;
+        char *text = o->recorded_text + used;
+        memcpy(text, value, n);
+        used += n;
+        if (s->kind == K_FLAG) {
+            int on = strcmp(text, "1") == 0;
+            memcpy((char *)o + s->offset, &on, sizeof on);
+        } else if (parse_value(o, s, text) >= 0) {
+            fprintf(stderr, "latent %s: (the value above is recorded in '%s')\n", o->cmd_name, model);
+            return CLI_RUNTIME;
+        }
+        o->given |= (uint64_t)1 << s->id;
+        o->recorded |= (uint64_t)1 << s->id;
+        nsaid = say_option(said, sizeof said, nsaid, s, text);
+    }
+    if (nsaid && !o->quiet)
+        fprintf(stderr, "latent: as '%s' was trained:%s%s\n", model, said, nsaid >= sizeof said ? "..." : "");
+    return -1;
+}
+
 /* Fills the defaults that do not depend on what was given. */
 static void set_defaults(cli_opts *o)
 {
@@ -567,6 +699,10 @@ int cli_parse(int argc, char **argv, cli_opts *o)
         o->given |= (uint64_t)1 << s->id;
     }
 
+    if ((o->cmd & RECORDED_CMDS) && o->npositional > 0) {
+        int rc = apply_recorded(o, o->positional[0]);
+        if (rc >= 0) return rc;
+    }
     if (!valid_device(o->device)) {
         if (cli_given(o, OPT_DEVICE))
             return cli_usage_error(o, "--device: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);

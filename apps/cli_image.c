@@ -35,6 +35,15 @@ static int load_image_model(const cli_opts *o, lt_ctx *ctx, lt_model **m, int di
     if (lt_output_shape(*m, out) != 3 || memcmp(dims, out, sizeof out) != 0)
         return cli_fail(o, "model '%s' does not map images to images of the same shape (input %dx%dx%d, output %d "
                            "values)", o->positional[0], dims[0], dims[1], dims[2], lt_output_dim(*m));
+    /* A model knows what it was trained to undo (files from before notes do not say). */
+    const char *task = lt_model_meta(*m, "task");
+    if (o->cmd == CMD_UPSCALE && task && strcmp(task, "super-resolution") != 0)
+        return cli_fail(o, "model '%s' was trained as %s %s, not for super-resolution: upscale needs a model trained "
+                        "with --downscale 2 (or --arch sr2x)%s", o->positional[0], task[0] == 'a' ? "an" : "a", task,
+                        strcmp(task, "denoiser") == 0 ? "; this one works with 'latent denoise'" : "");
+    if (o->cmd == CMD_DENOISE && task && strcmp(task, "super-resolution") == 0)
+        return cli_fail(o, "model '%s' was trained for super-resolution, not for denoising: use 'latent upscale' "
+                        "with it", o->positional[0]);
     return CLI_OK;
 }
 

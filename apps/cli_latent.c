@@ -428,7 +428,7 @@ static int anomaly_series(const cli_opts *o, lt_ctx *ctx, lt_model *m)
     lt_status st = LT_OK;
     int rc = png ? cli_check_output_path(o, "--png", png, CLI_OUT_FILE) : cli_fail(o, "out of memory");
     if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "--out", o->out, "--png", png);
-    if (rc == CLI_OK) rc = cli_load_series(o, ctx, &s);
+    if (rc == CLI_OK) rc = cli_load_series(o, ctx, m, &s);
     else memset(&s, 0, sizeof s);
     if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, s.train_rows, &train);
     if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, lt_dataset_count(s.scaled), &all);

@@ -138,7 +138,37 @@ static int load_csv(const cli_opts *o, lt_ctx *ctx, lt_dataset **out)
     return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "--data");
 }
 
-int cli_load_series(const cli_opts *o, lt_ctx *ctx, cli_series *s)
+/* Parses the n comma-separated numbers of note key of m into v; 0 when there are not
+ * exactly n finite numbers. */
+static int get_doubles(const lt_model *m, const char *key, size_t n, double *v)
+{
+    const char *p = lt_model_meta(m, key);
+    for (size_t j = 0; p && j < n; j++) {
+        char *end;
+        v[j] = strtod(p, &end);
+        if (end == p || !isfinite(v[j]) || *end != (j + 1 < n ? ',' : '\0')) return 0;
+        p = end + (j + 1 < n);
+    }
+    return p != NULL;
+}
+
+/* The series scaling recorded in model m, for a series of dim columns. */
+static int read_moments(const cli_opts *o, const lt_model *m, size_t dim, double *mean, double *sd)
+{
+    const char *model = o->positional[0];
+    if (!get_doubles(m, "series.mean", dim, mean) || !get_doubles(m, "series.sd", dim, sd)) {
+        const char *rec = lt_model_meta(m, "series.mean");
+        size_t cols = 1;
+        for (const char *p = rec; p && *p; p++) cols += *p == ',';
+        return cli_fail(o, "model '%s' was trained on a series of %zu column%s, but --data '%s' gives %zu "
+                        "(--columns picks them)", model, cols, cols == 1 ? "" : "s", o->data, dim);
+    }
+    for (size_t j = 0; j < dim; j++)
+        if (!(sd[j] > 0.0)) return cli_fail(o, "model '%s': its recorded series scaling is not valid", model);
+    return CLI_OK;
+}
+
+int cli_load_series(const cli_opts *o, lt_ctx *ctx, const lt_model *m, cli_series *s)
 {
     memset(s, 0, sizeof *s);
     lt_dataset *fit = NULL;
@@ -167,18 +197,52 @@ int cli_load_series(const cli_opts *o, lt_ctx *ctx, cli_series *s)
         rc = cli_fail(o, "--window %zu: the test part has only %zu rows (the last %.4g%% of %zu); lower --window or "
                       "raise --test-split", window, test_rows, test_pct, n);
     if (rc != CLI_OK) return rc;
-    /* standardized with the training rows' statistics only: nothing of the test rows leaks in */
-    st = lt_dataset_slice(ctx, s->raw, 0, n, &s->scaled);
-    if (st == LT_OK) st = lt_dataset_slice(ctx, s->raw, 0, s->train_rows, &fit);
-    if (st == LT_OK) st = lt_dataset_standardize(ctx, s->scaled, fit);
-    lt_dataset_free(fit);
+    /* standardized with the training rows' statistics only: nothing of the test rows
+     * leaks in; a model scales new data as its own training data were */
+    size_t dim = lt_dataset_dim(s->raw);
+    s->mean = calloc(dim, sizeof *s->mean);
+    s->sd = calloc(dim, sizeof *s->sd);
+    if (!s->mean || !s->sd) return cli_fail(o, "out of memory");
+    if (m && lt_model_meta(m, "series.mean")) {
+        rc = read_moments(o, m, dim, s->mean, s->sd);
+        if (rc != CLI_OK) return rc;
+        st = LT_OK;
+    } else {
+        st = lt_dataset_slice(ctx, s->raw, 0, s->train_rows, &fit);
+        if (st == LT_OK) st = lt_dataset_moments(ctx, fit, s->mean, s->sd);
+        lt_dataset_free(fit);
+    }
+    if (st == LT_OK) st = lt_dataset_slice(ctx, s->raw, 0, n, &s->scaled);
+    if (st == LT_OK) st = lt_dataset_scale(ctx, s->scaled, s->mean, s->sd);
     return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "--window");
+}
+
+/* Writes "v1,v2,..." of n doubles (%.17g, so they read back exactly) as note key of m. */
+static lt_status put_doubles(lt_model *m, const char *key, const double *v, size_t n)
+{
+    size_t cap = n * 26 + 1, used = 0;
+    char *text = malloc(cap);
+    if (!text) return LT_ERR_NOMEM;
+    text[0] = 0;
+    for (size_t j = 0; j < n; j++) used += (size_t)snprintf(text + used, cap - used, j ? ",%.17g" : "%.17g", v[j]);
+    lt_status st = lt_model_set_meta(m, key, text);
+    free(text);
+    return st;
+}
+
+lt_status cli_record_series_moments(const cli_series *s, lt_model *m)
+{
+    size_t dim = lt_dataset_dim(s->raw);
+    lt_status st = put_doubles(m, "series.mean", s->mean, dim);
+    return st == LT_OK ? put_doubles(m, "series.sd", s->sd, dim) : st;
 }
 
 void cli_series_free(cli_series *s)
 {
     lt_dataset_free(s->raw);
     lt_dataset_free(s->scaled);
+    free(s->mean);
+    free(s->sd);
     memset(s, 0, sizeof *s);
 }
 
@@ -197,10 +261,10 @@ int cli_series_windows(const cli_opts *o, lt_ctx *ctx, const cli_series *s, size
 }
 
 /* The training (train != 0) or test windows of the --window series of --data. */
-static int series_split(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **out)
+static int series_split(const cli_opts *o, lt_ctx *ctx, const lt_model *m, int train, lt_dataset **out)
 {
     cli_series s;
-    int rc = cli_load_series(o, ctx, &s);
+    int rc = cli_load_series(o, ctx, m, &s);
     size_t n = s.scaled ? lt_dataset_count(s.scaled) : 0;
     if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, train ? 0 : s.train_rows, train ? s.train_rows : n - s.train_rows, out);
     if (rc == CLI_OK && train)
@@ -213,8 +277,9 @@ static int series_split(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **
 
 /* Loads the train (train != 0) or test split of --data, cut to --limit samples; an
  * image folder is cut into --patch patches (default `patch`) of --channels channels
- * (default `channels`). */
-static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, int channels, lt_dataset **out)
+ * (default `channels`); a series is scaled as model m's was (m may be NULL). */
+static int load_split(const cli_opts *o, lt_ctx *ctx, const lt_model *m, int train, int patch, int channels,
+                      lt_dataset **out)
 {
     data_kind kind;
     lt_dataset *ds = NULL;
@@ -231,7 +296,7 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, int train, int patch, int 
     case DATA_IDX_DIR: st = lt_dataset_fashion_mnist(ctx, o->data, train, &ds); break;
     case DATA_CSV:
         /* a table serves both splits; a series gives each its own rows */
-        rc = o->window ? series_split(o, ctx, train, &ds) : load_csv(o, ctx, &ds);
+        rc = o->window ? series_split(o, ctx, m, train, &ds) : load_csv(o, ctx, &ds);
         if (rc != CLI_OK) return rc;
         if (!o->window && !train && o->cmd == CMD_TRAIN)
             cli_note(o, "'%s' is a table with no test part: the test figures below are on its training rows", o->data);
@@ -280,7 +345,7 @@ int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, const lt_model *m,
 {
     int dims[3] = {0, 0, 0};
     int image = m && lt_input_shape(m, dims) == 3;
-    return load_split(o, ctx, train, image ? dims[0] : 32, image ? dims[2] : 3, out);
+    return load_split(o, ctx, m, train, image ? dims[0] : 32, image ? dims[2] : 3, out);
 }
 
 /* Whether the dataset holds images. */
@@ -612,6 +677,51 @@ static int corrupt(const cli_opts *o, lt_ctx *ctx, const lt_dataset *clean, int 
     return cli_fail_lt(o, ctx, st, downscale ? "--downscale" : "--noise");
 }
 
+/* A classifier (--loss cce) gives one probability per class: an architecture whose
+ * outputs are as many as its inputs and more than the data's classes is an
+ * autoencoder, which cce would train as a classifier of that many classes. */
+static int check_classifier(const cli_opts *o, const lt_model *m, const lt_dataset *train)
+{
+    const int32_t *labels = lt_dataset_labels(train);
+    size_t n = lt_dataset_count(train), out = (size_t)lt_output_dim(m);
+    int32_t top = -1;
+    for (size_t i = 0; labels && i < n; i++) top = labels[i] > top ? labels[i] : top;
+    if (!labels || out != lt_dataset_dim(train) || (int64_t)out <= (int64_t)top + 1) return CLI_OK;
+    return cli_usage_error(o, "--loss cce trains a classifier on the labels (%d classes here), but --arch %s gives %zu "
+                           "values per sample, one per input value: an autoencoder. Train it with --loss mse or bce, "
+                           "or classify with an architecture of one output per class (rnn-clf, or a spec ending in "
+                           "dense:%d:softmax)", (int)top + 1, arch_of(o, train), out, (int)top + 1);
+}
+
+/* Notes in m of how it was trained, for the commands that read it later: its task
+ * (autoencoder, denoiser, super-resolution, classifier), the options that shaped its
+ * data and, for a series, the scaling fitted on the training rows. */
+static int record_training(const cli_opts *o, lt_ctx *ctx, lt_model *m, int downscale, int classifier)
+{
+    const char *task = classifier ? "classifier" : downscale ? "super-resolution" : o->noise > 0.0f ? "denoiser"
+                                                                                                   : "autoencoder";
+    lt_status st = lt_model_set_meta(m, "task", task);
+    if (st == LT_OK && downscale && !cli_given(o, OPT_DOWNSCALE)) { /* sr2x's default factor, made explicit */
+        cli_opts *with = malloc(sizeof *with);
+        if (!with) return cli_fail(o, "out of memory");
+        *with = *o;
+        with->downscale = downscale;
+        with->given |= (uint64_t)1 << OPT_DOWNSCALE;
+        st = cli_record_options(with, m);
+        free(with);
+    } else if (st == LT_OK) {
+        st = cli_record_options(o, m);
+    }
+    if (st == LT_OK && o->window) {
+        cli_series s;
+        int rc = cli_load_series(o, ctx, NULL, &s);
+        if (rc == CLI_OK) st = cli_record_series_moments(&s, m);
+        cli_series_free(&s);
+        if (rc != CLI_OK) return rc;
+    }
+    return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "cannot record the training settings");
+}
+
 /* latent train: build, compile, fit, save, report the test loss, plot. */
 static int cmd_train(const cli_opts *o)
 {
@@ -638,8 +748,8 @@ static int cmd_train(const cli_opts *o)
     if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "--out", o->out, "--png", png);
     if (rc == CLI_OK) rc = data_kind_of(o, &kind); /* a bad path fails before the device opens */
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = load_split(o, ctx, 1, default_patch(o->arch), default_channels(o->arch), &train);
-    if (rc == CLI_OK) rc = load_split(o, ctx, 0, default_patch(o->arch), default_channels(o->arch), &test);
+    if (rc == CLI_OK) rc = load_split(o, ctx, NULL, 1, default_patch(o->arch), default_channels(o->arch), &train);
+    if (rc == CLI_OK) rc = load_split(o, ctx, NULL, 0, default_patch(o->arch), default_channels(o->arch), &test);
     if (rc == CLI_OK) {
         size_t dim = lt_dataset_dim(train);
         if (dim != lt_dataset_dim(test))
@@ -676,6 +786,7 @@ static int cmd_train(const cli_opts *o)
                       arch_of(o, train), out, in,
                       in == 3 * (size_t)out ? ": it makes 1-channel images, so load the data with --channels 1" : "");
     }
+    if (rc == CLI_OK && classifier) rc = check_classifier(o, m, train);
     if (rc == CLI_OK && classifier) rc = cli_onehot(o, ctx, train, lt_output_dim(m), &train_t);
     if (rc == CLI_OK && classifier) rc = cli_onehot(o, ctx, test, lt_output_dim(m), &test_t);
     if (rc == CLI_OK && downscale) rc = corrupt(o, ctx, train, downscale, 4, &train_in);
@@ -699,6 +810,7 @@ static int cmd_train(const cli_opts *o)
         st = lt_fit(m, train_in ? train_in : train, classifier ? train_t : train_in ? train : NULL, &fo, &hist);
         if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "training failed");
     }
+    if (rc == CLI_OK) rc = record_training(o, ctx, m, downscale, classifier);
     if (rc == CLI_OK) {
         if ((st = lt_save(m, o->out, 1)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "save");
         else cli_note(o, "saved %s (%d epoch%s, %.1f s, %.0f samples/s)", o->out, hist.epochs_run,
@@ -795,6 +907,17 @@ static int cmd_eval(const cli_opts *o)
     return rc;
 }
 
+/* Prints what a model file records of its training: "Task: denoiser" and "Trained
+ * with: --data ... --noise 0.3" (the options later commands take from it). */
+static void print_training_notes(const lt_model *m)
+{
+    const char *task = lt_model_meta(m, "task");
+    if (task) printf("\nTask: %s\n", task);
+    char line[2048];
+    if (cli_recorded_options(m, line, sizeof line)) printf("%sTrained with:%s\n", task ? "" : "\n", line);
+    if (lt_model_meta(m, "series.mean")) printf("Series scaling: the training rows' mean and standard deviation, kept\n");
+}
+
 /* latent summary [MODEL]: layers of a model file, or of --arch built for a width. */
 static int cmd_summary(const cli_opts *o)
 {
@@ -810,7 +933,7 @@ static int cmd_summary(const cli_opts *o)
     if (rc == CLI_OK && o->npositional > 0) {
         if ((st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
     } else if (rc == CLI_OK) {
-        if (o->data) rc = load_split(o, ctx, 0, default_patch(o->arch), default_channels(o->arch), &ds);
+        if (o->data) rc = load_split(o, ctx, NULL, 0, default_patch(o->arch), default_channels(o->arch), &ds);
         const char *arch = o->arch ? o->arch : ds ? default_arch(ds) : "mlp-ae";
         int input = cli_given(o, OPT_INPUT) ? o->input : ds ? (int)lt_dataset_dim(ds) : default_input(arch);
         if (rc == CLI_OK) rc = build_arch(o, ctx, arch, cli_given(o, OPT_INPUT) ? NULL : ds, input, &m);
@@ -821,6 +944,7 @@ static int cmd_summary(const cli_opts *o)
         printf("\n");
         if ((st = lt_summary(lt_submodel(m, i), stdout)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "summary");
     }
+    if (rc == CLI_OK) print_training_notes(m);
     lt_model_free(m);
     lt_dataset_free(ds);
     if (ctx) lt_ctx_close(ctx);

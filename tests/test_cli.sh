@@ -308,6 +308,29 @@ expect "score a denoiser: noisy row" 0 "^noisy input +[0-9]+\.[0-9]{2}" stdout
 expect "score a denoiser: baseline row" 0 "^gaussian blur \(sigma [0-9.]+\)" stdout
 lt eval "$tmp/dn.lt" --data "$tmp/imgs" --noise 0.1
 expect "eval a denoiser on noisy inputs" 0 "^test mse:" stdout
+
+# A model remembers how it was trained: its task and the options that shaped its data.
+lt train --data "$tmp/imgs" --arch "conv:4:3x3:elu:same,conv:c:3x3:same" --patch 16 --noise 0.2 --epochs 1 \
+    --batch 8 --out "$tmp/dn2.lt" --quiet
+dn2_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+lt eval "$tmp/dn2.lt"
+expect "eval takes the recorded data and noise" 0 "as '.*dn2\.lt' was trained: --data .*imgs --noise 0\.2$"
+record "eval of a denoiser repeats train's test loss with no options" \
+    "$([[ -n $dn2_mse && $(sed -n 's/^test mse: //p' "$tmp/stdout") == "$dn2_mse" ]] || echo "train '$dn2_mse', eval '$(cat "$tmp/stdout")'")"
+lt eval "$tmp/dn2.lt" --noise 0 --quiet
+record "an option given overrides the recorded one (--noise 0: clean inputs)" \
+    "$([[ $rc == 0 && -n $dn2_mse && $(sed -n 's/^test mse: //p' "$tmp/stdout") != "$dn2_mse" ]] || echo "exit $rc, '$(cat "$tmp/stdout")'")"
+lt summary "$tmp/dn2.lt"
+expect "summary names the task" 0 "^Task: denoiser$" stdout
+expect "summary lists the recorded options" 0 "^Trained with: --data .*imgs --noise 0\.2$" stdout
+lt score "$tmp/dn2.lt" "$tmp/imgs/a.bmp"
+expect "score takes the recorded noise" 0 "^noisy input +[0-9]+\.[0-9]{2}" stdout
+lt upscale "$tmp/dn2.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
+expect "upscale with a denoiser" 1 "trained as a denoiser, not for super-resolution.*latent denoise"
+lt denoise "$tmp/sr.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
+expect "denoise with a super-resolution model" 1 "trained for super-resolution, not for denoising.*latent upscale"
+lt summary "$tmp/sr.lt"
+expect "sr2x records its default factor" 0 "^Trained with: --data .*imgs --downscale 2$" stdout
 # Bad image input.
 cp "$tmp/imgs/notes.txt" "$tmp/bad.png"
 lt denoise "$tmp/dn.lt" "$tmp/bad.png" "$tmp/o.png"
@@ -319,6 +342,7 @@ lt denoise "$tmp/dn.lt" "$tmp/trunc.bmp" "$tmp/o.png"
 expect "denoise a truncated image" 1 "trunc\.bmp"
 lt train --data "$tmp/imgs" --channels 1 --arch "conv:2:3x3:same,conv:c:3x3:same" --patch 16 --epochs 1 --out "$tmp/gray.lt" --quiet
 expect "train on gray patches" 0
+usage_error "score without a task (the model records no corruption)" "--noise S .* --downscale F" score "$tmp/gray.lt"
 lt denoise "$tmp/gray.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
 expect "colour image into a gray model" 1 "colour image.*gray"
 lt denoise "$tmp/swiss.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
@@ -349,7 +373,6 @@ usage_error "unknown augmentation item" "unknown item 'spin'" train --augment sp
 usage_error "bad augmentation value" "rotation='x'" train --augment rotation=x
 usage_error "augmentation with super-resolution" "not with --downscale" train --arch sr2x --augment flip
 usage_error "denoise without operands" "expected MODEL IN OUT.png" denoise "$tmp/dn.lt"
-usage_error "score without a task" "--noise S .* --downscale F" score "$tmp/dn.lt"
 usage_error "noise and downscale together" "give one" score "$tmp/dn.lt" --noise 0.1 --downscale 2
 usage_error "--channels outside image folders" "folders of images only" train --data swiss-roll --channels 1
 
@@ -424,9 +447,30 @@ expect "--interpolate fills the gap" 0 "^test mse:" stdout
 lt eval "$tmp/ser.lt" --data "$tmp/series.csv" --columns value --window 10
 expect "a window length the model was not trained for" 1 "12 steps x 1 feature, .*10 steps x 1 feature "
 lt anomaly "$tmp/ser.lt" --data "$tmp/series.csv" --columns value,other --window 12 --out "$tmp/x.csv"
+expect "more columns than the model was trained on" 1 "trained on a series of 1 column, but --data '.*series\.csv' gives 2"
+# A model file from before notes existed (ser.lt less its META section) records nothing.
+meta_at=$(grep -abo META "$tmp/ser.lt" | tail -n 1 | cut -d: -f1)
+head -c "${meta_at:-0}" "$tmp/ser.lt" >"$tmp/old.lt"
+printf '\003' | dd of="$tmp/old.lt" bs=1 seek=12 conv=notrunc 2>/dev/null
+lt summary "$tmp/old.lt"
+record "a model file without notes loads" "$( ((rc == 0)) && ! grep -q "Trained with" "$tmp/stdout" || echo "exit $rc")"
+lt anomaly "$tmp/old.lt" --data "$tmp/series.csv" --columns value,other --window 12 --out "$tmp/x.csv"
 expect "more features than the model takes" 1 "12 steps x 1 feature, .*12 steps x 2 features"
-lt eval "$tmp/ser.lt" --data "$tmp/series.csv" --columns value
+lt eval "$tmp/old.lt" --data "$tmp/series.csv" --columns value
 expect "flat CSV rows for a sequence model" 1 "takes sequences of 12 steps x 1 feature, .*flat samples of width 1.*--window"
+lt eval "$tmp/ser.lt" --quiet
+record "a series model repeats train's test loss with no options" \
+    "$([[ -n $series_mse && $(sed -n 's/^test mse: //p' "$tmp/stdout") == "$series_mse" ]] || echo "train '$series_mse', eval '$(cat "$tmp/stdout")'")"
+# New data are scaled as the training data were: the same series 100 higher is far off.
+awk -F, 'NR == 1 { print; next } { printf "%s,%.5f,%s\n", $1, $2 + 100, $3 }' "$tmp/series.csv" >"$tmp/higher.csv"
+lt eval "$tmp/ser.lt" --data "$tmp/higher.csv" --quiet
+higher_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+record "new data take the model's scaling, not their own" \
+    "$(awk -v m="${higher_mse:-0}" 'BEGIN { exit !(m > 1000) }' || echo "exit $rc, test mse '$higher_mse', expected > 1000")"
+lt eval "$tmp/old.lt" --data "$tmp/higher.csv" --columns value --window 12 --quiet
+old_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
+record "a model without notes scales new data with their own statistics" \
+    "$([[ -n $old_mse && -n $series_mse ]] && close_enough "$old_mse" "$series_mse" || echo "exit $rc, '$old_mse' vs '$series_mse'")"
 lt train "${series[@]}" --arch "dense:4:elu|dense:in" --epochs 1 --out "$tmp/dense-ser.lt" --quiet
 expect "a dense autoencoder on series windows (flattened)" 0 "^test mse:" stdout
 lt anomaly "$tmp/dense-ser.lt" --data "$tmp/series.csv" --columns value --window 10 --out "$tmp/x.csv"
@@ -452,11 +496,11 @@ usage_error "--window with non-CSV data" "apply to CSV files" train --data swiss
 usage_error "--test-split without --window" "--test-split, --wide and --center-windows apply to a CSV series" \
     train --data "$tmp/series.csv" --test-split 0.3
 usage_error "--center-windows without --window" "apply to a CSV series read with --window" \
-    eval "$tmp/ser.lt" --data "$tmp/series.csv" --center-windows
+    eval "$tmp/old.lt" --data "$tmp/series.csv" --center-windows
 usage_error "--stride with neither images nor a series" "--stride applies to folders of images and to CSV series" \
     train --data swiss-roll --stride 2
 usage_error "--test-split 1" "--test-split: '1' is out of range" train --test-split 1
-usage_error "anomaly --png for a table" "--png: anomaly draws a plot for a CSV series" anomaly "$tmp/ser.lt" --png "$tmp/x.png"
+usage_error "anomaly --png for a table" "--png: anomaly draws a plot for a CSV series" anomaly "$tmp/old.lt" --png "$tmp/x.png"
 usage_error "anomaly --limit on a series" "--limit: anomaly scores every window" anomaly "$tmp/ser.lt" "${series[@]}" --limit 5
 
 # ------------------------------------------------------------------ Fashion-MNIST
@@ -514,6 +558,8 @@ else
     png_check "manifold picture" "$tmp/manifold.png"
     lt generate "$tmp/fm.lt" --out "$tmp/x.png"
     expect "no prior without a VAE" 1 "not a VAE"
+    usage_error "a classifier loss on an autoencoder" "--loss cce trains a classifier .*10 classes.*784 values per sample.*an autoencoder" \
+        train --arch mlp-ae --loss cce --limit 100 --epochs 1 --out "$tmp/x.lt"
     lt generate "$tmp/fm.lt" --class 1 --limit 300 --n 4 --out "$tmp/mlp-class.png"
     expect "class generation with a plain autoencoder" 0
     lt generate "$tmp/swiss.lt" --class 1 --out "$tmp/x.png"
@@ -531,7 +577,7 @@ else
     expect "--method code needs a 2-D code" 1 "20 dimensions"
     lt embed "$tmp/dn.lt" --data "$tmp/imgs" --limit 10 --out "$tmp/x.png"
     expect "embed data without labels" 1 "no labels"
-    lt embed "$tmp/sr.lt" --limit 10 --out "$tmp/x.png"
+    lt embed "$tmp/sr.lt" --data fashion-mnist --limit 10 --out "$tmp/x.png"
     expect "embed a model without a code layer" 1 "no encoder"
     lt pca --k 2,16 --limit 500
     expect "pca table" 0 "^pca k=16: test mse [0-9.]+, explained variance 0\.[0-9]{4}$" stdout
