@@ -193,6 +193,12 @@ int cli_check_output_path(const cli_opts *o, const char *opt, const char *path, 
 /* Fails when two outputs of one command name the same file (the second would replace the first). */
 int cli_check_distinct_outputs(const cli_opts *o, const char *opt_a, const char *a, const char *opt_b, const char *b);
 
+/* The encoder of an autoencoder m: its first nested model, when that takes m's input
+ * (a file may nest models anywhere, so this is checked, never assumed); else NULL. */
+lt_model *cli_encoder(lt_model *m);
+/* The decoder: m's second nested model, when cli_encoder(m) exists and the decoder
+ * takes the encoder's output; else NULL. */
+lt_model *cli_decoder(lt_model *m);
 /* The image commands (apps/cli_image.c): denoise, upscale, score. */
 int cli_cmd_denoise(const cli_opts *o);
 int cli_cmd_upscale(const cli_opts *o);

@@ -186,9 +186,10 @@ int cli_cmd_generate(const cli_opts *o)
     int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && (st = lt_load(ctx, o->positional[0], &m)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot load the model");
-    if (rc == CLI_OK && lt_submodel_count(m) < 2)
-        rc = cli_fail(o, "model '%s' has no encoder and decoder to generate with", o->positional[0]);
-    lt_model *enc = rc == CLI_OK ? lt_submodel(m, 0) : NULL, *dec = rc == CLI_OK ? lt_submodel(m, 1) : NULL;
+    if (rc == CLI_OK && !cli_decoder(m))
+        rc = cli_fail(o, "model '%s' has no encoder and decoder to generate with (an autoencoder nests the two: the "
+                         "encoder takes the model's input, the decoder the encoder's output)", o->positional[0]);
+    lt_model *enc = rc == CLI_OK ? cli_encoder(m) : NULL, *dec = rc == CLI_OK ? cli_decoder(m) : NULL;
     int d = enc ? lt_output_dim(enc) : 0, n = o->grid ? o->grid * o->grid : o->n;
     int variational = enc && lt_model_layer_count(enc, "Sampling") > 0;
     if (rc == CLI_OK && !output_image_shape(dec, dims))
@@ -244,8 +245,10 @@ static const char *const fashion_names[] = {"T-shirt/top", "Trouser", "Pullover"
 /* Runs the encoder of m over ds; *codes (n x d, malloc'd) and *d. */
 static int encode_all(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, float **codes, int *d)
 {
-    lt_model *enc = lt_submodel_count(m) >= 1 ? lt_submodel(m, 0) : NULL;
-    if (!enc) return cli_fail(o, "model '%s' has no encoder (no nested models), so it has no code layer", o->positional[0]);
+    lt_model *enc = cli_encoder(m);
+    if (!enc)
+        return cli_fail(o, "model '%s' has no encoder (a first nested model that takes the model's input), so it has "
+                        "no code layer", o->positional[0]);
     if ((size_t)lt_input_dim(enc) != lt_dataset_dim(ds))
         return cli_fail(o, "model '%s' takes inputs of width %d, --data '%s' has %zu", o->positional[0],
                         lt_input_dim(enc), o->data, lt_dataset_dim(ds));

@@ -525,7 +525,7 @@ static int write_plot(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_data
         return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "cannot write the picture");
     }
 
-    lt_model *enc = lt_submodel_count(m) > 0 ? lt_submodel(m, 0) : NULL;
+    lt_model *enc = cli_encoder(m);
     if (!enc || lt_output_dim(enc) != 2) return PLOT_NONE;
     float *codes = malloc(count * 2 * sizeof *codes);
     float *shade = malloc(count * sizeof *shade);
@@ -846,6 +846,20 @@ static int cmd_train(const cli_opts *o)
     return rc;
 }
 
+lt_model *cli_encoder(lt_model *m)
+{
+    lt_model *enc = lt_submodel_count(m) > 0 ? lt_submodel(m, 0) : NULL;
+    int a[3] = {0, 0, 0}, b[3] = {0, 0, 0};
+    int ra = lt_input_shape(m, a), rb = enc ? lt_input_shape(enc, b) : 0;
+    return enc && ra == rb && memcmp(a, b, sizeof a) == 0 ? enc : NULL;
+}
+
+lt_model *cli_decoder(lt_model *m)
+{
+    lt_model *enc = cli_encoder(m), *dec = enc && lt_submodel_count(m) > 1 ? lt_submodel(m, 1) : NULL;
+    return dec && lt_input_dim(dec) == lt_output_dim(enc) ? dec : NULL;
+}
+
 /* Loads the MODEL operand and the test split, and checks that their widths agree. */
 static int load_model_and_test(const cli_opts *o, lt_ctx *ctx, lt_model **m, lt_dataset **test)
 {
@@ -898,7 +912,7 @@ static int cmd_eval(const cli_opts *o)
         rc = cli_print_accuracy(o, ctx, m, test);
     } else {
         if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, input ? input : test, input ? test : NULL, (int)lt_model_loss(m));
-        if (rc == CLI_OK && lt_submodel_count(m) > 0) rc = print_code_stats(o, ctx, lt_submodel(m, 0), input ? input : test);
+        if (rc == CLI_OK && cli_encoder(m)) rc = print_code_stats(o, ctx, cli_encoder(m), input ? input : test);
     }
     lt_model_free(m);
     lt_dataset_free(test);

@@ -156,6 +156,30 @@ expect "reconstruct of a random-bytes model file" 1 "random.lt"
 lt eval "$tmp/empty.lt" --data swiss-roll
 expect "eval of an empty model file" 1 "empty.lt"
 
+# A well-formed model file whose nested models are not an encoder then a decoder: a Dense
+# before the first nested model (so it takes 4 values, not the model's 3). The CLI must
+# not run it as an encoder on the data (that read past the data's rows once).
+le32() { local v=$1 i; for i in 0 8 16 24; do printf "\\x$(printf %02x $(((v >> i) & 255)))"; done; }
+section() { # TAG FILE: tag, no flags, u64 length, payload, CRC32 (gzip's trailer holds it)
+    printf '%s' "$1"; le32 0; le32 "$(wc -c <"$2")"; le32 0; cat "$2"; gzip -c <"$2" | tail -c 8 | head -c 4
+}
+printf '%s\n' "latent-arch 1" "input 3" "model outer" "layer dense pre units=4 activation=linear alpha=0" \
+    "model enc" "layer dense e units=2 activation=linear alpha=0" "end" "model dec" \
+    "layer dense d units=3 activation=linear alpha=0" "end" "end" "loss mse" \
+    "optimizer adam lr=0.001 momentum=0 nesterov=0 rho=0.9 beta1=0.9 beta2=0.999 epsilon=1e-07" >"$tmp/odd.arch"
+head -c $((4 * (16 + 10 + 9))) /dev/zero >"$tmp/odd.wght"
+{ printf 'LATENTMD'; le32 1; le32 2; section ARCH "$tmp/odd.arch"; section WGHT "$tmp/odd.wght"; } >"$tmp/odd.lt"
+printf '1,2,3\n4,5,6\n7,8,9\n' >"$tmp/three.csv"
+lt summary "$tmp/odd.lt"
+expect "a hand-made model file loads (CRC32s from gzip)" 0 "Total params: 35" stdout
+lt eval "$tmp/odd.lt" --data "$tmp/three.csv"
+expect "eval of a model whose first nested model is not its encoder" 0 "^test mse:" stdout
+record "no code statistics from a nested model that is not the encoder" "$(grep '^code:' "$tmp/stdout")"
+lt reconstruct "$tmp/odd.lt" --data "$tmp/three.csv" --out "$tmp/r.png"
+expect "reconstruct with no encoder of the model's input" 1 "no encoder with a 2-D output"
+lt generate "$tmp/odd.lt" --grid 3 --out "$tmp/r.png"
+expect "generate with no encoder and decoder" 1 "no encoder and decoder to generate with"
+
 printf 'x,y,z\n1,2,3\n4,oops,6\n7,8,9\n' >"$tmp/bad.csv"
 lt train --data "$tmp/bad.csv" --out "$tmp/x.lt"
 expect "CSV with a non-numeric cell" 1 "bad.csv.*line 3"
