@@ -42,4 +42,8 @@ lt_status lt_dataset_alloc(lt_ctx *ctx, size_t n, size_t dim, int with_labels, i
 /* Encodes w x h pixels of comp bytes as a PNG at path (plot.c); no partial file on failure. */
 lt_status lt_write_png(lt_ctx *ctx, const char *path, int w, int h, int comp, const unsigned char *px);
 
+/* Opens path for reading when it is a regular file (lib/file.c); else NULL, with *st
+ * and the context's message saying why (missing, a folder, a pipe or a device). */
+FILE *lt_fopen_regular(lt_ctx *ctx, const char *path, lt_status *st);
+
 #endif

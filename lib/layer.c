@@ -131,9 +131,13 @@ void lt_shape_format(const lt_shape *s, char *buf, size_t len)
 int lt_shape_check(const lt_shape *s)
 {
     if (s->rank < 1 || s->rank > 3) return -1;
-    for (int i = 0; i < s->rank; i++)
+    size_t n = 1; /* checked at every factor: three of 2^24 would wrap a 64-bit product */
+    for (int i = 0; i < s->rank; i++) {
         if (s->d[i] < 1 || s->d[i] > (1 << 24)) return -1;
-    return lt_shape_size(s) <= ((size_t)1 << 30) ? 0 : -1;
+        n *= (size_t)s->d[i];
+        if (n > ((size_t)1 << 30)) return -1;
+    }
+    return 0;
 }
 
 int lt_conv_out_len(int in, int k, int stride, int dil, lt_padding pad)

@@ -363,7 +363,8 @@ static int get_floats(const unsigned char *p, size_t n, float *x)
 
 int lt_file_is_model(const char *path)
 {
-    FILE *f = path ? fopen(path, "rb") : NULL;
+    lt_status st;
+    FILE *f = path ? lt_fopen_regular(NULL, path, &st) : NULL;
     if (!f) return 0;
     char head[8];
     int is_model = fread(head, 1, 8, f) == 8 && memcmp(head, MAGIC, 8) == 0;
@@ -382,10 +383,11 @@ static const char section_tags[NSEC][4] = {{'A', 'R', 'C', 'H'}, {'W', 'G', 'H',
 static lt_status read_sections(lt_ctx *ctx, const char *path, int notes_only, unsigned char *sec[NSEC], uint64_t seclen[NSEC])
 {
     for (int k = 0; k < NSEC; k++) { sec[k] = NULL; seclen[k] = 0; }
-    FILE *f = fopen(path, "rb");
-    if (!f) return lt_set_error(ctx, LT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    lt_status st;
+    FILE *f = lt_fopen_regular(ctx, path, &st);
+    if (!f) return st;
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) { fclose(f); return lt_set_error(ctx, LT_ERR_IO, "%s: not a regular file", path); }
+    if (fstat(fileno(f), &sb) != 0) { fclose(f); return lt_set_error(ctx, LT_ERR_IO, "%s: cannot stat: %s", path, strerror(errno)); }
     uint64_t size = (uint64_t)sb.st_size;
     unsigned char head[16];
     if (size < 16 || fread(head, 1, 16, f) != 16 || memcmp(head, MAGIC, 8) != 0) {
@@ -397,7 +399,6 @@ static lt_status read_sections(lt_ctx *ctx, const char *path, int notes_only, un
     if (nsec < 2 || nsec > NSEC) { fclose(f); return lt_set_error(ctx, LT_ERR_FORMAT, "%s: %u sections (expected 2 to %d)", path, nsec, NSEC); }
     int seen[NSEC] = {0};
     uint64_t pos = 16;
-    lt_status st = LT_OK;
     for (uint32_t s = 0; s < nsec && st == LT_OK; s++) {
         unsigned char sh[16];
         if (size - pos < 16 || fread(sh, 1, 16, f) != 16) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: truncated (section %u header)", path, s + 1); break; }

@@ -152,6 +152,13 @@ lt summary "$tmp/random.lt"
 expect "summary of a random-bytes model file" 1 "random.lt"
 lt reconstruct "$tmp/random.lt" --data swiss-roll --out "$tmp/r.png"
 expect "reconstruct of a random-bytes model file" 1 "random.lt"
+# A named pipe with no writer as a model, data or image file: refused at once, no hang.
+if mkfifo "$tmp/pipe"; then
+    lt summary "$tmp/pipe"
+    expect "a pipe as the model file" 1 "pipe: cannot read: not a regular file"
+    lt train --data "$tmp/pipe" --out "$tmp/x.lt"
+    expect "a pipe as the CSV file" 1 "pipe: cannot read: not a regular file"
+fi
 : >"$tmp/empty.lt"
 lt eval "$tmp/empty.lt" --data swiss-roll
 expect "eval of an empty model file" 1 "empty.lt"
@@ -364,6 +371,10 @@ expect "denoise a missing image" 1 "missing\.png"
 head -c 100 "$tmp/imgs/a.bmp" >"$tmp/trunc.bmp"
 lt denoise "$tmp/dn.lt" "$tmp/trunc.bmp" "$tmp/o.png"
 expect "denoise a truncated image" 1 "trunc\.bmp"
+if [[ -p $tmp/pipe ]]; then
+    lt denoise "$tmp/dn.lt" "$tmp/pipe" "$tmp/o.png"
+    expect "a pipe as the image" 1 "pipe: cannot read: not a regular file"
+fi
 lt train --data "$tmp/imgs" --channels 1 --arch "conv:2:3x3:same,conv:c:3x3:same" --patch 16 --epochs 1 --out "$tmp/gray.lt" --quiet
 expect "train on gray patches" 0
 usage_error "score without a task (the model records no corruption)" "--noise S .* --downscale F" score "$tmp/gray.lt"

@@ -304,6 +304,14 @@ int main(void)
         CHECK(lst == LT_ERR_FORMAT && strstr(lt_ctx_error(ctx), "weights section has 0 bytes"), "huge claimed architecture refused: %s", lt_ctx_error(ctx));
     }
 
+    /* Three sides of 2^24 are 2^72 values: refused, not wrapped around to 0. */
+    {
+        write_model_file(other, "latent-arch 1\ninput 16777216 16777216 16777216\nmodel m\nlayer flatten f\nend\n", 0);
+        lt_status lst = lt_load(ctx, other, &b);
+        CHECK(lst == LT_ERR_FORMAT && !b && strstr(lt_ctx_error(ctx), "bad input shape"),
+              "an input shape whose size overflows is refused: %s", lt_ctx_error(ctx));
+    }
+
     test_clipping_saved(x, path, other);
     test_notes(other);
 

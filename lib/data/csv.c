@@ -445,10 +445,10 @@ lt_status lt_dataset_load_csv_opts(lt_ctx *ctx, const char *path, const lt_csv_o
         csv_free(&c);
         return st;
     }
-    c.f = fopen(path, "rb");
+    c.f = lt_fopen_regular(ctx, path, &st);
     if (!c.f) {
         csv_free(&c);
-        return lt_set_error(ctx, LT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return st;
     }
     for (;;) {
         int r = read_line(&c);

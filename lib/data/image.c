@@ -117,8 +117,9 @@ lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset 
     if (!path || !out) return lt_set_error(ctx, LT_ERR_ARG, "lt_image_load: NULL argument");
     if (channels != 0 && channels != 1 && channels != 3)
         return lt_set_error(ctx, LT_ERR_ARG, "lt_image_load: channels must be 0, 1 or 3 (got %d)", channels);
-    FILE *f = fopen(path, "rb");
-    if (!f) return lt_set_error(ctx, LT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    lt_status opened;
+    FILE *f = lt_fopen_regular(ctx, path, &opened);
+    if (!f) return opened;
     int64_t pw = 0, ph = 0;
     if (peek_size(f, &pw, &ph) && (pw <= 0 || ph <= 0)) {
         fclose(f);
