@@ -209,6 +209,21 @@ static void test_idx(T *t)
         fclose(f);
         st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
         EXPECT(t, st, LT_ERR_FORMAT, "damaged.gz: corrupt gzip data", "damaged gzip");
+        CHECK(t, strstr(t->ctx->error, "<fd:") == NULL, "zlib's descriptor name in a message: %s", t->ctx->error);
+    }
+
+    /* a gzip stream cut inside its 8-byte trailer: every pixel arrives, but nothing
+     * checks them, so the file is refused */
+    unsigned char gz[512];
+    CHECK(t, write_file(fx(t, pi2, sizeof pi2, "cut.gz"), buf, n, 1) == 0, "write cut.gz");
+    f = fopen(pi2, "rb");
+    size_t gzn = f ? fread(gz, 1, sizeof gz, f) : 0;
+    if (f) fclose(f);
+    for (size_t cut = 1; cut <= 8 && gzn > 8; cut++) {
+        FILE *w = fopen(pi2, "wb");
+        if (w) { fwrite(gz, 1, gzn - cut, w); fclose(w); }
+        st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
+        EXPECT(t, st, LT_ERR_FORMAT, "cut.gz: the gzip stream is cut off", "gzip trailer cut");
     }
 
     /* files that are not there or not files */

@@ -44,6 +44,9 @@ static lt_status gz_fail(lt_ctx *ctx, const idx_file *f)
     const char *msg = gzerror(f->gz, &errnum);
     if (errnum == Z_ERRNO) return lt_set_error(ctx, LT_ERR_IO, "%s: read failed: %s", f->path, strerror(errno));
     if (errnum == Z_MEM_ERROR) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory while decompressing", f->path);
+    /* zlib names a gzdopen'ed file "<fd:N>"; the path is named already */
+    const char *colon = msg && strncmp(msg, "<fd:", 4) == 0 ? strstr(msg, ": ") : NULL;
+    if (colon) msg = colon + 2;
     return lt_set_error(ctx, LT_ERR_FORMAT, "%s: corrupt gzip data (%s)", f->path, msg ? msg : "unknown zlib error");
 }
 
@@ -81,6 +84,11 @@ static lt_status expect_eof(lt_ctx *ctx, const idx_file *f, size_t expected, con
         if (st != LT_OK) return st;
         extra += got;
     } while (got == sizeof tmp && extra < IDX_TRAILING_SCAN);
+    int errnum = 0;
+    gzerror(f->gz, &errnum);
+    if (extra == 0 && errnum == Z_BUF_ERROR) /* all data came, but not the gzip trailer that checks them */
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: the gzip stream is cut off before its end (its CRC32 and size "
+                            "are missing, so the data cannot be trusted: an incomplete download?)", f->path);
     if (extra == 0) return LT_OK;
     return lt_set_error(ctx, LT_ERR_FORMAT, "%s: %s%zu bytes of trailing data after the expected %zu bytes of %s",
                         f->path, got == sizeof tmp ? "at least " : "", extra, expected, what);
