@@ -303,6 +303,31 @@ static void test_truncated(T *t)
     ds = NULL;
     CHECK(t, write_file(fx(t, p, sizeof p, "cut.jpg"), tiny_jpeg, jn * 3 / 4) == 0, "cannot write %s", p);
     EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "truncated", "jpeg cut short");
+
+    /* a BMP cut inside its headers (stb reads what is there), and one of bit-field
+     * masks (compression 3) missing its last row */
+    for (size_t cut = 20; cut < 54; cut += 11) {
+        CHECK(t, write_file(fx(t, p, sizeof p, "head.bmp"), bmp, cut) == 0, "cannot write %s", p);
+        EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "headers end before", "bmp cut in its headers");
+    }
+    size_t cn = 30;
+    put_le(bmp, &cn, 3, 4);
+    CHECK(t, write_file(fx(t, p, sizeof p, "fields.bmp"), bmp, n - row) == 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "pixel rows end before", "bit-field bmp missing a row");
+
+    /* a JPEG whose Huffman table claims 16 x 255 codes: refused before stb_image 2.27
+     * would write past its 257-entry tables */
+    static unsigned char dht[2 + 4 + 17 + 4080 + 2];
+    size_t dn = 0;
+    dht[dn++] = 0xFF, dht[dn++] = 0xD8, dht[dn++] = 0xFF, dht[dn++] = 0xC4;
+    dht[dn++] = (unsigned char)((2 + 17 + 4080) >> 8), dht[dn++] = (unsigned char)((2 + 17 + 4080) & 255);
+    dht[dn++] = 0x00; /* class 0 (DC), table 0 */
+    for (int i = 0; i < 16; i++) dht[dn++] = 0xFF;
+    for (int i = 0; i < 4080; i++) dht[dn++] = (unsigned char)(i % 12);
+    dht[dn++] = 0xFF, dht[dn++] = 0xD9;
+    CHECK(t, write_file(fx(t, p, sizeof p, "dht.jpg"), dht, dn) == 0, "cannot write %s", p);
+    EXPECT(t, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "more than 256 codes", "jpeg with an oversized DHT");
+    CHECK(t, ds == NULL, "oversized DHT: dataset set");
 }
 
 /* Super-resolution inputs and denoising noise. */
@@ -357,7 +382,8 @@ static void remove_fixtures(const T *t)
 {
     static const char *names[] = {"gray.png", "rgb.png", "gray3.png", "wild.png", "junk.png", "full.png",
                                   "trunc.png", "head.png", "huge.png", "wide.png", "bad.png", "whole.bmp",
-                                  "down.bmp", "empty.bmp", "cut.bmp", "whole.jpg", "cut.jpg"};
+                                  "down.bmp", "empty.bmp", "cut.bmp", "whole.jpg", "cut.jpg", "head.bmp",
+                                  "fields.bmp", "dht.jpg"};
     char p[600];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(fx(t, p, sizeof p, names[i]));
     rmdir(t->dir);

@@ -73,10 +73,48 @@ static int peek_size(FILE *f, int64_t *w, int64_t *h)
     return 0;
 }
 
-/* Why a BMP or JPEG file is cut short, or NULL when it looks whole. stb_image decodes
- * such files without complaint, filling the missing part with black, so the loader
- * checks what it can: an uncompressed BMP's pixel rows against the file size, and a
- * JPEG's end-of-image marker near the end. Rewinds f. */
+/* Why a JPEG's Huffman tables are unusable, or NULL: a DHT table of more than 256
+ * codes overruns the decoder's tables in the stb_image Debian 12 ships (2.27), so every
+ * DHT segment is checked first, those after each scan's entropy-coded data included.
+ * Reads f from its start. */
+static const char *bad_jpeg_huffman(FILE *f)
+{
+    rewind(f);
+    if (getc(f) != 0xFF || getc(f) != 0xD8) return NULL;
+    for (;;) {
+        int c = getc(f);
+        if (c == EOF) return NULL;
+        if (c != 0xFF) continue; /* entropy-coded data: look for the next marker */
+        int m;
+        do m = getc(f); while (m == 0xFF);
+        if (m == EOF || m == 0xD9) return NULL;
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue; /* stuffed byte, TEM, RSTn */
+        int hi = getc(f), lo = getc(f);
+        if (hi == EOF || lo == EOF) return NULL;
+        long len = (long)(hi << 8 | lo) - 2;
+        if (len < 0) return "a segment with a bad length";
+        if (m != 0xC4) { /* skip the segment; SOS's entropy-coded data are scanned above */
+            if (fseek(f, len, SEEK_CUR) != 0) return NULL;
+            continue;
+        }
+        while (len > 0) { /* DHT: tables of class/id, 16 counts, then the symbols */
+            unsigned char counts[17];
+            if (len < 17 || fread(counts, 1, 17, f) != 17) return "a Huffman table (DHT) cut short";
+            long total = 0;
+            for (int i = 1; i <= 16; i++) total += counts[i];
+            if (total > 256) return "a Huffman table (DHT) of more than 256 codes";
+            if (17 + total > len) return "a Huffman table (DHT) longer than its segment";
+            if (fseek(f, total, SEEK_CUR) != 0) return NULL;
+            len -= 17 + total;
+        }
+    }
+}
+
+/* Why a BMP or JPEG file is cut short or unsafe to decode, or NULL when it looks whole.
+ * stb_image decodes cut files without complaint, filling the missing part with black,
+ * so the loader checks what it can: a BMP's headers and its uncompressed pixel rows
+ * against the file size, a JPEG's Huffman tables and its end-of-image marker near the
+ * end. Rewinds f. */
 static const char *truncation(FILE *f)
 {
     unsigned char b[34];
@@ -84,16 +122,20 @@ static const char *truncation(FILE *f)
     const char *why = NULL;
     if (fseek(f, 0, SEEK_END) != 0) { rewind(f); return NULL; }
     long size = ftell(f);
-    if (n >= 30 && b[0] == 'B' && b[1] == 'M') {
-        uint32_t off = (uint32_t)b[10] | ((uint32_t)b[11] << 8) | ((uint32_t)b[12] << 16) | ((uint32_t)b[13] << 24);
-        uint32_t hs = (uint32_t)b[14] | ((uint32_t)b[15] << 8) | ((uint32_t)b[16] << 16) | ((uint32_t)b[17] << 24);
-        if (hs >= 40 && n >= 34) {
+    if (n >= 2 && b[0] == 'B' && b[1] == 'M') {
+        uint32_t off = n >= 14 ? (uint32_t)b[10] | ((uint32_t)b[11] << 8) | ((uint32_t)b[12] << 16) | ((uint32_t)b[13] << 24) : 0;
+        uint32_t hs = n >= 18 ? (uint32_t)b[14] | ((uint32_t)b[15] << 8) | ((uint32_t)b[16] << 16) | ((uint32_t)b[17] << 24) : 0;
+        if (n < 18 || (int64_t)14 + hs > (int64_t)size || (int64_t)off > (int64_t)size)
+            why = "its headers end before the file's size says";
+        else if (hs >= 40 && n >= 34) {
             int64_t w = (int32_t)((uint32_t)b[18] | ((uint32_t)b[19] << 8) | ((uint32_t)b[20] << 16) | ((uint32_t)b[21] << 24));
             int64_t h = (int32_t)((uint32_t)b[22] | ((uint32_t)b[23] << 8) | ((uint32_t)b[24] << 16) | ((uint32_t)b[25] << 24));
             int bpp = b[28] | (b[29] << 8);
             uint32_t comp = (uint32_t)b[30] | ((uint32_t)b[31] << 8) | ((uint32_t)b[32] << 16) | ((uint32_t)b[33] << 24);
             if (h < 0) h = -h;
-            if (comp == 0 && bpp >= 1 && bpp <= 32 && w > 0 && w <= LT_IMAGE_MAX_SIDE && h <= LT_IMAGE_MAX_SIDE) {
+            /* uncompressed, or bit-field masks (3, 6): whole rows of bpp bits, 4-byte aligned */
+            int plain = comp == 0 || comp == 3 || comp == 6;
+            if (plain && bpp >= 1 && bpp <= 32 && w > 0 && w <= LT_IMAGE_MAX_SIDE && h <= LT_IMAGE_MAX_SIDE) {
                 int64_t row = ((w * bpp + 31) / 32) * 4;
                 if ((int64_t)off + row * h > (int64_t)size) why = "its pixel rows end before the file's size says";
             }
@@ -105,6 +147,7 @@ static const char *truncation(FILE *f)
         int eoi = 0;
         for (size_t i = 0; i + 1 < got && !eoi; i++) eoi = tail[i] == 0xFF && tail[i + 1] == 0xD9;
         if (!eoi) why = "no end-of-image marker near its end";
+        if (!why) why = bad_jpeg_huffman(f);
     }
     rewind(f);
     return why;
@@ -135,7 +178,7 @@ lt_status lt_image_load(lt_ctx *ctx, const char *path, int channels, lt_dataset 
     const char *cut = truncation(f);
     if (cut) {
         fclose(f);
-        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: truncated image (%s)", path, cut);
+        return lt_set_error(ctx, LT_ERR_FORMAT, "%s: truncated or damaged image (%s)", path, cut);
     }
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_file(f, &w, &h, &comp)) {
