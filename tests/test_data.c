@@ -356,6 +356,24 @@ static void test_csv(T *t)
     CHECK(t, ds && lt_dataset_labels(ds) == NULL && lt_dataset_values(ds) == NULL, "csv: labels or values set");
     lt_dataset_free(ds);
 
+    /* a UTF-8 byte-order mark: not a header, not part of the first cell's name */
+    st = load_csv_text(t, "bom.csv", "\xEF\xBB\xBF" "1,2\n3,4\n", &ds);
+    EXPECT(t, st, LT_OK, NULL, "csv with a byte-order mark");
+    check_values(t, ds, 2, 2, want2, "csv with a byte-order mark");
+    lt_dataset_free(ds);
+    lt_csv_opts by_name = {"b", 0};
+    char bp[600];
+    write_text(t, "bomhdr.csv", "\xEF\xBB\xBF" "a,b\n1,2\n3,4\n");
+    st = lt_dataset_load_csv_opts(t->ctx, fx(t, bp, sizeof bp, "bomhdr.csv"), &by_name, &ds);
+    EXPECT(t, st, LT_OK, NULL, "a header after a byte-order mark");
+    const float want_b[] = {2, 4};
+    check_values(t, ds, 2, 1, want_b, "a header after a byte-order mark");
+    lt_dataset_free(ds);
+    by_name.columns = "a";
+    st = lt_dataset_load_csv_opts(t->ctx, bp, &by_name, &ds);
+    EXPECT(t, st, LT_OK, NULL, "the first column's name after a byte-order mark");
+    lt_dataset_free(ds);
+
     st = load_csv_text(t, "one.csv", "42", &ds);
     EXPECT(t, st, LT_OK, NULL, "csv single cell");
     const float want3[] = {42};

@@ -88,6 +88,11 @@ static int read_line(csv *c)
     }
     if (len > 0 && c->line[len - 1] == '\r') len--; /* CRLF */
     c->line[len] = '\0';
+    /* A UTF-8 byte-order mark (spreadsheets write one) is not part of the first cell. */
+    if (c->line_no == 0 && len >= 3 && memcmp(c->line, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(c->line, c->line + 3, len - 2);
+        len -= 3;
+    }
     c->line_len = len;
     return LINE_OK;
 }
