@@ -492,7 +492,9 @@ static int print_test_loss(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt
     float loss = 0.0f;
     lt_status st = lt_evaluate(m, ds, targets, &loss);
     if (st != LT_OK) return cli_fail_lt(o, ctx, st, "evaluate");
-    printf("test %s: %.5f\n", loss_kind == (int)LT_LOSS_MSE ? "mse" : "loss", (double)loss);
+    /* "mse" only when that is all it is: penalty layers add their terms */
+    int mse = loss_kind == (int)LT_LOSS_MSE && !lt_model_has_penalties(m);
+    printf("test %s: %.5f\n", mse ? "mse" : "loss", (double)loss);
     return CLI_OK;
 }
 
@@ -778,6 +780,9 @@ static int cmd_train(const cli_opts *o)
     int classifier = loss == LT_LOSS_CCE;
     if (rc == CLI_OK && classifier && (o->noise > 0.0f || o->augment || downscale))
         rc = cli_usage_error(o, "a classifier (--loss cce) trains on clean inputs: drop --noise, --augment and --downscale");
+    if (rc == CLI_OK && classifier && cli_given(o, OPT_CLASS))
+        rc = cli_usage_error(o, "--class %d keeps one class (an anomaly detector's normal data), but a classifier (--loss "
+                             "cce) learns to tell the classes apart: drop --class", o->class_id);
     if (rc == CLI_OK && !classifier && (size_t)lt_output_dim(m) != lt_dataset_dim(train)) {
         /* targets are the (clean) inputs: an architecture of fixed output cannot learn them */
         int out = lt_output_dim(m);

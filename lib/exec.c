@@ -173,6 +173,18 @@ lt_status lt_check_finite(lt_ctx *ctx, const float *x, size_t n, size_t dim, con
     return LT_OK;
 }
 
+lt_status lt_check_targets(lt_model *m, const lt_dataset *y, const char *what)
+{
+    lt_loss loss = m->train.loss;
+    if (loss != LT_LOSS_BCE && loss != LT_LOSS_BCE_LOGITS && loss != LT_LOSS_BCE_SUM) return LT_OK;
+    for (size_t i = 0; i < y->n * y->dim; i++)
+        if (!(y->x[i] >= 0.0f && y->x[i] <= 1.0f))
+            return lt_set_error(m->ctx, LT_ERR_ARG, "%s: binary cross-entropy needs targets in [0, 1] (probabilities, "
+                                "pixel intensities), but row %zu, column %zu is %g: use mse for such data", what,
+                                i / y->dim, i % y->dim, (double)y->x[i]);
+    return LT_OK;
+}
+
 lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out)
 {
     if (!m || (!x && n) || (!out && n)) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_predict: NULL data") : LT_ERR_ARG;
@@ -210,6 +222,8 @@ lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, flo
         return lt_set_error(ctx, LT_ERR_SHAPE, "%s: the model gives %d outputs per sample, the targets have %zu", m->name, m->out_dim, y->dim);
     if (x->n != y->n) return lt_set_error(ctx, LT_ERR_SHAPE, "inputs have %zu samples, targets %zu", x->n, y->n);
     if (x->n == 0) return lt_set_error(ctx, LT_ERR_ARG, "no samples to evaluate");
+    lt_status checked = lt_check_targets(m, y, y == x ? "evaluation data (the targets)" : "evaluation targets");
+    if (checked != LT_OK) return checked;
     size_t chunk = 256, in = x->dim, outd = y->dim;
     size_t chunks = (x->n + chunk - 1) / chunk;
     lt_status st = lt_workspace_reserve(m, chunk, chunks);

@@ -67,6 +67,7 @@ static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_datas
     }
     lt_status st = lt_check_finite(ctx, x->x, x->n, x->dim, "training data");
     if (st == LT_OK && y != x) st = lt_check_finite(ctx, y->x, y->n, y->dim, "training targets");
+    if (st == LT_OK) st = lt_check_targets(m, y, y == x ? "training data (the targets)" : "training targets");
     return st;
 }
 

@@ -443,6 +443,9 @@ const char *lt_model_meta(const lt_model *m, const char *key);
 /* How many notes the model holds, and the key of the i-th (NULL out of range). */
 int lt_model_meta_count(const lt_model *m);
 const char *lt_model_meta_key(const lt_model *m, int i);
+/* 1 when layers of the model add terms to its loss (a VAE's KL, sparsity, L1), so
+ * the loss it reports is more than its loss function's value; else 0. */
+int lt_model_has_penalties(const lt_model *m);
 /* Frees an outermost model and everything it holds. */
 void lt_model_free(lt_model *m);
 

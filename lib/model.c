@@ -380,6 +380,15 @@ void lt_model_free(lt_model *m)
     free_rec(m);
 }
 
+int lt_model_has_penalties(const lt_model *m)
+{
+    for (int i = 0; m && i < m->n_items; i++) {
+        if (m->items[i].layer ? m->items[i].layer->ops->add_loss != NULL : lt_model_has_penalties(m->items[i].model))
+            return 1;
+    }
+    return 0;
+}
+
 int lt_model_layer_count(const lt_model *m, const char *type)
 {
     int k = 0;

@@ -122,6 +122,9 @@ size_t lt_meta_text_size(const lt_model *m);
 void lt_meta_write_text(const lt_model *m, char *out);
 /* Adds the notes of META text (n bytes) to m; on a malformed note, says why. */
 lt_status lt_meta_read_text(lt_model *m, const char *text, size_t n, char *why, size_t why_size);
+/* Checks that targets y suit m's loss: in [0, 1] for the binary cross-entropies;
+ * LT_ERR_ARG naming what, the row, the column and the value otherwise. */
+lt_status lt_check_targets(lt_model *m, const lt_dataset *y, const char *what);
 /* Releases the workspace buffers. */
 void lt_workspace_free(lt_model *m);
 /* The backend of a model. */

@@ -276,9 +276,17 @@ expect "bench --clipnorm 1" 0 "samples/s" stdout
 
 # A model trained with another loss reports "test loss", in train and in eval.
 lt train --data swiss-roll --epochs 1 --loss bce --out "$tmp/bce.lt" --quiet
+expect "bce on data outside [0, 1] (the standardized roll)" 1 "binary cross-entropy needs targets in \[0, 1\].*row [0-9]+, column [0-9]+ is -?[0-9.]+.*use mse"
+awk 'BEGIN { print "a,b,c"; for (i = 0; i < 200; i++) printf "%.4f,%.4f,%.4f\n", (i % 10) / 10, (i % 7) / 7, 0.5 }' \
+    >"$tmp/unit.csv"
+lt train --data "$tmp/unit.csv" --arch swissroll-ae --epochs 1 --loss bce --out "$tmp/bce.lt" --quiet
 expect "train --loss bce" 0 "^test loss: [0-9]+\.[0-9]{5}$" stdout
-lt eval "$tmp/bce.lt" --data swiss-roll
+lt eval "$tmp/bce.lt"
 expect "eval of a bce model" 0 "^test loss: [0-9]+\.[0-9]{5}$" stdout
+lt train --data "$tmp/unit.csv" --arch "dense:4:sigmoid,sparsity:0.05:1|dense:in:sigmoid" --epochs 1 --out "$tmp/x.lt" --quiet
+expect "mse plus a sparsity penalty is a 'test loss', not a 'test mse'" 0 "^test loss: [0-9]+\.[0-9]{5}$" stdout
+lt eval "$tmp/bce.lt" --data swiss-roll
+expect "eval of a bce model on data outside [0, 1]" 1 "evaluation data \(the targets\): binary cross-entropy needs targets in \[0, 1\]"
 
 # A CSV table trains and evaluates like any other data.
 awk 'BEGIN { print "x,y,z"; for (i = 0; i < 300; i++) printf "%.4f,%.4f,%.4f\n", sin(i), cos(i), i / 300 }' \
@@ -595,6 +603,8 @@ else
     expect "no prior without a VAE" 1 "not a VAE"
     usage_error "a classifier loss on an autoencoder" "--loss cce trains a classifier .*10 classes.*784 values per sample.*an autoencoder" \
         train --arch mlp-ae --loss cce --limit 100 --epochs 1 --out "$tmp/x.lt"
+    usage_error "a classifier of one class" "--class 3 keeps one class.*drop --class" \
+        train --arch rnn-clf --class 3 --limit 100 --epochs 1 --out "$tmp/x.lt"
     lt generate "$tmp/fm.lt" --class 1 --limit 300 --n 4 --out "$tmp/mlp-class.png"
     expect "class generation with a plain autoencoder" 0
     lt generate "$tmp/swiss.lt" --class 1 --out "$tmp/x.png"
