@@ -287,6 +287,7 @@ static int load_split(const cli_opts *o, lt_ctx *ctx, const lt_model *m, int tra
     int rc = data_kind_of(o, &kind);
     if (rc != CLI_OK) return rc;
     if (kind != DATA_IMAGES && o->channels) return cli_usage_error(o, "--channels applies to folders of images only");
+    if (kind != DATA_IMAGES && o->patch) return cli_usage_error(o, "--patch applies to folders of images only");
     if (kind != DATA_IMAGES && o->stride && !o->window)
         return cli_usage_error(o, "--stride applies to folders of images and to CSV series read with --window");
     if (kind != DATA_CSV && (o->window || o->columns || o->interpolate))

@@ -418,6 +418,9 @@ usage_error "augmentation with super-resolution" "not with --downscale" train --
 usage_error "denoise without operands" "expected MODEL IN OUT.png" denoise "$tmp/dn.lt"
 usage_error "noise and downscale together" "give one" score "$tmp/dn.lt" --noise 0.1 --downscale 2
 usage_error "--channels outside image folders" "folders of images only" train --data swiss-roll --channels 1
+lt train --data "$tmp/imgs" --arch sr2x --patch 2 --epochs 1 --out "$tmp/x.lt"
+expect "super-resolution on patches too small to shrink" 1 "an image of 2x2 is too small to downscale by 2 \(it needs at least 3"
+usage_error "--patch outside image folders" "--patch applies to folders of images only" train --data swiss-roll --patch 8
 
 # ------------------------------------------------------------------ time series
 # A sine with a text date column and a spike at row 270, in the last fifth (the test rows).

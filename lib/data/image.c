@@ -270,7 +270,10 @@ lt_status lt_image_down_up(lt_ctx *ctx, const float *img, int h, int w, int c, i
     lt_status st = check_dims(ctx, "lt_image_down_up", "image", h, w, c, 4);
     if (st != LT_OK) return st;
     int sh = (h + factor / 2) / factor, sw = (w + factor / 2) / factor;
-    if (sh < 1 || sw < 1) return lt_set_error(ctx, LT_ERR_SHAPE, "an image of %dx%d is too small to downscale by %d", h, w, factor);
+    /* shrunk to one pixel a side, an image comes back flat: nothing left to restore */
+    if (sh < 2 || sw < 2)
+        return lt_set_error(ctx, LT_ERR_SHAPE, "an image of %dx%d is too small to downscale by %d (it needs at least %d "
+                            "pixels a side, to keep 2 after shrinking)", h, w, factor, 2 * factor - factor / 2);
     float *small = malloc((size_t)sh * sw * c * sizeof *small);
     if (!small) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     st = lt_image_resize(ctx, img, h, w, c, small, sh, sw);
