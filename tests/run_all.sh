@@ -5,7 +5,8 @@
 #      cover the CPU fallback and OpenCL (on PoCL where there is no GPU);
 #   2. install check: installs build-test into a staging folder and builds and runs
 #      apps/example.c against it through pkg-config, as a user would;
-#   3. build-asan: the same tests under AddressSanitizer and UBSan.
+#   3. build-plain: no OpenCL and no OpenMP, the CPU fallback's tests alone;
+#   4. build-asan: the tests of build-test under AddressSanitizer and UBSan.
 #
 # Every stage runs even after an earlier one failed. The last line is exactly
 # "N passed, N failed"; the exit status is nonzero when anything failed, and a build
@@ -107,7 +108,14 @@ else
     tally "build-test (build failed)" 0 1
 fi
 
-# 3. Sanitizers. Leak detection is off only because PoCL's LLVM leaks at exit, which
+# 3. No OpenCL and no OpenMP anywhere: the plain-C fallback builds and passes alone.
+if build build-plain --buildtype=debugoptimized -Dopencl=disabled -Dopenmp=disabled; then
+    run_tests build-plain
+else
+    tally "build-plain (build failed)" 0 1
+fi
+
+# 4. Sanitizers. Leak detection is off only because PoCL's LLVM leaks at exit, which
 # would fail every OpenCL test; abort_on_error makes any report a crash the tests see.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* sysconf: the machine's memory, for the out-of-memory checks */
 #include "backend.h"
 #include "philox.h"
 
 #ifdef LT_HAVE_OPENCL
 #include <dirent.h>
-#include <unistd.h>
 #include "../cl_kernels/cl_hooks.h"
 #endif
 
