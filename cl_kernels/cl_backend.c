@@ -283,6 +283,9 @@ static lt_status cl_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
     return LT_OK;
 }
 
+/* Elements buf was allocated with. */
+static size_t cl_buf_elems(const lt_buf *buf) { return buf->n; }
+
 /* Releases a buffer (the device frees it once queued work using it is done). */
 static void cl_buf_free(lt_backend *be, lt_buf *buf)
 {
@@ -1495,6 +1498,7 @@ static const lt_backend_ops cl_ops = {
     .destroy = cl_destroy,
     .buf_alloc = cl_buf_alloc,
     .buf_free = cl_buf_free,
+    .buf_elems = cl_buf_elems,
     .upload = cl_upload,
     .download = cl_download,
     .copy = cl_copy,

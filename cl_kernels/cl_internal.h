@@ -12,7 +12,7 @@
 #else
 #include <CL/cl.h>
 #endif
-#include "backend.h"
+#include "backend_check.h" /* transitional: the checks move to the front door */
 
 /* One OpenCL device and the platform it belongs to. */
 typedef struct lt_cl_device {

@@ -21,7 +21,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#include "backend.h"
+#include "backend_check.h"
 #include "cpu_gemm.h"
 #include "cpu_internal.h"
 #include "cpu_math.h"
@@ -151,6 +151,9 @@ static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
     *out = buf;
     return LT_OK;
 }
+
+/* Elements buf was allocated with. */
+static size_t cpu_buf_elems(const lt_buf *buf) { return buf->n; }
 
 /* Frees a buffer (NULL is fine). */
 static void cpu_buf_free(lt_backend *be, lt_buf *buf)
@@ -867,6 +870,7 @@ static const lt_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .buf_alloc = cpu_buf_alloc,
     .buf_free = cpu_buf_free,
+    .buf_elems = cpu_buf_elems,
     .upload = cpu_upload,
     .download = cpu_download,
     .copy = cpu_copy,

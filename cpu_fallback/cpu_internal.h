@@ -5,7 +5,7 @@
 #define LT_CPU_INTERNAL_H
 
 #include <stddef.h>
-#include "backend.h"
+#include "backend_check.h" /* transitional: the checks move to the front door */
 #include "cpu_gemm.h"
 
 /* Threading and vectorization of the ops. */

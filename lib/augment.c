@@ -22,7 +22,7 @@
 #include <math.h>
 #include <string.h>
 #include "augment.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 /* Second Philox key of a sample's draws: seed ^ this (odd, unlike the layer keys'
  * multiples of 0x9E3779B97F4A7C15 in exec.c, so the two families do not meet). */

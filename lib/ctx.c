@@ -1,4 +1,5 @@
-/* Contexts: device selection and the error channel. */
+/* Contexts: the registry of backends (the one file in lib/ that knows both) and the
+ * error channel, which is the backend's own (lib/backend/backend.h, struct lt_backend). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,27 +9,12 @@
 lt_status lt_set_error(lt_ctx *ctx, lt_status status, const char *fmt, ...)
 {
     if (!ctx) return status;
+    char msg[sizeof ctx->be->error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap); /* fmt's arguments may quote the backend's last message */
     va_end(ap);
-    return status;
-}
-
-lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt, ...)
-{
-    if (!be) return status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(be->error, sizeof be->error, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-lt_status lt_from_backend(lt_ctx *ctx, lt_status status)
-{
-    if (status != LT_OK && ctx && ctx->be)
-        snprintf(ctx->error, sizeof ctx->error, "%s: %.1000s", ctx->be->ops->name, ctx->be->error);
+    memcpy(ctx->be->error, msg, sizeof msg);
     return status;
 }
 
@@ -48,14 +34,14 @@ const char *lt_status_name(lt_status s)
     return "unknown status";
 }
 
-const char *lt_ctx_error(const lt_ctx *ctx) { return ctx ? ctx->error : "no context"; }
-const char *lt_ctx_backend(const lt_ctx *ctx) { return ctx ? ctx->be->ops->name : ""; }
+const char *lt_ctx_error(const lt_ctx *ctx) { return ctx ? ctx->be->error : "no context"; }
+const char *lt_ctx_backend(const lt_ctx *ctx) { return ctx ? lt_be_name(ctx->be) : ""; }
 const char *lt_ctx_device(const lt_ctx *ctx) { return ctx ? ctx->be->device_name : ""; }
 void lt_ctx_set_threads(lt_ctx *ctx, int threads)
 {
     if (!ctx) return;
     ctx->threads = threads;
-    if (ctx->be->ops->set_threads) ctx->be->ops->set_threads(ctx->be, threads);
+    lt_be_set_threads(ctx->be, threads);
 }
 
 /* Parses "opencl:N"; returns N, -1 for plain "opencl", -2 for anything else. */
@@ -117,7 +103,7 @@ lt_status lt_ctx_open(lt_ctx **out, const char *device, char *err, size_t errlen
 void lt_ctx_close(lt_ctx *ctx)
 {
     if (!ctx) return;
-    if (ctx->be) ctx->be->ops->destroy(ctx->be);
+    if (ctx->be) lt_be_destroy(ctx->be);
     free(ctx);
 }
 
@@ -128,7 +114,7 @@ void lt_print_devices(FILE *f)
     if (!f) f = stdout;
     if (lt_cpu_backend_open(&cpu, 0, err, sizeof err) == LT_OK) {
         fprintf(f, "cpu        %s\n", cpu->device_name);
-        cpu->ops->destroy(cpu);
+        lt_be_destroy(cpu);
     } else {
         fprintf(f, "cpu        unavailable: %s\n", err);
     }

@@ -16,11 +16,11 @@ void lt_workspace_free(lt_model *m)
 {
     lt_backend *be = LT_BE(m);
     lt_workspace *w = &m->ws;
-    be->ops->buf_free(be, w->acts);
-    be->ops->buf_free(be, w->grad);
-    be->ops->buf_free(be, w->layer_ws);
-    be->ops->buf_free(be, w->target);
-    be->ops->buf_free(be, w->loss);
+    lt_be_buf_free(be, w->acts);
+    lt_be_buf_free(be, w->grad);
+    lt_be_buf_free(be, w->layer_ws);
+    lt_be_buf_free(be, w->target);
+    lt_be_buf_free(be, w->loss);
     free(w->act_off);
     free(w->layer_ws_off);
     memset(w, 0, sizeof *w);
@@ -52,15 +52,14 @@ lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots)
         lws += l->ws_floats * batch;
     }
     w->grad_half = maxw * batch;
-    lt_status st = be->ops->buf_alloc(be, acts, &w->acts);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, 2 * w->grad_half, &w->grad);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, lws ? lws : 1, &w->layer_ws);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, (size_t)m->out_dim * batch, &w->target);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, loss_slots, &w->loss);
+    lt_status st = lt_be_buf_alloc(be, acts, &w->acts);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, 2 * w->grad_half, &w->grad);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, lws ? lws : 1, &w->layer_ws);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, (size_t)m->out_dim * batch, &w->target);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, loss_slots, &w->loss);
     if (st != LT_OK) {
-        lt_from_backend(ctx, st);
         lt_workspace_free(m);
-        return lt_set_error(ctx, st, "%s: cannot allocate the workspace for batch %zu (%s)", m->name, batch, be->error);
+        return lt_set_error(ctx, st, "%s: cannot allocate the workspace for batch %zu (%s)", m->name, batch, lt_be_message(be));
     }
     w->batch = batch;
     w->loss_slots = loss_slots;
@@ -84,7 +83,7 @@ lt_status lt_add_layer_losses(lt_model *m, size_t rows, int training, uint64_t s
         if (!l->ops->add_loss) continue;
         lt_pass p = make_pass(m, i, rows, training, seed, step);
         lt_status st = l->ops->add_loss(l, &p, rows, w->acts, w->act_off[i], w->loss, slot);
-        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+        if (st != LT_OK) return st;
     }
     return LT_OK;
 }
@@ -97,7 +96,7 @@ lt_status lt_forward(lt_model *m, size_t rows, int training, uint64_t seed, uint
         if (l->ops->is_view) continue; /* its output is its input's storage */
         lt_pass p = make_pass(m, i, rows, training, seed, step);
         lt_status st = l->ops->forward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1]);
-        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+        if (st != LT_OK) return st;
     }
     return LT_OK;
 }
@@ -113,7 +112,7 @@ static lt_status backward(lt_model *m, size_t rows, uint64_t seed, uint64_t step
         lt_pass p = make_pass(m, i, rows, 1, seed, step);
         lt_status st = l->ops->backward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1],
                                         w->grad, dy, i > 0 ? w->grad : NULL, dx);
-        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+        if (st != LT_OK) return st;
         size_t t = dy; dy = dx; dx = t;
     }
     return LT_OK;
@@ -152,9 +151,9 @@ lt_status lt_compute_grads(lt_model *m, size_t rows, const lt_buf *target, size_
     if (st != LT_OK) return st;
     size_t cols = (size_t)m->out_dim;
     float scale = lt_loss_scale(m->train.loss, rows, cols);
-    st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, cols, w->acts, w->act_off[m->n_flat],
+    st = lt_be_loss(be, lt_loss_to_backend(m->train.loss), rows, cols, w->acts, w->act_off[m->n_flat],
                        target, toff, w->loss, slot, scale, w->grad, 0);
-    if (st != LT_OK) return lt_from_backend(m->ctx, st);
+    if (st != LT_OK) return st;
     st = lt_add_layer_losses(m, rows, 1, seed, step, slot);
     return st == LT_OK ? backward(m, rows, seed, step) : st;
 }
@@ -199,10 +198,9 @@ lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out)
     if (st != LT_OK) return st;
     for (size_t r = 0; r < n; r += chunk) {
         size_t rows = n - r < chunk ? n - r : chunk;
-        st = be->ops->upload(be, m->ws.acts, 0, x + r * in, rows * in);
+        st = lt_be_upload(be, m->ws.acts, 0, x + r * in, rows * in);
         if (st == LT_OK) st = lt_forward(m, rows, 0, 0, 0);
-        else lt_from_backend(ctx, st);
-        if (st == LT_OK) st = lt_from_backend(ctx, be->ops->download(be, m->ws.acts, m->ws.act_off[m->n_flat], out + r * outd, rows * outd));
+        if (st == LT_OK) st = lt_be_download(be, m->ws.acts, m->ws.act_off[m->n_flat], out + r * outd, rows * outd);
         if (st != LT_OK) return st;
     }
     return LT_OK;
@@ -231,20 +229,20 @@ lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, flo
     lt_workspace *w = &m->ws;
     for (size_t c = 0; c < chunks; c++) {
         size_t r = c * chunk, rows = x->n - r < chunk ? x->n - r : chunk;
-        st = be->ops->upload(be, w->acts, 0, x->x + r * in, rows * in);
-        if (st == LT_OK) st = be->ops->upload(be, w->target, 0, y->x + r * outd, rows * outd);
-        if (st != LT_OK) return lt_from_backend(ctx, st);
+        st = lt_be_upload(be, w->acts, 0, x->x + r * in, rows * in);
+        if (st == LT_OK) st = lt_be_upload(be, w->target, 0, y->x + r * outd, rows * outd);
+        if (st != LT_OK) return st;
         st = lt_forward(m, rows, 0, 0, 0);
         if (st != LT_OK) return st;
-        st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, outd, w->acts, w->act_off[m->n_flat],
+        st = lt_be_loss(be, lt_loss_to_backend(m->train.loss), rows, outd, w->acts, w->act_off[m->n_flat],
                            w->target, 0, w->loss, c, 0.0f, NULL, 0);
-        if (st != LT_OK) return lt_from_backend(ctx, st);
+        if (st != LT_OK) return st;
         if ((st = lt_add_layer_losses(m, rows, 0, 0, 0, c)) != LT_OK) return st;
     }
     float *sums = malloc(chunks * sizeof *sums);
     if (!sums) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-    st = be->ops->download(be, w->loss, 0, sums, chunks);
-    if (st != LT_OK) { free(sums); return lt_from_backend(ctx, st); }
+    st = lt_be_download(be, w->loss, 0, sums, chunks);
+    if (st != LT_OK) { free(sums); return st; }
     double total = 0;
     for (size_t c = 0; c < chunks; c++) total += sums[c];
     free(sums);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "augment.h"
 #include "model.h"
-#include "philox.h"
+#include "backend/philox.h"
 #include "progress.h"
 
 /* Keys that keep the shuffle and the layers' randomness apart for one user seed. */
@@ -81,12 +81,12 @@ typedef struct fit_bufs {
 /* Frees the fit buffers. */
 static void fit_bufs_free(lt_backend *be, fit_bufs *b)
 {
-    be->ops->buf_free(be, b->x);
-    be->ops->buf_free(be, b->y);
-    be->ops->buf_free(be, b->idx);
-    be->ops->buf_free(be, b->best);
-    be->ops->buf_free(be, b->noise);
-    be->ops->buf_free(be, b->mats);
+    lt_be_buf_free(be, b->x);
+    lt_be_buf_free(be, b->y);
+    lt_be_buf_free(be, b->idx);
+    lt_be_buf_free(be, b->best);
+    lt_be_buf_free(be, b->noise);
+    lt_be_buf_free(be, b->mats);
 }
 
 /* Adds N(0, stddev^2) noise (Philox stream (seed, counter)) to the rows in acts[0].
@@ -95,9 +95,9 @@ static lt_status add_input_noise(lt_model *m, const fit_bufs *b, size_t rows, fl
 {
     lt_backend *be = LT_BE(m);
     size_t n = rows * (size_t)m->in_dim;
-    lt_status st = be->ops->random_normal(be, b->noise, 0, n, 0.0f, stddev, seed, counter);
-    if (st == LT_OK) st = be->ops->axpby(be, n, 1.0f, b->noise, 0, 1.0f, m->ws.acts, 0);
-    return lt_from_backend(m->ctx, st);
+    lt_status st = lt_be_random_normal(be, b->noise, 0, n, 0.0f, stddev, seed, counter);
+    if (st == LT_OK) st = lt_be_axpby(be, n, 1.0f, b->noise, 0, 1.0f, m->ws.acts, 0);
+    return st;
 }
 
 /* Reads loss slots [from, to) (each a step's summed loss) and adds them to *sum;
@@ -105,8 +105,8 @@ static lt_status add_input_noise(lt_model *m, const fit_bufs *b, size_t rows, fl
 static lt_status read_losses(lt_model *m, size_t from, size_t to, int epoch, double *sum, float *tmp)
 {
     if (to <= from) return LT_OK;
-    lt_status st = LT_BE(m)->ops->download(LT_BE(m), m->ws.loss, from, tmp, to - from);
-    if (st != LT_OK) return lt_from_backend(m->ctx, st);
+    lt_status st = lt_be_download(LT_BE(m), m->ws.loss, from, tmp, to - from);
+    if (st != LT_OK) return st;
     for (size_t s = from; s < to; s++) {
         double v = (double)tmp[s - from];
         if (!isfinite(v))
@@ -134,21 +134,21 @@ static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n
     for (size_t c = 0; c < nch; c++) {
         size_t r = start + c * chunk, rows = n - c * chunk < chunk ? n - c * chunk : chunk;
         int clean_target = y_is_x && noise > 0.0f;
-        lt_status st = be->ops->copy(be, b->x, r * in, w->acts, 0, rows * in);
-        if (st == LT_OK && !y_is_x) st = be->ops->copy(be, b->y, r * od, w->target, 0, rows * od);
-        if (st == LT_OK && clean_target) st = be->ops->copy(be, b->x, r * in, w->target, 0, rows * in);
-        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+        lt_status st = lt_be_copy(be, b->x, r * in, w->acts, 0, rows * in);
+        if (st == LT_OK && !y_is_x) st = lt_be_copy(be, b->y, r * od, w->target, 0, rows * od);
+        if (st == LT_OK && clean_target) st = lt_be_copy(be, b->x, r * in, w->target, 0, rows * in);
+        if (st != LT_OK) return st;
         if (noise > 0.0f) st = add_input_noise(m, b, rows, noise, noise_seed, VAL_NOISE_COUNTER + ((uint64_t)c << 32));
         if (st == LT_OK) st = lt_forward(m, rows, 0, 0, 0);
         if (st != LT_OK) return st;
-        st = be->ops->loss(be, lt_loss_to_backend(m->train.loss), rows, od, w->acts, w->act_off[m->n_flat],
+        st = lt_be_loss(be, lt_loss_to_backend(m->train.loss), rows, od, w->acts, w->act_off[m->n_flat],
                            y_is_x && !clean_target ? w->acts : w->target, 0, w->loss, slot0 + c, 0.0f, NULL, 0);
-        if (st != LT_OK) return lt_from_backend(m->ctx, st);
+        if (st != LT_OK) return st;
         if ((st = lt_add_layer_losses(m, rows, 0, 0, 0, slot0 + c)) != LT_OK) return st;
     }
     float *tmp = malloc(nch * sizeof *tmp);
     if (!tmp) return lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
-    lt_status st = lt_from_backend(m->ctx, be->ops->download(be, w->loss, slot0, tmp, nch));
+    lt_status st = lt_be_download(be, w->loss, slot0, tmp, nch);
     double total = 0;
     for (size_t c = 0; c < nch; c++) total += tmp[c];
     free(tmp);
@@ -186,21 +186,21 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     float *tmp = malloc(steps * sizeof *tmp);
     if (!idx || !rows || !tmp) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
     for (size_t s = 0; s < steps; s++) rows[s] = s + 1 < steps ? batch : n_train - s * batch;
-    st = be->ops->buf_alloc(be, n * in, &b.x);
-    if (st == LT_OK) st = be->ops->upload(be, b.x, 0, x->x, n * in);
-    if (st == LT_OK && !y_is_x) st = be->ops->buf_alloc(be, n * od, &b.y);
-    if (st == LT_OK && !y_is_x) st = be->ops->upload(be, b.y, 0, y->x, n * od);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, n_train, &b.idx);
-    if (st == LT_OK && o.patience && o.restore_best) st = be->ops->buf_alloc(be, m->n_params ? m->n_params : 1, &b.best);
+    st = lt_be_buf_alloc(be, n * in, &b.x);
+    if (st == LT_OK) st = lt_be_upload(be, b.x, 0, x->x, n * in);
+    if (st == LT_OK && !y_is_x) st = lt_be_buf_alloc(be, n * od, &b.y);
+    if (st == LT_OK && !y_is_x) st = lt_be_upload(be, b.y, 0, y->x, n * od);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, n_train, &b.idx);
+    if (st == LT_OK && o.patience && o.restore_best) st = lt_be_buf_alloc(be, m->n_params ? m->n_params : 1, &b.best);
     int augment = lt_augment_active(o.augment);
     /* With noise or augmentation the inputs change, so an autoencoder's target is a
      * clean copy in the target slot rather than the input slot itself. */
     int clean_target = y_is_x && (o.noise > 0.0f || augment);
-    if (st == LT_OK && o.noise > 0.0f) st = be->ops->buf_alloc(be, m->ws.batch * in, &b.noise); /* validation chunks are ws.batch rows */
-    if (st == LT_OK && augment) st = be->ops->buf_alloc(be, n_train * 6, &b.mats);
+    if (st == LT_OK && o.noise > 0.0f) st = lt_be_buf_alloc(be, m->ws.batch * in, &b.noise); /* validation chunks are ws.batch rows */
+    if (st == LT_OK && augment) st = lt_be_buf_alloc(be, n_train * 6, &b.mats);
     if (augment) mats = malloc(n_train * 6 * sizeof *mats);
     if (augment && !mats) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
-    if (st != LT_OK) { lt_from_backend(ctx, st); lt_set_error(ctx, st, "%s: cannot put the training data on the device: %s", m->name, be->error); goto done; }
+    if (st != LT_OK) { lt_set_error(ctx, st, "%s: cannot put the training data on the device: %s", m->name, lt_be_message(be)); goto done; }
 
     lt_progress prog;
     lt_progress_init(&prog, o.log, o.verbose, o.epochs, steps);
@@ -216,24 +216,24 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         double t_epoch = lt_now(), t_read = t_epoch, sum = 0;
         if (o.shuffle >= 0) shuffle(idx, n_train, shuffle_key, shuffle_base + (uint64_t)epoch);
         else for (size_t i = 0; i < n_train; i++) idx[i] = (uint32_t)i;
-        st = lt_from_backend(ctx, be->ops->upload(be, b.idx, 0, idx, n_train));
+        st = lt_be_upload(be, b.idx, 0, idx, n_train);
         if (st == LT_OK && augment) { /* one upload an epoch: a map for every position of the order */
             lt_augment_matrices(o.augment, m->in_shape.d[0], m->in_shape.d[1], o.seed ^ AUGMENT_KEY,
                                 (shuffle_base + (uint64_t)epoch) << 32, n_train, mats);
-            st = lt_from_backend(ctx, be->ops->upload(be, b.mats, 0, mats, n_train * 6));
+            st = lt_be_upload(be, b.mats, 0, mats, n_train * 6);
         }
         size_t read = 0;
         for (size_t s = 0; st == LT_OK && s < steps; s++) {
-            st = be->ops->gather_rows(be, rows[s], in, b.x, 0, b.idx, s * batch, w->acts, 0);
-            if (st == LT_OK && !y_is_x) st = be->ops->gather_rows(be, rows[s], od, b.y, 0, b.idx, s * batch, w->target, 0);
+            st = lt_be_gather_rows(be, rows[s], in, b.x, 0, b.idx, s * batch, w->acts, 0);
+            if (st == LT_OK && !y_is_x) st = lt_be_gather_rows(be, rows[s], od, b.y, 0, b.idx, s * batch, w->target, 0);
             if (st == LT_OK && augment) {
-                st = be->ops->affine_resample(be, rows[s], m->in_shape.d[0], m->in_shape.d[1], m->in_shape.d[2], b.mats,
+                st = lt_be_affine_resample(be, rows[s], m->in_shape.d[0], m->in_shape.d[1], m->in_shape.d[2], b.mats,
                                               s * batch * 6, w->acts, 0, w->target, 0);
-                if (st == LT_OK) st = be->ops->copy(be, w->target, 0, w->acts, 0, rows[s] * in);
+                if (st == LT_OK) st = lt_be_copy(be, w->target, 0, w->acts, 0, rows[s] * in);
             } else if (st == LT_OK && clean_target) {
-                st = be->ops->copy(be, w->acts, 0, w->target, 0, rows[s] * in);
+                st = lt_be_copy(be, w->acts, 0, w->target, 0, rows[s] * in);
             }
-            if (st != LT_OK) { lt_from_backend(ctx, st); break; }
+            if (st != LT_OK) break;
             if (o.noise > 0.0f) st = add_input_noise(m, &b, rows[s], o.noise, noise_key, m->train.steps << 32);
             if (o.kl_warmup > 0.0f) {
                 double t = ((double)(epoch - 1) + (double)s / (double)steps) / (double)o.kl_warmup;
@@ -267,7 +267,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
             if (watched < best - fabs((double)o.min_delta)) {
                 best = watched;
                 since_best = 0;
-                if (b.best && m->n_params) st = lt_from_backend(ctx, be->ops->copy(be, m->params, m->poff, b.best, 0, m->n_params));
+                if (b.best && m->n_params) st = lt_be_copy(be, m->params, m->poff, b.best, 0, m->n_params);
                 if (st != LT_OK) break;
             } else if (++since_best >= o.patience) {
                 if (prog.f) fprintf(prog.f, "Early stopping after epoch %d (no improvement for %d epochs)\n", epoch, o.patience);
@@ -279,8 +279,8 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         }
     }
     if (st == LT_OK && b.best && isfinite(best) && m->n_params)
-        st = lt_from_backend(ctx, be->ops->copy(be, b.best, 0, m->params, m->poff, m->n_params));
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->finish(be));
+        st = lt_be_copy(be, b.best, 0, m->params, m->poff, m->n_params);
+    if (st == LT_OK) st = lt_be_finish(be);
     if (hist) {
         hist->epochs_run = epoch - 1;
         hist->loss = (float)loss;
@@ -318,14 +318,14 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
     float tmp[64];
     lt_status st = idx ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     if (st == LT_OK) st = lt_workspace_reserve(m, B, slots);
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->buf_alloc(be, pool * in, &b.x));
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->random_uniform(be, b.x, 0, pool * in, 0.0f, 1.0f, 1, 0));
-    if (st == LT_OK && !y_is_x) st = lt_from_backend(ctx, be->ops->buf_alloc(be, pool * od, &b.y));
-    if (st == LT_OK && !y_is_x) st = lt_from_backend(ctx, be->ops->random_uniform(be, b.y, 0, pool * od, 0.0f, 1.0f, 2, 0));
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->buf_alloc(be, pool, &b.idx));
+    if (st == LT_OK) st = lt_be_buf_alloc(be, pool * in, &b.x);
+    if (st == LT_OK) st = lt_be_random_uniform(be, b.x, 0, pool * in, 0.0f, 1.0f, 1, 0);
+    if (st == LT_OK && !y_is_x) st = lt_be_buf_alloc(be, pool * od, &b.y);
+    if (st == LT_OK && !y_is_x) st = lt_be_random_uniform(be, b.y, 0, pool * od, 0.0f, 1.0f, 2, 0);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, pool, &b.idx);
     if (st == LT_OK) {
         shuffle(idx, pool, 3, 0);
-        st = lt_from_backend(ctx, be->ops->upload(be, b.idx, 0, idx, pool));
+        st = lt_be_upload(be, b.idx, 0, idx, pool);
     }
     lt_workspace *w = &m->ws;
     double t0 = 0, t_read = 0, sum = 0;
@@ -333,8 +333,8 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
     for (size_t s = 0; st == LT_OK; s++) {
         size_t slot = s % slots;
         if (slot == 0 && s) { st = read_losses(m, read, slots, 1, &sum, tmp); read = 0; }
-        if (st == LT_OK) st = lt_from_backend(ctx, be->ops->gather_rows(be, B, in, b.x, 0, b.idx, (s % 8) * B, w->acts, 0));
-        if (st == LT_OK && !y_is_x) st = lt_from_backend(ctx, be->ops->gather_rows(be, B, od, b.y, 0, b.idx, (s % 8) * B, w->target, 0));
+        if (st == LT_OK) st = lt_be_gather_rows(be, B, in, b.x, 0, b.idx, (s % 8) * B, w->acts, 0);
+        if (st == LT_OK && !y_is_x) st = lt_be_gather_rows(be, B, od, b.y, 0, b.idx, (s % 8) * B, w->target, 0);
         if (st == LT_OK) st = lt_train_step(m, B, y_is_x ? w->acts : w->target, 0, slot, 7);
         if (st != LT_OK) break;
         if (s == 2) { /* warm-up done (kernels compiled, caches filled): start the clock */
@@ -353,7 +353,7 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
             if (now - t0 >= seconds) break;
         }
     }
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->finish(be));
+    if (st == LT_OK) st = lt_be_finish(be);
     if (st == LT_OK) *samples_per_s = (double)done / (lt_now() - t0);
     fit_bufs_free(be, &b);
     free(idx);

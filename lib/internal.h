@@ -4,7 +4,7 @@
 #define LT_INTERNAL_H
 
 #include "latent.h"
-#include "backend.h"
+#include "backend/dispatch.h"
 
 /* A device and its error channel. */
 struct lt_ctx {
@@ -12,18 +12,15 @@ struct lt_ctx {
     int threads;           /* host threads for CPU work (<= 0: all)          */
     int model_counter;     /* for Keras-style default names "sequential_N"  */
     struct { char tag[24]; int count; } layer_names[16]; /* per-type name counters */
-    char error[1024];      /* last error message                             */
 };
 
-/* Writes a printf-style message into ctx->error and returns status (ctx may be NULL). */
+/* Writes a printf-style message into the context's error channel (its backend's
+ * error, lt_ctx_error) and returns status (ctx may be NULL). */
 lt_status lt_set_error(lt_ctx *ctx, lt_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-
-/* Copies the backend's last error into the context and returns status. */
-lt_status lt_from_backend(lt_ctx *ctx, lt_status status);
 
 /* A dataset: host rows plus optional labels and values. */
 struct lt_dataset {

@@ -42,12 +42,12 @@ lt_status lt_bias_act_grad(lt_backend *be, size_t rows, size_t cols, lt_act act,
 {
     lt_status st = LT_OK;
     if (act == LT_SOFTMAX) { /* not pointwise: its own op, then the plain sums */
-        st = be->ops->act_backward(be, rows, cols, LT_BACT_SOFTMAX, alpha, y, yoff, dy, dyoff, dy, dyoff);
+        st = lt_be_act_backward(be, rows, cols, LT_BACT_SOFTMAX, alpha, y, yoff, dy, dyoff, dy, dyoff);
         act = LT_LINEAR;
     }
     int linear = act == LT_LINEAR;
     return st != LT_OK ? st
-                       : be->ops->bias_act_backward(be, rows, cols, lt_act_to_backend(act), alpha, linear ? NULL : y,
+                       : lt_be_bias_act_backward(be, rows, cols, lt_act_to_backend(act), alpha, linear ? NULL : y,
                                                     yoff, dy, dyoff, linear ? NULL : dy, dyoff, 0.0f, db, dboff);
 }
 

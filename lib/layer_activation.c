@@ -30,7 +30,7 @@ static lt_status activation_forward(lt_layer *l, const lt_pass *p, size_t batch,
                                     const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
     activation_layer *a = (activation_layer *)l;
-    return p->be->ops->bias_act_forward(p->be, batch, (size_t)l->out_dim, x, xoff, NULL, 0,
+    return lt_be_bias_act_forward(p->be, batch, (size_t)l->out_dim, x, xoff, NULL, 0,
                                         lt_act_to_backend(a->act), a->alpha, y, yoff);
 }
 
@@ -41,7 +41,7 @@ static lt_status activation_backward(lt_layer *l, const lt_pass *p, size_t batch
 {
     activation_layer *a = (activation_layer *)l;
     if (!dx) return LT_OK;
-    return p->be->ops->act_backward(p->be, batch, (size_t)l->out_dim, lt_act_to_backend(a->act), a->alpha,
+    return lt_be_act_backward(p->be, batch, (size_t)l->out_dim, lt_act_to_backend(a->act), a->alpha,
                                     y, yoff, dy, dyoff, dx, dxoff);
 }
 

@@ -35,8 +35,8 @@ static lt_status add_input_forward(lt_layer *l, const lt_pass *p, size_t batch,
      * mismatch rather than read the wrong rows. */
     if (!p->model_in || p->model_in_dim != l->out_dim) return LT_ERR_SHAPE;
     size_t n = batch * (size_t)l->out_dim;
-    lt_status st = p->be->ops->copy(p->be, x, xoff, y, yoff, n);
-    return st == LT_OK ? p->be->ops->axpby(p->be, n, 1.0f, p->model_in, p->model_in_off, 1.0f, y, yoff) : st;
+    lt_status st = lt_be_copy(p->be, x, xoff, y, yoff, n);
+    return st == LT_OK ? lt_be_axpby(p->be, n, 1.0f, p->model_in, p->model_in_off, 1.0f, y, yoff) : st;
 }
 
 /* dx = dy (the skip path ends at data). */
@@ -44,7 +44,7 @@ static lt_status add_input_backward(lt_layer *l, const lt_pass *p, size_t batch,
                                     const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff,
                                     lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
-    return dx ? p->be->ops->copy(p->be, dy, dyoff, dx, dxoff, batch * (size_t)l->out_dim) : LT_OK;
+    return dx ? lt_be_copy(p->be, dy, dyoff, dx, dxoff, batch * (size_t)l->out_dim) : LT_OK;
 }
 
 /* No settings. */

@@ -90,10 +90,10 @@ static lt_status bidi_forward(lt_layer *l, const lt_pass *p, size_t batch, const
     }
     if (st != LT_OK || b->merge == LT_MERGE_CONCAT) return st;
     size_t n = batch * dir_out(b), a0 = tmp_off(b, p, batch, 0), a1 = tmp_off(b, p, batch, 1);
-    if (b->merge == LT_MERGE_MUL) return be->ops->mul(be, n, p->ws, a0, p->ws, a1, y, yoff);
+    if (b->merge == LT_MERGE_MUL) return lt_be_mul(be, n, p->ws, a0, p->ws, a1, y, yoff);
     float w = b->merge == LT_MERGE_AVE ? 0.5f : 1.0f;
-    st = be->ops->axpby(be, n, w, p->ws, a0, 0.0f, y, yoff);
-    return st == LT_OK ? be->ops->axpby(be, n, w, p->ws, a1, 1.0f, y, yoff) : st;
+    st = lt_be_axpby(be, n, w, p->ws, a0, 0.0f, y, yoff);
+    return st == LT_OK ? lt_be_axpby(be, n, w, p->ws, a1, 1.0f, y, yoff) : st;
 }
 
 static lt_status bidi_backward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
@@ -110,15 +110,15 @@ static lt_status bidi_backward(lt_layer *l, const lt_pass *p, size_t batch, cons
     case LT_MERGE_CONCAT: break; /* each direction reads its half of dy */
     case LT_MERGE_SUM:           /* both read dy whole */
     case LT_MERGE_AVE:
-        if (b->merge == LT_MERGE_AVE) st = be->ops->axpby(be, n, 0.5f, dy, dyoff, 0.0f, dy, dyoff);
+        if (b->merge == LT_MERGE_AVE) st = lt_be_axpby(be, n, 0.5f, dy, dyoff, 0.0f, dy, dyoff);
         for (int d = 0; d < 2; d++) {
             io[d].buf = dy;
             io[d].off = dyoff;
         }
         break;
     case LT_MERGE_MUL: /* d(a0*a1): a0's gradient dy*a1 into a1's temporary, then a1's into a0's */
-        st = be->ops->mul(be, n, dy, dyoff, p->ws, a1, p->ws, a1);
-        if (st == LT_OK) st = be->ops->mul(be, n, dy, dyoff, p->ws, a0, p->ws, a0);
+        st = lt_be_mul(be, n, dy, dyoff, p->ws, a1, p->ws, a1);
+        if (st == LT_OK) st = lt_be_mul(be, n, dy, dyoff, p->ws, a0, p->ws, a0);
         io[0].off = a1;
         io[1].off = a0;
         break;

@@ -55,9 +55,9 @@ static lt_status deconv_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_
     deconv_layer *c = (deconv_layer *)l;
     size_t rf = (size_t)c->o.kernel_h * c->o.kernel_w;
     float limit = sqrtf(6.0f / (float)(rf * (size_t)(c->g.in_c + c->g.out_c)));
-    lt_status st = be->ops->random_uniform(be, l->slot.params, l->slot.off, kernel_size(c), -limit, limit, seed, counter);
+    lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, kernel_size(c), -limit, limit, seed, counter);
     if (st != LT_OK) return st;
-    return be->ops->fill(be, l->slot.params, l->slot.off + kernel_size(c), (size_t)c->o.filters, 0.0f);
+    return lt_be_fill(be, l->slot.params, l->slot.off + kernel_size(c), (size_t)c->o.filters, 0.0f);
 }
 
 /* conv^T, then bias + activation. */
@@ -68,9 +68,9 @@ static lt_status deconv_forward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_backend *be = p->be;
     lt_conv_geom g = c->g;
     g.batch = (int)batch;
-    lt_status st = be->ops->conv2d_backward_data(be, &g, x, xoff, l->slot.params, l->slot.off, y, yoff);
+    lt_status st = lt_be_conv2d_backward_data(be, &g, x, xoff, l->slot.params, l->slot.off, y, yoff);
     if (st != LT_OK) return st;
-    return be->ops->bias_act_forward(be, batch * g.in_h * g.in_w, (size_t)g.in_c, y, yoff, l->slot.params,
+    return lt_be_bias_act_forward(be, batch * g.in_h * g.in_w, (size_t)g.in_c, y, yoff, l->slot.params,
                                      l->slot.off + kernel_size(c), lt_act_to_backend(c->o.act), c->alpha, y, yoff);
 }
 
@@ -87,8 +87,8 @@ static lt_status deconv_backward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_status st = lt_bias_act_grad(be, rows, (size_t)g.in_c, c->o.act, c->alpha, y, yoff, dy, dyoff, l->slot.grads,
                                     l->slot.off + kernel_size(c));
     /* The transposed layer's output plays the convolution's input, its input the output. */
-    if (st == LT_OK) st = be->ops->conv2d_backward_filter(be, &g, dy, dyoff, x, xoff, l->slot.grads, l->slot.off);
-    if (st == LT_OK && dx) st = be->ops->conv2d_forward(be, &g, dy, dyoff, l->slot.params, l->slot.off, dx, dxoff);
+    if (st == LT_OK) st = lt_be_conv2d_backward_filter(be, &g, dy, dyoff, x, xoff, l->slot.grads, l->slot.off);
+    if (st == LT_OK && dx) st = lt_be_conv2d_forward(be, &g, dy, dyoff, l->slot.params, l->slot.off, dx, dxoff);
     return st;
 }
 

@@ -33,9 +33,9 @@ static lt_status dense_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t
 {
     size_t fan_in = last_axis(&l->in_shape), fan_out = last_axis(&l->out_shape), nw = fan_in * fan_out;
     float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
-    lt_status st = be->ops->random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit, seed, counter);
+    lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit, seed, counter);
     if (st != LT_OK) return st;
-    return be->ops->fill(be, l->slot.params, l->slot.off + nw, fan_out, 0.0f);
+    return lt_be_fill(be, l->slot.params, l->slot.off + nw, fan_out, 0.0f);
 }
 
 /* One GEMM, then bias and activation fused in one op. */
@@ -46,10 +46,10 @@ static lt_status dense_forward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_backend *be = p->be;
     size_t in = last_axis(&l->in_shape), out = (size_t)d->units;
     batch *= (size_t)l->in_dim / in; /* rows: every position of the leading axes */
-    lt_status st = be->ops->gemm(be, 0, 0, batch, out, in, 1.0f, x, xoff, in,
+    lt_status st = lt_be_gemm(be, 0, 0, batch, out, in, 1.0f, x, xoff, in,
                                  l->slot.params, l->slot.off, out, 0.0f, y, yoff, out);
     if (st != LT_OK) return st;
-    return be->ops->bias_act_forward(be, batch, out, y, yoff, l->slot.params, l->slot.off + in * out,
+    return lt_be_bias_act_forward(be, batch, out, y, yoff, l->slot.params, l->slot.off + in * out,
                                      lt_act_to_backend(d->act), d->alpha, y, yoff);
 }
 
@@ -64,10 +64,10 @@ static lt_status dense_backward(lt_layer *l, const lt_pass *p, size_t batch,
     batch *= (size_t)l->in_dim / in;
     lt_status st = lt_bias_act_grad(be, batch, out, d->act, d->alpha, y, yoff, dy, dyoff, l->slot.grads, l->slot.off + in * out);
     if (st == LT_OK)
-        st = be->ops->gemm(be, 1, 0, in, out, batch, 1.0f, x, xoff, in, dy, dyoff, out,
+        st = lt_be_gemm(be, 1, 0, in, out, batch, 1.0f, x, xoff, in, dy, dyoff, out,
                            0.0f, l->slot.grads, l->slot.off, out);
     if (st == LT_OK && dx)
-        st = be->ops->gemm(be, 0, 1, batch, in, out, 1.0f, dy, dyoff, out, l->slot.params, l->slot.off, out,
+        st = lt_be_gemm(be, 0, 1, batch, in, out, 1.0f, dy, dyoff, out, l->slot.params, l->slot.off, out,
                            0.0f, dx, dxoff, in);
     return st;
 }

@@ -29,10 +29,10 @@ static lt_status dropout_forward(lt_layer *l, const lt_pass *p, size_t batch,
 {
     dropout_layer *d = (dropout_layer *)l;
     size_t n = batch * (size_t)l->out_dim;
-    if (!p->training || d->rate == 0.0f) return p->be->ops->copy(p->be, x, xoff, y, yoff, n);
-    lt_status st = p->be->ops->dropout_mask(p->be, p->ws, p->ws_off, n, d->rate, p->seed, p->step << 32);
+    if (!p->training || d->rate == 0.0f) return lt_be_copy(p->be, x, xoff, y, yoff, n);
+    lt_status st = lt_be_dropout_mask(p->be, p->ws, p->ws_off, n, d->rate, p->seed, p->step << 32);
     if (st != LT_OK) return st;
-    return p->be->ops->mul(p->be, n, x, xoff, p->ws, p->ws_off, y, yoff);
+    return lt_be_mul(p->be, n, x, xoff, p->ws, p->ws_off, y, yoff);
 }
 
 /* dx = dy * mask (the same mask). */
@@ -43,8 +43,8 @@ static lt_status dropout_backward(lt_layer *l, const lt_pass *p, size_t batch,
     dropout_layer *d = (dropout_layer *)l;
     size_t n = batch * (size_t)l->out_dim;
     if (!dx) return LT_OK;
-    if (!p->training || d->rate == 0.0f) return p->be->ops->copy(p->be, dy, dyoff, dx, dxoff, n);
-    return p->be->ops->mul(p->be, n, dy, dyoff, p->ws, p->ws_off, dx, dxoff);
+    if (!p->training || d->rate == 0.0f) return lt_be_copy(p->be, dy, dyoff, dx, dxoff, n);
+    return lt_be_mul(p->be, n, dy, dyoff, p->ws, p->ws_off, dx, dxoff);
 }
 
 /* "rate=0.2". */

@@ -20,7 +20,7 @@ static lt_status flatten_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64
 static lt_status flatten_forward(lt_layer *l, const lt_pass *p, size_t batch,
                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
-    return p->be->ops->copy(p->be, x, xoff, y, yoff, batch * (size_t)l->out_dim);
+    return lt_be_copy(p->be, x, xoff, y, yoff, batch * (size_t)l->out_dim);
 }
 
 /* dx = dy. */
@@ -28,7 +28,7 @@ static lt_status flatten_backward(lt_layer *l, const lt_pass *p, size_t batch,
                                   const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff,
                                   lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
-    return dx ? p->be->ops->copy(p->be, dy, dyoff, dx, dxoff, batch * (size_t)l->out_dim) : LT_OK;
+    return dx ? lt_be_copy(p->be, dy, dyoff, dx, dxoff, batch * (size_t)l->out_dim) : LT_OK;
 }
 
 /* No settings. */

@@ -41,7 +41,7 @@ static lt_status pool_forward(lt_layer *l, const lt_pass *p, size_t batch,
 {
     lt_pool_geom g = ((pool_layer *)l)->g;
     g.batch = (int)batch;
-    return p->be->ops->maxpool_forward(p->be, &g, x, xoff, y, yoff, p->ws, p->ws_off);
+    return lt_be_maxpool_forward(p->be, &g, x, xoff, y, yoff, p->ws, p->ws_off);
 }
 
 /* The gradient goes to each window's maximum. */
@@ -52,7 +52,7 @@ static lt_status pool_backward(lt_layer *l, const lt_pass *p, size_t batch,
     if (!dx) return LT_OK;
     lt_pool_geom g = ((pool_layer *)l)->g;
     g.batch = (int)batch;
-    return p->be->ops->maxpool_backward(p->be, &g, dy, dyoff, p->ws, p->ws_off, dx, dxoff);
+    return lt_be_maxpool_backward(p->be, &g, dy, dyoff, p->ws, p->ws_off, dx, dxoff);
 }
 
 /* "pool=2x2 strides=2x2 padding=valid". */

@@ -28,10 +28,10 @@ static lt_status noise_forward(lt_layer *l, const lt_pass *p, size_t batch,
 {
     noise_layer *g = (noise_layer *)l;
     size_t n = batch * (size_t)l->out_dim;
-    if (!p->training || g->stddev == 0.0f) return p->be->ops->copy(p->be, x, xoff, y, yoff, n);
-    lt_status st = p->be->ops->random_normal(p->be, y, yoff, n, 0.0f, g->stddev, p->seed, p->step << 32);
+    if (!p->training || g->stddev == 0.0f) return lt_be_copy(p->be, x, xoff, y, yoff, n);
+    lt_status st = lt_be_random_normal(p->be, y, yoff, n, 0.0f, g->stddev, p->seed, p->step << 32);
     if (st != LT_OK) return st;
-    return p->be->ops->axpby(p->be, n, 1.0f, x, xoff, 1.0f, y, yoff);
+    return lt_be_axpby(p->be, n, 1.0f, x, xoff, 1.0f, y, yoff);
 }
 
 /* The noise is additive: dx = dy. */
@@ -40,7 +40,7 @@ static lt_status noise_backward(lt_layer *l, const lt_pass *p, size_t batch,
                                 lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
     if (!dx) return LT_OK;
-    return p->be->ops->copy(p->be, dy, dyoff, dx, dxoff, batch * (size_t)l->out_dim);
+    return lt_be_copy(p->be, dy, dyoff, dx, dxoff, batch * (size_t)l->out_dim);
 }
 
 /* "stddev=0.1". */

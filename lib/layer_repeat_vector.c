@@ -18,9 +18,6 @@ static lt_status repeat_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
         lt_shape_format(in, buf, sizeof buf);
         return lt_set_error(ctx, LT_ERR_SHAPE, "%s (RepeatVector) needs vectors (None, features), got %s", l->name, buf);
     }
-    if (!ctx->be->ops->copy_strided)
-        return lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s (RepeatVector): the %s backend lacks copy_strided", l->name,
-                            ctx->be->ops->name);
     l->out_shape.rank = 2;
     l->out_shape.d[0] = r->n;
     l->out_shape.d[1] = in->d[0];
@@ -35,7 +32,7 @@ static lt_status repeat_forward(lt_layer *l, const lt_pass *p, size_t batch, con
                                 size_t yoff)
 {
     size_t n = (size_t)((repeat_layer *)l)->n, F = (size_t)l->in_dim;
-    return p->be->ops->copy_strided(p->be, batch, n, F, x, xoff, (ptrdiff_t)F, 0, 0.0f, y, yoff, (ptrdiff_t)(n * F),
+    return lt_be_copy_strided(p->be, batch, n, F, x, xoff, (ptrdiff_t)F, 0, 0.0f, y, yoff, (ptrdiff_t)(n * F),
                                     (ptrdiff_t)F);
 }
 
@@ -45,7 +42,7 @@ static lt_status repeat_backward(lt_layer *l, const lt_pass *p, size_t batch, co
     size_t n = (size_t)((repeat_layer *)l)->n, F = (size_t)l->in_dim;
     lt_status st = LT_OK;
     for (size_t t = 0; t < n && st == LT_OK && dx; t++)
-        st = p->be->ops->copy_strided(p->be, batch, 1, F, dy, dyoff + t * F, (ptrdiff_t)(n * F), 0, t ? 1.0f : 0.0f, dx,
+        st = lt_be_copy_strided(p->be, batch, 1, F, dy, dyoff + t * F, (ptrdiff_t)(n * F), 0, t ? 1.0f : 0.0f, dx,
                                       dxoff, (ptrdiff_t)F, 0);
     return st;
 }

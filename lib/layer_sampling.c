@@ -37,9 +37,9 @@ static lt_status sampling_forward(lt_layer *l, const lt_pass *p, size_t batch,
                                   const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
     size_t d = (size_t)l->out_dim;
-    if (!p->training) return p->be->ops->vae_sample_forward(p->be, batch, d, x, xoff, NULL, 0, y, yoff);
-    lt_status st = p->be->ops->random_normal(p->be, p->ws, p->ws_off, batch * d, 0.0f, 1.0f, p->seed, p->step << 32);
-    return st == LT_OK ? p->be->ops->vae_sample_forward(p->be, batch, d, x, xoff, p->ws, p->ws_off, y, yoff) : st;
+    if (!p->training) return lt_be_vae_sample_forward(p->be, batch, d, x, xoff, NULL, 0, y, yoff);
+    lt_status st = lt_be_random_normal(p->be, p->ws, p->ws_off, batch * d, 0.0f, 1.0f, p->seed, p->step << 32);
+    return st == LT_OK ? lt_be_vae_sample_forward(p->be, batch, d, x, xoff, p->ws, p->ws_off, y, yoff) : st;
 }
 
 /* The reparameterization's gradient plus the KL term's. */
@@ -50,7 +50,7 @@ static lt_status sampling_backward(lt_layer *l, const lt_pass *p, size_t batch,
     if (!dx) return LT_OK; /* a model starting with Sampling has nothing to train before it */
     const sampling_layer *s = (const sampling_layer *)l;
     float kl_scale = s->beta * p->kl_factor / (float)batch; /* d(mean KL)/dx */
-    return p->be->ops->vae_sample_backward(p->be, batch, (size_t)l->out_dim, x, xoff, p->training ? p->ws : NULL,
+    return lt_be_vae_sample_backward(p->be, batch, (size_t)l->out_dim, x, xoff, p->training ? p->ws : NULL,
                                            p->ws_off, dy, dyoff, kl_scale, dx, dxoff);
 }
 
@@ -62,8 +62,8 @@ static lt_status sampling_add_loss(lt_layer *l, const lt_pass *p, size_t batch, 
     const sampling_layer *s = (const sampling_layer *)l;
     size_t d = (size_t)l->out_dim, kl = p->ws_off + batch * d;
     float alpha = s->beta * p->kl_factor / ((float)batch * p->loss_scale);
-    lt_status st = p->be->ops->kl_normal(p->be, batch, d, x, xoff, p->ws, kl);
-    return st == LT_OK ? p->be->ops->axpby(p->be, 1, alpha, p->ws, kl, 1.0f, loss, slot) : st;
+    lt_status st = lt_be_kl_normal(p->be, batch, d, x, xoff, p->ws, kl);
+    return st == LT_OK ? lt_be_axpby(p->be, 1, alpha, p->ws, kl, 1.0f, loss, slot) : st;
 }
 
 /* "beta=1". */

@@ -35,7 +35,7 @@ static lt_status penalty_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64
 static lt_status penalty_forward(lt_layer *l, const lt_pass *p, size_t batch,
                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
-    return p->be->ops->copy(p->be, x, xoff, y, yoff, batch * (size_t)l->out_dim);
+    return lt_be_copy(p->be, x, xoff, y, yoff, batch * (size_t)l->out_dim);
 }
 
 /* Sparsity: the column sums of x into ws[0..cols), then the KL sum into ws[2*cols] and,
@@ -44,9 +44,9 @@ static lt_status sparsity_terms(const penalty_layer *s, const lt_pass *p, size_t
                                 float grad_scale)
 {
     size_t cols = (size_t)s->base.out_dim, o = p->ws_off;
-    lt_status st = p->be->ops->bias_act_backward(p->be, batch, cols, LT_BACT_LINEAR, 0.0f, NULL, 0, x, xoff, NULL, 0, 0.0f,
+    lt_status st = lt_be_bias_act_backward(p->be, batch, cols, LT_BACT_LINEAR, 0.0f, NULL, 0, x, xoff, NULL, 0, 0.0f,
                                                  p->ws, o);
-    return st == LT_OK ? p->be->ops->sparsity_kl(p->be, batch, cols, p->ws, o, s->rho, p->ws, o + 2 * cols, grad_scale,
+    return st == LT_OK ? lt_be_sparsity_kl(p->be, batch, cols, p->ws, o, s->rho, p->ws, o + 2 * cols, grad_scale,
                                                  p->ws, o + cols)
                        : st;
 }
@@ -60,12 +60,12 @@ static lt_status penalty_backward(lt_layer *l, const lt_pass *p, size_t batch,
     const penalty_layer *s = (const penalty_layer *)l;
     size_t cols = (size_t)l->out_dim;
     if (s->l1) /* d(lambda * sum|a| / batch) */
-        return p->be->ops->l1_penalty(p->be, batch * cols, x, xoff, p->ws, p->ws_off, dy, dyoff, s->weight / (float)batch,
+        return lt_be_l1_penalty(p->be, batch * cols, x, xoff, p->ws, p->ws_off, dy, dyoff, s->weight / (float)batch,
                                       dx, dxoff);
     lt_status st = sparsity_terms(s, p, batch, x, xoff, s->weight);
     if (st != LT_OK) return st;
     /* The same gradient for every row: add it as a bias. */
-    return p->be->ops->bias_act_forward(p->be, batch, cols, dy, dyoff, p->ws, p->ws_off + cols, LT_BACT_LINEAR, 0.0f,
+    return lt_be_bias_act_forward(p->be, batch, cols, dy, dyoff, p->ws, p->ws_off + cols, LT_BACT_LINEAR, 0.0f,
                                         dx, dxoff);
 }
 
@@ -79,13 +79,13 @@ static lt_status penalty_add_loss(lt_layer *l, const lt_pass *p, size_t batch, c
     float alpha;
     if (s->l1) {
         sum_at = p->ws_off;
-        st = p->be->ops->l1_penalty(p->be, batch * cols, x, xoff, p->ws, sum_at, NULL, 0, 0.0f, NULL, 0);
+        st = lt_be_l1_penalty(p->be, batch * cols, x, xoff, p->ws, sum_at, NULL, 0, 0.0f, NULL, 0);
         alpha = s->weight / (float)batch / p->loss_scale;
     } else {
         st = sparsity_terms(s, p, batch, x, xoff, 0.0f);
         alpha = s->weight / p->loss_scale;
     }
-    return st == LT_OK ? p->be->ops->axpby(p->be, 1, alpha, p->ws, sum_at, 1.0f, loss, slot) : st;
+    return st == LT_OK ? lt_be_axpby(p->be, 1, alpha, p->ws, sum_at, 1.0f, loss, slot) : st;
 }
 
 /* "rho=0.05 beta=3" or "lambda=1e-05". */

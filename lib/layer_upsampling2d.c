@@ -38,7 +38,7 @@ static lt_status upsample_forward(lt_layer *l, const lt_pass *p, size_t batch,
     upsample_layer *u = (upsample_layer *)l;
     lt_pool_geom g = u->g;
     g.batch = (int)batch;
-    return p->be->ops->upsample_forward(p->be, &g, u->bilinear ? LT_INTERP_BILINEAR : LT_INTERP_NEAREST, x, xoff, y, yoff);
+    return lt_be_upsample_forward(p->be, &g, u->bilinear ? LT_INTERP_BILINEAR : LT_INTERP_NEAREST, x, xoff, y, yoff);
 }
 
 /* The adjoint: each input cell gathers the gradient of the outputs it fed. */
@@ -50,7 +50,7 @@ static lt_status upsample_backward(lt_layer *l, const lt_pass *p, size_t batch,
     if (!dx) return LT_OK;
     lt_pool_geom g = u->g;
     g.batch = (int)batch;
-    return p->be->ops->upsample_backward(p->be, &g, u->bilinear ? LT_INTERP_BILINEAR : LT_INTERP_NEAREST, dy, dyoff, dx, dxoff);
+    return lt_be_upsample_backward(p->be, &g, u->bilinear ? LT_INTERP_BILINEAR : LT_INTERP_NEAREST, dy, dyoff, dx, dxoff);
 }
 
 /* "size=2x2 interpolation=nearest". */

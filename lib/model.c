@@ -214,12 +214,11 @@ lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, in
     if (st != LT_OK) return st;
     size_t total = m->n_params;
     lt_buf *params = NULL, *grads = NULL;
-    st = be->ops->buf_alloc(be, total ? total : 1, &params);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, total ? total : 1, &grads);
+    st = lt_be_buf_alloc(be, total ? total : 1, &params);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, total ? total : 1, &grads);
     if (st != LT_OK) {
-        be->ops->buf_free(be, params);
-        lt_from_backend(ctx, st);
-        return lt_set_error(ctx, st, "%s: cannot allocate %zu parameters: %s", m->name, total, be->error);
+        lt_be_buf_free(be, params);
+        return lt_set_error(ctx, st, "%s: cannot allocate %zu parameters: %s", m->name, total, lt_be_message(be));
     }
     total = 0;
     st = build_rec(m, in, in, &total, params, grads);
@@ -227,12 +226,12 @@ lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, in
     /* Layer i draws its initial weights from counter region i << 40 of the seed's stream. */
     for (int i = 0; st == LT_OK && init && i < m->n_flat; i++) {
         lt_layer *l = m->flat[i];
-        if (l->n_params) st = lt_from_backend(ctx, l->ops->init(l, be, seed, (uint64_t)i << 40));
+        if (l->n_params) st = l->ops->init(l, be, seed, (uint64_t)i << 40);
     }
-    if (st == LT_OK && total) st = lt_from_backend(ctx, be->ops->fill(be, grads, 0, total, 0.0f));
+    if (st == LT_OK && total) st = lt_be_fill(be, grads, 0, total, 0.0f);
     if (st != LT_OK) {
-        be->ops->buf_free(be, params);
-        be->ops->buf_free(be, grads);
+        lt_be_buf_free(be, params);
+        lt_be_buf_free(be, grads);
         size_t zero = 0;
         build_rec(m, in, in, &zero, NULL, NULL); /* no slot keeps pointing at the freed buffers */
         return st;
@@ -365,8 +364,8 @@ static void free_rec(lt_model *m)
     lt_workspace_free(m);
     lt_optimizer_release(m);
     if (!m->parent) {
-        be->ops->buf_free(be, m->params);
-        be->ops->buf_free(be, m->grads);
+        lt_be_buf_free(be, m->params);
+        lt_be_buf_free(be, m->grads);
     }
     lt_meta_free(m);
     free(m->items);

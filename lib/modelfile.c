@@ -160,16 +160,16 @@ lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
     host = malloc((nhost ? nhost : 1) * sizeof *host);
     if (!host) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
     write_arch(&arch, m);
-    if (m->n_params) st = be->ops->download(be, m->params, m->poff, host, m->n_params);
-    if (st != LT_OK) { lt_from_backend(ctx, st); goto done; }
+    if (m->n_params) st = lt_be_download(be, m->params, m->poff, host, m->n_params);
+    if (st != LT_OK) goto done;
     for (size_t i = 0; i < m->n_params; i++)
         if (!isfinite(host[i])) { st = lt_set_error(ctx, LT_ERR_NONFINITE, "%s: parameter %zu is not finite; not saving", m->name, i); goto done; }
     put_floats(&wts, host, m->n_params);
     int nsec = 2;
     if (with_optimizer && m->train.compiled) {
         put_u64(&opts, m->train.steps);
-        if (nstate) st = be->ops->download(be, m->train.state, 0, host, nstate);
-        if (st != LT_OK) { lt_from_backend(ctx, st); goto done; }
+        if (nstate) st = lt_be_download(be, m->train.state, 0, host, nstate);
+        if (st != LT_OK) goto done;
         put_floats(&opts, host, nstate);
         nsec++;
     }
@@ -475,7 +475,7 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
         host = malloc(np * sizeof *host);
         if (!host) st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
         else if (get_floats(sec[WGHT], np, host) != 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: non-finite weight", path);
-        else st = lt_from_backend(ctx, ctx->be->ops->upload(ctx->be, m->params, 0, host, np));
+        else st = lt_be_upload(ctx->be, m->params, 0, host, np);
     }
     if (st == LT_OK && has_train && lt_compile(m, loss, &opt) != LT_OK) {
         snprintf(why, sizeof why, "%s", lt_ctx_error(ctx));
@@ -489,7 +489,7 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
             float *state = malloc(ns * sizeof *state);
             if (!state) st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
             else if (get_floats(sec[OPTS] + 8, ns, state) != 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: non-finite optimizer state", path);
-            else st = lt_from_backend(ctx, ctx->be->ops->upload(ctx->be, m->train.state, 0, state, ns));
+            else st = lt_be_upload(ctx->be, m->train.state, 0, state, ns);
             free(state);
         }
         if (st == LT_OK && get_u64(sec[OPTS]) > ((uint64_t)1 << 53))

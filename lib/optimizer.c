@@ -55,10 +55,10 @@ static lt_status clip_gradients(lt_model *m)
     const lt_trainer *t = &m->train;
     lt_backend *be = LT_BE(m);
     float limit = t->opt.clipnorm > 0.0f ? t->opt.clipnorm : t->opt.global_clipnorm;
-    lt_status st = be->ops->sum_squares(be, m->n_params, m->grads, m->poff, t->clip_segments, t->clip_starts, 0,
+    lt_status st = lt_be_sum_squares(be, m->n_params, m->grads, m->poff, t->clip_segments, t->clip_starts, 0,
                                         t->clip_sumsq, 0);
     if (st == LT_OK)
-        st = be->ops->clip_by_norm(be, m->n_params, m->grads, m->poff, t->clip_segments, t->clip_starts, 0,
+        st = lt_be_clip_by_norm(be, m->n_params, m->grads, m->poff, t->clip_segments, t->clip_starts, 0,
                                    t->clip_sumsq, 0, limit);
     return st;
 }
@@ -75,17 +75,17 @@ lt_status lt_optimizer_step(lt_model *m)
     if (m->n_params == 0) return LT_OK;
     lt_status st = m->train.clip_segments ? clip_gradients(m) : LT_OK;
     if (st == LT_OK)
-        st = be->ops->optim_step(be, kind, &h, m->n_params, m->params, m->poff, m->grads, m->poff, m->train.state, 0);
-    return lt_from_backend(m->ctx, st);
+        st = lt_be_optim_step(be, kind, &h, m->n_params, m->params, m->poff, m->grads, m->poff, m->train.state, 0);
+    return st;
 }
 
 void lt_optimizer_release(lt_model *m)
 {
     lt_backend *be = LT_BE(m);
     lt_trainer *t = &m->train;
-    be->ops->buf_free(be, t->state);
-    be->ops->buf_free(be, t->clip_starts);
-    be->ops->buf_free(be, t->clip_sumsq);
+    lt_be_buf_free(be, t->state);
+    lt_be_buf_free(be, t->clip_starts);
+    lt_be_buf_free(be, t->clip_sumsq);
     t->state = t->clip_starts = t->clip_sumsq = NULL;
     t->clip_segments = 0;
 }
@@ -100,7 +100,7 @@ static lt_status make_clip_tables(lt_model *m, const lt_optimizer *o)
     size_t count = o->global_clipnorm > 0.0f ? 1 : 0;
     for (int i = 0; o->clipnorm > 0.0f && i < m->n_flat; i++) count += (size_t)m->flat[i]->n_tensors;
     if (count == 0) return LT_OK;
-    lt_status st = be->ops->buf_alloc(be, count, &t->clip_sumsq);
+    lt_status st = lt_be_buf_alloc(be, count, &t->clip_sumsq);
     if (st != LT_OK || o->clipnorm <= 0.0f) {
         t->clip_segments = st == LT_OK ? count : 0;
         return st;
@@ -116,8 +116,8 @@ static lt_status make_clip_tables(lt_model *m, const lt_optimizer *o)
             off += l->tensor_size[j];
         }
     }
-    st = be->ops->buf_alloc(be, count, &t->clip_starts);
-    if (st == LT_OK) st = be->ops->upload(be, t->clip_starts, 0, starts, count);
+    st = lt_be_buf_alloc(be, count, &t->clip_starts);
+    if (st == LT_OK) st = lt_be_upload(be, t->clip_starts, 0, starts, count);
     free(starts);
     if (st == LT_OK) t->clip_segments = count;
     return st;
@@ -136,10 +136,10 @@ lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt)
     if (st != LT_OK) return st;
     lt_optimizer_release(m);
     size_t n = (size_t)lt_optim_moments(&o) * m->n_params;
-    st = be->ops->buf_alloc(be, n ? n : 1, &m->train.state);
-    if (st == LT_OK) st = be->ops->fill(be, m->train.state, 0, n ? n : 1, 0.0f);
+    st = lt_be_buf_alloc(be, n ? n : 1, &m->train.state);
+    if (st == LT_OK) st = lt_be_fill(be, m->train.state, 0, n ? n : 1, 0.0f);
     if (st == LT_OK) st = make_clip_tables(m, &o);
-    if (st != LT_OK) { m->train.compiled = 0; return lt_from_backend(ctx, st); }
+    if (st != LT_OK) { m->train.compiled = 0; return st; }
     m->train.loss = loss;
     m->train.opt = o;
     m->train.steps = 0;

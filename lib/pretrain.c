@@ -50,8 +50,8 @@ static lt_status pretrain_one(lt_model *stack, lt_layer *l, const lt_dataset *x,
         st = lt_set_error(ctx, LT_ERR_ARG, "%s: pretrained copy has %zu parameters, not %zu", l->name, trained->n_params,
                           l->n_params);
     if (st == LT_OK)
-        st = lt_from_backend(ctx, ctx->be->ops->copy(ctx->be, trained->slot.params, trained->slot.off, l->slot.params,
-                                                     l->slot.off, l->n_params));
+        st = lt_be_copy(ctx->be, trained->slot.params, trained->slot.off, l->slot.params,
+                                                     l->slot.off, l->n_params);
     if (st == LT_OK) st = lt_dataset_alloc(ctx, x->n, (size_t)l->out_dim, x->labels != NULL, 0, codes);
     if (st == LT_OK) st = lt_predict(lt_submodel(ae, 0), x->x, x->n, (*codes)->x);
     lt_model_free(ae);

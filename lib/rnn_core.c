@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "philox.h"
+#include "backend/philox.h"
 #include "rnn_core.h"
 
 /* Gate, record and dz widths of a direction. */
@@ -202,18 +202,18 @@ lt_status lt_rnn_core_init(const lt_rnn_core *c, lt_backend *be, lt_buf *params,
 {
     size_t F = (size_t)c->features, U = (size_t)c->units, G = gates(c), nw = F * G;
     float limit = sqrtf(6.0f / (float)(F + G));
-    lt_status st = nw ? be->ops->random_uniform(be, params, poff, nw, -limit, limit, seed, counter) : LT_OK;
+    lt_status st = nw ? lt_be_random_uniform(be, params, poff, nw, -limit, limit, seed, counter) : LT_OK;
     if (st != LT_OK) return st;
     float *r = malloc(U * G * sizeof *r);
     if (!r || orthogonal(U, G, seed, counter + 1, r) != 0) {
         free(r);
         return lt_backend_set_error(be, LT_ERR_NOMEM, "out of host memory for the recurrent kernel's initialisation");
     }
-    st = be->ops->upload(be, params, poff + nw, r, U * G);
+    st = lt_be_upload(be, params, poff + nw, r, U * G);
     free(r);
     size_t nb = (c->cell == LT_CELL_GRU ? 2 : 1) * G, boff = poff + nw + U * G;
-    if (st == LT_OK) st = be->ops->fill(be, params, boff, nb, 0.0f);
-    if (st == LT_OK && c->cell == LT_CELL_LSTM) st = be->ops->fill(be, params, boff + U, U, 1.0f); /* unit_forget_bias */
+    if (st == LT_OK) st = lt_be_fill(be, params, boff, nb, 0.0f);
+    if (st == LT_OK && c->cell == LT_CELL_LSTM) st = lt_be_fill(be, params, boff + U, U, 1.0f); /* unit_forget_bias */
     return st;
 }
 

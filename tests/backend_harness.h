@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend.h"
+#include "backend/dispatch.h"
 
 /* State of one run (a backend's, or host-only checks' with be == NULL). */
 typedef struct tester {
@@ -76,12 +76,12 @@ static lt_buf *make_buf(tester *t, const char *what, size_t off, const void *dat
     lt_backend *be = t->be;
     lt_buf *b = NULL;
     size_t total = off + n + TAIL;
-    lt_status st = be->ops->buf_alloc(be, total, &b);
-    if (st == LT_OK) st = be->ops->fill(be, b, 0, total, GUARD);
-    if (st == LT_OK && data) st = be->ops->upload(be, b, off, data, n);
+    lt_status st = lt_be_buf_alloc(be, total, &b);
+    if (st == LT_OK) st = lt_be_fill(be, b, 0, total, GUARD);
+    if (st == LT_OK && data) st = lt_be_upload(be, b, off, data, n);
     if (st != LT_OK) {
         check(t, 0, "%s: making a buffer of %zu: %s", what, total, be->error);
-        be->ops->buf_free(be, b);
+        lt_be_buf_free(be, b);
         return NULL;
     }
     return b;
@@ -95,7 +95,7 @@ static int fetch(tester *t, const char *what, const char *geo, const lt_buf *b, 
     const char *sep = *geo ? " " : "";
     size_t total = off + n + TAIL;
     float *all = malloc(total * sizeof *all);
-    lt_status st = be->ops->download(be, b, 0, all, total);
+    lt_status st = lt_be_download(be, b, 0, all, total);
     if (!check(t, st == LT_OK, "%s%s%s: download: %s", what, sep, geo, be->error)) {
         free(all);
         return 0;
@@ -161,7 +161,7 @@ static check_totals run_backends(const backend_run *r)
             check(&o, 0, "open: %s", err);
         } else {
             r->checks(&o, c.be, r->ctx);
-            o.be->ops->destroy(o.be);
+            lt_be_destroy(o.be);
         }
         if (r->summary) printf("[%s] %d passed, %d failed\n", o.tag, o.pass, o.fail);
         tot.pass += o.pass;
@@ -169,7 +169,7 @@ static check_totals run_backends(const backend_run *r)
     }
     free(infos);
 #endif
-    if (c.be) c.be->ops->destroy(c.be);
+    if (c.be) lt_be_destroy(c.be);
     return tot;
 }
 

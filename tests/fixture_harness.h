@@ -41,10 +41,10 @@ static void expect_(T *t, const char *file, int line, lt_status got, lt_status w
                     const char *what)
 {
     check_(t, got == want, file, line, "%s: status %s, expected %s (message: %s)", what, lt_status_name(got),
-           lt_status_name(want), t->ctx->error);
+           lt_status_name(want), lt_ctx_error(t->ctx));
     if (needle)
-        check_(t, strstr(t->ctx->error, needle) != NULL, file, line, "%s: message \"%s\" does not contain \"%s\"",
-               what, t->ctx->error, needle);
+        check_(t, strstr(lt_ctx_error(t->ctx), needle) != NULL, file, line, "%s: message \"%s\" does not contain \"%s\"",
+               what, lt_ctx_error(t->ctx), needle);
 }
 #define EXPECT(t, got, want, needle, what) expect_((t), __FILE__, __LINE__, (got), (want), (needle), (what))
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "latent.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 /* stb_image decodes the plot so its pixels can be checked. */
 #include "stb_png.h"

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "augment.h"
-#include "backend.h"
+#include "backend/dispatch.h"
 #include "backend_harness.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 /* ------------------------------------------------------------------ harness */
 
@@ -54,13 +54,13 @@ static int run_resample(tester *t, const char *what, size_t n, int h, int w, int
     lt_buf *by = make_buf(t, what, YOFF, NULL, total);
     int ok = 0;
     if (bm && bx && by) {
-        lt_status st = be->ops->affine_resample(be, n, h, w, ch, bm, MOFF, bx, XOFF, by, YOFF);
+        lt_status st = lt_be_affine_resample(be, n, h, w, ch, bm, MOFF, bx, XOFF, by, YOFF);
         if (check(t, st == LT_OK, "%s: affine_resample: %s", what, be->error))
             ok = fetch(t, what, "", by, YOFF, out, total);
     }
-    be->ops->buf_free(be, bm);
-    be->ops->buf_free(be, bx);
-    be->ops->buf_free(be, by);
+    lt_be_buf_free(be, bm);
+    lt_be_buf_free(be, bx);
+    lt_be_buf_free(be, by);
     return ok;
 }
 
@@ -407,7 +407,7 @@ static void test_check(tester *t)
         float *f[5] = {&a.rotation_range, &a.zoom_range, &a.shear_range, &a.width_shift_range,
                        &a.height_shift_range};
         *f[bad[k].which] = bad[k].v;
-        ctx->error[0] = '\0'; /* no stale message from the case before */
+        ctx->be->error[0] = '\0'; /* no stale message from the case before */
         lt_status st = lt_augment_check(ctx, &a);
         check(t, st == LT_ERR_ARG && strstr(lt_ctx_error(ctx), bad[k].field) != NULL,
               "%s = %g: status %d, message '%s' (want LT_ERR_ARG naming the field)", bad[k].field, (double)bad[k].v,
@@ -577,8 +577,8 @@ static void test_bad_args(tester *t)
     lt_buf *by = make_buf(t, "bad args", 0, NULL, total + 6 * n);
     if (!bm || !bx || !by) goto out;
     const float id[12] = {1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0};
-    be->ops->upload(be, bm, 0, id, 12);
-    be->ops->fill(be, bx, 0, total, 0.5f);
+    lt_be_upload(be, bm, 0, id, 12);
+    lt_be_fill(be, bx, 0, total, 0.5f);
     struct {
         const char *what;
         size_t n, moff, xoff, yoff;
@@ -601,7 +601,7 @@ static void test_bad_args(tester *t)
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         be->error[0] = '\0';
-        lt_status st = be->ops->affine_resample(be, cases[k].n, cases[k].h, cases[k].w, cases[k].ch, cases[k].m,
+        lt_status st = lt_be_affine_resample(be, cases[k].n, cases[k].h, cases[k].w, cases[k].ch, cases[k].m,
                                                 cases[k].moff, cases[k].x, cases[k].xoff, by, cases[k].yoff);
         check(t, st == LT_ERR_ARG && be->error[0] != '\0', "%s: status %d, message '%s' (want LT_ERR_ARG)",
               cases[k].what, (int)st, be->error);
@@ -609,19 +609,19 @@ static void test_bad_args(tester *t)
     /* the same words on every backend (lib/backend_check.c) */
     static const char *const want[] = {"affine_resample: image 0x4x2: sizes must be >= 1",
                                        "affine_resample: y overlaps mats"};
-    lt_status st = be->ops->affine_resample(be, n, 0, w, ch, bm, 0, bx, 0, by, 0);
-    check(t, st == LT_ERR_ARG && strcmp(be->error, want[0]) == 0, "\"%s\": status %d, \"%s\"", want[0], (int)st,
+    lt_status st = lt_be_affine_resample(be, n, 0, w, ch, bm, 0, bx, 0, by, 0);
+    check(t, st == LT_ERR_ARG && strcmp(lt_be_message(be), want[0]) == 0, "\"%s\": status %d, \"%s\"", want[0], (int)st,
           be->error);
-    st = be->ops->affine_resample(be, n, h, w, ch, by, 0, bx, 0, by, 0);
-    check(t, st == LT_ERR_ARG && strcmp(be->error, want[1]) == 0, "\"%s\": status %d, \"%s\"", want[1], (int)st,
+    st = lt_be_affine_resample(be, n, h, w, ch, by, 0, bx, 0, by, 0);
+    check(t, st == LT_ERR_ARG && strcmp(lt_be_message(be), want[1]) == 0, "\"%s\": status %d, \"%s\"", want[1], (int)st,
           be->error);
-    check(t, be->ops->affine_resample(be, 0, h, w, ch, NULL, 0, NULL, 0, NULL, 0) == LT_OK,
+    check(t, lt_be_affine_resample(be, 0, h, w, ch, NULL, 0, NULL, 0, NULL, 0) == LT_OK,
           "n == 0 with NULL buffers: %s", be->error);
     /* after all that, a valid call still works and the refused ones wrote nothing */
     float *y = malloc((total + 6 * n + TAIL) * sizeof *y);
-    if (check(t, be->ops->affine_resample(be, n, h, w, ch, bm, 0, bx, 0, by, 6 * n + TAIL) == LT_OK,
+    if (check(t, lt_be_affine_resample(be, n, h, w, ch, bm, 0, bx, 0, by, 6 * n + TAIL) == LT_OK,
               "valid call after refusals: %s", be->error) &&
-        check(t, be->ops->download(be, by, 0, y, total + 6 * n + TAIL) == LT_OK, "download: %s", be->error)) {
+        check(t, lt_be_download(be, by, 0, y, total + 6 * n + TAIL) == LT_OK, "download: %s", be->error)) {
         size_t bad = 0;
         for (size_t k = 0; k < 6 * n + TAIL; k++) bad += y[k] != GUARD;
         for (size_t k = 6 * n + TAIL; k < total + 6 * n + TAIL; k++) bad += y[k] != 0.5f;
@@ -629,9 +629,9 @@ static void test_bad_args(tester *t)
     }
     free(y);
 out:
-    be->ops->buf_free(be, bm);
-    be->ops->buf_free(be, bx);
-    be->ops->buf_free(be, by);
+    lt_be_buf_free(be, bm);
+    lt_be_buf_free(be, bx);
+    lt_be_buf_free(be, by);
 }
 
 /* The CPU's results do not depend on its thread count. */
@@ -644,9 +644,9 @@ static void test_threads(tester *t)
     const lt_augment a = {.rotation_range = 30, .zoom_range = 0.2f, .horizontal_flip = 1};
     float *m = maps(t, &a, h, w, 3, 0, n), *x = rand_pixels(t, total);
     float *y1 = malloc(total * sizeof *y1), *y2 = malloc(total * sizeof *y2);
-    be->ops->set_threads(be, 1);
+    lt_be_set_threads(be, 1);
     int ok = run_resample(t, "threads 1", n, h, w, ch, m, x, y1);
-    be->ops->set_threads(be, 0);
+    lt_be_set_threads(be, 0);
     if (ok && run_resample(t, "threads all", n, h, w, ch, m, x, y2))
         check(t, memcmp(y1, y2, total * sizeof *y1) == 0, "results differ between 1 thread and all");
     free(m);

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h> /* sysconf: the machine's memory, for the out-of-memory checks */
-#include "backend.h"
-#include "philox.h"
+#include "backend/dispatch.h"
+#include "backend/philox.h"
 
 #ifdef LT_HAVE_OPENCL
 #include <dirent.h>
@@ -144,14 +144,14 @@ static lt_status run_op(lt_backend *be, const slot *s, int ns, op_fn fn, const v
     lt_buf *b[MAX_SLOTS] = { 0 };
     lt_status st = LT_OK;
     for (int i = 0; i < ns && st == LT_OK; i++) {
-        st = be->ops->buf_alloc(be, s[i].n, &b[i]);
-        if (st == LT_OK && s[i].in) st = be->ops->upload(be, b[i], 0, s[i].in, s[i].n);
+        st = lt_be_buf_alloc(be, s[i].n, &b[i]);
+        if (st == LT_OK && s[i].in) st = lt_be_upload(be, b[i], 0, s[i].in, s[i].n);
     }
     if (st == LT_OK) st = fn(be, b, p);
     for (int i = 0; i < ns && st == LT_OK; i++)
-        if (outs[i]) st = be->ops->download(be, b[i], 0, outs[i], s[i].n);
+        if (outs[i]) st = lt_be_download(be, b[i], 0, outs[i], s[i].n);
     if (st != LT_OK) snprintf(msg, len, "%s (status %d)", be->error, (int)st);
-    for (int i = 0; i < ns; i++) be->ops->buf_free(be, b[i]);
+    for (int i = 0; i < ns; i++) lt_be_buf_free(be, b[i]);
     return st;
 }
 
@@ -196,10 +196,10 @@ typedef struct vec_params {
 static lt_status op_fill_copy(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const vec_params *p = pp;
-    lt_status st = be->ops->fill(be, b[0], p->off0, p->n, p->a);
-    if (st == LT_OK) st = be->ops->fill(be, b[0], 0, 0, 99.0f);
-    if (st == LT_OK) st = be->ops->copy(be, b[0], p->off1, b[1], p->off2, p->n);
-    if (st == LT_OK) st = be->ops->copy(be, b[0], 0, b[1], 0, 0);
+    lt_status st = lt_be_fill(be, b[0], p->off0, p->n, p->a);
+    if (st == LT_OK) st = lt_be_fill(be, b[0], 0, 0, 99.0f);
+    if (st == LT_OK) st = lt_be_copy(be, b[0], p->off1, b[1], p->off2, p->n);
+    if (st == LT_OK) st = lt_be_copy(be, b[0], 0, b[1], 0, 0);
     return st;
 }
 
@@ -207,29 +207,29 @@ static lt_status op_fill_copy(lt_backend *be, lt_buf *const *b, const void *pp)
 static lt_status op_axpby(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const vec_params *p = pp;
-    return be->ops->axpby(be, p->n, p->a, b[0], p->off0, p->b, b[1], p->off1);
+    return lt_be_axpby(be, p->n, p->a, b[0], p->off0, p->b, b[1], p->off1);
 }
 
 /* z = x*y (z aliasing x when p->alias). */
 static lt_status op_mul(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const vec_params *p = pp;
-    if (p->alias) return be->ops->mul(be, p->n, b[0], p->off0, b[1], p->off1, b[0], p->off0);
-    return be->ops->mul(be, p->n, b[0], p->off0, b[1], p->off1, b[2], p->off2);
+    if (p->alias) return lt_be_mul(be, p->n, b[0], p->off0, b[1], p->off1, b[0], p->off0);
+    return lt_be_mul(be, p->n, b[0], p->off0, b[1], p->off1, b[2], p->off2);
 }
 
 /* b1[off1] = sum of b0[off0..off0+n). */
 static lt_status op_sum(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const vec_params *p = pp;
-    return be->ops->sum(be, p->n, b[0], p->off0, b[1], p->off1);
+    return lt_be_sum(be, p->n, b[0], p->off0, b[1], p->off1);
 }
 
 /* b1[off1] = non-finite count of b0[off0..off0+n). */
 static lt_status op_count(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const vec_params *p = pp;
-    return be->ops->count_nonfinite(be, p->n, b[0], p->off0, b[1], p->off1);
+    return lt_be_count_nonfinite(be, p->n, b[0], p->off0, b[1], p->off1);
 }
 
 /* fill, copy, axpby, mul, sum, count_nonfinite. */
@@ -344,7 +344,7 @@ typedef struct gemm_case {
 static lt_status op_gemm(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const gemm_case *g = pp;
-    return be->ops->gemm(be, g->ta, g->tb, g->m, g->n, g->k, g->alpha, b[0], g->aoff, g->lda,
+    return lt_be_gemm(be, g->ta, g->tb, g->m, g->n, g->k, g->alpha, b[0], g->aoff, g->lda,
                          b[1], g->boff, g->ldb, g->beta, b[2], g->coff, g->ldc);
 }
 
@@ -455,7 +455,7 @@ static lt_status op_act_forward(lt_backend *be, lt_buf *const *b, const void *pp
     const layer_params *p = pp;
     lt_buf *y = p->alias ? b[0] : b[2];
     size_t yoff = p->alias ? p->off0 : p->off2;
-    return be->ops->bias_act_forward(be, p->rows, p->cols, b[0], p->off0, p->has_bias ? b[1] : NULL,
+    return lt_be_bias_act_forward(be, p->rows, p->cols, b[0], p->off0, p->has_bias ? b[1] : NULL,
                                      p->off1, p->act, p->alpha, y, yoff);
 }
 
@@ -465,7 +465,7 @@ static lt_status op_act_backward(lt_backend *be, lt_buf *const *b, const void *p
     const layer_params *p = pp;
     lt_buf *dx = p->alias ? b[1] : b[2];
     size_t dxoff = p->alias ? p->off1 : p->off2;
-    return be->ops->act_backward(be, p->rows, p->cols, p->act, p->alpha, b[0], p->off0, b[1], p->off1,
+    return lt_be_act_backward(be, p->rows, p->cols, p->act, p->alpha, b[0], p->off0, b[1], p->off1,
                                  dx, dxoff);
 }
 
@@ -563,7 +563,7 @@ static lt_status op_bias_act_backward(lt_backend *be, lt_buf *const *b, const vo
     const layer_params *p = pp;
     int linear = p->act == LT_BACT_LINEAR;
     lt_buf *dz = linear ? NULL : p->alias ? b[0] : b[3];
-    return be->ops->bias_act_backward(be, p->rows, p->cols, p->act, p->alpha, linear ? NULL : b[2], p->off2, b[0],
+    return lt_be_bias_act_backward(be, p->rows, p->cols, p->act, p->alpha, linear ? NULL : b[2], p->off2, b[0],
                                       p->off0, dz, p->alias ? p->off0 : p->off3, p->beta, b[1], p->off1);
 }
 
@@ -571,7 +571,7 @@ static lt_status op_bias_act_backward(lt_backend *be, lt_buf *const *b, const vo
 static lt_status op_gather(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const layer_params *p = pp;
-    return be->ops->gather_rows(be, p->rows, p->cols, b[0], p->off0, b[1], p->off1, b[2], p->off2);
+    return lt_be_gather_rows(be, p->rows, p->cols, b[0], p->off0, b[1], p->off1, b[2], p->off2);
 }
 
 /* Every activation, bias_act_backward and gather_rows. */
@@ -677,7 +677,7 @@ static lt_status op_loss(lt_backend *be, lt_buf *const *b, const void *pp)
     const loss_params *p = pp;
     lt_buf *g = p->grad == 1 ? b[3] : p->grad == 2 ? b[0] : NULL;
     size_t goff = p->grad == 2 ? p->poff : p->goff;
-    return be->ops->loss(be, p->kind, p->rows, p->cols, b[0], p->poff, b[1], p->toff, b[2], p->ooff,
+    return lt_be_loss(be, p->kind, p->rows, p->cols, b[0], p->poff, b[1], p->toff, b[2], p->ooff,
                          p->scale, g, goff);
 }
 
@@ -837,9 +837,9 @@ static lt_status op_optim(lt_backend *be, lt_buf *const *b, const void *pp)
     for (size_t s = 0; s < p->steps && st == LT_OK; s++) {
         lt_backend_optim_hyper h = p->h;
         if (p->kind == LT_BOPT_ADAM) h.lr = adam_lr(&p->h, s + 1);
-        st = be->ops->upload(be, b[1], p->goff, p->grads + s * p->n, p->n);
+        st = lt_be_upload(be, b[1], p->goff, p->grads + s * p->n, p->n);
         if (st == LT_OK)
-            st = be->ops->optim_step(be, p->kind, &h, p->n, b[0], p->poff, b[1], p->goff,
+            st = lt_be_optim_step(be, p->kind, &h, p->n, b[0], p->poff, b[1], p->goff,
                                      p->no_state ? NULL : b[2], p->soff);
     }
     return st;
@@ -928,9 +928,9 @@ static lt_status op_clip(lt_backend *be, lt_buf *const *b, const void *pp)
     const clip_params *p = pp;
     const lt_buf *starts = p->no_starts ? NULL : b[1];
     lt_status st = LT_OK;
-    if (p->op != 1) st = be->ops->sum_squares(be, p->n, b[0], p->xoff, p->count, starts, p->stoff, b[2], p->voff);
+    if (p->op != 1) st = lt_be_sum_squares(be, p->n, b[0], p->xoff, p->count, starts, p->stoff, b[2], p->voff);
     if (st == LT_OK && p->op != 0)
-        st = be->ops->clip_by_norm(be, p->n, b[0], p->xoff, p->count, starts, p->stoff, b[2], p->voff, p->max_norm);
+        st = lt_be_clip_by_norm(be, p->n, b[0], p->xoff, p->count, starts, p->stoff, b[2], p->voff, p->max_norm);
     return st;
 }
 
@@ -1079,11 +1079,11 @@ static void clip_errors(tester *t)
 {
     lt_backend *be = t->be;
     lt_buf *x = NULL, *s = NULL;
-    if (be->ops->buf_alloc(be, 16, &x) != LT_OK || be->ops->buf_alloc(be, 4, &s) != LT_OK ||
-        be->ops->fill(be, x, 0, 16, 1.0f) != LT_OK || be->ops->fill(be, s, 0, 4, 0.0f) != LT_OK) {
+    if (lt_be_buf_alloc(be, 16, &x) != LT_OK || lt_be_buf_alloc(be, 4, &s) != LT_OK ||
+        lt_be_fill(be, x, 0, 16, 1.0f) != LT_OK || lt_be_fill(be, s, 0, 4, 0.0f) != LT_OK) {
         record(t, 0, "clip errors: setup: %s", be->error);
-        be->ops->buf_free(be, x);
-        be->ops->buf_free(be, s);
+        lt_be_buf_free(be, x);
+        lt_be_buf_free(be, s);
         return;
     }
 #define EXPECT_ARG(what, call)                                                                              \
@@ -1092,22 +1092,22 @@ static void clip_errors(tester *t)
         lt_status st_ = (call);                                                                             \
         record(t, st_ == LT_ERR_ARG && be->error[0], "%s -> ARG: status %d, \"%s\"", what, (int)st_, be->error); \
     } while (0)
-    EXPECT_ARG("sum_squares of 2 segments without starts", be->ops->sum_squares(be, 8, x, 0, 2, NULL, 0, x, 8));
-    EXPECT_ARG("sum_squares past the end of x", be->ops->sum_squares(be, 12, x, 8, 1, NULL, 0, s, 0));
-    EXPECT_ARG("sum_squares with 5 starts in a buffer of 4", be->ops->sum_squares(be, 8, x, 0, 5, s, 0, x, 8));
-    EXPECT_ARG("sum_squares writing over x", be->ops->sum_squares(be, 8, x, 0, 2, s, 0, x, 7));
-    EXPECT_ARG("clip_by_norm with cap 0", be->ops->clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, 0.0f));
-    EXPECT_ARG("clip_by_norm with a NaN cap", be->ops->clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, NAN));
-    EXPECT_ARG("clip_by_norm with sumsq inside x", be->ops->clip_by_norm(be, 8, x, 0, 1, NULL, 0, x, 4, 1.0f));
-    EXPECT_ARG("clip_by_norm with starts inside x", be->ops->clip_by_norm(be, 8, x, 0, 2, x, 6, s, 0, 1.0f));
+    EXPECT_ARG("sum_squares of 2 segments without starts", lt_be_sum_squares(be, 8, x, 0, 2, NULL, 0, x, 8));
+    EXPECT_ARG("sum_squares past the end of x", lt_be_sum_squares(be, 12, x, 8, 1, NULL, 0, s, 0));
+    EXPECT_ARG("sum_squares with 5 starts in a buffer of 4", lt_be_sum_squares(be, 8, x, 0, 5, s, 0, x, 8));
+    EXPECT_ARG("sum_squares writing over x", lt_be_sum_squares(be, 8, x, 0, 2, s, 0, x, 7));
+    EXPECT_ARG("clip_by_norm with cap 0", lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, 0.0f));
+    EXPECT_ARG("clip_by_norm with a NaN cap", lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, NAN));
+    EXPECT_ARG("clip_by_norm with sumsq inside x", lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, x, 4, 1.0f));
+    EXPECT_ARG("clip_by_norm with starts inside x", lt_be_clip_by_norm(be, 8, x, 0, 2, x, 6, s, 0, 1.0f));
 #undef EXPECT_ARG
     float h[16];
-    lt_status st = be->ops->download(be, x, 0, h, 16);
+    lt_status st = lt_be_download(be, x, 0, h, 16);
     int same = st == LT_OK;
     for (int i = 0; i < 16; i++) same &= h[i] == 1.0f;
     record(t, same, "refused calls left x alone");
-    be->ops->buf_free(be, x);
-    be->ops->buf_free(be, s);
+    lt_be_buf_free(be, x);
+    lt_be_buf_free(be, s);
 }
 
 /* sum_squares and clip_by_norm: no, one, a few, many (more than a reduction's groups),
@@ -1145,9 +1145,9 @@ typedef struct rand_params {
 static lt_status op_random(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const rand_params *p = pp;
-    if (p->kind == 0) return be->ops->random_uniform(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter);
-    if (p->kind == 1) return be->ops->random_normal(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter);
-    return be->ops->dropout_mask(be, b[0], p->off, p->n, p->a, p->seed, p->counter);
+    if (p->kind == 0) return lt_be_random_uniform(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter);
+    if (p->kind == 1) return lt_be_random_normal(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter);
+    return lt_be_dropout_mask(be, b[0], p->off, p->n, p->a, p->seed, p->counter);
 }
 
 /* Uniform, normal and dropout fills compared bit for bit with lib/philox.h. */
@@ -1214,7 +1214,7 @@ static void test_messages(tester *t)
     do {                                                                                                   \
         be->error[0] = 0;                                                                                  \
         lt_status st_ = (call);                                                                            \
-        record(t, st_ == LT_ERR_ARG && strcmp(be->error, want) == 0, "message \"%s\": status %d, \"%s\"", want, \
+        record(t, st_ == LT_ERR_ARG && strcmp(lt_be_message(be), want) == 0, "message \"%s\": status %d, \"%s\"", want, \
                (int)st_, be->error);                                                                       \
     } while (0)
     EXPECT_MSG("upload: src is NULL", o->upload(be, b, 0, NULL, 4));
@@ -1298,19 +1298,19 @@ static void test_cpu_memory_account(tester *t)
     if (pages <= 0 || page <= 0) { printf("SKIP [cpu] memory account: physical memory unknown\n"); return; }
     size_t ram = (size_t)pages * (size_t)page, half = ram / 2 / 4 + 1; /* just over half the RAM, in floats */
     lt_buf *a = NULL, *b = NULL;
-    lt_status st = be->ops->buf_alloc(be, half, &a); /* never touched: costs no real memory */
+    lt_status st = lt_be_buf_alloc(be, half, &a); /* never touched: costs no real memory */
     if (st != LT_OK && !strstr(be->error, "do not fit")) { /* the system itself refused (strict overcommit) */
         printf("SKIP [cpu] memory account: the system refuses %zu untouched bytes: %s\n", half * 4, be->error);
         return;
     }
     record(t, st == LT_OK, "buf_alloc of half the RAM: status %d, \"%s\"", (int)st, be->error);
-    st = be->ops->buf_alloc(be, half, &b);
+    st = lt_be_buf_alloc(be, half, &b);
     record(t, st == LT_ERR_NOMEM && !b && strstr(be->error, "do not fit"), "a second half of the RAM -> NOMEM: status %d, \"%s\"",
            (int)st, be->error);
-    be->ops->buf_free(be, a);
-    st = be->ops->buf_alloc(be, half, &b);
+    lt_be_buf_free(be, a);
+    st = lt_be_buf_alloc(be, half, &b);
     record(t, st == LT_OK, "after freeing, half the RAM again: status %d, \"%s\"", (int)st, be->error);
-    be->ops->buf_free(be, b);
+    lt_be_buf_free(be, b);
 }
 
 #ifdef LT_HAVE_OPENCL
@@ -1321,32 +1321,32 @@ static void test_cl_errors(tester *t)
 {
     lt_backend *be = t->be;
     lt_buf *buf = (lt_buf *)&buf; /* any non-NULL marker: a failed alloc must reset it */
-    lt_status st = be->ops->buf_alloc(be, (size_t)1 << 40, &buf);
+    lt_status st = lt_be_buf_alloc(be, (size_t)1 << 40, &buf);
     record(t, st == LT_ERR_NOMEM && buf == NULL && be->error[0], "buf_alloc 2^40 floats -> NOMEM: status %d, \"%s\"", (int)st, be->error);
     be->error[0] = 0;
-    st = be->ops->buf_alloc(be, SIZE_MAX / 2, &buf);
+    st = lt_be_buf_alloc(be, SIZE_MAX / 2, &buf);
     record(t, st == LT_ERR_NOMEM && buf == NULL && be->error[0], "buf_alloc SIZE_MAX/2 floats -> NOMEM: status %d, \"%s\"", (int)st, be->error);
-    st = be->ops->buf_alloc(be, 16, &buf);
+    st = lt_be_buf_alloc(be, 16, &buf);
     if (st != LT_OK) { record(t, 0, "buf_alloc 16: %s", be->error); return; }
     be->error[0] = 0;
-    st = be->ops->fill(be, buf, 10, 7, 1.0f);
+    st = lt_be_fill(be, buf, 10, 7, 1.0f);
     record(t, st == LT_ERR_ARG && be->error[0], "fill past the end -> ARG: status %d, \"%s\"", (int)st, be->error);
     be->error[0] = 0;
-    st = be->ops->gemm(be, 0, 0, 2, 2, 3, 1.0f, buf, 0, 2, buf, 0, 2, 0.0f, buf, 8, 2);
+    st = lt_be_gemm(be, 0, 0, 2, 2, 3, 1.0f, buf, 0, 2, buf, 0, 2, 0.0f, buf, 8, 2);
     record(t, st == LT_ERR_ARG && be->error[0], "gemm with lda < k -> ARG: status %d, \"%s\"", (int)st, be->error);
     be->error[0] = 0;
-    st = be->ops->dropout_mask(be, buf, 0, 4, 1.0f, 1, 0);
+    st = lt_be_dropout_mask(be, buf, 0, 4, 1.0f, 1, 0);
     record(t, st == LT_ERR_ARG && be->error[0], "dropout rate 1 -> ARG: status %d, \"%s\"", (int)st, be->error);
     float h[16] = { 0 };
-    st = be->ops->fill(be, buf, 0, 16, 3.0f);
-    if (st == LT_OK) st = be->ops->download(be, buf, 0, h, 16);
+    st = lt_be_fill(be, buf, 0, 16, 3.0f);
+    if (st == LT_OK) st = lt_be_download(be, buf, 0, h, 16);
     record(t, st == LT_OK && h[0] == 3.0f && h[15] == 3.0f, "backend still works after the errors");
-    be->ops->buf_free(be, buf);
+    lt_be_buf_free(be, buf);
     char err[512];
     lt_backend *other = NULL;
     st = lt_opencl_backend_open(&other, 1000, err, sizeof err);
     record(t, st == LT_ERR_DEVICE && other == NULL && err[0], "open opencl:1000 -> DEVICE: \"%s\"", err);
-    if (other) other->ops->destroy(other);
+    if (other) lt_be_destroy(other);
 }
 
 /* CLBlast's GEMM temp buffer: made by the first GEMM, grown only when a GEMM needs more,
@@ -1368,32 +1368,32 @@ static void test_cl_gemm_temp(tester *t)
     /* the big and a small shape in all four transpose combinations, three rounds */
     size_t m = 905, n = 911, k = 903, na = 5 + 911 * 906, nb = 3 + 911 * 912, nc = 7 + m * (n + 2);
     lt_buf *a = NULL, *b = NULL, *c = NULL;
-    lt_status st = be->ops->buf_alloc(be, na, &a);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, nb, &b);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, nc, &c);
-    if (st == LT_OK) st = be->ops->fill(be, a, 0, na, 0.5f);
-    if (st == LT_OK) st = be->ops->fill(be, b, 0, nb, 0.25f);
+    lt_status st = lt_be_buf_alloc(be, na, &a);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, nb, &b);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, nc, &c);
+    if (st == LT_OK) st = lt_be_fill(be, a, 0, na, 0.5f);
+    if (st == LT_OK) st = lt_be_fill(be, b, 0, nb, 0.25f);
     for (int round = 0; round < 3 && st == LT_OK; round++) {
         for (int tr = 0; tr < 4 && st == LT_OK; tr++) {
             int ta = tr >> 1, tb = tr & 1;
-            st = be->ops->gemm(be, ta, tb, m, n, k, 1.0f, a, 5, (ta ? m : k) + 3, b, 3, (tb ? k : n) + 1,
+            st = lt_be_gemm(be, ta, tb, m, n, k, 1.0f, a, 5, (ta ? m : k) + 3, b, 3, (tb ? k : n) + 1,
                                0.0f, c, 7, n + 2);
             if (st == LT_OK)
-                st = be->ops->gemm(be, ta, tb, 3, 17, 65, 1.0f, a, 5, 66, b, 3, 66, 1.0f, c, 7, 19);
+                st = lt_be_gemm(be, ta, tb, 3, 17, 65, 1.0f, a, 5, 66, b, 3, 66, 1.0f, c, 7, 19);
         }
         lt_cl_gemm_temp_info(be, &bytes[round + 1], &allocs[round + 1]);
     }
     float h[2] = { 0 };
-    if (st == LT_OK) st = be->ops->download(be, c, 7 + 4 * (n + 2), h, 2); /* row 4: big GEMM only */
+    if (st == LT_OK) st = lt_be_download(be, c, 7 + 4 * (n + 2), h, 2); /* row 4: big GEMM only */
     record(t, st == LT_OK && h[0] == 0.125f * (float)k && h[1] == h[0], "big GEMMs in three rounds: %g (want %g)%s%s",
            (double)h[0], 0.125 * (double)k, st == LT_OK ? "" : ": ", st == LT_OK ? "" : be->error);
     /* round 0 has seen every shape; rounds 1 and 2 must not allocate */
     record(t, st == LT_OK && allocs[3] == allocs[1] && bytes[3] == bytes[1],
            "repeated GEMMs allocate no temp: %lu -> %lu allocation(s), %zu -> %zu bytes",
            allocs[1], allocs[3], bytes[1], bytes[3]);
-    be->ops->buf_free(be, a);
-    be->ops->buf_free(be, b);
-    be->ops->buf_free(be, c);
+    lt_be_buf_free(be, a);
+    lt_be_buf_free(be, b);
+    lt_be_buf_free(be, c);
 }
 
 /* Two backends on one device in one process, used alternately. */
@@ -1407,14 +1407,14 @@ static void test_cl_two_backends(tester *t, int index)
     lt_buf *x[2] = { NULL, NULL };
     float h[2][5];
     st = LT_OK;
-    for (int i = 0; i < 2 && st == LT_OK; i++) st = bs[i]->ops->buf_alloc(bs[i], 5, &x[i]);
-    for (int i = 0; i < 2 && st == LT_OK; i++) st = bs[i]->ops->fill(bs[i], x[i], 0, 5, (float)(i + 1));
-    for (int i = 0; i < 2 && st == LT_OK; i++) st = bs[i]->ops->sum(bs[i], 4, x[i], 0, x[i], 4);
-    for (int i = 0; i < 2 && st == LT_OK; i++) st = bs[i]->ops->download(bs[i], x[i], 0, h[i], 5);
+    for (int i = 0; i < 2 && st == LT_OK; i++) st = lt_be_buf_alloc(bs[i], 5, &x[i]);
+    for (int i = 0; i < 2 && st == LT_OK; i++) st = lt_be_fill(bs[i], x[i], 0, 5, (float)(i + 1));
+    for (int i = 0; i < 2 && st == LT_OK; i++) st = lt_be_sum(bs[i], 4, x[i], 0, x[i], 4);
+    for (int i = 0; i < 2 && st == LT_OK; i++) st = lt_be_download(bs[i], x[i], 0, h[i], 5);
     record(t, st == LT_OK && h[0][4] == 4.0f && h[1][4] == 8.0f && h[1][0] == 2.0f,
            "two backends on one device in one process");
-    for (int i = 0; i < 2; i++) bs[i]->ops->buf_free(bs[i], x[i]);
-    b2->ops->destroy(b2);
+    for (int i = 0; i < 2; i++) lt_be_buf_free(bs[i], x[i]);
+    lt_be_destroy(b2);
 }
 
 /* Path of the single cl-*.bin entry in dir, or "" when there is not exactly one. */
@@ -1441,11 +1441,11 @@ static int open_and_use(int index, char *err, size_t len)
     if (lt_opencl_backend_open(&be, index, err, len) != LT_OK) return 0;
     lt_buf *b = NULL;
     float h[3] = { 0 };
-    int ok = be->ops->buf_alloc(be, 3, &b) == LT_OK && be->ops->random_uniform(be, b, 0, 3, 0, 1, 5, 6) == LT_OK &&
-             be->ops->download(be, b, 0, h, 3) == LT_OK && h[2] == lt_philox_uniform(5, 6, 2, 0, 1);
+    int ok = lt_be_buf_alloc(be, 3, &b) == LT_OK && lt_be_random_uniform(be, b, 0, 3, 0, 1, 5, 6) == LT_OK &&
+             lt_be_download(be, b, 0, h, 3) == LT_OK && h[2] == lt_philox_uniform(5, 6, 2, 0, 1);
     if (!ok) snprintf(err, len, "%s", be->error);
-    be->ops->buf_free(be, b);
-    be->ops->destroy(be);
+    lt_be_buf_free(be, b);
+    lt_be_destroy(be);
     return ok;
 }
 
@@ -1530,7 +1530,7 @@ int main(void)
             test_cl_gemm_temp(&c);
             test_cl_errors(&c);
             test_cl_two_backends(&c, i);
-            c.be->ops->destroy(c.be);
+            lt_be_destroy(c.be);
             test_cl_cache(&c, i);
         }
         pass += c.pass;
@@ -1538,7 +1538,7 @@ int main(void)
     }
     free(infos);
 #endif
-    if (cpu) cpu->ops->destroy(cpu);
+    if (cpu) lt_be_destroy(cpu);
     printf("%d passed, %d failed\n", pass, fail);
     return fail ? 1 : 0;
 }

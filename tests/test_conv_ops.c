@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "backend.h"
+#include "backend/dispatch.h"
 #include "backend_harness.h"
 
 /* ------------------------------------------------------------------ harness */
@@ -154,18 +154,18 @@ static int run_conv_ops(tester *t, const lt_conv_geom *g, const char *geo, const
     lt_buf *bdx = make_buf(t, "conv dx", off[4], NULL, nx), *bdw = make_buf(t, "conv dw", off[5], NULL, nw);
     int ok = bx && bw && bdy && by && bdx && bdw;
     if (ok) {
-        lt_status st = be->ops->conv2d_forward(be, g, bx, off[0], bw, off[1], by, off[3]);
+        lt_status st = lt_be_conv2d_forward(be, g, bx, off[0], bw, off[1], by, off[3]);
         ok &= check(t, st == LT_OK, "conv2d_forward %s: status %d: %s", geo, (int)st, be->error);
-        st = be->ops->conv2d_backward_data(be, g, bdy, off[2], bw, off[1], bdx, off[4]);
+        st = lt_be_conv2d_backward_data(be, g, bdy, off[2], bw, off[1], bdx, off[4]);
         ok &= check(t, st == LT_OK, "conv2d_backward_data %s: status %d: %s", geo, (int)st, be->error);
-        st = be->ops->conv2d_backward_filter(be, g, bx, off[0], bdy, off[2], bdw, off[5]);
+        st = lt_be_conv2d_backward_filter(be, g, bx, off[0], bdy, off[2], bdw, off[5]);
         ok &= check(t, st == LT_OK, "conv2d_backward_filter %s: status %d: %s", geo, (int)st, be->error);
     }
     if (ok) ok = fetch(t, "conv2d_forward", geo, by, off[3], y, ny);
     if (ok) ok = fetch(t, "conv2d_backward_data", geo, bdx, off[4], dx, nx);
     if (ok) ok = fetch(t, "conv2d_backward_filter", geo, bdw, off[5], dw, nw);
     lt_buf *all[] = {bx, bw, bdy, by, bdx, bdw};
-    for (int i = 0; i < 6; i++) be->ops->buf_free(be, all[i]);
+    for (int i = 0; i < 6; i++) lt_be_buf_free(be, all[i]);
     return ok;
 }
 
@@ -358,7 +358,7 @@ static void test_pool_case(tester *t, const lt_pool_geom *g)
     lt_buf *ba = make_buf(t, "maxpool argmax", oa, NULL, ny), *bdy = make_buf(t, "maxpool dy", ody, dy, ny);
     lt_buf *bdx = make_buf(t, "maxpool dx", odx, NULL, nx);
     if (bx && by && ba && bdy && bdx) {
-        lt_status st = be->ops->maxpool_forward(be, g, bx, ox, by, oy, ba, oa);
+        lt_status st = lt_be_maxpool_forward(be, g, bx, ox, by, oy, ba, oa);
         if (check(t, st == LT_OK, "maxpool_forward %s: status %d: %s", geo, (int)st, be->error) &&
             fetch(t, "maxpool_forward y", geo, by, oy, y, ny) && fetch(t, "maxpool_forward argmax", geo, ba, oa, am, ny)) {
             size_t bad = 0, first = 0;
@@ -370,7 +370,7 @@ static void test_pool_case(tester *t, const lt_pool_geom *g)
             check(t, bad == 0, "maxpool_forward %s: %zu of %zu outputs wrong; first at %zu: %g @%u, want %g @%u", geo,
                   bad, ny, first, bad ? (double)y[first] : 0.0, bad ? am[first] : 0, bad ? want_y[first] : 0.0,
                   bad ? want_am[first] : 0);
-            st = be->ops->maxpool_backward(be, g, bdy, ody, ba, oa, bdx, odx);
+            st = lt_be_maxpool_backward(be, g, bdy, ody, ba, oa, bdx, odx);
             if (check(t, st == LT_OK, "maxpool_backward %s: status %d: %s", geo, (int)st, be->error) &&
                 fetch(t, "maxpool_backward", geo, bdx, odx, dx, nx)) {
                 for (size_t i = 0; i < nx; i++) mag[i] = mag[i] > 0 ? mag[i] : 1.0;
@@ -379,7 +379,7 @@ static void test_pool_case(tester *t, const lt_pool_geom *g)
         }
     }
     lt_buf *all[] = {bx, by, ba, bdy, bdx};
-    for (int i = 0; i < 5; i++) be->ops->buf_free(be, all[i]);
+    for (int i = 0; i < 5; i++) lt_be_buf_free(be, all[i]);
     free(x); free(dy); free(y); free(dx); free(am); free(want_am);
     free(want_y); free(want_dx); free(mag);
 }
@@ -400,7 +400,7 @@ static void test_pool_foreign_index(tester *t)
     lt_buf *bdx = make_buf(t, "foreign dx", 2, NULL, nx);
     const char *geo = "[argmax outside its window]";
     if (bx && by && ba && bdy && bdx) {
-        lt_status st = be->ops->maxpool_forward(be, &g, bx, 0, by, 0, ba, 0);
+        lt_status st = lt_be_maxpool_forward(be, &g, bx, 0, by, 0, ba, 0);
         if (check(t, st == LT_OK, "maxpool_forward %s: %s", geo, be->error) &&
             fetch(t, "maxpool_forward argmax", geo, ba, 0, am, ny)) {
             /* output 0 of image 1, channel 1, now names the last column of row 4 (no window
@@ -412,8 +412,8 @@ static void test_pool_foreign_index(tester *t)
                     mag[i / per * img + am[i]] += fabs((double)dy[i]);
                 }
             for (size_t i = 0; i < nx; i++) mag[i] = mag[i] > 0 ? mag[i] : 1.0;
-            st = be->ops->upload(be, ba, 0, am, ny);
-            if (st == LT_OK) st = be->ops->maxpool_backward(be, &g, bdy, 0, ba, 0, bdx, 2);
+            st = lt_be_upload(be, ba, 0, am, ny);
+            if (st == LT_OK) st = lt_be_maxpool_backward(be, &g, bdy, 0, ba, 0, bdx, 2);
             if (st == LT_ERR_ARG) {
                 check(t, be->error[0] != 0, "maxpool_backward %s: refused without a message", geo);
                 be->error[0] = 0;
@@ -424,7 +424,7 @@ static void test_pool_foreign_index(tester *t)
         }
     }
     lt_buf *all[] = {bx, by, ba, bdy, bdx};
-    for (int i = 0; i < 5; i++) be->ops->buf_free(be, all[i]);
+    for (int i = 0; i < 5; i++) lt_be_buf_free(be, all[i]);
     free(x); free(dy); free(dx); free(am); free(want); free(mag);
 }
 
@@ -519,11 +519,11 @@ static void test_up_case(tester *t, const lt_pool_geom *g, lt_backend_interp mod
     lt_buf *bx = make_buf(t, "upsample x", o[0], x, nx), *by = make_buf(t, "upsample y", o[1], NULL, ny);
     lt_buf *bdy = make_buf(t, "upsample dy", o[2], dy, ny), *bdx = make_buf(t, "upsample dx", o[3], NULL, nx);
     if (bx && by && bdy && bdx) {
-        lt_status st = be->ops->upsample_forward(be, g, mode, bx, o[0], by, o[1]);
+        lt_status st = lt_be_upsample_forward(be, g, mode, bx, o[0], by, o[1]);
         int ok = check(t, st == LT_OK, "upsample_forward %s: status %d: %s", geo, (int)st, be->error) &&
                  fetch(t, "upsample_forward", geo, by, o[1], y, ny);
         if (ok) expect_close(t, "upsample_forward", geo, y, r.y, r.ymag, ny, tol_k(4));
-        st = be->ops->upsample_backward(be, g, mode, bdy, o[2], bdx, o[3]);
+        st = lt_be_upsample_backward(be, g, mode, bdy, o[2], bdx, o[3]);
         int ok2 = check(t, st == LT_OK, "upsample_backward %s: status %d: %s", geo, (int)st, be->error) &&
                   fetch(t, "upsample_backward", geo, bdx, o[3], dx, nx);
         size_t k = (size_t)(2 * g->k_h + 1) * (2 * g->k_w + 1);
@@ -537,7 +537,7 @@ static void test_up_case(tester *t, const lt_pool_geom *g, lt_backend_interp mod
         }
     }
     lt_buf *all[] = {bx, by, bdy, bdx};
-    for (int i = 0; i < 4; i++) be->ops->buf_free(be, all[i]);
+    for (int i = 0; i < 4; i++) lt_be_buf_free(be, all[i]);
     free(x); free(dy); free(y); free(dx);
     free(r.y); free(r.ymag); free(r.dx); free(r.dxmag);
 }
@@ -583,7 +583,7 @@ static void expect_arg(tester *t, lt_status st, const char *what)
 /* Expects status LT_ERR_ARG with exactly the message want, the same on every backend. */
 static void expect_msg(tester *t, lt_status st, const char *want)
 {
-    check(t, st == LT_ERR_ARG && strcmp(t->be->error, want) == 0, "\"%s\": got status %d, \"%s\"", want, (int)st,
+    check(t, st == LT_ERR_ARG && strcmp(lt_be_message(t->be), want) == 0, "\"%s\": got status %d, \"%s\"", want, (int)st,
           t->be->error);
     t->be->error[0] = 0;
 }
@@ -595,11 +595,11 @@ static void expect_conv_arg(tester *t, const lt_conv_geom *g, lt_buf *const b[6]
     char s[200];
     be->error[0] = 0;
     snprintf(s, sizeof s, "conv2d_forward %s", what);
-    expect_arg(t, be->ops->conv2d_forward(be, g, b[0], 0, b[1], 0, b[2], 0), s);
+    expect_arg(t, lt_be_conv2d_forward(be, g, b[0], 0, b[1], 0, b[2], 0), s);
     snprintf(s, sizeof s, "conv2d_backward_data %s", what);
-    expect_arg(t, be->ops->conv2d_backward_data(be, g, b[2], 0, b[1], 0, b[0], 0), s);
+    expect_arg(t, lt_be_conv2d_backward_data(be, g, b[2], 0, b[1], 0, b[0], 0), s);
     snprintf(s, sizeof s, "conv2d_backward_filter %s", what);
-    expect_arg(t, be->ops->conv2d_backward_filter(be, g, b[0], 0, b[2], 0, b[1], 0), s);
+    expect_arg(t, lt_be_conv2d_backward_filter(be, g, b[0], 0, b[2], 0, b[1], 0), s);
 }
 
 /* Bad geometry, short buffers, bad modes and argmax indices: LT_ERR_ARG with a message,
@@ -610,9 +610,9 @@ static void test_errors(tester *t)
     enum { N = 4096 };
     lt_buf *b[6] = {0};
     for (int i = 0; i < 6; i++) {
-        if (be->ops->buf_alloc(be, N, &b[i]) != LT_OK || be->ops->fill(be, b[i], 0, N, 0.5f) != LT_OK) {
+        if (lt_be_buf_alloc(be, N, &b[i]) != LT_OK || lt_be_fill(be, b[i], 0, N, 0.5f) != LT_OK) {
             check(t, 0, "errors: buffers: %s", be->error);
-            for (int j = 0; j <= i; j++) be->ops->buf_free(be, b[j]);
+            for (int j = 0; j <= i; j++) lt_be_buf_free(be, b[j]);
             return;
         }
     }
@@ -649,17 +649,17 @@ static void test_errors(tester *t)
     g.batch = g.in_h = g.in_w = g.in_c = INT_MAX;
     expect_conv_arg(t, &g, b, "all sizes INT_MAX");
     be->error[0] = 0;
-    expect_arg(t, be->ops->conv2d_forward(be, &ok, b[0], N - 10, b[1], 0, b[2], 0), "conv2d_forward x offset past the end");
-    expect_arg(t, be->ops->conv2d_forward(be, &ok, NULL, 0, b[1], 0, b[2], 0), "conv2d_forward x NULL");
+    expect_arg(t, lt_be_conv2d_forward(be, &ok, b[0], N - 10, b[1], 0, b[2], 0), "conv2d_forward x offset past the end");
+    expect_arg(t, lt_be_conv2d_forward(be, &ok, NULL, 0, b[1], 0, b[2], 0), "conv2d_forward x NULL");
     /* outputs may not alias inputs, with the same words on every backend (lib/backend_check.c) */
-    expect_msg(t, be->ops->conv2d_forward(be, &ok, b[0], 0, b[1], 0, b[0], 100), "conv2d_forward: y overlaps x");
-    expect_msg(t, be->ops->conv2d_backward_filter(be, &ok, b[0], 0, b[2], 0, b[2], 10),
+    expect_msg(t, lt_be_conv2d_forward(be, &ok, b[0], 0, b[1], 0, b[0], 100), "conv2d_forward: y overlaps x");
+    expect_msg(t, lt_be_conv2d_backward_filter(be, &ok, b[0], 0, b[2], 0, b[2], 10),
                "conv2d_backward_filter: dw overlaps dy");
-    expect_msg(t, be->ops->conv2d_backward_data(be, NULL, b[2], 0, b[1], 0, b[0], 0),
+    expect_msg(t, lt_be_conv2d_backward_data(be, NULL, b[2], 0, b[1], 0, b[0], 0),
                "conv2d_backward_data: geometry is NULL");
     g = ok;
     g.dil_w = 0;
-    expect_msg(t, be->ops->conv2d_forward(be, &g, b[0], 0, b[1], 0, b[2], 0), "conv2d_forward: dil_w = 0, must be >= 1");
+    expect_msg(t, lt_be_conv2d_forward(be, &g, b[0], 0, b[1], 0, b[2], 0), "conv2d_forward: dil_w = 0, must be >= 1");
 
     lt_pool_geom pg, pok;
     make_pool(&pok, 2, 5, 7, 3, 3, 3, 2, 2, 1);
@@ -680,37 +680,37 @@ static void test_errors(tester *t)
         const lt_pool_geom *gp = i == 7 ? NULL : &pg;
         char s[200];
         snprintf(s, sizeof s, "maxpool_forward %s", pool_bad[i]);
-        expect_arg(t, be->ops->maxpool_forward(be, gp, b[0], 0, b[1], 0, b[2], 0), s);
+        expect_arg(t, lt_be_maxpool_forward(be, gp, b[0], 0, b[1], 0, b[2], 0), s);
         snprintf(s, sizeof s, "maxpool_backward %s", pool_bad[i]);
-        expect_arg(t, be->ops->maxpool_backward(be, gp, b[1], 0, b[2], 0, b[0], 0), s);
+        expect_arg(t, lt_be_maxpool_backward(be, gp, b[1], 0, b[2], 0, b[0], 0), s);
     }
-    expect_msg(t, be->ops->maxpool_forward(be, &pok, b[0], 0, b[1], 0, b[1], 10), "maxpool_forward: argmax overlaps y");
+    expect_msg(t, lt_be_maxpool_forward(be, &pok, b[0], 0, b[1], 0, b[1], 10), "maxpool_forward: argmax overlaps y");
     pg = pok;
     pg.stride_h = 0;
-    expect_msg(t, be->ops->maxpool_backward(be, &pg, b[1], 0, b[2], 0, b[0], 0),
+    expect_msg(t, lt_be_maxpool_backward(be, &pg, b[1], 0, b[2], 0, b[0], 0),
                "maxpool_backward: stride_h = 0, must be >= 1");
     /* argmax holds indices within an image: one of 2^32 elements fits (here it is then
      * refused only for x, past its buffer), one larger does not */
     if (SIZE_MAX > UINT32_MAX) { /* the counts fit size_t */
         make_pool(&pg, 1, 65536, 65536, 1, 1, 1, 1, 1, 0);
-        expect_msg(t, be->ops->maxpool_forward(be, &pg, b[0], 0, b[1], 0, b[2], 0),
+        expect_msg(t, lt_be_maxpool_forward(be, &pg, b[0], 0, b[1], 0, b[2], 0),
                    "maxpool_forward: x range [0, 0 + 4294967296) exceeds its buffer of 4096 elements");
         make_pool(&pg, 1, 65536, 65537, 1, 1, 1, 1, 1, 0);
-        expect_msg(t, be->ops->maxpool_forward(be, &pg, b[0], 0, b[1], 0, b[2], 0),
+        expect_msg(t, lt_be_maxpool_forward(be, &pg, b[0], 0, b[1], 0, b[2], 0),
                    "maxpool_forward: an image of 4295032832 elements has indices beyond argmax's uint32");
     }
     /* argmax past the image: the backward must not write out of bounds */
     {
         uint32_t idx[2] = {0, (uint32_t)(pok.in_h * pok.in_w * pok.c)};
         size_t na = (size_t)pok.batch * pok.out_h * pok.out_w * pok.c;
-        lt_status st = be->ops->fill(be, b[2], 0, na, 0.0f); /* 0.0f is index 0 */
-        if (st == LT_OK) st = be->ops->upload(be, b[2], 0, idx, 2);
+        lt_status st = lt_be_fill(be, b[2], 0, na, 0.0f); /* 0.0f is index 0 */
+        if (st == LT_OK) st = lt_be_upload(be, b[2], 0, idx, 2);
         if (check(t, st == LT_OK, "argmax upload: %s", be->error))
         {
             /* A device op cannot read argmax back without waiting, so backend.h allows
              * either a refusal or ignoring the bad index; never an out-of-bounds write
              * (the sanitizer build watches the CPU side). */
-            lt_status bst = be->ops->maxpool_backward(be, &pok, b[1], 0, b[2], 0, b[0], 0);
+            lt_status bst = lt_be_maxpool_backward(be, &pok, b[1], 0, b[2], 0, b[0], 0);
             check(t, bst == LT_OK || bst == LT_ERR_ARG, "maxpool_backward argmax past the image: status %d", (int)bst);
         }
     }
@@ -723,37 +723,37 @@ static void test_errors(tester *t)
         pg = uok;
         pg.out_h++;
         snprintf(s, sizeof s, "upsample_forward %s out_h != in_h*k_h", mode);
-        expect_arg(t, be->ops->upsample_forward(be, &pg, (lt_backend_interp)m, b[0], 0, b[1], 0), s);
+        expect_arg(t, lt_be_upsample_forward(be, &pg, (lt_backend_interp)m, b[0], 0, b[1], 0), s);
         snprintf(s, sizeof s, "upsample_backward %s out_h != in_h*k_h", mode);
-        expect_arg(t, be->ops->upsample_backward(be, &pg, (lt_backend_interp)m, b[1], 0, b[0], 0), s);
+        expect_arg(t, lt_be_upsample_backward(be, &pg, (lt_backend_interp)m, b[1], 0, b[0], 0), s);
         pg = uok;
         pg.k_w = 0;
         pg.out_w = 0;
         snprintf(s, sizeof s, "upsample_forward %s k_w = 0", mode);
-        expect_arg(t, be->ops->upsample_forward(be, &pg, (lt_backend_interp)m, b[0], 0, b[1], 0), s);
+        expect_arg(t, lt_be_upsample_forward(be, &pg, (lt_backend_interp)m, b[0], 0, b[1], 0), s);
         pg = uok;
         pg.batch = 200; /* y past its buffer */
         snprintf(s, sizeof s, "upsample_forward %s batch 200", mode);
-        expect_arg(t, be->ops->upsample_forward(be, &pg, (lt_backend_interp)m, b[0], 0, b[1], 0), s);
+        expect_arg(t, lt_be_upsample_forward(be, &pg, (lt_backend_interp)m, b[0], 0, b[1], 0), s);
         snprintf(s, sizeof s, "upsample_backward %s NULL geometry", mode);
-        expect_arg(t, be->ops->upsample_backward(be, NULL, (lt_backend_interp)m, b[1], 0, b[0], 0), s);
+        expect_arg(t, lt_be_upsample_backward(be, NULL, (lt_backend_interp)m, b[1], 0, b[0], 0), s);
     }
-    expect_msg(t, be->ops->upsample_forward(be, &uok, (lt_backend_interp)7, b[0], 0, b[1], 0),
+    expect_msg(t, lt_be_upsample_forward(be, &uok, (lt_backend_interp)7, b[0], 0, b[1], 0),
                "upsample_forward: unknown interpolation 7");
-    expect_msg(t, be->ops->upsample_backward(be, &uok, LT_INTERP_BILINEAR, b[1], 0, b[1], 100),
+    expect_msg(t, lt_be_upsample_backward(be, &uok, LT_INTERP_BILINEAR, b[1], 0, b[1], 100),
                "upsample_backward: dx overlaps dy");
-    expect_arg(t, be->ops->upsample_backward(be, &uok, (lt_backend_interp)-1, b[1], 0, b[0], 0), "upsample_backward mode -1");
+    expect_arg(t, lt_be_upsample_backward(be, &uok, (lt_backend_interp)-1, b[1], 0, b[0], 0), "upsample_backward mode -1");
 
     /* still usable */
     float h[4] = {0};
     lt_status st = LT_OK;
-    for (int i = 0; i < 3 && st == LT_OK; i++) st = be->ops->fill(be, b[i], 0, N, 0.5f);
-    if (st == LT_OK) st = be->ops->conv2d_forward(be, &ok, b[0], 0, b[1], 0, b[2], 0);
-    if (st == LT_OK) st = be->ops->download(be, b[2], 0, h, 4);
+    for (int i = 0; i < 3 && st == LT_OK; i++) st = lt_be_fill(be, b[i], 0, N, 0.5f);
+    if (st == LT_OK) st = lt_be_conv2d_forward(be, &ok, b[0], 0, b[1], 0, b[2], 0);
+    if (st == LT_OK) st = lt_be_download(be, b[2], 0, h, 4);
     /* all inputs 0.5: a corner output of the 'same' 3x3 conv sums 2*2*3 taps of 0.25 */
     check(t, st == LT_OK && h[0] == 3.0f, "backend works after the errors: status %d, y[0] = %g (want 3): %s", (int)st,
           (double)h[0], be->error);
-    for (int i = 0; i < 6; i++) be->ops->buf_free(be, b[i]);
+    for (int i = 0; i < 6; i++) lt_be_buf_free(be, b[i]);
 }
 
 /* ------------------------------------------------------------------ thread independence */
@@ -774,32 +774,32 @@ static float *cpu_run_all(int threads, const lt_conv_geom *g, const lt_pool_geom
     size_t total = ny + nx + nw + 2 * npy + ny + nuy + ny;
     float *out = malloc(total * sizeof *out);
     lt_buf *bx = NULL, *bw = NULL, *bdy = NULL, *bo = NULL;
-    lt_status st = be->ops->buf_alloc(be, nx, &bx);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, nw, &bw);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, ny, &bdy);
-    if (st == LT_OK) st = be->ops->buf_alloc(be, total, &bo);
-    if (st == LT_OK) st = be->ops->upload(be, bx, 0, x, nx);
-    if (st == LT_OK) st = be->ops->upload(be, bw, 0, w, nw);
-    if (st == LT_OK) st = be->ops->upload(be, bdy, 0, dy, ny);
+    lt_status st = lt_be_buf_alloc(be, nx, &bx);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, nw, &bw);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, ny, &bdy);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, total, &bo);
+    if (st == LT_OK) st = lt_be_upload(be, bx, 0, x, nx);
+    if (st == LT_OK) st = lt_be_upload(be, bw, 0, w, nw);
+    if (st == LT_OK) st = lt_be_upload(be, bdy, 0, dy, ny);
     size_t o = 0;
-    if (st == LT_OK) st = be->ops->conv2d_forward(be, g, bx, 0, bw, 0, bo, o);
+    if (st == LT_OK) st = lt_be_conv2d_forward(be, g, bx, 0, bw, 0, bo, o);
     o += ny;
-    if (st == LT_OK) st = be->ops->conv2d_backward_data(be, g, bdy, 0, bw, 0, bo, o);
+    if (st == LT_OK) st = lt_be_conv2d_backward_data(be, g, bdy, 0, bw, 0, bo, o);
     o += nx;
-    if (st == LT_OK) st = be->ops->conv2d_backward_filter(be, g, bx, 0, bdy, 0, bo, o);
+    if (st == LT_OK) st = lt_be_conv2d_backward_filter(be, g, bx, 0, bdy, 0, bo, o);
     o += nw;
     /* pooling and up-sampling read the conv output y (at 0), shaped as their input */
-    if (st == LT_OK) st = be->ops->maxpool_forward(be, pg, bo, 0, bo, o, bo, o + npy);
-    if (st == LT_OK) st = be->ops->maxpool_backward(be, pg, bo, o, bo, o + npy, bo, o + 2 * npy);
+    if (st == LT_OK) st = lt_be_maxpool_forward(be, pg, bo, 0, bo, o, bo, o + npy);
+    if (st == LT_OK) st = lt_be_maxpool_backward(be, pg, bo, o, bo, o + npy, bo, o + 2 * npy);
     o += 2 * npy + ny;
-    if (st == LT_OK) st = be->ops->upsample_forward(be, ug, LT_INTERP_BILINEAR, bo, 0, bo, o);
-    if (st == LT_OK) st = be->ops->upsample_backward(be, ug, LT_INTERP_BILINEAR, bo, o, bo, o + nuy);
-    if (st == LT_OK) st = be->ops->download(be, bo, 0, out, total);
-    be->ops->buf_free(be, bx);
-    be->ops->buf_free(be, bw);
-    be->ops->buf_free(be, bdy);
-    be->ops->buf_free(be, bo);
-    be->ops->destroy(be);
+    if (st == LT_OK) st = lt_be_upsample_forward(be, ug, LT_INTERP_BILINEAR, bo, 0, bo, o);
+    if (st == LT_OK) st = lt_be_upsample_backward(be, ug, LT_INTERP_BILINEAR, bo, o, bo, o + nuy);
+    if (st == LT_OK) st = lt_be_download(be, bo, 0, out, total);
+    lt_be_buf_free(be, bx);
+    lt_be_buf_free(be, bw);
+    lt_be_buf_free(be, bdy);
+    lt_be_buf_free(be, bo);
+    lt_be_destroy(be);
     if (st != LT_OK) {
         free(out);
         return NULL;
@@ -895,10 +895,10 @@ static int time_op(lt_backend *be, int which, const lt_conv_geom *g, lt_buf *con
         int calls = 0, target = r < 0 ? 2 : 1 << 30;
         double t0 = now(), el = 0;
         while (calls < target) {
-            lt_status st = which == 0   ? be->ops->conv2d_forward(be, g, x, 0, w, 0, y, 0)
-                           : which == 1 ? be->ops->conv2d_backward_data(be, g, dy, 0, w, 0, dx, 0)
-                                        : be->ops->conv2d_backward_filter(be, g, x, 0, dy, 0, dw, 0);
-            if (st != LT_OK || be->ops->finish(be) != LT_OK) return 0;
+            lt_status st = which == 0   ? lt_be_conv2d_forward(be, g, x, 0, w, 0, y, 0)
+                           : which == 1 ? lt_be_conv2d_backward_data(be, g, dy, 0, w, 0, dx, 0)
+                                        : lt_be_conv2d_backward_filter(be, g, x, 0, dy, 0, dw, 0);
+            if (st != LT_OK || lt_be_finish(be) != LT_OK) return 0;
             calls++;
             el = now() - t0;
             if (el >= 0.05) break;
@@ -930,9 +930,9 @@ static int bench(lt_backend *be, const char *tag)
             lt_buf *b[6] = {0}; /* x, w, dy, y, dx, dw */
             const size_t n[6] = {nx, nw, ny, ny, nx, nw};
             lt_status st = LT_OK;
-            for (int i = 0; i < 6 && st == LT_OK; i++) st = be->ops->buf_alloc(be, n[i], &b[i]);
+            for (int i = 0; i < 6 && st == LT_OK; i++) st = lt_be_buf_alloc(be, n[i], &b[i]);
             for (int i = 0; i < 3 && st == LT_OK; i++)
-                st = be->ops->random_uniform(be, b[i], 0, n[i], -1, 1, (uint64_t)i + 1, 0);
+                st = lt_be_random_uniform(be, b[i], 0, n[i], -1, 1, (uint64_t)i + 1, 0);
             double med[3], best[3];
             int ok = st == LT_OK;
             for (int op = 0; ok && op < 3; op++) ok = time_op(be, op, &g, b, &med[op], &best[op]);
@@ -947,7 +947,7 @@ static int bench(lt_backend *be, const char *tag)
                        tag, layer + 1, geo, med[0], best[0], med[1], best[1], med[2], best[2]);
             }
             fflush(stdout);
-            for (int i = 0; i < 6; i++) be->ops->buf_free(be, b[i]);
+            for (int i = 0; i < 6; i++) lt_be_buf_free(be, b[i]);
         }
     return failed;
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include "../cpu_fallback/cpu_gemm.h"
-#include "backend.h"
+#include "backend/dispatch.h"
 #include "check.h"
 
 /* A small deterministic generator for test data (xorshift64*). */
@@ -99,20 +99,20 @@ static void run_case(lt_backend *be1, lt_backend *be2, const gemm_case *g)
     for (int t = 0; t < 2; t++) {
         lt_backend *be = bes[t];
         lt_buf *ba = NULL, *bb = NULL, *bc_ = NULL;
-        lt_status st = be->ops->buf_alloc(be, na, &ba);
-        if (st == LT_OK) st = be->ops->buf_alloc(be, nb, &bb);
-        if (st == LT_OK) st = be->ops->buf_alloc(be, nc, &bc_);
-        if (st == LT_OK) st = be->ops->upload(be, ba, 0, a, na);
-        if (st == LT_OK) st = be->ops->upload(be, bb, 0, b, nb);
-        if (st == LT_OK) st = be->ops->upload(be, bc_, 0, c0, nc);
+        lt_status st = lt_be_buf_alloc(be, na, &ba);
+        if (st == LT_OK) st = lt_be_buf_alloc(be, nb, &bb);
+        if (st == LT_OK) st = lt_be_buf_alloc(be, nc, &bc_);
+        if (st == LT_OK) st = lt_be_upload(be, ba, 0, a, na);
+        if (st == LT_OK) st = lt_be_upload(be, bb, 0, b, nb);
+        if (st == LT_OK) st = lt_be_upload(be, bc_, 0, c0, nc);
         if (st == LT_OK)
-            st = be->ops->gemm(be, g->ta, g->tb, g->m, g->n, g->k, g->alpha, ba, g->aoff, g->lda,
+            st = lt_be_gemm(be, g->ta, g->tb, g->m, g->n, g->k, g->alpha, ba, g->aoff, g->lda,
                                bb, g->boff, g->ldb, g->beta, bc_, g->coff, g->ldc);
-        if (st == LT_OK) st = be->ops->download(be, bc_, 0, outs[t], nc);
+        if (st == LT_OK) st = lt_be_download(be, bc_, 0, outs[t], nc);
         CHECK(st == LT_OK, "gemm %s: %s", lt_status_name(st), be->error);
-        be->ops->buf_free(be, ba);
-        be->ops->buf_free(be, bb);
-        be->ops->buf_free(be, bc_);
+        lt_be_buf_free(be, ba);
+        lt_be_buf_free(be, bb);
+        lt_be_buf_free(be, bc_);
     }
     check_result(g, "backend", a, b, c0, c1, nc);
     CHECK(memcmp(c1, c2, nc * 4) == 0, "gemm m=%zu n=%zu k=%zu: 1 and 2 threads differ",
@@ -146,24 +146,24 @@ static gemm_case plain(int ta, int tb, size_t m, size_t n, size_t k, float alpha
 static void check_errors(lt_backend *be)
 {
     lt_buf *a = NULL, *c = NULL;
-    CHECK(be->ops->buf_alloc(be, 100, &a) == LT_OK && be->ops->buf_alloc(be, 100, &c) == LT_OK,
+    CHECK(lt_be_buf_alloc(be, 100, &a) == LT_OK && lt_be_buf_alloc(be, 100, &c) == LT_OK,
           "alloc");
-    lt_status st = be->ops->gemm(be, 0, 0, 10, 10, 10, 1.0f, a, 0, 5, a, 0, 10, 0.0f, c, 0, 10);
+    lt_status st = lt_be_gemm(be, 0, 0, 10, 10, 10, 1.0f, a, 0, 5, a, 0, 10, 0.0f, c, 0, 10);
     CHECK(st == LT_ERR_ARG && be->error[0], "lda < k accepted (%d)", (int)st);
-    st = be->ops->gemm(be, 0, 0, 10, 10, 10, 1.0f, a, 1, 10, a, 0, 10, 0.0f, c, 0, 10);
+    st = lt_be_gemm(be, 0, 0, 10, 10, 10, 1.0f, a, 1, 10, a, 0, 10, 0.0f, c, 0, 10);
     CHECK(st == LT_ERR_ARG, "A past its buffer accepted (%d)", (int)st);
-    st = be->ops->gemm(be, 0, 0, 11, 10, 10, 1.0f, a, 0, 10, a, 0, 10, 0.0f, c, 0, 10);
+    st = lt_be_gemm(be, 0, 0, 11, 10, 10, 1.0f, a, 0, 10, a, 0, 10, 0.0f, c, 0, 10);
     CHECK(st == LT_ERR_ARG, "C past its buffer accepted (%d)", (int)st);
-    st = be->ops->gemm(be, 0, 0, 2, 2, 2, 1.0f, a, 0, SIZE_MAX / 2, a, 0, 2, 0.0f, c, 0, 2);
+    st = lt_be_gemm(be, 0, 0, 2, 2, 2, 1.0f, a, 0, SIZE_MAX / 2, a, 0, 2, 0.0f, c, 0, 2);
     CHECK(st == LT_ERR_ARG, "overflowing lda accepted (%d)", (int)st);
-    st = be->ops->gemm(be, 0, 0, 0, 10, 10, 1.0f, NULL, 0, 10, NULL, 0, 10, 0.0f, c, 0, 10);
+    st = lt_be_gemm(be, 0, 0, 0, 10, 10, 1.0f, NULL, 0, 10, NULL, 0, 10, 0.0f, c, 0, 10);
     CHECK(st == LT_OK, "m == 0 is a no-op (%d)", (int)st);
     lt_buf *huge = NULL;
-    st = be->ops->buf_alloc(be, SIZE_MAX / 2, &huge);
+    st = lt_be_buf_alloc(be, SIZE_MAX / 2, &huge);
     CHECK(st == LT_ERR_NOMEM && huge == NULL && strstr(be->error, "bytes"),
           "absurd allocation: %d, '%s'", (int)st, be->error);
-    be->ops->buf_free(be, a);
-    be->ops->buf_free(be, c);
+    lt_be_buf_free(be, a);
+    lt_be_buf_free(be, c);
 }
 
 /* k == 0 and alpha == 0 leave C = beta*C without reading A or B. */
@@ -171,17 +171,17 @@ static void check_degenerate(lt_backend *be)
 {
     lt_buf *c = NULL;
     float h[6] = {1, 2, 3, 4, NAN, 6}, out[6];
-    CHECK(be->ops->buf_alloc(be, 6, &c) == LT_OK, "alloc");
-    be->ops->upload(be, c, 0, h, 6);
-    CHECK(be->ops->gemm(be, 0, 0, 2, 3, 0, 1.0f, NULL, 0, 0, NULL, 0, 3, 0.5f, c, 0, 3) == LT_OK,
+    CHECK(lt_be_buf_alloc(be, 6, &c) == LT_OK, "alloc");
+    lt_be_upload(be, c, 0, h, 6);
+    CHECK(lt_be_gemm(be, 0, 0, 2, 3, 0, 1.0f, NULL, 0, 0, NULL, 0, 3, 0.5f, c, 0, 3) == LT_OK,
           "k == 0: %s", be->error);
-    be->ops->download(be, c, 0, out, 6);
+    lt_be_download(be, c, 0, out, 6);
     CHECK(out[0] == 0.5f && out[3] == 2.0f && isnan(out[4]), "k == 0 scales C by beta");
-    CHECK(be->ops->gemm(be, 0, 0, 2, 3, 0, 1.0f, NULL, 0, 0, NULL, 0, 3, 0.0f, c, 0, 3) == LT_OK,
+    CHECK(lt_be_gemm(be, 0, 0, 2, 3, 0, 1.0f, NULL, 0, 0, NULL, 0, 3, 0.0f, c, 0, 3) == LT_OK,
           "k == 0, beta == 0");
-    be->ops->download(be, c, 0, out, 6);
+    lt_be_download(be, c, 0, out, 6);
     CHECK(out[0] == 0.0f && out[4] == 0.0f, "k == 0, beta == 0 zeroes C (NaN included)");
-    be->ops->buf_free(be, c);
+    lt_be_buf_free(be, c);
 }
 
 /* Seconds on a monotonic clock. */
@@ -223,32 +223,32 @@ static int bench(void)
         for (int t = 0; t < 2; t++) {
             lt_backend *be = bes[t];
             lt_buf *a, *b, *c;
-            be->ops->buf_alloc(be, m * k, &a);
-            be->ops->buf_alloc(be, k * n, &b);
-            be->ops->buf_alloc(be, m * n, &c);
-            be->ops->random_uniform(be, a, 0, m * k, -1.0f, 1.0f, 1, 0);
-            be->ops->random_uniform(be, b, 0, k * n, -1.0f, 1.0f, 2, 0);
+            lt_be_buf_alloc(be, m * k, &a);
+            lt_be_buf_alloc(be, k * n, &b);
+            lt_be_buf_alloc(be, m * n, &c);
+            lt_be_random_uniform(be, a, 0, m * k, -1.0f, 1.0f, 1, 0);
+            lt_be_random_uniform(be, b, 0, k * n, -1.0f, 1.0f, 2, 0);
             size_t lda = shapes[s].ta ? m : k, ldb = shapes[s].tb ? k : n;
             int reps = (int)(1e8 / flops) + 1; /* ~1 ms of work per timed run */
             double best = 1e30;
             for (int r = 0; r < 6; r++) {
                 double t0 = now();
                 for (int i = 0; i < reps; i++)
-                    be->ops->gemm(be, shapes[s].ta, shapes[s].tb, m, n, k, 1.0f, a, 0, lda, b, 0,
+                    lt_be_gemm(be, shapes[s].ta, shapes[s].tb, m, n, k, 1.0f, a, 0, lda, b, 0,
                                   ldb, 0.0f, c, 0, n);
                 double dt = (now() - t0) / reps;
                 if (r > 0 && dt < best) best = dt; /* run 0 warms up */
             }
             gf[t] = flops / best * 1e-9;
-            be->ops->buf_free(be, a);
-            be->ops->buf_free(be, b);
-            be->ops->buf_free(be, c);
+            lt_be_buf_free(be, a);
+            lt_be_buf_free(be, b);
+            lt_be_buf_free(be, c);
         }
         printf("%-14s %c%c %5zu %5zu %5zu  %7.1f GF/s %7.1f GF/s\n", shapes[s].what,
                shapes[s].ta ? 'T' : 'N', shapes[s].tb ? 'T' : 'N', m, n, k, gf[0], gf[1]);
     }
-    bes[0]->ops->destroy(bes[0]);
-    bes[1]->ops->destroy(bes[1]);
+    lt_be_destroy(bes[0]);
+    lt_be_destroy(bes[1]);
     return 0;
 }
 
@@ -316,7 +316,7 @@ int main(int argc, char **argv)
     check_errors(be1);
     check_degenerate(be1);
     check_degenerate(be2);
-    be1->ops->destroy(be1);
-    be2->ops->destroy(be2);
+    lt_be_destroy(be1);
+    lt_be_destroy(be2);
     return DONE();
 }

@@ -162,8 +162,8 @@ static void test_idx(T *t)
         st = lt_dataset_load_idx(t->ctx, fx(t, pi2, sizeof pi2, bad[k].name), NULL, &ds);
         EXPECT(t, st, bad[k].want, bad[k].needle, bad[k].name);
         const char *name = bad[k].name;
-        CHECK(t, strstr(t->ctx->error, name) != NULL, "%s: message \"%s\" does not name the file", name,
-              t->ctx->error);
+        CHECK(t, strstr(lt_ctx_error(t->ctx), name) != NULL, "%s: message \"%s\" does not name the file", name,
+              lt_ctx_error(t->ctx));
         CHECK(t, ds == NULL, "%s: *out set on failure", name);
     }
 
@@ -209,7 +209,7 @@ static void test_idx(T *t)
         fclose(f);
         st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
         EXPECT(t, st, LT_ERR_FORMAT, "damaged.gz: corrupt gzip data", "damaged gzip");
-        CHECK(t, strstr(t->ctx->error, "<fd:") == NULL, "zlib's descriptor name in a message: %s", t->ctx->error);
+        CHECK(t, strstr(lt_ctx_error(t->ctx), "<fd:") == NULL, "zlib's descriptor name in a message: %s", lt_ctx_error(t->ctx));
     }
 
     /* a gzip stream cut inside its 8-byte trailer: every pixel arrives, but nothing
@@ -720,7 +720,7 @@ static void test_array(T *t)
     }
     x[7] = NAN; /* row 2, column 1 */
     EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, x, NULL, &ds), LT_ERR_NONFINITE, "row 2, column 1", "from_array NaN");
-    CHECK(t, strstr(t->ctx->error, "NaN") != NULL, "from_array NaN: message \"%s\" does not say NaN", t->ctx->error);
+    CHECK(t, strstr(lt_ctx_error(t->ctx), "NaN") != NULL, "from_array NaN: message \"%s\" does not say NaN", lt_ctx_error(t->ctx));
     x[7] = INFINITY;
     EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, x, NULL, &ds), LT_ERR_NONFINITE, "infinite", "from_array inf");
     x[7] = 1.0f;
@@ -997,9 +997,9 @@ int main(void)
         printf("FAIL test_data.c: mkdtemp %s: %s\n", t.dir, strerror(errno));
         return 1;
     }
-    t.ctx = calloc(1, sizeof *t.ctx); /* no backend: the data layer needs none */
-    if (!t.ctx) {
-        printf("FAIL test_data.c: out of memory\n");
+    char err[256];
+    if (lt_ctx_open(&t.ctx, "cpu", err, sizeof err) != LT_OK) { /* the CPU fallback: no device to wait for */
+        printf("FAIL test_data.c: cannot open a context: %s\n", err);
         return 1;
     }
     test_idx(&t);
@@ -1012,7 +1012,7 @@ int main(void)
     test_array(&t);
     test_plot(&t);
     test_series_plot(&t);
-    free(t.ctx);
+    lt_ctx_close(t.ctx);
     if (t.failed == 0) remove_tree(t.dir);
     else printf("fixtures kept in %s\n", t.dir);
     printf("test_data: %d of %d checks passed\n", t.checks - t.failed, t.checks);

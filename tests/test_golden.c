@@ -48,7 +48,7 @@ int main(int argc, char **argv)
             CHECK((long)lt_param_count(m) == np, "%s: %zu parameters, PyTorch case has %ld", spec, lt_param_count(m), np);
             CHECK(lt_output_dim(m) == ny, "%s: output size %d, PyTorch gives %ld", spec, lt_output_dim(m), ny);
             if ((long)lt_param_count(m) == np && lt_output_dim(m) == ny) {
-                if (np) ctx->be->ops->upload(ctx->be, m->params, 0, p, (size_t)np);
+                if (np) lt_be_upload(ctx->be, m->params, 0, p, (size_t)np);
                 float *out = malloc((size_t)ny * sizeof *out);
                 CHECK(lt_predict(m, x, 1, out) == LT_OK, "%s predicts: %s", spec, lt_ctx_error(ctx));
                 double worst = 0;

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend.h"
+#include "backend/dispatch.h"
 #include "backend_harness.h"
 
 /* ------------------------------------------------------------------ harness */
@@ -66,7 +66,7 @@ static double worst_ratio(const float *got, const double *want, const double *ma
 /* Frees the buffers of a run (NULL entries are fine). */
 static void free_bufs(tester *t, lt_buf **b, int count)
 {
-    for (int i = 0; i < count; i++) t->be->ops->buf_free(t->be, b[i]);
+    for (int i = 0; i < count; i++) lt_be_buf_free(t->be, b[i]);
 }
 
 /* ------------------------------------------------------------------ runners */
@@ -81,7 +81,7 @@ static int run_forward(tester *t, const char *what, size_t rows, size_t d, const
                     make_buf(t, what, YOFF, NULL, n)};
     int ok = 0;
     if (b[0] && b[2] && (!eps || b[1])) {
-        lt_status st = be->ops->vae_sample_forward(be, rows, d, b[0], XOFF, b[1], EOFF, b[2], YOFF);
+        lt_status st = lt_be_vae_sample_forward(be, rows, d, b[0], XOFF, b[1], EOFF, b[2], YOFF);
         if (check(t, st == LT_OK, "%s: vae_sample_forward: %s", what, be->error)) ok = fetch(t, what, "y", b[2], YOFF, y, n);
     }
     free_bufs(t, b, 3);
@@ -98,7 +98,7 @@ static int run_backward(tester *t, const char *what, size_t rows, size_t d, cons
                     make_buf(t, what, DYOFF, dy, n), make_buf(t, what, DXOFF, NULL, 2 * n)};
     int ok = 0;
     if (b[0] && b[2] && b[3] && (!eps || b[1])) {
-        lt_status st = be->ops->vae_sample_backward(be, rows, d, b[0], XOFF, b[1], EOFF, b[2], DYOFF, kl_scale, b[3],
+        lt_status st = lt_be_vae_sample_backward(be, rows, d, b[0], XOFF, b[1], EOFF, b[2], DYOFF, kl_scale, b[3],
                                                     DXOFF);
         if (check(t, st == LT_OK, "%s: vae_sample_backward: %s", what, be->error))
             ok = fetch(t, what, "dx", b[3], DXOFF, dx, 2 * n);
@@ -114,7 +114,7 @@ static int run_kl(tester *t, const char *what, size_t rows, size_t d, const floa
     lt_buf *b[2] = {make_buf(t, what, XOFF, x, 2 * rows * d), make_buf(t, what, OOFF, NULL, 1)};
     int ok = 0;
     if (b[0] && b[1]) {
-        lt_status st = be->ops->kl_normal(be, rows, d, b[0], XOFF, b[1], OOFF);
+        lt_status st = lt_be_kl_normal(be, rows, d, b[0], XOFF, b[1], OOFF);
         if (check(t, st == LT_OK, "%s: kl_normal: %s", what, be->error)) ok = fetch(t, what, "out", b[1], OOFF, out, 1);
     }
     free_bufs(t, b, 2);
@@ -130,7 +130,7 @@ static int run_sparsity(tester *t, const char *what, size_t rows, size_t cols, c
                     grad ? make_buf(t, what, GOFF, NULL, cols) : NULL};
     int ok = 0;
     if (b[0] && b[1] && (!grad || b[2])) {
-        lt_status st = be->ops->sparsity_kl(be, rows, cols, b[0], COFF, rho, b[1], OOFF, scale, b[2], GOFF);
+        lt_status st = lt_be_sparsity_kl(be, rows, cols, b[0], COFF, rho, b[1], OOFF, scale, b[2], GOFF);
         if (check(t, st == LT_OK, "%s: sparsity_kl: %s", what, be->error))
             ok = fetch(t, what, "out", b[1], OOFF, out, 1) && (!grad || fetch(t, what, "grad", b[2], GOFF, grad, cols));
     }
@@ -155,7 +155,7 @@ static int run_l1(tester *t, const char *what, int mode, size_t n, const float *
     int need_dy = mode == L1_DX || mode == L1_ALIAS, need_dx = mode != L1_VALUE;
     int ok = 0;
     if (b[0] && b[1] && (!need_dy || b[2]) && (!need_dx || bdx)) {
-        lt_status st = be->ops->l1_penalty(be, n, b[0], XOFF, b[1], OOFF, b[2], DYOFF, scale, need_dx ? bdx : NULL,
+        lt_status st = lt_be_l1_penalty(be, n, b[0], XOFF, b[1], OOFF, b[2], DYOFF, scale, need_dx ? bdx : NULL,
                                            dxoff);
         if (check(t, st == LT_OK, "%s: l1_penalty: %s", what, be->error))
             ok = fetch(t, what, "out", b[1], OOFF, out, 1) && (!need_dx || fetch(t, what, "dx", bdx, dxoff, dx, n));
@@ -302,10 +302,10 @@ static int objective(tester *t, const char *what, size_t rows, size_t d, lt_buf 
     lt_backend *be = t->be;
     size_t n = rows * d;
     float kl = 0.0f;
-    lt_status st = be->ops->vae_sample_forward(be, rows, d, bx, XOFF, beps, EOFF, by, YOFF);
-    if (st == LT_OK) st = be->ops->kl_normal(be, rows, d, bx, XOFF, bkl, OOFF);
-    if (st == LT_OK) st = be->ops->download(be, by, YOFF, y, n);
-    if (st == LT_OK) st = be->ops->download(be, bkl, OOFF, &kl, 1);
+    lt_status st = lt_be_vae_sample_forward(be, rows, d, bx, XOFF, beps, EOFF, by, YOFF);
+    if (st == LT_OK) st = lt_be_kl_normal(be, rows, d, bx, XOFF, bkl, OOFF);
+    if (st == LT_OK) st = lt_be_download(be, by, YOFF, y, n);
+    if (st == LT_OK) st = lt_be_download(be, bkl, OOFF, &kl, 1);
     if (!check(t, st == LT_OK, "%s: objective: %s", what, be->error)) return 0;
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += (double)y[i] * w[i];
@@ -339,11 +339,11 @@ static void test_vae_gradient(tester *t)
                 for (size_t i = 0; i < 2 * n; i++) {
                     const float h = 1e-2f, xp = x[i] + h, xm = x[i] - h;
                     double fp_, fm;
-                    int ok = be->ops->upload(be, b[0], XOFF + i, &xp, 1) == LT_OK &&
+                    int ok = lt_be_upload(be, b[0], XOFF + i, &xp, 1) == LT_OK &&
                              objective(t, what, rows, d, b[0], b[1], b[2], b[3], w, k, y, &fp_) &&
-                             be->ops->upload(be, b[0], XOFF + i, &xm, 1) == LT_OK &&
+                             lt_be_upload(be, b[0], XOFF + i, &xm, 1) == LT_OK &&
                              objective(t, what, rows, d, b[0], b[1], b[2], b[3], w, k, y, &fm) &&
-                             be->ops->upload(be, b[0], XOFF + i, &x[i], 1) == LT_OK;
+                             lt_be_upload(be, b[0], XOFF + i, &x[i], 1) == LT_OK;
                     if (!check(t, ok, "%s: element %zu: %s", what, i, be->error)) break;
                     double fd = (fp_ - fm) / ((double)xp - xm);
                     double r = fabs(fd - dx[i]) / (2e-3 * (1 + fabs(fd)));
@@ -458,13 +458,13 @@ static void test_sparsity_gradient(tester *t)
             for (size_t c = 0; c < cols; c++) {
                 const float h = 2e-3f * (float)rows, cp = cs[c] + h, cm = cs[c] - h;
                 float op = 0, om = 0;
-                int ok = be->ops->upload(be, b[0], COFF + c, &cp, 1) == LT_OK &&
-                         be->ops->sparsity_kl(be, rows, cols, b[0], COFF, rho, b[1], OOFF, 0.0f, NULL, 0) == LT_OK &&
-                         be->ops->download(be, b[1], OOFF, &op, 1) == LT_OK &&
-                         be->ops->upload(be, b[0], COFF + c, &cm, 1) == LT_OK &&
-                         be->ops->sparsity_kl(be, rows, cols, b[0], COFF, rho, b[1], OOFF, 0.0f, NULL, 0) == LT_OK &&
-                         be->ops->download(be, b[1], OOFF, &om, 1) == LT_OK &&
-                         be->ops->upload(be, b[0], COFF + c, &cs[c], 1) == LT_OK;
+                int ok = lt_be_upload(be, b[0], COFF + c, &cp, 1) == LT_OK &&
+                         lt_be_sparsity_kl(be, rows, cols, b[0], COFF, rho, b[1], OOFF, 0.0f, NULL, 0) == LT_OK &&
+                         lt_be_download(be, b[1], OOFF, &op, 1) == LT_OK &&
+                         lt_be_upload(be, b[0], COFF + c, &cm, 1) == LT_OK &&
+                         lt_be_sparsity_kl(be, rows, cols, b[0], COFF, rho, b[1], OOFF, 0.0f, NULL, 0) == LT_OK &&
+                         lt_be_download(be, b[1], OOFF, &om, 1) == LT_OK &&
+                         lt_be_upload(be, b[0], COFF + c, &cs[c], 1) == LT_OK;
                 if (!check(t, ok, "%s: column %zu: %s", what, c, be->error)) break;
                 double fd = scale * ((double)op - om) / ((double)cp - cm);
                 double r = fabs(fd - grad[c]) / (2e-3 * gmag[c]);
@@ -563,24 +563,24 @@ static void test_empty(tester *t)
     lt_backend *be = t->be;
     lt_buf *bo = make_buf(t, "empty", OOFF, NULL, 1);
     if (!bo) return;
-    check(t, be->ops->vae_sample_forward(be, 0, 3, NULL, 0, NULL, 0, NULL, 0) == LT_OK,
+    check(t, lt_be_vae_sample_forward(be, 0, 3, NULL, 0, NULL, 0, NULL, 0) == LT_OK,
           "vae_sample_forward rows 0: %s", be->error);
-    check(t, be->ops->vae_sample_backward(be, 0, 3, NULL, 0, NULL, 0, NULL, 0, 1.0f, NULL, 0) == LT_OK,
+    check(t, lt_be_vae_sample_backward(be, 0, 3, NULL, 0, NULL, 0, NULL, 0, 1.0f, NULL, 0) == LT_OK,
           "vae_sample_backward rows 0: %s", be->error);
     const char *names[3] = {"kl_normal rows 0", "sparsity_kl cols 0", "l1_penalty n 0"};
     for (int k = 0; k < 3; k++) {
         const float seven = 7.0f;
         float out = -1.0f;
-        lt_status st = be->ops->upload(be, bo, OOFF, &seven, 1);
+        lt_status st = lt_be_upload(be, bo, OOFF, &seven, 1);
         if (st == LT_OK) {
-            if (k == 0) st = be->ops->kl_normal(be, 0, 4, NULL, 0, bo, OOFF);
-            else if (k == 1) st = be->ops->sparsity_kl(be, 3, 0, NULL, 0, 0.1f, bo, OOFF, 1.0f, NULL, 0);
-            else st = be->ops->l1_penalty(be, 0, NULL, 0, bo, OOFF, NULL, 0, 1.0f, NULL, 0);
+            if (k == 0) st = lt_be_kl_normal(be, 0, 4, NULL, 0, bo, OOFF);
+            else if (k == 1) st = lt_be_sparsity_kl(be, 3, 0, NULL, 0, 0.1f, bo, OOFF, 1.0f, NULL, 0);
+            else st = lt_be_l1_penalty(be, 0, NULL, 0, bo, OOFF, NULL, 0, 1.0f, NULL, 0);
         }
         if (check(t, st == LT_OK, "%s: %s", names[k], be->error) && fetch(t, names[k], "out", bo, OOFF, &out, 1))
             check(t, out == 0.0f, "%s: out %g, want 0", names[k], (double)out);
     }
-    be->ops->buf_free(be, bo);
+    lt_be_buf_free(be, bo);
 }
 
 /* One refused call: its name and the status it returned. */
@@ -663,20 +663,20 @@ static void test_bad_args(tester *t)
     size_t bad = 0;
     for (int k = 0; k < 5; k++) {
         float *all = malloc(lens[k] * sizeof *all);
-        if (be->ops->download(be, outs[k], 0, all, lens[k]) != LT_OK) bad += lens[k];
+        if (lt_be_download(be, outs[k], 0, all, lens[k]) != LT_OK) bad += lens[k];
         else
             for (size_t i = 0; i < lens[k]; i++) bad += memcmp(&all[i], &(float){GUARD}, sizeof(float)) != 0;
         free(all);
     }
     check(t, bad == 0, "refused calls wrote %zu values", bad);
 out:
-    be->ops->buf_free(be, bx);
-    be->ops->buf_free(be, be_);
-    be->ops->buf_free(be, bdy);
-    be->ops->buf_free(be, by);
-    be->ops->buf_free(be, bdx);
-    be->ops->buf_free(be, bo);
-    be->ops->buf_free(be, shared);
+    lt_be_buf_free(be, bx);
+    lt_be_buf_free(be, be_);
+    lt_be_buf_free(be, bdy);
+    lt_be_buf_free(be, by);
+    lt_be_buf_free(be, bdx);
+    lt_be_buf_free(be, bo);
+    lt_be_buf_free(be, shared);
 }
 
 /* ------------------------------------------------------------------ determinism */
@@ -755,9 +755,9 @@ static void test_repeatable(tester *t)
     lt_backend *be = t->be;
     int cpu = be->ops->set_threads != NULL && strcmp(be->ops->name, "cpu") == 0;
     big_inputs in = big_make();
-    if (cpu) be->ops->set_threads(be, 1);
+    if (cpu) lt_be_set_threads(be, 1);
     float *a = all_outputs(t, cpu ? "1 thread" : "first run", &in);
-    if (cpu) be->ops->set_threads(be, 0);
+    if (cpu) lt_be_set_threads(be, 0);
     float *b = all_outputs(t, cpu ? "all threads" : "second run", &in);
     if (a && b) {
         size_t diff = 0;

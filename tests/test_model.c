@@ -6,7 +6,7 @@
 #include <string.h>
 #include "check.h"
 #include "model.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 static lt_ctx *ctx;
 #include "grad_harness.h"
@@ -124,8 +124,8 @@ static void test_init_matches_cpu(void)
     if (a && b) {
         size_t n = a->n_params;
         float *pa = malloc(n * 4), *pb = malloc(n * 4);
-        ctx->be->ops->download(ctx->be, a->params, 0, pa, n);
-        cpu->be->ops->download(cpu->be, b->params, 0, pb, n);
+        lt_be_download(ctx->be, a->params, 0, pa, n);
+        lt_be_download(cpu->be, b->params, 0, pb, n);
         CHECK(memcmp(pa, pb, n * 4) == 0, "initial weights on %s equal the CPU's bit for bit", lt_ctx_backend(ctx));
         float lim = sqrtf(6.0f / (784 + 64)), mx = 0;
         for (size_t i = 0; i < 784 * 64; i++) mx = fmaxf(mx, fabsf(pa[i]));
@@ -141,9 +141,9 @@ static void test_init_matches_cpu(void)
     lt_arch_build(ctx, "mlp-ae", 784, 1235, &c);
     if (c) {
         float x1, x2;
-        ctx->be->ops->download(ctx->be, c->params, 0, &x1, 1);
+        lt_be_download(ctx->be, c->params, 0, &x1, 1);
         lt_arch_build(ctx, "mlp-ae", 784, 1234, &a);
-        ctx->be->ops->download(ctx->be, a->params, 0, &x2, 1);
+        lt_be_download(ctx->be, a->params, 0, &x2, 1);
         CHECK(x1 != x2, "another seed gives other weights");
         lt_model_free(a);
         lt_model_free(c);
@@ -332,7 +332,7 @@ static void test_add_input(void)
     CHECK(lt_build(m, 3, 9) == LT_OK, "build: %s", lt_ctx_error(ctx));
     if (m->built) {
         size_t off = m->flat[1]->slot.off, n = m->flat[1]->n_params;
-        ctx->be->ops->fill(ctx->be, m->params, off, n, 0.0f);
+        lt_be_fill(ctx->be, m->params, off, n, 0.0f);
         float x[6] = {0.5f, -1.0f, 2.0f, 3.0f, 0.25f, -0.75f}, y[6] = {0};
         CHECK(lt_predict(m, x, 2, y) == LT_OK && memcmp(x, y, sizeof x) == 0, "zero residual gives the input back");
         CHECK(strstr(summary_text(m), "(Add)") != NULL, "summary names the layer Add:\n%s", summary_text(m));

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend.h"
+#include "backend/dispatch.h"
 #include "check.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 /* A reference Philox4x32-10 with the full 4-word counter and 2-word key of Random123,
  * written from the paper: the known-answer vectors need counter words 2 and 3, which
@@ -188,7 +188,7 @@ static void check_backend(int threads)
     float *got = malloc(cap * 4), *want = malloc(cap * 4), *fill = malloc(cap * 4);
     for (size_t i = 0; i < cap; i++) fill[i] = -12345.0f;
     lt_buf *buf = NULL;
-    CHECK(be->ops->buf_alloc(be, cap, &buf) == LT_OK, "alloc");
+    CHECK(lt_be_buf_alloc(be, cap, &buf) == LT_OK, "alloc");
     int bad[3] = {0, 0, 0};
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
         for (size_t oi = 0; oi < sizeof offs / sizeof offs[0]; oi++)
@@ -208,15 +208,15 @@ static void check_backend(int threads)
                             want[off + i] = u >= rate ? scale : 0.0f;
                         }
                     }
-                    be->ops->upload(be, buf, 0, fill, cap);
+                    lt_be_upload(be, buf, 0, fill, cap);
                     lt_status st;
                     if (kind == 0)
-                        st = be->ops->random_uniform(be, buf, off, n, -0.5f, 2.5f, seed, counter);
+                        st = lt_be_random_uniform(be, buf, off, n, -0.5f, 2.5f, seed, counter);
                     else if (kind == 1)
-                        st = be->ops->random_normal(be, buf, off, n, 0.3f, 1.7f, seed, counter);
+                        st = lt_be_random_normal(be, buf, off, n, 0.3f, 1.7f, seed, counter);
                     else
-                        st = be->ops->dropout_mask(be, buf, off, n, rate, seed, counter);
-                    be->ops->download(be, buf, 0, got, cap);
+                        st = lt_be_dropout_mask(be, buf, off, n, rate, seed, counter);
+                    lt_be_download(be, buf, 0, got, cap);
                     bad[kind] += st != LT_OK || memcmp(got, want, cap * 4) != 0;
                 }
     CHECK(bad[0] == 0, "random_uniform (%d threads) differs from lt_philox_uniform in %d fills",
@@ -227,12 +227,12 @@ static void check_backend(int threads)
           threads, bad[2]);
     /* the boundary: an element whose uniform equals the rate is kept (u >= rate) */
     float rate = lt_philox_uniform(77, 3, 17, 0.0f, 1.0f);
-    be->ops->dropout_mask(be, buf, 0, 64, rate, 77, 3);
-    be->ops->download(be, buf, 0, got, 64);
+    lt_be_dropout_mask(be, buf, 0, 64, rate, 77, 3);
+    lt_be_download(be, buf, 0, got, 64);
     CHECK(got[17] == 1.0f / (1.0f - rate), "dropout keeps an element whose uniform equals the rate");
-    CHECK(be->ops->dropout_mask(be, buf, 0, 4, 1.0f, 1, 0) == LT_ERR_ARG, "dropout rate 1 refused");
-    be->ops->buf_free(be, buf);
-    be->ops->destroy(be);
+    CHECK(lt_be_dropout_mask(be, buf, 0, 4, 1.0f, 1, 0) == LT_ERR_ARG, "dropout rate 1 refused");
+    lt_be_buf_free(be, buf);
+    lt_be_destroy(be);
     free(got);
     free(want);
     free(fill);

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "model.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 static lt_ctx *ctx;
 #include "grad_harness.h"
@@ -200,7 +200,7 @@ static void test_state(void)
     lt_add(m, lt_rnn_from_state(LT_SIMPLE_RNN, 3, LT_LINEAR, LT_RETURN_SEQUENCES, 5));
     if (lt_build(m, 3, 1) == LT_OK) {
         float p[9 + 3] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, h0[2 * 3] = {0.5f, -1, 2, 3, 0.25f, -0.75f}, seq[2 * 15];
-        ctx->be->ops->upload(ctx->be, m->params, 0, p, 12);
+        lt_be_upload(ctx->be, m->params, 0, p, 12);
         CHECK(lt_predict(m, h0, 2, seq) == LT_OK, "state-input predict: %s", lt_ctx_error(ctx));
         int ok = 1;
         for (int b = 0; b < 2; b++)
@@ -223,7 +223,7 @@ static void test_orthogonal(void)
                                 NULL);
         if (!m) continue;
         float *p = malloc(lt_param_count(m) * sizeof *p);
-        ctx->be->ops->download(ctx->be, m->params, 0, p, lt_param_count(m));
+        lt_be_download(ctx->be, m->params, 0, p, lt_param_count(m));
         const float *r = p + F * G;
         double worst = 0;
         for (int a = 0; a < U; a++)

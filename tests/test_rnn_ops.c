@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend.h"
+#include "backend/dispatch.h"
 #include "backend_harness.h"
 
 /* ---------------------------------------------------------------- reference */
@@ -365,8 +365,8 @@ static void check_seq(tester *t, step_case *c, int mode)
     double *rrec = malloc(NR * sizeof *rrec), *pre = malloc(T * B * G * sizeof *pre), *rout = calloc(Lo.n, sizeof *rout);
     double *rdz = malloc(T * B * D * sizeof *rdz), *rcy = malloc(B * 2 * U * sizeof *rcy), *dhp = malloc(B * U * sizeof *dhp);
     if (xw && r && rb && rec && (bias || no_bias) && out && (dh || !c->dh_steps) && cy && dz &&
-        check(t, be->ops->upload(be, rec, RECOFF, dev_prev, B * S) == LT_OK, "upload: %s", be->error)) {
-        lt_status st = be->ops->rnn_forward(be, &g, xw, XWOFF, bias, BOFF, r, ROFF, c->cell == LT_CELL_GRU ? rb : NULL,
+        check(t, lt_be_upload(be, rec, RECOFF, dev_prev, B * S) == LT_OK, "upload: %s", be->error)) {
+        lt_status st = lt_be_rnn_forward(be, &g, xw, XWOFF, bias, BOFF, r, ROFF, c->cell == LT_CELL_GRU ? rb : NULL,
                                             RBOFF, rec, RECOFF, &oseq);
         if (check(t, st == LT_OK, "rnn_forward %s: %s", geo, be->error) &&
             fetch(t, "rnn_forward", geo, rec, RECOFF, got, NR) && fetch(t, "rnn_forward out", geo, out, 0, gout, Lo.n)) {
@@ -383,7 +383,7 @@ static void check_seq(tester *t, step_case *c, int mode)
             check(t, bad == Lo.n, "rnn_forward %s: out[%zu] = %.9g, reference %.9g", geo, bad,
                   bad < Lo.n ? (double)gout[bad] : 0.0, bad < Lo.n ? rout[bad] : 0.0);
         }
-        st = be->ops->rnn_backward(be, &g, dh ? &dseq : NULL, r, ROFF, rec, RECOFF, cy, COFF, dz, DZOFF);
+        st = lt_be_rnn_backward(be, &g, dh ? &dseq : NULL, r, ROFF, rec, RECOFF, cy, COFF, dz, DZOFF);
         if (check(t, st == LT_OK, "rnn_backward %s: %s", geo, be->error) &&
             fetch(t, "rnn_backward dz", geo, dz, DZOFF, gdz, T * B * D) &&
             fetch(t, "rnn_backward carry", geo, cy, COFF, gcy, B * 2 * U)) {
@@ -414,7 +414,7 @@ static void check_seq(tester *t, step_case *c, int mode)
     free(rcy);
     free(dhp);
     lt_buf *all[] = {xw, r, rb, rec, bias, out, dh, cy, dz};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->buf_free(be, all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) lt_be_buf_free(be, all[i]);
 }
 
 /* copy_strided against a host loop: a transpose of (3, 4) blocks of 5, the same with
@@ -435,7 +435,7 @@ static void test_copy(tester *t)
         lt_buf *bx = make_buf(t, "x", XO, x, N), *by = make_buf(t, "y", YO, y0, N);
         if (!bx || !by) break;
         /* y[j][i] (ys0 = C, ys1 = n0*C) = x[i][j] */
-        lt_status st = be->ops->copy_strided(be, n0, n1, C, bx, cases[k].xo, cases[k].xs0, cases[k].xs1, cases[k].beta,
+        lt_status st = lt_be_copy_strided(be, n0, n1, C, bx, cases[k].xo, cases[k].xs0, cases[k].xs1, cases[k].beta,
                                              by, YO, (ptrdiff_t)C, (ptrdiff_t)(n0 * C));
         if (check(t, st == LT_OK, "copy_strided %s: %s", cases[k].what, be->error) &&
             fetch(t, "copy_strided", cases[k].what, by, YO, got, N)) {
@@ -449,25 +449,25 @@ static void test_copy(tester *t)
                     }
             check(t, memcmp(got, want, N * sizeof *got) == 0, "copy_strided %s: wrong elements", cases[k].what);
         }
-        be->ops->buf_free(be, bx);
-        be->ops->buf_free(be, by);
+        lt_be_buf_free(be, bx);
+        lt_be_buf_free(be, by);
     }
     /* a block reaching before the buffer, or past it, is refused */
     lt_buf *bx = make_buf(t, "x", XO, x, N), *by = make_buf(t, "y", YO, NULL, N);
     if (bx && by) {
-        lt_status st = be->ops->copy_strided(be, n0, n1, C, bx, 2, (ptrdiff_t)(n1 * C), -(ptrdiff_t)C, 0.0f, by, YO,
+        lt_status st = lt_be_copy_strided(be, n0, n1, C, bx, 2, (ptrdiff_t)(n1 * C), -(ptrdiff_t)C, 0.0f, by, YO,
                                              (ptrdiff_t)C, (ptrdiff_t)(n0 * C));
         check(t, st == LT_ERR_ARG && strstr(be->error, "outside"), "copy_strided before the buffer: %d %s", (int)st,
               be->error);
-        st = be->ops->copy_strided(be, n0, n1, C, bx, XO, (ptrdiff_t)(n1 * C), (ptrdiff_t)C, 0.0f, by, YO + 1,
+        st = lt_be_copy_strided(be, n0, n1, C, bx, XO, (ptrdiff_t)(n1 * C), (ptrdiff_t)C, 0.0f, by, YO + 1,
                                    (ptrdiff_t)C, (ptrdiff_t)(n0 * C) + 3);
         check(t, st == LT_ERR_ARG, "copy_strided past the buffer: %d %s", (int)st, be->error);
-        st = be->ops->copy_strided(be, n0, n1, C, bx, XO, (ptrdiff_t)(n1 * C), (ptrdiff_t)C, 0.5f, by, YO, (ptrdiff_t)C,
+        st = lt_be_copy_strided(be, n0, n1, C, bx, XO, (ptrdiff_t)(n1 * C), (ptrdiff_t)C, 0.5f, by, YO, (ptrdiff_t)C,
                                    (ptrdiff_t)(n0 * C));
         check(t, st == LT_ERR_ARG, "copy_strided beta 0.5: %d %s", (int)st, be->error);
     }
-    be->ops->buf_free(be, bx);
-    be->ops->buf_free(be, by);
+    lt_be_buf_free(be, bx);
+    lt_be_buf_free(be, by);
     free(x);
     free(y0);
     free(got);
@@ -547,7 +547,7 @@ static void test_bad(tester *t)
     lt_rnn_seq fine = {buf, 40, 2, 0, 1, 2};
     st = o->rnn_forward(be, &g, buf, 0, NULL, 0, buf, 4, NULL, 0, buf, 8, &fine);
     check(t, st == LT_OK, "forward with an output apart: %d %s", (int)st, be->error);
-    be->ops->buf_free(be, buf);
+    lt_be_buf_free(be, buf);
 }
 
 /* Larger sequences on OpenCL against the CPU backend's; 300 units are more than a
@@ -570,27 +570,27 @@ static void test_cross(tester *t, lt_backend *cpu)
             lt_buf *xw = NULL, *r = NULL, *rb = NULL, *rec = NULL, *dh = NULL, *cy = NULL, *dz = NULL;
             out[k][0] = calloc(NR, sizeof(float));
             out[k][1] = calloc(NZ, sizeof(float));
-            lt_status st = be->ops->buf_alloc(be, c.T * c.B * c.G, &xw);
-            if (st == LT_OK) st = be->ops->buf_alloc(be, c.U * c.G, &r);
-            if (st == LT_OK) st = be->ops->buf_alloc(be, c.G, &rb);
-            if (st == LT_OK) st = be->ops->buf_alloc(be, NR, &rec);
-            if (st == LT_OK) st = be->ops->buf_alloc(be, c.T * c.B * c.U, &dh);
-            if (st == LT_OK) st = be->ops->buf_alloc(be, c.B * 2 * c.U, &cy);
-            if (st == LT_OK) st = be->ops->buf_alloc(be, NZ, &dz);
-            if (st == LT_OK) st = be->ops->upload(be, xw, 0, c.xw, c.T * c.B * c.G);
-            if (st == LT_OK) st = be->ops->upload(be, r, 0, c.r, c.U * c.G);
-            if (st == LT_OK) st = be->ops->upload(be, rb, 0, c.rbias, c.G);
-            if (st == LT_OK) st = be->ops->upload(be, rec, 0, c.prev, c.B * c.S);
-            if (st == LT_OK) st = be->ops->upload(be, dh, 0, c.dh, c.T * c.B * c.U);
-            if (st == LT_OK) st = be->ops->upload(be, cy, 0, c.carry, c.B * 2 * c.U);
-            if (st == LT_OK) st = be->ops->rnn_forward(be, &g, xw, 0, NULL, 0, r, 0, rb, 0, rec, 0, NULL);
+            lt_status st = lt_be_buf_alloc(be, c.T * c.B * c.G, &xw);
+            if (st == LT_OK) st = lt_be_buf_alloc(be, c.U * c.G, &r);
+            if (st == LT_OK) st = lt_be_buf_alloc(be, c.G, &rb);
+            if (st == LT_OK) st = lt_be_buf_alloc(be, NR, &rec);
+            if (st == LT_OK) st = lt_be_buf_alloc(be, c.T * c.B * c.U, &dh);
+            if (st == LT_OK) st = lt_be_buf_alloc(be, c.B * 2 * c.U, &cy);
+            if (st == LT_OK) st = lt_be_buf_alloc(be, NZ, &dz);
+            if (st == LT_OK) st = lt_be_upload(be, xw, 0, c.xw, c.T * c.B * c.G);
+            if (st == LT_OK) st = lt_be_upload(be, r, 0, c.r, c.U * c.G);
+            if (st == LT_OK) st = lt_be_upload(be, rb, 0, c.rbias, c.G);
+            if (st == LT_OK) st = lt_be_upload(be, rec, 0, c.prev, c.B * c.S);
+            if (st == LT_OK) st = lt_be_upload(be, dh, 0, c.dh, c.T * c.B * c.U);
+            if (st == LT_OK) st = lt_be_upload(be, cy, 0, c.carry, c.B * 2 * c.U);
+            if (st == LT_OK) st = lt_be_rnn_forward(be, &g, xw, 0, NULL, 0, r, 0, rb, 0, rec, 0, NULL);
             lt_rnn_seq dseq = {dh, 0, (ptrdiff_t)c.U, (ptrdiff_t)(c.B * c.U), c.T, c.U}; /* time-major, as the reference */
-            if (st == LT_OK) st = be->ops->rnn_backward(be, &g, &dseq, r, 0, rec, 0, cy, 0, dz, 0);
-            if (st == LT_OK) st = be->ops->download(be, rec, 0, out[k][0], NR);
-            if (st == LT_OK) st = be->ops->download(be, dz, 0, out[k][1], NZ);
+            if (st == LT_OK) st = lt_be_rnn_backward(be, &g, &dseq, r, 0, rec, 0, cy, 0, dz, 0);
+            if (st == LT_OK) st = lt_be_download(be, rec, 0, out[k][0], NR);
+            if (st == LT_OK) st = lt_be_download(be, dz, 0, out[k][1], NZ);
             check(t, st == LT_OK, "cross %s on %s: %s", cell_name(c.cell), k ? "opencl" : "cpu", be->error);
             lt_buf *all[] = {xw, r, rb, rec, dh, cy, dz};
-            for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->buf_free(be, all[i]);
+            for (size_t i = 0; i < sizeof all / sizeof *all; i++) lt_be_buf_free(be, all[i]);
         }
         double w0 = 0, w1 = 0;
         for (size_t i = 0; i < NR; i++) {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "check.h"
 #include "model.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 static lt_ctx *ctx;
 
@@ -133,7 +133,7 @@ static lt_model *still_model(int kernel)
     int dims[3] = {6, 5, 1};
     if (lt_arch_build_shape(ctx, kernel == 1 ? "conv:1:1x1,addinput" : "conv:1:3x3:same,addinput", 3, dims, 3, &m) != LT_OK)
         return NULL;
-    if (kernel == 1) ctx->be->ops->fill(ctx->be, m->params, 0, m->n_params, 0.0f);
+    if (kernel == 1) lt_be_fill(ctx->be, m->params, 0, m->n_params, 0.0f);
     lt_optimizer o = lt_optimizer_defaults(LT_SGD);
     o.lr = 1e-30f;
     lt_compile(m, LT_LOSS_MSE, &o);
@@ -291,12 +291,12 @@ static void test_pretraining(void)
     lt_model *m = NULL;
     lt_arch_build(ctx, "dense:3,dropout:0.1,dense:2:elu", D, 4, &m);
     float before[D * K + K], after[D * K + K];
-    ctx->be->ops->download(ctx->be, m->params, 0, before, D * K + K);
+    lt_be_download(ctx->be, m->params, 0, before, D * K + K);
     lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
     o.lr = 0.01f;
     lt_fit_opts fo = {.epochs = 150, .batch = 32, .seed = 3, .verbose = -1};
     CHECK(lt_pretrain_layerwise(m, ds, &o, &fo) == LT_OK, "pretraining: %s", lt_ctx_error(ctx));
-    ctx->be->ops->download(ctx->be, m->params, 0, after, D * K + K);
+    lt_be_download(ctx->be, m->params, 0, after, D * K + K);
     first_codes(before, x, N, D, K, codes);
     double r0 = fit_residual(x, codes, N, D, K);
     first_codes(after, x, N, D, K, codes);
@@ -364,12 +364,12 @@ static int clip_grads(lt_model *m, float target_scale, float *g)
     for (size_t i = 0; i < CLIP_ROWS * out; i++) t[i] = target_scale * lt_philox_uniform(22, 0, i, -1, 1);
     lt_buf *tb = NULL;
     lt_status st = lt_workspace_reserve(m, CLIP_ROWS, 1);
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->buf_alloc(be, CLIP_ROWS * out, &tb));
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->upload(be, tb, 0, t, CLIP_ROWS * out));
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->upload(be, m->ws.acts, 0, x, CLIP_ROWS * in));
+    if (st == LT_OK) st = lt_be_buf_alloc(be, CLIP_ROWS * out, &tb);
+    if (st == LT_OK) st = lt_be_upload(be, tb, 0, t, CLIP_ROWS * out);
+    if (st == LT_OK) st = lt_be_upload(be, m->ws.acts, 0, x, CLIP_ROWS * in);
     if (st == LT_OK) st = lt_compute_grads(m, CLIP_ROWS, tb, 0, 0, 5);
-    if (st == LT_OK) st = lt_from_backend(ctx, be->ops->download(be, m->grads, 0, g, m->n_params));
-    be->ops->buf_free(be, tb);
+    if (st == LT_OK) st = lt_be_download(be, m->grads, 0, g, m->n_params);
+    lt_be_buf_free(be, tb);
     CHECK(st == LT_OK, "clip gradients: %s", lt_ctx_error(ctx));
     return st == LT_OK;
 }
@@ -402,7 +402,7 @@ static void test_clip_step(void)
             free(g); free(p0); free(p1);
             return;
         }
-        be->ops->download(be, m->params, 0, p0, np);
+        lt_be_download(be, m->params, 0, p0, np);
         /* each tensor's norm, and the global one, in double */
         double norm[NT], all = 0, lo = INFINITY, hi = 0;
         size_t off = 0;
@@ -424,7 +424,7 @@ static void test_clip_step(void)
         else o.clipnorm = cap;
         CHECK(lt_compile(m, LT_LOSS_MSE, &o) == LT_OK, "compile with clipping: %s", lt_ctx_error(ctx));
         CHECK(lt_optimizer_step(m) == LT_OK, "step: %s", lt_ctx_error(ctx));
-        be->ops->download(be, m->params, 0, p1, np);
+        lt_be_download(be, m->params, 0, p1, np);
         double worst = 0, moved = 0;
         int clipped = 0, kept = 0;
         off = 0;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 /* Zeroed n x dim floats plus optional zeroed labels and values; n, dim >= 1. */
 lt_status lt_dataset_alloc(lt_ctx *ctx, size_t n, size_t dim, int with_labels, int with_values,

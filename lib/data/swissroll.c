@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 #include "internal.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 #define SWISS_MAX_N 100000000u
 

@@ -15,7 +15,7 @@
 #include <omp.h>
 #endif
 #include "internal.h"
-#include "philox.h"
+#include "backend/philox.h"
 
 #define TSNE_MAX_N 20000       /* the n x n affinities take 1.6 GB at this size */
 #define TSNE_MAX_THREADS 512   /* as the CPU backend: libgomp exits when it cannot make more */

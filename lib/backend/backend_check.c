@@ -2,7 +2,7 @@
  * and OpenCL refuse exactly the same calls with the same messages. */
 #include <stdint.h>
 #include <string.h>
-#include "backend.h"
+#include "backend_check.h"
 
 /* Checks that every element of an n0 x n1 x cols block (none empty) with strides s0, s1
  * from r's offset lies inside r's buffer; *hull (when not NULL) becomes the contiguous

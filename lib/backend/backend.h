@@ -1,5 +1,11 @@
-/* The device-agnostic backend interface: one vtable, two implementations
- * (cpu_fallback/ and cl_kernels/). Internal header: never installed, never seen by users.
+/* The backend contract: the types every op takes and the vtable that the CPU fallback
+ * (cpu_fallback/) and OpenCL (cl_kernels/) implement. This folder, lib/backend/, is the
+ * floor between model code and the backends: it includes nothing of lib/ but latent.h
+ * (for lt_status), and the backends include nothing above it. Internal: never installed.
+ *
+ * Model code never calls a slot directly: it goes through the front door (dispatch.h),
+ * whose lt_be_* calls check every operand once (backend_check.c) and then dispatch, so
+ * a backend trusts the operands it is handed and never calls back up.
  *
  * Conventions every op follows:
  * - Every buffer holds 4-byte elements (float32, or uint32 for index buffers); sizes and
@@ -10,8 +16,9 @@
  * - Ops are asynchronous and in order: only download() and finish() wait for the whole
  *   queue; upload() may block until its own copy is done (the caller may reuse its
  *   host memory when it returns). No op reads back to the host (no clFinish per op).
- * - A range outside a buffer, or an otherwise bad size, is LT_ERR_ARG. With n == 0 an
- *   op does nothing (reductions still write 0), and its buffers may be NULL.
+ * - A range outside a buffer, or an otherwise bad size, is LT_ERR_ARG (refused by the
+ *   front door). With n == 0 an op does nothing (reductions still write 0), and its
+ *   buffers may be NULL.
  * - One backend is used from one thread at a time; separate backends are independent.
  * - Every op returns LT_OK or an error status and, on error, writes a message with
  *   lt_backend_set_error(); it never exits or asserts on sizes a caller controls.
@@ -22,7 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "latent.h"
+#include "../latent.h" /* lt_status, and nothing else of it */
 
 typedef struct lt_backend lt_backend;
 typedef struct lt_buf lt_buf; /* opaque; each backend defines it */
@@ -169,9 +176,60 @@ static inline size_t lt_cell_gates(lt_backend_cell c) { return c == LT_CELL_LSTM
 static inline size_t lt_cell_record(lt_backend_cell c) { return c == LT_CELL_LSTM ? 6 : c == LT_CELL_GRU ? 5 : 1; }
 static inline size_t lt_cell_dz(lt_backend_cell c) { return c == LT_CELL_SIMPLE ? 1 : 4; }
 
-/* The vtable. Every slot is required unless marked optional. */
+/* Row widths of a recurrent sequence, in elements: units U, gates G, record S, dz D. */
+typedef struct lt_rnn_widths {
+    size_t u, g, s, d;
+} lt_rnn_widths;
+
+/* The widths of g's cell (the front door has checked g). */
+static inline lt_rnn_widths lt_rnn_widths_of(const lt_rnn_geom *g)
+{
+    lt_rnn_widths w = {g->units, lt_cell_gates(g->cell) * g->units, lt_cell_record(g->cell) * g->units,
+                       lt_cell_dz(g->cell) * g->units};
+    return w;
+}
+
+/* Element counts of a convolution geometry. */
+typedef struct lt_conv_sizes {
+    size_t nx, ny, nw; /* elements of x (dx), y (dy) and w (dw)                  */
+    size_t rows;       /* output pixels batch*out_h*out_w: im2col rows           */
+    size_t kcols;      /* k_h*k_w*in_c: im2col columns (at most SIZE_MAX / 4)    */
+    int pointwise;     /* 1x1, stride 1, unpadded, out == in: x is its own im2col */
+} lt_conv_sizes;
+
+/* The counts of g, which the front door has checked fit size_t. */
+static inline lt_conv_sizes lt_conv_sizes_of(const lt_conv_geom *g)
+{
+    lt_conv_sizes s;
+    s.nx = (size_t)g->batch * (size_t)g->in_h * (size_t)g->in_w * (size_t)g->in_c;
+    s.ny = (size_t)g->batch * (size_t)g->out_h * (size_t)g->out_w * (size_t)g->out_c;
+    s.nw = (size_t)g->k_h * (size_t)g->k_w * (size_t)g->in_c * (size_t)g->out_c;
+    s.rows = (size_t)g->batch * (size_t)g->out_h * (size_t)g->out_w;
+    s.kcols = (size_t)g->k_h * (size_t)g->k_w * (size_t)g->in_c;
+    s.pointwise = g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_top == 0 &&
+                  g->pad_left == 0 && g->out_h == g->in_h && g->out_w == g->in_w;
+    return s;
+}
+
+/* Element counts of a pooling or up-sampling geometry. */
+typedef struct lt_pool_sizes {
+    size_t nx, ny; /* elements of the input and of the output */
+    size_t img;    /* in_h*in_w*c: one input image            */
+} lt_pool_sizes;
+
+/* The counts of g, which the front door has checked fit size_t. */
+static inline lt_pool_sizes lt_pool_sizes_of(const lt_pool_geom *g)
+{
+    lt_pool_sizes s;
+    s.img = (size_t)g->in_h * (size_t)g->in_w * (size_t)g->c;
+    s.nx = (size_t)g->batch * s.img;
+    s.ny = (size_t)g->batch * (size_t)g->out_h * (size_t)g->out_w * (size_t)g->c;
+    return s;
+}
+
+/* The vtable. Every slot is required unless marked optional; backends fill them all. */
 typedef struct lt_backend_ops {
-    const char *name; /* "cpu" or "opencl" */
+    const char *name; /* "cpu" or "opencl"; prefixes every message the backend writes */
 
     /* Releases the backend and everything it holds (buffers must be freed before). */
     void (*destroy)(lt_backend *be);
@@ -181,6 +239,8 @@ typedef struct lt_backend_ops {
     lt_status (*buf_alloc)(lt_backend *be, size_t n, lt_buf **out);
     /* Frees a buffer; NULL is allowed. */
     void (*buf_free)(lt_backend *be, lt_buf *buf);
+    /* Elements buf was allocated with, for the front door's range checks. */
+    size_t (*buf_elems)(const lt_buf *buf);
     /* Copies n elements from host src into buf[off..off+n). */
     lt_status (*upload)(lt_backend *be, lt_buf *buf, size_t off, const void *src, size_t n);
     /* Waits for all queued work, then copies buf[off..off+n) to host dst. */
@@ -394,156 +454,19 @@ typedef struct lt_backend_ops {
 
 /* Common head of every backend instance: a backend's own struct starts with this. */
 struct lt_backend {
-    const lt_backend_ops *ops; /* the vtable                          */
-    char device_name[256];     /* human-readable device description   */
-    char error[1024];          /* last error message                  */
+    const lt_backend_ops *ops; /* the vtable                                          */
+    char device_name[256];     /* human-readable device description                   */
+    char error[1024];          /* last error message: the backend's own start with its
+                                  name ("cpu: ..."); lib/ writes its context's here too,
+                                  so a context has one error channel and nothing copies */
 };
 
-/* Writes a printf-style message into be->error and returns status. */
+/* Writes "NAME: " and a printf-style message into be->error and returns status. */
 lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-
-/* Shared argument checks of every op (backend_check.c), so both backends refuse exactly
- * the same calls with the same messages. */
-/* An operand range for the shared checks: its buffer's identity and size, which only
- * the backend knows, and the range [off, off + n) of it an op uses. The per-op
- * checkers below set n from the op's sizes; a backend passes it for the segment ops. */
-typedef struct lt_buf_range {
-    const char *name; /* the operand, for messages                  */
-    const void *mem;  /* identifies the buffer (NULL: none given)   */
-    size_t buf_n;     /* the buffer's elements                      */
-    size_t off, n;    /* the range                                  */
-} lt_buf_range;
-/* Checks the operands of sum_squares and clip_by_norm over count segments: x, starts
- * (count offsets, read only when given and x's range is not empty; none stands for one
- * segment) and the per-segment values v (count), each inside its buffer, and the
- * output (x when out_is_x, else v) apart from the inputs. */
-lt_status lt_check_segment_operands(lt_backend *be, const char *op, size_t count, lt_buf_range x, lt_buf_range starts,
-                                    lt_buf_range v, int out_is_x);
-
-/* The per-op checkers below check the op's sizes, then that each operand lies inside
- * its buffer and that no output overlaps another operand; an optional operand (NULL in
- * backend.h's terms) is given with mem NULL. From lt_check_upload to
- * lt_check_optim_step only copy checks overlaps: those ops' outputs may alias inputs
- * where their slots say so, and elsewhere no backend has refused it. */
-/* vae_sample_forward: x rows x 2d, eps (optional) and y rows x d; *n = rows * d. */
-lt_status lt_check_vae_sample_forward(lt_backend *be, size_t rows, size_t d, lt_buf_range x, lt_buf_range eps,
-                                      lt_buf_range y, size_t *n);
-/* vae_sample_backward: x rows x 2d, eps (optional) and dy rows x d, dx rows x 2d. */
-lt_status lt_check_vae_sample_backward(lt_backend *be, size_t rows, size_t d, lt_buf_range x, lt_buf_range eps,
-                                       lt_buf_range dy, lt_buf_range dx, size_t *n);
-/* kl_normal: x rows x 2d, out one element. */
-lt_status lt_check_kl_normal(lt_backend *be, size_t rows, size_t d, lt_buf_range x, lt_buf_range out, size_t *n);
-/* sparsity_kl: rows >= 1, rho in (0, 1), colsum cols, out one element, grad cols (optional). */
-lt_status lt_check_sparsity_kl(lt_backend *be, size_t rows, size_t cols, float rho, lt_buf_range colsum,
-                               lt_buf_range out, lt_buf_range grad);
-/* l1_penalty: x n, out one element, dx n (optional), dy n (optional, read only with
- * dx); dx may be dy exactly. */
-lt_status lt_check_l1_penalty(lt_backend *be, size_t n, lt_buf_range x, lt_buf_range out, lt_buf_range dy,
-                              lt_buf_range dx);
-/* Row widths of a recurrent step, in elements: units U, gates G, record S, dz D. */
-typedef struct lt_rnn_widths {
-    size_t u, g, s, d;
-} lt_rnn_widths;
-/* rnn_forward: the geometry, then (unless the batch is empty) rbias (GRU only), bias
- * (optional), xw, r, rec and out (optional; out_buf describes seq->buf) as backend.h
- * sizes them; sets *w. */
-lt_status lt_check_rnn_forward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range xw, lt_buf_range bias,
-                               lt_buf_range r, lt_buf_range rbias, lt_buf_range rec, lt_buf_range out_buf,
-                               const lt_rnn_seq *out, lt_rnn_widths *w);
-/* rnn_backward: the geometry, then dh (optional; dh_buf describes seq->buf), r, rec and
- * the outputs carry and dz; sets *w. */
-lt_status lt_check_rnn_backward(lt_backend *be, const lt_rnn_geom *g, lt_buf_range dh_buf, const lt_rnn_seq *dh,
-                                lt_buf_range r, lt_buf_range rec, lt_buf_range carry, lt_buf_range dz,
-                                lt_rnn_widths *w);
-/* upload: buf n, and src unless n == 0. */
-lt_status lt_check_upload(lt_backend *be, size_t n, lt_buf_range buf, const void *src);
-/* download: buf n, and dst unless n == 0. */
-lt_status lt_check_download(lt_backend *be, size_t n, lt_buf_range buf, const void *dst);
-/* copy_strided: nothing when the block is empty, else beta 0 or 1 and every element of
- * x's and y's blocks inside its buffer; *rows = n0 * n1 (0 for an empty block). */
-lt_status lt_check_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, lt_buf_range x, ptrdiff_t xs0,
-                                ptrdiff_t xs1, float beta, lt_buf_range y, ptrdiff_t ys0, ptrdiff_t ys1, size_t *rows);
-/* copy: src and dst n, dst apart from src. */
-lt_status lt_check_copy(lt_backend *be, size_t n, lt_buf_range src, lt_buf_range dst);
-/* fill, random_uniform and random_normal (op says which): buf n. */
-lt_status lt_check_fill(lt_backend *be, const char *op, size_t n, lt_buf_range buf);
-/* dropout_mask: rate in [0, 1), mask n. */
-lt_status lt_check_dropout_mask(lt_backend *be, size_t n, float rate, lt_buf_range mask);
-/* gemm: C m x n with ldc, then (unless C is empty or k == 0) A and B as stored with lda
- * and ldb. C may share a buffer with A or B: with leading dimensions, blocks interleave. */
-lt_status lt_check_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, size_t n, size_t k, lt_buf_range a,
-                        size_t lda, lt_buf_range b, size_t ldb, lt_buf_range c, size_t ldc);
-/* axpby: x and y n (elementwise, so y may be x). */
-lt_status lt_check_axpby(lt_backend *be, size_t n, lt_buf_range x, lt_buf_range y);
-/* mul: x, y and z n (z may alias x or y). */
-lt_status lt_check_mul(lt_backend *be, size_t n, lt_buf_range x, lt_buf_range y, lt_buf_range z);
-/* sum and count_nonfinite (op says which): x n, out one element. */
-lt_status lt_check_reduce(lt_backend *be, const char *op, size_t n, lt_buf_range x, lt_buf_range out);
-/* bias_act_forward: a known act, x and y rows x cols (y may alias x), bias cols
- * (optional); *n = rows * cols. */
-lt_status lt_check_bias_act_forward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, lt_buf_range x,
-                                    lt_buf_range bias, lt_buf_range y, size_t *n);
-/* act_backward: a known act, y, dy and dx rows x cols (dx may alias dy); *n = rows * cols. */
-lt_status lt_check_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, lt_buf_range y,
-                                lt_buf_range dy, lt_buf_range dx, size_t *n);
-/* bias_act_backward: a pointwise act, y and dz given exactly when act is not linear; y,
- * dy and dz rows x cols (dz may be dy exactly), db cols; *n = rows * cols. */
-lt_status lt_check_bias_act_backward(lt_backend *be, size_t rows, size_t cols, lt_backend_act act, lt_buf_range y,
-                                     lt_buf_range dy, lt_buf_range dz, lt_buf_range db, size_t *n);
-/* gather_rows: idx rows, dst rows x cols and, unless that is empty, src holding at
- * least one row; *n = rows * cols. */
-lt_status lt_check_gather_rows(lt_backend *be, size_t rows, size_t cols, lt_buf_range src, lt_buf_range idx,
-                               lt_buf_range dst, size_t *n);
-/* loss: a known kind, pred and target rows x cols, out one element apart from the
- * others, grad rows x cols (optional, may alias pred); *n = rows * cols. */
-lt_status lt_check_loss(lt_backend *be, lt_backend_loss kind, size_t rows, size_t cols, lt_buf_range pred,
-                        lt_buf_range target, lt_buf_range out, lt_buf_range grad, size_t *n);
-/* optim_step: a known kind, h given, params and grads n, state n per moment the kind
- * keeps with h (none for SGD without momentum); *moments = that count. */
-lt_status lt_check_optim_step(lt_backend *be, lt_backend_optim kind, const lt_backend_optim_hyper *h, size_t n,
-                              lt_buf_range params, lt_buf_range grads, lt_buf_range state, size_t *moments);
-/* Element counts of a checked convolution geometry. */
-typedef struct lt_conv_sizes {
-    size_t nx, ny, nw; /* elements of x (dx), y (dy) and w (dw)                  */
-    size_t rows;       /* output pixels batch*out_h*out_w: im2col rows           */
-    size_t kcols;      /* k_h*k_w*in_c: im2col columns (at most SIZE_MAX / 4)    */
-    int pointwise;     /* 1x1, stride 1, unpadded, out == in: x is its own im2col */
-} lt_conv_sizes;
-/* conv2d_forward: the geometry, then x, w and y, y apart from both; sets *s. */
-lt_status lt_check_conv2d_forward(lt_backend *be, const lt_conv_geom *g, lt_buf_range x, lt_buf_range w,
-                                  lt_buf_range y, lt_conv_sizes *s);
-/* conv2d_backward_data: the geometry, then dy, w and dx, dx apart from both; sets *s. */
-lt_status lt_check_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, lt_buf_range dy, lt_buf_range w,
-                                        lt_buf_range dx, lt_conv_sizes *s);
-/* conv2d_backward_filter: the geometry, then x, dy and dw, dw apart from both; sets *s. */
-lt_status lt_check_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, lt_buf_range x, lt_buf_range dy,
-                                          lt_buf_range dw, lt_conv_sizes *s);
-/* Element counts of a checked pooling or up-sampling geometry. */
-typedef struct lt_pool_sizes {
-    size_t nx, ny; /* elements of the input and of the output */
-    size_t img;    /* in_h*in_w*c: one input image            */
-} lt_pool_sizes;
-/* maxpool_forward: the geometry (every window reaching the image, indices fitting
- * uint32), then x and the outputs y and argmax, apart from x and each other; sets *s. */
-lt_status lt_check_maxpool_forward(lt_backend *be, const lt_pool_geom *g, lt_buf_range x, lt_buf_range y,
-                                   lt_buf_range argmax, lt_pool_sizes *s);
-/* maxpool_backward: the geometry as above, then dy, argmax and dx, dx apart from both. */
-lt_status lt_check_maxpool_backward(lt_backend *be, const lt_pool_geom *g, lt_buf_range dy, lt_buf_range argmax,
-                                    lt_buf_range dx, lt_pool_sizes *s);
-/* upsample_forward: a known mode, out = in * k, then x and y apart from x; sets *s. */
-lt_status lt_check_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode, lt_buf_range x,
-                                    lt_buf_range y, lt_pool_sizes *s);
-/* upsample_backward: as upsample_forward, with dy and dx apart from dy. */
-lt_status lt_check_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode, lt_buf_range dy,
-                                     lt_buf_range dx, lt_pool_sizes *s);
-/* affine_resample: sizes >= 1, sides up to 2^24, then (unless n == 0) mats 6n, x and y
- * n images, y apart from both; *total = n*h*w*ch (0 when n == 0). */
-lt_status lt_check_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, lt_buf_range mats, lt_buf_range x,
-                                   lt_buf_range y, size_t *total);
 
 /* Opens the CPU fallback. threads <= 0: OpenMP's default. */
 lt_status lt_cpu_backend_open(lt_backend **out, int threads, char *err, size_t errlen);
