@@ -1,5 +1,11 @@
-/* The latent command-line program: declarations shared by its source files.
- * apps/cli_args.c parses options and prints help; apps/latent.c runs subcommands. */
+/* The latent command-line program: declarations shared by its source files, grouped
+ * by the file that defines them. Each file calls only those listed above it here:
+ *   apps/cli_common.c   messages, the device context, seeds, checks of inputs and outputs
+ *   apps/cli_commands.c the subcommands' names, operand counts and help texts
+ *   apps/cli_args.c     option parsing; the options a model file records
+ *   apps/cli_data.c     loading --data (built-in sets, IDX, images, CSV tables and series)
+ *   apps/cli_train.c, cli_image.c, cli_latent.c, cli_anomaly.c   the commands
+ *   apps/main.c         main: parses the options and calls the command */
 #ifndef LATENT_CLI_H
 #define LATENT_CLI_H
 
@@ -17,22 +23,20 @@
 /* Exit statuses: success, a runtime error (library, files, data), a usage error. */
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
 
-/* Subcommands, as bits so an option can name the subcommands that accept it. */
+/* Marks a function whose argument fmt_arg is a printf format for the arguments from first_arg. */
+#if defined(__GNUC__)
+#define CLI_PRINTF(fmt_arg, first_arg) __attribute__((format(printf, fmt_arg, first_arg)))
+#else
+#define CLI_PRINTF(fmt_arg, first_arg)
+#endif
+
+/* Subcommands, as bits so an option can name the subcommands that accept it; the
+ * lines group them as the files that run them do (see the end of this header). */
 typedef enum cli_cmd {
-    CMD_DEVICES = 1u << 0,
-    CMD_TRAIN = 1u << 1,
-    CMD_EVAL = 1u << 2,
-    CMD_SUMMARY = 1u << 3,
-    CMD_RECONSTRUCT = 1u << 4,
+    CMD_DEVICES = 1u << 0, CMD_TRAIN = 1u << 1, CMD_EVAL = 1u << 2, CMD_SUMMARY = 1u << 3, CMD_RECONSTRUCT = 1u << 4,
     CMD_BENCH = 1u << 5,
-    CMD_DENOISE = 1u << 6,
-    CMD_UPSCALE = 1u << 7,
-    CMD_SCORE = 1u << 8,
-    CMD_GENERATE = 1u << 9,
-    CMD_EMBED = 1u << 10,
-    CMD_ANOMALY = 1u << 11,
-    CMD_PCA = 1u << 12,
-    CMD_CLASSIFY = 1u << 13
+    CMD_DENOISE = 1u << 6, CMD_UPSCALE = 1u << 7, CMD_SCORE = 1u << 8,
+    CMD_GENERATE = 1u << 9, CMD_EMBED = 1u << 10, CMD_ANOMALY = 1u << 11, CMD_PCA = 1u << 12, CMD_CLASSIFY = 1u << 13
 } cli_cmd;
 
 /* Option identities; cli_given() tells whether one was on the command line. */
@@ -109,17 +113,94 @@ typedef struct cli_opts {
     char recorded_text[CLI_RECORDED_BYTES]; /* the string values among them        */
 } cli_opts;
 
+/* Whether option id was given on the command line (or taken from the MODEL's notes). */
+static inline int cli_given(const cli_opts *o, cli_opt_id id)
+{
+    return (int)((o->given >> id) & 1u);
+}
+
+/* ------------------------------------------------------------ apps/cli_common.c */
+
+/* Prints "latent CMD: message" on stderr, then a --help hint when status is CLI_USAGE;
+ * returns status. Called through the two macros below. */
+int cli_report(const cli_opts *o, int status, const char *fmt, ...) CLI_PRINTF(3, 4);
+/* A runtime error: prints "latent CMD: message" on stderr; gives CLI_RUNTIME. */
+#define cli_fail(o, ...) cli_report((o), CLI_RUNTIME, __VA_ARGS__)
+/* A usage error: prints the message naming the subcommand and a --help hint; gives CLI_USAGE. */
+#define cli_usage_error(o, ...) cli_report((o), CLI_USAGE, __VA_ARGS__)
+/* Reports a failed library call: what we were doing, then the context's message. */
+int cli_fail_lt(const cli_opts *o, const lt_ctx *ctx, int status, const char *what);
+/* Progress note on stderr, unless --quiet. */
+void cli_note(const cli_opts *o, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* Opens the --device context, applies --threads, says which device "auto" took. */
+int cli_open_ctx(const cli_opts *o, lt_ctx **ctx);
+/* Loads the MODEL operand (the first) into *m; a failure says why. */
+int cli_load_model(const cli_opts *o, lt_ctx *ctx, lt_model **m);
+/* The end of a command: frees model m and closes ctx (either may be NULL); returns rc. */
+int cli_close(lt_ctx *ctx, lt_model *m, int rc);
+
+/* SplitMix64's output mixing of z. */
+uint64_t cli_mix64(uint64_t z);
+/* A seed for stream `stream` of --seed, decorrelated from the other streams' (the swiss
+ * roll's splits, the noise of train's and eval's inputs). */
+uint64_t cli_derive_seed(uint64_t seed, uint64_t stream);
+
+/* Whether the dataset holds images. */
+int cli_is_image(const lt_dataset *ds);
+/* Whether the samples are windows of a series. */
+int cli_is_windows(const lt_dataset *ds);
+/* Checks that model m (from model_path) takes ds's samples: the same width and, for
+ * windows of a series, the same (steps, features); an error names both shapes. */
+int cli_check_input(const cli_opts *o, const lt_model *m, const char *model_path, const lt_dataset *ds);
+/* Turns --optimizer, --lr, --momentum, --nesterov, --clipnorm and --global-clipnorm
+ * into optimizer settings. */
+int cli_optimizer_from_opts(const cli_opts *o, lt_optimizer *opt);
+/* The fit options every training command takes alike: --epochs, --batch, --seed, and
+ * progress on stderr unless --quiet. */
+lt_fit_opts cli_fit_opts(const cli_opts *o);
+
+/* --png, or --out with its .lt or .csv suffix swapped for .png (malloc'd; NULL: no memory). */
+char *cli_png_path(const cli_opts *o);
+/* What an output path will hold: a model (saved over an older model is fine) or a
+ * picture or table (never written over a model file, which it would destroy). */
+typedef enum { CLI_OUT_MODEL, CLI_OUT_FILE } cli_out_kind;
+/* Fails early when path is a folder, its folder takes no new files or, for a
+ * CLI_OUT_FILE, it is an existing model file. */
+int cli_check_output_path(const cli_opts *o, const char *opt, const char *path, cli_out_kind kind);
+/* Fails when two outputs of one command name the same file (the second would replace the first). */
+int cli_check_distinct_outputs(const cli_opts *o, const char *opt_a, const char *a, const char *opt_b, const char *b);
+
+/* The encoder of an autoencoder m: its first nested model, when that takes m's input
+ * (a file may nest models anywhere, so this is checked, never assumed); else NULL. */
+lt_model *cli_encoder(lt_model *m);
+/* The decoder: m's second nested model, when cli_encoder(m) exists and the decoder
+ * takes the encoder's output; else NULL. */
+lt_model *cli_decoder(lt_model *m);
+/* Prints "test accuracy: A" of classifier m on ds's labels (argmax of the outputs). */
+int cli_print_accuracy(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds);
+/* One-hot targets (n x classes) for ds's labels; a label outside [0, classes) or no
+ * labels at all is an error naming --data. */
+int cli_onehot(const cli_opts *o, lt_ctx *ctx, const lt_dataset *ds, int classes, lt_dataset **out);
+
+/* ------------------------------------------------------------ apps/cli_commands.c */
+
+/* Looks a subcommand up by name; 0 when unknown. */
+cli_cmd cli_cmd_lookup(const char *name);
+/* The most operands subcommand cmd takes (0 for an unknown one). */
+int cli_cmd_max_operands(cli_cmd cmd);
+/* Prints the top-level help to stdout. */
+void cli_print_main_help(void);
+/* Prints a subcommand's help to stdout; returns 0, or -1 for an unknown name. */
+int cli_print_cmd_help(const char *name);
+/* Prints problem (when given), the one-line usage and a help hint to stderr; returns CLI_USAGE. */
+int cli_main_usage(const char *problem);
+
+/* ------------------------------------------------------------ apps/cli_args.c */
+
 /* Parses argv for the subcommand argv[0]. Returns -1 to go on, or an exit status
  * (0 after printing --help, CLI_USAGE after a usage message on stderr). */
 int cli_parse(int argc, char **argv, cli_opts *o);
-/* Whether option id was given on the command line. */
-int cli_given(const cli_opts *o, cli_opt_id id);
-/* Prints a usage error naming the subcommand and a --help hint; returns CLI_USAGE. */
-int cli_usage_error(const cli_opts *o, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 /* Saves in m's notes the options of `train` that shape its data and its task (--data,
  * the series options, --noise, --downscale, --class), so that commands reading the
  * model later take the same unless told otherwise. */
@@ -127,36 +208,24 @@ lt_status cli_record_options(const cli_opts *o, lt_model *m);
 /* Writes into line (size bytes) the options m records from training, as
  * " --data X --window 24 --wide"; 0 when it records none. */
 int cli_recorded_options(const lt_model *m, char *line, size_t size);
-/* Prints the top-level help to stdout. */
-void cli_print_main_help(void);
-/* Prints a subcommand's help to stdout; returns 0, or -1 for an unknown name. */
-int cli_print_cmd_help(const char *name);
-/* Looks a subcommand up by name; 0 when unknown. */
-cli_cmd cli_cmd_lookup(const char *name);
 
-/* Turns --optimizer, --lr, --momentum, --nesterov, --clipnorm and --global-clipnorm
- * into optimizer settings. */
-int cli_optimizer_from_opts(const cli_opts *o, lt_optimizer *opt);
-/* Prints "latent CMD: message" on stderr and returns CLI_RUNTIME (apps/latent.c). */
-int cli_fail(const cli_opts *o, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Reports a failed library call: what we were doing, then the context's message. */
-int cli_fail_lt(const cli_opts *o, const lt_ctx *ctx, int status, const char *what);
-/* Progress note on stderr, unless --quiet. */
-void cli_note(const cli_opts *o, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Opens the --device context, applies --threads, says which device "auto" took. */
-int cli_open_ctx(const cli_opts *o, lt_ctx **ctx);
+/* ------------------------------------------------------------ apps/cli_data.c */
+
+/* What --data names: a built-in set, a folder of IDX files, a CSV file, a folder of images. */
+typedef enum cli_data_kind { DATA_FASHION, DATA_SWISS, DATA_IDX_DIR, DATA_CSV, DATA_IMAGES } cli_data_kind;
+/* Classifies --data: a built-in name, else an existing folder (IDX or images) or file
+ * (CSV); a missing path is an error, so commands call this before opening the device. */
+int cli_data_kind_of(const cli_opts *o, cli_data_kind *kind);
 /* Loads --data's train (train != 0) or test split as eval does for model m (image folders
  * cut into patches of m's input size and channels unless --patch/--channels say
  * otherwise; m may be NULL: 32x32x3). */
 int cli_load_split(const cli_opts *o, lt_ctx *ctx, int train, const lt_model *m, lt_dataset **out);
+/* Loads both splits of --data as cli_load_split does, the training split first. */
+int cli_load_splits(const cli_opts *o, lt_ctx *ctx, const lt_model *m, lt_dataset **train, lt_dataset **test);
+/* Loads --data's train (train != 0) or test split for an --arch not built yet: image
+ * folders cut into patches of the input side and channels of the built-ins made for one
+ * size (conv-ae: 28x28x1, denoise-rgb: 63x63x3), else 32x32x3. */
+int cli_load_split_for_arch(const cli_opts *o, lt_ctx *ctx, int train, lt_dataset **out);
 /* A CSV time series as --window reads it: the rows as loaded (a --wide table read
  * across its rows into one column), the same rows standardized with the statistics of
  * the training rows, and how many of the first rows are training rows (the rest,
@@ -179,40 +248,27 @@ void cli_series_free(cli_series *s);
  * of the standardized series, each centred on its mean with --center-windows. */
 int cli_series_windows(const cli_opts *o, lt_ctx *ctx, const cli_series *s, size_t first, size_t count,
                        lt_dataset **out);
-/* Checks that model m (from model_path) takes ds's samples: the same width and, for
- * windows of a series, the same (steps, features); an error names both shapes. */
-int cli_check_input(const cli_opts *o, const lt_model *m, const char *model_path, const lt_dataset *ds);
-/* --png, or --out with its .lt or .csv suffix swapped for .png (malloc'd; NULL: no memory). */
-char *cli_png_path(const cli_opts *o);
-/* What an output path will hold: a model (saved over an older model is fine) or a
- * picture or table (never written over a model file, which it would destroy). */
-typedef enum { CLI_OUT_MODEL, CLI_OUT_FILE } cli_out_kind;
-/* Fails early when path is a folder, its folder takes no new files or, for a
- * CLI_OUT_FILE, it is an existing model file. */
-int cli_check_output_path(const cli_opts *o, const char *opt, const char *path, cli_out_kind kind);
-/* Fails when two outputs of one command name the same file (the second would replace the first). */
-int cli_check_distinct_outputs(const cli_opts *o, const char *opt_a, const char *a, const char *opt_b, const char *b);
 
-/* The encoder of an autoencoder m: its first nested model, when that takes m's input
- * (a file may nest models anywhere, so this is checked, never assumed); else NULL. */
-lt_model *cli_encoder(lt_model *m);
-/* The decoder: m's second nested model, when cli_encoder(m) exists and the decoder
- * takes the encoder's output; else NULL. */
-lt_model *cli_decoder(lt_model *m);
-/* The image commands (apps/cli_image.c): denoise, upscale, score. */
+/* ------------------------------------------------------------ the commands */
+
+/* Each runs one subcommand on parsed options and returns its exit status. */
+/* apps/cli_train.c: devices, train, eval, summary, reconstruct, bench. */
+int cli_cmd_devices(const cli_opts *o);
+int cli_cmd_train(const cli_opts *o);
+int cli_cmd_eval(const cli_opts *o);
+int cli_cmd_summary(const cli_opts *o);
+int cli_cmd_reconstruct(const cli_opts *o);
+int cli_cmd_bench(const cli_opts *o);
+/* apps/cli_image.c: denoise, upscale, score. */
 int cli_cmd_denoise(const cli_opts *o);
 int cli_cmd_upscale(const cli_opts *o);
 int cli_cmd_score(const cli_opts *o);
-/* The latent-space commands (apps/cli_latent.c). */
+/* apps/cli_latent.c: generate, embed, pca, classify. */
 int cli_cmd_generate(const cli_opts *o);
 int cli_cmd_embed(const cli_opts *o);
-int cli_cmd_anomaly(const cli_opts *o);
 int cli_cmd_pca(const cli_opts *o);
 int cli_cmd_classify(const cli_opts *o);
-/* Prints "test accuracy: A" of classifier m on ds's labels (argmax of the outputs). */
-int cli_print_accuracy(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds);
-/* One-hot targets (n x classes) for ds's labels; a label outside [0, classes) or no
- * labels at all is an error naming --data. */
-int cli_onehot(const cli_opts *o, lt_ctx *ctx, const lt_dataset *ds, int classes, lt_dataset **out);
+/* apps/cli_anomaly.c: anomaly. */
+int cli_cmd_anomaly(const cli_opts *o);
 
 #endif

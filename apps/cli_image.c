@@ -1,6 +1,7 @@
-/* The image commands of the latent program: denoise and upscale (one image file in,
- * one PNG out, through lt_predict_image's blended tiles) and score (PSNR and SSIM of a
- * denoising or super-resolution model against a classical baseline). */
+/* The latent program's image commands: denoise and upscale (one image file in, one
+ * PNG out, through lt_predict_image's blended tiles) and score (PSNR and SSIM of a
+ * denoising or super-resolution model against a classical baseline). It calls only
+ * apps/cli_common.c and apps/cli_data.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,8 @@ static const float blur_sigmas[] = {0.5f, 0.75f, 1.0f, 1.5f, 2.0f};
  * fills dims (height, width, channels). */
 static int load_image_model(const cli_opts *o, lt_ctx *ctx, lt_model **m, int dims[3])
 {
-    lt_status st = lt_load(ctx, o->positional[0], m);
-    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "cannot load the model");
+    int rc = cli_load_model(o, ctx, m);
+    if (rc != CLI_OK) return rc;
     int out[3] = {0, 0, 0};
     int rank = lt_input_shape(*m, dims);
     if (rank == 2)
@@ -74,25 +75,30 @@ static int restore_and_save(const cli_opts *o, lt_ctx *ctx, lt_model *m, const f
     return rc;
 }
 
+/* The start of denoise and upscale (MODEL IN OUT.png): checks OUT, opens the device,
+ * loads MODEL and the image IN, and gives IN's shape. */
+static int open_model_and_image(const cli_opts *o, lt_ctx **ctx, lt_model **m, lt_dataset **img, int *h, int *w, int *c)
+{
+    int dims[3];
+    int rc = cli_check_output_path(o, "OUT", o->positional[2], CLI_OUT_FILE);
+    if (rc == CLI_OK) rc = cli_open_ctx(o, ctx);
+    if (rc == CLI_OK) rc = load_image_model(o, *ctx, m, dims);
+    if (rc == CLI_OK) rc = load_input_image(o, *ctx, o->positional[1], dims[2], img);
+    if (rc == CLI_OK) lt_dataset_image_shape(*img, h, w, c);
+    return rc;
+}
+
 /* latent denoise MODEL IN OUT.png */
 int cli_cmd_denoise(const cli_opts *o)
 {
     lt_ctx *ctx = NULL;
     lt_model *m = NULL;
     lt_dataset *img = NULL;
-    int dims[3], h, w, c;
-    int rc = cli_check_output_path(o, "OUT", o->positional[2], CLI_OUT_FILE);
-    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = load_image_model(o, ctx, &m, dims);
-    if (rc == CLI_OK) rc = load_input_image(o, ctx, o->positional[1], dims[2], &img);
-    if (rc == CLI_OK) {
-        lt_dataset_image_shape(img, &h, &w, &c);
-        rc = restore_and_save(o, ctx, m, lt_dataset_data(img), h, w, c);
-    }
+    int h, w, c;
+    int rc = open_model_and_image(o, &ctx, &m, &img, &h, &w, &c);
+    if (rc == CLI_OK) rc = restore_and_save(o, ctx, m, lt_dataset_data(img), h, w, c);
     lt_dataset_free(img);
-    lt_model_free(m);
-    if (ctx) lt_ctx_close(ctx);
-    return rc;
+    return cli_close(ctx, m, rc);
 }
 
 /* latent upscale MODEL IN OUT.png: a bicubic 2x resize, then the model. */
@@ -102,14 +108,10 @@ int cli_cmd_upscale(const cli_opts *o)
     lt_model *m = NULL;
     lt_dataset *img = NULL;
     float *big = NULL;
-    int dims[3], h, w, c;
+    int h, w, c;
     lt_status st;
-    int rc = cli_check_output_path(o, "OUT", o->positional[2], CLI_OUT_FILE);
-    if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = load_image_model(o, ctx, &m, dims);
-    if (rc == CLI_OK) rc = load_input_image(o, ctx, o->positional[1], dims[2], &img);
+    int rc = open_model_and_image(o, &ctx, &m, &img, &h, &w, &c);
     if (rc == CLI_OK) {
-        lt_dataset_image_shape(img, &h, &w, &c);
         if ((size_t)2 * h > LT_IMAGE_MAX_SIDE || (size_t)2 * w > LT_IMAGE_MAX_SIDE ||
             (size_t)4 * h * w > LT_IMAGE_MAX_PIXELS)
             rc = cli_fail(o, "'%s': %dx%d doubled is over the image size limit (%d a side, %u pixels)",
@@ -122,9 +124,7 @@ int cli_cmd_upscale(const cli_opts *o)
     if (rc == CLI_OK) rc = restore_and_save(o, ctx, m, big, 2 * h, 2 * w, c);
     free(big);
     lt_dataset_free(img);
-    lt_model_free(m);
-    if (ctx) lt_ctx_close(ctx);
-    return rc;
+    return cli_close(ctx, m, rc);
 }
 
 /* ------------------------------------------------------------------ score */
@@ -226,6 +226,82 @@ static void picture_put(picture *p, int row, int col, const float *img)
                    (size_t)p->c * sizeof *p->px);
 }
 
+/* Loads the clean images to score into set: the image operands, else --data's test
+ * split as eval reads it; either must hold images of the model's channels. */
+static int load_score_set(const cli_opts *o, lt_ctx *ctx, const lt_model *m, int channels, score_set *set)
+{
+    if (o->npositional > 1) {
+        set->files = calloc((size_t)o->npositional - 1, sizeof *set->files);
+        if (!set->files) return cli_fail(o, "out of memory");
+        for (int i = 1; i < o->npositional; i++) {
+            int rc = load_input_image(o, ctx, o->positional[i], channels, &set->files[i - 1]);
+            if (set->files[i - 1]) set->n_files++;
+            if (rc != CLI_OK) return rc;
+        }
+        return CLI_OK;
+    }
+    int rc = cli_load_split(o, ctx, 0, m, &set->split);
+    int h = 0, w = 0, c = 0;
+    if (rc == CLI_OK) lt_dataset_image_shape(set->split, &h, &w, &c);
+    if (rc == CLI_OK && (h < 1 || c != channels))
+        rc = cli_fail(o, "--data '%s' does not hold %d-channel images", o->data, channels);
+    return rc;
+}
+
+/* Writes into noisy the corrupted input for clean image i (h x w x c): seeded noise of
+ * its own per image for denoising, else the down-and-up resize. */
+static lt_status corrupt_image(const cli_opts *o, lt_ctx *ctx, int denoise, const float *clean, size_t i, int h, int w,
+                               int c, float *noisy)
+{
+    if (!denoise) return lt_image_down_up(ctx, clean, h, w, c, o->downscale, noisy);
+    size_t px = (size_t)h * w * c;
+    lt_dataset *one = NULL;
+    lt_status st = lt_dataset_from_array(ctx, 1, px, clean, NULL, &one);
+    if (st == LT_OK) st = lt_dataset_add_noise(ctx, one, o->noise, o->seed * 0x9E3779B97F4A7C15ull + i);
+    if (st == LT_OK) memcpy(noisy, lt_dataset_data(one), px * sizeof *noisy);
+    lt_dataset_free(one);
+    return st;
+}
+
+/* Prints the mean PSNR and SSIM of n images: the corrupted input, for denoising the
+ * best gaussian blur (of width sigma), then the model. */
+static void print_scores(size_t n, int denoise, const quality *input, const quality *blur, float sigma,
+                         const quality *model)
+{
+    printf("%zu image%s, %s\n", n, n == 1 ? "" : "s", denoise ? "gaussian noise" : "downscaled and bicubic-upscaled");
+    printf("%-28s %9s %8s\n", "", "PSNR dB", "SSIM");
+    if (denoise) {
+        char label[64];
+        printf("%-28s %9.2f %8.4f\n", "noisy input", input->psnr / n, input->ssim / n);
+        snprintf(label, sizeof label, "gaussian blur (sigma %.2g)", (double)sigma);
+        printf("%-28s %9.2f %8.4f\n", label, blur->psnr / n, blur->ssim / n);
+    } else {
+        printf("%-28s %9.2f %8.4f\n", "bicubic", input->psnr / n, input->ssim / n);
+    }
+    printf("%-28s %9.2f %8.4f\n", "latent", model->psnr / n, model->ssim / n);
+}
+
+/* Completes the picture's `shown` rows (for denoising, the baseline column: the blur of
+ * width sigma of each kept noisy input) and writes it to --png. */
+static int write_score_picture(const cli_opts *o, lt_ctx *ctx, picture *pic, int shown, const float *kept, int denoise,
+                               float sigma)
+{
+    size_t px = (size_t)pic->img_h * pic->img_w * pic->c;
+    float *base = denoise ? malloc(px * sizeof *base) : NULL;
+    lt_status st = denoise && !base ? LT_ERR_NOMEM : LT_OK;
+    for (int r = 0; denoise && r < shown && st == LT_OK; r++) {
+        st = lt_image_gaussian_blur(ctx, kept + (size_t)r * px, pic->img_h, pic->img_w, pic->c, sigma, base);
+        picture_put(pic, r, 2, base);
+    }
+    free(base);
+    fflush(stdout);
+    if (st == LT_OK) st = lt_image_save_png(ctx, o->png, pic->px, pic->height / pic->rows * shown, pic->width, pic->c);
+    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "cannot write the picture");
+    cli_note(o, "wrote %s (columns: clean, %s, latent%s)", o->png, denoise ? "noisy, the best gaussian blur" : "bicubic",
+             pic->view_h < pic->img_h || pic->view_w < pic->img_w ? "; a central detail, enlarged" : "");
+    return CLI_OK;
+}
+
 /* latent score MODEL [IMAGE...] (--noise S | --downscale F) */
 int cli_cmd_score(const cli_opts *o)
 {
@@ -239,20 +315,7 @@ int cli_cmd_score(const cli_opts *o)
     int rc = o->png ? cli_check_output_path(o, "--png", o->png, CLI_OUT_FILE) : CLI_OK;
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = load_image_model(o, ctx, &m, dims);
-    if (rc == CLI_OK && o->npositional > 1) {
-        set.files = calloc((size_t)o->npositional - 1, sizeof *set.files);
-        if (!set.files) rc = cli_fail(o, "out of memory");
-        for (int i = 1; rc == CLI_OK && i < o->npositional; i++) {
-            rc = load_input_image(o, ctx, o->positional[i], dims[2], &set.files[i - 1]);
-            if (set.files[i - 1]) set.n_files++;
-        }
-    } else if (rc == CLI_OK) {
-        rc = cli_load_split(o, ctx, 0, m, &set.split); /* as eval reads it */
-        int h = 0, w = 0, c = 0;
-        if (rc == CLI_OK) lt_dataset_image_shape(set.split, &h, &w, &c);
-        if (rc == CLI_OK && (h < 1 || c != dims[2]))
-            rc = cli_fail(o, "--data '%s' does not hold %d-channel images", o->data, dims[2]);
-    }
+    if (rc == CLI_OK) rc = load_score_set(o, ctx, m, dims[2], &set);
     size_t n = rc == CLI_OK ? score_count(&set) : 0;
     quality in_q = {0, 0}, model_q = {0, 0}, blur_q[N_SIGMAS];
     memset(blur_q, 0, sizeof blur_q);
@@ -270,16 +333,7 @@ int cli_cmd_score(const cli_opts *o)
         float *t = b ? realloc(tmp, px * sizeof *t) : NULL;
         if (t) tmp = t;
         if (!a || !b || !t) { rc = cli_fail(o, "out of memory"); break; }
-        /* The corrupted input: seeded noise per image, or the down-and-up resize. */
-        if (denoise) {
-            lt_dataset *one = NULL;
-            st = lt_dataset_from_array(ctx, 1, px, clean, NULL, &one);
-            if (st == LT_OK) st = lt_dataset_add_noise(ctx, one, o->noise, o->seed * 0x9E3779B97F4A7C15ull + i);
-            if (st == LT_OK) memcpy(noisy, lt_dataset_data(one), px * sizeof *noisy);
-            lt_dataset_free(one);
-        } else {
-            st = lt_image_down_up(ctx, clean, h, w, c, o->downscale, noisy);
-        }
+        st = corrupt_image(o, ctx, denoise, clean, i, h, w, c, noisy);
         if (st == LT_OK) st = lt_predict_image(m, noisy, h, w, c, restored);
         if (st == LT_OK) st = measure(ctx, clean, restored, h, w, c, &model_q);
         for (size_t k = 0; denoise && st == LT_OK && k < N_SIGMAS; k++) {
@@ -312,34 +366,8 @@ int cli_cmd_score(const cli_opts *o)
         size_t best = 0;
         for (size_t k = 1; k < N_SIGMAS; k++)
             if (blur_q[k].psnr > blur_q[best].psnr) best = k;
-        printf("%zu image%s, %s\n", n, n == 1 ? "" : "s",
-               denoise ? "gaussian noise" : "downscaled and bicubic-upscaled");
-        printf("%-28s %9s %8s\n", "", "PSNR dB", "SSIM");
-        if (denoise) {
-            char label[64];
-            printf("%-28s %9.2f %8.4f\n", "noisy input", in_q.psnr / n, in_q.ssim / n);
-            snprintf(label, sizeof label, "gaussian blur (sigma %.2g)", (double)blur_sigmas[best]);
-            printf("%-28s %9.2f %8.4f\n", label, blur_q[best].psnr / n, blur_q[best].ssim / n);
-        } else {
-            printf("%-28s %9.2f %8.4f\n", "bicubic", in_q.psnr / n, in_q.ssim / n);
-        }
-        printf("%-28s %9.2f %8.4f\n", "latent", model_q.psnr / n, model_q.ssim / n);
-        if (pic.px) {
-            size_t px = (size_t)pic.img_h * pic.img_w * pic.c;
-            float *base = denoise ? malloc(px * sizeof *base) : NULL;
-            if (denoise && !base) st = LT_ERR_NOMEM;
-            for (int r = 0; denoise && r < shown && st == LT_OK; r++) {
-                st = lt_image_gaussian_blur(ctx, kept + (size_t)r * px, pic.img_h, pic.img_w, pic.c, blur_sigmas[best], base);
-                picture_put(&pic, r, 2, base);
-            }
-            free(base);
-            fflush(stdout);
-            if (st == LT_OK) st = lt_image_save_png(ctx, o->png, pic.px, pic.height / pic.rows * shown, pic.width, pic.c);
-            if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "cannot write the picture");
-            else cli_note(o, "wrote %s (columns: clean, %s, latent%s)", o->png,
-                          denoise ? "noisy, the best gaussian blur" : "bicubic",
-                          pic.view_h < pic.img_h || pic.view_w < pic.img_w ? "; a central detail, enlarged" : "");
-        }
+        print_scores(n, denoise, &in_q, &blur_q[best], blur_sigmas[best], &model_q);
+        if (pic.px) rc = write_score_picture(o, ctx, &pic, shown, kept, denoise, blur_sigmas[best]);
     }
     free(noisy);
     free(restored);
@@ -347,7 +375,5 @@ int cli_cmd_score(const cli_opts *o)
     free(pic.px);
     free(kept);
     score_set_free(&set);
-    lt_model_free(m);
-    if (ctx) lt_ctx_close(ctx);
-    return rc;
+    return cli_close(ctx, m, rc);
 }

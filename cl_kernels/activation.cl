@@ -86,7 +86,7 @@ __kernel void lt_softmax_backward(ulong cols, __global const float *y, ulong yof
         dx[dxoff + base + c] = y[yoff + base + c] * (dy[dyoff + base + c] - dot);
 }
 
-/* A layer's backward pass before its GEMMs (lib/backend.h, bias_act_backward): dz = dy *
+/* A layer's backward pass before its GEMMs (backend.h, bias_act_backward): dz = dy *
  * act'(y) when has_dz (dz may be dy: each element is read, then written, by one item),
  * and the column sums of dz (else of dy) over the rows [chunk * rpc, chunk * rpc + rpc)
  * of chunk get_group_id(1). A work-group of lx*ly items covers lx adjacent columns

@@ -171,6 +171,7 @@ static void build_log(cl_program prog, cl_device_id dev, char *dst, size_t len)
     free(log);
 }
 
+/* Builds the program for one device through the on-disk cache (cl_internal.h). */
 lt_status lt_cl_build_program(cl_context ctx, cl_platform_id plat, cl_device_id dev,
                               const char *src, size_t srclen, const char *options,
                               cl_program *out, char *err, size_t errlen)

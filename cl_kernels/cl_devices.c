@@ -4,16 +4,20 @@
 #include <string.h>
 #include "cl_internal.h"
 
-void lt_cl_device_string(cl_device_id dev, cl_device_info what, char *dst, size_t len)
+/* Copies the info string `what` of a device (is_device) or a platform into dst (always
+ * NUL-terminated, truncated to len); empty when the query fails. */
+static void info_string(int is_device, cl_device_id dev, cl_platform_id plat, cl_uint what, char *dst, size_t len)
 {
     if (!len) return;
     dst[0] = 0;
     size_t need = 0;
-    if (clGetDeviceInfo(dev, what, 0, NULL, &need) != CL_SUCCESS || need == 0) return;
+    cl_int e = is_device ? clGetDeviceInfo(dev, what, 0, NULL, &need) : clGetPlatformInfo(plat, what, 0, NULL, &need);
+    if (e != CL_SUCCESS || need == 0) return;
     /* query into an exact-size buffer: a too-small one makes the call fail outright */
     char *tmp = malloc(need);
     if (!tmp) return;
-    if (clGetDeviceInfo(dev, what, need, tmp, NULL) == CL_SUCCESS) {
+    e = is_device ? clGetDeviceInfo(dev, what, need, tmp, NULL) : clGetPlatformInfo(plat, what, need, tmp, NULL);
+    if (e == CL_SUCCESS) {
         tmp[need - 1] = 0;
         strncpy(dst, tmp, len - 1);
         dst[len - 1] = 0;
@@ -21,20 +25,16 @@ void lt_cl_device_string(cl_device_id dev, cl_device_info what, char *dst, size_
     free(tmp);
 }
 
+/* Copies a device info string into dst (cl_internal.h). */
+void lt_cl_device_string(cl_device_id dev, cl_device_info what, char *dst, size_t len)
+{
+    info_string(1, dev, NULL, what, dst, len);
+}
+
+/* Copies a platform info string into dst (cl_internal.h). */
 void lt_cl_platform_string(cl_platform_id plat, cl_platform_info what, char *dst, size_t len)
 {
-    if (!len) return;
-    dst[0] = 0;
-    size_t need = 0;
-    if (clGetPlatformInfo(plat, what, 0, NULL, &need) != CL_SUCCESS || need == 0) return;
-    char *tmp = malloc(need);
-    if (!tmp) return;
-    if (clGetPlatformInfo(plat, what, need, tmp, NULL) == CL_SUCCESS) {
-        tmp[need - 1] = 0;
-        strncpy(dst, tmp, len - 1);
-        dst[len - 1] = 0;
-    }
-    free(tmp);
+    info_string(0, NULL, plat, what, dst, len);
 }
 
 /* Sort group of a device type: 0 GPU, 1 accelerator or custom, 2 CPU and anything else. */
@@ -45,6 +45,7 @@ static int type_group(cl_device_type t)
     return 2;
 }
 
+/* Every device of every platform, in the users' order (cl_internal.h). */
 int lt_cl_enumerate(lt_cl_device *devs, int max)
 {
     cl_uint np = 0;
@@ -92,6 +93,7 @@ int lt_cl_enumerate(lt_cl_device *devs, int max)
     return count;
 }
 
+/* Lists the OpenCL devices for users, in lt_cl_enumerate's order (backend.h). */
 int lt_opencl_list_devices(lt_opencl_device_info *infos, int max)
 {
     if (!infos || max < 0) max = 0;
@@ -124,6 +126,7 @@ int lt_opencl_list_devices(lt_opencl_device_info *infos, int max)
     return n;
 }
 
+/* Symbolic name of an OpenCL error code (cl_internal.h). */
 const char *lt_cl_error_name(cl_int err)
 {
     switch (err) {

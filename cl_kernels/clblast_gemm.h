@@ -9,14 +9,7 @@
 #define LT_CLBLAST_GEMM_H
 
 #include <stddef.h>
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#ifdef __APPLE__
-#include <OpenCL/opencl.h>
-#else
-#include <CL/cl.h>
-#endif
+#include "cl_include.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -21,53 +21,35 @@
 /* Grid-stride loop over [0, n) for 1-D launches. */
 #define LT_FOR_EACH(i, n) for (ulong i = get_global_id(0); i < (n); i += get_global_size(0))
 
-/* Sum of v over a 1-D work-group (power-of-two size), in a fixed tree order; every
- * work-item gets the result and the scratch may be reused afterwards. */
-float lt_group_sum(__local float *s, float v)
-{
-    uint lid = get_local_id(0);
-    s[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint h = get_local_size(0) >> 1; h > 0; h >>= 1) {
-        if (lid < h) s[lid] += s[lid + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
+/* Defines T NAME(__local T *s, T v): v combined over a 1-D work-group (power-of-two
+ * size) by COMBINE(a, b), in a fixed tree order; every work-item gets the result and the
+ * scratch may be reused afterwards. */
+#define LT_GROUP_REDUCE(NAME, T, COMBINE)                        \
+    T NAME(__local T *s, T v)                                    \
+    {                                                            \
+        uint lid = get_local_id(0);                              \
+        s[lid] = v;                                              \
+        barrier(CLK_LOCAL_MEM_FENCE);                            \
+        for (uint h = get_local_size(0) >> 1; h > 0; h >>= 1) {  \
+            if (lid < h) s[lid] = COMBINE(s[lid], s[lid + h]);   \
+            barrier(CLK_LOCAL_MEM_FENCE);                        \
+        }                                                        \
+        T r = s[0];                                              \
+        barrier(CLK_LOCAL_MEM_FENCE);                            \
+        return r;                                                \
     }
-    float r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
 
+/* The sum a + b, as a function-like macro for LT_GROUP_REDUCE. */
+#define LT_ADD(a, b) ((a) + (b))
+
+/* Sum of v over a 1-D work-group, in a fixed tree order. */
+LT_GROUP_REDUCE(lt_group_sum, float, LT_ADD)
 /* Maximum of v over a 1-D work-group, like lt_group_sum (NaN inputs are ignored). */
-float lt_group_max(__local float *s, float v)
-{
-    uint lid = get_local_id(0);
-    s[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint h = get_local_size(0) >> 1; h > 0; h >>= 1) {
-        if (lid < h) s[lid] = fmax(s[lid], s[lid + h]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
+LT_GROUP_REDUCE(lt_group_max, float, fmax)
 /* Integer sum over a 1-D work-group, like lt_group_sum. */
-uint lt_group_sum_u(__local uint *s, uint v)
-{
-    uint lid = get_local_id(0);
-    s[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint h = get_local_size(0) >> 1; h > 0; h >>= 1) {
-        if (lid < h) s[lid] += s[lid + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    uint r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
+LT_GROUP_REDUCE(lt_group_sum_u, uint, LT_ADD)
 
-/* Range [*lo, *hi) of segment s of count over n elements, as lib/backend.h defines
+/* Range [*lo, *hi) of segment s of count over n elements, as backend.h defines
  * them for sum_squares and clip_by_norm: starts clamped to n; has_starts == 0 is the one
  * segment [0, n). */
 void lt_segment(ulong n, ulong count, int has_starts, __global const uint *starts, ulong stoff, ulong s, ulong *lo,

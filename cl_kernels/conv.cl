@@ -7,10 +7,10 @@
 
 /* col[r, kk] = x[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, c], or 0 outside the image.
  * 2-D launch over (kk, r): adjacent items write adjacent columns and read adjacent
- * channels. */
+ * channels. The geometry arguments are lt_col2im's (k_h is implied by kcols here). */
 __kernel void lt_im2col(__global const float *x, ulong xoff, __global float *col, ulong r0,
                         ulong rows, ulong kcols, int in_h, int in_w, int in_c, int out_h,
-                        int out_w, int k_w, int sh, int sw, int dh, int dw, int pt, int pl)
+                        int out_w, int k_h, int k_w, int sh, int sw, int dh, int dw, int pt, int pl)
 {
     ulong kk = get_global_id(0), r = get_global_id(1);
     if (kk >= kcols || r >= rows) return;

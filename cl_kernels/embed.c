@@ -1,4 +1,4 @@
-/* Build-time tool: concatenates text files (lib/philox.h and the .cl kernels) into one C
+/* Build-time tool: concatenates text files (lib/backend/philox.h and the .cl kernels) into one C
  * file that defines the OpenCL program source as a NUL-terminated char array. Written in
  * C so the build needs neither Python nor xxd; the array is emitted as numbers because
  * some compilers cap the length of a string literal.
@@ -27,6 +27,7 @@ static void emit_bytes(FILE *out, const unsigned char *s, size_t n, int *col)
     }
 }
 
+/* Writes OUTPUT.c: the INPUT files, in order, as lt_cl_program_source and its length. */
 int main(int argc, char **argv)
 {
     if (argc < 3) {

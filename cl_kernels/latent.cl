@@ -2,7 +2,7 @@
  * one partial per work-group (summed in tree order) for lt_sum_final, as lt_loss_partial
  * does; exp, expm1 and log are the built-ins, as in activation.cl and loss.cl. */
 
-/* Clamp of the sparsity penalty's mean activation (lib/backend.h). */
+/* Clamp of the sparsity penalty's mean activation (backend.h). */
 #define LT_SPARSITY_EPS 1e-6f
 
 /* y = mean + exp(logvar / 2) * eps (has_eps), else y = mean; x rows are [mean | logvar].

@@ -4,7 +4,7 @@
 
 /* Per-element loss *l and its derivative *d with respect to p. For the probability losses
  * p is clipped to [eps, 1-eps]; CCE's d is 0 outside that range (a clip's gradient), BCE's
- * is the unclipped loss's on [0, 1] (see lt_backend_loss in lib/backend.h). */
+ * is the unclipped loss's on [0, 1] (see lt_backend_loss in backend.h). */
 void lt_loss_elem(int kind, float p, float t, float *l, float *d)
 {
     switch (kind) {

@@ -49,7 +49,7 @@ __kernel void lt_adam(ulong n, float lr, float b1, float b2, float eps, __global
     }
 }
 
-/* Keras's clip_by_norm of segment get_group_id(1) (lib/backend.h): its elements times
+/* Keras's clip_by_norm of segment get_group_id(1) (backend.h): its elements times
  * max_norm / norm when its norm sqrt(sumsq) exceeds max_norm, NaN when the norm is NaN,
  * untouched otherwise; the row's work-groups stride over the segment. */
 __kernel void lt_clip_by_norm(ulong n, __global float *x, ulong xoff, ulong count, int has_starts,

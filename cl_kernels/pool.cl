@@ -6,6 +6,18 @@
 #define LT_UP_NEAREST 0
 #define LT_UP_BILINEAR 1
 
+/* Splits element i of NHWC images of h x w x c into its channel *ch, column *x and row
+ * *y; returns its image. */
+ulong lt_nhwc_split(ulong i, ulong c, ulong w, ulong h, ulong *ch, long *x, long *y)
+{
+    *ch = i % c;
+    ulong t = i / c;
+    *x = (long)(t % w);
+    t /= w;
+    *y = (long)(t % h);
+    return t / h;
+}
+
 /* y = max over the window, argmax = flat in-image index (iy*in_w + ix)*c + ch of the first
  * maximum in (ky, kx) order; cells in the padding are skipped (the host guarantees every
  * window holds at least one in-image cell). */
@@ -15,12 +27,9 @@ __kernel void lt_maxpool_forward(ulong n_out, __global const float *x, ulong xof
                                  int k_w, int sh, int sw, int pt, int pl)
 {
     LT_FOR_EACH(i, n_out) {
-        int ch = (int)(i % (ulong)c);
-        ulong t = i / (ulong)c;
-        long ox = (long)(t % (ulong)out_w);
-        t /= (ulong)out_w;
-        long oy = (long)(t % (ulong)out_h);
-        ulong n = t / (ulong)out_h;
+        ulong ch;
+        long ox, oy;
+        ulong n = lt_nhwc_split(i, (ulong)c, (ulong)out_w, (ulong)out_h, &ch, &ox, &oy);
         ulong base = xoff + n * (ulong)in_h * (ulong)in_w * (ulong)c;
         float best = 0.0f;
         uint arg = 0;
@@ -31,7 +40,7 @@ __kernel void lt_maxpool_forward(ulong n_out, __global const float *x, ulong xof
             for (int kx = 0; kx < k_w; kx++) {
                 long ix = ox * sw - pl + kx;
                 if (ix < 0 || ix >= in_w) continue;
-                uint idx = (uint)(((ulong)iy * (ulong)in_w + (ulong)ix) * (ulong)c + (ulong)ch);
+                uint idx = (uint)(((ulong)iy * (ulong)in_w + (ulong)ix) * (ulong)c + ch);
                 float v = x[base + idx];
                 if (!found || v > best) { /* strict: the first maximum stays */
                     best = v;
@@ -115,12 +124,9 @@ __kernel void lt_upsample_forward(ulong n_out, int mode, __global const float *x
 {
     ulong out_w = (ulong)in_w * (ulong)k_w, out_h = (ulong)in_h * (ulong)k_h;
     LT_FOR_EACH(i, n_out) {
-        ulong ch = i % (ulong)c;
-        ulong t = i / (ulong)c;
-        long ox = (long)(t % out_w);
-        t /= out_w;
-        long oy = (long)(t % out_h);
-        ulong n = t / out_h;
+        ulong ch;
+        long ox, oy;
+        ulong n = lt_nhwc_split(i, (ulong)c, out_w, out_h, &ch, &ox, &oy);
         ulong img = xoff + n * (ulong)in_h * (ulong)in_w * (ulong)c + ch;
         if (mode == LT_UP_NEAREST) {
             y[yoff + i] = x[img + ((ulong)(oy / k_h) * (ulong)in_w + (ulong)(ox / k_w)) * (ulong)c];
@@ -147,12 +153,9 @@ __kernel void lt_upsample_backward(ulong n_in, int mode, __global const float *d
 {
     ulong out_w = (ulong)in_w * (ulong)k_w, out_h = (ulong)in_h * (ulong)k_h;
     LT_FOR_EACH(i, n_in) {
-        ulong ch = i % (ulong)c;
-        ulong t = i / (ulong)c;
-        long ix = (long)(t % (ulong)in_w);
-        t /= (ulong)in_w;
-        long iy = (long)(t % (ulong)in_h);
-        ulong n = t / (ulong)in_h;
+        ulong ch;
+        long ix, iy;
+        ulong n = lt_nhwc_split(i, (ulong)c, (ulong)in_w, (ulong)in_h, &ch, &ix, &iy);
         ulong img = dyoff + n * out_h * out_w * (ulong)c + ch;
         float acc = 0.0f;
         if (mode == LT_UP_NEAREST) {

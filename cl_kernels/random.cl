@@ -1,5 +1,6 @@
-/* Random fills: each element calls the very lib/philox.h function the C code calls, so
- * the streams are bit-identical (the host computes anything needing a division). */
+/* Random fills: each element calls the very lib/backend/philox.h function the C code
+ * calls, so the streams are bit-identical (the host computes anything needing a
+ * division). */
 
 /* buf[off + i] = lt_philox_uniform(seed, counter, i, lo, hi). */
 __kernel void lt_random_uniform(ulong n, __global float *buf, ulong off, float lo, float hi,

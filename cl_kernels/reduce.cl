@@ -24,7 +24,7 @@ __kernel void lt_sum_final(uint parts, __global const float *part, __global floa
     if (get_local_id(0) == 0) out[ooff + r] = acc;
 }
 
-/* Sums of squares of segments (lib/backend.h's sum_squares): the work-groups of row
+/* Sums of squares of segments (backend.h's sum_squares): the work-groups of row
  * get_group_id(1) share segment s = that row, each taking a grid-stride share of it, and
  * write dst[doff + s*groups + group], groups = get_num_groups(0): the partials, or with one
  * group a segment the results themselves. */

@@ -1,4 +1,4 @@
-/* Recurrent cells and strided copies (lib/backend.h, "data movement and recurrent
+/* Recurrent cells and strided copies (backend.h, "data movement and recurrent
  * cells"). A whole sequence is one launch: one work-group per batch row walks the time
  * steps, its work-items sharing the row's units, with a barrier between steps (a row's
  * recurrence depends only on that row, so no other group is waited for). A unit forms
@@ -36,6 +36,22 @@ float lt_cell_input(__global const float *x, __global const float *bi, ulong i)
     return bi ? x[i] + bi[i] : x[i];
 }
 
+/* Adds unit u's recurrent dot products of gates 0 .. gates-1 (3 or 4) to *a0 .. *a3:
+ * *aj += sum over k of hp[k] * w[k*G + j*U], in k order, one pass over hp. gates is a
+ * constant at each call, so the compiler drops the fourth gate's term for a GRU. */
+void lt_gate_dots(ulong U, ulong G, int gates, __global const float *hp, __global const float *w, float *a0,
+                  float *a1, float *a2, float *a3)
+{
+    for (ulong k = 0; k < U; k++) {
+        float h = hp[k];
+        __global const float *wk = w + k * G;
+        *a0 += h * wk[0];
+        *a1 += h * wk[U];
+        *a2 += h * wk[2 * U];
+        if (gates == 4) *a3 += h * wk[3 * U];
+    }
+}
+
 /* Unit u of one row's forward step: x the row's xw (G), bi the input bias (G, or NULL),
  * w = r + u (column u of R, row stride G), rb the GRU's recurrent bias, hp the previous
  * record, o the record written. */
@@ -64,14 +80,7 @@ void lt_cell_forward_unit(int cell, int act, float alpha, ulong U, ulong u, __gl
         a0 = (a0 + s1) + (s2 + s3);
         o[u] = lt_act(act, x0 + a0, alpha);
     } else if (cell == LT_CELL_LSTM) {
-        for (ulong k = 0; k < U; k++) {
-            float h = hp[k];
-            __global const float *wk = w + k * G;
-            a0 += h * wk[0];
-            a1 += h * wk[U];
-            a2 += h * wk[2 * U];
-            a3 += h * wk[3 * U];
-        }
+        lt_gate_dots(U, G, 4, hp, w, &a0, &a1, &a2, &a3);
         float i = lt_sigmoid(x0 + a0), f = lt_sigmoid(x1 + a1);
         float c_hat = lt_act(act, x2 + a2, alpha), og = lt_sigmoid(x3 + a3);
         float c = f * hp[U + u] + i * c_hat;
@@ -82,13 +91,7 @@ void lt_cell_forward_unit(int cell, int act, float alpha, ulong U, ulong u, __gl
         o[4 * U + u] = c_hat;
         o[5 * U + u] = og;
     } else {
-        for (ulong k = 0; k < U; k++) {
-            float h = hp[k];
-            __global const float *wk = w + k * G;
-            a0 += h * wk[0];
-            a1 += h * wk[U];
-            a2 += h * wk[2 * U];
-        }
+        lt_gate_dots(U, G, 3, hp, w, &a0, &a1, &a2, &a3);
         float rn = a2 + rb[2 * U + u];
         float z = lt_sigmoid(x0 + a0 + rb[u]), rg = lt_sigmoid(x1 + a1 + rb[U + u]);
         float n = lt_act(act, x2 + rg * rn, alpha);
@@ -136,7 +139,7 @@ void lt_cell_backward_unit(int cell, int act, float alpha, ulong U, ulong u, flo
     }
 }
 
-/* T forward steps (lib/backend.h, rnn_forward); work-group b is batch row b. With
+/* T forward steps (backend.h, rnn_forward); work-group b is batch row b. With
  * zero_state the row's slot 0 record is written as zeros first; with has_out every
  * step's h (out_all) or the last's is also written to out, out_width floats (U, or an
  * LSTM's [h | c]) at ooff + b * os_row + k * os_step. */
@@ -168,7 +171,7 @@ __kernel void lt_rnn_forward(ulong T, ulong B, ulong U, int cell, int act, float
     }
 }
 
-/* The T steps' backward pass, last to first (lib/backend.h, rnn_backward); work-group b
+/* The T steps' backward pass, last to first (backend.h, rnn_backward); work-group b
  * is batch row b. dh holds every step's output gradients (dh_all) or the last step's. */
 __kernel void lt_rnn_backward(ulong T, ulong B, ulong U, int cell, int act, float alpha, int zero_carry, int has_dh,
                               __global const float *dh, ulong dhoff, long ds_row, long ds_step, int dh_all,

@@ -8,9 +8,6 @@
 #include <stdint.h>
 #include "cpu_internal.h"
 
-/* Floats of buf from off on. */
-static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
-
 /* A source coordinate clamped to [0, hi] (NaN to 0) and split into taps: lerp
  * (1-f)*v[i0] + f*v[i1], with i1 == i0 when f == 0 so that an exact coordinate reads
  * one pixel only. */
@@ -52,13 +49,11 @@ static void resample_row(const float *m, const float *img, int h, int w, int ch,
 lt_status lt_cpu_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats, size_t moff,
                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
-    size_t total;
-    lt_status st = lt_check_affine_resample(be, n, h, w, ch, lt_cpu_range("mats", mats, moff, 0),
-                                            lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0), &total);
-    if (st != LT_OK || n == 0) return st;
+    size_t total = n * (size_t)h * (size_t)w * (size_t)ch;
+    if (n == 0) return LT_OK;
     const size_t img = total / n;
-    const float *pm = fp(mats, moff), *px = fp(x, xoff);
-    float *py = fp(y, yoff);
+    const float *pm = lt_cpu_fp(mats, moff), *px = lt_cpu_fp(x, xoff);
+    float *py = lt_cpu_fp(y, yoff);
     const size_t rows = n * (size_t)h, ld = (size_t)w * (size_t)ch;
     const cpu_backend *cb = (const cpu_backend *)be;
     int nt = total * 8 >= LT_PAR_MIN_WORK ? cb->threads : 1; /* ~8 operations per output float */

@@ -21,7 +21,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#include "backend_check.h"
 #include "cpu_gemm.h"
 #include "cpu_internal.h"
 #include "cpu_math.h"
@@ -33,25 +32,7 @@
 
 /* ---------------------------------------------------------------- the backend */
 
-/* struct lt_buf and cpu_backend are in cpu_internal.h (cpu_conv.c uses them too). */
-
-/* Elements of buf from off on, as floats. */
-static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
-
-/* Elements of buf from off on, as uint32. */
-static inline const uint32_t *up(const lt_buf *buf, size_t off)
-{
-    return (const uint32_t *)buf->mem + off;
-}
-
-/* Team size for an op of the given work: the backend's threads, or 1 for small work. */
-static inline int team(const lt_backend *be, size_t work)
-{
-    return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
-}
-
-/* Smaller of two sizes. */
-static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+/* struct lt_buf, cpu_backend and the buffer and team helpers are in cpu_internal.h. */
 
 /* ------------------------------------------------------- vectorizable float math */
 
@@ -100,9 +81,9 @@ static double chunked_sum(lt_backend *be, const float *x, size_t n, double (*run
 {
     size_t len = chunk_len(n), chunks = (n + len - 1) / len;
     double part[LT_MAX_CHUNKS];
-    int nt = team(be, n / 2);
+    int nt = lt_cpu_team(be, n / 2);
     LT_PAR_FOR(nt)
-    for (size_t c = 0; c < chunks; c++) part[c] = run(x + c * len, min_sz(len, n - c * len));
+    for (size_t c = 0; c < chunks; c++) part[c] = run(x + c * len, lt_cpu_min_sz(len, n - c * len));
     return sum_parts(part, chunks);
 }
 
@@ -123,8 +104,6 @@ static size_t buf_bytes(size_t n) { return (n * 4 + 63) / 64 * 64; }
 /* Allocates n elements, 64-byte aligned (n == 0 gives a valid empty buffer). */
 static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
 {
-    if (!out) return lt_backend_set_error(be, LT_ERR_ARG, "buf_alloc: out is NULL");
-    *out = NULL;
     if (n > (SIZE_MAX - 63) / 4)
         return lt_backend_set_error(be, LT_ERR_NOMEM,
                                     "buf_alloc: %zu elements of 4 bytes overflow the address space", n);
@@ -167,18 +146,16 @@ static void cpu_buf_free(lt_backend *be, lt_buf *buf)
 /* Host to buffer. */
 static lt_status cpu_upload(lt_backend *be, lt_buf *buf, size_t off, const void *src, size_t n)
 {
-    lt_status st = lt_check_upload(be, n, lt_cpu_range("buf", buf, off, 0), src);
-    if (st != LT_OK || n == 0) return st;
-    memcpy(fp(buf, off), src, n * 4);
+    if (n == 0) return LT_OK;
+    memcpy(lt_cpu_fp(buf, off), src, n * 4);
     return LT_OK;
 }
 
 /* Buffer to host (there is no queued work to wait for). */
 static lt_status cpu_download(lt_backend *be, const lt_buf *buf, size_t off, void *dst, size_t n)
 {
-    lt_status st = lt_check_download(be, n, lt_cpu_range("buf", buf, off, 0), dst);
-    if (st != LT_OK || n == 0) return st;
-    memcpy(dst, fp(buf, off), n * 4);
+    if (n == 0) return LT_OK;
+    memcpy(dst, lt_cpu_fp(buf, off), n * 4);
     return LT_OK;
 }
 
@@ -186,19 +163,17 @@ static lt_status cpu_download(lt_backend *be, const lt_buf *buf, size_t off, voi
 static lt_status cpu_copy(lt_backend *be, const lt_buf *src, size_t soff, lt_buf *dst, size_t doff,
                           size_t n)
 {
-    lt_status st = lt_check_copy(be, n, lt_cpu_range("src", src, soff, 0), lt_cpu_range("dst", dst, doff, 0));
-    if (st != LT_OK || n == 0) return st;
-    memcpy(fp(dst, doff), fp(src, soff), n * 4);
+    if (n == 0) return LT_OK;
+    memcpy(lt_cpu_fp(dst, doff), lt_cpu_fp(src, soff), n * 4);
     return LT_OK;
 }
 
 /* buf[off, off+n) = value. */
 static lt_status cpu_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, float value)
 {
-    lt_status st = lt_check_fill(be, "fill", n, lt_cpu_range("buf", buf, off, 0));
-    if (st != LT_OK || n == 0) return st;
-    float *x = fp(buf, off);
-    int nt = team(be, n / 4);
+    if (n == 0) return LT_OK;
+    float *x = lt_cpu_fp(buf, off);
+    int nt = lt_cpu_team(be, n / 4);
     LT_PAR_FOR_SIMD(nt)
     for (size_t i = 0; i < n; i++) x[i] = value;
     return LT_OK;
@@ -219,14 +194,12 @@ static lt_status cpu_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, si
                           const lt_buf *b, size_t boff, size_t ldb,
                           float beta, lt_buf *c, size_t coff, size_t ldc)
 {
-    lt_status st = lt_check_gemm(be, trans_a, trans_b, m, n, k, lt_cpu_range("A", a, aoff, 0), lda,
-                                 lt_cpu_range("B", b, boff, 0), ldb, lt_cpu_range("C", c, coff, 0), ldc);
-    if (st != LT_OK || m == 0 || n == 0) return st;
+    if (m == 0 || n == 0) return LT_OK;
     /* with k == 0, A and B are empty and may be absent */
-    const float *pa = k ? fp(a, aoff) : NULL, *pb = k ? fp(b, boff) : NULL;
+    const float *pa = k ? lt_cpu_fp(a, aoff) : NULL, *pb = k ? lt_cpu_fp(b, boff) : NULL;
     cpu_backend *cb = (cpu_backend *)be;
     size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, trans_a, trans_b, m, n, k, alpha,
-                                pa, lda, pb, ldb, beta, fp(c, coff), ldc);
+                                pa, lda, pb, ldb, beta, lt_cpu_fp(c, coff), ldc);
     if (failed)
         return lt_backend_set_error(be, LT_ERR_NOMEM,
                                     "gemm: out of host memory allocating %zu bytes of packing workspace",
@@ -238,11 +211,10 @@ static lt_status cpu_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, si
 static lt_status cpu_axpby(lt_backend *be, size_t n, float alpha, const lt_buf *x, size_t xoff,
                            float beta, lt_buf *y, size_t yoff)
 {
-    lt_status st = lt_check_axpby(be, n, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0));
-    if (st != LT_OK || n == 0) return st;
-    const float *px = fp(x, xoff);
-    float *py = fp(y, yoff);
-    int nt = team(be, n / 2);
+    if (n == 0) return LT_OK;
+    const float *px = lt_cpu_fp(x, xoff);
+    float *py = lt_cpu_fp(y, yoff);
+    int nt = lt_cpu_team(be, n / 2);
     if (beta == 0.0f) {
         LT_PAR_FOR_SIMD(nt)
         for (size_t i = 0; i < n; i++) py[i] = alpha * px[i];
@@ -257,12 +229,10 @@ static lt_status cpu_axpby(lt_backend *be, size_t n, float alpha, const lt_buf *
 static lt_status cpu_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
                          const lt_buf *y, size_t yoff, lt_buf *z, size_t zoff)
 {
-    lt_status st = lt_check_mul(be, n, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0),
-                                lt_cpu_range("z", z, zoff, 0));
-    if (st != LT_OK || n == 0) return st;
-    const float *px = fp(x, xoff), *py = fp(y, yoff);
-    float *pz = fp(z, zoff);
-    int nt = team(be, n / 2);
+    if (n == 0) return LT_OK;
+    const float *px = lt_cpu_fp(x, xoff), *py = lt_cpu_fp(y, yoff);
+    float *pz = lt_cpu_fp(z, zoff);
+    int nt = lt_cpu_team(be, n / 2);
     LT_PAR_FOR_SIMD(nt)
     for (size_t i = 0; i < n; i++) pz[i] = px[i] * py[i];
     return LT_OK;
@@ -272,9 +242,7 @@ static lt_status cpu_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
 static lt_status cpu_sum(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out,
                          size_t ooff)
 {
-    lt_status st = lt_check_reduce(be, "sum", n, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("out", out, ooff, 0));
-    if (st != LT_OK) return st;
-    *fp(out, ooff) = (float)chunked_sum(be, n ? fp(x, xoff) : NULL, n, sum_run);
+    *lt_cpu_fp(out, ooff) = (float)chunked_sum(be, n ? lt_cpu_fp(x, xoff) : NULL, n, sum_run);
     return LT_OK;
 }
 
@@ -341,14 +309,12 @@ static lt_status cpu_bias_act_forward(lt_backend *be, size_t rows, size_t cols,
                                       const lt_buf *x, size_t xoff, const lt_buf *bias, size_t boff,
                                       lt_backend_act act, float alpha, lt_buf *y, size_t yoff)
 {
-    size_t n;
-    lt_status st = lt_check_bias_act_forward(be, rows, cols, act, lt_cpu_range("x", x, xoff, 0),
-                                             lt_cpu_range("bias", bias, boff, 0), lt_cpu_range("y", y, yoff, 0), &n);
-    if (st != LT_OK || n == 0) return st;
-    const float *px = fp(x, xoff), *pb = bias ? fp(bias, boff) : NULL;
-    float *py = fp(y, yoff);
+    size_t n = rows * cols;
+    if (n == 0) return LT_OK;
+    const float *px = lt_cpu_fp(x, xoff), *pb = bias ? lt_cpu_fp(bias, boff) : NULL;
+    float *py = lt_cpu_fp(y, yoff);
     int heavy = act >= LT_BACT_ELU; /* exp-based */
-    int nt = team(be, heavy ? n * 8 : n);
+    int nt = lt_cpu_team(be, heavy ? n * 8 : n);
     LT_PAR_FOR(nt)
     for (size_t r = 0; r < rows; r++) {
         if (act == LT_BACT_SOFTMAX)
@@ -403,13 +369,11 @@ static lt_status cpu_act_backward(lt_backend *be, size_t rows, size_t cols, lt_b
                                   float alpha, const lt_buf *y, size_t yoff,
                                   const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
-    size_t n;
-    lt_status st = lt_check_act_backward(be, rows, cols, act, lt_cpu_range("y", y, yoff, 0),
-                                         lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("dx", dx, dxoff, 0), &n);
-    if (st != LT_OK || n == 0) return st;
-    const float *py = fp(y, yoff), *pdy = fp(dy, dyoff);
-    float *pdx = fp(dx, dxoff);
-    int nt = team(be, n);
+    size_t n = rows * cols;
+    if (n == 0) return LT_OK;
+    const float *py = lt_cpu_fp(y, yoff), *pdy = lt_cpu_fp(dy, dyoff);
+    float *pdx = lt_cpu_fp(dx, dxoff);
+    int nt = lt_cpu_team(be, n);
     LT_PAR_FOR(nt)
     for (size_t r = 0; r < rows; r++)
         act_grad_row(act, alpha, py + r * cols, pdy + r * cols, pdx + r * cols, cols);
@@ -424,26 +388,23 @@ static lt_status cpu_bias_act_backward(lt_backend *be, size_t rows, size_t cols,
                                        const lt_buf *y, size_t yoff, const lt_buf *dy, size_t dyoff, lt_buf *dz,
                                        size_t dzoff, float beta, lt_buf *db, size_t dboff)
 {
-    size_t n;
-    lt_status st = lt_check_bias_act_backward(be, rows, cols, act, lt_cpu_range("y", y, yoff, 0),
-                                              lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("dz", dz, dzoff, 0),
-                                              lt_cpu_range("db", db, dboff, 0), &n);
-    if (st != LT_OK || cols == 0) return st;
-    const float *pdy = n ? fp(dy, dyoff) : NULL;
-    float *pdb = fp(db, dboff);
+    size_t n = rows * cols;
+    if (cols == 0) return LT_OK;
+    const float *pdy = n ? lt_cpu_fp(dy, dyoff) : NULL;
+    float *pdb = lt_cpu_fp(db, dboff);
     if (n && dz) { /* dz first, threaded over rows (a narrow layer has one column task) */
-        const float *py = fp(y, yoff);
-        float *pdz = fp(dz, dzoff);
-        int nt = team(be, n);
+        const float *py = lt_cpu_fp(y, yoff);
+        float *pdz = lt_cpu_fp(dz, dzoff);
+        int nt = lt_cpu_team(be, n);
         LT_PAR_FOR(nt)
         for (size_t r = 0; r < rows; r++) act_grad_row(act, alpha, py + r * cols, pdy + r * cols, pdz + r * cols, cols);
         pdy = pdz;
     }
     size_t tasks = (cols + LT_BIAS_COLS - 1) / LT_BIAS_COLS;
-    int nt = tasks > 1 ? team(be, n) : 1;
+    int nt = tasks > 1 ? lt_cpu_team(be, n) : 1;
     LT_PAR_FOR(nt)
     for (size_t t = 0; t < tasks; t++) {
-        size_t c0 = t * LT_BIAS_COLS, w = min_sz(LT_BIAS_COLS, cols - c0);
+        size_t c0 = t * LT_BIAS_COLS, w = lt_cpu_min_sz(LT_BIAS_COLS, cols - c0);
         double acc[LT_BIAS_COLS];
         for (size_t j = 0; j < w; j++) acc[j] = 0.0;
         for (size_t r = 0; r < rows; r++) {
@@ -467,20 +428,18 @@ static lt_status cpu_gather_rows(lt_backend *be, size_t rows, size_t cols,
                                  lt_buf *dst, size_t doff)
 {
     const char *op = "gather_rows";
-    size_t n;
-    lt_status st = lt_check_gather_rows(be, rows, cols, lt_cpu_range("src", src, soff, 0),
-                                        lt_cpu_range("idx", idx, ioff, 0), lt_cpu_range("dst", dst, doff, 0), &n);
-    if (st != LT_OK || n == 0) return st;
+    size_t n = rows * cols;
+    if (n == 0) return LT_OK;
     size_t src_rows = (src->n - soff) / cols; /* at least one */
-    const uint32_t *pi = up(idx, ioff);
+    const uint32_t *pi = lt_cpu_up(idx, ioff);
     for (size_t r = 0; r < rows; r++)
         if (pi[r] >= src_rows)
             return lt_backend_set_error(be, LT_ERR_ARG,
                                         "%s: index %u (row %zu) is past the %zu rows of src", op,
                                         (unsigned)pi[r], r, src_rows);
-    const float *ps = fp(src, soff);
-    float *pd = fp(dst, doff);
-    int nt = team(be, n / 4);
+    const float *ps = lt_cpu_fp(src, soff);
+    float *pd = lt_cpu_fp(dst, doff);
+    int nt = lt_cpu_team(be, n / 4);
     LT_PAR_FOR(nt)
     for (size_t r = 0; r < rows; r++) memcpy(pd + r * cols, ps + (size_t)pi[r] * cols, cols * 4);
     return LT_OK;
@@ -547,7 +506,7 @@ static double loss_run(lt_backend_loss kind, const float *p, const float *t, flo
     float v[LT_LOSS_BLOCK], d[LT_LOSS_BLOCK];
     double acc = 0.0;
     for (size_t i0 = 0; i0 < n; i0 += LT_LOSS_BLOCK) {
-        size_t len = min_sz(LT_LOSS_BLOCK, n - i0);
+        size_t len = lt_cpu_min_sz(LT_LOSS_BLOCK, n - i0);
         loss_block(kind, p + i0, t + i0, v, d, len);
         acc += sum_run(v, len);
         if (g) {
@@ -564,22 +523,18 @@ static lt_status cpu_loss(lt_backend *be, lt_backend_loss kind, size_t rows, siz
                           const lt_buf *pred, size_t poff, const lt_buf *target, size_t toff,
                           lt_buf *out, size_t ooff, float grad_scale, lt_buf *grad, size_t goff)
 {
-    size_t n;
-    lt_status st = lt_check_loss(be, kind, rows, cols, lt_cpu_range("pred", pred, poff, 0),
-                                 lt_cpu_range("target", target, toff, 0), lt_cpu_range("out", out, ooff, 0),
-                                 lt_cpu_range("grad", grad, goff, 0), &n);
-    if (st != LT_OK) return st;
-    const float *pp = n ? fp(pred, poff) : NULL, *pt = n ? fp(target, toff) : NULL;
-    float *pg = grad && n ? fp(grad, goff) : NULL;
+    size_t n = rows * cols;
+    const float *pp = n ? lt_cpu_fp(pred, poff) : NULL, *pt = n ? lt_cpu_fp(target, toff) : NULL;
+    float *pg = grad && n ? lt_cpu_fp(grad, goff) : NULL;
     size_t len = chunk_len(n), chunks = (n + len - 1) / len;
     double part[LT_MAX_CHUNKS];
-    int nt = team(be, n * 4);
+    int nt = lt_cpu_team(be, n * 4);
     LT_PAR_FOR(nt)
     for (size_t c = 0; c < chunks; c++) {
         size_t o = c * len;
-        part[c] = loss_run(kind, pp + o, pt + o, pg ? pg + o : NULL, grad_scale, min_sz(len, n - o));
+        part[c] = loss_run(kind, pp + o, pt + o, pg ? pg + o : NULL, grad_scale, lt_cpu_min_sz(len, n - o));
     }
-    *fp(out, ooff) = (float)sum_parts(part, chunks);
+    *lt_cpu_fp(out, ooff) = (float)sum_parts(part, chunks);
     return LT_OK;
 }
 
@@ -665,20 +620,17 @@ static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_
                                 size_t n, lt_buf *params, size_t poff, const lt_buf *grads, size_t goff,
                                 lt_buf *state, size_t soff)
 {
-    size_t moments;
-    lt_status st = lt_check_optim_step(be, kind, h, n, lt_cpu_range("params", params, poff, 0),
-                                       lt_cpu_range("grads", grads, goff, 0), lt_cpu_range("state", state, soff, 0),
-                                       &moments);
-    if (st != LT_OK || n == 0) return st;
+    size_t moments = lt_optim_step_moments(kind, h);
+    if (n == 0) return LT_OK;
     int rms_mom = kind == LT_BOPT_RMSPROP && moments == 2;
-    float *p = fp(params, poff);
-    const float *g = fp(grads, goff);
-    float *s = moments ? fp(state, soff) : NULL;
+    float *p = lt_cpu_fp(params, poff);
+    const float *g = lt_cpu_fp(grads, goff);
+    float *s = moments ? lt_cpu_fp(state, soff) : NULL;
     size_t chunks = (n + LT_OPTIM_CHUNK - 1) / LT_OPTIM_CHUNK;
-    int nt = chunks > 1 ? team(be, n * 2) : 1;
+    int nt = chunks > 1 ? lt_cpu_team(be, n * 2) : 1;
     LT_PAR_FOR(nt)
     for (size_t c = 0; c < chunks; c++) {
-        size_t o = c * LT_OPTIM_CHUNK, len = min_sz(LT_OPTIM_CHUNK, n - o);
+        size_t o = c * LT_OPTIM_CHUNK, len = lt_cpu_min_sz(LT_OPTIM_CHUNK, n - o);
         if (kind == LT_BOPT_SGD) sgd_run(len, p + o, g + o, s ? s + o : NULL, h);
         else if (kind == LT_BOPT_RMSPROP) rmsprop_run(len, p + o, g + o, s + o, rms_mom ? s + n + o : NULL, h);
         else adam_run(len, p + o, g + o, s + o, s + n + o, h); /* m, then v */
@@ -693,7 +645,7 @@ static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_
 static void segment_range(const uint32_t *starts, size_t count, size_t n, size_t s, size_t *lo, size_t *hi)
 {
     if (!starts) { *lo = 0; *hi = n; return; }
-    size_t a = min_sz(starts[s], n), b = s + 1 < count ? min_sz(starts[s + 1], n) : n;
+    size_t a = lt_cpu_min_sz(starts[s], n), b = s + 1 < count ? lt_cpu_min_sz(starts[s + 1], n) : n;
     *lo = a;
     *hi = b > a ? b : a;
 }
@@ -702,15 +654,12 @@ static void segment_range(const uint32_t *starts, size_t count, size_t n, size_t
 static lt_status cpu_sum_squares(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, size_t count,
                                  const lt_buf *starts, size_t stoff, lt_buf *out, size_t ooff)
 {
-    lt_status st = lt_check_segment_operands(be, "sum_squares", count, lt_cpu_range("x", x, xoff, n),
-                                             lt_cpu_range("starts", starts, stoff, count), lt_cpu_range("out", out, ooff, count), 0);
-    if (st != LT_OK) return st;
-    const float *px = n ? fp(x, xoff) : NULL;
-    const uint32_t *ps = starts && n ? up(starts, stoff) : NULL;
+    const float *px = n ? lt_cpu_fp(x, xoff) : NULL;
+    const uint32_t *ps = starts && n ? lt_cpu_up(starts, stoff) : NULL;
     for (size_t s = 0; s < count; s++) {
         size_t lo, hi;
         segment_range(ps, count, n, s, &lo, &hi);
-        *fp(out, ooff + s) = (float)chunked_sum(be, hi > lo ? px + lo : NULL, hi - lo, sumsq_run);
+        *lt_cpu_fp(out, ooff + s) = (float)chunked_sum(be, hi > lo ? px + lo : NULL, hi - lo, sumsq_run);
     }
     return LT_OK;
 }
@@ -720,23 +669,18 @@ static lt_status cpu_sum_squares(lt_backend *be, size_t n, const lt_buf *x, size
 static lt_status cpu_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xoff, size_t count,
                                   const lt_buf *starts, size_t stoff, const lt_buf *sumsq, size_t soff, float max_norm)
 {
-    const char *op = "clip_by_norm";
-    if (!(max_norm > 0.0f))
-        return lt_backend_set_error(be, LT_ERR_ARG, "%s: max_norm must be positive, got %g", op, (double)max_norm);
-    lt_status st = lt_check_segment_operands(be, op, count, lt_cpu_range("x", x, xoff, n), lt_cpu_range("starts", starts, stoff, count),
-                                             lt_cpu_range("sumsq", sumsq, soff, count), 1);
-    if (st != LT_OK || n == 0) return st;
-    float *px = fp(x, xoff);
-    const uint32_t *ps = starts ? up(starts, stoff) : NULL;
+    if (n == 0) return LT_OK;
+    float *px = lt_cpu_fp(x, xoff);
+    const uint32_t *ps = starts ? lt_cpu_up(starts, stoff) : NULL;
     for (size_t s = 0; s < count; s++) {
-        float norm = sqrtf(*fp(sumsq, soff + s));
+        float norm = sqrtf(*lt_cpu_fp(sumsq, soff + s));
         if (!(norm > max_norm) && !isnan(norm)) continue; /* within the limit: exactly as it was */
         float f = isnan(norm) ? norm : max_norm / norm;
         size_t lo, hi;
         segment_range(ps, count, n, s, &lo, &hi);
         float *seg = px + lo;
         size_t len = hi - lo;
-        int nt = team(be, len / 2);
+        int nt = lt_cpu_team(be, len / 2);
         LT_PAR_FOR_SIMD(nt)
         for (size_t j = 0; j < len; j++) seg[j] *= f;
     }
@@ -801,16 +745,15 @@ static void fill_block(const fill_args *fa, uint64_t j, size_t first, size_t end
     for (size_t i = first; i < end; i++) out[i - first] = v[i & 3];
 }
 
-/* buf[off + i] = element i of the fill's stream, for i < n, blocks in parallel, once st
- * (the op's checks) is LT_OK. */
-static lt_status random_fill(lt_backend *be, lt_status st, lt_buf *buf, size_t off, size_t n, const fill_args *fa)
+/* buf[off + i] = element i of the fill's stream, for i < n, blocks in parallel. */
+static lt_status random_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, const fill_args *fa)
 {
-    if (st != LT_OK || n == 0) return st;
-    float *x = fp(buf, off);
+    if (n == 0) return LT_OK;
+    float *x = lt_cpu_fp(buf, off);
     size_t blocks = n / 4 + (n % 4 != 0);
-    int nt = team(be, n * 16);
+    int nt = lt_cpu_team(be, n * 16);
     LT_PAR_FOR(nt)
-    for (size_t j = 0; j < blocks; j++) fill_block(fa, j, 4 * j, min_sz(4 * j + 4, n), x + 4 * j);
+    for (size_t j = 0; j < blocks; j++) fill_block(fa, j, 4 * j, lt_cpu_min_sz(4 * j + 4, n), x + 4 * j);
     return LT_OK;
 }
 
@@ -819,8 +762,7 @@ static lt_status cpu_random_uniform(lt_backend *be, lt_buf *buf, size_t off, siz
                                     float hi, uint64_t seed, uint64_t counter)
 {
     fill_args fa = {FILL_UNIFORM, lo, hi, seed, counter};
-    lt_status st = lt_check_fill(be, "random_uniform", n, lt_cpu_range("buf", buf, off, 0));
-    return random_fill(be, st, buf, off, n, &fa);
+    return random_fill(be, buf, off, n, &fa);
 }
 
 /* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i). */
@@ -828,17 +770,15 @@ static lt_status cpu_random_normal(lt_backend *be, lt_buf *buf, size_t off, size
                                    float stddev, uint64_t seed, uint64_t counter)
 {
     fill_args fa = {FILL_NORMAL, mean, stddev, seed, counter};
-    lt_status st = lt_check_fill(be, "random_normal", n, lt_cpu_range("buf", buf, off, 0));
-    return random_fill(be, st, buf, off, n, &fa);
+    return random_fill(be, buf, off, n, &fa);
 }
 
 /* mask[i] = uniform_i >= rate ? 1/(1-rate) : 0, the scale rounded once to float. */
 static lt_status cpu_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate,
                                   uint64_t seed, uint64_t counter)
 {
-    lt_status st = lt_check_dropout_mask(be, n, rate, lt_cpu_range("mask", mask, off, 0));
-    fill_args fa = {FILL_DROPOUT, rate, st == LT_OK ? 1.0f / (1.0f - rate) : 0.0f, seed, counter};
-    return random_fill(be, st, mask, off, n, &fa);
+    fill_args fa = {FILL_DROPOUT, rate, 1.0f / (1.0f - rate), seed, counter};
+    return random_fill(be, mask, off, n, &fa);
 }
 
 /* ------------------------------------------------------------------- checks */
@@ -847,17 +787,14 @@ static lt_status cpu_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size
 static lt_status cpu_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, size_t xoff,
                                      lt_buf *out, size_t ooff)
 {
-    lt_status st = lt_check_reduce(be, "count_nonfinite", n, lt_cpu_range("x", x, xoff, 0),
-                                   lt_cpu_range("out", out, ooff, 0));
-    if (st != LT_OK) return st;
-    const uint32_t *px = n ? up(x, xoff) : NULL;
+    const uint32_t *px = n ? lt_cpu_up(x, xoff) : NULL;
     size_t count = 0;
 #ifdef _OPENMP
-    int nt = team(be, n / 2);
+    int nt = lt_cpu_team(be, n / 2);
 #pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static) reduction(+ : count)
 #endif
     for (size_t i = 0; i < n; i++) count += (px[i] & 0x7f800000u) == 0x7f800000u;
-    *fp(out, ooff) = (float)count;
+    *lt_cpu_fp(out, ooff) = (float)count;
     return LT_OK;
 }
 

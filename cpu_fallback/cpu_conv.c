@@ -29,6 +29,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#include "conv_chunks.h"
 #include "cpu_internal.h"
 
 /* GCC turns the short copy and zero loops below into calls to memmove/memset, which
@@ -40,18 +41,6 @@
 /* The column buffer's bound (measured with test_conv_ops --bench on the conv-ae layers:
  * 0.5 to 4 MiB are within noise of each other, 8 MiB and more are slower). */
 #define LT_CONV_SCRATCH_BYTES ((size_t)4 << 20)
-
-/* Team size for the given work: the backend's threads, or 1 for small work. */
-static inline int team(const cpu_backend *cb, size_t work)
-{
-    return work >= LT_PAR_MIN_WORK ? cb->threads : 1;
-}
-
-/* Smaller of two sizes. */
-static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
-
-/* Floats of buf from off on. */
-static inline float *fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
 
 /* The three helpers below work in blocks of 16 floats, which the AVX-512 clones move
  * with one instruction, and a short tail: their runs are a few to a few hundred floats
@@ -131,14 +120,6 @@ void lt_cpu_conv_free(cpu_backend *cb)
     free(cb->conv_scratch);
     cb->conv_scratch = NULL;
     cb->conv_scratch_n = 0;
-}
-
-/* Column-matrix rows per chunk: a function of the geometry alone (never of the thread
- * count), so that backward_filter's sums are grouped the same way on any team. */
-static size_t chunk_rows(const lt_conv_sizes *d)
-{
-    size_t r = LT_CONV_SCRATCH_BYTES / sizeof(float) / d->kcols;
-    return r < 1 ? 1 : min_sz(r, d->rows);
 }
 
 /* Runs lt_cpu_gemm on the backend's workspace; NOMEM when that could not grow. */
@@ -258,7 +239,7 @@ static void im2col(const lt_conv_geom *g, const lt_conv_sizes *d, const float *x
     const size_t ow = (size_t)g->out_w, q0 = r0 / ow, q1 = (r1 - 1) / ow + 1;
     LT_PAR_FOR(nt)
     for (size_t q = q0; q < q1; q++) {
-        size_t ox0 = q * ow < r0 ? r0 - q * ow : 0, ox1 = min_sz(ow, r1 - q * ow);
+        size_t ox0 = q * ow < r0 ? r0 - q * ow : 0, ox1 = lt_cpu_min_sz(ow, r1 - q * ow);
         im2col_row(g, d, x, q, ox0, ox1, col + (q * ow + ox0 - r0) * d->kcols);
     }
 }
@@ -279,7 +260,7 @@ LT_CLONES static void col2im_row(const lt_conv_geom *g, const lt_conv_sizes *d, 
         if (oy >= g->out_h) continue;
         size_t q = n * oh + (size_t)oy;
         if (q < q0 || q >= q1) continue; /* that output row is in another chunk */
-        size_t ox0 = q * ow < r0 ? r0 - q * ow : 0, ox1 = min_sz(ow, r1 - q * ow);
+        size_t ox0 = q * ow < r0 ? r0 - q * ow : 0, ox1 = lt_cpu_min_sz(ow, r1 - q * ow);
         for (int kx = 0; kx < g->k_w; kx++) {
             int64_t off = (int64_t)kx * g->dil_w - g->pad_left;
             size_t lo, hi;
@@ -325,20 +306,20 @@ lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_
 {
     const char *op = "conv2d_forward";
     cpu_backend *cb = (cpu_backend *)be;
-    lt_conv_sizes d;
-    lt_status st = lt_check_conv2d_forward(be, g, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("w", w, woff, 0),
-                                           lt_cpu_range("y", y, yoff, 0), &d);
-    if (st != LT_OK) return st;
-    const float *px = fp(x, xoff), *pw = fp(w, woff);
-    float *py = fp(y, yoff);
+    lt_conv_sizes d = lt_conv_sizes_of(g);
+    const float *px = lt_cpu_fp(x, xoff), *pw = lt_cpu_fp(w, woff);
+    float *py = lt_cpu_fp(y, yoff);
     const size_t oc = (size_t)g->out_c;
     if (d.pointwise) return gemm(cb, op, 0, 0, d.rows, oc, d.kcols, px, d.kcols, pw, oc, 0.0f, py, oc);
-    size_t cr = chunk_rows(&d);
+    /* chunks depend on the geometry alone (never the thread count), so backward_filter's
+     * sums are grouped the same way on any team */
+    lt_conv_chunks ch = lt_conv_chunks_flat(g, &d, LT_CONV_SCRATCH_BYTES);
     float *col = NULL;
-    st = scratch(cb, op, cr * d.kcols, &col);
-    for (size_t r0 = 0; st == LT_OK && r0 < d.rows; r0 += cr) {
-        size_t r1 = min_sz(d.rows, r0 + cr);
-        im2col(g, &d, px, r0, r1, col, team(cb, (r1 - r0) * d.kcols));
+    lt_status st = scratch(cb, op, ch.chunk * d.kcols, &col);
+    for (size_t r0 = 0, len; st == LT_OK && r0 < ch.rows; r0 += len) {
+        len = lt_conv_chunk_len(&ch, r0);
+        size_t r1 = r0 + len;
+        im2col(g, &d, px, r0, r1, col, lt_cpu_team(&cb->base, (r1 - r0) * d.kcols));
         st = gemm(cb, op, 0, 0, r1 - r0, oc, d.kcols, col, d.kcols, pw, oc, 0.0f, py + r0 * oc, oc);
     }
     return st;
@@ -352,29 +333,29 @@ lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, con
 {
     const char *op = "conv2d_backward_data";
     cpu_backend *cb = (cpu_backend *)be;
-    lt_conv_sizes d;
-    lt_status st = lt_check_conv2d_backward_data(be, g, lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("w", w, woff, 0),
-                                                 lt_cpu_range("dx", dx, dxoff, 0), &d);
-    if (st != LT_OK) return st;
-    const float *pdy = fp(dy, dyoff), *pw = fp(w, woff);
-    float *pdx = fp(dx, dxoff);
+    lt_conv_sizes d = lt_conv_sizes_of(g);
+    const float *pdy = lt_cpu_fp(dy, dyoff), *pw = lt_cpu_fp(w, woff);
+    float *pdx = lt_cpu_fp(dx, dxoff);
     const size_t oc = (size_t)g->out_c;
     /* w stored kk x out_c is read transposed */
     if (d.pointwise) return gemm(cb, op, 0, 1, d.rows, d.kcols, oc, pdy, oc, pw, oc, 0.0f, pdx, d.kcols);
-    size_t cr = chunk_rows(&d);
+    /* chunks depend on the geometry alone (never the thread count), so backward_filter's
+     * sums are grouped the same way on any team */
+    lt_conv_chunks ch = lt_conv_chunks_flat(g, &d, LT_CONV_SCRATCH_BYTES);
     float *col = NULL;
-    st = scratch(cb, op, cr * d.kcols, &col);
+    lt_status st = scratch(cb, op, ch.chunk * d.kcols, &col);
     if (st != LT_OK) return st;
     {
-        int nt = team(cb, d.nx / 4);
+        int nt = lt_cpu_team(&cb->base, d.nx / 4);
         size_t blocks = (d.nx + 4095) / 4096;
         LT_PAR_FOR(nt)
-        for (size_t b = 0; b < blocks; b++) zero_f(pdx + b * 4096, min_sz(4096, d.nx - b * 4096));
+        for (size_t b = 0; b < blocks; b++) zero_f(pdx + b * 4096, lt_cpu_min_sz(4096, d.nx - b * 4096));
     }
-    for (size_t r0 = 0; st == LT_OK && r0 < d.rows; r0 += cr) {
-        size_t r1 = min_sz(d.rows, r0 + cr);
+    for (size_t r0 = 0, len; st == LT_OK && r0 < ch.rows; r0 += len) {
+        len = lt_conv_chunk_len(&ch, r0);
+        size_t r1 = r0 + len;
         st = gemm(cb, op, 0, 1, r1 - r0, d.kcols, oc, pdy + r0 * oc, oc, pw, oc, 0.0f, col, d.kcols);
-        if (st == LT_OK) col2im_add(g, &d, col, r0, r1, pdx, team(cb, (r1 - r0) * d.kcols));
+        if (st == LT_OK) col2im_add(g, &d, col, r0, r1, pdx, lt_cpu_team(&cb->base, (r1 - r0) * d.kcols));
     }
     return st;
 }
@@ -403,7 +384,7 @@ LT_CLONES static void outer_acc(const float *col, const float *dy, size_t n, siz
     for (size_t j0 = 0; j0 < kk; j0 += 4)
         for (size_t f0 = 0; f0 < oc; f0 += 16) {
             const float *e = dy + f0, *c = col + j0;
-            const size_t jw = min_sz(4, kk - j0), w = min_sz(16, oc - f0);
+            const size_t jw = lt_cpu_min_sz(4, kk - j0), w = lt_cpu_min_sz(16, oc - f0);
 #if LT_V16
             if (jw == 4 && w == 16) {
                 lt_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
@@ -448,14 +429,14 @@ static lt_status bf_narrow(cpu_backend *cb, const char *op, const lt_conv_geom *
                            const float *px, const float *pdy, float *pdw)
 {
     const size_t oc = (size_t)g->out_c, kk = d->kcols, nw = d->nw, ow = (size_t)g->out_w;
-    const size_t slabs = (d->rows + LT_BF_SLAB - 1) / LT_BF_SLAB, group = min_sz(LT_BF_GROUP, slabs);
-    const int nt = slabs > 1 ? team(cb, d->rows * nw) : 1;
+    const size_t slabs = (d->rows + LT_BF_SLAB - 1) / LT_BF_SLAB, group = lt_cpu_min_sz(LT_BF_GROUP, slabs);
+    const int nt = slabs > 1 ? lt_cpu_team(&cb->base, d->rows * nw) : 1;
     float *mem;
     lt_status st = scratch(cb, op, (size_t)nt * LT_BF_SLAB * kk + group * nw, &mem);
     if (st != LT_OK) return st;
     float *parts = mem + (size_t)nt * LT_BF_SLAB * kk;
     for (size_t s0 = 0; s0 < slabs; s0 += group) {
-        const size_t s1 = min_sz(slabs, s0 + group);
+        const size_t s1 = lt_cpu_min_sz(slabs, s0 + group);
         LT_PAR_FOR(nt)
         for (size_t s = s0; s < s1; s++) {
 #ifdef _OPENMP
@@ -463,9 +444,9 @@ static lt_status bf_narrow(cpu_backend *cb, const char *op, const lt_conv_geom *
 #else
             float *col = mem;
 #endif
-            const size_t r0 = s * LT_BF_SLAB, r1 = min_sz(d->rows, r0 + LT_BF_SLAB);
+            const size_t r0 = s * LT_BF_SLAB, r1 = lt_cpu_min_sz(d->rows, r0 + LT_BF_SLAB);
             for (size_t q = r0 / ow; q < (r1 - 1) / ow + 1; q++) {
-                size_t ox0 = q * ow < r0 ? r0 - q * ow : 0, ox1 = min_sz(ow, r1 - q * ow);
+                size_t ox0 = q * ow < r0 ? r0 - q * ow : 0, ox1 = lt_cpu_min_sz(ow, r1 - q * ow);
                 im2col_row(g, d, px, q, ox0, ox1, col + (q * ow + ox0 - r0) * kk);
             }
             outer_acc(col, pdy + r0 * oc, r1 - r0, kk, oc, parts + (s - s0) * nw);
@@ -487,22 +468,21 @@ lt_status lt_cpu_conv2d_backward_filter(lt_backend *be, const lt_conv_geom *g, c
 {
     const char *op = "conv2d_backward_filter";
     cpu_backend *cb = (cpu_backend *)be;
-    lt_conv_sizes d;
-    lt_status st = lt_check_conv2d_backward_filter(be, g, lt_cpu_range("x", x, xoff, 0),
-                                                   lt_cpu_range("dy", dy, dyoff, 0),
-                                                   lt_cpu_range("dw", dw, dwoff, 0), &d);
-    if (st != LT_OK) return st;
-    const float *px = fp(x, xoff), *pdy = fp(dy, dyoff);
-    float *pdw = fp(dw, dwoff);
+    lt_conv_sizes d = lt_conv_sizes_of(g);
+    const float *px = lt_cpu_fp(x, xoff), *pdy = lt_cpu_fp(dy, dyoff);
+    float *pdw = lt_cpu_fp(dw, dwoff);
     const size_t oc = (size_t)g->out_c;
     if (d.kcols < 16 && d.nw <= 8192) return bf_narrow(cb, op, g, &d, px, pdy, pdw);
     if (d.pointwise) return gemm(cb, op, 1, 0, d.kcols, oc, d.rows, px, d.kcols, pdy, oc, 0.0f, pdw, oc);
-    size_t cr = chunk_rows(&d);
+    /* chunks depend on the geometry alone (never the thread count), so backward_filter's
+     * sums are grouped the same way on any team */
+    lt_conv_chunks ch = lt_conv_chunks_flat(g, &d, LT_CONV_SCRATCH_BYTES);
     float *col = NULL;
-    st = scratch(cb, op, cr * d.kcols, &col);
-    for (size_t r0 = 0; st == LT_OK && r0 < d.rows; r0 += cr) {
-        size_t r1 = min_sz(d.rows, r0 + cr);
-        im2col(g, &d, px, r0, r1, col, team(cb, (r1 - r0) * d.kcols));
+    lt_status st = scratch(cb, op, ch.chunk * d.kcols, &col);
+    for (size_t r0 = 0, len; st == LT_OK && r0 < ch.rows; r0 += len) {
+        len = lt_conv_chunk_len(&ch, r0);
+        size_t r1 = r0 + len;
+        im2col(g, &d, px, r0, r1, col, lt_cpu_team(&cb->base, (r1 - r0) * d.kcols));
         st = gemm(cb, op, 1, 0, d.kcols, oc, r1 - r0, col, d.kcols, pdy + r0 * oc, oc, r0 ? 1.0f : 0.0f, pdw, oc);
     }
     return st;
@@ -581,15 +561,12 @@ LT_CLONES static void maxpool_row(const lt_pool_geom *g, const float *ximg, size
 lt_status lt_cpu_maxpool_forward(lt_backend *be, const lt_pool_geom *g, const lt_buf *x, size_t xoff,
                                  lt_buf *y, size_t yoff, lt_buf *argmax, size_t aoff)
 {
-    lt_pool_sizes d;
-    lt_status st = lt_check_maxpool_forward(be, g, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0),
-                                            lt_cpu_range("argmax", argmax, aoff, 0), &d);
-    if (st != LT_OK) return st;
-    const float *px = fp(x, xoff);
-    float *py = fp(y, yoff);
+    lt_pool_sizes d = lt_pool_sizes_of(g);
+    const float *px = lt_cpu_fp(x, xoff);
+    float *py = lt_cpu_fp(y, yoff);
     uint32_t *pa = (uint32_t *)argmax->mem + aoff;
     const size_t c = (size_t)g->c, oh = (size_t)g->out_h, ow = (size_t)g->out_w;
-    int nt = team((cpu_backend *)be, d.ny * (size_t)g->k_h * (size_t)g->k_w);
+    int nt = lt_cpu_team(be, d.ny * (size_t)g->k_h * (size_t)g->k_w);
     LT_PAR_FOR(nt)
     for (size_t q = 0; q < (size_t)g->batch * oh; q++)
         maxpool_row(g, px + q / oh * d.img, q, py + q * ow * c, pa + q * ow * c);
@@ -648,14 +625,10 @@ lt_status lt_cpu_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const l
                                   size_t dxoff)
 {
     const char *op = "maxpool_backward";
-    lt_pool_sizes d;
-    lt_status st = lt_check_maxpool_backward(be, g, lt_cpu_range("dy", dy, dyoff, 0),
-                                             lt_cpu_range("argmax", argmax, aoff, 0),
-                                             lt_cpu_range("dx", dx, dxoff, 0), &d);
-    if (st != LT_OK) return st;
-    const float *pdy = fp(dy, dyoff);
+    lt_pool_sizes d = lt_pool_sizes_of(g);
+    const float *pdy = lt_cpu_fp(dy, dyoff);
     const uint32_t *pa = (const uint32_t *)argmax->mem + aoff;
-    float *pdx = fp(dx, dxoff);
+    float *pdx = lt_cpu_fp(dx, dxoff);
     const size_t per = d.ny / (size_t)g->batch, ih = (size_t)g->in_h, in_row = (size_t)g->in_w * (size_t)g->c;
     if (any_at_least(pa, d.ny, d.img))
         for (size_t i = 0; i < d.ny; i++)
@@ -663,7 +636,7 @@ lt_status lt_cpu_maxpool_backward(lt_backend *be, const lt_pool_geom *g, const l
                 return lt_backend_set_error(be, LT_ERR_ARG,
                                             "%s: argmax[%zu] = %u is past the %zu elements of an image", op, i,
                                             (unsigned)pa[i], d.img);
-    int nt = team((cpu_backend *)be, d.ny * (size_t)g->k_h * (size_t)g->k_w);
+    int nt = lt_cpu_team(be, d.ny * (size_t)g->k_h * (size_t)g->k_w);
     LT_PAR_FOR(nt)
     for (size_t t = 0; t < (size_t)g->batch * ih; t++)
         maxpool_back_row(g, pdy + t / ih * per, pa + t / ih * per, t, pdx + t * in_row);
@@ -726,16 +699,13 @@ lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_back
                                   const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
 {
     const char *op = "upsample_forward";
-    lt_pool_sizes d;
-    lt_status st = lt_check_upsample_forward(be, g, mode, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("y", y, yoff, 0),
-                                             &d);
-    if (st != LT_OK) return st;
-    const float *px = fp(x, xoff);
-    float *py = fp(y, yoff);
+    lt_pool_sizes d = lt_pool_sizes_of(g);
+    const float *px = lt_cpu_fp(x, xoff);
+    float *py = lt_cpu_fp(y, yoff);
     const size_t c = (size_t)g->c, oh = (size_t)g->out_h, ow = (size_t)g->out_w, ih = (size_t)g->in_h;
     const size_t in_row = (size_t)g->in_w * c, out_row = ow * c;
     if (mode == LT_INTERP_NEAREST) {
-        int nt = team((cpu_backend *)be, d.ny);
+        int nt = lt_cpu_team(be, d.ny);
         LT_PAR_FOR(nt)
         for (size_t q = 0; q < (size_t)g->batch * oh; q++) /* output row (n, oy) */
             up_nearest_row(px + (q / oh * ih + q % oh / (size_t)g->k_h) * in_row, py + q * out_row, ow,
@@ -748,7 +718,7 @@ lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_back
         free(tx);
         return lt_backend_set_error(be, LT_ERR_NOMEM, "%s: out of host memory for interpolation tables", op);
     }
-    int nt = team((cpu_backend *)be, d.ny * 4);
+    int nt = lt_cpu_team(be, d.ny * 4);
     LT_PAR_FOR(nt)
     for (size_t q = 0; q < (size_t)g->batch * oh; q++) {
         const float *img = px + q / oh * ih * in_row;
@@ -804,17 +774,14 @@ lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_bac
                                    const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
     const char *op = "upsample_backward";
-    lt_pool_sizes d;
-    lt_status st = lt_check_upsample_backward(be, g, mode, lt_cpu_range("dy", dy, dyoff, 0),
-                                              lt_cpu_range("dx", dx, dxoff, 0), &d);
-    if (st != LT_OK) return st;
-    const float *pdy = fp(dy, dyoff);
-    float *pdx = fp(dx, dxoff);
+    lt_pool_sizes d = lt_pool_sizes_of(g);
+    const float *pdy = lt_cpu_fp(dy, dyoff);
+    float *pdx = lt_cpu_fp(dx, dxoff);
     const size_t c = (size_t)g->c, oh = (size_t)g->out_h, ow = (size_t)g->out_w, ih = (size_t)g->in_h;
     const size_t iw = (size_t)g->in_w, kh = (size_t)g->k_h, kw = (size_t)g->k_w;
     const size_t in_row = iw * c, out_row = ow * c;
     if (mode == LT_INTERP_NEAREST) {
-        int nt = team((cpu_backend *)be, d.ny);
+        int nt = lt_cpu_team(be, d.ny);
         LT_PAR_FOR(nt)
         for (size_t t = 0; t < (size_t)g->batch * ih; t++) /* dx row (n, iy) from its first dy row on */
             up_nearest_back_row(pdy + (t / ih * oh + t % ih * kh) * out_row, out_row, pdx + t * in_row, iw, kh, kw, c);
@@ -841,7 +808,7 @@ lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_bac
     }
     for (size_t oy = oh; oy-- > 0;) rows[2 * (size_t)ty[oy].i0] = rows[2 * (size_t)ty[oy].i1] = oy;
     for (size_t oy = 0; oy < oh; oy++) rows[2 * (size_t)ty[oy].i0 + 1] = rows[2 * (size_t)ty[oy].i1 + 1] = oy;
-    int nt = team((cpu_backend *)be, d.ny * 8);
+    int nt = lt_cpu_team(be, d.ny * 8);
     LT_PAR_FOR(nt)
     for (size_t t = 0; t < (size_t)g->batch * ih; t++) {
         size_t iy = t % ih;

@@ -22,7 +22,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#include "cpu_gemm.h"
+#include "cpu_internal.h"
 
 /* The project compiles with -ffp-contract=off so that the Philox transforms are
  * bit-exact; GEMM has no such need, and a*b+c contracted to FMA halves its work. */
@@ -73,9 +73,6 @@ typedef struct gemm_call {
     int a_direct;        /* read full A panels in place instead of packing   */
     int b_direct;        /* read full B panels in place instead of packing   */
 } gemm_call;
-
-/* Smaller of two sizes. */
-static inline size_t min_sz(size_t x, size_t y) { return x < y ? x : y; }
 
 /* Packs columns [j0, j0+w) of op(B) rows [p0, p0+kc) as one NR-wide panel: kc rows
  * of NR floats, columns past w zeroed. */
@@ -235,19 +232,19 @@ static void micro_6x16_v4(size_t kc, const float *restrict a, size_t rsa, size_t
     {                                                                                      \
         const size_t mcb = MC / MR_ * MR_;                                                 \
         for (size_t p0 = 0; p0 < g->k; p0 += g->kc) {                                      \
-            size_t kc = min_sz(g->kc, g->k - p0);                                          \
+            size_t kc = lt_cpu_min_sz(g->kc, g->k - p0);                                          \
             float beta = p0 == 0 ? g->beta : 1.0f; /* later k blocks accumulate */         \
             for (size_t j = j0; j < j1; j += NR)                                           \
                 if (!g->b_direct || j1 - j < NR)                                           \
-                    pack_b_panel(g, p0, kc, j, min_sz(NR, j1 - j), bp + (j - j0) * kc);    \
+                    pack_b_panel(g, p0, kc, j, lt_cpu_min_sz(NR, j1 - j), bp + (j - j0) * kc);    \
             for (size_t ic = i0; ic < i1; ic += mcb) {                                     \
-                size_t mc = min_sz(mcb, i1 - ic);                                          \
+                size_t mc = lt_cpu_min_sz(mcb, i1 - ic);                                          \
                 for (size_t i = 0; i < mc; i += MR_)                                       \
                     if (!g->a_direct || mc - i < MR_)                                      \
-                        pack_a_panel(g, ic + i, min_sz(MR_, mc - i), p0, kc, MR_,          \
+                        pack_a_panel(g, ic + i, lt_cpu_min_sz(MR_, mc - i), p0, kc, MR_,          \
                                      ap + i * kc);                                         \
                 for (size_t jr = j0; jr < j1; jr += NR) {                                  \
-                    size_t w = min_sz(NR, j1 - jr);                                        \
+                    size_t w = lt_cpu_min_sz(NR, j1 - jr);                                        \
                     float *cc = g->c + ic * g->rsc + jr * g->csc;                          \
                     const float *bb = bp + (jr - j0) * kc;                                 \
                     size_t bstep = NR;                                                     \
@@ -256,7 +253,7 @@ static void micro_6x16_v4(size_t kc, const float *restrict a, size_t rsa, size_t
                         bstep = g->ldb;                                                    \
                     }                                                                      \
                     for (size_t ir = 0; ir < mc; ir += MR_, cc += MR_ * g->rsc) {          \
-                        size_t h = min_sz(MR_, mc - ir);                                   \
+                        size_t h = lt_cpu_min_sz(MR_, mc - ir);                                   \
                         if (!g->a_direct || h < MR_)                                       \
                             MICRO(kc, ap + ir * kc, 1, MR_, bb, bstep, cc, g->rsc, g->csc, \
                                   g->alpha, beta, h, w);                                   \
@@ -282,8 +279,8 @@ LT_DEFINE_TILE(tile_avx512, micro_8x16_v16, 8)
 static void tile_range(size_t t, size_t tiles, size_t pan, size_t size, size_t len,
                        size_t *r0, size_t *r1)
 {
-    *r0 = min_sz(len, t * pan / tiles * size);
-    *r1 = min_sz(len, (t + 1) * pan / tiles * size);
+    *r0 = lt_cpu_min_sz(len, t * pan / tiles * size);
+    *r1 = lt_cpu_min_sz(len, (t + 1) * pan / tiles * size);
 }
 
 /* Runs tiles tid, tid+nth, ... of the call with kernel variant TILE. */

@@ -1,11 +1,12 @@
 /* What the CPU fallback's source files share: the threading macros, the buffer and
  * backend structs and the ops implemented outside cpu_backend.c. Private to
- * cpu_fallback/. */
+ * cpu_fallback/; the ops trust their operands (lib/backend/dispatch.c checked them). */
 #ifndef LT_CPU_INTERNAL_H
 #define LT_CPU_INTERNAL_H
 
 #include <stddef.h>
-#include "backend_check.h" /* transitional: the checks move to the front door */
+#include <stdint.h>
+#include "backend.h"
 #include "cpu_gemm.h"
 
 /* Threading and vectorization of the ops. */
@@ -62,18 +63,17 @@ typedef struct cpu_backend {
 /* Floats of buf from off on. */
 static inline float *lt_cpu_fp(const lt_buf *buf, size_t off) { return (float *)buf->mem + off; }
 
+/* Elements of buf from off on, as uint32 (index buffers). */
+static inline const uint32_t *lt_cpu_up(const lt_buf *buf, size_t off) { return (const uint32_t *)buf->mem + off; }
+
 /* Team size for the given work: the backend's threads, or 1 for small work. */
 static inline int lt_cpu_team(const lt_backend *be, size_t work)
 {
     return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
 }
 
-/* buf[off, off+n) for the shared checks of lib/backend_check.c (buf NULL: not given). */
-static inline lt_buf_range lt_cpu_range(const char *name, const lt_buf *buf, size_t off, size_t n)
-{
-    lt_buf_range r = {name, buf ? buf->mem : NULL, buf ? buf->n : 0, off, n};
-    return r;
-}
+/* Smaller of two sizes. */
+static inline size_t lt_cpu_min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
 /* cpu_conv.c: the convolution, pooling and up-sampling slots of lib/backend.h. */
 lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_buf *x, size_t xoff,

@@ -45,10 +45,8 @@ static double sum_parts(const double *part, size_t count)
 lt_status lt_cpu_vae_sample_forward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
                                     const lt_buf *eps, size_t eoff, lt_buf *y, size_t yoff)
 {
-    size_t n;
-    lt_status st = lt_check_vae_sample_forward(be, rows, d, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("eps", eps, eoff, 0),
-                                               lt_cpu_range("y", y, yoff, 0), &n);
-    if (st != LT_OK || n == 0) return st;
+    size_t n = rows * d;
+    if (n == 0) return LT_OK;
     const float *px = lt_cpu_fp(x, xoff), *pe = eps ? lt_cpu_fp(eps, eoff) : NULL;
     float *py = lt_cpu_fp(y, yoff);
     int nt = lt_cpu_team(be, pe ? n * 8 : n); /* an exp costs about 8 simple operations */
@@ -72,10 +70,8 @@ lt_status lt_cpu_vae_sample_backward(lt_backend *be, size_t rows, size_t d, cons
                                      const lt_buf *eps, size_t eoff, const lt_buf *dy, size_t dyoff, float kl_scale,
                                      lt_buf *dx, size_t dxoff)
 {
-    size_t n;
-    lt_status st = lt_check_vae_sample_backward(be, rows, d, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("eps", eps, eoff, 0),
-                                                lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("dx", dx, dxoff, 0), &n);
-    if (st != LT_OK || n == 0) return st;
+    size_t n = rows * d;
+    if (n == 0) return LT_OK;
     const float *px = lt_cpu_fp(x, xoff), *pe = eps ? lt_cpu_fp(eps, eoff) : NULL, *pdy = lt_cpu_fp(dy, dyoff);
     float *pdx = lt_cpu_fp(dx, dxoff);
     const float half_kl = 0.5f * kl_scale;
@@ -112,9 +108,7 @@ static double kl_rows(const float *x, size_t d, size_t r0, size_t count)
 lt_status lt_cpu_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff, lt_buf *out,
                            size_t ooff)
 {
-    size_t n;
-    lt_status st = lt_check_kl_normal(be, rows, d, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("out", out, ooff, 0), &n);
-    if (st != LT_OK) return st;
+    size_t n = rows * d;
     const float *px = n ? lt_cpu_fp(x, xoff) : NULL;
     size_t per = chunk_rows(rows, d), chunks = (rows + per - 1) / per;
     double part[LT_MAX_CHUNKS];
@@ -134,9 +128,6 @@ lt_status lt_cpu_kl_normal(lt_backend *be, size_t rows, size_t d, const lt_buf *
 lt_status lt_cpu_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_buf *colsum, size_t csoff, float rho,
                              lt_buf *out, size_t ooff, float scale, lt_buf *grad, size_t goff)
 {
-    lt_status st = lt_check_sparsity_kl(be, rows, cols, rho, lt_cpu_range("colsum", colsum, csoff, 0),
-                                        lt_cpu_range("out", out, ooff, 0), lt_cpu_range("grad", grad, goff, 0));
-    if (st != LT_OK) return st;
     const float *pc = cols ? lt_cpu_fp(colsum, csoff) : NULL;
     float *pg = cols && grad ? lt_cpu_fp(grad, goff) : NULL;
     const double r = rho, nr = rows, lo = LT_SPARSITY_EPS, hi = 1.0 - LT_SPARSITY_EPS;
@@ -173,9 +164,6 @@ static double l1_run(const float *x, const float *dy, float *dx, float scale, si
 lt_status lt_cpu_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
                             const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff)
 {
-    lt_status st = lt_check_l1_penalty(be, n, lt_cpu_range("x", x, xoff, 0), lt_cpu_range("out", out, ooff, 0),
-                                       lt_cpu_range("dy", dy, dyoff, 0), lt_cpu_range("dx", dx, dxoff, 0));
-    if (st != LT_OK) return st;
     const float *px = n ? lt_cpu_fp(x, xoff) : NULL, *pdy = n && dx && dy ? lt_cpu_fp(dy, dyoff) : NULL;
     float *pdx = n && dx ? lt_cpu_fp(dx, dxoff) : NULL;
     size_t len = chunk_rows(n, 1), chunks = (n + len - 1) / len;

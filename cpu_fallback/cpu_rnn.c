@@ -20,10 +20,8 @@ lt_status lt_cpu_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols,
                               ptrdiff_t xs0, ptrdiff_t xs1, float beta, lt_buf *y, size_t yoff, ptrdiff_t ys0,
                               ptrdiff_t ys1)
 {
-    size_t rows;
-    lt_status st = lt_check_copy_strided(be, n0, n1, cols, lt_cpu_range("x", x, xoff, 0), xs0, xs1, beta,
-                                         lt_cpu_range("y", y, yoff, 0), ys0, ys1, &rows);
-    if (st != LT_OK || rows == 0) return st;
+    size_t rows = cols ? n0 * n1 : 0;
+    if (rows == 0) return LT_OK;
     const float *px = lt_cpu_fp(x, xoff);
     float *py = lt_cpu_fp(y, yoff);
     int nt = lt_cpu_team(be, n0 * n1 * cols);
@@ -170,12 +168,6 @@ static lt_status step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn
     return LT_OK;
 }
 
-/* The range a sequence operand's buffer gives the shared checks (NULL: not given). */
-static lt_buf_range seq_range(const char *name, const lt_rnn_seq *seq)
-{
-    return lt_cpu_range(name, seq ? seq->buf : NULL, seq ? seq->off : 0, 0);
-}
-
 /* Row b of step k's block in a sequence operand (k is ignored when it holds the last
  * step only). */
 static float *seq_row(const lt_rnn_seq *seq, size_t b, size_t k)
@@ -188,16 +180,14 @@ lt_status lt_cpu_rnn_forward(lt_backend *be, const lt_rnn_geom *g, const lt_buf 
                              size_t boff, const lt_buf *r, size_t roff, const lt_buf *rbias, size_t rboff, lt_buf *rec,
                              size_t recoff, const lt_rnn_seq *out)
 {
-    lt_rnn_widths w;
-    lt_status st = lt_check_rnn_forward(be, g, lt_cpu_range("xw", xw, xwoff, 0), lt_cpu_range("bias", bias, boff, 0),
-                                        lt_cpu_range("r", r, roff, 0), lt_cpu_range("rbias", rbias, rboff, 0),
-                                        lt_cpu_range("rec", rec, recoff, 0), seq_range("out", out), out, &w);
-    if (st != LT_OK || g->batch == 0) return st;
+    lt_rnn_widths w = lt_rnn_widths_of(g);
+    if (g->batch == 0) return LT_OK;
     size_t T = g->steps, B = g->batch, slot = B * w.s, xblock = B * w.g;
     const float *px = lt_cpu_fp(xw, xwoff), *pr = lt_cpu_fp(r, roff), *prb = rbias ? lt_cpu_fp(rbias, rboff) : NULL;
     const float *pb = bias ? lt_cpu_fp(bias, boff) : NULL;
     float *prec = lt_cpu_fp(rec, recoff);
     if (g->zero_state) memset(prec, 0, slot * sizeof *prec);
+    lt_status st = LT_OK;
     for (size_t k = 0; k < T && st == LT_OK; k++) {
         float *step = prec + (k + 1) * slot;
         st = step_forward(be, g, &w, px + k * xblock, pb, pr, prb, prec + k * slot, step);
@@ -277,15 +267,13 @@ static lt_status step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rn
 lt_status lt_cpu_rnn_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn_seq *dh, const lt_buf *r, size_t roff,
                               const lt_buf *rec, size_t recoff, lt_buf *carry, size_t coff, lt_buf *dz, size_t dzoff)
 {
-    lt_rnn_widths w;
-    lt_status st = lt_check_rnn_backward(be, g, seq_range("dh", dh), dh, lt_cpu_range("r", r, roff, 0),
-                                         lt_cpu_range("rec", rec, recoff, 0), lt_cpu_range("carry", carry, coff, 0),
-                                         lt_cpu_range("dz", dz, dzoff, 0), &w);
-    if (st != LT_OK || g->batch == 0) return st;
+    lt_rnn_widths w = lt_rnn_widths_of(g);
+    if (g->batch == 0) return LT_OK;
     size_t T = g->steps, B = g->batch, slot = B * w.s, dzblock = B * w.d;
     const float *pr = lt_cpu_fp(r, roff), *prec = lt_cpu_fp(rec, recoff);
     float *pc = lt_cpu_fp(carry, coff), *pdz = lt_cpu_fp(dz, dzoff);
     if (g->zero_carry) memset(pc, 0, B * 2 * w.u * sizeof *pc);
+    lt_status st = LT_OK;
     for (size_t k = T; k-- > 0 && st == LT_OK;) {
         const lt_rnn_seq *dhk = dh && (dh->steps > 1 || k == T - 1) ? dh : NULL;
         st = step_backward(be, g, &w, dhk, k, k + 1 < T ? pdz + (k + 1) * dzblock : NULL, pr, prec + k * slot,

@@ -49,6 +49,7 @@ static const char *const builtin_names[] = {"swissroll-ae", "swissroll-deep-ae",
                                             "denoise-rgb", "denoise-res", "sr2x", "vae", "conv-vae",
                                             "rnn-clf", "birnn-ae", "seq-ae", NULL};
 
+/* The built-in architectures' names, NULL-terminated. */
 const char *const *lt_arch_names(void) { return builtin_names; }
 
 /* Parses a width: a positive integer or "in". */
@@ -63,7 +64,7 @@ static int parse_width(const char *s, int input_dim)
 /* Reads the optional fields of a conv/deconv/maxpool/upsample token: an activation
  * name, sN (strides), dN (dilation), opN (output padding), same/valid,
  * nearest/bilinear. Returns the offending field or NULL. */
-static const char *conv_fields(char **f, int nf, lt_conv_opts *o, int *bilinear)
+static const char *conv_fields(char *const *f, int nf, lt_conv_opts *o, int *bilinear)
 {
     for (int i = 0; i < nf; i++) {
         const char *t = f[i];
@@ -87,7 +88,7 @@ static const char *conv_fields(char **f, int nf, lt_conv_opts *o, int *bilinear)
  * Bidirectional merge mode; else also "state" (return_state) and "init" or "initN"
  * (the input is the initial state; N steps, or the model input's steps), which sets
  * *state_steps. Returns the offending field or NULL. */
-static const char *rnn_fields(char **f, int nf, int steps, lt_act *act, unsigned *flags, int *state_steps,
+static const char *rnn_fields(char *const *f, int nf, int steps, lt_act *act, unsigned *flags, int *state_steps,
                               lt_merge *merge)
 {
     for (int i = 0; i < nf; i++) {
@@ -113,144 +114,278 @@ static int rnn_kind(const char *kind, int *bidirectional)
     return strcmp(k, "rnn") == 0 ? LT_SIMPLE_RNN : strcmp(k, "lstm") == 0 ? LT_LSTM : strcmp(k, "gru") == 0 ? LT_GRU : -1;
 }
 
+/* One token of a spec, split at ':', and what its fields may refer to. */
+typedef struct spec_token {
+    lt_ctx *ctx;
+    char *f[8];         /* the fields; f[0] is the kind                         */
+    int nf;             /* fields used                                          */
+    const char *kind;   /* f[0]                                                 */
+    const char *a1, *a2; /* f[1] and f[2], or NULL                              */
+    int input_dim;      /* the model input's elements (for widths "in")         */
+    int channels;       /* its last axis (for filters and widths "c")           */
+    int steps;          /* its first axis when it is a sequence, else 0 (for "t") */
+} spec_token;
+
+/* "dense:WIDTH[:ACT]". */
+static lt_status dense_token(const spec_token *t, lt_layer **out)
+{
+    lt_act act = LT_LINEAR;
+    int w = t->a1 ? parse_width(t->a1, t->input_dim) : -1;
+    if (w < 0) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: width '%s' is not a positive integer or 'in'", t->a1 ? t->a1 : "");
+    if (t->a2 && lt_act_parse(t->a2, &act) != 0) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: unknown activation '%s'", t->a2);
+    if (t->nf > 3) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: too many fields");
+    *out = lt_dense(w, act);
+    return LT_OK;
+}
+
+/* "act:ACT" (or "activation:ACT"). */
+static lt_status act_token(const spec_token *t, lt_layer **out)
+{
+    lt_act act;
+    if (!t->a1 || lt_act_parse(t->a1, &act) != 0 || t->nf > 2)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "act: unknown activation '%s'", t->a1 ? t->a1 : "");
+    *out = lt_activation(act);
+    return LT_OK;
+}
+
+/* "dropout:RATE". */
+static lt_status dropout_token(const spec_token *t, lt_layer **out)
+{
+    float v;
+    if (!t->a1 || t->nf > 2 || lt_parse_float(t->a1, &v) != 0 || !(v >= 0.0f && v < 1.0f))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "dropout: rate '%s' not in [0, 1)", t->a1 ? t->a1 : "");
+    *out = lt_dropout(v);
+    return LT_OK;
+}
+
+/* "noise:STDDEV". */
+static lt_status noise_token(const spec_token *t, lt_layer **out)
+{
+    float v;
+    if (!t->a1 || t->nf > 2 || lt_parse_float(t->a1, &v) != 0 || !(v >= 0.0f && v < 1e6f))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "noise: stddev '%s' is not a number >= 0", t->a1 ? t->a1 : "");
+    *out = lt_gaussian_noise(v);
+    return LT_OK;
+}
+
+/* "conv:FILTERS:KHxKW[:fields]" or "deconv:...", filters "c" meaning the input's channels. */
+static lt_status conv_token(const spec_token *t, lt_layer **out)
+{
+    lt_conv_opts o = {0};
+    if (t->a1 && strcmp(t->a1, "c") == 0) o.filters = t->channels;
+    else if (!t->a1 || lt_parse_int(t->a1, 1, 1 << 16, &o.filters) != 0)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: filters '%s' is not a positive integer or 'c'", t->kind, t->a1 ? t->a1 : "");
+    if (!t->a2 || lt_parse_pair(t->a2, 1 << 12, &o.kernel_h, &o.kernel_w) != 0)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: kernel '%s' is not like 3x3", t->kind, t->a2 ? t->a2 : "");
+    const char *bad = conv_fields(t->f + 3, t->nf - 3, &o, NULL);
+    if (bad) return lt_set_error(t->ctx, LT_ERR_ARG, "%s: unknown field '%s'", t->kind, bad);
+    *out = t->kind[0] == 'c' ? lt_conv2d(&o) : lt_conv2d_transpose(&o);
+    if (!*out) return lt_set_error(t->ctx, LT_ERR_ARG, "%s: settings out of range", t->kind);
+    return LT_OK;
+}
+
+/* "maxpool:PHxPW[:sN][:same|valid]". */
+static lt_status maxpool_token(const spec_token *t, lt_layer **out)
+{
+    lt_conv_opts o = {0};
+    int ph, pw;
+    if (!t->a1 || lt_parse_pair(t->a1, 1 << 12, &ph, &pw) != 0)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "maxpool: size '%s' is not like 2x2", t->a1 ? t->a1 : "");
+    const char *bad = conv_fields(t->f + 2, t->nf - 2, &o, NULL);
+    if (bad || o.dilation_h || o.output_padding || o.act != LT_LINEAR)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "maxpool: unknown field '%s'", bad ? bad : "");
+    *out = lt_maxpool2d(ph, pw, o.stride_h, o.stride_w, o.padding);
+    return LT_OK;
+}
+
+/* "upsample:FHxFW[:nearest|bilinear]". */
+static lt_status upsample_token(const spec_token *t, lt_layer **out)
+{
+    lt_conv_opts o = {0};
+    int fh, fw, bilinear = 0;
+    if (!t->a1 || lt_parse_pair(t->a1, 1 << 12, &fh, &fw) != 0)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "upsample: factor '%s' is not like 2x2", t->a1 ? t->a1 : "");
+    const char *bad = conv_fields(t->f + 2, t->nf - 2, &o, &bilinear);
+    if (bad || o.stride_h || o.dilation_h || o.output_padding || o.padding || o.act != LT_LINEAR)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "upsample: unknown field '%s'", bad ? bad : "");
+    *out = lt_upsampling2d(fh, fw, bilinear);
+    return LT_OK;
+}
+
+/* "sampling[:BETA]". */
+static lt_status sampling_token(const spec_token *t, lt_layer **out)
+{
+    float v = 1.0f;
+    if (t->nf > 2 || (t->a1 && (lt_parse_float(t->a1, &v) != 0 || !(v >= 0.0f))))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "sampling: beta '%s' is not a number >= 0", t->a1 ? t->a1 : "");
+    *out = lt_sampling(v);
+    return LT_OK;
+}
+
+/* "sparsity:RHO:BETA". */
+static lt_status sparsity_token(const spec_token *t, lt_layer **out)
+{
+    float rho, beta = 0.0f;
+    if (!t->a1 || !t->a2 || t->nf > 3 || lt_parse_float(t->a1, &rho) != 0 || !(rho > 0.0f && rho < 1.0f) ||
+        lt_parse_float(t->a2, &beta) != 0 || !(beta >= 0.0f))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "sparsity: expected sparsity:RHO:BETA, RHO in (0, 1), BETA >= 0");
+    *out = lt_sparsity(rho, beta);
+    return LT_OK;
+}
+
+/* "l1:WEIGHT". */
+static lt_status l1_token(const spec_token *t, lt_layer **out)
+{
+    float v;
+    if (!t->a1 || t->nf > 2 || lt_parse_float(t->a1, &v) != 0 || !(v >= 0.0f))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "l1: weight '%s' is not a number >= 0", t->a1 ? t->a1 : "");
+    *out = lt_activity_l1(v);
+    return LT_OK;
+}
+
+/* The message for a recurrent token's field bad (not NULL), as rnn_fields returned it. */
+static lt_status rnn_field_error(const spec_token *t, int bidir, const char *bad)
+{
+    const char *kind = t->kind;
+    if (bidir && (strncmp(bad, "init", 4) == 0 || strcmp(bad, "state") == 0))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: '%s' is not supported inside Bidirectional", kind, bad);
+    if (strcmp(bad, "init") == 0)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: 'init' takes the model input's steps, but the input is not a "
+                            "sequence: give the steps, as in init28", kind);
+    if (strncmp(bad, "init", 4) == 0)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: '%s': the steps of a layer started from its input are 1 to "
+                            "1048576", kind, bad);
+    return lt_set_error(t->ctx, LT_ERR_ARG, "%s: unknown field '%s'", kind, bad);
+}
+
+/* "rnn|lstm|gru|birnn|bilstm|bigru:UNITS[:fields]". */
+static lt_status rnn_token(const spec_token *t, lt_layer **out)
+{
+    const char *kind = t->kind;
+    int bidir, cell = rnn_kind(kind, &bidir), units, state_steps = 0;
+    unsigned flags = 0;
+    lt_merge merge = LT_MERGE_CONCAT;
+    lt_act act = LT_TANH;
+    if (!t->a1 || lt_parse_int(t->a1, 1, 1 << 16, &units) != 0)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: units '%s' is not a positive integer", kind, t->a1 ? t->a1 : "");
+    const char *bad = rnn_fields(t->f + 2, t->nf - 2, t->steps, &act, &flags, &state_steps, bidir ? &merge : NULL);
+    if (bad) return rnn_field_error(t, bidir, bad);
+    if ((flags & LT_RETURN_STATE) && (flags & LT_RETURN_SEQUENCES))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: 'state' (return_state) does not go with 'seq': a sequential "
+                            "model passes one tensor", kind);
+    if (state_steps > (1 << 20))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: 'init' would run the input's %d steps; a layer started from "
+                            "its input runs at most 1048576", kind, state_steps);
+    if (state_steps && (flags & LT_GO_BACKWARDS))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "%s: 'back' does nothing in a layer started from its input (it has "
+                            "no input steps to reverse)", kind);
+    *out = bidir ? lt_bidirectional((lt_rnn_cell)cell, units, act, flags, merge)
+           : state_steps ? lt_rnn_from_state((lt_rnn_cell)cell, units, act, flags, state_steps)
+                         : lt_rnn((lt_rnn_cell)cell, units, act, flags);
+    return LT_OK;
+}
+
+/* "td:WIDTH[:ACT]": a Dense applied at every step, width "c" meaning the input's features. */
+static lt_status td_token(const spec_token *t, lt_layer **out)
+{
+    lt_act act = LT_LINEAR;
+    int w = t->a1 && strcmp(t->a1, "c") == 0 ? t->channels : t->a1 ? parse_width(t->a1, t->input_dim) : -1;
+    if (w < 0) return lt_set_error(t->ctx, LT_ERR_ARG, "td: width '%s' is not a positive integer", t->a1 ? t->a1 : "");
+    if (t->a2 && lt_act_parse(t->a2, &act) != 0) return lt_set_error(t->ctx, LT_ERR_ARG, "td: unknown activation '%s'", t->a2);
+    if (t->nf > 3) return lt_set_error(t->ctx, LT_ERR_ARG, "td: too many fields");
+    lt_layer *inner = lt_dense(w, act);
+    *out = inner ? lt_time_distributed(inner) : NULL;
+    return LT_OK;
+}
+
+/* "repeat:N", N "t" meaning the input's steps. */
+static lt_status repeat_token(const spec_token *t, lt_layer **out)
+{
+    int n;
+    if (t->a1 && strcmp(t->a1, "t") == 0 && t->steps == 0)
+        return lt_set_error(t->ctx, LT_ERR_SHAPE, "repeat: count 't' is the input's steps, and the input is not a "
+                            "sequence (steps, features)");
+    if (t->a1 && strcmp(t->a1, "t") == 0) n = t->steps;
+    else if (!t->a1 || t->nf > 2 || lt_parse_int(t->a1, 1, 1 << 20, &n) != 0)
+        return lt_set_error(t->ctx, LT_ERR_ARG, "repeat: count '%s' is not a positive integer (or t, the input's steps)",
+                            t->a1 ? t->a1 : "");
+    *out = lt_repeat_vector(n);
+    return LT_OK;
+}
+
+/* "addinput" or "flatten": no fields. */
+static lt_status plain_token(const spec_token *t, lt_layer **out)
+{
+    if (t->nf > 1) return lt_set_error(t->ctx, LT_ERR_ARG, "%s takes no fields", t->kind);
+    *out = t->kind[0] == 'a' ? lt_add_input() : lt_flatten();
+    return LT_OK;
+}
+
+/* "reshape:AxBxC". */
+static lt_status reshape_token(const spec_token *t, lt_layer **out)
+{
+    int dims[3], rank = t->a1 && t->nf == 2 ? lt_parse_dims(t->a1, dims) : -1;
+    if (rank < 0) return lt_set_error(t->ctx, LT_ERR_ARG, "reshape: shape '%s' is not like 24x24x16", t->a1 ? t->a1 : "");
+    *out = lt_reshape(rank, dims);
+    if (!*out) return lt_set_error(t->ctx, LT_ERR_ARG, "reshape: shape '%s' out of range", t->a1);
+    return LT_OK;
+}
+
+/* Every token kind, in the order the unknown-kind message lists them; an alias row is
+ * left out of that list. */
+static const struct {
+    const char *kind;
+    lt_status (*parse)(const spec_token *t, lt_layer **out); /* sets *out (NULL: out of memory) or an error */
+    int alias;
+} token_kinds[] = {
+    {"dense", dense_token, 0},     {"act", act_token, 0},           {"activation", act_token, 1},
+    {"dropout", dropout_token, 0}, {"noise", noise_token, 0},       {"conv", conv_token, 0},
+    {"deconv", conv_token, 0},     {"maxpool", maxpool_token, 0},   {"upsample", upsample_token, 0},
+    {"flatten", plain_token, 0},   {"reshape", reshape_token, 0},   {"addinput", plain_token, 0},
+    {"sampling", sampling_token, 0}, {"sparsity", sparsity_token, 0}, {"l1", l1_token, 0},
+    {"rnn", rnn_token, 0},         {"lstm", rnn_token, 0},          {"gru", rnn_token, 0},
+    {"birnn", rnn_token, 0},       {"bilstm", rnn_token, 0},        {"bigru", rnn_token, 0},
+    {"td", td_token, 0},           {"repeat", repeat_token, 0},
+};
+
+/* The error for an unknown kind, listing the known ones ("a, b, ... or z"). */
+static lt_status unknown_kind(lt_ctx *ctx, const char *kind)
+{
+    const size_t n = sizeof token_kinds / sizeof token_kinds[0];
+    size_t last = n - 1, o = 0;
+    char list[256] = "";
+    while (token_kinds[last].alias) last--;
+    for (size_t i = 0; i < n; i++) {
+        if (token_kinds[i].alias) continue;
+        o += (size_t)snprintf(list + o, o < sizeof list ? sizeof list - o : 0, "%s%s",
+                              o == 0 ? "" : i == last ? " or " : ", ", token_kinds[i].kind);
+    }
+    return lt_set_error(ctx, LT_ERR_ARG, "unknown layer '%s' in architecture spec (expected %s)", kind, list);
+}
+
 /* Parses one token ("dense:64:elu", "conv:16:3x3:elu:s2") into a layer, or sets an
  * error; channels is the model input's last axis (for filters and widths "c"), steps its
  * first axis when it is a sequence (for "t"). */
 static lt_status parse_token(lt_ctx *ctx, char *tok, int input_dim, int channels, int steps, lt_layer **out)
 {
-    char *f[8], *save;
-    int nf = 0;
-    for (char *t = strtok_r(tok, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
-        if (nf == 8) return lt_set_error(ctx, LT_ERR_ARG, "layer '%s': too many fields", f[0]);
-        f[nf++] = t;
+    spec_token t = {.ctx = ctx, .input_dim = input_dim, .channels = channels, .steps = steps};
+    char *save;
+    for (char *f = strtok_r(tok, ":", &save); f; f = strtok_r(NULL, ":", &save)) {
+        if (t.nf == 8) return lt_set_error(ctx, LT_ERR_ARG, "layer '%s': too many fields", t.f[0]);
+        t.f[t.nf++] = f;
     }
     *out = NULL;
-    if (nf == 0) return lt_set_error(ctx, LT_ERR_ARG, "empty layer in architecture spec");
-    const char *kind = f[0], *a1 = nf > 1 ? f[1] : NULL, *a2 = nf > 2 ? f[2] : NULL;
-    lt_act act = LT_LINEAR;
-    float v;
-    int bidir, cell = rnn_kind(kind, &bidir);
-    if (strcmp(kind, "dense") == 0) {
-        int w = a1 ? parse_width(a1, input_dim) : -1;
-        if (w < 0) return lt_set_error(ctx, LT_ERR_ARG, "dense: width '%s' is not a positive integer or 'in'", a1 ? a1 : "");
-        if (a2 && lt_act_parse(a2, &act) != 0) return lt_set_error(ctx, LT_ERR_ARG, "dense: unknown activation '%s'", a2);
-        if (nf > 3) return lt_set_error(ctx, LT_ERR_ARG, "dense: too many fields");
-        *out = lt_dense(w, act);
-    } else if (strcmp(kind, "act") == 0 || strcmp(kind, "activation") == 0) {
-        if (!a1 || lt_act_parse(a1, &act) != 0 || nf > 2) return lt_set_error(ctx, LT_ERR_ARG, "act: unknown activation '%s'", a1 ? a1 : "");
-        *out = lt_activation(act);
-    } else if (strcmp(kind, "dropout") == 0) {
-        if (!a1 || nf > 2 || lt_parse_float(a1, &v) != 0 || !(v >= 0.0f && v < 1.0f))
-            return lt_set_error(ctx, LT_ERR_ARG, "dropout: rate '%s' not in [0, 1)", a1 ? a1 : "");
-        *out = lt_dropout(v);
-    } else if (strcmp(kind, "noise") == 0) {
-        if (!a1 || nf > 2 || lt_parse_float(a1, &v) != 0 || !(v >= 0.0f && v < 1e6f))
-            return lt_set_error(ctx, LT_ERR_ARG, "noise: stddev '%s' is not a number >= 0", a1 ? a1 : "");
-        *out = lt_gaussian_noise(v);
-    } else if (strcmp(kind, "conv") == 0 || strcmp(kind, "deconv") == 0) {
-        lt_conv_opts o = {0};
-        if (a1 && strcmp(a1, "c") == 0) o.filters = channels;
-        else if (!a1 || lt_parse_int(a1, 1, 1 << 16, &o.filters) != 0)
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: filters '%s' is not a positive integer or 'c'", kind, a1 ? a1 : "");
-        if (!a2 || lt_parse_pair(a2, 1 << 12, &o.kernel_h, &o.kernel_w) != 0)
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: kernel '%s' is not like 3x3", kind, a2 ? a2 : "");
-        const char *bad = conv_fields(f + 3, nf - 3, &o, NULL);
-        if (bad) return lt_set_error(ctx, LT_ERR_ARG, "%s: unknown field '%s'", kind, bad);
-        *out = kind[0] == 'c' ? lt_conv2d(&o) : lt_conv2d_transpose(&o);
-        if (!*out) return lt_set_error(ctx, LT_ERR_ARG, "%s: settings out of range", kind);
-    } else if (strcmp(kind, "maxpool") == 0) {
-        lt_conv_opts o = {0};
-        int ph, pw;
-        if (!a1 || lt_parse_pair(a1, 1 << 12, &ph, &pw) != 0) return lt_set_error(ctx, LT_ERR_ARG, "maxpool: size '%s' is not like 2x2", a1 ? a1 : "");
-        const char *bad = conv_fields(f + 2, nf - 2, &o, NULL);
-        if (bad || o.dilation_h || o.output_padding || o.act != LT_LINEAR) return lt_set_error(ctx, LT_ERR_ARG, "maxpool: unknown field '%s'", bad ? bad : "");
-        *out = lt_maxpool2d(ph, pw, o.stride_h, o.stride_w, o.padding);
-    } else if (strcmp(kind, "upsample") == 0) {
-        lt_conv_opts o = {0};
-        int fh, fw, bilinear = 0;
-        if (!a1 || lt_parse_pair(a1, 1 << 12, &fh, &fw) != 0) return lt_set_error(ctx, LT_ERR_ARG, "upsample: factor '%s' is not like 2x2", a1 ? a1 : "");
-        const char *bad = conv_fields(f + 2, nf - 2, &o, &bilinear);
-        if (bad || o.stride_h || o.dilation_h || o.output_padding || o.padding || o.act != LT_LINEAR)
-            return lt_set_error(ctx, LT_ERR_ARG, "upsample: unknown field '%s'", bad ? bad : "");
-        *out = lt_upsampling2d(fh, fw, bilinear);
-    } else if (strcmp(kind, "sampling") == 0) {
-        v = 1.0f;
-        if (nf > 2 || (a1 && (lt_parse_float(a1, &v) != 0 || !(v >= 0.0f))))
-            return lt_set_error(ctx, LT_ERR_ARG, "sampling: beta '%s' is not a number >= 0", a1 ? a1 : "");
-        *out = lt_sampling(v);
-    } else if (strcmp(kind, "sparsity") == 0) {
-        float beta = 0.0f;
-        if (!a1 || !a2 || nf > 3 || lt_parse_float(a1, &v) != 0 || !(v > 0.0f && v < 1.0f) ||
-            lt_parse_float(a2, &beta) != 0 || !(beta >= 0.0f))
-            return lt_set_error(ctx, LT_ERR_ARG, "sparsity: expected sparsity:RHO:BETA, RHO in (0, 1), BETA >= 0");
-        *out = lt_sparsity(v, beta);
-    } else if (strcmp(kind, "l1") == 0) {
-        if (!a1 || nf > 2 || lt_parse_float(a1, &v) != 0 || !(v >= 0.0f))
-            return lt_set_error(ctx, LT_ERR_ARG, "l1: weight '%s' is not a number >= 0", a1 ? a1 : "");
-        *out = lt_activity_l1(v);
-    } else if (cell >= 0) {
-        int units, state_steps = 0;
-        unsigned flags = 0;
-        lt_merge merge = LT_MERGE_CONCAT;
-        act = LT_TANH;
-        if (!a1 || lt_parse_int(a1, 1, 1 << 16, &units) != 0)
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: units '%s' is not a positive integer", kind, a1 ? a1 : "");
-        const char *bad = rnn_fields(f + 2, nf - 2, steps, &act, &flags, &state_steps, bidir ? &merge : NULL);
-        if (bad && bidir && (strncmp(bad, "init", 4) == 0 || strcmp(bad, "state") == 0))
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: '%s' is not supported inside Bidirectional", kind, bad);
-        if (bad && strcmp(bad, "init") == 0)
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: 'init' takes the model input's steps, but the input is not a "
-                                "sequence: give the steps, as in init28", kind);
-        if (bad && strncmp(bad, "init", 4) == 0)
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: '%s': the steps of a layer started from its input are 1 to "
-                                "1048576", kind, bad);
-        if (bad) return lt_set_error(ctx, LT_ERR_ARG, "%s: unknown field '%s'", kind, bad);
-        if ((flags & LT_RETURN_STATE) && (flags & LT_RETURN_SEQUENCES))
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: 'state' (return_state) does not go with 'seq': a sequential "
-                                "model passes one tensor", kind);
-        if (state_steps > (1 << 20))
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: 'init' would run the input's %d steps; a layer started from "
-                                "its input runs at most 1048576", kind, state_steps);
-        if (state_steps && (flags & LT_GO_BACKWARDS))
-            return lt_set_error(ctx, LT_ERR_ARG, "%s: 'back' does nothing in a layer started from its input (it has "
-                                "no input steps to reverse)", kind);
-        *out = bidir ? lt_bidirectional((lt_rnn_cell)cell, units, act, flags, merge)
-               : state_steps ? lt_rnn_from_state((lt_rnn_cell)cell, units, act, flags, state_steps)
-                             : lt_rnn((lt_rnn_cell)cell, units, act, flags);
-    } else if (strcmp(kind, "td") == 0) {
-        int w = a1 && strcmp(a1, "c") == 0 ? channels : a1 ? parse_width(a1, input_dim) : -1;
-        if (w < 0) return lt_set_error(ctx, LT_ERR_ARG, "td: width '%s' is not a positive integer", a1 ? a1 : "");
-        if (a2 && lt_act_parse(a2, &act) != 0) return lt_set_error(ctx, LT_ERR_ARG, "td: unknown activation '%s'", a2);
-        if (nf > 3) return lt_set_error(ctx, LT_ERR_ARG, "td: too many fields");
-        lt_layer *inner = lt_dense(w, act);
-        *out = inner ? lt_time_distributed(inner) : NULL;
-    } else if (strcmp(kind, "repeat") == 0) {
-        int n;
-        if (a1 && strcmp(a1, "t") == 0 && steps == 0)
-            return lt_set_error(ctx, LT_ERR_SHAPE, "repeat: count 't' is the input's steps, and the input is not a "
-                                "sequence (steps, features)");
-        if (a1 && strcmp(a1, "t") == 0) n = steps;
-        else if (!a1 || nf > 2 || lt_parse_int(a1, 1, 1 << 20, &n) != 0)
-            return lt_set_error(ctx, LT_ERR_ARG, "repeat: count '%s' is not a positive integer (or t, the input's steps)",
-                                a1 ? a1 : "");
-        *out = lt_repeat_vector(n);
-    } else if (strcmp(kind, "addinput") == 0) {
-        if (nf > 1) return lt_set_error(ctx, LT_ERR_ARG, "addinput takes no fields");
-        *out = lt_add_input();
-    } else if (strcmp(kind, "flatten") == 0) {
-        if (nf > 1) return lt_set_error(ctx, LT_ERR_ARG, "flatten takes no fields");
-        *out = lt_flatten();
-    } else if (strcmp(kind, "reshape") == 0) {
-        int dims[3], rank = a1 && nf == 2 ? lt_parse_dims(a1, dims) : -1;
-        if (rank < 0) return lt_set_error(ctx, LT_ERR_ARG, "reshape: shape '%s' is not like 24x24x16", a1 ? a1 : "");
-        *out = lt_reshape(rank, dims);
-        if (!*out) return lt_set_error(ctx, LT_ERR_ARG, "reshape: shape '%s' out of range", a1);
-    } else {
-        return lt_set_error(ctx, LT_ERR_ARG, "unknown layer '%s' in architecture spec (expected dense, act, dropout, noise, "
-                            "conv, deconv, maxpool, upsample, flatten, reshape, addinput, sampling, sparsity, l1, rnn, lstm, gru, "
-                            "birnn, bilstm, bigru, td or repeat)", kind);
+    if (t.nf == 0) return lt_set_error(ctx, LT_ERR_ARG, "empty layer in architecture spec");
+    t.kind = t.f[0];
+    t.a1 = t.nf > 1 ? t.f[1] : NULL;
+    t.a2 = t.nf > 2 ? t.f[2] : NULL;
+    for (size_t i = 0; i < sizeof token_kinds / sizeof token_kinds[0]; i++) {
+        if (strcmp(t.kind, token_kinds[i].kind) != 0) continue;
+        lt_status st = token_kinds[i].parse(&t, out);
+        if (st != LT_OK) return st;
+        return *out ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     }
-    return *out ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    return unknown_kind(ctx, t.kind);
 }
 
 /* Fills model m with the comma-separated layers of spec. */
@@ -292,6 +427,7 @@ static lt_status build_ae(lt_ctx *ctx, const char *enc_spec, const char *dec_spe
     return LT_OK;
 }
 
+/* An architecture for flat samples of input_dim values. */
 lt_status lt_arch_build(lt_ctx *ctx, const char *arch, int input_dim, uint64_t seed, lt_model **out)
 {
     return lt_arch_build_shape(ctx, arch, 1, &input_dim, seed, out);
@@ -309,6 +445,7 @@ static const char *arch_spec(const char *arch, char *buf, size_t len)
     return arch;
 }
 
+/* An architecture (a built-in's name or a spec) for samples of the given shape, built. */
 lt_status lt_arch_build_shape(lt_ctx *ctx, const char *arch, int rank, const int *dims, uint64_t seed, lt_model **out)
 {
     if (!ctx || !arch || !out || !dims) return lt_set_error(ctx, LT_ERR_ARG, "lt_arch_build: NULL argument");

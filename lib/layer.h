@@ -60,37 +60,70 @@ typedef struct lt_kv {
 /* Looks up key in kv; returns its value or NULL. */
 const char *lt_kv_get(const lt_kv *kv, const char *key);
 
-/* One layer type. */
+/* The signatures of a layer type's slots (lt_layer_ops says what each does); a layer
+ * file or helper declares a slot function with one, e.g. `lt_forward_fn my_forward;`. */
+typedef lt_layer *lt_from_config_fn(const lt_kv *kv, char *err, size_t errlen);
+typedef lt_status lt_build_fn(lt_layer *l, lt_ctx *ctx, const lt_shape *in);
+typedef lt_status lt_forward_fn(lt_layer *l, const lt_pass *p, size_t batch,
+                                const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
+typedef lt_status lt_backward_fn(lt_layer *l, const lt_pass *p, size_t batch,
+                                 const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff,
+                                 lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
+typedef void lt_write_config_fn(const lt_layer *l, char *buf, size_t len);
+typedef lt_status lt_init_fn(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter);
+typedef lt_status lt_add_loss_fn(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
+                                 lt_buf *loss, size_t slot);
+typedef void lt_set_alpha_fn(lt_layer *l, float alpha);
+
+/* One layer type: its names, and what the model, the executor and the model-file reader
+ * call. Every slot is required unless marked optional; an optional slot left NULL means
+ * what its comment says, and only optional slots are ever tested for NULL. */
 typedef struct lt_layer_ops {
     const char *type;        /* Keras class name, e.g. "Dense"                       */
     const char *file_tag;    /* name in model files and auto names, e.g. "dense"     */
+
+    /* --- required --- */
+    /* Creates a layer of this type from its model-file settings; NULL and a message in
+     * err when a setting is missing or out of range, or memory ran out. */
+    lt_from_config_fn *from_config;
     /* Sets out_shape, n_params and ws_floats from the input shape; LT_ERR_SHAPE with a
      * message naming the layer if it cannot. */
-    lt_status (*build)(lt_layer *l, lt_ctx *ctx, const lt_shape *in);
-    /* Initialises the parameters (Keras defaults) from the Philox stream (seed, counter). */
-    lt_status (*init)(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter);
+    lt_build_fn *build;
     /* y = layer(x) for batch rows (x: batch*in_dim, y: batch*out_dim). */
-    lt_status (*forward)(lt_layer *l, const lt_pass *p, size_t batch,
-                         const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
+    lt_forward_fn *forward;
     /* From dy (may be overwritten), writes parameter gradients and, when dx != NULL,
      * dx. x and y are the forward pass's input and output. */
-    lt_status (*backward)(lt_layer *l, const lt_pass *p, size_t batch,
-                          const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff,
-                          lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
-    /* Writes the layer's settings as "key=value ..." for the model file. */
-    void (*write_config)(const lt_layer *l, char *buf, size_t len);
-    /* Frees the layer. */
+    lt_backward_fn *backward;
+    /* Writes the layer's settings as "key=value ..." for the model file ("" for none). */
+    lt_write_config_fn *write_config;
+
+    /* --- optional --- */
+    /* Initialises the parameters (Keras defaults) from the Philox stream (seed, counter).
+     * Called only for a layer whose build set parameters; NULL for a type without any. */
+    lt_init_fn *init;
+    /* Frees the layer; NULL: the layer is one allocation, and free() releases it. */
     void (*destroy)(lt_layer *l);
-    /* Optional: adds the layer's penalty (VAE KL, sparsity, L1) of the last forward
-     * pass over input x into loss[slot], unscaled like the loss's own sum there; the
-     * backward pass adds the penalty's gradient times p->loss_scale. */
-    lt_status (*add_loss)(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
-                          lt_buf *loss, size_t slot);
+    /* Adds the layer's penalty (VAE KL, sparsity, L1) of the last forward pass over
+     * input x into loss[slot], unscaled like the loss's own sum there; the backward pass
+     * adds the penalty's gradient times p->loss_scale. NULL: no penalty. */
+    lt_add_loss_fn *add_loss;
+    /* Sets the activation's alpha (leaky_relu's slope, elu's alpha), already checked
+     * positive and finite. NULL: the type has no such setting (lt_layer_set_alpha
+     * leaves it as it is). */
+    lt_set_alpha_fn *set_alpha;
     /* Nonzero when the output is the input's elements in the same order (Flatten,
      * Reshape): a model's executor then gives y the input's storage and dx dy's, and
-     * calls neither forward nor backward (which copy, for wrappers that call them). */
+     * calls neither forward nor backward (which copy, for wrappers that call them).
+     * 0 (left out): a layer that computes. */
     int is_view;
 } lt_layer_ops;
+
+/* The layer types, one per layer_*.c (SimpleRNN, LSTM and GRU share layer_rnn.c,
+ * Sparsity and ActivityL1 layer_sparsity.c); the registry in layer.c lists them all. */
+extern const lt_layer_ops lt_dense_ops, lt_activation_ops, lt_dropout_ops, lt_gaussian_noise_ops, lt_conv2d_ops,
+    lt_conv2d_transpose_ops, lt_maxpool2d_ops, lt_upsampling2d_ops, lt_flatten_ops, lt_reshape_ops, lt_add_input_ops,
+    lt_sampling_ops, lt_sparsity_ops, lt_activity_l1_ops, lt_simple_rnn_ops, lt_lstm_ops, lt_gru_ops,
+    lt_bidirectional_ops, lt_repeat_vector_ops, lt_time_distributed_ops;
 
 /* Common head of every layer; each layer file's struct starts with it. */
 struct lt_layer {
@@ -118,44 +151,34 @@ void lt_layer_set_tensors(lt_layer *l, int n, const size_t *sizes);
  * in err when the tag or a setting is unknown or out of range. */
 lt_layer *lt_layer_from_config(const char *tag, const lt_kv *kv, char *err, size_t errlen);
 
-/* Per-type constructors from settings (used by lt_layer_from_config). */
-lt_layer *lt_dense_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_activation_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_dropout_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_noise_from_config(const lt_kv *kv, char *err, size_t errlen);
+/* --- helpers the layer files share --- */
+/* A zeroed layer struct of size bytes (a layer file's own struct, lt_layer first) of
+ * type ops; NULL when memory ran out. */
+lt_layer *lt_layer_new(const lt_layer_ops *ops, size_t size);
+/* Returns l; when it is NULL, first writes "out of host memory" into err (for from_config,
+ * once the settings are known good). */
+lt_layer *lt_layer_or_nomem(lt_layer *l, char *err, size_t errlen);
+/* What build sets for a layer without parameters: the output shape and the workspace
+ * floats per sample. */
+void lt_layer_set_output(lt_layer *l, const lt_shape *out, size_t ws_floats);
+/* A build for types whose output has the input's shape, with no parameters or workspace. */
+lt_build_fn lt_layer_build_same_shape;
+/* A forward pass that copies x to y (views, identities). */
+lt_forward_fn lt_layer_forward_copy;
+/* A backward pass that copies dy to dx when dx is wanted (views, additive layers). */
+lt_backward_fn lt_layer_backward_copy;
+/* A write_config for types without settings: "". */
+lt_write_config_fn lt_layer_write_no_config;
+/* Sets LT_ERR_SHAPE with the printf-style message, then ", got " and the shape. */
+lt_status lt_shape_error(lt_ctx *ctx, const lt_shape *got, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* A new, unbuilt Dense layer with l's settings (units, activation, alpha); NULL when l
  * is not a Dense layer or memory ran out. */
 lt_layer *lt_dense_clone(const lt_layer *l);
-
-/* Per-type alpha setters (no-ops on other types). */
-void lt_dense_set_alpha(lt_layer *l, float alpha);
-void lt_activation_set_alpha(lt_layer *l, float alpha);
-
-lt_layer *lt_conv2d_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_conv2d_transpose_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_maxpool2d_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_upsampling2d_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_flatten_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_reshape_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_add_input_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_sampling_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_sparsity_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_activity_l1_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_simple_rnn_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_lstm_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_gru_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_bidirectional_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_repeat_vector_from_config(const lt_kv *kv, char *err, size_t errlen);
-lt_layer *lt_time_distributed_from_config(const lt_kv *kv, char *err, size_t errlen);
-
-/* Conv2D/Conv2DTranspose settings shared by both files (layer_conv2d.c): fill defaults
- * and check (0 when usable); write and read the model-file settings line. */
-int lt_conv_opts_normalize(lt_conv_opts *o, int transposed);
-void lt_conv_opts_write(const lt_conv_opts *o, float alpha, char *buf, size_t len);
-int lt_conv_opts_read(const lt_kv *kv, int transposed, lt_conv_opts *o, float *alpha);
-void lt_conv2d_set_alpha(lt_layer *l, float alpha);
-void lt_conv2d_transpose_set_alpha(lt_layer *l, float alpha);
 
 /* Keras's output length of a convolution or pooling window along one axis. */
 int lt_conv_out_len(int in, int k, int stride, int dil, lt_padding pad);
@@ -170,9 +193,17 @@ int lt_parse_int(const char *s, int lo, int hi, int *v);
 int lt_parse_dims(const char *s, int dims[3]);
 /* Parses a float; 0 on success (finite numbers only). */
 int lt_parse_float(const char *s, float *v);
+/* Parses s whole with strtof, as the first layers' settings were read ("" reads as 0,
+ * "inf" as infinity: the caller checks the range); 0 on success. */
+int lt_parse_strtof(const char *s, float *v);
 /* The image (rank-3) shape a convolution-like layer needs, or LT_ERR_SHAPE naming it. */
 lt_status lt_need_image(lt_ctx *ctx, const lt_layer *l, const lt_shape *in);
 
+/* Nonzero when act is one of the lt_act values. */
+int lt_act_valid(lt_act act);
+/* Reads a Dense or Activation layer's model-file alpha s for activation act into *alpha;
+ * 0 when it is finite, and positive where act needs it (leaky_relu, elu). */
+int lt_act_alpha_parse(const char *s, lt_act act, float *alpha);
 /* Maps a public activation to the backend's. */
 lt_backend_act lt_act_to_backend(lt_act act);
 /* A dense or convolution layer's activation and bias gradients: dy <- dy * act'(y) in

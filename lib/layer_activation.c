@@ -1,7 +1,5 @@
 /* Activation: y = act(x), pointwise (softmax row-wise); no parameters. */
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include "layer.h"
 
 typedef struct activation_layer {
@@ -9,21 +7,6 @@ typedef struct activation_layer {
     lt_act act;  /* which function            */
     float alpha; /* leaky slope or elu alpha  */
 } activation_layer;
-
-/* Same width out as in. */
-static lt_status activation_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
-{
-    l->out_shape = *in;
-    l->n_params = 0;
-    l->ws_floats = 0;
-    return LT_OK;
-}
-
-/* Nothing to initialise. */
-static lt_status activation_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
-{
-    return LT_OK;
-}
 
 /* y = act(x) through the fused bias+activation op with no bias. */
 static lt_status activation_forward(lt_layer *l, const lt_pass *p, size_t batch,
@@ -52,44 +35,35 @@ static void activation_write_config(const lt_layer *l, char *buf, size_t len)
     snprintf(buf, len, "activation=%s alpha=%.9g", lt_act_name(a->act), (double)a->alpha);
 }
 
-/* Frees the layer. */
-static void activation_destroy(lt_layer *l) { free(l); }
+/* Sets the leaky slope or elu alpha. */
+static void activation_set_alpha(lt_layer *l, float alpha) { ((activation_layer *)l)->alpha = alpha; }
 
-static const lt_layer_ops activation_ops = {
-    "Activation", "activation", activation_build, activation_init, activation_forward,
-    activation_backward, activation_write_config, activation_destroy, NULL,
-    0,
-};
-
-lt_layer *lt_activation(lt_act act)
-{
-    if (lt_act_name(act)[0] == 'u') return NULL;
-    activation_layer *a = calloc(1, sizeof *a);
-    if (!a) return NULL;
-    a->base.ops = &activation_ops;
-    a->act = act;
-    a->alpha = lt_act_default_alpha(act);
-    return &a->base;
-}
-
-lt_layer *lt_activation_from_config(const lt_kv *kv, char *err, size_t errlen)
+/* Reads "activation=relu alpha=0" (alpha optional: the activation's default). */
+static lt_layer *activation_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     const char *s = lt_kv_get(kv, "activation"), *al = lt_kv_get(kv, "alpha");
     lt_act act;
     if (!s || lt_act_parse(s, &act) != 0) { snprintf(err, errlen, "activation: bad or missing activation"); return NULL; }
-    lt_layer *l = lt_activation(act);
-    if (!l) { snprintf(err, errlen, "out of host memory"); return NULL; }
-    if (al) {
-        char *end;
-        float v = strtof(al, &end);
-        if (*end || !isfinite(v) || (!(v > 0.0f) && (act == LT_LEAKY_RELU || act == LT_ELU))) { lt_layer_free(l); snprintf(err, errlen, "activation: bad alpha '%s'", al); return NULL; }
-        ((activation_layer *)l)->alpha = v;
-    }
+    float alpha = lt_act_default_alpha(act);
+    if (al && lt_act_alpha_parse(al, act, &alpha) != 0) { snprintf(err, errlen, "activation: bad alpha '%s'", al); return NULL; }
+    lt_layer *l = lt_layer_or_nomem(lt_activation(act), err, errlen);
+    if (l) activation_set_alpha(l, alpha);
     return l;
 }
 
-/* Sets alpha when l is an activation layer. */
-void lt_activation_set_alpha(lt_layer *l, float alpha)
+const lt_layer_ops lt_activation_ops = {
+    .type = "Activation", .file_tag = "activation", .from_config = activation_from_config,
+    .build = lt_layer_build_same_shape, .forward = activation_forward, .backward = activation_backward,
+    .write_config = activation_write_config, .set_alpha = activation_set_alpha,
+};
+
+/* An Activation layer with Keras's default alpha; NULL for an unknown activation. */
+lt_layer *lt_activation(lt_act act)
 {
-    if (l && l->ops == &activation_ops) ((activation_layer *)l)->alpha = alpha;
+    if (!lt_act_valid(act)) return NULL;
+    activation_layer *a = (activation_layer *)lt_layer_new(&lt_activation_ops, sizeof *a);
+    if (!a) return NULL;
+    a->act = act;
+    a->alpha = lt_act_default_alpha(act);
+    return &a->base;
 }

@@ -3,7 +3,6 @@
  * back), then merged: concat (the default), sum, ave or mul. Parameters: the forward
  * direction's, then the backward one's (Keras's weight order). */
 #include <stdio.h>
-#include <stdlib.h>
 #include "rnn_core.h"
 
 typedef struct bidi_layer {
@@ -40,6 +39,7 @@ static lt_status bidi_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     return LT_OK;
 }
 
+/* Each direction's parameters, from its own part of the Philox stream. */
 static lt_status bidi_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
 {
     bidi_layer *b = (bidi_layer *)l;
@@ -49,11 +49,13 @@ static lt_status bidi_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t 
                             counter + 2);
 }
 
-/* Workspace offsets for a batch: each direction's, then the two merge temporaries. */
+/* Where direction d's workspace starts for a batch. */
 static size_t dir_ws(const bidi_layer *b, const lt_pass *p, size_t batch, int d)
 {
     return p->ws_off + (size_t)d * lt_rnn_core_ws(&b->dir[0]) * batch;
 }
+
+/* Where direction d's merge temporary starts for a batch (after both workspaces). */
 static size_t tmp_off(const bidi_layer *b, const lt_pass *p, size_t batch, int d)
 {
     return p->ws_off + (2 * lt_rnn_core_ws(&b->dir[0]) + (size_t)d * dir_out(b)) * batch;
@@ -76,6 +78,7 @@ static lt_rnn_io dir_io(const bidi_layer *b, const lt_pass *p, size_t batch, int
     return io;
 }
 
+/* Both directions, then the merge (concat: each wrote its half of y already). */
 static lt_status bidi_forward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff, lt_buf *y,
                               size_t yoff)
 {
@@ -96,6 +99,7 @@ static lt_status bidi_forward(lt_layer *l, const lt_pass *p, size_t batch, const
     return st == LT_OK ? lt_be_axpby(be, n, w, p->ws, a1, 1.0f, y, yoff) : st;
 }
 
+/* The merge's gradient into each direction's output gradient, then both directions. */
 static lt_status bidi_backward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
                                const lt_buf *y, size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
@@ -138,14 +142,7 @@ static void bidi_write_config(const lt_layer *l, char *buf, size_t len)
              lt_merge_name(b->merge));
 }
 
-static void bidi_destroy(lt_layer *l) { free(l); }
-
-static const lt_layer_ops bidi_ops = {
-    "Bidirectional", "bidirectional", bidi_build, bidi_init, bidi_forward, bidi_backward,
-    bidi_write_config, bidi_destroy, NULL,
-    0,
-};
-
+/* A Bidirectional layer; NULL for settings out of range. */
 lt_layer *lt_bidirectional(lt_rnn_cell cell, int units, lt_act act, unsigned flags, lt_merge merge)
 {
     lt_rnn_core fwd, bwd;
@@ -153,9 +150,8 @@ lt_layer *lt_bidirectional(lt_rnn_cell cell, int units, lt_act act, unsigned fla
         lt_rnn_core_setup(&fwd, cell, units, act, flags, 0) != 0 ||
         lt_rnn_core_setup(&bwd, cell, units, act, flags | LT_GO_BACKWARDS, 0) != 0)
         return NULL;
-    bidi_layer *b = calloc(1, sizeof *b);
+    bidi_layer *b = (bidi_layer *)lt_layer_new(&lt_bidirectional_ops, sizeof *b);
     if (!b) return NULL;
-    b->base.ops = &bidi_ops;
     b->dir[0] = fwd;
     b->dir[1] = bwd;
     b->cell = cell;
@@ -164,7 +160,8 @@ lt_layer *lt_bidirectional(lt_rnn_cell cell, int units, lt_act act, unsigned fla
     return &b->base;
 }
 
-lt_layer *lt_bidirectional_from_config(const lt_kv *kv, char *err, size_t errlen)
+/* Reads "cell=lstm units=64 ... merge=concat". */
+static lt_layer *bidi_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     const char *c = lt_kv_get(kv, "cell"), *m = lt_kv_get(kv, "merge");
     lt_rnn_cell cell;
@@ -187,3 +184,8 @@ lt_layer *lt_bidirectional_from_config(const lt_kv *kv, char *err, size_t errlen
     ((bidi_layer *)l)->dir[0].alpha = ((bidi_layer *)l)->dir[1].alpha = alpha;
     return l;
 }
+
+const lt_layer_ops lt_bidirectional_ops = {
+    .type = "Bidirectional", .file_tag = "bidirectional", .from_config = bidi_from_config, .build = bidi_build,
+    .forward = bidi_forward, .backward = bidi_backward, .write_config = bidi_write_config, .init = bidi_init,
+};

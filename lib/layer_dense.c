@@ -2,8 +2,6 @@
  * then b; Glorot-uniform W and zero b, as Keras initialises them. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "layer.h"
 
 typedef struct dense_layer {
@@ -79,54 +77,47 @@ static void dense_write_config(const lt_layer *l, char *buf, size_t len)
     snprintf(buf, len, "units=%d activation=%s alpha=%.9g", d->units, lt_act_name(d->act), (double)d->alpha);
 }
 
-/* Frees the layer. */
-static void dense_destroy(lt_layer *l) { free(l); }
+/* Sets the leaky slope or elu alpha. */
+static void dense_set_alpha(lt_layer *l, float alpha) { ((dense_layer *)l)->alpha = alpha; }
 
-static const lt_layer_ops dense_ops = {
-    "Dense", "dense", dense_build, dense_init, dense_forward, dense_backward,
-    dense_write_config, dense_destroy, NULL,
-    0,
+/* Reads "units=64 activation=elu alpha=1" (alpha optional: the activation's default). */
+static lt_layer *dense_from_config(const lt_kv *kv, char *err, size_t errlen)
+{
+    const char *u = lt_kv_get(kv, "units"), *a = lt_kv_get(kv, "activation"), *al = lt_kv_get(kv, "alpha");
+    lt_act act;
+    int units;
+    if (lt_parse_int(u, 1, 1 << 24, &units) != 0) { snprintf(err, errlen, "dense: bad or missing units"); return NULL; }
+    if (!a || lt_act_parse(a, &act) != 0) { snprintf(err, errlen, "dense: bad or missing activation"); return NULL; }
+    float alpha = lt_act_default_alpha(act);
+    if (al && lt_act_alpha_parse(al, act, &alpha) != 0) { snprintf(err, errlen, "dense: bad alpha '%s'", al); return NULL; }
+    lt_layer *l = lt_layer_or_nomem(lt_dense(units, act), err, errlen);
+    if (l) dense_set_alpha(l, alpha);
+    return l;
+}
+
+const lt_layer_ops lt_dense_ops = {
+    .type = "Dense", .file_tag = "dense", .from_config = dense_from_config, .build = dense_build,
+    .forward = dense_forward, .backward = dense_backward, .write_config = dense_write_config, .init = dense_init,
+    .set_alpha = dense_set_alpha,
 };
 
+/* A Dense layer with Keras's default alpha; NULL for units outside 1..2^24 or an unknown
+ * activation. */
 lt_layer *lt_dense(int units, lt_act act)
 {
-    if (units <= 0 || units > (1 << 24) || lt_act_name(act)[0] == 'u') return NULL;
-    dense_layer *d = calloc(1, sizeof *d);
+    if (units <= 0 || units > (1 << 24) || !lt_act_valid(act)) return NULL;
+    dense_layer *d = (dense_layer *)lt_layer_new(&lt_dense_ops, sizeof *d);
     if (!d) return NULL;
-    d->base.ops = &dense_ops;
     d->units = units;
     d->act = act;
     d->alpha = lt_act_default_alpha(act);
     return &d->base;
 }
 
-lt_layer *lt_dense_from_config(const lt_kv *kv, char *err, size_t errlen)
-{
-    const char *u = lt_kv_get(kv, "units"), *a = lt_kv_get(kv, "activation"), *al = lt_kv_get(kv, "alpha");
-    lt_act act;
-    char *end;
-    long units = u ? strtol(u, &end, 10) : 0;
-    if (!u || *end || units <= 0 || units > (1 << 24)) { snprintf(err, errlen, "dense: bad or missing units"); return NULL; }
-    if (!a || lt_act_parse(a, &act) != 0) { snprintf(err, errlen, "dense: bad or missing activation"); return NULL; }
-    lt_layer *l = lt_dense((int)units, act);
-    if (!l) { snprintf(err, errlen, "out of host memory"); return NULL; }
-    if (al) {
-        float v = strtof(al, &end);
-        if (*end || !isfinite(v) || (!(v > 0.0f) && (act == LT_LEAKY_RELU || act == LT_ELU))) { lt_layer_free(l); snprintf(err, errlen, "dense: bad alpha '%s'", al); return NULL; }
-        ((dense_layer *)l)->alpha = v;
-    }
-    return l;
-}
-
-/* Sets alpha on dense or activation layers (they share the field's meaning). */
-void lt_dense_set_alpha(lt_layer *l, float alpha)
-{
-    if (l && l->ops == &dense_ops) ((dense_layer *)l)->alpha = alpha;
-}
-
+/* A new, unbuilt copy of a Dense layer's settings. */
 lt_layer *lt_dense_clone(const lt_layer *l)
 {
-    if (!l || l->ops != &dense_ops) return NULL;
+    if (!l || l->ops != &lt_dense_ops) return NULL;
     const dense_layer *d = (const dense_layer *)l;
     dense_layer *c = (dense_layer *)lt_dense(d->units, d->act);
     if (c) c->alpha = d->alpha;

@@ -1,9 +1,7 @@
 /* Dropout (inverted, as Keras): in training y = x * mask with mask in {0, 1/(1-rate)}
  * from the seeded Philox stream; at inference y = x. The mask lives in the layer's
  * workspace so backward reuses it. */
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include "layer.h"
 
 typedef struct dropout_layer {
@@ -11,17 +9,15 @@ typedef struct dropout_layer {
     float rate; /* fraction dropped, in [0, 1) */
 } dropout_layer;
 
-/* Same width; one mask float per element. */
+/* Same shape; one mask float per element. */
 static lt_status dropout_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 {
-    l->out_shape = *in;
-    l->n_params = 0;
-    l->ws_floats = lt_shape_size(in);
+    lt_layer_set_output(l, in, lt_shape_size(in));
     return LT_OK;
 }
 
-/* Nothing to initialise. */
-static lt_status dropout_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter) { return LT_OK; }
+/* Nonzero when the pass applies a mask (training with a rate above 0). */
+static int masks(const dropout_layer *d, const lt_pass *p) { return p->training && d->rate != 0.0f; }
 
 /* Draws the mask for this step, multiplies; a copy at inference. */
 static lt_status dropout_forward(lt_layer *l, const lt_pass *p, size_t batch,
@@ -29,10 +25,9 @@ static lt_status dropout_forward(lt_layer *l, const lt_pass *p, size_t batch,
 {
     dropout_layer *d = (dropout_layer *)l;
     size_t n = batch * (size_t)l->out_dim;
-    if (!p->training || d->rate == 0.0f) return lt_be_copy(p->be, x, xoff, y, yoff, n);
+    if (!masks(d, p)) return lt_layer_forward_copy(l, p, batch, x, xoff, y, yoff);
     lt_status st = lt_be_dropout_mask(p->be, p->ws, p->ws_off, n, d->rate, p->seed, p->step << 32);
-    if (st != LT_OK) return st;
-    return lt_be_mul(p->be, n, x, xoff, p->ws, p->ws_off, y, yoff);
+    return st == LT_OK ? lt_be_mul(p->be, n, x, xoff, p->ws, p->ws_off, y, yoff) : st;
 }
 
 /* dx = dy * mask (the same mask). */
@@ -40,11 +35,8 @@ static lt_status dropout_backward(lt_layer *l, const lt_pass *p, size_t batch,
                                   const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff,
                                   lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
-    dropout_layer *d = (dropout_layer *)l;
-    size_t n = batch * (size_t)l->out_dim;
-    if (!dx) return LT_OK;
-    if (!p->training || d->rate == 0.0f) return lt_be_copy(p->be, dy, dyoff, dx, dxoff, n);
-    return lt_be_mul(p->be, n, dy, dyoff, p->ws, p->ws_off, dx, dxoff);
+    if (!dx || !masks((dropout_layer *)l, p)) return lt_layer_backward_copy(l, p, batch, x, xoff, y, yoff, dy, dyoff, dx, dxoff);
+    return lt_be_mul(p->be, batch * (size_t)l->out_dim, dy, dyoff, p->ws, p->ws_off, dx, dxoff);
 }
 
 /* "rate=0.2". */
@@ -53,32 +45,24 @@ static void dropout_write_config(const lt_layer *l, char *buf, size_t len)
     snprintf(buf, len, "rate=%.9g", (double)((const dropout_layer *)l)->rate);
 }
 
-/* Frees the layer. */
-static void dropout_destroy(lt_layer *l) { free(l); }
+/* Reads "rate=0.2". */
+static lt_layer *dropout_from_config(const lt_kv *kv, char *err, size_t errlen)
+{
+    float rate;
+    if (lt_parse_strtof(lt_kv_get(kv, "rate"), &rate) != 0 || !(rate >= 0.0f && rate < 1.0f)) { snprintf(err, errlen, "dropout: rate must be in [0, 1)"); return NULL; }
+    return lt_layer_or_nomem(lt_dropout(rate), err, errlen);
+}
 
-static const lt_layer_ops dropout_ops = {
-    "Dropout", "dropout", dropout_build, dropout_init, dropout_forward, dropout_backward,
-    dropout_write_config, dropout_destroy, NULL,
-    0,
+const lt_layer_ops lt_dropout_ops = {
+    .type = "Dropout", .file_tag = "dropout", .from_config = dropout_from_config, .build = dropout_build,
+    .forward = dropout_forward, .backward = dropout_backward, .write_config = dropout_write_config,
 };
 
+/* A Dropout layer; NULL for a rate outside [0, 1). */
 lt_layer *lt_dropout(float rate)
 {
     if (!(rate >= 0.0f && rate < 1.0f)) return NULL;
-    dropout_layer *d = calloc(1, sizeof *d);
-    if (!d) return NULL;
-    d->base.ops = &dropout_ops;
-    d->rate = rate;
-    return &d->base;
-}
-
-lt_layer *lt_dropout_from_config(const lt_kv *kv, char *err, size_t errlen)
-{
-    const char *r = lt_kv_get(kv, "rate");
-    char *end = NULL;
-    float rate = r ? strtof(r, &end) : -1.0f;
-    if (!r || *end || !(rate >= 0.0f && rate < 1.0f)) { snprintf(err, errlen, "dropout: rate must be in [0, 1)"); return NULL; }
-    lt_layer *l = lt_dropout(rate);
-    if (!l) snprintf(err, errlen, "out of host memory");
-    return l;
+    dropout_layer *d = (dropout_layer *)lt_layer_new(&lt_dropout_ops, sizeof *d);
+    if (d) d->rate = rate;
+    return d ? &d->base : NULL;
 }

@@ -1,7 +1,6 @@
 /* MaxPooling2D over channels-last images; the argmax of each window is kept in the
  * layer's workspace so the backward pass routes the gradient to the winning input. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "layer.h"
 
@@ -26,14 +25,9 @@ static lt_status pool_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
                       lt_conv_pad_before(in->d[0], oh, p->pool_h, p->stride_h, 1, p->padding),
                       lt_conv_pad_before(in->d[1], ow, p->pool_w, p->stride_w, 1, p->padding)};
     p->g = g;
-    l->out_shape = (lt_shape){3, {oh, ow, in->d[2]}};
-    l->n_params = 0;
-    l->ws_floats = (size_t)oh * ow * in->d[2];
+    lt_layer_set_output(l, &(lt_shape){3, {oh, ow, in->d[2]}}, (size_t)oh * ow * in->d[2]);
     return LT_OK;
 }
-
-/* Nothing to initialise. */
-static lt_status pool_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter) { return LT_OK; }
 
 /* Max of each window, remembering where it was. */
 static lt_status pool_forward(lt_layer *l, const lt_pass *p, size_t batch,
@@ -63,34 +57,8 @@ static void pool_write_config(const lt_layer *l, char *buf, size_t len)
              p->padding == LT_SAME ? "same" : "valid");
 }
 
-/* Frees the layer. */
-static void pool_destroy(lt_layer *l) { free(l); }
-
-static const lt_layer_ops pool_ops = {
-    "MaxPooling2D", "max_pooling2d", pool_build, pool_init, pool_forward, pool_backward, pool_write_config, pool_destroy, NULL,
-    0,
-};
-
-lt_layer *lt_maxpool2d(int pool_h, int pool_w, int stride_h, int stride_w, lt_padding padding)
-{
-    if (stride_h == 0) stride_h = pool_h;
-    if (stride_w == 0) stride_w = pool_w;
-    const int lim = 1 << 12;
-    if (pool_h < 1 || pool_w < 1 || pool_h > lim || pool_w > lim || stride_h < 1 || stride_w < 1 || stride_h > lim ||
-        stride_w > lim || (padding != LT_VALID && padding != LT_SAME))
-        return NULL;
-    pool_layer *p = calloc(1, sizeof *p);
-    if (!p) return NULL;
-    p->base.ops = &pool_ops;
-    p->pool_h = pool_h;
-    p->pool_w = pool_w;
-    p->stride_h = stride_h;
-    p->stride_w = stride_w;
-    p->padding = padding;
-    return &p->base;
-}
-
-lt_layer *lt_maxpool2d_from_config(const lt_kv *kv, char *err, size_t errlen)
+/* Reads "pool=2x2 strides=2x2 padding=valid". */
+static lt_layer *pool_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     int ph, pw, sh, sw;
     const char *pad = lt_kv_get(kv, "padding");
@@ -99,7 +67,29 @@ lt_layer *lt_maxpool2d_from_config(const lt_kv *kv, char *err, size_t errlen)
         snprintf(err, errlen, "max_pooling2d: bad or missing settings");
         return NULL;
     }
-    lt_layer *l = lt_maxpool2d(ph, pw, sh, sw, strcmp(pad, "same") == 0 ? LT_SAME : LT_VALID);
-    if (!l) snprintf(err, errlen, "out of host memory");
-    return l;
+    return lt_layer_or_nomem(lt_maxpool2d(ph, pw, sh, sw, strcmp(pad, "same") == 0 ? LT_SAME : LT_VALID), err, errlen);
+}
+
+const lt_layer_ops lt_maxpool2d_ops = {
+    .type = "MaxPooling2D", .file_tag = "max_pooling2d", .from_config = pool_from_config, .build = pool_build,
+    .forward = pool_forward, .backward = pool_backward, .write_config = pool_write_config,
+};
+
+/* A MaxPooling2D layer; stride 0 means the pool size; NULL for settings out of range. */
+lt_layer *lt_maxpool2d(int pool_h, int pool_w, int stride_h, int stride_w, lt_padding padding)
+{
+    if (stride_h == 0) stride_h = pool_h;
+    if (stride_w == 0) stride_w = pool_w;
+    const int lim = 1 << 12;
+    if (pool_h < 1 || pool_w < 1 || pool_h > lim || pool_w > lim || stride_h < 1 || stride_w < 1 || stride_h > lim ||
+        stride_w > lim || (padding != LT_VALID && padding != LT_SAME))
+        return NULL;
+    pool_layer *p = (pool_layer *)lt_layer_new(&lt_maxpool2d_ops, sizeof *p);
+    if (!p) return NULL;
+    p->pool_h = pool_h;
+    p->pool_w = pool_w;
+    p->stride_h = stride_h;
+    p->stride_w = stride_w;
+    p->padding = padding;
+    return &p->base;
 }

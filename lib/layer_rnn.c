@@ -3,7 +3,6 @@
  * input). The three differ only in the cell the backend computes, so they share this
  * file and differ in their type names. */
 #include <stdio.h>
-#include <stdlib.h>
 #include "rnn_core.h"
 
 typedef struct rnn_layer {
@@ -29,6 +28,7 @@ static lt_status rnn_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     return LT_OK;
 }
 
+/* Keras's initialisers: Glorot-uniform kernel, orthogonal recurrent kernel, zero bias. */
 static lt_status rnn_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
 {
     return lt_rnn_core_init(&((rnn_layer *)l)->core, be, l->slot.params, l->slot.off, seed, counter);
@@ -41,6 +41,7 @@ static lt_rnn_io rnn_io(const rnn_layer *r, lt_buf *buf, size_t off)
     return io;
 }
 
+/* The direction over the sequence. */
 static lt_status rnn_forward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff, lt_buf *y,
                              size_t yoff)
 {
@@ -49,6 +50,7 @@ static lt_status rnn_forward(lt_layer *l, const lt_pass *p, size_t batch, const 
     return lt_rnn_core_forward(&r->core, p->be, batch, x, xoff, l->slot.params, l->slot.off, p->ws, p->ws_off, &out);
 }
 
+/* Backpropagation through time. */
 static lt_status rnn_backward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
                               const lt_buf *y, size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
@@ -68,39 +70,26 @@ static void rnn_write_config(const lt_layer *l, char *buf, size_t len)
              r->core.return_state, r->core.state_input ? r->core.steps : 0);
 }
 
-static void rnn_destroy(lt_layer *l) { free(l); }
-
-static const lt_layer_ops simple_rnn_ops = {
-    "SimpleRNN", "simple_rnn", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
-    0,
-};
-static const lt_layer_ops lstm_ops = {
-    "LSTM", "lstm", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
-    0,
-};
-static const lt_layer_ops gru_ops = {
-    "GRU", "gru", rnn_build, rnn_init, rnn_forward, rnn_backward, rnn_write_config, rnn_destroy, NULL,
-    0,
-};
-
 /* A layer of either kind; state_steps > 0 makes it a state-input layer. */
 static lt_layer *rnn_new(lt_rnn_cell cell, int units, lt_act act, unsigned flags, int state_steps)
 {
     lt_rnn_core core;
     if (lt_rnn_core_setup(&core, cell, units, act, flags, state_steps) != 0) return NULL;
-    rnn_layer *r = calloc(1, sizeof *r);
+    rnn_layer *r = (rnn_layer *)lt_layer_new(cell == LT_LSTM ? &lt_lstm_ops : cell == LT_GRU ? &lt_gru_ops : &lt_simple_rnn_ops,
+                                             sizeof *r);
     if (!r) return NULL;
-    r->base.ops = cell == LT_LSTM ? &lstm_ops : cell == LT_GRU ? &gru_ops : &simple_rnn_ops;
     r->core = core;
     r->return_sequences = (flags & LT_RETURN_SEQUENCES) != 0;
     return &r->base;
 }
 
+/* A recurrent layer reading a sequence; NULL for settings out of range. */
 lt_layer *lt_rnn(lt_rnn_cell cell, int units, lt_act act, unsigned flags)
 {
     return rnn_new(cell, units, act, flags, 0);
 }
 
+/* A recurrent layer started from its input, the initial state, for steps steps. */
 lt_layer *lt_rnn_from_state(lt_rnn_cell cell, int units, lt_act act, unsigned flags, int steps)
 {
     return steps > 0 ? rnn_new(cell, units, act, flags, steps) : NULL;
@@ -122,6 +111,23 @@ static lt_layer *rnn_from_config(lt_rnn_cell cell, const lt_kv *kv, char *err, s
     return l;
 }
 
-lt_layer *lt_simple_rnn_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_SIMPLE_RNN, kv, err, errlen); }
-lt_layer *lt_lstm_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_LSTM, kv, err, errlen); }
-lt_layer *lt_gru_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_GRU, kv, err, errlen); }
+/* Reads a SimpleRNN line. */
+static lt_layer *simple_rnn_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_SIMPLE_RNN, kv, err, errlen); }
+/* Reads an LSTM line. */
+static lt_layer *lstm_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_LSTM, kv, err, errlen); }
+/* Reads a GRU line. */
+static lt_layer *gru_from_config(const lt_kv *kv, char *err, size_t errlen) { return rnn_from_config(LT_GRU, kv, err, errlen); }
+
+/* The three types: the same layer, another cell. */
+const lt_layer_ops lt_simple_rnn_ops = {
+    .type = "SimpleRNN", .file_tag = "simple_rnn", .from_config = simple_rnn_from_config, .build = rnn_build,
+    .forward = rnn_forward, .backward = rnn_backward, .write_config = rnn_write_config, .init = rnn_init,
+};
+const lt_layer_ops lt_lstm_ops = {
+    .type = "LSTM", .file_tag = "lstm", .from_config = lstm_from_config, .build = rnn_build,
+    .forward = rnn_forward, .backward = rnn_backward, .write_config = rnn_write_config, .init = rnn_init,
+};
+const lt_layer_ops lt_gru_ops = {
+    .type = "GRU", .file_tag = "gru", .from_config = gru_from_config, .build = rnn_build,
+    .forward = rnn_forward, .backward = rnn_backward, .write_config = rnn_write_config, .init = rnn_init,
+};

@@ -6,7 +6,6 @@
  * reported loss; with a summed reconstruction loss (bce-sum) that is the negative ELBO. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include "layer.h"
 
 typedef struct sampling_layer {
@@ -17,20 +16,12 @@ typedef struct sampling_layer {
 /* (2d) -> (d). */
 static lt_status sampling_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 {
-    if (in->rank != 1 || in->d[0] % 2 != 0) {
-        char buf[64];
-        lt_shape_format(in, buf, sizeof buf);
-        return lt_set_error(ctx, LT_ERR_SHAPE, "%s: needs a flat input of [mean | log-variance], an even width, got %s",
-                            l->name, buf);
-    }
-    l->out_shape = (lt_shape){1, {in->d[0] / 2, 0, 0}};
-    l->n_params = 0;
-    l->ws_floats = (size_t)in->d[0] / 2 + 1; /* eps per sample, and room for the KL sum */
+    if (in->rank != 1 || in->d[0] % 2 != 0)
+        return lt_shape_error(ctx, in, "%s: needs a flat input of [mean | log-variance], an even width", l->name);
+    /* workspace: eps per sample, and room for the KL sum */
+    lt_layer_set_output(l, &(lt_shape){1, {in->d[0] / 2, 0, 0}}, (size_t)in->d[0] / 2 + 1);
     return LT_OK;
 }
-
-/* Nothing to initialise. */
-static lt_status sampling_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter) { return LT_OK; }
 
 /* z = mean + exp(logvar / 2) * eps in training, mean otherwise. */
 static lt_status sampling_forward(lt_layer *l, const lt_pass *p, size_t batch,
@@ -72,26 +63,8 @@ static void sampling_write_config(const lt_layer *l, char *buf, size_t len)
     snprintf(buf, len, "beta=%.9g", (double)((const sampling_layer *)l)->beta);
 }
 
-/* Frees the layer. */
-static void sampling_destroy(lt_layer *l) { free(l); }
-
-static const lt_layer_ops sampling_ops = {
-    "Sampling", "sampling", sampling_build, sampling_init, sampling_forward, sampling_backward,
-    sampling_write_config, sampling_destroy, sampling_add_loss,
-    0,
-};
-
-lt_layer *lt_sampling(float beta)
-{
-    if (!(beta >= 0.0f) || !isfinite(beta)) return NULL;
-    sampling_layer *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->base.ops = &sampling_ops;
-    s->beta = beta;
-    return &s->base;
-}
-
-lt_layer *lt_sampling_from_config(const lt_kv *kv, char *err, size_t errlen)
+/* Reads "beta=1" (optional: 1). */
+static lt_layer *sampling_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     const char *v = lt_kv_get(kv, "beta");
     float beta = 1.0f;
@@ -99,7 +72,20 @@ lt_layer *lt_sampling_from_config(const lt_kv *kv, char *err, size_t errlen)
         snprintf(err, errlen, "sampling: beta must be a number >= 0");
         return NULL;
     }
-    lt_layer *l = lt_sampling(beta);
-    if (!l) snprintf(err, errlen, "out of host memory");
-    return l;
+    return lt_layer_or_nomem(lt_sampling(beta), err, errlen);
+}
+
+const lt_layer_ops lt_sampling_ops = {
+    .type = "Sampling", .file_tag = "sampling", .from_config = sampling_from_config, .build = sampling_build,
+    .forward = sampling_forward, .backward = sampling_backward, .write_config = sampling_write_config,
+    .add_loss = sampling_add_loss,
+};
+
+/* A Sampling layer; NULL for a negative or non-finite beta. */
+lt_layer *lt_sampling(float beta)
+{
+    if (!(beta >= 0.0f) || !isfinite(beta)) return NULL;
+    sampling_layer *s = (sampling_layer *)lt_layer_new(&lt_sampling_ops, sizeof *s);
+    if (s) s->beta = beta;
+    return s ? &s->base : NULL;
 }

@@ -7,8 +7,6 @@
  * own normalisation) and its gradient in backward. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "layer.h"
 
 typedef struct penalty_layer {
@@ -21,21 +19,9 @@ typedef struct penalty_layer {
 /* Same shape; workspace: column sums, per-unit gradient, one scratch sum. */
 static lt_status penalty_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 {
-    l->out_shape = *in;
-    l->n_params = 0;
     /* Per sample, but used per batch: room for 2 * units + 1 even at batch 1. */
-    l->ws_floats = 2 * lt_shape_size(in) + 1;
+    lt_layer_set_output(l, in, 2 * lt_shape_size(in) + 1);
     return LT_OK;
-}
-
-/* Nothing to initialise. */
-static lt_status penalty_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter) { return LT_OK; }
-
-/* y = x. */
-static lt_status penalty_forward(lt_layer *l, const lt_pass *p, size_t batch,
-                                 const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff)
-{
-    return lt_be_copy(p->be, x, xoff, y, yoff, batch * (size_t)l->out_dim);
 }
 
 /* Sparsity: the column sums of x into ws[0..cols), then the KL sum into ws[2*cols] and,
@@ -96,38 +82,26 @@ static void penalty_write_config(const lt_layer *l, char *buf, size_t len)
     else snprintf(buf, len, "rho=%.9g beta=%.9g", (double)s->rho, (double)s->weight);
 }
 
-/* Frees the layer. */
-static void penalty_destroy(lt_layer *l) { free(l); }
-
-static const lt_layer_ops sparsity_ops = {
-    "Sparsity", "sparsity", penalty_build, penalty_init, penalty_forward, penalty_backward,
-    penalty_write_config, penalty_destroy, penalty_add_loss,
-    0,
-};
-static const lt_layer_ops l1_ops = {
-    "ActivityL1", "activity_l1", penalty_build, penalty_init, penalty_forward, penalty_backward,
-    penalty_write_config, penalty_destroy, penalty_add_loss,
-    0,
-};
-
 /* A penalty layer, or NULL for settings out of range. */
 static lt_layer *penalty_new(int l1, float weight, float rho)
 {
     if (!(weight >= 0.0f) || !isfinite(weight) || (!l1 && !(rho > 0.0f && rho < 1.0f))) return NULL;
-    penalty_layer *s = calloc(1, sizeof *s);
+    penalty_layer *s = (penalty_layer *)lt_layer_new(l1 ? &lt_activity_l1_ops : &lt_sparsity_ops, sizeof *s);
     if (!s) return NULL;
-    s->base.ops = l1 ? &l1_ops : &sparsity_ops;
     s->l1 = l1;
     s->weight = weight;
     s->rho = rho;
     return &s->base;
 }
 
+/* A Sparsity layer; NULL for rho outside (0, 1) or a negative beta. */
 lt_layer *lt_sparsity(float rho, float beta) { return penalty_new(0, beta, rho); }
 
+/* An ActivityL1 layer; NULL for a negative lambda. */
 lt_layer *lt_activity_l1(float lambda) { return penalty_new(1, lambda, 0.5f); }
 
-lt_layer *lt_sparsity_from_config(const lt_kv *kv, char *err, size_t errlen)
+/* Reads "rho=0.05 beta=3". */
+static lt_layer *sparsity_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     float rho = 0, beta = 0;
     const char *r = lt_kv_get(kv, "rho"), *b = lt_kv_get(kv, "beta");
@@ -136,7 +110,8 @@ lt_layer *lt_sparsity_from_config(const lt_kv *kv, char *err, size_t errlen)
     return l;
 }
 
-lt_layer *lt_activity_l1_from_config(const lt_kv *kv, char *err, size_t errlen)
+/* Reads "lambda=1e-05". */
+static lt_layer *activity_l1_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     float lambda = 0;
     const char *v = lt_kv_get(kv, "lambda");
@@ -144,3 +119,15 @@ lt_layer *lt_activity_l1_from_config(const lt_kv *kv, char *err, size_t errlen)
     if (!l) snprintf(err, errlen, "activity_l1: needs lambda >= 0");
     return l;
 }
+
+/* The two types: y = x forward, the penalty's gradient added backward. */
+const lt_layer_ops lt_sparsity_ops = {
+    .type = "Sparsity", .file_tag = "sparsity", .from_config = sparsity_from_config, .build = penalty_build,
+    .forward = lt_layer_forward_copy, .backward = penalty_backward, .write_config = penalty_write_config,
+    .add_loss = penalty_add_loss,
+};
+const lt_layer_ops lt_activity_l1_ops = {
+    .type = "ActivityL1", .file_tag = "activity_l1", .from_config = activity_l1_from_config, .build = penalty_build,
+    .forward = lt_layer_forward_copy, .backward = penalty_backward, .write_config = penalty_write_config,
+    .add_loss = penalty_add_loss,
+};

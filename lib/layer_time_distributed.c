@@ -12,15 +12,13 @@ typedef struct td_layer {
     int steps;       /* T, from the input shape */
 } td_layer;
 
+/* (steps, features) -> (steps, the inner layer's width), the inner layer built for one
+ * step; its tensors and workspace are this layer's, the workspace once per step. */
 static lt_status td_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 {
     td_layer *t = (td_layer *)l;
-    if (in->rank != 2) {
-        char buf[64];
-        lt_shape_format(in, buf, sizeof buf);
-        return lt_set_error(ctx, LT_ERR_SHAPE, "%s (TimeDistributed) needs sequences (None, steps, features), got %s",
-                            l->name, buf);
-    }
+    if (in->rank != 2)
+        return lt_shape_error(ctx, in, "%s (TimeDistributed) needs sequences (None, steps, features)", l->name);
     lt_shape step = {1, {in->d[1], 0, 0}};
     lt_layer *i = t->inner;
     snprintf(i->name, sizeof i->name, "%s", l->name);
@@ -44,6 +42,7 @@ static lt_status td_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     return LT_OK;
 }
 
+/* The inner layer's parameters, in this layer's slot. */
 static lt_status td_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
 {
     td_layer *t = (td_layer *)l;
@@ -51,6 +50,7 @@ static lt_status td_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t co
     return t->inner->ops->init(t->inner, be, seed, counter);
 }
 
+/* The inner layer over batch * steps rows. */
 static lt_status td_forward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff, lt_buf *y,
                             size_t yoff)
 {
@@ -59,6 +59,7 @@ static lt_status td_forward(lt_layer *l, const lt_pass *p, size_t batch, const l
     return t->inner->ops->forward(t->inner, p, batch * (size_t)t->steps, x, xoff, y, yoff);
 }
 
+/* The inner layer's backward pass over batch * steps rows. */
 static lt_status td_backward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
                              const lt_buf *y, size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff)
 {
@@ -75,32 +76,15 @@ static void td_write_config(const lt_layer *l, char *buf, size_t len)
     if (n > 0 && (size_t)n < len) t->inner->ops->write_config(t->inner, buf + n, len - (size_t)n);
 }
 
+/* Frees the inner layer, then this one. */
 static void td_destroy(lt_layer *l)
 {
     lt_layer_free(((td_layer *)l)->inner);
     free(l);
 }
 
-static const lt_layer_ops td_ops = {
-    "TimeDistributed", "time_distributed", td_build, td_init, td_forward, td_backward,
-    td_write_config, td_destroy, NULL,
-    0,
-};
-
-lt_layer *lt_time_distributed(lt_layer *inner)
-{
-    if (!inner) return NULL;
-    td_layer *t = calloc(1, sizeof *t);
-    if (!t) {
-        lt_layer_free(inner);
-        return NULL;
-    }
-    t->base.ops = &td_ops;
-    t->inner = inner;
-    return &t->base;
-}
-
-lt_layer *lt_time_distributed_from_config(const lt_kv *kv, char *err, size_t errlen)
+/* Reads "layer=TAG" and the inner layer's own settings. */
+static lt_layer *td_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     const char *tag = lt_kv_get(kv, "layer");
     if (!tag || strcmp(tag, "time_distributed") == 0) {
@@ -115,8 +99,25 @@ lt_layer *lt_time_distributed_from_config(const lt_kv *kv, char *err, size_t err
             rest.n++;
         }
     lt_layer *inner = lt_layer_from_config(tag, &rest, err, errlen);
+    return inner ? lt_layer_or_nomem(lt_time_distributed(inner), err, errlen) : NULL;
+}
+
+/* The type; init is called only when the inner layer has parameters, so it has an init. */
+const lt_layer_ops lt_time_distributed_ops = {
+    .type = "TimeDistributed", .file_tag = "time_distributed", .from_config = td_from_config, .build = td_build,
+    .forward = td_forward, .backward = td_backward, .write_config = td_write_config, .init = td_init,
+    .destroy = td_destroy,
+};
+
+/* Wraps inner (owned from here, freed on failure); NULL when inner is NULL. */
+lt_layer *lt_time_distributed(lt_layer *inner)
+{
     if (!inner) return NULL;
-    lt_layer *l = lt_time_distributed(inner);
-    if (!l) snprintf(err, errlen, "out of host memory");
-    return l;
+    td_layer *t = (td_layer *)lt_layer_new(&lt_time_distributed_ops, sizeof *t);
+    if (!t) {
+        lt_layer_free(inner);
+        return NULL;
+    }
+    t->inner = inner;
+    return &t->base;
 }

@@ -1,7 +1,6 @@
 /* UpSampling2D: repeats (nearest) or interpolates (bilinear, TensorFlow's half-pixel
  * centres) rows and columns by integer factors. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "layer.h"
 
@@ -22,14 +21,9 @@ static lt_status upsample_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     if (oh > (1 << 24) || ow > (1 << 24)) return lt_set_error(ctx, LT_ERR_SHAPE, "%s: output too large", l->name);
     lt_pool_geom g = {0, in->d[0], in->d[1], in->d[2], (int)oh, (int)ow, u->size_h, u->size_w, 1, 1, 0, 0};
     u->g = g;
-    l->out_shape = (lt_shape){3, {(int)oh, (int)ow, in->d[2]}};
-    l->n_params = 0;
-    l->ws_floats = 0;
+    lt_layer_set_output(l, &(lt_shape){3, {(int)oh, (int)ow, in->d[2]}}, 0);
     return LT_OK;
 }
-
-/* Nothing to initialise. */
-static lt_status upsample_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter) { return LT_OK; }
 
 /* Nearest or bilinear up-sampling. */
 static lt_status upsample_forward(lt_layer *l, const lt_pass *p, size_t batch,
@@ -60,28 +54,8 @@ static void upsample_write_config(const lt_layer *l, char *buf, size_t len)
     snprintf(buf, len, "size=%dx%d interpolation=%s", u->size_h, u->size_w, u->bilinear ? "bilinear" : "nearest");
 }
 
-/* Frees the layer. */
-static void upsample_destroy(lt_layer *l) { free(l); }
-
-static const lt_layer_ops upsample_ops = {
-    "UpSampling2D", "up_sampling2d", upsample_build, upsample_init, upsample_forward, upsample_backward,
-    upsample_write_config, upsample_destroy, NULL,
-    0,
-};
-
-lt_layer *lt_upsampling2d(int size_h, int size_w, int bilinear)
-{
-    if (size_h < 1 || size_w < 1 || size_h > (1 << 12) || size_w > (1 << 12)) return NULL;
-    upsample_layer *u = calloc(1, sizeof *u);
-    if (!u) return NULL;
-    u->base.ops = &upsample_ops;
-    u->size_h = size_h;
-    u->size_w = size_w;
-    u->bilinear = bilinear != 0;
-    return &u->base;
-}
-
-lt_layer *lt_upsampling2d_from_config(const lt_kv *kv, char *err, size_t errlen)
+/* Reads "size=2x2 interpolation=nearest". */
+static lt_layer *upsample_from_config(const lt_kv *kv, char *err, size_t errlen)
 {
     int h, w;
     const char *in = lt_kv_get(kv, "interpolation");
@@ -90,7 +64,22 @@ lt_layer *lt_upsampling2d_from_config(const lt_kv *kv, char *err, size_t errlen)
         snprintf(err, errlen, "up_sampling2d: bad or missing settings");
         return NULL;
     }
-    lt_layer *l = lt_upsampling2d(h, w, strcmp(in, "bilinear") == 0);
-    if (!l) snprintf(err, errlen, "out of host memory");
-    return l;
+    return lt_layer_or_nomem(lt_upsampling2d(h, w, strcmp(in, "bilinear") == 0), err, errlen);
+}
+
+const lt_layer_ops lt_upsampling2d_ops = {
+    .type = "UpSampling2D", .file_tag = "up_sampling2d", .from_config = upsample_from_config, .build = upsample_build,
+    .forward = upsample_forward, .backward = upsample_backward, .write_config = upsample_write_config,
+};
+
+/* An UpSampling2D layer; NULL for factors outside 1..2^12. */
+lt_layer *lt_upsampling2d(int size_h, int size_w, int bilinear)
+{
+    if (size_h < 1 || size_w < 1 || size_h > (1 << 12) || size_w > (1 << 12)) return NULL;
+    upsample_layer *u = (upsample_layer *)lt_layer_new(&lt_upsampling2d_ops, sizeof *u);
+    if (!u) return NULL;
+    u->size_h = size_h;
+    u->size_w = size_w;
+    u->bilinear = bilinear != 0;
+    return &u->base;
 }

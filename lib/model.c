@@ -226,7 +226,7 @@ lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, in
     /* Layer i draws its initial weights from counter region i << 40 of the seed's stream. */
     for (int i = 0; st == LT_OK && init && i < m->n_flat; i++) {
         lt_layer *l = m->flat[i];
-        if (l->n_params) st = l->ops->init(l, be, seed, (uint64_t)i << 40);
+        if (l->n_params) st = l->ops->init(l, be, seed, (uint64_t)i << 40); /* init: only types with parameters */
     }
     if (st == LT_OK && total) st = lt_be_fill(be, grads, 0, total, 0.0f);
     if (st != LT_OK) {

@@ -66,7 +66,7 @@ int lt_merge_parse(const char *s, lt_merge *m)
 int lt_rnn_core_setup(lt_rnn_core *c, lt_rnn_cell cell, int units, lt_act act, unsigned flags, int state_steps)
 {
     if ((unsigned)cell > LT_GRU || units <= 0 || units > (1 << 16) || act == LT_SOFTMAX ||
-        lt_act_name(act)[0] == 'u' || state_steps < 0 || state_steps > (1 << 20) ||
+        !lt_act_valid(act) || state_steps < 0 || state_steps > (1 << 20) ||
         (flags & ~(unsigned)(LT_RETURN_SEQUENCES | LT_GO_BACKWARDS | LT_RETURN_STATE)) ||
         ((flags & LT_RETURN_STATE) && (flags & LT_RETURN_SEQUENCES)) ||
         (state_steps > 0 && (flags & LT_GO_BACKWARDS))) /* no input steps to reverse */
@@ -119,10 +119,6 @@ int lt_rnn_read_config(const lt_kv *kv, const char *what, int *units, lt_act *ac
 
 lt_status lt_rnn_core_build(lt_rnn_core *c, lt_ctx *ctx, const lt_layer *l, const lt_shape *in)
 {
-    const lt_backend_ops *ops = ctx->be->ops;
-    if (!ops->copy_strided || !ops->rnn_forward || !ops->rnn_backward)
-        return lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s (%s): the %s backend has no recurrent operations in this build",
-                            l->name, l->ops->type, ops->name);
     char buf[64];
     lt_shape_format(in, buf, sizeof buf);
     if (c->state_input) { /* steps fixed at setup; no input features */

@@ -3,18 +3,8 @@
  * determinism, errors), ROC AUC (hand-computed cases, a brute-force comparison, errors)
  * and the class-coloured scatter plot. Runs on the CPU context. Prints one line per
  * failed check; exits 0 only if none failed. */
-#include <errno.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include "check.h"
 #include "latent.h"
-#include "backend/philox.h"
+#include "harness.h"
 
 /* stb_image decodes the plot so its pixels can be checked. */
 #include "stb_png.h"
@@ -22,23 +12,13 @@
 /* Standard normal number i of a test stream. */
 static float gauss(uint64_t seed, uint64_t i) { return lt_philox_normal(seed, 0, i); }
 
-/* 1 if the context's message contains needle. */
-static int says(const lt_ctx *ctx, const char *needle) { return strstr(lt_ctx_error(ctx), needle) != NULL; }
-
 /* Checks that st is LT_OK, naming what failed (printf-style) and the context's message;
  * returns 1 when it is. */
-static int check_ok(lt_status st, const lt_ctx *ctx, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+static int check_ok(lt_status st, const lt_ctx *ctx, const char *fmt, ...) HARNESS_PRINTF(3, 4);
 static int check_ok(lt_status st, const lt_ctx *ctx, const char *fmt, ...)
 {
     char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
+    FORMAT_WHAT(what, fmt);
     CHECK(st == LT_OK, "%s: %s (%s)", what, lt_status_name(st), lt_ctx_error(ctx));
     return st == LT_OK;
 }
@@ -213,9 +193,7 @@ static void test_pca_roundtrip(lt_ctx *ctx)
     CHECK(lt_pca_fit(ctx, two, 2, D, 2, &p) == LT_OK && lt_pca_explained(p, 0) == 0.0, "constant data: %s",
           lt_ctx_error(ctx));
     lt_pca_free(p);
-    free(x);
-    free(codes);
-    free(y);
+    FREE_ALL(x, codes, y);
 #else
     (void)ctx;
 #endif
@@ -319,9 +297,7 @@ static void test_tsne_clusters(lt_ctx *ctx)
     /* NULL options take the defaults; a tiny problem works */
     check_ok(lt_tsne(ctx, x, 3, D, &(lt_tsne_opts){2.0f, 50, 0, 0}, xy2), ctx, "3 points");
 out:
-    free(x);
-    free(xy);
-    free(xy2);
+    FREE_ALL(x, xy, xy2);
 }
 
 /* Argument errors of lt_tsne. */
@@ -424,22 +400,6 @@ static void test_roc(lt_ctx *ctx)
           lt_ctx_error(ctx));
 }
 
-/* Reads a whole small file; returns its size (0 on failure). */
-static size_t slurp(const char *path, unsigned char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t got = fread(buf, 1, cap, f);
-    fclose(f);
-    return got;
-}
-
-/* 1 if the 8-bit RGB pixel q is within tol of (r, g, b). */
-static int near_rgb(const unsigned char *q, int r, int g, int b, int tol)
-{
-    return abs(q[0] - r) <= tol && abs(q[1] - g) <= tol && abs(q[2] - b) <= tol;
-}
-
 /* lt_plot_scatter_classes: a PNG of the right size with the class colours and a
  * legend; bad arguments write nothing. */
 static void test_plot(lt_ctx *ctx, const char *dir)
@@ -460,7 +420,7 @@ static void test_plot(lt_ctx *ctx, const char *dir)
     const char *names[3] = {"T-shirt/top", "Trouser", NULL};
     snprintf(path, sizeof path, "%s/classes.png", dir);
     check_ok(lt_plot_scatter_classes(ctx, path, xy, cls, NP, names, 3, S), ctx, "scatter classes");
-    size_t len = slurp(path, buf, sizeof buf);
+    size_t len = read_bytes(path, buf, sizeof buf);
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     CHECK(len > 2000 && memcmp(buf, sig, 8) == 0, "classes.png: %zu bytes, signature %s", len,
           len >= 8 && memcmp(buf, sig, 8) == 0 ? "ok" : "wrong");
@@ -501,7 +461,7 @@ static void test_plot(lt_ctx *ctx, const char *dir)
     int32_t many[NP];
     for (size_t i = 0; i < NP; i++) many[i] = (int32_t)(i % 20);
     check_ok(lt_plot_scatter_classes(ctx, path, xy, many, NP, NULL, 20, 64), ctx, "20 classes at 64 pixels");
-    CHECK(slurp(path, buf, sizeof buf) > 100, "classes20.png missing");
+    CHECK(read_bytes(path, buf, sizeof buf) > 100, "classes20.png missing");
     snprintf(path, sizeof path, "%s/classes_big.png", dir);
     const char *odd[2] = {"a name far too long to fit into the legend panel at all \xc3\xa9\x01~", ""};
     check_ok(lt_plot_scatter_classes(ctx, path, xy, cls, NP, odd, 2, 1200), ctx, "long and odd names");
@@ -530,32 +490,18 @@ static void test_plot(lt_ctx *ctx, const char *dir)
 /* Runs every group on a CPU context, plot fixtures in a fresh temporary directory. */
 int main(void)
 {
-    char err[256];
-    lt_ctx *ctx = NULL;
-    if (lt_ctx_open(&ctx, "cpu", err, sizeof err) != LT_OK) {
-        printf("FAIL test_analysis.c: lt_ctx_open: %s\n", err);
-        return 1;
-    }
+    lt_ctx *ctx = harness_ctx("cpu");
+    if (!ctx) return DONE();
     test_pca_plane(ctx);
     test_pca_roundtrip(ctx);
     test_pca_errors(ctx);
     test_tsne_clusters(ctx);
     test_tsne_errors(ctx);
     test_roc(ctx);
-    char dir[512];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/latent-test-analysis-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(dir)) {
-        test_plot(ctx, dir);
-        const char *files[] = {"classes.png", "classes20.png", "classes_big.png", "classes_empty.png"};
-        char p[600];
-        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-            snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-            remove(p);
-        }
-        rmdir(dir);
-    } else {
-        CHECK(0, "mkdtemp %s: %s", dir, strerror(errno));
+    fixture f;
+    if (fixture_open(&f, "analysis")) {
+        test_plot(ctx, f.dir);
+        fixture_close(&f);
     }
     lt_ctx_close(ctx);
     return DONE();

@@ -16,30 +16,28 @@
  * its thread count; bad arguments are LT_ERR_ARG with a message.
  *
  * Prints one line per failure and a final tally; exits 0 only when everything passed. */
-#include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "augment.h"
-#include "backend/dispatch.h"
-#include "backend_harness.h"
-#include "backend/philox.h"
+#include "harness.h"
 
-/* ------------------------------------------------------------------ harness */
-
-/* n random pixels in [0, 1) (malloc'd). */
-static float *rand_pixels(tester *t, size_t n)
-{
-    float *a = malloc((n ? n : 1) * sizeof *a);
-    for (size_t i = 0; i < n; i++) a[i] = (float)drand(t, 0.0, 1.0);
-    return a;
-}
+/* ------------------------------------------------------------------ resampling runs */
 
 /* Buffer offsets of the maps, the input and the output. */
 #define MOFF 3
 #define XOFF 7
 #define YOFF 11
+
+/* The images of an affine_resample run: n of h x w x ch. */
+typedef struct images {
+    size_t n;
+    int h, w, ch;
+} images;
+
+/* affine_resample of p's images on b: maps at MOFF, input at XOFF, output at YOFF. */
+static lt_status op_resample(lt_backend *be, lt_buf *const *b, const void *p)
+{
+    const images *im = p;
+    return lt_be_affine_resample(be, im->n, im->h, im->w, im->ch, b[0], MOFF, b[1], XOFF, b[2], YOFF);
+}
 
 /* Runs affine_resample of n images h x w x ch through mats on t's backend (maps,
  * input and output at offsets MOFF, XOFF, YOFF of guarded buffers); out gets y.
@@ -47,21 +45,10 @@ static float *rand_pixels(tester *t, size_t n)
 static int run_resample(tester *t, const char *what, size_t n, int h, int w, int ch, const float *mats,
                         const float *x, float *out)
 {
-    lt_backend *be = t->be;
+    const images im = {n, h, w, ch};
     size_t total = n * (size_t)h * (size_t)w * (size_t)ch;
-    lt_buf *bm = make_buf(t, what, MOFF, mats, 6 * n);
-    lt_buf *bx = make_buf(t, what, XOFF, x, total);
-    lt_buf *by = make_buf(t, what, YOFF, NULL, total);
-    int ok = 0;
-    if (bm && bx && by) {
-        lt_status st = lt_be_affine_resample(be, n, h, w, ch, bm, MOFF, bx, XOFF, by, YOFF);
-        if (check(t, st == LT_OK, "%s: affine_resample: %s", what, be->error))
-            ok = fetch(t, what, "", by, YOFF, out, total);
-    }
-    lt_be_buf_free(be, bm);
-    lt_be_buf_free(be, bx);
-    lt_be_buf_free(be, by);
-    return ok;
+    const slot s[3] = {{mats, 6 * n, MOFF}, {x, total, XOFF}, {NULL, total, YOFF}};
+    return run_slots(t, what, s, 3, op_resample, &im, (void *const[]){NULL, NULL, out});
 }
 
 /* Element (r, c, k) of image i of an n x h x w x ch array. */
@@ -250,11 +237,7 @@ static void test_determinism(tester *t)
     size_t moved = 0; /* a column flip leaves column 0 of the map alone */
     for (size_t i = 0; i < n; i++) moved += r1[6 * i] != r2[6 * i] || r1[6 * i + 3] != r2[6 * i + 3];
     check(t, moved == 0, "switching horizontal_flip on changed %zu rotations", moved);
-    free(r1);
-    free(r2);
-    free(batch);
-    free(again);
-    free(other);
+    FREE_ALL(r1, r2, batch, again, other);
 }
 
 /* Each transform alone stays within its range (and covers it roughly). */
@@ -425,13 +408,11 @@ static void test_identity(tester *t)
 {
     const int h = 5, w = 7, ch = 3;
     const size_t n = 3, total = n * h * w * ch;
-    float *x = rand_pixels(t, total), *y = malloc(total * sizeof *y);
+    float *x = rand_floats(t, total, 0, 1), *y = malloc(total * sizeof *y);
     float *m = maps(t, NULL, h, w, 0, 0, n);
     if (run_resample(t, "identity", n, h, w, ch, m, x, y))
         check(t, memcmp(x, y, total * sizeof *x) == 0, "identity maps changed the images");
-    free(m);
-    free(x);
-    free(y);
+    FREE_ALL(m, x, y);
 }
 
 /* A hand-built 90-degree rotation of square images: output (r, c) = input (c, s-1-r). */
@@ -440,7 +421,7 @@ static void test_rot90(tester *t)
     const int s = 6;
     for (int ch = 1; ch <= 3; ch += 2) {
         const size_t n = 2, total = n * s * s * (size_t)ch;
-        float *x = rand_pixels(t, total), *y = malloc(total * sizeof *y);
+        float *x = rand_floats(t, total, 0, 1), *y = malloc(total * sizeof *y);
         float m[12];
         for (int i = 0; i < 2; i++) {
             const float r90[6] = {0, 1, 0, -1, 0, (float)(s - 1)};
@@ -467,7 +448,7 @@ static void test_flips(tester *t)
     const size_t n = 16, total = n * h * w * ch;
     const lt_augment cases[3] = {{.horizontal_flip = 1}, {.vertical_flip = 1}, {.horizontal_flip = 1, .vertical_flip = 1}};
     for (int k = 0; k < 3; k++) {
-        float *x = rand_pixels(t, total), *y = malloc(total * sizeof *y);
+        float *x = rand_floats(t, total, 0, 1), *y = malloc(total * sizeof *y);
         float *m = maps(t, &cases[k], h, w, 11, 0, n);
         char what[64];
         snprintf(what, sizeof what, "flips %d%d", cases[k].horizontal_flip, cases[k].vertical_flip);
@@ -485,9 +466,7 @@ static void test_flips(tester *t)
             check(t, bad == 0, "%s: %zu values are not the mirrored input", what, bad);
             check(t, flipped > 0 && flipped < n, "%s: %zu of %zu images flipped", what, flipped, n);
         }
-        free(m);
-        free(x);
-        free(y);
+        FREE_ALL(m, x, y);
     }
 }
 
@@ -517,28 +496,15 @@ static void test_random(tester *t)
         const size_t n = 5, total = n * (size_t)h * (size_t)w * (size_t)ch;
         for (int kind = 0; kind < 2; kind++) {
             float *m = kind ? random_maps(t, n, h, w) : maps(t, &a, h, w, 1000 + g, 7, n);
-            float *x = rand_pixels(t, total), *y = malloc(total * sizeof *y);
+            float *x = rand_floats(t, total, 0, 1), *y = malloc(total * sizeof *y);
             double *ref = malloc(total * sizeof *ref);
             char what[96];
             snprintf(what, sizeof what, "%s maps %dx%dx%d", kind ? "hand-drawn" : "augment", h, w, ch);
             if (run_resample(t, what, n, h, w, ch, m, x, y)) {
                 ref_resample(n, h, w, ch, m, x, ref);
-                double worst = 0;
-                size_t where = 0;
-                for (size_t k = 0; k < total; k++) {
-                    double e = fabs((double)y[k] - ref[k]);
-                    if (!(e <= worst)) {
-                        worst = isnan(e) ? INFINITY : e;
-                        where = k;
-                    }
-                }
-                check(t, worst <= 1e-5, "%s: max error %.3g at element %zu: got %.9g, want %.9g", what, worst, where,
-                      (double)y[where], ref[where]);
+                expect_close(t, y, NULL, ref, NULL, total, 1e-5, "%s", what); /* |ref| <= 1: absolute errors */
             }
-            free(m);
-            free(x);
-            free(y);
-            free(ref);
+            FREE_ALL(m, x, y, ref);
         }
     }
 }
@@ -549,7 +515,7 @@ static void test_nonfinite(tester *t)
     const int h = 4, w = 5, ch = 2;
     const size_t n = 3, total = n * h * w * ch;
     const float m[18] = {NAN, 0, 0, 0, 1, 0, INFINITY, 0, 0, 0, -INFINITY, 0, 1, 0, 0, NAN, NAN, NAN};
-    float *x = rand_pixels(t, total), *y = malloc(total * sizeof *y);
+    float *x = rand_floats(t, total, 0, 1), *y = malloc(total * sizeof *y);
     if (run_resample(t, "non-finite maps", n, h, w, ch, m, x, y)) {
         size_t bad = 0;
         for (int r = 0; r < h; r++)
@@ -599,22 +565,16 @@ static void test_bad_args(tester *t)
         {"y overlaps x", n, 0, 0, 0, h, w, ch, bm, by},
         {"y overlaps mats", n, 0, 0, 0, h, w, ch, by, bx},
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        be->error[0] = '\0';
-        lt_status st = lt_be_affine_resample(be, cases[k].n, cases[k].h, cases[k].w, cases[k].ch, cases[k].m,
-                                                cases[k].moff, cases[k].x, cases[k].xoff, by, cases[k].yoff);
-        check(t, st == LT_ERR_ARG && be->error[0] != '\0', "%s: status %d, message '%s' (want LT_ERR_ARG)",
-              cases[k].what, (int)st, be->error);
-    }
-    /* the same words on every backend (lib/backend_check.c) */
-    static const char *const want[] = {"affine_resample: image 0x4x2: sizes must be >= 1",
-                                       "affine_resample: y overlaps mats"};
-    lt_status st = lt_be_affine_resample(be, n, 0, w, ch, bm, 0, bx, 0, by, 0);
-    check(t, st == LT_ERR_ARG && strcmp(lt_be_message(be), want[0]) == 0, "\"%s\": status %d, \"%s\"", want[0], (int)st,
-          be->error);
-    st = lt_be_affine_resample(be, n, h, w, ch, by, 0, bx, 0, by, 0);
-    check(t, st == LT_ERR_ARG && strcmp(lt_be_message(be), want[1]) == 0, "\"%s\": status %d, \"%s\"", want[1], (int)st,
-          be->error);
+    be->error[0] = '\0';
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        expect_refused(t,
+                       lt_be_affine_resample(be, cases[k].n, cases[k].h, cases[k].w, cases[k].ch, cases[k].m,
+                                             cases[k].moff, cases[k].x, cases[k].xoff, by, cases[k].yoff),
+                       NULL, "%s", cases[k].what);
+    /* the same words on every backend (lib/backend/backend_check.c) */
+    expect_msg(t, lt_be_affine_resample(be, n, 0, w, ch, bm, 0, bx, 0, by, 0),
+               "affine_resample: image 0x4x2: sizes must be >= 1");
+    expect_msg(t, lt_be_affine_resample(be, n, h, w, ch, by, 0, bx, 0, by, 0), "affine_resample: y overlaps mats");
     check(t, lt_be_affine_resample(be, 0, h, w, ch, NULL, 0, NULL, 0, NULL, 0) == LT_OK,
           "n == 0 with NULL buffers: %s", be->error);
     /* after all that, a valid call still works and the refused ones wrote nothing */
@@ -638,43 +598,22 @@ out:
 static void test_threads(tester *t)
 {
     lt_backend *be = t->be;
-    if (!be->ops->set_threads) return;
     const int h = 28, w = 28, ch = 1;
     const size_t n = 16, total = n * h * w * ch;
     const lt_augment a = {.rotation_range = 30, .zoom_range = 0.2f, .horizontal_flip = 1};
-    float *m = maps(t, &a, h, w, 3, 0, n), *x = rand_pixels(t, total);
+    float *m = maps(t, &a, h, w, 3, 0, n), *x = rand_floats(t, total, 0, 1);
     float *y1 = malloc(total * sizeof *y1), *y2 = malloc(total * sizeof *y2);
     lt_be_set_threads(be, 1);
     int ok = run_resample(t, "threads 1", n, h, w, ch, m, x, y1);
     lt_be_set_threads(be, 0);
     if (ok && run_resample(t, "threads all", n, h, w, ch, m, x, y2))
         check(t, memcmp(y1, y2, total * sizeof *y1) == 0, "results differ between 1 thread and all");
-    free(m);
-    free(x);
-    free(y1);
-    free(y2);
+    FREE_ALL(m, x, y1, y2);
 }
 
-/* Every resampling check on one backend. */
-static void test_backend(tester *t)
-{
-    if (!t->be->ops->affine_resample) {
-        printf("SKIP [%s] no affine_resample\n", t->tag);
-        return;
-    }
-    test_identity(t);
-    test_rot90(t);
-    test_flips(t);
-    test_random(t);
-    test_nonfinite(t);
-    test_bad_args(t);
-    if (strcmp(t->be->ops->name, "cpu") == 0) test_threads(t);
-}
-
-#ifdef LT_HAVE_OPENCL
 /* OpenCL gives the CPU's bits on random maps and images (the same float operations,
  * no contraction, on both). */
-static void test_cross(tester *o, lt_backend *cpu)
+static void test_cross(tester *o)
 {
     const int geo[][3] = {{28, 28, 1}, {17, 23, 3}, {1, 9, 2}};
     const lt_augment a = {.rotation_range = 90, .zoom_range = 0.3f, .shear_range = 20, .width_shift_range = 0.2f,
@@ -682,53 +621,40 @@ static void test_cross(tester *o, lt_backend *cpu)
     for (size_t g = 0; g < sizeof geo / sizeof geo[0]; g++) {
         const int h = geo[g][0], w = geo[g][1], ch = geo[g][2];
         const size_t n = 6, total = n * (size_t)h * (size_t)w * (size_t)ch;
-        float *m = maps(o, &a, h, w, 31 + g, 0, n), *x = rand_pixels(o, total);
+        float *m = maps(o, &a, h, w, 31 + g, 0, n), *x = rand_floats(o, total, 0, 1);
         float *yc = malloc(total * sizeof *yc), *yo = malloc(total * sizeof *yo);
-        tester c = {.be = cpu, .tag = "cpu (cross)"};
+        tester c = cpu_twin(o);
         char what[64];
         snprintf(what, sizeof what, "cross %dx%dx%d", h, w, ch);
         int ok = run_resample(&c, what, n, h, w, ch, m, x, yc) && run_resample(o, what, n, h, w, ch, m, x, yo);
-        o->pass += c.pass;
-        o->fail += c.fail;
-        if (ok) {
-            size_t diff = 0;
-            double worst = 0;
-            for (size_t k = 0; k < total; k++) {
-                diff += memcmp(&yc[k], &yo[k], sizeof(float)) != 0;
-                worst = fmax(worst, fabs((double)yc[k] - yo[k]));
-            }
-            check(o, diff == 0, "%s: %zu values differ from the CPU's (max %.3g)", what, diff, worst);
-        }
-        free(m);
-        free(x);
-        free(yc);
-        free(yo);
+        twin_done(o, &c);
+        if (ok) expect_bits(o, yo, yc, NULL, total, "%s", what);
+        FREE_ALL(m, x, yc, yo);
     }
 }
-#endif
 
-/* Each backend's checks; the OpenCL ones also against the CPU backend. */
-static void backend_checks_augment(tester *t, lt_backend *cpu, void *ctx)
+/* Every resampling check on one backend; on OpenCL also against the CPU backend. */
+static void backend_checks_augment(tester *t, void *ctx)
 {
     (void)ctx;
-    test_backend(t);
-#ifdef LT_HAVE_OPENCL
-    if (cpu && t->be->ops->affine_resample) test_cross(t, cpu);
-#else
-    (void)cpu;
-#endif
+    test_identity(t);
+    test_rot90(t);
+    test_flips(t);
+    test_random(t);
+    test_nonfinite(t);
+    test_bad_args(t);
+    if (t->is_cpu) test_threads(t);
+    if (t->cpu) test_cross(t);
 }
 
+/* Runs the host checks, then every backend's. */
 int main(void)
 {
-    tester host = {.tag = "host", .rng = 1};
-    test_identity_maps(&host);
-    test_determinism(&host);
-    test_ranges(&host);
-    test_composition(&host);
-    test_check(&host);
-    check_totals tot = run_backends(&(backend_run){.checks = backend_checks_augment, .seed = 20240611});
-    int pass = host.pass + tot.pass, fail = host.fail + tot.fail;
-    printf("%d passed, %d failed\n", pass, fail);
-    return fail ? 1 : 0;
+    test_identity_maps(&harness_host);
+    test_determinism(&harness_host);
+    test_ranges(&harness_host);
+    test_composition(&harness_host);
+    test_check(&harness_host);
+    run_backends(&(backend_run){.checks = backend_checks_augment, .seed = 20240611});
+    return DONE();
 }

@@ -1,187 +1,13 @@
 /* Backend op tests: every op of every available backend (the CPU fallback and each
  * OpenCL device) on random inputs against a naive double-precision reference written
  * here, OpenCL against the CPU backend, and the Philox fills bit for bit against
- * lib/philox.h. Tolerances grow with the length of the reduction behind a value.
- * Prints one line per check; exits 0 only when every check passed. */
-#include <math.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h> /* sysconf: the machine's memory, for the out-of-memory checks */
-#include "backend/dispatch.h"
-#include "backend/philox.h"
+ * lib/backend/philox.h. Tolerances grow with the length of the reduction behind a
+ * value. Prints one line per check; exits 0 only when every check passed. */
+#include "harness.h"
 
 #ifdef LT_HAVE_OPENCL
-#include <dirent.h>
 #include "../cl_kernels/cl_hooks.h"
 #endif
-
-/* ------------------------------------------------------------------ harness */
-
-/* State of one backend's run. */
-typedef struct tester {
-    lt_backend *be;  /* backend under test                                      */
-    lt_backend *cpu; /* CPU backend to compare with, or NULL when be is the CPU  */
-    char tag[32];    /* "cpu", "opencl:0", ...                                  */
-    uint64_t rng;    /* test-data generator state                               */
-    int pass, fail;  /* check counts                                            */
-} tester;
-
-/* Prints one check line and counts it. */
-static void record(tester *t, int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s [%s] ", ok ? "PASS" : "FAIL", t->tag);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    if (ok) t->pass++; else t->fail++;
-}
-
-/* splitmix64 step. */
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform float in [lo, hi). */
-static float urand(tester *t, float lo, float hi)
-{
-    return lo + (hi - lo) * (float)((double)(next_u64(&t->rng) >> 40) / 16777216.0);
-}
-
-/* n random floats in [lo, hi) (malloc'd). */
-static float *rand_array(tester *t, size_t n, float lo, float hi)
-{
-    float *a = malloc((n ? n : 1) * sizeof *a);
-    for (size_t i = 0; i < n; i++) a[i] = urand(t, lo, hi);
-    return a;
-}
-
-/* n copies of v (malloc'd). */
-static float *const_array(size_t n, float v)
-{
-    float *a = malloc((n ? n : 1) * sizeof *a);
-    for (size_t i = 0; i < n; i++) a[i] = v;
-    return a;
-}
-
-/* Reduction tolerance for values summed over k terms (relative to the terms' magnitude). */
-static double tol_k(size_t k) { return 2e-6 * sqrt((double)(k ? k : 1)) + 1e-6; }
-
-/* Worst error of got vs ref: |got - ref| / max(|ref|, mag_i or 1); NaN in exactly one is inf. */
-static double max_err(const float *got, const double *ref, const double *mag, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(ref[i]) && isnan(got[i])) continue;
-        if (isnan(ref[i]) != isnan(got[i]) || isinf(got[i]) || isinf(ref[i])) {
-            if (got[i] == ref[i]) continue;
-            return INFINITY;
-        }
-        double den = fabs(ref[i]);
-        double m = mag ? mag[i] : 1.0;
-        if (den < m) den = m;
-        if (den < 1e-30) den = 1e-30;
-        double e = fabs((double)got[i] - ref[i]) / den;
-        if (e > worst) worst = e;
-    }
-    return worst;
-}
-
-/* Checks got against the reference and, when cpu is given, against the CPU's result. */
-static void expect_close(tester *t, const char *what, const float *got, const float *cpu,
-                         const double *ref, const double *mag, size_t n, double tol)
-{
-    double e = max_err(got, ref, mag, n);
-    record(t, e <= tol, "%s: max err %.3g (tol %.3g)", what, e, tol);
-    if (cpu) {
-        double *c = malloc((n ? n : 1) * sizeof *c);
-        for (size_t i = 0; i < n; i++) c[i] = cpu[i];
-        e = max_err(got, c, mag, n);
-        record(t, e <= 2 * tol, "%s vs cpu: max err %.3g (tol %.3g)", what, e, 2 * tol);
-        free(c);
-    }
-}
-
-/* Checks got against want bit for bit (and the CPU's result, when given). */
-static void expect_bits(tester *t, const char *what, const float *got, const float *cpu,
-                        const float *want, size_t n)
-{
-    size_t bad = 0;
-    for (size_t i = 0; i < n; i++) bad += memcmp(&got[i], &want[i], sizeof got[i]) != 0;
-    record(t, bad == 0, "%s: %zu of %zu elements differ bitwise", what, bad, n);
-    if (cpu) {
-        bad = 0;
-        for (size_t i = 0; i < n; i++) bad += memcmp(&got[i], &cpu[i], sizeof got[i]) != 0;
-        record(t, bad == 0, "%s vs cpu: %zu of %zu elements differ bitwise", what, bad, n);
-    }
-}
-
-/* One buffer of an op run: uploaded from in (when not NULL), n elements. */
-typedef struct slot {
-    const void *in; /* initial contents, or NULL */
-    size_t n;       /* elements                  */
-} slot;
-
-#define MAX_SLOTS 6
-
-/* An op under test, issued on buffers b[0..] made from the slots. */
-typedef lt_status (*op_fn)(lt_backend *be, lt_buf *const *b, const void *params);
-
-/* Makes the slot buffers on be, runs fn, downloads slot i into outs[i] (when not NULL)
- * and frees everything. On failure copies the backend's message into msg. */
-static lt_status run_op(lt_backend *be, const slot *s, int ns, op_fn fn, const void *p,
-                        float *const *outs, char *msg, size_t len)
-{
-    lt_buf *b[MAX_SLOTS] = { 0 };
-    lt_status st = LT_OK;
-    for (int i = 0; i < ns && st == LT_OK; i++) {
-        st = lt_be_buf_alloc(be, s[i].n, &b[i]);
-        if (st == LT_OK && s[i].in) st = lt_be_upload(be, b[i], 0, s[i].in, s[i].n);
-    }
-    if (st == LT_OK) st = fn(be, b, p);
-    for (int i = 0; i < ns && st == LT_OK; i++)
-        if (outs[i]) st = lt_be_download(be, b[i], 0, outs[i], s[i].n);
-    if (st != LT_OK) snprintf(msg, len, "%s (status %d)", be->error, (int)st);
-    for (int i = 0; i < ns; i++) lt_be_buf_free(be, b[i]);
-    return st;
-}
-
-/* Runs an op on the backend under test (outputs into outs) and, when a CPU backend is
- * there to compare with, on it too (outputs into cpu_outs, allocated here; free with
- * free_outs). Returns 1 when both ran; a failure is recorded. */
-static int run_pair(tester *t, const char *what, const slot *s, int ns, op_fn fn, const void *p,
-                    float *const *outs, float **cpu_outs)
-{
-    char msg[1200];
-    for (int i = 0; i < ns; i++) cpu_outs[i] = NULL;
-    if (run_op(t->be, s, ns, fn, p, outs, msg, sizeof msg) != LT_OK) {
-        record(t, 0, "%s: %s", what, msg);
-        return 0;
-    }
-    if (!t->cpu) return 1;
-    for (int i = 0; i < ns; i++)
-        if (outs[i]) cpu_outs[i] = malloc((s[i].n ? s[i].n : 1) * sizeof(float));
-    if (run_op(t->cpu, s, ns, fn, p, cpu_outs, msg, sizeof msg) != LT_OK) {
-        record(t, 0, "%s on cpu: %s", what, msg);
-        return 0;
-    }
-    return 1;
-}
-
-/* Frees the outputs run_pair allocated. */
-static void free_outs(float **outs, int ns)
-{
-    for (int i = 0; i < ns; i++) { free(outs[i]); outs[i] = NULL; }
-}
 
 /* ------------------------------------------------------------------ buffers and vectors */
 
@@ -239,71 +65,71 @@ static void test_vectors(tester *t)
     float *outs[MAX_SLOTS] = { 0 }, *cpu[MAX_SLOTS];
     { /* fill + copy */
         size_t len = 97;
-        float *a = rand_array(t, len, -1, 1), *b = rand_array(t, len, -1, 1);
+        float *a = rand_floats(t, len, -1, 1), *b = rand_floats(t, len, -1, 1);
         vec_params p = { .n = 41, .off0 = 5, .off1 = 3, .off2 = 50, .a = 2.5f };
         double *ra = malloc(len * sizeof *ra), *rb = malloc(len * sizeof *rb);
         for (size_t i = 0; i < len; i++) { ra[i] = a[i]; rb[i] = b[i]; }
         for (size_t i = 0; i < p.n; i++) ra[p.off0 + i] = p.a;
         for (size_t i = 0; i < p.n; i++) rb[p.off2 + i] = ra[p.off1 + i];
-        slot s[2] = { { a, len }, { b, len } };
+        slot s[2] = { { a, len, 0 }, { b, len, 0 } };
         outs[0] = malloc(len * sizeof(float));
         outs[1] = malloc(len * sizeof(float));
         if (run_pair(t, "fill+copy", s, 2, op_fill_copy, &p, outs, cpu)) {
-            expect_close(t, "fill n=41 off=5", outs[0], cpu[0], ra, NULL, len, 0);
-            expect_close(t, "copy n=41 soff=3 doff=50", outs[1], cpu[1], rb, NULL, len, 0);
+            expect_close(t, outs[0], cpu[0], ra, NULL, len, 0, "fill n=41 off=5");
+            expect_close(t, outs[1], cpu[1], rb, NULL, len, 0, "copy n=41 soff=3 doff=50");
         }
         free_outs(cpu, 2);
         free_outs(outs, 2);
-        free(a); free(b); free(ra); free(rb);
+        FREE_ALL(a, b, ra, rb);
     }
     for (int beta0 = 0; beta0 < 2; beta0++) { /* axpby, beta 0 must overwrite NaN */
         size_t n = 1003, len = n + 9;
-        float *x = rand_array(t, len, -1, 1), *y = beta0 ? const_array(len, NAN) : rand_array(t, len, -1, 1);
+        float *x = rand_floats(t, len, -1, 1), *y = beta0 ? const_floats(len, NAN) : rand_floats(t, len, -1, 1);
         vec_params p = { .n = n, .off0 = 3, .off1 = 5, .a = -1.25f, .b = beta0 ? 0.0f : 0.5f };
         double *r = malloc(len * sizeof *r);
         for (size_t i = 0; i < len; i++) r[i] = y[i];
         for (size_t i = 0; i < n; i++)
             r[p.off1 + i] = (double)p.a * x[p.off0 + i] + (beta0 ? 0.0 : (double)p.b * y[p.off1 + i]);
-        slot s[2] = { { x, len }, { y, len } };
+        slot s[2] = { { x, len, 0 }, { y, len, 0 } };
         outs[1] = malloc(len * sizeof(float));
         snprintf(what, sizeof what, "axpby n=%zu beta=%g%s", n, (double)p.b, beta0 ? " (NaN-filled y)" : "");
         if (run_pair(t, what, s, 2, op_axpby, &p, outs, cpu))
-            expect_close(t, what, outs[1], cpu[1], r, NULL, len, 1e-6);
+            expect_close(t, outs[1], cpu[1], r, NULL, len, 1e-6, "%s", what);
         free_outs(cpu, 2);
         free_outs(outs, 2);
-        free(x); free(y); free(r);
+        FREE_ALL(x, y, r);
     }
     for (int alias = 0; alias < 2; alias++) { /* mul, optionally in place */
         size_t n = 1001, len = n + 7;
-        float *x = rand_array(t, len, -2, 2), *y = rand_array(t, len, -2, 2), *z = rand_array(t, len, -1, 1);
+        float *x = rand_floats(t, len, -2, 2), *y = rand_floats(t, len, -2, 2), *z = rand_floats(t, len, -1, 1);
         vec_params p = { .n = n, .off0 = 2, .off1 = 7, .off2 = 4, .alias = alias };
         double *r = malloc(len * sizeof *r);
         const float *dst = alias ? x : z;
         size_t doff = alias ? p.off0 : p.off2;
         for (size_t i = 0; i < len; i++) r[i] = dst[i];
         for (size_t i = 0; i < n; i++) r[doff + i] = (double)x[p.off0 + i] * y[p.off1 + i];
-        slot s[3] = { { x, len }, { y, len }, { z, len } };
+        slot s[3] = { { x, len, 0 }, { y, len, 0 }, { z, len, 0 } };
         int o = alias ? 0 : 2;
         outs[o] = malloc(len * sizeof(float));
         snprintf(what, sizeof what, "mul n=%zu%s", n, alias ? " (z aliases x)" : "");
         if (run_pair(t, what, s, 3, op_mul, &p, outs, cpu))
-            expect_close(t, what, outs[o], cpu[o], r, NULL, len, 1e-6);
+            expect_close(t, outs[o], cpu[o], r, NULL, len, 1e-6, "%s", what);
         free_outs(cpu, 3);
         free_outs(outs, 3);
-        free(x); free(y); free(z); free(r);
+        FREE_ALL(x, y, z, r);
     }
     static const size_t sum_ns[] = { 0, 1, 255, 256, 257, 1000, 65537, 300001 };
     for (size_t c = 0; c < sizeof sum_ns / sizeof sum_ns[0]; c++) {
         size_t n = sum_ns[c], len = n + 7;
-        float *x = rand_array(t, len, -1, 1), *o = const_array(4, NAN);
+        float *x = rand_floats(t, len, -1, 1), *o = const_floats(4, NAN);
         vec_params p = { .n = n, .off0 = 7 % len, .off1 = 2 };
         double r[4] = { NAN, NAN, 0, NAN }, mag[4] = { 1, 1, 0, 1 };
         for (size_t i = 0; i < n; i++) { r[2] += x[p.off0 + i]; mag[2] += fabs(x[p.off0 + i]); }
-        slot s[2] = { { x, len }, { o, 4 } };
+        slot s[2] = { { x, len, 0 }, { o, 4, 0 } };
         outs[1] = malloc(4 * sizeof(float));
         snprintf(what, sizeof what, "sum n=%zu", n);
         if (run_pair(t, what, s, 2, op_sum, &p, outs, cpu))
-            expect_close(t, what, outs[1], cpu[1], r, mag, 4, tol_k(n));
+            expect_close(t, outs[1], cpu[1], r, mag, 4, tol_k(n), "%s", what);
         free_outs(cpu, 2);
         free_outs(outs, 2);
         free(x); free(o);
@@ -311,7 +137,7 @@ static void test_vectors(tester *t)
     static const size_t cnt_ns[] = { 0, 5, 10007 };
     for (size_t c = 0; c < sizeof cnt_ns / sizeof cnt_ns[0]; c++) {
         size_t n = cnt_ns[c], len = n + 8;
-        float *x = rand_array(t, len, -1, 1), *o = const_array(3, 0);
+        float *x = rand_floats(t, len, -1, 1), *o = const_floats(3, 0);
         static const float bad[3] = { NAN, INFINITY, -INFINITY };
         /* the two elements just outside the range are non-finite and must not count */
         x[2] = NAN;
@@ -320,11 +146,11 @@ static void test_vectors(tester *t)
         for (size_t i = 0; i < n; i += 7) { x[3 + i] = bad[i % 3]; want += 1; }
         vec_params p = { .n = n, .off0 = 3, .off1 = 1 };
         double r[3] = { 0, want, 0 };
-        slot s[2] = { { x, len }, { o, 3 } };
+        slot s[2] = { { x, len, 0 }, { o, 3, 0 } };
         outs[1] = malloc(3 * sizeof(float));
         snprintf(what, sizeof what, "count_nonfinite n=%zu (%g bad)", n, want);
         if (run_pair(t, what, s, 2, op_count, &p, outs, cpu))
-            expect_close(t, what, outs[1], cpu[1], r, NULL, 3, 0);
+            expect_close(t, outs[1], cpu[1], r, NULL, 3, 0, "%s", what);
         free_outs(cpu, 2);
         free_outs(outs, 2);
         free(x); free(o);
@@ -357,8 +183,8 @@ static void gemm_one(tester *t, int ta, int tb, size_t m, size_t n, size_t k, fl
     g.ldb = bc + 1;
     g.ldc = n + 2;
     size_t na = g.aoff + ar * g.lda + 2, nb = g.boff + br * g.ldb + 2, nc = g.coff + m * g.ldc + 2;
-    float *a = rand_array(t, na, -1, 1), *b = rand_array(t, nb, -1, 1);
-    float *c = beta == 0.0f ? const_array(nc, NAN) : rand_array(t, nc, -1, 1);
+    float *a = rand_floats(t, na, -1, 1), *b = rand_floats(t, nb, -1, 1);
+    float *c = beta == 0.0f ? const_floats(nc, NAN) : rand_floats(t, nc, -1, 1);
     double *r = malloc(nc * sizeof *r), *mag = malloc(nc * sizeof *mag);
     for (size_t i = 0; i < nc; i++) { r[i] = c[i]; mag[i] = 1; }
     for (size_t i = 0; i < m; i++)
@@ -378,13 +204,13 @@ static void gemm_one(tester *t, int ta, int tb, size_t m, size_t n, size_t k, fl
     char what[160];
     snprintf(what, sizeof what, "gemm %c%c m=%zu n=%zu k=%zu beta=%g%s", ta ? 'T' : 'N', tb ? 'T' : 'N',
              m, n, k, (double)beta, beta == 0.0f ? " (NaN-filled C)" : "");
-    slot s[3] = { { a, na }, { b, nb }, { c, nc } };
+    slot s[3] = { { a, na, 0 }, { b, nb, 0 }, { c, nc, 0 } };
     float *outs[3] = { NULL, NULL, malloc(nc * sizeof(float)) }, *cpu[3];
     if (run_pair(t, what, s, 3, op_gemm, &g, outs, cpu))
-        expect_close(t, what, outs[2], cpu[2], r, mag, nc, tol_k(k));
+        expect_close(t, outs[2], cpu[2], r, mag, nc, tol_k(k), "%s", what);
     free_outs(cpu, 3);
     free(outs[2]);
-    free(a); free(b); free(c); free(r); free(mag);
+    FREE_ALL(a, b, c, r, mag);
 }
 
 /* All four transpose combinations over odd shapes, both beta cases, and the edge sizes. */
@@ -421,19 +247,6 @@ static const char *act_name(lt_backend_act a)
 {
     static const char *names[] = { "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax" };
     return (unsigned)a < 7 ? names[a] : "?";
-}
-
-/* Reference activation of one value. */
-static double ref_act(lt_backend_act a, double x, double alpha)
-{
-    switch (a) {
-    case LT_BACT_RELU: return x > 0 ? x : 0;
-    case LT_BACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
-    case LT_BACT_ELU: return x > 0 ? x : alpha * expm1(x);
-    case LT_BACT_SIGMOID: return 1 / (1 + exp(-x));
-    case LT_BACT_TANH: return tanh(x);
-    default: return x;
-    }
 }
 
 /* Reference derivative times dy, from the output y. */
@@ -476,7 +289,7 @@ static void act_case(tester *t, lt_backend_act act, float alpha, size_t rows, si
     size_t n = rows * cols;
     layer_params p = { rows, cols, 3, 2, 1, 0, act, alpha, 0, has_bias, alias };
     size_t lx = n + p.off0 + 1, lb = cols + p.off1, ly = n + p.off2 + 2;
-    float *x = rand_array(t, lx, -3, 3), *bias = rand_array(t, lb, -1, 1), *y0 = rand_array(t, ly, -1, 1);
+    float *x = rand_floats(t, lx, -3, 3), *bias = rand_floats(t, lb, -1, 1), *y0 = rand_floats(t, ly, -1, 1);
     if (act == LT_BACT_RELU || act == LT_BACT_LEAKY_RELU) x[p.off0] = 0.0f; /* the kink itself */
     /* forward reference, and its float outputs as the backward pass's input */
     float *yf = malloc(n * sizeof *yf);
@@ -506,14 +319,14 @@ static void act_case(tester *t, lt_backend_act act, float alpha, size_t rows, si
         double *r = malloc(ld * sizeof *r);
         for (size_t i = 0; i < ld; i++) r[i] = dst[i];
         for (size_t i = 0; i < n; i++) r[doff + i] = fwd[i];
-        slot s[3] = { { x, lx }, { bias, lb }, { y0, ly } };
+        slot s[3] = { { x, lx, 0 }, { bias, lb, 0 }, { y0, ly, 0 } };
         int o = alias ? 0 : 2;
         float *outs[3] = { NULL, NULL, NULL }, *cpu[3];
         outs[o] = malloc(ld * sizeof(float));
         snprintf(what, sizeof what, "%s forward %zux%zu%s%s", act_name(act), rows, cols,
                  has_bias ? " +bias" : "", alias ? " in place" : "");
         if (run_pair(t, what, s, 3, op_act_forward, &p, outs, cpu))
-            expect_close(t, what, outs[o], cpu[o], r, NULL, ld, act == LT_BACT_SOFTMAX ? tol_k(cols) : 1e-5);
+            expect_close(t, outs[o], cpu[o], r, NULL, ld, act == LT_BACT_SOFTMAX ? tol_k(cols) : 1e-5, "%s", what);
         free_outs(cpu, 3);
         free(outs[o]);
         free(r);
@@ -522,7 +335,7 @@ static void act_case(tester *t, lt_backend_act act, float alpha, size_t rows, si
     {
         layer_params q = { rows, cols, 1, 4, 2, 0, act, alpha, 0, 0, alias };
         size_t l0 = n + q.off0, l1 = n + q.off1 + 3, l2 = n + q.off2;
-        float *yb = rand_array(t, l0, -1, 1), *dy = rand_array(t, l1, -1, 1), *dx = rand_array(t, l2, -1, 1);
+        float *yb = rand_floats(t, l0, -1, 1), *dy = rand_floats(t, l1, -1, 1), *dx = rand_floats(t, l2, -1, 1);
         memcpy(yb + q.off0, yf, n * sizeof *yf);
         const float *dst = alias ? dy : dx;
         size_t doff = alias ? q.off1 : q.off2, ld = alias ? l1 : l2;
@@ -542,18 +355,18 @@ static void act_case(tester *t, lt_backend_act act, float alpha, size_t rows, si
                 if (act == LT_BACT_SOFTMAX) mag[doff + i] = fabs(yv) * (fabs(dv) + dm);
             }
         }
-        slot s[3] = { { yb, l0 }, { dy, l1 }, { dx, l2 } };
+        slot s[3] = { { yb, l0, 0 }, { dy, l1, 0 }, { dx, l2, 0 } };
         int o = alias ? 1 : 2;
         float *outs[3] = { NULL, NULL, NULL }, *cpu[3];
         outs[o] = malloc(ld * sizeof(float));
         snprintf(what, sizeof what, "%s backward %zux%zu%s", act_name(act), rows, cols, alias ? " in place" : "");
         if (run_pair(t, what, s, 3, op_act_backward, &q, outs, cpu))
-            expect_close(t, what, outs[o], cpu[o], r, mag, ld, act == LT_BACT_SOFTMAX ? tol_k(cols) : 1e-5);
+            expect_close(t, outs[o], cpu[o], r, mag, ld, act == LT_BACT_SOFTMAX ? tol_k(cols) : 1e-5, "%s", what);
         free_outs(cpu, 3);
         free(outs[o]);
-        free(r); free(mag); free(yb); free(dy); free(dx);
+        FREE_ALL(r, mag, yb, dy, dx);
     }
-    free(x); free(bias); free(y0); free(yf); free(fwd);
+    FREE_ALL(x, bias, y0, yf, fwd);
 }
 
 /* dz = dy * act'(y) and db = column sums of dz (+ beta*db) on b[0] (dy), b[1] (db), b[2]
@@ -604,8 +417,8 @@ static void test_layers(tester *t)
             size_t rows = bshapes[c][0], cols = bshapes[c][1], n = rows * cols;
             layer_params p = { rows, cols, 3, 2, 1, 4, act, bacts[ai].alpha, bz ? 0.0f : 0.7f, 0, bacts[ai].alias };
             size_t l0 = n + p.off0, l1 = cols + p.off1 + 1, l2 = n + p.off2, l3 = n + p.off3 + 2;
-            float *dy = rand_array(t, l0, -1, 1), *db = bz ? const_array(l1, NAN) : rand_array(t, l1, -1, 1);
-            float *y = rand_array(t, l2, -0.99, 2), *dz = rand_array(t, l3, -1, 1);
+            float *dy = rand_floats(t, l0, -1, 1), *db = bz ? const_floats(l1, NAN) : rand_floats(t, l1, -1, 1);
+            float *y = rand_floats(t, l2, -0.99, 2), *dz = rand_floats(t, l3, -1, 1);
             int sep = act != LT_BACT_LINEAR && !p.alias; /* dz written apart from dy */
             double *r = malloc(l1 * sizeof *r), *mag = malloc(l1 * sizeof *mag), *rz = malloc((sep ? l3 : l0) * sizeof *rz);
             const float *zsrc = sep ? dz : dy;
@@ -621,27 +434,28 @@ static void test_layers(tester *t)
                 r[p.off1 + j] = sum + old;
                 mag[p.off1 + j] = m + fabs(old);
             }
-            slot s[4] = { { dy, l0 }, { db, l1 }, { y, l2 }, { dz, l3 } };
+            slot s[4] = { { dy, l0, 0 }, { db, l1, 0 }, { y, l2, 0 }, { dz, l3, 0 } };
             int zo = sep ? 3 : 0;
             float *outs[4] = { NULL, malloc(l1 * sizeof(float)), NULL, NULL }, *cpu[4];
             if (act != LT_BACT_LINEAR) outs[zo] = malloc(lz * sizeof(float));
             snprintf(what, sizeof what, "bias_act_backward %s %zux%zu beta=%g%s%s", act_name(act), rows, cols,
                      (double)p.beta, bz ? " (NaN-filled db)" : "", p.alias ? " in place" : "");
             if (run_pair(t, what, s, 4, op_bias_act_backward, &p, outs, cpu)) {
-                expect_close(t, what, outs[1], cpu[1], r, mag, l1, tol_k(rows));
-                if (outs[zo] && act != LT_BACT_LINEAR) expect_close(t, what, outs[zo], cpu[zo], rz, NULL, lz, 1e-5);
+                expect_close(t, outs[1], cpu[1], r, mag, l1, tol_k(rows), "%s", what);
+                if (outs[zo] && act != LT_BACT_LINEAR)
+                    expect_close(t, outs[zo], cpu[zo], rz, NULL, lz, 1e-5, "%s", what);
             }
             free_outs(cpu, 4);
             free(outs[1]);
             if (act != LT_BACT_LINEAR) free(outs[zo]);
-            free(dy); free(db); free(y); free(dz); free(r); free(mag); free(rz);
+            FREE_ALL(dy, db, y, dz, r, mag, rz);
         }
 
     { /* gather_rows */
         size_t src_rows = 50, cols = 13, rows = 37;
         layer_params p = { rows, cols, 4, 2, 3, 0, LT_BACT_LINEAR, 0, 0, 0, 0 };
         size_t ls = src_rows * cols + p.off0, li = rows + p.off1, ld = rows * cols + p.off2 + 1;
-        float *src = rand_array(t, ls, -1, 1), *dst = rand_array(t, ld, -1, 1);
+        float *src = rand_floats(t, ls, -1, 1), *dst = rand_floats(t, ld, -1, 1);
         uint32_t *idx = malloc(li * sizeof *idx);
         for (size_t i = 0; i < li; i++) idx[i] = (uint32_t)(next_u64(&t->rng) % src_rows);
         idx[p.off1] = (uint32_t)src_rows - 1;
@@ -650,14 +464,14 @@ static void test_layers(tester *t)
         for (size_t i = 0; i < rows; i++)
             for (size_t j = 0; j < cols; j++)
                 r[p.off2 + i * cols + j] = src[p.off0 + idx[p.off1 + i] * cols + j];
-        slot s[3] = { { src, ls }, { idx, li }, { dst, ld } };
+        slot s[3] = { { src, ls, 0 }, { idx, li, 0 }, { dst, ld, 0 } };
         float *outs[3] = { NULL, NULL, malloc(ld * sizeof(float)) }, *cpu[3];
         snprintf(what, sizeof what, "gather_rows %zu of %zu rows x %zu", rows, src_rows, cols);
         if (run_pair(t, what, s, 3, op_gather, &p, outs, cpu))
-            expect_close(t, what, outs[2], cpu[2], r, NULL, ld, 0);
+            expect_close(t, outs[2], cpu[2], r, NULL, ld, 0, "%s", what);
         free_outs(cpu, 3);
         free(outs[2]);
-        free(src); free(dst); free(idx); free(r);
+        FREE_ALL(src, dst, idx, r);
     }
 }
 
@@ -734,19 +548,19 @@ static void test_losses(tester *t)
         p.scale = kind == LT_BLOSS_CCE_PROBS ? 1.0f / (float)rows : 1.0f / (float)n;
         size_t lp = n + p.poff, lt = n + p.toff + 2, lo = 4, lg = n + p.goff;
         float *pred = malloc(lp * sizeof *pred), *tgt = malloc(lt * sizeof *tgt);
-        for (size_t i = 0; i < lp; i++) pred[i] = urand(t, -2, 2);
-        for (size_t i = 0; i < lt; i++) tgt[i] = urand(t, -2, 2);
+        for (size_t i = 0; i < lp; i++) pred[i] = (float)drand(t, -2, 2);
+        for (size_t i = 0; i < lt; i++) tgt[i] = (float)drand(t, -2, 2);
         float *pv = pred + p.poff, *tv = tgt + p.toff;
         if (kind == LT_BLOSS_BCE_LOGITS) {
-            for (size_t i = 0; i < n; i++) { pv[i] = urand(t, -6, 6); tv[i] = urand(t, 0, 1); }
+            for (size_t i = 0; i < n; i++) { pv[i] = (float)drand(t, -6, 6); tv[i] = (float)drand(t, 0, 1); }
             pv[0] = 0.0f;
         } else if (kind == LT_BLOSS_BCE_PROBS) {
-            for (size_t i = 0; i < n; i++) { pv[i] = urand(t, 0.01f, 0.99f); tv[i] = urand(t, 0, 1); }
+            for (size_t i = 0; i < n; i++) { pv[i] = (float)drand(t, 0.01f, 0.99f); tv[i] = (float)drand(t, 0, 1); }
             pv[0] = 0.0f; pv[1] = 1.0f; pv[2] = 1e-9f; pv[3] = 1.0f - 1e-9f; /* clipped */
         } else if (kind == LT_BLOSS_CCE_PROBS) {
             for (size_t r = 0; r < rows; r++) {
                 double s = 0;
-                for (size_t c = 0; c < cols; c++) { pv[r * cols + c] = urand(t, 0.01f, 1); s += pv[r * cols + c]; }
+                for (size_t c = 0; c < cols; c++) { pv[r * cols + c] = (float)drand(t, 0.01f, 1); s += pv[r * cols + c]; }
                 for (size_t c = 0; c < cols; c++) { pv[r * cols + c] = (float)(pv[r * cols + c] / s); tv[r * cols + c] = 0; }
                 tv[r * cols + (size_t)(next_u64(&t->rng) % cols)] = 1;
             }
@@ -754,7 +568,7 @@ static void test_losses(tester *t)
         }
         /* reference */
         double total = 0, tmag = 0, *rg = malloc(lg * sizeof *rg), *rgin = malloc(lp * sizeof *rgin);
-        float *g0 = rand_array(t, lg, -1, 1), *o0 = const_array(lo, NAN);
+        float *g0 = rand_floats(t, lg, -1, 1), *o0 = const_floats(lo, NAN);
         for (size_t i = 0; i < lg; i++) rg[i] = g0[i];
         for (size_t i = 0; i < lp; i++) rgin[i] = pred[i];
         for (size_t i = 0; i < n; i++) {
@@ -769,20 +583,18 @@ static void test_losses(tester *t)
         for (int mode = 0; mode < 3; mode++) {
             loss_params q = p;
             q.grad = mode;
-            slot s[4] = { { pred, lp }, { tgt, lt }, { o0, lo }, { g0, lg } };
+            slot s[4] = { { pred, lp, 0 }, { tgt, lt, 0 }, { o0, lo, 0 }, { g0, lg, 0 } };
             float *outs[4] = { mode == 2 ? malloc(lp * sizeof(float)) : NULL, NULL, malloc(lo * sizeof(float)),
                                mode == 1 ? malloc(lg * sizeof(float)) : NULL };
             float *cpu[4];
             static const char *modes[] = { "no grad", "grad", "grad in place" };
             snprintf(what, sizeof what, "loss %s %zux%zu (%s)", names[kind], rows, cols, modes[mode]);
             if (run_pair(t, what, s, 4, op_loss, &q, outs, cpu)) {
-                char w2[200];
-                snprintf(w2, sizeof w2, "%s value", what);
-                expect_close(t, w2, outs[2], cpu[2], rout, mout, lo, tol_k(n));
+                expect_close(t, outs[2], cpu[2], rout, mout, lo, tol_k(n), "%s value", what);
                 if (mode) {
-                    snprintf(w2, sizeof w2, "%s gradient", what);
                     int o = mode == 1 ? 3 : 0;
-                    expect_close(t, w2, outs[o], cpu[o], mode == 1 ? rg : rgin, NULL, mode == 1 ? lg : lp, 1e-5);
+                    expect_close(t, outs[o], cpu[o], mode == 1 ? rg : rgin, NULL, mode == 1 ? lg : lp, 1e-5,
+                                 "%s gradient", what);
                 }
                 if (mode == 1 && sh == 0) { /* the gradient against finite differences of the reference loss */
                     double worst = 0;
@@ -801,14 +613,14 @@ static void test_losses(tester *t)
                         if (e > worst) worst = e;
                         checked++;
                     }
-                    record(t, worst <= 1e-4 && checked > 0, "%s gradient vs finite differences (%d elements): max err %.3g (tol 1e-4)",
+                    check(t, worst <= 1e-4 && checked > 0, "%s gradient vs finite differences (%d elements): max err %.3g (tol 1e-4)",
                            what, checked, worst);
                 }
             }
             free_outs(cpu, 4);
             free_outs(outs, 4);
         }
-        free(pred); free(tgt); free(rg); free(rgin); free(g0); free(o0);
+        FREE_ALL(pred, tgt, rg, rgin, g0, o0);
     }
 }
 
@@ -862,8 +674,8 @@ static void test_optimizers(tester *t)
         size_t n = p.n, moments = p.kind == LT_BOPT_ADAM || (p.kind == LT_BOPT_RMSPROP && p.h.momentum != 0.0f) ? 2 : 1;
         p.no_state = p.kind == LT_BOPT_SGD && p.h.momentum == 0.0f;
         size_t lp = n + p.poff, lg = n + p.goff, ls = moments * n + p.soff + 1;
-        float *par = rand_array(t, lp, -1, 1), *g = rand_array(t, lg, -1, 1);
-        float *st = rand_array(t, ls, 0, 0.5f), *gs = rand_array(t, p.steps * n, -1, 1);
+        float *par = rand_floats(t, lp, -1, 1), *g = rand_floats(t, lg, -1, 1);
+        float *st = rand_floats(t, ls, 0, 0.5f), *gs = rand_floats(t, p.steps * n, -1, 1);
         if (p.kind == LT_BOPT_SGD) /* velocities take either sign; mean squares do not */
             for (size_t i = 0; i < ls; i++) st[i] -= 0.25f;
         p.grads = gs;
@@ -895,19 +707,16 @@ static void test_optimizers(tester *t)
                     *pi -= (double)adam_lr(h, s + 1) * *m / (sqrt(*v) + (double)h->epsilon);
                 }
             }
-        slot sl[3] = { { par, lp }, { g, lg }, { st, ls } };
+        slot sl[3] = { { par, lp, 0 }, { g, lg, 0 }, { st, ls, 0 } };
         float *outs[3] = { malloc(lp * sizeof(float)), NULL, malloc(ls * sizeof(float)) }, *cpu[3];
         snprintf(what, sizeof what, "%s n=%zu, %zu steps", cases[c].name, n, p.steps);
         if (run_pair(t, what, sl, 3, op_optim, &p, outs, cpu)) {
-            char w2[200];
-            snprintf(w2, sizeof w2, "%s params", what);
-            expect_close(t, w2, outs[0], cpu[0], rp, NULL, lp, 1e-5);
-            snprintf(w2, sizeof w2, "%s state", what);
-            expect_close(t, w2, outs[2], cpu[2], rs, NULL, ls, 1e-5);
+            expect_close(t, outs[0], cpu[0], rp, NULL, lp, 1e-5, "%s params", what);
+            expect_close(t, outs[2], cpu[2], rs, NULL, ls, 1e-5, "%s state", what);
         }
         free_outs(cpu, 3);
         free_outs(outs, 3);
-        free(par); free(g); free(st); free(gs); free(rp); free(rs);
+        FREE_ALL(par, g, st, gs, rp, rs);
     }
 }
 
@@ -934,7 +743,7 @@ static lt_status op_clip(lt_backend *be, lt_buf *const *b, const void *pp)
     return st;
 }
 
-/* Segment s's range, lib/backend.h's definition for ascending starts (NULL: [0, n)). */
+/* Segment s's range, lib/backend/backend.h's definition for ascending starts (NULL: [0, n)). */
 static void ref_segment(const uint32_t *starts, size_t count, size_t n, size_t s, size_t *lo, size_t *hi)
 {
     *lo = starts ? starts[s] : 0;
@@ -959,7 +768,7 @@ static void clip_case(tester *t, size_t n, size_t count, const uint32_t *starts)
     char what[200], tag[80];
     clip_params p = { n, 3, count, 2, 1, starts == NULL, 0, 0 };
     size_t lx = p.xoff + n + 2, ls = p.stoff + count + 1, lv = p.voff + count + 2;
-    float *x = rand_array(t, lx, -1, 1), *v0 = const_array(lv, NAN);
+    float *x = rand_floats(t, lx, -1, 1), *v0 = const_floats(lv, NAN);
     uint32_t *st = malloc(ls * sizeof *st);
     for (size_t i = 0; i < ls; i++) st[i] = 0xDEADBEEFu; /* cells outside the table: never read */
     if (starts) memcpy(st + p.stoff, starts, count * sizeof *st);
@@ -984,17 +793,17 @@ static void clip_case(tester *t, size_t n, size_t count, const uint32_t *starts)
     p.max_norm = nmax > 0 ? (float)sqrt(nmin * nmax) : 1.0f;
     snprintf(tag, sizeof tag, "n=%zu, %zu segment%s%s", n, count, count == 1 ? "" : "s", starts ? "" : " (no starts)");
 
-    slot s3[3] = { { x, lx }, { st, ls }, { v0, lv } };
+    slot s3[3] = { { x, lx, 0 }, { st, ls, 0 }, { v0, lv, 0 } };
     float *outs[3] = { NULL, NULL, malloc(lv * sizeof(float)) }, *cpu[3];
     p.op = 0;
     snprintf(what, sizeof what, "sum_squares %s", tag);
     if (run_pair(t, what, s3, 3, op_clip, &p, outs, cpu))
-        expect_close(t, what, outs[2], cpu[2], rv, NULL, lv, tol_k(n));
+        expect_close(t, outs[2], cpu[2], rv, NULL, lv, tol_k(n), "%s", what);
     free_outs(cpu, 3);
     free(outs[2]);
 
     /* clip_by_norm from the reference's squared norms, rounded to float as given */
-    float *v = const_array(lv, NAN);
+    float *v = const_floats(lv, NAN);
     for (size_t s = 0; s < count; s++) v[p.voff + s] = (float)sq[s];
     double *rx = malloc(lx * sizeof *rx);
     float *want = malloc(lx * sizeof *want);
@@ -1012,15 +821,15 @@ static void clip_case(tester *t, size_t n, size_t count, const uint32_t *starts)
             keep[p.xoff + j] = 0;
         }
     }
-    slot c3[3] = { { x, lx }, { st, ls }, { v, lv } };
+    slot c3[3] = { { x, lx, 0 }, { st, ls, 0 }, { v, lv, 0 } };
     outs[0] = malloc(lx * sizeof(float));
     outs[2] = NULL;
     p.op = 1;
     snprintf(what, sizeof what, "clip_by_norm %s, cap %.4g (%zu clipped)", tag, (double)p.max_norm, clipped);
     if (run_pair(t, what, c3, 3, op_clip, &p, outs, cpu)) {
-        expect_close(t, what, outs[0], cpu[0], rx, NULL, lx, 2e-6);
+        expect_close(t, outs[0], cpu[0], rx, NULL, lx, 2e-6, "%s", what);
         size_t bad = changed_bits(outs[0], want, keep, lx);
-        record(t, bad == 0, "%s: %zu elements within the cap or outside the segments changed", what, bad);
+        check(t, bad == 0, "%s: %zu elements within the cap or outside the segments changed", what, bad);
     }
     free_outs(cpu, 3);
 
@@ -1037,16 +846,16 @@ static void clip_case(tester *t, size_t n, size_t count, const uint32_t *starts)
             double want_norm = fmin(norms[s], (double)p.max_norm);
             if (want_norm > 0) worst = fmax(worst, fabs(sqrt(got) - want_norm) / want_norm);
         }
-        record(t, worst <= 1e-5, "%s: segment norms min(norm, cap) within %.3g (tol 1e-5)", what, worst);
+        check(t, worst <= 1e-5, "%s: segment norms min(norm, cap) within %.3g (tol 1e-5)", what, worst);
         if (cpu[0]) {
             double e = 0;
             for (size_t i = 0; i < lx; i++) e = fmax(e, fabs((double)outs[0][i] - cpu[0][i]) / fmax(1.0, fabs(cpu[0][i])));
-            record(t, e <= 2e-5, "%s vs cpu: max err %.3g (tol 2e-5)", what, e);
+            check(t, e <= 2e-5, "%s vs cpu: max err %.3g (tol 2e-5)", what, e);
         }
     }
     free_outs(cpu, 3);
     free(outs[0]);
-    free(x); free(v0); free(v); free(st); free(sq); free(rv); free(norms); free(rx); free(want); free(keep);
+    FREE_ALL(x, v0, v, st, sq, rv, norms, rx, want, keep);
 }
 
 /* Edge cases of clip_by_norm: a norm exactly at the cap is left alone, a NaN norm
@@ -1058,14 +867,14 @@ static void clip_edges(tester *t)
     float x[9], v[3] = { 4.0f, NAN, INFINITY };
     for (size_t i = 0; i < n; i++) x[i] = (float)i - 4.0f;
     clip_params p = { n, 0, 3, 0, 0, 0, 2.0f, 1 };
-    slot s3[3] = { { x, n }, { starts, 3 }, { v, 3 } };
+    slot s3[3] = { { x, n, 0 }, { starts, 3, 0 }, { v, 3, 0 } };
     float *outs[3] = { malloc(n * sizeof(float)), NULL, NULL }, *cpu[3];
     const char *what = "clip_by_norm: norm 2 at cap 2, NaN norm, infinite norm";
     if (run_pair(t, what, s3, 3, op_clip, &p, outs, cpu)) {
         int ok = memcmp(outs[0], x, 3 * sizeof(float)) == 0;
         for (size_t i = 3; i < 6; i++) ok &= isnan(outs[0][i]);
         for (size_t i = 6; i < 9; i++) ok &= outs[0][i] == 0.0f;
-        record(t, ok, "%s: [%g %g %g | %g %g %g | %g %g %g]", what, (double)outs[0][0], (double)outs[0][1],
+        check(t, ok, "%s: [%g %g %g | %g %g %g | %g %g %g]", what, (double)outs[0][0], (double)outs[0][1],
                (double)outs[0][2], (double)outs[0][3], (double)outs[0][4], (double)outs[0][5], (double)outs[0][6],
                (double)outs[0][7], (double)outs[0][8]);
     }
@@ -1081,31 +890,25 @@ static void clip_errors(tester *t)
     lt_buf *x = NULL, *s = NULL;
     if (lt_be_buf_alloc(be, 16, &x) != LT_OK || lt_be_buf_alloc(be, 4, &s) != LT_OK ||
         lt_be_fill(be, x, 0, 16, 1.0f) != LT_OK || lt_be_fill(be, s, 0, 4, 0.0f) != LT_OK) {
-        record(t, 0, "clip errors: setup: %s", be->error);
+        check(t, 0, "clip errors: setup: %s", be->error);
         lt_be_buf_free(be, x);
         lt_be_buf_free(be, s);
         return;
     }
-#define EXPECT_ARG(what, call)                                                                              \
-    do {                                                                                                    \
-        be->error[0] = 0;                                                                                   \
-        lt_status st_ = (call);                                                                             \
-        record(t, st_ == LT_ERR_ARG && be->error[0], "%s -> ARG: status %d, \"%s\"", what, (int)st_, be->error); \
-    } while (0)
-    EXPECT_ARG("sum_squares of 2 segments without starts", lt_be_sum_squares(be, 8, x, 0, 2, NULL, 0, x, 8));
-    EXPECT_ARG("sum_squares past the end of x", lt_be_sum_squares(be, 12, x, 8, 1, NULL, 0, s, 0));
-    EXPECT_ARG("sum_squares with 5 starts in a buffer of 4", lt_be_sum_squares(be, 8, x, 0, 5, s, 0, x, 8));
-    EXPECT_ARG("sum_squares writing over x", lt_be_sum_squares(be, 8, x, 0, 2, s, 0, x, 7));
-    EXPECT_ARG("clip_by_norm with cap 0", lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, 0.0f));
-    EXPECT_ARG("clip_by_norm with a NaN cap", lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, NAN));
-    EXPECT_ARG("clip_by_norm with sumsq inside x", lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, x, 4, 1.0f));
-    EXPECT_ARG("clip_by_norm with starts inside x", lt_be_clip_by_norm(be, 8, x, 0, 2, x, 6, s, 0, 1.0f));
-#undef EXPECT_ARG
+    be->error[0] = 0;
+    expect_refused(t, lt_be_sum_squares(be, 8, x, 0, 2, NULL, 0, x, 8), NULL, "sum_squares of 2 segments without starts");
+    expect_refused(t, lt_be_sum_squares(be, 12, x, 8, 1, NULL, 0, s, 0), NULL, "sum_squares past the end of x");
+    expect_refused(t, lt_be_sum_squares(be, 8, x, 0, 5, s, 0, x, 8), NULL, "sum_squares with 5 starts in a buffer of 4");
+    expect_refused(t, lt_be_sum_squares(be, 8, x, 0, 2, s, 0, x, 7), NULL, "sum_squares writing over x");
+    expect_refused(t, lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, 0.0f), NULL, "clip_by_norm with cap 0");
+    expect_refused(t, lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, s, 0, NAN), NULL, "clip_by_norm with a NaN cap");
+    expect_refused(t, lt_be_clip_by_norm(be, 8, x, 0, 1, NULL, 0, x, 4, 1.0f), NULL, "clip_by_norm with sumsq inside x");
+    expect_refused(t, lt_be_clip_by_norm(be, 8, x, 0, 2, x, 6, s, 0, 1.0f), NULL, "clip_by_norm with starts inside x");
     float h[16];
     lt_status st = lt_be_download(be, x, 0, h, 16);
     int same = st == LT_OK;
     for (int i = 0; i < 16; i++) same &= h[i] == 1.0f;
-    record(t, same, "refused calls left x alone");
+    check(t, same, "refused calls left x alone");
     lt_be_buf_free(be, x);
     lt_be_buf_free(be, s);
 }
@@ -1150,7 +953,7 @@ static lt_status op_random(lt_backend *be, lt_buf *const *b, const void *pp)
     return lt_be_dropout_mask(be, b[0], p->off, p->n, p->a, p->seed, p->counter);
 }
 
-/* Uniform, normal and dropout fills compared bit for bit with lib/philox.h. */
+/* Uniform, normal and dropout fills compared bit for bit with lib/backend/philox.h. */
 static void test_random(tester *t)
 {
     static const struct { uint64_t seed, counter; size_t off, n; } cases[] = {
@@ -1170,7 +973,7 @@ static void test_random(tester *t)
                 if (kind == 1) { p.a = 0.5f; p.b = 2.0f; }
                 if (kind == 2) p.a = rates[v];
                 size_t len = p.off + p.n + 2;
-                float *init = const_array(len, -7.0f), *want = const_array(len, -7.0f);
+                float *init = const_floats(len, -7.0f), *want = const_floats(len, -7.0f);
                 for (size_t i = 0; i < p.n; i++) {
                     float x;
                     if (kind == 0) x = lt_philox_uniform(p.seed, p.counter, i, p.a, p.b);
@@ -1178,13 +981,13 @@ static void test_random(tester *t)
                     else x = lt_philox_uniform(p.seed, p.counter, i, 0.0f, 1.0f) >= p.a ? 1.0f / (1.0f - p.a) : 0.0f;
                     want[p.off + i] = x;
                 }
-                slot s[1] = { { init, len } };
+                slot s[1] = { { init, len, 0 } };
                 float *outs[1] = { malloc(len * sizeof(float)) }, *cpu[1];
                 snprintf(what, sizeof what, "%s seed=%llu counter=%llu off=%zu n=%zu%s", names[kind],
                          (unsigned long long)p.seed, (unsigned long long)p.counter, p.off, p.n,
                          kind == 2 ? (v == 0 ? " rate=0" : v == 1 ? " rate=0.3" : " rate=0.5") : "");
                 if (run_pair(t, what, s, 1, op_random, &p, outs, cpu))
-                    expect_bits(t, what, outs[0], cpu[0], want, len);
+                    expect_bits(t, outs[0], cpu[0], want, len, "%s", what);
                 free_outs(cpu, 1);
                 free(outs[0]);
                 free(init); free(want);
@@ -1193,86 +996,90 @@ static void test_random(tester *t)
 
 /* ------------------------------------------------------------------ operand checks */
 
-/* Bad calls get the same message on every backend (lib/backend_check.c checks every
- * op's operands for both); calls the ops allow, such as outputs aliasing inputs where
+/* Bad calls get the same message on every backend (lib/backend/backend_check.c checks
+ * every op's operands for both); calls the ops allow, such as outputs aliasing inputs where
  * backend.h says they may, stay accepted. */
 static void test_messages(tester *t)
 {
     lt_backend *be = t->be;
-    const lt_backend_ops *o = be->ops;
     lt_buf *b = NULL;
-    if (o->buf_alloc(be, 16, &b) != LT_OK || o->fill(be, b, 0, 16, 0.5f) != LT_OK) {
-        record(t, 0, "messages: setup: %s", be->error);
-        o->buf_free(be, b);
+    if (lt_be_buf_alloc(be, 16, &b) != LT_OK || lt_be_fill(be, b, 0, 16, 0.5f) != LT_OK) {
+        check(t, 0, "messages: setup: %s", be->error);
+        lt_be_buf_free(be, b);
         return;
     }
     const lt_backend_optim_hyper h = {0.01f, 0.0f, 0, 0.9f, 0.9f, 0.999f, 1e-7f};
     float host[8];
     char big[160];
     snprintf(big, sizeof big, "act_backward: %zu x 3 elements overflow size_t", SIZE_MAX / 2);
-#define EXPECT_MSG(want, call)                                                                             \
-    do {                                                                                                   \
-        be->error[0] = 0;                                                                                  \
-        lt_status st_ = (call);                                                                            \
-        record(t, st_ == LT_ERR_ARG && strcmp(lt_be_message(be), want) == 0, "message \"%s\": status %d, \"%s\"", want, \
-               (int)st_, be->error);                                                                       \
-    } while (0)
-    EXPECT_MSG("upload: src is NULL", o->upload(be, b, 0, NULL, 4));
-    EXPECT_MSG("download: buf range [10, 10 + 8) exceeds its buffer of 16 elements", o->download(be, b, 10, host, 8));
-    EXPECT_MSG("copy: dst overlaps src", o->copy(be, b, 0, b, 4, 8));
-    EXPECT_MSG("fill: buffer buf is NULL", o->fill(be, NULL, 0, 4, 1.0f));
-    EXPECT_MSG("gemm: leading dimension of A (2) < 3", o->gemm(be, 0, 0, 2, 2, 3, 1.0f, b, 0, 2, b, 0, 2, 0.0f, b, 8, 2));
-    EXPECT_MSG("gemm: B range [12, 12 + 6) exceeds its buffer of 16 elements",
-               o->gemm(be, 0, 1, 2, 2, 3, 1.0f, b, 0, 3, b, 12, 3, 0.0f, b, 8, 2));
-    EXPECT_MSG("mul: buffer z is NULL", o->mul(be, 4, b, 0, b, 4, NULL, 0));
-    EXPECT_MSG("sum: out range [16, 16 + 1) exceeds its buffer of 16 elements", o->sum(be, 0, NULL, 0, b, 16));
-    EXPECT_MSG("bias_act_forward: unknown activation 7",
-               o->bias_act_forward(be, 2, 2, b, 0, NULL, 0, (lt_backend_act)7, 0.0f, b, 0));
-    EXPECT_MSG("bias_act_forward: bias range [15, 15 + 2) exceeds its buffer of 16 elements",
-               o->bias_act_forward(be, 2, 2, b, 0, b, 15, LT_BACT_RELU, 0.0f, b, 0));
-    EXPECT_MSG(big, o->act_backward(be, SIZE_MAX / 2, 3, LT_BACT_TANH, 0.0f, b, 0, b, 0, b, 0));
-    EXPECT_MSG("bias_act_backward: db range [14, 14 + 4) exceeds its buffer of 16 elements",
-               o->bias_act_backward(be, 2, 4, LT_BACT_LINEAR, 0.0f, NULL, 0, b, 0, NULL, 0, 0.0f, b, 14));
-    EXPECT_MSG("bias_act_backward: y and dz must be NULL when linear",
-               o->bias_act_backward(be, 2, 2, LT_BACT_LINEAR, 0.0f, b, 4, b, 0, b, 0, 0.0f, b, 8));
-    EXPECT_MSG("bias_act_backward: activation 3 needs y and dz",
-               o->bias_act_backward(be, 2, 2, LT_BACT_ELU, 1.0f, NULL, 0, b, 0, NULL, 0, 0.0f, b, 8));
-    EXPECT_MSG("bias_act_backward: softmax is not pointwise",
-               o->bias_act_backward(be, 2, 2, LT_BACT_SOFTMAX, 0.0f, b, 4, b, 0, b, 0, 0.0f, b, 8));
-    EXPECT_MSG("bias_act_backward: db overlaps dy",
-               o->bias_act_backward(be, 2, 2, LT_BACT_TANH, 0.0f, b, 4, b, 0, b, 0, 0.0f, b, 2));
-    EXPECT_MSG("bias_act_backward: dz overlaps y",
-               o->bias_act_backward(be, 2, 2, LT_BACT_TANH, 0.0f, b, 4, b, 0, b, 6, 0.0f, b, 12));
-    EXPECT_MSG("bias_act_backward: dz overlaps dy",
-               o->bias_act_backward(be, 2, 2, LT_BACT_TANH, 0.0f, b, 8, b, 0, b, 2, 0.0f, b, 12));
-    EXPECT_MSG("gather_rows: src range [14, 14 + 4) exceeds its buffer of 16 elements",
-               o->gather_rows(be, 1, 4, b, 14, b, 0, b, 4));
-    EXPECT_MSG("loss: out overlaps grad", o->loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 9, 1.0f, b, 8));
-    EXPECT_MSG("loss: out overlaps target", o->loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 5, 1.0f, NULL, 0));
-    EXPECT_MSG("loss: unknown loss kind 9",
-               o->loss(be, (lt_backend_loss)9, 2, 2, b, 0, b, 4, b, 8, 1.0f, NULL, 0));
-    EXPECT_MSG("optim_step: hyper-parameters are NULL", o->optim_step(be, LT_BOPT_ADAM, NULL, 4, b, 0, b, 4, b, 8));
-    EXPECT_MSG("optim_step: state range [8, 8 + 16) exceeds its buffer of 16 elements",
-               o->optim_step(be, LT_BOPT_ADAM, &h, 8, b, 0, b, 0, b, 8));
-    EXPECT_MSG("dropout_mask: rate 1 is outside [0, 1)", o->dropout_mask(be, b, 0, 4, 1.0f, 1, 0));
-    EXPECT_MSG("dropout_mask: buffer mask is NULL", o->dropout_mask(be, NULL, 0, 4, 0.5f, 1, 0));
-    EXPECT_MSG("random_normal: buf range [17, 17 + 1) exceeds its buffer of 16 elements",
-               o->random_normal(be, b, 17, 1, 0.0f, 1.0f, 1, 0));
-    EXPECT_MSG("count_nonfinite: buffer x is NULL", o->count_nonfinite(be, 4, NULL, 0, b, 0));
-    EXPECT_MSG("copy_strided: beta 0.5 is not 0 or 1", o->copy_strided(be, 2, 2, 2, b, 0, 4, 2, 0.5f, b, 8, 4, 2));
-#undef EXPECT_MSG
+    expect_msg(t, lt_be_upload(be, b, 0, NULL, 4), "upload: src is NULL");
+    expect_msg(t, lt_be_download(be, b, 10, host, 8),
+               "download: buf range [10, 10 + 8) exceeds its buffer of 16 elements");
+    expect_msg(t, lt_be_copy(be, b, 0, b, 4, 8), "copy: dst overlaps src");
+    expect_msg(t, lt_be_fill(be, NULL, 0, 4, 1.0f), "fill: buffer buf is NULL");
+    expect_msg(t, lt_be_gemm(be, 0, 0, 2, 2, 3, 1.0f, b, 0, 2, b, 0, 2, 0.0f, b, 8, 2),
+               "gemm: leading dimension of A (2) < 3");
+    expect_msg(t, lt_be_gemm(be, 0, 1, 2, 2, 3, 1.0f, b, 0, 3, b, 12, 3, 0.0f, b, 8, 2),
+               "gemm: B range [12, 12 + 6) exceeds its buffer of 16 elements");
+    expect_msg(t, lt_be_mul(be, 4, b, 0, b, 4, NULL, 0), "mul: buffer z is NULL");
+    expect_msg(t, lt_be_sum(be, 0, NULL, 0, b, 16), "sum: out range [16, 16 + 1) exceeds its buffer of 16 elements");
+    expect_msg(t, lt_be_bias_act_forward(be, 2, 2, b, 0, NULL, 0, (lt_backend_act)7, 0.0f, b, 0),
+               "bias_act_forward: unknown activation 7");
+    expect_msg(t, lt_be_bias_act_forward(be, 2, 2, b, 0, b, 15, LT_BACT_RELU, 0.0f, b, 0),
+               "bias_act_forward: bias range [15, 15 + 2) exceeds its buffer of 16 elements");
+    expect_msg(t, lt_be_act_backward(be, SIZE_MAX / 2, 3, LT_BACT_TANH, 0.0f, b, 0, b, 0, b, 0), big);
+    static const struct {
+        size_t cols;
+        lt_backend_act act;
+        float alpha;
+        int y_dz; /* y and dz given */
+        size_t yoff, dzoff, dboff;
+        const char *want;
+    } bab[] = {
+        {4, LT_BACT_LINEAR, 0.0f, 0, 0, 0, 14,
+         "bias_act_backward: db range [14, 14 + 4) exceeds its buffer of 16 elements"},
+        {2, LT_BACT_LINEAR, 0.0f, 1, 4, 0, 8, "bias_act_backward: y and dz must be NULL when linear"},
+        {2, LT_BACT_ELU, 1.0f, 0, 0, 0, 8, "bias_act_backward: activation 3 needs y and dz"},
+        {2, LT_BACT_SOFTMAX, 0.0f, 1, 4, 0, 8, "bias_act_backward: softmax is not pointwise"},
+        {2, LT_BACT_TANH, 0.0f, 1, 4, 0, 2, "bias_act_backward: db overlaps dy"},
+        {2, LT_BACT_TANH, 0.0f, 1, 4, 6, 12, "bias_act_backward: dz overlaps y"},
+        {2, LT_BACT_TANH, 0.0f, 1, 8, 2, 12, "bias_act_backward: dz overlaps dy"},
+    };
+    for (size_t k = 0; k < sizeof bab / sizeof bab[0]; k++)
+        expect_msg(t,
+                   lt_be_bias_act_backward(be, 2, bab[k].cols, bab[k].act, bab[k].alpha, bab[k].y_dz ? b : NULL,
+                                           bab[k].yoff, b, 0, bab[k].y_dz ? b : NULL, bab[k].dzoff, 0.0f, b,
+                                           bab[k].dboff),
+                   bab[k].want);
+    expect_msg(t, lt_be_gather_rows(be, 1, 4, b, 14, b, 0, b, 4),
+               "gather_rows: src range [14, 14 + 4) exceeds its buffer of 16 elements");
+    expect_msg(t, lt_be_loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 9, 1.0f, b, 8), "loss: out overlaps grad");
+    expect_msg(t, lt_be_loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 5, 1.0f, NULL, 0), "loss: out overlaps target");
+    expect_msg(t, lt_be_loss(be, (lt_backend_loss)9, 2, 2, b, 0, b, 4, b, 8, 1.0f, NULL, 0),
+               "loss: unknown loss kind 9");
+    expect_msg(t, lt_be_optim_step(be, LT_BOPT_ADAM, NULL, 4, b, 0, b, 4, b, 8),
+               "optim_step: hyper-parameters are NULL");
+    expect_msg(t, lt_be_optim_step(be, LT_BOPT_ADAM, &h, 8, b, 0, b, 0, b, 8),
+               "optim_step: state range [8, 8 + 16) exceeds its buffer of 16 elements");
+    expect_msg(t, lt_be_dropout_mask(be, b, 0, 4, 1.0f, 1, 0), "dropout_mask: rate 1 is outside [0, 1)");
+    expect_msg(t, lt_be_dropout_mask(be, NULL, 0, 4, 0.5f, 1, 0), "dropout_mask: buffer mask is NULL");
+    expect_msg(t, lt_be_random_normal(be, b, 17, 1, 0.0f, 1.0f, 1, 0),
+               "random_normal: buf range [17, 17 + 1) exceeds its buffer of 16 elements");
+    expect_msg(t, lt_be_count_nonfinite(be, 4, NULL, 0, b, 0), "count_nonfinite: buffer x is NULL");
+    expect_msg(t, lt_be_copy_strided(be, 2, 2, 2, b, 0, 4, 2, 0.5f, b, 8, 4, 2),
+               "copy_strided: beta 0.5 is not 0 or 1");
     /* outputs that backend.h lets alias their inputs */
-    lt_status st = o->mul(be, 8, b, 0, b, 8, b, 0);
-    record(t, st == LT_OK, "mul with z = x accepted: %s", be->error);
-    st = o->axpby(be, 8, 2.0f, b, 0, 1.0f, b, 0);
-    record(t, st == LT_OK, "axpby with y = x accepted: %s", be->error);
-    st = o->bias_act_forward(be, 2, 4, b, 0, b, 8, LT_BACT_TANH, 0.0f, b, 0);
-    record(t, st == LT_OK, "bias_act_forward with y = x accepted: %s", be->error);
-    st = o->loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 8, 1.0f, b, 0);
-    record(t, st == LT_OK, "loss with grad = pred accepted: %s", be->error);
-    st = o->gemm(be, 0, 0, 2, 2, 2, 1.0f, b, 0, 4, b, 2, 4, 0.0f, b, 8, 4); /* A, B, C interleave in one buffer */
-    record(t, st == LT_OK, "gemm with A, B and C interleaved in one buffer accepted: %s", be->error);
-    o->buf_free(be, b);
+    lt_status st = lt_be_mul(be, 8, b, 0, b, 8, b, 0);
+    check(t, st == LT_OK, "mul with z = x accepted: %s", be->error);
+    st = lt_be_axpby(be, 8, 2.0f, b, 0, 1.0f, b, 0);
+    check(t, st == LT_OK, "axpby with y = x accepted: %s", be->error);
+    st = lt_be_bias_act_forward(be, 2, 4, b, 0, b, 8, LT_BACT_TANH, 0.0f, b, 0);
+    check(t, st == LT_OK, "bias_act_forward with y = x accepted: %s", be->error);
+    st = lt_be_loss(be, LT_BLOSS_MSE, 2, 2, b, 0, b, 4, b, 8, 1.0f, b, 0);
+    check(t, st == LT_OK, "loss with grad = pred accepted: %s", be->error);
+    st = lt_be_gemm(be, 0, 0, 2, 2, 2, 1.0f, b, 0, 4, b, 2, 4, 0.0f, b, 8, 4); /* A, B, C interleave in one buffer */
+    check(t, st == LT_OK, "gemm with A, B and C interleaved in one buffer accepted: %s", be->error);
+    lt_be_buf_free(be, b);
 }
 
 /* Runs every op test on t->be. */
@@ -1303,13 +1110,13 @@ static void test_cpu_memory_account(tester *t)
         printf("SKIP [cpu] memory account: the system refuses %zu untouched bytes: %s\n", half * 4, be->error);
         return;
     }
-    record(t, st == LT_OK, "buf_alloc of half the RAM: status %d, \"%s\"", (int)st, be->error);
+    check(t, st == LT_OK, "buf_alloc of half the RAM: status %d, \"%s\"", (int)st, be->error);
     st = lt_be_buf_alloc(be, half, &b);
-    record(t, st == LT_ERR_NOMEM && !b && strstr(be->error, "do not fit"), "a second half of the RAM -> NOMEM: status %d, \"%s\"",
+    check(t, st == LT_ERR_NOMEM && !b && strstr(be->error, "do not fit"), "a second half of the RAM -> NOMEM: status %d, \"%s\"",
            (int)st, be->error);
     lt_be_buf_free(be, a);
     st = lt_be_buf_alloc(be, half, &b);
-    record(t, st == LT_OK, "after freeing, half the RAM again: status %d, \"%s\"", (int)st, be->error);
+    check(t, st == LT_OK, "after freeing, half the RAM again: status %d, \"%s\"", (int)st, be->error);
     lt_be_buf_free(be, b);
 }
 
@@ -1322,30 +1129,30 @@ static void test_cl_errors(tester *t)
     lt_backend *be = t->be;
     lt_buf *buf = (lt_buf *)&buf; /* any non-NULL marker: a failed alloc must reset it */
     lt_status st = lt_be_buf_alloc(be, (size_t)1 << 40, &buf);
-    record(t, st == LT_ERR_NOMEM && buf == NULL && be->error[0], "buf_alloc 2^40 floats -> NOMEM: status %d, \"%s\"", (int)st, be->error);
+    check(t, st == LT_ERR_NOMEM && buf == NULL && be->error[0], "buf_alloc 2^40 floats -> NOMEM: status %d, \"%s\"", (int)st, be->error);
     be->error[0] = 0;
     st = lt_be_buf_alloc(be, SIZE_MAX / 2, &buf);
-    record(t, st == LT_ERR_NOMEM && buf == NULL && be->error[0], "buf_alloc SIZE_MAX/2 floats -> NOMEM: status %d, \"%s\"", (int)st, be->error);
+    check(t, st == LT_ERR_NOMEM && buf == NULL && be->error[0], "buf_alloc SIZE_MAX/2 floats -> NOMEM: status %d, \"%s\"", (int)st, be->error);
     st = lt_be_buf_alloc(be, 16, &buf);
-    if (st != LT_OK) { record(t, 0, "buf_alloc 16: %s", be->error); return; }
+    if (st != LT_OK) { check(t, 0, "buf_alloc 16: %s", be->error); return; }
     be->error[0] = 0;
     st = lt_be_fill(be, buf, 10, 7, 1.0f);
-    record(t, st == LT_ERR_ARG && be->error[0], "fill past the end -> ARG: status %d, \"%s\"", (int)st, be->error);
+    check(t, st == LT_ERR_ARG && be->error[0], "fill past the end -> ARG: status %d, \"%s\"", (int)st, be->error);
     be->error[0] = 0;
     st = lt_be_gemm(be, 0, 0, 2, 2, 3, 1.0f, buf, 0, 2, buf, 0, 2, 0.0f, buf, 8, 2);
-    record(t, st == LT_ERR_ARG && be->error[0], "gemm with lda < k -> ARG: status %d, \"%s\"", (int)st, be->error);
+    check(t, st == LT_ERR_ARG && be->error[0], "gemm with lda < k -> ARG: status %d, \"%s\"", (int)st, be->error);
     be->error[0] = 0;
     st = lt_be_dropout_mask(be, buf, 0, 4, 1.0f, 1, 0);
-    record(t, st == LT_ERR_ARG && be->error[0], "dropout rate 1 -> ARG: status %d, \"%s\"", (int)st, be->error);
+    check(t, st == LT_ERR_ARG && be->error[0], "dropout rate 1 -> ARG: status %d, \"%s\"", (int)st, be->error);
     float h[16] = { 0 };
     st = lt_be_fill(be, buf, 0, 16, 3.0f);
     if (st == LT_OK) st = lt_be_download(be, buf, 0, h, 16);
-    record(t, st == LT_OK && h[0] == 3.0f && h[15] == 3.0f, "backend still works after the errors");
+    check(t, st == LT_OK && h[0] == 3.0f && h[15] == 3.0f, "backend still works after the errors");
     lt_be_buf_free(be, buf);
     char err[512];
     lt_backend *other = NULL;
     st = lt_opencl_backend_open(&other, 1000, err, sizeof err);
-    record(t, st == LT_ERR_DEVICE && other == NULL && err[0], "open opencl:1000 -> DEVICE: \"%s\"", err);
+    check(t, st == LT_ERR_DEVICE && other == NULL && err[0], "open opencl:1000 -> DEVICE: \"%s\"", err);
     if (other) lt_be_destroy(other);
 }
 
@@ -1360,7 +1167,7 @@ static void test_cl_gemm_temp(tester *t)
         printf("SKIP [%s] GEMM temp buffer: built with CLBlast's C API (no C++ compiler)\n", t->tag);
         return;
     }
-    record(t, allocs[0] >= 1 && bytes[0] > 0, "GEMM temp buffer exists after the GEMM tests: %zu bytes, "
+    check(t, allocs[0] >= 1 && bytes[0] > 0, "GEMM temp buffer exists after the GEMM tests: %zu bytes, "
            "%lu allocation(s)", bytes[0], allocs[0]);
     /* more than the 64 KiB minimum only when a GEMM needed padded copies (device-dependent) */
     printf("INFO [%s] GEMM temp buffer %s CLBlast's indirect path (%zu bytes)\n", t->tag,
@@ -1385,10 +1192,10 @@ static void test_cl_gemm_temp(tester *t)
     }
     float h[2] = { 0 };
     if (st == LT_OK) st = lt_be_download(be, c, 7 + 4 * (n + 2), h, 2); /* row 4: big GEMM only */
-    record(t, st == LT_OK && h[0] == 0.125f * (float)k && h[1] == h[0], "big GEMMs in three rounds: %g (want %g)%s%s",
+    check(t, st == LT_OK && h[0] == 0.125f * (float)k && h[1] == h[0], "big GEMMs in three rounds: %g (want %g)%s%s",
            (double)h[0], 0.125 * (double)k, st == LT_OK ? "" : ": ", st == LT_OK ? "" : be->error);
     /* round 0 has seen every shape; rounds 1 and 2 must not allocate */
-    record(t, st == LT_OK && allocs[3] == allocs[1] && bytes[3] == bytes[1],
+    check(t, st == LT_OK && allocs[3] == allocs[1] && bytes[3] == bytes[1],
            "repeated GEMMs allocate no temp: %lu -> %lu allocation(s), %zu -> %zu bytes",
            allocs[1], allocs[3], bytes[1], bytes[3]);
     lt_be_buf_free(be, a);
@@ -1402,7 +1209,7 @@ static void test_cl_two_backends(tester *t, int index)
     char err[1024];
     lt_backend *b2 = NULL;
     lt_status st = lt_opencl_backend_open(&b2, index, err, sizeof err);
-    if (st != LT_OK) { record(t, 0, "second backend: %s", err); return; }
+    if (st != LT_OK) { check(t, 0, "second backend: %s", err); return; }
     lt_backend *bs[2] = { t->be, b2 };
     lt_buf *x[2] = { NULL, NULL };
     float h[2][5];
@@ -1411,7 +1218,7 @@ static void test_cl_two_backends(tester *t, int index)
     for (int i = 0; i < 2 && st == LT_OK; i++) st = lt_be_fill(bs[i], x[i], 0, 5, (float)(i + 1));
     for (int i = 0; i < 2 && st == LT_OK; i++) st = lt_be_sum(bs[i], 4, x[i], 0, x[i], 4);
     for (int i = 0; i < 2 && st == LT_OK; i++) st = lt_be_download(bs[i], x[i], 0, h[i], 5);
-    record(t, st == LT_OK && h[0][4] == 4.0f && h[1][4] == 8.0f && h[1][0] == 2.0f,
+    check(t, st == LT_OK && h[0][4] == 4.0f && h[1][4] == 8.0f && h[1][0] == 2.0f,
            "two backends on one device in one process");
     for (int i = 0; i < 2; i++) lt_be_buf_free(bs[i], x[i]);
     lt_be_destroy(b2);
@@ -1453,7 +1260,7 @@ static int open_and_use(int index, char *err, size_t len)
 static void test_cl_cache(tester *t, int index)
 {
     char tmpl[] = "/tmp/latent-cache-test-XXXXXX";
-    if (!mkdtemp(tmpl)) { record(t, 0, "program cache: mkdtemp failed"); return; }
+    if (!mkdtemp(tmpl)) { check(t, 0, "program cache: mkdtemp failed"); return; }
     const char *old = getenv("XDG_CACHE_HOME");
     char *saved = old ? strdup(old) : NULL;
     setenv("XDG_CACHE_HOME", tmpl, 1);
@@ -1461,7 +1268,7 @@ static void test_cl_cache(tester *t, int index)
     snprintf(dir, sizeof dir, "%s/latent", tmpl);
     int ok = open_and_use(index, err, sizeof err);
     find_entry(dir, path, sizeof path);
-    record(t, ok && path[0], "program cache: entry written under $XDG_CACHE_HOME/latent%s%s", ok ? "" : ": ", ok ? "" : err);
+    check(t, ok && path[0], "program cache: entry written under $XDG_CACHE_HOME/latent%s%s", ok ? "" : ": ", ok ? "" : err);
     if (path[0]) {
         FILE *f = fopen(path, "r+b");
         long size = 0;
@@ -1476,13 +1283,13 @@ static void test_cl_cache(tester *t, int index)
         f = fopen(path, "rb");
         long size2 = -1;
         if (f) { fseek(f, 0, SEEK_END); size2 = ftell(f); fclose(f); }
-        record(t, ok && size2 == size, "program cache: corrupt entry ignored and rewritten%s%s", ok ? "" : ": ", ok ? "" : err);
+        check(t, ok && size2 == size, "program cache: corrupt entry ignored and rewritten%s%s", ok ? "" : ": ", ok ? "" : err);
         f = fopen(path, "wb");
         if (f) { fputs("not a program", f); fclose(f); }
         ok = open_and_use(index, err, sizeof err);
-        record(t, ok, "program cache: truncated entry ignored%s%s", ok ? "" : ": ", ok ? "" : err);
+        check(t, ok, "program cache: truncated entry ignored%s%s", ok ? "" : ": ", ok ? "" : err);
         ok = open_and_use(index, err, sizeof err);
-        record(t, ok, "program cache: reopened from the rebuilt entry%s%s", ok ? "" : ": ", ok ? "" : err);
+        check(t, ok, "program cache: reopened from the rebuilt entry%s%s", ok ? "" : ": ", ok ? "" : err);
         remove(path);
     }
     rmdir(dir);
@@ -1492,53 +1299,27 @@ static void test_cl_cache(tester *t, int index)
 }
 #endif
 
-int main(void)
+/* Every op test on one backend; then the CPU's memory accounting, or OpenCL's GEMM
+ * temp buffer, error paths, second backend and program cache. */
+static void backend_checks_ops(tester *t, void *ctx)
 {
-    int pass = 0, fail = 0;
-    char err[1024];
-    lt_backend *cpu = NULL;
-    tester t = { .tag = "cpu", .rng = 12345 };
-    lt_status st = lt_cpu_backend_open(&cpu, 0, err, sizeof err);
-    if (st != LT_OK) {
-        printf("FAIL [cpu] open: %s\n", err);
-        fail++;
-        cpu = NULL;
-    } else {
-        printf("backend cpu: %s\n", cpu->device_name);
-        t.be = cpu;
-        test_backend(&t);
-        test_cpu_memory_account(&t);
-        pass += t.pass;
-        fail += t.fail;
+    (void)ctx;
+    test_backend(t);
+    if (t->is_cpu) {
+        test_cpu_memory_account(t);
+        return;
     }
 #ifdef LT_HAVE_OPENCL
-    int ndev = lt_opencl_list_devices(NULL, 0);
-    lt_opencl_device_info *infos = calloc(ndev > 0 ? (size_t)ndev : 1, sizeof *infos);
-    ndev = lt_opencl_list_devices(infos, ndev);
-    if (ndev == 0) printf("SKIP no OpenCL device\n");
-    for (int i = 0; i < ndev; i++) {
-        tester c = { .cpu = cpu, .rng = 12345 };
-        snprintf(c.tag, sizeof c.tag, "opencl:%d", i);
-        printf("device opencl:%d: %s (%s, %s, %s)\n", i, infos[i].name, infos[i].platform, infos[i].version,
-               infos[i].is_gpu ? "GPU" : "not a GPU");
-        st = lt_opencl_backend_open(&c.be, i, err, sizeof err);
-        if (st != LT_OK) {
-            record(&c, 0, "open: %s", err);
-        } else {
-            printf("backend %s: %s\n", c.tag, c.be->device_name);
-            test_backend(&c);
-            test_cl_gemm_temp(&c);
-            test_cl_errors(&c);
-            test_cl_two_backends(&c, i);
-            lt_be_destroy(c.be);
-            test_cl_cache(&c, i);
-        }
-        pass += c.pass;
-        fail += c.fail;
-    }
-    free(infos);
+    test_cl_gemm_temp(t);
+    test_cl_errors(t);
+    test_cl_two_backends(t, t->device);
+    test_cl_cache(t, t->device);
 #endif
-    if (cpu) lt_be_destroy(cpu);
-    printf("%d passed, %d failed\n", pass, fail);
-    return fail ? 1 : 0;
+}
+
+/* Runs every backend's checks. */
+int main(void)
+{
+    run_backends(&(backend_run){.checks = backend_checks_ops, .seed = 12345, .verbose = 1});
+    return DONE();
 }

@@ -6,18 +6,12 @@
  * otherwise pick a wider one.
  *
  * `test_cpu_gemm --bench` instead prints GFLOP/s for the MLP autoencoder's shapes. */
-#include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include "../cpu_fallback/cpu_gemm.h"
-#include "backend/dispatch.h"
-#include "check.h"
+#include "harness.h"
 
-/* A small deterministic generator for test data (xorshift64*). */
+/* The state of the test data's generator. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+/* A small deterministic generator for test data (xorshift64*): the next 32 bits. */
 static uint32_t rnd(void)
 {
     rng_state ^= rng_state >> 12;
@@ -132,7 +126,7 @@ static void run_case(lt_backend *be1, lt_backend *be2, const gemm_case *g)
         check_result(g, name, a, b, c0, cv, nc);
         lt_gemm_ws_free(&ws);
     }
-    free(a); free(b); free(c0); free(c1); free(c2); free(cv);
+    FREE_ALL(a, b, c0, c1, c2, cv);
 }
 
 /* A case with tight leading dimensions and no offsets. */
@@ -182,14 +176,6 @@ static void check_degenerate(lt_backend *be)
     lt_be_download(be, c, 0, out, 6);
     CHECK(out[0] == 0.0f && out[4] == 0.0f, "k == 0, beta == 0 zeroes C (NaN included)");
     lt_be_buf_free(be, c);
-}
-
-/* Seconds on a monotonic clock. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Prints GFLOP/s (best of 5 timed runs) for the MLP autoencoder's GEMMs. */
@@ -252,16 +238,15 @@ static int bench(void)
     return 0;
 }
 
+/* Runs every case, or with --bench the benchmark. */
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--bench") == 0) return bench();
 
-    lt_backend *be1 = NULL, *be2 = NULL;
-    char err[256];
-    if (lt_cpu_backend_open(&be1, 1, err, sizeof err) != LT_OK ||
-        lt_cpu_backend_open(&be2, 2, err, sizeof err) != LT_OK) {
-        printf("cannot open the CPU backend: %s\n", err);
-        return 1;
+    lt_backend *be1 = open_cpu(&harness_host, 1), *be2 = be1 ? open_cpu(&harness_host, 2) : NULL;
+    if (!be2) {
+        lt_be_destroy(be1);
+        return DONE();
     }
     printf("%s / %s\n", be1->device_name, be2->device_name);
     printf("kernels checked: %s, %s, %s\n", lt_cpu_gemm_kernel_name(LT_GEMM_AUTO),

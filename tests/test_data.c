@@ -2,27 +2,15 @@
  * Fashion-MNIST lookup, swiss roll, datasets, series windows, and PNG plots. Fixtures are generated into a fresh temporary directory
  * (removed again when every check passed). The context is made by hand so that this
  * test needs no backend. Prints one line per failed check; exits 0 only if none failed. */
-#include <dirent.h>
-#include <errno.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 #include "internal.h"
+#include "harness.h"
 
 /* stb_image decodes the PNGs so their pixels can be checked. */
 #include "stb_png.h"
 
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define GRID_SEP 2 /* plot.c's separator width */
-
-#include "fixture_harness.h"
-
 
 /* Writes bytes to path, raw or gzip-compressed; returns 0 on success. */
 static int write_file(const char *path, const void *data, size_t len, int gz)
@@ -33,17 +21,14 @@ static int write_file(const char *path, const void *data, size_t len, int gz)
         int ok = len == 0 || gzwrite(g, data, (unsigned)len) == (int)len;
         return (gzclose(g) == Z_OK && ok) ? 0 : -1;
     }
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fwrite(data, 1, len, f) == len;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
+    return write_bytes(path, data, len);
 }
 
 /* Writes a text file. */
-static void write_text(T *t, const char *name, const char *text)
+static void write_text(fixture *t, const char *name, const char *text)
 {
     char p[600];
-    CHECK(t, write_file(fx(t, p, sizeof p, name), text, strlen(text), 0) == 0, "cannot write %s", p);
+    CHECK(write_file(fx(t, p, sizeof p, name), text, strlen(text), 0) == 0, "cannot write %s", p);
 }
 
 /* Builds an IDX file in buf: 00 00 type ndims, the dims big-endian, then len payload
@@ -67,13 +52,13 @@ static size_t make_idx(unsigned char *buf, unsigned type, unsigned ndims, const 
 }
 
 /* Writes an IDX fixture named name. */
-static void write_idx(T *t, const char *name, int gz, unsigned type, unsigned ndims, const uint32_t *dims,
+static void write_idx(fixture *t, const char *name, int gz, unsigned type, unsigned ndims, const uint32_t *dims,
                       const unsigned char *payload, size_t len)
 {
     unsigned char buf[256];
     char p[600];
     size_t n = make_idx(buf, type, ndims, dims, payload, len);
-    CHECK(t, write_file(fx(t, p, sizeof p, name), buf, n, gz) == 0, "cannot write %s", p);
+    CHECK(write_file(fx(t, p, sizeof p, name), buf, n, gz) == 0, "cannot write %s", p);
 }
 
 /* The tiny image set: 3 images of 2 x 3 pixels, labels 7 0 9. */
@@ -86,30 +71,30 @@ static const unsigned char labels3[NIMG] = {7, 0, 9};
 static unsigned char pixel(int i) { return i == 0 ? 0 : i == NPIX - 1 ? 255 : (unsigned char)(i * 37 + 11); }
 
 /* Checks a dataset against the tiny image set. */
-static void check_tiny(T *t, const lt_dataset *ds, int with_labels, const char *what)
+static void check_tiny(fixture *t, const lt_dataset *ds, int with_labels, const char *what)
 {
-    if (!CHECK(t, ds != NULL, "%s: no dataset", what)) return;
-    CHECK(t, lt_dataset_count(ds) == NIMG && lt_dataset_dim(ds) == ROWS * COLS, "%s: %zu x %zu, expected 3 x 6",
+    if (!CHECK(ds != NULL, "%s: no dataset", what)) return;
+    CHECK(lt_dataset_count(ds) == NIMG && lt_dataset_dim(ds) == ROWS * COLS, "%s: %zu x %zu, expected 3 x 6",
           what, lt_dataset_count(ds), lt_dataset_dim(ds));
     int h, w, c;
     lt_dataset_image_shape(ds, &h, &w, &c);
-    CHECK(t, h == ROWS && w == COLS && c == 1, "%s: image shape %dx%dx%d, expected 2x3x1", what, h, w, c);
+    CHECK(h == ROWS && w == COLS && c == 1, "%s: image shape %dx%dx%d, expected 2x3x1", what, h, w, c);
     const float *x = lt_dataset_data(ds);
     int bad = 0;
     for (int i = 0; i < NPIX; i++) bad += x[i] != (float)pixel(i) / 255.0f;
-    CHECK(t, bad == 0, "%s: %d pixels differ from byte/255", what, bad);
-    CHECK(t, x[0] == 0.0f && x[NPIX - 1] == 1.0f, "%s: range ends %g %g", what, (double)x[0], (double)x[NPIX - 1]);
+    CHECK(bad == 0, "%s: %d pixels differ from byte/255", what, bad);
+    CHECK(x[0] == 0.0f && x[NPIX - 1] == 1.0f, "%s: range ends %g %g", what, (double)x[0], (double)x[NPIX - 1]);
     const int32_t *l = lt_dataset_labels(ds);
     if (!with_labels) {
-        CHECK(t, l == NULL, "%s: labels present without a label file", what);
+        CHECK(l == NULL, "%s: labels present without a label file", what);
         return;
     }
-    if (CHECK(t, l != NULL, "%s: no labels", what))
-        CHECK(t, l[0] == 7 && l[1] == 0 && l[2] == 9, "%s: labels %d %d %d", what, l[0], l[1], l[2]);
+    if (CHECK(l != NULL, "%s: no labels", what))
+        CHECK(l[0] == 7 && l[1] == 0 && l[2] == 9, "%s: labels %d %d %d", what, l[0], l[1], l[2]);
 }
 
 /* IDX loading: good files raw and gzip, and every kind of broken file. */
-static void test_idx(T *t)
+static void test_idx(fixture *t)
 {
     unsigned char pix[NPIX + 8];
     for (int i = 0; i < NPIX + 8; i++) pix[i] = pixel(i % NPIX);
@@ -122,11 +107,11 @@ static void test_idx(T *t)
         write_idx(t, in, gz, 0x08, 3, img_dims, pix, NPIX);
         write_idx(t, ln, gz, 0x08, 1, lab_dims, labels3, NIMG);
         st = lt_dataset_load_idx(t->ctx, fx(t, pi, sizeof pi, in), fx(t, pl, sizeof pl, ln), &ds);
-        EXPECT(t, st, LT_OK, NULL, gz ? "gzip IDX" : "raw IDX");
+        EXPECT(t->ctx, st, LT_OK, NULL, gz ? "gzip IDX" : "raw IDX");
         check_tiny(t, ds, 1, gz ? "gzip IDX" : "raw IDX");
         lt_dataset_free(ds);
         st = lt_dataset_load_idx(t->ctx, pi, NULL, &ds);
-        EXPECT(t, st, LT_OK, NULL, "IDX images without labels");
+        EXPECT(t->ctx, st, LT_OK, NULL, "IDX images without labels");
         check_tiny(t, ds, 0, "IDX images without labels");
         lt_dataset_free(ds);
     }
@@ -160,62 +145,62 @@ static void test_idx(T *t)
         write_idx(t, bad[k].name, bad[k].gz, bad[k].type, bad[k].ndims, bad[k].dims, pix, bad[k].len);
         ds = NULL;
         st = lt_dataset_load_idx(t->ctx, fx(t, pi2, sizeof pi2, bad[k].name), NULL, &ds);
-        EXPECT(t, st, bad[k].want, bad[k].needle, bad[k].name);
+        EXPECT(t->ctx, st, bad[k].want, bad[k].needle, bad[k].name);
         const char *name = bad[k].name;
-        CHECK(t, strstr(lt_ctx_error(t->ctx), name) != NULL, "%s: message \"%s\" does not name the file", name,
+        CHECK(strstr(lt_ctx_error(t->ctx), name) != NULL, "%s: message \"%s\" does not name the file", name,
               lt_ctx_error(t->ctx));
-        CHECK(t, ds == NULL, "%s: *out set on failure", name);
+        CHECK(ds == NULL, "%s: *out set on failure", name);
     }
 
     /* not IDX at all, and a header cut short */
     write_text(t, "zip.idx", "PK\x03\x04 some zip file");
     st = lt_dataset_load_idx(t->ctx, fx(t, pi2, sizeof pi2, "zip.idx"), NULL, &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "zip.idx: not an IDX file (magic 0x504b0304", "non-IDX file");
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "zip.idx: not an IDX file (magic 0x504b0304", "non-IDX file");
     unsigned char shorthdr[6] = {0, 0, 8, 3, 0, 0};
-    CHECK(t, write_file(fx(t, pi2, sizeof pi2, "short.idx"), shorthdr, sizeof shorthdr, 0) == 0, "write short.idx");
+    CHECK(write_file(fx(t, pi2, sizeof pi2, "short.idx"), shorthdr, sizeof shorthdr, 0) == 0, "write short.idx");
     st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "short.idx: header truncated", "short header");
-    CHECK(t, write_file(fx(t, pi2, sizeof pi2, "empty.idx"), "", 0, 0) == 0, "write empty.idx");
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "short.idx: header truncated", "short header");
+    CHECK(write_file(fx(t, pi2, sizeof pi2, "empty.idx"), "", 0, 0) == 0, "write empty.idx");
     st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "empty.idx: only 0 bytes", "empty IDX file");
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "empty.idx: only 0 bytes", "empty IDX file");
 
     /* label problems: count mismatch, an image file as labels, truncation, trailing bytes */
     fx(t, pi, sizeof pi, "img.gz");
     uint32_t two[1] = {2};
     write_idx(t, "lab2.idx", 0, 0x08, 1, two, labels3, 2);
     st = lt_dataset_load_idx(t->ctx, pi, fx(t, pl, sizeof pl, "lab2.idx"), &ds);
-    EXPECT(t, st, LT_ERR_SHAPE, "img.gz has 3 images but ", "label count mismatch");
-    EXPECT(t, st, LT_ERR_SHAPE, "lab2.idx has 2 labels", "label count mismatch");
+    EXPECT(t->ctx, st, LT_ERR_SHAPE, "img.gz has 3 images but ", "label count mismatch");
+    EXPECT(t->ctx, st, LT_ERR_SHAPE, "lab2.idx has 2 labels", "label count mismatch");
     st = lt_dataset_load_idx(t->ctx, pi, pi, &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "img.gz: IDX labels must have 1 dimension, the file has 3", "images as labels");
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "img.gz: IDX labels must have 1 dimension, the file has 3", "images as labels");
     write_idx(t, "labtrunc.gz", 1, 0x08, 1, lab_dims, labels3, 2);
     st = lt_dataset_load_idx(t->ctx, pi, fx(t, pl, sizeof pl, "labtrunc.gz"), &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "labtrunc.gz: expected 3 bytes of labels, found 2", "truncated labels");
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "labtrunc.gz: expected 3 bytes of labels, found 2", "truncated labels");
     unsigned char lab4[4] = {7, 0, 9, 1};
     write_idx(t, "labtrail.idx", 0, 0x08, 1, lab_dims, lab4, 4);
     st = lt_dataset_load_idx(t->ctx, pi, fx(t, pl, sizeof pl, "labtrail.idx"), &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "labtrail.idx: 1 bytes of trailing data", "trailing label bytes");
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "labtrail.idx: 1 bytes of trailing data", "trailing label bytes");
 
     /* a damaged gzip stream: a flipped byte in the deflate data or its CRC */
     unsigned char buf[256];
     size_t n = make_idx(buf, 0x08, 3, img_dims, pix, NPIX);
-    CHECK(t, write_file(fx(t, pi2, sizeof pi2, "damaged.gz"), buf, n, 1) == 0, "write damaged.gz");
+    CHECK(write_file(fx(t, pi2, sizeof pi2, "damaged.gz"), buf, n, 1) == 0, "write damaged.gz");
     FILE *f = fopen(pi2, "r+b");
-    if (CHECK(t, f != NULL, "reopen damaged.gz")) {
+    if (CHECK(f != NULL, "reopen damaged.gz")) {
         fseek(f, -6, SEEK_END); /* inside the CRC-32 trailer */
         int ch = getc(f);
         fseek(f, -6, SEEK_END);
         putc(ch ^ 0x5a, f);
         fclose(f);
         st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
-        EXPECT(t, st, LT_ERR_FORMAT, "damaged.gz: corrupt gzip data", "damaged gzip");
-        CHECK(t, strstr(lt_ctx_error(t->ctx), "<fd:") == NULL, "zlib's descriptor name in a message: %s", lt_ctx_error(t->ctx));
+        EXPECT(t->ctx, st, LT_ERR_FORMAT, "damaged.gz: corrupt gzip data", "damaged gzip");
+        CHECK(strstr(lt_ctx_error(t->ctx), "<fd:") == NULL, "zlib's descriptor name in a message: %s", lt_ctx_error(t->ctx));
     }
 
     /* a gzip stream cut inside its 8-byte trailer: every pixel arrives, but nothing
      * checks them, so the file is refused */
     unsigned char gz[512];
-    CHECK(t, write_file(fx(t, pi2, sizeof pi2, "cut.gz"), buf, n, 1) == 0, "write cut.gz");
+    CHECK(write_file(fx(t, pi2, sizeof pi2, "cut.gz"), buf, n, 1) == 0, "write cut.gz");
     f = fopen(pi2, "rb");
     size_t gzn = f ? fread(gz, 1, sizeof gz, f) : 0;
     if (f) fclose(f);
@@ -223,51 +208,51 @@ static void test_idx(T *t)
         FILE *w = fopen(pi2, "wb");
         if (w) { fwrite(gz, 1, gzn - cut, w); fclose(w); }
         st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
-        EXPECT(t, st, LT_ERR_FORMAT, "cut.gz: the gzip stream is cut off", "gzip trailer cut");
+        EXPECT(t->ctx, st, LT_ERR_FORMAT, "cut.gz: the gzip stream is cut off", "gzip trailer cut");
     }
 
     /* files that are not there or not files */
     st = lt_dataset_load_idx(t->ctx, fx(t, pi2, sizeof pi2, "missing.idx"), NULL, &ds);
-    EXPECT(t, st, LT_ERR_IO, "missing.idx: cannot open images file: No such file", "missing images");
+    EXPECT(t->ctx, st, LT_ERR_IO, "missing.idx: cannot open images file: No such file", "missing images");
     st = lt_dataset_load_idx(t->ctx, pi, fx(t, pl, sizeof pl, "missing-labels.idx"), &ds);
-    EXPECT(t, st, LT_ERR_IO, "missing-labels.idx", "missing labels");
+    EXPECT(t->ctx, st, LT_ERR_IO, "missing-labels.idx", "missing labels");
     st = lt_dataset_load_idx(t->ctx, t->dir, NULL, &ds);
-    EXPECT(t, st, LT_ERR_IO, "it is a directory", "directory as images");
+    EXPECT(t->ctx, st, LT_ERR_IO, "it is a directory", "directory as images");
     st = lt_dataset_load_idx(t->ctx, NULL, NULL, &ds);
-    EXPECT(t, st, LT_ERR_ARG, NULL, "NULL path");
+    EXPECT(t->ctx, st, LT_ERR_ARG, NULL, "NULL path");
     st = lt_dataset_load_idx(t->ctx, pi, NULL, NULL);
-    EXPECT(t, st, LT_ERR_ARG, NULL, "NULL out");
+    EXPECT(t->ctx, st, LT_ERR_ARG, NULL, "NULL out");
 }
 
 /* Fashion-MNIST lookup: explicit dir, $LATENT_DATA_DIR, and the real test split. */
-static void test_fashion(T *t)
+static void test_fashion(fixture *t)
 {
     char fm[600], empty[600], p[700];
     fx(t, fm, sizeof fm, "fm");
     fx(t, empty, sizeof empty, "empty");
-    CHECK(t, mkdir(fm, 0700) == 0 && mkdir(empty, 0700) == 0, "mkdir %s: %s", fm, strerror(errno));
+    CHECK(mkdir(fm, 0700) == 0 && mkdir(empty, 0700) == 0, "mkdir %s: %s", fm, strerror(errno));
     unsigned char pix[NPIX], buf[256];
     for (int i = 0; i < NPIX; i++) pix[i] = pixel(i);
     /* uncompressed names, as some downloads leave them */
     size_t n = make_idx(buf, 0x08, 3, img_dims, pix, NPIX);
     snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte", fm);
-    CHECK(t, write_file(p, buf, n, 0) == 0, "write %s", p);
+    CHECK(write_file(p, buf, n, 0) == 0, "write %s", p);
     n = make_idx(buf, 0x08, 1, lab_dims, labels3, NIMG);
     snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte", fm);
-    CHECK(t, write_file(p, buf, n, 0) == 0, "write %s", p);
+    CHECK(write_file(p, buf, n, 0) == 0, "write %s", p);
 
     lt_dataset *ds = NULL;
     lt_status st = lt_dataset_fashion_mnist(t->ctx, fm, 0, &ds);
-    EXPECT(t, st, LT_OK, NULL, "fashion-mnist from dir");
+    EXPECT(t->ctx, st, LT_OK, NULL, "fashion-mnist from dir");
     check_tiny(t, ds, 1, "fashion-mnist from dir");
     lt_dataset_free(ds);
     st = lt_dataset_fashion_mnist(t->ctx, fm, 1, &ds);
-    EXPECT(t, st, LT_ERR_IO, "train-images-idx3-ubyte[.gz]", "fashion-mnist train split absent");
+    EXPECT(t->ctx, st, LT_ERR_IO, "train-images-idx3-ubyte[.gz]", "fashion-mnist train split absent");
 
     unsetenv("LATENT_DATA_DIR");
     setenv("LATENT_DATA_DIR", fm, 1);
     st = lt_dataset_fashion_mnist(t->ctx, NULL, 0, &ds);
-    EXPECT(t, st, LT_OK, NULL, "fashion-mnist from $LATENT_DATA_DIR");
+    EXPECT(t->ctx, st, LT_OK, NULL, "fashion-mnist from $LATENT_DATA_DIR");
     check_tiny(t, ds, 1, "fashion-mnist from $LATENT_DATA_DIR");
     lt_dataset_free(ds);
 
@@ -277,22 +262,22 @@ static void test_fashion(T *t)
     char missing[640];
     snprintf(missing, sizeof missing, "%s/no-such-folder", empty);
     setenv("LATENT_DATA_DIR", missing, 1); /* a typo is an error, never a silent fall-through */
-    EXPECT(t, lt_dataset_fashion_mnist(t->ctx, NULL, 0, &ds), LT_ERR_IO, "which is not a folder", "$LATENT_DATA_DIR missing");
+    EXPECT(t->ctx, lt_dataset_fashion_mnist(t->ctx, NULL, 0, &ds), LT_ERR_IO, "which is not a folder", "$LATENT_DATA_DIR missing");
     setenv("LATENT_DATA_DIR", empty, 1); /* not holding the files: falls through */
     ds = NULL;
     st = lt_dataset_fashion_mnist(t->ctx, NULL, 0, &ds);
     unsetenv("LATENT_DATA_DIR");
     if (!have_real) {
-        EXPECT(t, st, LT_ERR_IO, "apt-get install dataset-fashion-mnist", "fashion-mnist not installed");
-        EXPECT(t, st, LT_ERR_IO, empty, "fashion-mnist not installed");
+        EXPECT(t->ctx, st, LT_ERR_IO, "apt-get install dataset-fashion-mnist", "fashion-mnist not installed");
+        EXPECT(t->ctx, st, LT_ERR_IO, empty, "fashion-mnist not installed");
         printf("note: %s not found, the real Fashion-MNIST test split was not checked\n", FMNIST_DIR);
         return;
     }
-    EXPECT(t, st, LT_OK, NULL, "real fashion-mnist test split");
+    EXPECT(t->ctx, st, LT_OK, NULL, "real fashion-mnist test split");
     if (!ds) return;
     int h, w, c;
     lt_dataset_image_shape(ds, &h, &w, &c);
-    CHECK(t, lt_dataset_count(ds) == 10000 && lt_dataset_dim(ds) == 784 && h == 28 && w == 28 && c == 1,
+    CHECK(lt_dataset_count(ds) == 10000 && lt_dataset_dim(ds) == 784 && h == 28 && w == 28 && c == 1,
           "fashion-mnist test: %zu x %zu, %dx%dx%d", lt_dataset_count(ds), lt_dataset_dim(ds), h, w, c);
     const int32_t *l = lt_dataset_labels(ds);
     int per_class[10] = {0}, bad = 0;
@@ -300,9 +285,9 @@ static void test_fashion(T *t)
         if (l[i] < 0 || l[i] > 9) bad++;
         else per_class[l[i]]++;
     }
-    CHECK(t, l && bad == 0, "fashion-mnist test: %d labels outside 0..9", bad);
+    CHECK(l && bad == 0, "fashion-mnist test: %d labels outside 0..9", bad);
     for (int k = 0; k < 10; k++)
-        CHECK(t, per_class[k] == 1000, "fashion-mnist test: class %d has %d samples, expected 1000", k, per_class[k]);
+        CHECK(per_class[k] == 1000, "fashion-mnist test: class %d has %d samples, expected 1000", k, per_class[k]);
     const float *x = lt_dataset_data(ds);
     double sum = 0;
     size_t out_of_range = 0, total = lt_dataset_count(ds) * lt_dataset_dim(ds);
@@ -310,14 +295,14 @@ static void test_fashion(T *t)
         sum += x[i];
         out_of_range += !(x[i] >= 0.0f && x[i] <= 1.0f);
     }
-    CHECK(t, out_of_range == 0, "fashion-mnist test: %zu pixels outside [0,1]", out_of_range);
-    CHECK(t, fabs(sum / (double)total - 0.2868) < 0.01, "fashion-mnist test: mean pixel %.4f, expected ~0.287",
+    CHECK(out_of_range == 0, "fashion-mnist test: %zu pixels outside [0,1]", out_of_range);
+    CHECK(fabs(sum / (double)total - 0.2868) < 0.01, "fashion-mnist test: mean pixel %.4f, expected ~0.287",
           sum / (double)total);
     lt_dataset_free(ds);
 }
 
 /* Loads a CSV fixture written from text; returns the status. */
-static lt_status load_csv_text(T *t, const char *name, const char *text, lt_dataset **ds)
+static lt_status load_csv_text(fixture *t, const char *name, const char *text, lt_dataset **ds)
 {
     char p[600];
     write_text(t, name, text);
@@ -326,107 +311,102 @@ static lt_status load_csv_text(T *t, const char *name, const char *text, lt_data
 }
 
 /* Checks a dataset's shape and values. */
-static void check_values(T *t, const lt_dataset *ds, size_t n, size_t dim, const float *want, const char *what)
+static void check_values(fixture *t, const lt_dataset *ds, size_t n, size_t dim, const float *want, const char *what)
 {
-    if (!CHECK(t, ds != NULL, "%s: no dataset", what)) return;
-    if (!CHECK(t, lt_dataset_count(ds) == n && lt_dataset_dim(ds) == dim, "%s: %zu x %zu, expected %zu x %zu", what,
+    if (!CHECK(ds != NULL, "%s: no dataset", what)) return;
+    if (!CHECK(lt_dataset_count(ds) == n && lt_dataset_dim(ds) == dim, "%s: %zu x %zu, expected %zu x %zu", what,
                lt_dataset_count(ds), lt_dataset_dim(ds), n, dim))
         return;
     for (size_t i = 0; i < n * dim; i++)
-        if (!CHECK(t, lt_dataset_data(ds)[i] == want[i], "%s: value %zu is %g, expected %g", what, i,
+        if (!CHECK(lt_dataset_data(ds)[i] == want[i], "%s: value %zu is %g, expected %g", what, i,
                    (double)lt_dataset_data(ds)[i], (double)want[i]))
             return;
 }
 
 /* CSV: header detection, CRLF, blank lines, quotes, and each error. */
-static void test_csv(T *t)
+static void test_csv(fixture *t)
 {
     lt_dataset *ds;
     lt_status st;
     st = load_csv_text(t, "hdr.csv", "x, \"y (cm)\",z\r\n1,2,3\r\n\r\n4.5,-6e-1, 7 \r\n\"8\",9,1e3", &ds);
-    EXPECT(t, st, LT_OK, NULL, "csv with header");
+    EXPECT(t->ctx, st, LT_OK, NULL, "csv with header");
     const float want1[] = {1, 2, 3, 4.5f, -0.6f, 7, 8, 9, 1000};
     check_values(t, ds, 3, 3, want1, "csv with header");
     lt_dataset_free(ds);
 
     st = load_csv_text(t, "nohdr.csv", "\n1,2\n  \n3,4\n", &ds);
-    EXPECT(t, st, LT_OK, NULL, "csv without header");
+    EXPECT(t->ctx, st, LT_OK, NULL, "csv without header");
     const float want2[] = {1, 2, 3, 4};
     check_values(t, ds, 2, 2, want2, "csv without header");
-    CHECK(t, ds && lt_dataset_labels(ds) == NULL && lt_dataset_values(ds) == NULL, "csv: labels or values set");
+    CHECK(ds && lt_dataset_labels(ds) == NULL && lt_dataset_values(ds) == NULL, "csv: labels or values set");
     lt_dataset_free(ds);
 
     /* a UTF-8 byte-order mark: not a header, not part of the first cell's name */
     st = load_csv_text(t, "bom.csv", "\xEF\xBB\xBF" "1,2\n3,4\n", &ds);
-    EXPECT(t, st, LT_OK, NULL, "csv with a byte-order mark");
+    EXPECT(t->ctx, st, LT_OK, NULL, "csv with a byte-order mark");
     check_values(t, ds, 2, 2, want2, "csv with a byte-order mark");
     lt_dataset_free(ds);
     lt_csv_opts by_name = {"b", 0};
     char bp[600];
     write_text(t, "bomhdr.csv", "\xEF\xBB\xBF" "a,b\n1,2\n3,4\n");
     st = lt_dataset_load_csv_opts(t->ctx, fx(t, bp, sizeof bp, "bomhdr.csv"), &by_name, &ds);
-    EXPECT(t, st, LT_OK, NULL, "a header after a byte-order mark");
+    EXPECT(t->ctx, st, LT_OK, NULL, "a header after a byte-order mark");
     const float want_b[] = {2, 4};
     check_values(t, ds, 2, 1, want_b, "a header after a byte-order mark");
     lt_dataset_free(ds);
     by_name.columns = "a";
     st = lt_dataset_load_csv_opts(t->ctx, bp, &by_name, &ds);
-    EXPECT(t, st, LT_OK, NULL, "the first column's name after a byte-order mark");
+    EXPECT(t->ctx, st, LT_OK, NULL, "the first column's name after a byte-order mark");
     lt_dataset_free(ds);
 
     st = load_csv_text(t, "one.csv", "42", &ds);
-    EXPECT(t, st, LT_OK, NULL, "csv single cell");
+    EXPECT(t->ctx, st, LT_OK, NULL, "csv single cell");
     const float want3[] = {42};
     check_values(t, ds, 1, 1, want3, "csv single cell");
     lt_dataset_free(ds);
 
-    st = load_csv_text(t, "cell.csv", "\n\na,b\n1,2\n\n3,oops\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "cell.csv: line 6, column 2 (\"b\"): cell \"oops\" is not a number", "bad cell");
-    CHECK(t, ds == NULL, "bad cell: *out set on failure");
-    st = load_csv_text(t, "cell2.csv", "1,2\n3,4x\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "cell2.csv: line 2, column 2: cell \"4x\" is not a number", "bad cell, no header");
-    st = load_csv_text(t, "emptycell.csv", "1,2\n3,\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "line 2, column 2: empty cell (a missing value)", "empty cell");
-    st = load_csv_text(t, "ragged.csv", "1,2\n3,4\n5\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "ragged.csv: line 3 has 1 column, expected 2 (as on line 1)", "ragged row");
-    st = load_csv_text(t, "wide.csv", "a,b\n1,2,3\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "wide.csv: line 2 has 3 columns, expected 2", "row too wide");
-    st = load_csv_text(t, "nan.csv", "1,2\n3,nan\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "nan.csv: line 2, column 2: cell \"nan\" is not finite", "NaN cell");
-    st = load_csv_text(t, "inf.csv", "1,-inf\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "inf.csv: line 1, column 2: cell \"-inf\" is not finite", "inf cell");
-    st = load_csv_text(t, "big.csv", "1,1e39\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "big.csv: line 1, column 2: cell \"1e39\" is out of float range", "1e39 cell");
-    st = load_csv_text(t, "quote.csv", "\"a,b\n1\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "quote.csv: line 1, column 1: unbalanced double quote", "unbalanced quote");
-    st = load_csv_text(t, "empty.csv", "", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "empty.csv: empty file", "empty csv");
-    st = load_csv_text(t, "blank.csv", "\n \r\n\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "blank.csv: no data rows", "blank csv");
-    st = load_csv_text(t, "hdronly.csv", "a,b\n", &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "hdronly.csv: a header but no data rows", "header-only csv");
+    /* each error names the file, the line and the column where it can */
+    static const struct { const char *name, *text, *message, *what; } bad[] = {
+        {"cell.csv", "\n\na,b\n1,2\n\n3,oops\n", "cell.csv: line 6, column 2 (\"b\"): cell \"oops\" is not a number",
+         "bad cell"},
+        {"cell2.csv", "1,2\n3,4x\n", "cell2.csv: line 2, column 2: cell \"4x\" is not a number", "bad cell, no header"},
+        {"emptycell.csv", "1,2\n3,\n", "line 2, column 2: empty cell (a missing value)", "empty cell"},
+        {"ragged.csv", "1,2\n3,4\n5\n", "ragged.csv: line 3 has 1 column, expected 2 (as on line 1)", "ragged row"},
+        {"wide.csv", "a,b\n1,2,3\n", "wide.csv: line 2 has 3 columns, expected 2", "row too wide"},
+        {"nan.csv", "1,2\n3,nan\n", "nan.csv: line 2, column 2: cell \"nan\" is not finite", "NaN cell"},
+        {"inf.csv", "1,-inf\n", "inf.csv: line 1, column 2: cell \"-inf\" is not finite", "inf cell"},
+        {"big.csv", "1,1e39\n", "big.csv: line 1, column 2: cell \"1e39\" is out of float range", "1e39 cell"},
+        {"quote.csv", "\"a,b\n1\n", "quote.csv: line 1, column 1: unbalanced double quote", "unbalanced quote"},
+        {"empty.csv", "", "empty.csv: empty file", "empty csv"},
+        {"blank.csv", "\n \r\n\n", "blank.csv: no data rows", "blank csv"},
+        {"hdronly.csv", "a,b\n", "hdronly.csv: a header but no data rows", "header-only csv"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        EXPECT(t->ctx, load_csv_text(t, bad[k].name, bad[k].text, &ds), LT_ERR_FORMAT, bad[k].message, bad[k].what);
+        CHECK(ds == NULL, "%s: *out set on failure", bad[k].what);
+    }
 
     char p[600];
-    CHECK(t, write_file(fx(t, p, sizeof p, "nul.csv"), "1,2\n3,\0\n", 8, 0) == 0, "write nul.csv");
+    CHECK(write_file(fx(t, p, sizeof p, "nul.csv"), "1,2\n3,\0\n", 8, 0) == 0, "write nul.csv");
     st = lt_dataset_load_csv(t->ctx, p, &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "nul.csv: line 2 contains a NUL byte", "NUL byte");
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "nul.csv: line 2 contains a NUL byte", "NUL byte");
 
     size_t len = (1u << 20) + 100; /* one line just over the 1 MiB limit */
     char *longline = malloc(len + 1);
-    if (CHECK(t, longline != NULL, "malloc")) {
+    if (CHECK(longline != NULL, "malloc")) {
         for (size_t i = 0; i < len; i++) longline[i] = (i & 1) ? ',' : '1';
         longline[len - 1] = '1';
         longline[len] = 0;
         st = load_csv_text(t, "long.csv", longline, &ds);
-        EXPECT(t, st, LT_ERR_FORMAT, "long.csv: line 1 is longer than 1048576 bytes", "long line");
+        EXPECT(t->ctx, st, LT_ERR_FORMAT, "long.csv: line 1 is longer than 1048576 bytes", "long line");
         free(longline);
     }
     st = lt_dataset_load_csv(t->ctx, fx(t, p, sizeof p, "missing.csv"), &ds);
-    EXPECT(t, st, LT_ERR_IO, "missing.csv: cannot open: No such file", "missing csv");
+    EXPECT(t->ctx, st, LT_ERR_IO, "missing.csv: cannot open: No such file", "missing csv");
 }
 
 /* Loads a CSV fixture with a column selection and interpolation on or off. */
-static lt_status load_csv_cols(T *t, const char *name, const char *text, const char *columns, int interpolate,
+static lt_status load_csv_cols(fixture *t, const char *name, const char *text, const char *columns, int interpolate,
                                lt_dataset **ds)
 {
     char p[600];
@@ -438,7 +418,7 @@ static lt_status load_csv_cols(T *t, const char *name, const char *text, const c
 
 /* CSV column selection (names, numbers, ranges), text in unread columns, and missing
  * values: an error by default, interpolated inside a column when asked. */
-static void test_csv_columns(T *t)
+static void test_csv_columns(fixture *t)
 {
     const char *table = "date,a,b\n2020-01-01,1,10\n2020-01-02,2,20\n2020-01-03,3,30\n";
     static const float want_ba[] = {10, 1, 20, 2, 30, 3}, want_ab[] = {1, 10, 2, 20, 3, 30}, want_b[] = {10, 20, 30};
@@ -452,25 +432,25 @@ static void test_csv_columns(T *t)
     lt_status st;
     for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
         st = load_csv_cols(t, "sel.csv", table, good[k].columns, 0, &ds);
-        EXPECT(t, st, LT_OK, NULL, good[k].what);
+        EXPECT(t->ctx, st, LT_OK, NULL, good[k].what);
         check_values(t, ds, 3, good[k].dim, good[k].want, good[k].what);
         lt_dataset_free(ds);
     }
     st = load_csv_cols(t, "sel.csv", table, NULL, 0, &ds);
-    EXPECT(t, st, LT_ERR_FORMAT, "line 2, column 1 (\"date\"): cell \"2020-01-01\" is not a number",
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "line 2, column 1 (\"date\"): cell \"2020-01-01\" is not a number",
            "every column, a text date among them");
 
     /* a headerless file: text in a column that is not read leaves the first row data */
     st = load_csv_cols(t, "nohdr-date.csv", "2020-01-01,5\n2020-01-02,6\n", "2", 0, &ds);
-    EXPECT(t, st, LT_OK, NULL, "headerless, text in an unread column");
+    EXPECT(t->ctx, st, LT_OK, NULL, "headerless, text in an unread column");
     const float want56[] = {5, 6};
     check_values(t, ds, 2, 1, want56, "headerless, text in an unread column");
     lt_dataset_free(ds);
 
     /* selections that do not fit the file */
     st = load_csv_cols(t, "sel.csv", table, "a,c", 0, &ds);
-    EXPECT(t, st, LT_ERR_ARG, "sel.csv: no column named \"c\" (the header has \"date\", \"a\", \"b\")", "unknown name");
-    CHECK(t, ds == NULL, "unknown name: *out set on failure");
+    EXPECT(t->ctx, st, LT_ERR_ARG, "sel.csv: no column named \"c\" (the header has \"date\", \"a\", \"b\")", "unknown name");
+    CHECK(ds == NULL, "unknown name: *out set on failure");
     const struct { const char *columns, *needle, *what; } bad_sel[] = {
         {"4", "column 4 does not exist: the file has 3 columns", "column number past the end"},
         {"2-5", "column 5 does not exist", "range past the end"},
@@ -481,10 +461,10 @@ static void test_csv_columns(T *t)
     };
     for (size_t k = 0; k < sizeof bad_sel / sizeof bad_sel[0]; k++) {
         st = load_csv_cols(t, "sel.csv", table, bad_sel[k].columns, 0, &ds);
-        EXPECT(t, st, LT_ERR_ARG, bad_sel[k].needle, bad_sel[k].what);
+        EXPECT(t->ctx, st, LT_ERR_ARG, bad_sel[k].needle, bad_sel[k].what);
     }
     st = load_csv_cols(t, "nohdr.csv", "1,2\n3,4\n", "a", 0, &ds);
-    EXPECT(t, st, LT_ERR_ARG, "column \"a\": the file has no header row", "a name without a header");
+    EXPECT(t->ctx, st, LT_ERR_ARG, "column \"a\": the file has no header row", "a name without a header");
 
     /* bad cells and missing values that cannot be filled, named by line and column */
     const char *bad = "t,v,note\n1,0.5,ok\n2,abc,ok\n3,0.7,x\n", *gappy = "t,v,w\n0,1,\n1,,5\n2,,x\n3,4,7\n4,5,\n";
@@ -500,25 +480,25 @@ static void test_csv_columns(T *t)
     };
     for (size_t k = 0; k < sizeof bad_cell / sizeof bad_cell[0]; k++) {
         st = load_csv_cols(t, bad_cell[k].file, bad_cell[k].text, bad_cell[k].columns, bad_cell[k].interpolate, &ds);
-        EXPECT(t, st, LT_ERR_FORMAT, bad_cell[k].needle, bad_cell[k].what);
+        EXPECT(t->ctx, st, LT_ERR_FORMAT, bad_cell[k].needle, bad_cell[k].what);
     }
     st = load_csv_cols(t, "badcell.csv", bad, "t", 0, &ds);
-    EXPECT(t, st, LT_OK, NULL, "non-numeric cells only in unread columns");
+    EXPECT(t->ctx, st, LT_OK, NULL, "non-numeric cells only in unread columns");
     lt_dataset_free(ds);
     st = load_csv_cols(t, "gaps.csv", gappy, "t,v", 1, &ds);
-    EXPECT(t, st, LT_OK, NULL, "interpolated gap");
+    EXPECT(t->ctx, st, LT_OK, NULL, "interpolated gap");
     const float want_gap[] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 5};
     check_values(t, ds, 5, 2, want_gap, "interpolated gap of two rows");
     lt_dataset_free(ds);
     st = load_csv_cols(t, "quoted.csv", "v,u\n1,0\n\"\",0\n3,0\n", "v", 1, &ds);
-    EXPECT(t, st, LT_OK, NULL, "a quoted empty cell is missing too");
+    EXPECT(t->ctx, st, LT_OK, NULL, "a quoted empty cell is missing too");
     const float want_q[] = {1, 2, 3};
     check_values(t, ds, 3, 1, want_q, "a quoted empty cell is missing too");
     lt_dataset_free(ds);
 }
 
 /* Sliding windows: values, count, stride, sequence shape, and a window too long. */
-static void test_windows(T *t)
+static void test_windows(fixture *t)
 {
     enum { NROWS = 10, F = 2 };
     float x[NROWS * F];
@@ -527,12 +507,12 @@ static void test_windows(T *t)
         x[i * F + 1] = 100.0f + (float)i;
     }
     lt_dataset *series = NULL, *w = NULL, *s = NULL;
-    if (!CHECK(t, lt_dataset_from_array(t->ctx, NROWS, F, x, NULL, &series) == LT_OK, "from_array")) return;
+    if (!CHECK(lt_dataset_from_array(t->ctx, NROWS, F, x, NULL, &series) == LT_OK, "from_array")) return;
     int steps = -1, features = -1;
     lt_dataset_seq_shape(series, &steps, &features);
-    CHECK(t, steps == 0 && features == 0, "a table has no sequence shape (%d, %d)", steps, features);
+    CHECK(steps == 0 && features == 0, "a table has no sequence shape (%d, %d)", steps, features);
 
-    EXPECT(t, lt_dataset_windows(t->ctx, series, 4, 3, &w), LT_OK, NULL, "windows of 4 every 3");
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, series, 4, 3, &w), LT_OK, NULL, "windows of 4 every 3");
     if (w) {
         /* (10 - 4) / 3 + 1 = 3 windows starting at rows 0, 3, 6, step-major */
         float want[3 * 4 * F];
@@ -543,46 +523,46 @@ static void test_windows(T *t)
             }
         check_values(t, w, 3, 4 * F, want, "windows of 4 every 3");
         lt_dataset_seq_shape(w, &steps, &features);
-        CHECK(t, steps == 4 && features == F, "windows: sequence shape (%d, %d), expected (4, 2)", steps, features);
-        EXPECT(t, lt_dataset_slice(t->ctx, w, 1, 2, &s), LT_OK, NULL, "slice of windows");
+        CHECK(steps == 4 && features == F, "windows: sequence shape (%d, %d), expected (4, 2)", steps, features);
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, w, 1, 2, &s), LT_OK, NULL, "slice of windows");
         lt_dataset_seq_shape(s, &steps, &features);
-        CHECK(t, steps == 4 && features == F, "a slice of windows keeps the sequence shape (%d, %d)", steps, features);
+        CHECK(steps == 4 && features == F, "a slice of windows keeps the sequence shape (%d, %d)", steps, features);
         lt_dataset_free(s);
         lt_dataset_free(w);
     }
-    EXPECT(t, lt_dataset_windows(t->ctx, series, 3, 1, &w), LT_OK, NULL, "windows of 3 every row");
-    CHECK(t, lt_dataset_count(w) == 8 && lt_dataset_dim(w) == 6, "windows every row: %zu x %zu, expected 8 x 6",
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, series, 3, 1, &w), LT_OK, NULL, "windows of 3 every row");
+    CHECK(lt_dataset_count(w) == 8 && lt_dataset_dim(w) == 6, "windows every row: %zu x %zu, expected 8 x 6",
           lt_dataset_count(w), lt_dataset_dim(w));
-    CHECK(t, w && lt_dataset_data(w)[7 * 6] == 7.0f, "the last window starts at row 7");
+    CHECK(w && lt_dataset_data(w)[7 * 6] == 7.0f, "the last window starts at row 7");
     lt_dataset_free(w);
-    EXPECT(t, lt_dataset_windows(t->ctx, series, 4, 4, &w), LT_OK, NULL, "windows of 4 every 4");
-    CHECK(t, lt_dataset_count(w) == 2, "10 rows, windows of 4 every 4: %zu windows, expected 2 (rows 8-9 left out)",
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, series, 4, 4, &w), LT_OK, NULL, "windows of 4 every 4");
+    CHECK(lt_dataset_count(w) == 2, "10 rows, windows of 4 every 4: %zu windows, expected 2 (rows 8-9 left out)",
           lt_dataset_count(w));
     lt_dataset_free(w);
-    EXPECT(t, lt_dataset_windows(t->ctx, series, NROWS, 5, &w), LT_OK, NULL, "one window of the whole series");
-    CHECK(t, lt_dataset_count(w) == 1, "a window as long as the series: %zu windows", lt_dataset_count(w));
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, series, NROWS, 5, &w), LT_OK, NULL, "one window of the whole series");
+    CHECK(lt_dataset_count(w) == 1, "a window as long as the series: %zu windows", lt_dataset_count(w));
     lt_dataset_free(w);
 
-    EXPECT(t, lt_dataset_windows(t->ctx, series, 5, 5, &w), LT_OK, NULL, "windows to centre");
-    EXPECT(t, lt_dataset_center_windows(t->ctx, w), LT_OK, NULL, "centre windows");
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, series, 5, 5, &w), LT_OK, NULL, "windows to centre");
+    EXPECT(t->ctx, lt_dataset_center_windows(t->ctx, w), LT_OK, NULL, "centre windows");
     if (w) { /* rows 0..4 and 5..9 of columns i and 100 + i: each window minus its own means */
         static const float want_c[2 * 5 * F] = {-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2};
         check_values(t, w, 2, 5 * F, want_c, "centred windows");
     }
     lt_dataset_free(w);
-    EXPECT(t, lt_dataset_center_windows(t->ctx, series), LT_ERR_ARG, "not windows", "centring rows that are not windows");
-    EXPECT(t, lt_dataset_windows(t->ctx, series, 11, 1, &w), LT_ERR_SHAPE,
+    EXPECT(t->ctx, lt_dataset_center_windows(t->ctx, series), LT_ERR_ARG, "not windows", "centring rows that are not windows");
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, series, 11, 1, &w), LT_ERR_SHAPE,
            "a window of 11 rows is longer than the series of 10 rows", "window longer than the series");
-    CHECK(t, w == NULL, "window too long: *out set on failure");
-    EXPECT(t, lt_dataset_windows(t->ctx, series, 0, 1, &w), LT_ERR_ARG, "window = 0", "window 0");
-    EXPECT(t, lt_dataset_windows(t->ctx, series, 2, 0, &w), LT_ERR_ARG, "stride = 0", "stride 0");
-    EXPECT(t, lt_dataset_windows(t->ctx, NULL, 2, 1, &w), LT_ERR_ARG, "series is NULL", "NULL series");
+    CHECK(w == NULL, "window too long: *out set on failure");
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, series, 0, 1, &w), LT_ERR_ARG, "window = 0", "window 0");
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, series, 2, 0, &w), LT_ERR_ARG, "stride = 0", "stride 0");
+    EXPECT(t->ctx, lt_dataset_windows(t->ctx, NULL, 2, 1, &w), LT_ERR_ARG, "series is NULL", "NULL series");
     lt_dataset_free(series);
 }
 
 /* Standardizing a series with its training rows' statistics: the test rows take no
  * part in the fit, whatever they hold. */
-static void test_series_scaling(T *t)
+static void test_series_scaling(fixture *t)
 {
     enum { NROWS = 50, TRAIN = 40 };
     float x[NROWS];
@@ -595,16 +575,16 @@ static void test_series_scaling(T *t)
     lt_dataset *series = NULL, *fit = NULL;
     if (lt_dataset_from_array(t->ctx, NROWS, 1, x, NULL, &series) == LT_OK &&
         lt_dataset_slice(t->ctx, series, 0, TRAIN, &fit) == LT_OK) {
-        EXPECT(t, lt_dataset_standardize(t->ctx, series, fit), LT_OK, NULL, "standardize with the training rows");
+        EXPECT(t->ctx, lt_dataset_standardize(t->ctx, series, fit), LT_OK, NULL, "standardize with the training rows");
         double m = 0, v = 0, worst = 0;
         const float *y = lt_dataset_data(series);
         for (int i = 0; i < TRAIN; i++) m += y[i];
         m /= TRAIN;
         for (int i = 0; i < TRAIN; i++) v += (y[i] - m) * (y[i] - m);
-        CHECK(t, fabs(m) < 1e-5 && fabs(sqrt(v / TRAIN) - 1.0) < 1e-5,
+        CHECK(fabs(m) < 1e-5 && fabs(sqrt(v / TRAIN) - 1.0) < 1e-5,
               "training rows after scaling: mean %g, sd %g (expected 0 and 1: fitted on them alone)", m, sqrt(v / TRAIN));
         for (int i = TRAIN; i < NROWS; i++) worst = fmax(worst, fabs(y[i] - (x[i] - mean) / sd));
-        CHECK(t, worst < 1e-2, "test rows scaled with the training rows' mean and sd: off by %g", worst);
+        CHECK(worst < 1e-2, "test rows scaled with the training rows' mean and sd: off by %g", worst);
     }
     lt_dataset_free(series);
     /* Moments then scale: what standardize does, split so a model can keep the moments
@@ -612,24 +592,24 @@ static void test_series_scaling(T *t)
     lt_dataset *again = NULL;
     double fm[1] = {0}, fs[1] = {0};
     if (lt_dataset_from_array(t->ctx, NROWS, 1, x, NULL, &again) == LT_OK && fit) {
-        EXPECT(t, lt_dataset_moments(t->ctx, fit, fm, fs), LT_OK, NULL, "moments of the training rows");
-        CHECK(t, fabs(fm[0] - mean) < 1e-9 && fabs(fs[0] - sd) < 1e-9, "moments %g, %g (expected %g, %g)", fm[0], fs[0],
+        EXPECT(t->ctx, lt_dataset_moments(t->ctx, fit, fm, fs), LT_OK, NULL, "moments of the training rows");
+        CHECK(fabs(fm[0] - mean) < 1e-9 && fabs(fs[0] - sd) < 1e-9, "moments %g, %g (expected %g, %g)", fm[0], fs[0],
               mean, sd);
-        EXPECT(t, lt_dataset_scale(t->ctx, again, fm, fs), LT_OK, NULL, "scale with the moments");
+        EXPECT(t->ctx, lt_dataset_scale(t->ctx, again, fm, fs), LT_OK, NULL, "scale with the moments");
         lt_dataset *ref = NULL;
         if (lt_dataset_from_array(t->ctx, NROWS, 1, x, NULL, &ref) == LT_OK &&
             lt_dataset_standardize(t->ctx, ref, fit) == LT_OK)
-            CHECK(t, memcmp(lt_dataset_data(ref), lt_dataset_data(again), sizeof x) == 0,
+            CHECK(memcmp(lt_dataset_data(ref), lt_dataset_data(again), sizeof x) == 0,
                   "moments + scale equal standardize bit for bit");
         lt_dataset_free(ref);
         double zero[1] = {0.0}, nan_sd[1] = {NAN};
-        EXPECT(t, lt_dataset_scale(t->ctx, again, fm, zero), LT_ERR_ARG, "column 1", "scale refuses a zero deviation");
-        EXPECT(t, lt_dataset_scale(t->ctx, again, fm, nan_sd), LT_ERR_ARG, "column 1", "scale refuses a NaN deviation");
+        EXPECT(t->ctx, lt_dataset_scale(t->ctx, again, fm, zero), LT_ERR_ARG, "column 1", "scale refuses a zero deviation");
+        EXPECT(t->ctx, lt_dataset_scale(t->ctx, again, fm, nan_sd), LT_ERR_ARG, "column 1", "scale refuses a NaN deviation");
         float flat[4] = {3, 3, 3, 3};
         lt_dataset *cst = NULL;
         if (lt_dataset_from_array(t->ctx, 4, 1, flat, NULL, &cst) == LT_OK) {
-            EXPECT(t, lt_dataset_moments(t->ctx, cst, fm, fs), LT_OK, NULL, "moments of a constant column");
-            CHECK(t, fm[0] == 3.0 && fs[0] == 1.0, "a constant column: mean 3 and deviation 1, got %g and %g", fm[0], fs[0]);
+            EXPECT(t->ctx, lt_dataset_moments(t->ctx, cst, fm, fs), LT_OK, NULL, "moments of a constant column");
+            CHECK(fm[0] == 3.0 && fs[0] == 1.0, "a constant column: mean 3 and deviation 1, got %g and %g", fm[0], fs[0]);
         }
         lt_dataset_free(cst);
     }
@@ -638,20 +618,20 @@ static void test_series_scaling(T *t)
 }
 
 /* Swiss roll: reproducible per seed, the documented geometry, noise of the asked size. */
-static void test_swiss(T *t)
+static void test_swiss(fixture *t)
 {
     enum { N = 2000 };
     lt_dataset *a = NULL, *b = NULL, *c = NULL, *noisy = NULL;
-    EXPECT(t, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 42, &a), LT_OK, NULL, "swiss roll");
-    EXPECT(t, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 42, &b), LT_OK, NULL, "swiss roll again");
-    EXPECT(t, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 43, &c), LT_OK, NULL, "swiss roll other seed");
-    EXPECT(t, lt_dataset_swiss_roll(t->ctx, N, 0.5f, 42, &noisy), LT_OK, NULL, "noisy swiss roll");
+    EXPECT(t->ctx, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 42, &a), LT_OK, NULL, "swiss roll");
+    EXPECT(t->ctx, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 42, &b), LT_OK, NULL, "swiss roll again");
+    EXPECT(t->ctx, lt_dataset_swiss_roll(t->ctx, N, 0.0f, 43, &c), LT_OK, NULL, "swiss roll other seed");
+    EXPECT(t->ctx, lt_dataset_swiss_roll(t->ctx, N, 0.5f, 42, &noisy), LT_OK, NULL, "noisy swiss roll");
     if (a && b && c && noisy) {
-        CHECK(t, lt_dataset_count(a) == N && lt_dataset_dim(a) == 3, "swiss roll shape %zu x %zu",
+        CHECK(lt_dataset_count(a) == N && lt_dataset_dim(a) == 3, "swiss roll shape %zu x %zu",
               lt_dataset_count(a), lt_dataset_dim(a));
-        CHECK(t, memcmp(a->x, b->x, sizeof(float) * 3 * N) == 0 && memcmp(a->values, b->values, sizeof(float) * N) == 0,
+        CHECK(memcmp(a->x, b->x, sizeof(float) * 3 * N) == 0 && memcmp(a->values, b->values, sizeof(float) * N) == 0,
               "swiss roll: same seed gave different points");
-        CHECK(t, memcmp(a->x, c->x, sizeof(float) * 3 * N) != 0, "swiss roll: seeds 42 and 43 gave the same points");
+        CHECK(memcmp(a->x, c->x, sizeof(float) * 3 * N) != 0, "swiss roll: seeds 42 and 43 gave the same points");
         const double pi = 3.14159265358979323846;
         double tlo = 1e9, thi = -1e9, ysum = 0, ylo = 1e9, yhi = -1e9, geo = 0, r2 = 0;
         for (int i = 0; i < N; i++) {
@@ -668,67 +648,67 @@ static void test_swiss(T *t)
                 r2 += d * d;
             }
         }
-        CHECK(t, tlo >= 1.5 * pi - 1e-5 && thi <= 4.5 * pi + 1e-5 && tlo < 1.6 * pi && thi > 4.4 * pi,
+        CHECK(tlo >= 1.5 * pi - 1e-5 && thi <= 4.5 * pi + 1e-5 && tlo < 1.6 * pi && thi > 4.4 * pi,
               "swiss roll: t in [%g, %g], expected to fill [1.5pi, 4.5pi]", tlo, thi);
-        CHECK(t, ylo >= 0 && yhi < 21 && ylo < 1 && yhi > 20, "swiss roll: height in [%g, %g]", ylo, yhi);
-        CHECK(t, fabs(ysum / N - 10.5) < 1.0, "swiss roll: mean height %g", ysum / N);
-        CHECK(t, geo < 1e-3, "swiss roll: points off (t cos t, y, t sin t) by %g", geo);
+        CHECK(ylo >= 0 && yhi < 21 && ylo < 1 && yhi > 20, "swiss roll: height in [%g, %g]", ylo, yhi);
+        CHECK(fabs(ysum / N - 10.5) < 1.0, "swiss roll: mean height %g", ysum / N);
+        CHECK(geo < 1e-3, "swiss roll: points off (t cos t, y, t sin t) by %g", geo);
         double sd = sqrt(r2 / (3.0 * N));
-        CHECK(t, fabs(sd - 0.5) < 0.03, "swiss roll: noise stddev %g, expected 0.5", sd);
-        CHECK(t, memcmp(a->values, noisy->values, sizeof(float) * N) == 0, "swiss roll: noise changed t");
+        CHECK(fabs(sd - 0.5) < 0.03, "swiss roll: noise stddev %g, expected 0.5", sd);
+        CHECK(memcmp(a->values, noisy->values, sizeof(float) * N) == 0, "swiss roll: noise changed t");
     }
     lt_dataset_free(a);
     lt_dataset_free(b);
     lt_dataset_free(c);
     lt_dataset_free(noisy);
-    EXPECT(t, lt_dataset_swiss_roll(t->ctx, 0, 0.0f, 1, &a), LT_ERR_ARG, "n = 0", "swiss roll n = 0");
-    EXPECT(t, lt_dataset_swiss_roll(t->ctx, 100000001, 0.0f, 1, &a), LT_ERR_ARG, "1..100000000", "swiss roll n too large");
-    EXPECT(t, lt_dataset_swiss_roll(t->ctx, 10, NAN, 1, &a), LT_ERR_ARG, "noise", "swiss roll NaN noise");
-    EXPECT(t, lt_dataset_swiss_roll(t->ctx, 10, -1.0f, 1, &a), LT_ERR_ARG, "noise", "swiss roll negative noise");
+    EXPECT(t->ctx, lt_dataset_swiss_roll(t->ctx, 0, 0.0f, 1, &a), LT_ERR_ARG, "n = 0", "swiss roll n = 0");
+    EXPECT(t->ctx, lt_dataset_swiss_roll(t->ctx, 100000001, 0.0f, 1, &a), LT_ERR_ARG, "1..100000000", "swiss roll n too large");
+    EXPECT(t->ctx, lt_dataset_swiss_roll(t->ctx, 10, NAN, 1, &a), LT_ERR_ARG, "noise", "swiss roll NaN noise");
+    EXPECT(t->ctx, lt_dataset_swiss_roll(t->ctx, 10, -1.0f, 1, &a), LT_ERR_ARG, "noise", "swiss roll negative noise");
 }
 
 /* from_array, slice, alloc limits and the accessors. */
-static void test_array(T *t)
+static void test_array(fixture *t)
 {
     float x[5 * 3];
     int32_t lab[5];
     for (int i = 0; i < 15; i++) x[i] = (float)i * 0.5f;
     for (int i = 0; i < 5; i++) lab[i] = 10 + i;
     lt_dataset *ds = NULL, *s = NULL;
-    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, x, lab, &ds), LT_OK, NULL, "from_array");
+    EXPECT(t->ctx, lt_dataset_from_array(t->ctx, 5, 3, x, lab, &ds), LT_OK, NULL, "from_array");
     if (ds) {
         check_values(t, ds, 5, 3, x, "from_array");
-        CHECK(t, lt_dataset_labels(ds) && lt_dataset_labels(ds)[4] == 14, "from_array: labels not copied");
+        CHECK(lt_dataset_labels(ds) && lt_dataset_labels(ds)[4] == 14, "from_array: labels not copied");
         int h = 1, w = 1, c = 1;
         lt_dataset_image_shape(ds, &h, &w, &c);
-        CHECK(t, h == 0 && w == 0 && c == 0, "from_array: image shape %d %d %d, expected 0", h, w, c);
+        CHECK(h == 0 && w == 0 && c == 0, "from_array: image shape %d %d %d, expected 0", h, w, c);
 
-        EXPECT(t, lt_dataset_slice(t->ctx, ds, 1, 3, &s), LT_OK, NULL, "slice");
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, ds, 1, 3, &s), LT_OK, NULL, "slice");
         check_values(t, s, 3, 3, x + 3, "slice");
-        CHECK(t, s && lt_dataset_labels(s) && lt_dataset_labels(s)[0] == 11 && lt_dataset_labels(s)[2] == 13,
+        CHECK(s && lt_dataset_labels(s) && lt_dataset_labels(s)[0] == 11 && lt_dataset_labels(s)[2] == 13,
               "slice: labels wrong");
         lt_dataset_free(s);
-        EXPECT(t, lt_dataset_slice(t->ctx, ds, 4, 1, &s), LT_OK, NULL, "slice of the last row");
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, ds, 4, 1, &s), LT_OK, NULL, "slice of the last row");
         lt_dataset_free(s);
-        EXPECT(t, lt_dataset_slice(t->ctx, ds, 3, 3, &s), LT_ERR_ARG, "rows [3, 3 + 3)", "slice past the end");
-        CHECK(t, s == NULL, "slice: *out set on failure");
-        EXPECT(t, lt_dataset_slice(t->ctx, ds, 5, 1, &s), LT_ERR_ARG, "5 rows", "slice start at n");
-        EXPECT(t, lt_dataset_slice(t->ctx, ds, 0, 0, &s), LT_ERR_ARG, NULL, "empty slice");
-        EXPECT(t, lt_dataset_slice(t->ctx, ds, 2, SIZE_MAX, &s), LT_ERR_ARG, NULL, "slice with wrapping count");
-        EXPECT(t, lt_dataset_slice(t->ctx, NULL, 0, 1, &s), LT_ERR_ARG, NULL, "slice of NULL");
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, ds, 3, 3, &s), LT_ERR_ARG, "rows [3, 3 + 3)", "slice past the end");
+        CHECK(s == NULL, "slice: *out set on failure");
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, ds, 5, 1, &s), LT_ERR_ARG, "5 rows", "slice start at n");
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, ds, 0, 0, &s), LT_ERR_ARG, NULL, "empty slice");
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, ds, 2, SIZE_MAX, &s), LT_ERR_ARG, NULL, "slice with wrapping count");
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, NULL, 0, 1, &s), LT_ERR_ARG, NULL, "slice of NULL");
         lt_dataset_free(ds);
     }
     x[7] = NAN; /* row 2, column 1 */
-    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, x, NULL, &ds), LT_ERR_NONFINITE, "row 2, column 1", "from_array NaN");
-    CHECK(t, strstr(lt_ctx_error(t->ctx), "NaN") != NULL, "from_array NaN: message \"%s\" does not say NaN", lt_ctx_error(t->ctx));
+    EXPECT(t->ctx, lt_dataset_from_array(t->ctx, 5, 3, x, NULL, &ds), LT_ERR_NONFINITE, "row 2, column 1", "from_array NaN");
+    CHECK(strstr(lt_ctx_error(t->ctx), "NaN") != NULL, "from_array NaN: message \"%s\" does not say NaN", lt_ctx_error(t->ctx));
     x[7] = INFINITY;
-    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, x, NULL, &ds), LT_ERR_NONFINITE, "infinite", "from_array inf");
+    EXPECT(t->ctx, lt_dataset_from_array(t->ctx, 5, 3, x, NULL, &ds), LT_ERR_NONFINITE, "infinite", "from_array inf");
     x[7] = 1.0f;
-    EXPECT(t, lt_dataset_from_array(t->ctx, 0, 3, x, NULL, &ds), LT_ERR_ARG, "n = 0", "from_array n = 0");
-    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 0, x, NULL, &ds), LT_ERR_ARG, "dim = 0", "from_array dim = 0");
-    EXPECT(t, lt_dataset_from_array(t->ctx, 5, 3, NULL, NULL, &ds), LT_ERR_ARG, "x is NULL", "from_array NULL x");
-    EXPECT(t, lt_dataset_from_array(t->ctx, SIZE_MAX / 2, 4, x, NULL, &ds), LT_ERR_ARG, "overflow", "from_array overflow");
-    EXPECT(t, lt_dataset_alloc(t->ctx, SIZE_MAX / 8, 3, 0, 0, &ds), LT_ERR_NOMEM, "overflow", "alloc overflow");
+    EXPECT(t->ctx, lt_dataset_from_array(t->ctx, 0, 3, x, NULL, &ds), LT_ERR_ARG, "n = 0", "from_array n = 0");
+    EXPECT(t->ctx, lt_dataset_from_array(t->ctx, 5, 0, x, NULL, &ds), LT_ERR_ARG, "dim = 0", "from_array dim = 0");
+    EXPECT(t->ctx, lt_dataset_from_array(t->ctx, 5, 3, NULL, NULL, &ds), LT_ERR_ARG, "x is NULL", "from_array NULL x");
+    EXPECT(t->ctx, lt_dataset_from_array(t->ctx, SIZE_MAX / 2, 4, x, NULL, &ds), LT_ERR_ARG, "overflow", "from_array overflow");
+    EXPECT(t->ctx, lt_dataset_alloc(t->ctx, SIZE_MAX / 8, 3, 0, 0, &ds), LT_ERR_NOMEM, "overflow", "alloc overflow");
 
     /* a slice of images keeps the image shape */
     unsigned char pix[NPIX];
@@ -736,48 +716,40 @@ static void test_array(T *t)
     char p[600];
     write_idx(t, "slice.idx", 0, 0x08, 3, img_dims, pix, NPIX);
     if (lt_dataset_load_idx(t->ctx, fx(t, p, sizeof p, "slice.idx"), NULL, &ds) == LT_OK) {
-        EXPECT(t, lt_dataset_slice(t->ctx, ds, 2, 1, &s), LT_OK, NULL, "image slice");
+        EXPECT(t->ctx, lt_dataset_slice(t->ctx, ds, 2, 1, &s), LT_OK, NULL, "image slice");
         int h, w, c;
         lt_dataset_image_shape(s, &h, &w, &c);
-        CHECK(t, h == ROWS && w == COLS && c == 1, "image slice: shape %dx%dx%d", h, w, c);
-        CHECK(t, s && lt_dataset_data(s)[0] == (float)pixel(12) / 255.0f, "image slice: wrong rows");
+        CHECK(h == ROWS && w == COLS && c == 1, "image slice: shape %dx%dx%d", h, w, c);
+        CHECK(s && lt_dataset_data(s)[0] == (float)pixel(12) / 255.0f, "image slice: wrong rows");
         lt_dataset_free(s);
         lt_dataset_free(ds);
     }
-    CHECK(t, lt_dataset_count(NULL) == 0 && lt_dataset_dim(NULL) == 0 && lt_dataset_data(NULL) == NULL,
+    CHECK(lt_dataset_count(NULL) == 0 && lt_dataset_dim(NULL) == 0 && lt_dataset_data(NULL) == NULL,
           "accessors on NULL");
     lt_dataset_free(NULL);
 }
 
 /* Reads a PNG's signature and IHDR; checks size and color type (0 gray, 2 RGB). */
-static void check_png(T *t, const char *path, int w, int h, int color_type)
+static void check_png(fixture *t, const char *path, int w, int h, int color_type)
 {
     unsigned char b[26];
     FILE *f = fopen(path, "rb");
-    if (!CHECK(t, f != NULL, "%s: not written", path)) return;
+    if (!CHECK(f != NULL, "%s: not written", path)) return;
     size_t n = fread(b, 1, sizeof b, f);
     fclose(f);
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (!CHECK(t, n == sizeof b && memcmp(b, sig, 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0,
+    if (!CHECK(n == sizeof b && memcmp(b, sig, 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0,
                "%s: no PNG signature and IHDR", path))
         return;
     int pw = (int)((uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19]);
     int ph = (int)((uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23]);
-    CHECK(t, pw == w && ph == h, "%s: %dx%d, expected %dx%d", path, pw, ph, w, h);
-    CHECK(t, b[24] == 8 && b[25] == color_type, "%s: bit depth %d color type %d, expected 8 and %d", path, b[24],
+    CHECK(pw == w && ph == h, "%s: %dx%d, expected %dx%d", path, pw, ph, w, h);
+    CHECK(b[24] == 8 && b[25] == color_type, "%s: bit depth %d color type %d, expected 8 and %d", path, b[24],
           b[25], color_type);
 }
 
-#ifdef HAVE_STB_IMAGE
-/* True when pixel p is within tol of (r, g, b) in every channel. */
-static int near_rgb(const unsigned char *p, int r, int g, int b, int tol)
-{
-    return abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - b) <= tol;
-}
-#endif
-
 /* Plots: sizes, signatures, pixel contents where stb_image can decode, and errors. */
-static void test_plot(T *t)
+static void test_plot(fixture *t)
 {
     enum { NC = 3, H = 2, W = 3, SC = 2 };
     float a[NC * H * W], b[NC * H * W], rgb3[NC * H * W * 3];
@@ -792,13 +764,13 @@ static void test_plot(T *t)
     char p[600];
     int gw = NC * W * SC + (NC + 1) * GRID_SEP, gh2 = 2 * H * SC + 3 * GRID_SEP, gh1 = H * SC + 2 * GRID_SEP;
 
-    EXPECT(t, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid.png"), a, b, NC, H, W, 1, SC), LT_OK, NULL,
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid.png"), a, b, NC, H, W, 1, SC), LT_OK, NULL,
            "image rows");
     check_png(t, p, gw, gh2, 0);
 #ifdef HAVE_STB_IMAGE
     int iw, ih, ic;
     unsigned char *img = stbi_load(p, &iw, &ih, &ic, 1);
-    if (CHECK(t, img && iw == gw && ih == gh2, "grid.png: stb_image cannot decode it")) {
+    if (CHECK(img && iw == gw && ih == gh2, "grid.png: stb_image cannot decode it")) {
         int bad = 0;
         for (int r = 0; r < 2; r++)
             for (int k = 0; k < NC; k++)
@@ -809,15 +781,15 @@ static void test_plot(T *t)
                         int px = GRID_SEP + k * (W * SC + GRID_SEP) + x, py = GRID_SEP + r * (H * SC + GRID_SEP) + y;
                         bad += img[py * iw + px] != want;
                     }
-        CHECK(t, bad == 0, "grid.png: %d image pixels differ", bad);
-        CHECK(t, img[0] == 128 && img[(GRID_SEP + H * SC) * iw + 5] == 128, "grid.png: separators not gray");
+        CHECK(bad == 0, "grid.png: %d image pixels differ", bad);
+        CHECK(img[0] == 128 && img[(GRID_SEP + H * SC) * iw + 5] == 128, "grid.png: separators not gray");
     }
     stbi_image_free(img);
 #endif
-    EXPECT(t, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid_rgb.png"), rgb3, NULL, NC, H, W, 3, 1), LT_OK,
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid_rgb.png"), rgb3, NULL, NC, H, W, 3, 1), LT_OK,
            NULL, "rgb image row");
     check_png(t, p, NC * W + (NC + 1) * GRID_SEP, H + 2 * GRID_SEP, 2);
-    EXPECT(t, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid1.png"), a, NULL, NC, H, W, 1, SC), LT_OK, NULL,
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, fx(t, p, sizeof p, "grid1.png"), a, NULL, NC, H, W, 1, SC), LT_OK, NULL,
            "single image row");
     check_png(t, p, gw, gh1, 0);
 
@@ -830,11 +802,11 @@ static void test_plot(T *t)
         val[i] = (float)tt;
     }
     xy[2 * 7] = NAN; /* skipped, not drawn */
-    EXPECT(t, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter.png"), xy, val, NP, 300), LT_OK, NULL, "scatter");
+    EXPECT(t->ctx, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter.png"), xy, val, NP, 300), LT_OK, NULL, "scatter");
     check_png(t, p, 300, 300, 2);
 #ifdef HAVE_STB_IMAGE
     img = stbi_load(p, &iw, &ih, &ic, 3);
-    if (CHECK(t, img && iw == 300 && ih == 300, "scatter.png: stb_image cannot decode it")) {
+    if (CHECK(img && iw == 300 && ih == 300, "scatter.png: stb_image cannot decode it")) {
         /* the points (left) and the color bar (right) both show the colormap's ends */
         int lo_pts = 0, hi_pts = 0, lo_bar = 0, hi_bar = 0;
         for (int y = 0; y < ih; y++)
@@ -844,37 +816,37 @@ static void test_plot(T *t)
                 if (x < iw * 8 / 10) { lo_pts += lo; hi_pts += hi; }
                 else { lo_bar += lo; hi_bar += hi; }
             }
-        CHECK(t, lo_pts > 0 && hi_pts > 0, "scatter.png: points lack the colormap's ends (%d, %d)", lo_pts, hi_pts);
-        CHECK(t, lo_bar > 0 && hi_bar > 0, "scatter.png: no color bar (%d, %d)", lo_bar, hi_bar);
-        CHECK(t, near_rgb(img, 255, 255, 255, 0), "scatter.png: background not white");
+        CHECK(lo_pts > 0 && hi_pts > 0, "scatter.png: points lack the colormap's ends (%d, %d)", lo_pts, hi_pts);
+        CHECK(lo_bar > 0 && hi_bar > 0, "scatter.png: no color bar (%d, %d)", lo_bar, hi_bar);
+        CHECK(near_rgb(img, 255, 255, 255, 0), "scatter.png: background not white");
     }
     stbi_image_free(img);
 #endif
-    EXPECT(t, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter0.png"), NULL, NULL, 0, 64), LT_OK, NULL,
+    EXPECT(t->ctx, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter0.png"), NULL, NULL, 0, 64), LT_OK, NULL,
            "empty scatter");
     check_png(t, p, 64, 64, 2);
-    EXPECT(t, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter1.png"), xy, NULL, 1, 100), LT_OK, NULL,
+    EXPECT(t->ctx, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter1.png"), xy, NULL, 1, 100), LT_OK, NULL,
            "one point, no values");
     check_png(t, p, 100, 100, 2);
     float extreme[8] = {-3e38f, 3e38f, 3e38f, -3e38f, 0, 0, INFINITY, 1}, ev[4] = {-3e38f, NAN, 3e38f, 0};
-    EXPECT(t, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter2.png"), extreme, ev, 4, 128), LT_OK, NULL,
+    EXPECT(t->ctx, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter2.png"), extreme, ev, 4, 128), LT_OK, NULL,
            "extreme points and values");
     check_png(t, p, 128, 128, 2);
 
     fx(t, p, sizeof p, "bad.png");
-    EXPECT(t, lt_plot_image_rows(t->ctx, p, a, b, 0, H, W, 1, 1), LT_ERR_ARG, "cols = 0", "image rows cols 0");
-    EXPECT(t, lt_plot_image_rows(t->ctx, p, a, b, 1, H, W, 2, 1), LT_ERR_ARG, "c = 2", "image rows c 2");
-    EXPECT(t, lt_plot_image_rows(t->ctx, p, NULL, b, 1, H, W, 1, 1), LT_ERR_ARG, "a is NULL", "image rows NULL a");
-    EXPECT(t, lt_plot_image_rows(t->ctx, p, a, b, 1000, 1000, 1000, 1, 1000), LT_ERR_ARG, "too large",
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, p, a, b, 0, H, W, 1, 1), LT_ERR_ARG, "cols = 0", "image rows cols 0");
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, p, a, b, 1, H, W, 2, 1), LT_ERR_ARG, "c = 2", "image rows c 2");
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, p, NULL, b, 1, H, W, 1, 1), LT_ERR_ARG, "a is NULL", "image rows NULL a");
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, p, a, b, 1000, 1000, 1000, 1, 1000), LT_ERR_ARG, "too large",
            "image rows too large");
-    EXPECT(t, lt_plot_image_rows(t->ctx, NULL, a, b, 1, H, W, 1, 1), LT_ERR_ARG, "path", "image rows NULL path");
-    EXPECT(t, lt_plot_scatter(t->ctx, p, xy, val, NP, 10), LT_ERR_ARG, "size_px = 10", "scatter too small");
-    EXPECT(t, lt_plot_scatter(t->ctx, p, NULL, val, NP, 100), LT_ERR_ARG, "xy is NULL", "scatter NULL xy");
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, NULL, a, b, 1, H, W, 1, 1), LT_ERR_ARG, "path", "image rows NULL path");
+    EXPECT(t->ctx, lt_plot_scatter(t->ctx, p, xy, val, NP, 10), LT_ERR_ARG, "size_px = 10", "scatter too small");
+    EXPECT(t->ctx, lt_plot_scatter(t->ctx, p, NULL, val, NP, 100), LT_ERR_ARG, "xy is NULL", "scatter NULL xy");
     struct stat sb;
-    CHECK(t, stat(p, &sb) != 0, "bad.png: written despite bad arguments");
+    CHECK(stat(p, &sb) != 0, "bad.png: written despite bad arguments");
     fx(t, p, sizeof p, "no-such-dir/out.png");
-    EXPECT(t, lt_plot_image_rows(t->ctx, p, a, b, NC, H, W, 1, 1), LT_ERR_IO, p, "image rows unwritable");
-    EXPECT(t, lt_plot_scatter(t->ctx, p, xy, val, NP, 100), LT_ERR_IO, "no-such-dir/out.png: cannot create",
+    EXPECT(t->ctx, lt_plot_image_rows(t->ctx, p, a, b, NC, H, W, 1, 1), LT_ERR_IO, p, "image rows unwritable");
+    EXPECT(t->ctx, lt_plot_scatter(t->ctx, p, xy, val, NP, 100), LT_ERR_IO, "no-such-dir/out.png: cannot create",
            "scatter unwritable");
 }
 
@@ -902,7 +874,7 @@ static void find_shade(const unsigned char *img, int iw, int y, int ya, int yb, 
 
 /* Series plot: its size, the flagged windows' rows shaded where they belong (in both
  * panels), nothing shaded when no window passes the threshold, and bad arguments. */
-static void test_series_plot(T *t)
+static void test_series_plot(fixture *t)
 {
     enum { NROWS = 200, NCOLS = 2, WINDOW = 20, STRIDE = 5, NW = (NROWS - WINDOW) / STRIDE + 1, PW = 600, PH = 300 };
     float series[NROWS * NCOLS], scores[NW];
@@ -916,105 +888,63 @@ static void test_series_plot(T *t)
     const char *names[NCOLS] = {"sin", "cos"};
     lt_series_plot sp = {series, NROWS, NCOLS, names, "test series", scores, NW, WINDOW, STRIDE, 1.0f, 150};
     char p[600];
-    EXPECT(t, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series.png"), &sp, PW, PH), LT_OK, NULL, "series plot");
+    EXPECT(t->ctx, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series.png"), &sp, PW, PH), LT_OK, NULL, "series plot");
     check_png(t, p, PW, PH, 2);
 #ifdef HAVE_STB_IMAGE
     int iw, ih, ic, x0, x1, s0, s1;
     unsigned char *img = stbi_load(p, &iw, &ih, &ic, 3);
-    if (CHECK(t, img && iw == PW && ih == PH, "series.png: stb_image cannot decode it as %dx%d", PW, PH)) {
+    if (CHECK(img && iw == PW && ih == PH, "series.png: stb_image cannot decode it as %dx%d", PW, PH)) {
         /* the top panel spans about rows 17..190 of the image, the score panel 200..284 */
         find_shade(img, iw, PH / 5, 30, 150, &x0, &x1, &s0, &s1);
-        CHECK(t, x0 > 0 && x1 > x0 + PW / 2, "series.png: no panel frame found on row %d (%d..%d)", PH / 5, x0, x1);
+        CHECK(x0 > 0 && x1 > x0 + PW / 2, "series.png: no panel frame found on row %d (%d..%d)", PH / 5, x0, x1);
         double span = x1 - x0 - 2;
         int want0 = x0 + 1 + (int)lround((100 - 0.5) / (NROWS - 1) * span);
         int want1 = x0 + 1 + (int)lround((124 + 0.5) / (NROWS - 1) * span);
-        CHECK(t, s0 >= 0 && abs(s0 - want0) <= 2 && abs(s1 - want1) <= 2,
+        CHECK(s0 >= 0 && abs(s0 - want0) <= 2 && abs(s1 - want1) <= 2,
               "series.png: shade over columns %d..%d, expected %d..%d (rows 100..124 of 0..199)", s0, s1, want0, want1);
         int b0 = s0, b1 = s1;
         find_shade(img, iw, PH * 4 / 5, PH * 4 / 5 - 10, PH * 4 / 5 + 10, &x0, &x1, &s0, &s1);
-        CHECK(t, s0 == b0 && s1 == b1, "series.png: the score panel shades %d..%d, the series panel %d..%d", s0, s1, b0, b1);
+        CHECK(s0 == b0 && s1 == b1, "series.png: the score panel shades %d..%d, the series panel %d..%d", s0, s1, b0, b1);
     }
     stbi_image_free(img);
 #endif
     /* no window above the threshold: nothing shaded */
     sp.threshold = 10.0f;
-    EXPECT(t, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series-calm.png"), &sp, PW, PH), LT_OK, NULL, "calm series plot");
+    EXPECT(t->ctx, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series-calm.png"), &sp, PW, PH), LT_OK, NULL, "calm series plot");
 #ifdef HAVE_STB_IMAGE
     img = stbi_load(p, &iw, &ih, &ic, 3);
-    if (CHECK(t, img != NULL, "series-calm.png: stb_image cannot decode it")) {
+    if (CHECK(img != NULL, "series-calm.png: stb_image cannot decode it")) {
         int shaded = 0; /* below the legend line, whose swatch shows the shade */
         for (int i = 20 * iw; i < iw * ih; i++) shaded += near_rgb(img + 3 * i, 255, 205, 205, 0);
-        CHECK(t, shaded == 0, "series-calm.png: %d shaded pixels, expected none", shaded);
+        CHECK(shaded == 0, "series-calm.png: %d shaded pixels, expected none", shaded);
     }
     stbi_image_free(img);
 #endif
     /* no scores: the series alone */
     lt_series_plot plain = {series, NROWS, NCOLS, NULL, NULL, NULL, 0, 0, 0, 0.0f, 0};
-    EXPECT(t, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series-plain.png"), &plain, 200, 120), LT_OK, NULL,
+    EXPECT(t->ctx, lt_plot_series(t->ctx, fx(t, p, sizeof p, "series-plain.png"), &plain, 200, 120), LT_OK, NULL,
            "series without scores");
     check_png(t, p, 200, 120, 2);
 
     fx(t, p, sizeof p, "series-bad.png");
     sp.threshold = 1.0f;
-    EXPECT(t, lt_plot_series(t->ctx, p, &sp, 100, PH), LT_ERR_ARG, "100x300 pixels", "series plot too narrow");
+    EXPECT(t->ctx, lt_plot_series(t->ctx, p, &sp, 100, PH), LT_ERR_ARG, "100x300 pixels", "series plot too narrow");
     sp.windows = NW + 1;
-    EXPECT(t, lt_plot_series(t->ctx, p, &sp, PW, PH), LT_ERR_ARG, "38 windows of 20 rows every 5 rows do not fit in 200 rows",
+    EXPECT(t->ctx, lt_plot_series(t->ctx, p, &sp, PW, PH), LT_ERR_ARG, "38 windows of 20 rows every 5 rows do not fit in 200 rows",
            "more windows than the series holds");
     sp.windows = NW;
     sp.cols = 0;
-    EXPECT(t, lt_plot_series(t->ctx, p, &sp, PW, PH), LT_ERR_ARG, "0 columns", "series plot without columns");
-    EXPECT(t, lt_plot_series(t->ctx, p, NULL, PW, PH), LT_ERR_ARG, "NULL", "series plot NULL");
+    EXPECT(t->ctx, lt_plot_series(t->ctx, p, &sp, PW, PH), LT_ERR_ARG, "0 columns", "series plot without columns");
+    EXPECT(t->ctx, lt_plot_series(t->ctx, p, NULL, PW, PH), LT_ERR_ARG, "NULL", "series plot NULL");
     struct stat sb;
-    CHECK(t, stat(p, &sb) != 0, "series-bad.png: written despite bad arguments");
-}
-
-/* Removes dir and everything in it (fixtures are at most one level deep). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[1200];
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(p);
-        else remove(p);
-    }
-    closedir(d);
-    rmdir(dir);
+    CHECK(stat(p, &sb) != 0, "series-bad.png: written despite bad arguments");
 }
 
 /* Runs every group of checks against fixtures in a fresh temporary directory. */
 int main(void)
 {
-    T t;
-    memset(&t, 0, sizeof t);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(t.dir, sizeof t.dir, "%s/latent-test-data-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(t.dir)) {
-        printf("FAIL test_data.c: mkdtemp %s: %s\n", t.dir, strerror(errno));
-        return 1;
-    }
-    char err[256];
-    if (lt_ctx_open(&t.ctx, "cpu", err, sizeof err) != LT_OK) { /* the CPU fallback: no device to wait for */
-        printf("FAIL test_data.c: cannot open a context: %s\n", err);
-        return 1;
-    }
-    test_idx(&t);
-    test_fashion(&t);
-    test_csv(&t);
-    test_csv_columns(&t);
-    test_windows(&t);
-    test_series_scaling(&t);
-    test_swiss(&t);
-    test_array(&t);
-    test_plot(&t);
-    test_series_plot(&t);
-    lt_ctx_close(t.ctx);
-    if (t.failed == 0) remove_tree(t.dir);
-    else printf("fixtures kept in %s\n", t.dir);
-    printf("test_data: %d of %d checks passed\n", t.checks - t.failed, t.checks);
-    return t.failed == 0 ? 0 : 1;
+    static const fixture_group groups[] = {test_idx,     test_fashion,        test_csv,   test_csv_columns,
+                                           test_windows, test_series_scaling, test_swiss, test_array,
+                                           test_plot,    test_series_plot};
+    return run_fixture_groups("data", groups, sizeof groups / sizeof groups[0]);
 }

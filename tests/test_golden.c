@@ -4,11 +4,8 @@
  * (make_rnn_golden.py wrote rnn_golden.txt: gate orders, GRU's reset_after,
  * go_backwards and Bidirectional's merges). Usage: test_golden FIXTURE CASES (CASES:
  * how many cases the fixture must hold; device from LATENT_DEVICE). */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-#include "check.h"
 #include "model.h"
+#include "harness.h"
 
 /* Reads "NAME N v1 ... vN" into a new array; returns N or -1. */
 static long read_array(FILE *f, const char *name, float **out)
@@ -22,16 +19,18 @@ static long read_array(FILE *f, const char *name, float **out)
     return n;
 }
 
+/* Checks every golden case of the fixture on the backend LATENT_DEVICE names. */
 int main(int argc, char **argv)
 {
-    char err[512];
-    lt_ctx *ctx;
     if (argc < 3) { printf("usage: test_golden FIXTURE CASES\n"); return 2; }
     int want = atoi(argv[2]);
     FILE *f = fopen(argv[1], "r");
     if (!f) { printf("cannot open %s\n", argv[1]); return 1; }
-    if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
-    printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
+    lt_ctx *ctx = harness_ctx(NULL);
+    if (!ctx) {
+        fclose(f);
+        return DONE();
+    }
     char word[16], spec[256];
     int cases = 0;
     while (fscanf(f, "%15s %255s", word, spec) == 2 && strcmp(word, "spec") == 0) {
@@ -59,7 +58,7 @@ int main(int argc, char **argv)
             }
             lt_model_free(m);
         }
-        free(x); free(p); free(y);
+        FREE_ALL(x, p, y);
     }
     CHECK(cases == want, "%d golden cases read (%d expected)", cases, want);
     fclose(f);

@@ -2,15 +2,8 @@
  * SSIM against scikit-image's values in tests/golden/ssim_golden.txt, gaussian blur).
  * Fixture images go into a fresh temporary folder, removed again when every check passed.
  * Usage: test_imgproc SSIM_GOLDEN_TXT. */
-#include <errno.h>
-#include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include "check.h"
 #include "latent.h"
+#include "harness.h"
 
 /* Gray levels 0..255 of the fixture images, as functions of row y and column x. */
 static int level_a(int y, int x) { return y * 40 + x * 3 + 5; } /* a.png, 6 x 8 */
@@ -21,29 +14,9 @@ static int level_c(int y, int x) { return 100 + 0 * (y + x); } /* c.png, 3 x 3 *
 #define Z_H 4
 #define Z_W 5
 
-/* The fixture folder and a path buffer helper. */
-typedef struct fixture {
-    char dir[512];
-} fixture;
-
-/* dir/name into buf. */
-static const char *fx(const fixture *f, char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", f->dir, name);
-    return buf;
-}
-
-/* Writes bytes to path; returns 0 on success. */
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return -1;
-    int ok = fwrite(data, 1, len, fp) == len;
-    return (fclose(fp) == 0 && ok) ? 0 : -1;
-}
-
-/* Little-endian 16- and 32-bit stores. */
+/* Little-endian 16-bit store. */
 static void put16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8); }
+/* Little-endian 32-bit store. */
 static void put32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -69,7 +42,7 @@ static int write_gray_bmp(const char *path, int h, int w, int (*level)(int, int)
         for (int x = 0; x < w; x++)
             for (int k = 0; k < 3; k++)
                 b[54 + (size_t)(h - 1 - y) * row + (size_t)x * 3 + (size_t)k] = (unsigned char)level(y, x);
-    int rc = write_file(path, b, size);
+    int rc = write_bytes(path, b, size);
     free(b);
     return rc;
 }
@@ -84,16 +57,6 @@ static lt_status write_gray_png(lt_ctx *ctx, const char *path, int h, int w, int
     lt_status st = lt_image_save_png(ctx, path, img, h, w, 1);
     free(img);
     return st;
-}
-
-/* Checks status and that the context's message contains needle (may be NULL). */
-static void expect(lt_ctx *ctx, lt_status got, lt_status want, const char *needle, const char *what)
-{
-    CHECK(got == want, "%s: status %s, expected %s (message: %s)", what, lt_status_name(got), lt_status_name(want),
-          lt_ctx_error(ctx));
-    if (needle)
-        CHECK(strstr(lt_ctx_error(ctx), needle) != NULL, "%s: message \"%s\" does not name \"%s\"", what,
-              lt_ctx_error(ctx), needle);
 }
 
 /* 1 if row `row` of ds (ph x pw x c) is the tile at (y0, x0) of the image level(), with
@@ -116,84 +79,55 @@ static int tile_is(const lt_dataset *ds, size_t row, int ph, int pw, int c, int 
 /* Patch counts, contents, reading order, stride, max_patches and channels. */
 static void test_patches(lt_ctx *ctx, const fixture *f)
 {
-    lt_dataset *ds = NULL;
-    int h, w, c;
-    /* 4x4, no overlap: Z.BMP (4x5) one tile, then a.png (6x8) two; c.png (3x3) none.
-     * strcmp order puts "Z.BMP" before "a.png" (upper case sorts first) */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 1, 0, &ds), LT_OK, NULL, "4x4 patches");
-    if (ds) {
-        CHECK(lt_dataset_count(ds) == 3, "4x4 patches: %zu, expected 3", lt_dataset_count(ds));
-        CHECK(lt_dataset_dim(ds) == 16, "4x4 patches: dim %zu, expected 16", lt_dataset_dim(ds));
+    /* A tile of an image: the dataset row holding it, the image's levels, its corner. */
+    typedef struct tile {
+        size_t row;
+        int (*level)(int, int);
+        int y0, x0;
+    } tile;
+    /* strcmp order puts "Z.BMP" before "a.png" (upper case sorts first), then c.png */
+    static const struct {
+        const char *what;
+        int ph, pw, stride, channels, max;
+        size_t count;
+        tile tiles[7]; /* the rows checked (level NULL: no more) */
+    } cases[] = {
+        /* 4x4, no overlap: Z.BMP (4x5) one tile, then a.png (6x8) two; c.png (3x3) none */
+        {"4x4 patches", 4, 4, 0, 1, 0, 3, {{0, level_z, 0, 0}, {1, level_a, 0, 0}, {2, level_a, 0, 4}}},
+        /* stride 2: Z.BMP 1 x 1 tiles, a.png 2 x 3, in reading order */
+        {"stride 2", 4, 4, 2, 1, 0, 7,
+         {{0, level_z, 0, 0}, {1, level_a, 0, 0}, {2, level_a, 0, 2}, {3, level_a, 0, 4}, {4, level_a, 2, 0},
+          {5, level_a, 2, 2}, {6, level_a, 2, 4}}},
+        /* max_patches cuts in the same order; a limit above the count changes nothing */
+        {"max_patches 3", 4, 4, 2, 1, 3, 3, {{2, level_a, 0, 2}}},
+        {"max_patches 100", 4, 4, 2, 1, 100, 7, {{0, NULL, 0, 0}}},
+        /* non-square patches with a stride larger than the patch: Z.BMP (4x5) 1 x 1; a.png
+         * (6x8) 2 x 2; c.png (3x3) 1 x 1 */
+        {"2x3 stride 4", 2, 3, 4, 1, 0, 6, {{3, level_a, 4, 0}, {4, level_a, 4, 4}, {5, level_c, 0, 0}}},
+        /* 1x1 patches: every pixel of every image (48 + 20 + 9) */
+        {"1x1 patches", 1, 1, 0, 1, 0, 77, {{0, NULL, 0, 0}}},
+        /* the whole of a.png is the only 6x8 patch: Z.BMP and c.png are too small */
+        {"6x8 patches", A_H, A_W, 1, 1, 0, 1, {{0, level_a, 0, 0}}},
+        /* three channels: gray files are replicated into r, g and b */
+        {"rgb patches", 4, 4, 0, 3, 0, 3, {{0, level_z, 0, 0}, {2, level_a, 0, 4}}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int ph = cases[k].ph, pw = cases[k].pw, ch = cases[k].channels;
+        const char *what = cases[k].what;
+        lt_dataset *ds = NULL;
+        int h, w, c;
+        EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, ph, pw, cases[k].stride, ch, (size_t)cases[k].max, &ds),
+               LT_OK, NULL, what);
+        if (!ds) continue;
         lt_dataset_image_shape(ds, &h, &w, &c);
-        CHECK(h == 4 && w == 4 && c == 1, "4x4 patches: shape %dx%dx%d", h, w, c);
-        CHECK(lt_dataset_labels(ds) == NULL, "4x4 patches have no labels");
-        if (lt_dataset_count(ds) == 3) {
-            CHECK(tile_is(ds, 0, 4, 4, 1, level_z, 0, 0), "patch 0 is Z.BMP at (0,0)");
-            CHECK(tile_is(ds, 1, 4, 4, 1, level_a, 0, 0), "patch 1 is a.png at (0,0)");
-            CHECK(tile_is(ds, 2, 4, 4, 1, level_a, 0, 4), "patch 2 is a.png at (0,4)");
-        }
-        lt_dataset_free(ds);
-    }
-    /* stride 2: Z.BMP 1 x 1 tiles, a.png 2 x 3, in reading order */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 2, 1, 0, &ds), LT_OK, NULL, "stride 2");
-    if (ds) {
-        CHECK(lt_dataset_count(ds) == 7, "stride 2: %zu patches, expected 7", lt_dataset_count(ds));
-        if (lt_dataset_count(ds) == 7) {
-            CHECK(tile_is(ds, 0, 4, 4, 1, level_z, 0, 0), "stride 2: patch 0 is Z.BMP at (0,0)");
-            static const int at[6][2] = {{0, 0}, {0, 2}, {0, 4}, {2, 0}, {2, 2}, {2, 4}};
-            for (int i = 0; i < 6; i++)
-                CHECK(tile_is(ds, (size_t)i + 1, 4, 4, 1, level_a, at[i][0], at[i][1]),
-                      "stride 2: patch %d is a.png at (%d,%d)", i + 1, at[i][0], at[i][1]);
-        }
-        lt_dataset_free(ds);
-    }
-    /* max_patches cuts in the same order */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 2, 1, 3, &ds), LT_OK, NULL, "max_patches 3");
-    if (ds) {
-        CHECK(lt_dataset_count(ds) == 3, "max_patches 3: %zu patches", lt_dataset_count(ds));
-        if (lt_dataset_count(ds) == 3)
-            CHECK(tile_is(ds, 2, 4, 4, 1, level_a, 0, 2), "max_patches 3: last is a.png at (0,2)");
-        lt_dataset_free(ds);
-    }
-    /* a limit above the count changes nothing */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 2, 1, 100, &ds), LT_OK, NULL, "max_patches 100");
-    CHECK(lt_dataset_count(ds) == 7, "max_patches 100: %zu patches, expected 7", lt_dataset_count(ds));
-    lt_dataset_free(ds);
-    /* non-square patches with a stride larger than the patch */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 2, 3, 4, 1, 0, &ds), LT_OK, NULL, "2x3 stride 4");
-    if (ds) {
-        /* Z.BMP (4x5): 1 x 1; a.png (6x8): 2 x 2; c.png (3x3): 1 x 1 */
-        CHECK(lt_dataset_count(ds) == 6, "2x3 stride 4: %zu patches, expected 6", lt_dataset_count(ds));
-        if (lt_dataset_count(ds) == 6) {
-            CHECK(tile_is(ds, 3, 2, 3, 1, level_a, 4, 0), "2x3 stride 4: patch 3 is a.png at (4,0)");
-            CHECK(tile_is(ds, 4, 2, 3, 1, level_a, 4, 4), "2x3 stride 4: patch 4 is a.png at (4,4)");
-            CHECK(tile_is(ds, 5, 2, 3, 1, level_c, 0, 0), "2x3 stride 4: patch 5 is c.png");
-        }
-        lt_dataset_free(ds);
-    }
-    /* 1x1 patches: every pixel of every image (48 + 20 + 9) */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 1, 1, 0, 1, 0, &ds), LT_OK, NULL, "1x1 patches");
-    CHECK(lt_dataset_count(ds) == 77, "1x1 patches: %zu, expected 77", lt_dataset_count(ds));
-    lt_dataset_free(ds);
-    /* the whole of a.png is the only 6x8 patch: Z.BMP and c.png are too small */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, A_H, A_W, 1, 1, 0, &ds), LT_OK, NULL, "6x8 patches");
-    if (ds) {
-        CHECK(lt_dataset_count(ds) == 1, "6x8 patches: %zu, expected 1", lt_dataset_count(ds));
-        CHECK(tile_is(ds, 0, A_H, A_W, 1, level_a, 0, 0), "6x8 patch is a.png");
-        lt_dataset_free(ds);
-    }
-    /* three channels: gray files are replicated into r, g and b */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 3, 0, &ds), LT_OK, NULL, "rgb patches");
-    if (ds) {
-        lt_dataset_image_shape(ds, &h, &w, &c);
-        CHECK(h == 4 && w == 4 && c == 3 && lt_dataset_dim(ds) == 48, "rgb patches: shape %dx%dx%d, dim %zu", h, w,
-              c, lt_dataset_dim(ds));
-        if (lt_dataset_count(ds) == 3) {
-            CHECK(tile_is(ds, 0, 4, 4, 3, level_z, 0, 0), "rgb patch 0 is Z.BMP");
-            CHECK(tile_is(ds, 2, 4, 4, 3, level_a, 0, 4), "rgb patch 2 is a.png at (0,4)");
-        } else {
-            CHECK(0, "rgb patches: %zu, expected 3", lt_dataset_count(ds));
-        }
+        CHECK(h == ph && w == pw && c == ch && lt_dataset_dim(ds) == (size_t)(ph * pw * ch),
+              "%s: shape %dx%dx%d, dim %zu", what, h, w, c, lt_dataset_dim(ds));
+        CHECK(lt_dataset_labels(ds) == NULL, "%s: patches have labels", what);
+        if (CHECK(lt_dataset_count(ds) == cases[k].count, "%s: %zu patches, expected %zu", what, lt_dataset_count(ds),
+                  cases[k].count))
+            for (const tile *p = cases[k].tiles; p < cases[k].tiles + 7 && p->level; p++)
+                CHECK(tile_is(ds, p->row, ph, pw, ch, p->level, p->y0, p->x0),
+                      "%s: patch %zu is not the tile at (%d,%d)", what, p->row, p->y0, p->x0);
         lt_dataset_free(ds);
     }
 }
@@ -203,45 +137,45 @@ static void test_patch_errors(lt_ctx *ctx, const fixture *f)
 {
     char p[600];
     lt_dataset *ds = NULL;
-    expect(ctx, lt_dataset_image_patches(ctx, fx(f, p, sizeof p, "nope"), 4, 4, 0, 1, 0, &ds), LT_ERR_IO, p,
+    EXPECT(ctx, lt_dataset_image_patches(ctx, fx(f, p, sizeof p, "nope"), 4, 4, 0, 1, 0, &ds), LT_ERR_IO, p,
            "missing folder");
-    expect(ctx, lt_dataset_image_patches(ctx, fx(f, p, sizeof p, "a.png"), 4, 4, 0, 1, 0, &ds), LT_ERR_IO, p,
+    EXPECT(ctx, lt_dataset_image_patches(ctx, fx(f, p, sizeof p, "a.png"), 4, 4, 0, 1, 0, &ds), LT_ERR_IO, p,
            "a file as the folder");
     CHECK(strstr(lt_ctx_error(ctx), "not a folder") != NULL, "a file as the folder: message \"%s\"", lt_ctx_error(ctx));
     /* only a text file and a subfolder named like an image */
     char msg[700];
     fx(f, p, sizeof p, "empty");
     snprintf(msg, sizeof msg, "no PNG, JPEG or BMP images in %s", p);
-    expect(ctx, lt_dataset_image_patches(ctx, p, 4, 4, 0, 1, 0, &ds), LT_ERR_ARG, msg, "folder without images");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, p, 4, 4, 0, 1, 0, &ds), LT_ERR_ARG, msg, "folder without images");
     /* the largest image is a.png, 6 x 8 */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 7, 4, 0, 1, 0, &ds), LT_ERR_ARG, f->dir, "patch too tall");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 7, 4, 0, 1, 0, &ds), LT_ERR_ARG, f->dir, "patch too tall");
     CHECK(strstr(lt_ctx_error(ctx), "7x4") != NULL, "patch too tall: message \"%s\" names no size", lt_ctx_error(ctx));
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 2, 9, 0, 1, 0, &ds), LT_ERR_ARG, f->dir, "patch too wide");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 2, 9, 0, 1, 0, &ds), LT_ERR_ARG, f->dir, "patch too wide");
     /* a corrupt file's error is lt_image_load's, naming it; *out is cleared on failure */
     lt_dataset *keep = NULL;
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 1, 0, &keep), LT_OK, NULL, "a dataset to overwrite");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 1, 0, &keep), LT_OK, NULL, "a dataset to overwrite");
     ds = keep;
-    expect(ctx, lt_dataset_image_patches(ctx, fx(f, p, sizeof p, "bad"), 2, 2, 0, 1, 0, &ds), LT_ERR_FORMAT,
+    EXPECT(ctx, lt_dataset_image_patches(ctx, fx(f, p, sizeof p, "bad"), 2, 2, 0, 1, 0, &ds), LT_ERR_FORMAT,
            fx(f, p, sizeof p, "bad/x.jpg"), "corrupt jpeg");
     CHECK(ds == NULL, "corrupt jpeg: out is not NULL");
     lt_dataset_free(keep);
     /* but a limit reached before it means it is never read */
-    expect(ctx, lt_dataset_image_patches(ctx, fx(f, p, sizeof p, "bad"), 2, 2, 0, 1, 1, &ds), LT_OK, NULL,
+    EXPECT(ctx, lt_dataset_image_patches(ctx, fx(f, p, sizeof p, "bad"), 2, 2, 0, 1, 1, &ds), LT_OK, NULL,
            "corrupt jpeg after max_patches");
     CHECK(lt_dataset_count(ds) == 1, "corrupt jpeg after max_patches: %zu patches", lt_dataset_count(ds));
     lt_dataset_free(ds);
     ds = NULL;
     /* bad arguments */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 0, 4, 0, 1, 0, &ds), LT_ERR_ARG, "patch size", "patch_h 0");
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, -1, 0, 1, 0, &ds), LT_ERR_ARG, "patch size", "patch_w -1");
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, LT_IMAGE_MAX_SIDE + 1, 4, 0, 1, 0, &ds), LT_ERR_ARG,
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 0, 4, 0, 1, 0, &ds), LT_ERR_ARG, "patch size", "patch_h 0");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 4, -1, 0, 1, 0, &ds), LT_ERR_ARG, "patch size", "patch_w -1");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, LT_IMAGE_MAX_SIDE + 1, 4, 0, 1, 0, &ds), LT_ERR_ARG,
            "patch size", "patch_h over the limit");
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 2, 0, &ds), LT_ERR_ARG, "channels", "2 channels");
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 0, 0, &ds), LT_ERR_ARG, "channels", "0 channels");
-    expect(ctx, lt_dataset_image_patches(ctx, NULL, 4, 4, 0, 1, 0, &ds), LT_ERR_ARG, NULL, "NULL folder");
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 1, 0, NULL), LT_ERR_ARG, NULL, "NULL out");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 2, 0, &ds), LT_ERR_ARG, "channels", "2 channels");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 0, 0, &ds), LT_ERR_ARG, "channels", "0 channels");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, NULL, 4, 4, 0, 1, 0, &ds), LT_ERR_ARG, NULL, "NULL folder");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 0, 1, 0, NULL), LT_ERR_ARG, NULL, "NULL out");
     /* a huge stride is one tile per image, not an overflow */
-    expect(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 2147483647, 1, 0, &ds), LT_OK, NULL, "huge stride");
+    EXPECT(ctx, lt_dataset_image_patches(ctx, f->dir, 4, 4, 2147483647, 1, 0, &ds), LT_OK, NULL, "huge stride");
     CHECK(lt_dataset_count(ds) == 2, "huge stride: %zu patches, expected 2", lt_dataset_count(ds));
     lt_dataset_free(ds);
 }
@@ -312,10 +246,10 @@ static void test_golden(lt_ctx *ctx, const char *path)
         }
         cases++;
         double s = NAN, s2 = NAN;
-        expect(ctx, lt_image_ssim(ctx, ref, img, h, w, c, &s), LT_OK, NULL, "golden ssim");
+        EXPECT(ctx, lt_image_ssim(ctx, ref, img, h, w, c, &s), LT_OK, NULL, "golden ssim");
         CHECK(fabs(s - want_ssim) < 1e-6, "%dx%dx%d %s: ssim %.12f, scikit-image %.12f", h, w, c, kind, s, want_ssim);
         /* SSIM is symmetric in its two images */
-        expect(ctx, lt_image_ssim(ctx, img, ref, h, w, c, &s2), LT_OK, NULL, "golden ssim swapped");
+        EXPECT(ctx, lt_image_ssim(ctx, img, ref, h, w, c, &s2), LT_OK, NULL, "golden ssim swapped");
         CHECK(fabs(s2 - s) < 1e-12, "%dx%dx%d %s: ssim swapped %.15f vs %.15f", h, w, c, kind, s2, s);
         double p = lt_image_psnr(ref, img, h, w, c);
         CHECK(fabs(p - want_psnr) < 1e-9, "%dx%dx%d %s: psnr %.12f, scikit-image %.12f", h, w, c, kind, p, want_psnr);
@@ -345,21 +279,21 @@ static void test_metrics(lt_ctx *ctx)
     CHECK(isnan(lt_image_psnr(a, a, 0, W, C)), "psnr of 0 rows is not NaN");
 
     double s = 0.0;
-    expect(ctx, lt_image_ssim(ctx, a, a, H, W, C, &s), LT_OK, NULL, "ssim equal");
+    EXPECT(ctx, lt_image_ssim(ctx, a, a, H, W, C, &s), LT_OK, NULL, "ssim equal");
     CHECK(fabs(s - 1.0) < 1e-12, "ssim of equal images: %.15f", s);
-    expect(ctx, lt_image_ssim(ctx, a, a, H, W, 1, &s), LT_OK, NULL, "ssim equal gray");
+    EXPECT(ctx, lt_image_ssim(ctx, a, a, H, W, 1, &s), LT_OK, NULL, "ssim equal gray");
     CHECK(fabs(s - 1.0) < 1e-12, "ssim of equal gray images: %.15f", s);
     /* smaller than the 11x11 window: scikit-image refuses too */
-    expect(ctx, lt_image_ssim(ctx, a, a, 10, 20, 1, &s), LT_ERR_ARG, "window", "ssim of 10 rows");
+    EXPECT(ctx, lt_image_ssim(ctx, a, a, 10, 20, 1, &s), LT_ERR_ARG, "window", "ssim of 10 rows");
     CHECK(strstr(lt_ctx_error(ctx), "10x20") != NULL, "ssim of 10 rows: message \"%s\"", lt_ctx_error(ctx));
-    expect(ctx, lt_image_ssim(ctx, a, a, 20, 10, 1, &s), LT_ERR_ARG, "window", "ssim of 10 columns");
+    EXPECT(ctx, lt_image_ssim(ctx, a, a, 20, 10, 1, &s), LT_ERR_ARG, "window", "ssim of 10 columns");
     CHECK(isnan(s), "ssim after an error is not NaN: %g", s);
-    expect(ctx, lt_image_ssim(ctx, a, a, 11, 11, 0, &s), LT_ERR_ARG, "shape", "ssim of 0 channels");
-    expect(ctx, lt_image_ssim(ctx, NULL, a, H, W, C, &s), LT_ERR_ARG, NULL, "ssim of NULL");
-    expect(ctx, lt_image_ssim(ctx, a, a, H, W, C, NULL), LT_ERR_ARG, NULL, "ssim into NULL");
+    EXPECT(ctx, lt_image_ssim(ctx, a, a, 11, 11, 0, &s), LT_ERR_ARG, "shape", "ssim of 0 channels");
+    EXPECT(ctx, lt_image_ssim(ctx, NULL, a, H, W, C, &s), LT_ERR_ARG, NULL, "ssim of NULL");
+    EXPECT(ctx, lt_image_ssim(ctx, a, a, H, W, C, NULL), LT_ERR_ARG, NULL, "ssim into NULL");
     memcpy(b, a, sizeof b);
     b[7 * W * C + 5] = NAN;
-    expect(ctx, lt_image_ssim(ctx, a, b, H, W, C, &s), LT_ERR_NONFINITE, "NaN", "ssim with a NaN");
+    EXPECT(ctx, lt_image_ssim(ctx, a, b, H, W, C, &s), LT_ERR_NONFINITE, "NaN", "ssim with a NaN");
 }
 
 /* The normalised kernel of radius ceil(4 sigma) that the blur uses, k[0] the centre. */
@@ -380,7 +314,7 @@ static void test_blur(lt_ctx *ctx)
     enum { H = 31, W = 29, C = 2, N = H * W * C };
     float a[N], b[N];
     for (int i = 0; i < N; i++) a[i] = i % 2 ? 0.25f : 0.75f; /* constant per channel */
-    expect(ctx, lt_image_gaussian_blur(ctx, a, H, W, C, 2.5f, b), LT_OK, NULL, "blur constant");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, a, H, W, C, 2.5f, b), LT_OK, NULL, "blur constant");
     double worst = 0;
     for (int i = 0; i < N; i++) worst = fmax(worst, fabs((double)b[i] - (double)a[i]));
     CHECK(worst < 1e-6, "blur of a constant changes it by %g", worst);
@@ -391,7 +325,7 @@ static void test_blur(lt_ctx *ctx)
     int r = blur_kernel(sigma, k, 63);
     memset(a, 0, sizeof a);
     a[(15 * W + 14) * C + 1] = 1.0f;
-    expect(ctx, lt_image_gaussian_blur(ctx, a, H, W, C, sigma, b), LT_OK, NULL, "blur impulse");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, a, H, W, C, sigma, b), LT_OK, NULL, "blur impulse");
     CHECK(r == 8, "radius of sigma 2 is %d", r);
     worst = 0;
     double sum = 0, zero = 0;
@@ -414,7 +348,7 @@ static void test_blur(lt_ctx *ctx)
     for (int y = 8; y < H - 8; y++)
         for (int x = 8; x < W - 8; x++)
             for (int ch = 0; ch < C; ch++) before += a[(y * W + x) * C + ch] = (float)lcg(&s) / 255.0f;
-    expect(ctx, lt_image_gaussian_blur(ctx, a, H, W, C, sigma, b), LT_OK, NULL, "blur interior");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, a, H, W, C, sigma, b), LT_OK, NULL, "blur interior");
     for (int i = 0; i < N; i++) after += b[i];
     CHECK(fabs(after - before) < 1e-4 * (1 + before), "blur changes the sum %.6f to %.6f", before, after);
 
@@ -425,7 +359,7 @@ static void test_blur(lt_ctx *ctx)
     for (int i = 0; i < SH * SW * SC; i++) sa[i] = (float)lcg(&s) / 255.0f;
     const float sg = 1.3f;
     int sr = blur_kernel(sg, k, 63);
-    expect(ctx, lt_image_gaussian_blur(ctx, sa, SH, SW, SC, sg, sb), LT_OK, NULL, "blur small");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, sa, SH, SW, SC, sg, sb), LT_OK, NULL, "blur small");
     worst = 0;
     for (int y = 0; y < SH; y++)
         for (int x = 0; x < SW; x++)
@@ -441,19 +375,19 @@ static void test_blur(lt_ctx *ctx)
             }
     CHECK(worst < 1e-6, "blur differs from the direct 2-D sum by %g", worst);
     /* in place */
-    expect(ctx, lt_image_gaussian_blur(ctx, sa, SH, SW, SC, sg, sa), LT_OK, NULL, "blur in place");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, sa, SH, SW, SC, sg, sa), LT_OK, NULL, "blur in place");
     CHECK(memcmp(sa, sb, sizeof sa) == 0, "blur in place differs from blur into another buffer");
     /* a 1 x 1 image stays as it is */
     float one = 0.3f, one_out = 0;
-    expect(ctx, lt_image_gaussian_blur(ctx, &one, 1, 1, 1, 5.0f, &one_out), LT_OK, NULL, "blur 1x1");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, &one, 1, 1, 1, 5.0f, &one_out), LT_OK, NULL, "blur 1x1");
     CHECK(fabs(one_out - one) < 1e-7, "blur of 1x1: %g", one_out);
 
     static const float bad[] = {0.0f, -1.0f, 100.5f, NAN, INFINITY};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        expect(ctx, lt_image_gaussian_blur(ctx, sa, SH, SW, SC, bad[i], sb), LT_ERR_ARG, "sigma", "blur bad sigma");
-    expect(ctx, lt_image_gaussian_blur(ctx, sa, SH, SW, SC, 100.0f, sb), LT_OK, NULL, "blur sigma 100");
-    expect(ctx, lt_image_gaussian_blur(ctx, sa, 0, SW, SC, 1.0f, sb), LT_ERR_ARG, "shape", "blur 0 rows");
-    expect(ctx, lt_image_gaussian_blur(ctx, NULL, SH, SW, SC, 1.0f, sb), LT_ERR_ARG, NULL, "blur NULL");
+        EXPECT(ctx, lt_image_gaussian_blur(ctx, sa, SH, SW, SC, bad[i], sb), LT_ERR_ARG, "sigma", "blur bad sigma");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, sa, SH, SW, SC, 100.0f, sb), LT_OK, NULL, "blur sigma 100");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, sa, 0, SW, SC, 1.0f, sb), LT_ERR_ARG, "shape", "blur 0 rows");
+    EXPECT(ctx, lt_image_gaussian_blur(ctx, NULL, SH, SW, SC, 1.0f, sb), LT_ERR_ARG, NULL, "blur NULL");
 }
 
 /* Creates the fixture folder: a.png, Z.BMP, c.png (too small), notes.txt, a subfolder
@@ -464,53 +398,34 @@ static int make_fixtures(lt_ctx *ctx, const fixture *f)
     if (write_gray_png(ctx, fx(f, p, sizeof p, "a.png"), A_H, A_W, level_a) != LT_OK) return -1;
     if (write_gray_bmp(fx(f, p, sizeof p, "Z.BMP"), Z_H, Z_W, level_z) != 0) return -1;
     if (write_gray_png(ctx, fx(f, p, sizeof p, "c.png"), 3, 3, level_c) != LT_OK) return -1;
-    if (write_file(fx(f, p, sizeof p, "notes.txt"), "not an image\n", 13) != 0) return -1;
+    if (write_bytes(fx(f, p, sizeof p, "notes.txt"), "not an image\n", 13) != 0) return -1;
     if (mkdir(fx(f, p, sizeof p, "sub.png"), 0700) != 0) return -1;
     if (mkdir(fx(f, p, sizeof p, "empty"), 0700) != 0) return -1;
-    if (write_file(fx(f, p, sizeof p, "empty/readme.txt"), "nothing\n", 8) != 0) return -1;
+    if (write_bytes(fx(f, p, sizeof p, "empty/readme.txt"), "nothing\n", 8) != 0) return -1;
     if (mkdir(fx(f, p, sizeof p, "bad"), 0700) != 0) return -1;
     if (write_gray_png(ctx, fx(f, p, sizeof p, "bad/good.png"), 3, 3, level_c) != LT_OK) return -1;
     static const unsigned char junk[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 2, 3};
-    if (write_file(fx(f, p, sizeof p, "bad/x.jpg"), junk, sizeof junk) != 0) return -1;
+    if (write_bytes(fx(f, p, sizeof p, "bad/x.jpg"), junk, sizeof junk) != 0) return -1;
     return 0;
 }
 
-/* Removes what make_fixtures made. */
-static void remove_fixtures(const fixture *f)
-{
-    static const char *files[] = {"a.png", "Z.BMP", "c.png", "notes.txt", "empty/readme.txt", "bad/good.png",
-                                  "bad/x.jpg"};
-    static const char *dirs[] = {"sub.png", "empty", "bad"};
-    char p[600];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) remove(fx(f, p, sizeof p, files[i]));
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) rmdir(fx(f, p, sizeof p, dirs[i]));
-    rmdir(f->dir);
-}
-
+/* Runs every group of checks against fixtures in a fresh temporary folder. */
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         printf("usage: test_imgproc SSIM_GOLDEN_TXT\n");
         return 2;
     }
-    char err[512];
-    lt_ctx *ctx = NULL;
-    if (lt_ctx_open(&ctx, "cpu", err, sizeof err) != LT_OK) {
-        printf("FAIL cannot open the cpu context: %s\n", err);
-        return 1;
-    }
     fixture f;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f.dir, sizeof f.dir, "%s/latent-test-imgproc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f.dir)) {
-        printf("FAIL mkdtemp %s: %s\n", f.dir, strerror(errno));
+    lt_ctx *ctx = harness_ctx("cpu");
+    if (!ctx || !fixture_open(&f, "imgproc")) {
         lt_ctx_close(ctx);
-        return 1;
+        return DONE();
     }
-    if (make_fixtures(ctx, &f) != 0) {
-        printf("FAIL cannot write fixtures in %s: %s\n", f.dir, lt_ctx_error(ctx));
+    if (!CHECK(make_fixtures(ctx, &f) == 0, "cannot write fixtures in %s: %s", f.dir, lt_ctx_error(ctx))) {
         lt_ctx_close(ctx);
-        return 1;
+        fixture_close(&f);
+        return DONE();
     }
     test_patches(ctx, &f);
     test_patch_errors(ctx, &f);
@@ -518,7 +433,6 @@ int main(int argc, char **argv)
     test_golden(ctx, argv[1]);
     test_blur(ctx);
     lt_ctx_close(ctx);
-    if (check_fail_ == 0) remove_fixtures(&f);
-    else printf("fixtures kept in %s\n", f.dir);
+    fixture_close(&f);
     return DONE();
 }

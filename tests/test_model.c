@@ -1,15 +1,10 @@
 /* Models: Keras parameter counts and summaries, nesting, finite-difference gradient
  * checks of every layer and loss, and seeded initialisation equal across backends.
  * Runs on the backend named by LATENT_DEVICE. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-#include "check.h"
 #include "model.h"
-#include "backend/philox.h"
+#include "harness.h"
 
 static lt_ctx *ctx;
-#include "grad_harness.h"
 
 /* Summary text of a model, in a static buffer. */
 static const char *summary_text(lt_model *m)
@@ -92,6 +87,8 @@ static void check_stack(const char *what, lt_loss loss, int in, lt_layer *l1, lt
     lt_model_free(m);
 }
 
+/* Gradients of dense and activation layers with every activation and loss, dropout,
+ * noise and a leaky alpha against finite differences. */
 static void test_gradients(void)
 {
     const lt_act acts[] = {LT_LINEAR, LT_RELU, LT_LEAKY_RELU, LT_ELU, LT_SIGMOID, LT_TANH};
@@ -289,6 +286,7 @@ static void test_conv_ae_shapes(void)
     }
 }
 
+/* Gradients of the image layers against finite differences. */
 static void test_conv_gradients(void)
 {
     lt_conv_opts a = conv_o(3, 3, 1, 1, LT_VALID, LT_TANH), b = conv_o(2, 2, 2, 1, LT_SAME, LT_ELU);
@@ -393,7 +391,7 @@ static void test_predict_image(void)
         }
         for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)out[i] - ref[i]));
         CHECK(worst < 1e-5, "%dx%d image: blended tiles differ from the model by %g", h, w, worst);
-        free(img); free(out); free(ref);
+        FREE_ALL(img, out, ref);
     }
     float px[8 * 6 * 3] = {0}, o[8 * 6 * 3];
     CHECK(lt_predict_image(m, px, 8, 6, 3, o) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "2-channel"),
@@ -467,11 +465,10 @@ static void test_latent_layers(void)
     lt_model_free(m);
 }
 
+/* Runs every group of checks on the backend LATENT_DEVICE names. */
 int main(void)
 {
-    char err[512];
-    if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
-    printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
+    if (!(ctx = harness_ctx(NULL))) return DONE();
     test_param_counts();
     test_nesting();
     test_gradients();

@@ -2,38 +2,12 @@
  * state (gradient clipping included); truncated, corrupted, foreign and missing files
  * are clean errors; a failed save never harms an existing file. Runs on the backend
  * named by LATENT_DEVICE. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include "check.h"
 #include <zlib.h>
 #include "latent.h"
+#include "harness.h"
 
 static lt_ctx *ctx;
-static char dir[] = "/tmp/latent-test-modelfile-XXXXXX";
-
-/* Reads a whole file; returns its size (0 on failure). */
-static size_t slurp(const char *path, unsigned char **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *out = malloc((size_t)n + 1);
-    size_t got = fread(*out, 1, (size_t)n, f);
-    fclose(f);
-    return got;
-}
-
-/* Writes bytes to a file. */
-static void spit(const char *path, const unsigned char *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
+static fixture fix; /* the folder of the files written */
 
 /* Trains autoencoders a and b on x for fo's epochs each; whether they then predict x
  * bit for bit alike. */
@@ -81,7 +55,7 @@ static void write_model_file_meta(const char *path, const char *arch, size_t n, 
         pos += len[s];
         for (int i = 0; i < 4; i++) f[pos++] = (unsigned char)(crc >> (8 * i));
     }
-    spit(path, f, pos);
+    write_bytes(path, f, pos);
     free(f);
 }
 
@@ -97,13 +71,13 @@ static void write_model_file(const char *path, const char *arch, size_t n)
 static void test_notes(const char *other)
 {
     lt_model *a = NULL, *b = NULL;
-    char path[300];
-    snprintf(path, sizeof path, "%s/notes.lt", dir);
+    char path[600];
+    fx(&fix, path, sizeof path, "notes.lt");
     CHECK(lt_arch_build(ctx, "dense:2:elu|dense:3:elu", 3, 7, &a) == LT_OK, "build: %s", lt_ctx_error(ctx));
     if (!a) return;
     CHECK(lt_save(a, path, 0) == LT_OK, "save without notes: %s", lt_ctx_error(ctx));
     unsigned char *bytes = NULL;
-    size_t size = slurp(path, &bytes);
+    size_t size = read_whole(path, &bytes);
     CHECK(size && !contains(bytes, size, "META"), "a model without notes writes no META section");
     char none[8];
     CHECK(lt_file_meta(path, "task", none, sizeof none) == 0, "lt_file_meta on a file without notes finds none");
@@ -168,7 +142,6 @@ static void test_notes(const char *other)
     CHECK(st == LT_OK && b && strcmp(lt_model_meta(b, "task"), "a=b") == 0 && strcmp(lt_model_meta(b, "x.y-z_1"), "") == 0,
           "a value may hold '=' and be empty: %s", lt_ctx_error(ctx));
     lt_model_free(b);
-    unlink(path);
 }
 
 /* A model trained with clipnorm saves it (and only then writes the key, so files
@@ -188,7 +161,7 @@ static void test_clipping_saved(const lt_dataset *x, const char *path, const cha
     CHECK(lt_fit(a, x, NULL, &fo, NULL) == LT_OK && lt_save(a, path, 1) == LT_OK && lt_load(ctx, path, &b) == LT_OK,
           "clipnorm: fit, save, load: %s", lt_ctx_error(ctx));
     unsigned char *bytes = NULL;
-    size_t size = slurp(path, &bytes);
+    size_t size = read_whole(path, &bytes);
     CHECK(size && contains(bytes, size, " clipnorm=0.00100000005") && !contains(bytes, size, "global_clipnorm"),
           "the optimizer line carries clipnorm only");
     free(bytes);
@@ -204,13 +177,13 @@ static void test_clipping_saved(const lt_dataset *x, const char *path, const cha
     lt_model_free(b);
 }
 
+/* Saves, loads, truncates and corrupts model files in a fresh temporary folder. */
 int main(void)
 {
-    char err[512], path[256], other[256];
-    if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
-    if (!mkdtemp(dir)) { printf("mkdtemp failed\n"); return 1; }
-    snprintf(path, sizeof path, "%s/m.lt", dir);
-    snprintf(other, sizeof other, "%s/bad.lt", dir);
+    char path[600], other[600];
+    if (!(ctx = harness_ctx(NULL)) || !fixture_open(&fix, "modelfile")) return DONE();
+    fx(&fix, path, sizeof path, "m.lt");
+    fx(&fix, other, sizeof other, "bad.lt");
 
     lt_dataset *roll = NULL;
     CHECK(lt_dataset_swiss_roll(ctx, 512, 0.0f, 3, &roll) == LT_OK, "swiss roll: %s", lt_ctx_error(ctx));
@@ -249,11 +222,11 @@ int main(void)
 
     /* Every truncation and several corruptions are clean format errors. */
     unsigned char *bytes = NULL;
-    size_t size = slurp(path, &bytes);
+    size_t size = read_whole(path, &bytes);
     CHECK(size > 100, "model file written (%zu bytes)", size);
     int bad_trunc = 0;
     for (size_t cut = 0; cut < size; cut += (cut < 200 ? 1 : 97)) {
-        spit(other, bytes, cut);
+        write_bytes(other, bytes, cut);
         lt_status st = lt_load(ctx, other, &b);
         if (st != LT_ERR_FORMAT || b) { bad_trunc++; lt_model_free(b); b = NULL; }
     }
@@ -261,13 +234,13 @@ int main(void)
     int bad_flip = 0;
     for (size_t pos = 0; pos < size; pos += 13) {
         bytes[pos] ^= 0x5a;
-        spit(other, bytes, size);
+        write_bytes(other, bytes, size);
         bytes[pos] ^= 0x5a;
         lt_status st = lt_load(ctx, other, &b);
         if (st == LT_OK) { bad_flip++; lt_model_free(b); b = NULL; }
     }
     CHECK(bad_flip == 0, "%d corrupted files loaded anyway", bad_flip);
-    spit(other, (const unsigned char *)"hello, this is not a model file at all", 38);
+    write_bytes(other, (const unsigned char *)"hello, this is not a model file at all", 38);
     CHECK(lt_load(ctx, other, &b) == LT_ERR_FORMAT && strstr(lt_ctx_error(ctx), "bad.lt"), "foreign file named: %s", lt_ctx_error(ctx));
     CHECK(lt_load(ctx, "/nonexistent/dir/x.lt", &b) == LT_ERR_IO && strstr(lt_ctx_error(ctx), "/nonexistent/dir/x.lt"), "missing file: %s", lt_ctx_error(ctx));
 
@@ -278,8 +251,8 @@ int main(void)
         const char *spec = "conv:4:3x3:elu:same:s2,maxpool:2x2:same,upsample:2x2:bilinear,conv:3:2x2:tanh:d2|"
                            "flatten,dense:20:relu,reshape:2x2x5,deconv:2:3x3:sigmoid:s3:op1,upsample:2x2";
         CHECK(lt_arch_build_shape(ctx, spec, 3, dims, 9, &ci) == LT_OK, "image spec builds: %s", lt_ctx_error(ctx));
-        char ipath[300];
-        snprintf(ipath, sizeof ipath, "%s/img.lt", dir);
+        char ipath[600];
+        fx(&fix, ipath, sizeof ipath, "img.lt");
         if (ci && lt_save(ci, ipath, 0) == LT_OK && lt_load(ctx, ipath, &co) == LT_OK) {
             float xin[2 * 144], ya[2 * 400], yb[2 * 400];
             size_t outn = (size_t)lt_output_dim(ci);
@@ -294,7 +267,6 @@ int main(void)
         }
         lt_model_free(ci);
         lt_model_free(co);
-        unlink(ipath);
     }
 
     /* A tiny file claiming a huge architecture is refused before anything is allocated. */
@@ -318,26 +290,24 @@ int main(void)
     /* A save that cannot complete leaves the existing file as it was. */
     CHECK(lt_save(a, "/nonexistent/dir/x.lt", 1) == LT_ERR_IO, "save into a missing folder fails: %s", lt_ctx_error(ctx));
     unsigned char *before = NULL, *after = NULL;
-    size_t nb = slurp(path, &before);
+    size_t nb = read_whole(path, &before);
     lt_optimizer wild = lt_optimizer_defaults(LT_SGD);
     wild.lr = 1e30f;
     lt_compile(a, LT_LOSS_MSE, &wild);
     lt_status st = lt_fit(a, x, NULL, &fo, NULL);
     CHECK(st == LT_ERR_NONFINITE && strstr(lt_ctx_error(ctx), "epoch"), "diverging fit stops with a message: %s", lt_ctx_error(ctx));
     CHECK(lt_save(a, path, 1) != LT_OK, "a model with non-finite weights is not saved");
-    size_t na = slurp(path, &after);
+    size_t na = read_whole(path, &after);
     CHECK(nb == na && nb && memcmp(before, after, nb) == 0, "the existing model file is unchanged");
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp > /dev/null", dir);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp > /dev/null", fix.dir);
     CHECK(system(cmd) != 0, "no temporary files left behind");
 
-    free(before); free(after); free(bytes); free(pa); free(pb);
+    FREE_ALL(before, after, bytes, pa, pb);
     lt_model_free(a);
     lt_dataset_free(x);
     lt_dataset_free(roll);
-    unlink(path);
-    unlink(other);
-    rmdir(dir);
+    fixture_close(&fix);
     lt_ctx_close(ctx);
     return DONE();
 }

@@ -1,16 +1,9 @@
-/* lib/philox.h: Philox4x32-10 known-answer vectors (Random123), the stream layout,
- * the uniform and normal transforms (range and moments over 1e6 samples), the
+/* lib/backend/philox.h: Philox4x32-10 known-answer vectors (Random123), the stream
+ * layout, the uniform and normal transforms (range and moments over 1e6 samples), the
  * accuracy of the libm-free log/sqrt/sincos helpers, and that the CPU backend's
  * random_uniform/random_normal/dropout_mask reproduce the philox.h functions bit for
  * bit at odd offsets, lengths and counters, with 1 and 2 threads. */
-#include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include "backend/dispatch.h"
-#include "check.h"
-#include "backend/philox.h"
+#include "harness.h"
 
 /* A reference Philox4x32-10 with the full 4-word counter and 2-word key of Random123,
  * written from the paper: the known-answer vectors need counter words 2 and 3, which
@@ -52,15 +45,8 @@ static void check_kat(void)
           "philox.h KAT key {0,0} ctr 0: %08x %08x %08x %08x", b.v[0], b.v[1], b.v[2], b.v[3]);
 }
 
-/* A small generator for test inputs (splitmix64). */
+/* The state of the test inputs' generator (harness.h's splitmix64). */
 static uint64_t sm_state = 12345;
-static uint64_t sm64(void)
-{
-    uint64_t z = (sm_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 /* philox.h agrees with the reference for arbitrary 64-bit seeds and block counters,
  * and lays words out as documented (element i: word i%4 of block counter + i/4). */
@@ -68,7 +54,7 @@ static void check_layout(void)
 {
     int bad = 0;
     for (int t = 0; t < 2000; t++) {
-        uint64_t seed = sm64(), block = t < 1000 ? sm64() : (uint64_t)t;
+        uint64_t seed = next_u64(&sm_state), block = t < 1000 ? next_u64(&sm_state) : (uint64_t)t;
         uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0, 0};
         uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, out[4];
         philox_ref(ctr, key, out);
@@ -175,12 +161,8 @@ static void check_helpers(void)
  * buf[off, off+n). */
 static void check_backend(int threads)
 {
-    lt_backend *be = NULL;
-    char err[256];
-    if (lt_cpu_backend_open(&be, threads, err, sizeof err) != LT_OK) {
-        CHECK(0, "cannot open the CPU backend: %s", err);
-        return;
-    }
+    lt_backend *be = open_cpu(&harness_host, threads);
+    if (!be) return;
     static const size_t lens[] = {1, 2, 3, 5, 7, 1001, 50003};
     static const size_t offs[] = {0, 1, 3};
     static const uint64_t counters[] = {0, 7, 0x00000001fffffffdull, UINT64_MAX - 1};
@@ -195,7 +177,7 @@ static void check_backend(int threads)
             for (size_t ci = 0; ci < sizeof counters / sizeof counters[0]; ci++)
                 for (int kind = 0; kind < 3; kind++) {
                     size_t n = lens[li], off = offs[oi];
-                    uint64_t seed = sm64(), counter = counters[ci];
+                    uint64_t seed = next_u64(&sm_state), counter = counters[ci];
                     const float rate = 0.37f, scale = 1.0f / (1.0f - rate);
                     memcpy(want, fill, cap * 4);
                     for (size_t i = 0; i < n; i++) {
@@ -233,11 +215,10 @@ static void check_backend(int threads)
     CHECK(lt_be_dropout_mask(be, buf, 0, 4, 1.0f, 1, 0) == LT_ERR_ARG, "dropout rate 1 refused");
     lt_be_buf_free(be, buf);
     lt_be_destroy(be);
-    free(got);
-    free(want);
-    free(fill);
+    FREE_ALL(got, want, fill);
 }
 
+/* Runs every group of checks. */
 int main(void)
 {
     check_kat();

@@ -6,17 +6,10 @@
  * compute; the recurrent kernel's orthogonal initialisation; model files that
  * round-trip; and clear errors for shapes that do not fit. Runs on the backend named by
  * LATENT_DEVICE. */
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include "check.h"
 #include "model.h"
-#include "backend/philox.h"
+#include "harness.h"
 
 static lt_ctx *ctx;
-#include "grad_harness.h"
 
 /* Builds a model of up to four layers on a (steps, features) input; NULL on failure
  * (recorded). */
@@ -364,14 +357,10 @@ static void test_bad(void)
           "bad repeat count: %s", lt_ctx_error(ctx));
 }
 
+/* Runs every group of checks on the backend LATENT_DEVICE names. */
 int main(void)
 {
-    char err[512];
-    if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) {
-        printf("cannot open device: %s\n", err);
-        return 1;
-    }
-    printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
+    if (!(ctx = harness_ctx(NULL))) return DONE();
     test_shapes();
     test_gradients();
     test_state();

@@ -3,12 +3,8 @@
  * and early stopping work, bad data are refused, and gradient-norm clipping (clipnorm,
  * global_clipnorm) matches the host's and keeps recurrent training stable. Runs on
  * LATENT_DEVICE's backend. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-#include "check.h"
 #include "model.h"
-#include "backend/philox.h"
+#include "harness.h"
 
 static lt_ctx *ctx;
 
@@ -44,29 +40,43 @@ static void test_fashion_mnist(void)
     lt_dataset_free(train); lt_dataset_free(test); lt_dataset_free(tr); lt_dataset_free(te);
 }
 
+/* A model of arch (input width in, initial weights from seed) compiled for MSE with
+ * optimizer o (NULL: the default). */
+static lt_model *mse_model(const char *arch, int in, uint64_t seed, const lt_optimizer *o)
+{
+    lt_model *m = NULL;
+    lt_arch_build(ctx, arch, in, seed, &m);
+    lt_compile(m, LT_LOSS_MSE, o);
+    return m;
+}
+
+/* A swiss roll of n points with noise, drawn from seed. */
+static lt_dataset *swiss_roll(size_t n, float noise, uint64_t seed)
+{
+    lt_dataset *x = NULL;
+    lt_dataset_swiss_roll(ctx, n, noise, seed, &x);
+    return x;
+}
+
 /* Runs swissroll-ae training with a seed; returns the final loss. */
 static float roll_loss(uint64_t seed, lt_optim_kind kind)
 {
-    lt_dataset *roll = NULL, *x = NULL;
-    lt_dataset_swiss_roll(ctx, 1000, 0.0f, 1, &roll);
+    lt_dataset *roll = swiss_roll(1000, 0.0f, 1), *x = NULL;
     size_t n = lt_dataset_count(roll);
     float *d = malloc(n * 3 * sizeof *d);
     for (size_t i = 0; i < n * 3; i++) d[i] = lt_dataset_data(roll)[i] / 15.0f;
     lt_dataset_from_array(ctx, n, 3, d, NULL, &x);
     free(d);
-    lt_model *m = NULL;
-    lt_arch_build(ctx, "swissroll-ae", 3, seed, &m);
     lt_optimizer o = lt_optimizer_defaults(kind);
     if (kind == LT_SGD) { o.momentum = 0.9f; o.nesterov = 1; }
-    lt_compile(m, LT_LOSS_MSE, &o);
+    lt_model *m = mse_model("swissroll-ae", 3, seed, &o);
     lt_fit_opts fo = {.epochs = 20, .batch = 32, .seed = seed, .verbose = -1};
     lt_history h = {0};
     lt_status st = lt_fit(m, x, NULL, &fo, &h);
     CHECK(st == LT_OK, "swiss roll fit: %s", lt_ctx_error(ctx));
     float first = 0;
     lt_model_free(m);
-    lt_arch_build(ctx, "swissroll-ae", 3, seed, &m);
-    lt_compile(m, LT_LOSS_MSE, &o);
+    m = mse_model("swissroll-ae", 3, seed, &o);
     lt_evaluate(m, x, NULL, &first);
     CHECK(h.loss < 0.8f * first, "swiss roll (%d): loss %.4f from %.4f", (int)kind, (double)h.loss, (double)first);
     lt_model_free(m);
@@ -75,6 +85,7 @@ static float roll_loss(uint64_t seed, lt_optim_kind kind)
     return h.loss;
 }
 
+/* Swiss-roll training with each optimizer helps, and the same seed gives the same loss. */
 static void test_swiss_roll_and_seeds(void)
 {
     float a = roll_loss(5, LT_ADAM), b = roll_loss(5, LT_ADAM), c = roll_loss(6, LT_ADAM);
@@ -87,11 +98,8 @@ static void test_swiss_roll_and_seeds(void)
 /* Early stopping with an impossible min_delta stops after 1 + patience epochs. */
 static void test_early_stopping(void)
 {
-    lt_dataset *x = NULL;
-    lt_dataset_swiss_roll(ctx, 300, 0.1f, 2, &x);
-    lt_model *m = NULL;
-    lt_arch_build(ctx, "swissroll-ae", 3, 1, &m);
-    lt_compile(m, LT_LOSS_MSE, NULL);
+    lt_dataset *x = swiss_roll(300, 0.1f, 2);
+    lt_model *m = mse_model("swissroll-ae", 3, 1, NULL);
     lt_fit_opts fo = {.epochs = 50, .batch = 32, .validation_split = 0.2f, .patience = 2, .min_delta = 1e9f,
                       .restore_best = 1, .verbose = -1};
     lt_history h = {0};
@@ -104,18 +112,14 @@ static void test_early_stopping(void)
 /* Shape mismatches and bad options are refused with messages. */
 static void test_bad_fit(void)
 {
-    lt_dataset *x = NULL;
-    lt_dataset_swiss_roll(ctx, 100, 0.0f, 2, &x);
-    lt_model *m = NULL;
-    lt_arch_build(ctx, "mlp-ae", 784, 1, &m);
-    lt_compile(m, LT_LOSS_MSE, NULL);
+    lt_dataset *x = swiss_roll(100, 0.0f, 2);
+    lt_model *m = mse_model("mlp-ae", 784, 1, NULL);
     lt_fit_opts fo = {.epochs = 1, .verbose = -1};
     CHECK(lt_fit(m, x, NULL, &fo, NULL) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "784"), "width mismatch named: %s", lt_ctx_error(ctx));
     float l;
     CHECK(lt_evaluate(m, x, NULL, &l) == LT_ERR_SHAPE, "evaluate mismatch");
     lt_model_free(m);
-    lt_arch_build(ctx, "swissroll-ae", 3, 1, &m);
-    lt_compile(m, LT_LOSS_MSE, NULL);
+    m = mse_model("swissroll-ae", 3, 1, NULL);
     fo.batch = -3;
     CHECK(lt_fit(m, x, NULL, &fo, NULL) == LT_ERR_ARG, "negative batch refused");
     fo.batch = 8;
@@ -197,10 +201,8 @@ static void test_noise_and_augment(void)
           lt_ctx_error(ctx));
     still_fit(1, x, NULL, -1.0f, NULL, 1, 0.0f, &st);
     CHECK(st == LT_ERR_ARG && strstr(lt_ctx_error(ctx), "noise"), "negative noise refused: %s", lt_ctx_error(ctx));
-    lt_model *dense = NULL;
-    lt_arch_build(ctx, "dense:30", 30, 1, &dense);
     lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
-    lt_compile(dense, LT_LOSS_MSE, &o);
+    lt_model *dense = mse_model("dense:30", 30, 1, &o);
     lt_fit_opts fo = {.epochs = 1, .verbose = -1, .augment = &flips};
     CHECK(lt_fit(dense, x, NULL, &fo, NULL) == LT_ERR_SHAPE && strstr(lt_ctx_error(ctx), "image"),
           "augmentation of flat inputs refused: %s", lt_ctx_error(ctx));
@@ -399,7 +401,7 @@ static void test_clip_step(void)
         CHECK(nt == NT, "GRU + Dense: %d parameter tensors, Keras has %d", nt, (int)NT);
         if (np != total || nt != NT || !clip_grads(m, 10.0f, g)) {
             lt_model_free(m);
-            free(g); free(p0); free(p1);
+            FREE_ALL(g, p0, p1);
             return;
         }
         lt_be_download(be, m->params, 0, p0, np);
@@ -446,7 +448,7 @@ static void test_clip_step(void)
         printf("%s %.4g: %d of %d tensors clipped, step within %.2g of the host's\n", what, (double)cap, clipped, (int)NT,
                worst);
         lt_model_free(m);
-        free(g); free(p0); free(p1);
+        FREE_ALL(g, p0, p1);
     }
 }
 
@@ -556,11 +558,10 @@ static void test_clip_training(void)
     lt_dataset_free(x); lt_dataset_free(y); lt_dataset_free(xb); lt_dataset_free(yb);
 }
 
+/* Runs every group of checks on the backend LATENT_DEVICE names. */
 int main(void)
 {
-    char err[512];
-    if (lt_ctx_open(&ctx, NULL, err, sizeof err) != LT_OK) { printf("cannot open device: %s\n", err); return 1; }
-    printf("device: %s (%s)\n", lt_ctx_backend(ctx), lt_ctx_device(ctx));
+    if (!(ctx = harness_ctx(NULL))) return DONE();
     test_bad_fit();
     test_clip_settings();
     test_clip_step();

@@ -84,6 +84,14 @@ typedef struct lt_backend_optim_hyper {
     float epsilon;  /* RMSprop and Adam                                    */
 } lt_backend_optim_hyper;
 
+/* Moments of optimizer state kept per parameter: SGD and RMSprop keep a momentum only
+ * when it is used (h->momentum != 0), Adam keeps m and v. */
+static inline size_t lt_optim_step_moments(lt_backend_optim kind, const lt_backend_optim_hyper *h)
+{
+    size_t mom = h->momentum != 0.0f;
+    return kind == LT_BOPT_ADAM ? 2 : kind == LT_BOPT_RMSPROP ? 1 + mom : mom;
+}
+
 /* Geometry of one 2-D convolution over a batch of channels-last (NHWC) images:
  *   y[n, oy, ox, f] = sum over ky, kx, c of
  *       x[n, oy*stride_h - pad_top + ky*dil_h, ox*stride_w - pad_left + kx*dil_w, c]

@@ -464,8 +464,7 @@ lt_status lt_check_optim_step(lt_backend *be, lt_backend_optim kind, const lt_ba
     if ((unsigned)kind > LT_BOPT_ADAM)
         return lt_backend_set_error(be, LT_ERR_ARG, "%s: unknown optimizer %d", op, (int)kind);
     if (!h) return lt_backend_set_error(be, LT_ERR_ARG, "%s: hyper-parameters are NULL", op);
-    int mom = h->momentum != 0.0f; /* SGD and RMSprop keep a momentum only when it is used */
-    size_t m = kind == LT_BOPT_ADAM ? 2 : kind == LT_BOPT_RMSPROP ? 1 + (size_t)mom : (size_t)mom;
+    size_t m = lt_optim_step_moments(kind, h);
     lt_status st = check_product(be, op, m, n, &state.n);
     if (st != LT_OK) return st;
     params.n = grads.n = n;

@@ -15,7 +15,7 @@ lt_status lt_backend_set_error(lt_backend *be, lt_status status, const char *fmt
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap); /* fmt's arguments may point into be->error */
     va_end(ap);
-    snprintf(be->error, sizeof be->error, "%s: %s", be->ops->name, msg);
+    snprintf(be->error, sizeof be->error, "%s: %.1000s", be->ops->name, msg); /* as lib/ always quoted it */
     return status;
 }
 

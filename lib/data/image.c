@@ -8,15 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-
-#if defined(__GNUC__)
-#pragma GCC visibility push(hidden) /* as in stb_impl.c */
-#endif
-#include "stb_image.h"
-#include "stb_image_resize.h"
-#if defined(__GNUC__)
-#pragma GCC visibility pop
-#endif
+#include "stb_decls.h"
 
 /* Largest float count accepted by save and resize (keeps stb's int strides in range). */
 #define IMAGE_MAX_FLOATS ((uint64_t)LT_IMAGE_MAX_PIXELS * 4u)

@@ -10,24 +10,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #ifdef LT_HAVE_LAPACKE
 #include <lapacke.h>
 #endif
-#include "internal.h"
+#include "host_threads.h"
 
-#ifdef _OPENMP
-#define LT_PRAGMA(x) _Pragma(#x)
-/* A loop split statically over nt threads (run serially when nt == 1). */
-#define LT_PAR_FOR(nt) LT_PRAGMA(omp parallel for num_threads(nt) if (nt > 1) schedule(static))
-#else
-#define LT_PAR_FOR(nt) (void)(nt);
-#endif
-
-/* The most threads used (as the CPU backend: libgomp exits when it cannot make more). */
-#define PCA_MAX_THREADS 512
 /* Rows per block of the covariance: a block's column panels (PB x 8 doubles, 16 KiB)
  * stay in L1 while a tile is summed. */
 #define PCA_PB 256
@@ -48,28 +35,6 @@ struct lt_pca {
 
 #ifdef LT_HAVE_LAPACKE
 
-/* Threads for host work: the context's setting, or all cores when it is <= 0. */
-static int host_threads(const lt_ctx *ctx)
-{
-#ifdef _OPENMP
-    int nt = ctx && ctx->threads > 0 ? ctx->threads : omp_get_max_threads();
-    return nt < 1 ? 1 : nt > PCA_MAX_THREADS ? PCA_MAX_THREADS : nt;
-#else
-    (void)ctx;
-    return 1;
-#endif
-}
-
-/* The hot loops are compiled for AVX-512 and AVX2 as well as the baseline, the loader
- * picking one per CPU (GCC's function multi-versioning, x86-64 GNU/Linux only); the
- * variants differ only in vector width and add every element in the same order, so
- * they give the same bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__)
-#define PCA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define PCA_CLONES
-#endif
-
 #if defined(__GNUC__) || defined(__clang__)
 /* GCC vector extensions: 8 doubles, one or more machine vectors, unaligned. */
 #define PCA_VEC 1
@@ -78,7 +43,7 @@ typedef double pca_v8 __attribute__((vector_size(8 * sizeof(double)), aligned(8)
 
 /* Adds the 4 x PCA_PW block of X^T X of two packed panels (rows of PCA_PW doubles,
  * `rows` of them; a from column 4h of its panel) into c (row stride ldc). */
-PCA_CLONES static void cov_tile(const double *a, const double *b, size_t rows, double *c, size_t ldc)
+LT_HOST_CLONES static void cov_tile(const double *a, const double *b, size_t rows, double *c, size_t ldc)
 {
 #ifdef PCA_VEC
     /* one accumulator per tile row, kept in registers */
@@ -129,9 +94,7 @@ static void covariance(const float *x, size_t n, size_t dim, const double *mean,
         }
         /* tiles: 4 rows (half a panel) against every panel on or right of it; the
          * triangle is uneven, so half-panels are dealt out dynamically */
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
-#endif
+        LT_PAR_FOR_DYNAMIC(nt)
         for (size_t h = 0; h < 2 * np; h++) {
             size_t p = h / 2;
             const double *a = pack + p * PCA_PB * PCA_PW + (h % 2) * 4;
@@ -144,7 +107,7 @@ static void covariance(const float *x, size_t n, size_t dim, const double *mean,
 /* Projects rows r0..r0+rows-1 (rows <= PCA_RG) of x onto the components. The group's
  * centred rows are transposed into xt (dim x PCA_RG) so that one pass over a component
  * row serves them all, one vector lane per row. */
-PCA_CLONES static void project_group(const lt_pca *p, const float *x, size_t r0, size_t rows, double *xt,
+LT_HOST_CLONES static void project_group(const lt_pca *p, const float *x, size_t r0, size_t rows, double *xt,
                                      float *codes)
 {
     size_t dim = p->dim, k = (size_t)p->k;
@@ -168,7 +131,7 @@ PCA_CLONES static void project_group(const lt_pca *p, const float *x, size_t r0,
 
 /* Maps codes of rows r0..r0+rows-1 (rows <= PCA_RG) back to x, summing the rows side by
  * side in acc (dim x PCA_RG, one vector lane per row). */
-PCA_CLONES static void restore_group(const lt_pca *p, const float *codes, size_t r0, size_t rows, double *acc,
+LT_HOST_CLONES static void restore_group(const lt_pca *p, const float *codes, size_t r0, size_t rows, double *acc,
                                      float *x)
 {
     size_t dim = p->dim, k = (size_t)p->k;
@@ -203,20 +166,14 @@ static lt_status apply(lt_ctx *ctx, const char *fn, const lt_pca *p, const float
         return lt_set_error(ctx, LT_ERR_ARG, "%s: %zu rows of %zu floats overflow", fn, n, p->dim);
     if (n == 0) return LT_OK;
     size_t groups = (n + PCA_RG - 1) / PCA_RG;
-    int nt = host_threads(ctx);
+    int nt = lt_host_threads(ctx);
     if ((size_t)nt > groups) nt = (int)groups;
     double *buf = malloc((size_t)nt * p->dim * PCA_RG * sizeof *buf);
     if (!buf) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory", fn);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
+    LT_OMP(omp parallel num_threads(nt) if (nt > 1))
     {
-#ifdef _OPENMP
-        size_t tid = (size_t)omp_get_thread_num();
-#pragma omp for schedule(static)
-#else
-        size_t tid = 0;
-#endif
+        size_t tid = lt_host_thread_num();
+        LT_OMP(omp for schedule(static))
         for (size_t g = 0; g < groups; g++) {
             size_t r0 = g * PCA_RG, rows = n - r0 < PCA_RG ? n - r0 : PCA_RG;
             double *work = buf + tid * p->dim * PCA_RG;
@@ -235,6 +192,13 @@ static lt_status no_lapacke(lt_ctx *ctx, const char *fn)
 {
     return lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s: this build of latent lacks LAPACKE, which PCA needs "
                         "(install liblapacke-dev and rebuild)", fn);
+}
+
+/* Without LAPACKE no PCA is ever fitted: transform and inverse only say so. */
+static lt_status apply(lt_ctx *ctx, const char *fn, const lt_pca *p, const float *in, size_t n, float *out,
+                       int inverse)
+{
+    return no_lapacke(ctx, fn);
 }
 
 #endif /* LT_HAVE_LAPACKE */
@@ -280,7 +244,7 @@ lt_status lt_pca_fit(lt_ctx *ctx, const float *x, size_t n, size_t dim, int k, l
     for (size_t j = 0; j < dim; j++) mean[j] /= (double)n;
 
     lt_status st = LT_OK;
-    int nt = host_threads(ctx);
+    int nt = lt_host_threads(ctx);
     double *cov = calloc(dp * dp, sizeof *cov);
     double *pack = calloc(np * PCA_PB * PCA_PW, sizeof *pack);
     double *w = malloc(dim * sizeof *w);
@@ -352,25 +316,13 @@ done:
 /* codes = (x - mean) components^T, PCA_RG rows at a time. */
 lt_status lt_pca_transform(lt_ctx *ctx, const lt_pca *p, const float *x, size_t n, float *codes)
 {
-    const char *fn = "lt_pca_transform";
-#ifndef LT_HAVE_LAPACKE
-    (void)p; (void)x; (void)n; (void)codes;
-    return no_lapacke(ctx, fn);
-#else
-    return apply(ctx, fn, p, x, n, codes, 0);
-#endif
+    return apply(ctx, "lt_pca_transform", p, x, n, codes, 0);
 }
 
 /* x = mean + codes components, PCA_RG rows at a time. */
 lt_status lt_pca_inverse(lt_ctx *ctx, const lt_pca *p, const float *codes, size_t n, float *x)
 {
-    const char *fn = "lt_pca_inverse";
-#ifndef LT_HAVE_LAPACKE
-    (void)p; (void)codes; (void)n; (void)x;
-    return no_lapacke(ctx, fn);
-#else
-    return apply(ctx, fn, p, codes, n, x, 1);
-#endif
+    return apply(ctx, "lt_pca_inverse", p, codes, n, x, 1);
 }
 
 /* Number of components (0 for NULL). */

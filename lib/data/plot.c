@@ -8,15 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-
-#define STBI_WRITE_NO_STDIO
-#if defined(__GNUC__)
-#pragma GCC visibility push(hidden) /* as in stb_impl.c */
-#endif
-#include "stb_image_write.h"
-#if defined(__GNUC__)
-#pragma GCC visibility pop
-#endif
+#include "stb_decls.h"
 
 /* Output bounds: keep every size stb computes in an int, and memory sane. */
 #define PLOT_MAX_SIDE 16384

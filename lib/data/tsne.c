@@ -11,14 +11,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-#include "internal.h"
+#include "host_threads.h"
 #include "backend/philox.h"
 
 #define TSNE_MAX_N 20000       /* the n x n affinities take 1.6 GB at this size */
-#define TSNE_MAX_THREADS 512   /* as the CPU backend: libgomp exits when it cannot make more */
 #define TSNE_EXAGGERATION 12.0 /* early exaggeration factor ...                */
 #define TSNE_EARLY_STEPS 250   /* ... for this many steps, with momentum 0.5   */
 #define TSNE_MOMENTUM0 0.5
@@ -29,32 +25,12 @@
 #define TSNE_PERP_TRIES 100    /* bisection steps at most (the reference takes 50) */
 #define TS_LANES 8             /* partial sums per row sum */
 
-/* Element loops of the two hot functions are compiled for AVX-512 and AVX2 as well as
- * the baseline (x86-64 GNU/Linux); lanes make the variants give identical sums. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__)
-#define TS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TS_CLONES
-#endif
-
 #if defined(__GNUC__) || defined(__clang__)
 /* GCC vector extensions: TS_LANES doubles, unaligned. */
 #define TS_VEC 1
 typedef double ts_v8 __attribute__((vector_size(TS_LANES * sizeof(double)), aligned(8), may_alias));
 typedef float ts_v8f __attribute__((vector_size(TS_LANES * sizeof(float)), aligned(4), may_alias));
 #endif
-
-/* Threads for host work: the context's setting, or all cores when it is <= 0. */
-static int host_threads(const lt_ctx *ctx)
-{
-#ifdef _OPENMP
-    int nt = ctx && ctx->threads > 0 ? ctx->threads : omp_get_max_threads();
-    return nt < 1 ? 1 : nt > TSNE_MAX_THREADS ? TSNE_MAX_THREADS : nt;
-#else
-    (void)ctx;
-    return 1;
-#endif
-}
 
 /* Adds TS_LANES partial sums in a fixed order. */
 static double lane_sum(const double *s)
@@ -65,7 +41,7 @@ static double lane_sum(const double *s)
 }
 
 /* Squared euclidean distances from row i of x (n x dim doubles) to every row, into d. */
-TS_CLONES static void row_distances(const double *x, size_t n, size_t dim, size_t i, double *d)
+LT_HOST_CLONES static void row_distances(const double *x, size_t n, size_t dim, size_t i, double *d)
 {
     const double *xi = x + i * dim;
     size_t body = dim - dim % TS_LANES;
@@ -130,7 +106,7 @@ static void row_affinities(double *d, size_t n, size_t i, double perplexity, flo
 /* One row of the gradient's sums over j for y_i = (yx[i], yy[i]), with q_ij
  * = 1 / (1 + |y_i - y_j|^2): out[0] = sum_j q_ij (self included), out[1..2] = sum_j
  * p_ij q_ij (y_i - y_j), out[3..4] = sum_j q_ij^2 (y_i - y_j). */
-TS_CLONES static void row_forces(const float *p, const double *yx, const double *yy, size_t n, size_t i,
+LT_HOST_CLONES static void row_forces(const float *p, const double *yx, const double *yy, size_t n, size_t i,
                                  double *out)
 {
     double s[5][TS_LANES] = {{0}};
@@ -215,16 +191,10 @@ static lt_status affinities(lt_ctx *ctx, const float *x, size_t n, size_t dim, d
         return lt_set_error(ctx, LT_ERR_NOMEM, "lt_tsne: out of memory for the distances");
     }
     for (size_t i = 0; i < n * dim; i++) xd[i] = x[i];
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
+    LT_OMP(omp parallel num_threads(nt) if (nt > 1))
     {
-#ifdef _OPENMP
-        double *d = dist + (size_t)omp_get_thread_num() * n;
-#pragma omp for schedule(dynamic, 8)
-#else
-        double *d = dist;
-#endif
+        double *d = dist + lt_host_thread_num() * n;
+        LT_OMP(omp for schedule(dynamic, 8))
         for (size_t i = 0; i < n; i++) {
             row_distances(xd, n, dim, i, d);
             row_affinities(d, n, i, perplexity, p + i * n);
@@ -234,9 +204,7 @@ static lt_status affinities(lt_ctx *ctx, const float *x, size_t n, size_t dim, d
     free(dist);
     const size_t tile = 64;
     const double scale = 1.0 / (2.0 * (double)n);
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
-#endif
+    LT_PAR_FOR_DYNAMIC(nt)
     for (size_t i0 = 0; i0 < n; i0 += tile)
         for (size_t j0 = i0; j0 < n; j0 += tile)
             for (size_t i = i0; i < i0 + tile && i < n; i++)
@@ -253,7 +221,7 @@ lt_status lt_tsne(lt_ctx *ctx, const float *x, size_t n, size_t dim, const lt_ts
     lt_tsne_opts opt = {0};
     lt_status st = check_args(ctx, x, n, dim, o, xy, &opt);
     if (st != LT_OK) return st;
-    int nt = host_threads(ctx);
+    int nt = lt_host_threads(ctx);
     if ((size_t)nt > n) nt = (int)n;
     float *p = n <= SIZE_MAX / sizeof(float) / n ? malloc(n * n * sizeof *p) : NULL;
     /* per coordinate: positions, their last step, gains, gradient; per row: 5 sums */
@@ -278,9 +246,7 @@ lt_status lt_tsne(lt_ctx *ctx, const float *x, size_t n, size_t dim, const lt_ts
     for (int it = 0; it < opt.iterations; it++) {
         int early = it < TSNE_EARLY_STEPS;
         double exag = early ? TSNE_EXAGGERATION : 1.0, mom = early ? TSNE_MOMENTUM0 : TSNE_MOMENTUM1;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-#endif
+        LT_PAR_FOR(nt)
         for (size_t i = 0; i < n; i++) row_forces(p + i * n, yx, yy, n, i, sums + 5 * i);
         /* Z = sum over pairs i != j of q_ij: each row counted itself once (q_ii = 1) */
         double z = 0.0;
