@@ -1,4 +1,4 @@
-/* Augmentation for the CPU fallback: affine_resample of lib/backend.h.
+/* Augmentation for the CPU fallback: affine_resample of lib/backend/backend.h.
  *
  * Each output pixel computes its source coordinate in float, in the same order of
  * operations as cl_kernels/augment.cl ((m0*r + m1*c) + m2, no contraction), clamps it

@@ -1,4 +1,4 @@
-/* The CPU fallback backend: every lt_backend_ops slot (lib/backend.h) in plain C,
+/* The CPU fallback backend: every lt_backend_ops slot (lib/backend/backend.h) in plain C,
  * threaded with OpenMP when the build has it and serial otherwise.
  *
  * Ops run synchronously, so "asynchronous, in order" holds trivially and finish() has
@@ -10,7 +10,7 @@
  * size depends only on n, never on the thread count, and add the per-chunk partial
  * sums in a fixed order: results are identical for any number of threads.
  *
- * Transcendentals in hot loops use the small branch-free exp/log below instead of
+ * Transcendentals in hot loops use the small branch-free exp/log of cpu_math.h instead of
  * libm, so that those loops vectorize; they are accurate to a few ulp. */
 #include <math.h>
 #include <stdint.h>
@@ -33,8 +33,6 @@
 /* ---------------------------------------------------------------- the backend */
 
 /* struct lt_buf, cpu_backend and the buffer and team helpers are in cpu_internal.h. */
-
-/* ------------------------------------------------------- vectorizable float math */
 
 /* ---------------------------------------------------------- deterministic sums */
 
@@ -640,7 +638,7 @@ static lt_status cpu_optim_step(lt_backend *be, lt_backend_optim kind, const lt_
 
 /* ------------------------------------------------------- gradient-norm clipping */
 
-/* Segment s of count over n elements as lib/backend.h defines it: [*lo, *hi), the
+/* Segment s of count over n elements as lib/backend/backend.h defines it: [*lo, *hi), the
  * starts clamped to n (starts NULL: the one segment [0, n)). */
 static void segment_range(const uint32_t *starts, size_t count, size_t n, size_t s, size_t *lo, size_t *hi)
 {

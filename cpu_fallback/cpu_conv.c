@@ -1,5 +1,5 @@
 /* Convolutions, max pooling and up-sampling for the CPU fallback: the slots of
- * lib/backend.h's section "convolutions, pooling, up-sampling (NHWC)".
+ * lib/backend/backend.h's section "convolutions, pooling, up-sampling (NHWC)".
  *
  * A convolution is a GEMM on the im2col matrix: one row per output pixel
  * (n, oy, ox), k_h*k_w*in_c columns in the kernel's (ky, kx, c) order, so that the

@@ -75,7 +75,7 @@ static inline int lt_cpu_team(const lt_backend *be, size_t work)
 /* Smaller of two sizes. */
 static inline size_t lt_cpu_min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-/* cpu_conv.c: the convolution, pooling and up-sampling slots of lib/backend.h. */
+/* cpu_conv.c: the convolution, pooling and up-sampling slots of lib/backend/backend.h. */
 lt_status lt_cpu_conv2d_forward(lt_backend *be, const lt_conv_geom *g, const lt_buf *x, size_t xoff,
                                 const lt_buf *w, size_t woff, lt_buf *y, size_t yoff);
 lt_status lt_cpu_conv2d_backward_data(lt_backend *be, const lt_conv_geom *g, const lt_buf *dy,
@@ -93,10 +93,10 @@ lt_status lt_cpu_upsample_forward(lt_backend *be, const lt_pool_geom *g, lt_back
                                   const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
 lt_status lt_cpu_upsample_backward(lt_backend *be, const lt_pool_geom *g, lt_backend_interp mode,
                                    const lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
-/* cpu_augment.c: the augmentation slot of lib/backend.h. */
+/* cpu_augment.c: the augmentation slot of lib/backend/backend.h. */
 lt_status lt_cpu_affine_resample(lt_backend *be, size_t n, int h, int w, int ch, const lt_buf *mats, size_t moff,
                                  const lt_buf *x, size_t xoff, lt_buf *y, size_t yoff);
-/* cpu_latent.c: the latent-space layer and activity-penalty slots of lib/backend.h. */
+/* cpu_latent.c: the latent-space layer and activity-penalty slots of lib/backend/backend.h. */
 lt_status lt_cpu_vae_sample_forward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
                                     const lt_buf *eps, size_t eoff, lt_buf *y, size_t yoff);
 lt_status lt_cpu_vae_sample_backward(lt_backend *be, size_t rows, size_t d, const lt_buf *x, size_t xoff,
@@ -108,7 +108,7 @@ lt_status lt_cpu_sparsity_kl(lt_backend *be, size_t rows, size_t cols, const lt_
                              lt_buf *out, size_t ooff, float scale, lt_buf *grad, size_t goff);
 lt_status lt_cpu_l1_penalty(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff,
                             const lt_buf *dy, size_t dyoff, float scale, lt_buf *dx, size_t dxoff);
-/* cpu_rnn.c: the data movement and recurrent-cell slots of lib/backend.h. */
+/* cpu_rnn.c: the data movement and recurrent-cell slots of lib/backend/backend.h. */
 lt_status lt_cpu_copy_strided(lt_backend *be, size_t n0, size_t n1, size_t cols, const lt_buf *x, size_t xoff,
                               ptrdiff_t xs0, ptrdiff_t xs1, float beta, lt_buf *y, size_t yoff, ptrdiff_t ys0,
                               ptrdiff_t ys1);

@@ -1,5 +1,5 @@
 /* Latent-space layers and activity penalties for the CPU fallback: the slots of
- * lib/backend.h's section "latent-space layers and activity penalties" (VAE sampling
+ * lib/backend/backend.h's section "latent-space layers and activity penalties" (VAE sampling
  * and its KL term, the sparsity KL, the L1 activity penalty).
  *
  * The pointwise parts compute in float (exp through libm: latent widths are small, so
@@ -17,7 +17,7 @@
 #define LT_MIN_CHUNK 4096
 #define LT_MAX_CHUNKS 1024
 
-/* Clamp of the sparsity penalty's mean activation (lib/backend.h). */
+/* Clamp of the sparsity penalty's mean activation (lib/backend/backend.h). */
 #define LT_SPARSITY_EPS 1e-6
 
 /* Smaller of two sizes. */

@@ -1,4 +1,4 @@
-/* Recurrent cells and strided copies for the CPU fallback: the slots of lib/backend.h's
+/* Recurrent cells and strided copies for the CPU fallback: the slots of lib/backend/backend.h's
  * section "data movement and recurrent cells".
  *
  * A forward step is one GEMM, h_prev R, written straight into the step's record where

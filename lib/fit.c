@@ -156,6 +156,46 @@ static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n
     return st;
 }
 
+/* Puts the training data (y NULL: the inputs are the targets) and the fit's other
+ * buffers on the device; on failure says so, naming the model. */
+static lt_status fit_upload(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_fit_opts *o,
+                            size_t n_train, int augment, fit_bufs *b)
+{
+    lt_backend *be = m->ctx->be;
+    size_t n = x->n, in = x->dim;
+    lt_status st = lt_be_buf_alloc(be, n * in, &b->x);
+    if (st == LT_OK) st = lt_be_upload(be, b->x, 0, x->x, n * in);
+    if (st == LT_OK && y) st = lt_be_buf_alloc(be, n * y->dim, &b->y);
+    if (st == LT_OK && y) st = lt_be_upload(be, b->y, 0, y->x, n * y->dim);
+    if (st == LT_OK) st = lt_be_buf_alloc(be, n_train, &b->idx);
+    if (st == LT_OK && o->patience && o->restore_best) st = lt_be_buf_alloc(be, m->n_params ? m->n_params : 1, &b->best);
+    if (st == LT_OK && o->noise > 0.0f) st = lt_be_buf_alloc(be, m->ws.batch * in, &b->noise); /* validation chunks are ws.batch rows */
+    if (st == LT_OK && augment) st = lt_be_buf_alloc(be, n_train * 6, &b->mats);
+    if (st != LT_OK)
+        lt_set_error(m->ctx, st, "%s: cannot put the training data on the device: %s", m->name, lt_be_message(be));
+    return st;
+}
+
+/* Gathers the rows samples at position first of the epoch's order into the workspace:
+ * inputs, targets (od > 0: their own; else a clean copy of the inputs when clean_target)
+ * and, with augmentation, warps input and target alike. */
+static lt_status load_batch(lt_model *m, const fit_bufs *b, size_t first, size_t rows, size_t in, size_t od,
+                            int augment, int clean_target)
+{
+    lt_backend *be = m->ctx->be;
+    lt_workspace *w = &m->ws;
+    lt_status st = lt_be_gather_rows(be, rows, in, b->x, 0, b->idx, first, w->acts, 0);
+    if (st == LT_OK && od) st = lt_be_gather_rows(be, rows, od, b->y, 0, b->idx, first, w->target, 0);
+    if (st == LT_OK && augment) {
+        st = lt_be_affine_resample(be, rows, m->in_shape.d[0], m->in_shape.d[1], m->in_shape.d[2], b->mats, first * 6,
+                                   w->acts, 0, w->target, 0);
+        if (st == LT_OK) st = lt_be_copy(be, w->target, 0, w->acts, 0, rows * in);
+    } else if (st == LT_OK && clean_target) {
+        st = lt_be_copy(be, w->acts, 0, w->target, 0, rows * in);
+    }
+    return st;
+}
+
 lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_fit_opts *opts, lt_history *hist)
 {
     if (!m || !x) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_fit: no data") : LT_ERR_ARG;
@@ -186,21 +226,14 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     float *tmp = malloc(steps * sizeof *tmp);
     if (!idx || !rows || !tmp) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
     for (size_t s = 0; s < steps; s++) rows[s] = s + 1 < steps ? batch : n_train - s * batch;
-    st = lt_be_buf_alloc(be, n * in, &b.x);
-    if (st == LT_OK) st = lt_be_upload(be, b.x, 0, x->x, n * in);
-    if (st == LT_OK && !y_is_x) st = lt_be_buf_alloc(be, n * od, &b.y);
-    if (st == LT_OK && !y_is_x) st = lt_be_upload(be, b.y, 0, y->x, n * od);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, n_train, &b.idx);
-    if (st == LT_OK && o.patience && o.restore_best) st = lt_be_buf_alloc(be, m->n_params ? m->n_params : 1, &b.best);
     int augment = lt_augment_active(o.augment);
     /* With noise or augmentation the inputs change, so an autoencoder's target is a
      * clean copy in the target slot rather than the input slot itself. */
     int clean_target = y_is_x && (o.noise > 0.0f || augment);
-    if (st == LT_OK && o.noise > 0.0f) st = lt_be_buf_alloc(be, m->ws.batch * in, &b.noise); /* validation chunks are ws.batch rows */
-    if (st == LT_OK && augment) st = lt_be_buf_alloc(be, n_train * 6, &b.mats);
     if (augment) mats = malloc(n_train * 6 * sizeof *mats);
     if (augment && !mats) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
-    if (st != LT_OK) { lt_set_error(ctx, st, "%s: cannot put the training data on the device: %s", m->name, lt_be_message(be)); goto done; }
+    st = fit_upload(m, x, y_is_x ? NULL : y, &o, n_train, augment, &b);
+    if (st != LT_OK) goto done;
 
     lt_progress prog;
     lt_progress_init(&prog, o.log, o.verbose, o.epochs, steps);
@@ -224,15 +257,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         }
         size_t read = 0;
         for (size_t s = 0; st == LT_OK && s < steps; s++) {
-            st = lt_be_gather_rows(be, rows[s], in, b.x, 0, b.idx, s * batch, w->acts, 0);
-            if (st == LT_OK && !y_is_x) st = lt_be_gather_rows(be, rows[s], od, b.y, 0, b.idx, s * batch, w->target, 0);
-            if (st == LT_OK && augment) {
-                st = lt_be_affine_resample(be, rows[s], m->in_shape.d[0], m->in_shape.d[1], m->in_shape.d[2], b.mats,
-                                              s * batch * 6, w->acts, 0, w->target, 0);
-                if (st == LT_OK) st = lt_be_copy(be, w->target, 0, w->acts, 0, rows[s] * in);
-            } else if (st == LT_OK && clean_target) {
-                st = lt_be_copy(be, w->acts, 0, w->target, 0, rows[s] * in);
-            }
+            st = load_batch(m, &b, s * batch, rows[s], in, y_is_x ? 0 : od, augment, clean_target);
             if (st != LT_OK) break;
             if (o.noise > 0.0f) st = add_input_noise(m, &b, rows[s], o.noise, noise_key, m->train.steps << 32);
             if (o.kl_warmup > 0.0f) {

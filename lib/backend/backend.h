@@ -340,7 +340,7 @@ typedef struct lt_backend_ops {
                               const lt_buf *starts, size_t stoff, const lt_buf *sumsq, size_t soff,
                               float max_norm);
 
-    /* --- randomness (lib/philox.h streams, bit-identical across backends) --- */
+    /* --- randomness (lib/backend/philox.h streams, bit-identical across backends) --- */
     /* buf[off+i] = lt_philox_uniform(seed, counter, i, lo, hi) for i < n. */
     lt_status (*random_uniform)(lt_backend *be, lt_buf *buf, size_t off, size_t n,
                                 float lo, float hi, uint64_t seed, uint64_t counter);

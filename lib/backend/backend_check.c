@@ -1,5 +1,6 @@
-/* Argument checks shared by both backends' ops (see lib/backend.h), so the CPU fallback
- * and OpenCL refuse exactly the same calls with the same messages. */
+/* Operand checks of every backend op (see lib/backend/backend.h), run once by the front
+ * door (dispatch.c), so the CPU fallback and OpenCL refuse exactly the same calls with
+ * the same messages. */
 #include <stdint.h>
 #include <string.h>
 #include "backend_check.h"
@@ -189,7 +190,7 @@ static lt_status check_rnn_geom(lt_backend *be, const char *op, const lt_rnn_geo
     return LT_OK;
 }
 
-/* A sequence operand (lib/backend.h, lt_rnn_seq): its steps and width, then its block
+/* A sequence operand (lib/backend/backend.h, lt_rnn_seq): its steps and width, then its block
  * within the buffer; *hull spans it. */
 static lt_status check_rnn_seq(lt_backend *be, const char *op, const lt_rnn_geom *g, const lt_rnn_widths *w,
                                lt_buf_range r, const lt_rnn_seq *seq, int state_width, lt_buf_range *hull)
