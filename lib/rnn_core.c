@@ -4,11 +4,11 @@
  *   xs     T*B*F  the input in processing order (later reused for its gradient);
  *                 empty for a state-input direction (F = 0)
  *   xw     T*B*G  x W for every step: one GEMM (the cell adds b)
- *   rec    (T+1)*B*S  the records (lib/backend.h); slot 0 is the initial state (zero,
+ *   rec    (T+1)*B*S  the records (lib/backend/backend.h); slot 0 is the initial state (zero,
  *                 or a state-input direction's input in its [h | c] prefix),
  *                 step k writes slot k+1, so slots 0..T-1 are every step's h_prev
  *   dz     T*B*D  the gates' gradients, step k's at block k
- *   carry  B*2U   what flows back outside R (lib/backend.h)
+ *   carry  B*2U   what flows back outside R (lib/backend/backend.h)
  *   gsum   B*4U   the GRU's column sums of dz (bias gradients); B*4U only for the layout's
  *                 simplicity, 4U are used
  * Processing step k reads input time step k, or T-1-k with go_backwards. */
