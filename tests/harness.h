@@ -94,7 +94,9 @@ static inline int check_at(const char *file, int line, int ok, const char *fmt, 
     va_end(ap);
     return ok;
 }
-#define CHECK(cond, ...) check_at(__FILE__, __LINE__, (cond), __VA_ARGS__)
+/* The message's arguments are evaluated only when the check failed, after cond: they
+ * may read what cond's call wrote (a function's arguments have no order). */
+#define CHECK(cond, ...) ((cond) ? check_at(__FILE__, __LINE__, 1, "%s", "") : check_at(__FILE__, __LINE__, 0, __VA_ARGS__))
 
 /* Prints the program's totals; the exit status (1 when a check failed). */
 static inline int harness_done(void)
