@@ -5,6 +5,9 @@
 #      cover the CPU fallback and OpenCL (on PoCL where there is no GPU);
 #   2. install check: installs build-test into a staging folder and builds and runs
 #      apps/example.c against it through pkg-config, as a user would;
+#   2b. intel-opencl: build-test's OpenCL op tests and per-backend model tests again on
+#      Intel's CPU OpenCL runtime (tests/install-intel-opencl.sh; skipped, not failed,
+#      when it could not be installed), a second vendor beside PoCL;
 #   3. build-plain: no OpenCL and no OpenMP, the CPU fallback's tests alone;
 #   4. build-asan: the tests of build-test under AddressSanitizer and UBSan.
 #
@@ -68,7 +71,7 @@ run_tests() {
         echo "=== $dir: no tests ran"
         failed=1
     fi
-    tally "$dir tests" "$passed" "$failed"
+    tally "${STAGE_LABEL:-$dir tests}" "$passed" "$failed"
 }
 
 # Installs build folder $1 into a staging folder, then compiles and runs the API
@@ -104,6 +107,17 @@ if build build-test --buildtype=debugoptimized -Dopencl=auto; then
     run_tests build-test
     # 2. What users do: install, then build the example with pkg-config.
     install_check build-test
+    # 2b. A second vendor's OpenCL: Intel's CPU runtime, registered for these tests only
+    # (its own ICD list; Debian's ocl-icd stays the loader). Only OpenCL tests run.
+    intel=.deps/intel-opencl
+    if [[ -f $intel/ready ]]; then
+        OCL_ICD_VENDORS=$PWD/$intel/icd LD_LIBRARY_PATH=$(cat "$intel/library_path")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+            STAGE_LABEL="intel-opencl tests" run_tests build-test test_philox test_backend_ops test_conv_ops \
+            test_latent_ops test_rnn_ops test_augment test_model-opencl test_rnn-opencl test_modelfile-opencl \
+            test_train-opencl test_golden-opencl test_golden_rnn-opencl cli-opencl example-opencl
+    else
+        echo "=== intel-opencl: skipped (Intel's OpenCL runtime is not installed: tests/install-intel-opencl.sh)"
+    fi
 else
     tally "build-test (build failed)" 0 1
 fi
