@@ -62,10 +62,10 @@ lt_status lt_cl_grow_scratch(cl_backend *b, lt_cl_scratch *s, size_t need, const
 {
     if (s->mem && s->bytes >= need) return LT_OK;
     size_t q = LT_CL_SCRATCH_QUANTUM;
-    if (need > SIZE_MAX - q || (cl_ulong)((need + q - 1) / q * q) > b->max_alloc)
+    if (need > SIZE_MAX - q || (cl_ulong)((need + q - 1) / q * q) > b->lim.max_alloc)
         return lt_backend_set_error(&b->base, LT_ERR_NOMEM,
             "%s: %s needs %zu bytes, more than the largest single buffer %s allows (%llu bytes)", op, what, need,
-            b->base.device_name, (unsigned long long)b->max_alloc);
+            b->base.device_name, (unsigned long long)b->lim.max_alloc);
     size_t bytes = need ? (need + q - 1) / q * q : q;
     /* release first to lower the peak; OpenCL frees it once queued kernels using it are done */
     if (s->mem) {
@@ -73,10 +73,10 @@ lt_status lt_cl_grow_scratch(cl_backend *b, lt_cl_scratch *s, size_t need, const
         s->mem = NULL;
         s->bytes = 0;
     }
-    if (bytes > b->global_mem - b->allocated)
+    if (bytes > b->lim.global_mem - b->allocated)
         return lt_backend_set_error(&b->base, LT_ERR_NOMEM,
             "%s: %s needs %zu bytes, but %llu of the %llu bytes of device memory on %s are already in use by "
-            "latent", op, what, bytes, (unsigned long long)b->allocated, (unsigned long long)b->global_mem,
+            "latent", op, what, bytes, (unsigned long long)b->allocated, (unsigned long long)b->lim.global_mem,
             b->base.device_name);
     char desc[160];
     snprintf(desc, sizeof desc, "%s: allocating %s", op, what);
@@ -94,17 +94,17 @@ static lt_status cl_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
 {
     cl_backend *b = (cl_backend *)be;
     size_t elems = n ? n : 1;
-    if (elems > SIZE_MAX / 4 || (cl_ulong)elems * 4 > b->max_alloc)
+    if (elems > SIZE_MAX / 4 || (cl_ulong)elems * 4 > b->lim.max_alloc)
         return lt_backend_set_error(be, LT_ERR_NOMEM,
             "cannot allocate %zu floats (%.4g GB): larger than the largest single buffer %s allows "
             "(CL_DEVICE_MAX_MEM_ALLOC_SIZE = %llu bytes, %.4g GB)", n, (double)elems * 4.0 / 1e9,
-            b->base.device_name, (unsigned long long)b->max_alloc, (double)b->max_alloc / 1e9);
+            b->base.device_name, (unsigned long long)b->lim.max_alloc, (double)b->lim.max_alloc / 1e9);
     size_t bytes = elems * 4;
-    if (bytes > b->global_mem - b->allocated)
+    if (bytes > b->lim.global_mem - b->allocated)
         return lt_backend_set_error(be, LT_ERR_NOMEM,
             "cannot allocate %zu floats (%zu bytes): %llu of the %llu bytes of device memory on %s "
             "are already in use by latent", n, bytes, (unsigned long long)b->allocated,
-            (unsigned long long)b->global_mem, b->base.device_name);
+            (unsigned long long)b->lim.global_mem, b->base.device_name);
     lt_buf *buf = malloc(sizeof *buf);
     if (!buf) return lt_backend_set_error(be, LT_ERR_NOMEM, "buf_alloc: out of host memory");
     char what[96];
@@ -266,6 +266,19 @@ int lt_cl_conv_col_info(const lt_backend *be, size_t *bytes, unsigned long *allo
     return b != NULL;
 }
 
+/* Test hook (cl_hooks.h): the largest work-group used and the memory limits kept to. */
+int lt_cl_limits_info(const lt_backend *be, size_t *largest_wg, size_t *local_mem, size_t *max_alloc)
+{
+    const cl_backend *b = as_opencl(be);
+    size_t wg = 0;
+    for (int i = 0; b && i < K_COUNT; i++)
+        if (b->wg[i] > wg) wg = b->wg[i];
+    if (largest_wg) *largest_wg = wg;
+    if (local_mem) *local_mem = b ? (size_t)b->lim.local_mem : 0;
+    if (max_alloc) *max_alloc = b ? (size_t)b->lim.max_alloc : 0;
+    return b != NULL;
+}
+
 /* Writes "NAME (PLATFORM, OpenCL X.Y)" for the device. */
 static void describe_device(const lt_cl_device *d, char *dst, size_t len)
 {
@@ -280,35 +293,11 @@ static void describe_device(const lt_cl_device *d, char *dst, size_t len)
     snprintf(dst, len, "%.120s (%.90s, %.30s)", name, plat, ver);
 }
 
-/* Reads the device's memory sizes and work-item limits into b; *dev_wg gets its largest
- * work-group. */
-static lt_status query_limits(cl_backend *b, cl_device_id dev, size_t *dev_wg, char *err, size_t errlen)
-{
-    if (clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof b->max_alloc, &b->max_alloc, NULL) != CL_SUCCESS ||
-        clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof b->global_mem, &b->global_mem, NULL) != CL_SUCCESS) {
-        snprintf(err, errlen, "%s: cannot query its memory sizes", b->base.device_name);
-        return LT_ERR_DEVICE;
-    }
-    size_t items[3] = {1, 1, 1};
-    cl_uint dims = 0;
-    *dev_wg = 1;
-    clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof *dev_wg, dev_wg, NULL);
-    if (clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, NULL) == CL_SUCCESS && dims >= 2) {
-        size_t *tmp = calloc(dims, sizeof *tmp);
-        if (tmp && clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof *tmp, tmp, NULL) == CL_SUCCESS) {
-            items[0] = tmp[0];
-            items[1] = tmp[1];
-        }
-        free(tmp);
-    }
-    b->max_item[0] = items[0] ? items[0] : 1;
-    b->max_item[1] = items[1] ? items[1] : 1;
-    return LT_OK;
-}
-
-/* Creates one kernel object per kernel function, each with the work-group size it runs
- * with: LT_CL_WG within the device's and the kernel's own limits, a power of two. */
-static lt_status create_kernels(cl_backend *b, size_t dev_wg, char *err, size_t errlen)
+/* Creates one kernel object per kernel function, with the limits it must respect and the
+ * work-group size it runs with: LT_CL_WG within the device's and the kernel's own
+ * limits, a power of two, and small enough that its __local arrays (4 bytes per
+ * work-item, the most any kernel takes) fit in the local memory the kernel leaves. */
+static lt_status create_kernels(cl_backend *b, char *err, size_t errlen)
 {
     for (int i = 0; i < K_COUNT; i++) {
         cl_int e = CL_SUCCESS;
@@ -319,15 +308,30 @@ static lt_status create_kernels(cl_backend *b, size_t dev_wg, char *err, size_t 
                      lt_cl_error_name(e));
             return LT_ERR_DEVICE;
         }
-        /* the kernel's own limit can be below the device's (register pressure) */
+        /* the kernel's own limits can be below the device's (register pressure, static
+         * __local variables) */
         size_t kwg = 0;
-        if (clGetKernelWorkGroupInfo(b->k[i], b->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) != CL_SUCCESS)
-            kwg = dev_wg;
+        cl_ulong klocal = 0;
+        if (clGetKernelWorkGroupInfo(b->k[i], b->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) != CL_SUCCESS ||
+            kwg == 0)
+            kwg = b->lim.max_wg;
+        if (clGetKernelWorkGroupInfo(b->k[i], b->dev, CL_KERNEL_LOCAL_MEM_SIZE, sizeof klocal, &klocal, NULL) !=
+            CL_SUCCESS)
+            klocal = 0;
+        b->wg_max[i] = kwg < b->lim.max_wg ? kwg : b->lim.max_wg;
+        b->local_free[i] = klocal < b->lim.local_mem ? b->lim.local_mem - klocal : 0;
         size_t w = LT_CL_WG;
-        if (w > dev_wg) w = dev_wg;
-        if (w > kwg) w = kwg;
-        if (w > b->max_item[0]) w = b->max_item[0];
-        b->wg[i] = lt_cl_pow2_floor(w ? w : 1);
+        if (w > b->wg_max[i]) w = b->wg_max[i];
+        if (w > b->lim.max_item[0]) w = b->lim.max_item[0];
+        if ((cl_ulong)w * 4 > b->local_free[i]) w = (size_t)(b->local_free[i] / 4);
+        if (w == 0) {
+            snprintf(err, errlen, "%s: kernel %s cannot run: %llu bytes of local memory left for it (%llu of the "
+                     "device's %llu bytes are its own)", b->base.device_name, kernel_names[i],
+                     (unsigned long long)b->local_free[i], (unsigned long long)klocal,
+                     (unsigned long long)b->lim.local_mem);
+            return LT_ERR_DEVICE;
+        }
+        b->wg[i] = lt_cl_pow2_floor(w);
     }
     return LT_OK;
 }
@@ -339,9 +343,12 @@ static lt_status open_device(cl_backend *b, const lt_cl_device *d, char *err, si
     b->dev = d->device;
     describe_device(d, b->base.device_name, sizeof b->base.device_name);
     const char *dn = b->base.device_name;
-    size_t dev_wg;
-    lt_status st = query_limits(b, d->device, &dev_wg, err, errlen);
-    if (st != LT_OK) return st;
+    char lerr[256];
+    lt_status st = lt_cl_query_limits(d->device, &b->lim, lerr, sizeof lerr);
+    if (st != LT_OK) {
+        snprintf(err, errlen, "%s: %s", dn, lerr);
+        return st;
+    }
     cl_context_properties props[3] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d->platform, 0};
     b->ctx = clCreateContext(props, 1, &d->device, NULL, NULL, &e);
     if (!b->ctx || e != CL_SUCCESS) {
@@ -360,7 +367,7 @@ static lt_status open_device(cl_backend *b, const lt_cl_device *d, char *err, si
         snprintf(err, errlen, "%s: %s", dn, berr);
         return st;
     }
-    st = create_kernels(b, dev_wg, err, errlen);
+    st = create_kernels(b, err, errlen);
     if (st != LT_OK) return st;
     b->scratch = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, LT_CL_SCRATCH * 4, NULL, &e);
     if (!b->scratch || e != CL_SUCCESS) {

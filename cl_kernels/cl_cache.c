@@ -13,6 +13,7 @@
 #include "cl_internal.h"
 
 #if !defined(_WIN32)
+#include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,23 +59,32 @@ static int ensure_dir(const char *dir)
     return -1;
 }
 
-/* Writes the cache directory into dir, creating it; returns 0 on success. */
-static int cache_dir(char *dir, size_t len)
+/* Writes the cache directory into dir, creating it (and its parent) when create is set;
+ * returns 0 on success. */
+static int cache_dir(char *dir, size_t len, int create)
 {
     const char *xdg = getenv("XDG_CACHE_HOME");
     int n;
     if (xdg && xdg[0] == '/') { /* the XDG spec says relative values are to be ignored */
-        if (ensure_dir(xdg) != 0) return -1;
+        if (create && ensure_dir(xdg) != 0) return -1;
         n = snprintf(dir, len, "%s/latent", xdg);
     } else {
         const char *home = getenv("HOME");
         if (!home || !home[0]) return -1;
         n = snprintf(dir, len, "%s/.cache", home);
-        if (n < 0 || (size_t)n >= len || ensure_dir(dir) != 0) return -1;
+        if (n < 0 || (size_t)n >= len || (create && ensure_dir(dir) != 0)) return -1;
         n = snprintf(dir, len, "%s/.cache/latent", home);
     }
     if (n < 0 || (size_t)n >= len) return -1;
-    return ensure_dir(dir);
+    return create ? ensure_dir(dir) : 0;
+}
+
+/* Writes the path of the entry for key in dir into path; returns 0 when it fits. */
+static int entry_path(char *path, size_t len, const char *dir, lt_hash128 key)
+{
+    int n = snprintf(path, len, "%s/cl-%016llx%016llx.bin", dir, (unsigned long long)key.a,
+                     (unsigned long long)key.b);
+    return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
 /* Reads and validates the entry at path; returns the binary (malloc'd) or NULL. */
@@ -182,12 +192,7 @@ lt_status lt_cl_build_program(cl_context ctx, cl_platform_id plat, cl_device_id 
 #ifdef LT_CL_HAVE_CACHE
     lt_hash128 key = program_key(plat, dev, src, srclen, options);
     char dir[4096], path[4160];
-    int have_path = cache_dir(dir, sizeof dir) == 0;
-    if (have_path) {
-        int n = snprintf(path, sizeof path, "%s/cl-%016llx%016llx.bin", dir,
-                         (unsigned long long)key.a, (unsigned long long)key.b);
-        have_path = n > 0 && (size_t)n < sizeof path;
-    }
+    int have_path = cache_dir(dir, sizeof dir, 1) == 0 && entry_path(path, sizeof path, dir, key) == 0;
     if (have_path) {
         size_t len = 0;
         unsigned char *bin = cache_load(path, key, &len);
@@ -226,4 +231,50 @@ lt_status lt_cl_build_program(cl_context ctx, cl_platform_id plat, cl_device_id 
 #endif
     *out = prog;
     return LT_OK;
+}
+
+/* Whether the cache holds a valid entry for this device's program (cl_internal.h). */
+int lt_cl_cache_holds(cl_platform_id plat, cl_device_id dev, const char *src, size_t srclen, const char *options)
+{
+#ifdef LT_CL_HAVE_CACHE
+    lt_hash128 key = program_key(plat, dev, src, srclen, options);
+    char dir[4096], path[4160];
+    if (cache_dir(dir, sizeof dir, 0) != 0 || entry_path(path, sizeof path, dir, key) != 0) return 0;
+    size_t len = 0;
+    unsigned char *bin = cache_load(path, key, &len);
+    free(bin);
+    return bin != NULL;
+#else
+    (void)plat; (void)dev; (void)src; (void)srclen; (void)options;
+    return 0;
+#endif
+}
+
+/* The cache folder, its entries and their bytes (backend.h). */
+int lt_opencl_cache_info(char *dir, size_t len, int *entries, uint64_t *bytes)
+{
+    if (entries) *entries = 0;
+    if (bytes) *bytes = 0;
+    if (!dir || !len) return -1;
+    dir[0] = 0;
+#ifdef LT_CL_HAVE_CACHE
+    if (cache_dir(dir, len, 0) != 0) return -1;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "cl-", 3) != 0 || n < 7 || strcmp(e->d_name + n - 4, ".bin") != 0) continue;
+        char path[4400];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path || stat(path, &st) != 0)
+            continue;
+        if (entries) (*entries)++;
+        if (bytes) *bytes += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return 1;
+#else
+    return -1;
+#endif
 }

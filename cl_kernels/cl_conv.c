@@ -25,7 +25,7 @@ static lt_status plan_conv(cl_backend *b, const lt_conv_geom *g, const char *op,
     p->f = (size_t)g->out_c;
     if (p->s.pointwise) return LT_OK;
     size_t cap = LT_CL_CONV_COL_BYTES;
-    if ((cl_ulong)cap > b->max_alloc) cap = (size_t)b->max_alloc;
+    if ((cl_ulong)cap > b->lim.max_alloc) cap = (size_t)b->lim.max_alloc;
     p->c = lt_conv_chunks_by_image(g, &p->s, cap);
     lt_status st = lt_cl_grow_scratch(b, &b->conv_col, p->c.chunk * p->s.kcols * 4, op, "the column buffer");
     p->col.mem = b->conv_col.mem;

@@ -1,5 +1,6 @@
 /* OpenCL device discovery: one stable order (GPUs, accelerators, CPUs) used both for
  * listing devices to users and for opening "opencl:N". */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cl_internal.h"
@@ -115,15 +116,84 @@ int lt_opencl_list_devices(lt_opencl_device_info *infos, int max)
         cl_ulong v = 0;
         if (clGetDeviceInfo(devs[i].device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof v, &v, NULL) == CL_SUCCESS)
             d->global_mem = v;
-        v = 0;
-        if (clGetDeviceInfo(devs[i].device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof v, &v, NULL) == CL_SUCCESS)
-            d->max_alloc = v;
         cl_uint cu = 0;
         if (clGetDeviceInfo(devs[i].device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL) == CL_SUCCESS)
             d->compute_units = cu;
+        lt_cl_limits lim;
+        if (lt_cl_query_limits(devs[i].device, &lim, d->limits_error, sizeof d->limits_error) == LT_OK) {
+            d->max_alloc = lim.max_alloc;
+            d->local_mem = lim.local_mem;
+            d->max_work_group = lim.max_wg;
+            d->limits_lowered = lim.capped;
+        }
+        d->program_cached = lt_cl_cache_holds(devs[i].platform, devs[i].device, lt_cl_program_source,
+                                              lt_cl_program_source_len, LT_CL_BUILD_OPTIONS);
     }
     free(devs);
     return n;
+}
+
+/* Lowers *limit to the whole number in environment variable name, when it is set;
+ * returns 0, or -1 with the reason in err when the value is not a whole number >= 1. */
+static int env_cap(const char *name, cl_ulong *limit, int *capped, char *err, size_t errlen)
+{
+    const char *v = getenv(name);
+    if (!v || !v[0]) return 0;
+    cl_ulong n = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || n > (CL_ULONG_MAX - 9) / 10) {
+            snprintf(err, errlen, "%s='%.40s': expected a whole number >= 1", name, v);
+            return -1;
+        }
+        n = n * 10 + (cl_ulong)(*p - '0');
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "%s='%.40s': expected a whole number >= 1", name, v);
+        return -1;
+    }
+    if (n < *limit) {
+        *limit = n;
+        *capped = 1;
+    }
+    return 0;
+}
+
+/* Reads dev's limits, lowered by the environment (cl_internal.h). */
+lt_status lt_cl_query_limits(cl_device_id dev, lt_cl_limits *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    size_t wg = 0;
+    cl_uint dims = 0;
+    if (clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof out->max_alloc, &out->max_alloc, NULL) != CL_SUCCESS ||
+        clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof out->global_mem, &out->global_mem, NULL) != CL_SUCCESS ||
+        clGetDeviceInfo(dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof out->local_mem, &out->local_mem, NULL) != CL_SUCCESS ||
+        clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL) != CL_SUCCESS ||
+        clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, NULL) != CL_SUCCESS || dims < 2) {
+        snprintf(err, errlen, "cannot query the device's limits (memory sizes, work-group sizes)");
+        return LT_ERR_DEVICE;
+    }
+    size_t *items = calloc(dims, sizeof *items);
+    if (!items) {
+        snprintf(err, errlen, "out of host memory");
+        return LT_ERR_NOMEM;
+    }
+    cl_int e = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof *items, items, NULL);
+    out->max_item[0] = items[0];
+    out->max_item[1] = items[1];
+    free(items);
+    if (e != CL_SUCCESS || !wg || !out->max_item[0] || !out->max_item[1]) {
+        snprintf(err, errlen, "cannot query the device's work-item sizes");
+        return LT_ERR_DEVICE;
+    }
+    cl_ulong cap = wg;
+    if (env_cap("LATENT_CL_MAX_WORK_GROUP_SIZE", &cap, &out->capped, err, errlen) != 0 ||
+        env_cap("LATENT_CL_LOCAL_MEM_SIZE", &out->local_mem, &out->capped, err, errlen) != 0 ||
+        env_cap("LATENT_CL_MAX_MEM_ALLOC_SIZE", &out->max_alloc, &out->capped, err, errlen) != 0)
+        return LT_ERR_ARG;
+    out->max_wg = (size_t)cap;
+    for (int d = 0; d < 2; d++)
+        if (out->max_item[d] > out->max_wg) out->max_item[d] = out->max_wg;
+    return LT_OK;
 }
 
 /* Symbolic name of an OpenCL error code (cl_internal.h). */

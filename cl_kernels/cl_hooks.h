@@ -15,4 +15,10 @@ int lt_cl_gemm_temp_info(const lt_backend *be, size_t *bytes, unsigned long *all
  * times it has been (re)allocated. Returns 1 for an OpenCL backend, else 0 (and zeros). */
 int lt_cl_conv_col_info(const lt_backend *be, size_t *bytes, unsigned long *allocs);
 
+/* Reports the limits be's launches keep to: the largest work-group any kernel runs with,
+ * and the device's local memory and largest buffer in bytes, both as lowered by the
+ * LATENT_CL_* environment variables (cl_internal.h). Returns 1 for an OpenCL backend,
+ * else 0 (and zeros). */
+int lt_cl_limits_info(const lt_backend *be, size_t *largest_wg, size_t *local_mem, size_t *max_alloc);
+
 #endif

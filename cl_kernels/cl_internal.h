@@ -28,6 +28,23 @@ void lt_cl_device_string(cl_device_id dev, cl_device_info what, char *dst, size_
 /* Copies a platform info string into dst (always NUL-terminated, truncated to len). */
 void lt_cl_platform_string(cl_platform_id plat, cl_platform_info what, char *dst, size_t len);
 
+/* The limits latent respects on one device: what the device reports, lowered by the
+ * environment variables LATENT_CL_MAX_WORK_GROUP_SIZE, LATENT_CL_LOCAL_MEM_SIZE and
+ * LATENT_CL_MAX_MEM_ALLOC_SIZE (whole numbers; they can only lower a limit), so the
+ * paths a small GPU takes can be tested on any machine. */
+typedef struct lt_cl_limits {
+    size_t max_wg;       /* work-items per work-group (CL_DEVICE_MAX_WORK_GROUP_SIZE)  */
+    size_t max_item[2];  /* per dimension (CL_DEVICE_MAX_WORK_ITEM_SIZES[0..1])        */
+    cl_ulong local_mem;  /* bytes of local memory (CL_DEVICE_LOCAL_MEM_SIZE)           */
+    cl_ulong max_alloc;  /* bytes of one buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE)         */
+    cl_ulong global_mem; /* bytes of device memory (CL_DEVICE_GLOBAL_MEM_SIZE)         */
+    int capped;          /* 1 when an environment variable lowered a limit             */
+} lt_cl_limits;
+
+/* Reads dev's limits into out, lowered by the environment (above). On a failed query or
+ * a malformed variable returns LT_ERR_DEVICE or LT_ERR_ARG with the reason in err. */
+lt_status lt_cl_query_limits(cl_device_id dev, lt_cl_limits *out, char *err, size_t errlen);
+
 /* Symbolic name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *lt_cl_error_name(cl_int err);
 
@@ -38,6 +55,10 @@ const char *lt_cl_error_name(cl_int err);
 lt_status lt_cl_build_program(cl_context ctx, cl_platform_id plat, cl_device_id dev,
                               const char *src, size_t srclen, const char *options,
                               cl_program *out, char *err, size_t errlen);
+
+/* 1 when the on-disk cache holds a valid compiled program for dev built from src with
+ * options (what lt_cl_build_program would load), else 0. Creates nothing. */
+int lt_cl_cache_holds(cl_platform_id plat, cl_device_id dev, const char *src, size_t srclen, const char *options);
 
 /* The whole kernel program (prelude.cl, lib/backend/philox.h, the .cl files), generated
  * at build time by embed.c. */
@@ -94,10 +115,12 @@ typedef struct cl_backend {
     cl_program prog;         /* all our kernels                                  */
     cl_kernel k[K_COUNT];    /* one kernel object per function, reused           */
     size_t wg[K_COUNT];      /* work-group size per kernel (a power of two)      */
-    size_t max_item[2];      /* CL_DEVICE_MAX_WORK_ITEM_SIZES[0..1]              */
+    size_t wg_max[K_COUNT];  /* the most a kernel's work-group may have: the
+                                device's and CL_KERNEL_WORK_GROUP_SIZE          */
+    cl_ulong local_free[K_COUNT]; /* local bytes a kernel's __local arguments may
+                                take: the device's less CL_KERNEL_LOCAL_MEM_SIZE */
+    lt_cl_limits lim;        /* the device's limits (lowered by the environment) */
     cl_mem scratch;          /* LT_CL_SCRATCH floats of reduction partials       */
-    cl_ulong max_alloc;      /* CL_DEVICE_MAX_MEM_ALLOC_SIZE                     */
-    cl_ulong global_mem;     /* CL_DEVICE_GLOBAL_MEM_SIZE                        */
     cl_ulong allocated;      /* bytes in live buffers of this backend            */
     lt_cl_scratch gemm_temp; /* CLBlast's GEMM scratch (the C++ shim only)       */
     lt_cl_scratch conv_col;  /* im2col columns of one chunk                      */

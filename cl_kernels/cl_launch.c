@@ -52,11 +52,40 @@ size_t lt_cl_groups_for(size_t n, size_t l, size_t cap)
     return g ? g : 1;
 }
 
-/* Enqueues an ND-range of a's kernel after checking the argument setup. */
+/* Checks a launch against the device's and the kernel's limits (OpenCL 1.2: the global
+ * size a multiple of the local size in each dimension, the work-group within
+ * CL_KERNEL_WORK_GROUP_SIZE and CL_DEVICE_MAX_WORK_ITEM_SIZES, the __local arguments
+ * within the local memory the kernel leaves). The launch shapes keep to these, so a
+ * failure is latent's bug, said plainly instead of left to the driver. */
+static lt_status check_launch(cl_backend *b, const kargs *a, cl_uint dims, const size_t *global, const size_t *local,
+                              const char *what)
+{
+    size_t items = 1;
+    for (cl_uint d = 0; d < dims; d++) {
+        if (local[d] == 0 || global[d] % local[d] != 0 || local[d] > b->lim.max_item[d])
+            return lt_backend_set_error(&b->base, LT_ERR_DEVICE,
+                "%s: internal error: work-group size %zu in dimension %u does not divide the global size %zu or "
+                "exceeds the device's %zu work-items", what, local[d], (unsigned)d, global[d], b->lim.max_item[d]);
+        items *= local[d];
+    }
+    if (items > b->wg_max[a->kid])
+        return lt_backend_set_error(&b->base, LT_ERR_DEVICE,
+            "%s: internal error: a work-group of %zu work-items exceeds the %zu this kernel allows on %s", what,
+            items, b->wg_max[a->kid], b->base.device_name);
+    if ((cl_ulong)a->local_bytes > b->local_free[a->kid])
+        return lt_backend_set_error(&b->base, LT_ERR_DEVICE,
+            "%s: internal error: %zu bytes of local memory exceed the %llu this kernel has on %s", what,
+            a->local_bytes, (unsigned long long)b->local_free[a->kid], b->base.device_name);
+    return LT_OK;
+}
+
+/* Enqueues an ND-range of a's kernel after checking the argument setup and the limits. */
 static lt_status enqueue(cl_backend *b, const kargs *a, cl_uint dims, const size_t *global, const size_t *local,
                          const char *what)
 {
     if (a->err != CL_SUCCESS) return lt_cl_fail(b, a->err, what);
+    lt_status st = check_launch(b, a, dims, global, local, what);
+    if (st != LT_OK) return st;
     return lt_cl_fail(b, clEnqueueNDRangeKernel(b->queue, a->k, dims, NULL, global, local, 0, NULL, NULL), what);
 }
 
@@ -90,10 +119,10 @@ lt_status lt_cl_launch_2d(cl_backend *b, const kargs *a, size_t cols, size_t row
 {
     size_t l = b->wg[a->kid];
     size_t cap = l < 64 ? l : 64;
-    if (cap > b->max_item[0]) cap = lt_cl_pow2_floor(b->max_item[0]);
+    if (cap > b->lim.max_item[0]) cap = lt_cl_pow2_floor(b->lim.max_item[0]);
     size_t lx = lt_cl_pow2_ceil_cap(cols, cap);
     size_t ly = l / lx;
-    if (ly > b->max_item[1]) ly = lt_cl_pow2_floor(b->max_item[1]);
+    if (ly > b->lim.max_item[1]) ly = lt_cl_pow2_floor(b->lim.max_item[1]);
     size_t local[2] = {lx, ly};
     size_t global[2] = {(cols + lx - 1) / lx * lx, (rows + ly - 1) / ly * ly};
     return enqueue(b, a, 2, global, local, what);

@@ -11,16 +11,17 @@
 
 /* Kernel argument setter: remembers the next index and the first error. */
 typedef struct kargs {
-    cl_kernel k; /* kernel being prepared     */
-    int kid;     /* its id (its group size)   */
-    cl_uint i;   /* next argument index       */
-    cl_int err;  /* first failure, or success */
+    cl_kernel k;        /* kernel being prepared           */
+    int kid;            /* its id (its group size)         */
+    cl_uint i;          /* next argument index             */
+    cl_int err;         /* first failure, or success       */
+    size_t local_bytes; /* bytes of its __local arguments  */
 } kargs;
 
 /* Starts setting the arguments of kernel kid. */
 static inline kargs args_of(cl_backend *b, int kid)
 {
-    kargs a = {b->k[kid], kid, 0, CL_SUCCESS};
+    kargs a = {b->k[kid], kid, 0, CL_SUCCESS, 0};
     return a;
 }
 
@@ -49,7 +50,11 @@ static inline void arg_ints(kargs *a, const int *v, size_t n)
     for (size_t i = 0; i < n; i++) arg_i32(a, v[i]);
 }
 /* Next argument: a __local array of bytes. */
-static inline void arg_local(kargs *a, size_t bytes) { arg_raw(a, bytes, NULL); }
+static inline void arg_local(kargs *a, size_t bytes)
+{
+    a->local_bytes += bytes;
+    arg_raw(a, bytes, NULL);
+}
 
 /* Next two arguments: an operand, its buffer and element offset. */
 static inline void arg_at(kargs *a, const lt_buf *buf, size_t off)

@@ -18,6 +18,12 @@ lt_status lt_set_error(lt_ctx *ctx, lt_status status, const char *fmt, ...)
     return status;
 }
 
+lt_status lt_alloc_named(lt_ctx *ctx, size_t n, const char *what, lt_buf **out)
+{
+    lt_status st = lt_be_buf_alloc(ctx->be, n, out);
+    return st == LT_OK ? st : lt_set_error(ctx, st, "%s: %s", what, lt_be_message(ctx->be));
+}
+
 const char *lt_status_name(lt_status s)
 {
     switch (s) {
@@ -122,11 +128,30 @@ void lt_print_devices(FILE *f)
     lt_opencl_device_info infos[32];
     int n = lt_opencl_list_devices(infos, 32);
     if (n == 0) fprintf(f, "opencl     no OpenCL device found (is an ICD such as pocl-opencl-icd installed?)\n");
-    for (int i = 0; i < n && i < 32; i++)
-        fprintf(f, "opencl:%-3d %s [%s] — %s, %s, %.1f GiB memory (max buffer %.1f GiB), %u compute units\n", i,
-                infos[i].name, infos[i].is_gpu ? "GPU" : "not a GPU", infos[i].platform, infos[i].version,
-                (double)infos[i].global_mem / 1073741824.0, (double)infos[i].max_alloc / 1073741824.0,
-                infos[i].compute_units);
+    for (int i = 0; i < n && i < 32; i++) {
+        const lt_opencl_device_info *d = &infos[i];
+        fprintf(f, "opencl:%-3d %s [%s] — %s, %s, %.1f GiB memory, %u compute units\n", i, d->name,
+                d->is_gpu ? "GPU" : "not a GPU", d->platform, d->version, (double)d->global_mem / 1073741824.0,
+                d->compute_units);
+        if (d->limits_error[0])
+            fprintf(f, "           limits: cannot be used: %s\n", d->limits_error);
+        else
+            fprintf(f, "           limits kept to%s: work-groups of %zu items, %.1f KiB local memory, buffers up to "
+                    "%.1f MiB\n", d->limits_lowered ? " (lowered by LATENT_CL_*)" : "", d->max_work_group,
+                    (double)d->local_mem / 1024.0, (double)d->max_alloc / 1048576.0);
+        fprintf(f, "           kernels: %s\n", d->program_cached ? "compiled program cached"
+                                                                   : "not cached yet (compiled on first use)");
+    }
+    char dir[4096];
+    int entries = 0;
+    uint64_t bytes = 0;
+    int cache = lt_opencl_cache_info(dir, sizeof dir, &entries, &bytes);
+    if (cache < 0)
+        fprintf(f, "cache      none: programs are compiled on every use (set HOME or XDG_CACHE_HOME)\n");
+    else if (cache == 0)
+        fprintf(f, "cache      %s (not created yet)\n", dir);
+    else
+        fprintf(f, "cache      %s: %d compiled program(s), %.1f MiB\n", dir, entries, (double)bytes / 1048576.0);
 #else
     fprintf(f, "opencl     not compiled into this build\n");
 #endif

@@ -52,11 +52,11 @@ lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots)
         lws += l->ws_floats * batch;
     }
     w->grad_half = maxw * batch;
-    lt_status st = lt_be_buf_alloc(be, acts, &w->acts);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, 2 * w->grad_half, &w->grad);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, lws ? lws : 1, &w->layer_ws);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, (size_t)m->out_dim * batch, &w->target);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, loss_slots, &w->loss);
+    lt_status st = lt_alloc_named(ctx, acts, "the activations", &w->acts);
+    if (st == LT_OK) st = lt_alloc_named(ctx, 2 * w->grad_half, "the gradients of the activations", &w->grad);
+    if (st == LT_OK) st = lt_alloc_named(ctx, lws ? lws : 1, "the layers' workspace", &w->layer_ws);
+    if (st == LT_OK) st = lt_alloc_named(ctx, (size_t)m->out_dim * batch, "the targets", &w->target);
+    if (st == LT_OK) st = lt_alloc_named(ctx, loss_slots, "the loss slots", &w->loss);
     if (st != LT_OK) {
         lt_workspace_free(m);
         return lt_set_error(ctx, st, "%s: cannot allocate the workspace for batch %zu (%s)", m->name, batch, lt_be_message(be));

@@ -162,15 +162,18 @@ static lt_status fit_upload(lt_model *m, const lt_dataset *x, const lt_dataset *
                             size_t n_train, int augment, fit_bufs *b)
 {
     lt_backend *be = m->ctx->be;
+    lt_ctx *ctx = m->ctx;
     size_t n = x->n, in = x->dim;
-    lt_status st = lt_be_buf_alloc(be, n * in, &b->x);
+    lt_status st = lt_alloc_named(ctx, n * in, "the training inputs", &b->x);
     if (st == LT_OK) st = lt_be_upload(be, b->x, 0, x->x, n * in);
-    if (st == LT_OK && y) st = lt_be_buf_alloc(be, n * y->dim, &b->y);
+    if (st == LT_OK && y) st = lt_alloc_named(ctx, n * y->dim, "the training targets", &b->y);
     if (st == LT_OK && y) st = lt_be_upload(be, b->y, 0, y->x, n * y->dim);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, n_train, &b->idx);
-    if (st == LT_OK && o->patience && o->restore_best) st = lt_be_buf_alloc(be, m->n_params ? m->n_params : 1, &b->best);
-    if (st == LT_OK && o->noise > 0.0f) st = lt_be_buf_alloc(be, m->ws.batch * in, &b->noise); /* validation chunks are ws.batch rows */
-    if (st == LT_OK && augment) st = lt_be_buf_alloc(be, n_train * 6, &b->mats);
+    if (st == LT_OK) st = lt_alloc_named(ctx, n_train, "the epoch's sample order", &b->idx);
+    if (st == LT_OK && o->patience && o->restore_best)
+        st = lt_alloc_named(ctx, m->n_params ? m->n_params : 1, "the best weights' copy", &b->best);
+    if (st == LT_OK && o->noise > 0.0f) /* validation chunks are ws.batch rows */
+        st = lt_alloc_named(ctx, m->ws.batch * in, "the noise", &b->noise);
+    if (st == LT_OK && augment) st = lt_alloc_named(ctx, n_train * 6, "the augmentation transforms", &b->mats);
     if (st != LT_OK)
         lt_set_error(m->ctx, st, "%s: cannot put the training data on the device: %s", m->name, lt_be_message(be));
     return st;
@@ -343,11 +346,11 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
     float tmp[64];
     lt_status st = idx ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     if (st == LT_OK) st = lt_workspace_reserve(m, B, slots);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, pool * in, &b.x);
+    if (st == LT_OK) st = lt_alloc_named(ctx, pool * in, "the synthetic inputs", &b.x);
     if (st == LT_OK) st = lt_be_random_uniform(be, b.x, 0, pool * in, 0.0f, 1.0f, 1, 0);
-    if (st == LT_OK && !y_is_x) st = lt_be_buf_alloc(be, pool * od, &b.y);
+    if (st == LT_OK && !y_is_x) st = lt_alloc_named(ctx, pool * od, "the synthetic targets", &b.y);
     if (st == LT_OK && !y_is_x) st = lt_be_random_uniform(be, b.y, 0, pool * od, 0.0f, 1.0f, 2, 0);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, pool, &b.idx);
+    if (st == LT_OK) st = lt_alloc_named(ctx, pool, "the sample order", &b.idx);
     if (st == LT_OK) {
         shuffle(idx, pool, 3, 0);
         st = lt_be_upload(be, b.idx, 0, idx, pool);

@@ -22,6 +22,10 @@ lt_status lt_set_error(lt_ctx *ctx, lt_status status, const char *fmt, ...)
 #endif
     ;
 
+/* Allocates n floats on ctx's device for the tensor `what` names ("the training
+ * inputs"); on failure the context's message starts with that name. */
+lt_status lt_alloc_named(lt_ctx *ctx, size_t n, const char *what, lt_buf **out);
+
 /* A dataset: host rows plus optional labels and values. */
 struct lt_dataset {
     size_t n, dim;          /* rows and floats per row                  */

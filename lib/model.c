@@ -214,11 +214,11 @@ lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, in
     if (st != LT_OK) return st;
     size_t total = m->n_params;
     lt_buf *params = NULL, *grads = NULL;
-    st = lt_be_buf_alloc(be, total ? total : 1, &params);
-    if (st == LT_OK) st = lt_be_buf_alloc(be, total ? total : 1, &grads);
+    st = lt_alloc_named(ctx, total ? total : 1, "the parameters", &params);
+    if (st == LT_OK) st = lt_alloc_named(ctx, total ? total : 1, "the parameters' gradients", &grads);
     if (st != LT_OK) {
         lt_be_buf_free(be, params);
-        return lt_set_error(ctx, st, "%s: cannot allocate %zu parameters: %s", m->name, total, lt_be_message(be));
+        return lt_set_error(ctx, st, "%s: %s", m->name, lt_be_message(be));
     }
     total = 0;
     st = build_rec(m, in, in, &total, params, grads);

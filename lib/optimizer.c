@@ -100,7 +100,7 @@ static lt_status make_clip_tables(lt_model *m, const lt_optimizer *o)
     size_t count = o->global_clipnorm > 0.0f ? 1 : 0;
     for (int i = 0; o->clipnorm > 0.0f && i < m->n_flat; i++) count += (size_t)m->flat[i]->n_tensors;
     if (count == 0) return LT_OK;
-    lt_status st = lt_be_buf_alloc(be, count, &t->clip_sumsq);
+    lt_status st = lt_alloc_named(m->ctx, count, "the clipping norms", &t->clip_sumsq);
     if (st != LT_OK || o->clipnorm <= 0.0f) {
         t->clip_segments = st == LT_OK ? count : 0;
         return st;
@@ -116,7 +116,7 @@ static lt_status make_clip_tables(lt_model *m, const lt_optimizer *o)
             off += l->tensor_size[j];
         }
     }
-    st = lt_be_buf_alloc(be, count, &t->clip_starts);
+    st = lt_alloc_named(m->ctx, count, "the clipping segments", &t->clip_starts);
     if (st == LT_OK) st = lt_be_upload(be, t->clip_starts, 0, starts, count);
     free(starts);
     if (st == LT_OK) t->clip_segments = count;
@@ -136,7 +136,7 @@ lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt)
     if (st != LT_OK) return st;
     lt_optimizer_release(m);
     size_t n = (size_t)lt_optim_moments(&o) * m->n_params;
-    st = lt_be_buf_alloc(be, n ? n : 1, &m->train.state);
+    st = lt_alloc_named(ctx, n ? n : 1, "the optimizer's moments", &m->train.state);
     if (st == LT_OK) st = lt_be_fill(be, m->train.state, 0, n ? n : 1, 0.0f);
     if (st == LT_OK) st = make_clip_tables(m, &o);
     if (st != LT_OK) { m->train.compiled = 0; return st; }

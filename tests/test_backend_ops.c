@@ -1224,6 +1224,97 @@ static void test_cl_two_backends(tester *t, int index)
     lt_be_destroy(b2);
 }
 
+/* Sets environment variable name to value (NULL: unsets it). */
+static void set_env(const char *name, const char *value)
+{
+    if (value) setenv(name, value, 1);
+    else unsetenv(name);
+}
+
+/* The device limits latent keeps to, lowered through the environment: the limits the
+ * run was started with are kept to (the capped meson runs), a backend opened with lower
+ * ones keeps to those and still computes right, a buffer over the allocation limit is
+ * refused with a message naming it, and a malformed value is refused at open. */
+static void test_cl_limits(tester *t, int index)
+{
+    static const char *const vars[3] = {"LATENT_CL_MAX_WORK_GROUP_SIZE", "LATENT_CL_LOCAL_MEM_SIZE",
+                                        "LATENT_CL_MAX_MEM_ALLOC_SIZE"};
+    size_t wg = 0, local = 0, alloc = 0;
+    lt_cl_limits_info(t->be, &wg, &local, &alloc);
+    const char *given_wg = getenv(vars[0]), *given_local = getenv(vars[1]);
+    check(t, wg >= 1 && (wg & (wg - 1)) == 0 && (!given_wg || wg <= strtoull(given_wg, NULL, 10)) &&
+          (!given_local || (local <= strtoull(given_local, NULL, 10) && wg * 4 <= local)),
+          "limits: the largest work-group (%zu) and local memory (%zu bytes) keep to %s=%s, %s=%s", wg, local,
+          vars[0], given_wg ? given_wg : "(unset)", vars[1], given_local ? given_local : "(unset)");
+    char *saved[3];
+    for (int i = 0; i < 3; i++) saved[i] = getenv(vars[i]) ? strdup(getenv(vars[i])) : NULL;
+
+    /* 8 work-items by the group cap, then 64 bytes of local memory make it 16 floats: 8 */
+    set_env(vars[0], "8");
+    set_env(vars[1], "64");
+    set_env(vars[2], "1048576");
+    char err[1024];
+    lt_backend *small = NULL;
+    lt_status st = lt_opencl_backend_open(&small, index, err, sizeof err);
+    if (check(t, st == LT_OK, "limits: opened with a work-group of 8, 64 bytes of local memory, 1 MiB buffers%s%s",
+              st == LT_OK ? "" : ": ", st == LT_OK ? "" : err)) {
+        lt_cl_limits_info(small, &wg, &local, &alloc);
+        check(t, wg == 8 && local == 64 && alloc == 1048576, "limits: kept to (work-group %zu, local %zu, "
+              "buffers %zu)", wg, local, alloc);
+        /* sums and a column reduction, the kernels with __local arrays, against the CPU */
+        size_t n = 100003, rows = 37, cols = 301;
+        float *h = malloc(n * sizeof *h), got[3] = {0}, want[3] = {0};
+        lt_buf *x = NULL, *out = NULL, *db = NULL, *y = NULL, *big = NULL;
+        st = h ? lt_be_buf_alloc(small, n, &x) : LT_ERR_NOMEM;
+        if (st == LT_OK) st = lt_be_buf_alloc(small, 3, &out);
+        for (size_t i = 0; h && i < n; i++) h[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.25f;
+        if (st == LT_OK) st = lt_be_upload(small, x, 0, h, n);
+        if (st == LT_OK) st = lt_be_sum(small, n, x, 0, out, 0);
+        if (st == LT_OK) st = lt_be_buf_alloc(small, rows * cols, &y);
+        if (st == LT_OK) st = lt_be_buf_alloc(small, cols, &db);
+        if (st == LT_OK) st = lt_be_fill(small, y, 0, rows * cols, 0.5f);
+        if (st == LT_OK)
+            st = lt_be_bias_act_backward(small, rows, cols, LT_BACT_LINEAR, 0.0f, NULL, 0, x, 0, NULL, 0, 0.0f, db, 0);
+        if (st == LT_OK) st = lt_be_download(small, out, 0, got, 1);
+        if (st == LT_OK) st = lt_be_download(small, db, cols - 2, got + 1, 2);
+        double sum = 0, col[2] = {0, 0};
+        for (size_t i = 0; h && i < n; i++) sum += h[i];
+        for (size_t r = 0; h && r < rows; r++) {
+            col[0] += h[r * cols + cols - 2];
+            col[1] += h[r * cols + cols - 1];
+        }
+        want[0] = (float)sum;
+        want[1] = (float)col[0];
+        want[2] = (float)col[1];
+        check(t, st == LT_OK && fabs(got[0] - want[0]) <= 1e-3 * fabs(want[0]) + 1e-2 &&
+              fabs(got[1] - want[1]) <= 1e-4 + 1e-5 * fabs(want[1]) && fabs(got[2] - want[2]) <= 1e-4 + 1e-5 * fabs(want[2]),
+              "limits: sum and column sums with 8-item groups: %g %g %g (want %g %g %g)%s%s", (double)got[0],
+              (double)got[1], (double)got[2], (double)want[0], (double)want[1], (double)want[2],
+              st == LT_OK ? "" : ": ", st == LT_OK ? "" : small->error);
+        st = lt_be_buf_alloc(small, 262145, &big);
+        check(t, st == LT_ERR_NOMEM && big == NULL && strstr(small->error, "CL_DEVICE_MAX_MEM_ALLOC_SIZE"),
+              "limits: a buffer over 1 MiB is refused: \"%s\"", small->error);
+        lt_be_buf_free(small, big);
+        lt_be_buf_free(small, x);
+        lt_be_buf_free(small, out);
+        lt_be_buf_free(small, y);
+        lt_be_buf_free(small, db);
+        free(h);
+        lt_be_destroy(small);
+    }
+    set_env(vars[2], NULL);
+    set_env(vars[1], "0");
+    small = NULL;
+    st = lt_opencl_backend_open(&small, index, err, sizeof err);
+    check(t, st == LT_ERR_ARG && !small && strstr(err, vars[1]), "limits: %s=0 refused at open: \"%s\"", vars[1],
+          err);
+    if (small) lt_be_destroy(small);
+    for (int i = 0; i < 3; i++) {
+        set_env(vars[i], saved[i]);
+        free(saved[i]);
+    }
+}
+
 /* Path of the single cl-*.bin entry in dir, or "" when there is not exactly one. */
 static void find_entry(const char *dir, char *path, size_t len)
 {
@@ -1313,6 +1404,7 @@ static void backend_checks_ops(tester *t, void *ctx)
     test_cl_gemm_temp(t);
     test_cl_errors(t);
     test_cl_two_backends(t, t->device);
+    test_cl_limits(t, t->device);
     test_cl_cache(t, t->device);
 #endif
 }

@@ -135,6 +135,15 @@ usage_error "summary with a model and --arch" "not both" summary m.lt --arch mlp
 # ------------------------------------------------------------------ runtime errors (exit 1)
 lt summary --device opencl:99
 expect "no such device opencl:99" 1 "opencl:99"
+if [[ ${LATENT_DEVICE:-} == opencl* ]]; then
+    # a tensor over the device's largest buffer (lowered for the test) is named, and
+    # no model file is left behind
+    LATENT_CL_MAX_MEM_ALLOC_SIZE=20000 lt train --data swiss-roll --epochs 1 --out "$tmp/too-big.lt"
+    expect "tensor over the largest buffer" 1 "the (activations|training inputs|parameters).*CL_DEVICE_MAX_MEM_ALLOC_SIZE"
+    [[ -e $tmp/too-big.lt ]] && record "no model file after a failed allocation" "$tmp/too-big.lt exists"
+    LATENT_CL_MAX_WORK_GROUP_SIZE=abc lt summary --arch mlp-ae
+    expect "malformed LATENT_CL_MAX_WORK_GROUP_SIZE" 1 "LATENT_CL_MAX_WORK_GROUP_SIZE='abc'"
+fi
 lt train --data "$tmp/no-such-folder" --out "$tmp/x.lt"
 expect "missing data folder" 1 "no-such-folder"
 mkdir -p "$tmp/empty"
@@ -223,6 +232,17 @@ lt bench --arch swissroll-ae --batch 64 --seconds 0.2
 expect "bench swissroll-ae" 0 "^bench swissroll-ae batch 64 on [a-z]+ \(.*\): [0-9]+ samples/s$" stdout
 lt devices
 expect "devices" 0 "cpu" stdout
+if [[ ${LATENT_DEVICE:-} == opencl* ]]; then
+    expect "devices: the limits kept to" 0 "limits kept to: work-groups of [0-9]+ items, .* KiB local memory, buffers up to" stdout
+    LATENT_CL_MAX_WORK_GROUP_SIZE=16 LATENT_CL_LOCAL_MEM_SIZE=8192 XDG_CACHE_HOME=$tmp/cache lt devices
+    expect "devices: limits lowered by LATENT_CL_*" 0 "lowered by LATENT_CL_\*\): work-groups of 16 items, 8.0 KiB" stdout
+    expect "devices: a new cache folder" 0 "cache +$tmp/cache/latent \(not created yet\)" stdout
+    expect "devices: the program not cached there" 0 "kernels: not cached yet" stdout
+    LATENT_DEVICE=opencl XDG_CACHE_HOME=$tmp/cache lt summary --arch mlp-ae
+    XDG_CACHE_HOME=$tmp/cache lt devices
+    expect "devices: the program cached after a use" 0 "kernels: compiled program cached" stdout
+    expect "devices: the cache's entries" 0 "cache +$tmp/cache/latent: [1-9][0-9]* compiled program" stdout
+fi
 
 # A truncated model file and one with a flipped byte must be refused, not crash.
 size=$(wc -c <"$tmp/swiss.lt")

@@ -492,13 +492,25 @@ typedef struct lt_opencl_device_info {
     char version[128];    /* CL_DEVICE_VERSION                           */
     int is_gpu;           /* CL_DEVICE_TYPE_GPU                          */
     uint64_t global_mem;  /* bytes                                       */
-    uint64_t max_alloc;   /* bytes, CL_DEVICE_MAX_MEM_ALLOC_SIZE         */
     unsigned compute_units;
+    /* The limits latent keeps to on it: the device's, lowered by LATENT_CL_* (README). */
+    uint64_t max_alloc;   /* bytes of one buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE)      */
+    uint64_t local_mem;   /* bytes of local memory (CL_DEVICE_LOCAL_MEM_SIZE)        */
+    size_t max_work_group; /* work-items per group (CL_DEVICE_MAX_WORK_GROUP_SIZE)   */
+    int limits_lowered;   /* 1 when an environment variable lowered one              */
+    char limits_error[128]; /* why the limits could not be read, or ""           */
+    int program_cached;   /* 1 when the kernel cache holds its compiled program      */
 } lt_opencl_device_info;
 
 /* Lists the OpenCL devices in a stable order: GPUs first, then accelerators, then CPUs,
  * each group in platform-then-device order. Returns the count (0 when there is no
  * OpenCL or no device), fills up to max entries. */
 int lt_opencl_list_devices(lt_opencl_device_info *infos, int max);
+
+/* The on-disk kernel cache (compiled programs, so a device compiles them once): writes
+ * its folder into dir (not creating it) and counts its entries and their bytes. Returns
+ * 1 when the folder exists, 0 when it does not yet, -1 when there is none to use (no
+ * HOME) or the build has no cache. */
+int lt_opencl_cache_info(char *dir, size_t len, int *entries, uint64_t *bytes);
 
 #endif
