@@ -30,6 +30,7 @@ static const char *const kernel_names[K_COUNT] = {
     "lt_upsample_backward", "lt_affine_resample",
     "lt_vae_sample_forward", "lt_vae_sample_backward", "lt_kl_normal_partial", "lt_sparsity_kl_partial",
     "lt_l1_partial", "lt_copy_strided", "lt_rnn_forward", "lt_rnn_backward",
+    "lt_gemm_splitk", "lt_splitk_sum",
 };
 
 /* ------------------------------------------------------------------ device memory */
@@ -188,6 +189,7 @@ static void cl_destroy(lt_backend *be)
     if (b->scratch) clReleaseMemObject(b->scratch);
     if (b->gemm_temp.mem) clReleaseMemObject(b->gemm_temp.mem);
     if (b->conv_col.mem) clReleaseMemObject(b->conv_col.mem);
+    if (b->splitk.mem) clReleaseMemObject(b->splitk.mem);
     if (b->queue) clReleaseCommandQueue(b->queue);
     if (b->ctx) clReleaseContext(b->ctx);
     free(b);
@@ -263,6 +265,15 @@ int lt_cl_conv_col_info(const lt_backend *be, size_t *bytes, unsigned long *allo
     const cl_backend *b = as_opencl(be);
     if (bytes) *bytes = b ? b->conv_col.bytes : 0;
     if (allocs) *allocs = b ? b->conv_col.allocs : 0;
+    return b != NULL;
+}
+
+/* Test hook (cl_hooks.h): GEMMs run split along k. */
+int lt_cl_split_k_info(const lt_backend *be, unsigned long *gemms, int *fits)
+{
+    const cl_backend *b = as_opencl(be);
+    if (gemms) *gemms = b ? b->split_gemms : 0;
+    if (fits) *fits = b ? lt_cl_split_k_fits(b) : 0;
     return b != NULL;
 }
 
@@ -345,6 +356,7 @@ static lt_status open_device(cl_backend *b, const lt_cl_device *d, char *err, si
     const char *dn = b->base.device_name;
     char lerr[256];
     lt_status st = lt_cl_query_limits(d->device, &b->lim, lerr, sizeof lerr);
+    if (st == LT_OK && lt_cl_env_count("LATENT_CL_SPLIT_K", &b->split_k, lerr, sizeof lerr) != 0) st = LT_ERR_ARG;
     if (st != LT_OK) {
         snprintf(err, errlen, "%s: %s", dn, lerr);
         return st;

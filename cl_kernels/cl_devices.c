@@ -133,9 +133,9 @@ int lt_opencl_list_devices(lt_opencl_device_info *infos, int max)
     return n;
 }
 
-/* Lowers *limit to the whole number in environment variable name, when it is set;
- * returns 0, or -1 with the reason in err when the value is not a whole number >= 1. */
-static int env_cap(const char *name, cl_ulong *limit, int *capped, char *err, size_t errlen)
+/* Reads the whole number >= 1 in environment variable name into *value when it is set
+ * (cl_internal.h); returns 0, or -1 with the reason in err when it is not one. */
+int lt_cl_env_count(const char *name, cl_ulong *value, char *err, size_t errlen)
 {
     const char *v = getenv(name);
     if (!v || !v[0]) return 0;
@@ -151,6 +151,16 @@ static int env_cap(const char *name, cl_ulong *limit, int *capped, char *err, si
         snprintf(err, errlen, "%s='%.40s': expected a whole number >= 1", name, v);
         return -1;
     }
+    *value = n;
+    return 0;
+}
+
+/* Lowers *limit to the whole number in environment variable name, when it is set;
+ * returns 0, or -1 with the reason in err when the value is not a whole number >= 1. */
+static int env_cap(const char *name, cl_ulong *limit, int *capped, char *err, size_t errlen)
+{
+    cl_ulong n = *limit;
+    if (lt_cl_env_count(name, &n, err, errlen) != 0) return -1;
     if (n < *limit) {
         *limit = n;
         *capped = 1;
@@ -168,6 +178,7 @@ lt_status lt_cl_query_limits(cl_device_id dev, lt_cl_limits *out, char *err, siz
         clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof out->global_mem, &out->global_mem, NULL) != CL_SUCCESS ||
         clGetDeviceInfo(dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof out->local_mem, &out->local_mem, NULL) != CL_SUCCESS ||
         clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL) != CL_SUCCESS ||
+        clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof out->units, &out->units, NULL) != CL_SUCCESS ||
         clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, NULL) != CL_SUCCESS || dims < 2) {
         snprintf(err, errlen, "cannot query the device's limits (memory sizes, work-group sizes)");
         return LT_ERR_DEVICE;
@@ -180,6 +191,7 @@ lt_status lt_cl_query_limits(cl_device_id dev, lt_cl_limits *out, char *err, siz
     cl_int e = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof *items, items, NULL);
     out->max_item[0] = items[0];
     out->max_item[1] = items[1];
+    out->max_item[2] = dims >= 3 ? items[2] : 1;
     free(items);
     if (e != CL_SUCCESS || !wg || !out->max_item[0] || !out->max_item[1]) {
         snprintf(err, errlen, "cannot query the device's work-item sizes");
@@ -191,7 +203,7 @@ lt_status lt_cl_query_limits(cl_device_id dev, lt_cl_limits *out, char *err, siz
         env_cap("LATENT_CL_MAX_MEM_ALLOC_SIZE", &out->max_alloc, &out->capped, err, errlen) != 0)
         return LT_ERR_ARG;
     out->max_wg = (size_t)cap;
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 3; d++)
         if (out->max_item[d] > out->max_wg) out->max_item[d] = out->max_wg;
     return LT_OK;
 }

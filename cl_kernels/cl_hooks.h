@@ -21,4 +21,9 @@ int lt_cl_conv_col_info(const lt_backend *be, size_t *bytes, unsigned long *allo
  * else 0 (and zeros). */
 int lt_cl_limits_info(const lt_backend *be, size_t *largest_wg, size_t *local_mem, size_t *max_alloc);
 
+/* The number of GEMMs be has run split along k (gemm.cl) since it was opened, and
+ * whether its limits let it split at all (16 x 16 work-groups). Returns 1 for an OpenCL
+ * backend, else 0 (and zeros). */
+int lt_cl_split_k_info(const lt_backend *be, unsigned long *gemms, int *fits);
+
 #endif

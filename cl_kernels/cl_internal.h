@@ -34,16 +34,21 @@ void lt_cl_platform_string(cl_platform_id plat, cl_platform_info what, char *dst
  * paths a small GPU takes can be tested on any machine. */
 typedef struct lt_cl_limits {
     size_t max_wg;       /* work-items per work-group (CL_DEVICE_MAX_WORK_GROUP_SIZE)  */
-    size_t max_item[2];  /* per dimension (CL_DEVICE_MAX_WORK_ITEM_SIZES[0..1])        */
+    size_t max_item[3];  /* per dimension (CL_DEVICE_MAX_WORK_ITEM_SIZES[0..2])        */
     cl_ulong local_mem;  /* bytes of local memory (CL_DEVICE_LOCAL_MEM_SIZE)           */
     cl_ulong max_alloc;  /* bytes of one buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE)         */
     cl_ulong global_mem; /* bytes of device memory (CL_DEVICE_GLOBAL_MEM_SIZE)         */
+    cl_uint units;       /* compute units (CL_DEVICE_MAX_COMPUTE_UNITS)                */
     int capped;          /* 1 when an environment variable lowered a limit             */
 } lt_cl_limits;
 
 /* Reads dev's limits into out, lowered by the environment (above). On a failed query or
  * a malformed variable returns LT_ERR_DEVICE or LT_ERR_ARG with the reason in err. */
 lt_status lt_cl_query_limits(cl_device_id dev, lt_cl_limits *out, char *err, size_t errlen);
+
+/* Reads the whole number >= 1 in environment variable name into *value when it is set
+ * (else leaves *value); returns 0, or -1 with the reason in err when it is malformed. */
+int lt_cl_env_count(const char *name, cl_ulong *value, char *err, size_t errlen);
 
 /* Symbolic name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *lt_cl_error_name(cl_int err);
@@ -76,6 +81,9 @@ extern const size_t lt_cl_program_source_len;
 #define LT_CL_BUILD_OPTIONS ""   /* never fast-math or mad-enable: philox must be exact */
 #define LT_CL_SCRATCH_QUANTUM ((size_t)1 << 16) /* grown scratch sizes round up to 64 KiB */
 #define LT_CL_CONV_COL_BYTES ((size_t)64 << 20) /* im2col chunks stay within 64 MiB       */
+#define LT_CL_GEMM_TILE 16       /* split-K GEMM: output tile side (gemm.cl's too)     */
+#define LT_CL_SPLIT_K_MIN 1024   /* split-K GEMM: shortest k split automatically        */
+#define LT_CL_SPLIT_K_SLICE 256  /* split-K GEMM: shortest slice of k (automatic)       */
 
 /* Kernel ids: one kernel object per kernel function, named in cl_backend.c's
  * kernel_names in this order; grouped by the host file that launches them. */
@@ -90,6 +98,7 @@ enum {
     K_UPSAMPLE_BACKWARD, K_AFFINE_RESAMPLE,
     K_VAE_FORWARD, K_VAE_BACKWARD, K_KL_NORMAL_PARTIAL, K_SPARSITY_KL_PARTIAL, K_L1_PARTIAL, /* cl_latent.c */
     K_COPY_STRIDED, K_RNN_FORWARD, K_RNN_BACKWARD,                            /* cl_rnn.c     */
+    K_GEMM_SPLITK, K_SPLITK_SUM,                                              /* cl_math.c    */
     K_COUNT
 };
 
@@ -124,6 +133,9 @@ typedef struct cl_backend {
     cl_ulong allocated;      /* bytes in live buffers of this backend            */
     lt_cl_scratch gemm_temp; /* CLBlast's GEMM scratch (the C++ shim only)       */
     lt_cl_scratch conv_col;  /* im2col columns of one chunk                      */
+    lt_cl_scratch splitk;    /* split-K GEMM partials (slices x m x n)           */
+    cl_ulong split_k;        /* LATENT_CL_SPLIT_K: 0 automatic, 1 never, N slices */
+    unsigned long split_gemms; /* GEMMs run split so far (cl_hooks.h)            */
 } cl_backend;
 
 /* Turns an OpenCL error into a status and message; allocation failures are NOMEM. */
@@ -145,6 +157,8 @@ lt_status lt_cl_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, float va
 lt_status lt_cl_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                      const lt_buf *a, size_t aoff, size_t lda, const lt_buf *bm, size_t boff, size_t ldb, float beta,
                      lt_buf *c, size_t coff, size_t ldc);
+/* 1 when b's limits let GEMMs split along k (gemm.cl's 16 x 16 work-groups fit). */
+int lt_cl_split_k_fits(const cl_backend *b);
 lt_status lt_cl_axpby(lt_backend *be, size_t n, float alpha, const lt_buf *x, size_t xoff, float beta, lt_buf *y,
                       size_t yoff);
 lt_status lt_cl_mul(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff, lt_buf *z,

@@ -128,6 +128,14 @@ lt_status lt_cl_launch_2d(cl_backend *b, const kargs *a, size_t cols, size_t row
     return enqueue(b, a, 2, global, local, what);
 }
 
+/* Launches gx x gy x gz work-groups of lx x ly items (3-D, one item deep). */
+lt_status lt_cl_launch_tiles(cl_backend *b, const kargs *a, size_t gx, size_t gy, size_t gz, size_t lx, size_t ly,
+                             const char *what)
+{
+    size_t global[3] = {gx * lx, gy * ly, gz}, local[3] = {lx, ly, 1};
+    return enqueue(b, a, 3, global, local, what);
+}
+
 /* A reduction's final pass: out[ooff + r] = sum of row r's parts partials in scratch. */
 lt_status lt_cl_reduce_final(cl_backend *b, int kid, size_t parts, size_t rows, const lt_buf *out, size_t ooff,
                              const char *what)

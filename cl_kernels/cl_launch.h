@@ -110,6 +110,11 @@ lt_status lt_cl_launch_group_rows(cl_backend *b, const kargs *a, size_t groups, 
 /* Launches a's kernel over (cols, rows) in 2-D tiles of up to 64 columns. */
 lt_status lt_cl_launch_2d(cl_backend *b, const kargs *a, size_t cols, size_t rows, const char *what);
 
+/* Launches gx x gy x gz work-groups of lx x ly items (3-D, one item deep: group
+ * (i, j, s) has get_group_id() == (i, j, s)). */
+lt_status lt_cl_launch_tiles(cl_backend *b, const kargs *a, size_t gx, size_t gy, size_t gz, size_t lx, size_t ly,
+                             const char *what);
+
 /* A reduction's final pass: out[ooff + r] = sum of row r's parts partials in the
  * scratch buffer, for r < rows (the partials of a row are contiguous). */
 lt_status lt_cl_reduce_final(cl_backend *b, int kid, size_t parts, size_t rows, const lt_buf *out, size_t ooff,

@@ -19,7 +19,80 @@ static lt_status blast_fail(cl_backend *b, int s)
     return lt_backend_set_error(&b->base, LT_ERR_DEVICE, "gemm: CLBlast failed with status %d", s);
 }
 
-/* C = alpha*op(A)*op(B) + beta*C through CLBlast; k == 0 scales C with our own kernel. */
+/* 1 when gemm.cl's tiles fit b's limits (cl_internal.h). */
+int lt_cl_split_k_fits(const cl_backend *b)
+{
+    const size_t t = LT_CL_GEMM_TILE;
+    return b->wg_max[K_GEMM_SPLITK] >= t * t && b->lim.max_item[0] >= t && b->lim.max_item[1] >= t &&
+           b->local_free[K_GEMM_SPLITK] >= 2 * t * (t + 1) * sizeof(float);
+}
+
+/* Slices of k to split a GEMM into (1: CLBlast computes it whole). Automatically, a GEMM
+ * is split when its output has too few 16 x 16 tiles to give each compute unit four
+ * work-groups and k is long: CLBlast runs one work-group per output tile, so a weight
+ * gradient such as a 16 x 144 convolution filter over k = 147456 kept a 132-unit GPU
+ * nearly idle for 11 ms. LATENT_CL_SPLIT_K=N forces N slices (1: never split). */
+static size_t split_k_slices(const cl_backend *b, size_t m, size_t n, size_t k)
+{
+    const size_t t = LT_CL_GEMM_TILE;
+    if (!lt_cl_split_k_fits(b)) return 1; /* a device (or a cap) too small for the tiles: CLBlast */
+    size_t most = (k + t - 1) / t; /* every slice at least one tile deep */
+    if (b->split_k >= 1) return b->split_k < most ? (size_t)b->split_k : most;
+    if (k < LT_CL_SPLIT_K_MIN) return 1;
+    size_t tiles = ((m + t - 1) / t) * ((n + t - 1) / t);
+    size_t want = 4 * (size_t)(b->lim.units ? b->lim.units : 16);
+    if (tiles * 2 > want) return 1;
+    size_t slices = (want + tiles - 1) / tiles, deepest = k / LT_CL_SPLIT_K_SLICE;
+    return slices < deepest ? slices : deepest;
+}
+
+/* C = alpha*op(A)*op(B) + beta*C in slices of k (gemm.cl): the partials into the splitk
+ * scratch, then their sum into C. */
+static lt_status gemm_split_k(cl_backend *b, size_t slices, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                              float alpha, const lt_buf *a, size_t aoff, size_t lda, const lt_buf *bm, size_t boff,
+                              size_t ldb, float beta, lt_buf *c, size_t coff, size_t ldc)
+{
+    const size_t t = LT_CL_GEMM_TILE;
+    size_t kc = (k + slices - 1) / slices;
+    kc = (kc + t - 1) / t * t; /* slices start on whole tiles */
+    slices = (k + kc - 1) / kc;
+    if (m * n > SIZE_MAX / sizeof(float) / slices)
+        return lt_backend_set_error(&b->base, LT_ERR_NOMEM, "gemm: %zu x %zu partials of %zu slices overflow", m, n,
+                                    slices);
+    lt_status st = lt_cl_grow_scratch(b, &b->splitk, slices * m * n * sizeof(float), "gemm", "the split-K partials");
+    if (st != LT_OK) return st;
+    kargs ka = args_of(b, K_GEMM_SPLITK);
+    arg_u64(&ka, m);
+    arg_u64(&ka, n);
+    arg_u64(&ka, k);
+    arg_u64(&ka, kc);
+    arg_f32(&ka, alpha);
+    arg_i32(&ka, trans_a != 0);
+    arg_at(&ka, a, aoff);
+    arg_u64(&ka, lda);
+    arg_i32(&ka, trans_b != 0);
+    arg_at(&ka, bm, boff);
+    arg_u64(&ka, ldb);
+    arg_cl(&ka, b->splitk.mem);
+    arg_local(&ka, t * (t + 1) * sizeof(float));
+    arg_local(&ka, t * (t + 1) * sizeof(float));
+    st = lt_cl_launch_tiles(b, &ka, (n + t - 1) / t, (m + t - 1) / t, slices, t, t, "gemm (split-K)");
+    if (st != LT_OK) return st;
+    kargs ks = args_of(b, K_SPLITK_SUM);
+    arg_u64(&ks, m);
+    arg_u64(&ks, n);
+    arg_u64(&ks, slices);
+    arg_cl(&ks, b->splitk.mem);
+    arg_f32(&ks, beta);
+    arg_at(&ks, c, coff);
+    arg_u64(&ks, ldc);
+    st = lt_cl_launch_2d(b, &ks, n, m, "gemm (split-K sum)");
+    if (st == LT_OK) b->split_gemms++;
+    return st;
+}
+
+/* C = alpha*op(A)*op(B) + beta*C through CLBlast, or split-K (above) when that keeps more
+ * of the device busy; k == 0 scales C with our own kernel. */
 lt_status lt_cl_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                      const lt_buf *a, size_t aoff, size_t lda, const lt_buf *bm, size_t boff, size_t ldb, float beta,
                      lt_buf *c, size_t coff, size_t ldc)
@@ -35,6 +108,10 @@ lt_status lt_cl_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, size_t 
         arg_u64(&ka, ldc);
         return lt_cl_launch_2d(b, &ka, n, m, "gemm");
     }
+    size_t slices = split_k_slices(b, m, n, k);
+    if (slices > 1)
+        return gemm_split_k(b, slices, trans_a, trans_b, m, n, k, alpha, a, aoff, lda, bm, boff, ldb, beta, c, coff,
+                            ldc);
     /* CLBlast never reads C when beta == 0, so NaN garbage in C is overwritten as required */
 #ifdef LT_HAVE_CLBLAST_CPP
     /* Run with the temp buffer we have; CLBlast checks its size before enqueueing anything,

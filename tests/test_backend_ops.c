@@ -1388,6 +1388,44 @@ static void test_cl_cache(tester *t, int index)
     if (saved) { setenv("XDG_CACHE_HOME", saved, 1); free(saved); }
     else unsetenv("XDG_CACHE_HOME");
 }
+
+/* Split-K GEMM (gemm.cl): a backend opened with LATENT_CL_SPLIT_K=5 splits every GEMM it
+ * can and matches the CPU in all four transpose cases, on slices that do not divide k,
+ * with and without beta; a malformed value is refused at open. */
+static void test_cl_split_k(tester *t, int index)
+{
+    const char *var = "LATENT_CL_SPLIT_K";
+    char *saved = getenv(var) ? strdup(getenv(var)) : NULL;
+    char err[1024];
+    lt_backend *split = NULL;
+    set_env(var, "5");
+    lt_status st = lt_opencl_backend_open(&split, index, err, sizeof err);
+    if (check(t, st == LT_OK, "split-K: opened with %s=5%s%s", var, st == LT_OK ? "" : ": ", st == LT_OK ? "" : err)) {
+        static const size_t shapes[][3] = { { 16, 144, 1000 }, { 28, 128, 1800 }, { 3, 17, 65 }, { 33, 1, 47 },
+                                            { 130, 65, 3 } };
+        lt_backend *own = t->be;
+        unsigned long before = 0, after = 0;
+        int fits = 0;
+        lt_cl_split_k_info(split, &before, &fits);
+        t->be = split;
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            for (int tr = 0; tr < 4; tr++)
+                gemm_one(t, tr >> 1, tr & 1, shapes[i][0], shapes[i][1], shapes[i][2], (tr + i) & 1 ? 0.0f : -0.5f);
+        t->be = own;
+        lt_cl_split_k_info(split, &after, NULL);
+        /* k = 3 is one tile deep: those 4 stay whole; under a work-group cap below 16 x 16
+         * (the capped runs) none is split */
+        check(t, after - before == (fits ? 16u : 0u), "split-K: %lu of 20 GEMMs split (want %d)", after - before,
+              fits ? 16 : 0);
+        lt_be_destroy(split);
+    }
+    set_env(var, "five");
+    st = lt_opencl_backend_open(&split, index, err, sizeof err);
+    check(t, st == LT_ERR_ARG && strstr(err, var), "split-K: %s=five refused at open: \"%s\"", var, err);
+    if (st == LT_OK) lt_be_destroy(split);
+    set_env(var, saved);
+    free(saved);
+}
 #endif
 
 /* Every op test on one backend; then the CPU's memory accounting, or OpenCL's GEMM
@@ -1405,6 +1443,7 @@ static void backend_checks_ops(tester *t, void *ctx)
     test_cl_errors(t);
     test_cl_two_backends(t, t->device);
     test_cl_limits(t, t->device);
+    test_cl_split_k(t, t->device);
     test_cl_cache(t, t->device);
 #endif
 }
