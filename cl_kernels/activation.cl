@@ -100,7 +100,7 @@ __kernel void lt_bias_act_backward(ulong rows, ulong cols, ulong rpc, int act, f
                                    uint lx, __local float *s)
 {
     uint lid = get_local_id(0), ly = get_local_size(0) / lx;
-    uint cx = lid % lx, lane = lid / lx;
+    uint lane = lid / lx, cx = lid - lane * lx;
     ulong col = (ulong)get_group_id(0) * lx + cx, chunk = get_group_id(1);
     ulong r0 = chunk * rpc, r1 = min(rows, r0 + rpc);
     float acc = 0.0f;

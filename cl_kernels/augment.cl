@@ -24,8 +24,8 @@ __kernel void lt_affine_resample(ulong n_pix, __global const float *mats, ulong 
     ulong plane = (ulong)h * (ulong)w, ld = (ulong)w * (ulong)ch;
     float hi_r = (float)(h - 1), hi_c = (float)(w - 1);
     LT_FOR_EACH(p, n_pix) {
-        ulong img = p / plane, own = p % plane;
-        float fr = (float)(own / (ulong)w), fc = (float)(own % (ulong)w);
+        ulong img = p / plane, own = p - img * plane, row = own / (ulong)w;
+        float fr = (float)row, fc = (float)(own - row * (ulong)w);
         __global const float *m = mats + moff + 6 * img;
         long r0, r1, c0, c1;
         float fy, fx;

@@ -10,12 +10,21 @@
  * device except download() and finish(). A backend is meant to be driven from one thread
  * at a time (kernel arguments are set on shared kernel objects); separate backends are
  * fully independent. */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cl_launch.h"
 #include "cl_hooks.h"
+#include <clblast_c.h>
+
+/* Backends opened and not yet destroyed. CLBlast keeps every program it builds in
+ * process-wide caches, each holding a reference to its context, until CLBlastClearCache()
+ * or the caches' static destructors at exit; the last backend's destroy clears them, so
+ * our contexts are really freed then and no OpenCL call is left for exit time (OpenCL
+ * runtimes need not survive being called from static destructors: Oclgrind's does not). */
+static atomic_int live_backends;
 
 /* Kernel function names, in the order of the ids in cl_internal.h. */
 static const char *const kernel_names[K_COUNT] = {
@@ -193,6 +202,7 @@ static void cl_destroy(lt_backend *be)
     if (b->queue) clReleaseCommandQueue(b->queue);
     if (b->ctx) clReleaseContext(b->ctx);
     free(b);
+    if (atomic_fetch_sub(&live_backends, 1) == 1) CLBlastClearCache();
 }
 
 /* The vtable: this file's slots and the family files' (cl_internal.h). */
@@ -429,6 +439,7 @@ lt_status lt_opencl_backend_open(lt_backend **out, int index, char *err, size_t 
     cl_backend *b = calloc(1, sizeof *b);
     if (!b) { free(devs); snprintf(err, errlen, "out of host memory"); return LT_ERR_NOMEM; }
     b->base.ops = &cl_ops;
+    atomic_fetch_add(&live_backends, 1); /* from here on cl_destroy undoes it */
     lt_status st = open_device(b, &devs[pick], err, errlen);
     free(devs);
     if (st != LT_OK) {

@@ -15,13 +15,13 @@ __kernel void lt_im2col(__global const float *x, ulong xoff, __global float *col
     ulong kk = get_global_id(0), r = get_global_id(1);
     if (kk >= kcols || r >= rows) return;
     ulong gr = r0 + r;
-    long ox = (long)(gr % (ulong)out_w);
     ulong t = gr / (ulong)out_w;
-    long oy = (long)(t % (ulong)out_h);
+    long ox = (long)(gr - t * (ulong)out_w);
     ulong n = t / (ulong)out_h;
-    int c = (int)(kk % (ulong)in_c);
+    long oy = (long)(t - n * (ulong)out_h);
     ulong kt = kk / (ulong)in_c;
-    long kx = (long)(kt % (ulong)k_w), ky = (long)(kt / (ulong)k_w);
+    int c = (int)(kk - kt * (ulong)in_c);
+    long ky = (long)(kt / (ulong)k_w), kx = (long)kt - ky * k_w;
     long iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dw;
     float v = 0.0f;
     if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
@@ -41,24 +41,25 @@ __kernel void lt_col2im(__global const float *col, ulong r0, ulong rows, ulong k
 {
     ulong cells = nimg * (ulong)ih * (ulong)in_w * (ulong)in_c;
     LT_FOR_EACH(i, cells) {
-        int c = (int)(i % (ulong)in_c);
         ulong t = i / (ulong)in_c;
-        long ix = (long)(t % (ulong)in_w);
-        t /= (ulong)in_w;
-        long iy = iy0 + (long)(t % (ulong)ih);
-        ulong n = n0 + t / (ulong)ih;
+        int c = (int)(i - t * (ulong)in_c);
+        ulong u = t / (ulong)in_w;
+        long ix = (long)(t - u * (ulong)in_w);
+        ulong v = u / (ulong)ih;
+        long iy = iy0 + (long)(u - v * (ulong)ih);
+        ulong n = n0 + v;
         float acc = 0.0f;
         for (int ky = 0; ky < k_h; ky++) {
             long ty = iy + pt - (long)ky * dh; /* = oy*sh for the output row reading iy */
             if (ty < 0) break;                 /* only falls as ky grows */
-            if (ty % sh) continue;
             long oy = ty / sh;
+            if (ty != oy * sh) continue;
             if (oy >= out_h) continue;
             for (int kx = 0; kx < k_w; kx++) {
                 long tx = ix + pl - (long)kx * dw;
                 if (tx < 0) break;
-                if (tx % sw) continue;
                 long ox = tx / sw;
+                if (tx != ox * sw) continue;
                 if (ox >= out_w) continue;
                 ulong r = (n * (ulong)out_h + (ulong)oy) * (ulong)out_w + (ulong)ox;
                 if (r < r0 || r - r0 >= rows) continue;

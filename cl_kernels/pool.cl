@@ -10,12 +10,11 @@
  * *y; returns its image. */
 ulong lt_nhwc_split(ulong i, ulong c, ulong w, ulong h, ulong *ch, long *x, long *y)
 {
-    *ch = i % c;
-    ulong t = i / c;
-    *x = (long)(t % w);
-    t /= w;
-    *y = (long)(t % h);
-    return t / h;
+    ulong t = i / c, u = t / w, v = u / h;
+    *ch = i - t * c;
+    *x = (long)(t - u * w);
+    *y = (long)(u - v * h);
+    return v;
 }
 
 /* y = max over the window, argmax = flat in-image index (iy*in_w + ix)*c + ch of the first
@@ -68,10 +67,10 @@ __kernel void lt_maxpool_backward(ulong n_in, __global const float *dy, ulong dy
     LT_FOR_EACH(i, n_in) {
         ulong plane = (ulong)in_h * (ulong)in_w * (ulong)c;
         ulong n = i / plane;
-        uint own = (uint)(i % plane);
-        int ch = (int)(own % (uint)c);
-        long ix = (long)((own / (uint)c) % (uint)in_w);
-        long iy = (long)(own / (uint)c / (uint)in_w);
+        uint own = (uint)(i - n * plane), oc = own / (uint)c, ow = oc / (uint)in_w;
+        int ch = (int)(own - oc * (uint)c);
+        long ix = (long)(oc - ow * (uint)in_w);
+        long iy = (long)ow;
         /* windows oy*sh - pt .. oy*sh - pt + k_h - 1 that contain iy */
         long ty = iy + pt, tx = ix + pl;
         long oy0 = ty - k_h + 1 <= 0 ? 0 : (ty - k_h + 1 + sh - 1) / sh;
@@ -96,7 +95,7 @@ __kernel void lt_maxpool_backward(ulong n_in, __global const float *dy, ulong dy
  * fraction is a division; s is clamped to [0, in-1]. */
 void lt_bilinear_src(long o, int k, int in, long *i0, long *i1, float *f)
 {
-    long q = o / k, t = 2 * (o % k) + 1 - k;
+    long q = o / k, t = 2 * (o - q * k) + 1 - k;
     long lo = t < 0 ? q - 1 : q;
     float fr = (float)(t < 0 ? t + 2 * k : t) / (float)(2 * k);
     if (lo < 0) { lo = 0; fr = 0.0f; }

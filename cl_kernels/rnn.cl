@@ -19,7 +19,7 @@ __kernel void lt_copy_strided(ulong n0, ulong n1, ulong cols, __global const flo
 {
     ulong c = get_global_id(0), row = get_global_id(1);
     if (c >= cols || row >= n0 * n1) return;
-    long i = (long)(row / n1), j = (long)(row % n1);
+    long i = (long)(row / n1), j = (long)(row - (ulong)i * n1);
     long xi = (long)xoff + i * xs0 + j * xs1 + (long)c, yi = (long)yoff + i * ys0 + j * ys1 + (long)c;
     float v = x[xi];
     y[yi] = beta != 0.0f ? y[yi] + v : v;

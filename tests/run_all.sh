@@ -8,6 +8,10 @@
 #   2b. intel-opencl: build-test's OpenCL op tests and per-backend model tests again on
 #      Intel's CPU OpenCL runtime (tests/install-intel-opencl.sh; skipped, not failed,
 #      when it could not be installed), a second vendor beside PoCL;
+#   2c. oclgrind: every kernel of the OpenCL program at least once under Oclgrind's API,
+#      data-race and (where its reports are latent's) uninitialized-memory checks, with a
+#      GPU's limits (tests/oclgrind_stage.sh; about a minute; skipped when oclgrind is
+#      not installed);
 #   3. build-plain: no OpenCL and no OpenMP, the CPU fallback's tests alone;
 #   4. build-asan: the tests of build-test under AddressSanitizer and UBSan.
 #
@@ -117,6 +121,18 @@ if build build-test --buildtype=debugoptimized -Dopencl=auto; then
             test_train-opencl test_golden-opencl test_golden_rnn-opencl cli-opencl example-opencl
     else
         echo "=== intel-opencl: skipped (Intel's OpenCL runtime is not installed: tests/install-intel-opencl.sh)"
+    fi
+    # 2c. Oclgrind, an OpenCL simulator that checks what real devices let pass.
+    if command -v oclgrind >/dev/null && [[ -d build-test/cl_kernels ]]; then
+        log=$(mktemp)
+        bash tests/oclgrind_stage.sh build-test 2>&1 | tee "$log"
+        read -r og_passed og_failed og_found < <(awk '/^oclgrind: [0-9]+ passed, [0-9]+ failed$/ {
+            p = $2; f = $4; seen = 1 } END { print p + 0, f + 0, seen + 0 }' "$log")
+        rm -f "$log"
+        if ((og_found == 0)); then og_failed=$((og_failed + 1)); echo "=== oclgrind: no summary line"; fi
+        tally "oclgrind tests" "$og_passed" "$og_failed"
+    else
+        echo "=== oclgrind: skipped (no oclgrind, or build-test has no OpenCL)"
     fi
 else
     tally "build-test (build failed)" 0 1

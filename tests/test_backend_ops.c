@@ -2,7 +2,11 @@
  * OpenCL device) on random inputs against a naive double-precision reference written
  * here, OpenCL against the CPU backend, and the Philox fills bit for bit against
  * lib/backend/philox.h. Tolerances grow with the length of the reduction behind a
- * value. Prints one line per check; exits 0 only when every check passed. */
+ * value. Prints one line per check; exits 0 only when every check passed.
+ *
+ * LT_OPS=vectors,gemm,... (environment) runs only the listed groups of test_backend
+ * and, unless "opencl" is listed, none of the OpenCL-specific checks: for slow
+ * simulators (the oclgrind stage of tests/run_all.sh). */
 #include "harness.h"
 
 #ifdef LT_HAVE_OPENCL
@@ -213,19 +217,39 @@ static void gemm_one(tester *t, int ta, int tb, size_t m, size_t n, size_t k, fl
     FREE_ALL(a, b, c, r, mag);
 }
 
-/* All four transpose combinations over odd shapes, both beta cases, and the edge sizes. */
+/* Every shape of shapes in all four transpose combinations, both beta cases. */
+static void gemm_shapes(tester *t, const size_t (*shapes)[3], size_t count)
+{
+    for (size_t s = 0; s < count; s++)
+        for (int tr = 0; tr < 4; tr++)
+            for (int bz = 0; bz < 2; bz++)
+                gemm_one(t, tr >> 1, tr & 1, shapes[s][0], shapes[s][1], shapes[s][2], bz ? 0.0f : -0.5f);
+}
+
+/* Odd shapes. */
 static void test_gemm(tester *t)
 {
     static const size_t shapes[][3] = {
         { 1, 1, 1 }, { 3, 17, 65 }, { 17, 3, 130 }, { 65, 130, 17 }, { 130, 65, 3 },
         { 1, 130, 17 }, { 130, 1, 65 }, { 17, 17, 1 }, { 65, 65, 65 }, { 3, 1, 130 },
-        { 130, 130, 130 }, { 400, 385, 390 }, /* above 384^3: CLBlast's indirect (padded) kernel on many GPUs */
-        { 17, 3, 0 }, { 0, 5, 3 }, { 4, 0, 3 },
+        { 130, 130, 130 },
     };
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-        for (int tr = 0; tr < 4; tr++)
-            for (int bz = 0; bz < 2; bz++)
-                gemm_one(t, tr >> 1, tr & 1, shapes[s][0], shapes[s][1], shapes[s][2], bz ? 0.0f : -0.5f);
+    gemm_shapes(t, shapes, sizeof shapes / sizeof shapes[0]);
+}
+
+/* The edge sizes: an empty sum (k = 0: C = beta*C) and an empty C. */
+static void test_gemm_edge(tester *t)
+{
+    static const size_t shapes[][3] = { { 17, 3, 0 }, { 0, 5, 3 }, { 4, 0, 3 } };
+    gemm_shapes(t, shapes, sizeof shapes / sizeof shapes[0]);
+}
+
+/* GEMMs large enough for CLBlast's other kernels (their own group: slow on simulators). */
+static void test_gemm_large(tester *t)
+{
+    /* above 384^3: CLBlast's indirect (padded) kernel on many GPUs */
+    for (int tr = 0; tr < 4; tr++)
+        for (int bz = 0; bz < 2; bz++) gemm_one(t, tr >> 1, tr & 1, 400, 385, 390, bz ? 0.0f : -0.5f);
     /* above 896^3, where CLBlast switches to the indirect kernel on PoCL: padded copies go
      * through the backend's temp buffer, the second call reusing the first one's */
     gemm_one(t, 0, 0, 905, 911, 903, -0.5f);
@@ -1082,17 +1106,32 @@ static void test_messages(tester *t)
     lt_be_buf_free(be, b);
 }
 
-/* Runs every op test on t->be. */
+/* 1 when group is to run: LT_OPS unset, or a comma-separated list naming it. */
+static int group_on(const char *group)
+{
+    const char *list = getenv("LT_OPS");
+    if (!list || !list[0]) return 1;
+    size_t len = strlen(group);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && strncmp(p, group, len) == 0) return 1;
+        p += n + (end != NULL);
+    }
+    return 0;
+}
+
+/* Runs every op test on t->be (the groups LT_OPS names, when set). */
 static void test_backend(tester *t)
 {
-    test_vectors(t);
-    test_gemm(t);
-    test_layers(t);
-    test_losses(t);
-    test_optimizers(t);
-    test_clipping(t);
-    test_random(t);
-    test_messages(t);
+    static const struct { const char *name; void (*run)(tester *); } groups[] = {
+        {"vectors", test_vectors}, {"gemm", test_gemm}, {"gemm-edge", test_gemm_edge},
+        {"gemm-large", test_gemm_large}, {"layers", test_layers},
+        {"losses", test_losses}, {"optimizers", test_optimizers}, {"clipping", test_clipping},
+        {"random", test_random}, {"messages", test_messages},
+    };
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+        if (group_on(groups[i].name)) groups[i].run(t);
 }
 
 /* The CPU backend accounts its buffers against the machine's memory: a buffer larger
@@ -1439,6 +1478,7 @@ static void backend_checks_ops(tester *t, void *ctx)
         return;
     }
 #ifdef LT_HAVE_OPENCL
+    if (!group_on("opencl")) return;
     test_cl_gemm_temp(t);
     test_cl_errors(t);
     test_cl_two_backends(t, t->device);

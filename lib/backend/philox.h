@@ -102,12 +102,14 @@ LT_INLINE void lt_philox_sincos_turn(float f, float *s, float *c)
     float x2 = x * x;
     float sn = x * (1.0f + x2 * (-1.666666716e-1f + x2 * (8.333333768e-3f + x2 * (-1.984127011e-4f + x2 * 2.755731884e-6f))));
     float cs = 1.0f + x2 * (-0.5f + x2 * (4.166666791e-2f + x2 * (-1.388888923e-3f + x2 * 2.480158764e-5f)));
-    switch (q & 3) {
-    case 0: *s = sn; *c = cs; break;
-    case 1: *s = cs; *c = -sn; break;
-    case 2: *s = -sn; *c = -cs; break;
-    default: *s = -cs; *c = sn; break;
-    }
+    /* (s, c) = (sn, cs), (cs, -sn), (-sn, -cs), (-cs, sn) for q & 3 = 0, 1, 2, 3, chosen by
+     * bit operations: a switch (or an if-chain, which LLVM folds into one) on q & 3 becomes
+     * `switch i2` in LLVM IR, which Oclgrind 21.10 mis-executes (tests/oclgrind/switch.cl) */
+    lt_u32 swap = 0u - (lt_u32)(q & 1); /* all ones in quadrants 1 and 3 */
+    lt_u32 us = LT_AS_UINT(sn), uc = LT_AS_UINT(cs);
+    lt_u32 a = (uc & swap) | (us & ~swap), b = (us & swap) | (uc & ~swap);
+    *s = LT_AS_FLOAT(a ^ ((lt_u32)(q & 2) << 30));       /* sign flipped in quadrants 2, 3 */
+    *c = LT_AS_FLOAT(b ^ ((lt_u32)((q + 1) & 2) << 30)); /* sign flipped in quadrants 1, 2 */
 }
 
 /* sqrt for x >= 0 by Newton on 1/sqrt from a bit-level guess, + - * only (rel. error ~1e-7). */
