@@ -44,7 +44,7 @@ typedef enum cli_opt_id {
     OPT_HELP, OPT_DEVICE, OPT_SEED, OPT_THREADS, OPT_QUIET,
     OPT_DATA, OPT_LIMIT, OPT_ARCH, OPT_INPUT,
     OPT_EPOCHS, OPT_BATCH, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_NESTEROV, OPT_LOSS,
-    OPT_VALIDATION_SPLIT, OPT_PATIENCE, OPT_OUT, OPT_PNG, OPT_N, OPT_SECONDS,
+    OPT_VALIDATION_SPLIT, OPT_PATIENCE, OPT_OUT, OPT_PNG, OPT_N, OPT_SECONDS, OPT_PREDICT,
     OPT_NOISE, OPT_AUGMENT, OPT_DOWNSCALE, OPT_PATCH, OPT_STRIDE, OPT_CHANNELS,
     OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD, OPT_METHOD, OPT_PERCENTILE, OPT_K,
     OPT_HIDDEN, OPT_LABELS, OPT_PRETRAIN, OPT_PRETRAIN_EPOCHS, OPT_CLIPNORM, OPT_GLOBAL_CLIPNORM,
@@ -80,6 +80,7 @@ typedef struct cli_opts {
     const char *png;             /* --png (NULL: derived from --out)                */
     int n;                       /* --n: images in a reconstruction grid            */
     double seconds;              /* --seconds: bench duration                       */
+    int predict;                 /* --predict: bench times prediction, not training */
     float noise;                 /* --noise: stddev of input noise (denoising)      */
     const char *augment;         /* --augment: augmentation spec                    */
     int downscale;               /* --downscale: super-resolution factor (0: off)   */

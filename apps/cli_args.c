@@ -66,6 +66,7 @@ static const opt_spec opt_table[] = {
     {OPT_PNG, "png", K_STR, OFF(png), 0, 0, 0, 0, CMD_TRAIN | CMD_SCORE | CMD_ANOMALY},
     {OPT_N, "n", K_INT, OFF(n), 1, 1000, 0, 0, CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE},
     {OPT_SECONDS, "seconds", K_DOUBLE, OFF(seconds), 0, 3600, 1, 0, CMD_BENCH},
+    {OPT_PREDICT, "predict", K_FLAG, OFF(predict), 0, 0, 0, 0, CMD_BENCH},
     {OPT_NOISE, "noise", K_FLOAT, OFF(noise), 0, 10, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE | CMD_CLASSIFY},
     {OPT_AUGMENT, "augment", K_STR, OFF(augment), 0, 0, 0, 0, CMD_TRAIN},
     {OPT_DOWNSCALE, "downscale", K_INT, OFF(downscale), 2, 16, 0, 0, CMD_TRAIN | CMD_EVAL | CMD_SCORE},

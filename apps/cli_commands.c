@@ -21,7 +21,8 @@ typedef struct cmd_spec {
     "  --device D      auto, cpu, opencl or opencl:N (default: $LATENT_DEVICE, else auto;\n" \
     "                  auto takes the first OpenCL GPU, else the CPU, and says which)\n"   \
     "  --seed N        seed for weights, shuffling and generated data (default 1)\n"       \
-    "  --threads N     CPU threads, 0 for all cores (default 0)\n"                         \
+    "  --threads N     the most CPU threads, 0 for the CPUs this process may use;\n"      \
+    "                  fewer while other work keeps them busy (default 0)\n"             \
     "  --quiet         no progress or diagnostics on stderr\n"                             \
     "  --help          this help\n"
 
@@ -144,6 +145,8 @@ static const cmd_spec cmd_table[] = {
      "                  image, else N = 3*h*h as an RGB one (11907: 63x63x3)\n"
      "  --batch N       samples per step (default 256)\n"
      "  --seconds S     time to measure, after a warm-up (default 3)\n"
+     "  --predict       time prediction instead (lt_predict on host data: upload,\n"
+     "                  forward pass, download)\n"
      "  --optimizer O   sgd, rmsprop or adam (default adam)\n"
      "  --lr X, --momentum X, --nesterov, --loss L   as for train\n"
      "  --clipnorm X, --global-clipnorm X            as for train\n\n" HELP_GLOBAL},

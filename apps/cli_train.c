@@ -546,7 +546,8 @@ int cli_cmd_reconstruct(const cli_opts *o)
     return cli_close(ctx, m, rc);
 }
 
-/* latent bench: training throughput of an architecture on synthetic data. */
+/* latent bench: training (or, with --predict, prediction) throughput of an
+ * architecture on synthetic data. */
 int cli_cmd_bench(const cli_opts *o)
 {
     lt_ctx *ctx = NULL;
@@ -561,9 +562,12 @@ int cli_cmd_bench(const cli_opts *o)
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = build_arch(o, ctx, arch, NULL, cli_given(o, OPT_INPUT) ? o->input : default_input(arch), &m);
     if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "compile");
-    if (rc == CLI_OK && (st = lt_bench_train(m, o->batch, o->seconds, &sps)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "bench");
+    if (rc == CLI_OK) {
+        st = o->predict ? lt_bench_predict(m, o->batch, o->seconds, &sps) : lt_bench_train(m, o->batch, o->seconds, &sps);
+        if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "bench");
+    }
     if (rc == CLI_OK)
-        printf("bench %s batch %d on %s (%s): %.0f samples/s\n", arch, o->batch, lt_ctx_backend(ctx),
-               lt_ctx_device(ctx), sps);
+        printf("bench %s%s batch %d on %s (%s): %.0f samples/s\n", o->predict ? "predict " : "", arch, o->batch,
+               lt_ctx_backend(ctx), lt_ctx_device(ctx), sps);
     return cli_close(ctx, m, rc);
 }

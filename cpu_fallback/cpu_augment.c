@@ -55,8 +55,7 @@ lt_status lt_cpu_affine_resample(lt_backend *be, size_t n, int h, int w, int ch,
     const float *pm = lt_cpu_fp(mats, moff), *px = lt_cpu_fp(x, xoff);
     float *py = lt_cpu_fp(y, yoff);
     const size_t rows = n * (size_t)h, ld = (size_t)w * (size_t)ch;
-    const cpu_backend *cb = (const cpu_backend *)be;
-    int nt = total * 8 >= LT_PAR_MIN_WORK ? cb->threads : 1; /* ~8 operations per output float */
+    int nt = lt_cpu_team(be, total * 8); /* ~8 operations per output float */
     LT_PAR_FOR(nt)
     for (size_t q = 0; q < rows; q++) { /* output row (image q / h, row q % h) */
         size_t i = q / (size_t)h;

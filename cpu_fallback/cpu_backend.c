@@ -196,7 +196,7 @@ static lt_status cpu_gemm(lt_backend *be, int trans_a, int trans_b, size_t m, si
     /* with k == 0, A and B are empty and may be absent */
     const float *pa = k ? lt_cpu_fp(a, aoff) : NULL, *pb = k ? lt_cpu_fp(b, boff) : NULL;
     cpu_backend *cb = (cpu_backend *)be;
-    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, trans_a, trans_b, m, n, k, alpha,
+    size_t failed = lt_cpu_gemm(&cb->gemm_ws, lt_cpu_governor_team(&cb->gov), trans_a, trans_b, m, n, k, alpha,
                                 pa, lda, pb, ldb, beta, lt_cpu_fp(c, coff), ldc);
     if (failed)
         return lt_backend_set_error(be, LT_ERR_NOMEM,
@@ -851,7 +851,11 @@ static void cpu_set_threads(lt_backend *be, int threads)
 {
     cpu_backend *cb = (cpu_backend *)be;
 #ifdef _OPENMP
-    if (threads <= 0) threads = omp_get_max_threads();
+    if (threads <= 0) { /* OMP_NUM_THREADS or the affinity mask's CPUs, within a CPU quota */
+        threads = omp_get_max_threads();
+        int quota = lt_cpu_quota_cpus();
+        if (quota > 0 && quota < threads) threads = quota;
+    }
     if (threads > LT_MAX_THREADS) threads = LT_MAX_THREADS;
     const char *threading = "OpenMP";
 #else
@@ -859,6 +863,7 @@ static void cpu_set_threads(lt_backend *be, int threads)
     const char *threading = "no OpenMP";
 #endif
     cb->threads = threads < 1 ? 1 : threads;
+    lt_cpu_governor_init(&cb->gov, cb->threads);
     snprintf(cb->base.device_name, sizeof cb->base.device_name, "CPU fallback (%d thread%s, %s, %s GEMM)",
              cb->threads, cb->threads == 1 ? "" : "s", threading, lt_cpu_gemm_kernel_name(LT_GEMM_AUTO));
 }

@@ -127,7 +127,7 @@ static lt_status gemm(cpu_backend *cb, const char *op, int ta, int tb, size_t m,
                       const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                       size_t ldc)
 {
-    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+    size_t failed = lt_cpu_gemm(&cb->gemm_ws, lt_cpu_governor_team(&cb->gov), ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
     if (failed)
         return lt_backend_set_error(&cb->base, LT_ERR_NOMEM,
                                     "%s: out of host memory allocating %zu bytes of GEMM workspace", op, failed);

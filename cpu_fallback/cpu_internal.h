@@ -49,10 +49,44 @@ struct lt_buf {
     size_t n; /* elements */
 };
 
+/* The team a parallel op takes, shrunk while other work keeps this process's threads
+ * waiting for CPUs (cpu_team.c). */
+typedef struct lt_cpu_governor {
+    int cap;             /* the most threads (the backend's setting), >= 1            */
+    int team;            /* threads a parallel op takes now, 1..cap                    */
+    int probing;         /* 1 while the whole team is on trial for one period          */
+    int strikes;         /* busy periods in a row                                       */
+    int disabled;        /* 1 when run delays cannot be read or cap is 1: team == cap  */
+    uint64_t next_ns;    /* when to sample next (monotonic ns)                         */
+    uint64_t last_ns;    /* the previous sample's time, 0 before the first             */
+    uint64_t last_delay; /* and the process's total run delay then (ns)                */
+    uint64_t last_run;   /* and its threads' total run time then (ns)                   */
+    uint64_t backoff_ns; /* time at a smaller team before the whole team is tried      */
+    uint64_t probe_at;   /* when that is                                                */
+} lt_cpu_governor;
+
+/* CPUs a cgroup v2 CPU quota allows this process (rounded up), 0 when none. */
+int lt_cpu_quota_cpus(void);
+
+/* Starts g with the whole team of cap threads. */
+void lt_cpu_governor_init(lt_cpu_governor *g, int cap);
+
+/* Applies one sample taken at now (monotonic ns): over the last period, this process's
+ * threads waiting for a CPU on average (waiting) and the share of their runnable time
+ * they spent waiting (share). When share is above 0.1 twice in a row (once in a trial),
+ * shrinks the team by waiting rounded, at least 1; tries the whole team again after a back-off (2 s, doubling to 8 s while
+ * trials find the load still there). Called by lt_cpu_governor_team; public for tests. */
+void lt_cpu_governor_judge(lt_cpu_governor *g, double waiting, double share, uint64_t now);
+
+/* The threads a parallel op takes now: cap, or fewer while the process's threads wait
+ * for CPUs (sampled every 50 ms; cheap between samples). */
+int lt_cpu_governor_team(lt_cpu_governor *g);
+
 /* The CPU backend instance; starts with the common head. */
 typedef struct cpu_backend {
     struct lt_backend base;
-    int threads;         /* team size for parallel ops, >= 1 */
+    int threads;         /* the most threads parallel ops take, >= 1 */
+    lt_cpu_governor gov; /* how many they take now */
     lt_gemm_ws gemm_ws;  /* GEMM packing buffers, grown on demand */
     float *conv_scratch; /* im2col / col2im column buffer, grown on demand (cpu_conv.c) */
     size_t conv_scratch_n; /* its capacity in floats */
@@ -66,10 +100,11 @@ static inline float *lt_cpu_fp(const lt_buf *buf, size_t off) { return (float *)
 /* Elements of buf from off on, as uint32 (index buffers). */
 static inline const uint32_t *lt_cpu_up(const lt_buf *buf, size_t off) { return (const uint32_t *)buf->mem + off; }
 
-/* Team size for the given work: the backend's threads, or 1 for small work. */
-static inline int lt_cpu_team(const lt_backend *be, size_t work)
+/* Team size for the given work: 1 for small work, else the governor's team (at most
+ * the backend's threads). */
+static inline int lt_cpu_team(lt_backend *be, size_t work)
 {
-    return work >= LT_PAR_MIN_WORK ? ((const cpu_backend *)be)->threads : 1;
+    return work >= LT_PAR_MIN_WORK ? lt_cpu_governor_team(&((cpu_backend *)be)->gov) : 1;
 }
 
 /* Smaller of two sizes. */

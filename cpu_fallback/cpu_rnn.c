@@ -160,7 +160,7 @@ static lt_status step_forward(lt_backend *be, const lt_rnn_geom *g, const lt_rnn
     size_t B = g->batch, U = w->u, G = w->g, S = w->s;
     cpu_backend *cb = (cpu_backend *)be;
     size_t gate0 = g->cell == LT_CELL_LSTM ? 2 * U : g->cell == LT_CELL_GRU ? U : 0;
-    size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 0, B, G, U, 1.0f, hp, S, r, G, 0.0f, rec + gate0, S);
+    size_t failed = lt_cpu_gemm(&cb->gemm_ws, lt_cpu_governor_team(&cb->gov), 0, 0, B, G, U, 1.0f, hp, S, r, G, 0.0f, rec + gate0, S);
     if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "rnn_forward: out of host memory (%zu bytes)", failed);
     int nt = lt_cpu_team(be, B * G * 8);
     LT_PAR_FOR(nt)
@@ -255,7 +255,7 @@ static lt_status step_backward(lt_backend *be, const lt_rnn_geom *g, const lt_rn
     }
     if (dzn) {
         cpu_backend *cb = (cpu_backend *)be;
-        size_t failed = lt_cpu_gemm(&cb->gemm_ws, cb->threads, 0, 1, B, U, G, 1.0f, dzn, D, r, G, 1.0f, dz, D);
+        size_t failed = lt_cpu_gemm(&cb->gemm_ws, lt_cpu_governor_team(&cb->gov), 0, 1, B, U, G, 1.0f, dzn, D, r, G, 1.0f, dz, D);
         if (failed) return lt_backend_set_error(be, LT_ERR_NOMEM, "rnn_backward: out of host memory (%zu bytes)", failed);
     }
     nt = lt_cpu_team(be, B * G * 8);

@@ -327,6 +327,38 @@ done:
     return st;
 }
 
+lt_status lt_bench_predict(lt_model *m, int batch, double seconds, double *samples_per_s)
+{
+    if (!m || !samples_per_s) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_bench_predict: NULL argument") : LT_ERR_ARG;
+    lt_ctx *ctx = m->ctx;
+    if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: build the model before benchmarking", m->name);
+    if (batch < 1 || batch > (1 << 20)) return lt_set_error(ctx, LT_ERR_ARG, "batch must be in 1..1048576, got %d", batch);
+    if (!(seconds > 0)) seconds = 3;
+    size_t B = (size_t)batch, in = (size_t)m->in_dim, od = (size_t)m->out_dim;
+    if (in > SIZE_MAX / sizeof(float) / 4 / B || od > SIZE_MAX / sizeof(float) / B)
+        return lt_set_error(ctx, LT_ERR_NOMEM, "batch %d of %zu inputs is too large", batch, in);
+    float *x = malloc(4 * B * in * sizeof *x), *y = malloc(B * od * sizeof *y);
+    lt_status st = x && y ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    uint64_t r = 0x9E3779B97F4A7C15ull; /* four batches of inputs in [0, 1) */
+    for (size_t i = 0; st == LT_OK && i < 4 * B * in; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)(r >> 40) / 16777216.0f;
+    }
+    double t0 = 0;
+    size_t done = 0;
+    for (size_t s = 0; st == LT_OK; s++) {
+        st = lt_predict(m, x + (s % 4) * B * in, B, y);
+        if (st != LT_OK || s < 2) continue; /* warm-up: kernels compiled, caches filled */
+        if (s == 2) { t0 = lt_now(); continue; }
+        done += B;
+        if (lt_now() - t0 >= seconds) break;
+    }
+    if (st == LT_OK) *samples_per_s = (double)done / (lt_now() - t0);
+    free(x);
+    free(y);
+    return st;
+}
+
 lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples_per_s)
 {
     if (!m || !samples_per_s) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_bench_train: NULL argument") : LT_ERR_ARG;

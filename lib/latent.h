@@ -55,7 +55,10 @@ const char *lt_ctx_error(const lt_ctx *ctx);
 const char *lt_ctx_backend(const lt_ctx *ctx);
 /* Human-readable device description. */
 const char *lt_ctx_device(const lt_ctx *ctx);
-/* Sets the threads the CPU backend computes with; <= 0: all cores (OpenCL: no effect). */
+/* Sets the most threads the CPU backend computes with; <= 0: the CPUs this process may
+ * use (OMP_NUM_THREADS, when set, else its affinity mask). It takes fewer while other
+ * work keeps this process's threads waiting for CPUs (README, "CPU threads"). OpenCL:
+ * no effect. */
 void lt_ctx_set_threads(lt_ctx *ctx, int threads);
 /* Prints the backends and OpenCL devices (name, memory, compute units) to f. */
 void lt_print_devices(FILE *f);
@@ -522,6 +525,9 @@ lt_status lt_predict_image(lt_model *m, const float *img, int ih, int iw, int c,
  * after a warm-up; reports samples per second. It really trains m (on random data):
  * benchmark a throwaway model. */
 lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples_per_s);
+/* Prediction throughput: lt_predict on batches of synthetic host data in [0,1) (upload,
+ * forward pass, download) for about seconds after a warm-up; samples per second. */
+lt_status lt_bench_predict(lt_model *m, int batch, double seconds, double *samples_per_s);
 
 /* Saves architecture, weights and (with_optimizer) optimizer state, atomically:
  * a temporary file is written, synced and renamed over path. */
