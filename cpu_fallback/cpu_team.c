@@ -4,20 +4,20 @@
  * process keeps a core busy, the kernel deschedules one of the team for a time slice
  * (milliseconds) and every region waits for it at the barrier, while the waiting threads
  * spin and take CPU time themselves: a training step opens tens of regions, and on two
- * cores with one busy process two threads ran 10 to 500 times slower than one (README).
+ * cores with one busy process two threads ran several times slower than one (README).
  *
  * The governor measures that harm directly: every 50 ms it reads how long this process's
  * threads waited, runnable, for a CPU (the run delay in /proc/self/task/TID/schedstat,
  * which counts only the CPUs this process runs on, whatever else the machine does). When
  * its threads spent more than LT_GOV_WAITING of their runnable time waiting in two
- * periods in a row, the team is larger than the CPUs it gets: it shrinks by the number of threads that waited on
- * average, at least one (to 1 on two cores). The share, not the count, decides: when
- * the ops are short and the threads sleep between them, few wait at a time, yet each
- * region still waits for a descheduled one. After a back-off
- * (2 s, doubling to 8 s while the load lasts) it tries the whole team again for 20 ms
- * and keeps it when nothing waits. The first period is 20 ms too: each such period at
- * the whole team under load runs at a fraction of one thread's speed. Where schedstat cannot be read (not Linux, or
- * a kernel without it), the team stays whole. */
+ * periods in a row, the team is larger than the CPUs it gets: it shrinks by the number
+ * of threads that waited on average, at least one (to 1 on two cores). The share, not
+ * the count, decides: when the ops are short and the threads sleep between them, few
+ * wait at a time, yet each region still waits for a descheduled one. After a back-off
+ * (2 s, doubling to 8 s while the load lasts) it tries the whole team again for 20 ms and
+ * keeps it when nothing waits. The first period is 20 ms too: each such period at the
+ * whole team under load runs at a fraction of one thread's speed. Where schedstat cannot
+ * be read (not Linux, or a kernel without it), the team stays whole. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>

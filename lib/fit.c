@@ -339,11 +339,8 @@ lt_status lt_bench_predict(lt_model *m, int batch, double seconds, double *sampl
         return lt_set_error(ctx, LT_ERR_NOMEM, "batch %d of %zu inputs is too large", batch, in);
     float *x = malloc(4 * B * in * sizeof *x), *y = malloc(B * od * sizeof *y);
     lt_status st = x && y ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-    uint64_t r = 0x9E3779B97F4A7C15ull; /* four batches of inputs in [0, 1) */
-    for (size_t i = 0; st == LT_OK && i < 4 * B * in; i++) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)(r >> 40) / 16777216.0f;
-    }
+    for (size_t i = 0; st == LT_OK && i < 4 * B * in; i++) /* four batches of inputs in [0, 1) */
+        x[i] = lt_philox_uniform(1, 0, i, 0.0f, 1.0f);
     double t0 = 0;
     size_t done = 0;
     for (size_t s = 0; st == LT_OK; s++) {
