@@ -73,7 +73,7 @@ static lt_status check_fit_args(lt_model *m, const lt_dataset *x, const lt_datas
 
 /* Everything one fit call holds on the device, freed together. */
 typedef struct fit_bufs {
-    lt_buf *x, *y, *idx, *best;
+    lt_buf *x, *y, *idx;
     lt_buf *noise; /* one batch of input noise (with opts.noise)           */
     lt_buf *mats;  /* an epoch's augmentation maps, 6 floats a sample      */
 } fit_bufs;
@@ -84,7 +84,6 @@ static void fit_bufs_free(lt_backend *be, fit_bufs *b)
     lt_be_buf_free(be, b->x);
     lt_be_buf_free(be, b->y);
     lt_be_buf_free(be, b->idx);
-    lt_be_buf_free(be, b->best);
     lt_be_buf_free(be, b->noise);
     lt_be_buf_free(be, b->mats);
 }
@@ -169,8 +168,6 @@ static lt_status fit_upload(lt_model *m, const lt_dataset *x, const lt_dataset *
     if (st == LT_OK && y) st = lt_alloc_named(ctx, n * y->dim, "the training targets", &b->y);
     if (st == LT_OK && y) st = lt_be_upload(be, b->y, 0, y->x, n * y->dim);
     if (st == LT_OK) st = lt_alloc_named(ctx, n_train, "the epoch's sample order", &b->idx);
-    if (st == LT_OK && o->patience && o->restore_best)
-        st = lt_alloc_named(ctx, m->n_params ? m->n_params : 1, "the best weights' copy", &b->best);
     if (st == LT_OK && o->noise > 0.0f) /* validation chunks are ws.batch rows */
         st = lt_alloc_named(ctx, m->ws.batch * in, "the noise", &b->noise);
     if (st == LT_OK && augment) st = lt_alloc_named(ctx, n_train * 6, "the augmentation transforms", &b->mats);
@@ -199,6 +196,50 @@ static lt_status load_batch(lt_model *m, const fit_bufs *b, size_t first, size_t
     return st;
 }
 
+/* Asks opts' poll what to do after a step (where: the run's epoch, its steps done) and
+ * does it: reads the epoch's losses so far into the run record (epoch_loss), calls the
+ * checkpoint function, and sets *stop when asked to stop. */
+static lt_status poll_step(lt_model *m, const lt_fit_opts *o, lt_fit_point where, size_t *read, double *sum, float *tmp,
+                           int *stop)
+{
+    int ask = o->poll ? o->poll(o->user, &where) : 0;
+    if (!(ask & (LT_FIT_CHECKPOINT | LT_FIT_STOP))) return LT_OK;
+    lt_fit_run *r = &m->train.run;
+    lt_status st = LT_OK;
+    if (where.step < where.steps) { /* midway: the record says how far this epoch got */
+        st = read_losses(m, *read, where.step, (int)(r->epochs_done - r->start_epoch) + 1, sum, tmp);
+        *read = where.step;
+        r->epoch_step = where.step;
+        r->epoch_loss = *sum;
+    }
+    if (st == LT_OK && (ask & LT_FIT_CHECKPOINT) && o->checkpoint) st = o->checkpoint(m, o->user);
+    if (ask & LT_FIT_STOP) *stop = 1;
+    return st;
+}
+
+/* Starts the run record (a new run) or checks that the data and options are the
+ * recorded run's (resume); *nothing_left when a resumed run has no epoch left. */
+static lt_status begin_or_resume(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_fit_opts *o, size_t steps,
+                                 int *nothing_left)
+{
+    lt_fit_run *r = &m->train.run;
+    *nothing_left = 0;
+    if (!o->resume) {
+        lt_be_buf_free(LT_BE(m), m->train.best); /* an earlier run's best weights */
+        m->train.best = NULL;
+        lt_fit_run_begin(m, x, y, o, steps);
+        return LT_OK;
+    }
+    lt_status st = lt_fit_run_check(m, x, y, o);
+    if (st != LT_OK) return st;
+    if (r->steps != steps)
+        return lt_set_error(m->ctx, LT_ERR_ARG, "%s: the run took %llu steps an epoch, these settings %zu", m->name,
+                            (unsigned long long)r->steps, steps);
+    r->epochs = (uint64_t)o->epochs; /* a finished run may be extended */
+    *nothing_left = r->early_stopped || r->epochs_done - r->start_epoch >= r->epochs;
+    return LT_OK;
+}
+
 lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_fit_opts *opts, lt_history *hist)
 {
     if (!m || !x) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_fit: no data") : LT_ERR_ARG;
@@ -209,6 +250,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     if (o.batch == 0) o.batch = 32;
     int y_is_x = y == NULL || y == x;
     if (!y) y = x;
+    if (hist) memset(hist, 0, sizeof *hist);
     lt_status st = check_fit_args(m, x, y, &o);
     if (st != LT_OK) return st;
 
@@ -219,6 +261,9 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     size_t steps = (n_train + batch - 1) / batch;
     size_t val_chunks = n_val ? (n_val + batch - 1) / batch : 0;
     size_t in = x->dim, od = y->dim;
+    int nothing_left;
+    if ((st = begin_or_resume(m, x, y, &o, steps, &nothing_left)) != LT_OK || nothing_left) return st;
+    lt_fit_run *r = &m->train.run;
 
     st = lt_workspace_reserve(m, batch, steps + val_chunks);
     if (st != LT_OK) return st;
@@ -236,86 +281,112 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     if (augment) mats = malloc(n_train * 6 * sizeof *mats);
     if (augment && !mats) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
     st = fit_upload(m, x, y_is_x ? NULL : y, &o, n_train, augment, &b);
+    if (st == LT_OK && o.patience && o.restore_best) { /* the best weights live with the model, for checkpoints */
+        int had = m->train.best != NULL;
+        if (!had) st = lt_alloc_named(ctx, m->n_params ? m->n_params : 1, "the best weights' copy", &m->train.best);
+        /* a resumed run without them (extended after it restored them): they are the weights now */
+        if (st == LT_OK && !had && isfinite(r->best) && m->n_params)
+            st = lt_be_copy(be, m->params, m->poff, m->train.best, 0, m->n_params);
+    }
     if (st != LT_OK) goto done;
 
     lt_progress prog;
     lt_progress_init(&prog, o.log, o.verbose, o.epochs, steps);
     uint64_t shuffle_key = o.seed ^ SHUFFLE_KEY, layer_key = o.seed ^ LAYER_KEY, noise_key = o.seed ^ NOISE_KEY;
-    /* Shuffles continue across fit calls (and resumed models): keyed by the steps so far. */
-    uint64_t shuffle_base = m->train.steps;
-    double t_start = lt_now(), best = INFINITY, loss = NAN, val_loss = NAN, train_secs = 0;
+    double t_start = lt_now(), loss = NAN, val_loss = NAN, train_secs = 0;
     size_t samples = 0;
-    int since_best = 0, epoch;
+    int epochs_run = 0, stop = 0;
     lt_workspace *w = &m->ws;
-    for (epoch = 1; epoch <= o.epochs; epoch++) {
+    /* Epochs are numbered over the model's life (ep), so shuffles and augmentation go on
+     * across fit calls and resumes; progress shows the run's own count (e). */
+    for (uint64_t ep = r->epochs_done + 1; !stop && ep <= r->start_epoch + r->epochs; ep++) {
+        int e = (int)(ep - r->start_epoch);
+        size_t first = (size_t)r->epoch_step; /* a resumed epoch goes on from its next step */
         lt_progress_epoch_start(&prog);
-        double t_epoch = lt_now(), t_read = t_epoch, sum = 0;
-        if (o.shuffle >= 0) shuffle(idx, n_train, shuffle_key, shuffle_base + (uint64_t)epoch);
+        double t_epoch = lt_now(), t_read = t_epoch, sum = r->epoch_loss;
+        if (o.shuffle >= 0) shuffle(idx, n_train, shuffle_key, ep);
         else for (size_t i = 0; i < n_train; i++) idx[i] = (uint32_t)i;
         st = lt_be_upload(be, b.idx, 0, idx, n_train);
         if (st == LT_OK && augment) { /* one upload an epoch: a map for every position of the order */
-            lt_augment_matrices(o.augment, m->in_shape.d[0], m->in_shape.d[1], o.seed ^ AUGMENT_KEY,
-                                (shuffle_base + (uint64_t)epoch) << 32, n_train, mats);
+            lt_augment_matrices(o.augment, m->in_shape.d[0], m->in_shape.d[1], o.seed ^ AUGMENT_KEY, ep << 32, n_train,
+                                mats);
             st = lt_be_upload(be, b.mats, 0, mats, n_train * 6);
         }
-        size_t read = 0;
-        for (size_t s = 0; st == LT_OK && s < steps; s++) {
+        size_t read = first;
+        for (size_t s = first; st == LT_OK && s < steps; s++) {
             st = load_batch(m, &b, s * batch, rows[s], in, y_is_x ? 0 : od, augment, clean_target);
             if (st != LT_OK) break;
             if (o.noise > 0.0f) st = add_input_noise(m, &b, rows[s], o.noise, noise_key, m->train.steps << 32);
             if (o.kl_warmup > 0.0f) {
-                double t = ((double)(epoch - 1) + (double)s / (double)steps) / (double)o.kl_warmup;
+                double t = ((double)(ep - 1) + (double)s / (double)steps) / (double)o.kl_warmup;
                 m->train.kl_factor = t < 1.0 ? (float)t : 1.0f;
             }
             if (st == LT_OK) st = lt_train_step(m, rows[s], y_is_x && !clean_target ? w->acts : w->target, 0, s, layer_key);
             if (st != LT_OK) break;
             double now = lt_now();
             if (prog.bar && now - t_read >= 0.1) {
-                st = read_losses(m, read, s + 1, epoch, &sum, tmp);
+                st = read_losses(m, read, s + 1, e, &sum, tmp);
                 read = s + 1;
                 t_read = now;
-                double done = (double)(s + 1) * (double)batch;
-                lt_progress_step(&prog, epoch, s + 1, mean_loss(m, sum, (s + 1) * batch), done / (now - t_epoch));
+                double done = (double)(s + 1 - first) * (double)batch;
+                lt_progress_step(&prog, e, s + 1, mean_loss(m, sum, (s + 1) * batch), done / (now - t_epoch));
             }
+            if (st == LT_OK && s + 1 < steps)
+                st = poll_step(m, &o, (lt_fit_point){e, o.epochs, s + 1, steps, 0}, &read, &sum, tmp, &stop);
+            if (stop) break;
         }
-        if (st == LT_OK) st = read_losses(m, read, steps, epoch, &sum, tmp);
+        if (st != LT_OK || stop) break;
+        st = read_losses(m, read, steps, e, &sum, tmp);
         if (st != LT_OK) break;
         double secs = lt_now() - t_epoch;
         train_secs += secs;
-        samples += n_train;
+        samples += (steps - first) * batch < n_train ? (steps - first) * batch : n_train;
         loss = mean_loss(m, sum, n_train); /* weighted by batch size, as Keras reports it */
         m->train.kl_factor = 1.0f;
         if (n_val) {
             st = validate(m, &b, n_train, n_val, steps, y_is_x, o.noise, noise_key, &val_loss);
             if (st != LT_OK) break;
         }
-        lt_progress_epoch_end(&prog, epoch, loss, val_loss, (double)n_train / secs);
+        lt_progress_epoch_end(&prog, e, loss, val_loss, (double)n_train / secs);
+        r->epochs_done = ep;
+        r->epoch_step = 0;
+        r->epoch_loss = 0;
+        epochs_run++;
         if (o.patience) { /* early stopping on val_loss, or loss without validation */
             double watched = n_val ? val_loss : loss;
-            if (watched < best - fabs((double)o.min_delta)) {
-                best = watched;
-                since_best = 0;
-                if (b.best && m->n_params) st = lt_be_copy(be, m->params, m->poff, b.best, 0, m->n_params);
+            if (watched < r->best - fabs((double)o.min_delta)) {
+                r->best = watched;
+                r->since_best = 0;
+                if (m->train.best && m->n_params) st = lt_be_copy(be, m->params, m->poff, m->train.best, 0, m->n_params);
                 if (st != LT_OK) break;
-            } else if (++since_best >= o.patience) {
-                if (prog.f) fprintf(prog.f, "Early stopping after epoch %d (no improvement for %d epochs)\n", epoch, o.patience);
-                epoch++;
+            } else if (++r->since_best >= (uint64_t)o.patience) {
+                if (prog.f) fprintf(prog.f, "Early stopping after epoch %d (no improvement for %d epochs)\n", e, o.patience);
+                r->early_stopped = 1;
                 break;
             }
-        } else if (n_val && val_loss < best) {
-            best = val_loss;
+        } else if (n_val && val_loss < r->best) {
+            r->best = val_loss;
         }
+        st = poll_step(m, &o, (lt_fit_point){e, o.epochs, steps, steps, 0}, &read, &sum, tmp, &stop);
+        if (st != LT_OK) break;
     }
-    if (st == LT_OK && b.best && isfinite(best) && m->n_params)
-        st = lt_be_copy(be, b.best, 0, m->params, m->poff, m->n_params);
+    /* A finished run with restore_best ends on its best weights; a stopped one keeps
+     * the weights it stopped with, to go on from them. */
+    if (st == LT_OK && !stop && o.patience && o.restore_best && m->train.best && isfinite(r->best) && m->n_params)
+        st = lt_be_copy(be, m->train.best, 0, m->params, m->poff, m->n_params);
+    if (st == LT_OK && !stop) {
+        lt_be_buf_free(be, m->train.best);
+        m->train.best = NULL;
+    }
     if (st == LT_OK) st = lt_be_finish(be);
     if (hist) {
-        hist->epochs_run = epoch - 1;
+        hist->epochs_run = epochs_run;
         hist->loss = (float)loss;
         hist->val_loss = (float)val_loss;
-        hist->best_val_loss = n_val && isfinite(best) ? (float)best : NAN;
+        hist->best_val_loss = n_val && isfinite(r->best) ? (float)r->best : NAN;
         hist->seconds = lt_now() - t_start;
         hist->samples_per_s = train_secs > 0 ? (double)samples / train_secs : 0;
+        hist->stopped = stop;
     }
 done:
     m->train.kl_factor = 1.0f;

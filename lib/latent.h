@@ -255,7 +255,7 @@ typedef struct lt_tsne_opts {
 /* t-SNE (van der Maaten & Hinton 2008) of n rows of dim floats to 2-D (xy: n x 2):
  * perplexity-calibrated gaussian affinities, Student-t in the map, early exaggeration 12
  * for the first 250 steps, momentum 0.5 then 0.8, gains. Exact O(n^2) gradients, so
- * meant for up to a few thousand points (n <= 20000). */
+ * meant for up to a few thousand points (4 <= n <= 20000; the perplexity at most n - 1). */
 lt_status lt_tsne(lt_ctx *ctx, const float *x, size_t n, size_t dim, const lt_tsne_opts *o, float *xy);
 
 /* Area under the ROC curve of scores (higher: more likely positive) against labels
@@ -465,6 +465,22 @@ typedef struct lt_augment {
     int vertical_flip;        /* flip up-down with probability 1/2                 */
 } lt_augment;
 
+/* Where a training run stands: what lt_fit's poll gets after every step, and what
+ * lt_model_progress reads from a model (a model file keeps it with the optimizer state). */
+typedef struct lt_fit_point {
+    int epoch;        /* poll: the run's epoch under way (1 = its first); lt_model_progress:
+                         the run's epochs completed                                     */
+    int epochs;       /* the run's epochs in all                                        */
+    size_t step;      /* steps of that epoch (poll) or of the next (progress) taken; poll
+                         gets step == steps once the epoch's validation is done too      */
+    size_t steps;     /* steps per epoch                                                */
+    int early_stopped; /* progress: the run ended by early stopping                     */
+} lt_fit_point;
+
+/* What a poll returns: bits asking lt_fit to call the checkpoint function and/or to stop
+ * after this step (0: go on). */
+enum { LT_FIT_CHECKPOINT = 1, LT_FIT_STOP = 2 };
+
 /* Training options; zero-initialised fields take the noted defaults. */
 typedef struct lt_fit_opts {
     int epochs;               /* passes over the data (1)                            */
@@ -487,6 +503,21 @@ typedef struct lt_fit_opts {
     float kl_warmup;          /* VAE KL warm-up: the KL weight rises linearly from 0 to
                                  its beta over this many epochs (0: off); validation
                                  always uses the full weight                         */
+    int resume;               /* nonzero: go on with the run the model records (a model
+                                 that lt_fit trained and lt_save saved with its optimizer
+                                 state): an epoch stopped midway goes on from its next
+                                 step, and `epochs` counts the run's epochs in all, so a
+                                 finished run is extended by a larger count. The data and
+                                 every option above must be those the run began with, else
+                                 LT_ERR_ARG naming the first that differs. Zero: a new
+                                 run of `epochs` epochs                               */
+    int (*poll)(void *user, const lt_fit_point *where); /* called after every step (NULL:
+                                 never); returns LT_FIT_CHECKPOINT and/or LT_FIT_STOP    */
+    lt_status (*checkpoint)(lt_model *m, void *user); /* called when poll asks: m then
+                                 holds its weights, optimizer state and the run's
+                                 progress, so lt_save(m, path, 1) writes a model that
+                                 lt_fit with resume finishes exactly as this run would  */
+    void *user;               /* passed to poll and checkpoint                       */
 } lt_fit_opts;
 
 /* What training did. */
@@ -497,13 +528,20 @@ typedef struct lt_history {
     float best_val_loss;      /* best validation loss seen, or NaN      */
     double seconds;           /* wall time                              */
     double samples_per_s;     /* training throughput                    */
+    int stopped;              /* 1 when poll stopped training early     */
 } lt_history;
 
 /* Trains on x against y (y == NULL: against x, for autoencoders). hist may be NULL.
  * A loss that turns non-finite stops training with LT_ERR_NONFINITE and a message
- * naming the epoch and step. */
+ * naming the epoch and step. All randomness (shuffles, noise, augmentation, dropout,
+ * sampling) is drawn by the seed and the model's epoch and step counts, so a run
+ * stopped, saved and resumed gives the weights the run would have given uninterrupted. */
 lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y,
                  const lt_fit_opts *opts, lt_history *hist);
+/* Where the model's last training run stands (see lt_fit_point); LT_ERR_ARG when the
+ * model records no run (never trained, or loaded from a file saved without its
+ * optimizer state). */
+lt_status lt_model_progress(const lt_model *m, lt_fit_point *where);
 /* Greedy layer-wise pretraining (Bengio et al. 2007) of a built stack of Dense layers
  * (Dropout and GaussianNoise between them are skipped): each Dense layer in turn is
  * trained as the encoder of a shallow autoencoder (it, then a linear Dense back to its

@@ -37,6 +37,32 @@ typedef struct lt_workspace {
     size_t loss_slots;
 } lt_workspace;
 
+/* The training run a model records, so lt_fit can go on with it after a stop: what it
+ * trains on and with (checked on resume) and how far it got. The PROG section of a
+ * model file; lib/fit_run.c. */
+typedef struct lt_fit_run {
+    int active;             /* lt_fit began a run: the fields below mean something     */
+    /* how far it got */
+    uint64_t start_epoch;   /* the model's epochs done when the run began              */
+    uint64_t epochs_done;   /* the model's epochs completed, over all its runs         */
+    uint64_t epoch_step;    /* steps of the next epoch taken when it stopped midway    */
+    double epoch_loss;      /* their summed loss                                        */
+    double best;            /* early stopping: the best watched loss (inf: none yet)    */
+    uint64_t since_best;    /* epochs since it improved                                 */
+    int early_stopped;      /* the run ended by early stopping                          */
+    /* what it trains on and with */
+    uint64_t epochs;        /* the run's epochs in all                                  */
+    uint64_t steps;         /* steps per epoch                                          */
+    uint64_t n, dim, ydim;  /* samples, input and target widths                         */
+    uint64_t x_digest;      /* lt_data_digest of the inputs                             */
+    uint64_t y_digest;      /* of the targets (0: the inputs are the targets)           */
+    uint64_t batch, seed;
+    int shuffle;            /* 1: no shuffling (lt_fit_opts.shuffle -1)                */
+    int patience, restore_best;
+    float validation_split, min_delta, noise, kl_warmup;
+    lt_augment augment;
+} lt_fit_run;
+
 /* Training state of a compiled model. */
 typedef struct lt_trainer {
     int compiled;       /* lt_compile was called         */
@@ -50,6 +76,9 @@ typedef struct lt_trainer {
     lt_buf *clip_sumsq;   /* the segments' squared norms, computed each step */
     uint64_t steps;     /* optimizer steps taken         */
     float kl_factor;    /* KL warm-up factor now (1 unless fit is warming up) */
+    lt_fit_run run;     /* the last training run (lt_compile clears it) */
+    lt_buf *best;       /* early stopping's best weights while a run that restores
+                           them is under way (n_params), else NULL   */
 } lt_trainer;
 
 struct lt_model {
@@ -109,8 +138,20 @@ lt_status lt_optimizer_check(lt_ctx *ctx, const lt_optimizer *opt);
 /* One optimizer update of m's parameter range (increments m->train.steps), after
  * clipping the gradients when the optimizer says so (they are scaled in place). */
 lt_status lt_optimizer_step(lt_model *m);
-/* Frees the optimizer's device buffers (moments, clipping tables). */
+/* Frees the optimizer's device buffers (moments, clipping tables, best weights). */
 void lt_optimizer_release(lt_model *m);
+/* A 64-bit digest of count floats (their bits), to tell a run's data from others. */
+uint64_t lt_data_digest(const float *x, size_t count);
+/* Starts a new run record in m for training on x against y (y == x: autoencoder) with
+ * opts (defaults filled in), epochs in all and steps per epoch. */
+void lt_fit_run_begin(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_fit_opts *opts, size_t steps);
+/* Checks that x, y and opts are those of m's recorded run, for a resume; LT_ERR_ARG
+ * naming the first difference. */
+lt_status lt_fit_run_check(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_fit_opts *opts);
+/* Bytes of the PROG text of run r, and the text itself into out (that many bytes). */
+size_t lt_fit_run_text(const lt_fit_run *r, char *out, size_t size);
+/* Reads PROG text (n bytes) into r; 0, or -1 with the reason in why. */
+int lt_fit_run_parse(lt_fit_run *r, const char *text, size_t n, char *why, size_t why_size);
 /* Checks that n rows of dim floats are finite; LT_ERR_NONFINITE naming the first bad
  * row and column (what names the data). */
 lt_status lt_check_finite(lt_ctx *ctx, const float *x, size_t n, size_t dim, const char *what);

@@ -4,7 +4,10 @@
  * Sections: ARCH (text: input width, nested models and layer settings, loss, optimizer),
  * WGHT (float32 parameters), OPTS (u64 step count, then float32 optimizer moments),
  * META (the model's notes, "key=value\n" lines; only when it has any, so files of
- * models without notes are byte for byte what they were before notes existed).
+ * models without notes are byte for byte what they were before notes existed), and
+ * with the optimizer state of a model that lt_fit trained: PROG (its training run's
+ * record, lib/fit_run.c's text) and, while a run that restores its best weights is
+ * under way, BEST (those weights, float32).
  * Saving writes a temporary file beside the target, fsyncs it and renames it over the
  * target, so a crash leaves either the old file or the new one. Loading checks every
  * length against the file size before allocating, and every CRC before using a byte. */
@@ -151,7 +154,7 @@ lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
     lt_ctx *ctx = m->ctx;
     lt_backend *be = ctx->be;
     if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: build the model before saving it", m->name);
-    bytes file = {0}, arch = {0}, wts = {0}, opts = {0}, meta = {0};
+    bytes file = {0}, arch = {0}, wts = {0}, opts = {0}, meta = {0}, prog = {0}, best = {0};
     lt_status st = LT_OK;
     float *host = NULL;
     int moments = m->train.compiled ? lt_optim_moments(&m->train.opt) : 0;
@@ -172,6 +175,20 @@ lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
         if (st != LT_OK) goto done;
         put_floats(&opts, host, nstate);
         nsec++;
+        if (m->train.run.active) { /* the run, so lt_fit can resume it */
+            size_t n = lt_fit_run_text(&m->train.run, NULL, 0);
+            char *text = malloc(n);
+            if (!text) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
+            lt_fit_run_text(&m->train.run, text, n);
+            put(&prog, text, n);
+            free(text);
+            nsec++;
+        }
+        if (m->train.run.active && m->train.best && isfinite(m->train.run.best) && m->n_params) { /* once there is a best */
+            if ((st = lt_be_download(be, m->train.best, 0, host, m->n_params)) != LT_OK) goto done;
+            put_floats(&best, host, m->n_params);
+            nsec++;
+        }
     }
     if (m->n_meta) {
         size_t n = lt_meta_text_size(m);
@@ -188,8 +205,10 @@ lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
     put_section(&file, "ARCH", arch.p, arch.n);
     put_section(&file, "WGHT", wts.p, wts.n);
     if (opts.n) put_section(&file, "OPTS", opts.p, opts.n);
+    if (prog.n) put_section(&file, "PROG", prog.p, prog.n);
+    if (best.n) put_section(&file, "BEST", best.p, best.n);
     if (meta.n) put_section(&file, "META", meta.p, meta.n);
-    if (file.oom || arch.oom || wts.oom || opts.oom || meta.oom) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
+    if (file.oom || arch.oom || wts.oom || opts.oom || meta.oom || prog.oom || best.oom) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
 
     /* Temporary file in the target's folder, so the rename is atomic; created with mode
      * 0666 so the user's umask applies, as for any file they write (mkstemp gives 0600). */
@@ -231,6 +250,8 @@ done:
     free(wts.p);
     free(opts.p);
     free(meta.p);
+    free(prog.p);
+    free(best.p);
     return st;
 }
 
@@ -373,8 +394,9 @@ int lt_file_is_model(const char *path)
 }
 
 /* The sections of a model file, by kind. */
-enum { ARCH, WGHT, OPTS, META, NSEC };
-static const char section_tags[NSEC][4] = {{'A', 'R', 'C', 'H'}, {'W', 'G', 'H', 'T'}, {'O', 'P', 'T', 'S'}, {'M', 'E', 'T', 'A'}};
+enum { ARCH, WGHT, OPTS, META, PROG, BEST, NSEC };
+static const char section_tags[NSEC][4] = {{'A', 'R', 'C', 'H'}, {'W', 'G', 'H', 'T'}, {'O', 'P', 'T', 'S'},
+                                           {'M', 'E', 'T', 'A'}, {'P', 'R', 'O', 'G'}, {'B', 'E', 'S', 'T'}};
 
 /* Reads the sections of the model file at path into sec[] (malloc'ed, NUL-terminated)
  * and their lengths into seclen[], checking the header, every length against the file
@@ -411,7 +433,7 @@ static lt_status read_sections(lt_ctx *ctx, const char *path, int notes_only, un
             if (memcmp(sh, section_tags[t], 4) == 0) k = t;
         if (k < 0 || seen[k]) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: unexpected section '%.4s'", path, (const char *)sh); break; }
         seen[k] = 1;
-        if ((k == ARCH || k == META) && len > MAX_ARCH_BYTES) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: section '%.4s' too large", path, (const char *)sh); break; }
+        if ((k == ARCH || k == META || k == PROG) && len > MAX_ARCH_BYTES) { st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: section '%.4s' too large", path, (const char *)sh); break; }
         if (notes_only && k != META) { /* skip the payload and its CRC */
             if (fseeko(f, (off_t)(len + 4), SEEK_CUR) != 0) { st = lt_set_error(ctx, LT_ERR_IO, "%s: cannot seek: %s", path, strerror(errno)); break; }
             pos += len + 4;
@@ -495,6 +517,18 @@ lt_status lt_load(lt_ctx *ctx, const char *path, lt_model **out)
         if (st == LT_OK && get_u64(sec[OPTS]) > ((uint64_t)1 << 53))
             st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: implausible optimizer step count %llu", path, (unsigned long long)get_u64(sec[OPTS]));
         if (st == LT_OK) m->train.steps = get_u64(sec[OPTS]);
+    }
+    if (st == LT_OK && (sec[PROG] || sec[BEST]) && !sec[OPTS])
+        st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: a training run's record without the optimizer state", path);
+    if (st == LT_OK && sec[PROG] && lt_fit_run_parse(&m->train.run, (const char *)sec[PROG], seclen[PROG], why, sizeof why) != 0)
+        st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: bad training run record: %s", path, why);
+    if (st == LT_OK && sec[BEST]) {
+        if (!sec[PROG] || !m->train.run.restore_best || seclen[BEST] != 4 * (uint64_t)np || !np)
+            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: a best-weights section of %llu bytes that the run does not explain", path,
+                              (unsigned long long)seclen[BEST]);
+        else if (get_floats(sec[BEST], np, host) != 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: non-finite best weight", path);
+        else if ((st = lt_alloc_named(ctx, np, "the best weights' copy", &m->train.best)) == LT_OK)
+            st = lt_be_upload(ctx->be, m->train.best, 0, host, np);
     }
     free(host);
     if (st == LT_OK && sec[META]) {

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "model.h"
 
 lt_optimizer lt_optimizer_defaults(lt_optim_kind kind)
@@ -86,7 +87,8 @@ void lt_optimizer_release(lt_model *m)
     lt_be_buf_free(be, t->state);
     lt_be_buf_free(be, t->clip_starts);
     lt_be_buf_free(be, t->clip_sumsq);
-    t->state = t->clip_starts = t->clip_sumsq = NULL;
+    lt_be_buf_free(be, t->best);
+    t->state = t->clip_starts = t->clip_sumsq = t->best = NULL;
     t->clip_segments = 0;
 }
 
@@ -143,6 +145,7 @@ lt_status lt_compile(lt_model *m, lt_loss loss, const lt_optimizer *opt)
     m->train.loss = loss;
     m->train.opt = o;
     m->train.steps = 0;
+    memset(&m->train.run, 0, sizeof m->train.run); /* a new optimizer begins a new history */
     m->train.compiled = 1;
     m->train.kl_factor = 1.0f;
     return LT_OK;
