@@ -49,6 +49,7 @@ typedef enum cli_opt_id {
     OPT_KL_WARMUP, OPT_CLASS, OPT_BETWEEN, OPT_GRID, OPT_SPREAD, OPT_METHOD, OPT_PERCENTILE, OPT_K,
     OPT_HIDDEN, OPT_LABELS, OPT_PRETRAIN, OPT_PRETRAIN_EPOCHS, OPT_CLIPNORM, OPT_GLOBAL_CLIPNORM,
     OPT_WINDOW, OPT_COLUMNS, OPT_TEST_SPLIT, OPT_INTERPOLATE, OPT_WIDE, OPT_CENTER_WINDOWS,
+    OPT_RESUME, OPT_INIT_FROM, OPT_CHECKPOINT_EVERY, OPT_CHECKPOINT_MINUTES,
     OPT_COUNT
 } cli_opt_id;
 
@@ -108,10 +109,16 @@ typedef struct cli_opts {
     int interpolate;             /* --interpolate: fill empty CSV cells linearly     */
     int wide;                    /* --wide: a row's columns are successive steps     */
     int center_windows;          /* --center-windows: each window minus its mean     */
+    const char *resume;          /* --resume: the model file whose run train goes on with */
+    const char *init_from;       /* --init-from: a model file whose weights train starts from */
+    int checkpoint_every;        /* --checkpoint-every: epochs between checkpoints (0: none) */
+    double checkpoint_minutes;   /* --checkpoint-minutes: minutes between checkpoints (0: none) */
     const char *positional[CLI_MAX_OPERANDS]; /* operands, e.g. the model file     */
     int npositional;             /* how many operands                               */
     uint64_t recorded;           /* bit i set: option i came from the MODEL's notes */
     char recorded_text[CLI_RECORDED_BYTES]; /* the string values among them        */
+    char recorded_names[512];    /* " --data --columns ": their names, for messages */
+    const char *recorded_from;   /* the model file they came from (NULL: none)      */
 } cli_opts;
 
 /* Whether option id was given on the command line (or taken from the MODEL's notes). */
@@ -202,9 +209,11 @@ int cli_main_usage(const char *problem);
 /* Parses argv for the subcommand argv[0]. Returns -1 to go on, or an exit status
  * (0 after printing --help, CLI_USAGE after a usage message on stderr). */
 int cli_parse(int argc, char **argv, cli_opts *o);
-/* Saves in m's notes the options of `train` that shape its data and its task (--data,
- * the series options, --noise, --downscale, --class), so that commands reading the
- * model later take the same unless told otherwise. */
+/* Saves in m's notes ("train.NAME") the options of `train` that shape its data and
+ * its task (--data, the series options, --noise, --downscale, --class, --limit), which
+ * commands reading the model later take unless told otherwise, and those of its run
+ * (--epochs, --batch, --seed, --arch, the optimizer, ...), which `train --resume`
+ * takes. Notes of an earlier training are removed first. */
 lt_status cli_record_options(const cli_opts *o, lt_model *m);
 /* Writes into line (size bytes) the options m records from training, as
  * " --data X --window 24 --wide"; 0 when it records none. */

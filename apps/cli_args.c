@@ -91,6 +91,10 @@ static const opt_spec opt_table[] = {
     {OPT_BETWEEN, "between", K_STR, OFF(between), 0, 0, 0, 0, CMD_GENERATE},
     {OPT_GRID, "grid", K_INT, OFF(grid), 2, 40, 0, 0, CMD_GENERATE},
     {OPT_SPREAD, "spread", K_FLOAT, OFF(spread), 0, 100, 0, 0, CMD_GENERATE},
+    {OPT_RESUME, "resume", K_STR, OFF(resume), 0, 0, 0, 0, CMD_TRAIN},
+    {OPT_INIT_FROM, "init-from", K_STR, OFF(init_from), 0, 0, 0, 0, CMD_TRAIN},
+    {OPT_CHECKPOINT_EVERY, "checkpoint-every", K_INT, OFF(checkpoint_every), 1, 1000000, 0, 0, CMD_TRAIN},
+    {OPT_CHECKPOINT_MINUTES, "checkpoint-minutes", K_DOUBLE, OFF(checkpoint_minutes), 0, 1e6, 1, 0, CMD_TRAIN},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -202,14 +206,33 @@ static int valid_device(const char *text)
 
 /* ------------------------------------------------ options a model remembers */
 
-/* The options of `train` a model file records (as notes "train.NAME"), and that the
- * commands reading a model and data take from it when they are not given: the data, how
- * a series is cut and scaled, and the corruption a denoiser or upscaler undoes. */
-static const cli_opt_id recorded_opts[] = {OPT_DATA, OPT_WINDOW, OPT_STRIDE, OPT_COLUMNS, OPT_TEST_SPLIT,
-                                           OPT_INTERPOLATE, OPT_WIDE, OPT_CENTER_WINDOWS, OPT_NOISE,
-                                           OPT_DOWNSCALE, OPT_CLASS};
+/* The options of `train` a model file records (as notes "train.NAME"): those the
+ * commands reading a model and data (readers) take from it when they are not given
+ * (the data, how a series is cut and scaled, the corruption a denoiser or upscaler
+ * undoes, the subset a test figure was taken on), and those of the run that only
+ * `train --resume` takes (readers 0). `always`: recorded at its default too. */
+typedef struct recorded_opt {
+    cli_opt_id id;
+    unsigned readers; /* commands that take it as their default */
+    int always;
+} recorded_opt;
 /* Commands that read a MODEL operand and data, and so take recorded options. */
 #define RECORDED_CMDS (CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | CMD_GENERATE | CMD_EMBED | CMD_ANOMALY)
+static const recorded_opt recorded_opts[] = {
+    {OPT_DATA, RECORDED_CMDS, 1}, {OPT_WINDOW, RECORDED_CMDS, 0}, {OPT_STRIDE, RECORDED_CMDS, 0},
+    {OPT_COLUMNS, RECORDED_CMDS, 0}, {OPT_TEST_SPLIT, RECORDED_CMDS, 0}, {OPT_INTERPOLATE, RECORDED_CMDS, 0},
+    {OPT_WIDE, RECORDED_CMDS, 0}, {OPT_CENTER_WINDOWS, RECORDED_CMDS, 0}, {OPT_NOISE, RECORDED_CMDS, 0},
+    {OPT_DOWNSCALE, RECORDED_CMDS, 0}, {OPT_CLASS, CMD_ANOMALY, 0}, {OPT_LIMIT, CMD_EVAL | CMD_RECONSTRUCT, 0},
+    {OPT_SEED, CMD_EVAL, 1}, {OPT_PATCH, 0, 0}, {OPT_CHANNELS, 0, 0},
+    /* the run's own */
+    {OPT_ARCH, 0, 1}, {OPT_LOSS, 0, 1}, {OPT_EPOCHS, 0, 1}, {OPT_BATCH, 0, 1}, {OPT_OPTIMIZER, 0, 1},
+    {OPT_LR, 0, 0}, {OPT_MOMENTUM, 0, 0}, {OPT_NESTEROV, 0, 0}, {OPT_CLIPNORM, 0, 0}, {OPT_GLOBAL_CLIPNORM, 0, 0},
+    {OPT_VALIDATION_SPLIT, 0, 0}, {OPT_PATIENCE, 0, 0}, {OPT_AUGMENT, 0, 0}, {OPT_KL_WARMUP, 0, 0},
+};
+/* What `train --resume` may change: the run's length, where and how it runs and saves. */
+#define RESUME_FREE ((1ull << OPT_EPOCHS) | (1ull << OPT_DEVICE) | (1ull << OPT_THREADS) | (1ull << OPT_QUIET) | \
+                     (1ull << OPT_OUT) | (1ull << OPT_PNG) | (1ull << OPT_RESUME) | (1ull << OPT_CHECKPOINT_EVERY) | \
+                     (1ull << OPT_CHECKPOINT_MINUTES))
 
 /* The table entry of option id. */
 static const opt_spec *option_by_id(cli_opt_id id)
@@ -226,31 +249,47 @@ static int shapes_series(cli_opt_id id)
            id == OPT_INTERPOLATE || id == OPT_WIDE || id == OPT_CENTER_WINDOWS;
 }
 
-/* Saves in m's notes, as "train.NAME", the options of `train` that later commands take from it. */
+/* Writes option s's value in o as a note holds it into value (size bytes); 0 when the
+ * kind is not one a note holds. */
+static int format_value(const cli_opts *o, const opt_spec *s, char *value, size_t size)
+{
+    const char *field = (const char *)o + s->offset;
+    int i32;
+    long l;
+    float f32;
+    uint64_t u64;
+    const char *str;
+    switch (s->kind) {
+    case K_FLAG:
+    case K_INT: memcpy(&i32, field, sizeof i32); snprintf(value, size, "%d", i32); return 1;
+    case K_LONG: memcpy(&l, field, sizeof l); snprintf(value, size, "%ld", l); return 1;
+    case K_U64: memcpy(&u64, field, sizeof u64); snprintf(value, size, "%llu", (unsigned long long)u64); return 1;
+    case K_FLOAT: /* the shortest of 7 or 9 digits that reads back as the same float */
+        memcpy(&f32, field, sizeof f32);
+        snprintf(value, size, "%.7g", (double)f32);
+        if (strtof(value, NULL) != f32) snprintf(value, size, "%.9g", (double)f32);
+        return 1;
+    case K_STR: memcpy(&str, field, sizeof str); snprintf(value, size, "%s", str ? str : ""); return 1;
+    case K_DOUBLE: return 0;
+    }
+    return 0;
+}
+
 lt_status cli_record_options(const cli_opts *o, lt_model *m)
 {
     lt_status st = LT_OK;
+    /* an earlier training's notes (a model trained on with --init-from) go first */
+    for (int i = lt_model_meta_count(m) - 1; i >= 0 && st == LT_OK; i--) {
+        const char *key = lt_model_meta_key(m, i);
+        if (key && strncmp(key, "train.", 6) == 0) st = lt_model_set_meta(m, key, NULL);
+    }
     for (size_t i = 0; i < COUNT(recorded_opts) && st == LT_OK; i++) {
-        const opt_spec *s = option_by_id(recorded_opts[i]);
-        /* the data always; a series' test split even at its default, so the cut stays */
-        int keep = cli_given(o, s->id) || s->id == OPT_DATA || (s->id == OPT_TEST_SPLIT && o->window);
-        if (!keep) continue;
-        const char *field = (const char *)o + s->offset;
+        const opt_spec *s = option_by_id(recorded_opts[i].id);
+        /* a series' test split even at its default, so the cut stays */
+        int keep = cli_given(o, s->id) || recorded_opts[i].always || (s->id == OPT_TEST_SPLIT && o->window);
         char key[64], value[4200];
-        int i32;
-        float f32;
-        const char *str;
-        switch (s->kind) {
-        case K_FLAG:
-        case K_INT: memcpy(&i32, field, sizeof i32); snprintf(value, sizeof value, "%d", i32); break;
-        case K_FLOAT: /* the shortest of 7 or 9 digits that reads back as the same float */
-            memcpy(&f32, field, sizeof f32);
-            snprintf(value, sizeof value, "%.7g", (double)f32);
-            if (strtof(value, NULL) != f32) snprintf(value, sizeof value, "%.9g", (double)f32);
-            break;
-        case K_STR: memcpy(&str, field, sizeof str); snprintf(value, sizeof value, "%s", str ? str : ""); break;
-        default: continue; /* no recorded option has another kind */
-        }
+        if (!keep || !format_value(o, s, value, sizeof value)) continue;
+        if (s->kind == K_STR && !value[0]) continue; /* no value (an --arch the data chose is filled in) */
         snprintf(key, sizeof key, "train.%s", s->name);
         st = lt_model_set_meta(m, key, value);
     }
@@ -272,7 +311,7 @@ int cli_recorded_options(const lt_model *m, char *line, size_t size)
     size_t used = 0;
     line[0] = 0;
     for (size_t i = 0; i < COUNT(recorded_opts); i++) {
-        const opt_spec *s = option_by_id(recorded_opts[i]);
+        const opt_spec *s = option_by_id(recorded_opts[i].id);
         snprintf(key, sizeof key, "train.%s", s->name);
         const char *value = lt_model_meta(m, key);
         if (value && (s->kind != K_FLAG || strcmp(value, "1") == 0)) used = say_option(line, size, used, s, value);
@@ -290,6 +329,17 @@ static int data_path_kind(const char *data)
     return S_ISDIR(sb.st_mode) ? 2 : 1;
 }
 
+/* Marks option s as given, by the notes of model. */
+static void note_recorded(cli_opts *o, const opt_spec *s, const char *model)
+{
+    o->given |= (uint64_t)1 << s->id;
+    o->recorded |= (uint64_t)1 << s->id;
+    o->recorded_from = model;
+    size_t used = strlen(o->recorded_names);
+    if (used + strlen(s->name) + 4 < sizeof o->recorded_names)
+        snprintf(o->recorded_names + used, sizeof o->recorded_names - used, "%s--%s ", used ? "" : " ", s->name);
+}
+
 /* Takes the options MODEL recorded at training that were not given here (the series
  * options only when --data is not given or is also a file); says which on stderr.
  * -1 to go on, else an exit status. */
@@ -303,10 +353,9 @@ static int apply_recorded(cli_opts *o, const char *model)
         data_fits = data_path_kind(o->data) == 1 && data_path_kind(value) == 1;
     }
     for (size_t i = 0; i < COUNT(recorded_opts); i++) {
-        const opt_spec *s = option_by_id(recorded_opts[i]);
-        if (cli_given(o, s->id) || !(s->cmds & o->cmd)) continue;
+        const opt_spec *s = option_by_id(recorded_opts[i].id);
+        if (cli_given(o, s->id) || !(s->cmds & o->cmd) || !(recorded_opts[i].readers & o->cmd)) continue;
         if (shapes_series(s->id) && !data_fits) continue;
-        if (s->id == OPT_CLASS && o->cmd != CMD_ANOMALY) continue; /* generate's --class means another thing */
         if ((s->id == OPT_NOISE || s->id == OPT_DOWNSCALE) && (cli_given(o, OPT_NOISE) || cli_given(o, OPT_DOWNSCALE)))
             continue;
         snprintf(key, sizeof key, "train.%s", s->name);
@@ -324,12 +373,72 @@ static int apply_recorded(cli_opts *o, const char *model)
             fprintf(stderr, "latent %s: (the value above is recorded in '%s')\n", o->cmd_name, model);
             return CLI_RUNTIME;
         }
-        o->given |= (uint64_t)1 << s->id;
-        o->recorded |= (uint64_t)1 << s->id;
+        note_recorded(o, s, model);
         nsaid = say_option(said, sizeof said, nsaid, s, text);
     }
     if (nsaid && !o->quiet)
         fprintf(stderr, "latent: as '%s' was trained:%s%s\n", model, said, nsaid >= sizeof said ? "..." : "");
+    return -1;
+}
+
+/* train --resume MODEL: takes every option the run of MODEL recorded. One also given
+ * here must have the recorded value, and one the run did not record must not be given,
+ * except those a resumed run may change (RESUME_FREE): a usage error names it. -1 to go
+ * on (an unreadable MODEL too: loading it says why), else an exit status. */
+static int apply_run(cli_opts *o, const char *model)
+{
+    char value[4200], key[64], mine[4200], said[2048] = "";
+    size_t used = 0, nsaid = 0;
+    uint64_t known = 0;
+    int has_run = lt_file_meta(model, "train.epochs", value, sizeof value);
+    if (has_run < 0) return -1;
+    if (has_run == 0)
+        return cli_fail(o, "--resume: '%s' records no run of 'latent train' to go on with (to train on from its "
+                        "weights, use --init-from %s)", model, model);
+    for (size_t i = 0; i < COUNT(recorded_opts); i++) {
+        const opt_spec *s = option_by_id(recorded_opts[i].id);
+        uint64_t bit = (uint64_t)1 << s->id;
+        known |= bit;
+        snprintf(key, sizeof key, "train.%s", s->name);
+        int found = lt_file_meta(model, key, value, sizeof value);
+        if (found < 0) return -1;
+        if (cli_given(o, s->id) && !(RESUME_FREE & bit)) {
+            if (found != 1)
+                return cli_usage_error(o, "--%s: '%s' was trained without it, and a resumed run keeps its settings (to "
+                                       "train on from its weights with other settings, use --init-from %s)", s->name,
+                                       model, model);
+            format_value(o, s, mine, sizeof mine);
+            if (strcmp(mine, value) != 0)
+                return cli_usage_error(o, "--%s %s: '%s' was trained with --%s %s, and a resumed run keeps its settings "
+                                       "(to train on from its weights with other settings, use --init-from %s)", s->name,
+                                       mine, model, s->name, value, model);
+            continue;
+        }
+        if (found != 1 || cli_given(o, s->id)) continue;
+        size_t n = strlen(value) + 1;
+        if (used + n > sizeof o->recorded_text) return cli_fail(o, "'%s': its recorded options are too long", model);
+        char *text = o->recorded_text + used;
+        memcpy(text, value, n);
+        used += n;
+        if (s->kind == K_FLAG) {
+            int on = strcmp(text, "1") == 0;
+            memcpy((char *)o + s->offset, &on, sizeof on);
+        } else if (parse_value(o, s, text) >= 0) {
+            fprintf(stderr, "latent %s: (the value above is recorded in '%s')\n", o->cmd_name, model);
+            return CLI_RUNTIME;
+        }
+        note_recorded(o, s, model);
+        if (s->kind != K_FLAG || strcmp(text, "1") == 0) nsaid = say_option(said, sizeof said, nsaid, s, text);
+    }
+    for (size_t i = 0; i < COUNT(opt_table); i++) {
+        uint64_t bit = (uint64_t)1 << opt_table[i].id;
+        if (cli_given(o, opt_table[i].id) && !(known & bit) && !(RESUME_FREE & bit))
+            return cli_usage_error(o, "--%s does not go with --resume: a resumed run keeps its settings (to train on "
+                                   "from the weights of '%s' with other settings, use --init-from)", opt_table[i].name,
+                                   model);
+    }
+    if (nsaid && !o->quiet)
+        fprintf(stderr, "latent: resuming '%s' as it was trained:%s%s\n", model, said, nsaid >= sizeof said ? "..." : "");
     return -1;
 }
 
@@ -407,6 +516,13 @@ int cli_parse(int argc, char **argv, cli_opts *o)
         int rc = apply_recorded(o, o->positional[0]);
         if (rc >= 0) return rc;
     }
+    if (o->cmd == CMD_TRAIN && o->resume) {
+        int rc = apply_run(o, o->resume);
+        if (rc >= 0) return rc;
+        if (!cli_given(o, OPT_OUT)) o->out = o->resume; /* the run goes on in its own file */
+    }
+    if (o->cmd == CMD_TRAIN && o->init_from && o->arch)
+        return cli_usage_error(o, "--arch and --init-from: the architecture comes from '%s'; give one", o->init_from);
     if (!valid_device(o->device)) {
         if (cli_given(o, OPT_DEVICE))
             return cli_usage_error(o, "--device: unknown device '%s' (expected auto, cpu, opencl or opencl:N)", o->device);

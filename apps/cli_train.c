@@ -6,9 +6,12 @@
 #endif
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "latent.h"
@@ -252,22 +255,25 @@ static int check_classifier(const cli_opts *o, const lt_model *m, const lt_datas
 /* Notes in m of how it was trained, for the commands that read it later: its task
  * (autoencoder, denoiser, super-resolution, classifier), the options that shaped its
  * data and, for a series, the scaling fitted on the training rows. */
-static int record_training(const cli_opts *o, lt_ctx *ctx, lt_model *m, int downscale, int classifier)
+static int record_training(const cli_opts *o, lt_ctx *ctx, lt_model *m, int downscale, int classifier,
+                           const char *arch, const char *loss)
 {
     const char *task = classifier ? "classifier" : downscale ? "super-resolution" : o->noise > 0.0f ? "denoiser"
                                                                                                    : "autoencoder";
     lt_status st = lt_model_set_meta(m, "task", task);
-    if (st == LT_OK && downscale && !cli_given(o, OPT_DOWNSCALE)) { /* sr2x's default factor, made explicit */
-        cli_opts *with = malloc(sizeof *with);
-        if (!with) return cli_fail(o, "out of memory");
-        *with = *o;
+    /* What the run used, made explicit: sr2x's default factor, the data's default
+     * architecture and its default loss. */
+    cli_opts *with = malloc(sizeof *with);
+    if (!with) return cli_fail(o, "out of memory");
+    *with = *o;
+    if (downscale && !cli_given(o, OPT_DOWNSCALE)) {
         with->downscale = downscale;
         with->given |= (uint64_t)1 << OPT_DOWNSCALE;
-        st = cli_record_options(with, m);
-        free(with);
-    } else if (st == LT_OK) {
-        st = cli_record_options(o, m);
     }
+    with->arch = arch;
+    with->loss = loss;
+    if (st == LT_OK) st = cli_record_options(with, m);
+    free(with);
     if (st == LT_OK && o->window) {
         cli_series s;
         int rc = cli_load_series(o, ctx, NULL, &s);
@@ -323,7 +329,91 @@ static int check_targets(const cli_opts *o, const lt_model *m, const lt_dataset 
                     out, in, in == 3 * (size_t)out ? ": it makes 1-channel images, so load the data with --channels 1" : "");
 }
 
-/* Fits m on inputs x against targets y (NULL: x itself) with train's options. */
+/* ------------------------------------------------------------------ checkpoints */
+
+/* The signal that asked training to stop (0: none yet). The program's one piece of
+ * global state: a signal handler has nowhere else to leave it. */
+static volatile sig_atomic_t stop_signal;
+
+/* SIGINT and SIGTERM: the first asks training to stop after its step and save; a
+ * second ends the program at once, writing nothing. */
+static void on_stop_signal(int sig)
+{
+    if (stop_signal) {
+        static const char msg[] = "\nlatent train: stopped at once; nothing more was written\n";
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
+    stop_signal = sig;
+}
+
+/* Monotonic wall clock in seconds. */
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* What train's checkpoints need: its options (--out, how often) and where it stands. */
+typedef struct checkpointer {
+    const cli_opts *o;
+    double last;        /* when the last checkpoint was written, or training began */
+    lt_fit_point where; /* where training was when the last checkpoint was asked for */
+} checkpointer;
+
+/* lt_fit's poll: a checkpoint (and a stop) after a stop signal, every --checkpoint-every
+ * epochs but the last (the model is saved then anyway) and every --checkpoint-minutes. */
+static int poll_checkpoint(void *user, const lt_fit_point *w)
+{
+    checkpointer *c = user;
+    const cli_opts *o = c->o;
+    int ask = 0;
+    if (stop_signal) ask = LT_FIT_STOP | LT_FIT_CHECKPOINT;
+    else if (o->checkpoint_every && w->step == w->steps && w->epoch % o->checkpoint_every == 0 && w->epoch < w->epochs)
+        ask = LT_FIT_CHECKPOINT;
+    else if (o->checkpoint_minutes > 0 && mono_now() - c->last >= 60.0 * o->checkpoint_minutes)
+        ask = LT_FIT_CHECKPOINT;
+    if (ask) c->where = *w;
+    return ask;
+}
+
+/* lt_fit's checkpoint: saves the model, with its run's progress, to --out (atomically). */
+static lt_status save_checkpoint(lt_model *m, void *user)
+{
+    checkpointer *c = user;
+    lt_status st = lt_save(m, c->o->out, 1);
+    c->last = mono_now();
+    if (st == LT_OK && !stop_signal) {
+        if (c->where.step == c->where.steps)
+            cli_note(c->o, "checkpoint: %s after epoch %d of %d", c->o->out, c->where.epoch, c->where.epochs);
+        else
+            cli_note(c->o, "checkpoint: %s at epoch %d of %d, step %zu of %zu", c->o->out, c->where.epoch,
+                     c->where.epochs, c->where.step, c->where.steps);
+    }
+    return st;
+}
+
+/* Prints path for a shell command line: as it is when it is plain, else single-quoted. */
+static void print_shell_word(FILE *f, const char *path)
+{
+    if (path[strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/+-=:,")] == 0) {
+        fputs(path, f);
+        return;
+    }
+    fputc('\'', f);
+    for (const char *p = path; *p; p++) {
+        if (*p == '\'') fputs("'\\''", f);
+        else fputc(*p, f);
+    }
+    fputc('\'', f);
+}
+
+/* Fits m on inputs x against targets y (NULL: x itself) with train's options, going on
+ * with the model's run for --resume, with checkpoints, and stopping cleanly on SIGINT or
+ * SIGTERM: then the checkpoint is saved, how to resume said, and the status is 128 +
+ * the signal's number. */
 static int fit_model(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_augment *aug, const lt_dataset *x,
                      const lt_dataset *y, lt_history *hist)
 {
@@ -334,8 +424,62 @@ static int fit_model(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_augme
     fo.noise = o->noise;
     fo.augment = o->augment ? aug : NULL;
     fo.kl_warmup = o->kl_warmup;
+    fo.resume = o->resume != NULL;
+    checkpointer cp = {o, mono_now(), {0, 0, 0, 0, 0}};
+    fo.poll = poll_checkpoint;
+    fo.checkpoint = save_checkpoint;
+    fo.user = &cp;
+    struct sigaction act, old_int, old_term;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = on_stop_signal;
+    sigemptyset(&act.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &act, &old_int);
+    sigaction(SIGTERM, &act, &old_term);
     lt_status st = lt_fit(m, x, y, &fo, hist);
-    return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "training failed");
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "training failed");
+    if (!hist->stopped) return CLI_OK;
+    int sig = stop_signal;
+    fprintf(stderr, "latent train: stopped by %s at epoch %d of %d, step %zu of %zu; saved %s.\nResume with: latent "
+            "train --resume ", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal", cp.where.epoch,
+            cp.where.epochs, cp.where.step, cp.where.steps, o->out);
+    print_shell_word(stderr, o->out);
+    fputc('\n', stderr);
+    return 128 + (sig ? sig : SIGINT);
+}
+
+/* --resume and --init-from: loads the model file into *m. A resumed run must have
+ * epochs left (*finished says when it has none: nothing to do); a model trained on
+ * from its weights forgets the notes of its earlier training. */
+static int load_start_model(const cli_opts *o, lt_ctx *ctx, lt_model **m, int *finished)
+{
+    const char *path = o->resume ? o->resume : o->init_from;
+    *finished = 0;
+    lt_status st = lt_load(ctx, path, m);
+    if (st != LT_OK) return cli_fail_lt(o, ctx, st, o->resume ? "--resume" : "--init-from");
+    if (o->init_from) {
+        for (int i = lt_model_meta_count(*m) - 1; i >= 0 && st == LT_OK; i--) {
+            const char *key = lt_model_meta_key(*m, i);
+            if (key && (strncmp(key, "train.", 6) == 0 || strncmp(key, "series.", 7) == 0 || !strcmp(key, "task")))
+                st = lt_model_set_meta(*m, key, NULL);
+        }
+        return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "--init-from");
+    }
+    lt_fit_point p;
+    if (lt_model_progress(*m, &p) != LT_OK)
+        return cli_fail(o, "--resume: '%s' records no training run to go on with: it was saved without its optimizer "
+                        "state (to train on from its weights, use --init-from)", path);
+    if (p.early_stopped || p.epoch >= o->epochs) {
+        cli_note(o, "'%s' has finished its run (%d epoch%s%s): nothing to train; a larger --epochs trains on", path,
+                 p.epoch, p.epoch == 1 ? "" : "s", p.early_stopped ? ", stopped early" : "");
+        *finished = 1;
+        return CLI_OK;
+    }
+    if (p.step) cli_note(o, "resuming '%s' at epoch %d of %d, step %zu of %zu", path, p.epoch + 1, o->epochs, p.step + 1, p.steps);
+    else cli_note(o, "resuming '%s' at epoch %d of %d", path, p.epoch + 1, o->epochs);
+    return CLI_OK;
 }
 
 /* Writes train's picture of the (model input) test data ds to png, or says why there is none. */
@@ -366,6 +510,7 @@ int cli_cmd_train(const cli_opts *o)
     char *png = NULL;
     int downscale = downscale_of(o, o->arch);
 
+    int finished = 0, from_file = o->resume || o->init_from;
     int rc = cli_optimizer_from_opts(o, &opt);
     if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
     if (rc == CLI_OK) rc = augment_from_opts(o, &aug);
@@ -377,9 +522,15 @@ int cli_cmd_train(const cli_opts *o)
     if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "--out", o->out, "--png", png);
     if (rc == CLI_OK) rc = cli_data_kind_of(o, &kind); /* a bad path fails before the device opens */
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
-    if (rc == CLI_OK) rc = cli_load_split_for_arch(o, ctx, 1, &train);
-    if (rc == CLI_OK) rc = cli_load_split_for_arch(o, ctx, 0, &test);
-    if (rc == CLI_OK) rc = build_for_data(o, ctx, train, test, &m);
+    if (rc == CLI_OK && from_file) rc = load_start_model(o, ctx, &m, &finished);
+    if (rc == CLI_OK && finished) goto out;
+    if (rc == CLI_OK && !from_file) rc = cli_load_split_for_arch(o, ctx, 1, &train);
+    if (rc == CLI_OK && !from_file) rc = cli_load_split_for_arch(o, ctx, 0, &test);
+    if (rc == CLI_OK && !from_file) rc = build_for_data(o, ctx, train, test, &m);
+    if (rc == CLI_OK && from_file) rc = cli_load_splits(o, ctx, m, &train, &test);
+    if (rc == CLI_OK && from_file) rc = cli_check_input(o, m, o->resume ? o->resume : o->init_from, train);
+    /* the model's own loss, unless --loss changes it for training on from its weights */
+    if (rc == CLI_OK && from_file && (o->resume || !cli_given(o, OPT_LOSS))) loss = lt_model_loss(m);
     if (rc == CLI_OK && cli_given(o, OPT_CLASS)) rc = keep_class(o, ctx, &train, &test);
     /* A classifier (cce) trains on the labels, one-hot, as targets. */
     int classifier = loss == LT_LOSS_CCE;
@@ -390,12 +541,16 @@ int cli_cmd_train(const cli_opts *o)
      * its noise inside fit (fresh every step) and here only to the test inputs. */
     if (rc == CLI_OK && downscale) rc = corrupt(o, ctx, train, downscale, 4, &train_in);
     if (rc == CLI_OK) rc = corrupt(o, ctx, test, downscale, 3, &test_in);
-    if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "compile");
-    if (rc == CLI_OK && !o->quiet) (void)lt_summary(m, stderr); /* informational only */
+    /* A resumed run keeps the optimizer and its state from the file. */
+    if (rc == CLI_OK && !o->resume && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "compile");
+    if (rc == CLI_OK && !o->quiet && !o->resume) (void)lt_summary(m, stderr); /* informational only */
+    /* The notes first, so that checkpoints carry them too. */
+    if (rc == CLI_OK)
+        rc = record_training(o, ctx, m, downscale, classifier, from_file ? o->arch : arch_of(o, train),
+                             o->loss ? o->loss : from_file ? NULL : default_loss(o->arch));
     /* On failure the model file is not written: an older one stays as it was. */
     if (rc == CLI_OK)
         rc = fit_model(o, ctx, m, &aug, train_in ? train_in : train, classifier ? train_t : train_in ? train : NULL, &hist);
-    if (rc == CLI_OK) rc = record_training(o, ctx, m, downscale, classifier);
     if (rc == CLI_OK) {
         if ((st = lt_save(m, o->out, 1)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "save");
         else cli_note(o, "saved %s (%d epoch%s, %.1f s, %.0f samples/s)", o->out, hist.epochs_run,
@@ -411,6 +566,7 @@ int cli_cmd_train(const cli_opts *o)
         cli_note(o, "no picture for a series here: latent anomaly draws it with its anomalous windows");
     else if (rc == CLI_OK && !classifier)
         rc = write_train_picture(o, ctx, m, test_in ? test_in : test, png);
+out:
     free(png);
     lt_dataset_free(train);
     lt_dataset_free(test);
