@@ -24,10 +24,22 @@
 int cli_report(const cli_opts *o, int status, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "latent %s: ", o->cmd_name);
+    char msg[4096];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "latent %s: %s", o->cmd_name, msg);
+    /* A bad value the user did not type, but the MODEL's notes gave: not a usage error. */
+    size_t len = strcspn(msg, ": =");
+    char name[72];
+    if (status == CLI_USAGE && o->recorded_from && strncmp(msg, "--", 2) == 0 && len < sizeof name - 2) {
+        snprintf(name, sizeof name, " %.*s ", (int)len, msg);
+        if (strstr(o->recorded_names, name)) {
+            fprintf(stderr, " (%.*s is not on the command line: it was taken from '%s', which records the options it "
+                    "was trained with; give %.*s to override it)\n", (int)len, msg, o->recorded_from, (int)len, msg);
+            return CLI_RUNTIME;
+        }
+    }
     if (status == CLI_USAGE) fprintf(stderr, "\nTry 'latent %s --help' for more information.\n", o->cmd_name);
     else fputc('\n', stderr);
     return status;
