@@ -522,6 +522,8 @@ int cli_cmd_train(const cli_opts *o)
     if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "--out", o->out, "--png", png);
     if (rc == CLI_OK) rc = cli_data_kind_of(o, &kind); /* a bad path fails before the device opens */
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
+    if (rc == CLI_OK && o->augment && lt_augment_check(ctx, &aug) != LT_OK) /* the library's ranges */
+        rc = cli_usage_error(o, "--augment '%s': %s", o->augment, lt_ctx_error(ctx));
     if (rc == CLI_OK && from_file) rc = load_start_model(o, ctx, &m, &finished);
     if (rc == CLI_OK && finished) goto out;
     if (rc == CLI_OK && !from_file) rc = cli_load_split_for_arch(o, ctx, 1, &train);

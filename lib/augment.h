@@ -8,9 +8,6 @@
 
 /* 1 when any transform of a is on (a may be NULL). */
 int lt_augment_active(const lt_augment *a);
-/* Checks ranges (finite; rotation 0..360, zoom [0, 1), shear [0, 90), shifts [0, 1]);
- * LT_ERR_ARG naming the field. */
-lt_status lt_augment_check(lt_ctx *ctx, const lt_augment *a);
 /* Fills mats with n 2x3 maps (6 floats each, the layout affine_resample takes) for
  * h x w images: sample i's map is drawn from the Philox stream (seed, counter + i), so
  * it depends only on (seed, counter + i). Flips are folded into the map. */

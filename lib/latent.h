@@ -197,9 +197,15 @@ lt_status lt_image_gaussian_blur(lt_ctx *ctx, const float *img, int h, int w, in
 lt_status lt_plot_image_rows(lt_ctx *ctx, const char *path, const float *a, const float *b,
                              int cols, int h, int w, int c, int scale);
 /* Writes a PNG scatter plot of n 2-D points, colored along a colormap by value (may be
- * NULL); non-finite points are skipped; size_px in 64..4096. */
+ * NULL); non-finite points are skipped; size_px in 64..4096. From 200 pixels on, the
+ * axes carry ticks with their values, and so does the colour bar, labelled "value";
+ * lt_plot_scatter_labeled names it. */
 lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const float *value,
                           size_t n, int size_px);
+/* lt_plot_scatter with the colour bar labelled value_label (NULL: "value"; "": none),
+ * e.g. "position along the roll". */
+lt_status lt_plot_scatter_labeled(lt_ctx *ctx, const char *path, const float *xy, const float *value,
+                                  size_t n, int size_px, const char *value_label);
 
 /* Writes a PNG scatter plot of n 2-D points coloured by class (cls[i] in
  * 0..n_classes-1, at most 20; other values are skipped as are non-finite points), with
@@ -464,6 +470,9 @@ typedef struct lt_augment {
     int horizontal_flip;      /* flip left-right with probability 1/2              */
     int vertical_flip;        /* flip up-down with probability 1/2                 */
 } lt_augment;
+/* Checks an augmentation's ranges (rotation 0-360 degrees, zoom below 1, shear below 90
+ * degrees, shifts 0-1); LT_ERR_ARG naming the field out of range. */
+lt_status lt_augment_check(lt_ctx *ctx, const lt_augment *a);
 
 /* Where a training run stands: what lt_fit's poll gets after every step, and what
  * lt_model_progress reads from a model (a model file keeps it with the optimizer state). */

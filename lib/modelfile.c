@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "model.h"
@@ -40,7 +41,7 @@ typedef struct bytes {
 /* Appends raw bytes. */
 static void put(bytes *b, const void *src, size_t n)
 {
-    if (b->oom) return;
+    if (b->oom || n == 0) return; /* n == 0: src may be NULL (an empty section), no memcpy */
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->n + n) cap *= 2;
@@ -148,6 +149,17 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
+/* The crash tests' hook (tests/test_crash.sh): LATENT_TEST_SAVE_PAUSE_MS=N waits N ms
+ * between the complete temporary file and the rename, so that a kill can land there. */
+static void save_test_pause(void)
+{
+    const char *env = getenv("LATENT_TEST_SAVE_PAUSE_MS");
+    long ms = env ? strtol(env, NULL, 10) : 0;
+    if (ms <= 0 || ms > 10000) return;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
 lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
 {
     if (!m || !path || !*path) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_save: no path") : LT_ERR_ARG;
@@ -229,6 +241,7 @@ lt_status lt_save(lt_model *m, const char *path, int with_optimizer)
     int bad = write_all(fd, file.p, file.n) != 0 || fsync(fd) != 0;
     int err = errno;
     if (close(fd) != 0 && !bad) { bad = 1; err = errno; }
+    save_test_pause();
     if (!bad && rename(tmp, path) != 0) { bad = 1; err = errno; }
     if (bad) {
         unlink(tmp);
