@@ -65,6 +65,56 @@ static void write_model_file(const char *path, const char *arch, size_t n)
     write_model_file_meta(path, arch, n, NULL);
 }
 
+/* In the model file bytes (size), replaces the first `from` inside section tag with
+ * `to` (as long) and fixes that section's CRC32; 1 when found. */
+static int patch_section(unsigned char *bytes, size_t size, const char *tag, const char *from, const char *to)
+{
+    for (size_t pos = 16; pos + 16 <= size;) {
+        uint64_t len = 0;
+        for (int i = 0; i < 8; i++) len |= (uint64_t)bytes[pos + 8 + i] << (8 * i);
+        unsigned char *payload = bytes + pos + 16;
+        if (memcmp(bytes + pos, tag, 4) == 0) {
+            size_t k = strlen(from);
+            for (size_t i = 0; i + k <= len; i++) {
+                if (memcmp(payload + i, from, k) != 0) continue;
+                memcpy(payload + i, to, k);
+                unsigned long crc = crc32(0L, payload, (unsigned)len);
+                for (int b = 0; b < 4; b++) payload[len + (size_t)b] = (unsigned char)(crc >> (8 * b));
+                return 1;
+            }
+            return 0;
+        }
+        pos += 16 + (size_t)len + 4;
+    }
+    return 0;
+}
+
+/* The record of a training run (PROG) is checked like every other section: counts
+ * that make no sense, an unknown value or a best-weights section the run does not
+ * explain are format errors naming the file. */
+static void test_run_record(const char *path, const char *other)
+{
+    unsigned char *bytes = NULL;
+    size_t size = read_whole(path, &bytes);
+    static const char *const bad[][2] = {{"\nsteps 16\n", "\nsteps 00\n"}, {"epoch_step 0", "epoch_step x"},
+                                         {"\nbatch 32\n", "\nbatch -2\n"}, {"shuffle 0", "shuffle 7"},
+                                         {"noise 0x0p+0", "noise nan    "}, {"since_best 0", "since_bust 0"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unsigned char *copy = malloc(size);
+        if (!copy) break;
+        memcpy(copy, bytes, size);
+        lt_model *m = NULL;
+        if (CHECK(patch_section(copy, size, "PROG", bad[i][0], bad[i][1]), "'%s' found in the run record", bad[i][0])) {
+            write_bytes(other, copy, size);
+            CHECK(lt_load(ctx, other, &m) == LT_ERR_FORMAT && !m && strstr(lt_ctx_error(ctx), "bad training run record"),
+                  "a run record with '%s' refused: %s", bad[i][1], lt_ctx_error(ctx));
+        }
+        lt_model_free(m);
+        free(copy);
+    }
+    free(bytes);
+}
+
 /* Notes: set, replaced, removed, refused when malformed or too many; saved and loaded
  * back; a model without notes writes no META section; a malformed META section in a
  * file is a format error naming the note. */
@@ -284,6 +334,7 @@ int main(void)
               "an input shape whose size overflows is refused: %s", lt_ctx_error(ctx));
     }
 
+    test_run_record(path, other);
     test_clipping_saved(x, path, other);
     test_notes(other);
 
