@@ -47,9 +47,9 @@ record() {
 
 # A run of a few seconds: 600 epochs of 125 small steps on the swiss roll, with the
 # randomness a resume must reproduce (shuffles, input noise, a validation split).
-TRAIN=(train --data swiss-roll --epochs 600 --batch 8 --noise 0.05 --validation-split 0.2 --seed 7 --quiet)
+TRAIN=(train --data swiss-roll --epochs 600 --batch 8 --noise 0.05 --validation-split 0.2 --seed 7)
 
-"$LATENT" "${TRAIN[@]}" --out ref.lt >/dev/null 2>err.txt
+"$LATENT" "${TRAIN[@]}" --quiet --out ref.lt >/dev/null 2>err.txt
 record "the uninterrupted run" "$([[ $? == 0 && -s ref.lt ]] || echo "exit $?, no ref.lt")"
 
 # Whether model file $1 loads (every section's CRC checked).
@@ -61,7 +61,7 @@ start_run() {
     if [[ -f model.lt ]]; then
         env "$@" "$LATENT" train --resume model.lt --quiet >/dev/null 2>err.txt &
     else
-        env "$@" "$LATENT" "${TRAIN[@]}" --out model.lt --checkpoint-every 1 >/dev/null 2>err.txt &
+        env "$@" "$LATENT" "${TRAIN[@]}" --quiet --out model.lt --checkpoint-every 1 >/dev/null 2>err.txt &
     fi
     run=$!
 }
@@ -151,7 +151,7 @@ done
 # An older model sits in the output file; the first SIGINT's save waits 3 s before its
 # rename (the test hook), and the second SIGINT lands there: the older file stays.
 cp ref.lt model.lt
-LATENT_TEST_SAVE_PAUSE_MS=3000 "$LATENT" "${TRAIN[@]}" --out model.lt >/dev/null 2>err.txt &
+LATENT_TEST_SAVE_PAUSE_MS=3000 "$LATENT" "${TRAIN[@]}" --quiet --out model.lt >/dev/null 2>err.txt &
 run=$!
 sleep 1
 kill -INT "$run"
@@ -180,6 +180,14 @@ lt() {
     fi
     record "$name" "$why"
 }
+"$LATENT" "${TRAIN[@]}" --out every.lt --checkpoint-every 100 >/dev/null 2>err.txt
+record "--checkpoint-every 100: a checkpoint after epochs 100 to 500 (600 is the final save)" \
+    "$(n=$(grep -c "checkpoint: every.lt after epoch [1-5]00 of 600" err.txt); ((n == 5)) || echo "$n checkpoints")"
+record "... and the run ends on the uninterrupted run's file" "$(cmp -s every.lt ref.lt || echo "every.lt differs")"
+"$LATENT" "${TRAIN[@]}" --out timed.lt --checkpoint-minutes 0.005 >/dev/null 2>err.txt
+record "--checkpoint-minutes 0.005: checkpoints at steps within epochs" \
+    "$(grep -q "checkpoint: timed.lt at epoch [0-9]* of 600, step" err.txt || echo "no timed checkpoint")"
+record "... and the run ends on the uninterrupted run's file" "$(cmp -s timed.lt ref.lt || echo "timed.lt differs")"
 cp ref.lt done.lt
 lt "resume with another --batch" 2 "--batch 16: 'done.lt' was trained with --batch 8.*--init-from" \
     train --resume done.lt --batch 16
