@@ -340,6 +340,29 @@ static void note_recorded(cli_opts *o, const opt_spec *s, const char *model)
         snprintf(o->recorded_names + used, sizeof o->recorded_names - used, "%s--%s ", used ? "" : " ", s->name);
 }
 
+/* Takes option s's value recorded in model as if given: copied into o's recorded_text
+ * (*used bytes taken so far), parsed, marked, and added to the list in said (*nsaid
+ * bytes used). -1 to go on, else an exit status. */
+static int take_recorded(cli_opts *o, const opt_spec *s, const char *value, const char *model, size_t *used, char *said,
+                         size_t said_size, size_t *nsaid)
+{
+    size_t n = strlen(value) + 1;
+    if (*used + n > sizeof o->recorded_text) return cli_fail(o, "'%s': its recorded options are too long", model);
+    char *text = o->recorded_text + *used;
+    memcpy(text, value, n);
+    *used += n;
+    if (s->kind == K_FLAG) {
+        int on = strcmp(text, "1") == 0;
+        memcpy((char *)o + s->offset, &on, sizeof on);
+    } else if (parse_value(o, s, text) >= 0) {
+        fprintf(stderr, "latent %s: (the value above is recorded in '%s')\n", o->cmd_name, model);
+        return CLI_RUNTIME;
+    }
+    note_recorded(o, s, model);
+    if (s->kind != K_FLAG || strcmp(text, "1") == 0) *nsaid = say_option(said, said_size, *nsaid, s, text);
+    return -1;
+}
+
 /* Takes the options MODEL recorded at training that were not given here (the series
  * options only when --data is not given or is also a file); says which on stderr.
  * -1 to go on, else an exit status. */
@@ -361,20 +384,8 @@ static int apply_recorded(cli_opts *o, const char *model)
         snprintf(key, sizeof key, "train.%s", s->name);
         int found = lt_file_meta(model, key, value, sizeof value);
         if (found != 1) continue; /* none recorded, or a file lt_load will judge */
-        size_t n = strlen(value) + 1;
-        if (used + n > sizeof o->recorded_text) continue;
-        char *text = o->recorded_text + used;
-        memcpy(text, value, n);
-        used += n;
-        if (s->kind == K_FLAG) {
-            int on = strcmp(text, "1") == 0;
-            memcpy((char *)o + s->offset, &on, sizeof on);
-        } else if (parse_value(o, s, text) >= 0) {
-            fprintf(stderr, "latent %s: (the value above is recorded in '%s')\n", o->cmd_name, model);
-            return CLI_RUNTIME;
-        }
-        note_recorded(o, s, model);
-        nsaid = say_option(said, sizeof said, nsaid, s, text);
+        int rc = take_recorded(o, s, value, model, &used, said, sizeof said, &nsaid);
+        if (rc >= 0) return rc;
     }
     if (nsaid && !o->quiet)
         fprintf(stderr, "latent: as '%s' was trained:%s%s\n", model, said, nsaid >= sizeof said ? "..." : "");
@@ -415,20 +426,8 @@ static int apply_run(cli_opts *o, const char *model)
             continue;
         }
         if (found != 1 || cli_given(o, s->id)) continue;
-        size_t n = strlen(value) + 1;
-        if (used + n > sizeof o->recorded_text) return cli_fail(o, "'%s': its recorded options are too long", model);
-        char *text = o->recorded_text + used;
-        memcpy(text, value, n);
-        used += n;
-        if (s->kind == K_FLAG) {
-            int on = strcmp(text, "1") == 0;
-            memcpy((char *)o + s->offset, &on, sizeof on);
-        } else if (parse_value(o, s, text) >= 0) {
-            fprintf(stderr, "latent %s: (the value above is recorded in '%s')\n", o->cmd_name, model);
-            return CLI_RUNTIME;
-        }
-        note_recorded(o, s, model);
-        if (s->kind != K_FLAG || strcmp(text, "1") == 0) nsaid = say_option(said, sizeof said, nsaid, s, text);
+        int rc = take_recorded(o, s, value, model, &used, said, sizeof said, &nsaid);
+        if (rc >= 0) return rc;
     }
     for (size_t i = 0; i < COUNT(opt_table); i++) {
         uint64_t bit = (uint64_t)1 << opt_table[i].id;
