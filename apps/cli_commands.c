@@ -109,7 +109,18 @@ static const cmd_spec cmd_table[] = {
      "                  class of an anomaly detector\n"
      "  --out FILE      model file (default model.lt)\n"
      "  --png FILE      picture: test images above their reconstructions, or the 2-D codes\n"
-     "                  of the test points (default: --out with .png for .lt)\n\n" HELP_GLOBAL},
+     "                  of the test points (default: --out with .png for .lt)\n"
+     "  --checkpoint-every N  save the model to --out after every N-th epoch\n"
+     "  --checkpoint-minutes M  save it every M minutes (after the step that passes M)\n"
+     "  --resume MODEL  go on with MODEL's run where it stopped: its data, options and\n"
+     "                  random numbers (to --out, default MODEL itself); --epochs is the\n"
+     "                  run's length in all (default: as recorded); other options must\n"
+     "                  be as recorded\n"
+     "  --init-from MODEL  start from MODEL's weights (architecture and loss too) with a\n"
+     "                  new optimizer, on the data and options given now: fine-tuning\n"
+     "SIGINT (Ctrl-C) or SIGTERM stops training after the current step and saves the model\n"
+     "to --out, to resume with --resume (exit status 130 or 143); a second Ctrl-C stops at\n"
+     "once without writing.\n\n" HELP_GLOBAL},
     {"eval", CMD_EVAL, 1,
      "Usage: latent eval MODEL [OPTIONS]\n\n"
      "Loads MODEL and prints its loss on the test split, e.g. 'test mse: 0.01234'.\n\n"
