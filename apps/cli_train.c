@@ -154,7 +154,9 @@ static int write_plot(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_data
     for (size_t i = 0; i < count; i++)
         shade[i] = values ? values[i] : labels ? (float)labels[i] : (float)i;
     st = lt_predict(enc, x, count, codes);
-    if (st == LT_OK) st = lt_plot_scatter(ctx, path, codes, shade, count, SCATTER_PX);
+    if (st == LT_OK)
+        st = lt_plot_scatter_labeled(ctx, path, codes, shade, count, SCATTER_PX,
+                                     values ? "position along the roll" : labels ? "label" : "sample number");
     free(codes);
     free(shade);
     return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "cannot write the picture");

@@ -2,6 +2,9 @@
  * autoencoder (3 -> 2 -> 3) for a few epochs and prints its loss.
  *
  *   cc -std=c11 example.c $(pkg-config --cflags --libs latent) -o example
+ *   # installed with a --prefix the loader does not search: its lib folder as rpath
+ *   cc -std=c11 example.c $(pkg-config --cflags --libs latent) \
+ *       -Wl,-rpath,$(pkg-config --variable=libdir latent) -o example
  *   ./example                      # device from $LATENT_DEVICE, else auto
  *   LATENT_DEVICE=cpu ./example    # the plain-C fallback
  */

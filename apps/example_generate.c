@@ -11,6 +11,8 @@
  * It exits 1 unless the generator beats that baseline by a factor of 4.
  *
  *   cc -std=c11 example_generate.c $(pkg-config --cflags --libs latent) -lm -o example_generate
+ * (add -Wl,-rpath,$(pkg-config --variable=libdir latent) for a --prefix the loader
+ * does not search, as for example.c)
  *   ./example_generate             # device from $LATENT_DEVICE, else auto
  */
 #include <math.h>

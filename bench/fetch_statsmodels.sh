@@ -14,7 +14,10 @@ set -eu
 out=${1:?usage: fetch_statsmodels.sh OUT_DIR}
 mkdir -p "$out"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/statsmodels.XXXXXX")
-chmod 755 "$scratch" # apt hands the download to its _apt user
+# apt-get run as root downloads as its _apt user, which must be able to write here, or
+# apt warns "Download is performed unsandboxed as root"; as another user it downloads
+# as that user.
+if ((EUID == 0)) && id -u _apt >/dev/null 2>&1; then chown _apt "$scratch"; fi
 trap 'rm -rf "$scratch"' EXIT
 (cd "$scratch" && apt-get download python3-statsmodels >/dev/null)
 dpkg -x "$scratch"/python3-statsmodels_*.deb "$scratch/pkg"

@@ -12,6 +12,10 @@ set -eu
 dir=${1:-photos}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# apt-get run as root downloads as its _apt user, which must be able to write here, or
+# apt warns "Download is performed unsandboxed as root"; as another user it downloads
+# as that user.
+if ((EUID == 0)) && id -u _apt >/dev/null 2>&1; then chown _apt "$work"; fi
 (cd "$work" && apt-get download python3-skimage python3-sklearn >/dev/null)
 for deb in "$work"/*.deb; do dpkg -x "$deb" "$work/x"; done
 mkdir -p "$dir/train" "$dir/test"

@@ -99,6 +99,40 @@ static void cpu_destroy(lt_backend *be)
 /* Bytes a buffer of n elements takes: whole 64-byte lines (n below the overflow bound). */
 static size_t buf_bytes(size_t n) { return (n * 4 + 63) / 64 * 64; }
 
+/* bytes in words: "26.3 GB", "512.0 MB", "4.0 kB" or "63 bytes" (decimal units). */
+static const char *size_words(char *buf, size_t len, size_t bytes)
+{
+    static const char *const unit[] = {"TB", "GB", "MB", "kB"};
+    static const double scale[] = {1e12, 1e9, 1e6, 1e3};
+    for (int i = 0; i < 4; i++)
+        if ((double)bytes >= scale[i]) {
+            snprintf(buf, len, "%.1f %s", (double)bytes / scale[i], unit[i]);
+            return buf;
+        }
+    snprintf(buf, len, "%zu bytes", bytes);
+    return buf;
+}
+
+/* NOMEM for a buffer of bytes (n elements) that the account refuses: what was asked
+ * for, and what is available of the machine's memory. */
+static lt_status refuse_alloc(cpu_backend *cb, size_t bytes, size_t n)
+{
+    char want[24], ram[24], held[24], left[24];
+    size_words(want, sizeof want, bytes);
+    size_words(ram, sizeof ram, cb->ram_bytes);
+    if (bytes > cb->ram_bytes || cb->allocated == 0)
+        return lt_backend_set_error(&cb->base, LT_ERR_NOMEM,
+                                    "buf_alloc: %zu bytes (%s, %zu elements) were asked for, more than the machine's %s "
+                                    "of memory in all", bytes, want, n, ram);
+    size_t rest = cb->ram_bytes - cb->allocated;
+    return lt_backend_set_error(&cb->base, LT_ERR_NOMEM,
+                                "buf_alloc: %zu bytes (%s, %zu elements) were asked for, but only %zu bytes (%s) of the "
+                                "machine's %s of memory are available: this backend's buffers allocated before take "
+                                "%s (counted in full when allocated; until written they do not show in the process's "
+                                "resident memory)", bytes, want, n, rest, size_words(left, sizeof left, rest), ram,
+                                size_words(held, sizeof held, cb->allocated));
+}
+
 /* Allocates n elements, 64-byte aligned (n == 0 gives a valid empty buffer). */
 static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
 {
@@ -110,9 +144,7 @@ static lt_status cpu_buf_alloc(lt_backend *be, size_t n, lt_buf **out)
     /* Linux overcommits: a buffer larger than the RAM left would "succeed" here and the
      * process be killed when it is touched, so the backend keeps its own account. */
     if (cb->ram_bytes && (bytes > cb->ram_bytes || cb->allocated > cb->ram_bytes - bytes))
-        return lt_backend_set_error(be, LT_ERR_NOMEM,
-                                    "buf_alloc: %zu bytes (%zu elements) do not fit: %zu of the machine's %zu bytes "
-                                    "of memory are already in use by this backend", bytes, n, cb->allocated, cb->ram_bytes);
+        return refuse_alloc(cb, bytes, n);
     lt_buf *buf = malloc(sizeof *buf);
     void *mem = aligned_alloc(64, bytes ? bytes : 64);
     if (!buf || !mem) {

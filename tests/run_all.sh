@@ -3,7 +3,8 @@
 #
 #   1. build-test: a debugoptimized build (OpenCL when found) and all its tests, which
 #      cover the CPU fallback and OpenCL (on PoCL where there is no GPU);
-#   2. install check: installs build-test into a staging folder and builds and runs
+#   2. install check: installs build-test into a staging folder (off the loader's path)
+#      and, without LD_LIBRARY_PATH, runs the installed latent and builds and runs
 #      apps/example.c against it through pkg-config, as a user would;
 #   2b. intel-opencl: build-test's OpenCL op tests and per-backend model tests again on
 #      Intel's CPU OpenCL runtime (tests/install-intel-opencl.sh; skipped, not failed,
@@ -78,32 +79,59 @@ run_tests() {
     tally "${STAGE_LABEL:-$dir tests}" "$passed" "$failed"
 }
 
-# Installs build folder $1 into a staging folder, then compiles and runs the API
-# example against it with pkg-config, as the README tells users to.
+# Installs build folder $1 into a staging folder, a prefix the loader does not search,
+# and there, without LD_LIBRARY_PATH: runs the installed latent (its RUNPATH,
+# $ORIGIN/../lib/..., finds the staged liblatent), and compiles the API example with
+# pkg-config and the -rpath the README gives, as users do, and runs it. Also checks that
+# latent.pc names each private link flag once.
 install_check() {
-    local dir=$1 stage
+    local dir=$1 stage passed=0 failed=0
     stage=$(mktemp -d) || return 1
-    local ok=0
-    if meson install -C "$dir" --destdir "$stage" --quiet; then
-        local pc prefix libdir flags
-        pc=$(find "$stage" -name latent.pc -print -quit)
-        prefix=$(meson introspect "$dir" --buildoptions |
-            python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
-        if [[ -n $pc ]] && flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config \
-            --define-variable=prefix="$stage$prefix" --cflags --libs latent); then
-            libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-variable=prefix="$stage$prefix" \
-                --variable=libdir latent)
-            # shellcheck disable=SC2086 # flags are words
-            if cc -std=c11 -Wall -Wextra -Werror apps/example.c $flags -o "$stage/example" &&
-                LATENT_DEVICE=cpu LD_LIBRARY_PATH=$libdir "$stage/example"; then
-                ok=1
-            fi
+    # install_step NAME COMMAND...: runs COMMAND on the CPU without LD_LIBRARY_PATH and counts it.
+    install_step() {
+        if env -u LD_LIBRARY_PATH LATENT_DEVICE=cpu "${@:2}" >"$stage/log" 2>&1; then
+            passed=$((passed + 1))
         else
-            echo "=== install check: no usable latent.pc under $stage"
+            failed=$((failed + 1))
+            echo "=== install check: $1: failed"
+            tail -n 8 "$stage/log" | sed 's/^/    /'
+            return 1
+        fi
+    }
+    # uses_staged_lib FILE: FILE loads liblatent.so.0 from the staging folder
+    # shellcheck disable=SC2016 # expanded by the bash -c that runs it
+    local uses_staged_lib='env -u LD_LIBRARY_PATH ldd "$1" | grep -q "liblatent\.so\.0 => $2/"'
+    if install_step "meson install --destdir" meson install -C "$dir" --destdir "$stage/root" --quiet; then
+        local pc prefix bindir exe libdir flags
+        pc=$(find "$stage/root" -name latent.pc -print -quit)
+        { read -r prefix && read -r bindir; } < <(meson introspect "$dir" --buildoptions | python3 -c '
+import json, os, sys
+o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
+print(o["prefix"]); print(os.path.join(o["prefix"], o["bindir"]))')
+        exe=$stage/root$bindir/latent
+        install_step "the installed latent --version" "$exe" --version
+        install_step "the installed latent devices" "$exe" devices
+        install_step "the installed latent loads the staged liblatent (ldd)" bash -c "$uses_staged_lib" _ "$exe" "$stage"
+        if [[ -n $pc ]] && flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config \
+            --define-variable=prefix="$stage/root$prefix" --cflags --libs latent) &&
+            libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-variable=prefix="$stage/root$prefix" \
+                --variable=libdir latent); then
+            # shellcheck disable=SC2086 # flags are words
+            install_step "cc example.c \$(pkg-config --cflags --libs latent) -Wl,-rpath,\$(pkg-config --variable=libdir latent)" \
+                cc -std=c11 -Wall -Wextra -Werror apps/example.c $flags -Wl,-rpath,"$libdir" -o "$stage/example" &&
+                install_step "the example loads the staged liblatent (ldd)" bash -c "$uses_staged_lib" _ \
+                    "$stage/example" "$stage" &&
+                install_step "the example runs" "$stage/example"
+            # shellcheck disable=SC2016 # expanded by the bash -c that runs it
+            install_step "latent.pc names each private link flag once" bash -c \
+                '! sed -n "s/^Libs.private://p" "$1" | tr " " "\n" | sed "/^$/d" | sort | uniq -d | grep .' _ "$pc"
+        else
+            failed=$((failed + 1))
+            echo "=== install check: no usable latent.pc under $stage/root"
         fi
     fi
     rm -rf "$stage"
-    if ((ok)); then tally "install check" 1 0; else tally "install check" 0 1; fi
+    tally "install check" "$passed" "$failed"
 }
 
 # 1. The regular build: CPU fallback and OpenCL tests.

@@ -161,148 +161,6 @@ static void frame_rect(canvas *cv, int x0, int y0, int x1, int y1, int t, rgb co
     fill_rect(cv, x1 - t + 1, y0, x1, y1, col);
 }
 
-/* Whether point i is drawn with a class colour: cls is NULL (no classes) or cls[i] is
- * one of the n_classes. */
-static int class_ok(const int32_t *cls, int n_classes, size_t i)
-{
-    return !cls || (cls[i] >= 0 && cls[i] < n_classes);
-}
-
-/* Finite min and max of n floats at stride, over the points class_ok keeps; returns 0
- * when none is finite. */
-static int finite_range(const float *v, size_t n, size_t stride, const int32_t *cls, int n_classes, float *lo,
-                        float *hi)
-{
-    int any = 0;
-    for (size_t i = 0; i < n; i++) {
-        float x = v[i * stride];
-        if (!isfinite(x) || !class_ok(cls, n_classes, i)) continue;
-        if (!any || x < *lo) *lo = x;
-        if (!any || x > *hi) *hi = x;
-        any = 1;
-    }
-    return any;
-}
-
-/* Position of x within [lo, hi] as a fraction; the middle when the range is empty. */
-static double frac(float x, float lo, float hi)
-{
-    return hi > lo ? ((double)x - lo) / ((double)hi - lo) : 0.5;
-}
-
-/* Where a scatter plot's parts go: the axes box on the left, a panel (colour bar or
- * legend) on the right; all proportional to the image size. */
-typedef struct scatter_layout {
-    int m, t, r;            /* margin, frame thickness, dot radius         */
-    int bx0, by0, bx1, by1; /* the axes box                                */
-    int px0, px1;           /* the panel's columns (rows by0..by1)         */
-    int pad, iw, ih;        /* dots' inset from the frame, and their span  */
-} scatter_layout;
-
-/* The layout of a size x size plot whose right panel is panel_w pixels wide. */
-static scatter_layout scatter_layout_for(int S, int panel_w)
-{
-    scatter_layout L;
-    L.m = S / 16;
-    L.t = S / 400 + 1;
-    L.r = S / 300 + 1;
-    L.px1 = S - 1 - L.m / 2;
-    L.px0 = L.px1 - panel_w + 1;
-    L.bx0 = L.m;
-    L.by0 = L.m;
-    L.bx1 = L.px0 - L.m / 2 - 1;
-    L.by1 = S - 1 - L.m;
-    L.pad = L.t + L.r + (L.bx1 - L.bx0) / 40; /* keeps dots off the frame */
-    L.iw = L.bx1 - L.bx0 - 2 * L.pad;
-    L.ih = L.by1 - L.by0 - 2 * L.pad;
-    return L;
-}
-
-/* How the dots are coloured: along viridis by value (may be NULL: one colour), or by
- * class (cls non-NULL: palette colour of the class; other classes are skipped). */
-typedef struct dot_colours {
-    const float *value;
-    const int32_t *cls;
-    int n_classes;
-} dot_colours;
-
-/* A distinct colour per class: matplotlib's tab10, then tab20's lighter halves. */
-static const unsigned char class_palette[20][3] = {
-    {0x1f, 0x77, 0xb4}, {0xff, 0x7f, 0x0e}, {0x2c, 0xa0, 0x2c}, {0xd6, 0x27, 0x28}, {0x94, 0x67, 0xbd},
-    {0x8c, 0x56, 0x4b}, {0xe3, 0x77, 0xc2}, {0x7f, 0x7f, 0x7f}, {0xbc, 0xbd, 0x22}, {0x17, 0xbe, 0xcf},
-    {0xae, 0xc7, 0xe8}, {0xff, 0xbb, 0x78}, {0x98, 0xdf, 0x8a}, {0xff, 0x98, 0x96}, {0xc5, 0xb0, 0xd5},
-    {0xc4, 0x9c, 0x94}, {0xf7, 0xb6, 0xd2}, {0xc7, 0xc7, 0xc7}, {0xdb, 0xdb, 0x8d}, {0x9e, 0xda, 0xe5},
-};
-#define PLOT_MAX_CLASSES 20
-
-/* The palette colour of class c (0..19). */
-static rgb class_colour(int c)
-{
-    return (rgb){class_palette[c][0], class_palette[c][1], class_palette[c][2]};
-}
-
-/* Validates a scatter plot's common arguments and makes the white size x size canvas. */
-static lt_status scatter_canvas(lt_ctx *ctx, const char *fn, const char *path, const float *xy, size_t n,
-                                int size_px, canvas *cv)
-{
-    if (!path) return lt_set_error(ctx, LT_ERR_ARG, "%s: path is NULL", fn);
-    if (n > 0 && !xy) return lt_set_error(ctx, LT_ERR_ARG, "%s: xy is NULL for %zu points", fn, n);
-    if (size_px < 64 || size_px > 4096)
-        return lt_set_error(ctx, LT_ERR_ARG, "%s: size_px = %d (must be 64..4096)", fn, size_px);
-    int S = size_px;
-    cv->w = cv->h = S;
-    cv->px = malloc((size_t)S * (size_t)S * 3);
-    if (!cv->px) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory for a %dx%d image", fn, S, S);
-    fill_rect(cv, 0, 0, S - 1, S - 1, (rgb){255, 255, 255});
-    return LT_OK;
-}
-
-/* Draws the finite points of xy as dots scaled into the axes box, then the box's frame. */
-static void scatter_dots(canvas *cv, const scatter_layout *L, const float *xy, size_t n, const dot_colours *dc)
-{
-    float xlo = 0, xhi = 0, ylo = 0, yhi = 0, vlo = 0, vhi = 0;
-    int have_x = n > 0 && finite_range(xy, n, 2, dc->cls, dc->n_classes, &xlo, &xhi);
-    int have_y = n > 0 && finite_range(xy + 1, n, 2, dc->cls, dc->n_classes, &ylo, &yhi);
-    int have_v = dc->value && n > 0 && finite_range(dc->value, n, 1, NULL, 0, &vlo, &vhi);
-    int r = L->r;
-    for (size_t i = 0; have_x && have_y && i < n; i++) {
-        float x = xy[2 * i], y = xy[2 * i + 1];
-        if (!isfinite(x) || !isfinite(y)) continue; /* nowhere to draw it */
-        if (!class_ok(dc->cls, dc->n_classes, i)) continue;
-        int cx = L->bx0 + L->pad + (int)lround(frac(x, xlo, xhi) * L->iw);
-        int cy = L->by1 - L->pad - (int)lround(frac(y, ylo, yhi) * L->ih);
-        rgb col = have_v ? viridis((float)frac(dc->value[i], vlo, vhi)) : viridis(0.35f);
-        if (have_v && !isfinite(dc->value[i])) col = viridis(NAN);
-        if (dc->cls) col = class_colour(dc->cls[i]);
-        for (int dy = -r; dy <= r; dy++)
-            for (int dx = -r; dx <= r; dx++)
-                if (dx * dx + dy * dy <= r * r + r) put(cv, cx + dx, cy + dy, col);
-    }
-    frame_rect(cv, L->bx0, L->by0, L->bx1, L->by1, L->t, (rgb){0, 0, 0});
-}
-
-/* Scatter plot: axes box on the left, color bar (max at the top) on the right. */
-lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const float *value,
-                          size_t n, int size_px)
-{
-    canvas cv;
-    lt_status st = scatter_canvas(ctx, "lt_plot_scatter", path, xy, n, size_px, &cv);
-    if (st != LT_OK) return st;
-    int S = size_px;
-    scatter_layout L = scatter_layout_for(S, S / 32);
-    dot_colours dc = {value, NULL, 0};
-    scatter_dots(&cv, &L, xy, n, &dc);
-
-    /* color bar: the colormap from min (bottom) to max (top) */
-    for (int y = L.by0; y <= L.by1; y++)
-        fill_rect(&cv, L.px0, y, L.px1, y, viridis((float)(L.by1 - y) / (float)(L.by1 - L.by0)));
-    frame_rect(&cv, L.px0, L.by0, L.px1, L.by1, 1, (rgb){0, 0, 0});
-
-    st = lt_write_png(ctx, path, S, S, 3, cv.px);
-    free(cv.px);
-    return st;
-}
-
 /* A 5x7 bitmap font for printable ASCII (32..126): five column bytes per glyph, bit 0
  * the top row (the classic HD44780-style LCD font). */
 static const unsigned char font5x7[95][5] = {
@@ -357,6 +215,337 @@ static void draw_text(canvas *cv, int x, int y, const char *s, int f, int xmax, 
     }
 }
 
+/* Draws s upwards from (x, y) (the bottom left of the first glyph, the glyphs' tops
+ * facing left: text along a vertical axis read from below), stopping before the first
+ * glyph that would pass row ymin; otherwise as draw_text. */
+static void draw_text_up(canvas *cv, int x, int y, const char *s, int f, int ymin, rgb col)
+{
+    for (; *s && y - 5 * f + 1 >= ymin; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch & 0xc0) == 0x80) continue;
+        const unsigned char *g = font5x7[(ch >= 32 && ch <= 126 ? ch : '?') - 32];
+        for (int cx = 0; cx < 5; cx++)
+            for (int ry = 0; ry < 7; ry++)
+                if (g[cx] >> ry & 1)
+                    fill_rect(cv, x + ry * f, y - cx * f - f + 1, x + ry * f + f - 1, y - cx * f, col);
+        y -= FONT_ADVANCE * f;
+    }
+}
+
+/* Width in pixels of s in the 5x7 font scaled by f. */
+static int text_width(const char *s, int f)
+{
+    int n = (int)strlen(s);
+    return n > 0 ? n * FONT_ADVANCE * f - f : 0;
+}
+
+/* Whether point i is drawn with a class colour: cls is NULL (no classes) or cls[i] is
+ * one of the n_classes. */
+static int class_ok(const int32_t *cls, int n_classes, size_t i)
+{
+    return !cls || (cls[i] >= 0 && cls[i] < n_classes);
+}
+
+/* Finite min and max of n floats at stride, over the points class_ok keeps; returns 0
+ * when none is finite. */
+static int finite_range(const float *v, size_t n, size_t stride, const int32_t *cls, int n_classes, float *lo,
+                        float *hi)
+{
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        float x = v[i * stride];
+        if (!isfinite(x) || !class_ok(cls, n_classes, i)) continue;
+        if (!any || x < *lo) *lo = x;
+        if (!any || x > *hi) *hi = x;
+        any = 1;
+    }
+    return any;
+}
+
+/* Position of x within [lo, hi] as a fraction; the middle when the range is empty. */
+static double frac(float x, float lo, float hi)
+{
+    return hi > lo ? ((double)x - lo) / ((double)hi - lo) : 0.5;
+}
+
+/* Where a scatter plot's parts go: the axes box on the left, a panel (colour bar or
+ * legend) on the right; all proportional to the image size. */
+typedef struct scatter_layout {
+    int m, t, r;            /* margin, frame thickness, dot radius         */
+    int f;                  /* font scale of the tick labels (0: none)     */
+    int bx0, by0, bx1, by1; /* the axes box                                */
+    int px0, px1;           /* the panel's columns (rows by0..by1)         */
+    int pad, iw, ih;        /* dots' inset from the frame, and their span  */
+} scatter_layout;
+
+/* Tick labels are drawn on plots at least this many pixels wide. */
+#define SCATTER_TEXT_MIN 200
+/* Characters of a tick label that the left margin makes room for, at most. */
+#define TICK_CHARS 8
+
+/* The font scale of a size x size scatter plot's text: 0 (no text) below
+ * SCATTER_TEXT_MIN pixels, else 1 up to 599 pixels, 2 up to 999 and so on. */
+static int scatter_font(int S)
+{
+    return S < SCATTER_TEXT_MIN ? 0 : (S + 200) / 400;
+}
+
+/* The layout of a size x size plot whose right panel is panel_w pixels wide; with tick
+ * labels (scatter_font), the left margin holds the y axis' labels, label_w pixels wide
+ * at most (ticks_width). */
+static scatter_layout scatter_layout_for(int S, int panel_w, int label_w)
+{
+    scatter_layout L;
+    L.m = S / 16;
+    L.t = S / 400 + 1;
+    L.r = S / 300 + 1;
+    L.f = scatter_font(S);
+    int cap = L.f * TICK_CHARS * FONT_ADVANCE;
+    int left = L.f ? (label_w < cap ? label_w : cap) + 9 * L.f : 0; /* labels, gap, tick, gap */
+    L.px1 = S - 1 - L.m / 2;
+    L.px0 = L.px1 - panel_w + 1;
+    L.bx0 = left > L.m ? left : L.m;
+    L.by0 = L.m;
+    L.bx1 = L.px0 - L.m / 2 - 1;
+    L.by1 = S - 1 - L.m;
+    L.pad = L.t + L.r + (L.bx1 - L.bx0) / 40; /* keeps dots off the frame */
+    L.iw = L.bx1 - L.bx0 - 2 * L.pad;
+    L.ih = L.by1 - L.by0 - 2 * L.pad;
+    return L;
+}
+
+/* Ticks of an axis over [lo, hi]: the multiples of step (1, 2 or 5 times a power of
+ * ten, at most most ticks) inside it, from first; one tick at lo (step 0) when the
+ * range is empty or not finite. */
+typedef struct ticks {
+    double first, step;
+    int count;
+} ticks;
+
+static ticks ticks_for(double lo, double hi, int most)
+{
+    ticks k = {lo, 0.0, 1};
+    double span = hi - lo;
+    if (!(span > 0.0) || !isfinite(span)) return k;
+    double step = pow(10.0, floor(log10(span / most)));
+    static const double mantissa[4] = {1.0, 2.0, 5.0, 10.0};
+    for (int i = 0; i < 4; i++) {
+        double s = step * mantissa[i];
+        if (floor(hi / s) - ceil(lo / s) + 1.0 <= most) {
+            step = s;
+            break;
+        }
+    }
+    double a = ceil(lo / step), z = floor(hi / step);
+    k.first = a * step;
+    k.step = step;
+    k.count = z >= a ? (int)(z - a) + 1 : 0;
+    return k;
+}
+
+/* Value of tick i (a whole multiple of the step: 0 is exactly 0). */
+static double tick_value(const ticks *k, int i)
+{
+    return k->step > 0.0 ? (round(k->first / k->step) + i) * k->step : k->first;
+}
+
+/* The label of tick value v with the ticks' step: as many decimals as the step needs,
+ * or %.2g when that would be longer than TICK_CHARS; %.3g for a lone tick (step 0). */
+static void tick_label(char *buf, size_t len, double v, double step)
+{
+    if (!(step > 0.0)) {
+        snprintf(buf, len, "%.3g", v);
+        return;
+    }
+    int decimals = step >= 1.0 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (fabs(v) < 1e6 && decimals <= 4 && snprintf(buf, len, "%.*f", decimals, v) <= TICK_CHARS) return;
+    snprintf(buf, len, "%.2g", v);
+}
+
+/* Width of the widest label of ticks k in font scale f. */
+static int labels_width(const ticks *k, int f)
+{
+    int widest = 0;
+    for (int i = 0; i < k->count; i++) {
+        char buf[32];
+        tick_label(buf, sizeof buf, tick_value(k, i), k->step);
+        int w = text_width(buf, f);
+        if (w > widest) widest = w;
+    }
+    return widest;
+}
+
+/* Width of the widest tick label of [lo, hi] in font scale f: of the most ticks
+ * draw_ticks may draw, whose labels are at least as wide as those of fewer. */
+static int ticks_width(double lo, double hi, int f)
+{
+    ticks k = ticks_for(lo, hi, 7);
+    return labels_width(&k, f);
+}
+
+/* Draws the ticks of [lo, hi] (whose ends map to pixels p_lo and p_hi) on the outside
+ * of an axis: vertical (the y axis, labels right-aligned to the left of column at) or
+ * horizontal (the x axis, labels centred below row at, kept inside the image); on a
+ * colour bar (right), the labels go to the right of column at. */
+enum { TICK_LEFT, TICK_BELOW, TICK_RIGHT };
+static void draw_ticks(canvas *cv, double lo, double hi, int p_lo, int p_hi, int at, int side, int f, rgb col)
+{
+    /* at most 7 ticks, fewer while their labels would come closer than two characters
+     * (side by side) or one line (one above the other) */
+    ticks k = ticks_for(lo, hi, 7);
+    for (int most = 6; most >= 2 && k.count > 1; most--) {
+        double gap = fabs(k.step / (hi - lo) * (p_hi - p_lo));
+        int need = side == TICK_BELOW ? labels_width(&k, f) + 2 * FONT_ADVANCE * f : 10 * f;
+        if (gap >= need) break;
+        k = ticks_for(lo, hi, most);
+    }
+    for (int i = 0; i < k.count; i++) {
+        double v = tick_value(&k, i);
+        char buf[32];
+        tick_label(buf, sizeof buf, v, k.step);
+        int p = p_lo + (int)lround((hi > lo ? (v - lo) / (hi - lo) : 0.5) * (p_hi - p_lo));
+        int w = text_width(buf, f);
+        if (side == TICK_BELOW) {
+            fill_rect(cv, p - (f - 1) / 2, at + 1, p + f / 2, at + 3 * f, col);
+            int tx = p - w / 2;
+            if (tx + w > cv->w - 1) tx = cv->w - 1 - w;
+            if (tx < 0) tx = 0;
+            draw_text(cv, tx, at + 5 * f, buf, f, cv->w - 1, col);
+        } else if (side == TICK_LEFT) {
+            fill_rect(cv, at - 3 * f, p - (f - 1) / 2, at - 1, p + f / 2, col);
+            int tx = at - 6 * f - w;
+            draw_text(cv, tx < 0 ? 0 : tx, p - 3 * f, buf, f, at - 4 * f, col);
+        } else {
+            fill_rect(cv, at + 1, p - (f - 1) / 2, at + 3 * f, p + f / 2, col);
+            draw_text(cv, at + 6 * f, p - 3 * f, buf, f, cv->w - 1, col);
+        }
+    }
+}
+
+/* Width of the y axis' widest tick label for the points scatter_dots draws (0: no
+ * text at this size, or no points). */
+static int y_labels_width(const float *xy, size_t n, const int32_t *cls, int n_classes, int S)
+{
+    float xlo = 0, xhi = 0, ylo = 0, yhi = 0;
+    int f = scatter_font(S);
+    if (!f || n == 0 || !finite_range(xy, n, 2, cls, n_classes, &xlo, &xhi) ||
+        !finite_range(xy + 1, n, 2, cls, n_classes, &ylo, &yhi))
+        return 0;
+    return ticks_width(ylo, yhi, f);
+}
+
+/* How the dots are coloured: along viridis by value (may be NULL: one colour), or by
+ * class (cls non-NULL: palette colour of the class; other classes are skipped). */
+typedef struct dot_colours {
+    const float *value;
+    const int32_t *cls;
+    int n_classes;
+} dot_colours;
+
+/* A distinct colour per class: matplotlib's tab10, then tab20's lighter halves. */
+static const unsigned char class_palette[20][3] = {
+    {0x1f, 0x77, 0xb4}, {0xff, 0x7f, 0x0e}, {0x2c, 0xa0, 0x2c}, {0xd6, 0x27, 0x28}, {0x94, 0x67, 0xbd},
+    {0x8c, 0x56, 0x4b}, {0xe3, 0x77, 0xc2}, {0x7f, 0x7f, 0x7f}, {0xbc, 0xbd, 0x22}, {0x17, 0xbe, 0xcf},
+    {0xae, 0xc7, 0xe8}, {0xff, 0xbb, 0x78}, {0x98, 0xdf, 0x8a}, {0xff, 0x98, 0x96}, {0xc5, 0xb0, 0xd5},
+    {0xc4, 0x9c, 0x94}, {0xf7, 0xb6, 0xd2}, {0xc7, 0xc7, 0xc7}, {0xdb, 0xdb, 0x8d}, {0x9e, 0xda, 0xe5},
+};
+#define PLOT_MAX_CLASSES 20
+
+/* The palette colour of class c (0..19). */
+static rgb class_colour(int c)
+{
+    return (rgb){class_palette[c][0], class_palette[c][1], class_palette[c][2]};
+}
+
+/* Validates a scatter plot's common arguments and makes the white size x size canvas. */
+static lt_status scatter_canvas(lt_ctx *ctx, const char *fn, const char *path, const float *xy, size_t n,
+                                int size_px, canvas *cv)
+{
+    if (!path) return lt_set_error(ctx, LT_ERR_ARG, "%s: path is NULL", fn);
+    if (n > 0 && !xy) return lt_set_error(ctx, LT_ERR_ARG, "%s: xy is NULL for %zu points", fn, n);
+    if (size_px < 64 || size_px > 4096)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: size_px = %d (must be 64..4096)", fn, size_px);
+    int S = size_px;
+    cv->w = cv->h = S;
+    cv->px = malloc((size_t)S * (size_t)S * 3);
+    if (!cv->px) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory for a %dx%d image", fn, S, S);
+    fill_rect(cv, 0, 0, S - 1, S - 1, (rgb){255, 255, 255});
+    return LT_OK;
+}
+
+/* Draws the finite points of xy as dots scaled into the axes box, then the box's frame
+ * and, when the layout has text, the ticks of both axes with their values. */
+static void scatter_dots(canvas *cv, const scatter_layout *L, const float *xy, size_t n, const dot_colours *dc)
+{
+    float xlo = 0, xhi = 0, ylo = 0, yhi = 0, vlo = 0, vhi = 0;
+    int have_x = n > 0 && finite_range(xy, n, 2, dc->cls, dc->n_classes, &xlo, &xhi);
+    int have_y = n > 0 && finite_range(xy + 1, n, 2, dc->cls, dc->n_classes, &ylo, &yhi);
+    int have_v = dc->value && n > 0 && finite_range(dc->value, n, 1, NULL, 0, &vlo, &vhi);
+    int r = L->r;
+    for (size_t i = 0; have_x && have_y && i < n; i++) {
+        float x = xy[2 * i], y = xy[2 * i + 1];
+        if (!isfinite(x) || !isfinite(y)) continue; /* nowhere to draw it */
+        if (!class_ok(dc->cls, dc->n_classes, i)) continue;
+        int cx = L->bx0 + L->pad + (int)lround(frac(x, xlo, xhi) * L->iw);
+        int cy = L->by1 - L->pad - (int)lround(frac(y, ylo, yhi) * L->ih);
+        rgb col = have_v ? viridis((float)frac(dc->value[i], vlo, vhi)) : viridis(0.35f);
+        if (have_v && !isfinite(dc->value[i])) col = viridis(NAN);
+        if (dc->cls) col = class_colour(dc->cls[i]);
+        for (int dy = -r; dy <= r; dy++)
+            for (int dx = -r; dx <= r; dx++)
+                if (dx * dx + dy * dy <= r * r + r) put(cv, cx + dx, cy + dy, col);
+    }
+    frame_rect(cv, L->bx0, L->by0, L->bx1, L->by1, L->t, (rgb){0, 0, 0});
+    if (L->f && have_x && have_y) {
+        draw_ticks(cv, xlo, xhi, L->bx0 + L->pad, L->bx0 + L->pad + L->iw, L->by1, TICK_BELOW, L->f, (rgb){0, 0, 0});
+        draw_ticks(cv, ylo, yhi, L->by1 - L->pad, L->by1 - L->pad - L->ih, L->bx0, TICK_LEFT, L->f, (rgb){0, 0, 0});
+    }
+}
+
+lt_status lt_plot_scatter(lt_ctx *ctx, const char *path, const float *xy, const float *value,
+                          size_t n, int size_px)
+{
+    return lt_plot_scatter_labeled(ctx, path, xy, value, n, size_px, NULL);
+}
+
+/* Scatter plot: axes box on the left, colour bar (max at the top) on the right, with
+ * the values' ticks and the label beside it (reading upwards). */
+lt_status lt_plot_scatter_labeled(lt_ctx *ctx, const char *path, const float *xy, const float *value,
+                                  size_t n, int size_px, const char *value_label)
+{
+    canvas cv;
+    lt_status st = scatter_canvas(ctx, "lt_plot_scatter", path, xy, n, size_px, &cv);
+    if (st != LT_OK) return st;
+    int S = size_px, f = scatter_font(S), bar_w = S / 32;
+    float vlo = 0, vhi = 0;
+    int have_v = value && n > 0 && finite_range(value, n, 1, NULL, 0, &vlo, &vhi);
+    const char *label = value_label ? value_label : "value";
+    /* the panel: the bar, then (with text) its ticks and labels, then the label */
+    int panel_w = bar_w;
+    if (f && have_v) panel_w += 6 * f + ticks_width(vlo, vhi, f) + 4 * f + (label[0] ? 7 * f : 0);
+    if (panel_w > S / 3) panel_w = S / 3;
+    scatter_layout L = scatter_layout_for(S, panel_w, y_labels_width(xy, n, NULL, 0, S));
+    dot_colours dc = {value, NULL, 0};
+    scatter_dots(&cv, &L, xy, n, &dc);
+
+    /* colour bar: the colormap from min (bottom) to max (top) */
+    int bx1 = L.px0 + bar_w - 1;
+    for (int y = L.by0; y <= L.by1; y++)
+        fill_rect(&cv, L.px0, y, bx1, y, viridis((float)(L.by1 - y) / (float)(L.by1 - L.by0)));
+    frame_rect(&cv, L.px0, L.by0, bx1, L.by1, 1, (rgb){0, 0, 0});
+    if (f && have_v) {
+        draw_ticks(&cv, vlo, vhi, L.by1, L.by0, bx1, TICK_RIGHT, f, (rgb){0, 0, 0});
+        /* the label reads upwards along the panel's right edge, centred on the bar */
+        int w = text_width(label, f), h = L.by1 - L.by0;
+        int y = L.by1 - (w < h ? (h - w) / 2 : 0);
+        draw_text_up(&cv, L.px1 - 7 * f + 1, y, label, f, L.by0, (rgb){0, 0, 0});
+    }
+
+    st = lt_write_png(ctx, path, S, S, 3, cv.px);
+    free(cv.px);
+    return st;
+}
+
 /* Scatter plot by class: axes box on the left, legend (a coloured square and the name
  * per class, top down) on the right. The font grows with the image as long as every
  * row fits; the legend is at most a third of the image wide, longer names are cut, and
@@ -390,7 +579,7 @@ lt_status lt_plot_scatter_classes(lt_ctx *ctx, const char *path, const float *xy
     int text_w = longest > (size_t)S ? S : (int)longest * FONT_ADVANCE * f - f;
     int panel_w = 10 * f + text_w;
     if (panel_w > S / 3) panel_w = S / 3;
-    scatter_layout L = scatter_layout_for(S, panel_w);
+    scatter_layout L = scatter_layout_for(S, panel_w, y_labels_width(xy, n, cls, n_classes, S));
     dot_colours dc = {NULL, cls, n_classes};
     scatter_dots(&cv, &L, xy, n, &dc);
 
@@ -490,13 +679,6 @@ static void draw_polyline(canvas *cv, const panel *p, const float *v, size_t n, 
         py = yy;
         have = 1;
     }
-}
-
-/* Width in pixels of s in the 5x7 font scaled by f. */
-static int text_width(const char *s, int f)
-{
-    int n = (int)strlen(s);
-    return n > 0 ? n * FONT_ADVANCE * f - f : 0;
 }
 
 /* Labels the largest and smallest value of panel p at their heights on its left. */
