@@ -1,6 +1,7 @@
 /* The latent command-line program: declarations shared by its source files, grouped
  * by the file that defines them. Each file calls only those listed above it here:
- *   apps/cli_common.c   messages, the device context, seeds, checks of inputs and outputs
+ *   apps/cli_common.c   messages and progress, the device context, seeds, checks of inputs
+ *                       and outputs, the samples a picture shows
  *   apps/cli_commands.c the subcommands' names, operand counts and help texts
  *   apps/cli_args.c     option parsing; the options a model file records
  *   apps/cli_data.c     loading --data (built-in sets, IDX, images, CSV tables and series)
@@ -140,6 +141,29 @@ int cli_report(const cli_opts *o, int status, const char *fmt, ...) CLI_PRINTF(3
 int cli_fail_lt(const cli_opts *o, const lt_ctx *ctx, int status, const char *what);
 /* Progress note on stderr, unless --quiet. */
 void cli_note(const cli_opts *o, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "latent CMD: warning: message" on stderr, even with --quiet (it is about the result). */
+void cli_warn(const cli_opts *o, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* A counter of work done, for a command's long loops (train has lt_fit's progress). */
+#define CLI_PROGRESS_AFTER 2.0  /* seconds before the first count: short runs stay quiet */
+#define CLI_PROGRESS_EVERY 10.0 /* seconds between counts when stderr is not a terminal */
+typedef struct cli_progress {
+    const cli_opts *o;
+    const char *what; /* what is counted, as "images scored" */
+    size_t total;
+    double t0, last;  /* start, last count shown (seconds) */
+    int tty, shown;   /* stderr is a terminal; a count was shown */
+} cli_progress;
+/* Starts counting total items of what. */
+void cli_progress_start(cli_progress *p, const cli_opts *o, const char *what, size_t total);
+/* Shows "latent: DONE of TOTAL what, about S s left" on stderr, unless --quiet: nothing
+ * in the first CLI_PROGRESS_AFTER seconds, then on a terminal a line redrawn in place,
+ * elsewhere a line then and every CLI_PROGRESS_EVERY seconds. */
+void cli_progress_update(cli_progress *p, size_t done);
+/* Ends the count: after one that was shown, "latent: TOTAL what in S s" when rc is
+ * CLI_OK (the work was done); on a terminal the redrawn line is cleared either way. A
+ * zeroed counter (never started) shows nothing. */
+void cli_progress_end(cli_progress *p, int rc);
 
 /* Opens the --device context, applies --threads, says which device "auto" took. */
 int cli_open_ctx(const cli_opts *o, lt_ctx **ctx);
@@ -170,14 +194,26 @@ lt_fit_opts cli_fit_opts(const cli_opts *o);
 
 /* --png, or --out with its .lt or .csv suffix swapped for .png (malloc'd; NULL: no memory). */
 char *cli_png_path(const cli_opts *o);
-/* What an output path will hold: a model (saved over an older model is fine) or a
- * picture or table (never written over a model file, which it would destroy). */
-typedef enum { CLI_OUT_MODEL, CLI_OUT_FILE } cli_out_kind;
-/* Fails early when path is a folder, its folder takes no new files or, for a
- * CLI_OUT_FILE, it is an existing model file. */
+/* What an output path will hold: a model (saved over an older model is fine), a PNG
+ * picture or a CSV table (neither ever written over a model file, which it would
+ * destroy). */
+typedef enum { CLI_OUT_MODEL, CLI_OUT_PNG, CLI_OUT_CSV } cli_out_kind;
+/* Fails early when path is a folder, its folder takes no new files or, for a picture or
+ * table, it is an existing model file (runtime errors); a picture whose name does not end
+ * in .png is a usage error naming the extension (pictures are only written as PNG). */
 int cli_check_output_path(const cli_opts *o, const char *opt, const char *path, cli_out_kind kind);
 /* Fails when two outputs of one command name the same file (the second would replace the first). */
 int cli_check_distinct_outputs(const cli_opts *o, const char *opt_a, const char *a, const char *opt_b, const char *b);
+
+/* The k samples of ds (k <= its count) a picture shows, into idx in ascending order:
+ * the first k, but for images without labels (patches cut from pictures, whose first
+ * ones are often flat sky) k patches spread evenly, in ds's order, over the quarter of
+ * them with the most detail (the mean squared difference of neighbouring pixels). */
+void cli_picture_picks(const lt_dataset *ds, size_t k, size_t *idx);
+/* A buffer for the outputs of the k samples of ds a picture shows (k x dim floats,
+ * malloc'd; NULL without memory), followed by those samples (cli_picture_picks), which
+ * *samples is pointed at; freeing the buffer frees both. */
+float *cli_picture_buffer(const lt_dataset *ds, size_t k, const float **samples);
 
 /* The encoder of an autoencoder m: its first nested model, when that takes m's input
  * (a file may nest models anywhere, so this is checked, never assumed); else NULL. */

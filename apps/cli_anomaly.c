@@ -12,8 +12,14 @@
 #define PLOT_WIDTH 1200
 #define PLOT_HEIGHT 520
 
-/* Per-sample mean squared reconstruction errors of ds under m (malloc'd). */
-static int recon_errors(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, float **err)
+/* Samples run through the model at a time between progress counts: a multiple of
+ * lt_predict's own chunks (256), so the results are those of one call. */
+#define SCORE_CHUNK 4096
+
+/* Per-sample mean squared reconstruction errors of ds under m (malloc'd); what names
+ * the samples for the progress count ("training samples"). */
+static int recon_errors(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, const char *what,
+                        float **err)
 {
     size_t n = lt_dataset_count(ds), dim = lt_dataset_dim(ds);
     if ((size_t)lt_input_dim(m) != dim || (size_t)lt_output_dim(m) != dim)
@@ -22,23 +28,35 @@ static int recon_errors(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_da
                               lt_input_dim(m), lt_output_dim(m))
                    : cli_fail(o, "model '%s' takes samples of width %d, --data '%s' has %zu", o->positional[0],
                               lt_input_dim(m), o->data, dim);
-    float *out = malloc(n * dim * sizeof *out);
-    *err = malloc(n * sizeof **err);
+    size_t chunk = n < SCORE_CHUNK ? n : SCORE_CHUNK;
+    float *out = malloc((chunk ? chunk : 1) * dim * sizeof *out);
+    *err = malloc((n ? n : 1) * sizeof **err);
     if (!out || !*err) {
         free(out);
         return cli_fail(o, "out of memory");
     }
-    lt_status st = lt_predict(m, lt_dataset_data(ds), n, out);
+    char counted[64];
+    snprintf(counted, sizeof counted, "%s scored", what);
+    cli_note(o, "scoring %zu %s by their reconstruction error", n, what);
+    cli_progress progress;
+    cli_progress_start(&progress, o, counted, n);
     const float *x = lt_dataset_data(ds);
-    for (size_t i = 0; st == LT_OK && i < n; i++) {
-        double s = 0;
-        for (size_t j = 0; j < dim; j++) {
-            double e = (double)out[i * dim + j] - x[i * dim + j];
-            s += e * e;
+    lt_status st = LT_OK;
+    for (size_t r = 0; st == LT_OK && r < n; r += chunk) {
+        size_t rows = n - r < chunk ? n - r : chunk;
+        cli_progress_update(&progress, r);
+        st = lt_predict(m, x + r * dim, rows, out);
+        for (size_t i = 0; st == LT_OK && i < rows; i++) {
+            double s = 0;
+            for (size_t j = 0; j < dim; j++) {
+                double e = (double)out[i * dim + j] - x[(r + i) * dim + j];
+                s += e * e;
+            }
+            (*err)[r + i] = (float)(s / (double)dim);
         }
-        (*err)[i] = (float)(s / (double)dim);
     }
     free(out);
+    cli_progress_end(&progress, st == LT_OK ? CLI_OK : CLI_RUNTIME);
     return st == LT_OK ? CLI_OK : cli_fail_lt(o, ctx, st, "cannot run the model");
 }
 
@@ -113,15 +131,15 @@ static int anomaly_series(const cli_opts *o, lt_ctx *ctx, lt_model *m)
     char *png = cli_png_path(o);
     size_t stride = o->stride ? (size_t)o->stride : 1, window = (size_t)o->window;
     lt_status st = LT_OK;
-    int rc = png ? cli_check_output_path(o, "--png", png, CLI_OUT_FILE) : cli_fail(o, "out of memory");
+    int rc = png ? cli_check_output_path(o, "--png", png, CLI_OUT_PNG) : cli_fail(o, "out of memory");
     if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "--out", o->out, "--png", png);
     if (rc == CLI_OK) rc = cli_load_series(o, ctx, m, &s);
     else memset(&s, 0, sizeof s);
     if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, s.train_rows, &train);
     if (rc == CLI_OK) rc = cli_series_windows(o, ctx, &s, 0, lt_dataset_count(s.scaled), &all);
     if (rc == CLI_OK) rc = cli_check_input(o, m, o->positional[0], all);
-    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, train, &train_err);
-    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, all, &err);
+    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, train, "training windows", &train_err);
+    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, all, "windows", &err);
     size_t n = all ? lt_dataset_count(all) : 0, n_train = train ? lt_dataset_count(train) : 0, flagged = 0;
     float threshold = rc == CLI_OK ? percentile_of(train_err, n_train, o->percentile) : 0.0f;
     FILE *f = NULL;
@@ -178,7 +196,7 @@ int cli_cmd_anomaly(const cli_opts *o)
     float *train_err = NULL, *test_err = NULL;
     int32_t *positive = NULL;
     lt_status st;
-    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
+    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_CSV);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = cli_load_model(o, ctx, &m);
     if (rc == CLI_OK && o->window) return cli_close(ctx, m, anomaly_series(o, ctx, m));
@@ -189,8 +207,8 @@ int cli_cmd_anomaly(const cli_opts *o)
         lt_dataset_free(train);
         train = normal;
     }
-    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, train, &train_err);
-    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, test, &test_err);
+    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, train, "training samples", &train_err);
+    if (rc == CLI_OK) rc = recon_errors(o, ctx, m, test, "test samples", &test_err);
     size_t n_train = train ? lt_dataset_count(train) : 0, n = test ? lt_dataset_count(test) : 0;
     float threshold = rc == CLI_OK ? percentile_of(train_err, n_train, o->percentile) : 0.0f;
     const int32_t *labels = test ? lt_dataset_labels(test) : NULL;

@@ -1,17 +1,21 @@
-/* The latent program's helpers shared by several commands: messages, the device
- * context, seeds, loading and closing a model, checks of inputs and output paths, and
- * what commands ask of any model (its encoder and decoder, accuracy, one-hot labels).
+/* The latent program's helpers shared by several commands: messages, warnings and
+ * progress counts, the device context, seeds, loading and closing a model, checks of
+ * inputs and output paths, the samples a picture shows, and what commands ask of any
+ * model (its encoder and decoder, accuracy, one-hot labels).
  * It calls nothing else in apps/: every other file may call it. */
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* access, stat */
+#define _POSIX_C_SOURCE 200809L /* access, stat, clock_gettime, strcasecmp */
 #endif
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -62,6 +66,63 @@ void cli_note(const cli_opts *o, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+/* Warning "latent CMD: warning: message" on stderr, --quiet or not: it is about the
+ * result, not progress. */
+void cli_warn(const cli_opts *o, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "latent %s: warning: ", o->cmd_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Seconds on a monotonic clock. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Starts a progress counter of total items (say what is counted, "images scored"). */
+void cli_progress_start(cli_progress *p, const cli_opts *o, const char *what, size_t total)
+{
+    memset(p, 0, sizeof *p);
+    p->o = o;
+    p->what = what;
+    p->total = total;
+    p->t0 = p->last = now_s();
+    p->tty = isatty(fileno(stderr));
+}
+
+/* Shows "latent: N of TOTAL what, about S s left" on stderr, unless --quiet: nothing in
+ * the first CLI_PROGRESS_AFTER seconds, then on a terminal a line redrawn in place a
+ * few times a second, elsewhere a line then and every CLI_PROGRESS_EVERY seconds. */
+void cli_progress_update(cli_progress *p, size_t done)
+{
+    if (!p->o || p->o->quiet || done == 0) return;
+    double t = now_s(), elapsed = t - p->t0;
+    if (elapsed < CLI_PROGRESS_AFTER || (p->shown && t - p->last < (p->tty ? 0.25 : CLI_PROGRESS_EVERY))) return;
+    double left = elapsed * (double)(p->total - (done < p->total ? done : p->total)) / (double)done;
+    fprintf(stderr, "%slatent: %zu of %zu %s, about %.0f s left%s", p->tty ? "\r" : "", done, p->total, p->what,
+            ceil(left), p->tty ? "\033[K" : "\n");
+    fflush(stderr);
+    p->last = t;
+    p->shown = 1;
+}
+
+/* Ends a counter: after one that was shown, "latent: TOTAL what in S s" when the work
+ * succeeded (rc CLI_OK); on a terminal the redrawn line is cleared either way. */
+void cli_progress_end(cli_progress *p, int rc)
+{
+    if (!p->o || p->o->quiet || !p->shown) return;
+    if (p->tty) fputs("\r\033[K", stderr);
+    if (rc == CLI_OK) fprintf(stderr, "latent: %zu %s in %.1f s\n", p->total, p->what, now_s() - p->t0);
+    p->shown = 0;
 }
 
 /* ------------------------------------------------------------------ context and model */
@@ -207,14 +268,44 @@ char *cli_png_path(const cli_opts *o)
     return p;
 }
 
-/* Fails early when path is a folder, its folder takes no new files or, for a
- * CLI_OUT_FILE, it is an existing model file. */
+/* The format a file name's extension promises, for messages ("" when none is known). */
+static const char *format_of_extension(const char *ext)
+{
+    static const struct { const char *ext, *format; } known[] = {
+        {".jpg", "JPEG"}, {".jpeg", "JPEG"}, {".jpe", "JPEG"}, {".bmp", "BMP"}, {".gif", "GIF"}, {".tif", "TIFF"},
+        {".tiff", "TIFF"}, {".webp", "WebP"}, {".ppm", "PPM"}, {".pgm", "PGM"}, {".svg", "SVG"}, {".pdf", "PDF"},
+        {".eps", "EPS"}, {".lt", "a latent model"}, {".csv", "CSV"}, {".txt", "text"}};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcasecmp(ext, known[i].ext) == 0) return known[i].format;
+    return "";
+}
+
+/* A usage error unless path's name ends in .png (any case): pictures are written as PNG
+ * whatever the name says, so a name promising another format is refused, not honoured. */
+static int check_png_name(const cli_opts *o, const char *opt, const char *path)
+{
+    const char *base = strrchr(path, '/'), *dot;
+    base = base ? base + 1 : path;
+    dot = strrchr(base, '.');
+    if (dot && dot != base && strcasecmp(dot, ".png") == 0) return CLI_OK;
+    if (!dot || dot == base || dot[1] == '\0')
+        return cli_usage_error(o, "%s '%s': pictures are written as PNG, and the name has no .png extension: name "
+                               "it .png", opt, path);
+    const char *format = format_of_extension(dot);
+    return cli_usage_error(o, "%s '%s': pictures are written as PNG, but the name ends in '%s'%s%s%s: name it .png "
+                           "(latent writes no other picture format)", opt, path, dot, *format ? " (" : "", format,
+                           *format ? ")" : "");
+}
+
+/* Fails early when path is a folder, its folder takes no new files or, for a picture or
+ * table, it is an existing model file; a picture's name must end in .png. */
 int cli_check_output_path(const cli_opts *o, const char *opt, const char *path, cli_out_kind kind)
 {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return cli_fail(o, "%s '%s' is a folder", opt, path);
-    if (kind == CLI_OUT_FILE && lt_file_is_model(path))
+    if (kind != CLI_OUT_MODEL && lt_file_is_model(path))
         return cli_fail(o, "%s '%s' is a latent model file; refusing to write over it (choose another name)", opt, path);
+    if (kind == CLI_OUT_PNG && check_png_name(o, opt, path) != CLI_OK) return CLI_USAGE;
     const char *slash = strrchr(path, '/');
     size_t len = slash ? (size_t)(slash - path) : 1;
     if (slash && len == 0) len = 1; /* "/file": the root folder */
@@ -234,6 +325,93 @@ int cli_check_distinct_outputs(const cli_opts *o, const char *opt_a, const char 
     struct stat sa, sb;
     int same = strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
     return same ? cli_usage_error(o, "%s and %s both name '%s': give them different files", opt_a, opt_b, b) : CLI_OK;
+}
+
+/* ------------------------------------------------------------------ pictures */
+
+/* How much detail image img (h x w x c) holds: the mean squared difference between
+ * neighbouring pixels, across and down, over the channels. Flat sky scores near 0;
+ * texture and edges high; a smooth gradient little. */
+static double detail_of(const float *img, int h, int w, int c)
+{
+    double s = 0.0;
+    size_t pairs = 0, row = (size_t)w * c;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int ch = 0; ch < c; ch++) {
+                const float *p = img + (size_t)y * row + (size_t)x * c + ch;
+                if (x + 1 < w) { s += ((double)p[c] - p[0]) * ((double)p[c] - p[0]); pairs++; }
+                if (y + 1 < h) { s += ((double)p[row] - p[0]) * ((double)p[row] - p[0]); pairs++; }
+            }
+    return pairs ? s / (double)pairs : 0.0;
+}
+
+/* A sample's detail and index, for ranking. */
+typedef struct ranked {
+    double detail;
+    size_t index;
+} ranked;
+
+/* Orders by detail, most first; ties by index. */
+static int by_detail(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->detail != y->detail) return x->detail < y->detail ? 1 : -1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Orders by index. */
+static int by_index(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The k samples of ds a picture shows, into idx in ascending order. */
+void cli_picture_picks(const lt_dataset *ds, size_t k, size_t *idx)
+{
+    size_t n = lt_dataset_count(ds), dim = lt_dataset_dim(ds);
+    int h, w, c;
+    lt_dataset_image_shape(ds, &h, &w, &c);
+    if (k > n) k = n;
+    ranked *r = h > 0 && w > 0 && c > 0 && !lt_dataset_labels(ds) && k < n ? malloc(n * sizeof *r) : NULL;
+    if (!r) { /* the first k: labelled images, all of them, or no memory to rank */
+        for (size_t i = 0; i < k; i++) idx[i] = i;
+        return;
+    }
+    /* the quarter of the patches with the most detail (at least k), in their order,
+     * then k spread evenly over them: patches follow their pictures row by row, so the
+     * picks come from all over the pictures, not from one busy corner */
+    const float *x = lt_dataset_data(ds);
+    for (size_t i = 0; i < n; i++) {
+        r[i].detail = detail_of(x + i * dim, h, w, c);
+        r[i].index = i;
+    }
+    qsort(r, n, sizeof *r, by_detail);
+    size_t m = n / 4 > k ? n / 4 : k;
+    qsort(r, m, sizeof *r, by_index);
+    for (size_t j = 0; j < k; j++) idx[j] = r[(2 * j + 1) * m / (2 * k)].index;
+    free(r);
+}
+
+/* Room for the outputs of the k samples a picture of ds shows, followed by those samples. */
+float *cli_picture_buffer(const lt_dataset *ds, size_t k, const float **samples)
+{
+    size_t dim = lt_dataset_dim(ds), n = lt_dataset_count(ds);
+    if (k > n) k = n;
+    size_t *idx = malloc((k ? k : 1) * sizeof *idx);
+    int fits = dim < SIZE_MAX / sizeof(float) / 2 / (k ? k : 1); /* 2 k dim floats, and one for k = 0 */
+    float *buf = idx && fits ? malloc((2 * k * dim + 1) * sizeof *buf) : NULL;
+    if (!buf) {
+        free(idx);
+        return NULL;
+    }
+    cli_picture_picks(ds, k, idx);
+    float *picked = buf + k * dim;
+    for (size_t i = 0; i < k; i++) memcpy(picked + i * dim, lt_dataset_data(ds) + idx[i] * dim, dim * sizeof *buf);
+    free(idx);
+    *samples = picked;
+    return buf;
 }
 
 /* ------------------------------------------------------------------ models */

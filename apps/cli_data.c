@@ -51,8 +51,8 @@ int cli_data_kind_of(const cli_opts *o, cli_data_kind *kind)
     } else if (strcmp(o->data, "swiss-roll") == 0) {
         *kind = DATA_SWISS;
     } else if (stat(o->data, &sb) != 0) {
-        return cli_fail(o, "--data '%s': %s (expected fashion-mnist, swiss-roll, a folder of IDX files "
-                       "or a CSV file)", o->data, strerror(errno));
+        return cli_fail(o, "--data '%s': %s (expected fashion-mnist, swiss-roll, a folder of IDX files, a folder "
+                       "of PNG, JPEG or BMP images, or a CSV file)", o->data, strerror(errno));
     } else {
         *kind = !S_ISDIR(sb.st_mode) ? DATA_CSV : has_idx_files(o->data) ? DATA_IDX_DIR : DATA_IMAGES;
     }

@@ -80,7 +80,7 @@ static int restore_and_save(const cli_opts *o, lt_ctx *ctx, lt_model *m, const f
 static int open_model_and_image(const cli_opts *o, lt_ctx **ctx, lt_model **m, lt_dataset **img, int *h, int *w, int *c)
 {
     int dims[3];
-    int rc = cli_check_output_path(o, "OUT", o->positional[2], CLI_OUT_FILE);
+    int rc = cli_check_output_path(o, "OUT", o->positional[2], CLI_OUT_PNG);
     if (rc == CLI_OK) rc = cli_open_ctx(o, ctx);
     if (rc == CLI_OK) rc = load_image_model(o, *ctx, m, dims);
     if (rc == CLI_OK) rc = load_input_image(o, *ctx, o->positional[1], dims[2], img);
@@ -312,7 +312,7 @@ int cli_cmd_score(const cli_opts *o)
     int denoise = cli_given(o, OPT_NOISE); /* --noise 0 scores a model on clean inputs */
     lt_status st = LT_OK;
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
-    int rc = o->png ? cli_check_output_path(o, "--png", o->png, CLI_OUT_FILE) : CLI_OK;
+    int rc = o->png ? cli_check_output_path(o, "--png", o->png, CLI_OUT_PNG) : CLI_OK;
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = load_image_model(o, ctx, &m, dims);
     if (rc == CLI_OK) rc = load_score_set(o, ctx, m, dims[2], &set);
@@ -322,7 +322,20 @@ int cli_cmd_score(const cli_opts *o)
     float *noisy = NULL, *restored = NULL, *tmp = NULL, *kept = NULL;
     picture pic = {0};
     int shown = 0;
+    /* the picture's rows: the first --n files given (of the first's size), or --n
+     * images of the test split as train's picture picks them (patches with detail) */
+    size_t n_pick = o->png ? (n < (size_t)o->n ? n : (size_t)o->n) : 0, next_pick = 0;
+    size_t *picks = n_pick && set.split ? malloc(n_pick * sizeof *picks) : NULL;
+    if (n_pick && set.split && !picks) rc = cli_fail(o, "out of memory");
+    else if (picks) cli_picture_picks(set.split, n_pick, picks);
+    cli_progress progress = {0};
+    if (rc == CLI_OK) {
+        cli_note(o, "scoring %zu image%s: %s, restored by the model%s", n, n == 1 ? "" : "s",
+                 denoise ? "noisy" : "downscaled and bicubic-upscaled", denoise ? ", and 5 gaussian blurs" : "");
+        cli_progress_start(&progress, o, "images scored", n);
+    }
     for (size_t i = 0; rc == CLI_OK && i < n; i++) {
+        cli_progress_update(&progress, i);
         int h, w, c;
         const float *clean = score_image(&set, i, &h, &w, &c);
         size_t px = (size_t)h * w * c;
@@ -343,9 +356,11 @@ int cli_cmd_score(const cli_opts *o)
         if (st != LT_OK) { rc = cli_fail_lt(o, ctx, st, "scoring failed"); break; }
         /* Picture rows: clean | corrupted | [baseline |] model; the baseline column is
          * filled at the end, when the best blur is known, from the kept noisy inputs. */
-        if (o->png && shown < o->n) {
+        int row = picks ? next_pick < n_pick && picks[next_pick] == i : (size_t)shown < n_pick;
+        if (row) {
+            next_pick++;
             if (!pic.px) {
-                int rows = (int)(n < (size_t)o->n ? n : (size_t)o->n);
+                int rows = (int)n_pick;
                 kept = malloc((size_t)rows * px * sizeof *kept);
                 if (!kept || picture_init(&pic, rows, denoise ? 4 : 3, h, w, c) != 0) { rc = cli_fail(o, "out of memory"); break; }
             }
@@ -362,6 +377,7 @@ int cli_cmd_score(const cli_opts *o)
             break;
         }
     }
+    cli_progress_end(&progress, rc);
     if (rc == CLI_OK && n > 0) {
         size_t best = 0;
         for (size_t k = 1; k < N_SIGMAS; k++)
@@ -374,6 +390,7 @@ int cli_cmd_score(const cli_opts *o)
     free(tmp);
     free(pic.px);
     free(kept);
+    free(picks);
     score_set_free(&set);
     return cli_close(ctx, m, rc);
 }

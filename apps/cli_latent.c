@@ -119,7 +119,15 @@ static int class_codes(const cli_opts *o, lt_ctx *ctx, lt_model *enc, int d, flo
             codes[j] = (float)mean;
             for (int i = 1; i < o->n; i++) codes[(size_t)i * d + j] = (float)(mean + o->spread * sd * normal_draw(&s));
         }
-        cli_note(o, "class %d: mean code of %zu training images, then %d variations", o->class_id, k, o->n - 1);
+        cli_note(o, "class %d: mean code of %zu training image%s, then %d variation%s", o->class_id, k,
+                 k == 1 ? "" : "s", o->n - 1, o->n == 2 ? "" : "s");
+        if (k == 1) {
+            char cut[48] = "";
+            if (o->limit > 0) snprintf(cut, sizeof cut, " (in its first %ld, --limit)", o->limit);
+            cli_warn(o, "--class %d: --data '%s' has only one training image of that class%s, so the mean code is "
+                     "just that image's code and the spread around it is 0: every image generated is that one "
+                     "image's reconstruction", o->class_id, o->data, cut);
+        }
     }
     free(x);
     free(z);
@@ -174,7 +182,7 @@ int cli_cmd_generate(const cli_opts *o)
     lt_status st;
     int dims[3] = {0, 0, 0};
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
-    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
+    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_PNG);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = cli_load_model(o, ctx, &m);
     if (rc == CLI_OK && !cli_decoder(m))
@@ -264,7 +272,7 @@ int cli_cmd_embed(const cli_opts *o)
     float *codes = NULL, *xy = NULL;
     int d = 0;
     lt_status st;
-    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
+    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_PNG);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK && o->npositional > 0) rc = cli_load_model(o, ctx, &m);
     if (rc == CLI_OK) rc = cli_load_split(o, ctx, 0, m, &test);
@@ -274,13 +282,23 @@ int cli_cmd_embed(const cli_opts *o)
     if (rc == CLI_OK && !(xy = malloc(n * 2 * sizeof *xy))) rc = cli_fail(o, "out of memory");
     if (rc == CLI_OK && strcmp(o->method, "pca") == 0) {
         rc = cli_load_split(o, ctx, 1, m, &train);
+        if (rc == CLI_OK)
+            cli_note(o, "PCA: fitting on %zu training samples (their %zu x %zu covariance), then projecting %zu test "
+                     "samples", lt_dataset_count(train), lt_dataset_dim(train), lt_dataset_dim(train), n);
         if (rc == CLI_OK && (st = lt_pca_fit(ctx, lt_dataset_data(train), lt_dataset_count(train), lt_dataset_dim(train), 2,
                                              &pca)) != LT_OK)
             rc = cli_fail_lt(o, ctx, st, "PCA");
         if (rc == CLI_OK && (st = lt_pca_transform(ctx, pca, lt_dataset_data(test), n, xy)) != LT_OK)
             rc = cli_fail_lt(o, ctx, st, "PCA");
     } else if (rc == CLI_OK) {
-        rc = encode_all(o, ctx, m, test, &codes, &d);
+        if (strcmp(o->method, "tsne") == 0 && n < 4) { /* 3 points or fewer lie in a plane as they are */
+            char cut[48] = "";
+            if (o->limit > 0 && (size_t)o->limit == n) snprintf(cut, sizeof cut, " (--limit %ld)", o->limit);
+            rc = cli_fail(o, "--method tsne needs at least 4 samples, but the test split of --data '%s' has %zu%s: "
+                          "with 3 or fewer, plot the codes directly (--method code for a 2-D code)", o->data, n, cut);
+        }
+        if (rc == CLI_OK) cli_note(o, "encoding %zu test samples", n);
+        if (rc == CLI_OK) rc = encode_all(o, ctx, m, test, &codes, &d);
         if (rc == CLI_OK && strcmp(o->method, "code") == 0) {
             if (d != 2) rc = cli_fail(o, "the code of '%s' has %d dimensions; --method code plots 2-D codes (try "
                                          "--method tsne)", o->positional[0], d);
@@ -289,7 +307,8 @@ int cli_cmd_embed(const cli_opts *o)
             lt_tsne_opts to = {0};
             to.seed = o->seed;
             if (n < 91) to.perplexity = (float)(n - 1) / 3.0f; /* 30 needs 91 points */
-            cli_note(o, "t-SNE of %zu codes of width %d", n, d);
+            cli_note(o, "t-SNE of %zu codes of width %d (exact: its time grows with the square of the samples; "
+                     "--limit takes fewer)", n, d);
             if ((st = lt_tsne(ctx, codes, n, (size_t)d, &to, xy)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "t-SNE");
         }
     }
@@ -346,6 +365,8 @@ int cli_cmd_pca(const cli_opts *o)
         rc = cli_fail(o, "out of memory");
     for (int i = 0; rc == CLI_OK && i < nk; i++) {
         lt_pca *p = NULL;
+        cli_note(o, "pca k=%d: fitting on %zu training samples (their %zu x %zu covariance, then its top %d "
+                 "eigenvectors), then the test mse on %zu", ks[i], lt_dataset_count(train), dim, dim, ks[i], n);
         lt_status st = lt_pca_fit(ctx, lt_dataset_data(train), lt_dataset_count(train), dim, ks[i], &p);
         if (st == LT_OK) st = lt_pca_transform(ctx, p, lt_dataset_data(test), n, codes);
         if (st == LT_OK) st = lt_pca_inverse(ctx, p, codes, n, back);
@@ -436,6 +457,7 @@ int cli_cmd_classify(const cli_opts *o)
             rc = cli_fail_lt(o, ctx, st, "training failed");
     }
     if (rc == CLI_OK && (st = lt_save(clf, o->out, 1)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "save");
+    if (rc == CLI_OK) cli_note(o, "saved %s; classifying %zu test samples", o->out, lt_dataset_count(test));
     if (rc == CLI_OK) rc = cli_print_accuracy(o, ctx, clf, test);
     lt_model_free(stack);
     lt_model_free(head);

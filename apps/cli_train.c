@@ -131,7 +131,7 @@ static int write_plot(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_data
         if ((size_t)lt_output_dim(m) != dim)
             return cli_fail(o, "cannot plot reconstructions: the model's output width %d is not the image size %zu",
                         lt_output_dim(m), dim);
-        float *recon = malloc(k * dim * sizeof *recon);
+        float *recon = cli_picture_buffer(ds, k, &x); /* its samples: patches with detail */
         if (!recon) return cli_fail(o, "out of memory");
         st = lt_predict(m, x, k, recon);
         if (st == LT_OK) st = lt_plot_image_rows(ctx, path, x, recon, (int)k, h, w, c, IMAGE_SCALE);
@@ -520,7 +520,7 @@ int cli_cmd_train(const cli_opts *o)
         rc = cli_usage_error(o, "--augment works with autoencoders (targets = inputs), not with --downscale");
     if (rc == CLI_OK && !(png = cli_png_path(o))) rc = cli_fail(o, "out of memory");
     if (rc == CLI_OK) rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_MODEL);
-    if (rc == CLI_OK) rc = cli_check_output_path(o, "--png", png, CLI_OUT_FILE);
+    if (rc == CLI_OK) rc = cli_check_output_path(o, "--png", png, CLI_OUT_PNG);
     if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "--out", o->out, "--png", png);
     if (rc == CLI_OK) rc = cli_data_kind_of(o, &kind); /* a bad path fails before the device opens */
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
@@ -691,7 +691,7 @@ int cli_cmd_reconstruct(const cli_opts *o)
     lt_model *m = NULL;
     lt_dataset *test = NULL;
     if (o->npositional < 1) return cli_usage_error(o, "missing the MODEL file");
-    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_FILE);
+    int rc = cli_check_output_path(o, "--out", o->out, CLI_OUT_PNG);
     if (rc == CLI_OK) rc = open_model_and_test(o, &ctx, &m, &test);
     if (rc == CLI_OK) {
         rc = write_plot(o, ctx, m, test, o->out, o->n);

@@ -294,8 +294,12 @@ static void test_tsne_clusters(lt_ctx *ctx)
     o.seed = 43;
     check_ok(lt_tsne(ctx, x, N, D, &o, xy2), ctx, "t-SNE seed 43");
     CHECK(memcmp(xy, xy2, N * 2 * sizeof *xy) != 0, "another seed, the same map");
-    /* NULL options take the defaults; a tiny problem works */
-    check_ok(lt_tsne(ctx, x, 3, D, &(lt_tsne_opts){2.0f, 50, 0, 0}, xy2), ctx, "3 points");
+    /* the smallest problem works, up to the largest perplexity it has (n - 1) */
+    check_ok(lt_tsne(ctx, x, 4, D, &(lt_tsne_opts){2.0f, 50, 0, 0}, xy2), ctx, "4 points");
+    check_ok(lt_tsne(ctx, x, 4, D, &(lt_tsne_opts){3.0f, 50, 0, 0}, xy2), ctx, "4 points, perplexity 3");
+    int tiny_finite = 1;
+    for (int i = 0; i < 8; i++) tiny_finite &= isfinite(xy2[i]);
+    CHECK(tiny_finite, "4 points: a non-finite map");
 out:
     FREE_ALL(x, xy, xy2);
 }
@@ -307,6 +311,16 @@ static void test_tsne_errors(lt_ctx *ctx)
     for (int i = 0; i < 80; i++) x[i] = (float)(i % 7);
     lt_tsne_opts o = {5.0f, 10, 0, 0};
     CHECK(lt_tsne(ctx, x, 2, 2, &o, xy) == LT_ERR_ARG && says(ctx, "n = 2"), "n = 2: %s", lt_ctx_error(ctx));
+    /* fewer than 4 points: said plainly, whatever the perplexity */
+    for (size_t n = 0; n < 4; n++) {
+        lt_tsne_opts small = {1.0f, 10, 0, 0};
+        CHECK(lt_tsne(ctx, x, n, 2, &small, xy) == LT_ERR_ARG && says(ctx, "t-SNE needs at least 4 points"),
+              "n = %zu: %s", n, lt_ctx_error(ctx));
+    }
+    /* a perplexity between n - 1 and n cannot be reached by any bandwidth */
+    lt_tsne_opts high = {4.5f, 10, 0, 0};
+    CHECK(lt_tsne(ctx, x, 5, 2, &high, xy) == LT_ERR_ARG && says(ctx, "at most n - 1 = 4"), "perplexity 4.5 of 5 points: %s",
+          lt_ctx_error(ctx));
     CHECK(lt_tsne(ctx, x, 20001, 2, &o, xy) == LT_ERR_ARG && says(ctx, "20000"), "n > 20000: %s", lt_ctx_error(ctx));
     CHECK(lt_tsne(ctx, x, 40, 0, &o, xy) == LT_ERR_ARG && says(ctx, "dim = 0"), "dim 0: %s", lt_ctx_error(ctx));
     CHECK(lt_tsne(ctx, NULL, 40, 2, &o, xy) == LT_ERR_ARG && says(ctx, "x is NULL"), "NULL x");

@@ -272,7 +272,7 @@ lt reconstruct "$tmp/keep.lt" --data swiss-roll --out "$tmp/keep.lt"
 expect "reconstruct --out onto its model" 1 "keep.lt' is a latent model file"
 record "reconstruct --out onto a model leaves it intact" "$(cmp -s "$tmp/swiss.lt" "$tmp/keep.lt" || echo "keep.lt changed")"
 usage_error "train --png same as --out" "--out and --png both name" \
-    train --data swiss-roll --epochs 1 --out "$tmp/both.lt" --png "$tmp/both.lt"
+    train --data swiss-roll --epochs 1 --out "$tmp/both.png" --png "$tmp/both.png"
 lt train --data swiss-roll --epochs 1 --out "$tmp/other.lt" --png "$tmp/keep.lt" --quiet
 expect "train --png onto another model" 1 "keep.lt' is a latent model file"
 record "train --png onto a model leaves it intact" "$(cmp -s "$tmp/swiss.lt" "$tmp/keep.lt" || echo "keep.lt changed")"
@@ -373,7 +373,7 @@ lt train --data "$tmp/imgs" --arch "conv:4:3x3:elu:same,conv:c:3x3:same" --patch
     --batch 8 --out "$tmp/dn2.lt" --quiet
 dn2_mse=$(sed -n 's/^test mse: //p' "$tmp/stdout")
 lt eval "$tmp/dn2.lt"
-expect "eval takes the recorded data and noise" 0 "as '.*dn2\.lt' was trained: --data .*imgs --noise 0\.2$"
+expect "eval takes the recorded data and noise" 0 "as '.*dn2\.lt' was trained: --data .*imgs --noise 0\.2 --seed 1$"
 record "eval of a denoiser repeats train's test loss with no options" \
     "$([[ -n $dn2_mse && $(sed -n 's/^test mse: //p' "$tmp/stdout") == "$dn2_mse" ]] || echo "train '$dn2_mse', eval '$(cat "$tmp/stdout")'")"
 lt eval "$tmp/dn2.lt" --noise 0 --quiet
@@ -381,7 +381,7 @@ record "an option given overrides the recorded one (--noise 0: clean inputs)" \
     "$([[ $rc == 0 && -n $dn2_mse && $(sed -n 's/^test mse: //p' "$tmp/stdout") != "$dn2_mse" ]] || echo "exit $rc, '$(cat "$tmp/stdout")'")"
 lt summary "$tmp/dn2.lt"
 expect "summary names the task" 0 "^Task: denoiser$" stdout
-expect "summary lists the recorded options" 0 "^Trained with: --data .*imgs --noise 0\.2$" stdout
+expect "summary lists the recorded options" 0 "^Trained with: --data .*imgs --noise 0\.2 --seed 1 --patch 16 --arch .* --epochs 1 --batch 8 " stdout
 lt score "$tmp/dn2.lt" "$tmp/imgs/a.bmp"
 expect "score takes the recorded noise" 0 "^noisy input +[0-9]+\.[0-9]{2}" stdout
 lt upscale "$tmp/dn2.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
@@ -389,7 +389,7 @@ expect "upscale with a denoiser" 1 "trained as a denoiser, not for super-resolut
 lt denoise "$tmp/sr.lt" "$tmp/imgs/a.bmp" "$tmp/o.png"
 expect "denoise with a super-resolution model" 1 "trained for super-resolution, not for denoising.*latent upscale"
 lt summary "$tmp/sr.lt"
-expect "sr2x records its default factor" 0 "^Trained with: --data .*imgs --downscale 2$" stdout
+expect "sr2x records its default factor" 0 "^Trained with: --data .*imgs --downscale 2 " stdout
 # Bad image input.
 cp "$tmp/imgs/notes.txt" "$tmp/bad.png"
 lt denoise "$tmp/dn.lt" "$tmp/bad.png" "$tmp/o.png"
@@ -514,8 +514,9 @@ lt eval "$tmp/ser.lt" --data "$tmp/series.csv" --columns value --window 10
 expect "a window length the model was not trained for" 1 "12 steps x 1 feature, .*10 steps x 1 feature "
 lt anomaly "$tmp/ser.lt" --data "$tmp/series.csv" --columns value,other --window 12 --out "$tmp/x.csv"
 expect "more columns than the model was trained on" 1 "trained on a series of 1 column, but --data '.*series\.csv' gives 2"
-# A model file from before notes existed (ser.lt less its META section) records nothing.
-meta_at=$(grep -abo META "$tmp/ser.lt" | tail -n 1 | cut -d: -f1)
+# A model file from before notes existed (ser.lt less its run record and notes, the
+# sections after its first three) records nothing.
+meta_at=$(grep -abo PROG "$tmp/ser.lt" | tail -n 1 | cut -d: -f1)
 head -c "${meta_at:-0}" "$tmp/ser.lt" >"$tmp/old.lt"
 printf '\003' | dd of="$tmp/old.lt" bs=1 seek=12 conv=notrunc 2>/dev/null
 lt summary "$tmp/old.lt"
@@ -568,6 +569,136 @@ usage_error "--stride with neither images nor a series" "--stride applies to fol
 usage_error "--test-split 1" "--test-split: '1' is out of range" train --test-split 1
 usage_error "anomaly --png for a table" "--png: anomaly draws a plot for a CSV series" anomaly "$tmp/old.lt" --png "$tmp/x.png"
 usage_error "anomaly --limit on a series" "--limit: anomaly scores every window" anomaly "$tmp/ser.lt" "${series[@]}" --limit 5
+
+# ------------------------------------------------------------------ picture names, small data, progress
+# Pictures are written as PNG whatever their name says: a name promising another
+# format is a usage error naming its extension, and nothing is written.
+usage_error "denoise OUT.jpg" "OUT '.*out\.jpg': pictures are written as PNG, but the name ends in '\.jpg' \(JPEG\)" \
+    denoise "$tmp/dn.lt" "$tmp/imgs/a.bmp" "$tmp/out.jpg"
+record "denoise OUT.jpg writes nothing" "$([[ -e $tmp/out.jpg ]] && echo "$tmp/out.jpg exists")"
+usage_error "upscale OUT.bmp" "OUT '.*out\.bmp': .*ends in '\.bmp' \(BMP\)" upscale "$tmp/sr.lt" "$tmp/imgs/b.bmp" "$tmp/out.bmp"
+usage_error "OUT without an extension" "OUT '.*out': pictures are written as PNG, and the name has no \.png extension" \
+    denoise "$tmp/dn.lt" "$tmp/imgs/a.bmp" "$tmp/out"
+usage_error "score --png x.jpeg" "--png '.*x\.jpeg': .*ends in '\.jpeg' \(JPEG\)" \
+    score "$tmp/dn.lt" "$tmp/imgs/a.bmp" --png "$tmp/x.jpeg"
+usage_error "reconstruct --out x.gif" "--out '.*x\.gif': .*ends in '\.gif' \(GIF\)" \
+    reconstruct "$tmp/swiss.lt" --data swiss-roll --out "$tmp/x.gif"
+usage_error "train --png x.jpg" "--png '.*x\.jpg': pictures are written as PNG" \
+    train --data swiss-roll --epochs 1 --out "$tmp/named.lt" --png "$tmp/x.jpg"
+record "train --png x.jpg trains and saves nothing" "$([[ -e $tmp/named.lt ]] && echo "$tmp/named.lt exists")"
+usage_error "generate --out x.tiff" "--out '.*x\.tiff': .*\(TIFF\)" generate "$tmp/swiss.lt" --grid 3 --out "$tmp/x.tiff"
+usage_error "embed --out x.webp" "--out '.*x\.webp': .*\(WebP\)" embed --data swiss-roll --method pca --out "$tmp/x.webp"
+usage_error "anomaly --png x.jpg" "--png '.*x\.jpg': pictures are written as PNG" \
+    anomaly "$tmp/ser.lt" "${series[@]}" --out "$tmp/x.csv" --png "$tmp/x.jpg"
+lt denoise "$tmp/dn.lt" "$tmp/imgs/a.bmp" "$tmp/upper.PNG"
+expect "OUT.PNG: the extension in any case" 0
+png_check "denoise writes OUT.PNG" "$tmp/upper.PNG"
+cp "$tmp/swiss.lt" "$tmp/model.png"
+lt reconstruct "$tmp/swiss.lt" --data swiss-roll --out "$tmp/model.png"
+expect "a model file named .png is still never written over" 1 "model\.png' is a latent model file"
+lt train --data "$tmp/no-such-data" --out "$tmp/x.lt"
+expect "a missing --data lists every kind, image folders too" 1 \
+    "expected fashion-mnist, swiss-roll, a folder of IDX files, a folder of PNG, JPEG or BMP images, or a CSV file"
+
+# A tiny labelled IDX folder: 2x2 gray images, gzip-compressed as the downloads are.
+be32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
+idx_images() { # FILE N
+    local i px=""
+    for ((i = 0; i < 4 * $2; i++)); do px+=$(printf '\\x%02x' $(((i * 53 + i / 4 * 29) & 255))); done
+    printf "\\x00\\x00\\x08\\x03$(be32 "$2")$(be32 2)$(be32 2)$px" | gzip -c >"$1"
+}
+idx_labels() { # FILE LABEL...
+    local f=$1 l bytes=""
+    shift
+    for l in "$@"; do bytes+=$(printf '\\x%02x' "$l"); done
+    printf "\\x00\\x00\\x08\\x01$(be32 $#)$bytes" | gzip -c >"$f"
+}
+mkdir -p "$tmp/idx4"
+idx_images "$tmp/idx4/train-images-idx3-ubyte.gz" 12
+idx_labels "$tmp/idx4/train-labels-idx1-ubyte.gz" 0 1 0 1 5 0 1 0 1 0 1 0 # class 5: one image
+idx_images "$tmp/idx4/t10k-images-idx3-ubyte.gz" 6
+idx_labels "$tmp/idx4/t10k-labels-idx1-ubyte.gz" 0 1 0 1 0 1
+lt train --data "$tmp/idx4" --arch "dense:2|dense:in:sigmoid" --epochs 1 --out "$tmp/idx4.lt" --quiet
+expect "train on a tiny IDX folder" 0 "^test mse: [0-9]+\.[0-9]{5}$" stdout
+lt generate "$tmp/idx4.lt" --class 5 --n 3 --out "$tmp/one.png" --quiet
+expect "generate --class from one image warns, --quiet or not" 0 \
+    "latent generate: warning: --class 5: --data '.*idx4' has only one training image of that class, so the mean code is just that image's code"
+png_check "generate --class from one image writes its grid" "$tmp/one.png"
+lt generate "$tmp/idx4.lt" --class 1 --n 3 --out "$tmp/many.png"
+expect "generate --class from several images" 0 "class 1: mean code of 5 training images, then 2 variations"
+record "no warning for a class of several images" "$(grep warning "$tmp/stderr")"
+lt embed "$tmp/idx4.lt" --method tsne --limit 3 --out "$tmp/x.png"
+expect "t-SNE of fewer than 4 samples" 1 \
+    "--method tsne needs at least 4 samples, but the test split of --data '.*idx4' has 3 \(--limit 3\)"
+lt embed "$tmp/idx4.lt" --method tsne --limit 4 --out "$tmp/tsne4.png"
+expect "t-SNE of 4 samples" 0 "latent: t-SNE of 4 codes of width 2"
+png_check "t-SNE of 4 samples writes its plot" "$tmp/tsne4.png"
+# Bytes after the end of a gzip stream (zlib's gzread skips them unseen) are an error.
+cp -r "$tmp/idx4" "$tmp/idx4-trail"
+printf 'garbage' >>"$tmp/idx4-trail/t10k-images-idx3-ubyte.gz"
+lt eval "$tmp/idx4.lt" --data "$tmp/idx4-trail"
+expect "bytes after an IDX file's gzip stream" 1 "idx4-trail/t10k-images-idx3-ubyte\.gz: 7 bytes after the end of the gzip stream"
+lt eval "$tmp/idx4.lt" --data "$tmp/idx4"
+expect "the same folder without them" 0 "^test mse:" stdout
+
+# Commands that can run a while say on stderr what they are doing (unless --quiet),
+# and their stdout holds only the results.
+lt pca --data swiss-roll
+expect "pca says what it fits" 0 "^latent: pca k=2: fitting on 2000 training samples \(their 3 x 3 covariance"
+record "pca's stdout holds only its table" "$(grep -v '^pca k=' "$tmp/stdout")"
+lt pca --data swiss-roll --quiet
+record "pca --quiet writes nothing on stderr" "$([[ -s $tmp/stderr ]] && head -c 300 "$tmp/stderr")"
+lt score "$tmp/dn.lt" "$tmp/imgs/a.bmp" "$tmp/imgs/b.bmp" --noise 0.1
+expect "score says what it scores" 0 "^latent: scoring 2 images: noisy, restored by the model"
+lt anomaly "$tmp/ser.lt" "${series[@]}" --out "$tmp/x.csv" --png "$tmp/x-plot.png"
+expect "anomaly says what it scores" 0 "^latent: scoring [0-9]+ training windows by their reconstruction error"
+lt classify --data "$tmp/idx4" --hidden 4 --labels 6 --epochs 1 --batch 4 --out "$tmp/clf4.lt"
+expect "classify says what it does besides fitting" 0 "^latent: saved .*clf4\.lt; classifying 6 test samples"
+lt embed --data "$tmp/idx4" --method pca --out "$tmp/x.png"
+expect "embed --method pca says what it fits" 0 "^latent: PCA: fitting on 12 training samples \(their 4 x 4 covariance\)"
+
+# Pictures of image patches show patches with detail, not the first ones (often flat
+# sky). Two folders, each one 32x96 picture: flat gray but for a busy quarter at the
+# bottom (so its first patches are flat) or at the top. Flat patches compress to almost
+# nothing, so a picture of the bottom folder's first patches is a fraction of the top
+# folder's; with detailed patches picked the two are about as large.
+bmp_half() { # FILE bottom|top
+    local x y px line busy
+    {
+        printf 'BM\x36\x24\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00\x28\x00\x00\x00\x20\x00\x00\x00\x60\x00\x00\x00'
+        printf '\x01\x00\x18\x00\x00\x00\x00\x00\x00\x24\x00\x00\x13\x0b\x00\x00\x13\x0b\x00\x00\x00\x00\x00\x00'
+        printf '\x00\x00\x00\x00'
+        for ((y = 0; y < 96; y++)); do # rows bottom-up
+            if [[ $2 == bottom ]]; then busy=$((y < 24)); else busy=$((y >= 72)); fi
+            line=""
+            for ((x = 0; x < 32; x++)); do
+                px='\x80\x80\x80'
+                ((busy)) && printf -v px '\\x%02x\\x%02x\\x%02x' $(((x * 97 + y * 57 ^ x * y * 13) & 255)) \
+                    $(((x * 31 ^ y * 71) & 255)) $(((x * y * 7 + 3 * y) & 255))
+                line+=$px
+            done
+            printf "$line"
+        done
+    } >"$1"
+}
+for at in bottom top; do
+    mkdir -p "$tmp/busy-$at"
+    bmp_half "$tmp/busy-$at/a.bmp" "$at"
+    lt train --data "$tmp/busy-$at" --arch "conv:2:3x3:same,conv:c:3x3:same" --patch 16 --downscale 2 --epochs 1 \
+        --out "$tmp/busy-$at.lt" --quiet
+    expect "train on the folder busy at the $at" 0 "^test mse:" stdout
+    lt score "$tmp/busy-$at.lt" --png "$tmp/busy-$at-score.png" --quiet
+    expect "score --png on the folder busy at the $at" 0 "^latent " stdout
+done
+# as_large NAME A B: file A is at least half as large as file B.
+as_large() {
+    local a b
+    a=$(wc -c <"$2" 2>/dev/null || echo 0)
+    b=$(wc -c <"$3" 2>/dev/null || echo 0)
+    record "$1" "$( ((b > 0 && 2 * a >= b)) || echo "$2 has $a bytes, $3 $b: flat patches shown?")"
+}
+as_large "train's picture shows patches with detail" "$tmp/busy-bottom.png" "$tmp/busy-top.png"
+as_large "score's picture shows patches with detail" "$tmp/busy-bottom-score.png" "$tmp/busy-top-score.png"
 
 # ------------------------------------------------------------------ Fashion-MNIST
 fm=""
@@ -701,6 +832,12 @@ else
     expect "a classifier refuses --noise" 2 "trains on clean inputs"
     usage_error "a recurrent layer with a bad field" "unknown field 'sideways'" summary --arch "rnn:8:sideways"
 fi
+
+# An impossible --batch on the CPU: the error names the bytes asked for and the machine's
+# memory (13.5 TB of activations, refused by the backend's account before any is written).
+lt bench --device cpu --arch "conv:4096:3x3:elu:same|conv:1:3x3:sigmoid:same" --batch 1048576 --seconds 0.1
+expect "an impossible --batch on the CPU names the bytes asked for and the memory" 1 \
+    "[0-9]+ bytes \([0-9.]+ [kMGT]B, [0-9]+ elements\) were asked for, (more than|but only [0-9]+ bytes \([0-9.]+ [kMGT]B\) of) the machine's [0-9.]+ [kMGT]B of memory"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

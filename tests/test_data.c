@@ -2,6 +2,7 @@
  * Fashion-MNIST lookup, swiss roll, datasets, series windows, and PNG plots. Fixtures are generated into a fresh temporary directory
  * (removed again when every check passed). The context is made by hand so that this
  * test needs no backend. Prints one line per failed check; exits 0 only if none failed. */
+#include <sys/wait.h>
 #include <zlib.h>
 #include "internal.h"
 #include "harness.h"
@@ -209,6 +210,74 @@ static void test_idx(fixture *t)
         if (w) { fwrite(gz, 1, gzn - cut, w); fclose(w); }
         st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
         EXPECT(t->ctx, st, LT_ERR_FORMAT, "cut.gz: the gzip stream is cut off", "gzip trailer cut");
+    }
+
+    /* bytes after the end of the gzip stream: zlib's gzread skips them unseen; the
+     * loader refuses them, naming the file and how many there are. gz holds the whole
+     * gzip file of buf (n bytes of IDX). */
+    CHECK(write_file(pi2, buf, n, 1) == 0, "write cut.gz");
+    f = fopen(pi2, "rb");
+    gzn = f ? fread(gz, 1, sizeof gz, f) : 0;
+    if (f) fclose(f);
+    static const struct { const char *name, *tail; size_t len; const char *needle; } after[] = {
+        {"after.gz", "garbage", 7, "after.gz: 7 bytes after the end of the gzip stream (which ends at byte "},
+        {"after1.gz", "\x1f", 1, "after1.gz: 1 byte after the end of the gzip stream"},
+        {"afterzeros.gz", NULL, 512, "afterzeros.gz: 512 bytes after the end of the gzip stream"},
+    };
+    for (size_t k = 0; k < sizeof after / sizeof after[0] && gzn > 0; k++) {
+        unsigned char file[1100];
+        memcpy(file, gz, gzn);
+        if (after[k].tail) memcpy(file + gzn, after[k].tail, after[k].len);
+        else memset(file + gzn, 0, after[k].len);
+        CHECK(write_bytes(fx(t, pi2, sizeof pi2, after[k].name), file, gzn + after[k].len) == 0, "write %s", pi2);
+        ds = NULL;
+        st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
+        EXPECT(t->ctx, st, LT_ERR_FORMAT, after[k].needle, after[k].name);
+        CHECK(ds == NULL, "%s: *out set on failure", after[k].name);
+    }
+    /* ... in a label file too, after images that load */
+    unsigned char lbuf[64], lgz[256];
+    size_t ln = make_idx(lbuf, 0x08, 1, lab_dims, labels3, NIMG);
+    CHECK(write_file(fx(t, pl, sizeof pl, "labafter.gz"), lbuf, ln, 1) == 0, "write labafter.gz");
+    f = fopen(pl, "rb");
+    size_t lgzn = f ? fread(lgz, 1, sizeof lgz - 3, f) : 0;
+    if (f) fclose(f);
+    memcpy(lgz + lgzn, "abc", 3);
+    CHECK(write_bytes(pl, lgz, lgzn + 3) == 0, "write labafter.gz");
+    st = lt_dataset_load_idx(t->ctx, fx(t, pi, sizeof pi, "img.gz"), pl, &ds);
+    EXPECT(t->ctx, st, LT_ERR_FORMAT, "labafter.gz: 3 bytes after the end of the gzip stream", "labels after gzip");
+    /* ... and through a pipe, whose size is not known up front */
+    fx(t, pi2, sizeof pi2, "after.fifo");
+    if (gzn > 0 && mkfifo(pi2, 0600) == 0) {
+        pid_t child = fork();
+        if (child == 0) { /* the writer */
+            FILE *w = fopen(pi2, "wb");
+            if (w) { fwrite(gz, 1, gzn, w); fwrite("trailing", 1, 8, w); fclose(w); }
+            _exit(0);
+        }
+        st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
+        if (child > 0) waitpid(child, NULL, 0);
+        EXPECT(t->ctx, st, LT_ERR_FORMAT, "after.fifo: 8 bytes after the end of the gzip stream", "pipe: bytes after gzip");
+    }
+    /* two gzip members one after the other are one stream (as gzip reads them): the
+     * header in one, the pixels in the next */
+    if (gzn > 0) {
+        unsigned char file[1100];
+        size_t at = 0, part;
+        CHECK(write_file(fx(t, pi2, sizeof pi2, "members.gz"), buf, 16, 1) == 0, "write members.gz");
+        f = fopen(pi2, "rb");
+        at = f ? fread(file, 1, 500, f) : 0;
+        if (f) fclose(f);
+        CHECK(write_file(pi2, buf + 16, n - 16, 1) == 0, "write members.gz");
+        f = fopen(pi2, "rb");
+        part = f ? fread(file + at, 1, 500, f) : 0;
+        if (f) fclose(f);
+        CHECK(write_bytes(pi2, file, at + part) == 0, "write members.gz");
+        ds = NULL;
+        st = lt_dataset_load_idx(t->ctx, pi2, NULL, &ds);
+        EXPECT(t->ctx, st, LT_OK, NULL, "two gzip members");
+        check_tiny(t, ds, 0, "two gzip members");
+        lt_dataset_free(ds);
     }
 
     /* files that are not there or not files */
@@ -832,6 +901,39 @@ static void test_plot(fixture *t)
     EXPECT(t->ctx, lt_plot_scatter(t->ctx, fx(t, p, sizeof p, "scatter2.png"), extreme, ev, 4, 128), LT_OK, NULL,
            "extreme points and values");
     check_png(t, p, 128, 128, 2);
+    EXPECT(t->ctx, lt_plot_scatter_labeled(t->ctx, fx(t, p, sizeof p, "scatter3.png"), extreme, ev, 4, 300, ""), LT_OK,
+           NULL, "extreme points and values, ticks and no label");
+    check_png(t, p, 300, 300, 2);
+#ifdef HAVE_STB_IMAGE
+    {
+        /* lt_plot_scatter is lt_plot_scatter_labeled with "value"; another label shows;
+         * the axes' tick labels (black) lie left of and below the axes box */
+        char q[600], r[600];
+        EXPECT(t->ctx, lt_plot_scatter_labeled(t->ctx, fx(t, q, sizeof q, "scatter_value.png"), xy, val, NP, 300,
+                                               "value"), LT_OK, NULL, "scatter labelled \"value\"");
+        EXPECT(t->ctx, lt_plot_scatter_labeled(t->ctx, fx(t, r, sizeof r, "scatter_roll.png"), xy, val, NP, 300,
+                                               "position along the roll"), LT_OK, NULL, "scatter with a label");
+        int w0, h0, w1, h1, w2, h2;
+        unsigned char *i0 = stbi_load(fx(t, p, sizeof p, "scatter.png"), &w0, &h0, &ic, 3);
+        unsigned char *i1 = stbi_load(q, &w1, &h1, &ic, 3), *i2 = stbi_load(r, &w2, &h2, &ic, 3);
+        if (CHECK(i0 && i1 && i2 && w0 == 300 && h0 == 300 && w1 == 300 && h1 == 300 && w2 == 300 && h2 == 300,
+                  "labelled scatter plots: stb_image cannot decode them")) {
+            CHECK(memcmp(i0, i1, 300 * 300 * 3) == 0, "lt_plot_scatter differs from the label \"value\"");
+            CHECK(memcmp(i0, i2, 300 * 300 * 3) != 0, "the colour bar's label does not show");
+            int left = 0, below = 0;
+            for (int y = 0; y < 300; y++)
+                for (int x = 0; x < 300; x++) {
+                    int black = near_rgb(i2 + 3 * (y * 300 + x), 0, 0, 0, 0);
+                    left += black && x < 15;             /* y tick labels ("-20", "0", ...) */
+                    below += black && y > 300 - 300 / 16; /* x tick marks and labels       */
+                }
+            CHECK(left > 20 && below > 20, "no tick labels: %d black pixels left, %d below the axes box", left, below);
+        }
+        stbi_image_free(i0);
+        stbi_image_free(i1);
+        stbi_image_free(i2);
+    }
+#endif
 
     fx(t, p, sizeof p, "bad.png");
     EXPECT(t->ctx, lt_plot_image_rows(t->ctx, p, a, b, 0, H, W, 1, 1), LT_ERR_ARG, "cols = 0", "image rows cols 0");

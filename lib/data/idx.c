@@ -6,9 +6,16 @@
  * bounds before any allocation, and the payload must be exactly as long as claimed:
  * for a raw file that is checked against its size on disk up front, for a gzip file
  * while reading (its memory grows with the data, so a lying header cannot make a small
- * file claim gigabytes). */
+ * file claim gigabytes).
+ *
+ * gzip files are inflated here with zlib's inflate rather than read through gzread,
+ * which silently skips whatever follows a gzip stream that is not another gzip member:
+ * here bytes after the end of the stream (an appended or damaged file) are an error, as
+ * is a stream cut off before its trailer (whose CRC32 and size check the data).
+ * Concatenated gzip members are one stream, as gzip itself reads them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,43 +32,119 @@
 #define IDX_GZ_FIRST_CAP ((size_t)1 << 22)
 /* How far past the expected end we count trailing bytes before giving up counting. */
 #define IDX_TRAILING_SCAN (1u << 20)
+/* Bytes read from the file at a time. */
+#define IDX_IN_BUF (1u << 17)
 
 #define FMNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 
 /* An open IDX file and its checked header. */
 typedef struct idx_file {
     const char *path;
-    gzFile gz;
+    int fd;             /* the open file, while in is set */
+    int gz;             /* 1: gzip, inflated through zs; 0: raw bytes */
+    z_stream zs;        /* the inflater (gzip), or just next_in/avail_in over the buffer (raw) */
+    int zs_live;        /* inflateInit2 succeeded: inflateEnd is due */
+    int ended;          /* no more data: end of the raw file, or of the last gzip member */
+    int cut;            /* gzip: the file ended inside a member (before its trailer) */
+    unsigned char *in;  /* IDX_IN_BUF bytes read ahead from fd */
+    uintmax_t in_total; /* bytes read from fd so far */
     int ndims;
     uint32_t dims[3];
     off_t file_size;    /* size on disk, or -1 when not a regular file (a pipe) */
 } idx_file;
 
-/* Turns a failed gzread (-1) into a status and message naming the file. */
-static lt_status gz_fail(lt_ctx *ctx, const idx_file *f)
+/* Reads from fd into the buffer after the avail_in bytes kept at its start (moved
+ * there); *got is how many came (0 at end of file). */
+static lt_status fill_input(lt_ctx *ctx, idx_file *f, size_t *got)
 {
-    int errnum = 0;
-    const char *msg = gzerror(f->gz, &errnum);
-    if (errnum == Z_ERRNO) return lt_set_error(ctx, LT_ERR_IO, "%s: read failed: %s", f->path, strerror(errno));
-    if (errnum == Z_MEM_ERROR) return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory while decompressing", f->path);
-    /* zlib names a gzdopen'ed file "<fd:N>"; the path is named already */
-    const char *colon = msg && strncmp(msg, "<fd:", 4) == 0 ? strstr(msg, ": ") : NULL;
-    if (colon) msg = colon + 2;
-    return lt_set_error(ctx, LT_ERR_FORMAT, "%s: corrupt gzip data (%s)", f->path, msg ? msg : "unknown zlib error");
+    if (f->zs.avail_in > 0 && f->zs.next_in != f->in) memmove(f->in, f->zs.next_in, f->zs.avail_in);
+    f->zs.next_in = f->in;
+    ssize_t r;
+    do r = read(f->fd, f->in + f->zs.avail_in, IDX_IN_BUF - f->zs.avail_in);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return lt_set_error(ctx, LT_ERR_IO, "%s: read failed: %s", f->path, strerror(errno));
+    f->zs.avail_in += (uInt)r;
+    f->in_total += (uintmax_t)r;
+    *got = (size_t)r;
+    return LT_OK;
 }
 
-/* Reads up to len bytes; *got is how many arrived (fewer only at end of data). */
-static lt_status gz_read_full(lt_ctx *ctx, const idx_file *f, void *buf, size_t len, size_t *got)
+/* After the end of a gzip member: another member follows (its magic 1f 8b), nothing
+ * does (the end of the data), or bytes that are not gzip, which is an error naming
+ * how many there are and where the stream ended. */
+static lt_status after_member(lt_ctx *ctx, idx_file *f)
+{
+    size_t got = 1;
+    while (f->zs.avail_in < 2 && got > 0) {
+        lt_status st = fill_input(ctx, f, &got);
+        if (st != LT_OK) return st;
+    }
+    if (f->zs.avail_in == 0) {
+        f->ended = 1;
+        return LT_OK;
+    }
+    if (f->zs.avail_in >= 2 && f->zs.next_in[0] == 0x1f && f->zs.next_in[1] == 0x8b) {
+        if (inflateReset(&f->zs) != Z_OK)
+            return lt_set_error(ctx, LT_ERR_FORMAT, "%s: cannot restart the inflater for the next gzip member", f->path);
+        return LT_OK;
+    }
+    uintmax_t end = f->in_total - f->zs.avail_in, extra = f->zs.avail_in;
+    int more = 0;
+    if (f->file_size >= 0 && (uintmax_t)f->file_size >= f->in_total) {
+        extra = (uintmax_t)f->file_size - end;
+    } else { /* a pipe: count what is left, up to a point */
+        for (got = 1; got > 0 && extra < IDX_TRAILING_SCAN;) {
+            f->zs.avail_in = 0;
+            lt_status st = fill_input(ctx, f, &got);
+            if (st != LT_OK) return st;
+            extra += got;
+        }
+        more = got > 0;
+    }
+    return lt_set_error(ctx, LT_ERR_FORMAT, "%s: %s%ju byte%s after the end of the gzip stream (which ends at byte "
+                        "%ju): the file holds more than its compressed data (appended to or damaged?)", f->path,
+                        more ? "at least " : "", extra, extra == 1 ? "" : "s", end);
+}
+
+/* Reads up to len bytes of data (inflated for gzip); *got is how many arrived (fewer
+ * only at the end of the data). A damaged gzip stream is an error naming the file. */
+static lt_status idx_read(lt_ctx *ctx, idx_file *f, void *buf, size_t len, size_t *got)
 {
     unsigned char *p = buf;
     *got = 0;
-    while (*got < len) {
-        size_t want = len - *got;
-        if (want > (1u << 30)) want = 1u << 30; /* gzread takes unsigned and returns int */
-        int r = gzread(f->gz, p + *got, (unsigned)want);
-        if (r < 0) return gz_fail(ctx, f);
-        if (r == 0) break;
-        *got += (size_t)r;
+    while (*got < len && !f->ended) {
+        if (f->zs.avail_in == 0) {
+            size_t n;
+            lt_status st = fill_input(ctx, f, &n);
+            if (st != LT_OK) return st;
+            if (n == 0) {
+                f->ended = 1;
+                f->cut = f->gz;
+                break;
+            }
+        }
+        size_t want = len - *got < UINT_MAX ? len - *got : UINT_MAX;
+        if (!f->gz) {
+            size_t k = want < f->zs.avail_in ? want : f->zs.avail_in;
+            memcpy(p + *got, f->zs.next_in, k);
+            f->zs.next_in += k;
+            f->zs.avail_in -= (uInt)k;
+            *got += k;
+            continue;
+        }
+        f->zs.next_out = p + *got;
+        f->zs.avail_out = (uInt)want;
+        int r = inflate(&f->zs, Z_NO_FLUSH);
+        *got += want - f->zs.avail_out;
+        if (r == Z_STREAM_END) {
+            lt_status st = after_member(ctx, f);
+            if (st != LT_OK) return st;
+        } else if (r == Z_MEM_ERROR) {
+            return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory while decompressing", f->path);
+        } else if (r != Z_OK && r != Z_BUF_ERROR) { /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
+            return lt_set_error(ctx, LT_ERR_FORMAT, "%s: corrupt gzip data (%s)", f->path,
+                                f->zs.msg ? f->zs.msg : "unknown zlib error");
+        }
     }
     return LT_OK;
 }
@@ -69,29 +152,37 @@ static lt_status gz_read_full(lt_ctx *ctx, const idx_file *f, void *buf, size_t 
 /* Explains a short read: a gzip stream that stops mid-way says so. */
 static const char *short_read_note(const idx_file *f)
 {
-    int errnum = 0;
-    gzerror(f->gz, &errnum);
-    return errnum == Z_BUF_ERROR ? " (the gzip stream is cut off: an incomplete download?)" : "";
+    return f->cut ? " (the gzip stream is cut off: an incomplete download?)" : "";
 }
 
-/* Fails unless the file ends right here; what names the payload for the message. */
-static lt_status expect_eof(lt_ctx *ctx, const idx_file *f, size_t expected, const char *what)
+/* Fails unless the data end right here; what names the payload for the message. */
+static lt_status expect_eof(lt_ctx *ctx, idx_file *f, size_t expected, const char *what)
 {
     unsigned char tmp[4096];
     size_t extra = 0, got;
     do {
-        lt_status st = gz_read_full(ctx, f, tmp, sizeof tmp, &got);
+        lt_status st = idx_read(ctx, f, tmp, sizeof tmp, &got);
         if (st != LT_OK) return st;
         extra += got;
     } while (got == sizeof tmp && extra < IDX_TRAILING_SCAN);
-    int errnum = 0;
-    gzerror(f->gz, &errnum);
-    if (extra == 0 && errnum == Z_BUF_ERROR) /* all data came, but not the gzip trailer that checks them */
+    if (extra == 0 && f->cut) /* all data came, but not the gzip trailer that checks them */
         return lt_set_error(ctx, LT_ERR_FORMAT, "%s: the gzip stream is cut off before its end (its CRC32 and size "
                             "are missing, so the data cannot be trusted: an incomplete download?)", f->path);
     if (extra == 0) return LT_OK;
     return lt_set_error(ctx, LT_ERR_FORMAT, "%s: %s%zu bytes of trailing data after the expected %zu bytes of %s",
                         f->path, got == sizeof tmp ? "at least " : "", extra, expected, what);
+}
+
+/* Closes an idx_file opened by idx_open (or never opened, or zeroed: f->in is set
+ * exactly while fd is open). */
+static void idx_close(idx_file *f)
+{
+    if (!f->in) return;
+    if (f->zs_live) inflateEnd(&f->zs);
+    f->zs_live = 0;
+    close(f->fd);
+    free(f->in);
+    f->in = NULL;
 }
 
 /* Opens path and checks its header: type code 0x08, ndims dimensions, sizes in bounds.
@@ -113,16 +204,29 @@ static lt_status idx_open(lt_ctx *ctx, const char *path, int ndims, const char *
         return lt_set_error(ctx, LT_ERR_IO, "%s: cannot read %s file: it is a directory", path, what);
     }
     f->file_size = S_ISREG(sb.st_mode) ? sb.st_size : -1; /* a pipe has no size to check */
-    f->gz = gzdopen(fd, "rb"); /* reads raw files transparently */
-    if (!f->gz) {
+    f->in = malloc(IDX_IN_BUF);
+    if (!f->in) {
         close(fd);
         return lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory opening the file", path);
     }
-    gzbuffer(f->gz, 1u << 17);
+    f->fd = fd;
+    /* gzip's magic 1f 8b, else raw bytes (an IDX file starts 00 00) */
+    size_t got = 1;
+    lt_status st = LT_OK;
+    while (st == LT_OK && f->zs.avail_in < 2 && got > 0) st = fill_input(ctx, f, &got);
+    if (st != LT_OK) goto fail;
+    if (f->zs.avail_in >= 2 && f->in[0] == 0x1f && f->in[1] == 0x8b) {
+        f->gz = 1;
+        if (inflateInit2(&f->zs, 16 + MAX_WBITS) != Z_OK) { /* 16: a gzip wrapper, checked */
+            st = lt_set_error(ctx, LT_ERR_NOMEM, "%s: out of memory for the gzip inflater", path);
+            goto fail;
+        }
+        f->zs_live = 1;
+    }
 
     unsigned char hdr[4 + 4 * 3];
-    size_t hlen = 4 + 4 * (size_t)ndims, got;
-    lt_status st = gz_read_full(ctx, f, hdr, hlen, &got);
+    size_t hlen = 4 + 4 * (size_t)ndims;
+    st = idx_read(ctx, f, hdr, hlen, &got);
     if (st != LT_OK) goto fail;
     st = LT_ERR_FORMAT;
     if (got < 4) {
@@ -163,8 +267,7 @@ static lt_status idx_open(lt_ctx *ctx, const char *path, int ndims, const char *
     }
     return LT_OK;
 fail:
-    gzclose(f->gz);
-    f->gz = NULL;
+    idx_close(f);
     return st;
 }
 
@@ -173,7 +276,7 @@ fail:
  * reading, since their uncompressed size is not known up front. */
 static lt_status check_raw_size(lt_ctx *ctx, const idx_file *f, size_t payload, const char *what)
 {
-    if (f->file_size < 0 || !gzdirect(f->gz)) return LT_OK;
+    if (f->file_size < 0 || f->gz) return LT_OK;
     uintmax_t hlen = 4 + 4 * (uintmax_t)f->ndims, size = (uintmax_t)f->file_size;
     uintmax_t have = size > hlen ? size - hlen : 0;
     if (have < payload)
@@ -185,17 +288,10 @@ static lt_status check_raw_size(lt_ctx *ctx, const idx_file *f, size_t payload, 
     return LT_OK;
 }
 
-/* Closes an idx_file opened by idx_open (or never opened). */
-static void idx_close(idx_file *f)
-{
-    if (f->gz) gzclose(f->gz);
-    f->gz = NULL;
-}
-
 /* Reads total pixel bytes as floats in [0,1] into a new array *out, then checks the
  * file ends. The array starts at cap floats and grows with the data up to total, so a
  * gzip header that claims more than the stream holds costs only what is really there. */
-static lt_status read_pixels(lt_ctx *ctx, const idx_file *f, size_t cap, size_t total, float **out)
+static lt_status read_pixels(lt_ctx *ctx, idx_file *f, size_t cap, size_t total, float **out)
 {
     float scale[256]; /* exact x/255 for every byte value */
     for (int v = 0; v < 256; v++) scale[v] = (float)v / 255.0f;
@@ -211,7 +307,7 @@ static lt_status read_pixels(lt_ctx *ctx, const idx_file *f, size_t cap, size_t 
             if (!p) goto nomem;
             dst = p;
         }
-        lt_status st = gz_read_full(ctx, f, buf, want, &got);
+        lt_status st = idx_read(ctx, f, buf, want, &got);
         if (st != LT_OK) {
             free(dst);
             return st;
@@ -237,13 +333,13 @@ nomem:
 }
 
 /* Reads n label bytes into dst, then checks the file ends. */
-static lt_status read_labels(lt_ctx *ctx, const idx_file *f, int32_t *dst, size_t n)
+static lt_status read_labels(lt_ctx *ctx, idx_file *f, int32_t *dst, size_t n)
 {
     unsigned char buf[IDX_CHUNK];
     size_t done = 0;
     while (done < n) {
         size_t want = n - done < IDX_CHUNK ? n - done : IDX_CHUNK, got;
-        lt_status st = gz_read_full(ctx, f, buf, want, &got);
+        lt_status st = idx_read(ctx, f, buf, want, &got);
         if (st != LT_OK) return st;
         for (size_t i = 0; i < got; i++) dst[done + i] = buf[i];
         done += got;
@@ -288,7 +384,7 @@ lt_status lt_dataset_load_idx(lt_ctx *ctx, const char *images_path, const char *
     if (st != LT_OK) goto done;
     /* A raw file's size is checked, so its array is allocated whole at once; a gzip
      * file's array grows as its data arrive. */
-    size_t cap = gzdirect(img.gz) || n * dim < IDX_GZ_FIRST_CAP ? n * dim : IDX_GZ_FIRST_CAP;
+    size_t cap = !img.gz || n * dim < IDX_GZ_FIRST_CAP ? n * dim : IDX_GZ_FIRST_CAP;
     float *px = NULL;
     st = read_pixels(ctx, &img, cap, n * dim, &px);
     if (st != LT_OK) goto done;

@@ -14,6 +14,7 @@
 #include "host_threads.h"
 #include "backend/philox.h"
 
+#define TSNE_MIN_N 4           /* 3 points or fewer lie in a plane as they are  */
 #define TSNE_MAX_N 20000       /* the n x n affinities take 1.6 GB at this size */
 #define TSNE_EXAGGERATION 12.0 /* early exaggeration factor ...                */
 #define TSNE_EARLY_STEPS 250   /* ... for this many steps, with momentum 0.5   */
@@ -150,8 +151,11 @@ static lt_status check_args(lt_ctx *ctx, const float *x, size_t n, size_t dim, c
 {
     const char *fn = "lt_tsne";
     if (!x || !xy) return lt_set_error(ctx, LT_ERR_ARG, "%s: %s is NULL", fn, !x ? "x" : "xy");
-    if (n < 3 || n > TSNE_MAX_N)
-        return lt_set_error(ctx, LT_ERR_ARG, "%s: n = %zu points (must be 3..%d: exact t-SNE is O(n^2))", fn, n,
+    if (n < TSNE_MIN_N)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: n = %zu point%s: t-SNE needs at least %d points (3 or fewer lie in a "
+                            "plane as they are: plot them directly)", fn, n, n == 1 ? "" : "s", TSNE_MIN_N);
+    if (n > TSNE_MAX_N)
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: n = %zu points: at most %d (exact t-SNE is O(n^2))", fn, n,
                             TSNE_MAX_N);
     if (dim == 0) return lt_set_error(ctx, LT_ERR_ARG, "%s: dim = 0 (must be >= 1)", fn);
     if (dim > SIZE_MAX / sizeof(double) / n)
@@ -161,9 +165,11 @@ static lt_status check_args(lt_ctx *ctx, const float *x, size_t n, size_t dim, c
     if (o && o->perplexity != 0.0f) d.perplexity = o->perplexity;
     if (o && o->iterations != 0) d.iterations = o->iterations;
     if (o && o->learning_rate != 0.0f) d.learning_rate = o->learning_rate;
-    if (!(d.perplexity >= 1.0f) || !((double)d.perplexity < (double)n))
-        return lt_set_error(ctx, LT_ERR_ARG, "%s: perplexity = %g (must be at least 1 and less than n = %zu)", fn,
-                            (double)d.perplexity, n);
+    /* a row's entropy is at most log(n - 1), all others alike: a larger perplexity is
+     * out of the bandwidth search's reach */
+    if (!(d.perplexity >= 1.0f) || !((double)d.perplexity <= (double)(n - 1)))
+        return lt_set_error(ctx, LT_ERR_ARG, "%s: perplexity = %g (must be at least 1 and at most n - 1 = %zu, the "
+                            "neighbours a point has)", fn, (double)d.perplexity, n - 1);
     if (d.iterations < 1) return lt_set_error(ctx, LT_ERR_ARG, "%s: iterations = %d (must be >= 1)", fn, d.iterations);
     if (!(d.learning_rate > 0.0f) || !isfinite(d.learning_rate))
         return lt_set_error(ctx, LT_ERR_ARG, "%s: learning_rate = %g (must be positive and finite)", fn,
