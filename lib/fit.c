@@ -235,8 +235,8 @@ static lt_status begin_or_resume(lt_model *m, const lt_dataset *x, const lt_data
     if (r->steps != steps)
         return lt_set_error(m->ctx, LT_ERR_ARG, "%s: the run took %llu steps an epoch, these settings %zu", m->name,
                             (unsigned long long)r->steps, steps);
-    r->epochs = (uint64_t)o->epochs; /* a finished run may be extended */
-    *nothing_left = r->early_stopped || r->epochs_done - r->start_epoch >= r->epochs;
+    *nothing_left = r->early_stopped || r->epochs_done - r->start_epoch >= (uint64_t)o->epochs;
+    if (!*nothing_left) r->epochs = (uint64_t)o->epochs; /* a finished run may be extended */
     return LT_OK;
 }
 
