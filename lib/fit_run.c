@@ -193,6 +193,7 @@ int lt_fit_run_parse(lt_fit_run *r, const char *text, size_t n, char *why, size_
     /* What lt_fit relies on: counts it can index with, a step inside an epoch. */
     if (r->epochs < 1 || r->epochs > 1000000 || r->steps < 1 || r->steps > ((uint64_t)1 << 32) ||
         r->epoch_step >= r->steps || r->epochs_done > ((uint64_t)1 << 40) || r->start_epoch > r->epochs_done ||
+        r->epochs_done - r->start_epoch > (uint64_t)r->epochs || /* this run's epochs done: at most its epochs */
         r->batch < 1 || r->batch > ((uint64_t)1 << 20) || r->since_best > r->epochs_done || r->early_stopped > 1 ||
         r->restore_best > 1 || r->shuffle > 1 || r->patience > 1000000) {
         snprintf(why, why_size, "inconsistent counts");

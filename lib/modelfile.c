@@ -466,6 +466,8 @@ static lt_status read_sections(lt_ctx *ctx, const char *path, int notes_only, un
             off += chunk;
         }
         if ((uint32_t)crc != get_u32(crcb)) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: section '%.4s' is corrupted (CRC32 mismatch)", path, (const char *)sh);
+        /* notes are text: a NUL would cut a key short in lt_load and end lt_file_meta's scan */
+        else if (k == META && memchr(sec[k], 0, len)) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: the notes section contains a NUL byte", path);
     }
     if (st == LT_OK && pos != size) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: %llu unexpected bytes after the last section", path, (unsigned long long)(size - pos));
     if (st == LT_OK && (!seen[ARCH] || !seen[WGHT])) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: missing architecture or weights section", path);

@@ -6,7 +6,9 @@
 # (tests/install-intel-opencl.sh, called at the end); pocl-opencl-icd, an OpenCL on the CPU, so the OpenCL
 # backend is tested without a GPU; dataset-fashion-mnist, the data the tests train on.
 # libc6-dev is named because --no-install-recommends leaves gcc without it; g++ builds
-# the optional CLBlast C++ shim (cl_kernels/clblast_gemm.cpp).
+# the optional CLBlast C++ shim (cl_kernels/clblast_gemm.cpp). clang-15 brings
+# libclang-common-15-dev, whose libFuzzer and sanitizer runtimes build the fuzz targets
+# (tests/fuzz/, run_all.sh's last stage).
 set -euo pipefail
 list="$(dirname "$0")/debian-packages.txt"
 mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")

@@ -14,7 +14,11 @@
 #      GPU's limits (tests/oclgrind_stage.sh; about a minute; skipped when oclgrind is
 #      not installed);
 #   3. build-plain: no OpenCL and no OpenMP, the CPU fallback's tests alone;
-#   4. build-asan: the tests of build-test under AddressSanitizer and UBSan.
+#   4. build-asan: the tests of build-test under AddressSanitizer and UBSan;
+#   5. build-fuzz: every parser of untrusted input (model files, IDX, CSV, images,
+#      architecture specs) under libFuzzer, ASan and UBSan, 60 s each from the committed
+#      corpus (tests/fuzz/run.sh; about 7 minutes with the build; skipped, not failed,
+#      without clang's libFuzzer).
 #
 # Every stage runs even after an earlier one failed. The last line is exactly
 # "N passed, N failed"; the exit status is nonzero when anything failed, and a build
@@ -181,6 +185,48 @@ if build build-asan --buildtype=debugoptimized -Dopencl=auto -Db_sanitize=addres
     run_tests build-asan --timeout-multiplier 2
 else
     tally "build-asan (build failed)" 0 1
+fi
+
+# 5. Fuzzing: libFuzzer targets (tests/fuzz/), clang only. Only the targets and the
+# library are compiled (the alias target 'fuzz'), all instrumented; each runs for
+# LATENT_FUZZ_SECONDS (60) and fails on a crash, leak, hang or sanitizer report.
+fuzz_cc=
+probe=$(mktemp -d)
+for c in clang-15 clang; do
+    if command -v "$c" >/dev/null &&
+        echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return d && n; }' >"$probe/p.c" &&
+        "$c" -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" >/dev/null 2>&1; then
+        fuzz_cc=$c
+        break
+    fi
+done
+rm -rf "$probe"
+# Configures build-fuzz with compiler $1 (a first setup; a reconfigure keeps the one it
+# has) and compiles the fuzz targets and the library alone.
+build_fuzz() {
+    local opts=(--buildtype=debugoptimized -Dfuzz=true -Db_lundef=false -Dopencl=disabled -Dopenmp=disabled
+        -Dlapack=disabled)
+    echo "=== configure build-fuzz (CC=$1): ${opts[*]}"
+    if [[ -f build-fuzz/meson-private/coredata.dat ]]; then
+        meson setup --reconfigure build-fuzz "${opts[@]}" || CC=$1 meson setup --wipe build-fuzz "${opts[@]}" || return 1
+    else
+        CC=$1 meson setup build-fuzz "${opts[@]}" || return 1
+    fi
+    echo "=== compile build-fuzz (the fuzz targets)"
+    meson compile -C build-fuzz -j "$jobs" fuzz
+}
+if [[ -z $fuzz_cc ]]; then
+    echo "=== fuzz: skipped (no clang with libFuzzer: clang-15 from tests/install-deps.sh)"
+elif build_fuzz "$fuzz_cc"; then
+    log=$(mktemp)
+    bash tests/fuzz/run.sh build-fuzz "${LATENT_FUZZ_SECONDS:-60}" 2>&1 | tee "$log"
+    read -r fz_passed fz_failed fz_found < <(awk '/^fuzz: [0-9]+ passed, [0-9]+ failed$/ {
+        p = $2; f = $4; seen = 1 } END { print p + 0, f + 0, seen + 0 }' "$log")
+    rm -f "$log"
+    if ((fz_found == 0)); then fz_failed=$((fz_failed + 1)); echo "=== fuzz: no summary line"; fi
+    tally "fuzz targets" "$fz_passed" "$fz_failed"
+else
+    tally "build-fuzz (build failed)" 0 1
 fi
 
 echo "$total_passed passed, $total_failed failed"

@@ -129,7 +129,7 @@ record "... on the uninterrupted run's file, byte for byte" "$(cmp -s model.lt r
 for sig in TERM INT; do
     rm -f model.lt
     start_run
-    sleep 1
+    for ((i = 0; i < 2000; i++)); do [[ -f model.lt ]] && break; sleep 0.005; done # the first checkpoint: under way
     kill -"$sig" "$run"
     wait "$run"
     status=$?
@@ -151,9 +151,9 @@ done
 # An older model sits in the output file; the first SIGINT's save waits 3 s before its
 # rename (the test hook), and the second SIGINT lands there: the older file stays.
 cp ref.lt model.lt
-LATENT_TEST_SAVE_PAUSE_MS=3000 "$LATENT" "${TRAIN[@]}" --quiet --out model.lt >/dev/null 2>err.txt &
+LATENT_TEST_SAVE_PAUSE_MS=3000 "$LATENT" "${TRAIN[@]}" --epochs 1000000 --quiet --out model.lt >/dev/null 2>err.txt &
 run=$!
-sleep 1
+sleep 0.5
 kill -INT "$run"
 await_temp_file
 kill -INT "$run"

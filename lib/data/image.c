@@ -65,14 +65,25 @@ static int peek_size(FILE *f, int64_t *w, int64_t *h)
     return 0;
 }
 
+/* Whether f starts as stb_image takes a JPEG to start: its start-of-image marker, FF D8,
+ * after any number of FF fill bytes (stb skips them, and after SOI any bytes up to the
+ * next marker). Reads f from its start and leaves it after the SOI marker. */
+static int jpeg_soi(FILE *f)
+{
+    rewind(f);
+    int c = getc(f);
+    if (c != 0xFF) return 0;
+    do c = getc(f); while (c == 0xFF);
+    return c == 0xD8;
+}
+
 /* Why a JPEG's Huffman tables are unusable, or NULL: a DHT table of more than 256
  * codes overruns the decoder's tables in the stb_image Debian 12 ships (2.27), so every
  * DHT segment is checked first, those after each scan's entropy-coded data included.
  * Reads f from its start. */
 static const char *bad_jpeg_huffman(FILE *f)
 {
-    rewind(f);
-    if (getc(f) != 0xFF || getc(f) != 0xD8) return NULL;
+    if (!jpeg_soi(f)) return NULL;
     for (;;) {
         int c = getc(f);
         if (c == EOF) return NULL;
@@ -102,11 +113,11 @@ static const char *bad_jpeg_huffman(FILE *f)
     }
 }
 
-/* Why a BMP or JPEG file is cut short or unsafe to decode, or NULL when it looks whole.
- * stb_image decodes cut files without complaint, filling the missing part with black,
- * so the loader checks what it can: a BMP's headers and its uncompressed pixel rows
- * against the file size, a JPEG's Huffman tables and its end-of-image marker near the
- * end. Rewinds f. */
+/* Why a BMP, PNG or JPEG file is cut short or unsafe to decode, or NULL when it looks
+ * whole. stb_image decodes cut files without complaint, filling the missing part with
+ * black, so the loader checks what it can: a BMP's headers and its uncompressed pixel
+ * rows against the file size, a PNG's chunk lengths, a JPEG's Huffman tables and its
+ * end-of-image marker near the end. Rewinds f. */
 static const char *truncation(FILE *f)
 {
     unsigned char b[34];
@@ -132,7 +143,18 @@ static const char *truncation(FILE *f)
                 if ((int64_t)off + row * h > (int64_t)size) why = "its pixel rows end before the file's size says";
             }
         }
-    } else if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF && size >= 4) {
+    } else if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        /* every chunk's length against the file: stb_image grows its buffer to what an IDAT
+         * chunk claims before reading it (2 GB for a 100-byte file) */
+        long pos = 8;
+        unsigned char ch[8];
+        while (!why && size - pos >= 8 && fseek(f, pos, SEEK_SET) == 0 && fread(ch, 1, 8, f) == 8) {
+            uint32_t len = (uint32_t)ch[0] << 24 | (uint32_t)ch[1] << 16 | (uint32_t)ch[2] << 8 | ch[3];
+            if ((int64_t)len + 12 > (int64_t)size - pos) why = "a chunk runs past the end of the file";
+            else if (memcmp(ch + 4, "IEND", 4) == 0) break;
+            pos += 12 + (long)len;
+        }
+    } else if (size >= 4 && jpeg_soi(f)) { /* as stb_image sees a JPEG (fill bytes before SOI too) */
         unsigned char tail[1024];
         long from = size > (long)sizeof tail ? size - (long)sizeof tail : 0;
         size_t got = fseek(f, from, SEEK_SET) == 0 ? fread(tail, 1, (size_t)(size - from), f) : 0;

@@ -44,6 +44,13 @@ static unsigned char *lt_stbiw_zlib_compress(unsigned char *data, int data_len, 
 #define STBI_WRITE_NO_STDIO
 #define STBIW_ZLIB_COMPRESS lt_stbiw_zlib_compress
 #define STB_IMAGE_IMPLEMENTATION
+/* stb_image's memory comes zeroed: its JPEG decoder (2.27) does not clear the Huffman
+ * tables of its malloc'ed state, so a scan that uses a table no DHT segment defined
+ * read whatever the heap held, and then failed an assertion (abort) or read past the
+ * table (tests/fuzz/corpus/fuzz_image/regress-jpeg-undefined-huffman-table.jpg). */
+#define STBI_MALLOC(sz) calloc(1, (sz))
+#define STBI_REALLOC(p, sz) realloc((p), (sz))
+#define STBI_FREE(p) free(p)
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
