@@ -11,6 +11,9 @@
 # even after one failed. Prints "fuzz TARGET: N execs, RESULT" per target, then
 # "fuzz: N passed, N failed"; the exit status is nonzero when any failed.
 # LATENT_FUZZ_KEEP=DIR keeps each target's grown corpus in DIR/<target>/.
+# LATENT_FUZZ_SEED=N fixes libFuzzer's random seed (-seed=N), so that a run takes the
+# same mutations every time and differs from another only in how far it gets
+# (run_all.sh fixes it: CI replays, the long runs explore); unset, each run draws one.
 set -u
 if (($# < 1)); then
     echo "usage: bash tests/fuzz/run.sh BUILD_DIR [SECONDS] [TARGET...]" >&2
@@ -26,6 +29,11 @@ if ((${#targets[@]} == 0)); then
 fi
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
     echo "run.sh: SECONDS must be a positive whole number, not '$seconds'" >&2
+    exit 2
+fi
+seed=${LATENT_FUZZ_SEED:-}
+if [[ -n $seed ]] && ! [[ $seed =~ ^[1-9][0-9]{0,8}$ ]]; then
+    echo "run.sh: LATENT_FUZZ_SEED must be a whole number from 1 to 999999999, not '$seed'" >&2
     exit 2
 fi
 
@@ -61,6 +69,7 @@ for t in "${targets[@]}"; do
     args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1
         -artifact_prefix="$artifacts/$t-")
     if [[ -f $here/$t.dict ]]; then args+=(-dict="$here/$t.dict"); fi
+    if [[ -n $seed ]]; then args+=(-seed="$seed"); fi
     TMPDIR=$work/tmp "$exe" "${args[@]}" "$corpus" >"$log" 2>&1
     status=$?
     execs=$(awk '/^stat::number_of_executed_units:/ { n = $2 } END { print n + 0 }' "$log")
