@@ -187,11 +187,11 @@ lt_status lt_cl_sum_squares(lt_backend *be, size_t n, const lt_buf *x, size_t xo
 lt_status lt_cl_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xoff, size_t count, const lt_buf *starts,
                              size_t stoff, const lt_buf *sumsq, size_t soff, float max_norm);
 lt_status lt_cl_random_uniform(lt_backend *be, lt_buf *buf, size_t off, size_t n, float lo, float hi, uint64_t seed,
-                               uint64_t counter);
+                               uint64_t counter, uint64_t first);
 lt_status lt_cl_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_t n, float mean, float stddev,
-                              uint64_t seed, uint64_t counter);
+                              uint64_t seed, uint64_t counter, uint64_t first);
 lt_status lt_cl_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate, uint64_t seed,
-                             uint64_t counter);
+                             uint64_t counter, uint64_t first);
 lt_status lt_cl_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff);
 
 /* cl_conv.c: convolutions, pooling, up-sampling, augmentation (conv.cl, pool.cl, augment.cl). */

@@ -127,7 +127,7 @@ lt_status lt_cl_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xoff, s
 /* Shared body of the three Philox fills: kernel kid over buf[off, off+n) with (p0, p1)
  * after the range. */
 static lt_status random_fill(cl_backend *b, int kid, const char *op, lt_buf *buf, size_t off, size_t n, float p0,
-                             float p1, uint64_t seed, uint64_t counter)
+                             float p1, uint64_t seed, uint64_t counter, uint64_t first)
 {
     if (n == 0) return LT_OK;
     kargs a = args_of(b, kid);
@@ -137,30 +137,33 @@ static lt_status random_fill(cl_backend *b, int kid, const char *op, lt_buf *buf
     arg_f32(&a, p1);
     arg_u64(&a, seed);
     arg_u64(&a, counter);
+    arg_u64(&a, first);
     return lt_cl_launch_1d(b, &a, n, op);
 }
 
-/* buf[off+i] = lt_philox_uniform(seed, counter, i, lo, hi). */
+/* buf[off+i] = lt_philox_uniform(seed, counter, first+i, lo, hi). */
 lt_status lt_cl_random_uniform(lt_backend *be, lt_buf *buf, size_t off, size_t n, float lo, float hi,
-                                   uint64_t seed, uint64_t counter)
+                               uint64_t seed, uint64_t counter, uint64_t first)
 {
-    return random_fill((cl_backend *)be, K_RANDOM_UNIFORM, "random_uniform", buf, off, n, lo, hi, seed, counter);
+    return random_fill((cl_backend *)be, K_RANDOM_UNIFORM, "random_uniform", buf, off, n, lo, hi, seed, counter, first);
 }
 
-/* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i). */
+/* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, first+i). */
 lt_status lt_cl_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_t n, float mean, float stddev,
-                                  uint64_t seed, uint64_t counter)
+                              uint64_t seed, uint64_t counter, uint64_t first)
 {
-    return random_fill((cl_backend *)be, K_RANDOM_NORMAL, "random_normal", buf, off, n, mean, stddev, seed, counter);
+    return random_fill((cl_backend *)be, K_RANDOM_NORMAL, "random_normal", buf, off, n, mean, stddev, seed, counter,
+                       first);
 }
 
 /* Inverted dropout mask; the scale 1/(1-rate) is divided here, on the host, because
  * OpenCL's single-precision division need not be correctly rounded. */
 lt_status lt_cl_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate, uint64_t seed,
-                                 uint64_t counter)
+                             uint64_t counter, uint64_t first)
 {
     float scale = 1.0f / (1.0f - rate);
-    return random_fill((cl_backend *)be, K_DROPOUT_MASK, "dropout_mask", mask, off, n, rate, scale, seed, counter);
+    return random_fill((cl_backend *)be, K_DROPOUT_MASK, "dropout_mask", mask, off, n, rate, scale, seed, counter,
+                       first);
 }
 
 /* out[ooff] = number of NaN/inf in x[xoff, xoff+n), counted exactly in integers. */

@@ -2,24 +2,24 @@
  * calls, so the streams are bit-identical (the host computes anything needing a
  * division). */
 
-/* buf[off + i] = lt_philox_uniform(seed, counter, i, lo, hi). */
+/* buf[off + i] = lt_philox_uniform(seed, counter, first + i, lo, hi). */
 __kernel void lt_random_uniform(ulong n, __global float *buf, ulong off, float lo, float hi,
-                                ulong seed, ulong counter)
+                                ulong seed, ulong counter, ulong first)
 {
-    LT_FOR_EACH(i, n) buf[off + i] = lt_philox_uniform(seed, counter, i, lo, hi);
+    LT_FOR_EACH(i, n) buf[off + i] = lt_philox_uniform(seed, counter, first + i, lo, hi);
 }
 
-/* buf[off + i] = mean + stddev * lt_philox_normal(seed, counter, i). */
+/* buf[off + i] = mean + stddev * lt_philox_normal(seed, counter, first + i). */
 __kernel void lt_random_normal(ulong n, __global float *buf, ulong off, float mean, float stddev,
-                               ulong seed, ulong counter)
+                               ulong seed, ulong counter, ulong first)
 {
-    LT_FOR_EACH(i, n) buf[off + i] = mean + stddev * lt_philox_normal(seed, counter, i);
+    LT_FOR_EACH(i, n) buf[off + i] = mean + stddev * lt_philox_normal(seed, counter, first + i);
 }
 
-/* mask[off + i] = uniform_i >= rate ? scale : 0, scale = 1/(1-rate) from the host. */
+/* mask[off + i] = uniform_(first+i) >= rate ? scale : 0, scale = 1/(1-rate) from the host. */
 __kernel void lt_dropout_mask(ulong n, __global float *mask, ulong off, float rate, float scale,
-                              ulong seed, ulong counter)
+                              ulong seed, ulong counter, ulong first)
 {
     LT_FOR_EACH(i, n)
-        mask[off + i] = lt_philox_uniform(seed, counter, i, 0.0f, 1.0f) >= rate ? scale : 0.0f;
+        mask[off + i] = lt_philox_uniform(seed, counter, first + i, 0.0f, 1.0f) >= rate ? scale : 0.0f;
 }

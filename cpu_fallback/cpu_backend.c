@@ -754,7 +754,7 @@ typedef struct fill_args {
 } fill_args;
 
 /* out[i - first] for stream elements i in [first, end), all inside block j (i/4 == j). */
-static void fill_block(const fill_args *fa, uint64_t j, size_t first, size_t end, float *out)
+static void fill_block(const fill_args *fa, uint64_t j, uint64_t first, uint64_t end, float *out)
 {
     lt_philox_block blk = lt_philox4x32_10(fa->seed, fa->counter + j);
     float v[4];
@@ -772,43 +772,46 @@ static void fill_block(const fill_args *fa, uint64_t j, size_t first, size_t end
             v[w] = uniform_of_word(blk.v[w], 0.0f, 1.0f) >= fa->a ? fa->b : 0.0f;
         break;
     }
-    for (size_t i = first; i < end; i++) out[i - first] = v[i & 3];
+    for (uint64_t i = first; i < end; i++) out[i - first] = v[i & 3];
 }
 
-/* buf[off + i] = element i of the fill's stream, for i < n, blocks in parallel. */
-static lt_status random_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, const fill_args *fa)
+/* buf[off + i] = element first + i of the fill's stream, for i < n, blocks in parallel. */
+static lt_status random_fill(lt_backend *be, lt_buf *buf, size_t off, size_t n, uint64_t first, const fill_args *fa)
 {
     if (n == 0) return LT_OK;
     float *x = lt_cpu_fp(buf, off);
-    size_t blocks = n / 4 + (n % 4 != 0);
+    uint64_t j0 = first / 4, blocks = (first + n + 3) / 4 - j0, end = first + n;
     int nt = lt_cpu_team(be, n * 16);
     LT_PAR_FOR(nt)
-    for (size_t j = 0; j < blocks; j++) fill_block(fa, j, 4 * j, lt_cpu_min_sz(4 * j + 4, n), x + 4 * j);
+    for (uint64_t j = 0; j < blocks; j++) {
+        uint64_t lo = 4 * (j0 + j) > first ? 4 * (j0 + j) : first, hi = 4 * (j0 + j) + 4 < end ? 4 * (j0 + j) + 4 : end;
+        fill_block(fa, j0 + j, lo, hi, x + (lo - first));
+    }
     return LT_OK;
 }
 
-/* buf[off+i] = lt_philox_uniform(seed, counter, i, lo, hi). */
+/* buf[off+i] = lt_philox_uniform(seed, counter, first+i, lo, hi). */
 static lt_status cpu_random_uniform(lt_backend *be, lt_buf *buf, size_t off, size_t n, float lo,
-                                    float hi, uint64_t seed, uint64_t counter)
+                                    float hi, uint64_t seed, uint64_t counter, uint64_t first)
 {
     fill_args fa = {FILL_UNIFORM, lo, hi, seed, counter};
-    return random_fill(be, buf, off, n, &fa);
+    return random_fill(be, buf, off, n, first, &fa);
 }
 
-/* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i). */
+/* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, first+i). */
 static lt_status cpu_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_t n, float mean,
-                                   float stddev, uint64_t seed, uint64_t counter)
+                                   float stddev, uint64_t seed, uint64_t counter, uint64_t first)
 {
     fill_args fa = {FILL_NORMAL, mean, stddev, seed, counter};
-    return random_fill(be, buf, off, n, &fa);
+    return random_fill(be, buf, off, n, first, &fa);
 }
 
-/* mask[i] = uniform_i >= rate ? 1/(1-rate) : 0, the scale rounded once to float. */
+/* mask[i] = uniform_(first+i) >= rate ? 1/(1-rate) : 0, the scale rounded once to float. */
 static lt_status cpu_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate,
-                                  uint64_t seed, uint64_t counter)
+                                  uint64_t seed, uint64_t counter, uint64_t first)
 {
     fill_args fa = {FILL_DROPOUT, rate, 1.0f / (1.0f - rate), seed, counter};
-    return random_fill(be, mask, off, n, &fa);
+    return random_fill(be, mask, off, n, first, &fa);
 }
 
 /* ------------------------------------------------------------------- checks */

@@ -66,12 +66,20 @@ lt_status lt_workspace_reserve(lt_model *m, size_t batch, size_t loss_slots)
     return LT_OK;
 }
 
+/* The global batch rows (of a training pass) are normalized over. */
+static size_t norm_rows(const lt_model *m, size_t rows)
+{
+    return m->train.norm_rows ? m->train.norm_rows : rows;
+}
+
 /* The pass settings of layer i. */
 static lt_pass make_pass(lt_model *m, int i, size_t rows, int training, uint64_t seed, uint64_t step)
 {
     lt_workspace *w = &m->ws;
+    size_t norm = norm_rows(m, rows);
     lt_pass p = {LT_BE(m), training, layer_key(seed, i), step, w->layer_ws, w->layer_ws_off[i], w->acts, 0, m->in_dim,
-                 lt_loss_scale(m->train.loss, rows, (size_t)m->out_dim), m->train.compiled ? m->train.kl_factor : 1.0f};
+                 lt_loss_scale(m->train.loss, norm, (size_t)m->out_dim), m->train.compiled ? m->train.kl_factor : 1.0f,
+                 m->train.row0, norm};
     return p;
 }
 
@@ -150,7 +158,7 @@ lt_status lt_compute_grads(lt_model *m, size_t rows, const lt_buf *target, size_
     lt_status st = lt_forward(m, rows, 1, seed, step);
     if (st != LT_OK) return st;
     size_t cols = (size_t)m->out_dim;
-    float scale = lt_loss_scale(m->train.loss, rows, cols);
+    float scale = lt_loss_scale(m->train.loss, norm_rows(m, rows), cols);
     st = lt_be_loss(be, lt_loss_to_backend(m->train.loss), rows, cols, w->acts, w->act_off[m->n_flat],
                        target, toff, w->loss, slot, scale, w->grad, 0);
     if (st != LT_OK) return st;

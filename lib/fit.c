@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "augment.h"
+#include "fit_dist.h"
 #include "model.h"
 #include "backend/philox.h"
 #include "progress.h"
@@ -88,13 +89,15 @@ static void fit_bufs_free(lt_backend *be, fit_bufs *b)
     lt_be_buf_free(be, b->mats);
 }
 
-/* Adds N(0, stddev^2) noise (Philox stream (seed, counter)) to the rows in acts[0].
- * Element i uses block counter + i/4, so calls space their counters 2^32 apart. */
-static lt_status add_input_noise(lt_model *m, const fit_bufs *b, size_t rows, float stddev, uint64_t seed, uint64_t counter)
+/* Adds N(0, stddev^2) noise (Philox stream (seed, counter)) to the rows in acts[0],
+ * which are rows row0.. of the batch the stream covers. Element i uses block counter +
+ * i/4, so calls space their counters 2^32 apart. */
+static lt_status add_input_noise(lt_model *m, const fit_bufs *b, size_t rows, float stddev, uint64_t seed, uint64_t counter,
+                                 size_t row0)
 {
     lt_backend *be = LT_BE(m);
     size_t n = rows * (size_t)m->in_dim;
-    lt_status st = lt_be_random_normal(be, b->noise, 0, n, 0.0f, stddev, seed, counter);
+    lt_status st = lt_be_random_normal(be, b->noise, 0, n, 0.0f, stddev, seed, counter, row0 * (size_t)m->in_dim);
     if (st == LT_OK) st = lt_be_axpby(be, n, 1.0f, b->noise, 0, 1.0f, m->ws.acts, 0);
     return st;
 }
@@ -122,35 +125,41 @@ static double mean_loss(const lt_model *m, double sum, size_t rows)
     return sum / lt_loss_normalizer(m->train.loss, rows, (size_t)m->out_dim);
 }
 
-/* Mean validation loss over rows [start, start+n) of the device data; with noise > 0
- * the inputs get the same noise every epoch, so the losses compare. */
-static lt_status validate(lt_model *m, const fit_bufs *b, size_t start, size_t n, size_t slot0, int y_is_x, float noise,
-                          uint64_t noise_seed, double *out)
+/* Mean validation loss over rows [start, start+n) of the device data, in chunks of
+ * `chunk` rows (the batch), each process taking its share of them; tmp holds a float a
+ * chunk. With noise > 0 the inputs get the same noise every epoch, so the losses
+ * compare. A process that fails still joins the sum, so that none waits for it. */
+static lt_status validate(lt_model *m, lt_dist *d, const fit_bufs *b, size_t start, size_t n, size_t chunk, size_t slot0,
+                          int y_is_x, float noise, uint64_t noise_seed, float *tmp, double *out)
 {
     lt_backend *be = LT_BE(m);
     lt_workspace *w = &m->ws;
-    size_t in = (size_t)m->in_dim, od = (size_t)m->out_dim, chunk = w->batch, nch = (n + chunk - 1) / chunk;
-    for (size_t c = 0; c < nch; c++) {
+    size_t in = (size_t)m->in_dim, od = (size_t)m->out_dim, nch = (n + chunk - 1) / chunk, c0, mine;
+    lt_dist_chunks(d, nch, &c0, &mine);
+    int clean_target = y_is_x && noise > 0.0f;
+    lt_status st = LT_OK;
+    for (size_t c = c0; st == LT_OK && c < c0 + mine; c++) {
         size_t r = start + c * chunk, rows = n - c * chunk < chunk ? n - c * chunk : chunk;
-        int clean_target = y_is_x && noise > 0.0f;
-        lt_status st = lt_be_copy(be, b->x, r * in, w->acts, 0, rows * in);
+        st = lt_be_copy(be, b->x, r * in, w->acts, 0, rows * in);
         if (st == LT_OK && !y_is_x) st = lt_be_copy(be, b->y, r * od, w->target, 0, rows * od);
         if (st == LT_OK && clean_target) st = lt_be_copy(be, b->x, r * in, w->target, 0, rows * in);
-        if (st != LT_OK) return st;
-        if (noise > 0.0f) st = add_input_noise(m, b, rows, noise, noise_seed, VAL_NOISE_COUNTER + ((uint64_t)c << 32));
+        if (st == LT_OK && noise > 0.0f)
+            st = add_input_noise(m, b, rows, noise, noise_seed, VAL_NOISE_COUNTER + ((uint64_t)c << 32), 0);
         if (st == LT_OK) st = lt_forward(m, rows, 0, 0, 0);
-        if (st != LT_OK) return st;
-        st = lt_be_loss(be, lt_loss_to_backend(m->train.loss), rows, od, w->acts, w->act_off[m->n_flat],
-                           y_is_x && !clean_target ? w->acts : w->target, 0, w->loss, slot0 + c, 0.0f, NULL, 0);
-        if (st != LT_OK) return st;
-        if ((st = lt_add_layer_losses(m, rows, 0, 0, 0, slot0 + c)) != LT_OK) return st;
+        if (st == LT_OK)
+            st = lt_be_loss(be, lt_loss_to_backend(m->train.loss), rows, od, w->acts, w->act_off[m->n_flat],
+                            y_is_x && !clean_target ? w->acts : w->target, 0, w->loss, slot0 + c, 0.0f, NULL, 0);
+        if (st == LT_OK) st = lt_add_layer_losses(m, rows, 0, 0, 0, slot0 + c);
     }
-    float *tmp = malloc(nch * sizeof *tmp);
-    if (!tmp) return lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
-    lt_status st = lt_be_download(be, w->loss, slot0, tmp, nch);
+    if (st == LT_OK) st = lt_be_download(be, w->loss, slot0, tmp, nch);
+    /* the other processes' chunks are theirs: adding exact zeros, the sum is each
+     * chunk's own loss, so every process adds the same numbers one process would */
+    for (size_t c = 0; c < nch; c++)
+        if (st != LT_OK || c < c0 || c >= c0 + mine) tmp[c] = 0.0f;
+    lt_status summed = lt_dist_sum(m, d, tmp, nch);
+    if (st == LT_OK) st = summed;
     double total = 0;
     for (size_t c = 0; c < nch; c++) total += tmp[c];
-    free(tmp);
     *out = mean_loss(m, total, n);
     return st;
 }
@@ -196,13 +205,17 @@ static lt_status load_batch(lt_model *m, const fit_bufs *b, size_t first, size_t
     return st;
 }
 
-/* Asks opts' poll what to do after a step (where: the run's epoch, its steps done) and
- * does it: reads the epoch's losses so far into the run record (epoch_loss), calls the
- * checkpoint function, and sets *stop when asked to stop. */
-static lt_status poll_step(lt_model *m, const lt_fit_opts *o, lt_fit_point where, size_t *read, double *sum, float *tmp,
-                           int *stop)
+/* What opts' poll asks after a step (where: the run's epoch, its steps done). */
+static int ask_poll(const lt_fit_opts *o, lt_fit_point where)
 {
-    int ask = o->poll ? o->poll(o->user, &where) : 0;
+    return o->poll ? o->poll(o->user, &where) : 0;
+}
+
+/* Does what poll asked (ask) after a step: reads the epoch's losses so far into the run
+ * record (epoch_loss), calls the checkpoint function, and sets *stop when asked to stop. */
+static lt_status poll_step(lt_model *m, const lt_fit_opts *o, int ask, lt_fit_point where, size_t *read, double *sum,
+                           float *tmp, int *stop)
+{
     if (!(ask & (LT_FIT_CHECKPOINT | LT_FIT_STOP))) return LT_OK;
     lt_fit_run *r = &m->train.run;
     lt_status st = LT_OK;
@@ -251,44 +264,57 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     int y_is_x = y == NULL || y == x;
     if (!y) y = x;
     if (hist) memset(hist, 0, sizeof *hist);
-    lt_status st = check_fit_args(m, x, y, &o);
-    if (st != LT_OK) return st;
-
-    /* As Keras splits: the first floor(n * (1 - split)) samples train, the rest validate. */
-    size_t n = x->n, n_train = (size_t)((double)n * (1.0 - (double)o.validation_split)), n_val = n - n_train;
-    if (n_train == 0) return lt_set_error(ctx, LT_ERR_ARG, "no training samples left after the validation split");
-    size_t batch = (size_t)o.batch < n_train ? (size_t)o.batch : n_train;
-    size_t steps = (n_train + batch - 1) / batch;
-    size_t val_chunks = n_val ? (n_val + batch - 1) / batch : 0;
-    size_t in = x->dim, od = y->dim;
-    int nothing_left;
-    if ((st = begin_or_resume(m, x, y, &o, steps, &nothing_left)) != LT_OK || nothing_left) return st;
-    lt_fit_run *r = &m->train.run;
-
-    st = lt_workspace_reserve(m, batch, steps + val_chunks);
-    if (st != LT_OK) return st;
+    /* Every check and allocation comes first: with several processes they then agree
+     * (lt_dist_begin), so that a failure on one stops all before any collective step. */
+    lt_dist dist = {0};
     fit_bufs b = {0};
-    uint32_t *idx = malloc(n_train * sizeof *idx);
-    float *mats = NULL; /* host copy of an epoch's augmentation maps */
-    size_t *rows = malloc(steps * sizeof *rows);
-    float *tmp = malloc(steps * sizeof *tmp);
-    if (!idx || !rows || !tmp) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
-    for (size_t s = 0; s < steps; s++) rows[s] = s + 1 < steps ? batch : n_train - s * batch;
-    int augment = lt_augment_active(o.augment);
+    uint32_t *idx = NULL;
+    float *mats = NULL, *tmp = NULL; /* mats: host copy of an epoch's augmentation maps */
+    size_t *rows = NULL;
+    size_t n = x->n, n_train = 0, n_val = 0, batch = 1, steps = 0, in = x->dim, od = y->dim;
+    int nothing_left = 0, augment = lt_augment_active(o.augment);
     /* With noise or augmentation the inputs change, so an autoencoder's target is a
      * clean copy in the target slot rather than the input slot itself. */
     int clean_target = y_is_x && (o.noise > 0.0f || augment);
-    if (augment) mats = malloc(n_train * 6 * sizeof *mats);
-    if (augment && !mats) { st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory"); goto done; }
-    st = fit_upload(m, x, y_is_x ? NULL : y, &o, n_train, augment, &b);
-    if (st == LT_OK && o.patience && o.restore_best) { /* the best weights live with the model, for checkpoints */
+    lt_fit_run *r = &m->train.run;
+    lt_status st = check_fit_args(m, x, y, &o);
+    if (st == LT_OK && lt_comm_size(o.comm) > 1 && lt_model_layer_count(m, "Sparsity") > 0)
+        st = lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s: a Sparsity layer's penalty needs the mean activation over the "
+                          "whole batch, which no process of several sees: train it in one process, or use "
+                          "activity_l1, which sums over samples", m->name);
+    if (st == LT_OK) { /* as Keras splits: the first floor(n * (1 - split)) samples train, the rest validate */
+        n_train = (size_t)((double)n * (1.0 - (double)o.validation_split));
+        n_val = n - n_train;
+        if (n_train == 0) st = lt_set_error(ctx, LT_ERR_ARG, "no training samples left after the validation split");
+    }
+    if (st == LT_OK) {
+        batch = (size_t)o.batch < n_train ? (size_t)o.batch : n_train;
+        steps = (n_train + batch - 1) / batch;
+        st = begin_or_resume(m, x, y, &o, steps, &nothing_left);
+    }
+    size_t val_chunks = n_val ? (n_val + batch - 1) / batch : 0;
+    if (st == LT_OK && !nothing_left) st = lt_workspace_reserve(m, batch, steps + val_chunks);
+    if (st == LT_OK && !nothing_left) {
+        idx = malloc(n_train * sizeof *idx);
+        rows = malloc(steps * sizeof *rows);
+        tmp = malloc((steps > val_chunks ? steps : val_chunks) * sizeof *tmp);
+        if (augment) mats = malloc(n_train * 6 * sizeof *mats);
+        if (!idx || !rows || !tmp || (augment && !mats)) st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    }
+    if (st == LT_OK && !nothing_left) {
+        for (size_t s = 0; s < steps; s++) rows[s] = s + 1 < steps ? batch : n_train - s * batch;
+        st = fit_upload(m, x, y_is_x ? NULL : y, &o, n_train, augment, &b);
+    }
+    if (st == LT_OK && !nothing_left && o.patience && o.restore_best) { /* the best weights live with the model, for checkpoints */
         int had = m->train.best != NULL;
         if (!had) st = lt_alloc_named(ctx, m->n_params ? m->n_params : 1, "the best weights' copy", &m->train.best);
         /* a resumed run without them (extended after it restored them): they are the weights now */
         if (st == LT_OK && !had && isfinite(r->best) && m->n_params)
             st = lt_be_copy(be, m->params, m->poff, m->train.best, 0, m->n_params);
     }
-    if (st != LT_OK) goto done;
+    st = lt_dist_begin(m, &dist, o.comm, st, x, y);
+    if (st != LT_OK || nothing_left) goto done;
+    if (dist.rank != 0) o.verbose = -1; /* only rank 0 speaks */
 
     lt_progress prog;
     lt_progress_init(&prog, o.log, o.verbose, o.epochs, steps);
@@ -298,7 +324,9 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     int epochs_run = 0, stop = 0;
     lt_workspace *w = &m->ws;
     /* Epochs are numbered over the model's life (ep), so shuffles and augmentation go on
-     * across fit calls and resumes; progress shows the run's own count (e). */
+     * across fit calls and resumes; progress shows the run's own count (e). A failure
+     * ends the loop at the next lt_dist_check, where, with several processes, every
+     * process learns of it at the same point (alone, the check is where it stops). */
     for (uint64_t ep = r->epochs_done + 1; !stop && ep <= r->start_epoch + r->epochs; ep++) {
         int e = (int)(ep - r->start_epoch);
         size_t first = (size_t)r->epoch_step; /* a resumed epoch goes on from its next step */
@@ -306,69 +334,81 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         double t_epoch = lt_now(), t_read = t_epoch, sum = r->epoch_loss;
         if (o.shuffle >= 0) shuffle(idx, n_train, shuffle_key, ep);
         else for (size_t i = 0; i < n_train; i++) idx[i] = (uint32_t)i;
-        st = lt_be_upload(be, b.idx, 0, idx, n_train);
+        if (st == LT_OK) st = lt_be_upload(be, b.idx, 0, idx, n_train);
         if (st == LT_OK && augment) { /* one upload an epoch: a map for every position of the order */
             lt_augment_matrices(o.augment, m->in_shape.d[0], m->in_shape.d[1], o.seed ^ AUGMENT_KEY, ep << 32, n_train,
                                 mats);
             st = lt_be_upload(be, b.mats, 0, mats, n_train * 6);
         }
         size_t read = first;
-        for (size_t s = first; st == LT_OK && s < steps; s++) {
-            st = load_batch(m, &b, s * batch, rows[s], in, y_is_x ? 0 : od, augment, clean_target);
-            if (st != LT_OK) break;
-            if (o.noise > 0.0f) st = add_input_noise(m, &b, rows[s], o.noise, noise_key, m->train.steps << 32);
+        for (size_t s = first; s < steps; s++) {
+            size_t row0, mine; /* this process's slice of the step's rows (alone: all) */
+            lt_dist_share(&dist, rows[s], &row0, &mine);
+            if (st == LT_OK && mine) st = load_batch(m, &b, s * batch + row0, mine, in, y_is_x ? 0 : od, augment, clean_target);
+            if (st == LT_OK && mine && o.noise > 0.0f)
+                st = add_input_noise(m, &b, mine, o.noise, noise_key, m->train.steps << 32, row0);
             if (o.kl_warmup > 0.0f) {
                 double t = ((double)(ep - 1) + (double)s / (double)steps) / (double)o.kl_warmup;
                 m->train.kl_factor = t < 1.0 ? (float)t : 1.0f;
             }
-            if (st == LT_OK) st = lt_train_step(m, rows[s], y_is_x && !clean_target ? w->acts : w->target, 0, s, layer_key);
-            if (st != LT_OK) break;
+            m->train.row0 = row0;
+            m->train.norm_rows = rows[s];
+            if (st == LT_OK && mine) st = lt_compute_grads(m, mine, y_is_x && !clean_target ? w->acts : w->target, 0, s, layer_key);
+            m->train.row0 = m->train.norm_rows = 0;
+            lt_fit_point where = {e, o.epochs, s + 1, steps, 0};
+            /* with several processes poll is asked before the sum, which carries the answers */
+            int ask = dist.comm && s + 1 < steps ? ask_poll(&o, where) : 0;
+            if ((st = lt_dist_check(m, &dist, st, &ask, e, s)) != LT_OK) break;
+            st = lt_dist_step(m, &dist, mine > 0, s);
+            if (st == LT_OK) st = lt_optimizer_step(m);
             double now = lt_now();
-            if (prog.bar && now - t_read >= 0.1) {
+            if (st == LT_OK && prog.bar && now - t_read >= 0.1) {
                 st = read_losses(m, read, s + 1, e, &sum, tmp);
                 read = s + 1;
                 t_read = now;
                 double done = (double)(s + 1 - first) * (double)batch;
                 lt_progress_step(&prog, e, s + 1, mean_loss(m, sum, (s + 1) * batch), done / (now - t_epoch));
             }
-            if (st == LT_OK && s + 1 < steps)
-                st = poll_step(m, &o, (lt_fit_point){e, o.epochs, s + 1, steps, 0}, &read, &sum, tmp, &stop);
+            if (!dist.comm && s + 1 < steps) ask = ask_poll(&o, where);
+            if (st == LT_OK && s + 1 < steps) st = poll_step(m, &o, ask, where, &read, &sum, tmp, &stop);
             if (stop) break;
         }
-        if (st != LT_OK || stop) break;
-        st = read_losses(m, read, steps, e, &sum, tmp);
-        if (st != LT_OK) break;
+        if (dist.failed || stop) break;
+        if (st == LT_OK) st = read_losses(m, read, steps, e, &sum, tmp);
         double secs = lt_now() - t_epoch;
         train_secs += secs;
         samples += (steps - first) * batch < n_train ? (steps - first) * batch : n_train;
         loss = mean_loss(m, sum, n_train); /* weighted by batch size, as Keras reports it */
         m->train.kl_factor = 1.0f;
         if (n_val) {
-            st = validate(m, &b, n_train, n_val, steps, y_is_x, o.noise, noise_key, &val_loss);
-            if (st != LT_OK) break;
+            if ((st = lt_dist_check(m, &dist, st, NULL, e, steps)) != LT_OK) break;
+            st = validate(m, &dist, &b, n_train, n_val, batch, steps, y_is_x, o.noise, noise_key, tmp, &val_loss);
         }
-        lt_progress_epoch_end(&prog, e, loss, val_loss, (double)n_train / secs);
-        r->epochs_done = ep;
-        r->epoch_step = 0;
-        r->epoch_loss = 0;
-        epochs_run++;
-        if (o.patience) { /* early stopping on val_loss, or loss without validation */
+        if (st == LT_OK) {
+            lt_progress_epoch_end(&prog, e, loss, val_loss, (double)n_train / secs);
+            r->epochs_done = ep;
+            r->epoch_step = 0;
+            r->epoch_loss = 0;
+            epochs_run++;
+        }
+        int early_stop = 0;
+        if (st == LT_OK && o.patience) { /* early stopping on val_loss, or loss without validation */
             double watched = n_val ? val_loss : loss;
             if (watched < r->best - fabs((double)o.min_delta)) {
                 r->best = watched;
                 r->since_best = 0;
                 if (m->train.best && m->n_params) st = lt_be_copy(be, m->params, m->poff, m->train.best, 0, m->n_params);
-                if (st != LT_OK) break;
             } else if (++r->since_best >= (uint64_t)o.patience) {
                 if (prog.f) fprintf(prog.f, "Early stopping after epoch %d (no improvement for %d epochs)\n", e, o.patience);
-                r->early_stopped = 1;
-                break;
+                r->early_stopped = early_stop = 1;
             }
-        } else if (n_val && val_loss < r->best) {
+        } else if (st == LT_OK && n_val && val_loss < r->best) {
             r->best = val_loss;
         }
-        st = poll_step(m, &o, (lt_fit_point){e, o.epochs, steps, steps, 0}, &read, &sum, tmp, &stop);
-        if (st != LT_OK) break;
+        lt_fit_point where = {e, o.epochs, steps, steps, 0};
+        int ask = st == LT_OK && !early_stop ? ask_poll(&o, where) : 0;
+        if ((st = lt_dist_check(m, &dist, st, &ask, e, steps)) != LT_OK || early_stop) break;
+        st = poll_step(m, &o, ask, where, &read, &sum, tmp, &stop);
     }
     /* A finished run with restore_best ends on its best weights; a stopped one keeps
      * the weights it stopped with, to go on from them. */
@@ -379,6 +419,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         m->train.best = NULL;
     }
     if (st == LT_OK) st = lt_be_finish(be);
+    st = lt_dist_check(m, &dist, st, NULL, 0, 0); /* the last word: did every process finish? */
     if (hist) {
         hist->epochs_run = epochs_run;
         hist->loss = (float)loss;
@@ -390,6 +431,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     }
 done:
     m->train.kl_factor = 1.0f;
+    lt_dist_end(&dist);
     fit_bufs_free(be, &b);
     free(idx);
     free(rows);
@@ -447,9 +489,9 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
     lt_status st = idx ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     if (st == LT_OK) st = lt_workspace_reserve(m, B, slots);
     if (st == LT_OK) st = lt_alloc_named(ctx, pool * in, "the synthetic inputs", &b.x);
-    if (st == LT_OK) st = lt_be_random_uniform(be, b.x, 0, pool * in, 0.0f, 1.0f, 1, 0);
+    if (st == LT_OK) st = lt_be_random_uniform(be, b.x, 0, pool * in, 0.0f, 1.0f, 1, 0, 0);
     if (st == LT_OK && !y_is_x) st = lt_alloc_named(ctx, pool * od, "the synthetic targets", &b.y);
-    if (st == LT_OK && !y_is_x) st = lt_be_random_uniform(be, b.y, 0, pool * od, 0.0f, 1.0f, 2, 0);
+    if (st == LT_OK && !y_is_x) st = lt_be_random_uniform(be, b.y, 0, pool * od, 0.0f, 1.0f, 2, 0, 0);
     if (st == LT_OK) st = lt_alloc_named(ctx, pool, "the sample order", &b.idx);
     if (st == LT_OK) {
         shuffle(idx, pool, 3, 0);

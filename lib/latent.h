@@ -37,6 +37,25 @@ typedef enum lt_status {
 /* Short name of a status ("ok", "bad argument", ...). */
 const char *lt_status_name(lt_status s);
 
+/* ------------------------------------------------------------------ several processes */
+
+/* Processes that train one model together, one device each (synchronous data
+ * parallelism over MPI). latent_mpi.h makes one from an MPI communicator; this header
+ * needs no mpi.h, and everywhere NULL means this process alone. */
+typedef struct lt_comm lt_comm;
+/* 1 when this liblatent was built with MPI (then latent_mpi.h and lt_comm_mpi exist). */
+int lt_have_mpi(void);
+/* This process's rank in c, 0 .. lt_comm_size(c) - 1 (0 for NULL). */
+int lt_comm_rank(const lt_comm *c);
+/* Processes in c (1 for NULL). */
+int lt_comm_size(const lt_comm *c);
+/* This process's rank among c's processes on its own machine (0 for NULL). */
+int lt_comm_node_rank(const lt_comm *c);
+/* c's processes on this machine (1 for NULL). */
+int lt_comm_node_size(const lt_comm *c);
+/* Frees c (NULL: nothing); collective, as MPI_Comm_free. */
+void lt_comm_free(lt_comm *c);
+
 /* ------------------------------------------------------------------ context */
 
 /* A device and everything allocated on it; the home of error messages. */
@@ -527,6 +546,18 @@ typedef struct lt_fit_opts {
                                  progress, so lt_save(m, path, 1) writes a model that
                                  lt_fit with resume finishes exactly as this run would  */
     void *user;               /* passed to poll and checkpoint                       */
+    const lt_comm *comm;      /* train together with these processes (NULL: alone).
+                                 Every process calls lt_fit with the same model
+                                 (built from the same seed), data and options; rank
+                                 0's weights and optimizer state are copied to all
+                                 first; each step every process runs its slice of the
+                                 global batch `batch` and the gradients are summed, so
+                                 all end with the weights one process would reach (to
+                                 float rounding). An error on one process (a NaN, no
+                                 memory) ends lt_fit on all, naming the rank; ranks
+                                 whose data differ are an error. poll's answers are
+                                 combined (any rank asking counts), and checkpoint is
+                                 called on every rank (save on rank 0 alone)        */
 } lt_fit_opts;
 
 /* What training did. */

@@ -44,6 +44,11 @@ typedef struct lt_pass {
     float loss_scale;       /* what the loss slot is scaled by when read (1/rows or
                                1/(rows*cols)): penalties' gradients carry it     */
     float kl_factor;        /* KL warm-up factor in [0, 1] (1 outside warm-up)  */
+    /* The batch this pass's rows are a slice of: with several processes each runs rows
+     * row0 .. row0+rows-1 of a global batch of norm_rows (alone: 0 and rows). Random
+     * draws are keyed by the global row, losses normalized over norm_rows, so the
+     * slices add up to the one-process pass. */
+    size_t row0, norm_rows;
 } lt_pass;
 
 /* Pairs a model file's layer line may hold: a recurrent layer writes 7, TimeDistributed

@@ -31,7 +31,7 @@ static lt_status dense_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t
 {
     size_t fan_in = last_axis(&l->in_shape), fan_out = last_axis(&l->out_shape), nw = fan_in * fan_out;
     float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
-    lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit, seed, counter);
+    lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit, seed, counter, 0);
     if (st != LT_OK) return st;
     return lt_be_fill(be, l->slot.params, l->slot.off + nw, fan_out, 0.0f);
 }

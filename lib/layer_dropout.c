@@ -26,7 +26,8 @@ static lt_status dropout_forward(lt_layer *l, const lt_pass *p, size_t batch,
     dropout_layer *d = (dropout_layer *)l;
     size_t n = batch * (size_t)l->out_dim;
     if (!masks(d, p)) return lt_layer_forward_copy(l, p, batch, x, xoff, y, yoff);
-    lt_status st = lt_be_dropout_mask(p->be, p->ws, p->ws_off, n, d->rate, p->seed, p->step << 32);
+    lt_status st = lt_be_dropout_mask(p->be, p->ws, p->ws_off, n, d->rate, p->seed, p->step << 32,
+                                      p->row0 * (size_t)l->out_dim);
     return st == LT_OK ? lt_be_mul(p->be, n, x, xoff, p->ws, p->ws_off, y, yoff) : st;
 }
 

@@ -16,7 +16,8 @@ static lt_status noise_forward(lt_layer *l, const lt_pass *p, size_t batch,
     noise_layer *g = (noise_layer *)l;
     size_t n = batch * (size_t)l->out_dim;
     if (!p->training || g->stddev == 0.0f) return lt_layer_forward_copy(l, p, batch, x, xoff, y, yoff);
-    lt_status st = lt_be_random_normal(p->be, y, yoff, n, 0.0f, g->stddev, p->seed, p->step << 32);
+    lt_status st = lt_be_random_normal(p->be, y, yoff, n, 0.0f, g->stddev, p->seed, p->step << 32,
+                                       p->row0 * (size_t)l->out_dim);
     return st == LT_OK ? lt_be_axpby(p->be, n, 1.0f, x, xoff, 1.0f, y, yoff) : st;
 }
 

@@ -29,7 +29,7 @@ static lt_status sampling_forward(lt_layer *l, const lt_pass *p, size_t batch,
 {
     size_t d = (size_t)l->out_dim;
     if (!p->training) return lt_be_vae_sample_forward(p->be, batch, d, x, xoff, NULL, 0, y, yoff);
-    lt_status st = lt_be_random_normal(p->be, p->ws, p->ws_off, batch * d, 0.0f, 1.0f, p->seed, p->step << 32);
+    lt_status st = lt_be_random_normal(p->be, p->ws, p->ws_off, batch * d, 0.0f, 1.0f, p->seed, p->step << 32, p->row0 * d);
     return st == LT_OK ? lt_be_vae_sample_forward(p->be, batch, d, x, xoff, p->ws, p->ws_off, y, yoff) : st;
 }
 
@@ -40,19 +40,19 @@ static lt_status sampling_backward(lt_layer *l, const lt_pass *p, size_t batch,
 {
     if (!dx) return LT_OK; /* a model starting with Sampling has nothing to train before it */
     const sampling_layer *s = (const sampling_layer *)l;
-    float kl_scale = s->beta * p->kl_factor / (float)batch; /* d(mean KL)/dx */
+    float kl_scale = s->beta * p->kl_factor / (float)p->norm_rows; /* d(mean KL)/dx */
     return lt_be_vae_sample_backward(p->be, batch, (size_t)l->out_dim, x, xoff, p->training ? p->ws : NULL,
                                            p->ws_off, dy, dyoff, kl_scale, dx, dxoff);
 }
 
-/* loss[slot] += beta * warm-up * (KL summed over the batch) / batch, in the slot's
+/* loss[slot] += beta * warm-up * (KL summed over the rows) / norm_rows, in the slot's
  * unscaled units (the host multiplies the slot by loss_scale). */
 static lt_status sampling_add_loss(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
                                    lt_buf *loss, size_t slot)
 {
     const sampling_layer *s = (const sampling_layer *)l;
     size_t d = (size_t)l->out_dim, kl = p->ws_off + batch * d;
-    float alpha = s->beta * p->kl_factor / ((float)batch * p->loss_scale);
+    float alpha = s->beta * p->kl_factor / ((float)p->norm_rows * p->loss_scale);
     lt_status st = lt_be_kl_normal(p->be, batch, d, x, xoff, p->ws, kl);
     return st == LT_OK ? lt_be_axpby(p->be, 1, alpha, p->ws, kl, 1.0f, loss, slot) : st;
 }

@@ -45,8 +45,8 @@ static lt_status penalty_backward(lt_layer *l, const lt_pass *p, size_t batch,
     if (!dx) return LT_OK;
     const penalty_layer *s = (const penalty_layer *)l;
     size_t cols = (size_t)l->out_dim;
-    if (s->l1) /* d(lambda * sum|a| / batch) */
-        return lt_be_l1_penalty(p->be, batch * cols, x, xoff, p->ws, p->ws_off, dy, dyoff, s->weight / (float)batch,
+    if (s->l1) /* d(lambda * sum|a| / norm_rows) */
+        return lt_be_l1_penalty(p->be, batch * cols, x, xoff, p->ws, p->ws_off, dy, dyoff, s->weight / (float)p->norm_rows,
                                       dx, dxoff);
     lt_status st = sparsity_terms(s, p, batch, x, xoff, s->weight);
     if (st != LT_OK) return st;
@@ -66,7 +66,7 @@ static lt_status penalty_add_loss(lt_layer *l, const lt_pass *p, size_t batch, c
     if (s->l1) {
         sum_at = p->ws_off;
         st = lt_be_l1_penalty(p->be, batch * cols, x, xoff, p->ws, sum_at, NULL, 0, 0.0f, NULL, 0);
-        alpha = s->weight / (float)batch / p->loss_scale;
+        alpha = s->weight / (float)p->norm_rows / p->loss_scale;
     } else {
         st = sparsity_terms(s, p, batch, x, xoff, 0.0f);
         alpha = s->weight / p->loss_scale;

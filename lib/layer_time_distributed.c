@@ -50,13 +50,23 @@ static lt_status td_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t co
     return t->inner->ops->init(t->inner, be, seed, counter);
 }
 
+/* The pass as the inner layer sees it: every sample is steps rows. */
+static lt_pass inner_pass(const td_layer *t, const lt_pass *p)
+{
+    lt_pass q = *p;
+    q.row0 *= (size_t)t->steps;
+    q.norm_rows *= (size_t)t->steps;
+    return q;
+}
+
 /* The inner layer over batch * steps rows. */
 static lt_status td_forward(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff, lt_buf *y,
                             size_t yoff)
 {
     td_layer *t = (td_layer *)l;
     t->inner->slot = l->slot; /* the model may have moved the parameters (loading) */
-    return t->inner->ops->forward(t->inner, p, batch * (size_t)t->steps, x, xoff, y, yoff);
+    lt_pass q = inner_pass(t, p);
+    return t->inner->ops->forward(t->inner, &q, batch * (size_t)t->steps, x, xoff, y, yoff);
 }
 
 /* The inner layer's backward pass over batch * steps rows. */
@@ -65,7 +75,8 @@ static lt_status td_backward(lt_layer *l, const lt_pass *p, size_t batch, const 
 {
     td_layer *t = (td_layer *)l;
     t->inner->slot = l->slot;
-    return t->inner->ops->backward(t->inner, p, batch * (size_t)t->steps, x, xoff, y, yoff, dy, dyoff, dx, dxoff);
+    lt_pass q = inner_pass(t, p);
+    return t->inner->ops->backward(t->inner, &q, batch * (size_t)t->steps, x, xoff, y, yoff, dy, dyoff, dx, dxoff);
 }
 
 /* "layer=dense units=28 activation=linear alpha=0". */

@@ -76,6 +76,8 @@ typedef struct lt_trainer {
     lt_buf *clip_sumsq;   /* the segments' squared norms, computed each step */
     uint64_t steps;     /* optimizer steps taken         */
     float kl_factor;    /* KL warm-up factor now (1 unless fit is warming up) */
+    size_t row0;        /* this step's rows start at row0 of a global batch of  */
+    size_t norm_rows;   /* norm_rows (0: the rows themselves): lt_pass's fields */
     lt_fit_run run;     /* the last training run (lt_compile clears it) */
     lt_buf *best;       /* early stopping's best weights while a run that restores
                            them is under way (n_params), else NULL   */

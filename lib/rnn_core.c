@@ -198,7 +198,7 @@ lt_status lt_rnn_core_init(const lt_rnn_core *c, lt_backend *be, lt_buf *params,
 {
     size_t F = (size_t)c->features, U = (size_t)c->units, G = gates(c), nw = F * G;
     float limit = sqrtf(6.0f / (float)(F + G));
-    lt_status st = nw ? lt_be_random_uniform(be, params, poff, nw, -limit, limit, seed, counter) : LT_OK;
+    lt_status st = nw ? lt_be_random_uniform(be, params, poff, nw, -limit, limit, seed, counter, 0) : LT_OK;
     if (st != LT_OK) return st;
     float *r = malloc(U * G * sizeof *r);
     if (!r || orthogonal(U, G, seed, counter + 1, r) != 0) {

@@ -965,26 +965,27 @@ typedef struct rand_params {
     int kind; /* 0 uniform, 1 normal, 2 dropout */
     size_t off, n;
     float a, b; /* lo/hi, mean/stddev, rate */
-    uint64_t seed, counter;
+    uint64_t seed, counter, first;
 } rand_params;
 
 /* The fill on b[0]. */
 static lt_status op_random(lt_backend *be, lt_buf *const *b, const void *pp)
 {
     const rand_params *p = pp;
-    if (p->kind == 0) return lt_be_random_uniform(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter);
-    if (p->kind == 1) return lt_be_random_normal(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter);
-    return lt_be_dropout_mask(be, b[0], p->off, p->n, p->a, p->seed, p->counter);
+    if (p->kind == 0) return lt_be_random_uniform(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter, p->first);
+    if (p->kind == 1) return lt_be_random_normal(be, b[0], p->off, p->n, p->a, p->b, p->seed, p->counter, p->first);
+    return lt_be_dropout_mask(be, b[0], p->off, p->n, p->a, p->seed, p->counter, p->first);
 }
 
 /* Uniform, normal and dropout fills compared bit for bit with lib/backend/philox.h. */
 static void test_random(tester *t)
 {
-    static const struct { uint64_t seed, counter; size_t off, n; } cases[] = {
-        { 42, 0, 0, 1 },
-        { 0xDEADBEEFCAFEull, 12345678901ull, 3, 1001 },
-        { 7, 0xFFFFFFFFull, 5, 17 },        /* the block counter crosses 2^32 */
-        { 0xFFFFFFFFFFFFFFFFull, 1, 1, 65537 },
+    static const struct { uint64_t seed, counter, first; size_t off, n; } cases[] = {
+        { 42, 0, 0, 0, 1 },
+        { 0xDEADBEEFCAFEull, 12345678901ull, 0, 3, 1001 },
+        { 7, 0xFFFFFFFFull, 2, 5, 17 },        /* the block counter crosses 2^32 */
+        { 0xFFFFFFFFFFFFFFFFull, 1, 0, 1, 65537 },
+        { 99, 1ull << 32, 4097, 2, 333 },   /* a slice starting mid-block */
     };
     static const char *names[] = { "random_uniform", "random_normal", "dropout_mask" };
     char what[200];
@@ -992,7 +993,7 @@ static void test_random(tester *t)
         for (int kind = 0; kind < 3; kind++)
             for (int v = 0; v < (kind == 2 ? 3 : 1); v++) {
                 static const float rates[] = { 0.0f, 0.3f, 0.5f };
-                rand_params p = { kind, cases[c].off, cases[c].n, 0, 0, cases[c].seed, cases[c].counter };
+                rand_params p = { kind, cases[c].off, cases[c].n, 0, 0, cases[c].seed, cases[c].counter, cases[c].first };
                 if (kind == 0) { p.a = -0.5f; p.b = 2.0f; }
                 if (kind == 1) { p.a = 0.5f; p.b = 2.0f; }
                 if (kind == 2) p.a = rates[v];
@@ -1000,15 +1001,16 @@ static void test_random(tester *t)
                 float *init = const_floats(len, -7.0f), *want = const_floats(len, -7.0f);
                 for (size_t i = 0; i < p.n; i++) {
                     float x;
-                    if (kind == 0) x = lt_philox_uniform(p.seed, p.counter, i, p.a, p.b);
-                    else if (kind == 1) x = p.a + p.b * lt_philox_normal(p.seed, p.counter, i);
-                    else x = lt_philox_uniform(p.seed, p.counter, i, 0.0f, 1.0f) >= p.a ? 1.0f / (1.0f - p.a) : 0.0f;
+                    uint64_t e = p.first + i;
+                    if (kind == 0) x = lt_philox_uniform(p.seed, p.counter, e, p.a, p.b);
+                    else if (kind == 1) x = p.a + p.b * lt_philox_normal(p.seed, p.counter, e);
+                    else x = lt_philox_uniform(p.seed, p.counter, e, 0.0f, 1.0f) >= p.a ? 1.0f / (1.0f - p.a) : 0.0f;
                     want[p.off + i] = x;
                 }
                 slot s[1] = { { init, len, 0 } };
                 float *outs[1] = { malloc(len * sizeof(float)) }, *cpu[1];
-                snprintf(what, sizeof what, "%s seed=%llu counter=%llu off=%zu n=%zu%s", names[kind],
-                         (unsigned long long)p.seed, (unsigned long long)p.counter, p.off, p.n,
+                snprintf(what, sizeof what, "%s seed=%llu counter=%llu first=%llu off=%zu n=%zu%s", names[kind],
+                         (unsigned long long)p.seed, (unsigned long long)p.counter, (unsigned long long)p.first, p.off, p.n,
                          kind == 2 ? (v == 0 ? " rate=0" : v == 1 ? " rate=0.3" : " rate=0.5") : "");
                 if (run_pair(t, what, s, 1, op_random, &p, outs, cpu))
                     expect_bits(t, outs[0], cpu[0], want, len, "%s", what);
@@ -1085,9 +1087,9 @@ static void test_messages(tester *t)
                "optim_step: hyper-parameters are NULL");
     expect_msg(t, lt_be_optim_step(be, LT_BOPT_ADAM, &h, 8, b, 0, b, 0, b, 8),
                "optim_step: state range [8, 8 + 16) exceeds its buffer of 16 elements");
-    expect_msg(t, lt_be_dropout_mask(be, b, 0, 4, 1.0f, 1, 0), "dropout_mask: rate 1 is outside [0, 1)");
-    expect_msg(t, lt_be_dropout_mask(be, NULL, 0, 4, 0.5f, 1, 0), "dropout_mask: buffer mask is NULL");
-    expect_msg(t, lt_be_random_normal(be, b, 17, 1, 0.0f, 1.0f, 1, 0),
+    expect_msg(t, lt_be_dropout_mask(be, b, 0, 4, 1.0f, 1, 0, 0), "dropout_mask: rate 1 is outside [0, 1)");
+    expect_msg(t, lt_be_dropout_mask(be, NULL, 0, 4, 0.5f, 1, 0, 0), "dropout_mask: buffer mask is NULL");
+    expect_msg(t, lt_be_random_normal(be, b, 17, 1, 0.0f, 1.0f, 1, 0, 0),
                "random_normal: buf range [17, 17 + 1) exceeds its buffer of 16 elements");
     expect_msg(t, lt_be_count_nonfinite(be, 4, NULL, 0, b, 0), "count_nonfinite: buffer x is NULL");
     expect_msg(t, lt_be_copy_strided(be, 2, 2, 2, b, 0, 4, 2, 0.5f, b, 8, 4, 2),
@@ -1186,7 +1188,7 @@ static void test_cl_errors(tester *t)
     st = lt_be_gemm(be, 0, 0, 2, 2, 3, 1.0f, buf, 0, 2, buf, 0, 2, 0.0f, buf, 8, 2);
     check(t, st == LT_ERR_ARG && be->error[0], "gemm with lda < k -> ARG: status %d, \"%s\"", (int)st, be->error);
     be->error[0] = 0;
-    st = lt_be_dropout_mask(be, buf, 0, 4, 1.0f, 1, 0);
+    st = lt_be_dropout_mask(be, buf, 0, 4, 1.0f, 1, 0, 0);
     check(t, st == LT_ERR_ARG && be->error[0], "dropout rate 1 -> ARG: status %d, \"%s\"", (int)st, be->error);
     float h[16] = { 0 };
     st = lt_be_fill(be, buf, 0, 16, 3.0f);
@@ -1383,7 +1385,7 @@ static int open_and_use(int index, char *err, size_t len)
     if (lt_opencl_backend_open(&be, index, err, len) != LT_OK) return 0;
     lt_buf *b = NULL;
     float h[3] = { 0 };
-    int ok = lt_be_buf_alloc(be, 3, &b) == LT_OK && lt_be_random_uniform(be, b, 0, 3, 0, 1, 5, 6) == LT_OK &&
+    int ok = lt_be_buf_alloc(be, 3, &b) == LT_OK && lt_be_random_uniform(be, b, 0, 3, 0, 1, 5, 6, 0) == LT_OK &&
              lt_be_download(be, b, 0, h, 3) == LT_OK && h[2] == lt_philox_uniform(5, 6, 2, 0, 1);
     if (!ok) snprintf(err, len, "%s", be->error);
     lt_be_buf_free(be, b);

@@ -826,7 +826,7 @@ static int bench(lt_backend *be, const char *tag)
             lt_status st = LT_OK;
             for (int i = 0; i < 6 && st == LT_OK; i++) st = lt_be_buf_alloc(be, n[i], &b[i]);
             for (int i = 0; i < 3 && st == LT_OK; i++)
-                st = lt_be_random_uniform(be, b[i], 0, n[i], -1, 1, (uint64_t)i + 1, 0);
+                st = lt_be_random_uniform(be, b[i], 0, n[i], -1, 1, (uint64_t)i + 1, 0, 0);
             double med[3], best[3];
             int ok = st == LT_OK;
             for (int op = 0; ok && op < 3; op++) ok = time_op(be, op, &g, b, &med[op], &best[op]);

@@ -212,8 +212,8 @@ static int bench(void)
             lt_be_buf_alloc(be, m * k, &a);
             lt_be_buf_alloc(be, k * n, &b);
             lt_be_buf_alloc(be, m * n, &c);
-            lt_be_random_uniform(be, a, 0, m * k, -1.0f, 1.0f, 1, 0);
-            lt_be_random_uniform(be, b, 0, k * n, -1.0f, 1.0f, 2, 0);
+            lt_be_random_uniform(be, a, 0, m * k, -1.0f, 1.0f, 1, 0, 0);
+            lt_be_random_uniform(be, b, 0, k * n, -1.0f, 1.0f, 2, 0, 0);
             size_t lda = shapes[s].ta ? m : k, ldb = shapes[s].tb ? k : n;
             int reps = (int)(1e8 / flops) + 1; /* ~1 ms of work per timed run */
             double best = 1e30;

@@ -166,6 +166,8 @@ static void check_backend(int threads)
     static const size_t lens[] = {1, 2, 3, 5, 7, 1001, 50003};
     static const size_t offs[] = {0, 1, 3};
     static const uint64_t counters[] = {0, 7, 0x00000001fffffffdull, UINT64_MAX - 1};
+    /* stream elements the fill starts at: a slice of a larger fill (another process's rows) */
+    static const uint64_t firsts[] = {0, 1, 6, 4099};
     const size_t cap = 50003 + 3 + 8;
     float *got = malloc(cap * 4), *want = malloc(cap * 4), *fill = malloc(cap * 4);
     for (size_t i = 0; i < cap; i++) fill[i] = -12345.0f;
@@ -178,26 +180,27 @@ static void check_backend(int threads)
                 for (int kind = 0; kind < 3; kind++) {
                     size_t n = lens[li], off = offs[oi];
                     uint64_t seed = next_u64(&sm_state), counter = counters[ci];
+                    uint64_t first = firsts[(li + oi + ci + (size_t)kind) % 4];
                     const float rate = 0.37f, scale = 1.0f / (1.0f - rate);
                     memcpy(want, fill, cap * 4);
                     for (size_t i = 0; i < n; i++) {
                         if (kind == 0) {
-                            want[off + i] = lt_philox_uniform(seed, counter, i, -0.5f, 2.5f);
+                            want[off + i] = lt_philox_uniform(seed, counter, first + i, -0.5f, 2.5f);
                         } else if (kind == 1) {
-                            want[off + i] = 0.3f + 1.7f * lt_philox_normal(seed, counter, i);
+                            want[off + i] = 0.3f + 1.7f * lt_philox_normal(seed, counter, first + i);
                         } else {
-                            float u = lt_philox_uniform(seed, counter, i, 0.0f, 1.0f);
+                            float u = lt_philox_uniform(seed, counter, first + i, 0.0f, 1.0f);
                             want[off + i] = u >= rate ? scale : 0.0f;
                         }
                     }
                     lt_be_upload(be, buf, 0, fill, cap);
                     lt_status st;
                     if (kind == 0)
-                        st = lt_be_random_uniform(be, buf, off, n, -0.5f, 2.5f, seed, counter);
+                        st = lt_be_random_uniform(be, buf, off, n, -0.5f, 2.5f, seed, counter, first);
                     else if (kind == 1)
-                        st = lt_be_random_normal(be, buf, off, n, 0.3f, 1.7f, seed, counter);
+                        st = lt_be_random_normal(be, buf, off, n, 0.3f, 1.7f, seed, counter, first);
                     else
-                        st = lt_be_dropout_mask(be, buf, off, n, rate, seed, counter);
+                        st = lt_be_dropout_mask(be, buf, off, n, rate, seed, counter, first);
                     lt_be_download(be, buf, 0, got, cap);
                     bad[kind] += st != LT_OK || memcmp(got, want, cap * 4) != 0;
                 }
@@ -209,10 +212,10 @@ static void check_backend(int threads)
           threads, bad[2]);
     /* the boundary: an element whose uniform equals the rate is kept (u >= rate) */
     float rate = lt_philox_uniform(77, 3, 17, 0.0f, 1.0f);
-    lt_be_dropout_mask(be, buf, 0, 64, rate, 77, 3);
+    lt_be_dropout_mask(be, buf, 0, 64, rate, 77, 3, 0);
     lt_be_download(be, buf, 0, got, 64);
     CHECK(got[17] == 1.0f / (1.0f - rate), "dropout keeps an element whose uniform equals the rate");
-    CHECK(lt_be_dropout_mask(be, buf, 0, 4, 1.0f, 1, 0) == LT_ERR_ARG, "dropout rate 1 refused");
+    CHECK(lt_be_dropout_mask(be, buf, 0, 4, 1.0f, 1, 0, 0) == LT_ERR_ARG, "dropout rate 1 refused");
     lt_be_buf_free(be, buf);
     lt_be_destroy(be);
     FREE_ALL(got, want, fill);

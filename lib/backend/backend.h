@@ -341,16 +341,19 @@ typedef struct lt_backend_ops {
                               float max_norm);
 
     /* --- randomness (lib/backend/philox.h streams, bit-identical across backends) --- */
-    /* buf[off+i] = lt_philox_uniform(seed, counter, i, lo, hi) for i < n. */
+    /* Each fills n elements with elements first .. first+n-1 of the stream (seed, counter),
+     * so that a slice of a fill (another process's rows of one batch) draws what the
+     * whole fill draws there. */
+    /* buf[off+i] = lt_philox_uniform(seed, counter, first+i, lo, hi) for i < n. */
     lt_status (*random_uniform)(lt_backend *be, lt_buf *buf, size_t off, size_t n,
-                                float lo, float hi, uint64_t seed, uint64_t counter);
-    /* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, i) for i < n. */
+                                float lo, float hi, uint64_t seed, uint64_t counter, uint64_t first);
+    /* buf[off+i] = mean + stddev * lt_philox_normal(seed, counter, first+i) for i < n. */
     lt_status (*random_normal)(lt_backend *be, lt_buf *buf, size_t off, size_t n,
-                               float mean, float stddev, uint64_t seed, uint64_t counter);
-    /* Inverted dropout mask: mask[i] = (uniform element i in [0,1) >= rate) ? 1/(1-rate) : 0,
-     * the uniform being lt_philox_uniform(seed, counter, i, 0, 1). rate in [0, 1). */
+                               float mean, float stddev, uint64_t seed, uint64_t counter, uint64_t first);
+    /* Inverted dropout mask: mask[i] = (uniform element first+i in [0,1) >= rate) ? 1/(1-rate)
+     * : 0, the uniform being lt_philox_uniform(seed, counter, first+i, 0, 1). rate in [0, 1). */
     lt_status (*dropout_mask)(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate,
-                              uint64_t seed, uint64_t counter);
+                              uint64_t seed, uint64_t counter, uint64_t first);
 
     /* --- checks --- */
     /* out[ooff] = number of non-finite (NaN or inf) elements in x[xoff..xoff+n), as float. */

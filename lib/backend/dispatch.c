@@ -216,24 +216,24 @@ lt_status lt_be_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xoff, s
 /* ------------------------------------------------------------------ randomness and checks */
 
 lt_status lt_be_random_uniform(lt_backend *be, lt_buf *buf, size_t off, size_t n, float lo, float hi, uint64_t seed,
-                               uint64_t counter)
+                               uint64_t counter, uint64_t first)
 {
     lt_status st = lt_check_fill(be, "random_uniform", n, rng(be, "buf", buf, off, 0));
-    return st == LT_OK ? be->ops->random_uniform(be, buf, off, n, lo, hi, seed, counter) : st;
+    return st == LT_OK ? be->ops->random_uniform(be, buf, off, n, lo, hi, seed, counter, first) : st;
 }
 
 lt_status lt_be_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_t n, float mean, float stddev,
-                              uint64_t seed, uint64_t counter)
+                              uint64_t seed, uint64_t counter, uint64_t first)
 {
     lt_status st = lt_check_fill(be, "random_normal", n, rng(be, "buf", buf, off, 0));
-    return st == LT_OK ? be->ops->random_normal(be, buf, off, n, mean, stddev, seed, counter) : st;
+    return st == LT_OK ? be->ops->random_normal(be, buf, off, n, mean, stddev, seed, counter, first) : st;
 }
 
 lt_status lt_be_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate, uint64_t seed,
-                             uint64_t counter)
+                             uint64_t counter, uint64_t first)
 {
     lt_status st = lt_check_dropout_mask(be, n, rate, rng(be, "mask", mask, off, 0));
-    return st == LT_OK ? be->ops->dropout_mask(be, mask, off, n, rate, seed, counter) : st;
+    return st == LT_OK ? be->ops->dropout_mask(be, mask, off, n, rate, seed, counter, first) : st;
 }
 
 lt_status lt_be_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff)

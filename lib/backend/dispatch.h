@@ -72,13 +72,13 @@ lt_status lt_be_clip_by_norm(lt_backend *be, size_t n, lt_buf *x, size_t xoff, s
                              size_t stoff, const lt_buf *sumsq, size_t soff, float max_norm);
 /* backend.h's random_uniform, its operands checked first. */
 lt_status lt_be_random_uniform(lt_backend *be, lt_buf *buf, size_t off, size_t n, float lo, float hi, uint64_t seed,
-                               uint64_t counter);
+                               uint64_t counter, uint64_t first);
 /* backend.h's random_normal, its operands checked first. */
 lt_status lt_be_random_normal(lt_backend *be, lt_buf *buf, size_t off, size_t n, float mean, float stddev,
-                              uint64_t seed, uint64_t counter);
+                              uint64_t seed, uint64_t counter, uint64_t first);
 /* backend.h's dropout_mask, its operands checked first. */
 lt_status lt_be_dropout_mask(lt_backend *be, lt_buf *mask, size_t off, size_t n, float rate, uint64_t seed,
-                             uint64_t counter);
+                             uint64_t counter, uint64_t first);
 /* backend.h's count_nonfinite, its operands checked first. */
 lt_status lt_be_count_nonfinite(lt_backend *be, size_t n, const lt_buf *x, size_t xoff, lt_buf *out, size_t ooff);
 /* backend.h's conv2d_forward, its operands checked first. */

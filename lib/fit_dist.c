@@ -1,0 +1,165 @@
+/* Data-parallel training: the collective steps of lt_fit (lib/fit_dist.h). The sums go
+ * through the host (download, MPI_Allreduce, upload), so any backend and any MPI work;
+ * a step sums one contiguous vector, so it costs one all-reduce however many layers
+ * the model has. */
+#include <stdlib.h>
+#include <string.h>
+#include "comm.h"
+#include "fit_dist.h"
+
+/* Layout of a check's sum: two poll flags, then a status a rank. */
+enum { AT_CHECKPOINT, AT_STOP, AT_STATUS };
+
+void lt_dist_share(const lt_dist *d, size_t global, size_t *first, size_t *rows)
+{
+    if (!d->comm || d->size <= 1) { *first = 0; *rows = global; return; }
+    size_t a = global * (size_t)d->rank / (size_t)d->size, b = global * (size_t)(d->rank + 1) / (size_t)d->size;
+    *first = a;
+    *rows = b - a;
+}
+
+void lt_dist_chunks(const lt_dist *d, size_t chunks, size_t *first, size_t *count)
+{
+    lt_dist_share(d, chunks, first, count);
+}
+
+/* Says that rank `who` failed (status code) while this one did not. */
+static lt_status peer_failed(lt_model *m, const lt_dist *d, int who, int code, const char *when)
+{
+    return lt_set_error(m->ctx, (lt_status)code, "rank %d of %d failed %s (%s; its own message is on its stderr); "
+                        "training stopped on every rank", who, d->size, when, lt_status_name((lt_status)code));
+}
+
+/* Checks every rank's data against rank 0's; *all holds 6 values a rank. */
+static lt_status check_same_data(lt_model *m, const lt_dist *d, const uint64_t *all)
+{
+    char bad[256] = "";
+    size_t used = 0;
+    int differ = 0;
+    for (int r = 1; r < d->size; r++) {
+        const uint64_t *a = all + 6 * (size_t)r;
+        if (memcmp(a + 1, all + 1, 5 * sizeof *a) == 0) continue;
+        if (differ++ < 8 && used < sizeof bad)
+            used += (size_t)snprintf(bad + used, sizeof bad - used, "%s%d", differ > 1 ? ", " : "", r);
+    }
+    if (!differ) return LT_OK;
+    const uint64_t *z = all;
+    return lt_set_error(m->ctx, LT_ERR_ARG, "rank%s %s%s hold%s other training data than rank 0 (%llu samples of %llu "
+                        "values, digest %016llx): every rank must load the same data", differ > 1 ? "s" : "", bad,
+                        differ > 8 ? ", ..." : "", differ > 1 ? "" : "s", (unsigned long long)z[1],
+                        (unsigned long long)z[2], (unsigned long long)z[4]);
+}
+
+/* Copies rank 0's device vector buf[off, off+n) to every rank, through host. */
+static lt_status bcast_buf(lt_model *m, lt_dist *d, lt_buf *buf, size_t off, size_t n, float *host)
+{
+    lt_backend *be = LT_BE(m);
+    lt_status st = d->rank == 0 ? lt_be_download(be, buf, off, host, n) : LT_OK;
+    /* a failed download on rank 0 still joins the broadcast, so no rank waits forever */
+    lt_status sent = lt_comm_bcast_f32(m->ctx, d->comm, host, n);
+    if (st == LT_OK) st = sent;
+    if (st == LT_OK && d->rank != 0) st = lt_be_upload(be, buf, off, host, n);
+    return st;
+}
+
+lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status mine, const lt_dataset *x,
+                        const lt_dataset *y)
+{
+    memset(d, 0, sizeof *d);
+    if (!comm || lt_comm_size(comm) <= 1) return mine;
+    d->comm = comm;
+    d->rank = lt_comm_rank(comm);
+    d->size = lt_comm_size(comm);
+    uint64_t me[6] = {(uint64_t)mine, 0, 0, 0, 0, 0};
+    if (mine == LT_OK) {
+        me[1] = x->n;
+        me[2] = x->dim;
+        me[3] = y && y != x ? y->dim : 0;
+        me[4] = lt_data_digest(x->x, x->n * x->dim);
+        me[5] = y && y != x ? lt_data_digest(y->x, y->n * y->dim) : 0;
+    }
+    size_t moments = m->train.compiled ? (size_t)lt_optim_moments(&m->train.opt) : 0, P = m->n_params;
+    /* the step's gradients and loss, then room for a check's sum (they never overlap
+     * in time, but the check takes the end so the start stays the step's) */
+    size_t len = P + 1 + AT_STATUS + (size_t)d->size;
+    if (P * moments > len) len = P * moments;
+    d->host = malloc(len * sizeof *d->host);
+    d->host_len = len;
+    uint64_t *all = malloc(6 * (size_t)d->size * sizeof *all);
+    /* a rank without memory still takes part, reporting it */
+    if (!d->host || !all) me[0] = (uint64_t)(mine = lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory"));
+    uint64_t spare[6];
+    lt_status st = lt_comm_gather_u64(m->ctx, comm, me, 6, all ? all : spare);
+    if (st != LT_OK || !all) { free(all); return st != LT_OK ? st : mine; }
+    for (int r = 0; r < d->size; r++) {
+        lt_status s = (lt_status)all[6 * (size_t)r];
+        if (s == LT_OK) continue;
+        free(all);
+        return r == d->rank ? mine : peer_failed(m, d, r, (int)s, "before training");
+    }
+    st = check_same_data(m, d, all);
+    /* the same start everywhere, even where compilers built other weights from the seed */
+    if (st == LT_OK) st = bcast_buf(m, d, m->params, m->poff, P, d->host);
+    if (st == LT_OK && moments) st = bcast_buf(m, d, m->train.state, 0, P * moments, d->host);
+    uint64_t steps = m->train.steps; /* the optimizer's step count (Adam's bias correction) */
+    if (st == LT_OK) st = lt_comm_gather_u64(m->ctx, comm, &steps, 1, all);
+    if (st == LT_OK) m->train.steps = all[0];
+    free(all);
+    return st;
+}
+
+lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int epoch, size_t step)
+{
+    if (!d->comm || d->failed) {
+        if (mine != LT_OK) d->failed = 1;
+        return mine;
+    }
+    size_t n = AT_STATUS + (size_t)d->size;
+    float *h = d->host + d->host_len - n; /* the end of the buffer: the step's sum keeps its start */
+    memset(h, 0, n * sizeof *h);
+    int want = ask ? *ask : 0;
+    h[AT_CHECKPOINT] = (want & LT_FIT_CHECKPOINT) ? 1.0f : 0.0f;
+    h[AT_STOP] = (want & LT_FIT_STOP) ? 1.0f : 0.0f;
+    h[AT_STATUS + (size_t)d->rank] = (float)mine;
+    lt_status st = lt_comm_sum_f32(m->ctx, d->comm, h, n);
+    if (st != LT_OK) { d->failed = 1; return st; }
+    for (int r = 0; r < d->size; r++) {
+        int code = (int)h[AT_STATUS + (size_t)r];
+        if (code == 0) continue;
+        d->failed = 1;
+        if (r == d->rank) return mine;
+        char when[64];
+        if (epoch > 0) snprintf(when, sizeof when, "at epoch %d, step %zu", epoch, step + 1);
+        else snprintf(when, sizeof when, "%s", "at the end of training");
+        return peer_failed(m, d, r, code, when);
+    }
+    if (ask) *ask = (h[AT_CHECKPOINT] > 0.0f ? LT_FIT_CHECKPOINT : 0) | (h[AT_STOP] > 0.0f ? LT_FIT_STOP : 0);
+    return LT_OK;
+}
+
+lt_status lt_dist_step(lt_model *m, lt_dist *d, int contributes, size_t slot)
+{
+    if (!d->comm) return LT_OK;
+    lt_backend *be = LT_BE(m);
+    size_t P = m->n_params;
+    float *h = d->host;
+    lt_status st = LT_OK;
+    if (contributes && P) st = lt_be_download(be, m->grads, m->poff, h, P);
+    if (st == LT_OK && contributes) st = lt_be_download(be, m->ws.loss, slot, h + P, 1);
+    if (st != LT_OK || !contributes) memset(h, 0, (P + 1) * sizeof *h);
+    lt_status sum = lt_comm_sum_f32(m->ctx, d->comm, h, P + 1);
+    if (st == LT_OK) st = sum;
+    if (st == LT_OK && P) st = lt_be_upload(be, m->grads, m->poff, h, P);
+    return st == LT_OK ? lt_be_upload(be, m->ws.loss, slot, h + P, 1) : st;
+}
+
+lt_status lt_dist_sum(lt_model *m, lt_dist *d, float *x, size_t n)
+{
+    return d->comm ? lt_comm_sum_f32(m->ctx, d->comm, x, n) : LT_OK;
+}
+
+void lt_dist_end(lt_dist *d)
+{
+    free(d->host);
+    memset(d, 0, sizeof *d);
+}
