@@ -55,8 +55,20 @@ typedef enum cli_opt_id {
 } cli_opt_id;
 
 /* Everything the command line can say, with defaults filled in by cli_parse. */
+/* This run's place among processes that train one model (apps/cli_mpi.c). */
+typedef struct cli_mpi {
+    int started;                 /* MPI_Init was called (an MPI launcher started us) */
+    lt_comm *comm;               /* MPI_COMM_WORLD's processes (NULL: alone)        */
+    int rank, size;              /* in comm (0 and 1 alone)                         */
+    int agreed;                  /* lt_fit returned, which it does on every rank
+                                    together (failed or not): from here no rank
+                                    waits for another, so a failure needs no abort  */
+} cli_mpi;
+
 typedef struct cli_opts {
     cli_cmd cmd;                 /* the subcommand                                  */
+    cli_mpi *mpi;                /* the processes training together (NULL: alone);
+                                    set by main, not by an option                   */
     const char *cmd_name;        /* its name, for messages                          */
     uint64_t given;              /* bit i set: option i was given                   */
     const char *device;          /* --device, else $LATENT_DEVICE, else "auto"      */
@@ -122,11 +134,32 @@ typedef struct cli_opts {
     const char *recorded_from;   /* the model file they came from (NULL: none)      */
 } cli_opts;
 
+/* Whether this process writes files and prints results: alone, or rank 0 of several. */
+static inline int cli_is_root(const cli_opts *o)
+{
+    return !o->mpi || o->mpi->rank == 0;
+}
+
 /* Whether option id was given on the command line (or taken from the MODEL's notes). */
 static inline int cli_given(const cli_opts *o, cli_opt_id id)
 {
     return (int)((o->given >> id) & 1u);
 }
+
+/* ------------------------------------------------------------ apps/cli_mpi.c */
+
+/* Starts MPI for train and bench when an MPI launcher started this process (else, or
+ * for other commands, latent runs alone as ever); fills *mp. CLI_OK or CLI_RUNTIME. */
+int cli_mpi_start(int *argc, char ***argv, cli_cmd cmd, cli_mpi *mp);
+/* Ends MPI with the command's status rc, which it returns: a failure that was not
+ * agreed by every rank (mp->agreed) aborts all of them, so none waits forever. */
+int cli_mpi_end(cli_mpi *mp, int rc);
+/* The device this rank opens: --device as given, except that "auto" with several ranks
+ * takes the GPU numbered by the rank on its machine (modulo the machine's GPUs), else
+ * the CPU with *threads (else 0) its share of the machine's cores. buf holds a made name. */
+const char *cli_mpi_device(const cli_opts *o, char *buf, size_t len, int *threads);
+/* With several ranks, rank 0 prints which device every rank took (collective). */
+void cli_mpi_report_devices(const cli_opts *o, const lt_ctx *ctx);
 
 /* ------------------------------------------------------------ apps/cli_common.c */
 

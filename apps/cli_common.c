@@ -32,7 +32,8 @@ int cli_report(const cli_opts *o, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "latent %s: %s", o->cmd_name, msg);
+    if (o->mpi && o->mpi->size > 1) fprintf(stderr, "latent %s: rank %d of %d: %s", o->cmd_name, o->mpi->rank, o->mpi->size, msg);
+    else fprintf(stderr, "latent %s: %s", o->cmd_name, msg);
     /* A bad value the user did not type, but the MODEL's notes gave: not a usage error. */
     size_t len = strcspn(msg, ": =");
     char name[72];
@@ -130,11 +131,16 @@ void cli_progress_end(cli_progress *p, int rc)
 /* Opens the --device context, applies --threads, says which device "auto" took. */
 int cli_open_ctx(const cli_opts *o, lt_ctx **ctx)
 {
-    char err[512] = "";
-    lt_status st = lt_ctx_open(ctx, o->device, err, sizeof err);
-    if (st != LT_OK) return cli_fail(o, "device '%s': %s", o->device, *err ? err : lt_status_name(st));
+    char err[512] = "", made[32];
+    int share = 0; /* with several ranks on a machine's CPU, the cores this one takes */
+    const char *device = cli_mpi_device(o, made, sizeof made, &share);
+    lt_status st = lt_ctx_open(ctx, device, err, sizeof err);
+    if (st != LT_OK) return cli_fail(o, "device '%s': %s", device, *err ? err : lt_status_name(st));
     if (cli_given(o, OPT_THREADS)) lt_ctx_set_threads(*ctx, o->threads);
-    if (strcmp(o->device, "auto") == 0) {
+    else if (share > 0) lt_ctx_set_threads(*ctx, share);
+    if (o->mpi && o->mpi->size > 1) {
+        cli_mpi_report_devices(o, *ctx);
+    } else if (strcmp(o->device, "auto") == 0) {
         if (strcmp(lt_ctx_backend(*ctx), "cpu") == 0)
             cli_note(o, "no OpenCL GPU found, using cpu: %s", lt_ctx_device(*ctx));
         else

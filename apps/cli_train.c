@@ -385,8 +385,9 @@ static int poll_checkpoint(void *user, const lt_fit_point *w)
 static lt_status save_checkpoint(lt_model *m, void *user)
 {
     checkpointer *c = user;
-    lt_status st = lt_save(m, c->o->out, 1);
     c->last = mono_now();
+    if (!cli_is_root(c->o)) return LT_OK; /* every rank holds the same model: rank 0 writes it */
+    lt_status st = lt_save(m, c->o->out, 1);
     if (st == LT_OK && !stop_signal) {
         if (c->where.step == c->where.steps)
             cli_note(c->o, "checkpoint: %s after epoch %d of %d", c->o->out, c->where.epoch, c->where.epochs);
@@ -431,6 +432,7 @@ static int fit_model(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_augme
     fo.poll = poll_checkpoint;
     fo.checkpoint = save_checkpoint;
     fo.user = &cp;
+    fo.comm = o->mpi ? o->mpi->comm : NULL;
     struct sigaction act, old_int, old_term;
     memset(&act, 0, sizeof act);
     act.sa_handler = on_stop_signal;
@@ -441,8 +443,12 @@ static int fit_model(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_augme
     lt_status st = lt_fit(m, x, y, &fo, hist);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (o->mpi) o->mpi->agreed = 1; /* lt_fit returns on every rank together, failed or not */
+    /* a rank other than 0 says only what happened to itself: rank 0 names the rank */
+    if (st != LT_OK && !cli_is_root(o) && strncmp(lt_ctx_error(ctx), "rank ", 5) == 0) return CLI_RUNTIME;
     if (st != LT_OK) return cli_fail_lt(o, ctx, st, "training failed");
     if (!hist->stopped) return CLI_OK;
+    if (!cli_is_root(o)) return 128 + (stop_signal ? stop_signal : SIGINT);
     int sig = stop_signal;
     fprintf(stderr, "latent train: stopped by %s at epoch %d of %d, step %zu of %zu; saved %s.\nResume with: latent "
             "train --resume ", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal", cp.where.epoch,
@@ -555,6 +561,7 @@ int cli_cmd_train(const cli_opts *o)
     /* On failure the model file is not written: an older one stays as it was. */
     if (rc == CLI_OK)
         rc = fit_model(o, ctx, m, &aug, train_in ? train_in : train, classifier ? train_t : train_in ? train : NULL, &hist);
+    if (rc == CLI_OK && !cli_is_root(o)) goto out; /* rank 0 writes the model and reports */
     if (rc == CLI_OK) {
         if ((st = lt_save(m, o->out, 1)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "save");
         else cli_note(o, "saved %s (%d epoch%s, %.1f s, %.0f samples/s)", o->out, hist.epochs_run,

@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "latent.h"
 
+static int run_command(const cli_opts *o);
+
 /* Runs the subcommand named by argv[1]. */
 static int run(int argc, char **argv)
 {
@@ -46,21 +48,34 @@ static int run(int argc, char **argv)
     cli_opts o;
     int rc = cli_parse(argc - 1, argv + 1, &o);
     if (rc >= 0) return rc;
-    switch (o.cmd) {
-    case CMD_DEVICES: return cli_cmd_devices(&o);
-    case CMD_TRAIN: return cli_cmd_train(&o);
-    case CMD_EVAL: return cli_cmd_eval(&o);
-    case CMD_SUMMARY: return cli_cmd_summary(&o);
-    case CMD_RECONSTRUCT: return cli_cmd_reconstruct(&o);
-    case CMD_BENCH: return cli_cmd_bench(&o);
-    case CMD_DENOISE: return cli_cmd_denoise(&o);
-    case CMD_UPSCALE: return cli_cmd_upscale(&o);
-    case CMD_SCORE: return cli_cmd_score(&o);
-    case CMD_GENERATE: return cli_cmd_generate(&o);
-    case CMD_EMBED: return cli_cmd_embed(&o);
-    case CMD_ANOMALY: return cli_cmd_anomaly(&o);
-    case CMD_PCA: return cli_cmd_pca(&o);
-    case CMD_CLASSIFY: return cli_cmd_classify(&o);
+    /* under mpirun, train and bench work with the other processes (cli_mpi.c) */
+    cli_mpi mpi;
+    if ((rc = cli_mpi_start(&argc, &argv, o.cmd, &mpi)) != CLI_OK) return cli_mpi_end(&mpi, rc);
+    if (mpi.comm) {
+        o.mpi = &mpi;
+        if (mpi.rank != 0) o.quiet = 1; /* only rank 0 speaks (errors aside) */
+    }
+    return cli_mpi_end(&mpi, run_command(&o));
+}
+
+/* Runs the parsed command o. */
+static int run_command(const cli_opts *o)
+{
+    switch (o->cmd) {
+    case CMD_DEVICES: return cli_cmd_devices(o);
+    case CMD_TRAIN: return cli_cmd_train(o);
+    case CMD_EVAL: return cli_cmd_eval(o);
+    case CMD_SUMMARY: return cli_cmd_summary(o);
+    case CMD_RECONSTRUCT: return cli_cmd_reconstruct(o);
+    case CMD_BENCH: return cli_cmd_bench(o);
+    case CMD_DENOISE: return cli_cmd_denoise(o);
+    case CMD_UPSCALE: return cli_cmd_upscale(o);
+    case CMD_SCORE: return cli_cmd_score(o);
+    case CMD_GENERATE: return cli_cmd_generate(o);
+    case CMD_EMBED: return cli_cmd_embed(o);
+    case CMD_ANOMALY: return cli_cmd_anomaly(o);
+    case CMD_PCA: return cli_cmd_pca(o);
+    case CMD_CLASSIFY: return cli_cmd_classify(o);
     }
     return CLI_USAGE;
 }

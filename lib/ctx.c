@@ -113,6 +113,18 @@ void lt_ctx_close(lt_ctx *ctx)
     free(ctx);
 }
 
+int lt_gpu_count(void)
+{
+#ifdef LT_HAVE_OPENCL
+    lt_opencl_device_info infos[32];
+    int n = lt_opencl_list_devices(infos, 32), gpus = 0;
+    for (int i = 0; i < n && i < 32; i++) gpus += infos[i].is_gpu != 0;
+    return gpus;
+#else
+    return 0;
+#endif
+}
+
 void lt_print_devices(FILE *f)
 {
     char err[256];

@@ -81,6 +81,9 @@ const char *lt_ctx_device(const lt_ctx *ctx);
 void lt_ctx_set_threads(lt_ctx *ctx, int threads);
 /* Prints the backends and OpenCL devices (name, memory, compute units) to f. */
 void lt_print_devices(FILE *f);
+/* OpenCL GPUs on this machine (0 without OpenCL): the list puts them first, so they are
+ * devices "opencl:0" .. "opencl:N-1". */
+int lt_gpu_count(void);
 
 /* ------------------------------------------------------------------ datasets */
 

@@ -8,7 +8,9 @@
 # libc6-dev is named because --no-install-recommends leaves gcc without it; g++ builds
 # the optional CLBlast C++ shim (cl_kernels/clblast_gemm.cpp). clang-15 brings
 # libclang-common-15-dev, whose libFuzzer and sanitizer runtimes build the fuzz targets
-# (tests/fuzz/, run_all.sh's last stage).
+# (tests/fuzz/, run_all.sh's last stage). libopenmpi-dev and openmpi-bin build and run
+# the data-parallel training (meson option mpi, test dist-*); openssh-client because
+# Open MPI's mpirun looks for an ssh (or rsh) even when every process is local.
 set -euo pipefail
 list="$(dirname "$0")/debian-packages.txt"
 mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")

@@ -8,32 +8,16 @@
 # checks run when the data are there ($LATENT_DATA_DIR or the Debian package).
 set -u
 
-LATENT=${1:?usage: test_cli.sh path/to/latent}
-[[ -x $LATENT ]] || { echo "test_cli.sh: '$LATENT' is not an executable"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/latent-cli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/checks.sh"
+check_start test_cli.sh "${1:?usage: test_cli.sh path/to/latent}" cli
+CHECK_STDERR=$tmp/stderr
 echo "# latent: $LATENT, LATENT_DEVICE=${LATENT_DEVICE:-<unset>}, temp: $tmp"
-
-passed=0
-failed=0
 rc=0
 
 # Runs latent with the given arguments; keeps stdout, stderr and the exit status.
 lt() {
     "$LATENT" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
     rc=$?
-}
-
-# Records one check's outcome: name, then "" for a pass or the reason it failed.
-record() {
-    if [[ -z $2 ]]; then
-        passed=$((passed + 1))
-        echo "ok   $1"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $1: $2"
-        sed 's/^/     stderr: /' "$tmp/stderr" | head -n 8
-    fi
 }
 
 # expect NAME RC [PATTERN [stdout|stderr]]: the last lt run exited with RC, did not
@@ -839,5 +823,4 @@ lt bench --device cpu --arch "conv:4096:3x3:elu:same|conv:1:3x3:sigmoid:same" --
 expect "an impossible --batch on the CPU names the bytes asked for and the memory" 1 \
     "[0-9]+ bytes \([0-9.]+ [kMGT]B, [0-9]+ elements\) were asked for, (more than|but only [0-9]+ bytes \([0-9.]+ [kMGT]B\) of) the machine's [0-9.]+ [kMGT]B of memory"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+check_end

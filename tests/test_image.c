@@ -233,6 +233,15 @@ static void test_truncated(fixture *t)
     CHECK(write_bytes(fx(t, p, sizeof p, "cut.bmp"), bmp, n - row) == 0, "cannot write %s", p);
     EXPECT(t->ctx, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "truncated", "bmp missing its last row");
     CHECK(ds == NULL, "cut bmp: dataset set");
+    /* an unknown compression code: stb_image would decode it as uncompressed rows, from a
+     * file that need not hold them (the fuzzer's 330-byte file of 10000 x 1027 pixels) */
+    size_t code_at = 30;
+    put_le(bmp, &code_at, 0xffff0000u, 4);
+    CHECK(write_bytes(fx(t, p, sizeof p, "odd.bmp"), bmp, n) == 0, "cannot write %s", p);
+    EXPECT(t->ctx, lt_image_load(t->ctx, p, 0, &ds), LT_ERR_FORMAT, "unknown compression", "bmp compression 0xffff0000");
+    CHECK(ds == NULL, "odd bmp: dataset set");
+    code_at = 30;
+    put_le(bmp, &code_at, 0, 4);
 
     size_t jn = sizeof tiny_jpeg;
     CHECK(write_bytes(fx(t, p, sizeof p, "whole.jpg"), tiny_jpeg, jn) == 0, "cannot write %s", p);

@@ -21,30 +21,13 @@
 # Runs on the CPU backend (LATENT_DEVICE=cpu), where resumed runs are bit-identical.
 set -u
 
-LATENT=${1:?usage: test_train_resume.sh path/to/latent [KILLS]}
+source "$(dirname "$0")/checks.sh"
+check_start test_train_resume.sh "${1:?usage: test_train_resume.sh path/to/latent [KILLS]}" crash
 KILLS=${2:-24}
-[[ -x $LATENT ]] || { echo "test_train_resume.sh: '$LATENT' is not an executable"; exit 1; }
-LATENT=$(cd "$(dirname "$LATENT")" && pwd)/$(basename "$LATENT")
 export LATENT_DEVICE=cpu
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/latent-crash.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
+CHECK_STDERR=$tmp/err.txt
 echo "# latent: $LATENT, temp: $tmp, $KILLS kills"
-
-passed=0
-failed=0
-# Records one check: name, then "" for a pass or the reason it failed.
-record() {
-    if [[ -z $2 ]]; then
-        passed=$((passed + 1))
-        echo "ok   $1"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $1: $2"
-        [[ -f err.txt ]] && sed 's/^/     stderr: /' err.txt | tail -n 6
-    fi
-}
-
 # A run of a few seconds: 600 epochs of 125 small steps on the swiss roll, with the
 # randomness a resume must reproduce (shuffles, input noise, a validation split).
 TRAIN=(train --data swiss-roll --epochs 600 --batch 8 --noise 0.05 --validation-split 0.2 --seed 7)
@@ -52,8 +35,6 @@ TRAIN=(train --data swiss-roll --epochs 600 --batch 8 --noise 0.05 --validation-
 "$LATENT" "${TRAIN[@]}" --quiet --out ref.lt >/dev/null 2>err.txt
 record "the uninterrupted run" "$([[ $? == 0 && -s ref.lt ]] || echo "exit $?, no ref.lt")"
 
-# Whether model file $1 loads (every section's CRC checked).
-loads() { "$LATENT" summary "$1" >/dev/null 2>&1; }
 
 # Starts the next run in the background (pid in $run): resumes model.lt when it exists,
 # else trains from the start; extra environment in "$@".
@@ -223,5 +204,4 @@ lt "an option from the model's notes that does not fit the data: exit 1, saying 
     "--columns.*taken from 'co2.lt'" eval co2.lt --data spots.csv
 record "... with no --help hint" "$(grep -q -- "--help" err.txt && echo "a usage hint")"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+check_end

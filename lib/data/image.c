@@ -136,9 +136,13 @@ static const char *truncation(FILE *f)
             int bpp = b[28] | (b[29] << 8);
             uint32_t comp = (uint32_t)b[30] | ((uint32_t)b[31] << 8) | ((uint32_t)b[32] << 16) | ((uint32_t)b[33] << 24);
             if (h < 0) h = -h;
-            /* uncompressed, or bit-field masks (3, 6): whole rows of bpp bits, 4-byte aligned */
+            /* uncompressed, or bit-field masks (3, 6): whole rows of bpp bits, 4-byte aligned;
+             * stb_image 2.27 takes any other code but RLE's (1, 2) for uncompressed too */
             int plain = comp == 0 || comp == 3 || comp == 6;
-            if (plain && bpp >= 1 && bpp <= 32 && w > 0 && w <= LT_IMAGE_MAX_SIDE && h <= LT_IMAGE_MAX_SIDE) {
+            if (!plain && comp != 1 && comp != 2)
+                why = "an unknown compression code in its header (BMP images are read uncompressed or with bit "
+                      "fields)";
+            else if (plain && bpp >= 1 && bpp <= 32 && w > 0 && w <= LT_IMAGE_MAX_SIDE && h <= LT_IMAGE_MAX_SIDE) {
                 int64_t row = ((w * bpp + 31) / 32) * 4;
                 if ((int64_t)off + row * h > (int64_t)size) why = "its pixel rows end before the file's size says";
             }
