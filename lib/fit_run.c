@@ -4,6 +4,7 @@
  * "key value" in a fixed order; floating-point values are written in C's hexadecimal
  * notation (%a), which reads back bit for bit. */
 #include <inttypes.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -158,7 +159,9 @@ static int parse_field(lt_fit_run *r, const run_field *fd, const char *text)
         return 0;
     }
     double d = strtod(text, &end);
-    if (end == text || *end || isnan(d) || (fd->kind == F_FLOAT && !isfinite(d))) return -1;
+    /* a float field takes a float's range: 1e300 would become inf, written back as
+     * "inf", which no loader takes */
+    if (end == text || *end || isnan(d) || (fd->kind == F_FLOAT && !(fabs(d) <= FLT_MAX))) return -1;
     float f = (float)d;
     if (fd->kind == F_FLOAT) memcpy(p, &f, sizeof f);
     else memcpy(p, &d, sizeof d);
