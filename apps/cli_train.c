@@ -722,19 +722,31 @@ int cli_cmd_bench(const cli_opts *o)
     lt_optimizer opt;
     lt_loss loss;
     lt_status st;
-    double sps = 0.0;
     const char *arch = o->arch ? o->arch : "mlp-ae";
     int rc = cli_optimizer_from_opts(o, &opt);
     if (rc == CLI_OK) rc = loss_from_opts(o, &loss);
     if (rc == CLI_OK) rc = cli_open_ctx(o, &ctx);
     if (rc == CLI_OK) rc = build_arch(o, ctx, arch, NULL, cli_given(o, OPT_INPUT) ? o->input : default_input(arch), &m);
     if (rc == CLI_OK && (st = lt_compile(m, loss, &opt)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "compile");
+    lt_bench_stats stats = {0};
+    int ranks = o->mpi ? o->mpi->size : 1;
+    if (rc == CLI_OK && o->predict && ranks > 1)
+        rc = cli_usage_error(o, "--predict times one process's predictions: run it without mpirun");
     if (rc == CLI_OK) {
-        st = o->predict ? lt_bench_predict(m, o->batch, o->seconds, &sps) : lt_bench_train(m, o->batch, o->seconds, &sps);
-        if (st != LT_OK) rc = cli_fail_lt(o, ctx, st, "bench");
+        st = o->predict ? lt_bench_predict(m, o->batch, o->seconds, &stats.samples_per_s)
+                        : lt_bench_train_comm(m, o->batch, o->seconds, o->mpi ? o->mpi->comm : NULL, &stats);
+        if (o->mpi) o->mpi->agreed = 1; /* the benchmark ends on every rank together */
+        if (st != LT_OK && !(ranks > 1 && !cli_is_root(o) && strncmp(lt_ctx_error(ctx), "rank ", 5) == 0))
+            rc = cli_fail_lt(o, ctx, st, "bench");
+        else if (st != LT_OK)
+            rc = CLI_RUNTIME;
     }
-    if (rc == CLI_OK)
+    if (rc == CLI_OK && ranks > 1 && cli_is_root(o))
+        printf("bench %s batch %d on %d ranks (%s): %.0f samples/s, %.3f ms a step, %.1f%% of it summing gradients "
+               "(%.0f bytes a rank a step)\n", arch, o->batch, ranks, lt_ctx_backend(ctx), stats.samples_per_s,
+               stats.step_ms, 100.0 * stats.comm_share, stats.bytes_per_step);
+    else if (rc == CLI_OK && cli_is_root(o))
         printf("bench %s%s batch %d on %s (%s): %.0f samples/s\n", o->predict ? "predict " : "", arch, o->batch,
-               lt_ctx_backend(ctx), lt_ctx_device(ctx), sps);
+               lt_ctx_backend(ctx), lt_ctx_device(ctx), stats.samples_per_s);
     return cli_close(ctx, m, rc);
 }

@@ -471,22 +471,34 @@ lt_status lt_bench_predict(lt_model *m, int batch, double seconds, double *sampl
 
 lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples_per_s)
 {
-    if (!m || !samples_per_s) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_bench_train: NULL argument") : LT_ERR_ARG;
+    lt_bench_stats stats;
+    lt_status st = lt_bench_train_comm(m, batch, seconds, NULL, &stats);
+    if (st == LT_OK && samples_per_s) *samples_per_s = stats.samples_per_s;
+    return st;
+}
+
+lt_status lt_bench_train_comm(lt_model *m, int batch, double seconds, const lt_comm *comm, lt_bench_stats *stats)
+{
+    if (!m || !stats) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_bench_train: NULL argument") : LT_ERR_ARG;
+    memset(stats, 0, sizeof *stats);
     lt_ctx *ctx = m->ctx;
     lt_backend *be = ctx->be;
-    if (!m->built || !m->train.compiled) return lt_set_error(ctx, LT_ERR_ARG, "%s: build and compile the model before benchmarking", m->name);
-    if (batch < 1 || batch > (1 << 20)) return lt_set_error(ctx, LT_ERR_ARG, "batch must be in 1..1048576, got %d", batch);
+    lt_status st = LT_OK;
+    if (!m->built || !m->train.compiled) st = lt_set_error(ctx, LT_ERR_ARG, "%s: build and compile the model before benchmarking", m->name);
+    else if (batch < 1 || batch > (1 << 20)) st = lt_set_error(ctx, LT_ERR_ARG, "batch must be in 1..1048576, got %d", batch);
     if (!(seconds > 0)) seconds = 3;
-    /* Synthetic data in [0,1): a pool of 8 batches gathered by a fixed random order, so
-     * each step does exactly what a fit step does (gather, forward, loss, backward,
-     * update) and the loss is read back at fit's cadence. */
+    /* Synthetic data in [0,1): a pool of 8 batches gathered by a fixed random order, the
+     * same on every process, so each step does exactly what a fit step does (gather,
+     * forward, loss, backward, the sum over processes, update) and the loss is read back
+     * at fit's cadence. */
     size_t B = (size_t)batch, pool = 8 * B, in = (size_t)m->in_dim, od = (size_t)m->out_dim;
     int y_is_x = in == od && m->train.loss == LT_LOSS_MSE;
     fit_bufs b = {0};
-    uint32_t *idx = malloc(pool * sizeof *idx);
+    lt_dist dist = {0};
+    uint32_t *idx = st == LT_OK ? malloc(pool * sizeof *idx) : NULL;
     size_t slots = 64;
     float tmp[64];
-    lt_status st = idx ? LT_OK : lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    if (st == LT_OK && !idx) st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
     if (st == LT_OK) st = lt_workspace_reserve(m, B, slots);
     if (st == LT_OK) st = lt_alloc_named(ctx, pool * in, "the synthetic inputs", &b.x);
     if (st == LT_OK) st = lt_be_random_uniform(be, b.x, 0, pool * in, 0.0f, 1.0f, 1, 0, 0);
@@ -497,18 +509,29 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
         shuffle(idx, pool, 3, 0);
         st = lt_be_upload(be, b.idx, 0, idx, pool);
     }
+    st = lt_dist_begin(m, &dist, comm, st, NULL, NULL);
     lt_workspace *w = &m->ws;
-    double t0 = 0, t_read = 0, sum = 0;
+    double t0 = 0, t_read = 0, sum = 0, waited = 0;
     size_t done = 0, read = 0;
-    for (size_t s = 0; st == LT_OK; s++) {
-        size_t slot = s % slots;
-        if (slot == 0 && s) { st = read_losses(m, read, slots, 1, &sum, tmp); read = 0; }
-        if (st == LT_OK) st = lt_be_gather_rows(be, B, in, b.x, 0, b.idx, (s % 8) * B, w->acts, 0);
-        if (st == LT_OK && !y_is_x) st = lt_be_gather_rows(be, B, od, b.y, 0, b.idx, (s % 8) * B, w->target, 0);
-        if (st == LT_OK) st = lt_train_step(m, B, y_is_x ? w->acts : w->target, 0, slot, 7);
-        if (st != LT_OK) break;
+    for (size_t s = 0; st == LT_OK || (dist.comm && !dist.failed); s++) {
+        size_t slot = s % slots, row0, mine;
+        if (slot == 0 && s && st == LT_OK) { st = read_losses(m, read, slots, 1, &sum, tmp); read = 0; }
+        lt_dist_share(&dist, B, &row0, &mine);
+        if (st == LT_OK && mine) st = lt_be_gather_rows(be, mine, in, b.x, 0, b.idx, (s % 8) * B + row0, w->acts, 0);
+        if (st == LT_OK && mine && !y_is_x)
+            st = lt_be_gather_rows(be, mine, od, b.y, 0, b.idx, (s % 8) * B + row0, w->target, 0);
+        m->train.row0 = row0;
+        m->train.norm_rows = B;
+        if (st == LT_OK && mine) st = lt_compute_grads(m, mine, y_is_x ? w->acts : w->target, 0, slot, 7);
+        m->train.row0 = m->train.norm_rows = 0;
+        int ask = s > 2 && lt_now() - t0 >= seconds ? LT_FIT_STOP : 0; /* any process's clock ends it */
+        double tc = lt_now();
+        if ((st = lt_dist_check(m, &dist, st, &ask, 1, s)) != LT_OK) break;
+        st = lt_dist_step(m, &dist, mine > 0, slot);
+        if (s > 2) waited += lt_now() - tc;
+        if (st == LT_OK) st = lt_optimizer_step(m);
         if (s == 2) { /* warm-up done (kernels compiled, caches filled): start the clock */
-            st = read_losses(m, read, slot + 1, 1, &sum, tmp);
+            if (st == LT_OK) st = read_losses(m, read, slot + 1, 1, &sum, tmp);
             read = slot + 1;
             t0 = t_read = lt_now();
             continue;
@@ -516,15 +539,23 @@ lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples
         if (s < 2) continue;
         done += B;
         double now = lt_now();
-        if (now - t_read >= 0.1) {
+        if (st == LT_OK && now - t_read >= 0.1) {
             st = read_losses(m, read, slot + 1, 1, &sum, tmp);
             read = slot + 1;
             t_read = now;
-            if (now - t0 >= seconds) break;
         }
+        if (ask & LT_FIT_STOP) break;
     }
     if (st == LT_OK) st = lt_be_finish(be);
-    if (st == LT_OK) *samples_per_s = (double)done / (lt_now() - t0);
+    st = lt_dist_check(m, &dist, st, NULL, 0, 0);
+    if (st == LT_OK) {
+        double secs = lt_now() - t0, steps = (double)done / (double)B;
+        stats->samples_per_s = (double)done / secs;
+        stats->step_ms = steps > 0 ? 1e3 * secs / steps : 0;
+        stats->comm_share = dist.comm && secs > 0 ? waited / secs : 0;
+        stats->bytes_per_step = dist.comm ? lt_dist_bytes_per_step(m, &dist) : 0;
+    }
+    lt_dist_end(&dist);
     fit_bufs_free(be, &b);
     free(idx);
     return st;

@@ -71,7 +71,7 @@ lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status 
     d->rank = lt_comm_rank(comm);
     d->size = lt_comm_size(comm);
     uint64_t me[6] = {(uint64_t)mine, 0, 0, 0, 0, 0};
-    if (mine == LT_OK) {
+    if (mine == LT_OK && x) {
         me[1] = x->n;
         me[2] = x->dim;
         me[3] = y && y != x ? y->dim : 0;
@@ -151,6 +151,11 @@ lt_status lt_dist_step(lt_model *m, lt_dist *d, int contributes, size_t slot)
     if (st == LT_OK) st = sum;
     if (st == LT_OK && P) st = lt_be_upload(be, m->grads, m->poff, h, P);
     return st == LT_OK ? lt_be_upload(be, m->ws.loss, slot, h + P, 1) : st;
+}
+
+double lt_dist_bytes_per_step(const lt_model *m, const lt_dist *d)
+{
+    return d->comm ? 4.0 * (double)(m->n_params + 1 + AT_STATUS + (size_t)d->size) : 0.0;
 }
 
 lt_status lt_dist_sum(lt_model *m, lt_dist *d, float *x, size_t n)

@@ -19,8 +19,8 @@ typedef struct lt_dist {
 /* Rows [*first, *first + *rows) of a global batch of `global` rows are this process's:
  * consecutive slices that differ by one row at most (alone: all of them). */
 void lt_dist_share(const lt_dist *d, size_t global, size_t *first, size_t *rows);
-/* Starts d on comm for training m on x against y: every process says how its setup
- * went (mine) and what data it holds; the first failure anywhere, or data that differ,
+/* Starts d on comm for training m on x against y (x NULL: no data to compare, as for a
+ * benchmark): every process says how its setup went (mine) and what data it holds; the first failure anywhere, or data that differ,
  * is every process's error (naming the rank); then rank 0's weights, optimizer state
  * and step count are copied to all. Alone (comm NULL or of one process): returns mine. */
 lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status mine, const lt_dataset *x,
@@ -42,6 +42,8 @@ lt_status lt_dist_step(lt_model *m, lt_dist *d, int contributes, size_t slot);
 void lt_dist_chunks(const lt_dist *d, size_t chunks, size_t *first, size_t *count);
 /* x[0..n) = its sum over the processes (the host's copy of loss slots). */
 lt_status lt_dist_sum(lt_model *m, lt_dist *d, float *x, size_t n);
+/* Bytes a process puts into a step's sums: the gradients and loss, and the check. */
+double lt_dist_bytes_per_step(const lt_model *m, const lt_dist *d);
 /* Frees what lt_dist_begin allocated. */
 void lt_dist_end(lt_dist *d);
 

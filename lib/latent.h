@@ -606,6 +606,17 @@ lt_status lt_predict_image(lt_model *m, const float *img, int ih, int iw, int c,
  * after a warm-up; reports samples per second. It really trains m (on random data):
  * benchmark a throwaway model. */
 lt_status lt_bench_train(lt_model *m, int batch, double seconds, double *samples_per_s);
+/* What a training benchmark measured. */
+typedef struct lt_bench_stats {
+    double samples_per_s;  /* training samples a second, of all processes together     */
+    double step_ms;        /* wall time of a step                                       */
+    double comm_share;     /* of that, the share spent summing gradients over the
+                              processes (waiting for the slowest included); 0 alone     */
+    double bytes_per_step; /* bytes each process puts into the sums of a step; 0 alone */
+} lt_bench_stats;
+/* lt_bench_train with the processes of comm training together (NULL: alone), every one
+ * calling it with the same model and batch (the global batch, split among them). */
+lt_status lt_bench_train_comm(lt_model *m, int batch, double seconds, const lt_comm *comm, lt_bench_stats *stats);
 /* Prediction throughput: lt_predict on batches of synthetic host data in [0,1) (upload,
  * forward pass, download) for about seconds after a warm-up; samples per second. */
 lt_status lt_bench_predict(lt_model *m, int batch, double seconds, double *samples_per_s);
