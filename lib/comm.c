@@ -102,6 +102,50 @@ lt_status lt_comm_gather_u64(lt_ctx *ctx, const lt_comm *c, const uint64_t *mine
     return mpi_status(ctx, c, rc, "comparing the ranks' data");
 }
 
+struct lt_comm_sums {
+    MPI_Request *req; /* started sums, n of cap */
+    int n, cap;
+};
+
+lt_comm_sums *lt_comm_sums_new(void) { return calloc(1, sizeof(lt_comm_sums)); }
+
+lt_status lt_comm_sums_start(lt_ctx *ctx, const lt_comm *c, lt_comm_sums *s, float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i += PIECE) {
+        if (s->n == s->cap) {
+            int cap = s->cap ? 2 * s->cap : 16;
+            MPI_Request *r = realloc(s->req, (size_t)cap * sizeof *r);
+            if (!r) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+            s->req = r;
+            s->cap = cap;
+        }
+        int k = (int)(n - i < PIECE ? n - i : PIECE);
+        int rc = MPI_Iallreduce(MPI_IN_PLACE, x + i, k, MPI_FLOAT, MPI_SUM, c->comm, &s->req[s->n]);
+        if (rc != MPI_SUCCESS) return mpi_status(ctx, c, rc, "starting a sum of gradients");
+        s->n++;
+    }
+    return LT_OK;
+}
+
+void lt_comm_sums_poll(lt_comm_sums *s)
+{
+    int done;
+    if (s->n) MPI_Testall(s->n, s->req, &done, MPI_STATUSES_IGNORE);
+}
+
+lt_status lt_comm_sums_wait(lt_ctx *ctx, const lt_comm *c, lt_comm_sums *s)
+{
+    int rc = s->n ? MPI_Waitall(s->n, s->req, MPI_STATUSES_IGNORE) : MPI_SUCCESS;
+    s->n = 0;
+    return mpi_status(ctx, c, rc, "the sum of the gradients");
+}
+
+void lt_comm_sums_free(lt_comm_sums *s)
+{
+    if (s) free(s->req);
+    free(s);
+}
+
 #else /* no MPI: no communicator can be made */
 
 int lt_have_mpi(void) { return 0; }
@@ -125,4 +169,13 @@ lt_status lt_comm_gather_u64(lt_ctx *ctx, const lt_comm *c, const uint64_t *mine
     (void)c; (void)mine; (void)n; (void)all;
     return no_mpi(ctx);
 }
+lt_comm_sums *lt_comm_sums_new(void) { return NULL; }
+lt_status lt_comm_sums_start(lt_ctx *ctx, const lt_comm *c, lt_comm_sums *s, float *x, size_t n)
+{
+    (void)c; (void)s; (void)x; (void)n;
+    return no_mpi(ctx);
+}
+void lt_comm_sums_poll(lt_comm_sums *s) { (void)s; }
+lt_status lt_comm_sums_wait(lt_ctx *ctx, const lt_comm *c, lt_comm_sums *s) { (void)c; (void)s; return no_mpi(ctx); }
+void lt_comm_sums_free(lt_comm_sums *s) { (void)s; }
 #endif

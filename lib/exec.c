@@ -120,6 +120,7 @@ static lt_status backward(lt_model *m, size_t rows, uint64_t seed, uint64_t step
         lt_pass p = make_pass(m, i, rows, 1, seed, step);
         lt_status st = l->ops->backward(l, &p, rows, w->acts, w->act_off[i], w->acts, w->act_off[i + 1],
                                         w->grad, dy, i > 0 ? w->grad : NULL, dx);
+        if (st == LT_OK && m->train.grads_done) st = m->train.grads_done(m->train.grads_done_user, m, i);
         if (st != LT_OK) return st;
         size_t t = dy; dy = dx; dx = t;
     }

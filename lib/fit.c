@@ -358,8 +358,9 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
             lt_fit_point where = {e, o.epochs, s + 1, steps, 0};
             /* with several processes poll is asked before the sum, which carries the answers */
             int ask = dist.comm && s + 1 < steps ? ask_poll(&o, where) : 0;
+            st = lt_dist_reduce(m, &dist, st, mine > 0, s);
             if ((st = lt_dist_check(m, &dist, st, &ask, e, s)) != LT_OK) break;
-            st = lt_dist_step(m, &dist, mine > 0, s);
+            st = lt_dist_apply(m, &dist, s);
             if (st == LT_OK) st = lt_optimizer_step(m);
             double now = lt_now();
             if (st == LT_OK && prog.bar && now - t_read >= 0.1) {
@@ -431,7 +432,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
     }
 done:
     m->train.kl_factor = 1.0f;
-    lt_dist_end(&dist);
+    lt_dist_end(m, &dist);
     fit_bufs_free(be, &b);
     free(idx);
     free(rows);
@@ -526,8 +527,11 @@ lt_status lt_bench_train_comm(lt_model *m, int batch, double seconds, const lt_c
         m->train.row0 = m->train.norm_rows = 0;
         int ask = s > 2 && lt_now() - t0 >= seconds ? LT_FIT_STOP : 0; /* any process's clock ends it */
         double tc = lt_now();
+        st = lt_dist_reduce(m, &dist, st, mine > 0, slot);
         if ((st = lt_dist_check(m, &dist, st, &ask, 1, s)) != LT_OK) break;
-        st = lt_dist_step(m, &dist, mine > 0, slot);
+        st = lt_dist_apply(m, &dist, slot);
+        /* what the step waited for once its gradients were computed: the sums' ends
+         * (those started during backward ran beside it), the check and the uploads */
         if (s > 2) waited += lt_now() - tc;
         if (st == LT_OK) st = lt_optimizer_step(m);
         if (s == 2) { /* warm-up done (kernels compiled, caches filled): start the clock */
@@ -555,7 +559,7 @@ lt_status lt_bench_train_comm(lt_model *m, int batch, double seconds, const lt_c
         stats->comm_share = dist.comm && secs > 0 ? waited / secs : 0;
         stats->bytes_per_step = dist.comm ? lt_dist_bytes_per_step(m, &dist) : 0;
     }
-    lt_dist_end(&dist);
+    lt_dist_end(m, &dist);
     fit_bufs_free(be, &b);
     free(idx);
     return st;

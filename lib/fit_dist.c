@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "comm.h"
+#include "progress.h"
 #include "fit_dist.h"
 
 /* Layout of a check's sum: two poll flags, then a status a rank. */
@@ -62,6 +63,53 @@ static lt_status bcast_buf(lt_model *m, lt_dist *d, lt_buf *buf, size_t off, siz
     return st;
 }
 
+/* Starts bucket k's sum: its gradients from the device (zeros when this process adds
+ * none), summed in place on the host. */
+static lt_status start_bucket(lt_model *m, lt_dist *d, int k, int zeros)
+{
+    const lt_dist_bucket *bk = &d->buckets[k];
+    float *h = d->host + bk->off;
+    lt_status st = zeros ? LT_OK : lt_be_download(LT_BE(m), m->grads, m->poff + bk->off, h, bk->n);
+    if (st != LT_OK && d->bucket_status == LT_OK) d->bucket_status = st;
+    if (zeros || st != LT_OK) memset(h, 0, bk->n * sizeof *h);
+    return lt_comm_sums_start(m->ctx, d->comm, d->sums, h, bk->n);
+}
+
+/* lt_trainer's grads_done: backward has finished `layer`; the buckets it completes
+ * start their sums, and the sums under way move on. */
+static lt_status grads_done(void *user, lt_model *m, int layer)
+{
+    lt_dist *d = user;
+    lt_status st = LT_OK;
+    while (st == LT_OK && d->next < d->n_buckets && layer <= d->buckets[d->next].first_layer)
+        st = start_bucket(m, d, d->next++, 0);
+    lt_comm_sums_poll(d->sums);
+    return st;
+}
+
+/* Splits the gradients into buckets of about `bytes` from the last layer back, and has
+ * backward start them (m->train.grads_done). */
+static lt_status make_buckets(lt_model *m, lt_dist *d, size_t bytes)
+{
+    d->buckets = calloc((size_t)m->n_flat + 1, sizeof *d->buckets);
+    d->sums = lt_comm_sums_new();
+    if (!d->buckets || !d->sums) return lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
+    size_t per = bytes / sizeof(float) ? bytes / sizeof(float) : 1;
+    lt_dist_bucket *open = NULL;
+    for (int i = m->n_flat - 1; i >= 0; i--) {
+        const lt_layer *l = m->flat[i];
+        if (!l->n_params) continue;
+        size_t off = l->slot.off - m->poff;
+        if (!open || open->n >= per) open = &d->buckets[d->n_buckets++];
+        open->first_layer = i;
+        open->n += l->n_params;
+        open->off = off; /* layers below come first in the buffer */
+    }
+    m->train.grads_done = grads_done;
+    m->train.grads_done_user = d;
+    return LT_OK;
+}
+
 lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status mine, const lt_dataset *x,
                         const lt_dataset *y)
 {
@@ -105,6 +153,10 @@ lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status 
     if (st == LT_OK) st = lt_comm_gather_u64(m->ctx, comm, &steps, 1, all);
     if (st == LT_OK) m->train.steps = all[0];
     free(all);
+    /* every process splits the same model the same way: the sums match up */
+    const char *kb = getenv("LATENT_BUCKET_KB");
+    long bucket_kb = kb && *kb ? strtol(kb, NULL, 10) : 256;
+    if (st == LT_OK) st = make_buckets(m, d, (size_t)(bucket_kb > 0 ? bucket_kb : 256) * 1024);
     return st;
 }
 
@@ -137,20 +189,34 @@ lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int e
     return LT_OK;
 }
 
-lt_status lt_dist_step(lt_model *m, lt_dist *d, int contributes, size_t slot)
+lt_status lt_dist_reduce(lt_model *m, lt_dist *d, lt_status mine, int contributes, size_t slot)
+{
+    if (!d->comm) return mine;
+    lt_status st = LT_OK;
+    int zeros = !contributes || mine != LT_OK;
+    while (st == LT_OK && d->next < d->n_buckets) st = start_bucket(m, d, d->next++, zeros);
+    float *loss = d->host + m->n_params;
+    lt_status got = zeros ? LT_OK : lt_be_download(LT_BE(m), m->ws.loss, slot, loss, 1);
+    if (zeros || got != LT_OK) *loss = 0.0f;
+    if (st == LT_OK) st = lt_comm_sums_start(m->ctx, d->comm, d->sums, loss, 1);
+    double t = lt_now();
+    lt_status waited = lt_comm_sums_wait(m->ctx, d->comm, d->sums);
+    d->waited += lt_now() - t;
+    d->next = 0;
+    if (st == LT_OK) st = waited;
+    if (st == LT_OK) st = got;
+    if (st == LT_OK) st = d->bucket_status;
+    d->bucket_status = LT_OK;
+    return mine != LT_OK ? mine : st;
+}
+
+lt_status lt_dist_apply(lt_model *m, lt_dist *d, size_t slot)
 {
     if (!d->comm) return LT_OK;
     lt_backend *be = LT_BE(m);
     size_t P = m->n_params;
-    float *h = d->host;
-    lt_status st = LT_OK;
-    if (contributes && P) st = lt_be_download(be, m->grads, m->poff, h, P);
-    if (st == LT_OK && contributes) st = lt_be_download(be, m->ws.loss, slot, h + P, 1);
-    if (st != LT_OK || !contributes) memset(h, 0, (P + 1) * sizeof *h);
-    lt_status sum = lt_comm_sum_f32(m->ctx, d->comm, h, P + 1);
-    if (st == LT_OK) st = sum;
-    if (st == LT_OK && P) st = lt_be_upload(be, m->grads, m->poff, h, P);
-    return st == LT_OK ? lt_be_upload(be, m->ws.loss, slot, h + P, 1) : st;
+    lt_status st = P ? lt_be_upload(be, m->grads, m->poff, d->host, P) : LT_OK;
+    return st == LT_OK ? lt_be_upload(be, m->ws.loss, slot, d->host + P, 1) : st;
 }
 
 double lt_dist_bytes_per_step(const lt_model *m, const lt_dist *d)
@@ -163,8 +229,14 @@ lt_status lt_dist_sum(lt_model *m, lt_dist *d, float *x, size_t n)
     return d->comm ? lt_comm_sum_f32(m->ctx, d->comm, x, n) : LT_OK;
 }
 
-void lt_dist_end(lt_dist *d)
+void lt_dist_end(lt_model *m, lt_dist *d)
 {
+    if (m && m->train.grads_done_user == d) {
+        m->train.grads_done = NULL;
+        m->train.grads_done_user = NULL;
+    }
+    lt_comm_sums_free(d->sums);
+    free(d->buckets);
     free(d->host);
     memset(d, 0, sizeof *d);
 }

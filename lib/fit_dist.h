@@ -7,6 +7,13 @@
 
 #include "model.h"
 
+/* A run of consecutive layers whose gradients are summed together: one contiguous
+ * range of the gradient buffer, started once backward is past its lowest layer. */
+typedef struct lt_dist_bucket {
+    int first_layer;     /* its lowest layer (backward reaches it last)           */
+    size_t off, n;       /* its gradients: [off, off + n) after the model's poff  */
+} lt_dist_bucket;
+
 /* One lt_fit call's view of its communicator. */
 typedef struct lt_dist {
     const lt_comm *comm; /* NULL: this process alone (every function below is then trivial) */
@@ -14,6 +21,11 @@ typedef struct lt_dist {
     int failed;          /* a check reported a failure: no more collective calls       */
     float *host;         /* the step's sum (gradients, loss); the checks' flags and statuses */
     size_t host_len;
+    lt_dist_bucket *buckets; /* from the last layers' to the first's               */
+    int n_buckets, next;     /* next: the first bucket not yet started this step    */
+    lt_status bucket_status; /* a failed download while starting one                */
+    struct lt_comm_sums *sums; /* the step's sums under way                         */
+    double waited;       /* seconds spent waiting for sums, since the last reset    */
 } lt_dist;
 
 /* Rows [*first, *first + *rows) of a global batch of `global` rows are this process's:
@@ -33,10 +45,15 @@ lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status 
  * that processes that learnt of a failure together make no further collective call.
  * Alone it returns mine. */
 lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int epoch, size_t step);
-/* After a check that passed: sums the step's gradients and loss slot `slot` over the
- * processes into every process's own (contributes 0: this process had no rows, and
- * adds zeros). A process whose download fails still joins the sum. */
-lt_status lt_dist_step(lt_model *m, lt_dist *d, int contributes, size_t slot);
+/* Ends a step's sum: starts the buckets backward has not (all of them, with zeros,
+ * when this process had no rows (contributes 0) or failed: mine), and the loss slot
+ * `slot`, then waits for all. Every process calls it every step, failed or not, so that
+ * all start the same sums; the result stays on the host until lt_dist_apply. Returns
+ * mine, or why a download failed. */
+lt_status lt_dist_reduce(lt_model *m, lt_dist *d, lt_status mine, int contributes, size_t slot);
+/* After a check that passed: puts the summed gradients and loss slot `slot` on the
+ * device. */
+lt_status lt_dist_apply(lt_model *m, lt_dist *d, size_t slot);
 /* Chunks [*first, *first + *count) of `chunks` are this process's share of a pass
  * over chunks (validation). */
 void lt_dist_chunks(const lt_dist *d, size_t chunks, size_t *first, size_t *count);
@@ -44,7 +61,7 @@ void lt_dist_chunks(const lt_dist *d, size_t chunks, size_t *first, size_t *coun
 lt_status lt_dist_sum(lt_model *m, lt_dist *d, float *x, size_t n);
 /* Bytes a process puts into a step's sums: the gradients and loss, and the check. */
 double lt_dist_bytes_per_step(const lt_model *m, const lt_dist *d);
-/* Frees what lt_dist_begin allocated. */
-void lt_dist_end(lt_dist *d);
+/* Frees what lt_dist_begin allocated and takes its hook off m. */
+void lt_dist_end(lt_model *m, lt_dist *d);
 
 #endif

@@ -78,6 +78,11 @@ typedef struct lt_trainer {
     float kl_factor;    /* KL warm-up factor now (1 unless fit is warming up) */
     size_t row0;        /* this step's rows start at row0 of a global batch of  */
     size_t norm_rows;   /* norm_rows (0: the rows themselves): lt_pass's fields */
+    /* Called when backward has finished layer `layer`'s parameter gradients (NULL:
+     * nothing): data-parallel training starts summing them over the processes while
+     * backward goes on into the layers below (lib/fit_dist.c). */
+    lt_status (*grads_done)(void *user, lt_model *m, int layer);
+    void *grads_done_user;
     lt_fit_run run;     /* the last training run (lt_compile clears it) */
     lt_buf *best;       /* early stopping's best weights while a run that restores
                            them is under way (n_params), else NULL   */

@@ -4,7 +4,7 @@
 #   tests/test_dist_cli.sh path/to/latent [mpirun]
 #
 # 1. Two ranks against one process: the same test figure (to float rounding), printed
-#    once; rank 0 says which device every rank took.
+#    once; rank 0 says which device every rank took; `latent bench` on two ranks.
 # 2. SIGTERM to mpirun: every rank stops at the same step, rank 0 saves and says how to
 #    resume; `mpirun -np 2 latent train --resume` finishes the run.
 # 3. Faults: a rank whose --data is missing, and ranks whose data differ, end the job
@@ -48,6 +48,10 @@ record "the figure is printed once" "$([[ $(grep -c '^test mse:' two.txt) == 1 ]
 record "rank 0 names every rank's device" "$(grep -q 'rank 0: .*node rank 0 of 2' err.txt &&
     grep -q 'rank 1: .*node rank 1 of 2' err.txt || echo "no device lines")"
 record "the model written by rank 0 loads" "$(loads two.lt || echo "two.lt does not load")"
+
+two bench --seconds 0.3 --batch 64 >bench.txt 2>err.txt
+rc=$?
+record "bench on two ranks" "$([[ $rc == 0 ]] && grep -Eq '^bench mlp-ae batch 64 on 2 ranks .* samples/s, .* ms a step, .*% of it summing gradients \(471[0-9]{3} bytes a rank a step\)$' bench.txt || echo "exit $rc: $(cat bench.txt)")"
 
 # 2. SIGTERM to mpirun: a clean stop on every rank, then a resume on two ranks.
 LONG=(train --data fashion-mnist --limit 3000 --epochs 400 --batch 64 --seed 2)
