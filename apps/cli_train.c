@@ -98,18 +98,24 @@ static int loss_from_opts(const cli_opts *o, lt_loss *loss)
 
 /* ------------------------------------------------------------------ results */
 
-/* Evaluates m on ds against targets (NULL: ds) and prints "test mse: X" (loss_kind
- * MSE) or "test loss: X". */
-static int print_test_loss(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, const lt_dataset *targets,
-                           int loss_kind)
+/* Evaluates m on ds against targets (NULL: ds) into *loss, the ranks of an MPI run
+ * each taking their share. */
+static int test_loss(const cli_opts *o, lt_ctx *ctx, lt_model *m, const lt_dataset *ds, const lt_dataset *targets,
+                     float *loss)
 {
-    float loss = 0.0f;
-    lt_status st = lt_evaluate(m, ds, targets, &loss);
-    if (st != LT_OK) return cli_fail_lt(o, ctx, st, "evaluate");
+    lt_status st = lt_evaluate_comm(m, ds, targets, o->mpi ? o->mpi->comm : NULL, loss);
+    if (st == LT_OK) return CLI_OK;
+    /* a rank other than 0 says only what happened to itself: rank 0 names the rank */
+    if (!cli_is_root(o) && strncmp(lt_ctx_error(ctx), "rank ", 5) == 0) return CLI_RUNTIME;
+    return cli_fail_lt(o, ctx, st, "evaluate");
+}
+
+/* Prints "test mse: X" (loss_kind MSE) or "test loss: X". */
+static void print_test_loss(const lt_model *m, float loss, int loss_kind)
+{
     /* "mse" only when that is all it is: penalty layers add their terms */
     int mse = loss_kind == (int)LT_LOSS_MSE && !lt_model_has_penalties(m);
     printf("test %s: %.5f\n", mse ? "mse" : "loss", (double)loss);
-    return CLI_OK;
 }
 
 /* Outcome of write_plot besides CLI_OK and CLI_RUNTIME: nothing to plot. */
@@ -561,18 +567,18 @@ int cli_cmd_train(const cli_opts *o)
     /* On failure the model file is not written: an older one stays as it was. */
     if (rc == CLI_OK)
         rc = fit_model(o, ctx, m, &aug, train_in ? train_in : train, classifier ? train_t : train_in ? train : NULL, &hist);
+    /* the test figure first: with several ranks each evaluates its share */
+    float figure = 0.0f;
+    if (rc == CLI_OK && classifier) rc = test_loss(o, ctx, m, test, test_t, &figure);
+    else if (rc == CLI_OK) rc = test_loss(o, ctx, m, test_in ? test_in : test, test_in ? test : NULL, &figure);
     if (rc == CLI_OK && !cli_is_root(o)) goto out; /* rank 0 writes the model and reports */
     if (rc == CLI_OK) {
         if ((st = lt_save(m, o->out, 1)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "save");
         else cli_note(o, "saved %s (%d epoch%s, %.1f s, %.0f samples/s)", o->out, hist.epochs_run,
                       hist.epochs_run == 1 ? "" : "s", hist.seconds, hist.samples_per_s);
     }
-    if (rc == CLI_OK && classifier) {
-        rc = print_test_loss(o, ctx, m, test, test_t, (int)loss);
-        if (rc == CLI_OK) rc = cli_print_accuracy(o, ctx, m, test);
-    } else if (rc == CLI_OK) {
-        rc = print_test_loss(o, ctx, m, test_in ? test_in : test, test_in ? test : NULL, (int)loss);
-    }
+    if (rc == CLI_OK) print_test_loss(m, figure, (int)loss);
+    if (rc == CLI_OK && classifier) rc = cli_print_accuracy(o, ctx, m, test);
     if (rc == CLI_OK && !classifier && cli_is_windows(test))
         cli_note(o, "no picture for a series here: latent anomaly draws it with its anomalous windows");
     else if (rc == CLI_OK && !classifier)
@@ -641,7 +647,9 @@ int cli_cmd_eval(const cli_opts *o)
     if (rc == CLI_OK && lt_model_loss(m) == LT_LOSS_CCE) { /* a classifier: accuracy on the labels */
         rc = cli_print_accuracy(o, ctx, m, test);
     } else {
-        if (rc == CLI_OK) rc = print_test_loss(o, ctx, m, input ? input : test, input ? test : NULL, (int)lt_model_loss(m));
+        float figure = 0.0f;
+        if (rc == CLI_OK) rc = test_loss(o, ctx, m, input ? input : test, input ? test : NULL, &figure);
+        if (rc == CLI_OK) print_test_loss(m, figure, (int)lt_model_loss(m));
         if (rc == CLI_OK && cli_encoder(m)) rc = print_code_stats(o, ctx, cli_encoder(m), input ? input : test);
     }
     lt_dataset_free(test);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fit_dist.h"
 #include "model.h"
 
 /* The per-layer random key: the run's seed mixed with the layer's position. */
@@ -217,10 +218,13 @@ lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out)
 
 lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, float *loss)
 {
-    if (!m || !x || !loss) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_evaluate: NULL argument") : LT_ERR_ARG;
+    return lt_evaluate_comm(m, x, y, NULL, loss);
+}
+
+/* Checks lt_evaluate's arguments. */
+static lt_status check_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y)
+{
     lt_ctx *ctx = m->ctx;
-    lt_backend *be = ctx->be;
-    if (!y) y = x;
     if (!m->built) return lt_set_error(ctx, LT_ERR_ARG, "%s: model is not built", m->name);
     if (!m->train.compiled) return lt_set_error(ctx, LT_ERR_ARG, "%s: compile the model (choose a loss) before evaluating", m->name);
     if (x->dim != (size_t)m->in_dim)
@@ -229,32 +233,49 @@ lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, flo
         return lt_set_error(ctx, LT_ERR_SHAPE, "%s: the model gives %d outputs per sample, the targets have %zu", m->name, m->out_dim, y->dim);
     if (x->n != y->n) return lt_set_error(ctx, LT_ERR_SHAPE, "inputs have %zu samples, targets %zu", x->n, y->n);
     if (x->n == 0) return lt_set_error(ctx, LT_ERR_ARG, "no samples to evaluate");
-    lt_status checked = lt_check_targets(m, y, y == x ? "evaluation data (the targets)" : "evaluation targets");
-    if (checked != LT_OK) return checked;
-    size_t chunk = 256, in = x->dim, outd = y->dim;
-    size_t chunks = (x->n + chunk - 1) / chunk;
-    lt_status st = lt_workspace_reserve(m, chunk, chunks);
-    if (st != LT_OK) return st;
+    return lt_check_targets(m, y, y == x ? "evaluation data (the targets)" : "evaluation targets");
+}
+
+lt_status lt_evaluate_comm(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_comm *comm, float *loss)
+{
+    if (!m || !x || !loss) return m ? lt_set_error(m->ctx, LT_ERR_ARG, "lt_evaluate: NULL argument") : LT_ERR_ARG;
+    lt_ctx *ctx = m->ctx;
+    lt_backend *be = ctx->be;
+    if (!y) y = x;
+    lt_dist dist;
+    lt_dist_attach(&dist, comm);
+    /* each process its share of the chunks; every failure joins the sum below */
+    size_t chunk = 256, in = x->dim, outd = y->dim, chunks = (x->n + chunk - 1) / chunk, c0 = 0, mine = 0;
+    lt_status st = check_evaluate(m, x, y);
+    float *sums = st == LT_OK ? malloc((chunks ? chunks : 1) * sizeof *sums) : NULL;
+    if (st == LT_OK && !sums) st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
+    if (st == LT_OK) {
+        lt_dist_chunks(&dist, chunks, &c0, &mine);
+        st = lt_workspace_reserve(m, chunk, chunks);
+    }
     lt_workspace *w = &m->ws;
-    for (size_t c = 0; c < chunks; c++) {
+    for (size_t c = c0; st == LT_OK && c < c0 + mine; c++) {
         size_t r = c * chunk, rows = x->n - r < chunk ? x->n - r : chunk;
         st = lt_be_upload(be, w->acts, 0, x->x + r * in, rows * in);
         if (st == LT_OK) st = lt_be_upload(be, w->target, 0, y->x + r * outd, rows * outd);
-        if (st != LT_OK) return st;
-        st = lt_forward(m, rows, 0, 0, 0);
-        if (st != LT_OK) return st;
-        st = lt_be_loss(be, lt_loss_to_backend(m->train.loss), rows, outd, w->acts, w->act_off[m->n_flat],
-                           w->target, 0, w->loss, c, 0.0f, NULL, 0);
-        if (st != LT_OK) return st;
-        if ((st = lt_add_layer_losses(m, rows, 0, 0, 0, c)) != LT_OK) return st;
+        if (st == LT_OK) st = lt_forward(m, rows, 0, 0, 0);
+        if (st == LT_OK)
+            st = lt_be_loss(be, lt_loss_to_backend(m->train.loss), rows, outd, w->acts, w->act_off[m->n_flat], w->target, 0,
+                            w->loss, c, 0.0f, NULL, 0);
+        if (st == LT_OK) st = lt_add_layer_losses(m, rows, 0, 0, 0, c);
     }
-    float *sums = malloc(chunks * sizeof *sums);
-    if (!sums) return lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-    st = lt_be_download(be, w->loss, 0, sums, chunks);
-    if (st != LT_OK) { free(sums); return st; }
+    if (st == LT_OK) st = lt_be_download(be, w->loss, 0, sums, chunks);
+    /* the others' chunks are theirs: with exact zeros added every process sums the very
+     * numbers one process would */
+    for (size_t c = 0; sums && c < chunks; c++)
+        if (st != LT_OK || c < c0 || c >= c0 + mine) sums[c] = 0.0f;
+    st = lt_dist_check(m, &dist, st, NULL, 0, 0);
+    if (st == LT_OK) st = lt_dist_sum(m, &dist, sums, chunks);
     double total = 0;
-    for (size_t c = 0; c < chunks; c++) total += sums[c];
+    for (size_t c = 0; st == LT_OK && c < chunks; c++) total += sums[c];
     free(sums);
+    lt_dist_end(m, &dist);
+    if (st != LT_OK) return st;
     /* Mean over samples of the per-sample loss (MSE/BCE: also over columns). */
     double denom = lt_loss_normalizer(m->train.loss, x->n, outd);
     *loss = (float)(total / denom);

@@ -110,6 +110,18 @@ static lt_status make_buckets(lt_model *m, lt_dist *d, size_t bytes)
     return LT_OK;
 }
 
+void lt_dist_attach(lt_dist *d, const lt_comm *comm)
+{
+    memset(d, 0, sizeof *d);
+    if (!comm || lt_comm_size(comm) <= 1) return;
+    d->comm = comm;
+    d->rank = lt_comm_rank(comm);
+    d->size = lt_comm_size(comm);
+    d->host_len = AT_STATUS + (size_t)d->size;
+    d->host = malloc(d->host_len * sizeof *d->host);
+    if (!d->host) d->host_len = 0;
+}
+
 lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status mine, const lt_dataset *x,
                         const lt_dataset *y)
 {
@@ -167,6 +179,10 @@ lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int e
         return mine;
     }
     size_t n = AT_STATUS + (size_t)d->size;
+    if (d->host_len < n) { /* lt_dist_attach found no memory: this process cannot take part */
+        d->failed = 1;
+        return lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
+    }
     float *h = d->host + d->host_len - n; /* the end of the buffer: the step's sum keeps its start */
     memset(h, 0, n * sizeof *h);
     int want = ask ? *ask : 0;

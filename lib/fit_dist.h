@@ -31,6 +31,9 @@ typedef struct lt_dist {
 /* Rows [*first, *first + *rows) of a global batch of `global` rows are this process's:
  * consecutive slices that differ by one row at most (alone: all of them). */
 void lt_dist_share(const lt_dist *d, size_t global, size_t *first, size_t *rows);
+/* Sets d up on comm for checks and sums outside training (lt_evaluate_comm): no
+ * collective call, nothing compared or copied. */
+void lt_dist_attach(lt_dist *d, const lt_comm *comm);
 /* Starts d on comm for training m on x against y (x NULL: no data to compare, as for a
  * benchmark): every process says how its setup went (mine) and what data it holds; the first failure anywhere, or data that differ,
  * is every process's error (naming the rank); then rank 0's weights, optimizer state

@@ -594,6 +594,10 @@ lt_status lt_model_progress(const lt_model *m, lt_fit_point *where);
 lt_status lt_pretrain_layerwise(lt_model *stack, const lt_dataset *x, const lt_optimizer *opt, const lt_fit_opts *fo);
 /* Mean loss over a dataset (y == NULL: against x). */
 lt_status lt_evaluate(lt_model *m, const lt_dataset *x, const lt_dataset *y, float *loss);
+/* lt_evaluate with the processes of comm sharing the work (NULL: alone): every one
+ * calls it with the same model and data, evaluates its share of the samples, and gets
+ * the mean over all of them (the very figure one process computes). */
+lt_status lt_evaluate_comm(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt_comm *comm, float *loss);
 /* Runs the model (inference mode) on n rows of x, writing n x output_dim floats. */
 lt_status lt_predict(lt_model *m, const float *x, size_t n, float *out);
 /* Runs an image-to-image model (input and output both h x w x c) on an image of any

@@ -84,6 +84,10 @@ static void equivalence(const dist_case *c)
     float *w = weights(m);
     size_t n = m->n_params;
     CHECK(w && same_on_every_rank(w, n), "%s: every rank ends on the same weights, bit for bit", c->name);
+    float shared = -1.0f, own = -2.0f; /* the ranks' shares summed: the very figure of one process */
+    CHECK(lt_evaluate_comm(m, c->x, c->y, comm, &shared) == LT_OK && lt_evaluate(m, c->x, c->y, &own) == LT_OK &&
+          shared == own, "%s: lt_evaluate_comm %.9g, lt_evaluate %.9g: %s", c->name, (double)shared, (double)own,
+          lt_ctx_error(ctx));
     if (rank == 0 && st == LT_OK && w) {
         alone = fresh(c);
         st = alone ? lt_fit(alone, c->x, c->y, &c->fo, &ha) : LT_ERR_ARG;
