@@ -94,9 +94,14 @@ int cli_mpi_start(int *argc, char ***argv, cli_cmd cmd, cli_mpi *mp)
 {
     (void)argc;
     (void)argv;
-    (void)cmd;
     memset(mp, 0, sizeof *mp);
     mp->size = 1;
+    /* under mpirun anyway: each process trains alone, and should say so */
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n) n = getenv("PMI_SIZE");
+    if ((cmd == CMD_TRAIN || cmd == CMD_BENCH) && n && atoi(n) > 1)
+        fprintf(stderr, "latent: warning: started as one of %s MPI processes, but this latent was built without "
+                "MPI (meson option mpi): each process runs alone\n", n);
     return CLI_OK;
 }
 
