@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when a source file crosses a floor of the architecture (README, "Architecture"):
-#   apps/          -> latent.h (the public API) and apps/'s own headers
+#   apps/          -> latent.h and latent_mpi.h (the public API) and apps/'s own headers
 #   lib/           -> lib/ and the backend contract's floor, lib/backend/; no OpenCL or
 #                     backend-private header; backends opened only by lib/ctx.c (the
 #                     registry); backend slots called only through lib/backend/dispatch.h
@@ -43,7 +43,7 @@ check_folder() {
     done
 }
 
-check_folder apps "latent.h"
+check_folder apps "latent.h latent_mpi.h"
 check_folder lib "backend/ stb_image.h stb_image_write.h stb_image_resize.h"
 check_folder lib/data "internal.h backend/philox.h stb_image.h stb_image_write.h stb_image_resize.h"
 check_folder lib/backend "../latent.h"
