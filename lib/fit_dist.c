@@ -1,7 +1,7 @@
 /* Data-parallel training: the collective steps of lt_fit (lib/fit_dist.h). The sums go
- * through the host (download, MPI_Allreduce, upload), so any backend and any MPI work;
- * a step sums one contiguous vector, so it costs one all-reduce however many layers
- * the model has. */
+ * through the host (download, MPI_Iallreduce, upload), so any backend and any MPI work;
+ * a step's gradients go in a few buckets of consecutive layers, each started as soon
+ * as backward has finished its layers, so that the sums run beside the rest of it. */
 #include <stdlib.h>
 #include <string.h>
 #include "comm.h"
@@ -51,12 +51,12 @@ static lt_status check_same_data(lt_model *m, const lt_dist *d, const uint64_t *
                         (unsigned long long)z[2], (unsigned long long)z[4]);
 }
 
-/* Copies rank 0's device vector buf[off, off+n) to every rank, through host. */
-static lt_status bcast_buf(lt_model *m, lt_dist *d, lt_buf *buf, size_t off, size_t n, float *host)
+/* Copies rank 0's device vector buf[off, off+n) to every rank, through host; every
+ * rank joins the broadcast even after a failure (mine), which it passes on. */
+static lt_status bcast_buf(lt_model *m, lt_dist *d, lt_buf *buf, size_t off, size_t n, float *host, lt_status mine)
 {
     lt_backend *be = LT_BE(m);
-    lt_status st = d->rank == 0 ? lt_be_download(be, buf, off, host, n) : LT_OK;
-    /* a failed download on rank 0 still joins the broadcast, so no rank waits forever */
+    lt_status st = mine == LT_OK && d->rank == 0 ? lt_be_download(be, buf, off, host, n) : mine;
     lt_status sent = lt_comm_bcast_f32(m->ctx, d->comm, host, n);
     if (st == LT_OK) st = sent;
     if (st == LT_OK && d->rank != 0) st = lt_be_upload(be, buf, off, host, n);
@@ -130,7 +130,7 @@ lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status 
     d->comm = comm;
     d->rank = lt_comm_rank(comm);
     d->size = lt_comm_size(comm);
-    uint64_t me[6] = {(uint64_t)mine, 0, 0, 0, 0, 0};
+    uint64_t me[6] = {0, 0, 0, 0, 0, 0};
     if (mine == LT_OK && x) {
         me[1] = x->n;
         me[2] = x->dim;
@@ -144,32 +144,28 @@ lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status 
     size_t len = P + 1 + AT_STATUS + (size_t)d->size;
     if (P * moments > len) len = P * moments;
     d->host = malloc(len * sizeof *d->host);
-    d->host_len = len;
+    d->host_len = d->host ? len : 0;
     uint64_t *all = malloc(6 * (size_t)d->size * sizeof *all);
-    /* a rank without memory still takes part, reporting it */
-    if (!d->host || !all) me[0] = (uint64_t)(mine = lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory"));
-    uint64_t spare[6];
-    lt_status st = lt_comm_gather_u64(m->ctx, comm, me, 6, all ? all : spare);
-    if (st != LT_OK || !all) { free(all); return st != LT_OK ? st : mine; }
-    for (int r = 0; r < d->size; r++) {
-        lt_status s = (lt_status)all[6 * (size_t)r];
-        if (s == LT_OK) continue;
-        free(all);
-        return r == d->rank ? mine : peer_failed(m, d, r, (int)s, "before training");
-    }
-    st = check_same_data(m, d, all);
-    /* the same start everywhere, even where compilers built other weights from the seed */
-    if (st == LT_OK) st = bcast_buf(m, d, m->params, m->poff, P, d->host);
-    if (st == LT_OK && moments) st = bcast_buf(m, d, m->train.state, 0, P * moments, d->host);
-    uint64_t steps = m->train.steps; /* the optimizer's step count (Adam's bias correction) */
-    if (st == LT_OK) st = lt_comm_gather_u64(m->ctx, comm, &steps, 1, all);
-    if (st == LT_OK) m->train.steps = all[0];
-    free(all);
-    /* every process splits the same model the same way: the sums match up */
+    /* every process splits the same model the same way, so the sums match up */
     const char *kb = getenv("LATENT_BUCKET_KB");
     long bucket_kb = kb && *kb ? strtol(kb, NULL, 10) : 256;
-    if (st == LT_OK) st = make_buckets(m, d, (size_t)(bucket_kb > 0 ? bucket_kb : 256) * 1024);
-    return st;
+    lt_status st = make_buckets(m, d, (size_t)(bucket_kb > 0 ? bucket_kb : 256) * 1024);
+    if (mine == LT_OK && (!d->host || !all || st != LT_OK)) mine = lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
+    /* first every setup's outcome, so that a failure anywhere stops all here */
+    if ((st = lt_dist_check(m, d, mine, NULL, -1, 0)) != LT_OK) { free(all); return st; }
+    st = lt_comm_gather_u64(m->ctx, comm, me, 6, all);
+    if (st == LT_OK) st = check_same_data(m, d, all); /* every rank reaches the same verdict */
+    if (st != LT_OK) { d->failed = 1; free(all); return st; }
+    /* the same start everywhere, even where compilers built other weights from the seed;
+     * each broadcast runs on every rank whatever happened before, and a check ends it */
+    st = bcast_buf(m, d, m->params, m->poff, P, d->host, st);
+    if (moments) st = bcast_buf(m, d, m->train.state, 0, P * moments, d->host, st);
+    uint64_t steps = m->train.steps; /* the optimizer's step count (Adam's bias correction) */
+    lt_status got = lt_comm_gather_u64(m->ctx, comm, &steps, 1, all);
+    if (st == LT_OK) st = got;
+    if (st == LT_OK) m->train.steps = all[0];
+    free(all);
+    return lt_dist_check(m, d, st, NULL, -1, 0);
 }
 
 lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int epoch, size_t step)
@@ -179,11 +175,15 @@ lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int e
         return mine;
     }
     size_t n = AT_STATUS + (size_t)d->size;
-    if (d->host_len < n) { /* lt_dist_attach found no memory: this process cannot take part */
+    /* the end of the buffer, so that the step's sum keeps its start; without one (no
+     * memory for it) a small array still lets this process report that */
+    float small[64];
+    float *h = d->host_len >= n ? d->host + d->host_len - n : n <= 64 ? small : NULL;
+    if (!h) { /* more ranks than the small array holds: this process cannot take part */
         d->failed = 1;
         return lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
     }
-    float *h = d->host + d->host_len - n; /* the end of the buffer: the step's sum keeps its start */
+    if (mine == LT_OK && h == small) mine = lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
     memset(h, 0, n * sizeof *h);
     int want = ask ? *ask : 0;
     h[AT_CHECKPOINT] = (want & LT_FIT_CHECKPOINT) ? 1.0f : 0.0f;
@@ -198,7 +198,7 @@ lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int e
         if (r == d->rank) return mine;
         char when[64];
         if (epoch > 0) snprintf(when, sizeof when, "at epoch %d, step %zu", epoch, step + 1);
-        else snprintf(when, sizeof when, "%s", "at the end of training");
+        else snprintf(when, sizeof when, "%s", epoch < 0 ? "before training" : "at the end of training");
         return peer_failed(m, d, r, code, when);
     }
     if (ask) *ask = (h[AT_CHECKPOINT] > 0.0f ? LT_FIT_CHECKPOINT : 0) | (h[AT_STOP] > 0.0f ? LT_FIT_STOP : 0);
