@@ -269,7 +269,7 @@ lt_status lt_evaluate_comm(lt_model *m, const lt_dataset *x, const lt_dataset *y
      * numbers one process would */
     for (size_t c = 0; sums && c < chunks; c++)
         if (st != LT_OK || c < c0 || c >= c0 + mine) sums[c] = 0.0f;
-    st = lt_dist_check(m, &dist, st, NULL, 0, 0);
+    st = lt_dist_check(m, &dist, st, NULL, LT_DIST_EVAL, 0);
     if (st == LT_OK) st = lt_dist_sum(m, &dist, sums, chunks);
     double total = 0;
     for (size_t c = 0; st == LT_OK && c < chunks; c++) total += sums[c];

@@ -382,7 +382,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         loss = mean_loss(m, sum, n_train); /* weighted by batch size, as Keras reports it */
         m->train.kl_factor = 1.0f;
         if (n_val) {
-            if ((st = lt_dist_check(m, &dist, st, NULL, e, steps)) != LT_OK) break;
+            if ((st = lt_dist_check(m, &dist, st, NULL, e, steps - 1)) != LT_OK) break;
             st = validate(m, &dist, &b, n_train, n_val, batch, steps, y_is_x, o.noise, noise_key, tmp, &val_loss);
         }
         if (st == LT_OK) {
@@ -408,7 +408,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         }
         lt_fit_point where = {e, o.epochs, steps, steps, 0};
         int ask = st == LT_OK && !early_stop ? ask_poll(&o, where) : 0;
-        if ((st = lt_dist_check(m, &dist, st, &ask, e, steps)) != LT_OK || early_stop) break;
+        if ((st = lt_dist_check(m, &dist, st, &ask, e, steps - 1)) != LT_OK || early_stop) break;
         st = poll_step(m, &o, ask, where, &read, &sum, tmp, &stop);
     }
     /* A finished run with restore_best ends on its best weights; a stopped one keeps
@@ -420,7 +420,7 @@ lt_status lt_fit(lt_model *m, const lt_dataset *x, const lt_dataset *y, const lt
         m->train.best = NULL;
     }
     if (st == LT_OK) st = lt_be_finish(be);
-    st = lt_dist_check(m, &dist, st, NULL, 0, 0); /* the last word: did every process finish? */
+    st = lt_dist_check(m, &dist, st, NULL, LT_DIST_END, 0); /* the last word: did every process finish? */
     if (hist) {
         hist->epochs_run = epochs_run;
         hist->loss = (float)loss;
@@ -551,7 +551,7 @@ lt_status lt_bench_train_comm(lt_model *m, int batch, double seconds, const lt_c
         if (ask & LT_FIT_STOP) break;
     }
     if (st == LT_OK) st = lt_be_finish(be);
-    st = lt_dist_check(m, &dist, st, NULL, 0, 0);
+    st = lt_dist_check(m, &dist, st, NULL, LT_DIST_END, 0);
     if (st == LT_OK) {
         double secs = lt_now() - t0, steps = (double)done / (double)B;
         stats->samples_per_s = (double)done / secs;

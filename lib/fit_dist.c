@@ -152,7 +152,7 @@ lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status 
     lt_status st = make_buckets(m, d, (size_t)(bucket_kb > 0 ? bucket_kb : 256) * 1024);
     if (mine == LT_OK && (!d->host || !all || st != LT_OK)) mine = lt_set_error(m->ctx, LT_ERR_NOMEM, "out of host memory");
     /* first every setup's outcome, so that a failure anywhere stops all here */
-    if ((st = lt_dist_check(m, d, mine, NULL, -1, 0)) != LT_OK) { free(all); return st; }
+    if ((st = lt_dist_check(m, d, mine, NULL, LT_DIST_BEFORE, 0)) != LT_OK) { free(all); return st; }
     st = lt_comm_gather_u64(m->ctx, comm, me, 6, all);
     if (st == LT_OK) st = check_same_data(m, d, all); /* every rank reaches the same verdict */
     if (st != LT_OK) { d->failed = 1; free(all); return st; }
@@ -165,7 +165,7 @@ lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status 
     if (st == LT_OK) st = got;
     if (st == LT_OK) m->train.steps = all[0];
     free(all);
-    return lt_dist_check(m, d, st, NULL, -1, 0);
+    return lt_dist_check(m, d, st, NULL, LT_DIST_BEFORE, 0);
 }
 
 lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int epoch, size_t step)
@@ -198,7 +198,8 @@ lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int e
         if (r == d->rank) return mine;
         char when[64];
         if (epoch > 0) snprintf(when, sizeof when, "at epoch %d, step %zu", epoch, step + 1);
-        else snprintf(when, sizeof when, "%s", epoch < 0 ? "before training" : "at the end of training");
+        else snprintf(when, sizeof when, "%s", epoch == LT_DIST_BEFORE ? "before training" : epoch == LT_DIST_EVAL ?
+                      "while evaluating" : "at the end of training");
         return peer_failed(m, d, r, code, when);
     }
     if (ask) *ask = (h[AT_CHECKPOINT] > 0.0f ? LT_FIT_CHECKPOINT : 0) | (h[AT_STOP] > 0.0f ? LT_FIT_STOP : 0);

@@ -48,6 +48,9 @@ lt_status lt_dist_begin(lt_model *m, lt_dist *d, const lt_comm *comm, lt_status 
  * that processes that learnt of a failure together make no further collective call.
  * Alone it returns mine. */
 lt_status lt_dist_check(lt_model *m, lt_dist *d, lt_status mine, int *ask, int epoch, size_t step);
+/* lt_dist_check's epoch outside training: before its first step, the end of training
+ * (0), an evaluation. */
+enum { LT_DIST_BEFORE = -1, LT_DIST_END = 0, LT_DIST_EVAL = -2 };
 /* Ends a step's sum: starts the buckets backward has not (all of them, with zeros,
  * when this process had no rows (contributes 0) or failed: mine), and the loss slot
  * `slot`, then waits for all. Every process calls it every step, failed or not, so that
