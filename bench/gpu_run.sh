@@ -55,4 +55,20 @@ done
 say "-- golden values on opencl:0"
 run env LATENT_DEVICE=opencl:0 ./test_golden ../../tests/golden/conv_golden.txt 18 | tail -n 1
 run env LATENT_DEVICE=opencl:0 ./test_golden ../../tests/golden/rnn_golden.txt 18 | tail -n 1
+for t in test_resume; do
+  say "-- $t on opencl:0"; run env LATENT_DEVICE=opencl:0 ./$t | tail -n 2
+done
+# Data-parallel training (issue 18), where the device machine has Open MPI: two ranks
+# against one process on the GPU, and the cost of the host-staged gradient sums there.
+if command -v mpirun >/dev/null && [ -x ./test_dist ]; then
+  say "-- test_dist: 2 ranks on opencl:0"
+  run env LATENT_DEVICE=opencl:0 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    mpirun -np 2 --oversubscribe ./test_dist | grep -E '^#|passed, .* failed'
+  for arch in mlp-ae conv-ae rnn-clf; do
+    run env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe "$latent" bench \
+      --arch "$arch" --batch 256 --device opencl:0 --seconds "$secs" --quiet
+  done
+else
+  say "-- test_dist: skipped (no mpirun, or latent built without MPI)"
+fi
 say "== done"
