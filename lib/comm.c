@@ -65,34 +65,33 @@ static lt_status mpi_status(lt_ctx *ctx, const lt_comm *c, int rc, const char *w
 /* MPI counts are ints: larger vectors go in pieces of this many elements. */
 #define PIECE (1 << 28)
 
-lt_status lt_comm_sum_f32(lt_ctx *ctx, const lt_comm *c, float *x, size_t n)
+/* x[0..n) of `size`-byte elements of type t summed (bcast 0) or broadcast from rank 0
+ * (bcast 1) in place, in pieces MPI's int counts hold; what names it in messages. */
+static lt_status in_pieces(lt_ctx *ctx, const lt_comm *c, void *x, size_t n, size_t size, MPI_Datatype t, int bcast,
+                           const char *what)
 {
     for (size_t i = 0; i < n; i += PIECE) {
         int k = (int)(n - i < PIECE ? n - i : PIECE);
-        int rc = MPI_Allreduce(MPI_IN_PLACE, x + i, k, MPI_FLOAT, MPI_SUM, c->comm);
-        if (rc != MPI_SUCCESS) return mpi_status(ctx, c, rc, "the sum of the gradients");
+        void *at = (char *)x + i * size;
+        int rc = bcast ? MPI_Bcast(at, k, t, 0, c->comm) : MPI_Allreduce(MPI_IN_PLACE, at, k, t, MPI_SUM, c->comm);
+        if (rc != MPI_SUCCESS) return mpi_status(ctx, c, rc, what);
     }
     return LT_OK;
+}
+
+lt_status lt_comm_sum_f32(lt_ctx *ctx, const lt_comm *c, float *x, size_t n)
+{
+    return in_pieces(ctx, c, x, n, sizeof *x, MPI_FLOAT, 0, "the sum of the gradients");
 }
 
 lt_status lt_comm_sum_f64(lt_ctx *ctx, const lt_comm *c, double *x, size_t n)
 {
-    for (size_t i = 0; i < n; i += PIECE) {
-        int k = (int)(n - i < PIECE ? n - i : PIECE);
-        int rc = MPI_Allreduce(MPI_IN_PLACE, x + i, k, MPI_DOUBLE, MPI_SUM, c->comm);
-        if (rc != MPI_SUCCESS) return mpi_status(ctx, c, rc, "a sum");
-    }
-    return LT_OK;
+    return in_pieces(ctx, c, x, n, sizeof *x, MPI_DOUBLE, 0, "a sum");
 }
 
 lt_status lt_comm_bcast_f32(lt_ctx *ctx, const lt_comm *c, float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i += PIECE) {
-        int k = (int)(n - i < PIECE ? n - i : PIECE);
-        int rc = MPI_Bcast(x + i, k, MPI_FLOAT, 0, c->comm);
-        if (rc != MPI_SUCCESS) return mpi_status(ctx, c, rc, "copying rank 0's weights");
-    }
-    return LT_OK;
+    return in_pieces(ctx, c, x, n, sizeof *x, MPI_FLOAT, 1, "copying rank 0's weights");
 }
 
 lt_status lt_comm_gather_u64(lt_ctx *ctx, const lt_comm *c, const uint64_t *mine, size_t n, uint64_t *all)

@@ -771,4 +771,36 @@ static inline void grad_check(const char *what, lt_model *m, lt_loss loss)
 }
 #endif /* LT_MODEL_H */
 
+/* ------------------------------------------------------------------ small training sets
+ * (only where latent.h's dataset calls are at hand: the model tests) */
+#ifdef LATENT_H
+/* n swiss-roll points scaled to about [-1, 1] (NULL on failure). */
+static inline lt_dataset *roll_data(lt_ctx *ctx, size_t n)
+{
+    lt_dataset *roll = NULL, *x = NULL;
+    lt_dataset_swiss_roll(ctx, n, 0.1f, 3, &roll);
+    float *d = malloc(n * 3 * sizeof *d);
+    for (size_t i = 0; d && roll && i < n * 3; i++) d[i] = lt_dataset_data(roll)[i] / 15.0f;
+    if (d) lt_dataset_from_array(ctx, n, 3, d, NULL, &x);
+    free(d);
+    lt_dataset_free(roll);
+    return x;
+}
+
+/* n gray 8x8 images with a bright 3x3 square each (NULL on failure). */
+static inline lt_dataset *square_images(lt_ctx *ctx, size_t n)
+{
+    float *d = calloc(n * 64, sizeof *d);
+    lt_dataset *x = NULL;
+    for (size_t i = 0; d && i < n; i++) {
+        int r = (int)(i % 5), c = (int)((i / 5) % 5);
+        for (int y = r; y < r + 3; y++)
+            for (int xx = c; xx < c + 3; xx++) d[i * 64 + (size_t)y * 8 + (size_t)xx] = 0.5f + 0.05f * (float)(i % 7);
+    }
+    if (d) lt_dataset_from_array(ctx, n, 64, d, NULL, &x);
+    free(d);
+    return x;
+}
+#endif
+
 #endif /* LT_TESTS_HARNESS_H */

@@ -119,34 +119,6 @@ static void equivalence(const dist_case *c)
     lt_model_free(alone);
 }
 
-/* Swiss-roll points scaled to about [-1, 1]. */
-static lt_dataset *roll_data(size_t n)
-{
-    lt_dataset *roll = NULL, *x = NULL;
-    lt_dataset_swiss_roll(ctx, n, 0.1f, 3, &roll);
-    float *d = malloc(n * 3 * sizeof *d);
-    for (size_t i = 0; d && roll && i < n * 3; i++) d[i] = lt_dataset_data(roll)[i] / 15.0f;
-    if (d) lt_dataset_from_array(ctx, n, 3, d, NULL, &x);
-    free(d);
-    lt_dataset_free(roll);
-    return x;
-}
-
-/* Gray 8x8 images with a bright square each. */
-static lt_dataset *square_images(size_t n)
-{
-    float *d = calloc(n * 64, sizeof *d);
-    lt_dataset *x = NULL;
-    for (size_t i = 0; d && i < n; i++) {
-        int r = (int)(i % 5), c = (int)((i / 5) % 5);
-        for (int y = r; y < r + 3; y++)
-            for (int xx = c; xx < c + 3; xx++) d[i * 64 + (size_t)y * 8 + (size_t)xx] = 0.5f + 0.05f * (float)(i % 7);
-    }
-    if (d) lt_dataset_from_array(ctx, n, 64, d, NULL, &x);
-    free(d);
-    return x;
-}
-
 /* Windows of 12 steps of a noisy sine (*x) and the value after each (*y). */
 static void sine_windows(size_t n, lt_dataset **x, lt_dataset **y)
 {
@@ -169,7 +141,7 @@ static void sine_windows(size_t n, lt_dataset **x, lt_dataset **y)
 /* Dense, convolutional, VAE and recurrent models: a few hundred steps each. */
 static void test_equivalence(void)
 {
-    lt_dataset *roll = roll_data(601), *small = roll_data(97), *images = square_images(120), *seq = NULL, *next = NULL;
+    lt_dataset *roll = roll_data(ctx, 601), *small = roll_data(ctx, 97), *images = square_images(ctx, 120), *seq = NULL, *next = NULL;
     sine_windows(400, &seq, &next);
     lt_augment aug = {.rotation_range = 15.0f, .zoom_range = 0.1f, .width_shift_range = 0.1f, .horizontal_flip = 1};
     dist_case cases[] = {
@@ -239,7 +211,7 @@ static void expect_named(lt_status st, int who, const char *own, const char *wha
 /* Failures on one rank end the run on all. */
 static void test_failures(void)
 {
-    lt_dataset *x = roll_data(200), *other = roll_data(200);
+    lt_dataset *x = roll_data(ctx, 200), *other = roll_data(ctx, 200);
     if (other && rank == 1) ((float *)lt_dataset_data(other))[5] += 0.25f;
     dist_case c = {"failures", "dense:8:elu,dense:2|dense:8:elu,dense:3", 1, {3, 0, 0}, LT_LOSS_MSE, x, NULL,
                    {.epochs = 3, .batch = 32, .seed = 2, .verbose = -1}, 0};

@@ -153,39 +153,11 @@ out:
     lt_model_free(back);
 }
 
-/* Swiss-roll points scaled to about [-1, 1]. */
-static lt_dataset *roll_data(size_t n)
-{
-    lt_dataset *roll = NULL, *x = NULL;
-    lt_dataset_swiss_roll(ctx, n, 0.1f, 3, &roll);
-    float *d = malloc(n * 3 * sizeof *d);
-    for (size_t i = 0; d && roll && i < n * 3; i++) d[i] = lt_dataset_data(roll)[i] / 15.0f;
-    if (d) lt_dataset_from_array(ctx, n, 3, d, NULL, &x);
-    free(d);
-    lt_dataset_free(roll);
-    return x;
-}
-
-/* Random 8x8 gray images with a bright square each, for the augmented case. */
-static lt_dataset *square_images(size_t n)
-{
-    float *d = calloc(n * 64, sizeof *d);
-    lt_dataset *x = NULL;
-    for (size_t i = 0; d && i < n; i++) {
-        int r = (int)(i % 5), c = (int)((i / 5) % 5);
-        for (int y = r; y < r + 3; y++)
-            for (int xx = c; xx < c + 3; xx++) d[i * 64 + (size_t)y * 8 + (size_t)xx] = 0.5f + 0.05f * (float)(i % 7);
-    }
-    if (d) lt_dataset_from_array(ctx, n, 64, d, NULL, &x);
-    free(d);
-    return x;
-}
-
 /* Every way of stopping, on a dense autoencoder with dropout and noise that validates
  * and stops early, and on a convolutional one trained with augmentation. */
 static void test_exact_resume(void)
 {
-    train_case dense = {"dense", "dense:16:elu,dropout:0.2,dense:2|dense:16:elu,dense:3", 1, {3, 0, 0}, roll_data(600),
+    train_case dense = {"dense", "dense:16:elu,dropout:0.2,dense:2|dense:16:elu,dense:3", 1, {3, 0, 0}, roll_data(ctx, 600),
                         {.epochs = 5, .batch = 32, .seed = 9, .validation_split = 0.2f, .noise = 0.05f, .patience = 2,
                          .restore_best = 1, .verbose = -1}};
     /* steps per epoch: 480 / 32 = 15 */
@@ -201,7 +173,7 @@ static void test_exact_resume(void)
 
     lt_augment aug = {.rotation_range = 20.0f, .zoom_range = 0.1f, .width_shift_range = 0.1f, .horizontal_flip = 1};
     train_case conv = {"conv, augmented", "conv:4:3x3:relu:same,maxpool:2x2|upsample:2x2,conv:1:3x3:sigmoid:same", 3,
-                       {8, 8, 1}, square_images(96), {.epochs = 3, .batch = 16, .seed = 4, .augment = &aug, .verbose = -1}};
+                       {8, 8, 1}, square_images(ctx, 96), {.epochs = 3, .batch = 16, .seed = 4, .augment = &aug, .verbose = -1}};
     stop_and_resume(&conv, (stopper){.stop_epoch = 2, .stop_step = 3}, 0, "stopped midway through epoch 2");
     lt_dataset_free(dense.x);
     lt_dataset_free(conv.x);
@@ -212,7 +184,7 @@ static void test_refused_resumes(void)
 {
     char path[600];
     fx(&fix, path, sizeof path, "refused.lt");
-    train_case c = {"refused", "dense:8:elu,dense:2|dense:8:elu,dense:3", 1, {3, 0, 0}, roll_data(200),
+    train_case c = {"refused", "dense:8:elu,dense:2|dense:8:elu,dense:3", 1, {3, 0, 0}, roll_data(ctx, 200),
                     {.epochs = 3, .batch = 32, .seed = 2, .verbose = -1}};
     stopper s = {.stop_epoch = 2, .stop_step = 3, .path = path};
     lt_model *m = fresh(&c), *back = NULL;
@@ -236,7 +208,7 @@ static void test_refused_resumes(void)
     ro.noise = 0.1f;
     EXPECT(ctx, lt_fit(back, c.x, NULL, &ro, &h), LT_ERR_ARG, "noise", "resume refused: ""noise");
     ro.noise = 0;
-    lt_dataset *other = roll_data(200), *fewer = roll_data(150);
+    lt_dataset *other = roll_data(ctx, 200), *fewer = roll_data(ctx, 150);
     if (other) ((float *)lt_dataset_data(other))[17] += 0.5f; /* the same shape, one value changed */
     EXPECT(ctx, lt_fit(back, other, NULL, &ro, &h), LT_ERR_ARG, "other values", "resume refused: ""other values");
     EXPECT(ctx, lt_fit(back, fewer, NULL, &ro, &h), LT_ERR_ARG, "200 samples", "resume refused: ""200 samples");
