@@ -2,6 +2,7 @@
  * dense stacks: "dense:64:elu,dropout:0.2|dense:64:elu,dense:in:sigmoid". '|' splits
  * an encoder from a decoder (each becomes a nested model, as Sequential([enc, dec]));
  * "in" as a width means the model's input width. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,16 @@ static lt_status dense_token(const spec_token *t, lt_layer **out)
     if (t->a2 && lt_act_parse(t->a2, &act) != 0) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: unknown activation '%s'", t->a2);
     if (t->nf > 3) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: too many fields");
     *out = lt_dense(w, act);
+    return LT_OK;
+}
+
+/* "leakyrelu[:SLOPE]": Keras's LeakyReLU layer (slope 0.3 unless given). */
+static lt_status leaky_relu_token(const spec_token *t, lt_layer **out)
+{
+    float slope = LT_LEAKY_RELU_SLOPE;
+    if (t->nf > 2 || (t->a1 && (lt_parse_strtof(t->a1, &slope) != 0 || !isfinite(slope) || slope < 0.0f)))
+        return lt_set_error(t->ctx, LT_ERR_ARG, "leakyrelu: slope '%s' is not a number >= 0", t->a1 ? t->a1 : "");
+    *out = lt_leaky_relu(slope);
     return LT_OK;
 }
 
@@ -339,6 +350,7 @@ static const struct {
     int alias;
 } token_kinds[] = {
     {"dense", dense_token, 0},     {"act", act_token, 0},           {"activation", act_token, 1},
+    {"leakyrelu", leaky_relu_token, 0},
     {"dropout", dropout_token, 0}, {"noise", noise_token, 0},       {"conv", conv_token, 0},
     {"deconv", conv_token, 0},     {"maxpool", maxpool_token, 0},   {"upsample", upsample_token, 0},
     {"flatten", plain_token, 0},   {"reshape", reshape_token, 0},   {"addinput", plain_token, 0},

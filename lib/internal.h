@@ -11,7 +11,7 @@ struct lt_ctx {
     lt_backend *be;        /* the device every model of this context runs on */
     int threads;           /* host threads for CPU work (<= 0: all)          */
     int model_counter;     /* for Keras-style default names "sequential_N"  */
-    struct { char tag[24]; int count; } layer_names[16]; /* per-type name counters */
+    struct { char tag[24]; int count; } layer_names[32]; /* per-type name counters */
 };
 
 /* Writes a printf-style message into the context's error channel (its backend's

@@ -338,8 +338,12 @@ typedef struct lt_model lt_model;
 
 /* Fully connected layer: y = act(x W + b), Glorot-uniform W, zero b. */
 lt_layer *lt_dense(int units, lt_act act);
-/* Pointwise (or softmax) activation. */
+/* Pointwise (or softmax) activation, Keras's Activation (leaky_relu's slope 0.2). */
 lt_layer *lt_activation(lt_act act);
+/* Keras's default slope of a LeakyReLU layer (its activation function's is 0.2). */
+#define LT_LEAKY_RELU_SLOPE 0.3f
+/* Keras's LeakyReLU layer: y = x for x > 0, else negative_slope * x (finite, >= 0). */
+lt_layer *lt_leaky_relu(float negative_slope);
 /* Inverted dropout with the given rate, active in training only. */
 lt_layer *lt_dropout(float rate);
 /* Additive zero-mean gaussian noise with the given stddev, in training only. */
@@ -420,8 +424,8 @@ lt_layer *lt_repeat_vector(int n);
  * features); takes ownership of inner, also on failure. */
 lt_layer *lt_time_distributed(lt_layer *inner);
 
-/* Sets a leaky_relu slope or elu alpha on a dense or activation layer (Keras: 0.3 and
- * 1.0); LT_ERR_ARG unless alpha is finite and > 0. */
+/* Sets a leaky_relu slope or elu alpha on a dense, convolution or activation layer
+ * (Keras: 0.2 and 1.0; a LeakyReLU layer's 0.3); LT_ERR_ARG unless alpha is finite and > 0. */
 lt_status lt_layer_set_alpha(lt_layer *layer, float alpha);
 /* Frees a layer not (yet) added to a model. */
 void lt_layer_free(lt_layer *layer);

@@ -73,10 +73,29 @@ void lt_layer_set_tensors(lt_layer *l, int n, const size_t *sizes)
     }
 }
 
-/* Keras's default alpha: leaky_relu 0.3, elu 1.0, else 0. */
+/* splitmix64's finaliser: a bijection of 64-bit words that mixes every bit. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Distinct (layer, tensor) pairs give distinct ids, and for one seed distinct ids give
+ * distinct keys (each step is a bijection); Philox streams of distinct keys are
+ * independent, which counter offsets of one key (overlapping stretches) are not. */
+uint64_t lt_init_key(uint64_t seed, uint64_t layer, int tensor)
+{
+    uint64_t id = (layer << 8) | (uint64_t)(tensor & 0xff);
+    return mix64(seed ^ mix64(id + 0x9e3779b97f4a7c15ull));
+}
+
+/* Keras 3's defaults for the activation functions: keras.activations.leaky_relu's
+ * negative_slope 0.2 (the LeakyReLU layer's own default, 0.3, is that layer's), elu's
+ * alpha 1.0, else 0. */
 float lt_act_default_alpha(lt_act act)
 {
-    return act == LT_LEAKY_RELU ? 0.3f : act == LT_ELU ? 1.0f : 0.0f;
+    return act == LT_LEAKY_RELU ? 0.2f : act == LT_ELU ? 1.0f : 0.0f;
 }
 
 /* Reads a Dense or Activation alpha; 0 when usable for act. */
@@ -98,7 +117,7 @@ const char *lt_kv_get(const lt_kv *kv, const char *key)
 
 /* Every layer type a model file can name: adding a type is its file and a row here. */
 static const lt_layer_ops *const layer_types[] = {
-    &lt_dense_ops, &lt_activation_ops, &lt_dropout_ops, &lt_gaussian_noise_ops, &lt_conv2d_ops,
+    &lt_dense_ops, &lt_activation_ops, &lt_leaky_relu_ops, &lt_dropout_ops, &lt_gaussian_noise_ops, &lt_conv2d_ops,
     &lt_conv2d_transpose_ops, &lt_maxpool2d_ops, &lt_upsampling2d_ops, &lt_flatten_ops, &lt_reshape_ops,
     &lt_add_input_ops, &lt_sampling_ops, &lt_sparsity_ops, &lt_activity_l1_ops, &lt_simple_rnn_ops, &lt_lstm_ops,
     &lt_gru_ops, &lt_bidirectional_ops, &lt_repeat_vector_ops, &lt_time_distributed_ops,

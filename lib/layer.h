@@ -75,7 +75,7 @@ typedef lt_status lt_backward_fn(lt_layer *l, const lt_pass *p, size_t batch,
                                  const lt_buf *x, size_t xoff, const lt_buf *y, size_t yoff,
                                  lt_buf *dy, size_t dyoff, lt_buf *dx, size_t dxoff);
 typedef void lt_write_config_fn(const lt_layer *l, char *buf, size_t len);
-typedef lt_status lt_init_fn(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter);
+typedef lt_status lt_init_fn(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t layer);
 typedef lt_status lt_add_loss_fn(lt_layer *l, const lt_pass *p, size_t batch, const lt_buf *x, size_t xoff,
                                  lt_buf *loss, size_t slot);
 typedef void lt_set_alpha_fn(lt_layer *l, float alpha);
@@ -86,6 +86,8 @@ typedef void lt_set_alpha_fn(lt_layer *l, float alpha);
 typedef struct lt_layer_ops {
     const char *type;        /* Keras class name, e.g. "Dense"                       */
     const char *file_tag;    /* name in model files and auto names, e.g. "dense"     */
+    const char *name;        /* optional: Keras's auto-name stem where it differs from
+                              * file_tag (Add: "add"); NULL: file_tag                */
 
     /* --- required --- */
     /* Creates a layer of this type from its model-file settings; NULL and a message in
@@ -103,8 +105,10 @@ typedef struct lt_layer_ops {
     lt_write_config_fn *write_config;
 
     /* --- optional --- */
-    /* Initialises the parameters (Keras defaults) from the Philox stream (seed, counter).
-     * Called only for a layer whose build set parameters; NULL for a type without any. */
+    /* Initialises the parameters (Keras defaults) of the model's layer number `layer`:
+     * its tensor t draws from its own Philox key, lt_init_key(seed, layer, t), so no two
+     * tensors share random words. Called only for a layer whose build set parameters;
+     * NULL for a type without any. */
     lt_init_fn *init;
     /* Frees the layer; NULL: the layer is one allocation, and free() releases it. */
     void (*destroy)(lt_layer *l);
@@ -116,6 +120,9 @@ typedef struct lt_layer_ops {
      * positive and finite. NULL: the type has no such setting (lt_layer_set_alpha
      * leaves it as it is). */
     lt_set_alpha_fn *set_alpha;
+    /* The type of the layer a wrapper holds (Bidirectional, TimeDistributed), whose
+     * name counter Keras also advances; NULL: the type wraps none. */
+    const struct lt_layer_ops *(*wrapped)(const lt_layer *l);
     /* Nonzero when the output is the input's elements in the same order (Flatten,
      * Reshape): a model's executor then gives y the input's storage and dx dy's, and
      * calls neither forward nor backward (which copy, for wrappers that call them).
@@ -125,7 +132,7 @@ typedef struct lt_layer_ops {
 
 /* The layer types, one per layer_*.c (SimpleRNN, LSTM and GRU share layer_rnn.c,
  * Sparsity and ActivityL1 layer_sparsity.c); the registry in layer.c lists them all. */
-extern const lt_layer_ops lt_dense_ops, lt_activation_ops, lt_dropout_ops, lt_gaussian_noise_ops, lt_conv2d_ops,
+extern const lt_layer_ops lt_dense_ops, lt_activation_ops, lt_leaky_relu_ops, lt_dropout_ops, lt_gaussian_noise_ops, lt_conv2d_ops,
     lt_conv2d_transpose_ops, lt_maxpool2d_ops, lt_upsampling2d_ops, lt_flatten_ops, lt_reshape_ops, lt_add_input_ops,
     lt_sampling_ops, lt_sparsity_ops, lt_activity_l1_ops, lt_simple_rnn_ops, lt_lstm_ops, lt_gru_ops,
     lt_bidirectional_ops, lt_repeat_vector_ops, lt_time_distributed_ops;
@@ -215,7 +222,10 @@ lt_backend_act lt_act_to_backend(lt_act act);
  * place and db = its sums over the rows, one backend op for pointwise activations. */
 lt_status lt_bias_act_grad(lt_backend *be, size_t rows, size_t cols, lt_act act, float alpha, const lt_buf *y,
                            size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *db, size_t dboff);
-/* Keras's default alpha for an activation (leaky_relu 0.3, elu 1.0, else 0). */
+/* The Philox key of tensor `tensor` of layer `layer`'s initial weights (counter 0): a
+ * bijective mix of the pair, so every tensor of a model gets its own stream. */
+uint64_t lt_init_key(uint64_t seed, uint64_t layer, int tensor);
+/* Keras's default alpha for an activation (leaky_relu 0.2, elu 1.0, else 0). */
 float lt_act_default_alpha(lt_act act);
 
 #endif

@@ -39,7 +39,7 @@ static lt_layer *add_input_from_config(const lt_kv *kv, char *err, size_t errlen
 
 /* The type; backward is dx = dy, the skip path ending at data. */
 const lt_layer_ops lt_add_input_ops = {
-    .type = "Add", .file_tag = "add_input", .from_config = add_input_from_config, .build = add_input_build,
+    .type = "Add", .file_tag = "add_input", .name = "add", .from_config = add_input_from_config, .build = add_input_build,
     .forward = add_input_forward, .backward = lt_layer_backward_copy, .write_config = lt_layer_write_no_config,
 };
 

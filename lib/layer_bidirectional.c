@@ -39,14 +39,14 @@ static lt_status bidi_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     return LT_OK;
 }
 
-/* Each direction's parameters, from its own part of the Philox stream. */
-static lt_status bidi_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
+/* Each direction's parameters from their own keys: tensors 0-2 forward, 3-5 backward. */
+static lt_status bidi_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t layer)
 {
     bidi_layer *b = (bidi_layer *)l;
-    lt_status st = lt_rnn_core_init(&b->dir[0], be, l->slot.params, l->slot.off, seed, counter);
+    lt_status st = lt_rnn_core_init(&b->dir[0], be, l->slot.params, l->slot.off, seed, layer, 0);
     if (st != LT_OK) return st;
     return lt_rnn_core_init(&b->dir[1], be, l->slot.params, l->slot.off + lt_rnn_core_params(&b->dir[0]), seed,
-                            counter + 2);
+                            layer, 3);
 }
 
 /* Where direction d's workspace starts for a batch. */
@@ -185,7 +185,15 @@ static lt_layer *bidi_from_config(const lt_kv *kv, char *err, size_t errlen)
     return l;
 }
 
+/* The recurrent type each direction is. */
+static const lt_layer_ops *bidi_wrapped(const lt_layer *l)
+{
+    lt_rnn_cell cell = ((const bidi_layer *)l)->cell;
+    return cell == LT_LSTM ? &lt_lstm_ops : cell == LT_GRU ? &lt_gru_ops : &lt_simple_rnn_ops;
+}
+
 const lt_layer_ops lt_bidirectional_ops = {
     .type = "Bidirectional", .file_tag = "bidirectional", .from_config = bidi_from_config, .build = bidi_build,
     .forward = bidi_forward, .backward = bidi_backward, .write_config = bidi_write_config, .init = bidi_init,
+    .wrapped = bidi_wrapped,
 };

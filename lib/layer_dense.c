@@ -27,11 +27,12 @@ static lt_status dense_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 }
 
 /* Glorot uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)); zero bias. */
-static lt_status dense_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
+static lt_status dense_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t layer)
 {
     size_t fan_in = last_axis(&l->in_shape), fan_out = last_axis(&l->out_shape), nw = fan_in * fan_out;
     float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
-    lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit, seed, counter, 0);
+    lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit,
+                                          lt_init_key(seed, layer, 0), 0, 0);
     if (st != LT_OK) return st;
     return lt_be_fill(be, l->slot.params, l->slot.off + nw, fan_out, 0.0f);
 }

@@ -29,9 +29,9 @@ static lt_status rnn_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 }
 
 /* Keras's initialisers: Glorot-uniform kernel, orthogonal recurrent kernel, zero bias. */
-static lt_status rnn_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
+static lt_status rnn_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t layer)
 {
-    return lt_rnn_core_init(&((rnn_layer *)l)->core, be, l->slot.params, l->slot.off, seed, counter);
+    return lt_rnn_core_init(&((rnn_layer *)l)->core, be, l->slot.params, l->slot.off, seed, layer, 0);
 }
 
 /* Where the layer's output rows are: one per sample, steps of U. */

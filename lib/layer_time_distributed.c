@@ -43,11 +43,11 @@ static lt_status td_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
 }
 
 /* The inner layer's parameters, in this layer's slot. */
-static lt_status td_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t counter)
+static lt_status td_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t layer)
 {
     td_layer *t = (td_layer *)l;
     t->inner->slot = l->slot;
-    return t->inner->ops->init(t->inner, be, seed, counter);
+    return t->inner->ops->init(t->inner, be, seed, layer);
 }
 
 /* The pass as the inner layer sees it: every sample is steps rows. */
@@ -114,10 +114,17 @@ static lt_layer *td_from_config(const lt_kv *kv, char *err, size_t errlen)
 }
 
 /* The type; init is called only when the inner layer has parameters, so it has an init. */
+/* The type of the layer applied at every step. */
+static const lt_layer_ops *td_wrapped(const lt_layer *l)
+{
+    return ((const td_layer *)l)->inner->ops;
+}
+
 const lt_layer_ops lt_time_distributed_ops = {
     .type = "TimeDistributed", .file_tag = "time_distributed", .from_config = td_from_config, .build = td_build,
     .forward = td_forward, .backward = td_backward, .write_config = td_write_config, .init = td_init,
     .destroy = td_destroy,
+    .wrapped = td_wrapped,
 };
 
 /* Wraps inner (owned from here, freed on failure); NULL when inner is NULL. */

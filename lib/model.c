@@ -6,20 +6,33 @@
 #include <string.h>
 #include "model.h"
 
-void lt_name_layer(lt_ctx *ctx, lt_layer *l)
+/* Keras's auto-name stem of a layer type ("dense", "add"). */
+static const char *name_stem(const lt_layer_ops *ops)
 {
-    const char *tag = l->ops->file_tag;
+    return ops->name ? ops->name : ops->file_tag;
+}
+
+/* How many layers of this stem the context has named so far, counting this one. */
+static int take_name_count(lt_ctx *ctx, const char *stem)
+{
     int n = (int)(sizeof ctx->layer_names / sizeof ctx->layer_names[0]);
     for (int i = 0; i < n; i++) {
-        if (!ctx->layer_names[i].tag[0]) snprintf(ctx->layer_names[i].tag, sizeof ctx->layer_names[i].tag, "%s", tag);
-        if (strcmp(ctx->layer_names[i].tag, tag) == 0) {
-            int c = ctx->layer_names[i].count++;
-            if (c == 0) snprintf(l->name, sizeof l->name, "%s", tag);
-            else snprintf(l->name, sizeof l->name, "%s_%d", tag, c);
-            return;
-        }
+        if (!ctx->layer_names[i].tag[0]) snprintf(ctx->layer_names[i].tag, sizeof ctx->layer_names[i].tag, "%s", stem);
+        if (strcmp(ctx->layer_names[i].tag, stem) == 0) return ctx->layer_names[i].count++;
     }
-    snprintf(l->name, sizeof l->name, "%s", tag);
+    return 0;
+}
+
+/* Names l as Keras would ("dense", "dense_1", ...). A wrapper also uses up its inner
+ * type's number, as Keras's inner layer, made first, does. */
+void lt_name_layer(lt_ctx *ctx, lt_layer *l)
+{
+    const char *stem = name_stem(l->ops);
+    int c = take_name_count(ctx, stem);
+    if (c == 0) snprintf(l->name, sizeof l->name, "%s", stem);
+    else snprintf(l->name, sizeof l->name, "%s_%d", stem, c);
+    const lt_layer_ops *inner = l->ops->wrapped ? l->ops->wrapped(l) : NULL;
+    if (inner) take_name_count(ctx, name_stem(inner));
 }
 
 /* Model names go into model files as single words: letters, digits, '_', '-', '.'. */
@@ -223,10 +236,10 @@ lt_status lt_build_from_shape(lt_model *m, const lt_shape *in, uint64_t seed, in
     total = 0;
     st = build_rec(m, in, in, &total, params, grads);
     m->seed = seed;
-    /* Layer i draws its initial weights from counter region i << 40 of the seed's stream. */
+    /* Layer i's tensors draw their initial weights from keys lt_init_key(seed, i, t). */
     for (int i = 0; st == LT_OK && init && i < m->n_flat; i++) {
         lt_layer *l = m->flat[i];
-        if (l->n_params) st = l->ops->init(l, be, seed, (uint64_t)i << 40); /* init: only types with parameters */
+        if (l->n_params) st = l->ops->init(l, be, seed, (uint64_t)i); /* init: only types with parameters */
     }
     if (st == LT_OK && total) st = lt_be_fill(be, grads, 0, total, 0.0f);
     if (st != LT_OK) {

@@ -168,12 +168,12 @@ size_t lt_rnn_core_ws(const lt_rnn_core *c)
  * Keras's Orthogonal initializer makes it: the Q of a QR factorisation of a standard
  * normal matrix, signs fixed so that R has a positive diagonal (which modified
  * Gram-Schmidt gives directly). In double, on the host; the normals come from Philox. */
-static int orthogonal(size_t U, size_t G, uint64_t seed, uint64_t counter, float *out)
+static int orthogonal(size_t U, size_t G, uint64_t key, float *out)
 {
     size_t rows = U > G ? U : G, cols = U > G ? G : U; /* tall: orthonormal columns */
     double *a = malloc(rows * cols * sizeof *a);
     if (!a) return -1;
-    for (size_t i = 0; i < rows * cols; i++) a[i] = lt_philox_normal(seed, counter, i);
+    for (size_t i = 0; i < rows * cols; i++) a[i] = lt_philox_normal(key, 0, i);
     for (size_t j = 0; j < cols; j++) {
         for (int pass = 0; pass < 2; pass++) /* re-orthogonalised once: MGS twice is stable */
             for (size_t k = 0; k < j; k++) {
@@ -194,14 +194,15 @@ static int orthogonal(size_t U, size_t G, uint64_t seed, uint64_t counter, float
 }
 
 lt_status lt_rnn_core_init(const lt_rnn_core *c, lt_backend *be, lt_buf *params, size_t poff, uint64_t seed,
-                           uint64_t counter)
+                           uint64_t layer, int tensor)
 {
     size_t F = (size_t)c->features, U = (size_t)c->units, G = gates(c), nw = F * G;
     float limit = sqrtf(6.0f / (float)(F + G));
-    lt_status st = nw ? lt_be_random_uniform(be, params, poff, nw, -limit, limit, seed, counter, 0) : LT_OK;
+    lt_status st = nw ? lt_be_random_uniform(be, params, poff, nw, -limit, limit, lt_init_key(seed, layer, tensor), 0, 0)
+                        : LT_OK;
     if (st != LT_OK) return st;
     float *r = malloc(U * G * sizeof *r);
-    if (!r || orthogonal(U, G, seed, counter + 1, r) != 0) {
+    if (!r || orthogonal(U, G, lt_init_key(seed, layer, tensor + 1), r) != 0) {
         free(r);
         return lt_backend_set_error(be, LT_ERR_NOMEM, "out of host memory for the recurrent kernel's initialisation");
     }

@@ -60,9 +60,10 @@ size_t lt_rnn_core_params(const lt_rnn_core *c);
 int lt_rnn_core_tensors(const lt_rnn_core *c, size_t sizes[3]);
 /* Workspace floats per sample. */
 size_t lt_rnn_core_ws(const lt_rnn_core *c);
-/* Keras's initialisers: Glorot-uniform W, orthogonal R, zero bias (LSTM forget gate 1). */
+/* Keras's initialisers: Glorot-uniform W, orthogonal R, zero bias (LSTM forget gate 1);
+ * W and R draw from the keys of tensors `tensor` and `tensor` + 1 of layer `layer`. */
 lt_status lt_rnn_core_init(const lt_rnn_core *c, lt_backend *be, lt_buf *params, size_t poff, uint64_t seed,
-                           uint64_t counter);
+                           uint64_t layer, int tensor);
 /* Runs the recurrence over x (batch x T x F; a state-input direction: batch x state)
  * and writes h (or, with return_state, the final state) to out. */
 lt_status lt_rnn_core_forward(const lt_rnn_core *c, lt_backend *be, size_t batch, const lt_buf *x, size_t xoff,

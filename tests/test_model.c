@@ -148,6 +148,201 @@ static void test_init_matches_cpu(void)
     lt_ctx_close(cpu);
 }
 
+/* A value and where it was, for ranking. */
+typedef struct { float v; size_t i; } ranked;
+
+static int by_value(const void *a, const void *b)
+{
+    float x = ((const ranked *)a)->v, y = ((const ranked *)b)->v;
+    return (x > y) - (x < y);
+}
+
+/* One view of a parameter tensor: its values scaled to at most 1 in magnitude (for the
+ * equality check) and their ranks (for rank correlation). */
+typedef struct { float *unit; double *rank; } tensor_view;
+
+/* One random parameter tensor of a built model in four views: its values in storage
+ * order, transposed (a 2-D kernel read the other way), and the two magnitudes. */
+typedef struct { char name[80]; tensor_view v[4]; size_t n; } init_tensor;
+
+/* Fills a view from n values. */
+static int make_view(tensor_view *tv, const float *x, size_t n)
+{
+    ranked *r = malloc(n * sizeof *r);
+    tv->unit = malloc(n * sizeof(float));
+    tv->rank = malloc(n * sizeof(double));
+    if (!r || !tv->unit || !tv->rank) { free(r); return -1; }
+    float mx = 0;
+    for (size_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(x[i]));
+    for (size_t i = 0; i < n; i++) { tv->unit[i] = x[i] / mx; r[i].v = x[i]; r[i].i = i; }
+    qsort(r, n, sizeof *r, by_value);
+    for (size_t i = 0; i < n; i++) tv->rank[r[i].i] = (double)i;
+    free(r);
+    return 0;
+}
+
+/* Pearson correlation of x and y (n values each). */
+static double correlation(const double *x, const double *y, size_t n)
+{
+    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+    for (size_t i = 0; i < n; i++) { mx += x[i]; my += y[i]; }
+    mx /= (double)n; my /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double a = x[i] - mx, b = y[i] - my;
+        sxy += a * b; sxx += a * a; syy += b * b;
+    }
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0;
+}
+
+/* Collects m's random tensors (not biases, which start at one or two constants). */
+static int collect_tensors(lt_ctx *c, lt_model *m, init_tensor *t, int max)
+{
+    size_t n = m->n_params;
+    float *p = malloc(n * sizeof *p), *tmp = malloc(n * sizeof *tmp);
+    if (!p || !tmp || lt_be_download(c->be, m->params, 0, p, n) != LT_OK) { free(p); free(tmp); return 0; }
+    int k = 0;
+    for (int i = 0; i < m->n_flat; i++) {
+        lt_layer *l = m->flat[i];
+        size_t off = l->slot.off;
+        for (int j = 0; j < l->n_tensors; off += l->tensor_size[j], j++) {
+            size_t sz = l->tensor_size[j], other = 0; /* values beyond the first two distinct ones */
+            float v1 = p[off], v2 = v1;
+            for (size_t e = 0; e < sz; e++) {
+                if (v2 == v1 && p[off + e] != v1) v2 = p[off + e];
+                other += p[off + e] != v1 && p[off + e] != v2;
+            }
+            if (other == 0 || k == max) continue;
+            init_tensor *x = &t[k++];
+            snprintf(x->name, sizeof x->name, "%s tensor %d", l->name, j);
+            x->n = sz;
+            size_t cols = (size_t)l->out_shape.d[l->out_shape.rank - 1], rows;
+            if (sz % cols) cols = 1;
+            rows = sz / cols;
+            const float *w = p + off;
+            make_view(&x->v[0], w, sz);
+            for (size_t e = 0; e < sz; e++) tmp[e] = w[(e % rows) * cols + e / rows];
+            make_view(&x->v[1], tmp, sz);
+            for (size_t e = 0; e < sz; e++) tmp[e] = fabsf(w[e]);
+            make_view(&x->v[2], tmp, sz);
+            for (size_t e = 0; e < sz; e++) tmp[e] = fabsf(w[(e % rows) * cols + e / rows]);
+            make_view(&x->v[3], tmp, sz);
+        }
+    }
+    free(p);
+    free(tmp);
+    return k;
+}
+
+/* Every pair of initial tensors (and every tensor with itself shifted) is independent:
+ * no stretch of one equals a shifted stretch of another up to scale, and no correlation
+ * of ranks between them, their transposes or their magnitudes, at shifts 0-32, exceeds
+ * 6 standard errors. Keras draws every tensor from its own stream; overlapping streams
+ * fail here (a Bidirectional's directions shifted by 8 values; an RNN's recurrent
+ * kernel from its input kernel's random words, about -0.33 rank correlation). */
+static void check_independent(const char *arch, int rank, const int *dims)
+{
+    lt_model *m = NULL;
+    if (lt_arch_build_shape(ctx, arch, rank, dims, 77, &m) != LT_OK) { CHECK(0, "%s: %s", arch, lt_ctx_error(ctx)); return; }
+    init_tensor t[48];
+    int k = collect_tensors(ctx, m, t, 48), bad_eq = 0, bad_corr = 0;
+    double worst = 0;
+    char worst_what[512] = "", eq_what[512] = "";
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++)
+            for (int va = 0; va < 4; va++)
+                for (int vb = 0; vb < 4; vb++)
+                    for (size_t s = a == b ? 1 : 0; s <= 32 && (a != b || va % 2 == vb % 2); s++) {
+                        if (s >= t[a].n) break;
+                        size_t n = t[a].n - s < t[b].n ? t[a].n - s : t[b].n;
+                        if (n < 24) break;
+                        const float *x = t[a].v[va].unit + s, *y = t[b].v[vb].unit;
+                        size_t same = 0;
+                        for (size_t i = 0; i < n; i++) same += fabsf(x[i] - y[i]) < 1e-6f;
+                        if (same > 2 + n / 1000 && !bad_eq++)
+                            snprintf(eq_what, sizeof eq_what, "%.80s (view %d) shifted %zu against %.80s (view %d): %zu of %zu",
+                                     t[a].name, va, s, t[b].name, vb, same, n);
+                        double r = correlation(t[a].v[va].rank + s, t[b].v[vb].rank, n), z = fabs(r) * sqrt((double)n - 1);
+                        if (z > 6) bad_corr++;
+                        if (z > worst) {
+                            worst = z;
+                            snprintf(worst_what, sizeof worst_what, "%.80s (view %d) shifted %zu against %.80s (view %d): rho %.3f",
+                                     t[a].name, va, s, t[b].name, vb, r);
+                        }
+                    }
+    CHECK(k >= 2, "%s: %d random tensors", arch, k);
+    CHECK(bad_eq == 0, "%s: no equal stretches among %d tensors (%d; first: %s)", arch, k, bad_eq, eq_what);
+    CHECK(bad_corr == 0, "%s: no rank correlation over 6 sigma (%d; largest %.1f sigma: %s)", arch, bad_corr, worst, worst_what);
+    for (int i = 0; i < k; i++)
+        for (int v = 0; v < 4; v++) { free(t[i].v[v].unit); free(t[i].v[v].rank); }
+    lt_model_free(m);
+}
+
+/* Initial weights of every layer type with weights, in one sequence and one image model. */
+static void test_init_independent(void)
+{
+    check_independent("rnn:64:seq,lstm:32:seq,gru:32", 2, (int[]){12, 40});
+    check_independent("rnn:64:seq,lstm:32:seq,gru:32:seq,birnn:24:seq,bilstm:16:seq,bigru:16:seq,td:40,rnn:24", 2,
+                      (int[]){12, 40});
+    check_independent("conv:16:3x3,conv:16:3x3:s2,deconv:8:3x3,flatten,dense:64,dense:32", 3, (int[]){16, 16, 3});
+}
+
+/* Keras's layer names: Add is "add", a wrapper uses up its inner type's number
+ * (Keras prints simple_rnn_1 for the SimpleRNN after a Bidirectional SimpleRNN, dense_1
+ * for the Dense after a TimeDistributed Dense), LeakyReLU is "leaky_re_lu". */
+static void test_keras_names(void)
+{
+    lt_ctx *c;
+    char err[256];
+    if (lt_ctx_open(&c, "cpu", err, sizeof err) != LT_OK) { CHECK(0, "cpu ctx: %s", err); return; }
+    lt_model *m = NULL;
+    CHECK(lt_arch_build_shape(c, "birnn:4:seq,rnn:3:seq,td:5,bilstm:2:seq,lstm:2,dense:2", 2, (int[]){6, 3}, 1, &m) == LT_OK,
+          "sequence model builds: %s", lt_ctx_error(c));
+    const char *want[] = {"bidirectional", "simple_rnn_1", "time_distributed", "bidirectional_1", "lstm_1", "dense_1"};
+    for (int i = 0; m && i < 6 && i < m->n_flat; i++)
+        CHECK(strcmp(m->flat[i]->name, want[i]) == 0, "layer %d is named %s (want %s)", i, m->flat[i]->name, want[i]);
+    lt_model_free(m);
+    m = NULL;
+    CHECK(lt_arch_build_shape(c, "conv:2:3x3:same,addinput,leakyrelu,act:leaky_relu,addinput", 3, (int[]){5, 5, 2}, 1, &m) == LT_OK,
+          "image model builds: %s", lt_ctx_error(c));
+    const char *want2[] = {"conv2d", "add", "leaky_re_lu", "activation", "add_1"};
+    for (int i = 0; m && i < 5 && i < m->n_flat; i++)
+        CHECK(strcmp(m->flat[i]->name, want2[i]) == 0, "layer %d is named %s (want %s)", i, m->flat[i]->name, want2[i]);
+    if (m) {
+        const char *sum = summary_text(m);
+        CHECK(strstr(sum, "leaky_re_lu (LeakyReLU)") && strstr(sum, "add_1 (Add)"), "summary names the classes:\n%s", sum);
+    }
+    lt_model_free(m);
+    lt_ctx_close(c);
+}
+
+/* Keras's two leaky slopes: the activation function 'leaky_relu' has 0.2, the LeakyReLU
+ * layer 0.3; both as forward values on this backend. */
+static void test_leaky_slopes(void)
+{
+    const char *spec[] = {"dense:4:leaky_relu", "act:leaky_relu", "act:linear,leakyrelu", "leakyrelu:0.05"};
+    const float slope[] = {0.2f, 0.2f, 0.3f, 0.05f};
+    for (int k = 0; k < 4; k++) {
+        lt_model *m = NULL;
+        if (lt_arch_build(ctx, spec[k], 4, 3, &m) != LT_OK) { CHECK(0, "%s: %s", spec[k], lt_ctx_error(ctx)); continue; }
+        float x[4] = {-1.0f, 2.0f, -0.5f, 0.25f}, y[4] = {0}, z[4] = {0};
+        if (k == 0) { /* identity weights: y = leaky(x) */
+            float w[20] = {0};
+            for (int i = 0; i < 4; i++) w[i * 4 + i] = 1;
+            lt_be_upload(ctx->be, m->params, 0, w, 20);
+        }
+        CHECK(lt_predict(m, x, 1, y) == LT_OK, "%s predicts: %s", spec[k], lt_ctx_error(ctx));
+        for (int i = 0; i < 4; i++) z[i] = x[i] > 0 ? x[i] : slope[k] * x[i];
+        CHECK(memcmp(y, z, sizeof y) == 0, "%s: negative slope %g (got %g %g %g %g)", spec[k], (double)slope[k],
+              (double)y[0], (double)y[1], (double)y[2], (double)y[3]);
+        lt_model_free(m);
+    }
+    lt_model *m = NULL;
+    CHECK(lt_arch_build(ctx, "leakyrelu:-1", 4, 3, &m) != LT_OK && strstr(lt_ctx_error(ctx), "leakyrelu"),
+          "a negative slope is refused: %s", lt_ctx_error(ctx));
+    lt_model_free(m);
+    check_stack("leaky_re_lu layer", LT_LOSS_MSE, 5, lt_dense(6, LT_LINEAR), lt_leaky_relu(0.3f), lt_dense(3, LT_LINEAR));
+}
+
 /* Bad specs and settings are errors with messages, never crashes. */
 static void test_bad_input(void)
 {
@@ -473,6 +668,9 @@ int main(void)
     test_nesting();
     test_gradients();
     test_init_matches_cpu();
+    test_init_independent();
+    test_keras_names();
+    test_leaky_slopes();
     test_bad_input();
     test_model_misuse();
     test_conv_ae_shapes();
