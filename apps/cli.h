@@ -37,7 +37,8 @@ typedef enum cli_cmd {
     CMD_DEVICES = 1u << 0, CMD_TRAIN = 1u << 1, CMD_EVAL = 1u << 2, CMD_SUMMARY = 1u << 3, CMD_RECONSTRUCT = 1u << 4,
     CMD_BENCH = 1u << 5,
     CMD_DENOISE = 1u << 6, CMD_UPSCALE = 1u << 7, CMD_SCORE = 1u << 8,
-    CMD_GENERATE = 1u << 9, CMD_EMBED = 1u << 10, CMD_ANOMALY = 1u << 11, CMD_PCA = 1u << 12, CMD_CLASSIFY = 1u << 13
+    CMD_GENERATE = 1u << 9, CMD_EMBED = 1u << 10, CMD_ANOMALY = 1u << 11, CMD_PCA = 1u << 12, CMD_CLASSIFY = 1u << 13,
+    CMD_IMPORT = 1u << 14
 } cli_cmd;
 
 /* Option identities; cli_given() tells whether one was on the command line. */
@@ -336,6 +337,12 @@ int cli_cmd_devices(const cli_opts *o);
 int cli_cmd_train(const cli_opts *o);
 int cli_cmd_eval(const cli_opts *o);
 int cli_cmd_summary(const cli_opts *o);
+/* The input shape of an architecture built for input_dim values a sample (ds's image
+ * or sequence shape when it has one, else a square gray or RGB image when input_dim is
+ * one, else a vector): fills dims, returns the rank. */
+int cli_input_shape(const lt_dataset *ds, int input_dim, int dims[3]);
+/* cli_interop.c: latent import (Keras and PyTorch files to a model file). */
+int cli_cmd_import(const cli_opts *o);
 int cli_cmd_reconstruct(const cli_opts *o);
 int cli_cmd_bench(const cli_opts *o);
 /* apps/cli_image.c: denoise, upscale, score. */

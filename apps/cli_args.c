@@ -34,7 +34,7 @@ typedef struct opt_spec {
 
 #define IMAGE_CMDS (CMD_DENOISE | CMD_UPSCALE | CMD_SCORE)
 #define LATENT_CMDS (CMD_GENERATE | CMD_EMBED | CMD_ANOMALY | CMD_PCA | CMD_CLASSIFY)
-#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH | IMAGE_CMDS | LATENT_CMDS)
+#define ALL_CMDS (CMD_DEVICES | CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_BENCH | IMAGE_CMDS | LATENT_CMDS | CMD_IMPORT)
 #define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_SUMMARY | CMD_RECONSTRUCT | CMD_SCORE | LATENT_CMDS)
 #define OFF(f) offsetof(cli_opts, f)
 
@@ -47,8 +47,8 @@ static const opt_spec opt_table[] = {
     {OPT_DATA, "data", K_STR, OFF(data), 0, 0, 0, 0, DATA_CMDS},
     {OPT_LIMIT, "limit", K_LONG, OFF(limit), 1, (double)LONG_MAX, 0, 0,
      CMD_TRAIN | CMD_EVAL | CMD_RECONSTRUCT | CMD_SCORE | LATENT_CMDS},
-    {OPT_ARCH, "arch", K_STR, OFF(arch), 0, 0, 0, 0, CMD_TRAIN | CMD_SUMMARY | CMD_BENCH},
-    {OPT_INPUT, "input", K_INT, OFF(input), 1, 1 << 24, 0, 0, CMD_SUMMARY | CMD_BENCH},
+    {OPT_ARCH, "arch", K_STR, OFF(arch), 0, 0, 0, 0, CMD_TRAIN | CMD_SUMMARY | CMD_BENCH | CMD_IMPORT},
+    {OPT_INPUT, "input", K_INT, OFF(input), 1, 1 << 24, 0, 0, CMD_SUMMARY | CMD_BENCH | CMD_IMPORT},
     {OPT_EPOCHS, "epochs", K_INT, OFF(epochs), 1, 1000000, 0, 0, CMD_TRAIN | CMD_CLASSIFY},
     {OPT_BATCH, "batch", K_INT, OFF(batch), 1, 1 << 20, 0, 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFY},
     {OPT_OPTIMIZER, "optimizer", K_STR, OFF(optimizer), 0, 0, 0, 0, CMD_TRAIN | CMD_BENCH | CMD_CLASSIFY},

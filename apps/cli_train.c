@@ -45,9 +45,11 @@ static int default_input(const char *arch)
  * (steps, features) when ds holds windows of a series, else for input_dim inputs, read
  * as a square gray image (784 -> 28x28x1) when it is a perfect square, which
  * convolutional architectures need; an unknown name is a usage error. */
-static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt_dataset *ds, int input_dim, lt_model **m)
+int cli_input_shape(const lt_dataset *ds, int input_dim, int dims[3])
 {
-    int dims[3] = {input_dim, 0, 0}, rank = 1, h = 0, w = 0, c = 0, steps = 0, features = 0;
+    int rank = 1, h = 0, w = 0, c = 0, steps = 0, features = 0;
+    dims[0] = input_dim;
+    dims[1] = dims[2] = 0;
     if (ds) lt_dataset_image_shape(ds, &h, &w, &c);
     if (ds) lt_dataset_seq_shape(ds, &steps, &features);
     if (h > 0 && w > 0 && c > 0 && (size_t)h * w * c == (size_t)input_dim) {
@@ -63,6 +65,12 @@ static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt
             if ((long)side * side == px && px > 1) { dims[0] = dims[1] = side; dims[2] = ch; rank = 3; }
         }
     }
+    return rank;
+}
+
+static int build_arch(const cli_opts *o, lt_ctx *ctx, const char *arch, const lt_dataset *ds, int input_dim, lt_model **m)
+{
+    int dims[3], rank = cli_input_shape(ds, input_dim, dims);
     lt_status st = lt_arch_build_shape(ctx, arch, rank, dims, o->seed, m);
     if (st == LT_ERR_ARG) return cli_usage_error(o, "--arch '%s': %s", arch, lt_ctx_error(ctx));
     cli_data_kind kind;

@@ -76,6 +76,7 @@ static int run_command(const cli_opts *o)
     case CMD_ANOMALY: return cli_cmd_anomaly(o);
     case CMD_PCA: return cli_cmd_pca(o);
     case CMD_CLASSIFY: return cli_cmd_classify(o);
+    case CMD_IMPORT: return cli_cmd_import(o);
     }
     return CLI_USAGE;
 }

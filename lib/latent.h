@@ -643,6 +643,35 @@ int lt_file_meta(const char *path, const char *key, char *value, size_t size);
  * else 0: lets a program refuse to write a picture or table over a model. */
 int lt_file_is_model(const char *path);
 
+/* ------------------------------------------------------------------ other frameworks */
+
+/* What lt_import reads; LT_FORMAT_AUTO finds it from the file's first bytes. */
+typedef enum lt_format {
+    LT_FORMAT_AUTO = 0,
+    LT_FORMAT_KERAS,       /* Keras 3 .keras: a zip of config.json and model.weights.h5 */
+    LT_FORMAT_KERAS_H5,    /* legacy Keras .h5: model_config and model_weights         */
+    LT_FORMAT_SAFETENSORS  /* a PyTorch state_dict saved by safetensors                 */
+} lt_format;
+
+/* Settings of lt_import; zero (or NULL) fields take the defaults. */
+typedef struct lt_import_opts {
+    lt_format format;       /* LT_FORMAT_AUTO (default) or the one to insist on          */
+    const char *arch;       /* safetensors: the architecture (as lt_arch_build) whose
+                             * torch.nn equivalent saved the weights (required there)   */
+    int input_rank;         /* safetensors: the per-sample input shape (rank 1-3, as     */
+    int input_dims[3];      /* lt_arch_build_shape takes it; required there)            */
+    uint64_t seed;          /* seed for the layers' random draws in training (default 1) */
+} lt_import_opts;
+
+/* 1 when this build can import and export (libhdf5, libzip and Jansson were found). */
+int lt_have_import(void);
+/* Reads a model from another framework's file into a new, built model on ctx (the
+ * optimizer starts fresh, as Keras's compile would). Keras files bring their
+ * architecture; a safetensors file holds weights only, for opts->arch. A layer,
+ * option or tensor latent cannot take is an error that names it, never a silently
+ * different model. Every file is untrusted: sizes and offsets are checked first. */
+lt_status lt_import(lt_ctx *ctx, const char *path, const lt_import_opts *opts, lt_model **out);
+
 /* ------------------------------------------------------------------ architectures */
 
 /* Builds a named architecture ("swissroll-ae", "swissroll-deep-ae", "mlp-ae",

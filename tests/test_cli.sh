@@ -817,6 +817,31 @@ else
     usage_error "a recurrent layer with a bad field" "unknown field 'sideways'" summary --arch "rnn:8:sideways"
 fi
 
+# latent import: PyTorch weights (safetensors) for an architecture, saved as a model
+# file; bad uses are clear errors and never write over a file that is not a model.
+golden=$(dirname "$0")/golden
+lt import "$golden/st_nested.safetensors" "$tmp/imported.lt" --arch "dense:16:elu,dense:4|dense:16:elu,dense:in:sigmoid" --input 20
+if ! grep -q "built without" "$tmp/stderr"; then
+    expect "import PyTorch weights" 0 "wrote .*imported.lt"
+    lt summary "$tmp/imported.lt"
+    expect "the imported model loads" 0 "dense_1 \(Dense\) +\(None, 4\) +68" stdout
+    echo "not a model" >"$tmp/notes.txt"
+    lt import "$golden/st_nested.safetensors" "$tmp/notes.txt" --arch "dense:16:elu,dense:4|dense:16:elu,dense:in:sigmoid" --input 20
+    expect "import refuses to write over a file that is not a model" 1 "notes.txt' exists and is not a latent model file"
+    [[ $(cat "$tmp/notes.txt") == "not a model" ]] && record "import left notes.txt as it was" "" ||
+        record "import left notes.txt as it was" "it changed"
+    lt import "$golden/st_nested.safetensors" "$tmp/imp2.lt"
+    expect "import of weights without --arch" 1 "give the architecture and its input shape"
+    lt import "$golden/st_nested.safetensors" "$tmp/imp2.lt" --arch "dense:16:elu,dense:5|dense:16:elu,dense:in:sigmoid" --input 20
+    expect "import into the wrong architecture names the tensor and shapes" 1 "tensor '0.2.weight' has shape \[4, 16\]; layer dense_[0-9]+ \(Dense\) expects \[5, 16\]"
+    [[ ! -e $tmp/imp2.lt ]] && record "a failed import writes no model file" "" ||
+        record "a failed import writes no model file" "imp2.lt exists"
+    lt import "$golden/st_nested.safetensors"
+    expect "import needs two operands" 2 "give the file to import and the model file to write"
+else
+    expect "a build without import says so" 1 "built without"
+fi
+
 # An impossible --batch on the CPU: the error names the bytes asked for and the machine's
 # memory (13.5 TB of activations, refused by the backend's account before any is written).
 lt bench --device cpu --arch "conv:4096:3x3:elu:same|conv:1:3x3:sigmoid:same" --batch 1048576 --seconds 0.1
