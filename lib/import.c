@@ -17,6 +17,7 @@ int lt_have_import(void)
 #endif
 }
 
+#ifdef LT_HAVE_INTEROP
 /* The format a file's first bytes say it is, or LT_FORMAT_AUTO when none. */
 static lt_format sniff(const lt_bytes *b)
 {
@@ -38,6 +39,7 @@ static const char *format_name(lt_format f)
     }
     return "no format latent imports";
 }
+#endif
 
 lt_status lt_import(lt_ctx *ctx, const char *path, const lt_import_opts *opts, lt_model **out)
 {

@@ -13,7 +13,7 @@
 #      data-race and (where its reports are latent's) uninitialized-memory checks, with a
 #      GPU's limits (tests/oclgrind_stage.sh; about a minute; skipped when oclgrind is
 #      not installed);
-#   3. build-plain: no OpenCL, no OpenMP and no MPI, the CPU fallback's tests alone;
+#   3. build-plain: no OpenCL, no OpenMP, no MPI and no import, the CPU fallback's tests alone;
 #   4. build-asan: the tests of build-test under AddressSanitizer and UBSan;
 #   5. build-fuzz: every parser of untrusted input (model files, IDX, CSV, images,
 #      architecture specs) under libFuzzer, ASan and UBSan, 60 s each from the committed
@@ -171,7 +171,7 @@ else
 fi
 
 # 3. No OpenCL and no OpenMP anywhere: the plain-C fallback builds and passes alone.
-if build build-plain --buildtype=debugoptimized -Dopencl=disabled -Dopenmp=disabled -Dmpi=disabled; then
+if build build-plain --buildtype=debugoptimized -Dopencl=disabled -Dopenmp=disabled -Dmpi=disabled -Dinterop=disabled; then
     run_tests build-plain
 else
     tally "build-plain (build failed)" 0 1
