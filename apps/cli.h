@@ -38,7 +38,7 @@ typedef enum cli_cmd {
     CMD_BENCH = 1u << 5,
     CMD_DENOISE = 1u << 6, CMD_UPSCALE = 1u << 7, CMD_SCORE = 1u << 8,
     CMD_GENERATE = 1u << 9, CMD_EMBED = 1u << 10, CMD_ANOMALY = 1u << 11, CMD_PCA = 1u << 12, CMD_CLASSIFY = 1u << 13,
-    CMD_IMPORT = 1u << 14
+    CMD_IMPORT = 1u << 14, CMD_EXPORT = 1u << 15
 } cli_cmd;
 
 /* Option identities; cli_given() tells whether one was on the command line. */
@@ -341,8 +341,10 @@ int cli_cmd_summary(const cli_opts *o);
  * or sequence shape when it has one, else a square gray or RGB image when input_dim is
  * one, else a vector): fills dims, returns the rank. */
 int cli_input_shape(const lt_dataset *ds, int input_dim, int dims[3]);
-/* cli_interop.c: latent import (Keras and PyTorch files to a model file). */
+/* cli_interop.c: latent import (Keras and PyTorch files to a model file) and latent
+ * export (a model file to a Keras .keras file). */
 int cli_cmd_import(const cli_opts *o);
+int cli_cmd_export(const cli_opts *o);
 int cli_cmd_reconstruct(const cli_opts *o);
 int cli_cmd_bench(const cli_opts *o);
 /* apps/cli_image.c: denoise, upscale, score. */

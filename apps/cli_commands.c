@@ -131,14 +131,20 @@ static const cmd_spec cmd_table[] = {
      "Usage: latent import FILE OUT.lt [OPTIONS]\n\n"
      "Reads a model from another framework's FILE and saves it as a latent model file\n"
      "(weights, architecture; the optimizer starts fresh, as Keras's compile would).\n"
-     "FILE is found to be a PyTorch state_dict saved by safetensors (weights only:\n"
-     "give --arch and --input for the torch.nn model that saved it; see the README)\n"
-     "by its first bytes. OUT.lt is written atomically and never over a file that is\n"
+     "FILE is a Keras 3 .keras file, a legacy Keras .h5 file, or a PyTorch state_dict\n"
+     "saved by safetensors (weights only: give --arch and --input for the torch.nn\n"
+     "model that saved it; see the README), found by its first bytes. OUT.lt is written atomically and never over a file that is\n"
      "not a latent model.\n\n"
      "Options:\n"
      "  --arch A        safetensors: the architecture (name or spec) of the weights\n"
      "  --input N       safetensors: the input width (read as for summary: N = h*h a\n"
      "                  gray image, 3*h*h an RGB one; default 784)\n\n" HELP_GLOBAL},
+    {"export", CMD_EXPORT, 2,
+     "Usage: latent export MODEL OUT.keras [OPTIONS]\n\n"
+     "Writes MODEL as a Keras 3 .keras file that keras.models.load_model reads and that\n"
+     "predicts what latent predicts (a VAE's Sampling layer needs the small class the\n"
+     "README shows). A layer Keras cannot express is an error naming it; OUT.keras is\n"
+     "written atomically and never over a latent model file.\n\n" HELP_GLOBAL},
     {"summary", CMD_SUMMARY, 1,
      "Usage: latent summary [MODEL] [OPTIONS]\n\n"
      "Prints the layers, output shapes and parameter counts of a model file, or of an\n"
@@ -306,7 +312,8 @@ void cli_print_main_help(void)
            "  anomaly       reconstruction-error anomaly scores, threshold, ROC AUC\n"
            "  pca           PCA reconstruction error at k components\n"
            "  classify      a Dense classifier from few labels, with layer-wise pretraining\n"
-           "  import        a model from a Keras .keras or .h5 file or PyTorch safetensors\n\n"
+           "  import        a model from a Keras .keras or .h5 file or PyTorch safetensors\n"
+           "  export        a model file as a Keras .keras file\n\n"
            HELP_GLOBAL
            "\n'latent --version' prints the version.\n"
            "Run 'latent COMMAND --help' for a command's options.\n"

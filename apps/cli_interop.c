@@ -35,3 +35,24 @@ int cli_cmd_import(const cli_opts *o)
     }
     return cli_close(ctx, m, rc);
 }
+
+/* latent export MODEL OUT.keras: the model as a Keras 3 file. */
+int cli_cmd_export(const cli_opts *o)
+{
+    if (o->npositional != 2) return cli_usage_error(o, "give the model file and the .keras file to write");
+    const char *out = o->positional[1], *dot = strrchr(out, '.');
+    if (!dot || strcmp(dot, ".keras") != 0)
+        return cli_usage_error(o, "'%s': name it .keras (keras.models.load_model reads only that name for this format)", out);
+    if (lt_file_is_model(out)) return cli_fail(o, "'%s' is a latent model file; refusing to write over it (choose another name)", out);
+    int rc = cli_check_output_path(o, "OUT.keras", out, CLI_OUT_MODEL);
+    if (rc == CLI_OK) rc = cli_check_distinct_outputs(o, "MODEL", o->positional[0], "OUT.keras", out);
+    if (rc != CLI_OK) return rc;
+    lt_ctx *ctx = NULL;
+    lt_model *m = NULL;
+    lt_status st;
+    rc = cli_open_ctx(o, &ctx);
+    if (rc == CLI_OK) rc = cli_load_model(o, ctx, &m);
+    if (rc == CLI_OK && (st = lt_export_keras(m, out)) != LT_OK) rc = cli_fail_lt(o, ctx, st, "export");
+    if (rc == CLI_OK) cli_note(o, "wrote %s", out);
+    return cli_close(ctx, m, rc);
+}

@@ -77,6 +77,7 @@ static int run_command(const cli_opts *o)
     case CMD_PCA: return cli_cmd_pca(o);
     case CMD_CLASSIFY: return cli_cmd_classify(o);
     case CMD_IMPORT: return cli_cmd_import(o);
+    case CMD_EXPORT: return cli_cmd_export(o);
     }
     return CLI_USAGE;
 }

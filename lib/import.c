@@ -1,5 +1,6 @@
 /* lt_import: reads another framework's model file whole, finds its format from its
  * first bytes (or takes the one asked for) and hands it to that format's reader. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "interop.h"
@@ -7,6 +8,34 @@
 /* The largest file read: the weights of a model latent can build (2^32 floats) plus
  * room for the container around them. */
 #define IMPORT_MAX_BYTES (((size_t)1 << 34) + ((size_t)1 << 28))
+
+/* Integer square root of n when n is a perfect square, else 0. */
+static size_t exact_sqrt(size_t n)
+{
+    size_t r = (size_t)sqrt((double)n);
+    while (r * r > n) r--;
+    while ((r + 1) * (r + 1) <= n) r++;
+    return r * r == n ? r : 0;
+}
+
+/* The recurrent kernel is U x gates*U, the input kernel F x gates*U. */
+int lt_rnn_dims(const lt_layer *l, int *gates, size_t *features, size_t *units)
+{
+    const lt_layer_ops *cell = l->ops;
+    int dirs = 1;
+    if (strcmp(cell->type, "Bidirectional") == 0) {
+        cell = l->ops->wrapped(l);
+        dirs = 2;
+    }
+    int g = strcmp(cell->type, "SimpleRNN") == 0 ? 1 : strcmp(cell->type, "LSTM") == 0 ? 4 : strcmp(cell->type, "GRU") == 0 ? 3 : 0;
+    if (!g || l->n_tensors != 3 * dirs) return -1;
+    size_t U = exact_sqrt(l->tensor_size[1] / (size_t)g);
+    if (!U || l->tensor_size[1] != (size_t)g * U * U || l->tensor_size[0] % ((size_t)g * U)) return -1;
+    if (gates) *gates = g;
+    if (features) *features = l->tensor_size[0] / ((size_t)g * U);
+    if (units) *units = U;
+    return 0;
+}
 
 int lt_have_import(void)
 {
@@ -65,7 +94,7 @@ lt_status lt_import(lt_ctx *ctx, const char *path, const lt_import_opts *opts, l
     else if (found == LT_FORMAT_SAFETENSORS)
         st = lt_import_safetensors(ctx, path, &file, &o, out);
     else
-        st = lt_set_error(ctx, LT_ERR_UNSUPPORTED, "%s: %s; this latent does not read Keras files yet", path, format_name(found));
+        st = lt_import_keras(ctx, path, &file, found == LT_FORMAT_KERAS_H5, &o, out);
     free(file.data);
     return st;
 #endif

@@ -671,6 +671,12 @@ int lt_have_import(void);
  * option or tensor latent cannot take is an error that names it, never a silently
  * different model. Every file is untrusted: sizes and offsets are checked first. */
 lt_status lt_import(lt_ctx *ctx, const char *path, const lt_import_opts *opts, lt_model **out);
+/* Writes a built model as a Keras 3 .keras file (atomically: a temporary file renamed
+ * over path) that keras.models.load_model reads: a Sequential model, nested models as
+ * nested Sequentials, a Sampling layer as the custom class the README shows. A layer
+ * Keras cannot express (Sparsity, the input-adding Add, a recurrent layer's state) is
+ * an error that names it, and no file is written. */
+lt_status lt_export_keras(lt_model *m, const char *path);
 
 /* ------------------------------------------------------------------ architectures */
 

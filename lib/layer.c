@@ -107,6 +107,21 @@ int lt_act_alpha_parse(const char *s, lt_act act, float *alpha)
     return 0;
 }
 
+int lt_kv_parse(char *s, lt_kv *kv)
+{
+    kv->n = 0;
+    char *save = NULL;
+    for (char *tok = s ? strtok_r(s, " \t", &save) : NULL; tok; tok = strtok_r(NULL, " \t", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || kv->n == LT_KV_MAX || eq - tok >= (long)sizeof kv->key[0] || strlen(eq + 1) >= sizeof kv->val[0]) return -1;
+        memcpy(kv->key[kv->n], tok, (size_t)(eq - tok));
+        kv->key[kv->n][eq - tok] = 0;
+        strcpy(kv->val[kv->n], eq + 1);
+        kv->n++;
+    }
+    return 0;
+}
+
 /* The value of key in kv, or NULL. */
 const char *lt_kv_get(const lt_kv *kv, const char *key)
 {

@@ -62,6 +62,9 @@ typedef struct lt_kv {
     char val[LT_KV_MAX][32];
 } lt_kv;
 
+/* Splits "key=value key=value" (s is cut up) into kv; 0, or -1 when a word is not
+ * key=value or too long, or there are more than LT_KV_MAX. */
+int lt_kv_parse(char *s, lt_kv *kv);
 /* Looks up key in kv; returns its value or NULL. */
 const char *lt_kv_get(const lt_kv *kv, const char *key);
 

@@ -277,17 +277,7 @@ static uint64_t get_u64(const unsigned char *p) { return (uint64_t)get_u32(p) | 
 /* Parses "k=v k=v ..." tokens (strtok state in save) into kv. */
 static int parse_kv(char **save, lt_kv *kv)
 {
-    kv->n = 0;
-    char *tok;
-    while ((tok = strtok_r(NULL, " \t", save))) {
-        char *eq = strchr(tok, '=');
-        if (!eq || kv->n == LT_KV_MAX || eq - tok >= (long)sizeof kv->key[0] || strlen(eq + 1) >= sizeof kv->val[0]) return -1;
-        memcpy(kv->key[kv->n], tok, (size_t)(eq - tok));
-        kv->key[kv->n][eq - tok] = 0;
-        strcpy(kv->val[kv->n], eq + 1);
-        kv->n++;
-    }
-    return 0;
+    return lt_kv_parse(*save, kv);
 }
 
 /* Rebuilds the model tree from ARCH text; returns the outermost model. */

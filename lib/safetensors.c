@@ -336,15 +336,6 @@ static lt_status convert_rnn(st_file *f, const st_module *md, int dir, const lt_
     return LT_OK;
 }
 
-/* Integer square root of n when n is a perfect square, else 0. */
-static size_t exact_sqrt(size_t n)
-{
-    size_t r = (size_t)sqrt((double)n);
-    while (r * r > n) r--;
-    while ((r + 1) * (r + 1) <= n) r++;
-    return r * r == n ? r : 0;
-}
-
 /* A recurrent layer (or a Bidirectional's two directions) from one module. */
 static lt_status convert_recurrent(st_file *f, const st_module *md, const lt_layer *l, float *dst)
 {
@@ -355,13 +346,9 @@ static lt_status convert_recurrent(st_file *f, const st_module *md, const lt_lay
     if (l->n_tensors != 3 * dirs)
         return lt_set_error(f->ctx, LT_ERR_UNSUPPORTED, "%s: layer %s (%s) starts from a state, which no torch.nn module does", f->path,
                             l->name, type);
-    int gates = 0;
-    const lt_layer_ops *cell = bidi ? l->ops->wrapped(l) : l->ops;
-    if (strcmp(cell->type, "SimpleRNN") == 0) gates = 1;
-    else if (strcmp(cell->type, "LSTM") == 0) gates = 4;
-    else gates = 3;
-    size_t U = exact_sqrt(l->tensor_size[1] / (size_t)gates), G = (size_t)gates * U, F = U ? l->tensor_size[0] / G : 0;
-    if (!U) return lt_set_error(f->ctx, LT_ERR_SHAPE, "%s: layer %s: unexpected tensor sizes", f->path, l->name);
+    int gates;
+    size_t F, U;
+    if (lt_rnn_dims(l, &gates, &F, &U) != 0) return lt_set_error(f->ctx, LT_ERR_SHAPE, "%s: layer %s: unexpected tensor sizes", f->path, l->name);
     size_t per_dir = l->n_params / (size_t)dirs;
     if (md->rnn_layer < 0)
         return lt_set_error(f->ctx, LT_ERR_SHAPE, "%s: module '%s' holds Linear or Conv weights; layer %s (%s) needs weight_ih_l%s", f->path,

@@ -28,7 +28,7 @@ shift $(($# >= 2 ? 2 : 1))
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(fuzz_modelfile fuzz_idx fuzz_csv fuzz_image fuzz_arch fuzz_safetensors)
+    targets=(fuzz_modelfile fuzz_idx fuzz_csv fuzz_image fuzz_arch fuzz_safetensors fuzz_keras)
 fi
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
     echo "run.sh: SECONDS must be a positive whole number, not '$seconds'" >&2

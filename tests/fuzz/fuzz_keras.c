@@ -1,0 +1,36 @@
+/* Fuzz target: Keras files (lt_import): Keras 3 .keras archives (libzip; config.json
+ * through Jansson; model.weights.h5 through libhdf5 from memory) and legacy .h5 files
+ * (the model_config attribute, model_weights' layer_names and weight_names), the
+ * config's layers and options, and the weights' paths and shapes.
+ *
+ * Input: the file (its format from its first bytes). The golden fixtures
+ * (tests/golden/keras_*.keras and .h5) seed the corpus. Checked beyond the sanitizers:
+ * a file that imports gives a model that predicts (a zero input) without an error. */
+#include "fuzz_common.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_setup();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *path = fuzz_path(0, "in.keras");
+    fuzz_write(path, data, size);
+    lt_model *m = NULL;
+    lt_status st = lt_import(fuzz_ctx, path, NULL, &m);
+    fuzz_report("import", st);
+    if (st == LT_OK) {
+        size_t in = (size_t)lt_input_dim(m), out = (size_t)lt_output_dim(m);
+        float *x = calloc(in, sizeof *x), *y = calloc(out, sizeof *y);
+        if (!x || !y || lt_predict(m, x, 1, y) != LT_OK) abort();
+        free(x);
+        free(y);
+    }
+    lt_model_free(m);
+    unlink(path);
+    return 0;
+}
