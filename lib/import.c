@@ -96,6 +96,14 @@ lt_status lt_import(lt_ctx *ctx, const char *path, const lt_import_opts *opts, l
     else
         st = lt_import_keras(ctx, path, &file, found == LT_FORMAT_KERAS_H5, &o, out);
     free(file.data);
+    if (st == LT_OK && !(*out)->train.compiled) { /* ready to train or evaluate: mse and a fresh Adam */
+        lt_optimizer adam = lt_optimizer_defaults(LT_ADAM);
+        st = lt_compile(*out, LT_LOSS_MSE, &adam);
+        if (st != LT_OK) {
+            lt_model_free(*out);
+            *out = NULL;
+        }
+    }
     return st;
 #endif
 }

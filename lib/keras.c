@@ -11,6 +11,7 @@
  *   .h5:    model_weights/<top layer name> lists its weights in order (weight_names). */
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -638,12 +639,59 @@ static lt_status read_legacy_weights(kreader *r, hid_t h5, lt_model *m, float *p
     return st;
 }
 
+/* ----------------------------------------------------------------- training settings */
+
+/* The loss and a fresh optimizer from Keras's compile settings (Keras 3's
+ * compile_config, legacy training_config): a loss or optimizer latent names the same
+ * way is taken with its settings; anything else leaves latent's default (mse, Adam),
+ * which only training uses (latent train --loss, --optimizer choose others). */
+static lt_status compile_from(lt_model *m, json_t *loss, json_t *opt)
+{
+    static const struct { const char *keras; lt_loss loss; } losses[] = {
+        {"mse", LT_LOSS_MSE}, {"mean_squared_error", LT_LOSS_MSE}, {"MeanSquaredError", LT_LOSS_MSE},
+        {"binary_crossentropy", LT_LOSS_BCE}, {"BinaryCrossentropy", LT_LOSS_BCE},
+        {"categorical_crossentropy", LT_LOSS_CCE}, {"CategoricalCrossentropy", LT_LOSS_CCE},
+    };
+    lt_loss l = LT_LOSS_MSE;
+    const char *ln = json_is_string(loss) ? json_string_value(loss) : jstr(loss, "class_name");
+    int from_logits = json_is_object(loss) && jbool(json_object_get(loss, "config"), "from_logits", 0);
+    for (size_t i = 0; ln && i < sizeof losses / sizeof losses[0]; i++)
+        if (strcmp(ln, losses[i].keras) == 0) l = losses[i].loss == LT_LOSS_BCE && from_logits ? LT_LOSS_BCE_LOGITS : losses[i].loss;
+    const char *oc = jstr(opt, "class_name");
+    json_t *c = json_object_get(opt, "config");
+    lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
+    if (oc && (strcmp(oc, "SGD") == 0 || strcmp(oc, "RMSprop") == 0)) o = lt_optimizer_defaults(strcmp(oc, "SGD") == 0 ? LT_SGD : LT_RMSPROP);
+    if (oc && (strcmp(oc, "SGD") == 0 || strcmp(oc, "RMSprop") == 0 || strcmp(oc, "Adam") == 0)) {
+        static const struct { const char *key; size_t at; } fields[] = {
+            {"learning_rate", offsetof(lt_optimizer, lr)}, {"momentum", offsetof(lt_optimizer, momentum)},
+            {"rho", offsetof(lt_optimizer, rho)},          {"beta_1", offsetof(lt_optimizer, beta1)},
+            {"beta_2", offsetof(lt_optimizer, beta2)},     {"epsilon", offsetof(lt_optimizer, epsilon)},
+            {"clipnorm", offsetof(lt_optimizer, clipnorm)}, {"global_clipnorm", offsetof(lt_optimizer, global_clipnorm)},
+        };
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+            double v;
+            json_t *x = json_object_get(c, fields[i].key);
+            if (json_is_number(x) && jnum(c, fields[i].key, 0, &v) == 0 && v >= 0 && v < 1e6)
+                *(float *)((char *)&o + fields[i].at) = (float)v;
+        }
+        if (strcmp(oc, "SGD") == 0) o.nesterov = jbool(c, "nesterov", 0);
+    }
+    if (o.clipnorm > 0 && o.global_clipnorm > 0) o.global_clipnorm = 0;
+    lt_status st = lt_compile(m, l, &o);
+    if (st != LT_OK) { /* settings latent refuses: its defaults */
+        o = lt_optimizer_defaults(LT_ADAM);
+        st = lt_compile(m, l, &o);
+    }
+    return st;
+}
+
 /* ----------------------------------------------------------------- the whole file */
 
 /* Builds the model from config (a JSON text of len bytes) and fills its weights from
- * the HDF5 file h5 of h5_bytes bytes. */
-static lt_status import_config(kreader *r, const char *config, size_t len, hid_t h5, size_t h5_bytes, const lt_import_opts *opts,
-                               lt_model **out)
+ * the HDF5 file h5 of h5_bytes bytes; compiles it from the config's compile_config or
+ * the legacy training_config (JSON text; may be NULL). */
+static lt_status import_config(kreader *r, const char *config, size_t len, const char *training, hid_t h5, size_t h5_bytes,
+                               const lt_import_opts *opts, lt_model **out)
 {
     json_error_t err;
     json_t *root = json_loadb(config, len, JSON_REJECT_DUPLICATES, &err);
@@ -672,6 +720,17 @@ static lt_status import_config(kreader *r, const char *config, size_t len, hid_t
     if (st == LT_OK) st = r->legacy ? read_legacy_weights(r, h5, m, params) : read_keras3_weights(r, h5, m, params);
     if (st == LT_OK && lt_be_upload(r->ctx->be, m->params, 0, params, m->n_params) != LT_OK)
         st = lt_set_error(r->ctx, LT_ERR_DEVICE, "%s: %s", r->path, lt_be_message(r->ctx->be));
+    if (st == LT_OK) {
+        json_t *cc = json_object_get(root, "compile_config");
+        if (cc) {
+            st = compile_from(m, json_object_get(cc, "loss"), json_object_get(cc, "optimizer"));
+        } else if (training) {
+            json_error_t terr;
+            json_t *tc = json_loads(training, JSON_REJECT_DUPLICATES, &terr);
+            st = compile_from(m, json_object_get(tc, "loss"), json_object_get(tc, "optimizer_config"));
+            json_decref(tc);
+        }
+    }
     free(params);
     json_decref(root);
     if (st != LT_OK) {
@@ -755,7 +814,9 @@ lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, i
         if (st == LT_OK && (h5 = lt_h5_open_image(weights, weights_len)) < 0)
             st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: model.weights.h5 is not a readable HDF5 file", path);
     }
-    if (st == LT_OK) st = import_config(&r, config, config_len, h5, legacy ? file->len : weights_len, opts, out);
+    char *training = legacy && st == LT_OK ? lt_h5_attr_strings(h5, "/", "training_config", CONFIG_MAX, &(size_t){0}) : NULL;
+    if (st == LT_OK) st = import_config(&r, config, config_len, training, h5, legacy ? file->len : weights_len, opts, out);
+    free(training);
     if (h5 >= 0) H5Fclose(h5);
     lt_h5_restore(&saved);
     free(config);

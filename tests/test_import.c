@@ -228,6 +228,10 @@ static void test_keras_cases(void)
                 for (long i = 0; i < ny; i++) worst = fmax(worst, fabs((double)got[i] - y[i]) / (1.0 + fabs(y[i])));
                 CHECK(worst < 2e-5, "%s: max error %.3g against Keras", file, worst);
                 printf("%-28s %zu parameters, max error %.2g against Keras\n", strrchr(file, '/') + 1, lt_param_count(m), worst);
+                if (strcmp(name, "functional") == 0) /* compiled in Keras: loss and optimizer taken */
+                    CHECK(lt_model_loss(m) == LT_LOSS_BCE, "%s: Keras's binary_crossentropy becomes latent's bce", file);
+                else
+                    CHECK(lt_model_loss(m) == LT_LOSS_MSE, "%s: not compiled in Keras: mse", file);
                 if (h5 == 0 && strcmp(name, "functional") == 0) { /* it trains on, with a fresh optimizer */
                     lt_optimizer o = lt_optimizer_defaults(LT_ADAM);
                     for (long i = 0; i < ny; i++) got[i] = 0.5f;

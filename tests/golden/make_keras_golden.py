@@ -70,12 +70,15 @@ emit("rnn", keras.Sequential([
     layers.SimpleRNN(3),
 ]), rng.normal(0, 1, (2, 6, 3)).astype("float32"))
 
-# A Functional chain through nested models, as keras.Model(inputs, decoder(encoder(inputs))).
+# A Functional chain through nested models, as keras.Model(inputs, decoder(encoder(inputs))),
+# compiled (latent takes the loss and the optimizer's settings).
 fenc = keras.Sequential([keras.Input((7,)), layers.Dense(5), layers.ReLU(), layers.ActivityRegularization(l1=0.01),
                          layers.Dense(3, activation="elu")], name="fenc")
 fdec = keras.Sequential([keras.Input((3,)), layers.Dense(5, activation="elu"), layers.Dense(7, activation="sigmoid")], name="fdec")
 inp = keras.Input((7,))
-emit("functional", keras.Model(inp, fdec(fenc(inp)), name="fae"), rng.random((3, 7), dtype="float32"))
+fae = keras.Model(inp, fdec(fenc(inp)), name="fae")
+fae.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5), loss="binary_crossentropy")
+emit("functional", fae, rng.random((3, 7), dtype="float32"))
 
 # A VAE with the Sampling class the README gives for latent's exported VAEs: the
 # prediction (inference) decodes the mean.
