@@ -27,23 +27,29 @@ static uint64_t le(const unsigned char *p, int n)
 }
 
 /* libhdf5 1.10 (Debian 12's) reads a global heap collection (where variable-length
- * strings live) object by object, each header giving the next one's distance; an
- * object 0 (free space) of size 0 is a distance of 0, and it loops forever there (a
- * fuzzed legacy .h5 file found it). So each collection in the image ("GCOL", version
- * 1) is walked the same way first, and one that would not advance is refused. The
- * walk reads only; a "GCOL" in data that is not a collection is walked too, which at
- * worst refuses a file whose bytes happen to spell such a collection. */
-static long hanging_heap(const unsigned char *img, size_t len)
+ * strings live) object by object, each header giving the object's size and so the
+ * next one's distance, and trusts those sizes: an object 0 (free space) of size 0 is
+ * a distance of 0, where it loops forever, and an object larger than its collection
+ * is copied out past the collection's buffer (fuzzed legacy .h5 files found both). So
+ * each collection in the image ("GCOL", version 1) is walked the same way first, and
+ * one whose objects do not advance, or do not fit in it, or that does not fit in the
+ * file, is refused. The walk reads only; a "GCOL" in data that is not a collection is
+ * walked too, which at worst refuses a file whose bytes happen to spell a broken
+ * collection. */
+static long broken_heap(const unsigned char *img, size_t len)
 {
     for (size_t off = 0; off + 16 <= len; off++) {
         if (img[off] != 'G' || memcmp(img + off, "GCOL", 4) != 0 || img[off + 4] != 1) continue;
         uint64_t size = le(img + off + 8, 8);
-        uint64_t end = size < len - off ? off + size : len, p = off + 16;
-        while (p < end && p + 16 <= end) {
+        if (size < 16 || size > len - off) return (long)off;
+        uint64_t end = off + size, p = off + 16;
+        while (p + 16 <= end) {
             unsigned idx = (unsigned)le(img + p, 2);
             uint64_t obj = le(img + p + 8, 8);
+            /* an object's size counts its data; the free space's (object 0) its header too */
+            if (obj > end - p - (idx ? 16 : 0)) return (long)p;
             uint64_t need = idx ? 16 + ((obj + 7) & ~(uint64_t)7) : obj;
-            if (need == 0 || obj > end) return (long)p;
+            if (need == 0 || need > end - p) return (long)p;
             p += need;
         }
     }
@@ -52,7 +58,7 @@ static long hanging_heap(const unsigned char *img, size_t len)
 
 hid_t lt_h5_open_image(const void *data, size_t len)
 {
-    if (hanging_heap(data, len) >= 0) return -1;
+    if (broken_heap(data, len) >= 0) return -1;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return -1;
     hid_t f = -1;
