@@ -838,6 +838,27 @@ if ! grep -q "built without" "$tmp/stderr"; then
         record "a failed import writes no model file" "imp2.lt exists"
     lt import "$golden/st_nested.safetensors"
     expect "import needs two operands" 2 "give the file to import and the model file to write"
+    lt import "$golden/keras_lab.h5" "$tmp/lab.lt"
+    expect "import a legacy Keras .h5 file" 0 "wrote .*lab.lt"
+    lt summary "$tmp/lab.lt"
+    expect "the imported Keras model keeps Keras's names and counts" 0 "conv2d_transpose_1 \(Conv2DTranspose\) +\(None, 10, 10, 1\) +37" stdout
+    lt export "$tmp/lab.lt" "$tmp/lab2.keras"
+    expect "export to Keras" 0 "wrote .*lab2.keras"
+    lt import "$tmp/lab2.keras" "$tmp/lab3.lt"
+    expect "the export imports again" 0 "wrote .*lab3.lt"
+    lt export "$tmp/lab.lt" "$tmp/lab.lt"
+    expect "export refuses a name without .keras" 2 "name it .keras"
+    cp "$tmp/lab.lt" "$tmp/model.keras"
+    lt export "$tmp/lab.lt" "$tmp/model.keras"
+    expect "export refuses to write over a latent model file" 1 "is a latent model file; refusing"
+    lt import "$golden/keras_bias.keras" "$tmp/bias.lt"
+    expect "import names the option latent lacks" 1 "layer 'nobias' \(Dense\): use_bias=False"
+    lt export "$tmp/sparse.lt" "$tmp/sparse.keras" --quiet
+    expect "export of a missing model" 1 "sparse.lt"
+    lt train --arch "dense:8:sigmoid,sparsity:0.05:0.1|dense:in:sigmoid" --data swiss-roll --epochs 1 --out "$tmp/sparse.lt" --quiet
+    lt export "$tmp/sparse.lt" "$tmp/sparse.keras"
+    expect "export names the layer Keras cannot express" 1 "\(Sparsity\) cannot be exported: Keras has no KL sparsity penalty layer"
+    [[ ! -e $tmp/sparse.keras ]] && record "a refused export writes no file" "" || record "a refused export writes no file" "sparse.keras exists"
 else
     expect "a build without import says so" 1 "built without"
 fi

@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import keras
 from keras import layers
+from latent_sampling import Sampling
 
 rng = np.random.default_rng(1905)
 keras.utils.set_random_seed(1905)
@@ -80,32 +81,8 @@ fae = keras.Model(inp, fdec(fenc(inp)), name="fae")
 fae.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5), loss="binary_crossentropy")
 emit("functional", fae, rng.random((3, 7), dtype="float32"))
 
-# A VAE with the Sampling class the README gives for latent's exported VAEs: the
-# prediction (inference) decodes the mean.
-@keras.saving.register_keras_serializable(package="latent")
-class Sampling(keras.layers.Layer):
-    """latent's Sampling layer: [mean | log-variance] in, z out; adds beta times the
-    mean over the batch of the per-sample KL divergence to N(0, I) to the loss."""
-
-    def __init__(self, beta=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.beta = beta
-
-    def call(self, x, training=False):
-        mean, logvar = keras.ops.split(x, 2, axis=-1)
-        if not training:
-            return mean
-        kl = -0.5 * keras.ops.sum(1 + logvar - mean ** 2 - keras.ops.exp(logvar), axis=-1)
-        self.add_loss(self.beta * keras.ops.mean(kl))
-        return mean + keras.ops.exp(0.5 * logvar) * keras.random.normal(keras.ops.shape(mean))
-
-    def compute_output_shape(self, shape):
-        return shape[:-1] + (shape[-1] // 2,)
-
-    def get_config(self):
-        return {**super().get_config(), "beta": self.beta}
-
-
+# A VAE with the Sampling class the README gives for latent's exported VAEs
+# (latent_sampling.py): the prediction (inference) decodes the mean.
 venc = keras.Sequential([keras.Input((9,)), layers.Dense(6, activation="relu"), layers.Dense(4), Sampling(beta=0.5)], name="venc")
 vdec = keras.Sequential([keras.Input((2,)), layers.Dense(6, activation="relu"), layers.Dense(9, activation="sigmoid")], name="vdec")
 emit("vae", keras.Sequential([venc, vdec], name="vae"), rng.random((3, 9), dtype="float32"))
