@@ -37,6 +37,10 @@ int lt_rnn_dims(const lt_layer *l, int *gates, size_t *features, size_t *units)
     return 0;
 }
 
+#ifndef LT_HAVE_INTEROP
+int lt_import_open_handles(void) { return 0; }
+#endif
+
 int lt_have_import(void)
 {
 #ifdef LT_HAVE_INTEROP

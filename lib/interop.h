@@ -20,6 +20,11 @@ lt_status lt_read_file(lt_ctx *ctx, const char *path, size_t max, lt_bytes *b);
 lt_status lt_import_safetensors(lt_ctx *ctx, const char *path, const lt_bytes *file, const lt_import_opts *opts,
                                 lt_model **out);
 
+/* libhdf5 objects (files, groups, datasets, attributes, types, spaces) open in this
+ * process: 0 between calls, as every reader and writer closes what it opens (the
+ * import tests and fuzz_keras check it); 0 in a build without import. */
+int lt_import_open_handles(void);
+
 /* A Keras .keras (legacy = 0) or .h5 (legacy = 1) file already in memory. */
 lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, int legacy, const lt_import_opts *opts,
                           lt_model **out);

@@ -7,6 +7,12 @@
 #include <string.h>
 #include "keras_h5.h"
 
+int lt_import_open_handles(void)
+{
+    ssize_t n = H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);
+    return n < 0 ? -1 : (int)n;
+}
+
 void lt_h5_quiet(lt_h5_errors *saved)
 {
     H5Eget_auto2(H5E_DEFAULT, &saved->fn, &saved->data);
@@ -134,7 +140,8 @@ static char *read_strings(hid_t a, size_t max_bytes, size_t *count)
     if (H5Tis_variable_str(type) > 0) {
         hid_t mem = H5Tcopy(H5T_C_S1);
         char **s = calloc((size_t)n, sizeof *s);
-        if (mem >= 0 && s && H5Tset_size(mem, H5T_VARIABLE) >= 0 && H5Aread(a, mem, s) >= 0) {
+        int read = mem >= 0 && s && H5Tset_size(mem, H5T_VARIABLE) >= 0 ? H5Aread(a, mem, s) : -2;
+        if (read >= 0) {
             size_t total = 0;
             int ok = 1;
             for (hssize_t i = 0; i < n; i++) {
@@ -150,8 +157,9 @@ static char *read_strings(hid_t a, size_t max_bytes, size_t *count)
                     p += l;
                 }
             }
-            H5Dvlen_reclaim(mem, space, H5P_DEFAULT, s);
         }
+        /* also after a failed read: libhdf5 may have allocated some strings before it failed */
+        if (read != -2) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, s);
         free(s);
         if (mem >= 0) H5Tclose(mem);
     } else {

@@ -4,6 +4,7 @@
  * and broken or mismatched files are clear errors. Usage: test_import GOLDEN_DIR; runs on the backend
  * LATENT_DEVICE names. */
 #include "model.h"
+#include "interop.h"
 #include "harness.h"
 
 static lt_ctx *ctx;
@@ -173,7 +174,7 @@ static void test_bad_files(void)
         write_bytes(fx(&fix, path, sizeof path, "cut.safetensors"), whole, cut);
         lt_import_opts o = st_opts("dense:16:elu,dense:4|dense:16:elu,dense:in:sigmoid", 1, (int[]){20});
         st = lt_import(ctx, path, &o, &m);
-        char what[64];
+        char what[96];
         snprintf(what, sizeof what, "golden file cut at %zu of %zu bytes", cut, n);
         EXPECT(ctx, st, LT_ERR_FORMAT, "cut.safetensors", what);
     }
@@ -386,6 +387,8 @@ int main(int argc, char **argv)
         test_keras_cases();
         test_keras_refusals();
         test_export();
+        CHECK(lt_import_open_handles() == 0, "no libhdf5 object left open after every import and export above (%d)",
+              lt_import_open_handles());
     }
     fixture_close(&fix);
     lt_ctx_close(ctx);
