@@ -131,11 +131,16 @@ typedef struct spec_token {
 static lt_status dense_token(const spec_token *t, lt_layer **out)
 {
     lt_act act = LT_LINEAR;
-    int w = t->a1 ? parse_width(t->a1, t->input_dim) : -1;
+    int w = t->a1 ? parse_width(t->a1, t->input_dim) : -1, nf = t->nf, bias = 1;
     if (w < 0) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: width '%s' is not a positive integer or 'in'", t->a1 ? t->a1 : "");
-    if (t->a2 && lt_act_parse(t->a2, &act) != 0) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: unknown activation '%s'", t->a2);
-    if (t->nf > 3) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: too many fields");
+    if (nf > 2 && strcmp(t->f[nf - 1], "nobias") == 0) { /* use_bias=False, as the last field */
+        bias = 0;
+        nf--;
+    }
+    if (nf > 2 && lt_act_parse(t->a2, &act) != 0) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: unknown activation '%s'", t->a2);
+    if (nf > 3) return lt_set_error(t->ctx, LT_ERR_ARG, "dense: too many fields");
     *out = lt_dense(w, act);
+    if (*out && !bias) lt_layer_set_use_bias(*out, 0);
     return LT_OK;
 }
 
@@ -188,10 +193,16 @@ static lt_status conv_token(const spec_token *t, lt_layer **out)
         return lt_set_error(t->ctx, LT_ERR_ARG, "%s: filters '%s' is not a positive integer or 'c'", t->kind, t->a1 ? t->a1 : "");
     if (!t->a2 || lt_parse_pair(t->a2, 1 << 12, &o.kernel_h, &o.kernel_w) != 0)
         return lt_set_error(t->ctx, LT_ERR_ARG, "%s: kernel '%s' is not like 3x3", t->kind, t->a2 ? t->a2 : "");
-    const char *bad = conv_fields(t->f + 3, t->nf - 3, &o, NULL);
+    int nf = t->nf, bias = 1;
+    if (nf > 3 && strcmp(t->f[nf - 1], "nobias") == 0) { /* use_bias=False, as the last field */
+        bias = 0;
+        nf--;
+    }
+    const char *bad = conv_fields(t->f + 3, nf - 3, &o, NULL);
     if (bad) return lt_set_error(t->ctx, LT_ERR_ARG, "%s: unknown field '%s'", t->kind, bad);
     *out = t->kind[0] == 'c' ? lt_conv2d(&o) : lt_conv2d_transpose(&o);
     if (!*out) return lt_set_error(t->ctx, LT_ERR_ARG, "%s: settings out of range", t->kind);
+    if (!bias) lt_layer_set_use_bias(*out, 0);
     return LT_OK;
 }
 

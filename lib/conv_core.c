@@ -99,11 +99,15 @@ lt_layer *lt_conv_layer_from_config(const lt_layer_ops *ops, int transposed, con
 {
     lt_conv_opts o;
     float alpha;
-    if (conv_opts_read(kv, transposed, &o, &alpha) != 0) {
+    int use_bias = 1;
+    if (conv_opts_read(kv, transposed, &o, &alpha) != 0 ||
+        (lt_kv_get(kv, "use_bias") && lt_parse_int(lt_kv_get(kv, "use_bias"), 0, 1, &use_bias) != 0)) {
         snprintf(err, errlen, "%s: bad or missing settings", ops->file_tag);
         return NULL;
     }
-    return lt_layer_or_nomem(lt_conv_layer_new(ops, transposed, &o, alpha), err, errlen);
+    lt_layer *l = lt_layer_or_nomem(lt_conv_layer_new(ops, transposed, &o, alpha), err, errlen);
+    if (l) l->no_bias = !use_bias;
+    return l;
 }
 
 /* Geometry, output shape (out_h, out_w, filters) and tensors from the output size. */
@@ -121,7 +125,7 @@ void lt_conv_layer_set_shape(lt_conv_layer *c, const lt_shape *in, int out_h, in
                       lt_conv_pad_before(src[1], dst[1], o->kernel_w, o->stride_w, o->dilation_w, o->padding)};
     c->g = g;
     c->base.out_shape = (lt_shape){3, {out_h, out_w, o->filters}};
-    lt_layer_set_tensors(&c->base, 2, (size_t[]){kernel_size(c), (size_t)o->filters});
+    lt_layer_set_tensors(&c->base, c->base.no_bias ? 1 : 2, (size_t[]){kernel_size(c), (size_t)o->filters});
     c->base.ws_floats = 0;
 }
 
@@ -134,7 +138,7 @@ lt_status lt_conv_layer_forward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_status st = c->transposed ? lt_be_conv2d_backward_data(p->be, &g, x, xoff, l->slot.params, l->slot.off, y, yoff)
                                  : lt_be_conv2d_forward(p->be, &g, x, xoff, l->slot.params, l->slot.off, y, yoff);
     if (st != LT_OK) return st;
-    return lt_be_bias_act_forward(p->be, out_pixels(c, batch), (size_t)c->o.filters, y, yoff, l->slot.params,
+    return lt_be_bias_act_forward(p->be, out_pixels(c, batch), (size_t)c->o.filters, y, yoff, l->no_bias ? NULL : l->slot.params,
                                   l->slot.off + kernel_size(c), lt_act_to_backend(c->o.act), c->alpha, y, yoff);
 }
 
@@ -148,7 +152,7 @@ lt_status lt_conv_layer_backward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_backend *be = p->be;
     lt_conv_geom g = batch_geom(c, batch);
     lt_status st = lt_bias_act_grad(be, out_pixels(c, batch), (size_t)c->o.filters, c->o.act, c->alpha, y, yoff, dy,
-                                    dyoff, l->slot.grads, l->slot.off + kernel_size(c));
+                                    dyoff, l->no_bias ? NULL : l->slot.grads, l->slot.off + kernel_size(c));
     if (st != LT_OK) return st;
     if (c->transposed) { /* the layer's output plays the convolution's input, its input the output */
         st = lt_be_conv2d_backward_filter(be, &g, dy, dyoff, x, xoff, l->slot.grads, l->slot.off);
@@ -168,12 +172,12 @@ lt_status lt_conv_layer_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_
     float limit = sqrtf(6.0f / (float)(rf * (size_t)(c->g.in_c + c->g.out_c)));
     lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit,
                                           lt_init_key(seed, layer, 0), 0, 0);
-    if (st != LT_OK) return st;
+    if (st != LT_OK || l->no_bias) return st;
     return lt_be_fill(be, l->slot.params, l->slot.off + nw, (size_t)c->o.filters, 0.0f);
 }
 
 /* "filters=16 kernel=3x3 strides=1x1 dilation=1x1 padding=valid activation=elu alpha=1",
- * then " output_padding=1x1" when set. */
+ * then " output_padding=1x1" when set and " use_bias=0" without a bias. */
 void lt_conv_layer_write_config(const lt_layer *l, char *buf, size_t len)
 {
     const lt_conv_layer *c = (const lt_conv_layer *)l;
@@ -182,7 +186,8 @@ void lt_conv_layer_write_config(const lt_layer *l, char *buf, size_t len)
                      o->filters, o->kernel_h, o->kernel_w, o->stride_h, o->stride_w, o->dilation_h, o->dilation_w,
                      o->padding == LT_SAME ? "same" : "valid", lt_act_name(o->act), (double)c->alpha);
     if (o->output_padding && n > 0 && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, " output_padding=%dx%d", o->output_pad_h, o->output_pad_w);
+        n += snprintf(buf + n, len - (size_t)n, " output_padding=%dx%d", o->output_pad_h, o->output_pad_w);
+    if (l->no_bias && n > 0 && (size_t)n < len) snprintf(buf + n, len - (size_t)n, " use_bias=0");
 }
 
 /* Sets the leaky slope or elu alpha. */

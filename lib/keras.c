@@ -114,7 +114,9 @@ static lt_status common_options(kreader *r, json_t *c, const char *name, const c
                                        "bias_constraint", "recurrent_regularizer", "recurrent_constraint"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!unset(c, keys[i])) return no_option(r, name, cls, keys[i], "latent has no such option (set it to None)");
-    if (!jbool(c, "use_bias", 1)) return no_option(r, name, cls, "use_bias=False", "latent's layers always have a bias");
+    int biased = strcmp(cls, "Dense") == 0 || strcmp(cls, "Conv2D") == 0 || strcmp(cls, "Conv2DTranspose") == 0;
+    if (!biased && !jbool(c, "use_bias", 1))
+        return no_option(r, name, cls, "use_bias=False", "latent leaves out the bias of Dense, Conv2D and Conv2DTranspose only");
     const char *df = jstr(c, "data_format");
     if (df && strcmp(df, "channels_last") != 0) return no_option(r, name, cls, "data_format", "latent is channels_last");
     if (!unset(c, "quantization_config") || (jstr(c, "dtype") && strcmp(jstr(c, "dtype"), "float32") != 0))
@@ -320,6 +322,7 @@ static lt_status make_layer(kreader *r, json_t *layer, lt_layer **out)
         return lt_set_error(r->ctx, LT_ERR_UNSUPPORTED, "%s: layer '%.64s' is a %.40s, which latent does not have", r->path, name, cls);
     }
     if (!*out) return lt_set_error(r->ctx, LT_ERR_UNSUPPORTED, "%s: layer '%.64s' (%.40s): settings out of latent's range", r->path, name, cls);
+    if ((*out)->ops->has_bias && !jbool(c, "use_bias", 1)) lt_layer_set_use_bias(*out, 0);
     return LT_OK;
 }
 
@@ -518,7 +521,7 @@ int lt_keras_tensor_shape(const lt_layer *l, int t, uint64_t dims[4])
         return 4;
     }
     if (strcmp(type, "Dense") == 0 || strcmp(type, "TimeDistributed") == 0) {
-        uint64_t out = l->tensor_size[1];
+        uint64_t out = (uint64_t)l->out_shape.d[l->out_shape.rank - 1];
         if (t == 1) { dims[0] = out; return 1; }
         dims[0] = l->tensor_size[0] / out; dims[1] = out;
         return 2;

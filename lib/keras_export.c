@@ -116,7 +116,8 @@ static lt_status layer_config(kwriter *w, const lt_layer *l, json_t *list)
     const char *cls = type;
     if (strcmp(type, "Dense") == 0 || td) {
         const char *act = activation_of(&kv, l->name, &extra);
-        c = json_pack("{s:i, s:s, s:b}", "units", (int)kv_num(&kv, "units", 1), "activation", act, "use_bias", 1);
+        c = json_pack("{s:i, s:s, s:b}", "units", (int)kv_num(&kv, "units", 1), "activation", act, "use_bias",
+                      kv_num(&kv, "use_bias", 1) != 0);
         if (td) {
             char inner[80];
             snprintf(inner, sizeof inner, "%.60s_dense", l->name);
@@ -144,7 +145,7 @@ static lt_status layer_config(kwriter *w, const lt_layer *l, json_t *list)
         const char *act = activation_of(&kv, l->name, &extra);
         c = json_pack("{s:i, s:o, s:o, s:s, s:s, s:o, s:s, s:b}", "filters", (int)kv_num(&kv, "filters", 1), "kernel_size", pair(kh, kw),
                       "strides", pair(sh, sw), "padding", lt_kv_get(&kv, "padding") ? lt_kv_get(&kv, "padding") : "valid", "data_format",
-                      "channels_last", "dilation_rate", pair(dh, dw), "activation", act, "use_bias", 1);
+                      "channels_last", "dilation_rate", pair(dh, dw), "activation", act, "use_bias", !l->no_bias);
         if (strcmp(type, "Conv2D") == 0) json_object_set_new(c, "groups", json_integer(1));
         else
             json_object_set_new(c, "output_padding", read_pair(lt_kv_get(&kv, "output_padding"), &oh, &ow) == 0 ? pair(oh, ow) : json_null());

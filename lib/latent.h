@@ -427,6 +427,9 @@ lt_layer *lt_time_distributed(lt_layer *inner);
 /* Sets a leaky_relu slope or elu alpha on a dense, convolution or activation layer
  * (Keras: 0.2 and 1.0; a LeakyReLU layer's 0.3); LT_ERR_ARG unless alpha is finite and > 0. */
 lt_status lt_layer_set_alpha(lt_layer *layer, float alpha);
+/* Keras's use_bias: 0 leaves the bias of a Dense, Conv2D or Conv2DTranspose layer out
+ * (y = act(x W)); before the model is built. LT_ERR_ARG for another type, or once built. */
+lt_status lt_layer_set_use_bias(lt_layer *layer, int use_bias);
 /* Frees a layer not (yet) added to a model. */
 void lt_layer_free(lt_layer *layer);
 

@@ -51,6 +51,9 @@ lt_backend_act lt_act_to_backend(lt_act act)
 lt_status lt_bias_act_grad(lt_backend *be, size_t rows, size_t cols, lt_act act, float alpha, const lt_buf *y,
                            size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *db, size_t dboff)
 {
+    if (!db) /* no bias: the activation's derivative alone, in place */
+        return act == LT_LINEAR ? LT_OK
+                                : lt_be_act_backward(be, rows, cols, lt_act_to_backend(act), alpha, y, yoff, dy, dyoff, dy, dyoff);
     lt_status st = LT_OK;
     if (act == LT_SOFTMAX) { /* not pointwise: its own op, then the plain sums */
         st = lt_be_act_backward(be, rows, cols, LT_BACT_SOFTMAX, alpha, y, yoff, dy, dyoff, dy, dyoff);
@@ -160,6 +163,13 @@ lt_status lt_layer_set_alpha(lt_layer *layer, float alpha)
 {
     if (!layer || !(alpha > 0.0f) || !isfinite(alpha)) return LT_ERR_ARG;
     if (layer->ops->set_alpha) layer->ops->set_alpha(layer, alpha);
+    return LT_OK;
+}
+
+lt_status lt_layer_set_use_bias(lt_layer *layer, int use_bias)
+{
+    if (!layer || (!use_bias && !layer->ops->has_bias) || layer->slot.params) return LT_ERR_ARG;
+    layer->no_bias = !use_bias;
     return LT_OK;
 }
 

@@ -123,6 +123,10 @@ typedef struct lt_layer_ops {
      * positive and finite. NULL: the type has no such setting (lt_layer_set_alpha
      * leaves it as it is). */
     lt_set_alpha_fn *set_alpha;
+    /* Nonzero for a type whose bias lt_layer_set_use_bias can leave out (Dense,
+     * Conv2D, Conv2DTranspose): build, init, the passes and the settings line then
+     * follow l->no_bias. */
+    int has_bias;
     /* The type of the layer a wrapper holds (Bidirectional, TimeDistributed), whose
      * name counter Keras also advances; NULL: the type wraps none. */
     const struct lt_layer_ops *(*wrapped)(const lt_layer *l);
@@ -156,6 +160,8 @@ struct lt_layer {
     size_t tensor_size[LT_MAX_TENSORS]; /* their sizes, in parameter order    */
     size_t ws_floats;        /* workspace floats per sample, set by build     */
     lt_param_slot slot;      /* where the parameters live, set by the model   */
+    int no_bias;             /* Keras's use_bias=False: a type with has_bias
+                                leaves its bias tensor out                    */
 };
 
 /* Sets a layer's parameter tensors (sizes in parameter order, n <= LT_MAX_TENSORS)
@@ -222,7 +228,8 @@ int lt_act_alpha_parse(const char *s, lt_act act, float *alpha);
 /* Maps a public activation to the backend's. */
 lt_backend_act lt_act_to_backend(lt_act act);
 /* A dense or convolution layer's activation and bias gradients: dy <- dy * act'(y) in
- * place and db = its sums over the rows, one backend op for pointwise activations. */
+ * place and db = its sums over the rows, one backend op for pointwise activations;
+ * db NULL (no bias): only dy <- dy * act'(y). */
 lt_status lt_bias_act_grad(lt_backend *be, size_t rows, size_t cols, lt_act act, float alpha, const lt_buf *y,
                            size_t yoff, lt_buf *dy, size_t dyoff, lt_buf *db, size_t dboff);
 /* The Philox key of tensor `tensor` of layer `layer`'s initial weights (counter 0): a

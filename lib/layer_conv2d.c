@@ -28,7 +28,7 @@ static lt_layer *conv_from_config(const lt_kv *kv, char *err, size_t errlen)
 const lt_layer_ops lt_conv2d_ops = {
     .type = "Conv2D", .file_tag = "conv2d", .from_config = conv_from_config, .build = conv_build,
     .forward = lt_conv_layer_forward, .backward = lt_conv_layer_backward, .write_config = lt_conv_layer_write_config,
-    .init = lt_conv_layer_init, .set_alpha = lt_conv_layer_set_alpha,
+    .init = lt_conv_layer_init, .set_alpha = lt_conv_layer_set_alpha, .has_bias = 1,
 };
 
 /* A Conv2D layer with Keras's default alpha; NULL for settings out of range. */

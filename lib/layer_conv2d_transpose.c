@@ -38,6 +38,7 @@ const lt_layer_ops lt_conv2d_transpose_ops = {
     .type = "Conv2DTranspose", .file_tag = "conv2d_transpose", .from_config = deconv_from_config,
     .build = deconv_build, .forward = lt_conv_layer_forward, .backward = lt_conv_layer_backward,
     .write_config = lt_conv_layer_write_config, .init = lt_conv_layer_init, .set_alpha = lt_conv_layer_set_alpha,
+    .has_bias = 1,
 };
 
 /* A Conv2DTranspose layer with Keras's default alpha; NULL for settings out of range. */

@@ -21,7 +21,7 @@ static lt_status dense_build(lt_layer *l, lt_ctx *ctx, const lt_shape *in)
     dense_layer *d = (dense_layer *)l;
     l->out_shape = *in;
     l->out_shape.d[in->rank - 1] = d->units;
-    lt_layer_set_tensors(l, 2, (size_t[]){last_axis(in) * (size_t)d->units, (size_t)d->units}); /* kernel, bias */
+    lt_layer_set_tensors(l, l->no_bias ? 1 : 2, (size_t[]){last_axis(in) * (size_t)d->units, (size_t)d->units}); /* kernel, bias */
     l->ws_floats = 0;
     return LT_OK;
 }
@@ -33,7 +33,7 @@ static lt_status dense_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t
     float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
     lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit,
                                           lt_init_key(seed, layer, 0), 0, 0);
-    if (st != LT_OK) return st;
+    if (st != LT_OK || l->no_bias) return st;
     return lt_be_fill(be, l->slot.params, l->slot.off + nw, fan_out, 0.0f);
 }
 
@@ -48,7 +48,7 @@ static lt_status dense_forward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_status st = lt_be_gemm(be, 0, 0, batch, out, in, 1.0f, x, xoff, in,
                                  l->slot.params, l->slot.off, out, 0.0f, y, yoff, out);
     if (st != LT_OK) return st;
-    return lt_be_bias_act_forward(be, batch, out, y, yoff, l->slot.params, l->slot.off + in * out,
+    return lt_be_bias_act_forward(be, batch, out, y, yoff, l->no_bias ? NULL : l->slot.params, l->slot.off + in * out,
                                      lt_act_to_backend(d->act), d->alpha, y, yoff);
 }
 
@@ -61,7 +61,8 @@ static lt_status dense_backward(lt_layer *l, const lt_pass *p, size_t batch,
     lt_backend *be = p->be;
     size_t in = last_axis(&l->in_shape), out = (size_t)d->units;
     batch *= (size_t)l->in_dim / in;
-    lt_status st = lt_bias_act_grad(be, batch, out, d->act, d->alpha, y, yoff, dy, dyoff, l->slot.grads, l->slot.off + in * out);
+    lt_status st = lt_bias_act_grad(be, batch, out, d->act, d->alpha, y, yoff, dy, dyoff, l->no_bias ? NULL : l->slot.grads,
+                                    l->slot.off + in * out);
     if (st == LT_OK)
         st = lt_be_gemm(be, 1, 0, in, out, batch, 1.0f, x, xoff, in, dy, dyoff, out,
                            0.0f, l->slot.grads, l->slot.off, out);
@@ -71,11 +72,12 @@ static lt_status dense_backward(lt_layer *l, const lt_pass *p, size_t batch,
     return st;
 }
 
-/* "units=64 activation=elu alpha=1". */
+/* "units=64 activation=elu alpha=1", then " use_bias=0" without a bias. */
 static void dense_write_config(const lt_layer *l, char *buf, size_t len)
 {
     const dense_layer *d = (const dense_layer *)l;
-    snprintf(buf, len, "units=%d activation=%s alpha=%.9g", d->units, lt_act_name(d->act), (double)d->alpha);
+    snprintf(buf, len, "units=%d activation=%s alpha=%.9g%s", d->units, lt_act_name(d->act), (double)d->alpha,
+             l->no_bias ? " use_bias=0" : "");
 }
 
 /* Sets the leaky slope or elu alpha. */
@@ -91,13 +93,19 @@ static lt_layer *dense_from_config(const lt_kv *kv, char *err, size_t errlen)
     if (!a || lt_act_parse(a, &act) != 0) { snprintf(err, errlen, "dense: bad or missing activation"); return NULL; }
     float alpha = lt_act_default_alpha(act);
     if (al && lt_act_alpha_parse(al, act, &alpha) != 0) { snprintf(err, errlen, "dense: bad alpha '%s'", al); return NULL; }
+    int use_bias = 1;
+    if (lt_kv_get(kv, "use_bias") && lt_parse_int(lt_kv_get(kv, "use_bias"), 0, 1, &use_bias) != 0) {
+        snprintf(err, errlen, "dense: bad use_bias");
+        return NULL;
+    }
     lt_layer *l = lt_layer_or_nomem(lt_dense(units, act), err, errlen);
     if (l) dense_set_alpha(l, alpha);
+    if (l) l->no_bias = !use_bias;
     return l;
 }
 
 const lt_layer_ops lt_dense_ops = {
-    .type = "Dense", .file_tag = "dense", .from_config = dense_from_config, .build = dense_build,
+    .type = "Dense", .file_tag = "dense", .from_config = dense_from_config, .build = dense_build, .has_bias = 1,
     .forward = dense_forward, .backward = dense_backward, .write_config = dense_write_config, .init = dense_init,
     .set_alpha = dense_set_alpha,
 };

@@ -264,14 +264,15 @@ static size_t chw_index(size_t i, const lt_shape *s)
 static lt_status convert_linear(st_file *f, const st_module *md, const lt_layer *l, size_t in, size_t out, const lt_shape *in_img,
                                 const lt_shape *out_img, float *dst)
 {
+    int bias = l->n_tensors == 2; /* Linear(bias=False) for a Dense without one */
     lt_status st = expect(f, md->t_weight, "weight", md, l, 2, (uint64_t[]){out, in});
-    if (st == LT_OK) st = expect(f, md->t_bias, "bias", md, l, 1, (uint64_t[]){out});
+    if (st == LT_OK && bias) st = expect(f, md->t_bias, "bias", md, l, 1, (uint64_t[]){out});
     if (st != LT_OK) return st;
-    const st_tensor *w = &f->t[md->t_weight], *b = &f->t[md->t_bias];
+    const st_tensor *w = &f->t[md->t_weight], *b = bias ? &f->t[md->t_bias] : NULL;
     for (size_t j = 0; j < out; j++) {
         size_t tj = out_img ? chw_index(j, out_img) : j;
         for (size_t i = 0; i < in; i++) dst[i * out + j] = element(w, tj * in + (in_img ? chw_index(i, in_img) : i));
-        dst[in * out + j] = element(b, tj);
+        if (b) dst[in * out + j] = element(b, tj);
     }
     return LT_OK;
 }
@@ -284,10 +285,11 @@ static lt_status convert_conv(st_file *f, const st_module *md, const lt_layer *l
     size_t kh = (size_t)c->o.kernel_h, kw = (size_t)c->o.kernel_w, out = (size_t)c->o.filters;
     size_t in = (size_t)l->in_shape.d[2];
     uint64_t want[4] = {c->transposed ? in : out, c->transposed ? out : in, kh, kw};
+    int bias = l->n_tensors == 2;
     lt_status st = expect(f, md->t_weight, "weight", md, l, 4, want);
-    if (st == LT_OK) st = expect(f, md->t_bias, "bias", md, l, 1, (uint64_t[]){out});
+    if (st == LT_OK && bias) st = expect(f, md->t_bias, "bias", md, l, 1, (uint64_t[]){out});
     if (st != LT_OK) return st;
-    const st_tensor *w = &f->t[md->t_weight], *b = &f->t[md->t_bias];
+    const st_tensor *w = &f->t[md->t_weight], *b = bias ? &f->t[md->t_bias] : NULL;
     size_t a = (size_t)want[0], bb = (size_t)want[1]; /* torch's first two axes */
     for (size_t y = 0; y < kh; y++)
         for (size_t x = 0; x < kw; x++)
@@ -297,7 +299,7 @@ static lt_status convert_conv(st_file *f, const st_module *md, const lt_layer *l
                     size_t li = ((y * kw + x) * bb + o) * a + i;
                     dst[li] = element(w, ((i * bb + o) * kh + y) * kw + x);
                 }
-    for (size_t o = 0; o < out; o++) dst[kh * kw * in * out + o] = element(b, o);
+    for (size_t o = 0; b && o < out; o++) dst[kh * kw * in * out + o] = element(b, o);
     return LT_OK;
 }
 
@@ -413,7 +415,7 @@ static lt_status convert_all(st_file *f, lt_model *m, float *params)
         lt_status st;
         int td = strcmp(type, "TimeDistributed") == 0;
         if (strcmp(type, "Dense") == 0 || td) {
-            size_t out = l->tensor_size[1], in = l->tensor_size[0] / out;
+            size_t out = (size_t)l->out_shape.d[l->out_shape.rank - 1], in = l->tensor_size[0] / out;
             st = convert_linear(f, md, l, in, out, flat_from, td ? NULL : reshaped_image_after(m, i), dst);
         } else if (strcmp(type, "Conv2D") == 0 || strcmp(type, "Conv2DTranspose") == 0) {
             st = convert_conv(f, md, l, dst);

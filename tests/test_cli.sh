@@ -820,13 +820,13 @@ fi
 # latent import: PyTorch weights (safetensors) for an architecture, saved as a model
 # file; bad uses are clear errors and never write over a file that is not a model.
 golden=$(dirname "$0")/golden
-lt import "$golden/st_nested.safetensors" "$tmp/imported.lt" --arch "dense:16:elu,dense:4|dense:16:elu,dense:in:sigmoid" --input 20
+lt import "$golden/st_nested.safetensors" "$tmp/imported.lt" --arch "dense:16:elu,dense:4:nobias|dense:16:elu,dense:in:sigmoid" --input 20
 if ! grep -q "built without" "$tmp/stderr"; then
     expect "import PyTorch weights" 0 "wrote .*imported.lt"
     lt summary "$tmp/imported.lt"
-    expect "the imported model loads" 0 "dense_1 \(Dense\) +\(None, 4\) +68" stdout
+    expect "the imported model loads" 0 "dense_1 \(Dense\) +\(None, 4\) +64" stdout
     echo "not a model" >"$tmp/notes.txt"
-    lt import "$golden/st_nested.safetensors" "$tmp/notes.txt" --arch "dense:16:elu,dense:4|dense:16:elu,dense:in:sigmoid" --input 20
+    lt import "$golden/st_nested.safetensors" "$tmp/notes.txt" --arch "dense:16:elu,dense:4:nobias|dense:16:elu,dense:in:sigmoid" --input 20
     expect "import refuses to write over a file that is not a model" 1 "notes.txt' exists and is not a latent model file"
     [[ $(cat "$tmp/notes.txt") == "not a model" ]] && record "import left notes.txt as it was" "" ||
         record "import left notes.txt as it was" "it changed"
@@ -851,8 +851,8 @@ if ! grep -q "built without" "$tmp/stderr"; then
     cp "$tmp/lab.lt" "$tmp/model.keras"
     lt export "$tmp/lab.lt" "$tmp/model.keras"
     expect "export refuses to write over a latent model file" 1 "is a latent model file; refusing"
-    lt import "$golden/keras_bias.keras" "$tmp/bias.lt"
-    expect "import names the option latent lacks" 1 "layer 'nobias' \(Dense\): use_bias=False"
+    lt import "$golden/keras_reg.keras" "$tmp/reg.lt"
+    expect "import names the option latent lacks" 1 "layer 'withreg' \(Dense\): kernel_regularizer"
     lt export "$tmp/sparse.lt" "$tmp/sparse.keras" --quiet
     expect "export of a missing model" 1 "sparse.lt"
     lt train --arch "dense:8:sigmoid,sparsity:0.05:0.1|dense:in:sigmoid" --data swiss-roll --epochs 1 --out "$tmp/sparse.lt" --quiet

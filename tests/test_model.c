@@ -343,6 +343,7 @@ static void test_leaky_slopes(void)
     check_stack("leaky_re_lu layer", LT_LOSS_MSE, 5, lt_dense(6, LT_LINEAR), lt_leaky_relu(0.3f), lt_dense(3, LT_LINEAR));
 }
 
+
 /* Bad specs and settings are errors with messages, never crashes. */
 static void test_bad_input(void)
 {
@@ -661,6 +662,31 @@ static void test_latent_layers(void)
 }
 
 /* Runs every group of checks on the backend LATENT_DEVICE names. */
+/* Keras's use_bias=False: the bias left out of Dense, Conv2D and Conv2DTranspose (Keras's
+ * parameter counts: kernel only), gradients by finite differences, refused elsewhere. */
+static void test_no_bias(void)
+{
+    lt_layer *d1 = lt_dense(6, LT_TANH), *d2 = lt_dense(3, LT_LINEAR);
+    CHECK(lt_layer_set_use_bias(d1, 0) == LT_OK && lt_layer_set_use_bias(d2, 0) == LT_OK, "Dense takes use_bias=0");
+    check_stack("dense without bias", LT_LOSS_MSE, 5, d1, d2, NULL);
+    lt_conv_opts a = {.filters = 3, .kernel_h = 3, .kernel_w = 3, .act = LT_TANH, .padding = LT_SAME};
+    lt_conv_opts b = {.filters = 2, .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2, .act = LT_ELU};
+    lt_layer *c1 = lt_conv2d(&a), *c2 = lt_conv2d_transpose(&b);
+    lt_layer_set_use_bias(c1, 0);
+    lt_layer_set_use_bias(c2, 0);
+    check_image_stack("conv and deconv without bias", LT_LOSS_MSE, 4, 4, 2, c1, c2, NULL, NULL);
+    lt_model *m = NULL;
+    CHECK(lt_arch_build_shape(ctx, "conv:4:3x3:relu:nobias,flatten,dense:5:nobias,dense:2", 3, (int[]){6, 6, 2}, 1, &m) == LT_OK,
+          "spec with nobias builds: %s", lt_ctx_error(ctx));
+    if (m) CHECK(lt_param_count(m) == 72 + 320 + 12, "Keras's counts without bias: %zu (want 404)", lt_param_count(m));
+    lt_model_free(m);
+    lt_layer *r = lt_rnn(LT_LSTM, 3, LT_TANH, 0), *f = lt_flatten();
+    CHECK(lt_layer_set_use_bias(r, 0) == LT_ERR_ARG && lt_layer_set_use_bias(f, 0) == LT_ERR_ARG, "other types refuse use_bias=0");
+    CHECK(lt_layer_set_use_bias(f, 1) == LT_OK, "use_bias=1 is every type's default");
+    lt_layer_free(r);
+    lt_layer_free(f);
+}
+
 int main(void)
 {
     if (!(ctx = harness_ctx(NULL))) return DONE();
@@ -671,6 +697,7 @@ int main(void)
     test_init_independent();
     test_keras_names();
     test_leaky_slopes();
+    test_no_bias();
     test_bad_input();
     test_model_misuse();
     test_conv_ae_shapes();

@@ -300,8 +300,8 @@ int main(void)
     {
         int dims[3] = {9, 8, 2};
         lt_model *ci = NULL, *co = NULL;
-        const char *spec = "conv:4:3x3:elu:same:s2,maxpool:2x2:same,upsample:2x2:bilinear,conv:3:2x2:tanh:d2|"
-                           "flatten,dense:20:leaky_relu,leakyrelu:0.125,reshape:2x2x5,deconv:2:3x3:sigmoid:s3:op1,upsample:2x2";
+        const char *spec = "conv:4:3x3:elu:same:s2:nobias,maxpool:2x2:same,upsample:2x2:bilinear,conv:3:2x2:tanh:d2|"
+                           "flatten,dense:20:leaky_relu:nobias,leakyrelu:0.125,reshape:2x2x5,deconv:2:3x3:sigmoid:s3:op1:nobias,upsample:2x2";
         CHECK(lt_arch_build_shape(ctx, spec, 3, dims, 9, &ci) == LT_OK, "image spec builds: %s", lt_ctx_error(ctx));
         char ipath[600];
         fx(&fix, ipath, sizeof ipath, "img.lt");

@@ -5,7 +5,7 @@ and a legacy .h5 file (keras_CASE.h5), and in keras_golden.txt its parameter cou
 input and Keras's prediction for it. Random weights (not any framework's
 initialisation); the VAE's Sampling layer is the class the README gives for exported
 VAEs. Two more files hold models latent must refuse with a message:
-keras_bias.keras (Dense with use_bias=False) and keras_branch.keras (a Functional model
+keras_reg.keras (Dense with a kernel regularizer) and keras_branch.keras (a Functional model
 that is not a chain). Run from this folder with TensorFlow installed:
     python3 make_keras_golden.py > keras_golden.txt"""
 import os
@@ -49,11 +49,11 @@ emit("image", keras.Sequential([
     layers.LeakyReLU(),
     layers.MaxPooling2D(2, strides=1, padding="same"),
     layers.UpSampling2D((2, 1), interpolation="bilinear"),
-    layers.Conv2D(3, 3, dilation_rate=2, activation="leaky_relu"),
-    layers.Conv2DTranspose(4, 3, strides=2, output_padding=1, activation="tanh"),
+    layers.Conv2D(3, 3, dilation_rate=2, activation="leaky_relu", use_bias=False),
+    layers.Conv2DTranspose(4, 3, strides=2, output_padding=1, activation="tanh", use_bias=False),
     layers.Activation("leaky_relu"),
     layers.GaussianNoise(0.5), layers.Dropout(0.3),
-    layers.Flatten(), layers.Dense(6, activation="sigmoid"), layers.ELU(alpha=0.7),
+    layers.Flatten(), layers.Dense(6, activation="sigmoid", use_bias=False), layers.ELU(alpha=0.7),
     layers.Dense(24, activation="softmax"), layers.Reshape((2, 3, 4)),
     layers.Conv2DTranspose(2, 2, padding="same", activation="linear"),
 ]), rng.random((2, 12, 12, 2), dtype="float32"))
@@ -88,7 +88,7 @@ vdec = keras.Sequential([keras.Input((2,)), layers.Dense(6, activation="relu"), 
 emit("vae", keras.Sequential([venc, vdec], name="vae"), rng.random((3, 9), dtype="float32"))
 
 # Models latent refuses, with a message naming what it lacks.
-keras.Sequential([keras.Input((4,)), layers.Dense(3, use_bias=False, name="nobias")]).save("keras_bias.keras")
+keras.Sequential([keras.Input((4,)), layers.Dense(3, kernel_regularizer="l2", name="withreg")]).save("keras_reg.keras")
 a = keras.Input((4,))
 b = layers.Dense(4, name="branch")(a)
 keras.Model(a, layers.Add(name="join")([a, b])).save("keras_branch.keras")

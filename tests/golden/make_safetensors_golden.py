@@ -72,8 +72,9 @@ emit("stacked", "lstm:4:seq,lstm:4,dense:2:sigmoid", (7, 3),
      Seq(nn.LSTM(3, 4, num_layers=2, batch_first=True), nn.Linear(4, 2), nn.Sigmoid(), last=(0,)),
      torch.randn(2, 7, 3), same, same)
 
-# Nested nn.Sequential(encoder, decoder), as bench/pytorch_ref.py builds autoencoders.
-emit("nested", "dense:16:elu,dense:4|dense:16:elu,dense:in:sigmoid", (20,),
-     nn.Sequential(nn.Sequential(nn.Linear(20, 16), nn.ELU(), nn.Linear(16, 4)),
+# Nested nn.Sequential(encoder, decoder), as bench/pytorch_ref.py builds autoencoders;
+# a Linear without bias.
+emit("nested", "dense:16:elu,dense:4:nobias|dense:16:elu,dense:in:sigmoid", (20,),
+     nn.Sequential(nn.Sequential(nn.Linear(20, 16), nn.ELU(), nn.Linear(16, 4, bias=False)),
                    nn.Sequential(nn.Linear(4, 16), nn.ELU(), nn.Linear(16, 20), nn.Sigmoid())),
      torch.rand(3, 20), same, same)
