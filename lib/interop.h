@@ -21,8 +21,9 @@ lt_status lt_import_safetensors(lt_ctx *ctx, const char *path, const lt_bytes *f
                                 lt_model **out);
 
 /* libhdf5 objects (files, groups, datasets, attributes, types, spaces) open in this
- * process: 0 between calls, as every reader and writer closes what it opens (the
- * import tests and fuzz_keras check it); 0 in a build without import. */
+ * process: 0 between calls, as the writer closes what it opens and the reader leaves
+ * libhdf5 to a child process (the import tests and fuzz_keras check it); 0 in a build
+ * without import. */
 int lt_import_open_handles(void);
 
 /* A Keras .keras (legacy = 0) or .h5 (legacy = 1) file already in memory. */

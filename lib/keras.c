@@ -552,7 +552,7 @@ static void shape_text(const uint64_t *d, int rank, char *buf, size_t len)
 }
 
 /* Reads dataset `at` into tensor t of layer l (at dst), checking its shape. */
-static lt_status read_tensor(kreader *r, hid_t h5, const char *at, const lt_layer *l, int t, float *dst)
+static lt_status read_tensor(kreader *r, const lt_h5_snapshot *h5, const char *at, const lt_layer *l, int t, float *dst)
 {
     uint64_t want[4], got[LT_H5_MAX_RANK];
     int wr = lt_keras_tensor_shape(l, t, want), gr = 0;
@@ -582,7 +582,7 @@ static lt_status read_tensor(kreader *r, hid_t h5, const char *at, const lt_laye
 }
 
 /* The .keras layout: each layer's variables under its path. */
-static lt_status read_keras3_weights(kreader *r, hid_t h5, lt_model *m, float *params)
+static lt_status read_keras3_weights(kreader *r, const lt_h5_snapshot *h5, lt_model *m, float *params)
 {
     for (int i = 0; i < m->n_flat; i++) {
         lt_layer *l = m->flat[i];
@@ -600,7 +600,7 @@ static lt_status read_keras3_weights(kreader *r, hid_t h5, lt_model *m, float *p
 
 /* The legacy layout: model_weights/<layer>/ lists its weights (weight_names) in the
  * order of the model's tensors. */
-static lt_status read_legacy_weights(kreader *r, hid_t h5, lt_model *m, float *params)
+static lt_status read_legacy_weights(kreader *r, const lt_h5_snapshot *h5, lt_model *m, float *params)
 {
     size_t n_top = 0;
     char *top = lt_h5_attr_strings(h5, "model_weights", "layer_names", NAMES_MAX, &n_top);
@@ -693,7 +693,7 @@ static lt_status compile_from(lt_model *m, json_t *loss, json_t *opt)
 /* Builds the model from config (a JSON text of len bytes) and fills its weights from
  * the HDF5 file h5 of h5_bytes bytes; compiles it from the config's compile_config or
  * the legacy training_config (JSON text; may be NULL). */
-static lt_status import_config(kreader *r, const char *config, size_t len, const char *training, hid_t h5, size_t h5_bytes,
+static lt_status import_config(kreader *r, const char *config, size_t len, const char *training, const lt_h5_snapshot *h5, size_t h5_bytes,
                                const lt_import_opts *opts, lt_model **out)
 {
     json_error_t err;
@@ -744,40 +744,36 @@ static lt_status import_config(kreader *r, const char *config, size_t len, const
     return LT_OK;
 }
 
-/* Reads zip entry `name` whole (at most max bytes); NULL with a message when it cannot. */
-static char *zip_entry(kreader *r, zip_t *z, const char *name, size_t max, size_t *len)
+/* Reads zip entry `name` whole (at most max bytes) into *out; a message when it cannot. */
+static lt_status zip_entry(kreader *r, zip_t *z, const char *name, size_t max, char **out, size_t *len)
 {
     zip_stat_t s;
+    *out = NULL;
     zip_int64_t idx = zip_name_locate(z, name, 0);
-    if (idx < 0 || zip_stat_index(z, (zip_uint64_t)idx, 0, &s) != 0 || !(s.valid & ZIP_STAT_SIZE)) {
-        lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the archive has no %s (not a Keras 3 .keras file)", r->path, name);
-        return NULL;
-    }
+    if (idx < 0 || zip_stat_index(z, (zip_uint64_t)idx, 0, &s) != 0 || !(s.valid & ZIP_STAT_SIZE))
+        return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the archive has no %s (not a Keras 3 .keras file)", r->path, name);
     /* deflate expands at most 1032-fold: a larger claim is a damaged or hostile entry */
-    if ((s.valid & ZIP_STAT_COMP_SIZE) && s.size / 1032 > s.comp_size + 64) {
-        lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: %s claims %llu bytes from %llu compressed, more than deflate expands", r->path, name,
-                     (unsigned long long)s.size, (unsigned long long)s.comp_size);
-        return NULL;
-    }
-    if (s.size > max) {
-        lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: %s claims %llu bytes, more than latent reads (%zu)", r->path, name,
-                     (unsigned long long)s.size, max);
-        return NULL;
-    }
+    if ((s.valid & ZIP_STAT_COMP_SIZE) && s.size / 1032 > s.comp_size + 64)
+        return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: %s claims %llu bytes from %llu compressed, more than deflate expands", r->path, name,
+                            (unsigned long long)s.size, (unsigned long long)s.comp_size);
+    if (s.size > max)
+        return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: %s claims %llu bytes, more than latent reads (%zu)", r->path, name,
+                            (unsigned long long)s.size, max);
     char *buf = malloc(s.size ? (size_t)s.size : 1);
-    zip_file_t *f = buf ? zip_fopen_index(z, (zip_uint64_t)idx, 0) : NULL;
+    if (!buf) return lt_set_error(r->ctx, LT_ERR_NOMEM, "%s: out of host memory for %s", r->path, name);
+    zip_file_t *f = zip_fopen_index(z, (zip_uint64_t)idx, 0);
     zip_int64_t got = f ? zip_fread(f, buf, s.size) : -1;
     /* one more read must give 0: the entry is exactly as long as it said (and its CRC holds) */
     char extra;
     zip_int64_t more = f && got == (zip_int64_t)s.size ? zip_fread(f, &extra, 1) : -1;
     if (f) zip_fclose(f);
-    if (!buf || got != (zip_int64_t)s.size || more != 0) {
+    if (got != (zip_int64_t)s.size || more != 0) {
         free(buf);
-        lt_set_error(r->ctx, buf ? LT_ERR_FORMAT : LT_ERR_NOMEM, "%s: cannot read %s from the archive (damaged or truncated)", r->path, name);
-        return NULL;
+        return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: cannot read %s from the archive (damaged or truncated)", r->path, name);
     }
+    *out = buf;
     *len = (size_t)s.size;
-    return buf;
+    return LT_OK;
 }
 
 lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, int legacy, const lt_import_opts *opts, lt_model **out)
@@ -786,20 +782,12 @@ lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, i
     r.ctx = ctx;
     r.path = path;
     r.legacy = legacy;
-    lt_h5_errors saved;
-    lt_h5_quiet(&saved);
     lt_status st = LT_OK;
-    char *config = NULL, *weights = NULL;
+    char *config = NULL, *weights = NULL, *training = NULL, why[200];
     size_t config_len = 0, weights_len = 0;
-    hid_t h5 = -1;
-    if (legacy) {
-        h5 = lt_h5_open_image(file->data, file->len);
-        if (h5 < 0) st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: not a readable HDF5 file", path);
-        size_t n = 0;
-        if (st == LT_OK && !(config = lt_h5_attr_strings(h5, "/", "model_config", CONFIG_MAX, &n)))
-            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: no model_config attribute (a file of weights alone? latent needs the whole model)", path);
-        if (st == LT_OK) config_len = strlen(config);
-    } else {
+    const void *image = file->data; /* the HDF5 file: the whole .h5, or the .keras's weights */
+    size_t image_len = file->len;
+    if (!legacy) {
         zip_error_t ze;
         zip_error_init(&ze);
         zip_source_t *src = zip_source_buffer_create(file->data, file->len, 0, &ze);
@@ -808,21 +796,30 @@ lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, i
             st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: not a readable zip archive: %s", path, zip_error_strerror(&ze));
             if (src) zip_source_free(src);
         } else {
-            config = zip_entry(&r, z, "config.json", CONFIG_MAX, &config_len);
-            if (config) weights = zip_entry(&r, z, "model.weights.h5", WEIGHTS_MAX, &weights_len);
-            if (!config || !weights) st = LT_ERR_FORMAT;
+            st = zip_entry(&r, z, "config.json", CONFIG_MAX, &config, &config_len);
+            if (st == LT_OK) st = zip_entry(&r, z, "model.weights.h5", WEIGHTS_MAX, &weights, &weights_len);
             zip_discard(z);
         }
         zip_error_fini(&ze);
-        if (st == LT_OK && (h5 = lt_h5_open_image(weights, weights_len)) < 0)
-            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: model.weights.h5 is not a readable HDF5 file", path);
+        image = weights;
+        image_len = weights_len;
     }
-    char *training = legacy && st == LT_OK ? lt_h5_attr_strings(h5, "/", "training_config", CONFIG_MAX, &(size_t){0}) : NULL;
-    if (st == LT_OK) st = import_config(&r, config, config_len, training, h5, legacy ? file->len : weights_len, opts, out);
-    free(training);
-    if (h5 >= 0) H5Fclose(h5);
-    lt_h5_restore(&saved);
+    /* libhdf5 reads the file in a child process; floats may be stored narrower than
+     * float32, so the snapshot may be up to twice the file, plus the strings */
+    lt_h5_snapshot *h5 = NULL;
+    if (st == LT_OK && !(h5 = lt_h5_snapshot_image(image, image_len, 2 * image_len + ((size_t)1 << 20), why, sizeof why)))
+        st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: %s%s", path, legacy ? "" : "model.weights.h5: ", why);
+    if (st == LT_OK && legacy) {
+        size_t n = 0;
+        if (!(config = lt_h5_attr_strings(h5, "/", "model_config", CONFIG_MAX, &n)))
+            st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: no model_config attribute (a file of weights alone? latent needs the whole model)", path);
+        else config_len = strlen(config);
+        training = lt_h5_attr_strings(h5, "/", "training_config", CONFIG_MAX, &n);
+    }
+    if (st == LT_OK) st = import_config(&r, config, config_len, training, h5, image_len, opts, out);
+    lt_h5_snapshot_free(h5);
     free(config);
+    free(training);
     free(weights);
     free(r.where);
     return st;

@@ -1,10 +1,28 @@
-/* HDF5 through libhdf5 for Keras files: opening a file image held in memory, reading a
- * float dataset with its shape, a string attribute and a list of strings. Every size
- * and type is checked before it is used; libhdf5's own error printing is off while
- * latent calls it (and restored after), so a broken file gives latent's one message. */
+/* HDF5 through libhdf5 for the Keras reader, with libhdf5 kept at arm's length.
+ *
+ * Debian 12's libhdf5 (1.10.8) is not safe on hostile files: fuzz_keras made it loop
+ * forever, copy past a buffer and dereference a wild pointer within minutes, all in
+ * its global heap (where variable-length strings live). So latent never lets it parse
+ * an untrusted file in the calling process: lt_h5_snapshot_image forks a child that
+ * opens the file image with libhdf5, walks every object and writes what latent may
+ * want — each float dataset (path, shape, values) and each string attribute (object,
+ * name, strings) — into a pipe, then exits. The parent reads that stream, with a cap on
+ * its size and a deadline, and checks the child's exit: a child that crashed, hung or
+ * said too much makes a clear error, never a crash of the program. The readers below
+ * then answer from the snapshot. A POSIX fork: the child calls only libhdf5 and
+ * write(), and leaves by _exit. */
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include "keras_h5.h"
 
 int lt_import_open_handles(void)
@@ -62,71 +80,17 @@ static long broken_heap(const unsigned char *img, size_t len)
     return -1;
 }
 
-hid_t lt_h5_open_image(const void *data, size_t len)
+/* Opens an image in memory, read-only, through the core driver (no backing store). */
+static hid_t open_image(const void *data, size_t len)
 {
-    if (broken_heap(data, len) >= 0) return -1;
+    if (broken_heap(data, len) >= 0) return -1; /* refused before libhdf5 sees it (cheap, and says why sooner) */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return -1;
     hid_t f = -1;
-    /* the core driver, no backing store: the image is copied in and never written */
     if (H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 && H5Pset_file_image(fapl, (void *)data, len) >= 0)
         f = H5Fopen("latent-import.h5", H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     return f;
-}
-
-int lt_h5_exists(hid_t loc, const char *path)
-{
-    char part[LT_H5_PATH];
-    size_t n = strlen(path);
-    if (n >= sizeof part) return 0;
-    /* each prefix in turn: H5Lexists needs every group above the last to exist */
-    for (size_t i = 0; i <= n; i++) {
-        if (path[i] != '/' && path[i] != 0) continue;
-        memcpy(part, path, i);
-        part[i] = 0;
-        if (i && H5Lexists(loc, part, H5P_DEFAULT) <= 0) return 0;
-    }
-    return 1;
-}
-
-int lt_h5_read_floats(hid_t loc, const char *path, int *rank, uint64_t dims[LT_H5_MAX_RANK], size_t max, float **out)
-{
-    *out = NULL;
-    if (!lt_h5_exists(loc, path)) return -1;
-    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
-    if (d < 0) return -2;
-    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
-    int rc = -2;
-    int r = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-    hsize_t hd[LT_H5_MAX_RANK];
-    if (r >= 0 && r <= LT_H5_MAX_RANK && type >= 0 && H5Tget_class(type) == H5T_FLOAT &&
-        H5Sget_simple_extent_type(space) != H5S_NULL && H5Sget_simple_extent_dims(space, hd, NULL) == r) {
-        size_t count = 1;
-        int ok = 1;
-        for (int i = 0; i < r; i++) {
-            dims[i] = hd[i];
-            if (hd[i] && count > max / hd[i]) ok = 0;
-            else count *= (size_t)hd[i];
-        }
-        *rank = r;
-        rc = -3; /* too large */
-        if (ok) {
-            float *v = malloc((count ? count : 1) * sizeof *v);
-            rc = -4; /* no memory */
-            if (v && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
-                *out = v;
-                rc = 0;
-            } else if (v) {
-                free(v);
-                rc = -2;
-            }
-        }
-    }
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    H5Dclose(d);
-    return rc;
 }
 
 /* Reads the strings of attribute a (count of them, fixed-length or variable) into one
@@ -187,13 +151,349 @@ done:
     return out;
 }
 
-char *lt_h5_attr_strings(hid_t loc, const char *obj, const char *name, size_t max_bytes, size_t *count)
+/* ----------------------------------------------------------------- the child */
+
+/* Record kinds of the stream from the child. */
+enum { REC_END = 0, REC_OBJECT = 1, REC_FLOATS = 2, REC_STRINGS = 3, REC_OTHER_DATA = 4 };
+
+/* The child's stream: a pipe, and whether a write failed. */
+typedef struct dump {
+    int fd;
+    int failed;
+} dump;
+
+static void put(dump *d, const void *p, size_t n)
+{
+    const char *c = p;
+    while (!d->failed && n) {
+        ssize_t w = write(d->fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { d->failed = 1; return; }
+        c += w;
+        n -= (size_t)w;
+    }
+}
+
+static void put_u32(dump *d, uint32_t v) { put(d, &v, 4); }
+
+static void put_str(dump *d, const char *s)
+{
+    size_t n = strlen(s);
+    put_u32(d, (uint32_t)n);
+    put(d, s, n);
+}
+
+/* The object's string attributes, one record each. */
+static herr_t dump_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    dump *d = ((void **)data)[0];
+    const char *obj = ((void **)data)[1];
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return 0;
+    size_t count = 0;
+    char *s = read_strings(a, (size_t)1 << 26, &count);
+    H5Aclose(a);
+    if (s) {
+        size_t bytes = 0;
+        for (size_t i = 0; i < count; i++) bytes += strlen(s + bytes) + 1;
+        put(d, (unsigned char[]){REC_STRINGS}, 1);
+        put_str(d, obj);
+        put_str(d, name);
+        put_u32(d, (uint32_t)count);
+        put_u32(d, (uint32_t)bytes);
+        put(d, s, bytes);
+        free(s);
+    }
+    return d->failed ? -1 : 0;
+}
+
+/* One object: a record for it, its floats when a float dataset, its attributes. */
+static int dump_object(dump *d, hid_t o, const char *path)
+{
+    put(d, (unsigned char[]){REC_OBJECT}, 1);
+    put_str(d, path);
+    if (H5Iget_type(o) == H5I_DATASET) {
+        hid_t space = H5Dget_space(o), type = H5Dget_type(o);
+        int r = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+        hsize_t hd[LT_H5_MAX_RANK];
+        size_t count = 1;
+        int ok = r >= 0 && r <= LT_H5_MAX_RANK && type >= 0 && H5Tget_class(type) == H5T_FLOAT &&
+                 H5Sget_simple_extent_type(space) != H5S_NULL && H5Sget_simple_extent_dims(space, hd, NULL) == r;
+        for (int i = 0; ok && i < r; i++) {
+            if (hd[i] && count > ((size_t)1 << 32) / hd[i]) ok = 0;
+            else count *= (size_t)hd[i];
+        }
+        float *v = ok ? malloc((count ? count : 1) * sizeof *v) : NULL;
+        if (v && H5Dread(o, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
+            put(d, (unsigned char[]){REC_FLOATS}, 1);
+            put_str(d, path);
+            put_u32(d, (uint32_t)r);
+            for (int i = 0; i < r; i++) put(d, &(uint64_t){hd[i]}, 8);
+            put(d, v, count * sizeof *v);
+        } else {
+            put(d, (unsigned char[]){REC_OTHER_DATA}, 1);
+            put_str(d, path);
+        }
+        free(v);
+        if (type >= 0) H5Tclose(type);
+        if (space >= 0) H5Sclose(space);
+    }
+    void *ad[2] = {d, (void *)path};
+    hsize_t at = 0;
+    H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, &at, dump_attr, ad);
+    return d->failed ? -1 : 0;
+}
+
+/* Every object reached by hard links from the root (soft and external links are not
+ * followed: an external link would have libhdf5 open another file). */
+static herr_t dump_link(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    if (info->type != H5L_TYPE_HARD) return 0;
+    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+    if (o < 0) return 0;
+    int rc = dump_object(data, o, name);
+    H5Oclose(o);
+    return rc;
+}
+
+/* The child: the whole snapshot of the image into fd; its exit status. */
+static int child_dump(const void *data, size_t len, int fd)
+{
+    lt_h5_errors saved;
+    lt_h5_quiet(&saved);
+    hid_t f = open_image(data, len);
+    if (f < 0) return 2;
+    dump d = {fd, 0};
+    hid_t root = H5Oopen(f, "/", H5P_DEFAULT);
+    if (root < 0 || dump_object(&d, root, "/") != 0) return 3;
+    if (H5Lvisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, dump_link, &d) < 0 || d.failed) return 3;
+    put(&d, (unsigned char[]){REC_END}, 1);
+    return d.failed ? 3 : 0;
+}
+
+/* ----------------------------------------------------------------- the snapshot */
+
+/* One record kept: an object (kind REC_OBJECT), its floats, or a string attribute. */
+typedef struct h5_item {
+    int kind;
+    char *path, *name;          /* object path; attribute name (REC_STRINGS)        */
+    int rank;
+    uint64_t dims[LT_H5_MAX_RANK];
+    void *data;                 /* floats, or the NUL-separated strings            */
+    size_t n;                   /* floats, or strings                              */
+    size_t bytes;
+} h5_item;
+
+struct lt_h5_snapshot {
+    h5_item *items;
+    size_t n, cap;
+};
+
+void lt_h5_snapshot_free(lt_h5_snapshot *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->items[i].path);
+        free(s->items[i].name);
+        free(s->items[i].data);
+    }
+    free(s->items);
+    free(s);
+}
+
+/* The parent's reading of the stream: a buffer and its cursor. */
+typedef struct cursor {
+    const unsigned char *p, *end;
+} cursor;
+
+static int take(cursor *c, void *out, size_t n)
+{
+    if ((size_t)(c->end - c->p) < n) return -1;
+    memcpy(out, c->p, n);
+    c->p += n;
+    return 0;
+}
+
+static char *take_str(cursor *c)
+{
+    uint32_t n;
+    if (take(c, &n, 4) != 0 || n > (uint32_t)(c->end - c->p) || n > (1u << 20)) return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s) return NULL;
+    memcpy(s, c->p, n);
+    s[n] = 0;
+    c->p += n;
+    return s;
+}
+
+/* Parses the child's whole stream into s; 0 when it is complete and well formed. */
+static int parse_stream(lt_h5_snapshot *s, const unsigned char *buf, size_t len)
+{
+    cursor c = {buf, buf + len};
+    for (;;) {
+        unsigned char kind;
+        if (take(&c, &kind, 1) != 0) return -1;
+        if (kind == REC_END) return c.p == c.end ? 0 : -1;
+        if (kind > REC_OTHER_DATA) return -1;
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? 2 * s->cap : 64;
+            h5_item *p = realloc(s->items, cap * sizeof *p);
+            if (!p) return -1;
+            s->items = p;
+            s->cap = cap;
+        }
+        h5_item *it = &s->items[s->n];
+        memset(it, 0, sizeof *it);
+        it->kind = kind;
+        s->n++;
+        if (!(it->path = take_str(&c))) return -1;
+        if (kind == REC_STRINGS) {
+            uint32_t count, bytes;
+            if (!(it->name = take_str(&c)) || take(&c, &count, 4) || take(&c, &bytes, 4) || bytes > (size_t)(c.end - c.p)) return -1;
+            if (!(it->data = malloc(bytes ? bytes : 1))) return -1;
+            take(&c, it->data, bytes);
+            it->n = count;
+            it->bytes = bytes;
+            size_t nul = 0; /* the child's count must match the strings sent */
+            for (uint32_t i = 0; i < bytes; i++) nul += ((char *)it->data)[i] == 0;
+            if (nul != count || (bytes && ((char *)it->data)[bytes - 1] != 0)) return -1;
+        } else if (kind == REC_FLOATS) {
+            uint32_t r;
+            if (take(&c, &r, 4) || r > LT_H5_MAX_RANK) return -1;
+            it->rank = (int)r;
+            size_t count = 1;
+            for (uint32_t i = 0; i < r; i++) {
+                if (take(&c, &it->dims[i], 8)) return -1;
+                if (it->dims[i] && count > ((size_t)1 << 32) / it->dims[i]) return -1;
+                count *= (size_t)it->dims[i];
+            }
+            if (count * sizeof(float) > (size_t)(c.end - c.p) || !(it->data = malloc(count ? count * sizeof(float) : 1))) return -1;
+            take(&c, it->data, count * sizeof(float));
+            it->n = count;
+        }
+    }
+}
+
+/* Seconds since an arbitrary start. */
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_bytes, char *err, size_t errlen)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        snprintf(err, errlen, "cannot start the HDF5 reader: %s", strerror(errno));
+        return NULL;
+    }
+    fflush(NULL); /* nothing buffered is written twice by the child */
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot start the HDF5 reader: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return NULL;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGPIPE, SIG_DFL);
+        /* quiet: the parent says what went wrong, once */
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) dup2(nul, 2);
+        /* a loop in libhdf5 ends by this CPU limit if the parent's deadline does not */
+        struct rlimit cpu = {120 + len / ((size_t)8 << 20), 130 + len / ((size_t)8 << 20)};
+        setrlimit(RLIMIT_CPU, &cpu);
+        _exit(child_dump(data, len, fds[1]));
+    }
+    close(fds[1]);
+    /* a few seconds, and one more for every 8 MB: far more than libhdf5 needs */
+    double deadline = seconds() + 5.0 + (double)(len >> 23);
+    unsigned char *buf = NULL;
+    size_t n = 0, cap = 0;
+    const char *why = NULL;
+    for (;;) {
+        double left = deadline - seconds();
+        if (left <= 0) { why = "libhdf5 did not finish reading it in time (a hang on a damaged file)"; break; }
+        struct pollfd p = {fds[0], POLLIN, 0};
+        int pr = poll(&p, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr <= 0) continue;
+        if (n == cap) {
+            if (cap >= max_bytes) { why = "it holds more than latent reads"; break; }
+            size_t nc = cap ? 2 * cap : 1 << 16;
+            if (nc > max_bytes) nc = max_bytes;
+            unsigned char *nb = realloc(buf, nc);
+            if (!nb) { why = "out of host memory"; break; }
+            buf = nb;
+            cap = nc;
+        }
+        ssize_t r = read(fds[0], buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break; /* EOF: the child is done */
+        n += (size_t)r;
+    }
+    close(fds[0]);
+    if (why) kill(pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    lt_h5_snapshot *s = calloc(1, sizeof *s);
+    if (!why && WIFSIGNALED(status)) why = "libhdf5 crashed reading it (a damaged file)";
+    else if (!why && (!WIFEXITED(status) || WEXITSTATUS(status) == 2)) why = "not a readable HDF5 file";
+    else if (!why && WEXITSTATUS(status) != 0) why = "libhdf5 could not read all of it (a damaged file)";
+    else if (!why && !s) why = "out of host memory";
+    else if (!why && parse_stream(s, buf, n) != 0) why = "the HDF5 reader's output was incomplete";
+    free(buf);
+    if (why) {
+        snprintf(err, errlen, "%s", why);
+        lt_h5_snapshot_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* The item of kind at path (and attribute name), or NULL. */
+static const h5_item *find(const lt_h5_snapshot *s, int kind, const char *path, const char *name)
+{
+    if (strcmp(path, ".") == 0) path = "/";
+    for (size_t i = 0; i < s->n; i++) {
+        const h5_item *it = &s->items[i];
+        if (it->kind == kind && strcmp(it->path, path) == 0 && (!name || (it->name && strcmp(it->name, name) == 0))) return it;
+    }
+    return NULL;
+}
+
+int lt_h5_exists(const lt_h5_snapshot *s, const char *path)
+{
+    return find(s, REC_OBJECT, path, NULL) != NULL;
+}
+
+int lt_h5_read_floats(const lt_h5_snapshot *s, const char *path, int *rank, uint64_t dims[LT_H5_MAX_RANK], size_t max, float **out)
+{
+    *out = NULL;
+    const h5_item *it = find(s, REC_FLOATS, path, NULL);
+    if (!it) return lt_h5_exists(s, path) ? -2 : -1;
+    *rank = it->rank;
+    memcpy(dims, it->dims, sizeof it->dims);
+    if (it->n > max) return -3;
+    float *v = malloc((it->n ? it->n : 1) * sizeof *v);
+    if (!v) return -4;
+    memcpy(v, it->data, it->n * sizeof *v);
+    *out = v;
+    return 0;
+}
+
+char *lt_h5_attr_strings(const lt_h5_snapshot *s, const char *obj, const char *name, size_t max_bytes, size_t *count)
 {
     *count = 0;
-    if (!lt_h5_exists(loc, obj) || H5Aexists_by_name(loc, obj, name, H5P_DEFAULT) <= 0) return NULL;
-    hid_t a = H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0) return NULL;
-    char *s = read_strings(a, max_bytes, count);
-    H5Aclose(a);
-    return s;
+    const h5_item *it = find(s, REC_STRINGS, obj, name);
+    if (!it || it->bytes > max_bytes) return NULL;
+    char *out = malloc(it->bytes ? it->bytes : 1);
+    if (!out) return NULL;
+    memcpy(out, it->data, it->bytes);
+    *count = it->n;
+    return out;
 }

@@ -1,5 +1,5 @@
-/* HDF5 helpers for the Keras reader (keras_h5.c); only files that include hdf5.h use
- * them. Functions return 0 (or a handle >= 0) on success. */
+/* HDF5 for the Keras reader and writer (keras_h5.c): the reader's snapshot of a file
+ * taken in a child process, and libhdf5's error printing kept quiet for the writer. */
 #ifndef LT_KERAS_H5_H
 #define LT_KERAS_H5_H
 
@@ -20,17 +20,21 @@ typedef struct lt_h5_errors {
 void lt_h5_quiet(lt_h5_errors *saved);
 /* Puts the saved printer back. */
 void lt_h5_restore(const lt_h5_errors *saved);
-/* Opens an HDF5 file image held in memory, read-only; a file handle, or < 0. */
-hid_t lt_h5_open_image(const void *data, size_t len);
-/* 1 when every group along path (relative to loc) and its last link exist. */
-int lt_h5_exists(hid_t loc, const char *path);
-/* Reads dataset path as floats (converted from its float type) into a new array of at
- * most max values, with its rank and shape; 0, or -1 missing, -2 not a float array of
- * rank <= 8 (or unreadable), -3 larger than max, -4 out of memory. */
-int lt_h5_read_floats(hid_t loc, const char *path, int *rank, uint64_t dims[LT_H5_MAX_RANK], size_t max, float **out);
-/* The strings of attribute name of object obj (a string or an array of them, fixed or
- * variable length, at most max_bytes in all) as one malloc'd block of *count
- * NUL-terminated strings one after another; NULL when absent or unreadable. */
-char *lt_h5_attr_strings(hid_t loc, const char *obj, const char *name, size_t max_bytes, size_t *count);
+/* What latent read of an HDF5 file: every float dataset and string attribute. */
+typedef struct lt_h5_snapshot lt_h5_snapshot;
+/* Reads an HDF5 file image (len bytes) through libhdf5 in a child process (keras_h5.c
+ * says why), keeping at most max_bytes of it; NULL with the reason in err when the
+ * child fails, crashes, hangs past its deadline or says more. */
+lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_bytes, char *err, size_t errlen);
+void lt_h5_snapshot_free(lt_h5_snapshot *s);
+/* 1 when an object (group or dataset) is at path ("/" the root). */
+int lt_h5_exists(const lt_h5_snapshot *s, const char *path);
+/* Copies dataset path as floats into a new array of at most max values, with its rank
+ * and shape; 0, or -1 missing, -2 not a float array of rank <= 8, -3 larger than max,
+ * -4 out of memory. */
+int lt_h5_read_floats(const lt_h5_snapshot *s, const char *path, int *rank, uint64_t dims[LT_H5_MAX_RANK], size_t max, float **out);
+/* The strings of attribute name of object obj (at most max_bytes in all) as one
+ * malloc'd block of *count NUL-terminated strings one after another; NULL when absent. */
+char *lt_h5_attr_strings(const lt_h5_snapshot *s, const char *obj, const char *name, size_t max_bytes, size_t *count);
 
 #endif

@@ -6,8 +6,8 @@
  * Input: the file (its format from its first bytes). The golden fixtures
  * (tests/golden/keras_*.keras and .h5) seed the corpus. Checked beyond the sanitizers:
  * a file that imports gives a model that predicts (a zero input) without an error, and
- * no libhdf5 object stays open after an import (which is what lets tests/fuzz/lsan.supp
- * pass the blocks libhdf5 itself loses on some broken files). */
+ * no libhdf5 object is open in this process after an import (libhdf5 parses the file
+ * in a child process: lib/keras_h5.c). */
 #include "fuzz_common.h"
 #include "interop.h"
 

@@ -57,11 +57,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/tmp" || exit 1
 
 # Leaks are reported by libFuzzer (-detect_leaks=1); any ASan or UBSan report stops the
-# target, except UBSan's reports in stb_image's arithmetic that ubsan.supp names and
-# the blocks libhdf5 itself loses on broken files that lsan.supp names. Set
+# target, except UBSan's reports in stb_image's arithmetic that ubsan.supp names. Set
 # here, over whatever the caller exported (run_all.sh's ASan stage turns leaks off).
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:allocator_may_return_null=1
-export LSAN_OPTIONS=suppressions=$here/lsan.supp
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp
 
 passed=0
