@@ -58,6 +58,10 @@ run env LATENT_DEVICE=opencl:0 ./test_golden ../../tests/golden/rnn_golden.txt 1
 for t in test_resume; do
   say "-- $t on opencl:0"; run env LATENT_DEVICE=opencl:0 ./$t | tail -n 2
 done
+# Keras and PyTorch models imported and run on the GPU (where the build has libhdf5,
+# libzip and Jansson; else it says it was built without them)
+say "-- test_import on opencl:0"
+run env LATENT_DEVICE=opencl:0 ./test_import ../../tests/golden | grep -E "max error|passed, .* failed"
 # Data-parallel training (issue 18), where the device machine has Open MPI: two ranks
 # against one process on the GPU, and the cost of the host-staged gradient sums there.
 if command -v mpirun >/dev/null && [ -x ./test_dist ]; then
