@@ -27,7 +27,7 @@ common=(--epochs 5 --limit 20000 --batch 64 --loss mse-sum --quiet "$@")
 "$latent" train --arch "$plain" --noise 0.3 --out "$out/$family-denoise.lt" "${common[@]}" >/dev/null
 for m in plain sparse denoise; do
     echo "== $family $m"
-    "$latent" eval "$out/$family-$m.lt" "$@" | sed 's/^/clean:  /'
+    "$latent" eval "$out/$family-$m.lt" --noise 0 "$@" | sed 's/^/clean:  /'
     "$latent" eval "$out/$family-$m.lt" --noise 0.3 "$@" | sed 's/^/noisy:  /' | grep "test"
-    "$latent" eval "$out/$family-$m.lt" --data "$out/noise.csv" "$@" | sed 's/^/random: /' | grep "test"
+    "$latent" eval "$out/$family-$m.lt" --data "$out/noise.csv" --noise 0 "$@" | sed 's/^/random: /' | grep "test"
 done
