@@ -164,14 +164,16 @@ lt_status lt_conv_layer_backward(lt_layer *l, const lt_pass *p, size_t batch,
     return st;
 }
 
-/* Glorot uniform over fan_in + fan_out = kh*kw*(in + out channels); zero bias. */
+/* Glorot uniform over fan_in + fan_out = kh*kw*(in + out channels) (or zeros, when
+ * asked); zero bias. */
 lt_status lt_conv_layer_init(lt_layer *l, lt_backend *be, uint64_t seed, uint64_t layer)
 {
     lt_conv_layer *c = (lt_conv_layer *)l;
     size_t rf = (size_t)c->o.kernel_h * c->o.kernel_w, nw = kernel_size(c);
     float limit = sqrtf(6.0f / (float)(rf * (size_t)(c->g.in_c + c->g.out_c)));
-    lt_status st = lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit,
-                                          lt_init_key(seed, layer, 0), 0, 0);
+    lt_status st = l->zero_kernel ? lt_be_fill(be, l->slot.params, l->slot.off, nw, 0.0f)
+                                  : lt_be_random_uniform(be, l->slot.params, l->slot.off, nw, -limit, limit,
+                                                         lt_init_key(seed, layer, 0), 0, 0);
     if (st != LT_OK || l->no_bias) return st;
     return lt_be_fill(be, l->slot.params, l->slot.off + nw, (size_t)c->o.filters, 0.0f);
 }

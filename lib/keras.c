@@ -241,7 +241,7 @@ static lt_status make_layer(kreader *r, json_t *layer, lt_layer **out)
         *out = tr ? lt_conv2d_transpose(&o) : lt_conv2d(&o);
     } else if (strcmp(cls, "MaxPooling2D") == 0) {
         int p[2], s[2] = {0, 0};
-        lt_padding pad;
+        lt_padding pad = LT_VALID;
         if (jints(c, "pool_size", 2, 1 << 12, p) != 0) return no_option(r, name, cls, "pool_size", NULL);
         if (!unset(c, "strides") && jints(c, "strides", 2, 1 << 12, s) != 0) return no_option(r, name, cls, "strides", NULL);
         if ((st = padding(r, c, name, cls, &pad)) != LT_OK) return st;

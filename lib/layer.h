@@ -162,6 +162,8 @@ struct lt_layer {
     lt_param_slot slot;      /* where the parameters live, set by the model   */
     int no_bias;             /* Keras's use_bias=False: a type with has_bias
                                 leaves its bias tensor out                    */
+    int zero_kernel;         /* Keras's kernel_initializer='zeros' (Dense and
+                                the convolutions): the kernel starts at zero  */
 };
 
 /* Sets a layer's parameter tensors (sizes in parameter order, n <= LT_MAX_TENSORS)

@@ -680,6 +680,20 @@ static void test_no_bias(void)
           "spec with nobias builds: %s", lt_ctx_error(ctx));
     if (m) CHECK(lt_param_count(m) == 72 + 320 + 12, "Keras's counts without bias: %zu (want 404)", lt_param_count(m));
     lt_model_free(m);
+    m = NULL;
+    if (lt_arch_build_shape(ctx, "sr2x", 3, (int[]){8, 8, 3}, 1, &m) == LT_OK) { /* its residual starts at zero */
+        const lt_layer *last = m->flat[2], *first = m->flat[0];
+        float *k = malloc(last->tensor_size[0] * sizeof *k), *k0 = malloc(first->tensor_size[0] * sizeof *k0);
+        lt_be_download(ctx->be, m->params, last->slot.off, k, last->tensor_size[0]);
+        lt_be_download(ctx->be, m->params, first->slot.off, k0, first->tensor_size[0]);
+        size_t nz = 0, nz0 = 0;
+        for (size_t i = 0; i < last->tensor_size[0]; i++) nz += k[i] != 0.0f;
+        for (size_t i = 0; i < first->tensor_size[0]; i++) nz0 += k0[i] != 0.0f;
+        CHECK(nz == 0 && nz0 > first->tensor_size[0] / 2, "sr2x: last kernel all zero (%zu nonzero), first random (%zu nonzero)", nz, nz0);
+        free(k);
+        free(k0);
+    }
+    lt_model_free(m);
     lt_layer *r = lt_rnn(LT_LSTM, 3, LT_TANH, 0), *f = lt_flatten();
     CHECK(lt_layer_set_use_bias(r, 0) == LT_ERR_ARG && lt_layer_set_use_bias(f, 0) == LT_ERR_ARG, "other types refuse use_bias=0");
     CHECK(lt_layer_set_use_bias(f, 1) == LT_OK, "use_bias=1 is every type's default");
