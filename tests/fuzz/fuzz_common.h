@@ -68,6 +68,20 @@ static inline void fuzz_report(const char *what, lt_status st)
                 st == LT_OK ? "" : lt_ctx_error(fuzz_ctx));
 }
 
+/* A model that loaded predicts one zero sample without an error; aborts (a finding)
+ * when it does not. */
+static inline void fuzz_predict_zero(lt_model *m)
+{
+    size_t in = (size_t)lt_input_dim(m), out = (size_t)lt_output_dim(m);
+    float *x = calloc(in ? in : 1, sizeof *x), *y = calloc(out ? out : 1, sizeof *y);
+    if (!x || !y || lt_predict(m, x, 1, y) != LT_OK) {
+        fprintf(stderr, "fuzz: a loaded model failed to predict: %s\n", lt_ctx_error(fuzz_ctx));
+        abort();
+    }
+    free(x);
+    free(y);
+}
+
 /* The path of file `name` in the temporary folder (a static buffer per name slot). */
 static inline const char *fuzz_path(int slot, const char *name)
 {
