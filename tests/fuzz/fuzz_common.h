@@ -59,6 +59,16 @@ static inline void fuzz_setup(void)
     fuzz_verbose = getenv("LATENT_FUZZ_VERBOSE") != NULL;
 }
 
+/* libFuzzer's initialiser for a target that needs nothing beyond fuzz_setup. */
+#define FUZZ_SETUP_ONLY                                                                                                \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                                                                  \
+    {                                                                                                                  \
+        (void)argc;                                                                                                    \
+        (void)argv;                                                                                                    \
+        fuzz_setup();                                                                                                  \
+        return 0;                                                                                                      \
+    }
+
 /* With LATENT_FUZZ_VERBOSE, prints what loading the input gave (to check a corpus:
  * LATENT_FUZZ_VERBOSE=1 build-fuzz/tests/fuzz/fuzz_csv tests/fuzz/corpus/fuzz_csv/x). */
 static inline void fuzz_report(const char *what, lt_status st)

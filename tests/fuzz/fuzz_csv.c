@@ -14,13 +14,7 @@
 #include <math.h>
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_SETUP_ONLY
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -13,13 +13,7 @@
 #include <zlib.h>
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_SETUP_ONLY
 
 /* Writes data as a gzip file at path (or as given when gzip is 0). */
 static void write_maybe_gz(const char *path, const uint8_t *data, size_t n, int gzip, int level)

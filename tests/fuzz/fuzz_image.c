@@ -50,13 +50,7 @@ static int jpeg_claim(const uint8_t *p, size_t n, int64_t *w, int64_t *h)
     return 0;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_SETUP_ONLY
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,13 +11,7 @@
 #include "fuzz_common.h"
 #include "interop.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_SETUP_ONLY
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,13 +10,7 @@
 #include <math.h>
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_SETUP_ONLY
 
 static const struct { const char *arch; int rank, dims[3]; } cases[] = {
     {"conv:4:3x3:elu:same,maxpool:2x2,conv:3:3x3:relu:s2,flatten,dense:12:tanh,dense:48:elu,reshape:4x4x3,"
