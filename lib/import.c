@@ -39,6 +39,13 @@ int lt_rnn_dims(const lt_layer *l, int *gates, size_t *features, size_t *units)
 
 #ifndef LT_HAVE_INTEROP
 int lt_import_open_handles(void) { return 0; }
+
+lt_status lt_export_keras(lt_model *m, const char *path)
+{
+    if (!m) return LT_ERR_ARG;
+    return lt_set_error(m->ctx, LT_ERR_UNSUPPORTED, "%s: this latent was built without libhdf5, libzip and Jansson, so it exports no Keras files",
+                        path ? path : "(no path)");
+}
 #endif
 
 int lt_have_import(void)

@@ -213,7 +213,7 @@ static int collect_tensors(lt_ctx *c, lt_model *m, init_tensor *t, int max)
             }
             if (other == 0 || k == max) continue;
             init_tensor *x = &t[k++];
-            snprintf(x->name, sizeof x->name, "%s tensor %d", l->name, j);
+            snprintf(x->name, sizeof x->name, "%.60s tensor %d", l->name, j);
             x->n = sz;
             size_t cols = (size_t)l->out_shape.d[l->out_shape.rank - 1], rows;
             if (sz % cols) cols = 1;
