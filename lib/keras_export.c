@@ -76,15 +76,18 @@ static const char *activation_of(const lt_kv *kv, const char *name, json_t **ext
     return act;
 }
 
-/* A recurrent layer's Keras config from its settings (cell: SimpleRNN, LSTM or GRU). */
+/* A recurrent layer's Keras config from its settings (cell: SimpleRNN, LSTM or GRU);
+ * the caller has checked that its activation has a Keras name (no extra layer can go
+ * inside a cell). */
 static json_t *recurrent_config(const lt_kv *kv, const char *cls, int backwards)
 {
     json_t *extra;
     const char *act = activation_of(kv, "", &extra);
+    json_decref(extra); /* NULL here */
     json_t *c = json_pack("{s:i, s:s, s:b, s:b, s:b}", "units", (int)kv_num(kv, "units", 1), "activation", act, "use_bias", 1,
                           "return_sequences", (int)kv_num(kv, "return_sequences", 0), "go_backwards",
                           backwards || (int)kv_num(kv, "go_backwards", 0));
-    if (extra) json_decref(extra);
+    if (!c) return NULL;
     if (strcmp(cls, "SimpleRNN") != 0) json_object_set_new(c, "recurrent_activation", json_string("sigmoid"));
     if (strcmp(cls, "GRU") == 0) json_object_set_new(c, "reset_after", json_true());
     if (strcmp(cls, "LSTM") == 0) json_object_set_new(c, "unit_forget_bias", json_true());
@@ -126,10 +129,8 @@ static lt_status layer_config(kwriter *w, const lt_layer *l, json_t *list)
         }
     } else if (strcmp(type, "Activation") == 0) {
         const char *act = activation_of(&kv, l->name, &extra);
-        if (extra) { /* the LeakyReLU or ELU layer alone */
-            json_array_append_new(list, extra);
-            return LT_OK;
-        }
+        if (extra) /* the LeakyReLU or ELU layer alone */
+            return json_array_append_new(list, extra) == 0 ? LT_OK : lt_set_error(w->ctx, LT_ERR_NOMEM, "out of host memory");
         c = json_pack("{s:s}", "activation", act);
     } else if (strcmp(type, "LeakyReLU") == 0) {
         c = json_pack("{s:f}", "negative_slope", kv_num(&kv, "negative_slope", 0.3));
@@ -173,6 +174,14 @@ static lt_status layer_config(kwriter *w, const lt_layer *l, json_t *list)
         c = json_pack("{s:f, s:f}", "l1", kv_num(&kv, "lambda", 0), "l2", 0.0);
     } else if (strcmp(type, "Sampling") == 0) {
         c = json_pack("{s:f}", "beta", kv_num(&kv, "beta", 1));
+    } else if ((strcmp(type, "SimpleRNN") == 0 || strcmp(type, "LSTM") == 0 || strcmp(type, "GRU") == 0 ||
+                strcmp(type, "Bidirectional") == 0) &&
+               (activation_of(&kv, "", &extra), extra)) {
+        json_decref(extra);
+        return lt_set_error(w->ctx, LT_ERR_UNSUPPORTED,
+                            "%s: layer %s (%s): activation %s with alpha %g, which Keras's activation names cannot carry inside a "
+                            "recurrent cell (leaky_relu is 0.2 there, elu 1)", w->path, l->name, type, lt_kv_get(&kv, "activation"),
+                            kv_num(&kv, "alpha", 0));
     } else if (strcmp(type, "SimpleRNN") == 0 || strcmp(type, "LSTM") == 0 || strcmp(type, "GRU") == 0) {
         if (kv_num(&kv, "return_state", 0) != 0 || kv_num(&kv, "state_steps", 0) != 0)
             return lt_set_error(w->ctx, LT_ERR_UNSUPPORTED, "%s: layer %s (%s): return_state or an initial state; a Keras Sequential model passes one tensor",
@@ -192,10 +201,10 @@ static lt_status layer_config(kwriter *w, const lt_layer *l, json_t *list)
                                                        : "Keras has no such layer";
         return lt_set_error(w->ctx, LT_ERR_UNSUPPORTED, "%s: layer %s (%s) cannot be exported: %s", w->path, l->name, type, why);
     }
-    if (!c) return lt_set_error(w->ctx, LT_ERR_NOMEM, "out of host memory");
-    json_array_append_new(list, layer_entry(cls, l->name, c));
-    if (extra) json_array_append_new(list, extra);
-    return LT_OK;
+    if (!c) { json_decref(extra); return lt_set_error(w->ctx, LT_ERR_NOMEM, "out of host memory"); }
+    int bad = json_array_append_new(list, layer_entry(cls, l->name, c)) != 0;
+    if (extra) bad |= json_array_append_new(list, extra) != 0;
+    return bad ? lt_set_error(w->ctx, LT_ERR_NOMEM, "out of host memory") : LT_OK;
 }
 
 /* [null, d1, ...] of a shape. */
@@ -284,14 +293,16 @@ static lt_status model_config(kwriter *w, const lt_model *m, json_t **out)
     json_t *list = json_array();
     char iname[80];
     snprintf(iname, sizeof iname, "%.60s_input", m->name);
-    json_array_append_new(list, json_pack("{s:s, s:s, s:{s:o, s:s, s:s}, s:n}", "module", "keras.layers", "class_name", "InputLayer", "config",
-                                          "batch_shape", batch_shape(&m->in_shape), "dtype", "float32", "name", iname, "registered_name"));
     lt_status st = LT_OK;
+    if (json_array_append_new(list, json_pack("{s:s, s:s, s:{s:o, s:s, s:s}, s:n}", "module", "keras.layers", "class_name", "InputLayer",
+                                              "config", "batch_shape", batch_shape(&m->in_shape), "dtype", "float32", "name", iname,
+                                              "registered_name")) != 0)
+        st = lt_set_error(w->ctx, LT_ERR_NOMEM, "out of host memory");
     for (int i = 0; st == LT_OK && i < m->n_items; i++) {
         if (m->items[i].model) {
             json_t *inner = NULL;
             st = model_config(w, m->items[i].model, &inner);
-            if (st == LT_OK) json_array_append_new(list, inner);
+            if (st == LT_OK && json_array_append_new(list, inner) != 0) st = lt_set_error(w->ctx, LT_ERR_NOMEM, "out of host memory");
         } else {
             st = layer_config(w, m->items[i].layer, list);
         }

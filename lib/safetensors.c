@@ -416,7 +416,13 @@ static lt_status convert_all(st_file *f, lt_model *m, float *params)
         int td = strcmp(type, "TimeDistributed") == 0;
         if (strcmp(type, "Dense") == 0 || td) {
             size_t out = (size_t)l->out_shape.d[l->out_shape.rank - 1], in = l->tensor_size[0] / out;
-            st = convert_linear(f, md, l, in, out, flat_from, td ? NULL : reshaped_image_after(m, i), dst);
+            const lt_shape *out_img = td ? NULL : reshaped_image_after(m, i);
+            if (out_img && l->out_shape.rank != 1) /* its outputs are one axis of several: no channels-first order to undo */
+                return lt_set_error(f->ctx, LT_ERR_UNSUPPORTED,
+                                    "%s: layer %s (Dense) acts on the last axis of a rank-%d input and is then reshaped to an image; "
+                                    "torch.nn has no module in that place (put a Flatten before the Dense)",
+                                    f->path, l->name, l->in_shape.rank);
+            st = convert_linear(f, md, l, in, out, flat_from, out_img, dst);
         } else if (strcmp(type, "Conv2D") == 0 || strcmp(type, "Conv2DTranspose") == 0) {
             st = convert_conv(f, md, l, dst);
         } else if (strcmp(type, "SimpleRNN") == 0 || strcmp(type, "LSTM") == 0 || strcmp(type, "GRU") == 0 ||

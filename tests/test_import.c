@@ -158,6 +158,16 @@ static void test_bad_files(void)
                             nan_w, 12), "dense:1", 2, &m);
     EXPECT(ctx, st, LT_ERR_NONFINITE, "NaN", "a NaN weight");
     lt_model_free(m);
+    /* a Dense on the last axis of a sequence, then reshaped to an image: no channels-first
+     * order to undo (permuting it read past the weights) */
+    float w43[16] = {0};
+    lt_import_opts seq = st_opts("act:linear,dense:4,reshape:2x2x4", 2, (int[]){4, 3});
+    st = lt_import(ctx, write_st("seqimg.safetensors",
+                                 "{\"0.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"0.weight\":{\"dtype\":\"F32\",\"shape\":[4,3],\"data_offsets\":[16,64]}}",
+                                 w43, 64), &seq, &m);
+    EXPECT(ctx, st, LT_ERR_UNSUPPORTED, "acts on the last axis of a rank-2 input", "a sequence Dense reshaped to an image");
+    lt_model_free(m);
+    m = NULL;
     /* a header length beyond the file, a file too short, a truncated golden file */
     char path[1024];
     unsigned char big[16] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, '{', '}'};
@@ -356,6 +366,25 @@ static void test_export(void)
         EXPECT(ctx, lt_export_keras(m, out), LT_ERR_UNSUPPORTED, bad[k].needle, bad[k].arch);
         CHECK(access(out, F_OK) != 0, "%s: no file written", bad[k].arch);
         lt_model_free(m);
+    }
+    /* a recurrent cell's leaky_relu slope other than 0.2 (model files can hold one):
+     * no Keras layer can go inside the cell, so it is refused, not exported as linear */
+    static const char *const cells[] = {"simple_rnn", "lstm"};
+    for (int bidi = 0; bidi < 2; bidi++) {
+        lt_kv kv;
+        char text[160], err[256] = "";
+        snprintf(text, sizeof text, "%sunits=3 activation=leaky_relu alpha=0.1 return_sequences=0", bidi ? "cell=lstm merge=concat " : "");
+        lt_model *r = NULL;
+        lt_layer *l = lt_kv_parse(text, &kv) == 0 ? lt_layer_from_config(bidi ? "bidirectional" : cells[0], &kv, err, sizeof err) : NULL;
+        lt_status st = l ? lt_sequential(ctx, NULL, &r) : LT_ERR_ARG;
+        if (st == LT_OK) st = lt_add(r, l);
+        if (st == LT_OK) st = lt_build_shape(r, 2, (int[]){5, 2}, 1);
+        if (CHECK(st == LT_OK, "a %s with leaky_relu alpha 0.1 builds: %s %s", cells[bidi], err, lt_ctx_error(ctx))) {
+            fx(&fix, out, sizeof out, "rnnalpha.keras");
+            EXPECT(ctx, lt_export_keras(r, out), LT_ERR_UNSUPPORTED, "leaky_relu with alpha 0.1", "recurrent leaky_relu slope 0.1");
+            CHECK(access(out, F_OK) != 0, "recurrent alpha: no file written");
+        }
+        lt_model_free(r);
     }
     lt_model *m = NULL;
     if (lt_arch_build(ctx, "dense:3:leaky_relu,act:elu,dense:2:elu", 4, 1, &m) == LT_OK) {
