@@ -154,8 +154,9 @@ static lt_status recurrent(kreader *r, json_t *c, const char *name, const char *
 {
     *cell = strcmp(cls, "LSTM") == 0 ? LT_LSTM : strcmp(cls, "GRU") == 0 ? LT_GRU : LT_SIMPLE_RNN;
     lt_status st = common_options(r, c, name, cls);
-    if (st == LT_OK && jint(c, "units", 1, 1 << 20, units) != 0) st = no_option(r, name, cls, "units", "not a positive integer");
+    if (st == LT_OK && jint(c, "units", 1, 1 << 16, units) != 0) st = no_option(r, name, cls, "units", "not an integer from 1 to 65536");
     if (st == LT_OK) st = activation(r, c, "activation", name, cls, act);
+    if (st == LT_OK && *act == LT_SOFTMAX) st = no_option(r, name, cls, "activation", "latent's recurrent cells take no softmax");
     if (st != LT_OK) return st;
     const char *ra = jstr(c, "recurrent_activation");
     if (*cell != LT_SIMPLE_RNN && ra && strcmp(ra, "sigmoid") != 0)
@@ -163,6 +164,7 @@ static lt_status recurrent(kreader *r, json_t *c, const char *name, const char *
     if (!unset(c, "dropout") || !unset(c, "recurrent_dropout"))
         return no_option(r, name, cls, "dropout/recurrent_dropout", "latent has no dropout inside a recurrent layer (add a Dropout layer)");
     if (jbool(c, "stateful", 0)) return no_option(r, name, cls, "stateful=True", NULL);
+    if (jbool(c, "time_major", 0)) return no_option(r, name, cls, "time_major=True", "latent's sequences are (batch, steps, features)");
     if (*cell == LT_GRU && !jbool(c, "reset_after", 1)) return no_option(r, name, cls, "reset_after=False", "latent's GRU is reset_after");
     if (!unset(c, "return_state")) return no_option(r, name, cls, "return_state=True", "a chain passes one tensor");
     *flags = (jbool(c, "return_sequences", 0) ? LT_RETURN_SEQUENCES : 0) | (jbool(c, "go_backwards", 0) ? LT_GO_BACKWARDS : 0);
@@ -179,12 +181,18 @@ static lt_status make_layer(kreader *r, json_t *layer, lt_layer **out)
     if (cls && strchr(cls, '>')) cls = strrchr(cls, '>') + 1; /* a registered name, "package>Class" */
     if (!cls || !json_is_object(c)) return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: a layer without class_name or config", r->path);
     if (!name) name = "?";
+    /* a class of the user's own that happens to be called Dense is not Keras's Dense:
+     * only keras modules (Keras 2 writes none) and Sampling, whatever its module */
+    const char *module = jstr(layer, "module"), *reg = jstr(layer, "registered_name");
+    if (strcmp(cls, "Sampling") != 0 && ((module && strcmp(module, "keras") != 0 && strncmp(module, "keras.", 6) != 0) || (reg && strchr(reg, '>'))))
+        return lt_set_error(r->ctx, LT_ERR_UNSUPPORTED, "%s: layer '%.64s' is a custom class %.40s (%.64s), not Keras's own; latent reads Keras's layers "
+                            "and a Sampling layer", r->path, name, cls, reg ? reg : module);
     lt_status st = common_options(r, c, name, cls);
     if (st != LT_OK) return st;
     lt_act act = LT_LINEAR;
     if (strcmp(cls, "Dense") == 0) {
         int units;
-        if (jint(c, "units", 1, 1 << 24, &units) != 0) return no_option(r, name, cls, "units", "not a positive integer");
+        if (jint(c, "units", 1, 1 << 24, &units) != 0) return no_option(r, name, cls, "units", "not an integer from 1 to 2^24");
         if ((st = activation(r, c, "activation", name, cls, &act)) != LT_OK) return st;
         *out = lt_dense(units, act);
     } else if (strcmp(cls, "Activation") == 0) {
@@ -321,7 +329,7 @@ static lt_status make_layer(kreader *r, json_t *layer, lt_layer **out)
     } else {
         return lt_set_error(r->ctx, LT_ERR_UNSUPPORTED, "%s: layer '%.64s' is a %.40s, which latent does not have", r->path, name, cls);
     }
-    if (!*out) return lt_set_error(r->ctx, LT_ERR_UNSUPPORTED, "%s: layer '%.64s' (%.40s): settings out of latent's range", r->path, name, cls);
+    if (!*out) return lt_set_error(r->ctx, LT_ERR_UNSUPPORTED, "%s: layer '%.64s' (%.40s): settings out of latent's range (or out of host memory)", r->path, name, cls);
     if ((*out)->ops->has_bias && !jbool(c, "use_bias", 1)) lt_layer_set_use_bias(*out, 0);
     return LT_OK;
 }
@@ -376,19 +384,29 @@ static lt_status note_input(kreader *r, json_t *layer, int is_input_layer)
 
 /* The name of the layer a Functional layer takes its input from, or NULL (Keras 3:
  * inbound_nodes[0].args[0].config.keras_history[0]; Keras 2: inbound_nodes[0][0][0]). */
-static const char *inbound_of(json_t *layer, int *count)
+static const char *inbound_of(json_t *layer, int *count, const char **kwarg)
 {
     json_t *nodes = json_object_get(layer, "inbound_nodes");
     *count = (int)json_array_size(nodes);
-    json_t *n0 = json_array_get(nodes, 0);
-    if (json_is_object(n0)) {
+    *kwarg = NULL;
+    json_t *n0 = json_array_get(nodes, 0), *kwargs, *from;
+    if (json_is_object(n0)) { /* Keras 3: {"args": [tensor], "kwargs": {...}} */
         json_t *args = json_object_get(n0, "args");
         if (json_array_size(args) != 1) { *count = 2; return NULL; }
-        json_t *h = json_object_get(json_object_get(json_array_get(args, 0), "config"), "keras_history");
-        return json_string_value(json_array_get(h, 0));
+        kwargs = json_object_get(n0, "kwargs");
+        from = json_array_get(json_object_get(json_object_get(json_array_get(args, 0), "config"), "keras_history"), 0);
+    } else { /* Keras 2: [[name, node, tensor, {kwargs}]] */
+        if (json_array_size(n0) != 1) { *count = 2; return NULL; }
+        kwargs = json_array_get(json_array_get(n0, 0), 3);
+        from = json_array_get(json_array_get(n0, 0), 0);
     }
-    if (json_array_size(n0) != 1) { *count = 2; return NULL; }
-    return json_string_value(json_array_get(json_array_get(n0, 0), 0));
+    /* a call argument (training=True for Monte-Carlo dropout, initial_state) makes
+     * another model than the layer alone; mask=None is what Keras writes for none */
+    const char *key;
+    json_t *v;
+    json_object_foreach(kwargs, key, v)
+        if (strcmp(key, "mask") != 0 || !json_is_null(v)) { *kwarg = key; break; }
+    return json_string_value(from);
 }
 
 /* Remembers where the variables of the layer just made live (.keras). */
@@ -444,7 +462,10 @@ static lt_status add_model_layers(kreader *r, json_t *model, lt_model *m, const 
         if (functional) {
             const char *nm = jstr(layer, "name") ? jstr(layer, "name") : lname;
             int count;
-            const char *from = inbound_of(layer, &count);
+            const char *kwarg, *from = inbound_of(layer, &count, &kwarg);
+            if (kwarg)
+                return lt_set_error(r->ctx, LT_ERR_UNSUPPORTED, "%s: layer '%.64s' is called with argument '%.40s'; latent calls each layer on its "
+                                    "input alone", r->path, nm ? nm : "?", kwarg);
             if (strcmp(lcls, "InputLayer") != 0 && (count != 1 || !from || !prev || strcmp(from, prev) != 0))
                 return lt_set_error(r->ctx, LT_ERR_UNSUPPORTED,
                                     "%s: Functional model '%.64s' is not a chain: layer '%.64s' does not take its one input from '%.64s'",
@@ -564,7 +585,9 @@ static lt_status read_tensor(kreader *r, const lt_h5_snapshot *h5, const char *a
     if (rc == -4) return lt_set_error(r->ctx, LT_ERR_NOMEM, "out of host memory");
     int same = rc != -2 && gr == wr;
     for (int i = 0; same && i < wr; i++) same = got[i] == want[i];
-    if (rc == -2) return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: '%s' is not a readable float array", r->path, at);
+    if (rc == -2)
+        return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: '%s' is not a float array of rank 8 or less; layer %s (%s) expects one of shape %s", r->path,
+                            at, l->name, l->ops->type, ws);
     if (!same) {
         shape_text(got, gr < 4 ? gr : 4, gs, sizeof gs);
         free(v);
@@ -637,7 +660,7 @@ static lt_status read_legacy_weights(kreader *r, const lt_h5_snapshot *h5, lt_mo
     }
     free(top);
     if (st == LT_OK && li < m->n_flat)
-        st = lt_set_error(r->ctx, LT_ERR_SHAPE, "%s: the file's weights end before layer %s (%s) has its", r->path, m->flat[li]->name,
+        st = lt_set_error(r->ctx, LT_ERR_SHAPE, "%s: the file's weights end before layer %s (%s) has all of its own", r->path, m->flat[li]->name,
                           m->flat[li]->ops->type);
     return st;
 }
@@ -690,35 +713,51 @@ static lt_status compile_from(lt_model *m, json_t *loss, json_t *opt)
 
 /* ----------------------------------------------------------------- the whole file */
 
-/* Builds the model from config (a JSON text of len bytes) and fills its weights from
- * the HDF5 file h5 of h5_bytes bytes; compiles it from the config's compile_config or
- * the legacy training_config (JSON text; may be NULL). */
-static lt_status import_config(kreader *r, const char *config, size_t len, const char *training, const lt_h5_snapshot *h5, size_t h5_bytes,
-                               const lt_import_opts *opts, lt_model **out)
+/* The model the config (a JSON text of len bytes) describes, its shapes inferred and
+ * nothing allocated; *root keeps the parsed config (compile settings). */
+static lt_status config_model(kreader *r, const char *config, size_t len, json_t **root, lt_model **out)
 {
     json_error_t err;
-    json_t *root = json_loadb(config, len, JSON_REJECT_DUPLICATES, &err);
-    if (!root) return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the model's config is not JSON: %s (at byte %d)", r->path, err.text, err.position);
-    const char *cls = jstr(root, "class_name");
+    *out = NULL;
+    if (!(*root = json_loadb(config, len, JSON_REJECT_DUPLICATES, &err)))
+        return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the model's config is not JSON: %s (at byte %d)", r->path, err.text, err.position);
+    const char *cls = jstr(*root, "class_name");
     lt_model *m = NULL;
-    float *params = NULL;
     lt_status st = LT_OK;
     if (!cls || (strcmp(cls, "Sequential") && strcmp(cls, "Functional") && strcmp(cls, "Model")))
         st = lt_set_error(r->ctx, LT_ERR_UNSUPPORTED, "%s: the model is a %.40s; latent reads Sequential and Functional models", r->path,
                           cls ? cls : "(no class_name)");
-    const char *name = jstr(json_object_get(root, "config"), "name");
+    const char *name = jstr(json_object_get(*root, "config"), "name");
     if (st == LT_OK) st = lt_sequential(r->ctx, name && strlen(name) < 64 ? name : NULL, &m);
-    if (st == LT_OK) st = add_model_layers(r, root, m, "", 0);
+    if (st == LT_OK) st = add_model_layers(r, *root, m, "", 0);
     if (st == LT_OK && !r->have_input)
         st = lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the file gives no input shape (no InputLayer, batch_shape or build_config)", r->path);
-    /* A model larger than its weights file could hold (two bytes a value at the least)
-     * is refused before its memory is taken. */
     if (st == LT_OK) st = lt_build_shapes_only(m, &r->input);
-    if (st == LT_OK && m->n_params > h5_bytes / 2)
-        st = lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the config describes %zu parameters, more than its %zu bytes of weights hold", r->path,
-                          m->n_params, h5_bytes);
+    if (st != LT_OK) {
+        lt_model_free(m);
+        return st;
+    }
+    *out = m;
+    return LT_OK;
+}
+
+/* Refuses a model of more parameters than h5_bytes of weights could hold (two bytes a
+ * value at the least), before its memory is taken. */
+static lt_status check_fits(kreader *r, const lt_model *m, size_t h5_bytes)
+{
+    if (m->n_params <= h5_bytes / 2) return LT_OK;
+    return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the config describes %zu parameters, more than its %zu bytes of weights hold", r->path,
+                        m->n_params, h5_bytes);
+}
+
+/* Allocates model m (shapes inferred by config_model), fills its weights from the
+ * HDF5 snapshot h5 and compiles it from root's compile_config or the legacy
+ * training_config (JSON text; may be NULL). */
+static lt_status fill_model(kreader *r, lt_model *m, json_t *root, const char *training, const lt_h5_snapshot *h5, const lt_import_opts *opts)
+{
+    float *params = NULL;
     /* no initialisation: every parameter comes from the file */
-    if (st == LT_OK) st = lt_build_from_shape(m, &r->input, opts->seed, 0);
+    lt_status st = lt_build_from_shape(m, &r->input, opts->seed, 0);
     if (st == LT_OK && !(params = calloc(m->n_params ? m->n_params : 1, sizeof *params))) st = lt_set_error(r->ctx, LT_ERR_NOMEM, "out of host memory");
     if (st == LT_OK) st = r->legacy ? read_legacy_weights(r, h5, m, params) : read_keras3_weights(r, h5, m, params);
     if (st == LT_OK && lt_be_upload(r->ctx->be, m->params, 0, params, m->n_params) != LT_OK)
@@ -735,12 +774,15 @@ static lt_status import_config(kreader *r, const char *config, size_t len, const
         }
     }
     free(params);
-    json_decref(root);
-    if (st != LT_OK) {
-        lt_model_free(m);
-        return st;
-    }
-    *out = m;
+    return st;
+}
+
+/* The size zip entry `name` says it has, in *size; a message when it has none. */
+static lt_status zip_entry_size(kreader *r, zip_t *z, const char *name, zip_int64_t *idx, zip_stat_t *s)
+{
+    *idx = zip_name_locate(z, name, 0);
+    if (*idx < 0 || zip_stat_index(z, (zip_uint64_t)*idx, 0, s) != 0 || !(s->valid & ZIP_STAT_SIZE))
+        return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the archive has no %s (not a Keras 3 .keras file)", r->path, name);
     return LT_OK;
 }
 
@@ -748,10 +790,10 @@ static lt_status import_config(kreader *r, const char *config, size_t len, const
 static lt_status zip_entry(kreader *r, zip_t *z, const char *name, size_t max, char **out, size_t *len)
 {
     zip_stat_t s;
+    zip_int64_t idx;
     *out = NULL;
-    zip_int64_t idx = zip_name_locate(z, name, 0);
-    if (idx < 0 || zip_stat_index(z, (zip_uint64_t)idx, 0, &s) != 0 || !(s.valid & ZIP_STAT_SIZE))
-        return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: the archive has no %s (not a Keras 3 .keras file)", r->path, name);
+    lt_status st = zip_entry_size(r, z, name, &idx, &s);
+    if (st != LT_OK) return st;
     /* deflate expands at most 1032-fold: a larger claim is a damaged or hostile entry */
     if ((s.valid & ZIP_STAT_COMP_SIZE) && s.size / 1032 > s.comp_size + 64)
         return lt_set_error(r->ctx, LT_ERR_FORMAT, "%s: %s claims %llu bytes from %llu compressed, more than deflate expands", r->path, name,
@@ -776,6 +818,17 @@ static lt_status zip_entry(kreader *r, zip_t *z, const char *name, size_t max, c
     return LT_OK;
 }
 
+/* The most bytes model.weights.h5 may take for a model of n_params parameters in
+ * n_layers layers: Keras may store weights as float64 and the optimizer's two moments
+ * beside them, and HDF5 takes a few kilobytes for each group and dataset. So a small
+ * archive cannot make latent inflate gigabytes for a small model (deflate expands
+ * 1032-fold). */
+static size_t weights_cap(const lt_model *m)
+{
+    size_t cap = ((size_t)16 << 20) + (size_t)m->n_flat * ((size_t)256 << 10);
+    return m->n_params > (WEIGHTS_MAX - cap) / 24 ? WEIGHTS_MAX : cap + 24 * m->n_params;
+}
+
 lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, int legacy, const lt_import_opts *opts, lt_model **out)
 {
     kreader r = {0};
@@ -787,7 +840,10 @@ lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, i
     size_t config_len = 0, weights_len = 0;
     const void *image = file->data; /* the HDF5 file: the whole .h5, or the .keras's weights */
     size_t image_len = file->len;
+    json_t *root = NULL;
+    lt_model *m = NULL;
     if (!legacy) {
+        /* the config first: the model it describes bounds what the weights may take */
         zip_error_t ze;
         zip_error_init(&ze);
         zip_source_t *src = zip_source_buffer_create(file->data, file->len, 0, &ze);
@@ -796,8 +852,16 @@ lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, i
             st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: not a readable zip archive: %s", path, zip_error_strerror(&ze));
             if (src) zip_source_free(src);
         } else {
+            zip_stat_t ws;
+            zip_int64_t widx;
             st = zip_entry(&r, z, "config.json", CONFIG_MAX, &config, &config_len);
-            if (st == LT_OK) st = zip_entry(&r, z, "model.weights.h5", WEIGHTS_MAX, &weights, &weights_len);
+            if (st == LT_OK) st = zip_entry_size(&r, z, "model.weights.h5", &widx, &ws);
+            if (st == LT_OK) st = config_model(&r, config, config_len, &root, &m);
+            if (st == LT_OK) st = check_fits(&r, m, ws.size > SIZE_MAX ? SIZE_MAX : (size_t)ws.size);
+            if (st == LT_OK && ws.size > weights_cap(m))
+                st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: model.weights.h5 claims %llu bytes for a model of %zu parameters in %d layers "
+                                  "(latent reads at most %zu)", path, (unsigned long long)ws.size, m->n_params, m->n_flat, weights_cap(m));
+            if (st == LT_OK) st = zip_entry(&r, z, "model.weights.h5", weights_cap(m), &weights, &weights_len);
             zip_discard(z);
         }
         zip_error_fini(&ze);
@@ -815,12 +879,20 @@ lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, i
             st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: no model_config attribute (a file of weights alone? latent needs the whole model)", path);
         else config_len = strlen(config);
         training = lt_h5_attr_strings(h5, "/", "training_config", CONFIG_MAX, &n);
+        if (st == LT_OK) st = config_model(&r, config, config_len, &root, &m);
+        if (st == LT_OK) st = check_fits(&r, m, image_len);
     }
-    if (st == LT_OK) st = import_config(&r, config, config_len, training, h5, image_len, opts, out);
+    if (st == LT_OK) st = fill_model(&r, m, root, training, h5, opts);
     lt_h5_snapshot_free(h5);
+    json_decref(root);
     free(config);
     free(training);
     free(weights);
     free(r.where);
-    return st;
+    if (st != LT_OK) {
+        lt_model_free(m);
+        return st;
+    }
+    *out = m;
+    return LT_OK;
 }

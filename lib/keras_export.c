@@ -375,24 +375,26 @@ lt_status lt_export_keras(lt_model *m, const char *path)
     char *config_text = NULL, *meta = NULL;
     void *weights = NULL;
     size_t weights_len = 0;
-    lt_h5_errors saved;
-    lt_h5_quiet(&saved);
     lt_status st = model_config(&w, m, &config);
     if (st == LT_OK && !(config_text = json_dumps(config, JSON_COMPACT))) st = lt_set_error(ctx, LT_ERR_NOMEM, "out of host memory");
-    if (st == LT_OK) st = weights_image(&w, m, &weights, &weights_len);
-    lt_h5_restore(&saved);
+    if (st == LT_OK) {
+        lt_h5_errors saved;
+        lt_h5_lock();
+        lt_h5_quiet(&saved);
+        st = weights_image(&w, m, &weights, &weights_len);
+        lt_h5_restore(&saved);
+        lt_h5_unlock();
+    }
     json_t *mj = json_pack("{s:s, s:s}", "keras_version", "3.0.0", "date_saved", "latent");
     meta = mj ? json_dumps(mj, JSON_COMPACT) : NULL;
     json_decref(mj);
-    /* the archive goes to a temporary file beside path, renamed over it when whole */
-    char tmp[4096];
-    if (st == LT_OK && (size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp)
-        st = lt_set_error(ctx, LT_ERR_ARG, "%s: path too long", path);
+    /* libzip writes the archive to a temporary file of its own beside path and renames
+     * it over path when whole: a failed export leaves what was there */
     if (st == LT_OK) {
         int err = 0;
-        zip_t *z = zip_open(tmp, ZIP_CREATE | ZIP_TRUNCATE, &err);
+        zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
         if (!z) {
-            st = lt_set_error(ctx, LT_ERR_IO, "%s: cannot create it (libzip error %d)", tmp, err);
+            st = lt_set_error(ctx, LT_ERR_IO, "%s: cannot create it (libzip error %d)", path, err);
         } else if (!meta || add_entry(z, "metadata.json", meta, strlen(meta)) || add_entry(z, "config.json", config_text, strlen(config_text)) ||
                    add_entry(z, "model.weights.h5", weights, weights_len)) {
             st = lt_set_error(ctx, LT_ERR_NOMEM, "%s: cannot assemble the archive: %s", path, zip_strerror(z));
@@ -400,10 +402,6 @@ lt_status lt_export_keras(lt_model *m, const char *path)
         } else if (zip_close(z) != 0) {
             st = lt_set_error(ctx, LT_ERR_IO, "%s: cannot write it: %s", path, zip_strerror(z));
             zip_discard(z);
-            remove(tmp);
-        } else if (rename(tmp, path) != 0) {
-            st = lt_set_error(ctx, LT_ERR_IO, "%s: cannot put the new file in place", path);
-            remove(tmp);
         }
     }
     json_decref(config);

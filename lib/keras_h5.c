@@ -11,8 +11,10 @@
  * said too much makes a clear error, never a crash of the program. The readers below
  * then answer from the snapshot. A POSIX fork: the child calls only libhdf5 and
  * write(), and leaves by _exit. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <hdf5.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +26,15 @@
 #include <time.h>
 #include <unistd.h>
 #include "keras_h5.h"
+
+/* libhdf5 is one per process and, as Debian builds it, not thread-safe: latent's own
+ * calls (export) hold this lock, and so does an import while it forks, so that no
+ * child starts with libhdf5 half way through a call of another thread. The one piece
+ * of process-wide state in latent, for a library that has its own. */
+static pthread_mutex_t h5_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void lt_h5_lock(void) { pthread_mutex_lock(&h5_lock); }
+void lt_h5_unlock(void) { pthread_mutex_unlock(&h5_lock); }
 
 int lt_import_open_handles(void)
 {
@@ -160,7 +171,20 @@ enum { REC_END = 0, REC_OBJECT = 1, REC_FLOATS = 2, REC_STRINGS = 3, REC_OTHER_D
 typedef struct dump {
     int fd;
     int failed;
+    int over;      /* the file holds more than the budget */
+    size_t budget; /* bytes of floats and strings it may still send */
 } dump;
+
+/* Takes n bytes from the budget; 0, or -1 (and d->over) when they are not there. */
+static int spend(dump *d, size_t n)
+{
+    if (n > d->budget) {
+        d->over = d->failed = 1;
+        return -1;
+    }
+    d->budget -= n;
+    return 0;
+}
 
 static void put(dump *d, const void *p, size_t n)
 {
@@ -192,11 +216,13 @@ static herr_t dump_attr(hid_t loc, const char *name, const H5A_info_t *info, voi
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     if (a < 0) return 0;
     size_t count = 0;
-    char *s = read_strings(a, (size_t)1 << 26, &count);
+    size_t cap = d->budget < ((size_t)1 << 26) ? d->budget : (size_t)1 << 26;
+    char *s = read_strings(a, cap, &count);
     H5Aclose(a);
     if (s) {
         size_t bytes = 0;
         for (size_t i = 0; i < count; i++) bytes += strlen(s + bytes) + 1;
+        if (spend(d, bytes) != 0) { free(s); return -1; }
         put(d, (unsigned char[]){REC_STRINGS}, 1);
         put_str(d, obj);
         put_str(d, name);
@@ -223,6 +249,11 @@ static int dump_object(dump *d, hid_t o, const char *path)
         for (int i = 0; ok && i < r; i++) {
             if (hd[i] && count > ((size_t)1 << 32) / hd[i]) ok = 0;
             else count *= (size_t)hd[i];
+        }
+        if (ok && spend(d, count * sizeof(float)) != 0) { /* before libhdf5 fills it: a dataset of fill values costs no file */
+            if (type >= 0) H5Tclose(type);
+            if (space >= 0) H5Sclose(space);
+            return -1;
         }
         float *v = ok ? malloc((count ? count : 1) * sizeof *v) : NULL;
         if (v && H5Dread(o, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
@@ -258,18 +289,69 @@ static herr_t dump_link(hid_t g, const char *name, const H5L_info_t *info, void 
 }
 
 /* The child: the whole snapshot of the image into fd; its exit status. */
-static int child_dump(const void *data, size_t len, int fd)
+static int child_dump(const void *data, size_t len, size_t budget, int fd)
 {
     lt_h5_errors saved;
     lt_h5_quiet(&saved);
     hid_t f = open_image(data, len);
     if (f < 0) return 2;
-    dump d = {fd, 0};
+    dump d = {fd, 0, 0, budget};
     hid_t root = H5Oopen(f, "/", H5P_DEFAULT);
-    if (root < 0 || dump_object(&d, root, "/") != 0) return 3;
-    if (H5Lvisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, dump_link, &d) < 0 || d.failed) return 3;
+    if (root < 0 || dump_object(&d, root, "/") != 0 || H5Lvisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, dump_link, &d) < 0 || d.failed)
+        return d.over ? 4 : 3;
     put(&d, (unsigned char[]){REC_END}, 1);
     return d.failed ? 3 : 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LT_ASAN 1
+#endif
+#endif
+
+/* In the child: closes every descriptor but 0-2 and keep (another thread's pipe would
+ * otherwise stay open here, and its reader wait for this child's end). */
+static void close_others(int keep)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir) {
+        int own = dirfd(dir);
+        for (struct dirent *e; (e = readdir(dir));) {
+            int fd = atoi(e->d_name);
+            if (fd > 2 && fd != keep && fd != own) close(fd);
+        }
+        closedir(dir);
+        return;
+    }
+    for (int fd = 3; fd < 4096; fd++) /* no /proc: the usual range */
+        if (fd != keep) close(fd);
+}
+
+/* In the child: caps its address space at what it has now and room for the snapshot,
+ * so that a file making libhdf5 allocate without bound (strings repeated from one heap
+ * object) fails here instead of taking the machine's memory. Not under
+ * AddressSanitizer, whose shadow reservations count against the cap. */
+static void limit_memory(size_t budget)
+{
+#ifndef LT_ASAN
+    char text[64] = "";
+    int fd = open("/proc/self/statm", O_RDONLY);
+    if (fd < 0) return;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return;
+    text[n] = 0;
+    unsigned long long pages = strtoull(text, NULL, 10);
+    long page = sysconf(_SC_PAGESIZE);
+    if (!pages || page <= 0) return;
+    unsigned long long now = pages * (unsigned long long)page, room = 3ull * budget + (512ull << 20);
+    struct rlimit as = {(rlim_t)(now + room), (rlim_t)(now + room)};
+    setrlimit(RLIMIT_AS, &as);
+#else
+    (void)budget;
+#endif
 }
 
 /* ----------------------------------------------------------------- the snapshot */
@@ -283,7 +365,10 @@ typedef struct h5_item {
     void *data;                 /* floats, or the NUL-separated strings            */
     size_t n;                   /* floats, or strings                              */
     size_t bytes;
+    size_t order;               /* place in the child's stream                     */
 } h5_item;
+
+static int item_order(const void *a, const void *b);
 
 struct lt_h5_snapshot {
     h5_item *items;
@@ -346,7 +431,7 @@ static int parse_stream(lt_h5_snapshot *s, const unsigned char *buf, size_t len)
         h5_item *it = &s->items[s->n];
         memset(it, 0, sizeof *it);
         it->kind = kind;
-        s->n++;
+        it->order = s->n++;
         if (!(it->path = take_str(&c))) return -1;
         if (kind == REC_STRINGS) {
             uint32_t count, bytes;
@@ -390,8 +475,13 @@ lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_by
         snprintf(err, errlen, "cannot start the HDF5 reader: %s", strerror(errno));
         return NULL;
     }
-    fflush(NULL); /* nothing buffered is written twice by the child */
+    /* programs another thread starts need neither end (the child leaves by _exit, so
+     * nothing buffered in stdio is written twice, and nothing needs flushing first) */
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    lt_h5_lock();
     pid_t pid = fork();
+    if (pid != 0) lt_h5_unlock();
     if (pid < 0) {
         snprintf(err, errlen, "cannot start the HDF5 reader: %s", strerror(errno));
         close(fds[0]);
@@ -404,10 +494,12 @@ lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_by
         /* quiet: the parent says what went wrong, once */
         int nul = open("/dev/null", O_WRONLY);
         if (nul >= 0) dup2(nul, 2);
+        close_others(fds[1]);
         /* a loop in libhdf5 ends by this CPU limit if the parent's deadline does not */
         struct rlimit cpu = {120 + len / ((size_t)8 << 20), 130 + len / ((size_t)8 << 20)};
         setrlimit(RLIMIT_CPU, &cpu);
-        _exit(child_dump(data, len, fds[1]));
+        limit_memory(max_bytes);
+        _exit(child_dump(data, len, max_bytes, fds[1]));
     }
     close(fds[1]);
     /* a few seconds, and one more for every 8 MB: far more than libhdf5 needs */
@@ -417,7 +509,7 @@ lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_by
     const char *why = NULL;
     for (;;) {
         double left = deadline - seconds();
-        if (left <= 0) { why = "libhdf5 did not finish reading it in time (a hang on a damaged file)"; break; }
+        if (left <= 0) { why = "libhdf5 did not finish reading it in time (a hang on a damaged file, or a machine too busy)"; break; }
         struct pollfd p = {fds[0], POLLIN, 0};
         int pr = poll(&p, 1, (int)(left * 1000) + 1);
         if (pr < 0 && errno == EINTR) continue;
@@ -443,9 +535,11 @@ lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_by
     lt_h5_snapshot *s = calloc(1, sizeof *s);
     if (!why && WIFSIGNALED(status)) why = "libhdf5 crashed reading it (a damaged file)";
     else if (!why && (!WIFEXITED(status) || WEXITSTATUS(status) == 2)) why = "not a readable HDF5 file";
+    else if (!why && WEXITSTATUS(status) == 4) why = "it holds more than latent reads";
     else if (!why && WEXITSTATUS(status) != 0) why = "libhdf5 could not read all of it (a damaged file)";
     else if (!why && !s) why = "out of host memory";
     else if (!why && parse_stream(s, buf, n) != 0) why = "the HDF5 reader's output was incomplete";
+    if (!why) qsort(s->items, s->n, sizeof *s->items, item_order);
     free(buf);
     if (why) {
         snprintf(err, errlen, "%s", why);
@@ -455,15 +549,36 @@ lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_by
     return s;
 }
 
-/* The item of kind at path (and attribute name), or NULL. */
+/* Orders items by kind, path and attribute name (none first), then stream order. */
+static int key_order(int kind, const char *path, const char *name, const h5_item *it)
+{
+    if (kind != it->kind) return kind < it->kind ? -1 : 1;
+    int c = strcmp(path, it->path);
+    if (c || !name) return c; /* no name: the first item at path */
+    return it->name ? strcmp(name, it->name) : 1;
+}
+
+static int item_order(const void *a, const void *b)
+{
+    const h5_item *x = a, *y = b;
+    if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+    int c = strcmp(x->path, y->path);
+    if (!c) c = !x->name ? (y->name ? -1 : 0) : !y->name ? 1 : strcmp(x->name, y->name);
+    return c ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The item of kind at path (and attribute name), the first the child sent, or NULL: a
+ * binary search of the sorted items (a hostile file may hold millions). */
 static const h5_item *find(const lt_h5_snapshot *s, int kind, const char *path, const char *name)
 {
     if (strcmp(path, ".") == 0) path = "/";
-    for (size_t i = 0; i < s->n; i++) {
-        const h5_item *it = &s->items[i];
-        if (it->kind == kind && strcmp(it->path, path) == 0 && (!name || (it->name && strcmp(it->name, name) == 0))) return it;
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) { /* the first item not ordered before the key */
+        size_t mid = lo + (hi - lo) / 2;
+        if (key_order(kind, path, name, &s->items[mid]) > 0) lo = mid + 1;
+        else hi = mid;
     }
-    return NULL;
+    return lo < s->n && key_order(kind, path, name, &s->items[lo]) == 0 ? &s->items[lo] : NULL;
 }
 
 int lt_h5_exists(const lt_h5_snapshot *s, const char *path)

@@ -16,6 +16,10 @@ typedef struct lt_h5_errors {
     void *data;
 } lt_h5_errors;
 
+/* Serialises latent's use of libhdf5 in this process (export, and the fork of an
+ * import's reader): Debian's libhdf5 is not thread-safe. */
+void lt_h5_lock(void);
+void lt_h5_unlock(void);
 /* Turns libhdf5's printing of errors off, saving what was there. */
 void lt_h5_quiet(lt_h5_errors *saved);
 /* Puts the saved printer back. */

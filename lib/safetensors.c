@@ -198,35 +198,66 @@ static int parse_name(const char *name, char *prefix, size_t plen, int *k, int *
     return -1;
 }
 
-/* Groups the tensors into modules, sorted as nn.Sequential numbers them. */
+/* A tensor's place: its module (the name up to the last dot, and a recurrent layer's
+ * number) and role, for sorting the tensors into modules. */
+typedef struct st_place {
+    const char *name;
+    size_t plen;        /* the module prefix's length in name */
+    int k, role, dir, slot, index;
+} st_place;
+
+static int place_cmp(const void *x, const void *y)
+{
+    const st_place *a = x, *b = y;
+    int c = memcmp(a->name, b->name, a->plen < b->plen ? a->plen : b->plen);
+    if (!c) c = (a->plen > b->plen) - (a->plen < b->plen);
+    if (!c) c = (a->k > b->k) - (a->k < b->k);
+    return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+/* Groups the tensors into modules, sorted as nn.Sequential numbers them (by sorting
+ * the tensors first: a header may name a million). */
 static lt_status find_modules(st_file *f)
 {
     f->m = calloc((size_t)f->n_t + 1, sizeof *f->m);
-    if (!f->m) return lt_set_error(f->ctx, LT_ERR_NOMEM, "out of host memory");
+    st_place *pl = calloc((size_t)f->n_t + 1, sizeof *pl);
+    if (!f->m || !pl) {
+        free(pl);
+        return lt_set_error(f->ctx, LT_ERR_NOMEM, "out of host memory");
+    }
     for (int i = 0; i < f->n_t; i++) {
         char prefix[160];
-        int k, dir, slot = 0;
-        int role = parse_name(f->t[i].name, prefix, sizeof prefix, &k, &dir, &slot);
-        if (role < 0)
+        st_place *p = &pl[i];
+        p->name = f->t[i].name;
+        p->index = i;
+        p->role = parse_name(p->name, prefix, sizeof prefix, &p->k, &p->dir, &p->slot);
+        if (p->role < 0) {
+            free(pl);
             return lt_set_error(f->ctx, LT_ERR_FORMAT,
                                 "%s: tensor '%.80s': latent's layers have no such tensor (it reads weight and bias of "
                                 "Linear and Conv modules, weight_ih/hh_lK and bias_ih/hh_lK of RNN, LSTM and GRU)",
                                 f->path, f->t[i].name);
-        int j = 0;
-        while (j < f->n_m && !(strcmp(f->m[j].prefix, prefix) == 0 && f->m[j].rnn_layer == k)) j++;
-        st_module *m = &f->m[j];
-        if (j == f->n_m) {
-            f->n_m++;
-            snprintf(m->prefix, sizeof m->prefix, "%s", prefix);
-            m->rnn_layer = k;
+        }
+        p->plen = strlen(prefix);
+    }
+    qsort(pl, (size_t)f->n_t, sizeof *pl, place_cmp);
+    for (int i = 0; i < f->n_t; i++) {
+        const st_place *p = &pl[i];
+        int same = i > 0 && p->plen == pl[i - 1].plen && p->k == pl[i - 1].k && memcmp(p->name, pl[i - 1].name, p->plen) == 0;
+        if (!same) {
+            st_module *m = &f->m[f->n_m++];
+            snprintf(m->prefix, sizeof m->prefix, "%.*s", (int)p->plen, p->name);
+            m->rnn_layer = p->k;
             m->t_weight = m->t_bias = -1;
             for (int d = 0; d < 2; d++)
                 for (int r = 0; r < 4; r++) m->t_rnn[d][r] = -1;
         }
-        if (role == 0) m->t_weight = i;
-        else if (role == 1) m->t_bias = i;
-        else m->t_rnn[dir][slot] = i;
+        st_module *m = &f->m[f->n_m - 1];
+        if (p->role == 0) m->t_weight = p->index;
+        else if (p->role == 1) m->t_bias = p->index;
+        else m->t_rnn[p->dir][p->slot] = p->index;
     }
+    free(pl);
     qsort(f->m, (size_t)f->n_m, sizeof *f->m, module_cmp);
     return LT_OK;
 }

@@ -5,7 +5,12 @@
  * LATENT_DEVICE names. */
 #include "model.h"
 #include "interop.h"
+#include <pthread.h>
 #include "harness.h"
+#ifdef LT_HAVE_INTEROP
+#include <hdf5.h> /* to write hostile files */
+#include <zip.h>
+#endif
 
 static lt_ctx *ctx;
 static fixture fix;
@@ -270,6 +275,39 @@ static void test_keras_cases(void)
     CHECK(cases == 5, "%d Keras cases read (5 expected)", cases);
 }
 
+#ifdef LT_HAVE_INTEROP
+/* Reads config.json (NUL-terminated) and model.weights.h5 of a .keras file; 0 or -1. */
+static int read_keras(const char *file, char **cfg, size_t *cfg_len, char **wts, size_t *wts_len)
+{
+    int err = 0, rc = 0;
+    zip_t *z = zip_open(file, ZIP_RDONLY, &err);
+    *cfg = *wts = NULL;
+    for (int e = 0; e < 2; e++) {
+        const char *name = e ? "model.weights.h5" : "config.json";
+        zip_stat_t st;
+        zip_file_t *f = z && zip_stat(z, name, 0, &st) == 0 ? zip_fopen(z, name, 0) : NULL;
+        char *buf = f ? calloc(st.size + 1, 1) : NULL;
+        if (!buf || zip_fread(f, buf, st.size) != (zip_int64_t)st.size) rc = -1;
+        if (f) zip_fclose(f);
+        *(e ? wts : cfg) = buf;
+        *(e ? wts_len : cfg_len) = buf ? (size_t)st.size : 0;
+    }
+    if (z) zip_discard(z);
+    return z ? rc : -1;
+}
+
+/* Writes a .keras file of a config and a weights file (both deflated). */
+static void write_keras(const char *path, const char *cfg, size_t cfg_len, const void *wts, size_t wts_len)
+{
+    int err = 0;
+    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    zip_source_t *a = z ? zip_source_buffer(z, cfg, cfg_len, 0) : NULL, *b = z ? zip_source_buffer(z, wts, wts_len, 0) : NULL;
+    int ok = a && b && zip_file_add(z, "config.json", a, 0) >= 0 && zip_file_add(z, "model.weights.h5", b, 0) >= 0;
+    CHECK(ok && zip_close(z) == 0, "write %s", path);
+    if (!ok && z) zip_discard(z);
+}
+#endif
+
 /* Models latent lacks a layer or option for, and damaged Keras files, are errors. */
 static void test_keras_refusals(void)
 {
@@ -289,6 +327,52 @@ static void test_keras_refusals(void)
      * fuzz_keras): libhdf5 reads files in a child process, so this is an error */
     snprintf(file, sizeof file, "%s/keras_heap_crash.h5", golden_dir);
     EXPECT(ctx, lt_import(ctx, file, NULL, &m), LT_ERR_FORMAT, "libhdf5", "a file that crashes libhdf5");
+#ifdef LT_HAVE_INTEROP
+    /* a few kilobytes declaring 2^32 floats never written, which libhdf5 would make from
+     * a fill value: the reader's budget refuses it before anything is allocated */
+    hid_t f5 = H5Fcreate(fx(&fix, path, sizeof path, "fill.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t space = H5Screate_simple(2, (hsize_t[]){65536, 65536}, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, (hsize_t[]){256, 256});
+    H5Dclose(H5Dcreate2(f5, "big", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Fclose(f5);
+    t0 = now();
+    EXPECT(ctx, lt_import(ctx, path, NULL, &m), LT_ERR_FORMAT, "fill.h5: it holds more than latent reads", "2^32 floats from a fill value");
+    CHECK(now() - t0 < 5, "refused in %.2f s", now() - t0);
+    /* the lab model's config with 64 MB of deflated zeros as its weights (64 kB in the
+     * archive): refused for the model's size before anything is inflated */
+    char *cfg = NULL, *wts = NULL, *big = calloc((size_t)64 << 20, 1);
+    size_t cfg_len = 0, wts_len = 0;
+    snprintf(file, sizeof file, "%s/keras_lab.keras", golden_dir);
+    if (CHECK(read_keras(file, &cfg, &cfg_len, &wts, &wts_len) == 0 && big, "read %s", file)) {
+        write_keras(fx(&fix, path, sizeof path, "bomb.keras"), cfg, cfg_len, big, (size_t)64 << 20);
+        EXPECT(ctx, lt_import(ctx, path, NULL, &m), LT_ERR_FORMAT, "model.weights.h5 claims 67108864 bytes for a model of 2829 parameters",
+               "64 MB of weights for 2,829 parameters");
+    }
+    FREE_ALL(cfg, wts, big);
+    /* what a Keras config says that latent cannot do: the golden files with one change */
+    static const struct { const char *file, *from, *to, *needle; } edits[] = {
+        {"functional", "\"kwargs\": {\"mask\": null}", "\"kwargs\": {\"training\": true}", "called with argument 'training'"},
+        {"functional", "{\"module\": \"keras.layers\", \"class_name\": \"Dense\"", "{\"module\": \"my_layers\", \"class_name\": \"Dense\"",
+         "is a custom class Dense (my_layers)"},
+        {"rnn", "\"config\": {\"name\": \"gru\",", "\"config\": {\"name\": \"gru\", \"time_major\": true,", "layer 'gru' (GRU): time_major=True"},
+        {"rnn", "\"units\": 4, \"activation\": \"tanh\"", "\"units\": 4, \"activation\": \"softmax\"", "layer 'gru' (GRU): activation"},
+        {"rnn", "\"units\": 4, \"activation\": \"tanh\"", "\"units\": 70000, \"activation\": \"tanh\"", "not an integer from 1 to 65536"},
+    };
+    for (size_t k = 0; k < sizeof edits / sizeof edits[0]; k++) {
+        snprintf(file, sizeof file, "%s/keras_%s.keras", golden_dir, edits[k].file);
+        if (!CHECK(read_keras(file, &cfg, &cfg_len, &wts, &wts_len) == 0, "read %s", file)) continue;
+        char *at = strstr(cfg, edits[k].from), *edited = malloc(cfg_len + strlen(edits[k].to) + 1);
+        if (CHECK(at && edited, "%s holds %s", file, edits[k].from)) {
+            size_t head = (size_t)(at - cfg);
+            snprintf(edited, cfg_len + strlen(edits[k].to) + 1, "%.*s%s%s", (int)head, cfg, edits[k].to, at + strlen(edits[k].from));
+            write_keras(fx(&fix, path, sizeof path, "edited.keras"), edited, strlen(edited), wts, wts_len);
+            EXPECT(ctx, lt_import(ctx, path, NULL, &m), LT_ERR_UNSUPPORTED, edits[k].needle, edits[k].needle);
+        }
+        FREE_ALL(cfg, wts, edited);
+    }
+#endif
     for (int h5 = 0; h5 < 2; h5++) {
         snprintf(file, sizeof file, "%s/keras_rnn.%s", golden_dir, h5 ? "h5" : "keras");
         unsigned char *whole = NULL;
@@ -405,6 +489,55 @@ static void test_export(void)
     lt_model_free(m);
 }
 
+/* One thread's work for test_threads: its own context imports a legacy .h5 (a forked
+ * reader), exports it and imports the export, a few times over. */
+typedef struct thread_job {
+    char out[1024];
+    int ok;
+    char why[512];
+} thread_job;
+
+static void *import_export(void *arg)
+{
+    thread_job *j = arg;
+    lt_ctx *c = NULL;
+    char file[1024];
+    snprintf(file, sizeof file, "%s/keras_rnn.h5", golden_dir);
+    j->ok = lt_ctx_open(&c, "cpu", j->why, sizeof j->why) == LT_OK;
+    for (int round = 0; j->ok && round < 6; round++) {
+        lt_model *a = NULL, *b = NULL;
+        lt_status st = lt_import(c, file, NULL, &a);
+        if (st == LT_OK) st = lt_export_keras(a, j->out);
+        if (st == LT_OK) st = lt_import(c, j->out, NULL, &b);
+        if (st != LT_OK || lt_param_count(a) != lt_param_count(b)) {
+            j->ok = 0;
+            snprintf(j->why, sizeof j->why, "round %d: %s", round, lt_ctx_error(c));
+        }
+        lt_model_free(a);
+        lt_model_free(b);
+    }
+    lt_ctx_close(c);
+    return NULL;
+}
+
+/* Two threads import and export at once (libhdf5 is not thread-safe; latent's lock and
+ * the reader's closed descriptors make that work). */
+static void test_threads(void)
+{
+    thread_job jobs[2];
+    pthread_t th[2];
+    int started[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&jobs[i], 0, sizeof jobs[i]);
+        fx(&fix, jobs[i].out, sizeof jobs[i].out, i ? "thread1.keras" : "thread0.keras");
+        started[i] = pthread_create(&th[i], NULL, import_export, &jobs[i]) == 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        CHECK(started[i] && jobs[i].ok, "thread %d imports and exports beside the other: %s", i, jobs[i].why);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) { printf("usage: test_import GOLDEN_DIR\n"); return 2; }
@@ -420,6 +553,7 @@ int main(int argc, char **argv)
         test_keras_cases();
         test_keras_refusals();
         test_export();
+        test_threads();
         CHECK(lt_import_open_handles() == 0, "no libhdf5 object left open after every import and export above (%d)",
               lt_import_open_handles());
     }
