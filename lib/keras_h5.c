@@ -303,14 +303,6 @@ static int child_dump(const void *data, size_t len, size_t budget, int fd)
     return d.failed ? 3 : 0;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define LT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LT_ASAN 1
-#endif
-#endif
-
 /* In the child: closes every descriptor but 0-2 and keep (another thread's pipe would
  * otherwise stay open here, and its reader wait for this child's end). */
 static void close_others(int keep)

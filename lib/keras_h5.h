@@ -7,6 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* LT_ASAN: built with AddressSanitizer (gcc's macro, clang's feature test). */
+#if defined(__SANITIZE_ADDRESS__)
+#define LT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LT_ASAN 1
+#endif
+#endif
+
 #define LT_H5_MAX_RANK 8
 #define LT_H5_PATH 512
 

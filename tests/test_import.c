@@ -10,6 +10,7 @@
 #ifdef LT_HAVE_INTEROP
 #include <hdf5.h> /* to write hostile files */
 #include <zip.h>
+#include "keras_h5.h" /* LT_ASAN */
 #endif
 
 static lt_ctx *ctx;
@@ -524,6 +525,13 @@ static void *import_export(void *arg)
  * the reader's closed descriptors make that work). */
 static void test_threads(void)
 {
+#ifdef LT_ASAN
+    /* gcc 12's AddressSanitizer allocator is not fork-safe: a child forked while another
+     * thread allocates waits for ever on the allocator's lock (seen in gdb); glibc's
+     * malloc takes its locks around fork */
+    printf("two threads importing at once: skipped under AddressSanitizer (its allocator is not fork-safe)\n");
+    return;
+#endif
     thread_job jobs[2];
     pthread_t th[2];
     int started[2];
