@@ -482,7 +482,11 @@ lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_by
     }
     if (pid == 0) {
         close(fds[0]);
-        signal(SIGPIPE, SIG_DFL);
+        /* a crash of libhdf5 ends the child by its signal, not in a handler of the
+         * program's (a crash reporter's, a sanitizer's, a fuzzer's, which would report
+         * or save it as the program's own) */
+        static const int fatal[] = {SIGPIPE, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], SIG_DFL);
         /* quiet: the parent says what went wrong, once */
         int nul = open("/dev/null", O_WRONLY);
         if (nul >= 0) dup2(nul, 2);
