@@ -499,13 +499,15 @@ lt_h5_snapshot *lt_h5_snapshot_image(const void *data, size_t len, size_t max_by
     }
     close(fds[1]);
     /* a few seconds, and one more for every 8 MB: far more than libhdf5 needs */
-    double deadline = seconds() + 5.0 + (double)(len >> 23);
+    double allowed = 5.0 + (double)(len >> 23), deadline = seconds() + allowed;
+    char late[160];
+    snprintf(late, sizeof late, "libhdf5 did not finish reading it in %.0f s (a hang on a damaged file, or a machine too busy)", allowed);
     unsigned char *buf = NULL;
     size_t n = 0, cap = 0;
     const char *why = NULL;
     for (;;) {
         double left = deadline - seconds();
-        if (left <= 0) { why = "libhdf5 did not finish reading it in time (a hang on a damaged file, or a machine too busy)"; break; }
+        if (left <= 0) { why = late; break; }
         struct pollfd p = {fds[0], POLLIN, 0};
         int pr = poll(&p, 1, (int)(left * 1000) + 1);
         if (pr < 0 && errno == EINTR) continue;
