@@ -9,8 +9,8 @@
  * name, strings) — into a pipe, then exits. The parent reads that stream, with a cap on
  * its size and a deadline, and checks the child's exit: a child that crashed, hung or
  * said too much makes a clear error, never a crash of the program. The readers below
- * then answer from the snapshot. A POSIX fork: the child calls only libhdf5 and
- * write(), and leaves by _exit. */
+ * then answer from the snapshot. A POSIX fork: the child closes the descriptors it
+ * inherited, limits its memory, calls libhdf5 and write(), and leaves by _exit. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
