@@ -777,7 +777,7 @@ static lt_status fill_model(kreader *r, lt_model *m, json_t *root, const char *t
     return st;
 }
 
-/* The size zip entry `name` says it has, in *size; a message when it has none. */
+/* The index and stat of zip entry `name` (its size known); a message when it has none. */
 static lt_status zip_entry_size(kreader *r, zip_t *z, const char *name, zip_int64_t *idx, zip_stat_t *s)
 {
     *idx = zip_name_locate(z, name, 0);
@@ -818,8 +818,8 @@ static lt_status zip_entry(kreader *r, zip_t *z, const char *name, size_t max, c
     return LT_OK;
 }
 
-/* The most bytes model.weights.h5 may take for a model of n_params parameters in
- * n_layers layers: Keras may store weights as float64 and the optimizer's two moments
+/* The most bytes model.weights.h5 may take for model m (its parameters and layers
+ * counted): Keras may store weights as float64 and the optimizer's two moments
  * beside them, and HDF5 takes a few kilobytes for each group and dataset. So a small
  * archive cannot make latent inflate gigabytes for a small model (deflate expands
  * 1032-fold). */
@@ -858,10 +858,11 @@ lt_status lt_import_keras(lt_ctx *ctx, const char *path, const lt_bytes *file, i
             if (st == LT_OK) st = zip_entry_size(&r, z, "model.weights.h5", &widx, &ws);
             if (st == LT_OK) st = config_model(&r, config, config_len, &root, &m);
             if (st == LT_OK) st = check_fits(&r, m, ws.size > SIZE_MAX ? SIZE_MAX : (size_t)ws.size);
-            if (st == LT_OK && ws.size > weights_cap(m))
+            size_t cap = st == LT_OK ? weights_cap(m) : 0;
+            if (st == LT_OK && ws.size > cap)
                 st = lt_set_error(ctx, LT_ERR_FORMAT, "%s: model.weights.h5 claims %llu bytes for a model of %zu parameters in %d layers "
-                                  "(latent reads at most %zu)", path, (unsigned long long)ws.size, m->n_params, m->n_flat, weights_cap(m));
-            if (st == LT_OK) st = zip_entry(&r, z, "model.weights.h5", weights_cap(m), &weights, &weights_len);
+                                  "(latent reads at most %zu)", path, (unsigned long long)ws.size, m->n_params, m->n_flat, cap);
+            if (st == LT_OK) st = zip_entry(&r, z, "model.weights.h5", cap, &weights, &weights_len);
             zip_discard(z);
         }
         zip_error_fini(&ze);

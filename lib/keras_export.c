@@ -94,6 +94,12 @@ static json_t *recurrent_config(const lt_kv *kv, const char *cls, int backwards)
     return c;
 }
 
+/* Nonzero for the layer types that are one recurrent cell. */
+static int is_cell(const char *type)
+{
+    return strcmp(type, "SimpleRNN") == 0 || strcmp(type, "LSTM") == 0 || strcmp(type, "GRU") == 0;
+}
+
 /* The Keras class of a recurrent cell's name in a settings line. */
 static const char *cell_class(const char *cell)
 {
@@ -174,15 +180,13 @@ static lt_status layer_config(kwriter *w, const lt_layer *l, json_t *list)
         c = json_pack("{s:f, s:f}", "l1", kv_num(&kv, "lambda", 0), "l2", 0.0);
     } else if (strcmp(type, "Sampling") == 0) {
         c = json_pack("{s:f}", "beta", kv_num(&kv, "beta", 1));
-    } else if ((strcmp(type, "SimpleRNN") == 0 || strcmp(type, "LSTM") == 0 || strcmp(type, "GRU") == 0 ||
-                strcmp(type, "Bidirectional") == 0) &&
-               (activation_of(&kv, "", &extra), extra)) {
+    } else if ((is_cell(type) || strcmp(type, "Bidirectional") == 0) && (activation_of(&kv, "", &extra), extra)) {
         json_decref(extra);
         return lt_set_error(w->ctx, LT_ERR_UNSUPPORTED,
                             "%s: layer %s (%s): activation %s with alpha %g, which Keras's activation names cannot carry inside a "
                             "recurrent cell (leaky_relu is 0.2 there, elu 1)", w->path, l->name, type, lt_kv_get(&kv, "activation"),
                             kv_num(&kv, "alpha", 0));
-    } else if (strcmp(type, "SimpleRNN") == 0 || strcmp(type, "LSTM") == 0 || strcmp(type, "GRU") == 0) {
+    } else if (is_cell(type)) {
         if (kv_num(&kv, "return_state", 0) != 0 || kv_num(&kv, "state_steps", 0) != 0)
             return lt_set_error(w->ctx, LT_ERR_UNSUPPORTED, "%s: layer %s (%s): return_state or an initial state; a Keras Sequential model passes one tensor",
                                 w->path, l->name, type);

@@ -206,12 +206,19 @@ typedef struct st_place {
     int k, role, dir, slot, index;
 } st_place;
 
+/* Orders two places by module (prefix, then recurrent layer number); 0: one module. */
+static int module_of_cmp(const st_place *a, const st_place *b)
+{
+    int c = memcmp(a->name, b->name, a->plen < b->plen ? a->plen : b->plen);
+    if (!c) c = (a->plen > b->plen) - (a->plen < b->plen);
+    return c ? c : (a->k > b->k) - (a->k < b->k);
+}
+
+/* By module, then the header's order. */
 static int place_cmp(const void *x, const void *y)
 {
     const st_place *a = x, *b = y;
-    int c = memcmp(a->name, b->name, a->plen < b->plen ? a->plen : b->plen);
-    if (!c) c = (a->plen > b->plen) - (a->plen < b->plen);
-    if (!c) c = (a->k > b->k) - (a->k < b->k);
+    int c = module_of_cmp(a, b);
     return c ? c : (a->index > b->index) - (a->index < b->index);
 }
 
@@ -243,8 +250,7 @@ static lt_status find_modules(st_file *f)
     qsort(pl, (size_t)f->n_t, sizeof *pl, place_cmp);
     for (int i = 0; i < f->n_t; i++) {
         const st_place *p = &pl[i];
-        int same = i > 0 && p->plen == pl[i - 1].plen && p->k == pl[i - 1].k && memcmp(p->name, pl[i - 1].name, p->plen) == 0;
-        if (!same) {
+        if (i == 0 || module_of_cmp(p, &pl[i - 1]) != 0) {
             st_module *m = &f->m[f->n_m++];
             snprintf(m->prefix, sizeof m->prefix, "%.*s", (int)p->plen, p->name);
             m->rnn_layer = p->k;
